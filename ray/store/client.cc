@@ -1,0 +1,596 @@
+#include "ray/store/client.h"
+
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <future>
+#include <thread>
+
+#include <capnp/rpc-twoparty.h>
+#include <kj/async-io.h>
+#include <kj/async-unix.h>
+#include <kj/debug.h>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/strings/str_cat.h"
+#include "ray/store/object_index.h"
+#include "ray/store/shared_memory.h"
+#include "ray/store/store.capnp.h"
+#include "ray/store/wire.h"
+
+namespace ray::store {
+
+// The store's memory as mapped here; shared by the client and the buffers it handed out, so
+// a buffer stays valid even after its client is gone.
+struct ClientMapping {
+  SharedMemory arena;
+  SharedMemory index_memory;
+  SharedMemory pin_memory;
+  std::optional<ObjectIndex> index;
+  std::weak_ptr<StoreClient::Impl> client;
+
+  std::atomic<uint32_t>* pins() const {
+    return reinterpret_cast<std::atomic<uint32_t>*>(pin_memory.data());
+  }
+  void Unpin(uint32_t record);
+};
+
+namespace {
+
+constexpr size_t kMaxUnackedBytes = 16 << 20;
+constexpr size_t kMaxBatchBytes = 1 << 20;
+
+absl::Status Unavailable(const kj::Exception& e) {
+  return absl::UnavailableError(absl::StrCat("object store connection: ", e.getDescription().cStr()));
+}
+
+absl::StatusOr<int> ConnectUnixSocket(const std::string& path, absl::Duration timeout) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) {
+    return absl::InvalidArgumentError(absl::StrCat("socket path too long: ", path));
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  absl::Time deadline = absl::Now() + timeout;
+  for (absl::Duration backoff = absl::Milliseconds(1);; backoff = std::min(backoff * 2, absl::Milliseconds(50))) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) return fd;
+    int err = errno;
+    close(fd);
+    if ((err != ENOENT && err != ECONNREFUSED) || absl::Now() > deadline) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot connect to the object store at ", path, ": ", std::strerror(err)));
+    }
+    absl::SleepFor(backoff);
+  }
+}
+
+class SealListenerImpl final : public rpc::SealListener::Server {
+ public:
+  explicit SealListenerImpl(std::function<void(std::span<const ObjectID>)> callback)
+      : callback_(std::move(callback)) {}
+  kj::Promise<void> sealed(SealedContext context) override {
+    std::vector<ObjectID> ids;
+    for (auto raw : context.getParams().getIds()) ids.push_back(ObjectID::FromBinaryOrNil(AsView(raw)));
+    callback_(ids);
+    return kj::READY_NOW;
+  }
+
+ private:
+  std::function<void(std::span<const ObjectID>)> callback_;
+};
+
+}  // namespace
+
+// The connection: a thread running a KJ event loop that owns the RPC session. Other threads
+// reach it through its executor, or (for batched operations) through a queue and an eventfd.
+struct StoreClient::Impl : public kj::TaskSet::ErrorHandler {
+  ~Impl() {
+    if (thread.joinable()) {
+      {
+        absl::MutexLock lock(&mu);
+        stopping = true;
+      }
+      Wake();
+      thread.join();
+    }
+    if (wake_fd >= 0) close(wake_fd);
+  }
+
+  void taskFailed(kj::Exception&& e) override { RecordError(Unavailable(e)); }
+
+  // Runs on the I/O thread for the client's lifetime.
+  void Run(int socket_fd, std::promise<absl::Status> started);
+  kj::Promise<void> WatchQueue(kj::UnixEventPort::FdObserver& observer);
+  // I/O thread: sends everything queued, in one message.
+  void SendBatch();
+  template <typename Func>
+  auto OnIoThread(Func&& func) {
+    return executor->executeSync([&] {
+      SendBatch();
+      return func();
+    });
+  }
+
+  void Wake() {
+    uint64_t one = 1;
+    (void)!write(wake_fd, &one, sizeof(one));
+  }
+  void RecordError(absl::Status status) {
+    absl::MutexLock lock(&mu);
+    if (first_error.ok()) first_error = std::move(status);
+  }
+  void Enqueue(absl::FunctionRef<void()> add, size_t bytes);
+
+  std::shared_ptr<ClientMapping> mapping;
+  uint64_t capacity = 0;
+  std::thread thread;
+  const kj::Executor* executor = nullptr;
+  int wake_fd = -1;
+  // I/O thread only:
+  kj::Maybe<rpc::Session::Client> session;
+  kj::Own<kj::TaskSet> tasks;
+
+  absl::Mutex mu;
+  struct QueuedPut {
+    ObjectID id;
+    size_t offset;
+    size_t size;
+  };
+  std::string put_bytes ABSL_GUARDED_BY(mu);
+  std::vector<QueuedPut> puts ABSL_GUARDED_BY(mu);
+  std::vector<ObjectID> seals ABSL_GUARDED_BY(mu);
+  std::vector<uint32_t> released ABSL_GUARDED_BY(mu);
+  uint64_t ops_queued ABSL_GUARDED_BY(mu) = 0;
+  uint64_t ops_done ABSL_GUARDED_BY(mu) = 0;
+  size_t bytes_in_flight ABSL_GUARDED_BY(mu) = 0;
+  bool wake_pending ABSL_GUARDED_BY(mu) = false;
+  bool stopping ABSL_GUARDED_BY(mu) = false;
+  absl::Status first_error ABSL_GUARDED_BY(mu);
+};
+
+void ClientMapping::Unpin(uint32_t record) {
+  if (pins()[record].fetch_sub(1) != 1) return;
+  if ((index->record(record).flags.load(std::memory_order_relaxed) & kDeletePending) == 0) return;
+  if (auto impl = client.lock()) {
+    impl->Enqueue([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl->mu) { impl->released.push_back(record); }, 0);
+  }
+}
+
+void StoreClient::Impl::Enqueue(absl::FunctionRef<void()> add, size_t bytes) {
+  bool wake;
+  {
+    absl::MutexLock lock(&mu);
+    auto has_room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      return bytes_in_flight < kMaxUnackedBytes || stopping;
+    };
+    mu.Await(absl::Condition(&has_room));
+    add();
+    ++ops_queued;
+    bytes_in_flight += bytes;
+    wake = !wake_pending;
+    wake_pending = true;
+  }
+  if (wake) Wake();
+}
+
+void StoreClient::Impl::SendBatch() {
+  std::string bytes;
+  std::vector<QueuedPut> batch_puts;
+  std::vector<ObjectID> batch_seals;
+  std::vector<uint32_t> batch_released;
+  {
+    absl::MutexLock lock(&mu);
+    wake_pending = false;
+    if (puts.empty() && seals.empty() && released.empty()) return;
+    bytes.swap(put_bytes);
+    batch_puts.swap(puts);
+    batch_seals.swap(seals);
+    batch_released.swap(released);
+  }
+  size_t ops = batch_puts.size() + batch_seals.size() + batch_released.size();
+  auto finish = [this, ops, n = bytes.size()](absl::Status status) {
+    absl::MutexLock lock(&mu);
+    ops_done += ops;
+    bytes_in_flight -= n;
+    if (first_error.ok()) first_error = std::move(status);
+  };
+  rpc::Session::Client* s = nullptr;
+  KJ_IF_MAYBE(live, session) { s = live; }
+  if (s == nullptr) {
+    finish(absl::UnavailableError("object store connection is closed"));
+    return;
+  }
+  auto request = s->applyRequest();
+  auto list = request.initPuts(batch_puts.size());
+  for (size_t i = 0; i < batch_puts.size(); ++i) {
+    list[i].setId(AsData(batch_puts[i].id.Binary()));
+    list[i].setData(AsData(std::string_view(bytes).substr(batch_puts[i].offset, batch_puts[i].size)));
+  }
+  auto seal_list = request.initSeals(batch_seals.size());
+  for (size_t i = 0; i < batch_seals.size(); ++i) seal_list.set(i, AsData(batch_seals[i].Binary()));
+  auto released_list = request.initReleased(batch_released.size());
+  for (size_t i = 0; i < batch_released.size(); ++i) released_list.set(i, batch_released[i]);
+  tasks->add(request.send().then(
+      [finish](capnp::Response<rpc::Session::ApplyResults>&& response) {
+        absl::Status status;
+        auto failures = response.getFailures();
+        if (failures.size() > 0) status = ToStatus(failures[0].getStatus());
+        finish(status);
+      },
+      [finish](kj::Exception&& e) { finish(Unavailable(e)); }));
+}
+
+kj::Promise<void> StoreClient::Impl::WatchQueue(kj::UnixEventPort::FdObserver& observer) {
+  return observer.whenBecomesReadable().then([this, &observer]() -> kj::Promise<void> {
+    uint64_t count;
+    (void)!read(wake_fd, &count, sizeof(count));
+    SendBatch();
+    {
+      absl::MutexLock lock(&mu);
+      if (stopping) return kj::READY_NOW;
+    }
+    return WatchQueue(observer);
+  });
+}
+
+void StoreClient::Impl::Run(int socket_fd, std::promise<absl::Status> started) {
+  try {
+    auto io = kj::setupAsyncIo();
+    tasks = kj::heap<kj::TaskSet>(*this);
+    auto stream = io.lowLevelProvider->wrapUnixSocketFd(
+        socket_fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
+                       kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);
+    capnp::TwoPartyClient rpc_client(*stream, /*maxFdsPerMessage=*/3);
+    auto store = rpc_client.bootstrap().castAs<rpc::ObjectStore>();
+    auto connect = store.connectRequest();
+    connect.setClientName("client");
+    rpc::Session::Client live = connect.send().getSession();
+    auto memory = live.memoryRequest().send().wait(io.waitScope);
+    auto map = [&](rpc::SharedFile::Client file, bool writable) -> absl::StatusOr<SharedMemory> {
+      uint64_t size = file.sizeRequest().send().wait(io.waitScope).getSize();
+      KJ_IF_MAYBE(fd, file.getFd().wait(io.waitScope)) {
+        return SharedMemory::Map(dup(*fd), size, writable);
+      }
+      return absl::InternalError("the store sent no descriptor for its shared memory");
+    };
+    auto arena = map(memory.getArena(), true);
+    auto index_memory = map(memory.getIndex(), true);
+    auto pin_memory = map(memory.getPins(), true);
+    for (auto* m : {&arena, &index_memory, &pin_memory}) {
+      if (!m->ok()) {
+        started.set_value(m->status());
+        return;
+      }
+    }
+    mapping->arena = *std::move(arena);
+    mapping->index_memory = *std::move(index_memory);
+    mapping->pin_memory = *std::move(pin_memory);
+    mapping->index = ObjectIndex::Attach(mapping->index_memory.data(), mapping->index_memory.size());
+    if (!mapping->index) {
+      started.set_value(absl::InternalError("the store's index is not in the expected format"));
+      return;
+    }
+    capacity = memory.getCapacity();
+    session = kj::mv(live);
+    executor = &kj::getCurrentThreadExecutor();
+    kj::UnixEventPort::FdObserver observer(io.unixEventPort, wake_fd,
+                                           kj::UnixEventPort::FdObserver::OBSERVE_READ);
+    started.set_value(absl::OkStatus());
+    WatchQueue(observer).wait(io.waitScope);
+    // Stopping: let the last batch go out before the connection closes.
+    SendBatch();
+    session = nullptr;
+    tasks = nullptr;
+  } catch (const kj::Exception& e) {
+    try {
+      started.set_value(Unavailable(e));
+    } catch (const std::future_error&) {
+    }
+  }
+}
+
+StoreClient::StoreClient(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StoreClient::~StoreClient() = default;
+
+absl::StatusOr<std::unique_ptr<StoreClient>> StoreClient::Connect(
+    const std::string& socket_path, const StoreClientOptions& options) {
+  auto fd = ConnectUnixSocket(socket_path, options.connect_timeout);
+  if (!fd.ok()) return fd.status();
+  auto impl = std::make_shared<Impl>();
+  impl->mapping = std::make_shared<ClientMapping>();
+  impl->mapping->client = impl;
+  impl->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  std::promise<absl::Status> started;
+  auto started_future = started.get_future();
+  impl->thread = std::thread([impl = impl.get(), fd = *fd, started = std::move(started)]() mutable {
+    impl->Run(fd, std::move(started));
+  });
+  absl::Status status = started_future.get();
+  if (!status.ok()) return status;  // ~Impl joins the thread
+  return std::unique_ptr<StoreClient>(new StoreClient(std::move(impl)));
+}
+
+uint64_t StoreClient::capacity() const { return impl_->capacity; }
+
+absl::StatusOr<MutableObject> StoreClient::Create(const ObjectID& id, uint64_t size) {
+  if (size > impl_->capacity) {
+    return absl::ResourceExhaustedError(absl::StrCat("ObjectStoreFull: object of ", size,
+                                                     " bytes exceeds the store's capacity of ",
+                                                     impl_->capacity));
+  }
+  try {
+    return impl_->OnIoThread([&]() -> kj::Promise<absl::StatusOr<MutableObject>> {
+      KJ_IF_MAYBE(s, impl_->session) {
+        auto request = s->createRequest();
+        request.setId(AsData(id.Binary()));
+        request.setSize(size);
+        return request.send().then([this, id](auto&& response) -> absl::StatusOr<MutableObject> {
+          absl::Status status = ToStatus(response.getStatus());
+          if (!status.ok()) return status;
+          auto location = response.getLocation();
+          if (location.getOffset() + location.getSize() > impl_->mapping->arena.size()) {
+            return absl::InternalError("the store sent a location outside its arena");
+          }
+          MutableObject object;
+          object.client_ = this;
+          object.id_ = id;
+          object.record_ = location.getRecord();
+          object.data_ = impl_->mapping->arena.data() + location.getOffset();
+          object.size_ = location.getSize();
+          return object;
+        });
+      }
+      return absl::StatusOr<MutableObject>(absl::UnavailableError("object store connection is closed"));
+    });
+  } catch (const kj::Exception& e) {
+    return Unavailable(e);
+  }
+}
+
+absl::Status StoreClient::Seal(MutableObject object) {
+  if (object.client_ != this) return absl::InvalidArgumentError("object of another client");
+  object.client_ = nullptr;
+  impl_->Enqueue([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl_->mu) { impl_->seals.push_back(object.id_); }, 0);
+  impl_->mapping->Unpin(object.record_);  // the creator's pin
+  return absl::OkStatus();
+}
+
+absl::Status StoreClient::Abort(MutableObject object) {
+  if (object.client_ != this) return absl::InvalidArgumentError("object of another client");
+  object.client_ = nullptr;
+  try {
+    return impl_->OnIoThread([&]() -> kj::Promise<absl::Status> {
+      KJ_IF_MAYBE(s, impl_->session) {
+        auto request = s->abortRequest();
+        request.setId(AsData(object.id_.Binary()));
+        return request.send().then([](auto&& response) { return ToStatus(response.getStatus()); });
+      }
+      return absl::UnavailableError("object store connection is closed");
+    });
+  } catch (const kj::Exception& e) {
+    return Unavailable(e);
+  }
+}
+
+absl::Status StoreClient::Put(const ObjectID& id, std::span<const uint8_t> data) {
+  if (id.IsNil()) return absl::InvalidArgumentError("Put of the nil object ID");
+  if (data.size() > kSmallObjectLimit) {
+    auto object = Create(id, data.size());
+    if (!object.ok()) return object.status();
+    std::memcpy(object->data(), data.data(), data.size());
+    return Seal(*std::move(object));
+  }
+  impl_->Enqueue(
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl_->mu) {
+        impl_->puts.push_back({id, impl_->put_bytes.size(), data.size()});
+        impl_->put_bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
+      },
+      data.size());
+  return absl::OkStatus();
+}
+
+absl::Status StoreClient::Flush() {
+  absl::MutexLock lock(&impl_->mu);
+  uint64_t target = impl_->ops_queued;
+  if (!impl_->wake_pending) {
+    impl_->wake_pending = true;
+    impl_->Wake();
+  }
+  auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl_->mu) { return impl_->ops_done >= target; };
+  impl_->mu.Await(absl::Condition(&done));
+  return std::exchange(impl_->first_error, absl::OkStatus());
+}
+
+std::vector<absl::StatusOr<ObjectBuffer>> StoreClient::Get(std::span<const ObjectID> ids,
+                                                           absl::Duration timeout) {
+  std::vector<absl::StatusOr<ObjectBuffer>> results;
+  results.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) results.emplace_back(absl::UnknownError("unset"));
+  std::vector<size_t> missing;
+  ClientMapping& m = *impl_->mapping;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto snap = m.index->Find(ids[i]);
+    if (snap && snap->state == ObjectState::kFailed) {
+      results[i] = absl::ResourceExhaustedError(
+          absl::StrCat("ObjectStoreFull: object ", ids[i].Hex(), " could not be stored"));
+      continue;
+    }
+    if (snap && snap->state == ObjectState::kSealed) {
+      uint32_t r = snap->record;
+      m.pins()[r].fetch_add(1, std::memory_order_seq_cst);
+      auto again = m.index->Read(r, ids[i]);
+      if (again && again->state == ObjectState::kSealed && again->offset == snap->offset) {
+        m.index->record(r).last_access_ns.store(MonotonicNanos(), std::memory_order_relaxed);
+        results[i] = ObjectBuffer(impl_->mapping, ids[i], r, m.arena.data() + snap->offset,
+                                  snap->size);
+        continue;
+      }
+      m.Unpin(r);
+    }
+    missing.push_back(i);
+  }
+  if (missing.empty()) return results;
+
+  int64_t timeout_ms = timeout == absl::InfiniteDuration() ? -1 : absl::ToInt64Milliseconds(timeout);
+  if (timeout_ms < -1) timeout_ms = 0;
+  try {
+    impl_->OnIoThread([&]() -> kj::Promise<void> {
+      KJ_IF_MAYBE(s, impl_->session) {
+        auto request = s->getRequest();
+        auto list = request.initIds(missing.size());
+        for (size_t j = 0; j < missing.size(); ++j) list.set(j, AsData(ids[missing[j]].Binary()));
+        request.setTimeoutMs(timeout_ms);
+        return request.send().then([&](capnp::Response<rpc::Session::GetResults>&& response) {
+          auto locations = response.getLocations();
+          auto statuses = response.getStatuses();
+          for (size_t j = 0; j < missing.size() && j < statuses.size(); ++j) {
+            size_t i = missing[j];
+            absl::Status status = ToStatus(statuses[j]);
+            if (status.code() == absl::StatusCode::kNotFound) {
+              status = absl::DeadlineExceededError(absl::StrCat(
+                  "object ", ids[i].Hex(), " was not sealed within ", absl::FormatDuration(timeout)));
+            }
+            auto location = locations[j];
+            if (status.ok() && (location.getOffset() + location.getSize() > m.arena.size() ||
+                                location.getRecord() >= m.index->max_objects())) {
+              status = absl::InternalError("the store sent a location outside its arena");
+            }
+            if (!status.ok()) {
+              results[i] = status;
+              continue;
+            }
+            results[i] = ObjectBuffer(impl_->mapping, ids[i], location.getRecord(),
+                                      m.arena.data() + location.getOffset(), location.getSize());
+          }
+        });
+      }
+      for (size_t i : missing) results[i] = absl::UnavailableError("object store connection is closed");
+      return kj::READY_NOW;
+    });
+  } catch (const kj::Exception& e) {
+    for (size_t i : missing) results[i] = Unavailable(e);
+  }
+  return results;
+}
+
+absl::StatusOr<ObjectBuffer> StoreClient::Get(const ObjectID& id, absl::Duration timeout) {
+  return std::move(Get(std::span<const ObjectID>(&id, 1), timeout)[0]);
+}
+
+absl::StatusOr<bool> StoreClient::Contains(const ObjectID& id) {
+  auto snap = impl_->mapping->index->Find(id);
+  if (snap && snap->state == ObjectState::kSealed) return true;
+  try {
+    return impl_->OnIoThread([&]() -> kj::Promise<absl::StatusOr<bool>> {
+      KJ_IF_MAYBE(s, impl_->session) {
+        auto request = s->containsRequest();
+        request.setId(AsData(id.Binary()));
+        return request.send().then([](auto&& response) -> absl::StatusOr<bool> { return response.getSealed(); });
+      }
+      return absl::StatusOr<bool>(absl::UnavailableError("object store connection is closed"));
+    });
+  } catch (const kj::Exception& e) {
+    return Unavailable(e);
+  }
+}
+
+absl::Status StoreClient::Delete(std::span<const ObjectID> ids) {
+  try {
+    return impl_->OnIoThread([&]() -> kj::Promise<absl::Status> {
+      KJ_IF_MAYBE(s, impl_->session) {
+        auto request = s->deleteRequest();
+        auto list = request.initIds(ids.size());
+        for (size_t i = 0; i < ids.size(); ++i) list.set(i, AsData(ids[i].Binary()));
+        return request.send().then([](auto&& response) {
+          auto failures = response.getFailures();
+          return failures.size() == 0 ? absl::OkStatus() : ToStatus(failures[0].getStatus());
+        });
+      }
+      return absl::UnavailableError("object store connection is closed");
+    });
+  } catch (const kj::Exception& e) {
+    return Unavailable(e);
+  }
+}
+
+absl::Status StoreClient::Subscribe(std::function<void(std::span<const ObjectID>)> on_sealed) {
+  try {
+    return impl_->OnIoThread([&]() -> kj::Promise<absl::Status> {
+      KJ_IF_MAYBE(s, impl_->session) {
+        auto request = s->subscribeRequest();
+        request.setListener(kj::heap<SealListenerImpl>(std::move(on_sealed)));
+        return request.send().then([](auto&&) { return absl::OkStatus(); });
+      }
+      return absl::UnavailableError("object store connection is closed");
+    });
+  } catch (const kj::Exception& e) {
+    return Unavailable(e);
+  }
+}
+
+absl::StatusOr<StoreClientStats> StoreClient::Stats() {
+  try {
+    return impl_->OnIoThread([&]() -> kj::Promise<absl::StatusOr<StoreClientStats>> {
+      KJ_IF_MAYBE(s, impl_->session) {
+        return s->statsRequest().send().then([](auto&& r) -> absl::StatusOr<StoreClientStats> {
+          return StoreClientStats{r.getCapacity(), r.getUsed(), r.getObjects(), r.getEvictions()};
+        });
+      }
+      return absl::StatusOr<StoreClientStats>(absl::UnavailableError("object store connection is closed"));
+    });
+  } catch (const kj::Exception& e) {
+    return Unavailable(e);
+  }
+}
+
+ObjectBuffer::ObjectBuffer(std::shared_ptr<ClientMapping> mapping, const ObjectID& id,
+                           uint32_t record, const uint8_t* data, size_t size)
+    : mapping_(std::move(mapping)), id_(id), record_(record), data_(data), size_(size) {}
+
+ObjectBuffer::ObjectBuffer(ObjectBuffer&& other) noexcept { *this = std::move(other); }
+
+ObjectBuffer& ObjectBuffer::operator=(ObjectBuffer&& other) noexcept {
+  if (this != &other) {
+    Release();
+    mapping_ = std::move(other.mapping_);
+    id_ = other.id_;
+    record_ = other.record_;
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+void ObjectBuffer::Release() {
+  if (mapping_ == nullptr) return;
+  mapping_->Unpin(record_);
+  mapping_.reset();
+  data_ = nullptr;
+  size_ = 0;
+}
+
+MutableObject::MutableObject(MutableObject&& other) noexcept { *this = std::move(other); }
+
+MutableObject& MutableObject::operator=(MutableObject&& other) noexcept {
+  if (this != &other) {
+    if (client_ != nullptr) (void)client_->Abort(std::move(*this));
+    client_ = std::exchange(other.client_, nullptr);
+    id_ = other.id_;
+    record_ = other.record_;
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+MutableObject::~MutableObject() {
+  if (client_ != nullptr) (void)client_->Abort(std::move(*this));
+}
+
+}  // namespace ray::store

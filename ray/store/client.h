@@ -1,0 +1,141 @@
+// The object store's client library. Any thread may call it. Reads of sealed objects are
+// served from shared memory without a message to the store; small puts travel in batches.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "ray/core/id.h"
+
+namespace ray::store {
+
+struct ClientMapping;  // the store's shared memory as this process maps it
+class StoreClient;
+
+// A sealed object, mapped read-only into this process: no copy was made. While an
+// ObjectBuffer lives the object is pinned (never evicted nor deleted). Move-only.
+class ObjectBuffer {
+ public:
+  ObjectBuffer() = default;
+  ObjectBuffer(ObjectBuffer&& other) noexcept;
+  ObjectBuffer& operator=(ObjectBuffer&& other) noexcept;
+  ~ObjectBuffer() { Release(); }
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  std::span<const uint8_t> span() const { return {data_, size_}; }
+  const ObjectID& id() const { return id_; }
+  bool valid() const { return mapping_ != nullptr; }
+  // Unpins now (also done by the destructor).
+  void Release();
+
+ private:
+  friend class StoreClient;
+  ObjectBuffer(std::shared_ptr<ClientMapping> mapping, const ObjectID& id, uint32_t record,
+               const uint8_t* data, size_t size);
+
+  std::shared_ptr<ClientMapping> mapping_;
+  ObjectID id_;
+  uint32_t record_ = 0;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// An object created and not yet sealed: write its bytes, then StoreClient::Seal. Dropping it
+// unsealed aborts it. Move-only.
+class MutableObject {
+ public:
+  MutableObject() = default;
+  MutableObject(MutableObject&& other) noexcept;
+  MutableObject& operator=(MutableObject&& other) noexcept;
+  ~MutableObject();
+
+  uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  std::span<uint8_t> span() const { return {data_, size_}; }
+  const ObjectID& id() const { return id_; }
+
+ private:
+  friend class StoreClient;
+  StoreClient* client_ = nullptr;
+  ObjectID id_;
+  uint32_t record_ = 0;
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+struct StoreClientOptions {
+  std::string name = "client";                       // shown in the store's logs
+  absl::Duration connect_timeout = absl::Seconds(10);  // keep retrying until the store listens
+};
+
+struct StoreClientStats {
+  uint64_t capacity = 0;
+  uint64_t used = 0;
+  uint32_t objects = 0;
+  uint64_t evictions = 0;
+};
+
+// Errors are absl::Status codes: ResourceExhausted ("ObjectStoreFull"), AlreadyExists,
+// NotFound, DeadlineExceeded (Get timed out), FailedPrecondition (wrong state),
+// InvalidArgument, Unavailable (the store is gone).
+class StoreClient {
+ public:
+  // Objects up to this size go in batched messages; larger ones are written in place.
+  static constexpr size_t kSmallObjectLimit = 64 << 10;
+
+  static absl::StatusOr<std::unique_ptr<StoreClient>> Connect(
+      const std::string& socket_path, const StoreClientOptions& options = {});
+  // Disconnects. The store aborts this client's unsealed objects; buffers still held stay
+  // mapped until they are dropped.
+  ~StoreClient();
+  StoreClient(const StoreClient&) = delete;
+  StoreClient& operator=(const StoreClient&) = delete;
+
+  uint64_t capacity() const;
+
+  // Reserves `size` bytes for a new object, to write and then Seal.
+  absl::StatusOr<MutableObject> Create(const ObjectID& id, uint64_t size);
+  // Makes the object immutable and visible; does not wait for the store (see Flush).
+  absl::Status Seal(MutableObject object);
+  // Frees an object created and not sealed.
+  absl::Status Abort(MutableObject object);
+
+  // Creates, copies and seals. Small objects are sent in batches without waiting: errors
+  // (such as a full store) show in Flush() and in Get of that object.
+  absl::Status Put(const ObjectID& id, std::span<const uint8_t> data);
+  // Waits until every Put and Seal made so far reached the store; returns (and clears) the
+  // first error among them.
+  absl::Status Flush();
+
+  // Waits for each object to be sealed, at most `timeout` (InfiniteDuration: forever).
+  // One result per ID, in order.
+  std::vector<absl::StatusOr<ObjectBuffer>> Get(std::span<const ObjectID> ids,
+                                                absl::Duration timeout);
+  absl::StatusOr<ObjectBuffer> Get(const ObjectID& id,
+                                   absl::Duration timeout = absl::InfiniteDuration());
+
+  // True if the object is sealed in the store.
+  absl::StatusOr<bool> Contains(const ObjectID& id);
+  // Deletes objects: at once if nobody holds them, else when the last holder releases.
+  absl::Status Delete(std::span<const ObjectID> ids);
+
+  // Calls `on_sealed` (on the client's I/O thread) with the IDs of objects as they are sealed.
+  absl::Status Subscribe(std::function<void(std::span<const ObjectID>)> on_sealed);
+
+  absl::StatusOr<StoreClientStats> Stats();
+
+  struct Impl;  // defined in client.cc
+
+ private:
+  explicit StoreClient(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace ray::store

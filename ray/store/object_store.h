@@ -1,0 +1,110 @@
+// The store's state and rules, without I/O: the arena and its allocator, the shared object
+// index, each client's pins, LRU eviction and deferred deletes. Driven by StoreServer from one
+// event-loop thread; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "ray/core/id.h"
+#include "ray/store/allocator.h"
+#include "ray/store/object_index.h"
+#include "ray/store/shared_memory.h"
+
+namespace ray::store {
+
+struct StoreOptions {
+  uint64_t capacity = 1ull << 30;  // bytes of object memory
+  uint32_t max_objects = 1 << 20;  // records in the index
+  bool huge_pages = false;         // try 2 MiB pages for the arena
+};
+
+struct StoreStats {
+  uint64_t capacity = 0;
+  uint64_t used = 0;
+  uint32_t objects = 0;
+  uint64_t evictions = 0;
+};
+
+using ClientId = uint32_t;
+
+class ObjectStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<ObjectStore>> Create(const StoreOptions& options);
+
+  // A new client gets a zeroed pin array.
+  absl::StatusOr<ClientId> AddClient(std::string name);
+  // Drops the client's pins and aborts the objects it created and did not seal.
+  void RemoveClient(ClientId client);
+
+  const SharedMemory& arena() const { return arena_; }
+  const SharedMemory& index_memory() const { return index_memory_; }
+  const SharedMemory& pins(ClientId client) const;
+  uint64_t capacity() const { return allocator_.capacity(); }
+
+  // Reserves an object for `client`, who holds one pin on it. Errors: AlreadyExists,
+  // ResourceExhausted ("ObjectStoreFull") when it does not fit after eviction.
+  absl::StatusOr<ObjectSnapshot> CreateObject(ClientId client, const ObjectID& id, uint64_t size);
+  // Errors: NotFound, FailedPrecondition (already sealed), PermissionDenied (not the creator).
+  absl::Status Seal(ClientId client, const ObjectID& id);
+  // Frees an unsealed object of `client`, dropping the creator's pin.
+  absl::Status Abort(ClientId client, const ObjectID& id);
+  // Stores and seals `data` as `id` with no pin. When it does not fit, the object is
+  // recorded as failed (readers get the error instead of waiting) and ResourceExhausted returned.
+  absl::Status PutSealed(const ObjectID& id, std::span<const uint8_t> data);
+  // Deletes now, or when the last pin goes. Errors: NotFound, FailedPrecondition (unsealed).
+  absl::Status Delete(const ObjectID& id);
+  // Tells the store that a pin on `record` was released (for deferred deletes).
+  void OnReleased(uint32_t record);
+
+  // The sealed (or failed) object `id`, pinned once more for `client`; nullopt if absent.
+  std::optional<ObjectSnapshot> PinSealed(ClientId client, const ObjectID& id);
+  bool Contains(const ObjectID& id) const;
+  StoreStats Stats() const;
+
+  // Called after every seal (also for failed objects), with the object's ID.
+  void SetSealCallback(std::function<void(const ObjectID&)> callback) {
+    on_sealed_ = std::move(callback);
+  }
+
+ private:
+  struct Client {
+    std::string name;
+    SharedMemory pins;
+    absl::flat_hash_set<uint32_t> unsealed;  // records this client created, not yet sealed
+  };
+
+  ObjectStore(const StoreOptions& options, SharedMemory arena, SharedMemory index_memory);
+  std::atomic<uint32_t>* PinArray(const Client& client) const;
+  bool IsPinned(uint32_t record) const;
+  // Allocates `size` bytes and a free record, evicting unpinned sealed objects (least
+  // recently used first) until both fit.
+  std::optional<uint64_t> AllocateWithEviction(uint64_t size);
+  // Removes a record if nobody pins it; returns false (and changes nothing) otherwise.
+  bool TryRemove(uint32_t record);
+  void Remove(uint32_t record);
+  void MarkSealed(uint32_t record, const ObjectID& id);
+
+  SharedMemory arena_;
+  SharedMemory index_memory_;
+  ObjectIndex index_;
+  Allocator allocator_;
+  absl::flat_hash_map<ClientId, Client> clients_;
+  ClientId next_client_ = 1;
+  std::vector<ClientId> creator_;         // per record
+  std::vector<uint64_t> lru_key_;         // per record: its key in lru_
+  std::set<std::pair<uint64_t, uint32_t>> lru_;  // (last use ns, record), sealed objects only
+  absl::flat_hash_set<uint32_t> delete_pending_;
+  uint64_t evictions_ = 0;
+  std::function<void(const ObjectID&)> on_sealed_;
+};
+
+}  // namespace ray::store

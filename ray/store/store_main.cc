@@ -1,0 +1,94 @@
+// ray_store: the node's object store daemon. One per node; clients connect over a unix socket
+// and receive the shared memory that holds the objects.
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include <kj/async-unix.h>
+#include <kj/debug.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "ray/store/object_store.h"
+#include "ray/store/store_server.h"
+
+ABSL_FLAG(std::string, socket, "", "Path of the unix socket to serve on (required).");
+ABSL_FLAG(std::string, capacity, "1G",
+          "Bytes of shared memory for objects; suffixes K, M, G allowed (e.g. 512M).");
+ABSL_FLAG(uint32_t, max_objects, 1 << 20, "Most objects the store holds at once.");
+ABSL_FLAG(bool, huge_pages, false,
+          "Back the arena with 2 MiB huge pages when the system has enough free "
+          "(vm.nr_hugepages); falls back to ordinary pages.");
+ABSL_FLAG(int, ready_fd, -1,
+          "If set, write \"ready\\n\" to this descriptor once the socket accepts clients, then "
+          "close it.");
+
+namespace {
+
+bool ParseBytes(std::string text, uint64_t* out) {
+  uint64_t scale = 1;
+  if (!text.empty()) {
+    switch (std::toupper(static_cast<unsigned char>(text.back()))) {
+      case 'K': scale = 1ull << 10; break;
+      case 'M': scale = 1ull << 20; break;
+      case 'G': scale = 1ull << 30; break;
+    }
+    if (scale != 1) text.pop_back();
+  }
+  uint64_t value;
+  if (!absl::SimpleAtoi(text, &value) || value == 0 || value > (1ull << 50) / scale) return false;
+  *out = value * scale;
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "The libray object store: holds immutable objects in shared memory for the processes "
+      "of one node.\nUsage: ray_store --socket=PATH [--capacity=1G] [--max_objects=N]");
+  absl::ParseCommandLine(argc, argv);
+  std::string socket_path = absl::GetFlag(FLAGS_socket);
+  ray::store::StoreOptions options;
+  if (socket_path.empty()) {
+    std::cerr << "ray_store: --socket is required (see --help)\n";
+    return 2;
+  }
+  if (!ParseBytes(absl::GetFlag(FLAGS_capacity), &options.capacity)) {
+    std::cerr << "ray_store: bad --capacity '" << absl::GetFlag(FLAGS_capacity) << "'\n";
+    return 2;
+  }
+  options.max_objects = absl::GetFlag(FLAGS_max_objects);
+  options.huge_pages = absl::GetFlag(FLAGS_huge_pages);
+  signal(SIGPIPE, SIG_IGN);
+  kj::UnixEventPort::captureSignal(SIGTERM);
+  kj::UnixEventPort::captureSignal(SIGINT);
+
+  auto store = ray::store::ObjectStore::Create(options);
+  if (!store.ok()) {
+    std::cerr << "ray_store: " << store.status() << "\n";
+    return 1;
+  }
+  auto io = kj::setupAsyncIo();
+  ray::store::StoreServer server(**store, io);
+  if (absl::Status status = server.Listen(socket_path); !status.ok()) {
+    std::cerr << "ray_store: " << status << "\n";
+    return 1;
+  }
+  if (int fd = absl::GetFlag(FLAGS_ready_fd); fd >= 0) {
+    (void)!write(fd, "ready\n", 6);
+    close(fd);
+  }
+  auto serving = server.Run().eagerlyEvaluate([](kj::Exception&& e) {
+    KJ_LOG(ERROR, "store stopped accepting clients", e);
+  });
+  auto stop = io.unixEventPort.onSignal(SIGTERM).exclusiveJoin(
+      io.unixEventPort.onSignal(SIGINT));
+  stop.wait(io.waitScope);
+  unlink(socket_path.c_str());
+  return 0;
+}

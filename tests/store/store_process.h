@@ -1,0 +1,70 @@
+// Starts a real ray_store process for a test and stops it (by PID) when destroyed.
+#pragma once
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace ray::testing {
+
+class StoreProcess {
+ public:
+  // `args` are extra flags, e.g. {"--capacity=64M"}.
+  explicit StoreProcess(std::vector<std::string> args = {}) {
+    char dir_template[] = "/tmp/ray-store-test-XXXXXX";
+    dir_ = mkdtemp(dir_template);
+    socket_path_ = dir_ + "/store.sock";
+    int ready[2];
+    if (pipe(ready) != 0) std::abort();
+    args.insert(args.begin(), {Binary(), absl::StrCat("--socket=", socket_path_),
+                               absl::StrCat("--ready_fd=", ready[1])});
+    pid_ = fork();
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      close(ready[0]);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(ready[1]);
+    char buf[8];
+    ready_ = read(ready[0], buf, sizeof(buf)) > 0;  // EOF if the store failed to start
+    close(ready[0]);
+  }
+  ~StoreProcess() {
+    Kill(SIGTERM);
+    std::string rm = "rm -rf " + dir_;
+    (void)!system(rm.c_str());
+  }
+
+  // Path of the ray_store binary inside the test's runfiles.
+  static std::string Binary() { return "ray/store/ray_store"; }
+  const std::string& socket_path() const { return socket_path_; }
+  const std::string& dir() const { return dir_; }
+  pid_t pid() const { return pid_; }
+  bool ready() const { return ready_; }
+  bool alive() const { return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
+  void Kill(int sig) {
+    if (pid_ <= 0) return;
+    kill(pid_, sig);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+ private:
+  std::string dir_;
+  std::string socket_path_;
+  pid_t pid_ = -1;
+  bool ready_ = false;
+};
+
+}  // namespace ray::testing
