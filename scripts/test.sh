@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every test of libray: installs what is missing, builds, runs `bazel test //...`, and
+# ends with one line "N passed, N failed". Exit code 0 only if every test passed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh || exit 1
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+bazel test //... "$@" 2>&1 | tee "$log"
+code=${PIPESTATUS[0]}
+
+passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log")
+failed=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD|INCOMPLETE)' "$log")
+if [ "$code" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi  # a build error
+echo "tests: $passed passed, $failed failed"
+exit "$code"
