@@ -41,8 +41,9 @@ struct ClientMapping {
 
 namespace {
 
+// Bytes of small puts sent and not yet acknowledged before Put waits: bounds the client's
+// memory and keeps each batch message well under Cap'n Proto's size limits.
 constexpr size_t kMaxUnackedBytes = 16 << 20;
-constexpr size_t kMaxBatchBytes = 1 << 20;
 
 absl::Status Unavailable(const kj::Exception& e) {
   return absl::UnavailableError(absl::StrCat("object store connection: ", e.getDescription().cStr()));
@@ -106,6 +107,7 @@ struct StoreClient::Impl : public kj::TaskSet::ErrorHandler {
 
   // Runs on the I/O thread for the client's lifetime.
   void Run(int socket_fd, std::promise<absl::Status> started);
+  void RunLoop(int socket_fd, std::promise<absl::Status> started);
   kj::Promise<void> WatchQueue(kj::UnixEventPort::FdObserver& observer);
   // I/O thread: sends everything queued, in one message.
   void SendBatch();
@@ -128,9 +130,10 @@ struct StoreClient::Impl : public kj::TaskSet::ErrorHandler {
   void Enqueue(absl::FunctionRef<void()> add, size_t bytes);
 
   std::shared_ptr<ClientMapping> mapping;
+  std::string name;
   uint64_t capacity = 0;
   std::thread thread;
-  const kj::Executor* executor = nullptr;
+  kj::Own<const kj::Executor> executor;
   int wake_fd = -1;
   // I/O thread only:
   kj::Maybe<rpc::Session::Client> session;
@@ -151,6 +154,7 @@ struct StoreClient::Impl : public kj::TaskSet::ErrorHandler {
   size_t bytes_in_flight ABSL_GUARDED_BY(mu) = 0;
   bool wake_pending ABSL_GUARDED_BY(mu) = false;
   bool stopping ABSL_GUARDED_BY(mu) = false;
+  bool io_stopped ABSL_GUARDED_BY(mu) = false;  // the I/O thread has ended: nothing more is sent
   absl::Status first_error ABSL_GUARDED_BY(mu);
 };
 
@@ -166,10 +170,11 @@ void StoreClient::Impl::Enqueue(absl::FunctionRef<void()> add, size_t bytes) {
   bool wake;
   {
     absl::MutexLock lock(&mu);
+    // Only puts wait for room: seals and releases may come from the I/O thread itself.
     auto has_room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-      return bytes_in_flight < kMaxUnackedBytes || stopping;
+      return bytes_in_flight < kMaxUnackedBytes || io_stopped;
     };
-    mu.Await(absl::Condition(&has_room));
+    if (bytes > 0) mu.Await(absl::Condition(&has_room));
     add();
     ++ops_queued;
     bytes_in_flight += bytes;
@@ -240,6 +245,16 @@ kj::Promise<void> StoreClient::Impl::WatchQueue(kj::UnixEventPort::FdObserver& o
 }
 
 void StoreClient::Impl::Run(int socket_fd, std::promise<absl::Status> started) {
+  RunLoop(socket_fd, std::move(started));
+  absl::MutexLock lock(&mu);
+  io_stopped = true;
+  ops_done = ops_queued;  // whatever is still queued will never be sent
+  if (first_error.ok() && !puts.empty()) {
+    first_error = absl::UnavailableError("object store connection closed with puts unsent");
+  }
+}
+
+void StoreClient::Impl::RunLoop(int socket_fd, std::promise<absl::Status> started) {
   try {
     auto io = kj::setupAsyncIo();
     tasks = kj::heap<kj::TaskSet>(*this);
@@ -249,7 +264,7 @@ void StoreClient::Impl::Run(int socket_fd, std::promise<absl::Status> started) {
     capnp::TwoPartyClient rpc_client(*stream, /*maxFdsPerMessage=*/3);
     auto store = rpc_client.bootstrap().castAs<rpc::ObjectStore>();
     auto connect = store.connectRequest();
-    connect.setClientName("client");
+    connect.setClientName(name);
     rpc::Session::Client live = connect.send().getSession();
     auto memory = live.memoryRequest().send().wait(io.waitScope);
     auto map = [&](rpc::SharedFile::Client file, bool writable) -> absl::StatusOr<SharedMemory> {
@@ -278,7 +293,7 @@ void StoreClient::Impl::Run(int socket_fd, std::promise<absl::Status> started) {
     }
     capacity = memory.getCapacity();
     session = kj::mv(live);
-    executor = &kj::getCurrentThreadExecutor();
+    executor = kj::getCurrentThreadExecutor().addRef();
     kj::UnixEventPort::FdObserver observer(io.unixEventPort, wake_fd,
                                            kj::UnixEventPort::FdObserver::OBSERVE_READ);
     started.set_value(absl::OkStatus());
@@ -296,7 +311,9 @@ void StoreClient::Impl::Run(int socket_fd, std::promise<absl::Status> started) {
 }
 
 StoreClient::StoreClient(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
-StoreClient::~StoreClient() = default;
+StoreClient::~StoreClient() {
+  (void)Flush();  // what was put before the disconnect reaches the store
+}
 
 absl::StatusOr<std::unique_ptr<StoreClient>> StoreClient::Connect(
     const std::string& socket_path, const StoreClientOptions& options) {
@@ -305,6 +322,7 @@ absl::StatusOr<std::unique_ptr<StoreClient>> StoreClient::Connect(
   auto impl = std::make_shared<Impl>();
   impl->mapping = std::make_shared<ClientMapping>();
   impl->mapping->client = impl;
+  impl->name = options.name;
   impl->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   std::promise<absl::Status> started;
   auto started_future = started.get_future();
@@ -402,7 +420,9 @@ absl::Status StoreClient::Flush() {
     impl_->wake_pending = true;
     impl_->Wake();
   }
-  auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl_->mu) { return impl_->ops_done >= target; };
+  auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl_->mu) {
+    return impl_->ops_done >= target || impl_->io_stopped;
+  };
   impl_->mu.Await(absl::Condition(&done));
   return std::exchange(impl_->first_error, absl::OkStatus());
 }

@@ -68,6 +68,7 @@ class ObjectStore {
   // The sealed (or failed) object `id`, pinned once more for `client`; nullopt if absent.
   std::optional<ObjectSnapshot> PinSealed(ClientId client, const ObjectID& id);
   bool Contains(const ObjectID& id) const;
+  std::optional<ObjectSnapshot> Find(const ObjectID& id) const { return index_.Find(id); }
   StoreStats Stats() const;
 
   // Called after every seal (also for failed objects), with the object's ID.

@@ -218,10 +218,8 @@ class SessionImpl final : public rpc::Session::Server {
   }
 
   bool IsFailed(const ObjectID& id) {
-    auto snap = server_.store.PinSealed(client_, id);
-    if (!snap) return false;
-    if (snap->state == ObjectState::kSealed) server_.store.OnReleased(snap->record);
-    return snap->state == ObjectState::kFailed;
+    auto snap = server_.store.Find(id);
+    return snap && snap->state == ObjectState::kFailed;
   }
 
   void ForgetWaiter(const std::vector<ObjectID>& ids, Waiter* waiter) {
