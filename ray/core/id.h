@@ -23,9 +23,7 @@ class TaskID {
   static TaskID Nil() { return TaskID(); }
 
   bool IsNil() const;
-  std::string_view Binary() const {
-    return {reinterpret_cast<const char*>(bytes_.data()), kSize};
-  }
+  std::string_view Binary() const { return {reinterpret_cast<const char*>(bytes_.data()), kSize}; }
   std::string Hex() const;
   const uint8_t* data() const { return bytes_.data(); }
 
@@ -58,9 +56,7 @@ class ObjectID {
   uint32_t Index() const;
   bool IsPut() const { return (Index() & kPutIndexBit) != 0; }
   bool IsNil() const;
-  std::string_view Binary() const {
-    return {reinterpret_cast<const char*>(bytes_.data()), kSize};
-  }
+  std::string_view Binary() const { return {reinterpret_cast<const char*>(bytes_.data()), kSize}; }
   std::string Hex() const;
   const uint8_t* data() const { return bytes_.data(); }
 

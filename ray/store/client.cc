@@ -1,5 +1,9 @@
 #include "ray/store/client.h"
 
+#include <capnp/rpc-twoparty.h>
+#include <kj/async-io.h>
+#include <kj/async-unix.h>
+#include <kj/debug.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -10,13 +14,8 @@
 #include <future>
 #include <thread>
 
-#include <capnp/rpc-twoparty.h>
-#include <kj/async-io.h>
-#include <kj/async-unix.h>
-#include <kj/debug.h>
-
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "ray/store/object_index.h"
 #include "ray/store/shared_memory.h"
 #include "ray/store/store.capnp.h"
@@ -46,7 +45,8 @@ namespace {
 constexpr size_t kMaxUnackedBytes = 16 << 20;
 
 absl::Status Unavailable(const kj::Exception& e) {
-  return absl::UnavailableError(absl::StrCat("object store connection: ", e.getDescription().cStr()));
+  return absl::UnavailableError(
+      absl::StrCat("object store connection: ", e.getDescription().cStr()));
 }
 
 absl::StatusOr<int> ConnectUnixSocket(const std::string& path, absl::Duration timeout) {
@@ -57,7 +57,8 @@ absl::StatusOr<int> ConnectUnixSocket(const std::string& path, absl::Duration ti
   }
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   absl::Time deadline = absl::Now() + timeout;
-  for (absl::Duration backoff = absl::Milliseconds(1);; backoff = std::min(backoff * 2, absl::Milliseconds(50))) {
+  for (absl::Duration backoff = absl::Milliseconds(1);;
+       backoff = std::min(backoff * 2, absl::Milliseconds(50))) {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
     if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) return fd;
@@ -77,7 +78,8 @@ class SealListenerImpl final : public rpc::SealListener::Server {
       : callback_(std::move(callback)) {}
   kj::Promise<void> sealed(SealedContext context) override {
     std::vector<ObjectID> ids;
-    for (auto raw : context.getParams().getIds()) ids.push_back(ObjectID::FromBinaryOrNil(AsView(raw)));
+    for (auto raw : context.getParams().getIds())
+      ids.push_back(ObjectID::FromBinaryOrNil(AsView(raw)));
     callback_(ids);
     return kj::READY_NOW;
   }
@@ -162,7 +164,8 @@ void ClientMapping::Unpin(uint32_t record) {
   if (pins()[record].fetch_sub(1) != 1) return;
   if ((index->record(record).flags.load(std::memory_order_relaxed) & kDeletePending) == 0) return;
   if (auto impl = client.lock()) {
-    impl->Enqueue([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl->mu) { impl->released.push_back(record); }, 0);
+    impl->Enqueue(
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl->mu) { impl->released.push_back(record); }, 0);
   }
 }
 
@@ -206,7 +209,9 @@ void StoreClient::Impl::SendBatch() {
     if (first_error.ok()) first_error = std::move(status);
   };
   rpc::Session::Client* s = nullptr;
-  KJ_IF_MAYBE(live, session) { s = live; }
+  KJ_IF_MAYBE (live, session) {
+    s = live;
+  }
   if (s == nullptr) {
     finish(absl::UnavailableError("object store connection is closed"));
     return;
@@ -215,7 +220,8 @@ void StoreClient::Impl::SendBatch() {
   auto list = request.initPuts(batch_puts.size());
   for (size_t i = 0; i < batch_puts.size(); ++i) {
     list[i].setId(AsData(batch_puts[i].id.Binary()));
-    list[i].setData(AsData(std::string_view(bytes).substr(batch_puts[i].offset, batch_puts[i].size)));
+    list[i].setData(
+        AsData(std::string_view(bytes).substr(batch_puts[i].offset, batch_puts[i].size)));
   }
   auto seal_list = request.initSeals(batch_seals.size());
   for (size_t i = 0; i < batch_seals.size(); ++i) seal_list.set(i, AsData(batch_seals[i].Binary()));
@@ -259,8 +265,8 @@ void StoreClient::Impl::RunLoop(int socket_fd, std::promise<absl::Status> starte
     auto io = kj::setupAsyncIo();
     tasks = kj::heap<kj::TaskSet>(*this);
     auto stream = io.lowLevelProvider->wrapUnixSocketFd(
-        socket_fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
-                       kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);
+        socket_fd,
+        kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP | kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);
     capnp::TwoPartyClient rpc_client(*stream, /*maxFdsPerMessage=*/3);
     auto store = rpc_client.bootstrap().castAs<rpc::ObjectStore>();
     auto connect = store.connectRequest();
@@ -269,7 +275,7 @@ void StoreClient::Impl::RunLoop(int socket_fd, std::promise<absl::Status> starte
     auto memory = live.memoryRequest().send().wait(io.waitScope);
     auto map = [&](rpc::SharedFile::Client file, bool writable) -> absl::StatusOr<SharedMemory> {
       uint64_t size = file.sizeRequest().send().wait(io.waitScope).getSize();
-      KJ_IF_MAYBE(fd, file.getFd().wait(io.waitScope)) {
+      KJ_IF_MAYBE (fd, file.getFd().wait(io.waitScope)) {
         return SharedMemory::Map(dup(*fd), size, writable);
       }
       return absl::InternalError("the store sent no descriptor for its shared memory");
@@ -286,7 +292,8 @@ void StoreClient::Impl::RunLoop(int socket_fd, std::promise<absl::Status> starte
     mapping->arena = *std::move(arena);
     mapping->index_memory = *std::move(index_memory);
     mapping->pin_memory = *std::move(pin_memory);
-    mapping->index = ObjectIndex::Attach(mapping->index_memory.data(), mapping->index_memory.size());
+    mapping->index =
+        ObjectIndex::Attach(mapping->index_memory.data(), mapping->index_memory.size());
     if (!mapping->index) {
       started.set_value(absl::InternalError("the store's index is not in the expected format"));
       return;
@@ -344,7 +351,7 @@ absl::StatusOr<MutableObject> StoreClient::Create(const ObjectID& id, uint64_t s
   }
   try {
     return impl_->OnIoThread([&]() -> kj::Promise<absl::StatusOr<MutableObject>> {
-      KJ_IF_MAYBE(s, impl_->session) {
+      KJ_IF_MAYBE (s, impl_->session) {
         auto request = s->createRequest();
         request.setId(AsData(id.Binary()));
         request.setSize(size);
@@ -364,7 +371,8 @@ absl::StatusOr<MutableObject> StoreClient::Create(const ObjectID& id, uint64_t s
           return object;
         });
       }
-      return absl::StatusOr<MutableObject>(absl::UnavailableError("object store connection is closed"));
+      return absl::StatusOr<MutableObject>(
+          absl::UnavailableError("object store connection is closed"));
     });
   } catch (const kj::Exception& e) {
     return Unavailable(e);
@@ -374,7 +382,8 @@ absl::StatusOr<MutableObject> StoreClient::Create(const ObjectID& id, uint64_t s
 absl::Status StoreClient::Seal(MutableObject object) {
   if (object.client_ != this) return absl::InvalidArgumentError("object of another client");
   object.client_ = nullptr;
-  impl_->Enqueue([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl_->mu) { impl_->seals.push_back(object.id_); }, 0);
+  impl_->Enqueue(
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl_->mu) { impl_->seals.push_back(object.id_); }, 0);
   impl_->mapping->Unpin(object.record_);  // the creator's pin
   return absl::OkStatus();
 }
@@ -384,7 +393,7 @@ absl::Status StoreClient::Abort(MutableObject object) {
   object.client_ = nullptr;
   try {
     return impl_->OnIoThread([&]() -> kj::Promise<absl::Status> {
-      KJ_IF_MAYBE(s, impl_->session) {
+      KJ_IF_MAYBE (s, impl_->session) {
         auto request = s->abortRequest();
         request.setId(AsData(object.id_.Binary()));
         return request.send().then([](auto&& response) { return ToStatus(response.getStatus()); });
@@ -447,8 +456,8 @@ std::vector<absl::StatusOr<ObjectBuffer>> StoreClient::Get(std::span<const Objec
       auto again = m.index->Read(r, ids[i]);
       if (again && again->state == ObjectState::kSealed && again->offset == snap->offset) {
         m.index->record(r).last_access_ns.store(MonotonicNanos(), std::memory_order_relaxed);
-        results[i] = ObjectBuffer(impl_->mapping, ids[i], r, m.arena.data() + snap->offset,
-                                  snap->size);
+        results[i] =
+            ObjectBuffer(impl_->mapping, ids[i], r, m.arena.data() + snap->offset, snap->size);
         continue;
       }
       m.Unpin(r);
@@ -457,11 +466,12 @@ std::vector<absl::StatusOr<ObjectBuffer>> StoreClient::Get(std::span<const Objec
   }
   if (missing.empty()) return results;
 
-  int64_t timeout_ms = timeout == absl::InfiniteDuration() ? -1 : absl::ToInt64Milliseconds(timeout);
+  int64_t timeout_ms =
+      timeout == absl::InfiniteDuration() ? -1 : absl::ToInt64Milliseconds(timeout);
   if (timeout_ms < -1) timeout_ms = 0;
   try {
     impl_->OnIoThread([&]() -> kj::Promise<void> {
-      KJ_IF_MAYBE(s, impl_->session) {
+      KJ_IF_MAYBE (s, impl_->session) {
         auto request = s->getRequest();
         auto list = request.initIds(missing.size());
         for (size_t j = 0; j < missing.size(); ++j) list.set(j, AsData(ids[missing[j]].Binary()));
@@ -473,8 +483,9 @@ std::vector<absl::StatusOr<ObjectBuffer>> StoreClient::Get(std::span<const Objec
             size_t i = missing[j];
             absl::Status status = ToStatus(statuses[j]);
             if (status.code() == absl::StatusCode::kNotFound) {
-              status = absl::DeadlineExceededError(absl::StrCat(
-                  "object ", ids[i].Hex(), " was not sealed within ", absl::FormatDuration(timeout)));
+              status = absl::DeadlineExceededError(absl::StrCat("object ", ids[i].Hex(),
+                                                                " was not sealed within ",
+                                                                absl::FormatDuration(timeout)));
             }
             auto location = locations[j];
             if (status.ok() && (location.getOffset() + location.getSize() > m.arena.size() ||
@@ -490,7 +501,8 @@ std::vector<absl::StatusOr<ObjectBuffer>> StoreClient::Get(std::span<const Objec
           }
         });
       }
-      for (size_t i : missing) results[i] = absl::UnavailableError("object store connection is closed");
+      for (size_t i : missing)
+        results[i] = absl::UnavailableError("object store connection is closed");
       return kj::READY_NOW;
     });
   } catch (const kj::Exception& e) {
@@ -508,10 +520,11 @@ absl::StatusOr<bool> StoreClient::Contains(const ObjectID& id) {
   if (snap && snap->state == ObjectState::kSealed) return true;
   try {
     return impl_->OnIoThread([&]() -> kj::Promise<absl::StatusOr<bool>> {
-      KJ_IF_MAYBE(s, impl_->session) {
+      KJ_IF_MAYBE (s, impl_->session) {
         auto request = s->containsRequest();
         request.setId(AsData(id.Binary()));
-        return request.send().then([](auto&& response) -> absl::StatusOr<bool> { return response.getSealed(); });
+        return request.send().then(
+            [](auto&& response) -> absl::StatusOr<bool> { return response.getSealed(); });
       }
       return absl::StatusOr<bool>(absl::UnavailableError("object store connection is closed"));
     });
@@ -523,7 +536,7 @@ absl::StatusOr<bool> StoreClient::Contains(const ObjectID& id) {
 absl::Status StoreClient::Delete(std::span<const ObjectID> ids) {
   try {
     return impl_->OnIoThread([&]() -> kj::Promise<absl::Status> {
-      KJ_IF_MAYBE(s, impl_->session) {
+      KJ_IF_MAYBE (s, impl_->session) {
         auto request = s->deleteRequest();
         auto list = request.initIds(ids.size());
         for (size_t i = 0; i < ids.size(); ++i) list.set(i, AsData(ids[i].Binary()));
@@ -542,7 +555,7 @@ absl::Status StoreClient::Delete(std::span<const ObjectID> ids) {
 absl::Status StoreClient::Subscribe(std::function<void(std::span<const ObjectID>)> on_sealed) {
   try {
     return impl_->OnIoThread([&]() -> kj::Promise<absl::Status> {
-      KJ_IF_MAYBE(s, impl_->session) {
+      KJ_IF_MAYBE (s, impl_->session) {
         auto request = s->subscribeRequest();
         request.setListener(kj::heap<SealListenerImpl>(std::move(on_sealed)));
         return request.send().then([](auto&&) { return absl::OkStatus(); });
@@ -557,12 +570,13 @@ absl::Status StoreClient::Subscribe(std::function<void(std::span<const ObjectID>
 absl::StatusOr<StoreClientStats> StoreClient::Stats() {
   try {
     return impl_->OnIoThread([&]() -> kj::Promise<absl::StatusOr<StoreClientStats>> {
-      KJ_IF_MAYBE(s, impl_->session) {
+      KJ_IF_MAYBE (s, impl_->session) {
         return s->statsRequest().send().then([](auto&& r) -> absl::StatusOr<StoreClientStats> {
           return StoreClientStats{r.getCapacity(), r.getUsed(), r.getObjects(), r.getEvictions()};
         });
       }
-      return absl::StatusOr<StoreClientStats>(absl::UnavailableError("object store connection is closed"));
+      return absl::StatusOr<StoreClientStats>(
+          absl::UnavailableError("object store connection is closed"));
     });
   } catch (const kj::Exception& e) {
     return Unavailable(e);

@@ -71,7 +71,7 @@ class MutableObject {
 };
 
 struct StoreClientOptions {
-  std::string name = "client";                       // shown in the store's logs
+  std::string name = "client";                         // shown in the store's logs
   absl::Duration connect_timeout = absl::Seconds(10);  // keep retrying until the store listens
 };
 

@@ -114,8 +114,8 @@ void ObjectIndex::Rewrite(uint32_t r, Write write) {
   std::atomic_thread_fence(std::memory_order_seq_cst);
 }
 
-std::optional<uint32_t> ObjectIndex::Insert(const ObjectID& id, ObjectState state,
-                                            uint64_t offset, uint64_t size) {
+std::optional<uint32_t> ObjectIndex::Insert(const ObjectID& id, ObjectState state, uint64_t offset,
+                                            uint64_t size) {
   if (free_records_.empty()) return std::nullopt;
   uint32_t r = free_records_.back();
   free_records_.pop_back();
@@ -161,7 +161,8 @@ void ObjectIndex::Remove(uint32_t r) {
     if (entry == 0) break;
     uint32_t home = Bucket(record_hash_[entry - 1]);
     // `entry` may move to `hole` if its home is not in the cyclic range (hole, next].
-    bool home_between = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next);
+    bool home_between =
+        hole <= next ? (hole < home && home <= next) : (hole < home || home <= next);
     if (!home_between) {
       buckets_[hole].store(entry, std::memory_order_release);
       hole = next;

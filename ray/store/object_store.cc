@@ -21,8 +21,7 @@ absl::StatusOr<std::unique_ptr<ObjectStore>> ObjectStore::Create(const StoreOpti
       new ObjectStore(options, *std::move(arena), *std::move(index)));
 }
 
-ObjectStore::ObjectStore(const StoreOptions& options, SharedMemory arena,
-                         SharedMemory index_memory)
+ObjectStore::ObjectStore(const StoreOptions& options, SharedMemory arena, SharedMemory index_memory)
     : arena_(std::move(arena)),
       index_memory_(std::move(index_memory)),
       index_(ObjectIndex::Format(index_memory_.data(), options.max_objects)),
@@ -88,8 +87,7 @@ bool ObjectStore::TryRemove(uint32_t record) {
   auto state = static_cast<ObjectState>(index_.record(record).state.load());
   index_.SetState(record, ObjectState::kDeleting);
   if (IsPinned(record)) {
-    index_.SetState(record, state,
-                    static_cast<ObjectError>(index_.record(record).error.load()));
+    index_.SetState(record, state, static_cast<ObjectError>(index_.record(record).error.load()));
     return false;
   }
   Remove(record);
@@ -115,10 +113,10 @@ absl::StatusOr<ObjectSnapshot> ObjectStore::CreateObject(ClientId client, const 
   }
   std::optional<uint64_t> offset = AllocateWithEviction(size);
   if (!offset) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "ObjectStoreFull: cannot fit object ", id.Hex(), " of ", size, " bytes (capacity ",
-        allocator_.capacity(), ", in use ", allocator_.allocated_bytes(),
-        ", pinned objects are never evicted)"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("ObjectStoreFull: cannot fit object ", id.Hex(), " of ", size,
+                     " bytes (capacity ", allocator_.capacity(), ", in use ",
+                     allocator_.allocated_bytes(), ", pinned objects are never evicted)"));
   }
   uint32_t r = *index_.Insert(id, ObjectState::kCreated, *offset, size);
   PinArray(it->second)[r].fetch_add(1);
@@ -178,8 +176,8 @@ absl::Status ObjectStore::PutSealed(const ObjectID& id, std::span<const uint8_t>
       index_.SetState(*r, ObjectState::kFailed, ObjectError::kStoreFull);
       MarkSealed(*r, id);
     }
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "ObjectStoreFull: cannot fit object ", id.Hex(), " of ", data.size(), " bytes"));
+    return absl::ResourceExhaustedError(absl::StrCat("ObjectStoreFull: cannot fit object ",
+                                                     id.Hex(), " of ", data.size(), " bytes"));
   }
   if (!data.empty()) std::memcpy(arena_.data() + *offset, data.data(), data.size());
   uint32_t r = *index_.Insert(id, ObjectState::kSealed, *offset, data.size());

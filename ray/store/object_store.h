@@ -100,8 +100,8 @@ class ObjectStore {
   Allocator allocator_;
   absl::flat_hash_map<ClientId, Client> clients_;
   ClientId next_client_ = 1;
-  std::vector<ClientId> creator_;         // per record
-  std::vector<uint64_t> lru_key_;         // per record: its key in lru_
+  std::vector<ClientId> creator_;                // per record
+  std::vector<uint64_t> lru_key_;                // per record: its key in lru_
   std::set<std::pair<uint64_t, uint32_t>> lru_;  // (last use ns, record), sealed objects only
   absl::flat_hash_set<uint32_t> delete_pending_;
   uint64_t evictions_ = 0;

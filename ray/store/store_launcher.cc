@@ -1,11 +1,10 @@
 #include "ray/store/store_launcher.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fcntl.h>
 
 #include <cerrno>
 #include <cstring>
@@ -52,10 +51,10 @@ absl::StatusOr<StoreProcess> StoreProcess::Start(const std::string& binary,
     int status = 0;
     waitpid(pid, &status, 0);
     process.pid_ = -1;
-    return absl::InternalError(absl::StrCat("ray_store (", binary, ") exited before serving; ",
-                                            WIFEXITED(status) ? "exit code " : "signal ",
-                                            WIFEXITED(status) ? WEXITSTATUS(status)
-                                                              : WTERMSIG(status)));
+    return absl::InternalError(
+        absl::StrCat("ray_store (", binary, ") exited before serving; ",
+                     WIFEXITED(status) ? "exit code " : "signal ",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status)));
   }
   return process;
 }

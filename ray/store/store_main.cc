@@ -1,12 +1,11 @@
 // ray_store: the node's object store daemon. One per node; clients connect over a unix socket
 // and receive the shared memory that holds the objects.
+#include <kj/async-unix.h>
+#include <kj/debug.h>
 #include <signal.h>
 
 #include <cstdio>
 #include <iostream>
-
-#include <kj/async-unix.h>
-#include <kj/debug.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -33,9 +32,15 @@ bool ParseBytes(std::string text, uint64_t* out) {
   uint64_t scale = 1;
   if (!text.empty()) {
     switch (std::toupper(static_cast<unsigned char>(text.back()))) {
-      case 'K': scale = 1ull << 10; break;
-      case 'M': scale = 1ull << 20; break;
-      case 'G': scale = 1ull << 30; break;
+      case 'K':
+        scale = 1ull << 10;
+        break;
+      case 'M':
+        scale = 1ull << 20;
+        break;
+      case 'G':
+        scale = 1ull << 30;
+        break;
     }
     if (scale != 1) text.pop_back();
   }
@@ -83,11 +88,9 @@ int main(int argc, char** argv) {
     (void)!write(fd, "ready\n", 6);
     close(fd);
   }
-  auto serving = server.Run().eagerlyEvaluate([](kj::Exception&& e) {
-    KJ_LOG(ERROR, "store stopped accepting clients", e);
-  });
-  auto stop = io.unixEventPort.onSignal(SIGTERM).exclusiveJoin(
-      io.unixEventPort.onSignal(SIGINT));
+  auto serving = server.Run().eagerlyEvaluate(
+      [](kj::Exception&& e) { KJ_LOG(ERROR, "store stopped accepting clients", e); });
+  auto stop = io.unixEventPort.onSignal(SIGTERM).exclusiveJoin(io.unixEventPort.onSignal(SIGINT));
   stop.wait(io.waitScope);
   unlink(socket_path.c_str());
   return 0;

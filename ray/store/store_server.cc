@@ -1,5 +1,7 @@
 #include "ray/store/store_server.h"
 
+#include <capnp/rpc-twoparty.h>
+#include <kj/debug.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -7,9 +9,6 @@
 #include <cerrno>
 #include <cstring>
 #include <list>
-
-#include <capnp/rpc-twoparty.h>
-#include <kj/debug.h>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -74,8 +73,7 @@ class SessionImpl final : public rpc::Session::Server {
     results.setArena(kj::heap<SharedFileImpl>(store.arena().fd(), store.arena().size()));
     results.setIndex(
         kj::heap<SharedFileImpl>(store.index_memory().fd(), store.index_memory().size()));
-    results.setPins(
-        kj::heap<SharedFileImpl>(store.pins(client_).fd(), store.pins(client_).size()));
+    results.setPins(kj::heap<SharedFileImpl>(store.pins(client_).fd(), store.pins(client_).size()));
     results.setCapacity(store.capacity());
     return kj::READY_NOW;
   }
@@ -207,8 +205,7 @@ class SessionImpl final : public rpc::Session::Server {
 
  private:
   static absl::Status BadId() {
-    return absl::InvalidArgumentError(
-        absl::StrCat("an object ID is ", ObjectID::kSize, " bytes"));
+    return absl::InvalidArgumentError(absl::StrCat("an object ID is ", ObjectID::kSize, " bytes"));
   }
 
   static bool ParseId(capnp::Data::Reader raw, ObjectID* id, rpc::Status::Builder status) {

@@ -3,10 +3,10 @@
 // stream of seal notifications. Runs on the calling thread's KJ event loop.
 #pragma once
 
+#include <kj/async-io.h>
+
 #include <memory>
 #include <string>
-
-#include <kj/async-io.h>
 
 #include "absl/status/status.h"
 #include "ray/store/object_store.h"

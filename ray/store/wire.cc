@@ -7,13 +7,27 @@ namespace ray::store {
 void FillStatus(const absl::Status& status, rpc::Status::Builder out) {
   rpc::Code code;
   switch (status.code()) {
-    case absl::StatusCode::kOk: code = rpc::Code::OK; break;
-    case absl::StatusCode::kAlreadyExists: code = rpc::Code::OBJECT_EXISTS; break;
-    case absl::StatusCode::kResourceExhausted: code = rpc::Code::OBJECT_STORE_FULL; break;
-    case absl::StatusCode::kNotFound: code = rpc::Code::NOT_FOUND; break;
-    case absl::StatusCode::kFailedPrecondition: code = rpc::Code::NOT_SEALED; break;
-    case absl::StatusCode::kPermissionDenied: code = rpc::Code::NOT_CREATOR; break;
-    default: code = rpc::Code::INVALID_ARGUMENT; break;
+    case absl::StatusCode::kOk:
+      code = rpc::Code::OK;
+      break;
+    case absl::StatusCode::kAlreadyExists:
+      code = rpc::Code::OBJECT_EXISTS;
+      break;
+    case absl::StatusCode::kResourceExhausted:
+      code = rpc::Code::OBJECT_STORE_FULL;
+      break;
+    case absl::StatusCode::kNotFound:
+      code = rpc::Code::NOT_FOUND;
+      break;
+    case absl::StatusCode::kFailedPrecondition:
+      code = rpc::Code::NOT_SEALED;
+      break;
+    case absl::StatusCode::kPermissionDenied:
+      code = rpc::Code::NOT_CREATOR;
+      break;
+    default:
+      code = rpc::Code::INVALID_ARGUMENT;
+      break;
   }
   out.setCode(code);
   std::string message(status.message());
@@ -23,14 +37,21 @@ void FillStatus(const absl::Status& status, rpc::Status::Builder out) {
 absl::Status ToStatus(rpc::Status::Reader status) {
   std::string message = status.getMessage();
   switch (status.getCode()) {
-    case rpc::Code::OK: return absl::OkStatus();
-    case rpc::Code::OBJECT_EXISTS: return absl::AlreadyExistsError(message);
-    case rpc::Code::OBJECT_STORE_FULL: return absl::ResourceExhaustedError(message);
-    case rpc::Code::NOT_FOUND: return absl::NotFoundError(message);
+    case rpc::Code::OK:
+      return absl::OkStatus();
+    case rpc::Code::OBJECT_EXISTS:
+      return absl::AlreadyExistsError(message);
+    case rpc::Code::OBJECT_STORE_FULL:
+      return absl::ResourceExhaustedError(message);
+    case rpc::Code::NOT_FOUND:
+      return absl::NotFoundError(message);
     case rpc::Code::NOT_SEALED:
-    case rpc::Code::SEALED: return absl::FailedPreconditionError(message);
-    case rpc::Code::NOT_CREATOR: return absl::PermissionDeniedError(message);
-    case rpc::Code::INVALID_ARGUMENT: return absl::InvalidArgumentError(message);
+    case rpc::Code::SEALED:
+      return absl::FailedPreconditionError(message);
+    case rpc::Code::NOT_CREATOR:
+      return absl::PermissionDeniedError(message);
+    case rpc::Code::INVALID_ARGUMENT:
+      return absl::InvalidArgumentError(message);
   }
   return absl::UnknownError(message);
 }

@@ -1,11 +1,11 @@
 // Conversions between the store's C++ types and its Cap'n Proto messages.
 #pragma once
 
+#include <capnp/common.h>
+
 #include <cstdint>
 #include <span>
 #include <string_view>
-
-#include <capnp/common.h>
 
 #include "absl/status/status.h"
 #include "ray/store/object_index.h"
