@@ -4,11 +4,15 @@
 #include <kj/debug.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <string_view>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -50,12 +54,41 @@ bool ParseBytes(std::string text, uint64_t* out) {
   return true;
 }
 
+// absl's --help exits 1 and lists only flags defined in a file named after the binary
+// (ray_store.cc), which matches none here: answer a plain --help ourselves.
+bool WantsHelp(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "--help" || arg == "-help") return true;
+  }
+  return false;
+}
+
+void PrintHelp() {
+  std::vector<absl::CommandLineFlag*> flags;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (flag->Filename() == __FILE__) flags.push_back(flag);
+  }
+  std::sort(flags.begin(), flags.end(),
+            [](const auto* a, const auto* b) { return a->Name() < b->Name(); });
+  std::cout << absl::ProgramUsageMessage() << "\n\nFlags:\n";
+  for (const absl::CommandLineFlag* flag : flags) {
+    std::cout << "  --" << flag->Name() << ": " << flag->Help()
+              << " (default: " << flag->DefaultValue() << ")\n";
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "The libray object store: holds immutable objects in shared memory for the processes "
       "of one node.\nUsage: ray_store --socket=PATH [--capacity=1G] [--max_objects=N]");
+  if (WantsHelp(argc, argv)) {
+    PrintHelp();
+    return 0;
+  }
   absl::ParseCommandLine(argc, argv);
   std::string socket_path = absl::GetFlag(FLAGS_socket);
   ray::store::StoreOptions options;

@@ -32,8 +32,31 @@ class SharedFileImpl final : public rpc::SharedFile::Server {
   uint64_t size_;
 };
 
-// A Get waiting for objects that are not sealed yet.
+// A Get waiting for objects that are not sealed yet, listed in the registry under each ID it
+// waits for. It takes itself off when destroyed, which also happens when its call is cancelled
+// (the client went away): no dangling entry may stay behind.
 struct Waiter {
+  using Registry = absl::flat_hash_map<ObjectID, std::vector<Waiter*>>;
+  explicit Waiter(Registry& registry) : registry(registry) {}
+  ~Waiter() { Forget(); }
+
+  void WaitFor(const ObjectID& id) {
+    ++missing;
+    registry[id].push_back(this);
+    ids.push_back(id);
+  }
+  void Forget() {
+    for (const ObjectID& id : ids) {
+      auto it = registry.find(id);
+      if (it == registry.end()) continue;
+      std::erase(it->second, this);
+      if (it->second.empty()) registry.erase(it);
+    }
+    ids.clear();
+  }
+
+  Registry& registry;
+  std::vector<ObjectID> ids;
   size_t missing = 0;
   kj::Own<kj::PromiseFulfiller<void>> fulfiller;
 };
@@ -53,7 +76,7 @@ struct StoreServer::Impl : public kj::TaskSet::ErrorHandler {
   kj::AsyncIoContext& io;
   kj::Own<kj::ConnectionReceiver> listener;
   kj::Own<capnp::TwoPartyServer> server;
-  absl::flat_hash_map<ObjectID, std::vector<Waiter*>> waiters;
+  Waiter::Registry waiters;
   std::list<rpc::SealListener::Client> listeners;
   std::vector<ObjectID> unsent_seals;
   bool flush_scheduled = false;
@@ -118,15 +141,15 @@ class SessionImpl final : public rpc::Session::Server {
     auto params = context.getParams();
     std::vector<ObjectID> ids;
     for (auto raw : params.getIds()) ids.push_back(ObjectID::FromBinaryOrNil(AsView(raw)));
-    auto waiter = kj::heap<Waiter>();
+    auto waiter = kj::heap<Waiter>(server_.waiters);
     for (const ObjectID& id : ids) {
-      if (!id.IsNil() && !server_.store.Contains(id) && !IsFailed(id)) {
-        ++waiter->missing;
-        server_.waiters[id].push_back(waiter.get());
-      }
+      if (!id.IsNil() && !server_.store.Contains(id) && !IsFailed(id)) waiter->WaitFor(id);
     }
     kj::Promise<void> ready = kj::READY_NOW;
     if (waiter->missing > 0) {
+      // Let the client's disconnect cancel the wait. Otherwise the call, and with it a dead
+      // client's session (its pins, its unsealed objects), lives on until the objects appear.
+      context.allowCancellation();
       auto paf = kj::newPromiseAndFulfiller<void>();
       waiter->fulfiller = kj::mv(paf.fulfiller);
       ready = kj::mv(paf.promise);
@@ -137,7 +160,7 @@ class SessionImpl final : public rpc::Session::Server {
       }
     }
     return ready.then([this, context, ids = std::move(ids), waiter = kj::mv(waiter)]() mutable {
-      ForgetWaiter(ids, waiter.get());
+      waiter->Forget();
       auto results = context.getResults();
       auto locations = results.initLocations(ids.size());
       auto statuses = results.initStatuses(ids.size());
@@ -219,15 +242,6 @@ class SessionImpl final : public rpc::Session::Server {
     return snap && snap->state == ObjectState::kFailed;
   }
 
-  void ForgetWaiter(const std::vector<ObjectID>& ids, Waiter* waiter) {
-    for (const ObjectID& id : ids) {
-      auto it = server_.waiters.find(id);
-      if (it == server_.waiters.end()) continue;
-      std::erase(it->second, waiter);
-      if (it->second.empty()) server_.waiters.erase(it);
-    }
-  }
-
   static void FillFailures(const std::vector<std::pair<std::string, absl::Status>>& failures,
                            capnp::List<rpc::Failure>::Builder out) {
     for (size_t i = 0; i < failures.size(); ++i) {
@@ -294,7 +308,13 @@ StoreServer::StoreServer(ObjectStore& store, kj::AsyncIoContext& io)
   store.SetSealCallback([impl = impl_.get()](const ObjectID& id) { impl->OnSealed(id); });
 }
 
-StoreServer::~StoreServer() { impl_->store.SetSealCallback(nullptr); }
+StoreServer::~StoreServer() {
+  impl_->store.SetSealCallback(nullptr);
+  // Disconnect every client and let the cancelled calls unwind now, while the state their
+  // sessions need on the way out still exists (the event loop outlives this server).
+  impl_->server = nullptr;
+  impl_->io.waitScope.poll();
+}
 
 absl::Status StoreServer::Listen(const std::string& socket_path) {
   sockaddr_un addr{};

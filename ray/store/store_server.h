@@ -16,6 +16,7 @@ namespace ray::store {
 class StoreServer {
  public:
   StoreServer(ObjectStore& store, kj::AsyncIoContext& io);
+  // Ends every session; runs the event loop to do so, so not from inside its callbacks.
   ~StoreServer();
 
   // Binds `socket_path` (replacing a stale socket file) and accepts clients until the

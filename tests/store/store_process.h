@@ -52,12 +52,21 @@ class StoreProcess {
   const std::string& dir() const { return dir_; }
   pid_t pid() const { return pid_; }
   bool ready() const { return ready_; }
-  bool alive() const { return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
-  void Kill(int sig) {
-    if (pid_ <= 0) return;
-    kill(pid_, sig);
-    waitpid(pid_, nullptr, 0);
+  // False once the store has exited (its wait status is then kept for Kill to return).
+  bool alive() {
+    if (pid_ <= 0) return false;
+    if (waitpid(pid_, &exit_status_, WNOHANG) != pid_) return true;
     pid_ = -1;
+    return false;
+  }
+  // Sends `sig` and reaps the store; returns its wait status, also when it had exited before.
+  int Kill(int sig) {
+    if (pid_ > 0) {
+      kill(pid_, sig);
+      waitpid(pid_, &exit_status_, 0);
+      pid_ = -1;
+    }
+    return exit_status_;
   }
 
  private:
@@ -65,6 +74,7 @@ class StoreProcess {
   std::string socket_path_;
   pid_t pid_ = -1;
   bool ready_ = false;
+  int exit_status_ = -1;
 };
 
 }  // namespace ray::testing
