@@ -1,0 +1,91 @@
+// The runtime beneath the public API (ray/api.h): the type-erased operations that the API's
+// templates turn typed calls into. The driver's runtime (scheduler threads in-process), a
+// worker's runtime (talking to the scheduler) and local mode (tasks run in the caller's
+// process) implement it. Values cross this interface already serialized
+// (ray/core/serialization.h).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/time/time.h"
+#include "ray/core/id.h"
+
+namespace ray::core {
+
+// An object's serialized bytes, kept alive by `owner` (a store pin or the runtime's memory).
+struct ObjectValue {
+  std::span<const uint8_t> bytes;
+  std::shared_ptr<const void> owner;
+};
+
+// Where a task puts its return values: Allocate(i, n) gives n writable bytes for return i
+// (in the shared store or in a message, as the runtime sees fit).
+class ReturnWriter {
+ public:
+  virtual ~ReturnWriter() = default;
+  virtual std::span<uint8_t> Allocate(size_t index, size_t size) = 0;
+};
+
+// Runs `function` (the user's function, cast back by the invoker, which knows its type) on
+// serialized arguments and writes its return values. Exceptions propagate to the caller.
+// One invoker is instantiated per function type; workers run the same binary, so its
+// address names it (ray/core/function_id.h).
+using Invoker = void (*)(const void* function, std::span<const ObjectValue> args,
+                         ReturnWriter& returns);
+
+struct TaskOptions {
+  int num_returns = 1;
+  double num_cpus = 1;
+  int max_retries = 3;  // re-runs after a worker crash; exceptions are not retried
+};
+
+// One argument: a reference to an object (resolved to its value before the task runs) or a
+// value serialized inline.
+struct TaskArg {
+  ObjectID ref;       // nil for a value
+  std::string value;  // the serialized value when `ref` is nil
+};
+
+struct TaskSpec {
+  Invoker invoker = nullptr;
+  const void* function = nullptr;
+  std::vector<TaskArg> args;
+  TaskOptions options;
+};
+
+struct WaitResult {
+  std::vector<size_t> ready;      // indexes into the ids passed to Wait, in order
+  std::vector<size_t> not_ready;
+};
+
+class CoreRuntime {
+ public:
+  virtual ~CoreRuntime() = default;
+
+  // Submits a task; returns the IDs of its options.num_returns return objects at once.
+  virtual std::vector<ObjectID> Submit(TaskSpec spec) = 0;
+  // Stores a new object of `size` bytes that `write` fills in place.
+  virtual ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write) = 0;
+  // Waits for every object (at most `timeout`; InfiniteDuration waits forever). Throws
+  // ray::GetTimeoutError on timeout. A failed task's results come back as error objects.
+  virtual std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) = 0;
+  // Returns once `num_returns` objects exist or `timeout` passes.
+  virtual WaitResult Wait(std::span<const ObjectID> ids, size_t num_returns,
+                          absl::Duration timeout) = 0;
+  // Counts ObjectRef instances in this process; an object nobody references is freed.
+  virtual void AddRef(const ObjectID& id) = 0;
+  virtual void RemoveRef(const ObjectID& id) = 0;
+};
+
+// The runtime of this process: set by ray::Init in a driver and by the worker loop in a
+// worker; null otherwise.
+CoreRuntime* CurrentRuntime();
+void SetCurrentRuntime(CoreRuntime* runtime);
+
+}  // namespace ray::core
