@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -60,7 +61,7 @@ struct TaskSpec {
 };
 
 struct WaitResult {
-  std::vector<size_t> ready;      // indexes into the ids passed to Wait, in order
+  std::vector<size_t> ready;  // indexes into the ids passed to Wait, in order
   std::vector<size_t> not_ready;
 };
 
@@ -73,7 +74,7 @@ class CoreRuntime {
   // Stores a new object of `size` bytes that `write` fills in place.
   virtual ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write) = 0;
   // Waits for every object (at most `timeout`; InfiniteDuration waits forever). Throws
-  // ray::GetTimeoutError on timeout. A failed task's results come back as error objects.
+  // GetTimeout on timeout. A failed task's results come back as error objects.
   virtual std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) = 0;
   // Returns once `num_returns` objects exist or `timeout` passes.
   virtual WaitResult Wait(std::span<const ObjectID> ids, size_t num_returns,
@@ -82,6 +83,24 @@ class CoreRuntime {
   virtual void AddRef(const ObjectID& id) = 0;
   virtual void RemoveRef(const ObjectID& id) = 0;
 };
+
+// Implemented by exceptions that wrap a task's error object (ray::TaskError): a task that fails
+// because a task it waited on failed passes on the original error, not a new one.
+class CarriesErrorObject {
+ public:
+  virtual ~CarriesErrorObject() = default;
+  virtual const std::string& error_object() const = 0;
+};
+
+// Thrown by CoreRuntime::Get when the timeout passes; the API turns it into
+// ray::GetTimeoutError.
+class GetTimeout : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Returns from Submit and Put carry one reference already counted for the caller; the
+// caller's first ObjectRef adopts it (no AddRef), and its last RemoveRef releases it.
 
 // The runtime of this process: set by ray::Init in a driver and by the worker loop in a
 // worker; null otherwise.

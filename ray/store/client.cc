@@ -444,25 +444,11 @@ std::vector<absl::StatusOr<ObjectBuffer>> StoreClient::Get(std::span<const Objec
   std::vector<size_t> missing;
   ClientMapping& m = *impl_->mapping;
   for (size_t i = 0; i < ids.size(); ++i) {
-    auto snap = m.index->Find(ids[i]);
-    if (snap && snap->state == ObjectState::kFailed) {
-      results[i] = absl::ResourceExhaustedError(
-          absl::StrCat("ObjectStoreFull: object ", ids[i].Hex(), " could not be stored"));
-      continue;
+    if (auto local = TryGet(ids[i])) {
+      results[i] = *std::move(local);
+    } else {
+      missing.push_back(i);
     }
-    if (snap && snap->state == ObjectState::kSealed) {
-      uint32_t r = snap->record;
-      m.pins()[r].fetch_add(1, std::memory_order_seq_cst);
-      auto again = m.index->Read(r, ids[i]);
-      if (again && again->state == ObjectState::kSealed && again->offset == snap->offset) {
-        m.index->record(r).last_access_ns.store(MonotonicNanos(), std::memory_order_relaxed);
-        results[i] =
-            ObjectBuffer(impl_->mapping, ids[i], r, m.arena.data() + snap->offset, snap->size);
-        continue;
-      }
-      m.Unpin(r);
-    }
-    missing.push_back(i);
   }
   if (missing.empty()) return results;
 
@@ -509,6 +495,27 @@ std::vector<absl::StatusOr<ObjectBuffer>> StoreClient::Get(std::span<const Objec
     for (size_t i : missing) results[i] = Unavailable(e);
   }
   return results;
+}
+
+std::optional<absl::StatusOr<ObjectBuffer>> StoreClient::TryGet(const ObjectID& id) {
+  ClientMapping& m = *impl_->mapping;
+  auto snap = m.index->Find(id);
+  if (!snap) return std::nullopt;
+  if (snap->state == ObjectState::kFailed) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("ObjectStoreFull: object ", id.Hex(), " could not be stored"));
+  }
+  if (snap->state != ObjectState::kSealed) return std::nullopt;
+  // Pin, then check the record still holds this object (see object_index.h).
+  uint32_t r = snap->record;
+  m.pins()[r].fetch_add(1, std::memory_order_seq_cst);
+  auto again = m.index->Read(r, id);
+  if (!again || again->state != ObjectState::kSealed || again->offset != snap->offset) {
+    m.Unpin(r);
+    return std::nullopt;
+  }
+  m.index->record(r).last_access_ns.store(MonotonicNanos(), std::memory_order_relaxed);
+  return ObjectBuffer(impl_->mapping, id, r, m.arena.data() + snap->offset, snap->size);
 }
 
 absl::StatusOr<ObjectBuffer> StoreClient::Get(const ObjectID& id, absl::Duration timeout) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -120,6 +121,10 @@ class StoreClient {
                                                 absl::Duration timeout);
   absl::StatusOr<ObjectBuffer> Get(const ObjectID& id,
                                    absl::Duration timeout = absl::InfiniteDuration());
+
+  // The object if it is sealed in the store now, without any message to the store (a few
+  // hundred nanoseconds); nullopt if it is not (yet) there.
+  std::optional<absl::StatusOr<ObjectBuffer>> TryGet(const ObjectID& id);
 
   // True if the object is sealed in the store.
   absl::StatusOr<bool> Contains(const ObjectID& id);

@@ -17,7 +17,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "ray/store/object_store.h"
-#include "ray/store/store_server.h"
+#include "ray/store/store_runner.h"
 
 ABSL_FLAG(std::string, socket, "", "Path of the unix socket to serve on (required).");
 ABSL_FLAG(std::string, capacity, "1G",
@@ -102,29 +102,5 @@ int main(int argc, char** argv) {
   }
   options.max_objects = absl::GetFlag(FLAGS_max_objects);
   options.huge_pages = absl::GetFlag(FLAGS_huge_pages);
-  signal(SIGPIPE, SIG_IGN);
-  kj::UnixEventPort::captureSignal(SIGTERM);
-  kj::UnixEventPort::captureSignal(SIGINT);
-
-  auto store = ray::store::ObjectStore::Create(options);
-  if (!store.ok()) {
-    std::cerr << "ray_store: " << store.status() << "\n";
-    return 1;
-  }
-  auto io = kj::setupAsyncIo();
-  ray::store::StoreServer server(**store, io);
-  if (absl::Status status = server.Listen(socket_path); !status.ok()) {
-    std::cerr << "ray_store: " << status << "\n";
-    return 1;
-  }
-  if (int fd = absl::GetFlag(FLAGS_ready_fd); fd >= 0) {
-    (void)!write(fd, "ready\n", 6);
-    close(fd);
-  }
-  auto serving = server.Run().eagerlyEvaluate(
-      [](kj::Exception&& e) { KJ_LOG(ERROR, "store stopped accepting clients", e); });
-  auto stop = io.unixEventPort.onSignal(SIGTERM).exclusiveJoin(io.unixEventPort.onSignal(SIGINT));
-  stop.wait(io.waitScope);
-  unlink(socket_path.c_str());
-  return 0;
+  return ray::store::RunStore(options, socket_path, absl::GetFlag(FLAGS_ready_fd));
 }

@@ -1,0 +1,226 @@
+#include "ray/core/driver_runtime.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "ray/core/function_table.h"
+#include "ray/core/scheduler.h"
+#include "ray/core/worker.h"
+#include "ray/core/zygote.h"
+#include "ray/store/client.h"
+#include "ray/store/store_runner.h"
+
+namespace ray::core {
+namespace {
+
+constexpr size_t kInlineLimit = 64 << 10;
+
+uint64_t DefaultStoreMemory() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  while (meminfo >> key >> kib) {
+    if (key == "MemTotal:") break;
+    meminfo.ignore(256, '\n');
+  }
+  uint64_t bytes = kib * 1024 * 3 / 10;
+  return std::max<uint64_t>(bytes / 4096 * 4096, 64 << 20);
+}
+
+class DriverRuntimeImpl final : public DriverRuntime {
+ public:
+  ~DriverRuntimeImpl() override {
+    scheduler_.reset();  // workers see their sockets close
+    zygote_.reset();     // stops the store and any worker left, and waits
+    std::error_code ignored;
+    std::filesystem::remove_all(session_dir_, ignored);
+  }
+
+  absl::Status Init(const DriverOptions& options);
+
+  std::vector<ObjectID> Submit(TaskSpec spec) override;
+  ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write) override;
+  std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) override;
+  WaitResult Wait(std::span<const ObjectID> ids, size_t num_returns,
+                  absl::Duration timeout) override {
+    absl::Time deadline =
+        timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
+    return scheduler_->Wait(ids, num_returns, deadline);
+  }
+  void AddRef(const ObjectID& id) override { scheduler_->AddRef(id); }
+  void RemoveRef(const ObjectID& id) override { scheduler_->RemoveRef(id); }
+
+  const std::string& session_dir() const override { return session_dir_; }
+  pid_t store_pid() const override { return store_pid_; }
+  pid_t zygote_pid() const override { return zygote_->pid(); }
+  std::vector<pid_t> worker_pids() override { return scheduler_->WorkerPids(); }
+
+ private:
+  std::string session_dir_;
+  std::unique_ptr<Zygote> zygote_;
+  pid_t store_pid_ = 0;
+  std::unique_ptr<Scheduler> scheduler_;
+  TaskID driver_task_ = TaskID::FromRandom();
+  std::atomic<uint32_t> puts_{0};
+  absl::Mutex functions_mu_;
+  absl::flat_hash_set<uint64_t> functions_defined_ ABSL_GUARDED_BY(functions_mu_);
+};
+
+absl::Status DriverRuntimeImpl::Init(const DriverOptions& options) {
+  std::string root = options.session_dir_root;
+  if (root.empty()) root = getenv("TMPDIR") != nullptr ? getenv("TMPDIR") : "/tmp";
+  std::string dir_template = root + "/ray-session-XXXXXX";
+  if (mkdtemp(dir_template.data()) == nullptr) {  // mode 0700
+    return absl::InternalError(
+        absl::StrCat("cannot make a session folder in ", root, ": ", std::strerror(errno)));
+  }
+  session_dir_ = dir_template;
+  std::string store_socket = session_dir_ + "/store.sock";
+  std::string store_log = session_dir_ + "/store.log";
+
+  store::StoreOptions store_options;
+  store_options.capacity =
+      options.object_store_memory > 0 ? options.object_store_memory : DefaultStoreMemory();
+  auto zygote = Zygote::Start(
+      [=](int ready_fd) {
+        int log = open(store_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (log >= 0) {
+          dup2(log, STDOUT_FILENO);
+          dup2(log, STDERR_FILENO);
+        }
+        return store::RunStore(store_options, store_socket, ready_fd);
+      },
+      [=](int fd) { return RunWorker(fd, store_socket); });
+  if (!zygote.ok()) return zygote.status();
+  zygote_ = *std::move(zygote);
+
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) return absl::InternalError("pipe");
+  auto store_pid = zygote_->SpawnStore(ready[1]);
+  if (!store_pid.ok()) {
+    close(ready[0]);
+    return store_pid.status();
+  }
+  store_pid_ = *store_pid;
+  char buf[8];
+  ssize_t n;
+  do {
+    n = read(ready[0], buf, sizeof(buf));
+  } while (n < 0 && errno == EINTR);
+  close(ready[0]);
+  if (n <= 0) {
+    return absl::InternalError(absl::StrCat("the object store did not start; see ", store_log));
+  }
+  auto client = store::StoreClient::Connect(store_socket, {.name = "driver"});
+  if (!client.ok()) return client.status();
+
+  SchedulerOptions scheduler_options;
+  scheduler_options.num_workers = options.num_workers > 0
+                                      ? options.num_workers
+                                      : std::max(1u, std::thread::hardware_concurrency());
+  scheduler_options.num_cpus =
+      options.num_cpus > 0 ? options.num_cpus : scheduler_options.num_workers;
+  scheduler_options.store_socket = store_socket;
+  Zygote* z = zygote_.get();
+  scheduler_ = std::make_unique<Scheduler>(scheduler_options, *std::move(client),
+                                           [z](int fd) { return z->SpawnWorker(fd).status(); });
+  return scheduler_->Start();
+}
+
+std::vector<ObjectID> DriverRuntimeImpl::Submit(TaskSpec spec) {
+  auto described = DescribeTaskFunction(spec.invoker, spec.function);
+  if (!described.ok()) throw std::runtime_error(std::string(described.status().message()));
+  {
+    absl::MutexLock lock(&functions_mu_);
+    if (functions_defined_.insert(described->key).second) {
+      scheduler_->DefineFunction(described->key, *described->record);
+    }
+  }
+  TaskRecord task;
+  task.id = TaskID::FromRandom();
+  task.parent = driver_task_;
+  task.function_key = described->key;
+  task.num_returns = spec.options.num_returns;
+  task.num_cpus = spec.options.num_cpus;
+  task.retries_left = spec.options.max_retries;
+  task.args.reserve(spec.args.size());
+  for (auto& arg : spec.args) {
+    TaskRecord::Arg a;
+    a.ref = arg.ref;
+    if (arg.ref.IsNil()) a.value = std::make_shared<const std::string>(std::move(arg.value));
+    task.args.push_back(std::move(a));
+  }
+  std::vector<ObjectID> returns;
+  for (int i = 1; i <= task.num_returns; ++i) returns.push_back(ObjectID::ForReturn(task.id, i));
+  scheduler_->Submit(std::move(task));
+  return returns;
+}
+
+ObjectID DriverRuntimeImpl::Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write) {
+  ObjectID id = ObjectID::ForPut(driver_task_, ++puts_);
+  if (size <= kInlineLimit) {
+    auto bytes = std::make_shared<std::string>(size, '\0');
+    write({reinterpret_cast<uint8_t*>(bytes->data()), size});
+    scheduler_->AddObject(id, std::move(bytes), size);
+    return id;
+  }
+  auto object = scheduler_->store().Create(id, size);
+  if (!object.ok()) throw std::runtime_error(std::string(object.status().message()));
+  write(object->span());
+  if (absl::Status sealed = scheduler_->store().Seal(*std::move(object)); !sealed.ok()) {
+    throw std::runtime_error(std::string(sealed.message()));
+  }
+  scheduler_->AddObject(id, nullptr, size);
+  return id;
+}
+
+std::vector<ObjectValue> DriverRuntimeImpl::Get(std::span<const ObjectID> ids,
+                                                absl::Duration timeout) {
+  absl::Time deadline =
+      timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
+  auto values = scheduler_->WaitForObjects(ids, deadline);
+  if (!values) {
+    throw GetTimeout(absl::StrCat("Get timed out after ", absl::FormatDuration(timeout)));
+  }
+  std::vector<ObjectValue> result(ids.size());
+  std::vector<ObjectID> from_store;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (const auto& value = (*values)[i]; value != nullptr) {
+      result[i] = {{reinterpret_cast<const uint8_t*>(value->data()), value->size()}, value};
+    } else {
+      from_store.push_back(ids[i]);
+    }
+  }
+  if (from_store.empty()) return result;
+  auto buffers = scheduler_->store().Get(from_store, absl::InfiniteDuration());
+  size_t next = 0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if ((*values)[i] != nullptr) continue;
+    auto& buffer = buffers[next++];
+    if (!buffer.ok()) throw std::runtime_error(std::string(buffer.status().message()));
+    auto owner = std::make_shared<store::ObjectBuffer>(*std::move(buffer));
+    result[i] = {owner->span(), owner};
+  }
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<DriverRuntime>> DriverRuntime::Start(const DriverOptions& options) {
+  auto runtime = std::make_unique<DriverRuntimeImpl>();
+  if (absl::Status status = runtime->Init(options); !status.ok()) return status;
+  return std::unique_ptr<DriverRuntime>(std::move(runtime));
+}
+
+}  // namespace ray::core

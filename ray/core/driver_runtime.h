@@ -1,0 +1,34 @@
+// The runtime of a driver: makes the session (a private folder with the sockets and logs),
+// forks the zygote, the store and the workers, and runs the scheduler threads in this process.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "ray/core/core_runtime.h"
+
+namespace ray::core {
+
+struct DriverOptions {
+  int num_workers = 0;               // 0: the number of cores
+  double num_cpus = 0;               // 0: num_workers
+  uint64_t object_store_memory = 0;  // 0: 30% of the machine's memory
+  std::string session_dir_root;      // empty: $TMPDIR or /tmp
+};
+
+class DriverRuntime : public CoreRuntime {
+ public:
+  // Starts the node. Call before the program starts threads of its own (the zygote is
+  // forked first, and a fork copies only the calling thread).
+  static absl::StatusOr<std::unique_ptr<DriverRuntime>> Start(const DriverOptions& options);
+
+  virtual const std::string& session_dir() const = 0;
+  virtual pid_t store_pid() const = 0;
+  virtual pid_t zygote_pid() const = 0;
+  virtual std::vector<pid_t> worker_pids() = 0;
+};
+
+}  // namespace ray::core

@@ -1,0 +1,167 @@
+#include "ray/core/message_stream.h"
+
+#include <fcntl.h>
+#include <kj/exception.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace ray::core {
+namespace {
+
+capnp::ReaderOptions Options() {
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = MessageStream::kMaxMessageBytes / sizeof(capnp::word);
+  options.nestingLimit = 64;
+  return options;
+}
+
+absl::Status Errno(const char* what) {
+  return absl::UnavailableError(absl::StrCat(what, ": ", std::strerror(errno)));
+}
+
+}  // namespace
+
+ReceivedMessage::ReceivedMessage(kj::Array<capnp::word> words)
+    : words_(kj::mv(words)), reader_(words_, Options()) {}
+
+MessageStream::MessageStream(int fd) : fd_(fd), in_(kj::heapArray<capnp::word>(8192)) {
+  fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
+}
+
+MessageStream::~MessageStream() { close(fd_); }
+
+void MessageStream::Queue(capnp::MessageBuilder& message) {
+  if (write_offset_ == out_.size()) {
+    out_.clear();
+    write_offset_ = 0;
+  }
+  kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
+  auto bytes = words.asBytes();
+  out_.append(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+absl::Status MessageStream::Flush() {
+  while (write_offset_ < out_.size()) {
+    ssize_t n = send(fd_, out_.data() + write_offset_, out_.size() - write_offset_, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) return absl::OkStatus();
+      return Errno("write");
+    }
+    write_offset_ += n;
+  }
+  out_.clear();
+  write_offset_ = 0;
+  return absl::OkStatus();
+}
+
+absl::Status MessageStream::FlushBlocking() {
+  while (true) {
+    if (absl::Status status = Flush(); !status.ok()) return status;
+    if (!HasPendingWrites()) return absl::OkStatus();
+    pollfd p{fd_, POLLOUT, 0};
+    poll(&p, 1, -1);
+  }
+}
+
+absl::Status MessageStream::Extract(
+    absl::FunctionRef<void(std::unique_ptr<ReceivedMessage>)> handle, bool* got_one) {
+  size_t offset_words = 0;
+  while (true) {
+    size_t available = in_bytes_ - offset_words * sizeof(capnp::word);
+    if (available < sizeof(capnp::word)) break;
+    kj::ArrayPtr<const capnp::word> prefix(in_.begin() + offset_words,
+                                           available / sizeof(capnp::word));
+    size_t needed;
+    try {
+      needed = capnp::expectedSizeInWordsFromPrefix(prefix);
+    } catch (const kj::Exception& e) {
+      return absl::DataLossError(absl::StrCat("bad message framing: ", e.getDescription().cStr()));
+    }
+    if (needed * sizeof(capnp::word) > kMaxMessageBytes) {
+      return absl::DataLossError(absl::StrCat("message of ", needed * 8, " bytes is too large"));
+    }
+    if (needed > prefix.size()) {
+      if (needed > in_.size()) {  // grow so the whole message fits
+        auto bigger = kj::heapArray<capnp::word>(std::max(needed, in_.size() * 2));
+        std::memcpy(bigger.begin(), in_.begin() + offset_words, available);
+        in_ = kj::mv(bigger);
+        in_bytes_ = available;
+        offset_words = 0;
+      }
+      break;
+    }
+    auto words = kj::heapArray<capnp::word>(prefix.slice(0, needed));
+    offset_words += needed;
+    std::unique_ptr<ReceivedMessage> message;
+    try {
+      message = std::make_unique<ReceivedMessage>(kj::mv(words));
+    } catch (const kj::Exception& e) {
+      return absl::DataLossError(absl::StrCat("malformed message: ", e.getDescription().cStr()));
+    }
+    *got_one = true;
+    handle(std::move(message));
+  }
+  size_t consumed = offset_words * sizeof(capnp::word);
+  if (consumed > 0) {
+    std::memmove(in_.begin(), reinterpret_cast<uint8_t*>(in_.begin()) + consumed,
+                 in_bytes_ - consumed);
+    in_bytes_ -= consumed;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MessageStream::ReadAvailable(
+    absl::FunctionRef<void(std::unique_ptr<ReceivedMessage>)> handle) {
+  while (true) {
+    auto* buffer = reinterpret_cast<uint8_t*>(in_.begin());
+    size_t capacity = in_.size() * sizeof(capnp::word);
+    if (in_bytes_ == capacity) {
+      auto bigger = kj::heapArray<capnp::word>(in_.size() * 2);
+      std::memcpy(bigger.begin(), in_.begin(), in_bytes_);
+      in_ = kj::mv(bigger);
+      continue;
+    }
+    ssize_t n = read(fd_, buffer + in_bytes_, capacity - in_bytes_);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) return absl::OkStatus();
+      return Errno("read");
+    }
+    if (n == 0) return absl::UnavailableError("the peer closed the connection");
+    in_bytes_ += n;
+    bool got_one = false;
+    if (absl::Status status = Extract(handle, &got_one); !status.ok()) return status;
+  }
+}
+
+absl::Status MessageStream::ReadBlocking(
+    absl::Duration timeout, absl::FunctionRef<void(std::unique_ptr<ReceivedMessage>)> handle) {
+  absl::Time deadline =
+      timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
+  bool got_one = false;
+  auto note = [&](std::unique_ptr<ReceivedMessage> m) {
+    got_one = true;
+    handle(std::move(m));
+  };
+  while (true) {
+    if (absl::Status status = ReadAvailable(note); !status.ok()) return status;
+    if (got_one) return absl::OkStatus();
+    int wait_ms = -1;
+    if (deadline != absl::InfiniteFuture()) {
+      absl::Duration left = deadline - absl::Now();
+      if (left <= absl::ZeroDuration()) return absl::DeadlineExceededError("no message");
+      wait_ms = static_cast<int>(absl::ToInt64Milliseconds(left)) + 1;
+    }
+    pollfd p{fd_, POLLIN, 0};
+    poll(&p, 1, wait_ms);
+  }
+}
+
+}  // namespace ray::core

@@ -1,0 +1,702 @@
+#include "ray/core/scheduler.h"
+
+#include <capnp/message.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "ray/core/serialization.h"
+
+namespace ray::core {
+namespace {
+
+std::string_view View(capnp::Data::Reader data) {
+  return {reinterpret_cast<const char*>(data.begin()), data.size()};
+}
+capnp::Data::Reader AsData(std::string_view bytes) {
+  return {reinterpret_cast<const capnp::byte*>(bytes.data()), bytes.size()};
+}
+
+bool IsErrorValue(const std::shared_ptr<const std::string>& value) {
+  return value != nullptr &&
+         IsError({reinterpret_cast<const uint8_t*>(value->data()), value->size()});
+}
+
+std::shared_ptr<const std::string> ErrorObject(const std::string& function_name,
+                                               const std::string& type, const std::string& message,
+                                               const TaskID& task) {
+  TaskErrorInfo info;
+  info.function_name = function_name;
+  info.exception_type = type;
+  info.message = message;
+  info.task_id = task.Hex();
+  info.pid = getpid();
+  return std::make_shared<const std::string>(SerializeError(info));
+}
+
+}  // namespace
+
+std::string WorkerCrashedErrorObject(const std::string& function_name, const TaskID& task,
+                                     const std::string& why) {
+  return *ErrorObject(function_name, "ray::WorkerCrashedError", why, task);
+}
+
+struct Scheduler::Worker {
+  enum class State { kIdle, kBusy, kBlocked, kDead };
+  int index = 0;
+  pid_t pid = 0;
+  std::unique_ptr<MessageStream> stream;
+  State state = State::kIdle;
+  std::deque<TaskID> assigned;  // sent and not done; the front one is running
+  double cpus_held = 0;
+  absl::flat_hash_set<uint64_t> functions_sent;
+  absl::flat_hash_set<ObjectID> held;  // objects this process holds a reference to
+  bool broken = false;                 // a write failed: the scheduler thread retires it
+  bool watching_writes = false;
+
+  // A Get or Wait the worker is blocked in.
+  struct Pending {
+    std::vector<ObjectID> ids;
+    absl::Time deadline = absl::InfiniteFuture();
+    bool is_wait = false;
+    size_t num_returns = 0;
+  };
+  std::optional<Pending> pending;
+
+  // What goes out in the next message.
+  struct Outbox {
+    std::vector<uint64_t> functions;
+    std::vector<TaskID> tasks;
+    struct Object {
+      ObjectID id;
+      std::shared_ptr<const std::string> value;
+      uint64_t size;
+    };
+    std::vector<Object> objects;
+    std::optional<std::string> get_failed;
+    std::optional<std::vector<ObjectID>> ready;
+    bool empty() const {
+      return functions.empty() && tasks.empty() && objects.empty() && !get_failed && !ready;
+    }
+  } outbox;
+};
+
+Scheduler::Scheduler(SchedulerOptions options, std::unique_ptr<store::StoreClient> store,
+                     std::function<absl::Status(int fd)> spawn_worker)
+    : options_(std::move(options)),
+      store_(std::move(store)),
+      spawn_worker_(std::move(spawn_worker)),
+      cpus_free_(options_.num_cpus) {}
+
+Scheduler::~Scheduler() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) {
+    Wake();
+    thread_.join();
+  }
+  absl::MutexLock lock(&mu_);
+  workers_.clear();  // closes the sockets: workers exit
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+absl::Status Scheduler::Start() {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) {
+    return absl::InternalError(absl::StrCat("epoll/eventfd: ", std::strerror(errno)));
+  }
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.ptr = nullptr;  // the wake-up descriptor
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event);
+  {
+    absl::MutexLock lock(&mu_);
+    for (int i = 0; i < options_.num_workers; ++i) {
+      if (absl::Status status = SpawnWorker(); !status.ok()) return status;
+    }
+  }
+  thread_ = std::thread([this] { Run(); });
+  return absl::OkStatus();
+}
+
+void Scheduler::Wake() {
+  uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof(one));
+}
+
+absl::Status Scheduler::SpawnWorker() {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    return absl::InternalError(absl::StrCat("socketpair: ", std::strerror(errno)));
+  }
+  if (absl::Status status = spawn_worker_(fds[1]); !status.ok()) {
+    close(fds[0]);
+    return status;
+  }
+  auto worker = std::make_unique<Worker>();
+  worker->index = workers_.size();
+  worker->stream = std::make_unique<MessageStream>(fds[0]);
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.ptr = worker.get();
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fds[0], &event);
+  workers_.push_back(std::move(worker));
+  return absl::OkStatus();
+}
+
+std::vector<pid_t> Scheduler::WorkerPids() {
+  absl::MutexLock lock(&mu_);
+  std::vector<pid_t> pids;
+  for (auto& w : workers_) {
+    if (w->state != Worker::State::kDead && w->pid > 0) pids.push_back(w->pid);
+  }
+  return pids;
+}
+
+void Scheduler::DefineFunction(uint64_t key, FunctionRecord function) {
+  absl::MutexLock lock(&mu_);
+  functions_.try_emplace(key, std::move(function));
+}
+
+void Scheduler::Submit(TaskRecord task) {
+  absl::MutexLock lock(&mu_);
+  SubmitLocked(std::move(task));
+  Dispatch();
+  FlushWorkers();
+}
+
+void Scheduler::SubmitLocked(TaskRecord task) {
+  const TaskID id = task.id;
+  for (int i = 1; i <= task.num_returns; ++i) {
+    objects_[ObjectID::ForReturn(id, i)].refs += 1;  // the submitter's reference
+  }
+  std::shared_ptr<const std::string> missing;
+  for (auto& arg : task.args) {
+    if (arg.ref.IsNil()) continue;
+    auto it = objects_.find(arg.ref);
+    if (it == objects_.end()) {
+      missing = ErrorObject(
+          functions_.contains(task.function_key) ? functions_[task.function_key].name : "task",
+          "ray::RayError",
+          absl::StrCat("argument object ", arg.ref.Hex(),
+                       " does not exist (it was freed or never created)"),
+          id);
+      arg.ref = ObjectID();  // not counted as a use
+      continue;
+    }
+    it->second.uses += 1;
+    if (!it->second.ready) {
+      it->second.dependents.push_back(id);
+      task.unresolved += 1;
+    }
+  }
+  auto [it, inserted] = tasks_.try_emplace(id, std::move(task));
+  if (!inserted) return;  // a duplicate submission
+  if (missing) {
+    FailTask(it->second, missing);
+  } else if (it->second.unresolved == 0) {
+    MakeReady(id);
+  }
+}
+
+void Scheduler::MakeReady(const TaskID& id) {
+  TaskRecord& task = tasks_.at(id);
+  for (const auto& arg : task.args) {
+    if (arg.ref.IsNil()) continue;
+    const ObjectEntry& entry = objects_.at(arg.ref);
+    if (IsErrorValue(entry.value)) {
+      FailTask(task, entry.value);  // the error of a dependency becomes this task's result
+      return;
+    }
+  }
+  ready_.push_back(id);
+}
+
+void Scheduler::FailTask(TaskRecord& task, std::shared_ptr<const std::string> error) {
+  TaskID id = task.id;
+  std::vector<ObjectID> args;
+  for (const auto& arg : task.args) {
+    if (!arg.ref.IsNil()) args.push_back(arg.ref);
+  }
+  int num_returns = task.num_returns;
+  tasks_.erase(id);
+  for (int i = 1; i <= num_returns; ++i) {
+    ObjectReady(ObjectID::ForReturn(id, i), error, error->size());
+  }
+  for (const ObjectID& arg : args) ReleaseUse(arg);
+}
+
+void Scheduler::AddObject(const ObjectID& id, std::shared_ptr<const std::string> value,
+                          uint64_t size) {
+  absl::MutexLock lock(&mu_);
+  objects_[id].refs += 1;  // the putter's reference
+  ObjectReady(id, std::move(value), size);
+  Dispatch();
+  FlushWorkers();
+}
+
+void Scheduler::ObjectReady(const ObjectID& id, std::shared_ptr<const std::string> value,
+                            uint64_t size) {
+  ObjectEntry& entry = objects_[id];
+  if (entry.ready) return;  // e.g. a retried task made it again
+  entry.ready = true;
+  entry.value = std::move(value);
+  entry.size = size;
+  std::vector<TaskID> dependents = std::move(entry.dependents);
+  entry.dependents.clear();
+  for (const TaskID& t : dependents) {
+    auto it = tasks_.find(t);
+    if (it != tasks_.end() && --it->second.unresolved == 0) MakeReady(t);
+  }
+  objects_changed_.SignalAll();
+  MaybeFree(id);
+}
+
+void Scheduler::AddRef(const ObjectID& id) {
+  absl::MutexLock lock(&mu_);
+  objects_[id].refs += 1;
+}
+
+void Scheduler::RemoveRef(const ObjectID& id) {
+  absl::MutexLock lock(&mu_);
+  auto it = objects_.find(id);
+  if (it == objects_.end()) return;
+  it->second.refs -= 1;
+  MaybeFree(id);
+  if (!store_deletes_.empty()) Wake();
+}
+
+void Scheduler::ReleaseUse(const ObjectID& id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end()) return;
+  it->second.uses -= 1;
+  MaybeFree(id);
+}
+
+void Scheduler::MaybeFree(const ObjectID& id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end()) return;
+  const ObjectEntry& entry = it->second;
+  if (!entry.ready || entry.refs > 0 || entry.uses > 0 || !entry.dependents.empty()) return;
+  if (entry.value == nullptr) store_deletes_.push_back(id);
+  objects_.erase(it);
+}
+
+void Scheduler::Dispatch() {
+  while (!ready_.empty()) {
+    auto it = tasks_.find(ready_.front());
+    if (it == tasks_.end()) {
+      ready_.pop_front();
+      continue;
+    }
+    TaskRecord& task = it->second;
+    // A task that needs more CPUs than the node has runs when all of them are free.
+    double need = std::min(task.num_cpus, options_.num_cpus);
+    if (need > cpus_free_ + 1e-9) break;
+    Worker* idle = nullptr;
+    int alive = 0;
+    for (auto& w : workers_) {
+      if (w->state == Worker::State::kDead) continue;
+      ++alive;
+      if (idle == nullptr && w->state == Worker::State::kIdle && !w->broken) idle = w.get();
+    }
+    if (idle == nullptr) {
+      if (alive >= options_.max_workers || !SpawnWorker().ok()) break;
+      continue;
+    }
+    ready_.pop_front();
+    idle->state = Worker::State::kBusy;
+    idle->cpus_held = need;
+    cpus_free_ -= need;
+    task.worker = idle->index;
+    idle->assigned.push_back(task.id);
+    SendTask(*idle, task);
+  }
+}
+
+void Scheduler::SendTask(Worker& worker, TaskRecord& task) {
+  if (worker.functions_sent.insert(task.function_key).second) {
+    worker.outbox.functions.push_back(task.function_key);
+  }
+  worker.outbox.tasks.push_back(task.id);
+}
+
+void Scheduler::FlushWorkers() {
+  for (auto& w : workers_) {
+    Worker& worker = *w;
+    if (worker.state == Worker::State::kDead || worker.broken) continue;
+    if (!worker.outbox.empty()) {
+      capnp::MallocMessageBuilder message;
+      auto out = message.initRoot<rpc::ToWorker>();
+      Worker::Outbox& box = worker.outbox;
+      auto functions = out.initFunctions(box.functions.size());
+      for (size_t i = 0; i < box.functions.size(); ++i) {
+        const FunctionRecord& f = functions_.at(box.functions[i]);
+        functions[i].setKey(box.functions[i]);
+        functions[i].setInvoker(AsData(f.invoker));
+        functions[i].setFunction(AsData(f.function));
+        functions[i].setName(f.name);
+      }
+      auto tasks = out.initTasks(box.tasks.size());
+      for (size_t i = 0; i < box.tasks.size(); ++i) {
+        const TaskRecord& task = tasks_.at(box.tasks[i]);
+        auto t = tasks[i];
+        t.setTaskId(AsData(task.id.Binary()));
+        t.setParentTaskId(AsData(task.parent.Binary()));
+        t.setFunction(task.function_key);
+        t.setNumReturns(task.num_returns);
+        t.setNumCpus(task.num_cpus);
+        t.setMaxRetries(task.retries_left);
+        auto args = t.initArgs(task.args.size());
+        for (size_t a = 0; a < task.args.size(); ++a) {
+          const auto& arg = task.args[a];
+          if (arg.ref.IsNil()) {
+            args[a].setValue(AsData(*arg.value));
+          } else if (const auto& value = objects_.at(arg.ref).value; value != nullptr) {
+            args[a].setValue(AsData(*value));
+          } else {
+            args[a].setRef(AsData(arg.ref.Binary()));
+          }
+        }
+      }
+      auto objects = out.initObjects(box.objects.size());
+      for (size_t i = 0; i < box.objects.size(); ++i) {
+        objects[i].setId(AsData(box.objects[i].id.Binary()));
+        if (box.objects[i].value != nullptr) {
+          objects[i].setValue(AsData(*box.objects[i].value));
+        } else {
+          objects[i].setInStore(box.objects[i].size);
+        }
+      }
+      if (box.get_failed) out.setGetFailed(*box.get_failed);
+      if (box.ready) {
+        auto ready = out.initReady(box.ready->size());
+        for (size_t i = 0; i < box.ready->size(); ++i) {
+          ready.set(i, AsData((*box.ready)[i].Binary()));
+        }
+      }
+      worker.stream->Queue(message);
+      box = Worker::Outbox();
+    }
+    if (!worker.stream->HasPendingWrites()) continue;
+    if (!worker.stream->Flush().ok()) {
+      worker.broken = true;
+      Wake();
+      continue;
+    }
+    bool want_writes = worker.stream->HasPendingWrites();
+    if (want_writes != worker.watching_writes) {
+      epoll_event event{};
+      event.events = EPOLLIN | (want_writes ? EPOLLOUT : 0);
+      event.data.ptr = &worker;
+      epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, worker.stream->fd(), &event);
+      worker.watching_writes = want_writes;
+    }
+  }
+}
+
+void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> message) {
+  auto in = message->Root<rpc::FromWorker>();
+  if (in.getPid() != 0) worker.pid = in.getPid();
+  for (auto def : in.getFunctions()) {
+    functions_.try_emplace(def.getKey(), FunctionRecord{std::string(View(def.getInvoker())),
+                                                        std::string(View(def.getFunction())),
+                                                        std::string(def.getName().cStr())});
+  }
+  for (auto put : in.getPuts()) {
+    ObjectID id = ObjectID::FromBinaryOrNil(View(put.getId()));
+    if (id.IsNil()) continue;
+    if (worker.held.insert(id).second) objects_[id].refs += 1;
+    if (put.isValue()) {
+      ObjectReady(id, std::make_shared<const std::string>(View(put.getValue())),
+                  put.getValue().size());
+    } else {
+      ObjectReady(id, nullptr, put.getInStore());
+    }
+  }
+  for (auto submit : in.getSubmits()) {
+    TaskRecord task;
+    task.id = TaskID::FromBinary(View(submit.getTaskId()));
+    task.parent = TaskID::FromBinary(View(submit.getParentTaskId()));
+    task.function_key = submit.getFunction();
+    task.num_returns = std::max<int>(0, submit.getNumReturns());
+    task.num_cpus = std::max(0.0, submit.getNumCpus());
+    task.retries_left = submit.getMaxRetries();
+    for (auto arg : submit.getArgs()) {
+      TaskRecord::Arg a;
+      if (arg.isRef()) {
+        a.ref = ObjectID::FromBinaryOrNil(View(arg.getRef()));
+      } else {
+        a.value = std::make_shared<const std::string>(View(arg.getValue()));
+      }
+      task.args.push_back(std::move(a));
+    }
+    if (task.id.IsNil() || !functions_.contains(task.function_key)) continue;  // malformed
+    for (int i = 1; i <= task.num_returns; ++i) {
+      worker.held.insert(ObjectID::ForReturn(task.id, i));
+    }
+    SubmitLocked(std::move(task));
+  }
+  for (auto raw : in.getAddRefs()) {
+    ObjectID id = ObjectID::FromBinaryOrNil(View(raw));
+    if (!id.IsNil() && worker.held.insert(id).second) objects_[id].refs += 1;
+  }
+  for (auto done : in.getDone()) {
+    TaskID id = TaskID::FromBinary(View(done.getTaskId()));
+    if (worker.assigned.empty() || worker.assigned.front() != id) continue;  // not its task
+    for (auto ret : done.getReturns()) {
+      ObjectID oid = ObjectID::FromBinaryOrNil(View(ret.getId()));
+      if (oid.IsNil() || oid.Task() != id) continue;
+      if (ret.isValue()) {
+        ObjectReady(oid, std::make_shared<const std::string>(View(ret.getValue())),
+                    ret.getValue().size());
+      } else {
+        ObjectReady(oid, nullptr, ret.getInStore());
+      }
+    }
+    TaskFinished(worker, id);
+  }
+  for (auto raw : in.getRemoveRefs()) {
+    ObjectID id = ObjectID::FromBinaryOrNil(View(raw));
+    if (worker.held.erase(id) == 0) continue;
+    auto it = objects_.find(id);
+    if (it != objects_.end()) {
+      it->second.refs -= 1;
+      MaybeFree(id);
+    }
+  }
+  for (auto raw : in.getHandedBack()) {
+    TaskID id = TaskID::FromBinary(View(raw));
+    auto pos = std::find(worker.assigned.begin(), worker.assigned.end(), id);
+    if (pos == worker.assigned.end()) continue;
+    worker.assigned.erase(pos);
+    ready_.push_front(id);
+  }
+  if (in.hasGet() || in.hasWait()) {
+    Worker::Pending pending;
+    bool is_wait = in.hasWait();
+    auto ids = is_wait ? in.getWait().getIds() : in.getGet().getIds();
+    int64_t timeout_ms = is_wait ? in.getWait().getTimeoutMs() : in.getGet().getTimeoutMs();
+    for (auto raw : ids) pending.ids.push_back(ObjectID::FromBinaryOrNil(View(raw)));
+    if (timeout_ms >= 0) pending.deadline = absl::Now() + absl::Milliseconds(timeout_ms);
+    pending.is_wait = is_wait;
+    if (is_wait) pending.num_returns = in.getWait().getNumReturns();
+    worker.pending = std::move(pending);
+    if (worker.state == Worker::State::kBusy) {
+      worker.state = Worker::State::kBlocked;  // its CPUs go back to the pool meanwhile
+      cpus_free_ += worker.cpus_held;
+    }
+  }
+}
+
+void Scheduler::TaskFinished(Worker& worker, const TaskID& id) {
+  worker.assigned.pop_front();
+  if (worker.state == Worker::State::kBlocked) worker.pending.reset();
+  cpus_free_ += worker.cpus_held;
+  worker.cpus_held = 0;
+  worker.state = worker.assigned.empty() ? Worker::State::kIdle : Worker::State::kBusy;
+  auto it = tasks_.find(id);
+  if (it == tasks_.end()) return;
+  std::vector<ObjectID> args;
+  for (const auto& arg : it->second.args) {
+    if (!arg.ref.IsNil()) args.push_back(arg.ref);
+  }
+  tasks_.erase(it);
+  for (const ObjectID& arg : args) ReleaseUse(arg);
+}
+
+void Scheduler::ServeBlockedWorkers(bool expire) {
+  absl::Time now = absl::Now();
+  for (auto& w : workers_) {
+    Worker& worker = *w;
+    if (!worker.pending || worker.state == Worker::State::kDead) continue;
+    Worker::Pending& pending = *worker.pending;
+    size_t ready = 0;
+    for (const ObjectID& id : pending.ids) {
+      auto it = objects_.find(id);
+      if (it != objects_.end() && it->second.ready) ++ready;
+    }
+    bool timed_out = expire && now >= pending.deadline;
+    size_t wanted =
+        pending.is_wait ? std::min(pending.num_returns, pending.ids.size()) : pending.ids.size();
+    if (ready < wanted && !timed_out) continue;
+    if (pending.is_wait) {
+      std::vector<ObjectID> ready_ids;
+      for (const ObjectID& id : pending.ids) {
+        auto it = objects_.find(id);
+        if (it != objects_.end() && it->second.ready) ready_ids.push_back(id);
+      }
+      worker.outbox.ready = std::move(ready_ids);
+    } else if (ready < wanted) {
+      worker.outbox.get_failed = "timed out waiting for objects";
+    } else {
+      for (const ObjectID& id : pending.ids) {
+        const ObjectEntry& entry = objects_.at(id);
+        worker.outbox.objects.push_back({id, entry.value, entry.size});
+      }
+    }
+    worker.pending.reset();
+    if (worker.state == Worker::State::kBlocked) {
+      worker.state = Worker::State::kBusy;  // it runs again: take its CPUs back
+      cpus_free_ -= worker.cpus_held;
+    }
+  }
+}
+
+void Scheduler::WorkerDied(Worker& worker, const std::string& why) {
+  if (worker.state == Worker::State::kDead) return;
+  bool was_running =
+      worker.state == Worker::State::kBusy || worker.state == Worker::State::kBlocked;
+  if (worker.state != Worker::State::kBlocked) cpus_free_ += worker.cpus_held;
+  worker.cpus_held = 0;
+  worker.state = Worker::State::kDead;
+  worker.pending.reset();
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, worker.stream->fd(), nullptr);
+  std::deque<TaskID> assigned = std::move(worker.assigned);
+  worker.assigned.clear();
+  for (size_t i = assigned.size(); i-- > 0;) {
+    auto it = tasks_.find(assigned[i]);
+    if (it == tasks_.end()) continue;
+    TaskRecord& task = it->second;
+    task.worker = -1;
+    if (i == 0 && was_running && --task.retries_left < 0) {
+      const auto& fn = functions_.at(task.function_key);
+      std::string message = absl::StrCat("the worker (pid ", worker.pid, ") running ", fn.name,
+                                         " died: ", why, "; no retries left");
+      FailTask(task, ErrorObject(fn.name, "ray::WorkerCrashedError", message, task.id));
+    } else {
+      ready_.push_front(task.id);
+    }
+  }
+  for (const ObjectID& id : worker.held) {
+    auto it = objects_.find(id);
+    if (it == objects_.end()) continue;
+    it->second.refs -= 1;
+    MaybeFree(id);
+  }
+  worker.held.clear();
+}
+
+std::optional<std::vector<std::shared_ptr<const std::string>>> Scheduler::WaitForObjects(
+    std::span<const ObjectID> ids, absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto all_ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (const ObjectID& id : ids) {
+      auto it = objects_.find(id);
+      if (it != objects_.end() && !it->second.ready) return false;
+    }
+    return true;
+  };
+  while (!all_ready()) {
+    if (objects_changed_.WaitWithDeadline(&mu_, deadline) && !all_ready()) return std::nullopt;
+  }
+  std::vector<std::shared_ptr<const std::string>> values;
+  for (const ObjectID& id : ids) {
+    auto it = objects_.find(id);
+    if (it == objects_.end()) {
+      values.push_back(ErrorObject(
+          "ray.get", "ray::RayError",
+          absl::StrCat("object ", id.Hex(), " does not exist (it was freed or never created)"),
+          TaskID()));
+    } else {
+      values.push_back(it->second.value);
+    }
+  }
+  return values;
+}
+
+WaitResult Scheduler::Wait(std::span<const ObjectID> ids, size_t num_returns, absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  num_returns = std::min(num_returns, ids.size());
+  auto count_ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    size_t n = 0;
+    for (const ObjectID& id : ids) {
+      auto it = objects_.find(id);
+      if (it == objects_.end() || it->second.ready) ++n;
+    }
+    return n;
+  };
+  while (count_ready() < num_returns) {
+    if (objects_changed_.WaitWithDeadline(&mu_, deadline)) break;
+  }
+  WaitResult result;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto it = objects_.find(ids[i]);
+    bool ready = it == objects_.end() || it->second.ready;
+    if (ready && result.ready.size() < num_returns) {
+      result.ready.push_back(i);
+    } else {
+      result.not_ready.push_back(i);
+    }
+  }
+  return result;
+}
+
+void Scheduler::Run() {
+  std::vector<epoll_event> events(64);
+  while (true) {
+    int timeout_ms = -1;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      absl::Time earliest = absl::InfiniteFuture();
+      for (auto& w : workers_) {
+        if (w->pending) earliest = std::min(earliest, w->pending->deadline);
+      }
+      if (earliest != absl::InfiniteFuture()) {
+        timeout_ms = std::max<int64_t>(0, absl::ToInt64Milliseconds(earliest - absl::Now()) + 1);
+      }
+    }
+    int n = epoll_wait(epoll_fd_, events.data(), events.size(), timeout_ms);
+    std::vector<std::pair<Worker*, std::unique_ptr<ReceivedMessage>>> inbox;
+    std::vector<std::pair<Worker*, std::string>> broken;
+    for (int i = 0; i < n; ++i) {
+      auto* worker = static_cast<Worker*>(events[i].data.ptr);
+      if (worker == nullptr) {
+        uint64_t count;
+        (void)!read(wake_fd_, &count, sizeof(count));
+        continue;
+      }
+      if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+        absl::Status status = worker->stream->ReadAvailable(
+            [&](std::unique_ptr<ReceivedMessage> m) { inbox.emplace_back(worker, std::move(m)); });
+        if (!status.ok()) broken.emplace_back(worker, std::string(status.message()));
+      }
+    }
+    std::vector<ObjectID> deletes;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      for (auto& [worker, message] : inbox) {
+        if (worker->state == Worker::State::kDead) continue;
+        try {
+          HandleMessage(*worker, std::move(message));
+        } catch (const kj::Exception& e) {
+          broken.emplace_back(worker,
+                              absl::StrCat("malformed message: ", e.getDescription().cStr()));
+        }
+      }
+      for (auto& w : workers_) {
+        if (w->broken) broken.emplace_back(w.get(), "its socket failed");
+      }
+      for (auto& [worker, why] : broken) WorkerDied(*worker, why);
+      ServeBlockedWorkers(/*expire=*/true);
+      Dispatch();
+      FlushWorkers();
+      deletes.swap(store_deletes_);
+    }
+    if (!deletes.empty()) (void)store_->Delete(deletes);
+  }
+}
+
+}  // namespace ray::core

@@ -1,0 +1,140 @@
+// The scheduler: threads inside the driver that own the task table, the object table, the
+// worker pool and the function table. The driver's runtime calls it directly; workers talk to
+// it over their sockets (worker.capnp). A task is dispatched to an idle worker once every
+// object it reads exists and its CPUs are free; a worker blocked in Get gives its CPUs back,
+// and the scheduler starts another worker when ready tasks have CPUs but no worker.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "ray/core/core_runtime.h"
+#include "ray/core/function_table.h"
+#include "ray/core/id.h"
+#include "ray/core/message_stream.h"
+#include "ray/core/worker.capnp.h"
+#include "ray/store/client.h"
+
+namespace ray::core {
+
+// A task as the scheduler holds it.
+struct TaskRecord {
+  TaskID id;
+  TaskID parent;
+  uint64_t function_key = 0;
+  struct Arg {
+    ObjectID ref;  // nil for an inline value
+    std::shared_ptr<const std::string> value;
+  };
+  std::vector<Arg> args;
+  int num_returns = 1;
+  double num_cpus = 1;
+  int retries_left = 3;
+  int unresolved = 0;  // ref arguments that do not exist yet
+  int worker = -1;     // while dispatched
+};
+
+struct SchedulerOptions {
+  int num_workers = 2;    // started at once
+  double num_cpus = 2;    // CPUs tasks may hold at once
+  int max_workers = 256;  // hard cap, blocked workers included
+  std::string store_socket;
+};
+
+class Scheduler {
+ public:
+  // `spawn_worker(fd)` starts a worker process serving the socket `fd` (the callee owns it).
+  Scheduler(SchedulerOptions options, std::unique_ptr<store::StoreClient> store,
+            std::function<absl::Status(int fd)> spawn_worker);
+  ~Scheduler();  // stops the thread; workers see their sockets close and exit
+
+  // Starts the scheduler thread and the first workers.
+  absl::Status Start();
+
+  // Registers a function under its FunctionKey.
+  void DefineFunction(uint64_t key, FunctionRecord function);
+  // Adds a task (from the driver or a worker); its return objects are registered pending.
+  void Submit(TaskRecord task);
+  // An object that now exists: `value` inline, or in the store when null.
+  void AddObject(const ObjectID& id, std::shared_ptr<const std::string> value, uint64_t size);
+  void AddRef(const ObjectID& id);
+  void RemoveRef(const ObjectID& id);
+
+  // For the driver: waits until every object exists (or the deadline). nullopt on timeout;
+  // otherwise one entry per ID: the inline bytes, or null when the object is in the store.
+  std::optional<std::vector<std::shared_ptr<const std::string>>> WaitForObjects(
+      std::span<const ObjectID> ids, absl::Time deadline);
+  WaitResult Wait(std::span<const ObjectID> ids, size_t num_returns, absl::Time deadline);
+
+  store::StoreClient& store() { return *store_; }
+  std::vector<pid_t> WorkerPids();
+
+  struct Worker;  // defined in scheduler.cc
+
+ private:
+  struct ObjectEntry {
+    bool ready = false;
+    std::shared_ptr<const std::string> value;  // inline bytes (error objects too); null: in store
+    uint64_t size = 0;
+    int64_t refs = 0;  // ObjectRefs alive, all processes
+    int64_t uses = 0;  // unfinished tasks that read it
+    std::vector<TaskID> dependents;
+  };
+
+  void Run();
+  void HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> message)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SubmitLocked(TaskRecord task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ObjectReady(const ObjectID& id, std::shared_ptr<const std::string> value, uint64_t size)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TaskFinished(Worker& worker, const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FailTask(TaskRecord& task, std::shared_ptr<const std::string> error)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MakeReady(const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Dispatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SendTask(Worker& worker, TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WorkerDied(Worker& worker, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ServeBlockedWorkers(bool expire) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseUse(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MaybeFree(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status SpawnWorker() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FlushWorkers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Wake();
+
+  const SchedulerOptions options_;
+  std::unique_ptr<store::StoreClient> store_;
+  std::function<absl::Status(int fd)> spawn_worker_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::thread thread_;
+
+  absl::Mutex mu_;
+  absl::CondVar objects_changed_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_map<uint64_t, FunctionRecord> functions_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<TaskID, TaskRecord> tasks_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<ObjectID, ObjectEntry> objects_ ABSL_GUARDED_BY(mu_);
+  std::deque<TaskID> ready_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Worker>> workers_ ABSL_GUARDED_BY(mu_);
+  double cpus_free_ ABSL_GUARDED_BY(mu_);
+  std::vector<ObjectID> store_deletes_ ABSL_GUARDED_BY(mu_);
+};
+
+// The error object stored for the returns of a task whose worker died once too often.
+std::string WorkerCrashedErrorObject(const std::string& function_name, const TaskID& task,
+                                     const std::string& why);
+
+}  // namespace ray::core

@@ -1,0 +1,78 @@
+@0xb9d2a4ad371f72c1;
+# Messages between the scheduler (in the driver) and a worker process, over a unix
+# socketpair. Each frame is one message in Cap'n Proto's standard stream framing, carrying a
+# batch: the hot path sends many tasks, results and reference counts per system call.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("ray::core::rpc");
+
+# Names a (invoker, function) pair by a 64-bit key; sent once per connection before first use.
+struct FunctionDef {
+  key @0 :UInt64;
+  invoker @1 :Data;    # FunctionDescriptor::Encode() of the type-specific invoker
+  function @2 :Data;   # FunctionDescriptor::Encode() of the user's function
+  name @3 :Text;
+}
+
+struct Arg {
+  union {
+    value @0 :Data;    # serialized value (ray/core/serialization.h)
+    ref @1 :Data;      # ObjectID: to the scheduler, any object; to a worker, one in the store
+  }
+}
+
+struct Task {
+  taskId @0 :Data;
+  parentTaskId @1 :Data;
+  function @2 :UInt64;
+  args @3 :List(Arg);
+  numReturns @4 :UInt32;
+  numCpus @5 :Float64;
+  maxRetries @6 :Int32;
+}
+
+# An object's value: inline bytes, or a note that it is sealed in the node's store.
+struct Object {
+  id @0 :Data;
+  union {
+    value @1 :Data;
+    inStore @2 :UInt64;   # its size
+  }
+}
+
+struct TaskDone {
+  taskId @0 :Data;
+  returns @1 :List(Object);
+}
+
+struct ToWorker {
+  functions @0 :List(FunctionDef);
+  tasks @1 :List(Task);          # run in order
+  objects @2 :List(Object);      # reply to the worker's `get`
+  getFailed @3 :Text;            # reply to `get` when it cannot be served (timeout...)
+  ready @4 :List(Data);          # reply to `wait`: the IDs that exist
+}
+
+struct FromWorker {
+  pid @0 :Int32;                 # first message of a worker
+  functions @1 :List(FunctionDef);
+  done @2 :List(TaskDone);
+  submits @3 :List(Task);
+  puts @4 :List(Object);
+  addRefs @5 :List(Data);
+  removeRefs @6 :List(Data);
+  handedBack @7 :List(Data);     # tasks sent to this worker that it will not run
+  get @8 :GetRequest;            # blocks the worker's current task until answered
+  wait @9 :WaitRequest;
+}
+
+struct GetRequest {
+  ids @0 :List(Data);
+  timeoutMs @1 :Int64;           # negative: forever
+}
+
+struct WaitRequest {
+  ids @0 :List(Data);
+  numReturns @1 :UInt32;
+  timeoutMs @2 :Int64;
+}

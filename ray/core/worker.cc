@@ -1,0 +1,511 @@
+#include "ray/core/worker.h"
+
+#include <capnp/message.h>
+#include <cxxabi.h>
+#include <unistd.h>
+
+#include <deque>
+#include <exception>
+#include <memory>
+#include <typeinfo>
+#include <variant>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "ray/core/core_runtime.h"
+#include "ray/core/function_table.h"
+#include "ray/core/message_stream.h"
+#include "ray/core/serialization.h"
+#include "ray/core/worker.capnp.h"
+#include "ray/store/client.h"
+
+namespace ray::core {
+namespace {
+
+// Values up to this size travel inline in messages; larger ones go through the store.
+constexpr size_t kInlineLimit = 64 << 10;
+
+std::string_view View(capnp::Data::Reader data) {
+  return {reinterpret_cast<const char*>(data.begin()), data.size()};
+}
+capnp::Data::Reader AsData(std::string_view bytes) {
+  return {reinterpret_cast<const capnp::byte*>(bytes.data()), bytes.size()};
+}
+std::span<const uint8_t> Span(capnp::Data::Reader data) { return {data.begin(), data.size()}; }
+
+int64_t TimeoutMs(absl::Duration timeout) {
+  if (timeout == absl::InfiniteDuration()) return -1;
+  return std::max<int64_t>(0, absl::ToInt64Milliseconds(timeout));
+}
+
+std::string CurrentExceptionType() {
+  std::type_info* type = abi::__cxa_current_exception_type();
+  if (type == nullptr) return "unknown";
+  int status = 0;
+  char* name = abi::__cxa_demangle(type->name(), nullptr, nullptr, &status);
+  std::string result = status == 0 && name != nullptr ? name : type->name();
+  free(name);
+  return result;
+}
+
+// One task's return values: inline strings, or objects created in the store.
+class TaskReturns final : public ReturnWriter {
+ public:
+  TaskReturns(store::StoreClient& store, const TaskID& task, size_t count)
+      : store_(store),
+        task_(task),
+        inline_(count),
+        in_store_(count),
+        sizes_(count, 0),
+        written_(count, false) {}
+
+  std::span<uint8_t> Allocate(size_t index, size_t size) override {
+    if (index >= inline_.size()) throw std::out_of_range("return index out of range");
+    written_[index] = true;
+    sizes_[index] = size;
+    if (size <= kInlineLimit) {
+      inline_[index].assign(size, '\0');
+      return {reinterpret_cast<uint8_t*>(inline_[index].data()), size};
+    }
+    auto object = store_.Create(ObjectID::ForReturn(task_, index + 1), size);
+    if (!object.ok()) throw std::runtime_error(std::string(object.status().message()));
+    in_store_[index] = *std::move(object);
+    return in_store_[index].span();
+  }
+
+  // Seals what went to the store and describes every return for the scheduler.
+  void Finish(capnp::List<rpc::Object>::Builder out) {
+    for (size_t i = 0; i < inline_.size(); ++i) {
+      out[i].setId(AsData(ObjectID::ForReturn(task_, i + 1).Binary()));
+      if (in_store_[i].data() != nullptr) {
+        (void)store_.Seal(std::move(in_store_[i]));
+        out[i].setInStore(sizes_[i]);
+      } else {
+        out[i].setValue(AsData(inline_[i]));
+      }
+    }
+  }
+  bool AllWritten() const {
+    for (bool w : written_) {
+      if (!w) return false;
+    }
+    return true;
+  }
+
+ private:
+  store::StoreClient& store_;
+  TaskID task_;
+  std::vector<std::string> inline_;
+  std::vector<store::MutableObject> in_store_;
+  std::vector<uint64_t> sizes_;
+  std::vector<bool> written_;
+};
+
+class WorkerRuntime final : public CoreRuntime {
+ public:
+  WorkerRuntime(int fd, std::unique_ptr<store::StoreClient> store)
+      : stream_(fd), store_(std::move(store)) {}
+
+  int Serve();
+
+  std::vector<ObjectID> Submit(TaskSpec spec) override;
+  ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write) override;
+  std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) override;
+  WaitResult Wait(std::span<const ObjectID> ids, size_t num_returns,
+                  absl::Duration timeout) override;
+  void AddRef(const ObjectID& id) override;
+  void RemoveRef(const ObjectID& id) override;
+
+ private:
+  struct QueuedTask {
+    std::shared_ptr<ReceivedMessage> message;  // keeps the task's bytes alive
+    rpc::Task::Reader task;
+  };
+  // What goes to the scheduler in the next message.
+  struct Outbox {
+    std::unique_ptr<capnp::MallocMessageBuilder> arena =
+        std::make_unique<capnp::MallocMessageBuilder>();
+    std::vector<uint64_t> functions;
+    std::vector<capnp::Orphan<rpc::Task>> submits;
+    std::vector<std::pair<ObjectID, std::variant<std::string, uint64_t>>> puts;
+    std::vector<ObjectID> add_refs, remove_refs;
+    std::vector<TaskID> handed_back;
+    std::vector<capnp::Orphan<rpc::TaskDone>> done;
+    // Submits and results are built here before they are sent (declared first: destroyed last).
+    bool empty() const {
+      return functions.empty() && submits.empty() && puts.empty() && add_refs.empty() &&
+             remove_refs.empty() && handed_back.empty() && done.empty();
+    }
+  };
+
+  // Reads messages, queueing tasks; while blocked (`blocked`), tasks are handed back.
+  absl::Status Receive(absl::Duration timeout, bool blocked);
+  void Accept(std::shared_ptr<ReceivedMessage> message, bool blocked);
+  void Execute(const QueuedTask& queued);
+  absl::Status Send(std::function<void(rpc::FromWorker::Builder)> extra = nullptr);
+  capnp::Orphanage Orphanage();
+  const ResolvedFunction* Function(uint64_t key);
+
+  MessageStream stream_;
+  std::unique_ptr<store::StoreClient> store_;
+  absl::flat_hash_map<uint64_t, FunctionRecord> defined_;
+  absl::flat_hash_map<uint64_t, ResolvedFunction> resolved_;
+  absl::flat_hash_set<uint64_t> functions_sent_;
+  std::deque<QueuedTask> queue_;
+  absl::flat_hash_map<ObjectID, int64_t> refs_;
+  TaskID current_task_;
+  uint32_t puts_in_task_ = 0;
+  Outbox out_;
+  // Replies to a blocking request.
+  std::optional<std::vector<std::pair<ObjectID, rpc::Object::Reader>>> objects_reply_;
+  std::shared_ptr<ReceivedMessage> reply_message_;
+  std::optional<std::string> get_failed_;
+  std::optional<std::vector<ObjectID>> ready_reply_;
+};
+
+capnp::Orphanage WorkerRuntime::Orphanage() { return out_.arena->getOrphanage(); }
+
+absl::Status WorkerRuntime::Send(std::function<void(rpc::FromWorker::Builder)> extra) {
+  if (out_.empty() && extra == nullptr) return absl::OkStatus();
+  capnp::MallocMessageBuilder message;
+  auto root = message.initRoot<rpc::FromWorker>();
+  auto functions = root.initFunctions(out_.functions.size());
+  for (size_t i = 0; i < out_.functions.size(); ++i) {
+    // Only functions this process described itself are sent (see Submit).
+    const FunctionRecord& f = defined_.at(out_.functions[i]);
+    functions[i].setKey(out_.functions[i]);
+    functions[i].setInvoker(AsData(f.invoker));
+    functions[i].setFunction(AsData(f.function));
+    functions[i].setName(f.name);
+  }
+  auto puts = root.initPuts(out_.puts.size());
+  for (size_t i = 0; i < out_.puts.size(); ++i) {
+    puts[i].setId(AsData(out_.puts[i].first.Binary()));
+    if (auto* value = std::get_if<std::string>(&out_.puts[i].second)) {
+      puts[i].setValue(AsData(*value));
+    } else {
+      puts[i].setInStore(std::get<uint64_t>(out_.puts[i].second));
+    }
+  }
+  auto submits = root.initSubmits(out_.submits.size());
+  for (size_t i = 0; i < out_.submits.size(); ++i) submits.setWithCaveats(i, out_.submits[i].get());
+  auto add = root.initAddRefs(out_.add_refs.size());
+  for (size_t i = 0; i < out_.add_refs.size(); ++i) add.set(i, AsData(out_.add_refs[i].Binary()));
+  auto done = root.initDone(out_.done.size());
+  for (size_t i = 0; i < out_.done.size(); ++i) done.setWithCaveats(i, out_.done[i].get());
+  auto remove = root.initRemoveRefs(out_.remove_refs.size());
+  for (size_t i = 0; i < out_.remove_refs.size(); ++i) {
+    remove.set(i, AsData(out_.remove_refs[i].Binary()));
+  }
+  auto back = root.initHandedBack(out_.handed_back.size());
+  for (size_t i = 0; i < out_.handed_back.size(); ++i) {
+    back.set(i, AsData(out_.handed_back[i].Binary()));
+  }
+  if (extra) extra(root);
+  stream_.Queue(message);
+  out_.submits.clear();  // orphans go before the arena they live in
+  out_.done.clear();
+  out_ = Outbox();
+  return stream_.FlushBlocking();
+}
+
+void WorkerRuntime::Accept(std::shared_ptr<ReceivedMessage> message, bool blocked) {
+  auto in = message->Root<rpc::ToWorker>();
+  for (auto def : in.getFunctions()) {
+    defined_.try_emplace(
+        def.getKey(), FunctionRecord{std::string(View(def.getInvoker())),
+                                     std::string(View(def.getFunction())), def.getName().cStr()});
+  }
+  for (auto task : in.getTasks()) {
+    if (blocked) {
+      out_.handed_back.push_back(TaskID::FromBinary(View(task.getTaskId())));
+    } else {
+      queue_.push_back({message, task});
+    }
+  }
+  if (in.getObjects().size() > 0) {
+    objects_reply_.emplace();
+    for (auto object : in.getObjects()) {
+      objects_reply_->emplace_back(ObjectID::FromBinaryOrNil(View(object.getId())), object);
+    }
+    reply_message_ = message;
+  }
+  if (in.hasGetFailed()) get_failed_ = in.getGetFailed().cStr();
+  if (in.hasReady()) {
+    ready_reply_.emplace();
+    for (auto raw : in.getReady()) ready_reply_->push_back(ObjectID::FromBinaryOrNil(View(raw)));
+  }
+}
+
+absl::Status WorkerRuntime::Receive(absl::Duration timeout, bool blocked) {
+  return stream_.ReadBlocking(timeout, [&](std::unique_ptr<ReceivedMessage> m) {
+    Accept(std::shared_ptr<ReceivedMessage>(std::move(m)), blocked);
+  });
+}
+
+const ResolvedFunction* WorkerRuntime::Function(uint64_t key) {
+  if (auto it = resolved_.find(key); it != resolved_.end()) return &it->second;
+  auto def = defined_.find(key);
+  if (def == defined_.end()) return nullptr;
+  auto resolved = ResolveTaskFunction(def->second);
+  if (!resolved.ok()) return nullptr;
+  return &resolved_.emplace(key, *std::move(resolved)).first->second;
+}
+
+void WorkerRuntime::Execute(const QueuedTask& queued) {
+  rpc::Task::Reader task = queued.task;
+  TaskID id = TaskID::FromBinary(View(task.getTaskId()));
+  size_t num_returns = task.getNumReturns();
+  const ResolvedFunction* function = Function(task.getFunction());
+  std::string name = function ? function->name : "unknown function";
+  std::string error;
+  TaskReturns returns(*store_, id, num_returns);
+  try {
+    if (function == nullptr) {
+      auto def = defined_.find(task.getFunction());
+      throw std::runtime_error(
+          def == defined_.end() ? std::string("the scheduler sent a task for an undefined function")
+                                : std::string(ResolveTaskFunction(def->second).status().message()));
+    }
+    std::vector<ObjectValue> args;
+    std::vector<ObjectID> store_refs;
+    for (auto arg : task.getArgs()) {
+      if (arg.isValue()) {
+        args.push_back({Span(arg.getValue()), queued.message});
+      } else {
+        args.emplace_back();
+        store_refs.push_back(ObjectID::FromBinaryOrNil(View(arg.getRef())));
+      }
+    }
+    if (!store_refs.empty()) {
+      auto buffers = store_->Get(store_refs, absl::InfiniteDuration());
+      size_t next = 0;
+      for (size_t a = 0; a < args.size(); ++a) {
+        if (!task.getArgs()[a].isRef()) continue;
+        auto& buffer = buffers[next++];
+        if (!buffer.ok()) throw std::runtime_error(std::string(buffer.status().message()));
+        auto owner = std::make_shared<store::ObjectBuffer>(*std::move(buffer));
+        args[a] = {owner->span(), owner};
+      }
+    }
+    TaskID previous = std::exchange(current_task_, id);
+    uint32_t previous_puts = std::exchange(puts_in_task_, 0);
+    try {
+      function->invoker(function->function, args, returns);
+    } catch (...) {
+      current_task_ = previous;
+      puts_in_task_ = previous_puts;
+      throw;
+    }
+    current_task_ = previous;
+    puts_in_task_ = previous_puts;
+    if (!returns.AllWritten()) throw std::runtime_error("the task did not write all its returns");
+  } catch (const std::exception& e) {
+    if (auto* carrier = dynamic_cast<const CarriesErrorObject*>(&e)) {
+      error = carrier->error_object();
+    } else {
+      error = SerializeError(TaskErrorInfo{.function_name = name,
+                                           .exception_type = CurrentExceptionType(),
+                                           .message = e.what(),
+                                           .task_id = id.Hex(),
+                                           .pid = getpid()});
+    }
+  } catch (...) {
+    error = SerializeError(TaskErrorInfo{.function_name = name,
+                                         .exception_type = CurrentExceptionType(),
+                                         .message = "a non-standard exception",
+                                         .task_id = id.Hex(),
+                                         .pid = getpid()});
+  }
+  auto orphan = Orphanage().newOrphan<rpc::TaskDone>();
+  auto done = orphan.get();
+  done.setTaskId(AsData(id.Binary()));
+  auto list = done.initReturns(num_returns);
+  if (error.empty()) {
+    returns.Finish(list);
+  } else {
+    for (size_t i = 0; i < num_returns; ++i) {
+      list[i].setId(AsData(ObjectID::ForReturn(id, i + 1).Binary()));
+      list[i].setValue(AsData(error));
+    }
+  }
+  out_.done.push_back(kj::mv(orphan));
+}
+
+int WorkerRuntime::Serve() {
+  if (!Send([](rpc::FromWorker::Builder b) { b.setPid(getpid()); }).ok()) return 1;
+  while (true) {
+    if (!Receive(absl::InfiniteDuration(), /*blocked=*/false).ok()) return 0;  // socket closed
+    while (!queue_.empty()) {
+      QueuedTask next = std::move(queue_.front());
+      queue_.pop_front();
+      Execute(next);
+    }
+    if (!Send().ok()) return 0;
+  }
+}
+
+std::vector<ObjectID> WorkerRuntime::Submit(TaskSpec spec) {
+  auto described = DescribeTaskFunction(spec.invoker, spec.function);
+  if (!described.ok()) throw std::runtime_error(std::string(described.status().message()));
+  uint64_t key = described->key;
+  if (functions_sent_.insert(key).second) {
+    defined_.try_emplace(key, *described->record);
+    out_.functions.push_back(key);
+  }
+  TaskID id = TaskID::FromRandom();
+  auto orphan = Orphanage().newOrphan<rpc::Task>();
+  auto task = orphan.get();
+  task.setTaskId(AsData(id.Binary()));
+  task.setParentTaskId(AsData(current_task_.Binary()));
+  task.setFunction(key);
+  task.setNumReturns(spec.options.num_returns);
+  task.setNumCpus(spec.options.num_cpus);
+  task.setMaxRetries(spec.options.max_retries);
+  auto args = task.initArgs(spec.args.size());
+  for (size_t i = 0; i < spec.args.size(); ++i) {
+    if (spec.args[i].ref.IsNil()) {
+      args[i].setValue(AsData(spec.args[i].value));
+    } else {
+      args[i].setRef(AsData(spec.args[i].ref.Binary()));
+    }
+  }
+  out_.submits.push_back(kj::mv(orphan));
+  std::vector<ObjectID> returns;
+  for (int i = 1; i <= spec.options.num_returns; ++i) {
+    returns.push_back(ObjectID::ForReturn(id, i));
+    refs_[returns.back()] += 1;  // the adopted reference (see core_runtime.h)
+  }
+  if (!Send().ok()) throw std::runtime_error("the scheduler's connection is closed");
+  return returns;
+}
+
+ObjectID WorkerRuntime::Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write) {
+  ObjectID id = ObjectID::ForPut(current_task_, ++puts_in_task_);
+  if (size <= kInlineLimit) {
+    std::string bytes(size, '\0');
+    write({reinterpret_cast<uint8_t*>(bytes.data()), size});
+    out_.puts.emplace_back(id, std::move(bytes));
+  } else {
+    auto object = store_->Create(id, size);
+    if (!object.ok()) throw std::runtime_error(std::string(object.status().message()));
+    write(object->span());
+    (void)store_->Seal(*std::move(object));
+    out_.puts.emplace_back(id, uint64_t{size});
+  }
+  refs_[id] += 1;
+  return id;
+}
+
+std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl::Duration timeout) {
+  std::vector<ObjectValue> values(ids.size());
+  std::vector<size_t> missing;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto local = store_->TryGet(ids[i]);
+    if (local && local->ok()) {
+      auto owner = std::make_shared<store::ObjectBuffer>(**std::move(local));
+      values[i] = {owner->span(), owner};
+    } else {
+      missing.push_back(i);
+    }
+  }
+  if (missing.empty()) return values;
+  // Ask the scheduler; this task is blocked meanwhile and its CPUs go back to the pool.
+  absl::Status sent = Send([&](rpc::FromWorker::Builder b) {
+    auto get = b.initGet();
+    auto list = get.initIds(missing.size());
+    for (size_t j = 0; j < missing.size(); ++j) list.set(j, AsData(ids[missing[j]].Binary()));
+    get.setTimeoutMs(TimeoutMs(timeout));
+  });
+  if (!sent.ok()) throw std::runtime_error("the scheduler's connection is closed");
+  objects_reply_.reset();
+  get_failed_.reset();
+  while (!objects_reply_ && !get_failed_) {
+    if (!Receive(absl::InfiniteDuration(), /*blocked=*/true).ok()) {
+      throw std::runtime_error("the scheduler's connection is closed");
+    }
+    if (!out_.handed_back.empty()) (void)Send();
+  }
+  if (get_failed_) throw GetTimeout(*get_failed_);
+  absl::flat_hash_map<ObjectID, rpc::Object::Reader> reply;
+  for (auto& [id, object] : *objects_reply_) reply.emplace(id, object);
+  std::vector<ObjectID> from_store;
+  for (size_t i : missing) {
+    auto it = reply.find(ids[i]);
+    if (it == reply.end()) throw std::runtime_error("the scheduler's reply misses an object");
+    if (it->second.isValue()) {
+      values[i] = {Span(it->second.getValue()), reply_message_};
+    } else {
+      from_store.push_back(ids[i]);
+    }
+  }
+  if (!from_store.empty()) {
+    auto buffers = store_->Get(from_store, absl::InfiniteDuration());
+    size_t next = 0;
+    for (size_t i : missing) {
+      if (reply.at(ids[i]).isValue()) continue;
+      auto& buffer = buffers[next++];
+      if (!buffer.ok()) throw std::runtime_error(std::string(buffer.status().message()));
+      auto owner = std::make_shared<store::ObjectBuffer>(*std::move(buffer));
+      values[i] = {owner->span(), owner};
+    }
+  }
+  return values;
+}
+
+WaitResult WorkerRuntime::Wait(std::span<const ObjectID> ids, size_t num_returns,
+                               absl::Duration timeout) {
+  absl::Status sent = Send([&](rpc::FromWorker::Builder b) {
+    auto wait = b.initWait();
+    auto list = wait.initIds(ids.size());
+    for (size_t j = 0; j < ids.size(); ++j) list.set(j, AsData(ids[j].Binary()));
+    wait.setNumReturns(num_returns);
+    wait.setTimeoutMs(TimeoutMs(timeout));
+  });
+  if (!sent.ok()) throw std::runtime_error("the scheduler's connection is closed");
+  ready_reply_.reset();
+  while (!ready_reply_) {
+    if (!Receive(absl::InfiniteDuration(), /*blocked=*/true).ok()) {
+      throw std::runtime_error("the scheduler's connection is closed");
+    }
+    if (!out_.handed_back.empty()) (void)Send();
+  }
+  absl::flat_hash_set<ObjectID> ready(ready_reply_->begin(), ready_reply_->end());
+  WaitResult result;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    (ready.contains(ids[i]) && result.ready.size() < num_returns ? result.ready : result.not_ready)
+        .push_back(i);
+  }
+  return result;
+}
+
+void WorkerRuntime::AddRef(const ObjectID& id) {
+  if (refs_[id]++ == 0) out_.add_refs.push_back(id);
+}
+
+void WorkerRuntime::RemoveRef(const ObjectID& id) {
+  auto it = refs_.find(id);
+  if (it == refs_.end()) return;
+  if (--it->second == 0) {
+    refs_.erase(it);
+    out_.remove_refs.push_back(id);
+  }
+}
+
+}  // namespace
+
+int RunWorker(int scheduler_fd, const std::string& store_socket) {
+  auto store = store::StoreClient::Connect(store_socket, {.name = "worker"});
+  if (!store.ok()) {
+    fprintf(stderr, "worker %d: %s\n", getpid(), store.status().ToString().c_str());
+    return 1;
+  }
+  WorkerRuntime runtime(scheduler_fd, *std::move(store));
+  SetCurrentRuntime(&runtime);
+  int code = runtime.Serve();
+  SetCurrentRuntime(nullptr);
+  return code;
+}
+
+}  // namespace ray::core

@@ -1,0 +1,160 @@
+#include "ray/core/zygote.h"
+
+#include <execinfo.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace ray::core {
+namespace {
+
+// A forked child that crashes prints where, then dies of the same signal.
+void PrintStackAndDie(int sig) {
+  void* frames[64];
+  int n = backtrace(frames, 64);
+  char header[96];
+  int len = snprintf(header, sizeof(header), "*** process %d crashed with signal %d; stack:\n",
+                     getpid(), sig);
+  (void)!write(STDERR_FILENO, header, len);
+  backtrace_symbols_fd(frames, n, STDERR_FILENO);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+absl::Status Errno(const char* what) {
+  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
+}
+
+// Sends one byte and, if fd >= 0, the descriptor with it.
+bool SendWithFd(int socket, char byte, int fd) {
+  iovec iov{&byte, 1};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  if (fd >= 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  }
+  ssize_t n;
+  do {
+    n = sendmsg(socket, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return n == 1;
+}
+
+// Receives one byte and the descriptor that came with it (-1 if none). False at end of stream.
+bool ReceiveWithFd(int socket, char* byte, int* fd) {
+  iovec iov{byte, 1};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  ssize_t n;
+  do {
+    n = recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return false;
+  *fd = -1;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      std::memcpy(fd, CMSG_DATA(c), sizeof(int));
+    }
+  }
+  return true;
+}
+
+// The zygote's loop: fork a child per request until the driver goes away.
+[[noreturn]] void ServeRequests(int socket, const Zygote::ChildMain& store_main,
+                                const Zygote::ChildMain& worker_main) {
+  std::vector<pid_t> children;
+  char kind;
+  int fd;
+  while (ReceiveWithFd(socket, &kind, &fd)) {
+    pid_t zygote = getpid();
+    pid_t child = fork();
+    if (child == 0) {
+      close(socket);
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != zygote) _exit(1);
+      signal(SIGCHLD, SIG_DFL);
+      for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) signal(sig, PrintStackAndDie);
+      if (kind == 'S') prctl(PR_SET_NAME, "ray_store");
+      if (kind == 'W') prctl(PR_SET_NAME, "ray_worker");
+      int code = (kind == 'S' ? store_main : worker_main)(fd);
+      _exit(code);
+    }
+    if (fd >= 0) close(fd);
+    if (child > 0) children.push_back(child);
+    pid_t reply = child;
+    (void)!write(socket, &reply, sizeof(reply));
+  }
+  // The driver is gone or shutting down: stop everything this zygote started.
+  for (pid_t child : children) kill(child, SIGTERM);
+  for (int i = 0; i < 200; ++i) {  // up to 2 s of grace
+    bool any = false;
+    for (pid_t child : children) any |= kill(child, 0) == 0;
+    if (!any) break;
+    usleep(10000);
+  }
+  for (pid_t child : children) kill(child, SIGKILL);
+  _exit(0);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Zygote>> Zygote::Start(ChildMain store_main, ChildMain worker_main) {
+  int sockets[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) != 0) {
+    return Errno("socketpair");
+  }
+  pid_t driver = getpid();
+  pid_t pid = fork();
+  if (pid < 0) return Errno("fork");
+  if (pid == 0) {
+    close(sockets[0]);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != driver) _exit(1);
+    prctl(PR_SET_NAME, "ray_zygote");
+    signal(SIGCHLD, SIG_IGN);  // children are reaped automatically
+    ServeRequests(sockets[1], store_main, worker_main);
+  }
+  close(sockets[1]);
+  return std::unique_ptr<Zygote>(new Zygote(pid, sockets[0]));
+}
+
+Zygote::~Zygote() {
+  close(socket_);  // end of stream: the zygote stops its children and exits
+  while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+absl::StatusOr<pid_t> Zygote::Spawn(char kind, int fd) {
+  bool sent = SendWithFd(socket_, kind, fd);
+  if (fd >= 0) close(fd);
+  if (!sent) return Errno("the zygote is gone");
+  pid_t child = -1;
+  ssize_t n;
+  do {
+    n = read(socket_, &child, sizeof(child));
+  } while (n < 0 && errno == EINTR);
+  if (n != sizeof(child) || child <= 0) return absl::InternalError("the zygote could not fork");
+  return child;
+}
+
+}  // namespace ray::core

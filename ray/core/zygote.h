@@ -1,0 +1,42 @@
+// The node's process factory. Init forks it first, before the runtime starts any thread; it
+// then forks the store and every worker on request, so each starts from a clean one-threaded
+// copy of the program (function addresses and globals as at Init) in about a millisecond.
+// The zygote dies with the driver (PR_SET_PDEATHSIG and end of its socket); what it forked dies
+// with it. Workers started this way run the same binary: no registration, no exec.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+
+#include "absl/status/statusor.h"
+
+namespace ray::core {
+
+class Zygote {
+ public:
+  // What a forked child runs: given the descriptor sent with the request, returns an exit code.
+  using ChildMain = std::function<int(int fd)>;
+
+  // Forks the zygote. `store_main` and `worker_main` run in the children it forks.
+  static absl::StatusOr<std::unique_ptr<Zygote>> Start(ChildMain store_main, ChildMain worker_main);
+  // Stops every process the zygote started (SIGTERM, then SIGKILL after a grace period) and
+  // waits for the zygote to exit.
+  ~Zygote();
+
+  // Forks a child that runs store_main / worker_main with `fd` (closed here). Returns its pid.
+  absl::StatusOr<pid_t> SpawnStore(int fd) { return Spawn('S', fd); }
+  absl::StatusOr<pid_t> SpawnWorker(int fd) { return Spawn('W', fd); }
+
+  pid_t pid() const { return pid_; }
+
+ private:
+  Zygote(pid_t pid, int socket) : pid_(pid), socket_(socket) {}
+  absl::StatusOr<pid_t> Spawn(char kind, int fd);
+
+  pid_t pid_;
+  int socket_;
+};
+
+}  // namespace ray::core

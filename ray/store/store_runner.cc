@@ -1,0 +1,41 @@
+#include "ray/store/store_runner.h"
+
+#include <kj/async-unix.h>
+#include <kj/debug.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "ray/store/store_server.h"
+
+namespace ray::store {
+
+int RunStore(const StoreOptions& options, const std::string& socket_path, int ready_fd) {
+  signal(SIGPIPE, SIG_IGN);
+  kj::UnixEventPort::captureSignal(SIGTERM);
+  kj::UnixEventPort::captureSignal(SIGINT);
+  auto store = ObjectStore::Create(options);
+  if (!store.ok()) {
+    std::cerr << "ray_store: " << store.status() << "\n";
+    return 1;
+  }
+  auto io = kj::setupAsyncIo();
+  StoreServer server(**store, io);
+  if (absl::Status status = server.Listen(socket_path); !status.ok()) {
+    std::cerr << "ray_store: " << status << "\n";
+    return 1;
+  }
+  if (ready_fd >= 0) {
+    (void)!write(ready_fd, "ready\n", 6);
+    close(ready_fd);
+  }
+  auto serving = server.Run().eagerlyEvaluate(
+      [](kj::Exception&& e) { KJ_LOG(ERROR, "store stopped accepting clients", e); });
+  auto stop = io.unixEventPort.onSignal(SIGTERM).exclusiveJoin(io.unixEventPort.onSignal(SIGINT));
+  stop.wait(io.waitScope);
+  unlink(socket_path.c_str());
+  return 0;
+}
+
+}  // namespace ray::store

@@ -1,0 +1,15 @@
+// Runs an object store in this process until SIGTERM or SIGINT: what the ray_store binary
+// does, and what a node's zygote runs in the store process it forks.
+#pragma once
+
+#include <string>
+
+#include "ray/store/object_store.h"
+
+namespace ray::store {
+
+// Serves `socket_path`; writes "ready\n" to `ready_fd` (then closes it) once clients can
+// connect, unless it is negative. Returns the process's exit code.
+int RunStore(const StoreOptions& options, const std::string& socket_path, int ready_fd);
+
+}  // namespace ray::store

@@ -1,0 +1,124 @@
+// The multi-process runtime beneath the API: real zygote, store and worker processes.
+#include "ray/core/driver_runtime.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "ray/core/serialization.h"
+
+namespace ray::core {
+namespace {
+
+int Add(int a, int b) { return a + b; }
+int Fail(int) { throw std::invalid_argument("bad input"); }
+int Pid(int) { return getpid(); }
+
+// A hand-written invoker for int(int, int) and int(int) functions.
+template <typename... Args>
+void IntInvoker(const void* function, std::span<const ObjectValue> args, ReturnWriter& out) {
+  auto fn = reinterpret_cast<int (*)(Args...)>(const_cast<void*>(function));
+  size_t i = 0;
+  int result = fn(Deserialize<Args>(args[i++].bytes).value()...);
+  std::span<uint8_t> bytes = out.Allocate(0, SerializedSize(result));
+  SerializeInto(result, bytes);
+}
+
+TaskArg Value(int v) { return TaskArg{ObjectID(), Serialize(v)}; }
+TaskArg Ref(const ObjectID& id) { return TaskArg{id, ""}; }
+
+int GetInt(CoreRuntime& runtime, const ObjectID& id) {
+  auto values = runtime.Get({&id, 1}, absl::Seconds(30));
+  auto value = Deserialize<int>(values[0].bytes);
+  EXPECT_TRUE(value.ok()) << value.status();
+  return value.value_or(-1);
+}
+
+class DriverRuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto runtime = DriverRuntime::Start({.num_workers = 2, .object_store_memory = 256 << 20});
+    ASSERT_TRUE(runtime.ok()) << runtime.status();
+    runtime_ = *std::move(runtime);
+    SetCurrentRuntime(runtime_.get());
+  }
+  void TearDown() override { SetCurrentRuntime(nullptr); }
+
+  TaskSpec Spec(int (*fn)(int, int), std::vector<TaskArg> args) {
+    return TaskSpec{&IntInvoker<int, int>, reinterpret_cast<const void*>(fn), std::move(args), {}};
+  }
+  TaskSpec Spec1(int (*fn)(int), std::vector<TaskArg> args) {
+    return TaskSpec{&IntInvoker<int>, reinterpret_cast<const void*>(fn), std::move(args), {}};
+  }
+
+  std::unique_ptr<DriverRuntime> runtime_;
+};
+
+TEST_F(DriverRuntimeTest, RunsATaskInAnotherProcess) {
+  auto ids = runtime_->Submit(Spec(&Add, {Value(1), Value(2)}));
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_EQ(GetInt(*runtime_, ids[0]), 3);
+  auto pid = runtime_->Submit(Spec1(&Pid, {Value(0)}));
+  EXPECT_NE(GetInt(*runtime_, pid[0]), getpid());
+}
+
+TEST_F(DriverRuntimeTest, ChainsTasksThroughRefs) {
+  ObjectID x = runtime_->Submit(Spec(&Add, {Value(0), Value(1)}))[0];
+  for (int i = 0; i < 100; ++i) {
+    ObjectID next = runtime_->Submit(Spec(&Add, {Ref(x), Value(1)}))[0];
+    runtime_->RemoveRef(x);
+    x = next;
+  }
+  EXPECT_EQ(GetInt(*runtime_, x), 101);
+}
+
+TEST_F(DriverRuntimeTest, PutValuesAndLargeObjects) {
+  std::string small = Serialize(41);
+  ObjectID id = runtime_->Put(small.size(), [&](std::span<uint8_t> out) {
+    std::memcpy(out.data(), small.data(), small.size());
+  });
+  EXPECT_EQ(GetInt(*runtime_, runtime_->Submit(Spec(&Add, {Ref(id), Value(1)}))[0]), 42);
+  std::vector<double> big(1 << 20, 1.5);
+  ObjectID big_id =
+      runtime_->Put(SerializedSize(big), [&](std::span<uint8_t> out) { SerializeInto(big, out); });
+  auto values = runtime_->Get({&big_id, 1}, absl::Seconds(10));
+  auto back = Deserialize<std::vector<double>>(values[0].bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, big);
+}
+
+TEST_F(DriverRuntimeTest, ExceptionsBecomeErrorObjectsAndPropagate) {
+  ObjectID failed = runtime_->Submit(Spec1(&Fail, {Value(1)}))[0];
+  ObjectID downstream = runtime_->Submit(Spec(&Add, {Ref(failed), Value(1)}))[0];
+  for (ObjectID id : {failed, downstream}) {
+    auto values = runtime_->Get({&id, 1}, absl::Seconds(30));
+    ASSERT_TRUE(IsError(values[0].bytes));
+    auto info = DeserializeError(values[0].bytes);
+    ASSERT_TRUE(info.ok());
+    EXPECT_NE(info->function_name.find("Fail"), std::string::npos) << info->function_name;
+    EXPECT_EQ(info->message, "bad input");
+    EXPECT_EQ(info->exception_type, "std::invalid_argument");
+  }
+}
+
+TEST_F(DriverRuntimeTest, GetTimesOut) {
+  ObjectID never = ObjectID::ForReturn(TaskID::FromRandom(), 1);
+  runtime_->AddRef(never);  // a pending object nobody will make
+  EXPECT_THROW(runtime_->Get({&never, 1}, absl::Milliseconds(50)), GetTimeout);
+}
+
+TEST_F(DriverRuntimeTest, KilledWorkerIsReplacedAndTheTaskRetried) {
+  auto pids = runtime_->worker_pids();
+  for (int i = 0; i < 100 && pids.size() < 2; ++i) {
+    GetInt(*runtime_, runtime_->Submit(Spec(&Add, {Value(1), Value(1)}))[0]);
+    pids = runtime_->worker_pids();
+  }
+  ASSERT_FALSE(pids.empty());
+  kill(pids[0], SIGKILL);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(GetInt(*runtime_, runtime_->Submit(Spec(&Add, {Value(i), Value(1)}))[0]), i + 1);
+  }
+}
+
+}  // namespace
+}  // namespace ray::core
