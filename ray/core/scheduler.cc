@@ -58,6 +58,7 @@ struct Scheduler::Worker {
   absl::flat_hash_set<uint64_t> functions_sent;
   absl::flat_hash_set<ObjectID> held;  // objects this process holds a reference to
   bool broken = false;                 // a write failed: the scheduler thread retires it
+  bool steal_pending = false;          // asked to hand back its queued tasks
   bool watching_writes = false;
 
   // A Get or Wait the worker is blocked in.
@@ -81,8 +82,10 @@ struct Scheduler::Worker {
     std::vector<Object> objects;
     std::optional<std::string> get_failed;
     std::optional<std::vector<ObjectID>> ready;
+    bool return_queued = false;
     bool empty() const {
-      return functions.empty() && tasks.empty() && objects.empty() && !get_failed && !ready;
+      return functions.empty() && tasks.empty() && objects.empty() && !get_failed && !ready &&
+             !return_queued;
     }
   } outbox;
 };
@@ -302,26 +305,59 @@ void Scheduler::Dispatch() {
     TaskRecord& task = it->second;
     // A task that needs more CPUs than the node has runs when all of them are free.
     double need = std::min(task.num_cpus, options_.num_cpus);
-    if (need > cpus_free_ + 1e-9) break;
     Worker* idle = nullptr;
+    Worker* least_loaded = nullptr;  // a running worker with room in its queue
     int alive = 0;
     for (auto& w : workers_) {
-      if (w->state == Worker::State::kDead) continue;
+      if (w->state == Worker::State::kDead || w->broken) continue;
       ++alive;
-      if (idle == nullptr && w->state == Worker::State::kIdle && !w->broken) idle = w.get();
+      if (w->state == Worker::State::kIdle) {
+        if (idle == nullptr) idle = w.get();
+      } else if (w->state == Worker::State::kBusy && !w->steal_pending &&
+                 w->assigned.size() < kPipelineDepth &&
+                 (least_loaded == nullptr || w->assigned.size() < least_loaded->assigned.size())) {
+        least_loaded = w.get();
+      }
     }
-    if (idle == nullptr) {
-      if (alive >= options_.max_workers || !SpawnWorker().ok()) break;
-      continue;
+    if (need <= cpus_free_ + 1e-9) {
+      if (idle == nullptr && alive < options_.max_workers && SpawnWorker().ok()) continue;
+      if (idle != nullptr) {
+        ready_.pop_front();
+        idle->state = Worker::State::kBusy;
+        idle->cpus_held = need;
+        cpus_free_ -= need;
+        Assign(*idle, task);
+        continue;
+      }
     }
+    // No CPU (or worker) free: queue the task behind a running one. It starts when that one
+    // ends, taking over its CPUs, which saves the round trip per task; an idle worker later
+    // takes queued tasks back (see below).
+    if (least_loaded == nullptr) break;
     ready_.pop_front();
-    idle->state = Worker::State::kBusy;
-    idle->cpus_held = need;
-    cpus_free_ -= need;
-    task.worker = idle->index;
-    idle->assigned.push_back(task.id);
-    SendTask(*idle, task);
+    Assign(*least_loaded, task);
   }
+  // An idle worker and nothing ready: ask the most loaded worker for its queued tasks.
+  bool has_idle = false;
+  Worker* most_loaded = nullptr;
+  for (auto& w : workers_) {
+    if (w->state == Worker::State::kDead || w->broken) continue;
+    if (w->state == Worker::State::kIdle) has_idle = true;
+    if (w->assigned.size() > 1 && !w->steal_pending &&
+        (most_loaded == nullptr || w->assigned.size() > most_loaded->assigned.size())) {
+      most_loaded = w.get();
+    }
+  }
+  if (has_idle && ready_.empty() && most_loaded != nullptr && cpus_free_ > 1e-9) {
+    most_loaded->steal_pending = true;
+    most_loaded->outbox.return_queued = true;
+  }
+}
+
+void Scheduler::Assign(Worker& worker, TaskRecord& task) {
+  task.worker = worker.index;
+  worker.assigned.push_back(task.id);
+  SendTask(worker, task);
 }
 
 void Scheduler::SendTask(Worker& worker, TaskRecord& task) {
@@ -379,6 +415,7 @@ void Scheduler::FlushWorkers() {
         }
       }
       if (box.get_failed) out.setGetFailed(*box.get_failed);
+      out.setReturnQueued(box.return_queued);
       if (box.ready) {
         auto ready = out.initReady(box.ready->size());
         for (size_t i = 0; i < box.ready->size(); ++i) {
@@ -475,12 +512,17 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
       MaybeFree(id);
     }
   }
-  for (auto raw : in.getHandedBack()) {
-    TaskID id = TaskID::FromBinary(View(raw));
-    auto pos = std::find(worker.assigned.begin(), worker.assigned.end(), id);
-    if (pos == worker.assigned.end()) continue;
-    worker.assigned.erase(pos);
-    ready_.push_front(id);
+  if (in.hasHandedBack()) {
+    worker.steal_pending = false;
+    auto back = in.getHandedBack();
+    for (size_t i = back.size(); i-- > 0;) {  // keep their order at the queue's front
+      TaskID id = TaskID::FromBinary(View(back[i]));
+      auto pos = std::find(worker.assigned.begin(), worker.assigned.end(), id);
+      if (pos == worker.assigned.end() || pos == worker.assigned.begin()) continue;
+      worker.assigned.erase(pos);
+      if (auto t = tasks_.find(id); t != tasks_.end()) t->second.worker = -1;
+      ready_.push_front(id);
+    }
   }
   if (in.hasGet() || in.hasWait()) {
     Worker::Pending pending;
@@ -504,7 +546,14 @@ void Scheduler::TaskFinished(Worker& worker, const TaskID& id) {
   if (worker.state == Worker::State::kBlocked) worker.pending.reset();
   cpus_free_ += worker.cpus_held;
   worker.cpus_held = 0;
-  worker.state = worker.assigned.empty() ? Worker::State::kIdle : Worker::State::kBusy;
+  worker.state = Worker::State::kIdle;
+  if (!worker.assigned.empty()) {  // the next queued task starts now, on these CPUs
+    worker.state = Worker::State::kBusy;
+    auto next = tasks_.find(worker.assigned.front());
+    worker.cpus_held =
+        next == tasks_.end() ? 0 : std::min(next->second.num_cpus, options_.num_cpus);
+    cpus_free_ -= worker.cpus_held;
+  }
   auto it = tasks_.find(id);
   if (it == tasks_.end()) return;
   std::vector<ObjectID> args;

@@ -56,6 +56,9 @@ struct SchedulerOptions {
 
 class Scheduler {
  public:
+  // Tasks a worker may hold at once: one running, the rest queued behind it.
+  static constexpr size_t kPipelineDepth = 16;
+
   // `spawn_worker(fd)` starts a worker process serving the socket `fd` (the callee owns it).
   Scheduler(SchedulerOptions options, std::unique_ptr<store::StoreClient> store,
             std::function<absl::Status(int fd)> spawn_worker);
@@ -105,6 +108,7 @@ class Scheduler {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MakeReady(const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Dispatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Assign(Worker& worker, TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendTask(Worker& worker, TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WorkerDied(Worker& worker, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ServeBlockedWorkers(bool expire) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

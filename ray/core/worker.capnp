@@ -51,6 +51,7 @@ struct ToWorker {
   objects @2 :List(Object);      # reply to the worker's `get`
   getFailed @3 :Text;            # reply to `get` when it cannot be served (timeout...)
   ready @4 :List(Data);          # reply to `wait`: the IDs that exist
+  returnQueued @5 :Bool;         # hand back the tasks not started yet (another worker is idle)
 }
 
 struct FromWorker {

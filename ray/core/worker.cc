@@ -142,6 +142,13 @@ class WorkerRuntime final : public CoreRuntime {
   // Reads messages, queueing tasks; while blocked (`blocked`), tasks are handed back.
   absl::Status Receive(absl::Duration timeout, bool blocked);
   void Accept(std::shared_ptr<ReceivedMessage> message, bool blocked);
+  // Gives the tasks not started yet back to the scheduler (in the next message).
+  void HandBackQueue() {
+    for (const QueuedTask& t : queue_) {
+      out_.handed_back.push_back(TaskID::FromBinary(View(t.task.getTaskId())));
+    }
+    queue_.clear();
+  }
   void Execute(const QueuedTask& queued);
   absl::Status Send(std::function<void(rpc::FromWorker::Builder)> extra = nullptr);
   capnp::Orphanage Orphanage();
@@ -231,6 +238,7 @@ void WorkerRuntime::Accept(std::shared_ptr<ReceivedMessage> message, bool blocke
     }
     reply_message_ = message;
   }
+  if (in.getReturnQueued()) HandBackQueue();
   if (in.hasGetFailed()) get_failed_ = in.getGetFailed().cStr();
   if (in.hasReady()) {
     ready_reply_.emplace();
@@ -337,10 +345,24 @@ int WorkerRuntime::Serve() {
   if (!Send([](rpc::FromWorker::Builder b) { b.setPid(getpid()); }).ok()) return 1;
   while (true) {
     if (!Receive(absl::InfiniteDuration(), /*blocked=*/false).ok()) return 0;  // socket closed
+    absl::Time oldest_unsent = absl::InfiniteFuture();
     while (!queue_.empty()) {
       QueuedTask next = std::move(queue_.front());
       queue_.pop_front();
       Execute(next);
+      if (oldest_unsent == absl::InfiniteFuture()) oldest_unsent = absl::Now();
+      // Results go out in batches, but not later than 200 us after the first of them.
+      if (out_.done.size() >= 16 || absl::Now() - oldest_unsent > absl::Microseconds(200)) {
+        if (!Send().ok()) return 0;
+        oldest_unsent = absl::InfiniteFuture();
+      }
+      // Between tasks, take what the scheduler sent meanwhile (it may want queued tasks back).
+      if (!queue_.empty()) {
+        absl::Status read = stream_.ReadAvailable([&](std::unique_ptr<ReceivedMessage> m) {
+          Accept(std::shared_ptr<ReceivedMessage>(std::move(m)), /*blocked=*/false);
+        });
+        if (!read.ok()) return 0;
+      }
     }
     if (!Send().ok()) return 0;
   }
@@ -411,7 +433,9 @@ std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl:
     }
   }
   if (missing.empty()) return values;
-  // Ask the scheduler; this task is blocked meanwhile and its CPUs go back to the pool.
+  // Ask the scheduler; this task is blocked meanwhile and its CPUs go back to the pool, so the
+  // tasks queued behind it go back too.
+  HandBackQueue();
   absl::Status sent = Send([&](rpc::FromWorker::Builder b) {
     auto get = b.initGet();
     auto list = get.initIds(missing.size());
@@ -456,6 +480,7 @@ std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl:
 
 WaitResult WorkerRuntime::Wait(std::span<const ObjectID> ids, size_t num_returns,
                                absl::Duration timeout) {
+  HandBackQueue();
   absl::Status sent = Send([&](rpc::FromWorker::Builder b) {
     auto wait = b.initWait();
     auto list = wait.initIds(ids.size());
