@@ -1,5 +1,9 @@
 #include "ray/store/object_store.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+
+#include <cerrno>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +19,11 @@ absl::StatusOr<std::unique_ptr<ObjectStore>> ObjectStore::Create(const StoreOpti
   }
   auto arena = SharedMemory::Create("ray-arena", options.capacity, options.huge_pages);
   if (!arena.ok()) return arena.status();
+  if (options.preallocate && madvise(arena->data(), arena->size(), MADV_POPULATE_WRITE) != 0 &&
+      fallocate(arena->fd(), 0, 0, arena->size()) != 0) {  // kernels before 5.14
+    return absl::ResourceExhaustedError(absl::StrCat("cannot preallocate the ", arena->size(),
+                                                     "-byte arena: ", std::strerror(errno)));
+  }
   auto index = SharedMemory::Create("ray-index", ObjectIndex::RegionSize(options.max_objects));
   if (!index.ok()) return index.status();
   return std::unique_ptr<ObjectStore>(
