@@ -201,6 +201,19 @@ ChildReply AskChild(const Child& child, const std::string& socket_path, const Ob
   return reply;
 }
 
+// ShmemPmdMapped of this process: how much shared memory it maps with 2 MiB pages.
+uint64_t ShmemPmdMappedMiB() {
+  uint64_t kib = 0;
+  if (FILE* f = std::fopen("/proc/self/smaps_rollup", "r")) {
+    char line[256];
+    while (std::fgets(line, sizeof(line), f)) {
+      if (std::sscanf(line, "ShmemPmdMapped: %" SCNu64, &kib) == 1) break;
+    }
+    std::fclose(f);
+  }
+  return kib >> 10;
+}
+
 // ---- One trial ------------------------------------------------------------------------------
 
 struct Trial {
@@ -215,6 +228,7 @@ struct Trial {
   bool warm_same_memory[2] = {};
   // 1 GiB put by a client that just connected, into store memory that was used before.
   double put_new_client_gbps = 0;
+  uint64_t huge_mapped_mib = 0;  // this process's shared memory mapped with 2 MiB pages
   bool new_client_same_memory = false;
   Latency get_latency[2][2];  // [process: 0 this, 1 second][object: 0 = 1 GiB, 1 = 100 B]
 };
@@ -269,6 +283,8 @@ Trial RunTrial(const Child& child, const uint8_t* source, uint8_t* copy_target) 
     t.warm_same_memory[s] = same;
     kept[s] = id;
   }
+
+  t.huge_mapped_mib = ShmemPmdMappedMiB();
 
   // A new client puts 1 GiB where the last one was: the pages exist, only its mapping faults.
   {
@@ -453,7 +469,11 @@ void PrintTable(const std::vector<Trial>& trials) {
       "\nrates are calls/s from one client; GB/s = 1e9 bytes/s; latency = one Get + Release.\n"
       "cold = the first put into store memory never touched; warm = delete, then put again "
       "into the same memory;\nnew client = a client that just connected puts into memory "
-      "used before (only its own page mappings are missing).\n%d target(s) missed.\n",
+      "used before (only its own page mappings are missing).\n"
+      "arena mapped by this client with 2 MiB pages after the large puts: %" PRIu64
+      " MiB.\n%d target(s) missed.\n",
+      static_cast<uint64_t>(
+          Over(trials, [](const Trial& t) { return double(t.huge_mapped_mib); }).median),
       misses);
 }
 
