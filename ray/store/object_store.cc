@@ -19,6 +19,10 @@ absl::StatusOr<std::unique_ptr<ObjectStore>> ObjectStore::Create(const StoreOpti
   }
   auto arena = SharedMemory::Create("ray-arena", options.capacity, options.huge_pages);
   if (!arena.ok()) return arena.status();
+  // Ask for 2 MiB transparent huge pages: 512 times fewer page faults for a large object.
+  // Takes effect only where the kernel allows THP for shared memory
+  // (/sys/kernel/mm/transparent_hugepage/shmem_enabled: advise, within_size or always).
+  if (!arena->huge_pages()) (void)madvise(arena->data(), arena->size(), MADV_HUGEPAGE);
   if (options.preallocate && madvise(arena->data(), arena->size(), MADV_POPULATE_WRITE) != 0 &&
       fallocate(arena->fd(), 0, 0, arena->size()) != 0) {  // kernels before 5.14
     return absl::ResourceExhaustedError(absl::StrCat("cannot preallocate the ", arena->size(),
