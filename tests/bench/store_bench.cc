@@ -389,6 +389,15 @@ std::string ShmemThp() {
   return text.substr(open + 1, close - open - 1);
 }
 
+// Nanoseconds one Clock::now() takes, included once in each latency sample.
+double TimerNanos() {
+  constexpr int kReads = 1000000;
+  auto start = Clock::now();
+  for (int i = 0; i < kReads; ++i)
+    Clobber(reinterpret_cast<void*>(Clock::now().time_since_epoch().count()));
+  return Seconds(start) * 1e9 / kReads;
+}
+
 int misses = 0;
 void Row(const std::string& figure, const std::string& value, const std::string& baseline,
          const std::string& ratio, const std::string& target, int pass) {
@@ -432,19 +441,26 @@ void PrintTable(const std::vector<Trial>& trials) {
     bool same = true;
     for (const Trial& t : trials) same = same && t.warm_same_memory[s];
     std::string baseline = absl::StrFormat("memcpy (pre-faulted): %.2f GB/s", copy.median);
+    // Ratios are taken within each trial (put and memcpy a moment apart), then the median.
+    double cold_ratio =
+        Over(trials, [s](const Trial& t) { return t.put_cold_gbps[s] / t.memcpy_gbps[s]; }).median;
+    double warm_ratio =
+        Over(trials, [s](const Trial& t) { return t.put_warm_gbps[s] / t.memcpy_gbps[s]; }).median;
     Row(absl::StrCat("put ", names[s], ", cold (first)"), GbpsSpread(cold), baseline,
-        absl::StrFormat("%.2f", cold.median / copy.median), ">= 0.7 x memcpy",
-        cold.median >= 0.7 * copy.median);
+        absl::StrFormat("%.2f", cold_ratio), ">= 0.7 x memcpy", cold_ratio >= 0.7);
     Row(absl::StrCat("put ", names[s], same ? ", warm (same memory)" : ", warm (MOVED)"),
-        GbpsSpread(warm), baseline, absl::StrFormat("%.2f", warm.median / copy.median),
-        ">= 0.7 x memcpy", warm.median >= 0.7 * copy.median);
+        GbpsSpread(warm), baseline, absl::StrFormat("%.2f", warm_ratio), ">= 0.7 x memcpy",
+        warm_ratio >= 0.7);
     if (s == 1) {
       Spread fresh = Over(trials, [](const Trial& t) { return t.put_new_client_gbps; });
       bool same = true;
       for (const Trial& t : trials) same = same && t.new_client_same_memory;
+      double ratio = Over(trials, [](const Trial& t) {
+                       return t.put_new_client_gbps / t.memcpy_gbps[1];
+                     }).median;
       Row(same ? "put 1 GiB, new client, used memory" : "put 1 GiB, new client (MOVED)",
-          GbpsSpread(fresh), baseline, absl::StrFormat("%.2f", fresh.median / copy.median),
-          ">= 0.7 x memcpy", fresh.median >= 0.7 * copy.median);
+          GbpsSpread(fresh), baseline, absl::StrFormat("%.2f", ratio), ">= 0.7 x memcpy",
+          ratio >= 0.7);
     }
   }
 
@@ -466,12 +482,15 @@ void PrintTable(const std::vector<Trial>& trials) {
         "< 50 us", small_p99.median < 50);
   }
   std::printf(
-      "\nrates are calls/s from one client; GB/s = 1e9 bytes/s; latency = one Get + Release.\n"
+      "\nrates are calls/s from one client; GB/s = 1e9 bytes/s; latency = one Get + Release "
+      "(includes one clock read: %.0f ns).\nlarge-put ratios: put / memcpy within each trial, "
+      "median over trials.\n"
       "cold = the first put into store memory never touched; warm = delete, then put again "
       "into the same memory;\nnew client = a client that just connected puts into memory "
       "used before (only its own page mappings are missing).\n"
       "arena mapped by this client with 2 MiB pages after the large puts: %" PRIu64
       " MiB.\n%d target(s) missed.\n",
+      TimerNanos(),
       static_cast<uint64_t>(
           Over(trials, [](const Trial& t) { return double(t.huge_mapped_mib); }).median),
       misses);
