@@ -23,13 +23,19 @@ absl::StatusOr<std::unique_ptr<ObjectStore>> ObjectStore::Create(const StoreOpti
   // Takes effect only where the kernel allows THP for shared memory
   // (/sys/kernel/mm/transparent_hugepage/shmem_enabled: advise, within_size or always).
   if (!arena->huge_pages()) (void)madvise(arena->data(), arena->size(), MADV_HUGEPAGE);
-  if (options.preallocate && madvise(arena->data(), arena->size(), MADV_POPULATE_WRITE) != 0 &&
-      fallocate(arena->fd(), 0, 0, arena->size()) != 0) {  // kernels before 5.14
-    return absl::ResourceExhaustedError(absl::StrCat("cannot preallocate the ", arena->size(),
-                                                     "-byte arena: ", std::strerror(errno)));
-  }
   auto index = SharedMemory::Create("ray-index", ObjectIndex::RegionSize(options.max_objects));
   if (!index.ok()) return index.status();
+  if (options.preallocate) {
+    // The index too: its records and buckets are touched at random by puts.
+    for (SharedMemory* memory : {&*arena, &*index}) {
+      if (madvise(memory->data(), memory->size(), MADV_POPULATE_WRITE) != 0 &&
+          fallocate(memory->fd(), 0, 0, memory->size()) != 0) {  // kernels before 5.14
+        return absl::ResourceExhaustedError(
+            absl::StrCat("cannot preallocate ", memory->size(),
+                         " bytes of shared memory: ", std::strerror(errno)));
+      }
+    }
+  }
   return std::unique_ptr<ObjectStore>(
       new ObjectStore(options, *std::move(arena), *std::move(index)));
 }
