@@ -5,6 +5,7 @@
 #include <kj/async-unix.h>
 #include <kj/debug.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -290,6 +291,8 @@ void StoreClient::Impl::RunLoop(int socket_fd, std::promise<absl::Status> starte
       }
     }
     mapping->arena = *std::move(arena);
+    // As the store does: 2 MiB mappings where the kernel allows THP for shared memory.
+    (void)madvise(mapping->arena.data(), mapping->arena.size(), MADV_HUGEPAGE);
     mapping->index_memory = *std::move(index_memory);
     mapping->pin_memory = *std::move(pin_memory);
     mapping->index =

@@ -1,5 +1,9 @@
 #include "ray/store/object_store.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+
+#include <cerrno>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -15,8 +19,23 @@ absl::StatusOr<std::unique_ptr<ObjectStore>> ObjectStore::Create(const StoreOpti
   }
   auto arena = SharedMemory::Create("ray-arena", options.capacity, options.huge_pages);
   if (!arena.ok()) return arena.status();
+  // Ask for 2 MiB transparent huge pages: 512 times fewer page faults for a large object.
+  // Takes effect only where the kernel allows THP for shared memory
+  // (/sys/kernel/mm/transparent_hugepage/shmem_enabled: advise, within_size or always).
+  if (!arena->huge_pages()) (void)madvise(arena->data(), arena->size(), MADV_HUGEPAGE);
   auto index = SharedMemory::Create("ray-index", ObjectIndex::RegionSize(options.max_objects));
   if (!index.ok()) return index.status();
+  if (options.preallocate) {
+    // The index too: its records and buckets are touched at random by puts.
+    for (SharedMemory* memory : {&*arena, &*index}) {
+      if (madvise(memory->data(), memory->size(), MADV_POPULATE_WRITE) != 0 &&
+          fallocate(memory->fd(), 0, 0, memory->size()) != 0) {  // kernels before 5.14
+        return absl::ResourceExhaustedError(
+            absl::StrCat("cannot preallocate ", memory->size(),
+                         " bytes of shared memory: ", std::strerror(errno)));
+      }
+    }
+  }
   return std::unique_ptr<ObjectStore>(
       new ObjectStore(options, *std::move(arena), *std::move(index)));
 }

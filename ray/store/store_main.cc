@@ -26,6 +26,10 @@ ABSL_FLAG(uint32_t, max_objects, 1 << 20, "Most objects the store holds at once.
 ABSL_FLAG(bool, huge_pages, false,
           "Back the arena with 2 MiB huge pages when the system has enough free "
           "(vm.nr_hugepages); falls back to ordinary pages.");
+ABSL_FLAG(
+    bool, preallocate, false,
+    "Allocate and map all of the arena and index at startup (slower start, memory committed at "
+    "once) so that puts never pay for first-touch page faults in the store's memory.");
 ABSL_FLAG(int, ready_fd, -1,
           "If set, write \"ready\\n\" to this descriptor once the socket accepts clients, then "
           "close it.");
@@ -102,5 +106,6 @@ int main(int argc, char** argv) {
   }
   options.max_objects = absl::GetFlag(FLAGS_max_objects);
   options.huge_pages = absl::GetFlag(FLAGS_huge_pages);
+  options.preallocate = absl::GetFlag(FLAGS_preallocate);
   return ray::store::RunStore(options, socket_path, absl::GetFlag(FLAGS_ready_fd));
 }
