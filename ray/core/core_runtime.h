@@ -88,4 +88,12 @@ class CoreRuntime {
 CoreRuntime* CurrentRuntime();
 void SetCurrentRuntime(CoreRuntime* runtime);
 
+// Counts the changes of CurrentRuntime(): SetCurrentRuntime with a different pointer
+// increments it (starting from 1, so 0 never names a runtime). An ObjectRef remembers the
+// epoch it was counted in and calls RemoveRef only if the epoch is still current, so a ref
+// that outlives its runtime (after Shutdown, in a static destructor) never calls into a dead
+// one. A runtime must therefore stay current for its whole life: set it once, clear it
+// (SetCurrentRuntime(nullptr)) before destroying it.
+uint64_t CurrentRuntimeEpoch();
+
 }  // namespace ray::core
