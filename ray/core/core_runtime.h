@@ -74,7 +74,8 @@ class CoreRuntime {
   // Stores a new object of `size` bytes that `write` fills in place.
   virtual ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write) = 0;
   // Waits for every object (at most `timeout`; InfiniteDuration waits forever). Throws
-  // GetTimeout on timeout. A failed task's results come back as error objects.
+  // ray::GetTimeoutError (ray/core/errors.h) on timeout. A failed task's results come back as error
+  // objects.
   virtual std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) = 0;
   // Returns once `num_returns` objects exist or `timeout` passes.
   virtual WaitResult Wait(std::span<const ObjectID> ids, size_t num_returns,
@@ -84,21 +85,6 @@ class CoreRuntime {
   virtual void RemoveRef(const ObjectID& id) = 0;
 };
 
-// Implemented by exceptions that wrap a task's error object (ray::TaskError): a task that fails
-// because a task it waited on failed passes on the original error, not a new one.
-class CarriesErrorObject {
- public:
-  virtual ~CarriesErrorObject() = default;
-  virtual const std::string& error_object() const = 0;
-};
-
-// Thrown by CoreRuntime::Get when the timeout passes; the API turns it into
-// ray::GetTimeoutError.
-class GetTimeout : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
 // Returns from Submit and Put carry one reference already counted for the caller; the
 // caller's first ObjectRef adopts it (no AddRef), and its last RemoveRef releases it.
 
@@ -106,5 +92,13 @@ class GetTimeout : public std::runtime_error {
 // worker; null otherwise.
 CoreRuntime* CurrentRuntime();
 void SetCurrentRuntime(CoreRuntime* runtime);
+
+// Counts the changes of CurrentRuntime(): SetCurrentRuntime with a different pointer
+// increments it (starting from 1, so 0 never names a runtime). An ObjectRef remembers the
+// epoch it was counted in and calls RemoveRef only if the epoch is still current, so a ref
+// that outlives its runtime (after Shutdown, in a static destructor) never calls into a dead
+// one. A runtime must therefore stay current for its whole life: set it once, clear it
+// (SetCurrentRuntime(nullptr)) before destroying it.
+uint64_t CurrentRuntimeEpoch();
 
 }  // namespace ray::core

@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "ray/core/errors.h"
 #include "ray/core/function_table.h"
 #include "ray/core/scheduler.h"
 #include "ray/core/worker.h"
@@ -191,7 +192,7 @@ std::vector<ObjectValue> DriverRuntimeImpl::Get(std::span<const ObjectID> ids,
       timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
   auto values = scheduler_->WaitForObjects(ids, deadline);
   if (!values) {
-    throw GetTimeout(absl::StrCat("Get timed out after ", absl::FormatDuration(timeout)));
+    throw GetTimeoutError(absl::StrCat("Get timed out after ", absl::FormatDuration(timeout)));
   }
   std::vector<ObjectValue> result(ids.size());
   std::vector<ObjectID> from_store;

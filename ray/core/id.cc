@@ -1,5 +1,8 @@
 #include "ray/core/id.h"
 
+#include <pthread.h>
+
+#include <atomic>
 #include <random>
 
 #include "absl/strings/escaping.h"
@@ -7,8 +10,21 @@
 namespace ray {
 namespace {
 
+// Bumped in every child after fork(): a forked process must not repeat its parent's IDs
+// (workers are forked from a copy of the driver, engine state included).
+std::atomic<uint64_t> fork_generation{0};
+[[maybe_unused]] const bool kAtForkRegistered = [] {
+  pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1); });
+  return true;
+}();
+
 void FillRandom(uint8_t* out, size_t n) {
   thread_local std::mt19937_64 engine{std::random_device{}()};
+  thread_local uint64_t generation = fork_generation.load(std::memory_order_relaxed);
+  if (uint64_t now = fork_generation.load(std::memory_order_relaxed); now != generation) {
+    engine.seed(std::random_device{}());
+    generation = now;
+  }
   for (size_t i = 0; i < n; i += 8) {
     uint64_t r = engine();
     std::memcpy(out + i, &r, std::min<size_t>(8, n - i));

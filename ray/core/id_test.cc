@@ -1,6 +1,8 @@
 #include "ray/core/id.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "absl/container/flat_hash_set.h"
 
@@ -32,6 +34,24 @@ TEST(ObjectIDTest, RandomIdsAreDistinct) {
   absl::flat_hash_set<ObjectID> seen;
   for (int i = 0; i < 10000; ++i) EXPECT_TRUE(seen.insert(ObjectID::FromRandom()).second);
   EXPECT_TRUE(ObjectID().IsNil());
+}
+
+TEST(TaskIDTest, AForkedChildDoesNotRepeatItsParentsIds) {
+  TaskID::FromRandom();  // the engine exists before the fork
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    TaskID id = TaskID::FromRandom();
+    (void)!write(pipe_fds[1], id.data(), TaskID::kSize);
+    _exit(0);
+  }
+  TaskID parent = TaskID::FromRandom();
+  uint8_t bytes[TaskID::kSize];
+  ASSERT_EQ(read(pipe_fds[0], bytes, sizeof(bytes)), static_cast<ssize_t>(sizeof(bytes)));
+  waitpid(child, nullptr, 0);
+  EXPECT_NE(TaskID::FromBinary(std::string_view(reinterpret_cast<char*>(bytes), sizeof(bytes))),
+            parent);
 }
 
 }  // namespace

@@ -512,16 +512,30 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
       MaybeFree(id);
     }
   }
-  if (in.hasHandedBack()) {
+  if (in.getHandedBack().size() > 0) {
     worker.steal_pending = false;
     auto back = in.getHandedBack();
+    bool front_back = false;                  // the worker had not started its front task either
     for (size_t i = back.size(); i-- > 0;) {  // keep their order at the queue's front
       TaskID id = TaskID::FromBinary(View(back[i]));
       auto pos = std::find(worker.assigned.begin(), worker.assigned.end(), id);
-      if (pos == worker.assigned.end() || pos == worker.assigned.begin()) continue;
+      if (pos == worker.assigned.end()) continue;
+      front_back |= pos == worker.assigned.begin();
       worker.assigned.erase(pos);
       if (auto t = tasks_.find(id); t != tasks_.end()) t->second.worker = -1;
       ready_.push_front(id);
+    }
+    if (front_back && worker.state == Worker::State::kBusy) {
+      cpus_free_ += worker.cpus_held;
+      worker.cpus_held = 0;
+      worker.state = Worker::State::kIdle;
+      if (!worker.assigned.empty()) {
+        worker.state = Worker::State::kBusy;
+        auto next = tasks_.find(worker.assigned.front());
+        worker.cpus_held =
+            next == tasks_.end() ? 0 : std::min(next->second.num_cpus, options_.num_cpus);
+        cpus_free_ -= worker.cpus_held;
+      }
     }
   }
   if (in.hasGet() || in.hasWait()) {

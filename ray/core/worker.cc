@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "ray/core/core_runtime.h"
+#include "ray/core/errors.h"
 #include "ray/core/function_table.h"
 #include "ray/core/message_stream.h"
 #include "ray/core/serialization.h"
@@ -37,16 +38,6 @@ std::span<const uint8_t> Span(capnp::Data::Reader data) { return {data.begin(), 
 int64_t TimeoutMs(absl::Duration timeout) {
   if (timeout == absl::InfiniteDuration()) return -1;
   return std::max<int64_t>(0, absl::ToInt64Milliseconds(timeout));
-}
-
-std::string CurrentExceptionType() {
-  std::type_info* type = abi::__cxa_current_exception_type();
-  if (type == nullptr) return "unknown";
-  int status = 0;
-  char* name = abi::__cxa_demangle(type->name(), nullptr, nullptr, &status);
-  std::string result = status == 0 && name != nullptr ? name : type->name();
-  free(name);
-  return result;
 }
 
 // One task's return values: inline strings, or objects created in the store.
@@ -309,22 +300,9 @@ void WorkerRuntime::Execute(const QueuedTask& queued) {
     current_task_ = previous;
     puts_in_task_ = previous_puts;
     if (!returns.AllWritten()) throw std::runtime_error("the task did not write all its returns");
-  } catch (const std::exception& e) {
-    if (auto* carrier = dynamic_cast<const CarriesErrorObject*>(&e)) {
-      error = carrier->error_object();
-    } else {
-      error = SerializeError(TaskErrorInfo{.function_name = name,
-                                           .exception_type = CurrentExceptionType(),
-                                           .message = e.what(),
-                                           .task_id = id.Hex(),
-                                           .pid = getpid()});
-    }
   } catch (...) {
-    error = SerializeError(TaskErrorInfo{.function_name = name,
-                                         .exception_type = CurrentExceptionType(),
-                                         .message = "a non-standard exception",
-                                         .task_id = id.Hex(),
-                                         .pid = getpid()});
+    // Keeps a propagated TaskError as it was: the error names the task that failed first.
+    error = SerializeError(CurrentExceptionErrorInfo(name, id));
   }
   auto orphan = Orphanage().newOrphan<rpc::TaskDone>();
   auto done = orphan.get();
@@ -451,7 +429,7 @@ std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl:
     }
     if (!out_.handed_back.empty()) (void)Send();
   }
-  if (get_failed_) throw GetTimeout(*get_failed_);
+  if (get_failed_) throw GetTimeoutError(*get_failed_);
   absl::flat_hash_map<ObjectID, rpc::Object::Reader> reply;
   for (auto& [id, object] : *objects_reply_) reply.emplace(id, object);
   std::vector<ObjectID> from_store;

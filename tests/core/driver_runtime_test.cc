@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "ray/core/errors.h"
 #include "ray/core/serialization.h"
 
 namespace ray::core {
@@ -104,7 +105,7 @@ TEST_F(DriverRuntimeTest, ExceptionsBecomeErrorObjectsAndPropagate) {
 TEST_F(DriverRuntimeTest, GetTimesOut) {
   ObjectID never = ObjectID::ForReturn(TaskID::FromRandom(), 1);
   runtime_->AddRef(never);  // a pending object nobody will make
-  EXPECT_THROW(runtime_->Get({&never, 1}, absl::Milliseconds(50)), GetTimeout);
+  EXPECT_THROW(runtime_->Get({&never, 1}, absl::Milliseconds(50)), GetTimeoutError);
 }
 
 TEST_F(DriverRuntimeTest, KilledWorkerIsReplacedAndTheTaskRetried) {

@@ -1,0 +1,32 @@
+// libray's public C++ API: the one header a program includes (Bazel target //ray:ray).
+//
+//   #include "ray/api.h"
+//
+//   int add(int a, int b) { return a + b; }     // any plain function: no registration
+//
+//   int main() {
+//     ray::Init({.num_workers = 10});           // or {.local_mode = true} to debug in-process
+//     ray::ObjectRef<int> x = ray::Remote(add)(1, 2);   // a task; returns at once
+//     int three = x.Get();                      // waits for it
+//     auto y = ray::Remote(add)(x, 10);         // an ObjectRef argument: a dependency
+//     auto v = ray::Put(std::vector<double>(1000, 1.0));
+//     ray::ArrayView<double> view = ray::GetView(v);   // no copy: store memory
+//     auto [ready, rest] = ray::Wait(std::vector{x, y}, 1, absl::Seconds(1));
+//     ray::Shutdown();                          // also happens at exit
+//   }
+//
+// What is in it:
+//   ray/api/init.h        Init, Shutdown, IsInitialized; InitOptions (ray/api/options.h)
+//   ray/api/object_ref.h  ObjectRef<T>, Put, Get, GetView, Wait, WaitResult<T>
+//   ray/api/remote.h      Remote(f), Task(f), RemoteFunction, Returns<T...>, TaskOptions
+//   ray/core/errors.h     RayError, TaskError, WorkerCrashedError, GetTimeoutError
+//   ray/core/serialization.h  what values can be (RAY_SERIALIZABLE, RAY_RAW_ELEMENT,
+//                         ArrayView, ByteBuffer)
+#pragma once
+
+#include "ray/api/init.h"            // IWYU pragma: export
+#include "ray/api/object_ref.h"      // IWYU pragma: export
+#include "ray/api/options.h"         // IWYU pragma: export
+#include "ray/api/remote.h"          // IWYU pragma: export
+#include "ray/core/errors.h"         // IWYU pragma: export
+#include "ray/core/serialization.h"  // IWYU pragma: export

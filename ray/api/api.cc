@@ -1,0 +1,114 @@
+// The non-template parts of ray/api/object_ref.h and ray/api/remote.h.
+#include <string>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "ray/api/object_ref.h"
+#include "ray/api/remote.h"
+
+namespace ray::internal {
+namespace {
+// Debian's Abseil has its own string_view.
+absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+}  // namespace
+
+core::CoreRuntime& Runtime(std::string_view api) {
+  core::CoreRuntime* runtime = core::CurrentRuntime();
+  if (runtime == nullptr) {
+    throw RayError(absl::StrCat(Sv(api), " called before ray::Init (or after ray::Shutdown)"));
+  }
+  return *runtime;
+}
+
+core::CoreRuntime& ObjectRefBase::UsableRuntime(std::string_view api) const {
+  core::CoreRuntime& runtime = Runtime(api);
+  if (id_.IsNil()) {
+    throw RayError(
+        absl::StrCat(Sv(api), ": the ObjectRef is nil (default-constructed or moved from)"));
+  }
+  if (!Counted()) {
+    throw RayError(absl::StrCat(Sv(api), ": ObjectRef(", id_.Hex(),
+                                ") was made by a ray session that has ended (ray::Shutdown "
+                                "since), or before ray::Init"));
+  }
+  return runtime;
+}
+
+void ThrowIfError(const core::ObjectValue& value, const ObjectID& id, std::string_view api) {
+  if (!IsError(value.bytes)) return;
+  absl::StatusOr<TaskErrorInfo> info = DeserializeError(value.bytes);
+  if (!info.ok()) {
+    throw RayError(absl::StrCat(Sv(api), ": object ", id.Hex(),
+                                " is a malformed error object: ", info.status().message()));
+  }
+  ThrowErrorObject(*std::move(info));
+}
+
+void ThrowReadError(const absl::Status& status, const ObjectID& id, std::string_view api,
+                    const std::string& type) {
+  throw RayError(absl::StrCat(Sv(api), ": cannot read object ", id.Hex(), " as ", type, ": ",
+                              status.message()));
+}
+
+void CheckUnique(std::span<const ObjectID> ids, std::string_view api) {
+  absl::flat_hash_set<ObjectID> seen;
+  seen.reserve(ids.size());
+  for (const ObjectID& id : ids) {
+    if (!seen.insert(id).second) {
+      throw RayError(absl::StrCat(Sv(api), ": ObjectRef(", id.Hex(), ") appears twice"));
+    }
+  }
+}
+
+void ThrowArgumentError(const absl::Status& status, const core::ObjectValue& value, size_t index,
+                        const void* function, const std::string& type) {
+  if (IsError(value.bytes)) {
+    // The runtime should not run a task with a failed argument; if it does, the task fails
+    // with the argument's error, as if it had not run.
+    absl::StatusOr<TaskErrorInfo> info = DeserializeError(value.bytes);
+    if (info.ok()) ThrowErrorObject(*std::move(info));
+  }
+  throw RayError(absl::StrCat("argument ", index, " (counting from 0) of ",
+                              core::FunctionName(function), ": cannot read it as ", type, ": ",
+                              status.message()));
+}
+
+void ThrowShortAllocation(size_t index, size_t given, size_t needed) {
+  throw RayError(absl::StrCat("the runtime gave ", given, " bytes for return value ", index,
+                              ", which needs ", needed));
+}
+
+void ThrowArity(const void* function, size_t given, size_t expected) {
+  if (function == nullptr) {
+    throw RayError(absl::StrCat("the runtime returned ", given, " object IDs for a task with ",
+                                expected, " return values"));
+  }
+  throw RayError(absl::StrCat(core::FunctionName(function), " takes ", expected,
+                              " arguments; the task has ", given));
+}
+
+void WriteNone(core::ReturnWriter& returns) { WriteReturn(0, msgpack::type::nil_t(), returns); }
+
+core::TaskOptions CoreOptions(const TaskOptions& options, int num_returns, const void* function) {
+  if (options.num_returns != 0 && options.num_returns != num_returns) {
+    throw RayError(absl::StrCat("ray::Remote(", core::FunctionName(function),
+                                "): options.num_returns = ", options.num_returns,
+                                ", but the function returns ", num_returns,
+                                num_returns == 1 ? " value" : " values (ray::Returns<...>)"));
+  }
+  if (!(options.num_cpus >= 0)) {
+    throw RayError(absl::StrCat("ray::Remote(", core::FunctionName(function),
+                                "): options.num_cpus = ", options.num_cpus));
+  }
+  if (options.max_retries < 0) {
+    throw RayError(absl::StrCat("ray::Remote(", core::FunctionName(function),
+                                "): options.max_retries = ", options.max_retries));
+  }
+  core::TaskOptions core_options;
+  core_options.num_returns = num_returns;
+  core_options.num_cpus = options.num_cpus;
+  core_options.max_retries = options.max_retries;
+  return core_options;
+}
+
+}  // namespace ray::internal

@@ -1,0 +1,22 @@
+// Starting and stopping ray in a driver. Part of the public API (ray/api.h).
+#pragma once
+
+#include "ray/api/options.h"
+
+namespace ray {
+
+// Starts ray for this process: the multi-process runtime, or local mode with
+// {.local_mode = true}. Throws ray::RayError if ray is already initialized (in this process,
+// or because this process is a worker) or the options are invalid (negative numbers).
+// Shutdown happens at exit if the program does not call it.
+void Init(const InitOptions& options = {});
+
+// Stops what Init started (workers, store, local-mode objects). ObjectRefs that outlive it
+// become inert: destroying them is fine, Get throws ray::RayError. A no-op if ray is not
+// initialized by Init. Must not race with other threads still using the API.
+void Shutdown();
+
+// True between Init and Shutdown, and in a worker process.
+bool IsInitialized();
+
+}  // namespace ray

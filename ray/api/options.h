@@ -1,0 +1,30 @@
+// Options of ray::Init and of a remote call. Part of the public API (ray/api.h).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "ray/core/core_runtime.h"
+
+namespace ray {
+
+// ray::Init({.num_workers = 10}); fields in this order (designated initializers).
+struct InitOptions {
+  int num_workers = 0;               // worker processes; 0: the number of cores
+  double num_cpus = 0;               // CPUs the scheduler hands out; 0: num_workers
+  uint64_t object_store_memory = 0;  // bytes of the node's object store; 0: the default
+  bool local_mode = false;           // run every task in the calling thread (for debugging)
+  std::string session_dir_root;      // where the session folder goes; "": the temp dir
+};
+
+// ray::Remote(f).Options({.num_cpus = 2, .max_retries = 0})(args...).
+struct TaskOptions {
+  // Return objects. 0: from f's type (the size of ray::Returns<...>, else 1); any other value
+  // must equal that, or the call throws ray::RayError.
+  int num_returns = 0;
+  double num_cpus = core::TaskOptions{}.num_cpus;     // CPUs the task holds while it runs
+  int max_retries = core::TaskOptions{}.max_retries;  // re-runs after a worker crash (not
+                                                      // after an exception)
+};
+
+}  // namespace ray

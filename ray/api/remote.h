@@ -1,0 +1,588 @@
+// ray::Remote / ray::Task: calling a plain function as a task, with compile-time checks of
+// its arguments, several typed return values (ray::Returns) and per-call options. Part of the
+// public API (ray/api.h).
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "ray/api/object_ref.h"
+#include "ray/api/options.h"
+#include "ray/core/core_runtime.h"
+#include "ray/core/errors.h"
+#include "ray/core/function_id.h"
+#include "ray/core/serialization.h"
+
+namespace ray {
+
+// A function that returns several values, each its own object with its own typed ObjectRef:
+//   ray::Returns<int, double, std::string> f() { return {0, 0.0, "zero"}; }
+//   auto [a, b, c] = ray::Remote(f)();  // ObjectRef<int>, <double>, <std::string>
+// A std::tuple subclass: get<I>, structured bindings and CTAD (ray::Returns(1, 2.0)) work.
+// (A function returning a plain std::tuple returns one object holding the tuple.)
+template <typename... T>
+struct Returns : std::tuple<T...> {
+  static_assert(sizeof...(T) >= 1, "ray::Returns needs at least one type");
+  using std::tuple<T...>::tuple;
+  Returns() = default;
+  Returns(const std::tuple<T...>& values) : std::tuple<T...>(values) {}        // NOLINT
+  Returns(std::tuple<T...>&& values) : std::tuple<T...>(std::move(values)) {}  // NOLINT
+};
+template <typename... T>
+Returns(T...) -> Returns<T...>;
+
+namespace internal {
+
+template <typename T>
+struct ReturnsTraits {
+  static constexpr bool kIsReturns = false;
+  static constexpr size_t kCount = 1;
+};
+template <typename... T>
+struct ReturnsTraits<Returns<T...>> {
+  static constexpr bool kIsReturns = true;
+  static constexpr size_t kCount = sizeof...(T);
+};
+
+// Parameters that receive a zero-copy view of a raw object: ray::ArrayView<E>,
+// std::span<const E> and std::string_view (E = char).
+template <typename P>
+struct ViewParamOf {
+  static constexpr bool kValue = false;
+};
+template <typename E>
+struct ViewParamOf<ArrayView<E>> {
+  static constexpr bool kValue = true;
+  using Elem = E;
+};
+template <typename E>
+struct ViewParamOf<std::span<const E>> {
+  static constexpr bool kValue = true;
+  using Elem = E;
+};
+template <>
+struct ViewParamOf<std::string_view> {
+  static constexpr bool kValue = true;
+  using Elem = char;
+};
+template <typename P>
+using ViewParam = ViewParamOf<std::remove_cvref_t<P>>;
+
+// How the invoker reads an argument: ViewArg<E> as a view, any other S with Deserialize<S>.
+template <typename E>
+struct ViewArg {};
+template <typename S>
+struct ArgHolderOf {
+  static constexpr bool kView = false;
+  using type = S;
+};
+template <typename E>
+struct ArgHolderOf<ViewArg<E>> {
+  static constexpr bool kView = true;
+  using Elem = E;
+  using type = ArrayView<E>;
+};
+// Stored-argument marker: a std::vector<ObjectRef<U>> passed for a std::vector<U> parameter.
+// It travels as a count and one reference per element; the task gets the values (and runs once
+// all of them exist), as Ray's f.remote(*refs) does.
+template <typename U>
+struct RefList {};
+template <typename S>
+struct IsRefList {
+  static constexpr bool kValue = false;
+};
+template <typename U>
+struct IsRefList<RefList<U>> {
+  static constexpr bool kValue = true;
+  using Elem = U;
+};
+template <typename U>
+struct ArgHolderOf<RefList<U>> {
+  static constexpr bool kView = false;
+  using type = std::vector<U>;
+};
+template <typename S>
+using ArgHolder = typename ArgHolderOf<S>::type;
+
+template <typename T>
+struct RefListOf {
+  static constexpr bool kValue = false;
+};
+template <typename U>
+struct RefListOf<std::vector<ObjectRef<U>>> {
+  static constexpr bool kValue = true;
+  using Elem = U;
+};
+template <typename P, typename A>
+constexpr bool IsRefListFor() {
+  using D = std::remove_cvref_t<A>;
+  if constexpr (RefListOf<D>::kValue) {
+    return std::is_same_v<std::remove_cvref_t<P>, std::vector<typename RefListOf<D>::Elem>>;
+  } else {
+    return false;
+  }
+}
+
+template <typename T>
+struct RefValueOf {};
+template <typename U>
+struct RefValueOf<ObjectRef<U>> {
+  using type = U;
+};
+
+// The type the invoker reads for parameter P when the caller passes an A: the view for a view
+// parameter; for an ObjectRef<U>, U (converted to P at the call, as C++ would); for a value,
+// P's value type (the caller converts before serializing).
+template <typename P, typename A, typename = void>
+struct StoredArgOf {
+  using type = std::remove_cvref_t<P>;
+};
+template <typename P, typename A>
+struct StoredArgOf<P, A, std::enable_if_t<ViewParam<P>::kValue>> {
+  using type = ViewArg<typename ViewParam<P>::Elem>;
+};
+template <typename P, typename A>
+struct StoredArgOf<
+    P, A, std::enable_if_t<!ViewParam<P>::kValue && kIsObjectRef<std::remove_cvref_t<A>>>> {
+  using type = typename RefValueOf<std::remove_cvref_t<A>>::type;
+};
+template <typename P, typename A>
+struct StoredArgOf<P, A, std::enable_if_t<IsRefListFor<P, A>()>> {
+  using type = RefList<typename RefListOf<std::remove_cvref_t<A>>::Elem>;
+};
+template <typename P, typename A>
+using StoredArg = typename StoredArgOf<P, A>::type;
+
+// Can a stored U be viewed as the elements E of a view parameter?
+template <typename U, typename E>
+constexpr bool ViewableAs() {
+  if constexpr (RawWrite<U>::kValue) {
+    using Have = typename RawWrite<U>::Elem;
+    return std::is_same_v<Have, E> ||
+           (sizeof(E) == 1 && sizeof(Have) == 1 && !std::is_same_v<E, bool> &&
+            !std::is_same_v<Have, bool> && std::is_integral_v<E> == std::is_integral_v<Have>);
+  } else {
+    return false;
+  }
+}
+
+// The checks of one parameter type (when ray::Remote(f) is instantiated).
+template <typename P>
+constexpr bool CheckParam() {
+  using D = std::remove_cvref_t<P>;
+  static_assert(!std::is_lvalue_reference_v<P> || std::is_const_v<std::remove_reference_t<P>>,
+                "ray::Remote: f takes a non-const lvalue reference (T&): a task gets copies of "
+                "its arguments and cannot write them back; take T or const T&");
+  static_assert(!std::is_pointer_v<D>,
+                "ray::Remote: f takes a pointer: arguments cross processes by value; take "
+                "std::string, std::vector<E>, ray::ArrayView<E> or std::span<const E>");
+  static_assert(!kIsObjectRef<D>,
+                "ray::Remote: f takes an ObjectRef: remote functions take values (an ObjectRef "
+                "passed as an argument is resolved to its value before the task runs)");
+  static_assert(ViewParam<P>::kValue || !kIsNonOwning<D>,
+                "ray::Remote: f takes a view type that is not supported: take "
+                "ray::ArrayView<E>, std::span<const E> or std::string_view");
+  return true;
+}
+
+// The checks of one argument A (a value or an ObjectRef<U>) for parameter P. The messages say
+// "argument number I": the compiler shows I (counting from 0), P and A in the CheckArg<I, P, A>
+// instantiation just above the message.
+template <size_t I, typename P, typename A>
+constexpr bool CheckArg() {
+  using D = std::remove_cvref_t<A>;
+  if constexpr (IsRefListFor<P, A>()) {
+    return true;
+  } else if constexpr (kIsObjectRef<D>) {
+    using U = typename RefValueOf<D>::type;
+    if constexpr (std::is_void_v<U>) {
+      static_assert(!std::is_void_v<U>,
+                    "ray::Remote(f)(args...): argument number I is an ObjectRef<void>, which "
+                    "holds no value");
+      return false;
+    } else if constexpr (ViewParam<P>::kValue) {
+      constexpr bool ok = ViewableAs<U, typename ViewParam<P>::Elem>();
+      static_assert(ok,
+                    "ray::Remote(f)(args...): argument number I is an ObjectRef<U> for a view "
+                    "parameter P (ArrayView<E>, span<const E>, string_view), so U must be stored "
+                    "raw with elements E (std::vector<E>, or std::string for char)");
+      return ok;
+    } else {
+      constexpr bool ok = std::is_convertible_v<U, P>;
+      static_assert(ok,
+                    "ray::Remote(f)(args...): argument number I is an ObjectRef<U> whose U does "
+                    "not convert to f's parameter type P");
+      return ok;
+    }
+  } else if constexpr (ViewParam<P>::kValue) {
+    using E = typename ViewParam<P>::Elem;
+    constexpr bool ok =
+        std::is_convertible_v<const D&, std::span<const E>> ||
+        (std::is_same_v<E, char> && std::is_convertible_v<const D&, std::string_view>);
+    static_assert(ok,
+                  "ray::Remote(f)(args...): argument number I (type A) does not convert to the "
+                  "elements of f's view parameter P (pass a std::vector<E>, a span, an "
+                  "ArrayView<E>, or a string for std::string_view)");
+    return ok;
+  } else {
+    constexpr bool ok = std::is_convertible_v<A, P>;
+    static_assert(ok,
+                  "ray::Remote(f)(args...): argument number I (type A) does not convert to f's "
+                  "parameter type P");
+    return ok;
+  }
+}
+
+// All the checks of the arguments A... for the parameters P... (each one runs, so that every
+// wrong argument is reported).
+template <typename Params, typename Args, typename Indexes>
+struct ArgChecks;
+template <typename... P, typename... A, size_t... I>
+struct ArgChecks<std::tuple<P...>, std::tuple<A...>, std::index_sequence<I...>> {
+  static constexpr bool kOk = (true & ... & CheckArg<I, P, A>());
+};
+
+// The inline value for a value argument `a` of parameter P.
+template <typename P, typename A>
+core::TaskArg ValueArg(A&& a) {
+  using D = std::remove_cvref_t<A>;
+  core::TaskArg arg;
+  if constexpr (ViewParam<P>::kValue) {
+    using E = typename ViewParam<P>::Elem;
+    if constexpr (std::is_same_v<E, char> && std::is_convertible_v<const D&, std::string_view>) {
+      arg.value = Serialize(std::string_view(a));
+    } else {
+      arg.value = Serialize(std::span<const E>(a));
+    }
+  } else if constexpr (std::is_same_v<D, std::remove_cvref_t<P>>) {
+    arg.value = Serialize(a);
+  } else {
+    const std::remove_cvref_t<P> converted = std::forward<A>(a);
+    arg.value = Serialize(converted);
+  }
+  return arg;
+}
+
+template <typename P, typename A>
+void AppendTaskArgs(std::vector<core::TaskArg>& out, A&& a) {
+  if constexpr (IsRefListFor<P, A>()) {
+    out.push_back(core::TaskArg{ObjectID(), Serialize(static_cast<uint64_t>(a.size()))});
+    for (const auto& ref : a) {
+      RefAccess::UsableRuntime(ref, "ray::Remote(f)(args...): an ObjectRef in a list argument");
+      out.push_back(core::TaskArg{ref.ID(), std::string()});
+    }
+  } else if constexpr (kIsObjectRef<std::remove_cvref_t<A>>) {
+    RefAccess::UsableRuntime(a, "ray::Remote(f)(args...): an ObjectRef argument");
+    core::TaskArg arg;
+    arg.ref = a.ID();
+    out.push_back(std::move(arg));
+  } else {
+    out.push_back(ValueArg<P>(std::forward<A>(a)));
+  }
+}
+
+// Throws for argument `index` of `function` that could not be read: the stored error if it is
+// an error object, else RayError naming the argument and the function.
+[[noreturn]] void ThrowArgumentError(const absl::Status& status, const core::ObjectValue& value,
+                                     size_t index, const void* function, const std::string& type);
+// RayError: the runtime gave `given` bytes for return value `index`, which needs `needed`.
+[[noreturn]] void ThrowShortAllocation(size_t index, size_t given, size_t needed);
+// RayError: `given` arguments (or return IDs, when function is null) where `expected` were due.
+[[noreturn]] void ThrowArity(const void* function, size_t given, size_t expected);
+
+template <typename S>
+ArgHolder<S> ReadArg(const core::ObjectValue& value, size_t index, const void* function);
+
+// Reads the argument that starts at args[*next] (one value, or a RefList's count and values)
+// and moves *next past it.
+template <typename S>
+ArgHolder<S> ReadNextArg(std::span<const core::ObjectValue> args, size_t* next, size_t index,
+                         const void* function) {
+  if (*next >= args.size()) ThrowArity(function, args.size(), *next + 1);
+  if constexpr (IsRefList<S>::kValue) {
+    using U = typename IsRefList<S>::Elem;
+    uint64_t count = ReadArg<uint64_t>(args[(*next)++], index, function);
+    if (count > args.size() - *next) ThrowArity(function, args.size(), *next + count);
+    std::vector<U> values;
+    values.reserve(count);
+    for (uint64_t k = 0; k < count; ++k)
+      values.push_back(ReadArg<U>(args[(*next)++], index, function));
+    return values;
+  } else {
+    return ReadArg<S>(args[(*next)++], index, function);
+  }
+}
+
+template <typename S>
+ArgHolder<S> ReadArg(const core::ObjectValue& value, size_t index, const void* function) {
+  if constexpr (ArgHolderOf<S>::kView) {
+    using E = typename ArgHolderOf<S>::Elem;
+    absl::StatusOr<ArrayView<E>> view = DeserializeView<E>(value.bytes, value.owner);
+    if (!view.ok()) ThrowArgumentError(view.status(), value, index, function, TypeName<S>());
+    return *std::move(view);
+  } else {
+    absl::StatusOr<S> result = Deserialize<S>(value.bytes);
+    if (!result.ok()) ThrowArgumentError(result.status(), value, index, function, TypeName<S>());
+    return *std::move(result);
+  }
+}
+
+// Hands a read argument to parameter P.
+template <typename P, typename H>
+decltype(auto) PassArg(H& held) {
+  using D = std::remove_cvref_t<P>;
+  if constexpr (std::is_same_v<D, std::string_view>) {
+    return std::string_view(held.data(), held.size());
+  } else if constexpr (ViewParam<P>::kValue) {
+    if constexpr (std::is_same_v<D, ArrayView<typename ViewParam<P>::Elem>>) {
+      return std::move(held);
+    } else {
+      return held.span();  // std::span<const E>
+    }
+  } else {
+    return std::move(held);
+  }
+}
+
+// Writes return value `index` with the runtime's ReturnWriter.
+template <typename V>
+void WriteReturn(size_t index, const V& value, core::ReturnWriter& returns) {
+  static_assert(!kIsObjectRef<std::remove_cvref_t<V>>,
+                "a remote function cannot return an ObjectRef: return the value");
+  const auto& serializable = Serializable(value);
+  const size_t size = SerializedSize(serializable);
+  std::span<uint8_t> out = returns.Allocate(index, size);
+  if (out.size() < size) ThrowShortAllocation(index, out.size(), size);
+  SerializeInto(serializable, out);
+}
+
+// The object of a void function: msgpack nil (also Python's None).
+void WriteNone(core::ReturnWriter& returns);
+
+// The invoker of a function pointer type Fn whose arguments are read as S... (one
+// instantiation per function type and stored argument types; its address names it in every
+// process running the same binary).
+template <typename Fn, typename... S>
+struct Invoker;
+template <typename R, typename... P, typename... S>
+struct Invoker<R (*)(P...), S...> {
+  static_assert(sizeof...(P) == sizeof...(S));
+
+  static void Run(const void* function, std::span<const core::ObjectValue> args,
+                  core::ReturnWriter& returns) {
+    constexpr bool kHasLists = (IsRefList<S>::kValue || ...);
+    if (!kHasLists && args.size() != sizeof...(P)) ThrowArity(function, args.size(), sizeof...(P));
+    auto f = reinterpret_cast<R (*)(P...)>(const_cast<void*>(function));
+    Call(f, function, args, returns, std::index_sequence_for<P...>{});
+  }
+
+ private:
+  template <size_t... I>
+  static void Call(R (*f)(P...), [[maybe_unused]] const void* function,
+                   [[maybe_unused]] std::span<const core::ObjectValue> args,
+                   core::ReturnWriter& returns, std::index_sequence<I...>) {
+    // Braces: read in order (lists take several), so the first bad argument is the one reported.
+    size_t next = 0;
+    std::tuple<ArgHolder<S>...> held{ReadNextArg<S>(args, &next, I, function)...};
+    if (next != args.size()) ThrowArity(function, args.size(), next);
+    if constexpr (std::is_void_v<R>) {
+      f(PassArg<P>(std::get<I>(held))...);
+      WriteNone(returns);
+    } else {
+      decltype(auto) result = f(PassArg<P>(std::get<I>(held))...);
+      using D = std::remove_cvref_t<R>;
+      if constexpr (ReturnsTraits<D>::kIsReturns) {
+        WriteAll(result, returns, std::make_index_sequence<ReturnsTraits<D>::kCount>{});
+      } else {
+        WriteReturn(0, result, returns);
+      }
+    }
+  }
+
+  template <typename T, size_t... K>
+  static void WriteAll(const T& result, core::ReturnWriter& returns, std::index_sequence<K...>) {
+    (WriteReturn(K, std::get<K>(result), returns), ...);
+  }
+};
+
+// The ObjectRef type for one return value of type R.
+template <typename R>
+struct RefTypeOf {
+  using type = ObjectRef<ObjectType<R>>;
+};
+template <>
+struct RefTypeOf<void> {
+  using type = ObjectRef<void>;
+};
+template <typename R>
+using RefType = typename RefTypeOf<R>::type;
+
+// What a call returns: ObjectRef<R>, or std::tuple<ObjectRef<T>...> for ray::Returns<T...>.
+template <typename R>
+struct CallResultOf {
+  using type = RefType<std::remove_cvref_t<R>>;
+  static type Make(const std::vector<ObjectID>& ids) { return type(ids[0], kAdopt); }
+};
+template <typename... T>
+struct CallResultOf<Returns<T...>> {
+  using type = std::tuple<RefType<T>...>;
+  static type Make(const std::vector<ObjectID>& ids) {
+    return Make(ids, std::index_sequence_for<T...>{});
+  }
+  template <size_t... K>
+  static type Make(const std::vector<ObjectID>& ids, std::index_sequence<K...>) {
+    return type(RefType<T>(ids[K], kAdopt)...);
+  }
+};
+
+template <typename R>
+constexpr bool CheckOneReturn() {
+  using D = std::remove_cvref_t<R>;
+  static_assert(!kIsObjectRef<D>,
+                "ray::Remote: f returns an ObjectRef: a remote function returns values (call "
+                "ray::Get inside it, or return the value)");
+  static_assert(!std::is_pointer_v<D> || kIsCharPointer<D>,
+                "ray::Remote: f returns a pointer: return the value (values cross processes)");
+  return true;
+}
+template <typename R>
+struct ReturnChecks {
+  static constexpr bool kOk = CheckOneReturn<R>();
+};
+template <typename... T>
+struct ReturnChecks<Returns<T...>> {
+  static_assert((!std::is_void_v<T> && ...), "ray::Returns<...> cannot hold void");
+  static constexpr bool kOk = (CheckOneReturn<T>() && ...);
+};
+
+// Checks `options` for a function with `num_returns` return values and converts them.
+core::TaskOptions CoreOptions(const TaskOptions& options, int num_returns, const void* function);
+
+}  // namespace internal
+
+// A function that can be called as a task. Made by ray::Remote(f) or ray::Task(f); cheap to
+// copy. Calling it submits a task and returns at once:
+//   ray::ObjectRef<int> x = ray::Remote(add)(1, 2);
+//   auto y = ray::Remote(add).Options({.num_cpus = 2})(x, 10);  // x: a dependency
+// Each argument is a value or an ObjectRef<U>; a value must convert to f's parameter type, a
+// ref's U too (checked at compile time; a view parameter ray::ArrayView<E> / std::span<const E>
+// / std::string_view takes a std::vector<E> / std::string and reads it without a copy).
+template <typename Fn>
+class RemoteFunction;
+
+template <typename R, typename... P>
+class RemoteFunction<R (*)(P...)> {
+  static_assert((internal::CheckParam<P>() && ...));
+  static_assert(internal::ReturnChecks<std::remove_cvref_t<R>>::kOk);
+
+ public:
+  using FunctionPointer = R (*)(P...);
+  // The return value(s) of a call: ObjectRef<R>, or std::tuple<ObjectRef<T>...> for
+  // ray::Returns<T...>.
+  using Result = typename internal::CallResultOf<std::remove_cvref_t<R>>::type;
+  static constexpr size_t kNumReturns = internal::ReturnsTraits<std::remove_cvref_t<R>>::kCount;
+
+  explicit RemoteFunction(FunctionPointer f, TaskOptions options = {})
+      : function_(f), options_(options) {}
+
+  // A copy with other options.
+  RemoteFunction Options(const TaskOptions& options) const {
+    return RemoteFunction(function_, options);
+  }
+  // Sets the options of this one.
+  RemoteFunction& SetOptions(const TaskOptions& options) {
+    options_ = options;
+    return *this;
+  }
+
+  // Submits f(args...) as a task; returns its ObjectRef(s) at once. Throws ray::RayError before
+  // ray::Init, for a nil or stale ObjectRef argument, or for invalid options.
+  template <typename... A>
+  Result operator()(A&&... args) const {
+    static_assert(sizeof...(A) == sizeof...(P),
+                  "ray::Remote(f)(args...): wrong number of arguments for f");
+    if constexpr (sizeof...(A) == sizeof...(P)) {
+      constexpr bool ok = internal::ArgChecks<std::tuple<P...>, std::tuple<A...>,
+                                              std::index_sequence_for<P...>>::kOk;
+      if constexpr (ok) return Submit(std::forward<A>(args)...);
+    }
+    throw RayError("unreachable");  // only after a failed static_assert
+  }
+
+  // Same as operator() (Ray's C++ spelling: ray::Task(f).Remote(args...)).
+  template <typename... A>
+  Result Remote(A&&... args) const {
+    return (*this)(std::forward<A>(args)...);
+  }
+
+  FunctionPointer function() const { return function_; }
+  const TaskOptions& options() const { return options_; }
+
+ private:
+  template <typename... A>
+  Result Submit(A&&... args) const {
+    core::CoreRuntime& runtime = internal::Runtime("ray::Remote(f)(args...)");
+    core::TaskSpec spec;
+    spec.invoker = &internal::Invoker<FunctionPointer, internal::StoredArg<P, A>...>::Run;
+    spec.function = FunctionAddress(function_);
+    spec.options = internal::CoreOptions(options_, kNumReturns, spec.function);
+    spec.args.reserve(sizeof...(P));
+    (internal::AppendTaskArgs<P>(spec.args, std::forward<A>(args)), ...);
+    std::vector<ObjectID> ids = runtime.Submit(std::move(spec));
+    if (ids.size() != kNumReturns) internal::ThrowArity(nullptr, ids.size(), kNumReturns);
+    return internal::CallResultOf<std::remove_cvref_t<R>>::Make(ids);
+  }
+
+  FunctionPointer function_;
+  TaskOptions options_;
+};
+
+namespace internal {
+// A captureless, non-generic lambda (or other class) that converts to a function pointer.
+template <typename L>
+concept FunctionPointerLike = requires(const L& l) {
+  +l;
+  requires std::is_pointer_v<decltype(+l)>;
+  requires std::is_function_v<std::remove_pointer_t<decltype(+l)>>;
+};
+}  // namespace internal
+
+// ray::Remote(f) for a plain function (free or static member) ...
+template <typename R, typename... P>
+RemoteFunction<R (*)(P...)> Remote(R (*f)(P...)) {
+  return RemoteFunction<R (*)(P...)>(f);
+}
+// ... or a captureless lambda: ray::Remote([](int a) { return a + 1; }).
+template <typename L>
+requires std::is_class_v<std::remove_cvref_t<L>>
+auto Remote(L&& lambda) {
+  static_assert(internal::FunctionPointerLike<std::remove_cvref_t<L>>,
+                "ray::Remote takes a function pointer or a captureless, non-generic lambda "
+                "(captures cannot cross processes; pass them as arguments)");
+  if constexpr (internal::FunctionPointerLike<std::remove_cvref_t<L>>) {
+    return Remote(+lambda);
+  }
+}
+
+// Same as ray::Remote(f), for ray::Task(f).Remote(args...).
+template <typename R, typename... P>
+RemoteFunction<R (*)(P...)> Task(R (*f)(P...)) {
+  return RemoteFunction<R (*)(P...)>(f);
+}
+template <typename L>
+requires std::is_class_v<std::remove_cvref_t<L>>
+auto Task(L&& lambda) { return Remote(std::forward<L>(lambda)); }
+
+}  // namespace ray
+
+template <typename... T>
+struct std::tuple_size<ray::Returns<T...>> : std::integral_constant<size_t, sizeof...(T)> {};
+template <size_t I, typename... T>
+struct std::tuple_element<I, ray::Returns<T...>> : std::tuple_element<I, std::tuple<T...>> {};

@@ -1,0 +1,54 @@
+#include "ray/core/errors.h"
+
+#include <cxxabi.h>
+#include <unistd.h>
+
+#include <exception>
+#include <typeinfo>
+#include <utility>
+
+#include "absl/strings/str_format.h"
+#include "ray/core/function_id.h"
+
+namespace ray {
+
+TaskError::TaskError(TaskErrorInfo info) : RayError(info.ToString()), info_(std::move(info)) {}
+
+WorkerCrashedError::WorkerCrashedError(TaskErrorInfo info)
+    : RayError(info.ToString()), info_(std::move(info)) {}
+
+void ThrowErrorObject(TaskErrorInfo info) {
+  if (info.exception_type == kWorkerCrashedErrorType) throw WorkerCrashedError(std::move(info));
+  throw TaskError(std::move(info));
+}
+
+namespace core {
+
+TaskErrorInfo CurrentExceptionErrorInfo(std::string function_name, const TaskID& task) {
+  TaskErrorInfo info;
+  try {
+    throw;
+  } catch (const TaskError& e) {
+    return e.info();
+  } catch (const WorkerCrashedError& e) {
+    return e.info();
+  } catch (const std::exception& e) {
+    info.message = e.what();
+  } catch (...) {
+  }
+  const std::type_info* type = abi::__cxa_current_exception_type();
+  info.exception_type = type != nullptr ? DemangleTypeName(type->name()) : "unknown exception";
+  info.function_name = std::move(function_name);
+  info.task_id = task.Hex();
+  info.pid = getpid();
+  return info;
+}
+
+std::string FunctionName(const void* address) {
+  absl::StatusOr<const FunctionDescriptor*> d = DescribeFunctionCached(address);
+  if (d.ok() && !(*d)->name.empty()) return (*d)->name;
+  return absl::StrFormat("fn@%p", address);
+}
+
+}  // namespace core
+}  // namespace ray

@@ -1,0 +1,150 @@
+// The public API on the real multi-process runtime: tasks run in worker processes.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <numeric>
+#include <thread>
+
+#include "ray/api.h"
+
+namespace {
+
+int add(int a, int b) { return a + b; }
+int pid_of(int) { return getpid(); }
+int sleep_for(int seconds) {
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  return 0;
+}
+int sub_experiment(int i, int j) { return i + j; }
+int run_experiment(int i) {
+  std::vector<ray::ObjectRef<int>> subs;
+  for (int j = 0; j < 10; ++j) subs.push_back(ray::Remote(sub_experiment)(i, j));
+  int sum = 0;
+  for (int v : ray::Get(subs)) sum += v;
+  return sum;
+}
+int thrower(int) { throw std::domain_error("deep failure"); }
+int calls_thrower(int x) { return ray::Remote(thrower)(x).Get() + 1; }
+int sum_all(std::vector<int> values) { return std::accumulate(values.begin(), values.end(), 0); }
+int64_t sum_bytes(std::vector<uint8_t> bytes) {
+  return std::accumulate(bytes.begin(), bytes.end(), int64_t{0});
+}
+// Kills its own worker the first time (a marker file remembers), succeeds when retried.
+int die_once(std::string marker) {
+  if (!std::ifstream(marker).good()) {
+    std::ofstream(marker) << "ran";
+    kill(getpid(), SIGKILL);
+  }
+  return 7;
+}
+int always_die(int) {
+  kill(getpid(), SIGKILL);
+  return 0;
+}
+
+class TaskTest : public ::testing::Test {
+ protected:
+  void TearDown() override { ray::Shutdown(); }
+};
+
+TEST_F(TaskTest, WorkersAreOtherProcesses) {
+  ray::Init({.num_workers = 2});
+  EXPECT_EQ(ray::Remote(add)(1, 2).Get(), 3);
+  EXPECT_NE(ray::Remote(pid_of)(0).Get(), getpid());
+}
+
+TEST_F(TaskTest, TenSleepsOnTenWorkersRunInParallel) {
+  ray::Init({.num_workers = 10});
+  auto start = std::chrono::steady_clock::now();
+  std::vector<ray::ObjectRef<int>> ids;
+  for (int i = 0; i < 10; ++i) ids.push_back(ray::Remote(sleep_for)(2));
+  EXPECT_EQ(ray::Get(ids), std::vector<int>(10, 0));
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, 10.0) << "ten 2 s tasks on ten workers took " << seconds << " s";
+}
+
+TEST_F(TaskTest, NestedTasksWithOneWorker) {
+  ray::Init({.num_workers = 1});
+  std::vector<ray::ObjectRef<int>> results;
+  for (int i = 0; i < 5; ++i) results.push_back(ray::Remote(run_experiment)(i));
+  EXPECT_EQ(ray::Get(results), (std::vector<int>{45, 55, 65, 75, 85}));
+}
+
+TEST_F(TaskTest, ChainOfTenThousandDependentTasks) {
+  ray::Init({.num_workers = 2});
+  ray::ObjectRef<int> x = ray::Put(0);
+  for (int i = 0; i < 10000; ++i) x = ray::Remote(add)(x, 1);
+  EXPECT_EQ(x.Get(), 10000);
+}
+
+TEST_F(TaskTest, HundredThousandSmallTasks) {
+  ray::Init({.num_workers = 2});
+  std::vector<ray::ObjectRef<int>> ids;
+  ids.reserve(100000);
+  for (int i = 0; i < 100000; ++i) ids.push_back(ray::Remote(add)(i, 1));
+  std::vector<int> values = ray::Get(ids);
+  for (int i = 0; i < 100000; ++i) ASSERT_EQ(values[i], i + 1);
+}
+
+TEST_F(TaskTest, FanInOfAThousandRefs) {
+  ray::Init({.num_workers = 2});
+  std::vector<ray::ObjectRef<int>> parts;
+  for (int i = 0; i < 1000; ++i) parts.push_back(ray::Remote(add)(i, 0));
+  // A std::vector<ObjectRef<int>> for a std::vector<int> parameter: the task runs once all
+  // 1,000 exist, and gets their values.
+  EXPECT_EQ(ray::Remote(sum_all)(parts).Get(), 999 * 1000 / 2);
+}
+
+TEST_F(TaskTest, LargeArgumentsGoThroughTheStore) {
+  ray::Init({.num_workers = 2});
+  std::vector<uint8_t> bytes(8 << 20, 1);
+  EXPECT_EQ(ray::Remote(sum_bytes)(bytes).Get(), int64_t{8} << 20);
+  auto ref = ray::Put(bytes);
+  EXPECT_EQ(ray::Remote(sum_bytes)(ref).Get(), int64_t{8} << 20);
+}
+
+TEST_F(TaskTest, ExceptionsCrossTwoLevelsOfTasks) {
+  ray::Init({.num_workers = 2});
+  auto result = ray::Remote(calls_thrower)(1);
+  try {
+    result.Get();
+    FAIL() << "expected a TaskError";
+  } catch (const ray::TaskError& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("thrower"), std::string::npos) << what;
+    EXPECT_NE(what.find("deep failure"), std::string::npos) << what;
+    EXPECT_NE(what.find("std::domain_error"), std::string::npos) << what;
+  }
+}
+
+TEST_F(TaskTest, KilledWorkerTaskIsRetried) {
+  ray::Init({.num_workers = 2});
+  char dir[] = "/tmp/ray-retry-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string marker = std::string(dir) + "/marker";
+  EXPECT_EQ(ray::Remote(die_once)(marker).Get(), 7);
+  std::remove(marker.c_str());
+  rmdir(dir);
+}
+
+TEST_F(TaskTest, WorkerCrashedErrorAfterRetries) {
+  ray::Init({.num_workers = 2});
+  auto doomed = ray::Remote(always_die).Options({.max_retries = 1})(0);
+  EXPECT_THROW(doomed.Get(), ray::WorkerCrashedError);
+  EXPECT_EQ(ray::Remote(add)(2, 2).Get(), 4);  // the node still works
+}
+
+TEST_F(TaskTest, WaitReturnsReadyAndNotReady) {
+  ray::Init({.num_workers = 2});
+  std::vector<ray::ObjectRef<int>> refs = {ray::Remote(add)(1, 1), ray::Remote(sleep_for)(3)};
+  auto [ready, not_ready] = ray::Wait(refs, 1, absl::Seconds(2));
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_EQ(ready[0].Get(), 2);
+  EXPECT_EQ(not_ready.size(), 1u);
+}
+
+}  // namespace
