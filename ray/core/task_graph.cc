@@ -16,7 +16,9 @@
 #include <map>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -231,50 +233,48 @@ void AppendQuoted(std::string* out, std::string_view s) {
   }
 }
 
-void AppendHex(std::string* out, const uint8_t* p, size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; ++i) {
-    out->push_back(kDigits[p[i] >> 4]);
-    out->push_back(kDigits[p[i] & 15]);
-  }
+// The first 8 hex digits of an ID.
+std::string ShortHex(const uint8_t* id) {
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(id), 4));
 }
 
-std::string ShortTaskId(const TaskID& id) {
-  std::string s;
-  AppendHex(&s, id.data(), 4);
-  return s;
-}
+std::string ShortTaskId(const TaskID& id) { return ShortHex(id.data()); }
 
 // "<first 8 hex of the task>.<return index>", or ".p<put index>" for a Put object.
 std::string ShortObjectId(const ObjectID& id) {
-  std::string s;
-  AppendHex(&s, id.data(), 4);
-  if (id.IsPut()) return absl::StrCat(s, ".p", id.Index() & ~ObjectID::kPutIndexBit);
-  return absl::StrCat(s, ".", id.Index());
+  if (id.IsPut())
+    return absl::StrCat(ShortHex(id.data()), ".p", id.Index() & ~ObjectID::kPutIndexBit);
+  return absl::StrCat(ShortHex(id.data()), ".", id.Index());
+}
+
+absl::Status CannotWrite(const std::string& path, int error) {
+  return absl::Status(absl::ErrnoToStatusCode(error),
+                      absl::StrCat("cannot write ", path, ": ", std::strerror(error)));
+}
+
+// Creates (or truncates) the file at `path` for writing; returns its descriptor.
+absl::StatusOr<int> CreateFile(const std::string& path) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return CannotWrite(path, errno);
+  return fd;
 }
 
 // Writes all of `data` to a new file at `path`.
 absl::Status WriteFile(const std::string& path, std::string_view data) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return absl::Status(absl::ErrnoToStatusCode(errno),
-                        absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
-  }
+  absl::StatusOr<int> fd = CreateFile(path);
+  if (!fd.ok()) return fd.status();
   while (!data.empty()) {
-    ssize_t n = write(fd, data.data(), data.size());
+    ssize_t n = write(*fd, data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      int error = errno;
-      close(fd);
+      const int error = n < 0 ? errno : EIO;
+      close(*fd);
       unlink(path.c_str());
-      return absl::Status(absl::ErrnoToStatusCode(error),
-                          absl::StrCat("cannot write ", path, ": ", std::strerror(error)));
+      return CannotWrite(path, error);
     }
     data.remove_prefix(n);
   }
-  if (close(fd) != 0) {
-    return absl::InternalError(absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
-  }
+  if (close(*fd) != 0) return CannotWrite(path, errno);
   return absl::OkStatus();
 }
 
@@ -762,16 +762,13 @@ absl::Status WriteGraph(const TaskGraph::Snapshot& graph, const std::string& pat
                                                    ": the name must end in .dot, .svg or .png"));
   }
   const std::string dot = ToDot(graph, options.dot);
-  int out = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (out < 0) {
-    return absl::Status(absl::ErrnoToStatusCode(errno),
-                        absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
-  }
+  absl::StatusOr<int> out = CreateFile(path);
+  if (!out.ok()) return out.status();
   int exit_status = -1;
   std::string errors;
-  absl::Status status = RunWithInput({options.dot_binary, absl::StrCat("-T", extension)}, dot, out,
+  absl::Status status = RunWithInput({options.dot_binary, absl::StrCat("-T", extension)}, dot, *out,
                                      options.timeout, &exit_status, &errors);
-  close(out);
+  close(*out);
   absl::StripTrailingAsciiWhitespace(&errors);
   const std::string command = absl::StrCat(options.dot_binary, " -T", extension);
   if (status.ok() && exit_status != -1 &&
