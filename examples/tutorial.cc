@@ -66,7 +66,9 @@ double Seconds(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  // Where the pictures go: the first argument, else the current directory.
+  std::string out_dir = argc > 1 ? argv[1] : ".";
   std::printf("== Starting Ray\n");
   ray::Init({.num_workers = 10});
   std::printf("ray::Init({.num_workers = 10}): a scheduler, one object store and ten workers\n");
@@ -90,23 +92,39 @@ int main() {
               c_id.Get().c_str());
 
   std::printf("\n== Blocking computation\n");
+  // A fresh session, so that the computation graph below holds just this section, as the
+  // tutorial's picture does.
+  ray::Shutdown();
+  ray::Init({.num_workers = 10});
   auto start = std::chrono::steady_clock::now();
   std::vector<ray::ObjectRef<int>> sleeps;
   for (int i = 0; i < 10; ++i) sleeps.push_back(ray::Remote(sleep_task)(2));
   std::printf("submitted ten 2-second tasks in %.3f s\n", Seconds(start));
-  std::printf("ray::Get(result_ids) -> %s after %.1f s\n", List(ray::Get(sleeps)).c_str(),
-              Seconds(start));
+  std::string values = List(ray::Get(sleeps));
+  std::printf("ray::Get(result_ids) -> %s after %.1f s\n", values.c_str(), Seconds(start));
 
-  std::printf("\n== Computation graphs\n");
+  std::printf("\n== Visualizing the computation graph\n");
+  ray::VisualizeComputationGraph(out_dir + "/compgraph1.svg");
+  ray::VisualizeComputationGraph(out_dir + "/compgraph1.dot");
+  std::printf("the ten sleep tasks: %s/compgraph1.svg (and .dot)\n", out_dir.c_str());
+  ray::Shutdown();
+  ray::Init({.num_workers = 10});
   auto za = ray::Remote(zeros)(std::vector<int>{10, 10});
   auto zb = ray::Remote(zeros)(std::vector<int>{10, 10});
   auto zc = ray::Remote(dot)(za, zb);
   std::printf("dot(zeros([10, 10]), zeros([10, 10])) has %zu entries\n", zc.Get().size());
+  ray::VisualizeComputationGraph(out_dir + "/compgraph2.svg");
+  ray::VisualizeComputationGraph(out_dir + "/compgraph2.dot");
+  std::printf("the zeros/dot graph: %s/compgraph2.svg (and .dot)\n", out_dir.c_str());
 
   std::printf("\n== Remote functions within remote functions\n");
   std::vector<ray::ObjectRef<int>> results;
   for (int i = 0; i < 5; ++i) results.push_back(ray::Remote(run_experiment)(i));
   std::printf("ray::Get(results) -> %s\n", List(ray::Get(results)).c_str());
+  ray::VisualizeComputationGraph(out_dir + "/compgraph3.svg");
+  ray::Timeline(out_dir + "/timeline.json");
+  std::printf("with the nested experiments: %s/compgraph3.svg; timeline: %s/timeline.json\n",
+              out_dir.c_str(), out_dir.c_str());
 
   ray::Shutdown();
   return 0;

@@ -12,11 +12,13 @@
 //     auto v = ray::Put(std::vector<double>(1000, 1.0));
 //     ray::ArrayView<double> view = ray::GetView(v);   // no copy: store memory
 //     auto [ready, rest] = ray::Wait(std::vector{x, y}, 1, absl::Seconds(1));
+//     ray::VisualizeComputationGraph("graph.svg");
 //     ray::Shutdown();                          // also happens at exit
 //   }
 //
 // What is in it:
 //   ray/api/init.h        Init, Shutdown, IsInitialized; InitOptions (ray/api/options.h)
+//   ray/api/graph.h       VisualizeComputationGraph, Timeline
 //   ray/api/object_ref.h  ObjectRef<T>, Put, Get, GetView, Wait, WaitResult<T>
 //   ray/api/remote.h      Remote(f), Task(f), RemoteFunction, Returns<T...>, TaskOptions
 //   ray/core/errors.h     RayError, TaskError, WorkerCrashedError, GetTimeoutError
@@ -24,6 +26,7 @@
 //                         ArrayView, ByteBuffer)
 #pragma once
 
+#include "ray/api/graph.h"           // IWYU pragma: export
 #include "ray/api/init.h"            // IWYU pragma: export
 #include "ray/api/object_ref.h"      // IWYU pragma: export
 #include "ray/api/options.h"         // IWYU pragma: export

@@ -11,7 +11,8 @@ std::unique_ptr<core::CoreRuntime> StartClusterRuntime(const InitOptions& option
   auto runtime = core::DriverRuntime::Start({.num_workers = options.num_workers,
                                              .num_cpus = options.num_cpus,
                                              .object_store_memory = options.object_store_memory,
-                                             .session_dir_root = options.session_dir_root});
+                                             .session_dir_root = options.session_dir_root,
+                                             .record_task_graph = options.record_task_graph});
   if (!runtime.ok()) {
     throw RayError("ray::Init: cannot start the node: " + std::string(runtime.status().message()));
   }

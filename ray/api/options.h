@@ -15,6 +15,7 @@ struct InitOptions {
   uint64_t object_store_memory = 0;  // bytes of the node's object store; 0: the default
   bool local_mode = false;           // run every task in the calling thread (for debugging)
   std::string session_dir_root;      // where the session folder goes; "": the temp dir
+  bool record_task_graph = true;     // for VisualizeComputationGraph and Timeline
 };
 
 // ray::Remote(f).Options({.num_cpus = 2, .max_retries = 0})(args...).

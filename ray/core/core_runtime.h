@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -16,6 +17,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/time/time.h"
 #include "ray/core/id.h"
+#include "ray/core/task_graph.h"
 
 namespace ray::core {
 
@@ -83,6 +85,8 @@ class CoreRuntime {
   // Counts ObjectRef instances in this process; an object nobody references is freed.
   virtual void AddRef(const ObjectID& id) = 0;
   virtual void RemoveRef(const ObjectID& id) = 0;
+  // The computation graph so far, where this runtime records one (the driver's); else nullopt.
+  virtual std::optional<TaskGraph::Snapshot> GraphSnapshot() const { return std::nullopt; }
 };
 
 // Returns from Submit and Put carry one reference already counted for the caller; the

@@ -61,6 +61,9 @@ class DriverRuntimeImpl final : public DriverRuntime {
   }
   void AddRef(const ObjectID& id) override { scheduler_->AddRef(id); }
   void RemoveRef(const ObjectID& id) override { scheduler_->RemoveRef(id); }
+  std::optional<TaskGraph::Snapshot> GraphSnapshot() const override {
+    return scheduler_->GraphSnapshot();
+  }
 
   const std::string& session_dir() const override { return session_dir_; }
   pid_t store_pid() const override { return store_pid_; }
@@ -133,9 +136,11 @@ absl::Status DriverRuntimeImpl::Init(const DriverOptions& options) {
   scheduler_options.num_cpus =
       options.num_cpus > 0 ? options.num_cpus : scheduler_options.num_workers;
   scheduler_options.store_socket = store_socket;
+  scheduler_options.root_task = driver_task_;
+  scheduler_options.record_task_graph = options.record_task_graph;
   Zygote* z = zygote_.get();
   scheduler_ = std::make_unique<Scheduler>(scheduler_options, *std::move(client),
-                                           [z](int fd) { return z->SpawnWorker(fd).status(); });
+                                           [z](int fd) { return z->SpawnWorker(fd); });
   return scheduler_->Start();
 }
 

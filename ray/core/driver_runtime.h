@@ -17,6 +17,7 @@ struct DriverOptions {
   double num_cpus = 0;               // 0: num_workers
   uint64_t object_store_memory = 0;  // 0: 30% of the machine's memory
   std::string session_dir_root;      // empty: $TMPDIR or /tmp
+  bool record_task_graph = true;
 };
 
 class DriverRuntime : public CoreRuntime {

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "ray/core/serialization.h"
 
@@ -22,6 +23,8 @@ std::string_view View(capnp::Data::Reader data) {
 capnp::Data::Reader AsData(std::string_view bytes) {
   return {reinterpret_cast<const capnp::byte*>(bytes.data()), bytes.size()};
 }
+
+std::span<const uint8_t> Span(capnp::Data::Reader data) { return {data.begin(), data.size()}; }
 
 bool IsErrorValue(const std::shared_ptr<const std::string>& value) {
   return value != nullptr &&
@@ -91,11 +94,18 @@ struct Scheduler::Worker {
 };
 
 Scheduler::Scheduler(SchedulerOptions options, std::unique_ptr<store::StoreClient> store,
-                     std::function<absl::Status(int fd)> spawn_worker)
+                     std::function<absl::StatusOr<pid_t>(int fd)> spawn_worker)
     : options_(std::move(options)),
       store_(std::move(store)),
       spawn_worker_(std::move(spawn_worker)),
-      cpus_free_(options_.num_cpus) {}
+      cpus_free_(options_.num_cpus) {
+  if (options_.record_task_graph) graph_ = std::make_unique<TaskGraph>(options_.root_task);
+}
+
+std::optional<TaskGraph::Snapshot> Scheduler::GraphSnapshot() const {
+  if (graph_ == nullptr) return std::nullopt;
+  return graph_->Take();
+}
 
 Scheduler::~Scheduler() {
   {
@@ -142,11 +152,13 @@ absl::Status Scheduler::SpawnWorker() {
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     return absl::InternalError(absl::StrCat("socketpair: ", std::strerror(errno)));
   }
-  if (absl::Status status = spawn_worker_(fds[1]); !status.ok()) {
+  absl::StatusOr<pid_t> pid = spawn_worker_(fds[1]);
+  if (!pid.ok()) {
     close(fds[0]);
-    return status;
+    return pid.status();
   }
   auto worker = std::make_unique<Worker>();
+  worker->pid = *pid;
   worker->index = workers_.size();
   worker->stream = std::make_unique<MessageStream>(fds[0]);
   epoll_event event{};
@@ -203,6 +215,15 @@ void Scheduler::SubmitLocked(TaskRecord task) {
       task.unresolved += 1;
     }
   }
+  if (graph_ != nullptr) {
+    absl::InlinedVector<ObjectID, 4> reads;
+    for (const auto& arg : task.args) {
+      if (!arg.ref.IsNil()) reads.push_back(arg.ref);
+    }
+    auto fn = functions_.find(task.function_key);
+    graph_->OnSubmit(id, task.parent, fn == functions_.end() ? "?" : fn->second.name, reads,
+                     task.num_returns, absl::Now());
+  }
   auto [it, inserted] = tasks_.try_emplace(id, std::move(task));
   if (!inserted) return;  // a duplicate submission
   if (missing) {
@@ -233,6 +254,7 @@ void Scheduler::FailTask(TaskRecord& task, std::shared_ptr<const std::string> er
   }
   int num_returns = task.num_returns;
   tasks_.erase(id);
+  if (graph_ != nullptr) graph_->OnFinish(id, /*failed=*/true, absl::Now());
   for (int i = 1; i <= num_returns; ++i) {
     ObjectReady(ObjectID::ForReturn(id, i), error, error->size());
   }
@@ -243,6 +265,7 @@ void Scheduler::AddObject(const ObjectID& id, std::shared_ptr<const std::string>
                           uint64_t size) {
   absl::MutexLock lock(&mu_);
   objects_[id].refs += 1;  // the putter's reference
+  if (graph_ != nullptr) graph_->OnPut(id, id.Task(), absl::Now());
   ObjectReady(id, std::move(value), size);
   Dispatch();
   FlushWorkers();
@@ -357,7 +380,14 @@ void Scheduler::Dispatch() {
 void Scheduler::Assign(Worker& worker, TaskRecord& task) {
   task.worker = worker.index;
   worker.assigned.push_back(task.id);
+  if (worker.assigned.size() == 1) RecordStart(worker);
   SendTask(worker, task);
+}
+
+void Scheduler::RecordStart(const Worker& worker) {
+  if (graph_ != nullptr && !worker.assigned.empty()) {
+    graph_->OnStart(worker.assigned.front(), worker.pid, absl::Now());
+  }
 }
 
 void Scheduler::SendTask(Worker& worker, TaskRecord& task) {
@@ -454,6 +484,7 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
     ObjectID id = ObjectID::FromBinaryOrNil(View(put.getId()));
     if (id.IsNil()) continue;
     if (worker.held.insert(id).second) objects_[id].refs += 1;
+    if (graph_ != nullptr) graph_->OnPut(id, id.Task(), absl::Now());
     if (put.isValue()) {
       ObjectReady(id, std::make_shared<const std::string>(View(put.getValue())),
                   put.getValue().size());
@@ -501,7 +532,9 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
         ObjectReady(oid, nullptr, ret.getInStore());
       }
     }
-    TaskFinished(worker, id);
+    bool failed = done.getReturns().size() > 0 && done.getReturns()[0].isValue() &&
+                  IsError(Span(done.getReturns()[0].getValue()));
+    TaskFinished(worker, id, failed);
   }
   for (auto raw : in.getRemoveRefs()) {
     ObjectID id = ObjectID::FromBinaryOrNil(View(raw));
@@ -555,8 +588,10 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
   }
 }
 
-void Scheduler::TaskFinished(Worker& worker, const TaskID& id) {
+void Scheduler::TaskFinished(Worker& worker, const TaskID& id, bool failed) {
+  if (graph_ != nullptr) graph_->OnFinish(id, failed, absl::Now());
   worker.assigned.pop_front();
+  RecordStart(worker);
   if (worker.state == Worker::State::kBlocked) worker.pending.reset();
   cpus_free_ += worker.cpus_held;
   worker.cpus_held = 0;

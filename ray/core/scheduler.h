@@ -25,6 +25,7 @@
 #include "ray/core/function_table.h"
 #include "ray/core/id.h"
 #include "ray/core/message_stream.h"
+#include "ray/core/task_graph.h"
 #include "ray/core/worker.capnp.h"
 #include "ray/store/client.h"
 
@@ -52,6 +53,8 @@ struct SchedulerOptions {
   double num_cpus = 2;    // CPUs tasks may hold at once
   int max_workers = 256;  // hard cap, blocked workers included
   std::string store_socket;
+  TaskID root_task;               // the driver, "op-root" in the graph
+  bool record_task_graph = true;  // keep the computation graph (ray/core/task_graph.h)
 };
 
 class Scheduler {
@@ -59,9 +62,10 @@ class Scheduler {
   // Tasks a worker may hold at once: one running, the rest queued behind it.
   static constexpr size_t kPipelineDepth = 16;
 
-  // `spawn_worker(fd)` starts a worker process serving the socket `fd` (the callee owns it).
+  // `spawn_worker(fd)` starts a worker process serving the socket `fd` (the callee owns it)
+  // and returns its pid.
   Scheduler(SchedulerOptions options, std::unique_ptr<store::StoreClient> store,
-            std::function<absl::Status(int fd)> spawn_worker);
+            std::function<absl::StatusOr<pid_t>(int fd)> spawn_worker);
   ~Scheduler();  // stops the thread; workers see their sockets close and exit
 
   // Starts the scheduler thread and the first workers.
@@ -83,6 +87,7 @@ class Scheduler {
   WaitResult Wait(std::span<const ObjectID> ids, size_t num_returns, absl::Time deadline);
 
   store::StoreClient& store() { return *store_; }
+  std::optional<TaskGraph::Snapshot> GraphSnapshot() const;
   std::vector<pid_t> WorkerPids();
 
   struct Worker;  // defined in scheduler.cc
@@ -103,7 +108,9 @@ class Scheduler {
   void SubmitLocked(TaskRecord task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ObjectReady(const ObjectID& id, std::shared_ptr<const std::string> value, uint64_t size)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void TaskFinished(Worker& worker, const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TaskFinished(Worker& worker, const TaskID& id, bool failed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecordStart(const Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FailTask(TaskRecord& task, std::shared_ptr<const std::string> error)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MakeReady(const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -120,7 +127,7 @@ class Scheduler {
 
   const SchedulerOptions options_;
   std::unique_ptr<store::StoreClient> store_;
-  std::function<absl::Status(int fd)> spawn_worker_;
+  std::function<absl::StatusOr<pid_t>(int fd)> spawn_worker_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::thread thread_;
@@ -135,6 +142,7 @@ class Scheduler {
   std::vector<std::unique_ptr<Worker>> workers_ ABSL_GUARDED_BY(mu_);
   double cpus_free_ ABSL_GUARDED_BY(mu_);
   std::vector<ObjectID> store_deletes_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<TaskGraph> graph_;  // null when not recording; thread-safe itself
 };
 
 // The error object stored for the returns of a task whose worker died once too often.

@@ -493,10 +493,40 @@ void GraphLayout::Group(bool fold) {
 
 constexpr size_t kMaxFunctionChars = 60;
 
+// "ns::(anonymous namespace)::zeros(std::vector<int>)" -> "zeros": the name a user wrote, as
+// the tutorial's picture shows it. Lambdas and names it cannot read stay whole.
+std::string ShortFunctionName(std::string_view name) {
+  int depth = 0;
+  size_t end = name.size();
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    if (c == '<' || c == '{') ++depth;
+    if (c == '>' || c == '}') --depth;
+    if (c == '(' && depth == 0 && i > 0) {
+      end = i;
+      break;
+    }
+  }
+  std::string_view head = name.substr(0, end);
+  depth = 0;
+  size_t start = 0;
+  for (size_t i = 0; i + 1 < head.size(); ++i) {
+    char c = head[i];
+    if (c == '<' || c == '(' || c == '{') ++depth;
+    if (c == '>' || c == ')' || c == '}') --depth;
+    if (depth == 0 && c == ':' && head[i + 1] == ':') start = i + 2;
+  }
+  std::string_view short_name = head.substr(start);
+  if (short_name.empty() || short_name.find_first_of("{}") != std::string_view::npos) {
+    return std::string(name);
+  }
+  return std::string(short_name);
+}
+
 std::string GraphLayout::TaskLabel(const TaskGroup& group) const {
   if (group.first == 0) return "op-root";
   const TaskGraph::Task& t = *TaskOf(group.first);
-  std::string function = CleanText(t.function, kMaxFunctionChars);
+  std::string function = CleanText(ShortFunctionName(t.function), kMaxFunctionChars);
   if (group.count == 1) return absl::StrCat(function, "\n", ShortTaskId(t.id));
   std::vector<std::string> states;
   const auto count = [&](State s) { return group.by_state[static_cast<int>(s)]; };

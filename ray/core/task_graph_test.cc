@@ -550,14 +550,25 @@ TEST(TaskGraphTest, DistinctInputsDoNotFoldButPutsDo) {
 TEST(TaskGraphTest, LabelsAreEscaped) {
   TaskID root = TaskID::FromRandom();
   TaskGraph g(root);
-  const std::string nasty = "std::vector<int> f(\"x\\y\")\tnext\xff";
+  const std::string nasty = "ns::f\"x\\y\"<int>\tnext\xff";
   TaskID t = RunTask(g, root, nasty);
   TaskID longer = RunTask(g, root, std::string(200, 'z'));
   const std::string text = ToDot(g.Take());
   DotGraph dot(text);
-  dot.Find("std::vector<int> f(\"x\\y\") next\ufffd\n" + Short(t));
+  dot.Find("f\"x\\y\"<int> next\ufffd\n" + Short(t));
   dot.Find(std::string(60, 'z') + "\u2026\n" + Short(longer));
-  EXPECT_TRUE(absl::StrContains(text, R"(f(\"x\\y\"))")) << text;
+  EXPECT_TRUE(absl::StrContains(text, R"(f\"x\\y\"<int>)")) << text;
+}
+
+TEST(TaskGraphTest, LabelsShowTheFunctionsShortName) {
+  TaskID root = TaskID::FromRandom();
+  TaskGraph g(root);
+  TaskID t =
+      RunTask(g, root, "(anonymous namespace)::zeros(std::vector<int, std::allocator<int> >)");
+  TaskID n = RunTask(g, root, "a::b<c::d>::run(int)");
+  DotGraph dot(ToDot(g.Take()));
+  dot.Find("zeros\n" + Short(t));
+  dot.Find("run\n" + Short(n));
 }
 
 // --- Writing files.
