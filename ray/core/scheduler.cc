@@ -62,6 +62,7 @@ struct Scheduler::Worker {
   absl::flat_hash_set<ObjectID> held;  // objects this process holds a reference to
   bool broken = false;                 // a write failed: the scheduler thread retires it
   bool steal_pending = false;          // asked to hand back its queued tasks
+  absl::Time front_started;            // when its front task started
   bool watching_writes = false;
 
   // A Get or Wait the worker is blocked in.
@@ -360,13 +361,16 @@ void Scheduler::Dispatch() {
     ready_.pop_front();
     Assign(*least_loaded, task);
   }
-  // An idle worker and nothing ready: ask the most loaded worker for its queued tasks.
+  // An idle worker and nothing ready: ask the most loaded worker whose running task has taken
+  // a while for the tasks queued behind it. (Short tasks are left alone: their queues drain
+  // by themselves, and asking would cost more than it saves.)
   bool has_idle = false;
   Worker* most_loaded = nullptr;
+  absl::Time now = absl::Now();
   for (auto& w : workers_) {
     if (w->state == Worker::State::kDead || w->broken) continue;
     if (w->state == Worker::State::kIdle) has_idle = true;
-    if (w->assigned.size() > 1 && !w->steal_pending &&
+    if (w->assigned.size() > 1 && !w->steal_pending && now - w->front_started >= kStealAfter &&
         (most_loaded == nullptr || w->assigned.size() > most_loaded->assigned.size())) {
       most_loaded = w.get();
     }
@@ -384,7 +388,8 @@ void Scheduler::Assign(Worker& worker, TaskRecord& task) {
   SendTask(worker, task);
 }
 
-void Scheduler::RecordStart(const Worker& worker) {
+void Scheduler::RecordStart(Worker& worker) {
+  worker.front_started = absl::Now();
   if (graph_ != nullptr && !worker.assigned.empty()) {
     graph_->OnStart(worker.assigned.front(), worker.pid, absl::Now());
   }
@@ -748,8 +753,15 @@ void Scheduler::Run() {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
       absl::Time earliest = absl::InfiniteFuture();
+      bool has_idle = false;
+      for (auto& w : workers_) {
+        if (w->state == Worker::State::kIdle) has_idle = true;
+      }
       for (auto& w : workers_) {
         if (w->pending) earliest = std::min(earliest, w->pending->deadline);
+        if (has_idle && w->assigned.size() > 1 && !w->steal_pending) {
+          earliest = std::min(earliest, w->front_started + kStealAfter);  // a steal to consider
+        }
       }
       if (earliest != absl::InfiniteFuture()) {
         timeout_ms = std::max<int64_t>(0, absl::ToInt64Milliseconds(earliest - absl::Now()) + 1);

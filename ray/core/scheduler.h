@@ -61,6 +61,8 @@ class Scheduler {
  public:
   // Tasks a worker may hold at once: one running, the rest queued behind it.
   static constexpr size_t kPipelineDepth = 16;
+  // How long a task runs before an idle worker may take the tasks queued behind it.
+  static constexpr absl::Duration kStealAfter = absl::Milliseconds(2);
 
   // `spawn_worker(fd)` starts a worker process serving the socket `fd` (the callee owns it)
   // and returns its pid.
@@ -110,7 +112,7 @@ class Scheduler {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TaskFinished(Worker& worker, const TaskID& id, bool failed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RecordStart(const Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecordStart(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FailTask(TaskRecord& task, std::shared_ptr<const std::string> error)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MakeReady(const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
