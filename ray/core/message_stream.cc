@@ -142,9 +142,12 @@ absl::Status MessageStream::ReadAvailable(
 }
 
 absl::Status MessageStream::ReadBlocking(
-    absl::Duration timeout, absl::FunctionRef<void(std::unique_ptr<ReceivedMessage>)> handle) {
+    absl::Duration timeout, absl::FunctionRef<void(std::unique_ptr<ReceivedMessage>)> handle,
+    absl::Duration spin) {
+  absl::Time now = absl::Now();
   absl::Time deadline =
-      timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
+      timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : now + timeout;
+  absl::Time spin_until = std::min(deadline, now + spin);
   bool got_one = false;
   auto note = [&](std::unique_ptr<ReceivedMessage> m) {
     got_one = true;
@@ -153,6 +156,7 @@ absl::Status MessageStream::ReadBlocking(
   while (true) {
     if (absl::Status status = ReadAvailable(note); !status.ok()) return status;
     if (got_one) return absl::OkStatus();
+    if (absl::Now() < spin_until) continue;
     int wait_ms = -1;
     if (deadline != absl::InfiniteFuture()) {
       absl::Duration left = deadline - absl::Now();

@@ -54,10 +54,12 @@ class MessageStream {
   // Reads what is available without blocking and calls `handle` for each complete message.
   // Errors on end of stream (Unavailable) or malformed input (DataLoss).
   absl::Status ReadAvailable(absl::FunctionRef<void(std::unique_ptr<ReceivedMessage>)> handle);
-  // Waits up to `timeout` for at least one complete message, then as ReadAvailable.
-  // DeadlineExceeded if none came.
+  // Waits up to `timeout` for at least one complete message, then as ReadAvailable: for the
+  // first `spin`, by polling the socket without sleeping (a reply due within microseconds then
+  // costs no wake-up), then asleep. DeadlineExceeded if none came.
   absl::Status ReadBlocking(absl::Duration timeout,
-                            absl::FunctionRef<void(std::unique_ptr<ReceivedMessage>)> handle);
+                            absl::FunctionRef<void(std::unique_ptr<ReceivedMessage>)> handle,
+                            absl::Duration spin = absl::ZeroDuration());
 
  private:
   // Hands out every complete message in the buffer.

@@ -112,6 +112,7 @@ Scheduler::~Scheduler() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
+    poller_cv_.SignalAll();
   }
   if (thread_.joinable()) {
     Wake();
@@ -700,9 +701,7 @@ std::optional<std::vector<std::shared_ptr<const std::string>>> Scheduler::WaitFo
     }
     return true;
   };
-  while (!all_ready()) {
-    if (objects_changed_.WaitWithDeadline(&mu_, deadline) && !all_ready()) return std::nullopt;
-  }
+  if (!PollUntil(all_ready, deadline)) return std::nullopt;
   std::vector<std::shared_ptr<const std::string>> values;
   for (const ObjectID& id : ids) {
     auto it = objects_.find(id);
@@ -729,9 +728,8 @@ WaitResult Scheduler::Wait(std::span<const ObjectID> ids, size_t num_returns, ab
     }
     return n;
   };
-  while (count_ready() < num_returns) {
-    if (objects_changed_.WaitWithDeadline(&mu_, deadline)) break;
-  }
+  PollUntil([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return count_ready() >= num_returns; },
+            deadline);
   WaitResult result;
   for (size_t i = 0; i < ids.size(); ++i) {
     auto it = objects_.find(ids[i]);
@@ -745,68 +743,129 @@ WaitResult Scheduler::Wait(std::span<const ObjectID> ids, size_t num_returns, ab
   return result;
 }
 
-void Scheduler::Run() {
-  std::vector<epoll_event> events(64);
-  while (true) {
-    int timeout_ms = -1;
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_) return;
-      absl::Time earliest = absl::InfiniteFuture();
-      bool has_idle = false;
-      for (auto& w : workers_) {
-        if (w->state == Worker::State::kIdle) has_idle = true;
-      }
-      for (auto& w : workers_) {
-        if (w->pending) earliest = std::min(earliest, w->pending->deadline);
-        if (has_idle && w->assigned.size() > 1 && !w->steal_pending) {
-          earliest = std::min(earliest, w->front_started + kStealAfter);  // a steal to consider
-        }
-      }
-      if (earliest != absl::InfiniteFuture()) {
-        timeout_ms = std::max<int64_t>(0, absl::ToInt64Milliseconds(earliest - absl::Now()) + 1);
-      }
-    }
-    int n = epoll_wait(epoll_fd_, events.data(), events.size(), timeout_ms);
-    std::vector<std::pair<Worker*, std::unique_ptr<ReceivedMessage>>> inbox;
-    std::vector<std::pair<Worker*, std::string>> broken;
-    for (int i = 0; i < n; ++i) {
-      auto* worker = static_cast<Worker*>(events[i].data.ptr);
-      if (worker == nullptr) {
-        uint64_t count;
-        (void)!read(wake_fd_, &count, sizeof(count));
-        continue;
-      }
-      if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-        absl::Status status = worker->stream->ReadAvailable(
-            [&](std::unique_ptr<ReceivedMessage> m) { inbox.emplace_back(worker, std::move(m)); });
-        if (!status.ok()) broken.emplace_back(worker, std::string(status.message()));
-      }
-    }
-    std::vector<ObjectID> deletes;
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_) return;
-      for (auto& [worker, message] : inbox) {
-        if (worker->state == Worker::State::kDead) continue;
-        try {
-          HandleMessage(*worker, std::move(message));
-        } catch (const kj::Exception& e) {
-          broken.emplace_back(worker,
-                              absl::StrCat("malformed message: ", e.getDescription().cStr()));
-        }
-      }
-      for (auto& w : workers_) {
-        if (w->broken) broken.emplace_back(w.get(), "its socket failed");
-      }
-      for (auto& [worker, why] : broken) WorkerDied(*worker, why);
-      ServeBlockedWorkers(/*expire=*/true);
-      Dispatch();
-      FlushWorkers();
-      deletes.swap(store_deletes_);
-    }
-    if (!deletes.empty()) (void)store_->Delete(deletes);
+absl::Time Scheduler::NextDeadline() {
+  absl::Time earliest = absl::InfiniteFuture();
+  bool has_idle = false;
+  for (auto& w : workers_) {
+    if (w->state == Worker::State::kIdle) has_idle = true;
   }
+  for (auto& w : workers_) {
+    if (w->pending) earliest = std::min(earliest, w->pending->deadline);
+    if (has_idle && w->assigned.size() > 1 && !w->steal_pending) {
+      earliest = std::min(earliest, w->front_started + kStealAfter);  // a steal to consider
+    }
+  }
+  return earliest;
+}
+
+void Scheduler::PollOnce(absl::Time deadline, absl::Duration spin) {
+  epoll_event events[64];
+  int n = 0;
+  for (absl::Time spin_until = std::min(deadline, absl::Now() + spin); n == 0;) {
+    bool spinning = absl::Now() < spin_until;
+    int timeout_ms = 0;
+    if (!spinning) {
+      timeout_ms =
+          deadline == absl::InfiniteFuture()
+              ? -1
+              : std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - absl::Now()) + 1);
+    }
+    n = epoll_wait(epoll_fd_, events, 64, timeout_ms);
+    if (!spinning) break;
+  }
+  std::vector<std::pair<Worker*, std::unique_ptr<ReceivedMessage>>> inbox;
+  std::vector<std::pair<Worker*, std::string>> broken;
+  for (int i = 0; i < n; ++i) {
+    auto* worker = static_cast<Worker*>(events[i].data.ptr);
+    if (worker == nullptr) {
+      uint64_t count;
+      (void)!read(wake_fd_, &count, sizeof(count));
+      continue;
+    }
+    if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+      absl::Status status = worker->stream->ReadAvailable(
+          [&](std::unique_ptr<ReceivedMessage> m) { inbox.emplace_back(worker, std::move(m)); });
+      if (!status.ok()) broken.emplace_back(worker, std::string(status.message()));
+    }
+  }
+  std::vector<ObjectID> deletes;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    for (auto& [worker, message] : inbox) {
+      if (worker->state == Worker::State::kDead) continue;
+      try {
+        HandleMessage(*worker, std::move(message));
+      } catch (const kj::Exception& e) {
+        broken.emplace_back(worker, absl::StrCat("malformed message: ", e.getDescription().cStr()));
+      }
+    }
+    for (auto& w : workers_) {
+      if (w->broken) broken.emplace_back(w.get(), "its socket failed");
+    }
+    for (auto& [worker, why] : broken) WorkerDied(*worker, why);
+    ServeBlockedWorkers(/*expire=*/true);
+    Dispatch();
+    FlushWorkers();
+    deletes.swap(store_deletes_);
+  }
+  if (!deletes.empty()) (void)store_->Delete(deletes);
+}
+
+void Scheduler::Run() {
+  while (true) {
+    absl::Time deadline;
+    {
+      absl::MutexLock lock(&mu_);
+      // A driver thread waiting for objects polls itself (see PollUntil); this thread waits
+      // meanwhile, and a little after, in case the driver waits again at once.
+      while (!stopping_ && (poller_busy_ || driver_waiters_ > 0 || absl::Now() < grace_until_)) {
+        if (!poller_busy_ && driver_waiters_ == 0) {
+          poller_cv_.WaitWithDeadline(&mu_, grace_until_);
+        } else {
+          poller_cv_.Wait(&mu_);
+        }
+      }
+      if (stopping_) return;
+      poller_busy_ = true;
+      thread_polling_ = true;
+      deadline = NextDeadline();
+    }
+    PollOnce(deadline, absl::ZeroDuration());
+    absl::MutexLock lock(&mu_);
+    poller_busy_ = false;
+    thread_polling_ = false;
+    objects_changed_.SignalAll();  // a driver thread waiting to poll may now
+  }
+}
+
+bool Scheduler::PollUntil(absl::FunctionRef<bool()> done, absl::Time deadline) {
+  ++driver_waiters_;
+  if (thread_polling_) Wake();  // it hands polling over to this thread
+  bool met = false;
+  while (true) {
+    if (done()) {
+      met = true;
+      break;
+    }
+    if (stopping_ || absl::Now() >= deadline) break;
+    if (!poller_busy_) {
+      // Poll here: the worker's reply then wakes this thread directly, one wake-up fewer
+      // than through the scheduler thread.
+      poller_busy_ = true;
+      absl::Time poll_deadline = std::min(deadline, NextDeadline());
+      mu_.Unlock();
+      PollOnce(poll_deadline, kDriverSpin);
+      mu_.Lock();
+      poller_busy_ = false;
+      objects_changed_.SignalAll();
+      continue;
+    }
+    objects_changed_.WaitWithDeadline(&mu_, deadline);
+  }
+  if (--driver_waiters_ == 0) grace_until_ = absl::Now() + kPollerGrace;
+  poller_cv_.Signal();
+  return met;
 }
 
 }  // namespace ray::core

@@ -18,6 +18,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -63,6 +64,11 @@ class Scheduler {
   static constexpr size_t kPipelineDepth = 16;
   // How long a task runs before an idle worker may take the tasks queued behind it.
   static constexpr absl::Duration kStealAfter = absl::Milliseconds(2);
+  // How long the scheduler thread leaves polling to the driver after a driver wait ends.
+  static constexpr absl::Duration kPollerGrace = absl::Milliseconds(1);
+  // How long a driver thread waiting for a result polls before it sleeps: a short task's
+  // reply then costs no wake-up (one is about 10-15 us on a VM).
+  static constexpr absl::Duration kDriverSpin = absl::Microseconds(50);
 
   // `spawn_worker(fd)` starts a worker process serving the socket `fd` (the callee owns it)
   // and returns its pid.
@@ -105,6 +111,15 @@ class Scheduler {
   };
 
   void Run();
+  // Waits for events on the workers' sockets (until `deadline`) and handles them. Only the
+  // holder of the poller role (poller_busy_) calls it, without holding mu_.
+  // For the first `spin` it polls without sleeping.
+  void PollOnce(absl::Time deadline, absl::Duration spin) ABSL_LOCKS_EXCLUDED(mu_);
+  // For driver threads: polls (or waits while another thread polls) until `done` or the
+  // deadline; returns whether `done` holds.
+  bool PollUntil(absl::FunctionRef<bool()> done, absl::Time deadline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Time NextDeadline() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> message)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SubmitLocked(TaskRecord task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -136,6 +151,11 @@ class Scheduler {
 
   absl::Mutex mu_;
   absl::CondVar objects_changed_;
+  absl::CondVar poller_cv_;                           // the scheduler thread waits here
+  bool poller_busy_ ABSL_GUARDED_BY(mu_) = false;     // a thread is polling the sockets
+  bool thread_polling_ ABSL_GUARDED_BY(mu_) = false;  // ... and it is the scheduler thread
+  int driver_waiters_ ABSL_GUARDED_BY(mu_) = 0;       // driver threads in PollUntil
+  absl::Time grace_until_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<uint64_t, FunctionRecord> functions_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<TaskID, TaskRecord> tasks_ ABSL_GUARDED_BY(mu_);
