@@ -161,15 +161,25 @@ std::vector<ObjectID> DriverRuntimeImpl::Submit(TaskSpec spec) {
   task.num_cpus = spec.options.num_cpus;
   task.retries_left = spec.options.max_retries;
   task.args.reserve(spec.args.size());
+  std::vector<ObjectID> stored;  // large values put into the store for this task
   for (auto& arg : spec.args) {
     TaskRecord::Arg a;
     a.ref = arg.ref;
-    if (arg.ref.IsNil()) a.value = std::make_shared<const std::string>(std::move(arg.value));
+    if (arg.ref.IsNil() && arg.value.size() > kInlineLimit) {
+      // Large values go to the worker through the store, not through two sockets.
+      a.ref = Put(arg.value.size(), [&](std::span<uint8_t> out) {
+        std::memcpy(out.data(), arg.value.data(), arg.value.size());
+      });
+      stored.push_back(a.ref);
+    } else if (arg.ref.IsNil()) {
+      a.value = std::make_shared<const std::string>(std::move(arg.value));
+    }
     task.args.push_back(std::move(a));
   }
   std::vector<ObjectID> returns;
   for (int i = 1; i <= task.num_returns; ++i) returns.push_back(ObjectID::ForReturn(task.id, i));
   scheduler_->Submit(std::move(task));
+  for (const ObjectID& id : stored) scheduler_->RemoveRef(id);  // the task keeps it meanwhile
   return returns;
 }
 

@@ -371,11 +371,19 @@ std::vector<ObjectID> WorkerRuntime::Submit(TaskSpec spec) {
   task.setNumCpus(spec.options.num_cpus);
   task.setMaxRetries(spec.options.max_retries);
   auto args = task.initArgs(spec.args.size());
+  std::vector<ObjectID> stored;  // large values put into the store for this task
   for (size_t i = 0; i < spec.args.size(); ++i) {
-    if (spec.args[i].ref.IsNil()) {
-      args[i].setValue(AsData(spec.args[i].value));
+    const TaskArg& arg = spec.args[i];
+    if (arg.ref.IsNil() && arg.value.size() > kInlineLimit) {
+      ObjectID id = Put(arg.value.size(), [&](std::span<uint8_t> out) {
+        std::memcpy(out.data(), arg.value.data(), arg.value.size());
+      });
+      stored.push_back(id);
+      args[i].setRef(AsData(id.Binary()));
+    } else if (arg.ref.IsNil()) {
+      args[i].setValue(AsData(arg.value));
     } else {
-      args[i].setRef(AsData(spec.args[i].ref.Binary()));
+      args[i].setRef(AsData(arg.ref.Binary()));
     }
   }
   out_.submits.push_back(kj::mv(orphan));
@@ -384,6 +392,7 @@ std::vector<ObjectID> WorkerRuntime::Submit(TaskSpec spec) {
     returns.push_back(ObjectID::ForReturn(id, i));
     refs_[returns.back()] += 1;  // the adopted reference (see core_runtime.h)
   }
+  for (const ObjectID& id : stored) RemoveRef(id);  // the task keeps it meanwhile
   if (!Send().ok()) throw std::runtime_error("the scheduler's connection is closed");
   return returns;
 }
