@@ -147,4 +147,20 @@ TEST_F(TaskTest, WaitReturnsReadyAndNotReady) {
   EXPECT_EQ(not_ready.size(), 1u);
 }
 
+TEST_F(TaskTest, UnknownIdsAndWrongTypesAreClearErrors) {
+  ray::Init({.num_workers = 1});
+  ray::ObjectRef<int> unknown(ray::ObjectID::ForReturn(ray::TaskID::FromRandom(), 1));
+  // Counted now, so it waits for a task that never comes: Get times out rather than hangs.
+  EXPECT_THROW(unknown.Get(absl::Milliseconds(100)), ray::GetTimeoutError);
+  auto number = ray::Put(42);
+  ray::ObjectRef<std::string> wrong(number.ID());
+  try {
+    wrong.Get();
+    FAIL() << "expected a RayError";
+  } catch (const ray::RayError& e) {
+    EXPECT_NE(std::string(e.what()).find("int"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(ray::Remote(add)(number, 1).Get(), 43);  // the node is fine
+}
+
 }  // namespace
