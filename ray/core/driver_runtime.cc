@@ -69,6 +69,9 @@ class DriverRuntimeImpl final : public DriverRuntime {
   pid_t store_pid() const override { return store_pid_; }
   pid_t zygote_pid() const override { return zygote_->pid(); }
   std::vector<pid_t> worker_pids() override { return scheduler_->WorkerPids(); }
+  absl::StatusOr<store::StoreClientStats> store_stats() override {
+    return scheduler_->store().Stats();
+  }
 
  private:
   std::string session_dir_;

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "ray/core/core_runtime.h"
+#include "ray/store/client.h"
 
 namespace ray::core {
 
@@ -30,6 +31,8 @@ class DriverRuntime : public CoreRuntime {
   virtual pid_t store_pid() const = 0;
   virtual pid_t zygote_pid() const = 0;
   virtual std::vector<pid_t> worker_pids() = 0;
+  // What the node's store holds now (objects, bytes).
+  virtual absl::StatusOr<store::StoreClientStats> store_stats() = 0;
 };
 
 }  // namespace ray::core

@@ -10,6 +10,8 @@
 #include <thread>
 
 #include "ray/api.h"
+#include "ray/core/core_runtime.h"
+#include "ray/core/driver_runtime.h"
 
 namespace {
 
@@ -161,6 +163,26 @@ TEST_F(TaskTest, UnknownIdsAndWrongTypesAreClearErrors) {
     EXPECT_NE(std::string(e.what()).find("int"), std::string::npos) << e.what();
   }
   EXPECT_EQ(ray::Remote(add)(number, 1).Get(), 43);  // the node is fine
+}
+
+std::vector<uint8_t> big_bytes(int n) { return std::vector<uint8_t>(n, 7); }
+
+TEST_F(TaskTest, UnreachableObjectsAreFreedFromTheStore) {
+  ray::Init({.num_workers = 2});
+  auto* driver = dynamic_cast<ray::core::DriverRuntime*>(ray::core::CurrentRuntime());
+  ASSERT_NE(driver, nullptr);
+  auto used = [&] { return driver->store_stats()->used; };
+  uint64_t before = used();
+  {
+    auto put = ray::Put(std::vector<uint8_t>(4 << 20, 1));  // in the store: > 64 KiB
+    auto made = ray::Remote(big_bytes)(4 << 20);            // a large result, also there
+    EXPECT_EQ(ray::Remote(sum_bytes)(made).Get(), int64_t{7} * (4 << 20));
+    EXPECT_GE(used(), before + (8 << 20));
+  }
+  // No ObjectRef left, no task reading them: the store lets them go (deletes are sent by the
+  // scheduler thread, so allow it a moment).
+  for (int i = 0; i < 500 && used() > before; ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(used(), before);
 }
 
 }  // namespace
