@@ -1,4 +1,4 @@
-// The seed tutorial (/work/shared/seed/ray_tutorial_2016.md) in C++, in local mode.
+// The seed tutorial (shared/seed/ray_tutorial_2016.md beside the repository) in C++, in local mode.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
