@@ -284,9 +284,17 @@ def _execute_task(buffers):
             "function_name": name,
             "exception_type": type_name(type(e)),
             "message": str(e),
-            "traceback": "".join(traceback.format_exception(type(e), e, e.__traceback__)),
+            # Without this function's own frame: the traceback starts in the user's function.
+            "traceback": "".join(traceback.format_exception(type(e), e, _user_frames(e))),
             "pid": os.getpid(),
         }
+
+
+def _user_frames(e):
+    tb = e.__traceback__
+    while tb is not None and tb.tb_frame.f_code is _execute_task.__code__:
+        tb = tb.tb_next
+    return tb or e.__traceback__
 
 
 _raylet.set_task_executor(_execute_task)

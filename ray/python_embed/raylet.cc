@@ -85,9 +85,7 @@ class ReleaseInDriver {
   std::optional<py::gil_scoped_release> release_;
 };
 
-py::object Exceptions(const char* name) {
-  return py::module_::import("ray.exceptions").attr(name);
-}
+py::object Exceptions(const char* name) { return py::module_::import("ray.exceptions").attr(name); }
 
 [[noreturn]] void RaisePython(const char* type, const std::string& message) {
   PyErr_SetString(Exceptions(type).ptr(), message.c_str());
@@ -328,8 +326,9 @@ std::vector<PyObjectBuffer> Get(const std::vector<const PyObjectID*>& refs,
   return result;
 }
 
-std::pair<std::vector<size_t>, std::vector<size_t>> Wait(
-    const std::vector<const PyObjectID*>& refs, size_t num_returns, std::optional<double> timeout) {
+std::pair<std::vector<size_t>, std::vector<size_t>> Wait(const std::vector<const PyObjectID*>& refs,
+                                                         size_t num_returns,
+                                                         std::optional<double> timeout) {
   std::vector<ObjectID> ids = Ids(refs);
   CoreRuntime& runtime = Runtime();
   core::WaitResult result;
@@ -395,14 +394,15 @@ PYBIND11_MODULE(_raylet, m) {
       .def("__hash__",
            [](const PyObjectID& r) { return static_cast<py::ssize_t>(r.id().StableHash() >> 2); })
       .def("__copy__", [](const PyObjectID& r) { return PyObjectID::Acquire(r.id()); })
-      .def("__deepcopy__", [](const PyObjectID& r, py::object) { return PyObjectID::Acquire(r.id()); })
-      .def(py::pickle(
-          [](const PyObjectID& r) { return py::bytes(std::string(r.id().Binary())); },
-          [](const py::bytes& b) {
-            ObjectID id;
-            if (!ObjectID::FromBinary(BytesView(b), &id)) throw py::value_error("bad ObjectID");
-            return PyObjectID::Acquire(id);
-          }));
+      .def("__deepcopy__",
+           [](const PyObjectID& r, py::object) { return PyObjectID::Acquire(r.id()); })
+      .def(py::pickle([](const PyObjectID& r) { return py::bytes(std::string(r.id().Binary())); },
+                      [](const py::bytes& b) {
+                        ObjectID id;
+                        if (!ObjectID::FromBinary(BytesView(b), &id))
+                          throw py::value_error("bad ObjectID");
+                        return PyObjectID::Acquire(id);
+                      }));
 
   py::class_<PyObjectBuffer>(m, "ObjectBuffer", py::buffer_protocol())
       .def_buffer([](PyObjectBuffer& b) {
@@ -452,8 +452,7 @@ PYBIND11_MODULE(_raylet, m) {
     py::gil_scoped_release release;
     return Driver().runtime->worker_pids();
   });
-  m.def("session_dir",
-        [] { return InDriver() ? Driver().runtime->session_dir() : std::string(); });
+  m.def("session_dir", [] { return InDriver() ? Driver().runtime->session_dir() : std::string(); });
   m.def("node_pids", [] {  // zygote and store
     if (!InDriver()) return std::vector<pid_t>{};
     return std::vector<pid_t>{Driver().runtime->zygote_pid(), Driver().runtime->store_pid()};
