@@ -81,6 +81,16 @@ def test_error_propagates_to_dependents_and_nested_gets():
     assert nested.value.function_name.endswith("fail")
 
 
+def test_worker_killed_mid_task():
+    @ray.remote(max_retries=0)
+    def die():
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    with pytest.raises(ray.exceptions.WorkerCrashedError):
+        ray.get(die.remote(), timeout=30)
+    assert ray.get(identity.remote("still works")) == "still works"
+
+
 def test_wrong_number_of_returns_is_a_task_error():
     f = ray.remote(num_returns=2)(lambda: 1)
     a, b = f.remote()
