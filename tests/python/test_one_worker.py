@@ -28,3 +28,17 @@ def test_init_again_after_shutdown():
         assert ray.get(ray.put("again")) == "again"
         ray.shutdown()
     assert not ray.is_initialized()
+
+
+def test_examples_tutorial_py_runs():
+    import os
+    import subprocess
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    script = os.path.join(here, "..", "..", "examples", "tutorial.py")
+    out = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "ray.get(results) -> [45, 55, 65, 75, 85]" in out.stdout
+    assert "return_multiple() -> (0, 0.0, 'zero')" in out.stdout
+    assert "tutorial: done" in out.stdout
