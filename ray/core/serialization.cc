@@ -143,6 +143,7 @@ absl::StatusOr<ObjectHeader> ReadHeader(std::span<const uint8_t> bytes) {
   switch (static_cast<ObjectFormat>(h.format)) {
     case ObjectFormat::kMsgpack:
     case ObjectFormat::kError:
+    case ObjectFormat::kPickle:
       return h;
     case ObjectFormat::kRaw: {
       const auto kind = static_cast<ElementKind>(h.elem_kind);
@@ -208,6 +209,8 @@ std::string DescribeObject(std::span<const uint8_t> bytes) {
       if (!info.ok()) return absl::StrCat("malformed error object (", info.status().message(), ")");
       return absl::StrCat("error object (", info->ToString(), ")");
     }
+    case ObjectFormat::kPickle:
+      return absl::StrCat("pickle of ", h->payload_size, " bytes", WriterSuffix(*h));
   }
   return "unknown object";
 }

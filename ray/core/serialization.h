@@ -10,6 +10,9 @@
 //   kMsgpack  one MessagePack value (msgpack-cxx 4.1). Readable from other languages.
 //   kError    a TaskErrorInfo (a MessagePack map), stored in place of the result of a task that
 //             threw.
+//   kPickle   a Python value: pickle protocol 5 bytes, written and read by the Python package
+//             (ray/python_embed/); type_name holds the Python type's name. C++ cannot read it
+//             (Deserialize gives InvalidArgument).
 //
 // Which format a C++ type gets (decided at compile time):
 //   raw      std::vector<E> (except vector<bool>), std::span<E> / std::span<const E>,
@@ -81,6 +84,7 @@ enum class ObjectFormat : uint8_t {
   kMsgpack = 1,
   kRaw = 2,
   kError = 3,
+  kPickle = 4,  // added after 1-3; readers that predate it reject it as an unknown format
 };
 
 // Element type of a raw object.
@@ -218,11 +222,13 @@ struct TaskErrorInfo {
   std::string task_id;         // hex of the failed task's ID
   int64_t pid = 0;             // the worker process
   std::string node;            // node (host) name or ID; may be empty on a single node
+  std::string traceback;       // where it was raised (Python tasks' traceback); may be empty.
+                               // Added later: absent from older objects, ignored by older readers
 
   // "std::runtime_error in add (task 1a2b..., pid 123): boom"
   std::string ToString() const;
   friend bool operator==(const TaskErrorInfo&, const TaskErrorInfo&) = default;
-  MSGPACK_DEFINE_MAP(function_name, exception_type, message, task_id, pid, node);
+  MSGPACK_DEFINE_MAP(function_name, exception_type, message, task_id, pid, node, traceback);
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -669,6 +675,8 @@ absl::StatusOr<T> Deserialize(std::span<const uint8_t> bytes) {
       }
     case ObjectFormat::kMsgpack:
       return internal::FromMsgpack<T>(bytes, payload);
+    case ObjectFormat::kPickle:
+      return internal::WrongTypeError(bytes, TypeName<T>(), "a Python object (pickle)");
   }
   return absl::DataLossError("unknown object format");  // ReadHeader checked it
 }
@@ -695,6 +703,7 @@ absl::StatusOr<ArrayView<E>> DeserializeView(std::span<const uint8_t> bytes,
     case ObjectFormat::kError:
       return internal::ErrorObjectStatus(bytes);
     case ObjectFormat::kMsgpack:
+    case ObjectFormat::kPickle:
       return internal::WrongTypeError(bytes, wanted, "only raw objects can be viewed");
     case ObjectFormat::kRaw:
       break;

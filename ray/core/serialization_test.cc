@@ -490,6 +490,48 @@ TEST(SerializationTest, ErrorObjectsRoundTrip) {
   EXPECT_EQ(partial.pid, 0);
 }
 
+// Error objects written before TaskErrorInfo had `traceback` (a map without that key) still read,
+// and the traceback round-trips.
+struct OldTaskErrorInfo {
+  std::string function_name, exception_type, message, task_id;
+  int64_t pid = 0;
+  std::string node;
+  MSGPACK_DEFINE_MAP(function_name, exception_type, message, task_id, pid, node);
+};
+
+TEST(SerializationTest, ErrorObjectsWithAndWithoutTraceback) {
+  std::string old = Serialize(OldTaskErrorInfo{"f", "ValueError", "boom", "ab", 7, ""});
+  old[offsetof(ObjectHeader, format)] = static_cast<char>(ObjectFormat::kError);
+  absl::StatusOr<TaskErrorInfo> info = DeserializeError(Bytes(old));
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->message, "boom");
+  EXPECT_EQ(info->pid, 7);
+  EXPECT_EQ(info->traceback, "");
+  TaskErrorInfo with{.function_name = "f", .message = "m", .traceback = "Traceback ...\n"};
+  EXPECT_EQ(*DeserializeError(Bytes(SerializeError(with))), with);
+}
+
+// Python values (ray/python_embed): a header with format kPickle and opaque payload bytes. C++
+// reads the header and describes the object but does not convert it.
+TEST(SerializationTest, PickleObjectsAreDescribedNotConverted) {
+  std::string payload = "\x80\x05K\x03.";  // pickle of 3
+  std::string object(kObjectHeaderSize + payload.size(), '\0');
+  ObjectHeader h{};
+  h.magic = kObjectMagic;
+  h.version = kObjectVersion;
+  h.format = static_cast<uint8_t>(ObjectFormat::kPickle);
+  h.payload_size = payload.size();
+  std::memcpy(h.type_name, "int", 3);
+  std::memcpy(object.data(), &h, sizeof(h));
+  std::memcpy(object.data() + kObjectHeaderSize, payload.data(), payload.size());
+  ASSERT_TRUE(ReadHeader(Bytes(object)).ok());
+  EXPECT_EQ(DescribeObject(Bytes(object)), "pickle of 5 bytes (written as int)");
+  EXPECT_EQ(Deserialize<int>(object).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DeserializeView<uint8_t>(Bytes(object)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(IsError(Bytes(object)));
+}
+
 TEST(SerializationDeathTest, SerializeIntoTooSmallAborts) {
   std::vector<uint8_t> small(kObjectHeaderSize + 3);
   EXPECT_DEATH(SerializeInto(std::vector<int>{1, 2}, small), "output of 67 bytes");

@@ -1,0 +1,41 @@
+"""ray: a distributed task system (libray's Python package).
+
+    import ray
+    ray.init(num_workers=4)
+
+    @ray.remote
+    def add(a, b):
+        return a + b
+
+    ray.get(add.remote(1, 2))   # 3
+
+The runtime is libray's C++ core (the extension module ray._raylet): the scheduler runs as
+threads in this process, tasks run in worker processes forked from it.
+"""
+
+from ray import exceptions
+from ray._raylet import ObjectID
+from ray._worker import (
+    get,
+    init,
+    is_initialized,
+    put,
+    remote,
+    shutdown,
+    wait,
+)
+
+ObjectRef = ObjectID
+
+__all__ = [
+    "ObjectID",
+    "ObjectRef",
+    "exceptions",
+    "get",
+    "init",
+    "is_initialized",
+    "put",
+    "remote",
+    "shutdown",
+    "wait",
+]

@@ -1,0 +1,300 @@
+"""The ray API over the extension module ray._raylet (see ray/python_embed/raylet.cc)."""
+
+import atexit
+import functools
+import os
+import pickle
+import sys
+import traceback
+import uuid
+
+import cloudpickle
+
+from ray import _raylet
+from ray.exceptions import RayError, _from_error_info, type_name
+
+ObjectID = _raylet.ObjectID
+
+# ---------------------------------------------------------------------------------------------
+# Values
+
+# Types that the standard pickler writes as fast as possible and in full; everything else goes
+# through cloudpickle (functions, lambdas and classes defined in __main__ are pickled by value).
+_PLAIN_TYPES = frozenset([int, float, str, bytes, bool, type(None), complex])
+
+
+def _serialize(value):
+    """(payload, type name) of a value: pickle protocol 5, in band (out-of-band buffers: later)."""
+    if type(value) in _PLAIN_TYPES:
+        payload = pickle.dumps(value, protocol=5)
+    else:
+        try:
+            payload = cloudpickle.dumps(value, protocol=5)
+        except Exception as e:
+            raise TypeError(f"ray cannot serialize {type(value).__name__} object: {e}") from e
+    return payload, type(value).__qualname__
+
+
+def _deserialize(buffer):
+    """The value of an object (an _raylet.ObjectBuffer); raises the error an error object holds."""
+    fmt = buffer.format
+    if fmt == _raylet.FORMAT_PICKLE:
+        return pickle.loads(buffer)
+    if fmt == _raylet.FORMAT_ERROR:
+        raise _from_error_info(buffer.error_info())
+    raise TypeError(f"ray.get: the object is not a Python value: {buffer.describe()} "
+                    "(reading C++ values from Python is not supported yet)")
+
+
+# ---------------------------------------------------------------------------------------------
+# init / shutdown
+
+
+def init(start_ray_local=True, num_workers=None, num_cpus=None, object_store_memory=None,
+         ignore_reinit_error=False, address=None, **unsupported):
+    """Starts ray on this machine: an object store and worker processes forked from this one.
+
+    ray.init(start_ray_local=True, num_workers=10) as in the 2016 tutorial, or
+    ray.init(num_cpus=4) as today. num_workers defaults to num_cpus (rounded up), or to the
+    number of cores; num_cpus defaults to num_workers.
+    """
+    if unsupported:
+        raise TypeError(f"ray.init: unsupported arguments: {', '.join(sorted(unsupported))}")
+    if not start_ray_local or address not in (None, "local"):
+        raise NotImplementedError("ray.init: only a local node is supported yet")
+    if _raylet.is_initialized():
+        if ignore_reinit_error or not _raylet.is_driver():
+            return None
+        raise RuntimeError("ray.init: ray is already initialized (call ray.shutdown() first)")
+    if num_workers is None:
+        num_workers = int(-(-num_cpus // 1)) if num_cpus else 0
+    if num_cpus is None:
+        num_cpus = 0
+    # Workers are forks of this process: what sits in these buffers now would be printed by
+    # every worker that flushes them.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    _raylet.init(num_workers=int(num_workers), num_cpus=float(num_cpus),
+                 object_store_memory=int(object_store_memory or 0))
+    _register_atexit()
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _register_atexit():
+    atexit.register(shutdown)
+
+
+def shutdown():
+    """Stops what ray.init started (also happens at exit). A no-op in a worker."""
+    _raylet.shutdown()
+
+
+def is_initialized():
+    return _raylet.is_initialized()
+
+
+# ---------------------------------------------------------------------------------------------
+# Objects
+
+
+def put(value):
+    """Stores value in the object store; returns its ObjectID."""
+    if isinstance(value, ObjectID):
+        raise TypeError("ray.put of an ObjectID is not supported; put the value instead")
+    payload, name = _serialize(value)
+    return _raylet.put(payload, name)
+
+
+def _check_ids(ids, api):
+    for i in ids:
+        if not isinstance(i, ObjectID):
+            raise TypeError(f"{api} expects ObjectIDs (or a list of them), got {type(i).__name__}")
+
+
+def get(object_ids, timeout=None):
+    """The value of an ObjectID, or the list of values of a list of ObjectIDs.
+
+    Blocks until they exist (at most timeout seconds: ray.exceptions.GetTimeoutError). A task
+    that raised re-raises here as ray.exceptions.RayTaskError (also an instance of the task's
+    exception type).
+    """
+    single = isinstance(object_ids, ObjectID)
+    ids = [object_ids] if single else list(object_ids)
+    _check_ids(ids, "ray.get")
+    if not ids:
+        return []
+    values = [_deserialize(b) for b in _raylet.get(ids, timeout)]
+    return values[0] if single else values
+
+
+def wait(object_ids, num_returns=1, timeout=None):
+    """(ready, not_ready): waits until num_returns of object_ids exist or timeout seconds pass."""
+    if isinstance(object_ids, ObjectID):
+        raise TypeError("ray.wait expects a list of ObjectIDs")
+    ids = list(object_ids)
+    _check_ids(ids, "ray.wait")
+    if len(set(ids)) != len(ids):
+        raise ValueError("ray.wait: the list of ObjectIDs has duplicates")
+    if num_returns < 0 or num_returns > len(ids):
+        raise ValueError(f"ray.wait: num_returns={num_returns} with {len(ids)} ObjectIDs")
+    if not ids:
+        return [], []
+    ready, not_ready = _raylet.wait(ids, num_returns, timeout)
+    return [ids[i] for i in ready], [ids[i] for i in not_ready]
+
+
+# ---------------------------------------------------------------------------------------------
+# Remote functions
+
+_DEFAULT_OPTIONS = {"num_returns": 1, "num_cpus": 1.0, "max_retries": 3}
+
+
+def _normalize_options(options):
+    options = dict(options)
+    if "num_return_vals" in options:  # the 2016 name
+        if "num_returns" in options:
+            raise TypeError("give num_returns or num_return_vals, not both")
+        options["num_returns"] = options.pop("num_return_vals")
+    if options.get("num_gpus", 0) in (0, None):
+        options.pop("num_gpus", None)
+    unknown = set(options) - set(_DEFAULT_OPTIONS)
+    if unknown:
+        raise TypeError(f"unsupported remote options: {', '.join(sorted(unknown))}")
+    n = options.get("num_returns", 1)
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"num_returns must be an int >= 1, got {n!r}")
+    return options
+
+
+class RemoteFunction:
+    """A function made remote by @ray.remote: call f.remote(...) to run it as a task."""
+
+    def __init__(self, function, options, token=None):
+        if isinstance(function, type):
+            raise TypeError("@ray.remote on a class (actors) is not supported yet")
+        if not callable(function):
+            raise TypeError(f"@ray.remote needs a function, got {type(function).__name__}")
+        self._function = function
+        self._options = {**_DEFAULT_OPTIONS, **_normalize_options(options)}
+        # Names the function in workers' caches; the same in every copy of this object.
+        self._token = token or uuid.uuid4().hex
+        self._name = getattr(function, "__qualname__", None) or repr(function)
+        self._pickled = None
+        self._stored = None  # (pid, runtime epoch, ObjectID of the pickled function)
+        functools.update_wrapper(self, function)
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"remote function {self._name} cannot be called directly: "
+                        f"use {self._name}.remote(...)")
+
+    def __reduce__(self):
+        return (RemoteFunction, (self._function, self._options, self._token))
+
+    def remote(self, *args, **kwargs):
+        return self._submit(args, kwargs, self._options)
+
+    def options(self, **options):
+        """A handle that submits with these options: f.options(num_returns=2).remote(...)."""
+        merged = {**self._options, **_normalize_options(options)}
+        outer = self
+
+        class _WithOptions:
+            def remote(self, *args, **kwargs):
+                return outer._submit(args, kwargs, merged)
+
+        return _WithOptions()
+
+    def _function_id(self):
+        key = (os.getpid(), _raylet.runtime_epoch())
+        if self._stored is None or self._stored[:2] != key:
+            if self._pickled is None:
+                try:
+                    self._pickled = cloudpickle.dumps(self._function, protocol=5)
+                except Exception as e:
+                    raise TypeError(f"ray cannot serialize remote function {self._name}: {e}") from e
+            self._stored = key + (_raylet.put(self._pickled, "function"),)
+        return self._stored[2]
+
+    def _submit(self, args, kwargs, options):
+        if not _raylet.is_initialized():
+            raise RayError("ray is not initialized: call ray.init() first")
+        num_returns = options["num_returns"]
+        call = pickle.dumps((self._token, self._name, tuple(kwargs), num_returns), protocol=5)
+        task_args = [self._function_id(), call]
+        for value in list(args) + list(kwargs.values()):
+            task_args.append(value if isinstance(value, ObjectID) else _serialize(value)[0])
+        ids = _raylet.submit(task_args, num_returns, float(options["num_cpus"]),
+                             int(options["max_retries"]))
+        return ids[0] if num_returns == 1 else ids
+
+
+def remote(*args, **kwargs):
+    """@ray.remote, or @ray.remote(num_returns=3) (also num_return_vals=3, num_cpus=...)."""
+    if len(args) == 1 and not kwargs and callable(args[0]):
+        return RemoteFunction(args[0], {})
+    if args:
+        raise TypeError("@ray.remote takes a function, or keyword options only")
+    return lambda function: RemoteFunction(function, kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running tasks (in workers)
+
+_functions = {}  # token -> function, in this worker
+
+
+def _execute_task(buffers):
+    """Runs one task; called by ray._raylet in a worker with the task's argument objects:
+    [pickled function, call description, *args, *kwargs values]. Returns the pickled results
+    [(payload, type name), ...] or, if the task raised, a dict describing the error."""
+    token, name, kwarg_names, num_returns = pickle.loads(buffers[1])
+    try:
+        try:
+            function = _functions.get(token)
+            if function is None:
+                function = pickle.loads(buffers[0])
+                _functions[token] = function
+            values = [_deserialize(b) for b in buffers[2:]]
+            split = len(values) - len(kwarg_names)
+            result = function(*values[:split], **dict(zip(kwarg_names, values[split:])))
+            if num_returns == 1:
+                results = [result]
+            else:
+                results = list(result) if isinstance(result, (tuple, list)) else None
+                if results is None or len(results) != num_returns:
+                    raise ValueError(f"the task has num_returns={num_returns} but returned "
+                                     f"{type(result).__name__}"
+                                     + (f" of length {len(results)}" if results else ""))
+            return [_serialize(r) for r in results]
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:
+                    pass
+    except Exception as e:  # noqa: BLE001 (the task's exception, reported to the caller)
+        from ray.exceptions import RayTaskError
+        if isinstance(e, RayTaskError):  # a failure of a task this one depended on
+            return e._info()
+        return {
+            "function_name": name,
+            "exception_type": type_name(type(e)),
+            "message": str(e),
+            # Without this function's own frame: the traceback starts in the user's function.
+            "traceback": "".join(traceback.format_exception(type(e), e, _user_frames(e))),
+            "pid": os.getpid(),
+        }
+
+
+def _user_frames(e):
+    tb = e.__traceback__
+    while tb is not None and tb.tb_frame.f_code is _execute_task.__code__:
+        tb = tb.tb_next
+    return tb or e.__traceback__
+
+
+_raylet.set_task_executor(_execute_task)

@@ -1,0 +1,460 @@
+// The CPython extension module `ray._raylet`: the Python package's bridge to the core runtime
+// (ray/core/core_runtime.h). The Python side (python/ray/) pickles values and functions; this
+// module stores them as kPickle objects (ray/core/serialization.h), submits tasks and reads
+// objects back, and runs Python tasks in workers.
+//
+// How Python tasks run. Every Python task has the same (invoker, function) pair: InvokePython
+// and the marker function RayPythonTask, both in this module. Workers are forks of the driver
+// (ray/core/driver_runtime.h), so this module is loaded in them at the same build-id and the
+// pair resolves there. The task's first argument is the pickled Python function (an object put
+// once per process), the second a small pickled call description, the rest the call's
+// arguments; InvokePython hands them all to the Python executor that python/ray registers with
+// set_task_executor, and writes what it returns.
+//
+// The GIL. init() keeps the GIL while DriverRuntime::Start forks the zygote, so the zygote,
+// and every worker it forks later, starts as a copy of a thread that holds the GIL with its
+// thread state current. The first task in a worker calls PyOS_AfterFork_Child (the
+// interpreter's own after-fork fixups: GIL and thread states remade, os.register_at_fork
+// hooks) and from then on the worker's one thread holds the GIL for good. In the driver, calls
+// that may block (Get, Wait, Submit, Put, Shutdown) release the GIL; the runtime's threads
+// never touch Python. In a worker the GIL stays held across runtime calls: the worker runtime
+// is single-threaded, and the GIL serializes any Python threads a task may start.
+#include <Python.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "ray/core/core_runtime.h"
+#include "ray/core/driver_runtime.h"
+#include "ray/core/errors.h"
+#include "ray/core/id.h"
+#include "ray/core/serialization.h"
+
+namespace py = pybind11;
+
+// Names every Python task (its address, resolved in workers like any C++ remote function).
+// Shown as the function in the computation graph.
+extern "C" __attribute__((noinline, used, visibility("default"))) void RayPythonTask() {
+  asm volatile("");
+}
+
+namespace ray::python {
+namespace {
+
+using core::CoreRuntime;
+using core::ObjectValue;
+using core::ReturnWriter;
+
+// The runtime init() started; leaked on purpose (no static destructor runs at exit).
+struct DriverState {
+  std::unique_ptr<core::DriverRuntime> runtime;
+  pid_t pid = 0;  // the driver process (a forked copy of this module must never shut it down)
+};
+DriverState& Driver() {
+  static auto* const state = new DriverState;
+  return *state;
+}
+
+// The process this module last saw the interpreter fixed up in (see the top of the file).
+pid_t python_pid = 0;
+// The Python function that runs a task (python/ray/_worker.py: _execute_task).
+py::object* task_executor = nullptr;
+
+bool InDriver() {
+  return Driver().runtime != nullptr && Driver().pid == getpid() &&
+         core::CurrentRuntime() == Driver().runtime.get();
+}
+
+// Releases the GIL in the driver only (see the top of the file).
+class ReleaseInDriver {
+ public:
+  ReleaseInDriver() {
+    if (InDriver()) release_.emplace();
+  }
+
+ private:
+  std::optional<py::gil_scoped_release> release_;
+};
+
+py::object Exceptions(const char* name) { return py::module_::import("ray.exceptions").attr(name); }
+
+[[noreturn]] void RaisePython(const char* type, const std::string& message) {
+  PyErr_SetString(Exceptions(type).ptr(), message.c_str());
+  throw py::error_already_set();
+}
+
+CoreRuntime& Runtime() {
+  CoreRuntime* runtime = core::CurrentRuntime();
+  if (runtime == nullptr) RaisePython("RayError", "ray is not initialized: call ray.init() first");
+  return *runtime;
+}
+
+absl::Duration Timeout(std::optional<double> seconds) {
+  if (!seconds.has_value()) return absl::InfiniteDuration();
+  return absl::Seconds(std::max(0.0, *seconds));
+}
+
+// ---------------------------------------------------------------------------------------------
+// ObjectID: one counted reference (core_runtime.h's adopt convention).
+
+class PyObjectID {
+ public:
+  // Takes over the reference Submit / Put counted for the caller.
+  static PyObjectID Adopt(const ObjectID& id) {
+    PyObjectID r;
+    r.id_ = id;
+    if (core::CurrentRuntime() != nullptr) r.epoch_ = core::CurrentRuntimeEpoch();
+    return r;
+  }
+  // Counts a new reference (an ID unpickled or copied in this process).
+  static PyObjectID Acquire(const ObjectID& id) {
+    PyObjectID r;
+    r.id_ = id;
+    if (CoreRuntime* runtime = core::CurrentRuntime(); runtime != nullptr && !id.IsNil()) {
+      runtime->AddRef(id);
+      r.epoch_ = core::CurrentRuntimeEpoch();
+    }
+    return r;
+  }
+  PyObjectID() = default;
+  PyObjectID(const PyObjectID&) = delete;
+  PyObjectID& operator=(const PyObjectID&) = delete;
+  PyObjectID(PyObjectID&& other) noexcept
+      : id_(other.id_), epoch_(std::exchange(other.epoch_, 0)) {}
+  ~PyObjectID() {
+    if (epoch_ != 0 && epoch_ == core::CurrentRuntimeEpoch()) {
+      if (CoreRuntime* runtime = core::CurrentRuntime()) runtime->RemoveRef(id_);
+    }
+  }
+
+  const ObjectID& id() const { return id_; }
+
+ private:
+  ObjectID id_;
+  uint64_t epoch_ = 0;  // the runtime epoch the reference was counted in; 0: none
+};
+
+// ---------------------------------------------------------------------------------------------
+// Objects
+
+// A stored object as Python sees it: the payload through the buffer protocol (read-only, in
+// store or runtime memory, no copy), its format, and for errors the error's fields.
+struct PyObjectBuffer {
+  ObjectValue value;
+  ObjectHeader header;
+  std::span<const uint8_t> payload() const { return value.bytes.subspan(kObjectHeaderSize); }
+};
+
+PyObjectBuffer ToBuffer(ObjectValue value) {
+  absl::StatusOr<ObjectHeader> header = ReadHeader(value.bytes);
+  if (!header.ok()) {
+    RaisePython("RayError", "malformed object: " + std::string(header.status().message()));
+  }
+  return PyObjectBuffer{std::move(value), *header};
+}
+
+void WriteHeader(uint8_t* out, uint64_t payload_size, std::string_view type_name) {
+  ObjectHeader h{};
+  h.magic = kObjectMagic;
+  h.version = kObjectVersion;
+  h.format = static_cast<uint8_t>(ObjectFormat::kPickle);
+  h.payload_size = payload_size;
+  std::memcpy(h.type_name, type_name.data(), std::min(type_name.size(), sizeof(h.type_name) - 1));
+  std::memcpy(out, &h, sizeof(h));
+}
+
+std::string_view BytesView(const py::bytes& b) {
+  char* data = nullptr;
+  Py_ssize_t size = 0;
+  if (PyBytes_AsStringAndSize(b.ptr(), &data, &size) != 0) throw py::error_already_set();
+  return {data, static_cast<size_t>(size)};
+}
+
+std::string PickleObject(std::string_view payload, std::string_view type_name) {
+  std::string object(kObjectHeaderSize + payload.size(), '\0');
+  WriteHeader(reinterpret_cast<uint8_t*>(object.data()), payload.size(), type_name);
+  std::memcpy(object.data() + kObjectHeaderSize, payload.data(), payload.size());
+  return object;
+}
+
+py::dict ErrorDict(const TaskErrorInfo& info) {
+  py::dict d;
+  d["function_name"] = info.function_name;
+  d["exception_type"] = info.exception_type;
+  d["message"] = info.message;
+  d["traceback"] = info.traceback;
+  d["task_id"] = info.task_id;
+  d["pid"] = info.pid;
+  d["node"] = info.node;
+  return d;
+}
+
+TaskErrorInfo ErrorInfo(const py::dict& d) {
+  TaskErrorInfo info;
+  auto str = [&](const char* key) {
+    return d.contains(key) ? py::str(d[key]).cast<std::string>() : std::string();
+  };
+  info.function_name = str("function_name");
+  info.exception_type = str("exception_type");
+  info.message = str("message");
+  info.traceback = str("traceback");
+  info.task_id = str("task_id");
+  info.node = str("node");
+  info.pid = d.contains("pid") ? d["pid"].cast<int64_t>() : getpid();
+  return info;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tasks
+
+// Runs a Python task in a worker (the Invoker of every Python task; see the top of the file).
+void InvokePython(const void* /*function*/, std::span<const ObjectValue> args,
+                  ReturnWriter& returns) {
+  if (getpid() != python_pid) {
+    PyOS_AfterFork_Child();  // this thread held the GIL when the zygote was forked
+    python_pid = getpid();
+  }
+  py::gil_scoped_acquire gil;
+  std::optional<TaskErrorInfo> error;
+  try {
+    if (task_executor == nullptr) throw std::runtime_error("no Python task executor registered");
+    py::list buffers;
+    for (const ObjectValue& arg : args) buffers.append(py::cast(ToBuffer(arg)));
+    py::object result = (*task_executor)(buffers);
+    if (py::isinstance<py::dict>(result)) {
+      error = ErrorInfo(result.cast<py::dict>());
+    } else {
+      py::list values = result.cast<py::list>();
+      for (size_t i = 0; i < values.size(); ++i) {
+        py::tuple item = values[i].cast<py::tuple>();  // (payload bytes, type name)
+        std::string_view payload = BytesView(item[0].cast<py::bytes>());
+        std::string type_name = item[1].cast<std::string>();
+        std::span<uint8_t> out = returns.Allocate(i, kObjectHeaderSize + payload.size());
+        WriteHeader(out.data(), payload.size(), type_name);
+        std::memcpy(out.data() + kObjectHeaderSize, payload.data(), payload.size());
+      }
+    }
+  } catch (py::error_already_set& e) {
+    // A failure of the executor itself (it reports the task's own exceptions as a dict).
+    error = TaskErrorInfo{.function_name = "python task",
+                          .exception_type = py::str(e.type().attr("__name__")),
+                          .message = py::str(e.value()),
+                          .pid = getpid()};
+  }
+  if (error) throw TaskError(*std::move(error));
+}
+
+std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num_cpus,
+                               int max_retries) {
+  if (num_returns < 1) throw py::value_error("num_returns must be at least 1");
+  if (!(num_cpus >= 0)) throw py::value_error("num_cpus must be >= 0");
+  core::TaskSpec spec;
+  spec.invoker = &InvokePython;
+  spec.function = reinterpret_cast<const void*>(&RayPythonTask);
+  spec.options = {.num_returns = num_returns, .num_cpus = num_cpus, .max_retries = max_retries};
+  spec.args.reserve(args.size());
+  for (py::handle item : args) {
+    core::TaskArg arg;
+    if (py::isinstance<PyObjectID>(item)) {
+      arg.ref = item.cast<const PyObjectID&>().id();
+    } else {
+      arg.value = PickleObject(BytesView(item.cast<py::bytes>()), "");
+    }
+    spec.args.push_back(std::move(arg));
+  }
+  CoreRuntime& runtime = Runtime();
+  std::vector<ObjectID> ids;
+  {
+    ReleaseInDriver release;
+    ids = runtime.Submit(std::move(spec));
+  }
+  std::vector<PyObjectID> result;
+  result.reserve(ids.size());
+  for (const ObjectID& id : ids) result.push_back(PyObjectID::Adopt(id));
+  return result;
+}
+
+PyObjectID Put(const py::bytes& payload_bytes, const std::string& type_name) {
+  std::string_view payload = BytesView(payload_bytes);
+  CoreRuntime& runtime = Runtime();
+  ObjectID id;
+  {
+    ReleaseInDriver release;  // payload_bytes stays referenced by the caller meanwhile
+    id = runtime.Put(kObjectHeaderSize + payload.size(), [&](std::span<uint8_t> out) {
+      WriteHeader(out.data(), payload.size(), type_name);
+      std::memcpy(out.data() + kObjectHeaderSize, payload.data(), payload.size());
+    });
+  }
+  return PyObjectID::Adopt(id);
+}
+
+std::vector<ObjectID> Ids(const std::vector<const PyObjectID*>& refs) {
+  std::vector<ObjectID> ids;
+  ids.reserve(refs.size());
+  for (const PyObjectID* ref : refs) {
+    if (ref == nullptr) throw py::type_error("expected ObjectIDs, got None");
+    ids.push_back(ref->id());
+  }
+  return ids;
+}
+
+std::vector<PyObjectBuffer> Get(const std::vector<const PyObjectID*>& refs,
+                                std::optional<double> timeout) {
+  std::vector<ObjectID> ids = Ids(refs);
+  CoreRuntime& runtime = Runtime();
+  std::vector<ObjectValue> values;
+  try {
+    ReleaseInDriver release;
+    values = runtime.Get(ids, Timeout(timeout));
+  } catch (const GetTimeoutError& e) {
+    RaisePython("GetTimeoutError", e.what());
+  } catch (const RayError& e) {
+    RaisePython("RayError", e.what());
+  }
+  std::vector<PyObjectBuffer> result;
+  result.reserve(values.size());
+  for (ObjectValue& value : values) result.push_back(ToBuffer(std::move(value)));
+  return result;
+}
+
+std::pair<std::vector<size_t>, std::vector<size_t>> Wait(const std::vector<const PyObjectID*>& refs,
+                                                         size_t num_returns,
+                                                         std::optional<double> timeout) {
+  std::vector<ObjectID> ids = Ids(refs);
+  CoreRuntime& runtime = Runtime();
+  core::WaitResult result;
+  {
+    ReleaseInDriver release;
+    result = runtime.Wait(ids, num_returns, Timeout(timeout));
+  }
+  return {std::move(result.ready), std::move(result.not_ready)};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Init and shutdown
+
+void Init(int num_workers, double num_cpus, uint64_t object_store_memory,
+          const std::string& session_dir_root) {
+  if (core::CurrentRuntime() != nullptr) {
+    RaisePython("RayError", InDriver() ? "ray is already initialized (call ray.shutdown() first)"
+                                       : "this process is a ray worker: ray is initialized");
+  }
+  if (num_workers < 0) throw py::value_error("num_workers must be >= 0");
+  if (!(num_cpus >= 0)) throw py::value_error("num_cpus must be >= 0");
+  // The GIL stays held: the zygote must be a copy of a thread holding it (top of the file).
+  auto runtime = core::DriverRuntime::Start({.num_workers = num_workers,
+                                             .num_cpus = num_cpus,
+                                             .object_store_memory = object_store_memory,
+                                             .session_dir_root = session_dir_root});
+  if (!runtime.ok()) {
+    RaisePython("RayError",
+                "ray.init: cannot start the node: " + std::string(runtime.status().message()));
+  }
+  Driver().runtime = *std::move(runtime);
+  Driver().pid = getpid();
+  core::SetCurrentRuntime(Driver().runtime.get());
+}
+
+void Shutdown() {
+  DriverState& driver = Driver();
+  if (driver.runtime == nullptr || driver.pid != getpid()) return;
+  std::unique_ptr<core::DriverRuntime> runtime = std::move(driver.runtime);
+  if (core::CurrentRuntime() == runtime.get()) core::SetCurrentRuntime(nullptr);
+  py::gil_scoped_release release;
+  runtime.reset();
+}
+
+}  // namespace
+}  // namespace ray::python
+
+PYBIND11_MODULE(_raylet, m) {
+  using namespace ray::python;  // NOLINT
+  using ray::ObjectID;
+  python_pid = getpid();
+  m.doc() = "libray's core runtime for the ray Python package";
+
+  py::class_<PyObjectID>(m, "ObjectID")
+      .def("hex", [](const PyObjectID& r) { return r.id().Hex(); })
+      .def("binary", [](const PyObjectID& r) { return py::bytes(std::string(r.id().Binary())); })
+      .def("is_nil", [](const PyObjectID& r) { return r.id().IsNil(); })
+      .def("__repr__", [](const PyObjectID& r) { return "ObjectID(" + r.id().Hex() + ")"; })
+      .def("__eq__",
+           [](const PyObjectID& a, py::object b) {
+             return py::isinstance<PyObjectID>(b) && a.id() == b.cast<const PyObjectID&>().id();
+           })
+      .def("__hash__",
+           [](const PyObjectID& r) { return static_cast<py::ssize_t>(r.id().StableHash() >> 2); })
+      .def("__copy__", [](const PyObjectID& r) { return PyObjectID::Acquire(r.id()); })
+      .def("__deepcopy__",
+           [](const PyObjectID& r, py::object) { return PyObjectID::Acquire(r.id()); })
+      .def(py::pickle([](const PyObjectID& r) { return py::bytes(std::string(r.id().Binary())); },
+                      [](const py::bytes& b) {
+                        ObjectID id;
+                        if (!ObjectID::FromBinary(BytesView(b), &id))
+                          throw py::value_error("bad ObjectID");
+                        return PyObjectID::Acquire(id);
+                      }));
+
+  py::class_<PyObjectBuffer>(m, "ObjectBuffer", py::buffer_protocol())
+      .def_buffer([](PyObjectBuffer& b) {
+        std::span<const uint8_t> p = b.payload();
+        return py::buffer_info(const_cast<uint8_t*>(p.data()), 1,
+                               py::format_descriptor<uint8_t>::format(), 1,
+                               {static_cast<py::ssize_t>(p.size())}, {1}, /*readonly=*/true);
+      })
+      .def_property_readonly("format", [](const PyObjectBuffer& b) { return b.header.format; })
+      .def_property_readonly("type_name",
+                             [](const PyObjectBuffer& b) {
+                               return std::string(
+                                   b.header.type_name,
+                                   strnlen(b.header.type_name, sizeof(b.header.type_name)));
+                             })
+      .def("__len__", [](const PyObjectBuffer& b) { return b.payload().size(); })
+      .def("describe", [](const PyObjectBuffer& b) { return ray::DescribeObject(b.value.bytes); })
+      .def("error_info", [](const PyObjectBuffer& b) {
+        auto info = ray::DeserializeError(b.value.bytes);
+        if (!info.ok()) throw py::value_error(std::string(info.status().message()));
+        return ErrorDict(*info);
+      });
+
+  m.attr("FORMAT_MSGPACK") = static_cast<int>(ray::ObjectFormat::kMsgpack);
+  m.attr("FORMAT_RAW") = static_cast<int>(ray::ObjectFormat::kRaw);
+  m.attr("FORMAT_ERROR") = static_cast<int>(ray::ObjectFormat::kError);
+  m.attr("FORMAT_PICKLE") = static_cast<int>(ray::ObjectFormat::kPickle);
+  m.attr("WORKER_CRASHED_ERROR_TYPE") = std::string(ray::kWorkerCrashedErrorType);
+
+  m.def("init", &Init, py::arg("num_workers") = 0, py::arg("num_cpus") = 0.0,
+        py::arg("object_store_memory") = 0, py::arg("session_dir_root") = "");
+  m.def("shutdown", &Shutdown);
+  m.def("is_initialized", [] { return ray::core::CurrentRuntime() != nullptr; });
+  m.def("is_driver", [] { return InDriver(); });
+  m.def("runtime_epoch", [] { return ray::core::CurrentRuntimeEpoch(); });
+  m.def("put", &Put, py::arg("payload"), py::arg("type_name") = "");
+  m.def("get", &Get, py::arg("ids"), py::arg("timeout") = py::none());
+  m.def("wait", &Wait, py::arg("ids"), py::arg("num_returns"), py::arg("timeout") = py::none());
+  m.def("submit", &Submit, py::arg("args"), py::arg("num_returns") = 1, py::arg("num_cpus") = 1.0,
+        py::arg("max_retries") = 3);
+  m.def("set_task_executor", [](py::object executor) {
+    if (task_executor == nullptr) task_executor = new py::object;  // leaked: used until _exit
+    *task_executor = std::move(executor);
+  });
+  m.def("worker_pids", [] {
+    if (!InDriver()) return std::vector<pid_t>{};
+    py::gil_scoped_release release;
+    return Driver().runtime->worker_pids();
+  });
+  m.def("session_dir", [] { return InDriver() ? Driver().runtime->session_dir() : std::string(); });
+  m.def("node_pids", [] {  // zygote and store
+    if (!InDriver()) return std::vector<pid_t>{};
+    return std::vector<pid_t>{Driver().runtime->zygote_pid(), Driver().runtime->store_pid()};
+  });
+}

@@ -1,0 +1,220 @@
+"""The ray Python API beyond the tutorial: errors, options, wait, timeouts, values."""
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import ray
+from ray.exceptions import GetTimeoutError, RayError, RayTaskError
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_local():
+    ray.init(num_cpus=4)
+    yield
+    ray.shutdown()
+
+
+class CustomError(Exception):
+    def __init__(self, a, b):  # not the (message) signature
+        super().__init__(f"custom {a} {b}")
+
+
+@ray.remote
+def fail(message):
+    raise ValueError(message)
+
+
+@ray.remote
+def fail_custom():
+    raise CustomError(1, 2)
+
+
+@ray.remote
+def identity(x):
+    return x
+
+
+@ray.remote
+def get_inside(x_id):
+    return ray.get(x_id)
+
+
+@ray.remote
+def sleep(n):
+    time.sleep(n)
+    return n
+
+
+def test_exception_is_reraised_with_remote_message_and_traceback():
+    with pytest.raises(ValueError) as info:
+        ray.get(fail.remote("boom 42"))
+    e = info.value
+    assert isinstance(e, RayTaskError) and isinstance(e, RayError)
+    assert "boom 42" in str(e)
+    assert "Traceback" in str(e) and "in fail" in str(e)
+    assert e.function_name.endswith("fail")
+    assert e.exception_type == "ValueError"
+    assert e.pid != os.getpid()
+
+
+def test_exception_of_user_type():
+    with pytest.raises(CustomError) as info:
+        ray.get(fail_custom.remote())
+    assert isinstance(info.value, RayTaskError)
+    assert "custom 1 2" in str(info.value)
+
+
+def test_error_propagates_to_dependents_and_nested_gets():
+    failed = fail.remote("first failure")
+    with pytest.raises(ValueError, match="first failure") as downstream:
+        ray.get(identity.remote(failed))  # does not run: its argument is an error
+    assert downstream.value.function_name.endswith("fail")
+    with pytest.raises(ValueError, match="first failure") as nested:
+        ray.get(get_inside.remote([failed]))  # raises inside a task, re-raised here
+    assert nested.value.function_name.endswith("fail")
+
+
+def test_worker_killed_mid_task():
+    @ray.remote(max_retries=0)
+    def die():
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    with pytest.raises(ray.exceptions.WorkerCrashedError):
+        ray.get(die.remote(), timeout=30)
+    assert ray.get(identity.remote("still works")) == "still works"
+
+
+def test_wrong_number_of_returns_is_a_task_error():
+    f = ray.remote(num_returns=2)(lambda: 1)
+    a, b = f.remote()
+    with pytest.raises(RayTaskError, match="num_returns=2"):
+        ray.get(a)
+
+
+def test_num_returns_and_options():
+    @ray.remote(num_returns=2)
+    def two():
+        return "a", "b"
+
+    assert ray.get(two.remote()) == ["a", "b"]
+    three = two.options(num_returns=3)
+    with pytest.raises(RayTaskError):
+        ray.get(three.remote())
+    pair = ray.remote(lambda: (1, 2)).options(num_returns=2).remote()
+    assert ray.get(pair) == [1, 2]
+
+
+def test_kwargs_closures_lambdas():
+    offset = 100
+
+    @ray.remote
+    def f(a, b=1, *, c=2):
+        return a + b + c + offset
+
+    assert ray.get(f.remote(1)) == 104
+    assert ray.get(f.remote(1, b=ray.put(10), c=20)) == 131
+    square = ray.remote(lambda x: x * x)
+    assert ray.get([square.remote(i) for i in range(5)]) == [0, 1, 4, 9, 16]
+
+
+def test_object_ids_inside_values():
+    x = ray.put("inner")
+    assert ray.get(get_inside.remote([x])) == ["inner"]
+    assert ray.get(pickle.loads(pickle.dumps(x))) == "inner"
+    assert pickle.loads(pickle.dumps(x)) == x and hash(x) == hash(pickle.loads(pickle.dumps(x)))
+
+
+def test_values_round_trip():
+    import numpy as np
+
+    values = [None, True, 1 << 80, 1.5, "text", b"bytes", (1, [2, {3: "4"}]), {"k": {1, 2}},
+              np.arange(12).reshape(3, 4), bytes(300_000)]
+    for v in values:
+        got = ray.get(ray.put(v))
+        if isinstance(v, np.ndarray):
+            assert (got == v).all()
+        else:
+            assert got == v
+        got = ray.get(identity.remote(v))
+        assert (got == v).all() if isinstance(v, np.ndarray) else got == v
+
+
+def test_wait():
+    fast = identity.remote(1)
+    slow = sleep.remote(3)
+    ready, not_ready = ray.wait([slow, fast], num_returns=1, timeout=2)
+    assert ready == [fast] and not_ready == [slow]
+    ready, not_ready = ray.wait([fast], num_returns=1)
+    assert ready == [fast] and not_ready == []
+    with pytest.raises(ValueError):
+        ray.wait([fast], num_returns=2)
+
+
+def test_get_timeout():
+    slow = sleep.remote(2)
+    start = time.time()
+    with pytest.raises(GetTimeoutError):
+        ray.get(slow, timeout=0.2)
+    assert time.time() - start < 1.5
+    assert ray.get(slow) == 2
+
+
+def test_wrong_use():
+    with pytest.raises(TypeError, match="remote"):
+        identity(1)
+    with pytest.raises(TypeError):
+        ray.get(1)
+    with pytest.raises(RuntimeError, match="already initialized"):
+        ray.init()
+    ray.init(ignore_reinit_error=True)
+    with pytest.raises(TypeError):
+        ray.remote(num_gpus=1)(lambda: 1)
+    assert ray.get(identity.remote(lambda: 7))() == 7  # cloudpickle pickles lambdas
+    # Unpicklable argument: a clear error at the call.
+    with pytest.raises(TypeError, match="serialize"):
+        identity.remote(_Unpicklable())
+
+
+class _Unpicklable:
+    def __reduce__(self):
+        raise TypeError("no pickling here")
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie waiting for its parent counts as gone
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("how", ["exit", "sigkill"])
+def test_everything_stops_with_the_driver(how):
+    script = textwrap.dedent(f"""
+        import os, signal, sys, time, ray
+        ray.init(num_workers=2)
+        f = ray.remote(lambda: os.getpid())
+        ray.get([f.remote() for _ in range(4)])
+        print(*(ray._raylet.worker_pids() + ray._raylet.node_pids()), flush=True)
+        if "{how}" == "sigkill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60, env=os.environ)
+    pids = [int(p) for p in out.stdout.split()]
+    assert len(pids) >= 4, out
+    deadline = time.time() + 5
+    while any(_alive(p) for p in pids) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not [p for p in pids if _alive(p)]

@@ -1,0 +1,44 @@
+"""Nested tasks with a single worker: a worker blocked in ray.get gives its slot back."""
+
+import ray
+
+
+@ray.remote
+def sub_experiment(i, j):
+    return i + j
+
+
+@ray.remote
+def run_experiment(i):
+    return sum(ray.get([sub_experiment.remote(i, j) for j in range(10)]))
+
+
+def test_nested_tasks_with_one_worker():
+    ray.init(start_ray_local=True, num_workers=1)
+    try:
+        results = [run_experiment.remote(i) for i in range(5)]
+        assert ray.get(results, timeout=60) == [45, 55, 65, 75, 85]
+    finally:
+        ray.shutdown()
+
+
+def test_init_again_after_shutdown():
+    for _ in range(2):
+        ray.init(num_workers=1)
+        assert ray.get(ray.put("again")) == "again"
+        ray.shutdown()
+    assert not ray.is_initialized()
+
+
+def test_examples_tutorial_py_runs():
+    import os
+    import subprocess
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    script = os.path.join(here, "..", "..", "examples", "tutorial.py")
+    out = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "ray.get(results) -> [45, 55, 65, 75, 85]" in out.stdout
+    assert "return_multiple() -> (0, 0.0, 'zero')" in out.stdout
+    assert "tutorial: done" in out.stdout
