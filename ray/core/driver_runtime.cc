@@ -138,7 +138,6 @@ absl::Status DriverRuntimeImpl::Init(const DriverOptions& options) {
                                       : std::max(1u, std::thread::hardware_concurrency());
   scheduler_options.num_cpus =
       options.num_cpus > 0 ? options.num_cpus : scheduler_options.num_workers;
-  scheduler_options.store_socket = store_socket;
   scheduler_options.root_task = driver_task_;
   scheduler_options.record_task_graph = options.record_task_graph;
   Zygote* z = zygote_.get();

@@ -12,6 +12,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "ray/core/errors.h"
 #include "ray/core/serialization.h"
 
 namespace ray::core {
@@ -44,11 +45,6 @@ std::shared_ptr<const std::string> ErrorObject(const std::string& function_name,
 }
 
 }  // namespace
-
-std::string WorkerCrashedErrorObject(const std::string& function_name, const TaskID& task,
-                                     const std::string& why) {
-  return *ErrorObject(function_name, "ray::WorkerCrashedError", why, task);
-}
 
 struct Scheduler::Worker {
   enum class State { kIdle, kBusy, kBlocked, kDead };
@@ -677,7 +673,7 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why) {
       const auto& fn = functions_.at(task.function_key);
       std::string message = absl::StrCat("the worker (pid ", worker.pid, ") running ", fn.name,
                                          " died: ", why, "; no retries left");
-      FailTask(task, ErrorObject(fn.name, "ray::WorkerCrashedError", message, task.id));
+      FailTask(task, ErrorObject(fn.name, std::string(kWorkerCrashedErrorType), message, task.id));
     } else {
       ready_.push_front(task.id);
     }

@@ -50,10 +50,9 @@ struct TaskRecord {
 };
 
 struct SchedulerOptions {
-  int num_workers = 2;    // started at once
-  double num_cpus = 2;    // CPUs tasks may hold at once
-  int max_workers = 256;  // hard cap, blocked workers included
-  std::string store_socket;
+  int num_workers = 2;            // started at once
+  double num_cpus = 2;            // CPUs tasks may hold at once
+  int max_workers = 256;          // hard cap, blocked workers included
   TaskID root_task;               // the driver, "op-root" in the graph
   bool record_task_graph = true;  // keep the computation graph (ray/core/task_graph.h)
 };
@@ -166,9 +165,5 @@ class Scheduler {
   std::vector<ObjectID> store_deletes_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<TaskGraph> graph_;  // null when not recording; thread-safe itself
 };
-
-// The error object stored for the returns of a task whose worker died once too often.
-std::string WorkerCrashedErrorObject(const std::string& function_name, const TaskID& task,
-                                     const std::string& why);
 
 }  // namespace ray::core

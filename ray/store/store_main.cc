@@ -1,7 +1,5 @@
 // ray_store: the node's object store daemon. One per node; clients connect over a unix socket
 // and receive the shared memory that holds the objects.
-#include <kj/async-unix.h>
-#include <kj/debug.h>
 #include <signal.h>
 
 #include <algorithm>
