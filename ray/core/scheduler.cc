@@ -12,20 +12,12 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "ray/core/capnp_bytes.h"
 #include "ray/core/errors.h"
 #include "ray/core/serialization.h"
 
 namespace ray::core {
 namespace {
-
-std::string_view View(capnp::Data::Reader data) {
-  return {reinterpret_cast<const char*>(data.begin()), data.size()};
-}
-capnp::Data::Reader AsData(std::string_view bytes) {
-  return {reinterpret_cast<const capnp::byte*>(bytes.data()), bytes.size()};
-}
-
-std::span<const uint8_t> Span(capnp::Data::Reader data) { return {data.begin(), data.size()}; }
 
 bool IsErrorValue(const std::shared_ptr<const std::string>& value) {
   return value != nullptr &&
@@ -478,17 +470,17 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
   auto in = message->Root<rpc::FromWorker>();
   if (in.getPid() != 0) worker.pid = in.getPid();
   for (auto def : in.getFunctions()) {
-    functions_.try_emplace(def.getKey(), FunctionRecord{std::string(View(def.getInvoker())),
-                                                        std::string(View(def.getFunction())),
+    functions_.try_emplace(def.getKey(), FunctionRecord{std::string(AsView(def.getInvoker())),
+                                                        std::string(AsView(def.getFunction())),
                                                         std::string(def.getName().cStr())});
   }
   for (auto put : in.getPuts()) {
-    ObjectID id = ObjectID::FromBinaryOrNil(View(put.getId()));
+    ObjectID id = ObjectID::FromBinaryOrNil(AsView(put.getId()));
     if (id.IsNil()) continue;
     if (worker.held.insert(id).second) objects_[id].refs += 1;
     if (graph_ != nullptr) graph_->OnPut(id, id.Task(), absl::Now());
     if (put.isValue()) {
-      ObjectReady(id, std::make_shared<const std::string>(View(put.getValue())),
+      ObjectReady(id, std::make_shared<const std::string>(AsView(put.getValue())),
                   put.getValue().size());
     } else {
       ObjectReady(id, nullptr, put.getInStore());
@@ -496,8 +488,8 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
   }
   for (auto submit : in.getSubmits()) {
     TaskRecord task;
-    task.id = TaskID::FromBinary(View(submit.getTaskId()));
-    task.parent = TaskID::FromBinary(View(submit.getParentTaskId()));
+    task.id = TaskID::FromBinary(AsView(submit.getTaskId()));
+    task.parent = TaskID::FromBinary(AsView(submit.getParentTaskId()));
     task.function_key = submit.getFunction();
     task.num_returns = std::max<int>(0, submit.getNumReturns());
     task.num_cpus = std::max(0.0, submit.getNumCpus());
@@ -505,9 +497,9 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
     for (auto arg : submit.getArgs()) {
       TaskRecord::Arg a;
       if (arg.isRef()) {
-        a.ref = ObjectID::FromBinaryOrNil(View(arg.getRef()));
+        a.ref = ObjectID::FromBinaryOrNil(AsView(arg.getRef()));
       } else {
-        a.value = std::make_shared<const std::string>(View(arg.getValue()));
+        a.value = std::make_shared<const std::string>(AsView(arg.getValue()));
       }
       task.args.push_back(std::move(a));
     }
@@ -518,28 +510,28 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
     SubmitLocked(std::move(task));
   }
   for (auto raw : in.getAddRefs()) {
-    ObjectID id = ObjectID::FromBinaryOrNil(View(raw));
+    ObjectID id = ObjectID::FromBinaryOrNil(AsView(raw));
     if (!id.IsNil() && worker.held.insert(id).second) objects_[id].refs += 1;
   }
   for (auto done : in.getDone()) {
-    TaskID id = TaskID::FromBinary(View(done.getTaskId()));
+    TaskID id = TaskID::FromBinary(AsView(done.getTaskId()));
     if (worker.assigned.empty() || worker.assigned.front() != id) continue;  // not its task
     for (auto ret : done.getReturns()) {
-      ObjectID oid = ObjectID::FromBinaryOrNil(View(ret.getId()));
+      ObjectID oid = ObjectID::FromBinaryOrNil(AsView(ret.getId()));
       if (oid.IsNil() || oid.Task() != id) continue;
       if (ret.isValue()) {
-        ObjectReady(oid, std::make_shared<const std::string>(View(ret.getValue())),
+        ObjectReady(oid, std::make_shared<const std::string>(AsView(ret.getValue())),
                     ret.getValue().size());
       } else {
         ObjectReady(oid, nullptr, ret.getInStore());
       }
     }
     bool failed = done.getReturns().size() > 0 && done.getReturns()[0].isValue() &&
-                  IsError(Span(done.getReturns()[0].getValue()));
+                  IsError(AsSpan(done.getReturns()[0].getValue()));
     TaskFinished(worker, id, failed);
   }
   for (auto raw : in.getRemoveRefs()) {
-    ObjectID id = ObjectID::FromBinaryOrNil(View(raw));
+    ObjectID id = ObjectID::FromBinaryOrNil(AsView(raw));
     if (worker.held.erase(id) == 0) continue;
     auto it = objects_.find(id);
     if (it != objects_.end()) {
@@ -552,7 +544,7 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
     auto back = in.getHandedBack();
     bool front_back = false;                  // the worker had not started its front task either
     for (size_t i = back.size(); i-- > 0;) {  // keep their order at the queue's front
-      TaskID id = TaskID::FromBinary(View(back[i]));
+      TaskID id = TaskID::FromBinary(AsView(back[i]));
       auto pos = std::find(worker.assigned.begin(), worker.assigned.end(), id);
       if (pos == worker.assigned.end()) continue;
       front_back |= pos == worker.assigned.begin();
@@ -578,7 +570,7 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
     bool is_wait = in.hasWait();
     auto ids = is_wait ? in.getWait().getIds() : in.getGet().getIds();
     int64_t timeout_ms = is_wait ? in.getWait().getTimeoutMs() : in.getGet().getTimeoutMs();
-    for (auto raw : ids) pending.ids.push_back(ObjectID::FromBinaryOrNil(View(raw)));
+    for (auto raw : ids) pending.ids.push_back(ObjectID::FromBinaryOrNil(AsView(raw)));
     if (timeout_ms >= 0) pending.deadline = absl::Now() + absl::Milliseconds(timeout_ms);
     pending.is_wait = is_wait;
     if (is_wait) pending.num_returns = in.getWait().getNumReturns();

@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "ray/core/capnp_bytes.h"
 #include "ray/core/core_runtime.h"
 #include "ray/core/errors.h"
 #include "ray/core/function_table.h"
@@ -28,14 +29,6 @@ namespace {
 constexpr size_t kInlineLimit = 64 << 10;
 // How long a worker polls for its next message before it sleeps.
 constexpr absl::Duration kSpin = absl::Microseconds(50);
-
-std::string_view View(capnp::Data::Reader data) {
-  return {reinterpret_cast<const char*>(data.begin()), data.size()};
-}
-capnp::Data::Reader AsData(std::string_view bytes) {
-  return {reinterpret_cast<const capnp::byte*>(bytes.data()), bytes.size()};
-}
-std::span<const uint8_t> Span(capnp::Data::Reader data) { return {data.begin(), data.size()}; }
 
 int64_t TimeoutMs(absl::Duration timeout) {
   if (timeout == absl::InfiniteDuration()) return -1;
@@ -138,7 +131,7 @@ class WorkerRuntime final : public CoreRuntime {
   // Gives the tasks not started yet back to the scheduler (in the next message).
   void HandBackQueue() {
     for (const QueuedTask& t : queue_) {
-      out_.handed_back.push_back(TaskID::FromBinary(View(t.task.getTaskId())));
+      out_.handed_back.push_back(TaskID::FromBinary(AsView(t.task.getTaskId())));
     }
     queue_.clear();
   }
@@ -214,12 +207,12 @@ void WorkerRuntime::Accept(std::shared_ptr<ReceivedMessage> message, bool blocke
   auto in = message->Root<rpc::ToWorker>();
   for (auto def : in.getFunctions()) {
     defined_.try_emplace(
-        def.getKey(), FunctionRecord{std::string(View(def.getInvoker())),
-                                     std::string(View(def.getFunction())), def.getName().cStr()});
+        def.getKey(), FunctionRecord{std::string(AsView(def.getInvoker())),
+                                     std::string(AsView(def.getFunction())), def.getName().cStr()});
   }
   for (auto task : in.getTasks()) {
     if (blocked) {
-      out_.handed_back.push_back(TaskID::FromBinary(View(task.getTaskId())));
+      out_.handed_back.push_back(TaskID::FromBinary(AsView(task.getTaskId())));
     } else {
       queue_.push_back({message, task});
     }
@@ -227,7 +220,7 @@ void WorkerRuntime::Accept(std::shared_ptr<ReceivedMessage> message, bool blocke
   if (in.getObjects().size() > 0) {
     objects_reply_.emplace();
     for (auto object : in.getObjects()) {
-      objects_reply_->emplace_back(ObjectID::FromBinaryOrNil(View(object.getId())), object);
+      objects_reply_->emplace_back(ObjectID::FromBinaryOrNil(AsView(object.getId())), object);
     }
     reply_message_ = message;
   }
@@ -235,7 +228,7 @@ void WorkerRuntime::Accept(std::shared_ptr<ReceivedMessage> message, bool blocke
   if (in.hasGetFailed()) get_failed_ = in.getGetFailed().cStr();
   if (in.hasReady()) {
     ready_reply_.emplace();
-    for (auto raw : in.getReady()) ready_reply_->push_back(ObjectID::FromBinaryOrNil(View(raw)));
+    for (auto raw : in.getReady()) ready_reply_->push_back(ObjectID::FromBinaryOrNil(AsView(raw)));
   }
 }
 
@@ -261,7 +254,7 @@ const ResolvedFunction* WorkerRuntime::Function(uint64_t key) {
 
 void WorkerRuntime::Execute(const QueuedTask& queued) {
   rpc::Task::Reader task = queued.task;
-  TaskID id = TaskID::FromBinary(View(task.getTaskId()));
+  TaskID id = TaskID::FromBinary(AsView(task.getTaskId()));
   size_t num_returns = task.getNumReturns();
   const ResolvedFunction* function = Function(task.getFunction());
   std::string name = function ? function->name : "unknown function";
@@ -278,10 +271,10 @@ void WorkerRuntime::Execute(const QueuedTask& queued) {
     std::vector<ObjectID> store_refs;
     for (auto arg : task.getArgs()) {
       if (arg.isValue()) {
-        args.push_back({Span(arg.getValue()), queued.message});
+        args.push_back({AsSpan(arg.getValue()), queued.message});
       } else {
         args.emplace_back();
-        store_refs.push_back(ObjectID::FromBinaryOrNil(View(arg.getRef())));
+        store_refs.push_back(ObjectID::FromBinaryOrNil(AsView(arg.getRef())));
       }
     }
     if (!store_refs.empty()) {
@@ -453,7 +446,7 @@ std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl:
     auto it = reply.find(ids[i]);
     if (it == reply.end()) throw std::runtime_error("the scheduler's reply misses an object");
     if (it->second.isValue()) {
-      values[i] = {Span(it->second.getValue()), reply_message_};
+      values[i] = {AsSpan(it->second.getValue()), reply_message_};
     } else {
       from_store.push_back(ids[i]);
     }

@@ -271,11 +271,11 @@ TEST_F(BadInputTest, StoreEnforcesTheProtocolOnRawSessions) {
 
   // IDs of the wrong length.
   auto bad_create = owner.session().createRequest();
-  bad_create.setId(store::AsData("short"));
+  bad_create.setId(ray::AsData("short"));
   bad_create.setSize(10);
   EXPECT_EQ(bad_create.send().wait(ws).getStatus().getCode(), rpc::Code::INVALID_ARGUMENT);
   auto bad_get = owner.session().getRequest();
-  bad_get.initIds(1).set(0, store::AsData(std::string(100, 'x')));
+  bad_get.initIds(1).set(0, ray::AsData(std::string(100, 'x')));
   bad_get.setTimeoutMs(-1);
   auto bad_get_reply = bad_get.send().wait(ws);
   ASSERT_EQ(bad_get_reply.getStatuses().size(), 1u);

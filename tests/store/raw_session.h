@@ -52,7 +52,7 @@ class RawSession {
   store::rpc::Session::Client& session() { return session_; }
   kj::WaitScope& wait_scope() { return io_.waitScope; }
 
-  static capnp::Data::Reader Id(const ObjectID& id) { return store::AsData(id.Binary()); }
+  static capnp::Data::Reader Id(const ObjectID& id) { return ray::AsData(id.Binary()); }
 
  private:
   kj::AsyncIoContext io_;
