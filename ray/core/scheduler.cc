@@ -552,18 +552,7 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
       if (auto t = tasks_.find(id); t != tasks_.end()) t->second.worker = -1;
       ready_.push_front(id);
     }
-    if (front_back && worker.state == Worker::State::kBusy) {
-      cpus_free_ += worker.cpus_held;
-      worker.cpus_held = 0;
-      worker.state = Worker::State::kIdle;
-      if (!worker.assigned.empty()) {
-        worker.state = Worker::State::kBusy;
-        auto next = tasks_.find(worker.assigned.front());
-        worker.cpus_held =
-            next == tasks_.end() ? 0 : std::min(next->second.num_cpus, options_.num_cpus);
-        cpus_free_ -= worker.cpus_held;
-      }
-    }
+    if (front_back && worker.state == Worker::State::kBusy) StartNextTask(worker);
   }
   if (in.hasGet() || in.hasWait()) {
     Worker::Pending pending;
@@ -582,21 +571,23 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
   }
 }
 
+void Scheduler::StartNextTask(Worker& worker) {
+  if (worker.state != Worker::State::kBlocked) cpus_free_ += worker.cpus_held;
+  worker.cpus_held = 0;
+  worker.pending.reset();
+  worker.state = Worker::State::kIdle;
+  if (worker.assigned.empty()) return;
+  worker.state = Worker::State::kBusy;  // the next queued task starts now, on these CPUs
+  auto next = tasks_.find(worker.assigned.front());
+  worker.cpus_held = next == tasks_.end() ? 0 : std::min(next->second.num_cpus, options_.num_cpus);
+  cpus_free_ -= worker.cpus_held;
+  RecordStart(worker);
+}
+
 void Scheduler::TaskFinished(Worker& worker, const TaskID& id, bool failed) {
   if (graph_ != nullptr) graph_->OnFinish(id, failed, absl::Now());
   worker.assigned.pop_front();
-  RecordStart(worker);
-  if (worker.state == Worker::State::kBlocked) worker.pending.reset();
-  cpus_free_ += worker.cpus_held;
-  worker.cpus_held = 0;
-  worker.state = Worker::State::kIdle;
-  if (!worker.assigned.empty()) {  // the next queued task starts now, on these CPUs
-    worker.state = Worker::State::kBusy;
-    auto next = tasks_.find(worker.assigned.front());
-    worker.cpus_held =
-        next == tasks_.end() ? 0 : std::min(next->second.num_cpus, options_.num_cpus);
-    cpus_free_ -= worker.cpus_held;
-  }
+  StartNextTask(worker);
   auto it = tasks_.find(id);
   if (it == tasks_.end()) return;
   std::vector<ObjectID> args;

@@ -127,6 +127,9 @@ class Scheduler {
   void TaskFinished(Worker& worker, const TaskID& id, bool failed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordStart(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The worker's front task is gone (done or handed back): its CPUs go back, and the next
+  // queued task, if any, starts on them.
+  void StartNextTask(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FailTask(TaskRecord& task, std::shared_ptr<const std::string> error)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MakeReady(const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
