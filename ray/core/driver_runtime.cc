@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "absl/container/flat_hash_set.h"
@@ -20,6 +19,7 @@
 #include "ray/core/worker.h"
 #include "ray/core/zygote.h"
 #include "ray/store/client.h"
+#include "ray/store/shared_memory.h"
 #include "ray/store/store_runner.h"
 
 namespace ray::core {
@@ -28,14 +28,7 @@ namespace {
 constexpr size_t kInlineLimit = 64 << 10;
 
 uint64_t DefaultStoreMemory() {
-  std::ifstream meminfo("/proc/meminfo");
-  std::string key;
-  uint64_t kib = 0;
-  while (meminfo >> key >> kib) {
-    if (key == "MemTotal:") break;
-    meminfo.ignore(256, '\n');
-  }
-  uint64_t bytes = kib * 1024 * 3 / 10;
+  uint64_t bytes = store::MemInfo("MemTotal") * 1024 * 3 / 10;
   return std::max<uint64_t>(bytes / 4096 * 4096, 64 << 20);
 }
 

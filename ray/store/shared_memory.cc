@@ -19,19 +19,18 @@ absl::Status ErrnoStatus(const char* what) {
   return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
 }
 
-// Free 2 MiB huge pages, from /proc/meminfo.
-size_t FreeHugePages() {
+}  // namespace
+
+uint64_t MemInfo(const std::string& field) {
   std::ifstream meminfo("/proc/meminfo");
   std::string key;
-  size_t value = 0;
+  uint64_t value = 0;
   while (meminfo >> key >> value) {
-    if (key == "HugePages_Free:") return value;
+    if (key == field + ":") return value;
     meminfo.ignore(256, '\n');
   }
   return 0;
 }
-
-}  // namespace
 
 SharedMemory::SharedMemory(SharedMemory&& other) noexcept { *this = std::move(other); }
 
@@ -59,7 +58,8 @@ void SharedMemory::Reset() {
 absl::StatusOr<SharedMemory> SharedMemory::Create(const std::string& name, size_t size,
                                                   bool try_huge_pages) {
   if (size == 0) return absl::InvalidArgumentError("shared memory of size 0");
-  if (try_huge_pages && size % kHugePageSize == 0 && FreeHugePages() >= size / kHugePageSize) {
+  if (try_huge_pages && size % kHugePageSize == 0 &&
+      MemInfo("HugePages_Free") >= size / kHugePageSize) {
     int fd = memfd_create(name.c_str(), MFD_CLOEXEC | MFD_HUGETLB);
     if (fd >= 0 && ftruncate(fd, size) == 0) {
       auto mapped = Map(fd, size, /*writable=*/true);

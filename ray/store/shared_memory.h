@@ -10,6 +10,9 @@
 
 namespace ray::store {
 
+// A field of /proc/meminfo ("MemTotal" in KiB, "HugePages_Free" in pages); 0 if absent.
+uint64_t MemInfo(const std::string& field);
+
 class SharedMemory {
  public:
   SharedMemory() = default;
