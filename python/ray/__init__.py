@@ -14,6 +14,7 @@ threads in this process, tasks run in worker processes forked from it.
 """
 
 from ray import exceptions
+from ray._graph import timeline, visualize_computation_graph
 from ray._raylet import ObjectID
 from ray._worker import (
     get,
@@ -37,5 +38,7 @@ __all__ = [
     "put",
     "remote",
     "shutdown",
+    "timeline",
+    "visualize_computation_graph",
     "wait",
 ]

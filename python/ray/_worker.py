@@ -24,22 +24,36 @@ _PLAIN_TYPES = frozenset([int, float, str, bytes, bool, type(None), complex])
 
 
 def _serialize(value):
-    """(payload, type name) of a value: pickle protocol 5, in band (out-of-band buffers: later)."""
+    """(parts, type name) of a value: parts[0] is its pickle (protocol 5) stream, the rest its
+    out-of-band buffers (numpy arrays' data), which ray._raylet copies once into the object and
+    ray.get maps back read-only, with no copy."""
     if type(value) in _PLAIN_TYPES:
-        payload = pickle.dumps(value, protocol=5)
-    else:
+        return [pickle.dumps(value, protocol=5)], type(value).__qualname__
+    buffers = []
+    try:
+        stream = cloudpickle.dumps(value, protocol=5, buffer_callback=_out_of_band(buffers))
+    except Exception as e:
+        raise TypeError(f"ray cannot serialize {type(value).__name__} object: {e}") from e
+    return [stream] + buffers, type(value).__qualname__
+
+
+def _out_of_band(buffers):
+    """A pickle buffer_callback: contiguous buffers go out of band (into `buffers`)."""
+    def callback(pickle_buffer):
         try:
-            payload = cloudpickle.dumps(value, protocol=5)
-        except Exception as e:
-            raise TypeError(f"ray cannot serialize {type(value).__name__} object: {e}") from e
-    return payload, type(value).__qualname__
+            buffers.append(pickle_buffer.raw())
+        except BufferError:  # not contiguous: pickled in band
+            return True
+        return False
+    return callback
 
 
 def _deserialize(buffer):
-    """The value of an object (an _raylet.ObjectBuffer); raises the error an error object holds."""
+    """The value of an object (an _raylet.ObjectBuffer); raises the error an error object holds.
+    Arrays in the value are read-only views of the object's memory."""
     fmt = buffer.format
     if fmt == _raylet.FORMAT_PICKLE:
-        return pickle.loads(buffer)
+        return pickle.loads(buffer, buffers=buffer.oob_buffers())
     if fmt == _raylet.FORMAT_ERROR:
         raise _from_error_info(buffer.error_info())
     raise TypeError(f"ray.get: the object is not a Python value: {buffer.describe()} "
@@ -105,8 +119,8 @@ def put(value):
     """Stores value in the object store; returns its ObjectID."""
     if isinstance(value, ObjectID):
         raise TypeError("ray.put of an ObjectID is not supported; put the value instead")
-    payload, name = _serialize(value)
-    return _raylet.put(payload, name)
+    parts, name = _serialize(value)
+    return _raylet.put(parts, name)
 
 
 def _check_ids(ids, api):
@@ -216,7 +230,7 @@ class RemoteFunction:
                     self._pickled = cloudpickle.dumps(self._function, protocol=5)
                 except Exception as e:
                     raise TypeError(f"ray cannot serialize remote function {self._name}: {e}") from e
-            self._stored = key + (_raylet.put(self._pickled, "function"),)
+            self._stored = key + (_raylet.put([self._pickled], "function", hidden=True),)
         return self._stored[2]
 
     def _submit(self, args, kwargs, options):
@@ -224,11 +238,11 @@ class RemoteFunction:
             raise RayError("ray is not initialized: call ray.init() first")
         num_returns = options["num_returns"]
         call = pickle.dumps((self._token, self._name, tuple(kwargs), num_returns), protocol=5)
-        task_args = [self._function_id(), call]
+        task_args = [self._function_id(), [call]]
         for value in list(args) + list(kwargs.values()):
             task_args.append(value if isinstance(value, ObjectID) else _serialize(value)[0])
         ids = _raylet.submit(task_args, num_returns, float(options["num_cpus"]),
-                             int(options["max_retries"]))
+                             int(options["max_retries"]), self._name)
         return ids[0] if num_returns == 1 else ids
 
 

@@ -108,6 +108,7 @@ core::TaskOptions CoreOptions(const TaskOptions& options, int num_returns, const
   core_options.num_returns = num_returns;
   core_options.num_cpus = options.num_cpus;
   core_options.max_retries = options.max_retries;
+  core_options.name = options.name;
   return core_options;
 }
 

@@ -269,13 +269,16 @@ ObjectRef<internal::ObjectType<T>> Put(const T& value) {
   core::CoreRuntime& runtime = internal::Runtime("ray::Put");
   const auto& serializable = internal::Serializable(value);
   const size_t size = SerializedSize(serializable);
-  ObjectID id = runtime.Put(size, [&](std::span<uint8_t> out) {
-    if (out.size() < size) {
-      throw RayError("ray::Put: the runtime gave " + std::to_string(out.size()) +
-                     " bytes for an object of " + std::to_string(size));
-    }
-    SerializeInto(serializable, out);
-  });
+  ObjectID id =
+      runtime.Put(size,
+                  [&](std::span<uint8_t> out) {
+                    if (out.size() < size) {
+                      throw RayError("ray::Put: the runtime gave " + std::to_string(out.size()) +
+                                     " bytes for an object of " + std::to_string(size));
+                    }
+                    SerializeInto(serializable, out);
+                  },
+                  {});
   return ObjectRef<Stored>(id, internal::kAdopt);
 }
 

@@ -26,6 +26,7 @@ struct TaskOptions {
   double num_cpus = core::TaskOptions{}.num_cpus;     // CPUs the task holds while it runs
   int max_retries = core::TaskOptions{}.max_retries;  // re-runs after a worker crash (not
                                                       // after an exception)
+  std::string name;  // names the task in the computation graph; "": the function's name
 };
 
 }  // namespace ray

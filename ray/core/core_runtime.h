@@ -46,6 +46,7 @@ struct TaskOptions {
   int num_returns = 1;
   double num_cpus = 1;
   int max_retries = 3;  // re-runs after a worker crash; exceptions are not retried
+  std::string name;     // names the task in the graph; "": the function's name
 };
 
 // One argument: a reference to an object (resolved to its value before the task runs) or a
@@ -62,6 +63,12 @@ struct TaskSpec {
   TaskOptions options;
 };
 
+struct PutOptions {
+  // An object a client stores for its own use (the Python package's pickled functions): not
+  // drawn in the computation graph, neither as an object nor as an argument.
+  bool hidden = false;
+};
+
 struct WaitResult {
   std::vector<size_t> ready;  // indexes into the ids passed to Wait, in order
   std::vector<size_t> not_ready;
@@ -74,7 +81,8 @@ class CoreRuntime {
   // Submits a task; returns the IDs of its options.num_returns return objects at once.
   virtual std::vector<ObjectID> Submit(TaskSpec spec) = 0;
   // Stores a new object of `size` bytes that `write` fills in place.
-  virtual ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write) = 0;
+  virtual ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+                       const PutOptions& options) = 0;
   // Waits for every object (at most `timeout`; InfiniteDuration waits forever). Throws
   // ray::GetTimeoutError (ray/core/errors.h) on timeout. A failed task's results come back as error
   // objects.

@@ -44,7 +44,8 @@ class DriverRuntimeImpl final : public DriverRuntime {
   absl::Status Init(const DriverOptions& options);
 
   std::vector<ObjectID> Submit(TaskSpec spec) override;
-  ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write) override;
+  ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+               const PutOptions& options) override;
   std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) override;
   WaitResult Wait(std::span<const ObjectID> ids, size_t num_returns,
                   absl::Duration timeout) override {
@@ -155,6 +156,7 @@ std::vector<ObjectID> DriverRuntimeImpl::Submit(TaskSpec spec) {
   task.num_returns = spec.options.num_returns;
   task.num_cpus = spec.options.num_cpus;
   task.retries_left = spec.options.max_retries;
+  task.name = std::move(spec.options.name);
   task.args.reserve(spec.args.size());
   std::vector<ObjectID> stored;  // large values put into the store for this task
   for (auto& arg : spec.args) {
@@ -162,9 +164,11 @@ std::vector<ObjectID> DriverRuntimeImpl::Submit(TaskSpec spec) {
     a.ref = arg.ref;
     if (arg.ref.IsNil() && arg.value.size() > kInlineLimit) {
       // Large values go to the worker through the store, not through two sockets.
-      a.ref = Put(arg.value.size(), [&](std::span<uint8_t> out) {
-        std::memcpy(out.data(), arg.value.data(), arg.value.size());
-      });
+      a.ref = Put(arg.value.size(),
+                  [&](std::span<uint8_t> out) {
+                    std::memcpy(out.data(), arg.value.data(), arg.value.size());
+                  },
+                  {});
       stored.push_back(a.ref);
     } else if (arg.ref.IsNil()) {
       a.value = std::make_shared<const std::string>(std::move(arg.value));
@@ -178,8 +182,9 @@ std::vector<ObjectID> DriverRuntimeImpl::Submit(TaskSpec spec) {
   return returns;
 }
 
-ObjectID DriverRuntimeImpl::Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write) {
-  ObjectID id = ObjectID::ForPut(driver_task_, ++puts_);
+ObjectID DriverRuntimeImpl::Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+                                const PutOptions& options) {
+  ObjectID id = ObjectID::ForPut(driver_task_, ++puts_, options.hidden);
   if (size <= kInlineLimit) {
     auto bytes = std::make_shared<std::string>(size, '\0');
     write({reinterpret_cast<uint8_t*>(bytes->data()), size});

@@ -29,7 +29,10 @@ TaskErrorInfo CurrentExceptionErrorInfo(std::string function_name, const TaskID&
   try {
     throw;
   } catch (const TaskError& e) {
-    return e.info();
+    // An invoker reporting its own function's error may not know the task (Python's does not).
+    info = e.info();
+    if (info.task_id.empty()) info.task_id = task.Hex();
+    return info;
   } catch (const WorkerCrashedError& e) {
     return e.info();
   } catch (const std::exception& e) {

@@ -66,8 +66,8 @@ ObjectID ObjectID::ForReturn(const TaskID& task, uint32_t index) {
   return id;
 }
 
-ObjectID ObjectID::ForPut(const TaskID& task, uint32_t put_index) {
-  return ForReturn(task, put_index | kPutIndexBit);
+ObjectID ObjectID::ForPut(const TaskID& task, uint32_t put_index, bool hidden) {
+  return ForReturn(task, put_index | kPutIndexBit | (hidden ? kHiddenPutBit : 0));
 }
 
 ObjectID ObjectID::FromRandom() { return ForReturn(TaskID::FromRandom(), 0); }

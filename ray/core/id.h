@@ -38,14 +38,16 @@ class TaskID {
 };
 
 // A 24-byte object identifier: the creating task's ID and a 4-byte index. Return values have
-// indexes 1..n; objects made by Put have the high bit set.
+// indexes 1..n; objects made by Put have the high bit set, and hidden ones (see PutOptions in
+// core_runtime.h) the next bit too.
 class ObjectID {
  public:
   static constexpr size_t kSize = TaskID::kSize + 4;
   static constexpr uint32_t kPutIndexBit = 0x80000000u;
+  static constexpr uint32_t kHiddenPutBit = 0x40000000u;
   ObjectID() = default;
   static ObjectID ForReturn(const TaskID& task, uint32_t index);
-  static ObjectID ForPut(const TaskID& task, uint32_t put_index);
+  static ObjectID ForPut(const TaskID& task, uint32_t put_index, bool hidden = false);
   static ObjectID FromRandom();
   // Returns false for input of the wrong size.
   static bool FromBinary(std::string_view bytes, ObjectID* out);
@@ -55,6 +57,9 @@ class ObjectID {
   TaskID Task() const;
   uint32_t Index() const;
   bool IsPut() const { return (Index() & kPutIndexBit) != 0; }
+  bool IsHiddenPut() const { return IsPut() && (Index() & kHiddenPutBit) != 0; }
+  // Which Put of its task made this object.
+  uint32_t PutIndex() const { return Index() & ~(kPutIndexBit | kHiddenPutBit); }
   bool IsNil() const;
   std::string_view Binary() const { return {reinterpret_cast<const char*>(bytes_.data()), kSize}; }
   std::string Hex() const;

@@ -175,9 +175,11 @@ std::vector<ObjectID> LocalRuntime::Submit(TaskSpec spec) {
   return returns;
 }
 
-ObjectID LocalRuntime::Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write) {
-  ObjectID id = current_task != nullptr ? ObjectID::ForPut(current_task->task, current_task->puts++)
-                                        : ObjectID::ForPut(driver_task_, driver_puts_.fetch_add(1));
+ObjectID LocalRuntime::Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+                           const PutOptions& options) {
+  ObjectID id = current_task != nullptr
+                    ? ObjectID::ForPut(current_task->task, current_task->puts++, options.hidden)
+                    : ObjectID::ForPut(driver_task_, driver_puts_.fetch_add(1), options.hidden);
   auto buffer = std::make_shared<Buffer>(size);
   write(buffer->span());
   Store(id, std::move(buffer));

@@ -32,7 +32,8 @@ class LocalRuntime final : public CoreRuntime {
   LocalRuntime& operator=(const LocalRuntime&) = delete;
 
   std::vector<ObjectID> Submit(TaskSpec spec) override;
-  ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write) override;
+  ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+               const PutOptions& options) override;
   std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) override;
   WaitResult Wait(std::span<const ObjectID> ids, size_t num_returns,
                   absl::Duration timeout) override;

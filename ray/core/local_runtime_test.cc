@@ -54,9 +54,9 @@ TaskSpec AddSpec(TaskArg a, TaskArg b) {
 
 ObjectID PutInt(LocalRuntime& rt, int v) {
   std::string bytes = Serialize(v);
-  return rt.Put(bytes.size(), [&](std::span<uint8_t> out) {
-    std::memcpy(out.data(), bytes.data(), bytes.size());
-  });
+  return rt.Put(
+      bytes.size(),
+      [&](std::span<uint8_t> out) { std::memcpy(out.data(), bytes.data(), bytes.size()); }, {});
 }
 
 int GetInt(LocalRuntime& rt, const ObjectID& id) {
@@ -83,7 +83,8 @@ TEST(LocalRuntimeTest, PutGet) {
 TEST(LocalRuntimeTest, PayloadsAreAligned) {
   LocalRuntime rt;
   std::vector<double> v(100, 1.0);
-  ObjectID id = rt.Put(SerializedSize(v), [&](std::span<uint8_t> out) { SerializeInto(v, out); });
+  ObjectID id =
+      rt.Put(SerializedSize(v), [&](std::span<uint8_t> out) { SerializeInto(v, out); }, {});
   std::vector<ObjectValue> got = rt.Get(std::span(&id, 1), absl::ZeroDuration());
   EXPECT_EQ(reinterpret_cast<uintptr_t>(got[0].bytes.data()) % 64, 0u);
   EXPECT_TRUE(DeserializeView<double>(got[0].bytes, got[0].owner).ok());

@@ -185,17 +185,19 @@ void Scheduler::SubmitLocked(TaskRecord task) {
   for (int i = 1; i <= task.num_returns; ++i) {
     objects_[ObjectID::ForReturn(id, i)].refs += 1;  // the submitter's reference
   }
+  if (task.name.empty()) {
+    auto fn = functions_.find(task.function_key);
+    task.name = fn == functions_.end() ? "?" : fn->second.name;
+  }
   std::shared_ptr<const std::string> missing;
   for (auto& arg : task.args) {
     if (arg.ref.IsNil()) continue;
     auto it = objects_.find(arg.ref);
     if (it == objects_.end()) {
-      missing = ErrorObject(
-          functions_.contains(task.function_key) ? functions_[task.function_key].name : "task",
-          "ray::RayError",
-          absl::StrCat("argument object ", arg.ref.Hex(),
-                       " does not exist (it was freed or never created)"),
-          id);
+      missing = ErrorObject(task.name, "ray::RayError",
+                            absl::StrCat("argument object ", arg.ref.Hex(),
+                                         " does not exist (it was freed or never created)"),
+                            id);
       arg.ref = ObjectID();  // not counted as a use
       continue;
     }
@@ -210,9 +212,7 @@ void Scheduler::SubmitLocked(TaskRecord task) {
     for (const auto& arg : task.args) {
       if (!arg.ref.IsNil()) reads.push_back(arg.ref);
     }
-    auto fn = functions_.find(task.function_key);
-    graph_->OnSubmit(id, task.parent, fn == functions_.end() ? "?" : fn->second.name, reads,
-                     task.num_returns, absl::Now());
+    graph_->OnSubmit(id, task.parent, task.name, reads, task.num_returns, absl::Now());
   }
   auto [it, inserted] = tasks_.try_emplace(id, std::move(task));
   if (!inserted) return;  // a duplicate submission
@@ -494,6 +494,7 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
     task.num_returns = std::max<int>(0, submit.getNumReturns());
     task.num_cpus = std::max(0.0, submit.getNumCpus());
     task.retries_left = submit.getMaxRetries();
+    task.name = submit.getName();
     for (auto arg : submit.getArgs()) {
       TaskRecord::Arg a;
       if (arg.isRef()) {
@@ -653,10 +654,10 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why) {
     TaskRecord& task = it->second;
     task.worker = -1;
     if (i == 0 && was_running && --task.retries_left < 0) {
-      const auto& fn = functions_.at(task.function_key);
-      std::string message = absl::StrCat("the worker (pid ", worker.pid, ") running ", fn.name,
+      std::string message = absl::StrCat("the worker (pid ", worker.pid, ") running ", task.name,
                                          " died: ", why, "; no retries left");
-      FailTask(task, ErrorObject(fn.name, std::string(kWorkerCrashedErrorType), message, task.id));
+      FailTask(task,
+               ErrorObject(task.name, std::string(kWorkerCrashedErrorType), message, task.id));
     } else {
       ready_.push_front(task.id);
     }

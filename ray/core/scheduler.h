@@ -45,6 +45,7 @@ struct TaskRecord {
   int num_returns = 1;
   double num_cpus = 1;
   int retries_left = 3;
+  std::string name;    // for the graph and errors; "": the function's name
   int unresolved = 0;  // ref arguments that do not exist yet
   int worker = -1;     // while dispatched
 };

@@ -84,8 +84,10 @@ void TaskGraph::OnSubmit(const TaskID& task, const TaskID& parent, std::string_v
   if (r.parent == kNone) odd_parents_.emplace(i, parent);
   r.function = InternFunction(function_name);
   r.reads_begin = static_cast<uint32_t>(reads_.size());
-  r.num_reads = static_cast<uint32_t>(reads.size());
-  for (const ObjectID& object : reads) reads_.Append() = object;
+  for (const ObjectID& object : reads) {
+    if (!object.IsHiddenPut()) reads_.Append() = object;
+  }
+  r.num_reads = static_cast<uint32_t>(reads_.size() - r.reads_begin);
   r.num_returns = num_returns;
   r.worker_pid = -1;
   r.state = State::kWaiting;
@@ -96,6 +98,7 @@ void TaskGraph::OnSubmit(const TaskID& task, const TaskID& parent, std::string_v
 
 void TaskGraph::OnPut(const ObjectID& object, const TaskID& by, absl::Time when) {
   (void)when;
+  if (object.IsHiddenPut()) return;
   absl::MutexLock lock(&mu_);
   puts_.Append() = {object, by};
 }
@@ -242,8 +245,7 @@ std::string ShortTaskId(const TaskID& id) { return ShortHex(id.data()); }
 
 // "<first 8 hex of the task>.<return index>", or ".p<put index>" for a Put object.
 std::string ShortObjectId(const ObjectID& id) {
-  if (id.IsPut())
-    return absl::StrCat(ShortHex(id.data()), ".p", id.Index() & ~ObjectID::kPutIndexBit);
+  if (id.IsPut()) return absl::StrCat(ShortHex(id.data()), ".p", id.PutIndex());
   return absl::StrCat(ShortHex(id.data()), ".", id.Index());
 }
 

@@ -396,6 +396,22 @@ TEST(TaskGraphTest, ResubmissionResetsTheStateOnly) {
   EXPECT_EQ(s.tasks[0].submitted, At(0));
 }
 
+TEST(TaskGraphTest, HiddenPutsAreNeitherObjectsNorReads) {
+  TaskID root = TaskID::FromRandom();
+  TaskGraph g(root);
+  ObjectID hidden = ObjectID::ForPut(root, 1, /*hidden=*/true);
+  ObjectID shown = ObjectID::ForPut(root, 2);
+  EXPECT_TRUE(hidden.IsHiddenPut() && !shown.IsHiddenPut());
+  EXPECT_EQ(hidden.PutIndex(), 1u);
+  g.OnPut(hidden, root, At(0));
+  g.OnPut(shown, root, At(0));
+  RunTask(g, root, "reader", {hidden, shown});
+  TaskGraph::Snapshot s = g.Take();
+  ASSERT_EQ(s.puts.size(), 1u);
+  EXPECT_EQ(s.puts[0].first, shown);
+  EXPECT_EQ(s.tasks[0].reads, std::vector<ObjectID>{shown});
+}
+
 TEST(TaskGraphTest, PutsAndUnknownObjects) {
   TaskID root = TaskID::FromRandom();
   TaskGraph g(root);

@@ -29,6 +29,7 @@ struct Task {
   numReturns @4 :UInt32;
   numCpus @5 :Float64;
   maxRetries @6 :Int32;
+  name @7 :Text;       # for the graph and errors; empty: the function's name
 }
 
 # An object's value: inline bytes, or a note that it is sealed in the node's store.

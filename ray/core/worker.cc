@@ -96,7 +96,8 @@ class WorkerRuntime final : public CoreRuntime {
   int Serve();
 
   std::vector<ObjectID> Submit(TaskSpec spec) override;
-  ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write) override;
+  ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+               const PutOptions& options) override;
   std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) override;
   WaitResult Wait(std::span<const ObjectID> ids, size_t num_returns,
                   absl::Duration timeout) override;
@@ -363,14 +364,17 @@ std::vector<ObjectID> WorkerRuntime::Submit(TaskSpec spec) {
   task.setNumReturns(spec.options.num_returns);
   task.setNumCpus(spec.options.num_cpus);
   task.setMaxRetries(spec.options.max_retries);
+  if (!spec.options.name.empty()) task.setName(spec.options.name);
   auto args = task.initArgs(spec.args.size());
   std::vector<ObjectID> stored;  // large values put into the store for this task
   for (size_t i = 0; i < spec.args.size(); ++i) {
     const TaskArg& arg = spec.args[i];
     if (arg.ref.IsNil() && arg.value.size() > kInlineLimit) {
-      ObjectID id = Put(arg.value.size(), [&](std::span<uint8_t> out) {
-        std::memcpy(out.data(), arg.value.data(), arg.value.size());
-      });
+      ObjectID id = Put(arg.value.size(),
+                        [&](std::span<uint8_t> out) {
+                          std::memcpy(out.data(), arg.value.data(), arg.value.size());
+                        },
+                        {});
       stored.push_back(id);
       args[i].setRef(AsData(id.Binary()));
     } else if (arg.ref.IsNil()) {
@@ -390,8 +394,9 @@ std::vector<ObjectID> WorkerRuntime::Submit(TaskSpec spec) {
   return returns;
 }
 
-ObjectID WorkerRuntime::Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write) {
-  ObjectID id = ObjectID::ForPut(current_task_, ++puts_in_task_);
+ObjectID WorkerRuntime::Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+                            const PutOptions& options) {
+  ObjectID id = ObjectID::ForPut(current_task_, ++puts_in_task_, options.hidden);
   if (size <= kInlineLimit) {
     std::string bytes(size, '\0');
     write({reinterpret_cast<uint8_t*>(bytes.data()), size});

@@ -38,6 +38,8 @@
 #include "ray/core/errors.h"
 #include "ray/core/id.h"
 #include "ray/core/serialization.h"
+#include "ray/core/task_graph.h"
+#include "ray/python_embed/pickle_layout.h"
 
 namespace py = pybind11;
 
@@ -146,44 +148,123 @@ class PyObjectID {
 // ---------------------------------------------------------------------------------------------
 // Objects
 
-// A stored object as Python sees it: the payload through the buffer protocol (read-only, in
-// store or runtime memory, no copy), its format, and for errors the error's fields.
+// A stored object as Python sees it. For a Python value (kPickle) the buffer protocol gives the
+// pickle stream and oob_buffers() its out-of-band buffers, all read-only over the object's
+// memory (the store's, or the runtime's for small objects): no copy. Every view shares the
+// ObjectValue's owner, so the object stays pinned while any array made over it lives.
 struct PyObjectBuffer {
   ObjectValue value;
   ObjectHeader header;
+  PickleLayout layout;  // kPickle only
   std::span<const uint8_t> payload() const { return value.bytes.subspan(kObjectHeaderSize); }
+  std::span<const uint8_t> stream() const {
+    if (header.format != static_cast<uint8_t>(ObjectFormat::kPickle)) return payload();
+    return payload().subspan(layout.stream.offset, layout.stream.size);
+  }
 };
+
+// One out-of-band buffer of a Python value (a numpy array's data), read-only.
+struct PyObjectSlice {
+  ObjectValue value;  // the slice; owner: the whole object
+};
+
+py::buffer_info ReadOnlyBytes(std::span<const uint8_t> bytes) {
+  return py::buffer_info(const_cast<uint8_t*>(bytes.data()), 1,
+                         py::format_descriptor<uint8_t>::format(), 1,
+                         {static_cast<py::ssize_t>(bytes.size())}, {1}, /*readonly=*/true);
+}
 
 PyObjectBuffer ToBuffer(ObjectValue value) {
   absl::StatusOr<ObjectHeader> header = ReadHeader(value.bytes);
   if (!header.ok()) {
     RaisePython("RayError", "malformed object: " + std::string(header.status().message()));
   }
-  return PyObjectBuffer{std::move(value), *header};
+  PyObjectBuffer buffer{std::move(value), *header, {}};
+  if (header->format == static_cast<uint8_t>(ObjectFormat::kPickle)) {
+    absl::StatusOr<PickleLayout> layout = ReadPickleLayout(buffer.payload());
+    if (!layout.ok()) RaisePython("RayError", std::string(layout.status().message()));
+    buffer.layout = *std::move(layout);
+  }
+  return buffer;
 }
 
-void WriteHeader(uint8_t* out, uint64_t payload_size, std::string_view type_name) {
-  ObjectHeader h{};
-  h.magic = kObjectMagic;
-  h.version = kObjectVersion;
-  h.format = static_cast<uint8_t>(ObjectFormat::kPickle);
-  h.payload_size = payload_size;
-  std::memcpy(h.type_name, type_name.data(), std::min(type_name.size(), sizeof(h.type_name) - 1));
-  std::memcpy(out, &h, sizeof(h));
+py::list OutOfBandBuffers(const PyObjectBuffer& b) {
+  py::list slices;
+  for (const Extent& e : b.layout.buffers) {
+    slices.append(PyObjectSlice{{b.payload().subspan(e.offset, e.size), b.value.owner}});
+  }
+  return slices;
 }
+
+// A contiguous buffer of a Python object, held (and so kept alive) until destroyed.
+class HeldBuffer {
+ public:
+  explicit HeldBuffer(py::handle object) {
+    if (PyObject_GetBuffer(object.ptr(), &view_, PyBUF_SIMPLE) != 0) throw py::error_already_set();
+  }
+  HeldBuffer(const HeldBuffer&) = delete;
+  HeldBuffer& operator=(const HeldBuffer&) = delete;
+  ~HeldBuffer() { PyBuffer_Release(&view_); }
+  std::span<const uint8_t> bytes() const {
+    return {static_cast<const uint8_t*>(view_.buf), static_cast<size_t>(view_.len)};
+  }
+
+ private:
+  Py_buffer view_{};
+};
+
+// A Python value ready to be stored: python/ray's serializer gives [pickle stream, buffer...]
+// (anything with the buffer protocol) and the value's type name. Writing copies each part once,
+// straight to its place in the object, and needs no GIL: the parts are held.
+class PickledValue {
+ public:
+  PickledValue(py::handle parts, std::string_view type_name) : type_name_(type_name) {
+    std::vector<size_t> sizes;
+    for (py::handle part : parts) {
+      parts_.push_back(std::make_unique<HeldBuffer>(part));
+      sizes.push_back(parts_.back()->bytes().size());
+    }
+    if (parts_.empty()) throw py::value_error("a pickled value needs its pickle stream");
+    layout_ = PlanPickle(sizes[0], std::span(sizes).subspan(1));
+  }
+
+  size_t size() const { return kObjectHeaderSize + layout_.payload_size; }
+
+  void Write(std::span<uint8_t> out) const {
+    ObjectHeader h{};
+    h.magic = kObjectMagic;
+    h.version = kObjectVersion;
+    h.format = static_cast<uint8_t>(ObjectFormat::kPickle);
+    h.payload_size = layout_.payload_size;
+    std::memcpy(h.type_name, type_name_.data(),
+                std::min(type_name_.size(), sizeof(h.type_name) - 1));
+    std::memcpy(out.data(), &h, sizeof(h));
+    std::span<uint8_t> payload = out.subspan(kObjectHeaderSize);
+    WritePickleTable(layout_, payload);
+    for (size_t i = 0; i < parts_.size(); ++i) {
+      const Extent& e = i == 0 ? layout_.stream : layout_.buffers[i - 1];
+      std::span<const uint8_t> part = parts_[i]->bytes();
+      if (!part.empty()) std::memcpy(payload.data() + e.offset, part.data(), part.size());
+    }
+  }
+
+  std::string ToString() const {
+    std::string object(size(), '\0');
+    Write({reinterpret_cast<uint8_t*>(object.data()), object.size()});
+    return object;
+  }
+
+ private:
+  std::vector<std::unique_ptr<HeldBuffer>> parts_;
+  PickleLayout layout_;
+  std::string type_name_;
+};
 
 std::string_view BytesView(const py::bytes& b) {
   char* data = nullptr;
   Py_ssize_t size = 0;
   if (PyBytes_AsStringAndSize(b.ptr(), &data, &size) != 0) throw py::error_already_set();
   return {data, static_cast<size_t>(size)};
-}
-
-std::string PickleObject(std::string_view payload, std::string_view type_name) {
-  std::string object(kObjectHeaderSize + payload.size(), '\0');
-  WriteHeader(reinterpret_cast<uint8_t*>(object.data()), payload.size(), type_name);
-  std::memcpy(object.data() + kObjectHeaderSize, payload.data(), payload.size());
-  return object;
 }
 
 py::dict ErrorDict(const TaskErrorInfo& info) {
@@ -235,12 +316,9 @@ void InvokePython(const void* /*function*/, std::span<const ObjectValue> args,
     } else {
       py::list values = result.cast<py::list>();
       for (size_t i = 0; i < values.size(); ++i) {
-        py::tuple item = values[i].cast<py::tuple>();  // (payload bytes, type name)
-        std::string_view payload = BytesView(item[0].cast<py::bytes>());
-        std::string type_name = item[1].cast<std::string>();
-        std::span<uint8_t> out = returns.Allocate(i, kObjectHeaderSize + payload.size());
-        WriteHeader(out.data(), payload.size(), type_name);
-        std::memcpy(out.data() + kObjectHeaderSize, payload.data(), payload.size());
+        py::tuple item = values[i].cast<py::tuple>();  // (parts, type name)
+        PickledValue value(item[0], item[1].cast<std::string>());
+        value.Write(returns.Allocate(i, value.size()));
       }
     }
   } catch (py::error_already_set& e) {
@@ -253,25 +331,39 @@ void InvokePython(const void* /*function*/, std::span<const ObjectValue> args,
   if (error) throw TaskError(*std::move(error));
 }
 
+// Arguments larger than this go to the store first (written once, from the parts), the rest
+// travel inline with the task (the runtime would move larger inline values to the store too,
+// at the cost of one more copy).
+constexpr size_t kInlineArgLimit = 64 << 10;
+
 std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num_cpus,
-                               int max_retries) {
+                               int max_retries, const std::string& name) {
   if (num_returns < 1) throw py::value_error("num_returns must be at least 1");
   if (!(num_cpus >= 0)) throw py::value_error("num_cpus must be >= 0");
   core::TaskSpec spec;
   spec.invoker = &InvokePython;
   spec.function = reinterpret_cast<const void*>(&RayPythonTask);
-  spec.options = {.num_returns = num_returns, .num_cpus = num_cpus, .max_retries = max_retries};
+  spec.options = {
+      .num_returns = num_returns, .num_cpus = num_cpus, .max_retries = max_retries, .name = name};
   spec.args.reserve(args.size());
+  CoreRuntime& runtime = Runtime();
+  std::vector<PyObjectID> stored;  // large values put for this call; dropped after the submit
   for (py::handle item : args) {
     core::TaskArg arg;
     if (py::isinstance<PyObjectID>(item)) {
       arg.ref = item.cast<const PyObjectID&>().id();
     } else {
-      arg.value = PickleObject(BytesView(item.cast<py::bytes>()), "");
+      PickledValue value(item, "");
+      if (value.size() <= kInlineArgLimit) {
+        arg.value = value.ToString();
+      } else {
+        ReleaseInDriver release;
+        arg.ref = runtime.Put(value.size(), [&](std::span<uint8_t> out) { value.Write(out); }, {});
+        stored.push_back(PyObjectID::Adopt(arg.ref));
+      }
     }
     spec.args.push_back(std::move(arg));
   }
-  CoreRuntime& runtime = Runtime();
   std::vector<ObjectID> ids;
   {
     ReleaseInDriver release;
@@ -283,16 +375,14 @@ std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num
   return result;
 }
 
-PyObjectID Put(const py::bytes& payload_bytes, const std::string& type_name) {
-  std::string_view payload = BytesView(payload_bytes);
+PyObjectID Put(const py::list& parts, const std::string& type_name, bool hidden) {
+  PickledValue value(parts, type_name);
   CoreRuntime& runtime = Runtime();
   ObjectID id;
   {
-    ReleaseInDriver release;  // payload_bytes stays referenced by the caller meanwhile
-    id = runtime.Put(kObjectHeaderSize + payload.size(), [&](std::span<uint8_t> out) {
-      WriteHeader(out.data(), payload.size(), type_name);
-      std::memcpy(out.data() + kObjectHeaderSize, payload.data(), payload.size());
-    });
+    ReleaseInDriver release;  // the parts stay held meanwhile
+    id = runtime.Put(value.size(), [&](std::span<uint8_t> out) { value.Write(out); },
+                     {.hidden = hidden});
   }
   return PyObjectID::Adopt(id);
 }
@@ -338,6 +428,36 @@ std::pair<std::vector<size_t>, std::vector<size_t>> Wait(const std::vector<const
   }
   return {std::move(result.ready), std::move(result.not_ready)};
 }
+
+// ---------------------------------------------------------------------------------------------
+// The computation graph (ray/core/task_graph.h)
+
+core::TaskGraph::Snapshot GraphSnapshot(const char* api) {
+  std::optional<core::TaskGraph::Snapshot> snapshot;
+  {
+    CoreRuntime& runtime = Runtime();
+    ReleaseInDriver release;
+    snapshot = runtime.GraphSnapshot();
+  }
+  if (!snapshot) {
+    RaisePython("RayError", std::string(api) + ": only the driver records the computation graph");
+  }
+  return *std::move(snapshot);
+}
+
+void WriteGraph(const std::string& path) {
+  const char* api = "ray.visualize_computation_graph";
+  core::TaskGraph::Snapshot snapshot = GraphSnapshot(api);
+  absl::Status status;
+  {
+    py::gil_scoped_release release;  // Graphviz may take a while
+    status = core::WriteGraph(snapshot, path);
+  }
+  if (!status.ok())
+    RaisePython("RayError", std::string(api) + ": " + std::string(status.message()));
+}
+
+std::string TimelineJson() { return core::ToTimelineJson(GraphSnapshot("ray.timeline")); }
 
 // ---------------------------------------------------------------------------------------------
 // Init and shutdown
@@ -405,12 +525,8 @@ PYBIND11_MODULE(_raylet, m) {
                       }));
 
   py::class_<PyObjectBuffer>(m, "ObjectBuffer", py::buffer_protocol())
-      .def_buffer([](PyObjectBuffer& b) {
-        std::span<const uint8_t> p = b.payload();
-        return py::buffer_info(const_cast<uint8_t*>(p.data()), 1,
-                               py::format_descriptor<uint8_t>::format(), 1,
-                               {static_cast<py::ssize_t>(p.size())}, {1}, /*readonly=*/true);
-      })
+      .def_buffer([](PyObjectBuffer& b) { return ReadOnlyBytes(b.stream()); })
+      .def("oob_buffers", &OutOfBandBuffers)
       .def_property_readonly("format", [](const PyObjectBuffer& b) { return b.header.format; })
       .def_property_readonly("type_name",
                              [](const PyObjectBuffer& b) {
@@ -418,13 +534,17 @@ PYBIND11_MODULE(_raylet, m) {
                                    b.header.type_name,
                                    strnlen(b.header.type_name, sizeof(b.header.type_name)));
                              })
-      .def("__len__", [](const PyObjectBuffer& b) { return b.payload().size(); })
+      .def("__len__", [](const PyObjectBuffer& b) { return b.stream().size(); })
       .def("describe", [](const PyObjectBuffer& b) { return ray::DescribeObject(b.value.bytes); })
       .def("error_info", [](const PyObjectBuffer& b) {
         auto info = ray::DeserializeError(b.value.bytes);
         if (!info.ok()) throw py::value_error(std::string(info.status().message()));
         return ErrorDict(*info);
       });
+
+  py::class_<PyObjectSlice>(m, "ObjectSlice", py::buffer_protocol())
+      .def_buffer([](PyObjectSlice& s) { return ReadOnlyBytes(s.value.bytes); })
+      .def("__len__", [](const PyObjectSlice& s) { return s.value.bytes.size(); });
 
   m.attr("FORMAT_MSGPACK") = static_cast<int>(ray::ObjectFormat::kMsgpack);
   m.attr("FORMAT_RAW") = static_cast<int>(ray::ObjectFormat::kRaw);
@@ -438,11 +558,13 @@ PYBIND11_MODULE(_raylet, m) {
   m.def("is_initialized", [] { return ray::core::CurrentRuntime() != nullptr; });
   m.def("is_driver", [] { return InDriver(); });
   m.def("runtime_epoch", [] { return ray::core::CurrentRuntimeEpoch(); });
-  m.def("put", &Put, py::arg("payload"), py::arg("type_name") = "");
+  m.def("put", &Put, py::arg("parts"), py::arg("type_name") = "", py::arg("hidden") = false);
   m.def("get", &Get, py::arg("ids"), py::arg("timeout") = py::none());
   m.def("wait", &Wait, py::arg("ids"), py::arg("num_returns"), py::arg("timeout") = py::none());
   m.def("submit", &Submit, py::arg("args"), py::arg("num_returns") = 1, py::arg("num_cpus") = 1.0,
-        py::arg("max_retries") = 3);
+        py::arg("max_retries") = 3, py::arg("name") = "");
+  m.def("write_graph", &WriteGraph, py::arg("path"));
+  m.def("timeline_json", &TimelineJson);
   m.def("set_task_executor", [](py::object executor) {
     if (task_executor == nullptr) task_executor = new py::object;  // leaked: used until _exit
     *task_executor = std::move(executor);

@@ -52,7 +52,8 @@ class RecordingRuntime : public ray::core::CoreRuntime {
     specs.push_back(std::move(spec));
     return ids;
   }
-  ray::ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write) override {
+  ray::ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+                    const ray::core::PutOptions&) override {
     ray::ObjectID id = ray::ObjectID::FromRandom();
     std::string& bytes = objects[id];
     bytes.assign(size, '\0');

@@ -417,8 +417,8 @@ TEST_F(ApiTest, WorkerCrashedErrorObjects) {
   info.message = "the worker died (signal 9)";
   std::string error = ray::SerializeError(info);
   ray::ObjectRef<int> crashed(ray::core::CurrentRuntime()->Put(
-      error.size(),
-      [&](std::span<uint8_t> out) { memcpy(out.data(), error.data(), error.size()); }));
+      error.size(), [&](std::span<uint8_t> out) { memcpy(out.data(), error.data(), error.size()); },
+      {}));
   try {
     crashed.Get();
     FAIL() << "no error";

@@ -104,6 +104,20 @@ TEST_F(GraphTest, NestedTasksHangUnderTheirLauncher) {
   for (size_t i = 1; i < 4; ++i) EXPECT_EQ(graph.tasks[i].parent, launcher);
 }
 
+int named_inner(int i) {
+  return ray::Remote(sleep_zero).Options({.name = "inner step"})(i).Get();
+}
+
+TEST_F(GraphTest, TaskOptionsNameNamesTheTaskAlsoInsideTasks) {
+  ray::Remote(named_inner).Options({.name = "outer step"})(1).Get();
+  ray::Remote(sleep_zero)(0).Get();
+  TaskGraph::Snapshot graph = Snapshot();
+  ASSERT_EQ(graph.tasks.size(), 3u);
+  EXPECT_EQ(graph.tasks[0].function, "outer step");
+  EXPECT_EQ(graph.tasks[1].function, "inner step");  // submitted by a worker
+  EXPECT_TRUE(absl::StrContains(graph.tasks[2].function, "sleep_zero"));
+}
+
 TEST_F(GraphTest, FailedTasksStandOutAndTheTimelineIsJson) {
   EXPECT_THROW(ray::Remote(fails)(0).Get(), ray::TaskError);
   ray::Remote(sleep_zero)(0).Get();

@@ -75,13 +75,13 @@ TEST_F(DriverRuntimeTest, ChainsTasksThroughRefs) {
 
 TEST_F(DriverRuntimeTest, PutValuesAndLargeObjects) {
   std::string small = Serialize(41);
-  ObjectID id = runtime_->Put(small.size(), [&](std::span<uint8_t> out) {
-    std::memcpy(out.data(), small.data(), small.size());
-  });
+  ObjectID id = runtime_->Put(
+      small.size(),
+      [&](std::span<uint8_t> out) { std::memcpy(out.data(), small.data(), small.size()); }, {});
   EXPECT_EQ(GetInt(*runtime_, runtime_->Submit(Spec(&Add, {Ref(id), Value(1)}))[0]), 42);
   std::vector<double> big(1 << 20, 1.5);
-  ObjectID big_id =
-      runtime_->Put(SerializedSize(big), [&](std::span<uint8_t> out) { SerializeInto(big, out); });
+  ObjectID big_id = runtime_->Put(SerializedSize(big),
+                                  [&](std::span<uint8_t> out) { SerializeInto(big, out); }, {});
   auto values = runtime_->Get({&big_id, 1}, absl::Seconds(10));
   auto back = Deserialize<std::vector<double>>(values[0].bytes);
   ASSERT_TRUE(back.ok()) << back.status();

@@ -53,9 +53,11 @@ def sleep(n):
 
 
 def test_exception_is_reraised_with_remote_message_and_traceback():
+    result = fail.remote("boom 42")
     with pytest.raises(ValueError) as info:
-        ray.get(fail.remote("boom 42"))
+        ray.get(result)
     e = info.value
+    assert e.task_id == result.hex()[:40]  # an object ID is its task's ID and an index
     assert isinstance(e, RayTaskError) and isinstance(e, RayError)
     assert "boom 42" in str(e)
     assert "Traceback" in str(e) and "in fail" in str(e)
@@ -89,6 +91,20 @@ def test_worker_killed_mid_task():
     with pytest.raises(ray.exceptions.WorkerCrashedError):
         ray.get(die.remote(), timeout=30)
     assert ray.get(identity.remote("still works")) == "still works"
+
+
+def test_worker_killed_mid_task_is_retried(tmp_path):
+    marker = tmp_path / "died-once"
+
+    @ray.remote(max_retries=1)
+    def die_once():
+        if not marker.exists():
+            marker.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return os.getpid()
+
+    pid = ray.get(die_once.remote(), timeout=30)
+    assert marker.exists() and pid != os.getpid()
 
 
 def test_wrong_number_of_returns_is_a_task_error():
