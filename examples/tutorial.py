@@ -1,11 +1,16 @@
 """The 2016 Ray tutorial (seed/ray_tutorial_2016.md) in Python, section by section.
 
     bazel build //python:pkg
-    PYTHONPATH=bazel-bin/python/pkg /usr/bin/python3 examples/tutorial.py
+    PYTHONPATH=bazel-bin/python/pkg /usr/bin/python3 examples/tutorial.py [out_dir]
 
-Prints what the tutorial prints, and checks it. (ray.visualize_computation_graph: not yet.)
+Prints what the tutorial prints, and checks it. The computation graphs it draws go to out_dir
+(default: the current directory): compgraph1.svg (the ten sleeps), compgraph2.svg (zeros and
+dot), compgraph3.svg (with the nested experiments), each with its .dot source, and
+timeline.json.
 """
 
+import os
+import sys
 import time
 
 import numpy as np
@@ -18,6 +23,14 @@ def show(expression, value, expected):
     assert value == expected, f"{expression}: expected {expected!r}"
 
 
+def visualize(name):
+    """The tutorial's ray.visualize_computation_graph(view=True), into out_dir."""
+    for ext in (".dot", ".svg"):
+        path = ray.visualize_computation_graph(os.path.join(out_dir, name + ext), view=ext == ".svg")
+        assert os.path.getsize(path) > 0
+
+
+out_dir = sys.argv[1] if len(sys.argv) > 1 else "."
 ray.init(start_ray_local=True, num_workers=10)
 
 # Immutable remote objects
@@ -49,7 +62,12 @@ a_id, b_id, c_id = return_multiple.remote()
 show("return_multiple()", tuple(ray.get([a_id, b_id, c_id])), (0, 0.0, "zero"))
 
 
-# Blocking computation
+# Blocking computation. A fresh session, so that the computation graph below holds just this
+# section, as the tutorial's picture does.
+ray.shutdown()
+ray.init(start_ray_local=True, num_workers=10)
+
+
 @ray.remote
 def sleep(n):
     time.sleep(n)
@@ -64,6 +82,13 @@ show("ray.get(result_ids)", ray.get(result_ids), [0] * 10)
 elapsed = time.time() - start
 print(f"ten sleep(2) tasks took {elapsed:.2f} s")
 assert elapsed < 10
+
+# Visualizing the computation graph: op-root launched ten tasks, each made one object.
+visualize("compgraph1")
+dot_source = open(os.path.join(out_dir, "compgraph1.dot")).read()
+assert dot_source.count("style=dotted") == 10 and dot_source.count("shape=ellipse") == 10
+ray.shutdown()
+ray.init(start_ray_local=True, num_workers=10)
 
 
 # Computation graphs encode dependencies
@@ -82,6 +107,7 @@ b_id = zeros.remote([10, 10])
 c_id = dot.remote(a_id, b_id)
 c = ray.get(c_id)
 show("dot(zeros([10, 10]), zeros([10, 10])).shape", c.shape, (10, 10))
+visualize("compgraph2")
 
 
 # Remote functions within remote functions
@@ -103,4 +129,6 @@ def run_experiment(i):
 
 results = [run_experiment.remote(i) for i in range(5)]
 show("ray.get(results)", ray.get(results), [45, 55, 65, 75, 85])
+visualize("compgraph3")
+ray.timeline(os.path.join(out_dir, "timeline.json"))
 print("tutorial: done")

@@ -30,15 +30,21 @@ def test_init_again_after_shutdown():
     assert not ray.is_initialized()
 
 
-def test_examples_tutorial_py_runs():
+def test_examples_tutorial_py_runs(tmp_path):
     import os
     import subprocess
     import sys
 
     here = os.path.dirname(os.path.abspath(__file__))
     script = os.path.join(here, "..", "..", "examples", "tutorial.py")
-    out = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, script, str(tmp_path)], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "DISPLAY": ""})
     assert out.returncode == 0, out.stdout + out.stderr
     assert "ray.get(results) -> [45, 55, 65, 75, 85]" in out.stdout
     assert "return_multiple() -> (0, 0.0, 'zero')" in out.stdout
     assert "tutorial: done" in out.stdout
+    for name in ("compgraph1", "compgraph2", "compgraph3"):
+        assert f"computation graph: {tmp_path / name}.svg" in out.stdout
+        assert "</svg>" in (tmp_path / f"{name}.svg").read_text()
+        assert "op-root" in (tmp_path / f"{name}.dot").read_text()
+    assert '"traceEvents"' in (tmp_path / "timeline.json").read_text()
