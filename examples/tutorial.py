@@ -26,7 +26,8 @@ def show(expression, value, expected):
 def visualize(name):
     """The tutorial's ray.visualize_computation_graph(view=True), into out_dir."""
     for ext in (".dot", ".svg"):
-        path = ray.visualize_computation_graph(os.path.join(out_dir, name + ext), view=ext == ".svg")
+        path = os.path.join(out_dir, name + ext)
+        ray.visualize_computation_graph(path, view=ext == ".svg")
         assert os.path.getsize(path) > 0
 
 
