@@ -1,6 +1,8 @@
 """The 2016 Ray tutorial (seed/ray_tutorial_2016.md) in Python, section by section.
 
-    bazel build //python:pkg
+    .venv/bin/python examples/tutorial.py      # after `.venv/bin/pip install ./python`
+
+    bazel build //python:pkg                   # or without installing
     PYTHONPATH=bazel-bin/python/pkg /usr/bin/python3 examples/tutorial.py
 
 Prints what the tutorial prints, and checks it. (ray.visualize_computation_graph: not yet.)
