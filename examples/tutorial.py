@@ -1,6 +1,8 @@
 """The 2016 Ray tutorial (seed/ray_tutorial_2016.md) in Python, section by section.
 
-    bazel build //python:pkg
+    .venv/bin/python examples/tutorial.py [out_dir]   # after `.venv/bin/pip install ./python`
+
+    bazel build //python:pkg                          # or without installing
     PYTHONPATH=bazel-bin/python/pkg /usr/bin/python3 examples/tutorial.py [out_dir]
 
 Prints what the tutorial prints, and checks it. The computation graphs it draws go to out_dir
@@ -32,6 +34,7 @@ def visualize(name):
 
 
 out_dir = sys.argv[1] if len(sys.argv) > 1 else "."
+os.makedirs(out_dir, exist_ok=True)
 ray.init(start_ray_local=True, num_workers=10)
 
 # Immutable remote objects

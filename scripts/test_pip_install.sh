@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs the Python package as docs/PYTHON.md says, into a new venv in a temporary folder:
+# `pip install ./python` (which runs Bazel; outside `bazel test`, which must not nest it), twice
+# (the second upgrades in place), then the venv's python imports ray, runs tasks and runs
+# examples/tutorial.py. Silent on success; on failure prints the failed step and its output.
+# Exit code 0 only on success. The temporary folder is removed in every case.
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM  # through the EXIT trap
+cd "$tmp"  # outside the repository, whose ray/ (C++) must not shadow the installed package
+
+# step WHAT COMMAND...: runs COMMAND; if it fails, prints WHAT and its output and exits 1.
+step() {
+  local what=$1
+  shift
+  if ! "$@" >"$tmp/log" 2>&1; then
+    echo "test_pip_install: FAILED: $what" >&2
+    cat "$tmp/log" >&2
+    exit 1
+  fi
+}
+
+# --no-index: the install must need nothing from a package index.
+pip_install=(venv/bin/pip install --no-index --disable-pip-version-check "$repo/python")
+step "python3 -m venv --system-site-packages" /usr/bin/python3 -m venv --system-site-packages venv
+step "pip install ./python" "${pip_install[@]}"
+step "pip install ./python again (upgrade)" "${pip_install[@]}"
+step "import ray and run tasks in the venv" venv/bin/python - <<'EOF'
+import base64, hashlib, importlib.metadata, sys
+import ray
+assert ray.__file__.startswith(sys.prefix + "/"), f"ray from {ray.__file__}, not the venv"
+# Every installed file is as RECORD says (pip keeps the hashes the wheel's RECORD gave).
+for file in importlib.metadata.distribution("libray").files:
+    if file.hash:
+        digest = hashlib.sha256(file.locate().read_bytes()).digest()
+        assert base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == file.hash.value, file
+ray.init(num_cpus=2)
+
+@ray.remote
+def square(x):
+    return x * x
+
+assert ray.get([square.remote(i) for i in range(10)]) == [i * i for i in range(10)]
+ray.shutdown()
+EOF
+step "examples/tutorial.py in the venv" venv/bin/python "$repo/examples/tutorial.py"
