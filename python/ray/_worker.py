@@ -24,17 +24,19 @@ _PLAIN_TYPES = frozenset([int, float, str, bytes, bool, type(None), complex])
 
 
 def _serialize(value):
-    """(parts, type name) of a value: parts[0] is its pickle (protocol 5) stream, the rest its
-    out-of-band buffers (numpy arrays' data), which ray._raylet copies once into the object and
-    ray.get maps back read-only, with no copy."""
+    """(parts, type name, nested IDs) of a value: parts[0] is its pickle (protocol 5) stream,
+    the rest its out-of-band buffers (numpy arrays' data), which ray._raylet copies once into the
+    object and ray.get maps back read-only, with no copy. The nested IDs (bytes) name the
+    ObjectIDs inside the value: the runtime keeps those objects alive as long as the value."""
     if type(value) in _PLAIN_TYPES:
-        return [pickle.dumps(value, protocol=5)], type(value).__qualname__
+        return [pickle.dumps(value, protocol=5)], type(value).__qualname__, b""
     buffers = []
     try:
-        stream = cloudpickle.dumps(value, protocol=5, buffer_callback=_out_of_band(buffers))
+        stream, nested = _raylet.collect_ids(functools.partial(
+            cloudpickle.dumps, value, protocol=5, buffer_callback=_out_of_band(buffers)))
     except Exception as e:
         raise TypeError(f"ray cannot serialize {type(value).__name__} object: {e}") from e
-    return [stream] + buffers, type(value).__qualname__
+    return [stream] + buffers, type(value).__qualname__, nested
 
 
 def _out_of_band(buffers):
@@ -119,8 +121,8 @@ def put(value):
     """Stores value in the object store; returns its ObjectID."""
     if isinstance(value, ObjectID):
         raise TypeError("ray.put of an ObjectID is not supported; put the value instead")
-    parts, name = _serialize(value)
-    return _raylet.put(parts, name)
+    parts, name, nested = _serialize(value)
+    return _raylet.put(parts, name, nested=nested)
 
 
 def _check_ids(ids, api):
@@ -239,10 +241,16 @@ class RemoteFunction:
         num_returns = options["num_returns"]
         call = pickle.dumps((self._token, self._name, tuple(kwargs), num_returns), protocol=5)
         task_args = [self._function_id(), [call]]
+        nested = b""  # the ObjectIDs inside argument values (not waited for, kept alive)
         for value in list(args) + list(kwargs.values()):
-            task_args.append(value if isinstance(value, ObjectID) else _serialize(value)[0])
+            if isinstance(value, ObjectID):
+                task_args.append(value)
+            else:
+                parts, _, ids = _serialize(value)
+                task_args.append(parts)
+                nested += ids
         ids = _raylet.submit(task_args, num_returns, float(options["num_cpus"]),
-                             int(options["max_retries"]), self._name)
+                             int(options["max_retries"]), self._name, nested)
         return ids[0] if num_returns == 1 else ids
 
 
@@ -264,7 +272,7 @@ _functions = {}  # token -> function, in this worker
 def _execute_task(buffers):
     """Runs one task; called by ray._raylet in a worker with the task's argument objects:
     [pickled function, call description, *args, *kwargs values]. Returns the pickled results
-    [(payload, type name), ...] or, if the task raised, a dict describing the error."""
+    [(parts, type name, nested IDs), ...] or, if the task raised, a dict describing the error."""
     token, name, kwarg_names, num_returns = pickle.loads(buffers[1])
     try:
         try:

@@ -146,4 +146,6 @@ def _from_error_info(info):
     if info.get("exception_type") == _raylet.WORKER_CRASHED_ERROR_TYPE:
         return WorkerCrashedError(
             f"the worker running {info.get('function_name')} died: {info.get('message')}")
+    if not info.get("task_id", "").strip("0"):  # the runtime's own error (e.g. a freed object)
+        return RayError(info.get("message", ""))
     return RayTaskError(**_init_args(info)).as_instanceof_cause()

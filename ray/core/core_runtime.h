@@ -33,6 +33,8 @@ class ReturnWriter {
  public:
   virtual ~ReturnWriter() = default;
   virtual std::span<uint8_t> Allocate(size_t index, size_t size) = 0;
+  // Return i's value references these objects (IDs inside it): they live as long as it does.
+  virtual void SetNestedRefs(size_t index, std::vector<ObjectID> ids) = 0;
 };
 
 // Runs `function` (the user's function, cast back by the invoker, which knows its type) on
@@ -61,12 +63,17 @@ struct TaskSpec {
   const void* function = nullptr;
   std::vector<TaskArg> args;
   TaskOptions options;
+  // Objects the argument values reference (IDs inside them): kept alive until the task ends,
+  // so the caller may drop its references at once. Not waited for, unlike `ref` arguments.
+  std::vector<ObjectID> nested_refs;
 };
 
 struct PutOptions {
   // An object a client stores for its own use (the Python package's pickled functions): not
   // drawn in the computation graph, neither as an object nor as an argument.
   bool hidden = false;
+  // Objects the value references (IDs inside it): kept alive as long as this object.
+  std::vector<ObjectID> nested_refs;
 };
 
 struct WaitResult {

@@ -157,6 +157,7 @@ std::vector<ObjectID> DriverRuntimeImpl::Submit(TaskSpec spec) {
   task.num_cpus = spec.options.num_cpus;
   task.retries_left = spec.options.max_retries;
   task.name = std::move(spec.options.name);
+  task.nested_refs = std::move(spec.nested_refs);
   task.args.reserve(spec.args.size());
   std::vector<ObjectID> stored;  // large values put into the store for this task
   for (auto& arg : spec.args) {
@@ -188,7 +189,7 @@ ObjectID DriverRuntimeImpl::Put(size_t size, absl::FunctionRef<void(std::span<ui
   if (size <= kInlineLimit) {
     auto bytes = std::make_shared<std::string>(size, '\0');
     write({reinterpret_cast<uint8_t*>(bytes->data()), size});
-    scheduler_->AddObject(id, std::move(bytes), size);
+    scheduler_->AddObject(id, std::move(bytes), size, options.nested_refs);
     return id;
   }
   auto object = scheduler_->store().Create(id, size);
@@ -197,7 +198,7 @@ ObjectID DriverRuntimeImpl::Put(size_t size, absl::FunctionRef<void(std::span<ui
   if (absl::Status sealed = scheduler_->store().Seal(*std::move(object)); !sealed.ok()) {
     throw std::runtime_error(std::string(sealed.message()));
   }
-  scheduler_->AddObject(id, nullptr, size);
+  scheduler_->AddObject(id, nullptr, size, options.nested_refs);
   return id;
 }
 

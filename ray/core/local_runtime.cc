@@ -50,7 +50,12 @@ thread_local TaskContext* current_task = nullptr;
 
 class LocalReturnWriter final : public ReturnWriter {
  public:
-  explicit LocalReturnWriter(size_t n) : buffers_(n) {}
+  explicit LocalReturnWriter(size_t n) : buffers_(n), nested_(n) {}
+
+  void SetNestedRefs(size_t index, std::vector<ObjectID> ids) override {
+    if (index >= nested_.size()) throw RayError("SetNestedRefs: return index out of range");
+    nested_[index] = std::move(ids);
+  }
 
   std::span<uint8_t> Allocate(size_t index, size_t size) override {
     if (index >= buffers_.size()) {
@@ -65,9 +70,11 @@ class LocalReturnWriter final : public ReturnWriter {
   }
 
   std::vector<std::shared_ptr<LocalRuntime::Buffer>>& buffers() { return buffers_; }
+  std::vector<std::vector<ObjectID>>& nested() { return nested_; }
 
  private:
   std::vector<std::shared_ptr<LocalRuntime::Buffer>> buffers_;
+  std::vector<std::vector<ObjectID>> nested_;
 };
 
 }  // namespace
@@ -76,11 +83,19 @@ LocalRuntime::LocalRuntime() : driver_task_(TaskID::FromRandom()) {}
 
 LocalRuntime::~LocalRuntime() = default;
 
-void LocalRuntime::Store(const ObjectID& id, std::shared_ptr<const Buffer> buffer) {
+void LocalRuntime::Store(const ObjectID& id, std::shared_ptr<const Buffer> buffer,
+                         std::vector<ObjectID> nested) {
   absl::MutexLock lock(&mu_);
+  std::erase_if(nested, [&](const ObjectID& n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = objects_.find(n);
+    if (it == objects_.end()) return true;
+    ++it->second.refs;
+    return false;
+  });
   Object& object = objects_[id];
   object.buffer = std::move(buffer);
   object.refs += 1;  // the caller's reference (see core_runtime.h)
+  object.nested = std::move(nested);
 }
 
 std::vector<ObjectValue> LocalRuntime::Lookup(std::span<const ObjectID> ids, const char* op) {
@@ -114,7 +129,7 @@ std::vector<ObjectID> LocalRuntime::Submit(TaskSpec spec) {
     returns.push_back(ObjectID::ForReturn(context.task, static_cast<uint32_t>(i + 1)));
   }
   auto store_all = [&](std::shared_ptr<const Buffer> buffer) {
-    for (const ObjectID& id : returns) Store(id, buffer);
+    for (const ObjectID& id : returns) Store(id, buffer, {});
   };
   auto fail = [&](TaskErrorInfo info) {
     store_all(std::make_shared<const Buffer>(SerializeError(info)));
@@ -171,7 +186,9 @@ std::vector<ObjectID> LocalRuntime::Submit(TaskSpec spec) {
     return fail(CurrentExceptionErrorInfo(FunctionName(spec.function), context.task));
   }
   current_task = saved;
-  for (size_t i = 0; i < num_returns; ++i) Store(returns[i], std::move(writer.buffers()[i]));
+  for (size_t i = 0; i < num_returns; ++i) {
+    Store(returns[i], std::move(writer.buffers()[i]), std::move(writer.nested()[i]));
+  }
   return returns;
 }
 
@@ -182,7 +199,7 @@ ObjectID LocalRuntime::Put(size_t size, absl::FunctionRef<void(std::span<uint8_t
                     : ObjectID::ForPut(driver_task_, driver_puts_.fetch_add(1), options.hidden);
   auto buffer = std::make_shared<Buffer>(size);
   write(buffer->span());
-  Store(id, std::move(buffer));
+  Store(id, std::move(buffer), options.nested_refs);
   return id;
 }
 
@@ -206,12 +223,16 @@ void LocalRuntime::AddRef(const ObjectID& id) {
 }
 
 void LocalRuntime::RemoveRef(const ObjectID& id) {
-  std::shared_ptr<const Buffer> freed;  // released after the lock
+  std::vector<std::shared_ptr<const Buffer>> freed;  // released after the lock
   absl::MutexLock lock(&mu_);
-  auto it = objects_.find(id);
-  if (it == objects_.end()) return;
-  if (--it->second.refs <= 0) {
-    freed = std::move(it->second.buffer);
+  // Freeing an object releases the objects it references (a work list: chains can be long).
+  std::vector<ObjectID> work{id};
+  while (!work.empty()) {
+    auto it = objects_.find(work.back());
+    work.pop_back();
+    if (it == objects_.end() || --it->second.refs > 0) continue;
+    freed.push_back(std::move(it->second.buffer));
+    work.insert(work.end(), it->second.nested.begin(), it->second.nested.end());
     objects_.erase(it);
   }
 }

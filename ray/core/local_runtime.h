@@ -51,9 +51,12 @@ class LocalRuntime final : public CoreRuntime {
   struct Object {
     std::shared_ptr<const Buffer> buffer;
     int64_t refs = 0;
+    std::vector<ObjectID> nested;  // objects its value references: one ref each
   };
 
-  void Store(const ObjectID& id, std::shared_ptr<const Buffer> buffer);
+  // Adds an object with the caller's reference; it holds one reference to each of `nested`.
+  void Store(const ObjectID& id, std::shared_ptr<const Buffer> buffer,
+             std::vector<ObjectID> nested);
   // Locks mu_; throws RayError naming `op` for an ID it does not hold.
   std::vector<ObjectValue> Lookup(std::span<const ObjectID> ids, const char* op);
 

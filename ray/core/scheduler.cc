@@ -13,6 +13,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "ray/core/capnp_bytes.h"
+#include "ray/core/capnp_ids.h"
 #include "ray/core/errors.h"
 #include "ray/core/serialization.h"
 
@@ -189,6 +190,7 @@ void Scheduler::SubmitLocked(TaskRecord task) {
     auto fn = functions_.find(task.function_key);
     task.name = fn == functions_.end() ? "?" : fn->second.name;
   }
+  HoldNested(task.nested_refs);
   std::shared_ptr<const std::string> missing;
   for (auto& arg : task.args) {
     if (arg.ref.IsNil()) continue;
@@ -243,31 +245,37 @@ void Scheduler::FailTask(TaskRecord& task, std::shared_ptr<const std::string> er
     if (!arg.ref.IsNil()) args.push_back(arg.ref);
   }
   int num_returns = task.num_returns;
+  std::vector<ObjectID> nested = std::move(task.nested_refs);
   tasks_.erase(id);
   if (graph_ != nullptr) graph_->OnFinish(id, /*failed=*/true, absl::Now());
   for (int i = 1; i <= num_returns; ++i) {
     ObjectReady(ObjectID::ForReturn(id, i), error, error->size());
   }
   for (const ObjectID& arg : args) ReleaseUse(arg);
+  ReleaseRefs(nested);
 }
 
 void Scheduler::AddObject(const ObjectID& id, std::shared_ptr<const std::string> value,
-                          uint64_t size) {
+                          uint64_t size, std::vector<ObjectID> nested) {
   absl::MutexLock lock(&mu_);
   objects_[id].refs += 1;  // the putter's reference
   if (graph_ != nullptr) graph_->OnPut(id, id.Task(), absl::Now());
-  ObjectReady(id, std::move(value), size);
+  ObjectReady(id, std::move(value), size, std::move(nested));
   Dispatch();
   FlushWorkers();
 }
 
 void Scheduler::ObjectReady(const ObjectID& id, std::shared_ptr<const std::string> value,
-                            uint64_t size) {
+                            uint64_t size, std::vector<ObjectID> nested) {
+  if (auto it = objects_.find(id); it != objects_.end() && it->second.ready) {
+    return;  // e.g. a retried task made it again
+  }
+  HoldNested(nested);  // before `entry`: it may add entries to objects_ (never this one)
   ObjectEntry& entry = objects_[id];
-  if (entry.ready) return;  // e.g. a retried task made it again
   entry.ready = true;
   entry.value = std::move(value);
   entry.size = size;
+  entry.nested = std::move(nested);
   std::vector<TaskID> dependents = std::move(entry.dependents);
   entry.dependents.clear();
   for (const TaskID& t : dependents) {
@@ -280,7 +288,25 @@ void Scheduler::ObjectReady(const ObjectID& id, std::shared_ptr<const std::strin
 
 void Scheduler::AddRef(const ObjectID& id) {
   absl::MutexLock lock(&mu_);
-  objects_[id].refs += 1;
+  if (auto it = objects_.find(id); it != objects_.end()) it->second.refs += 1;
+}
+
+void Scheduler::HoldNested(std::vector<ObjectID>& ids) {
+  std::erase_if(ids, [&](const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = objects_.find(id);
+    if (it == objects_.end()) return true;
+    it->second.refs += 1;
+    return false;
+  });
+}
+
+void Scheduler::ReleaseRefs(std::span<const ObjectID> ids) {
+  for (const ObjectID& id : ids) {
+    auto it = objects_.find(id);
+    if (it == objects_.end()) continue;
+    it->second.refs -= 1;
+    MaybeFree(id);
+  }
 }
 
 void Scheduler::RemoveRef(const ObjectID& id) {
@@ -300,12 +326,25 @@ void Scheduler::ReleaseUse(const ObjectID& id) {
 }
 
 void Scheduler::MaybeFree(const ObjectID& id) {
-  auto it = objects_.find(id);
-  if (it == objects_.end()) return;
-  const ObjectEntry& entry = it->second;
-  if (!entry.ready || entry.refs > 0 || entry.uses > 0 || !entry.dependents.empty()) return;
-  if (entry.value == nullptr) store_deletes_.push_back(id);
-  objects_.erase(it);
+  // Freeing an object releases the objects it references, which may free them in turn: a
+  // work list rather than recursion, as chains of references can be long.
+  std::vector<ObjectID> work{id};
+  while (!work.empty()) {
+    auto it = objects_.find(work.back());
+    work.pop_back();
+    if (it == objects_.end()) continue;
+    ObjectEntry& entry = it->second;
+    if (!entry.ready || entry.refs > 0 || entry.uses > 0 || !entry.dependents.empty()) continue;
+    if (entry.value == nullptr) store_deletes_.push_back(it->first);
+    std::vector<ObjectID> nested = std::move(entry.nested);
+    objects_.erase(it);
+    for (const ObjectID& n : nested) {
+      auto held = objects_.find(n);
+      if (held == objects_.end()) continue;
+      held->second.refs -= 1;
+      work.push_back(n);
+    }
+  }
 }
 
 void Scheduler::Dispatch() {
@@ -474,17 +513,23 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
                                                         std::string(AsView(def.getFunction())),
                                                         std::string(def.getName().cStr())});
   }
+  // An object a worker made (put or returned).
+  auto object_ready = [&](rpc::Object::Reader object,
+                          const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    std::vector<ObjectID> nested = ReadIds(object.getNestedRefs());
+    if (object.isValue()) {
+      ObjectReady(id, std::make_shared<const std::string>(AsView(object.getValue())),
+                  object.getValue().size(), std::move(nested));
+    } else {
+      ObjectReady(id, nullptr, object.getInStore(), std::move(nested));
+    }
+  };
   for (auto put : in.getPuts()) {
     ObjectID id = ObjectID::FromBinaryOrNil(AsView(put.getId()));
     if (id.IsNil()) continue;
     if (worker.held.insert(id).second) objects_[id].refs += 1;
     if (graph_ != nullptr) graph_->OnPut(id, id.Task(), absl::Now());
-    if (put.isValue()) {
-      ObjectReady(id, std::make_shared<const std::string>(AsView(put.getValue())),
-                  put.getValue().size());
-    } else {
-      ObjectReady(id, nullptr, put.getInStore());
-    }
+    object_ready(put, id);
   }
   for (auto submit : in.getSubmits()) {
     TaskRecord task;
@@ -495,6 +540,7 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
     task.num_cpus = std::max(0.0, submit.getNumCpus());
     task.retries_left = submit.getMaxRetries();
     task.name = submit.getName();
+    task.nested_refs = ReadIds(submit.getNestedRefs());
     for (auto arg : submit.getArgs()) {
       TaskRecord::Arg a;
       if (arg.isRef()) {
@@ -512,7 +558,8 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
   }
   for (auto raw : in.getAddRefs()) {
     ObjectID id = ObjectID::FromBinaryOrNil(AsView(raw));
-    if (!id.IsNil() && worker.held.insert(id).second) objects_[id].refs += 1;
+    auto it = objects_.find(id);  // an object that no longer exists stays gone (see AddRef)
+    if (it != objects_.end() && worker.held.insert(id).second) it->second.refs += 1;
   }
   for (auto done : in.getDone()) {
     TaskID id = TaskID::FromBinary(AsView(done.getTaskId()));
@@ -520,12 +567,7 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
     for (auto ret : done.getReturns()) {
       ObjectID oid = ObjectID::FromBinaryOrNil(AsView(ret.getId()));
       if (oid.IsNil() || oid.Task() != id) continue;
-      if (ret.isValue()) {
-        ObjectReady(oid, std::make_shared<const std::string>(AsView(ret.getValue())),
-                    ret.getValue().size());
-      } else {
-        ObjectReady(oid, nullptr, ret.getInStore());
-      }
+      object_ready(ret, oid);
     }
     bool failed = done.getReturns().size() > 0 && done.getReturns()[0].isValue() &&
                   IsError(AsSpan(done.getReturns()[0].getValue()));
@@ -595,8 +637,10 @@ void Scheduler::TaskFinished(Worker& worker, const TaskID& id, bool failed) {
   for (const auto& arg : it->second.args) {
     if (!arg.ref.IsNil()) args.push_back(arg.ref);
   }
+  std::vector<ObjectID> nested = std::move(it->second.nested_refs);
   tasks_.erase(it);
   for (const ObjectID& arg : args) ReleaseUse(arg);
+  ReleaseRefs(nested);
 }
 
 void Scheduler::ServeBlockedWorkers(bool expire) {

@@ -45,9 +45,10 @@ struct TaskRecord {
   int num_returns = 1;
   double num_cpus = 1;
   int retries_left = 3;
-  std::string name;    // for the graph and errors; "": the function's name
-  int unresolved = 0;  // ref arguments that do not exist yet
-  int worker = -1;     // while dispatched
+  std::string name;                   // for the graph and errors; "": the function's name
+  std::vector<ObjectID> nested_refs;  // held (one ref each) until the task ends
+  int unresolved = 0;                 // ref arguments that do not exist yet
+  int worker = -1;                    // while dispatched
 };
 
 struct SchedulerOptions {
@@ -83,8 +84,12 @@ class Scheduler {
   void DefineFunction(uint64_t key, FunctionRecord function);
   // Adds a task (from the driver or a worker); its return objects are registered pending.
   void Submit(TaskRecord task);
-  // An object that now exists: `value` inline, or in the store when null.
-  void AddObject(const ObjectID& id, std::shared_ptr<const std::string> value, uint64_t size);
+  // An object that now exists: `value` inline, or in the store when null. It holds one
+  // reference to each of `nested` (objects its value references) while it exists.
+  void AddObject(const ObjectID& id, std::shared_ptr<const std::string> value, uint64_t size,
+                 std::vector<ObjectID> nested);
+  // Counts a reference to an existing object. An object that no longer exists stays gone: a
+  // get of it fails (it does not wait forever).
   void AddRef(const ObjectID& id);
   void RemoveRef(const ObjectID& id);
 
@@ -108,6 +113,7 @@ class Scheduler {
     int64_t refs = 0;  // ObjectRefs alive, all processes
     int64_t uses = 0;  // unfinished tasks that read it
     std::vector<TaskID> dependents;
+    std::vector<ObjectID> nested;  // objects its value references: one ref each
   };
 
   void Run();
@@ -123,8 +129,11 @@ class Scheduler {
   void HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> message)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SubmitLocked(TaskRecord task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ObjectReady(const ObjectID& id, std::shared_ptr<const std::string> value, uint64_t size)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ObjectReady(const ObjectID& id, std::shared_ptr<const std::string> value, uint64_t size,
+                   std::vector<ObjectID> nested = {}) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Counts one reference to each object of `ids` that exists; drops the others from `ids`.
+  void HoldNested(std::vector<ObjectID>& ids) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseRefs(std::span<const ObjectID> ids) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TaskFinished(Worker& worker, const TaskID& id, bool failed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordStart(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

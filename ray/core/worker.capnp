@@ -30,6 +30,7 @@ struct Task {
   numCpus @5 :Float64;
   maxRetries @6 :Int32;
   name @7 :Text;       # for the graph and errors; empty: the function's name
+  nestedRefs @8 :List(Data);  # objects the argument values reference: held until the task ends
 }
 
 # An object's value: inline bytes, or a note that it is sealed in the node's store.
@@ -39,6 +40,7 @@ struct Object {
     value @1 :Data;
     inStore @2 :UInt64;   # its size
   }
+  nestedRefs @3 :List(Data);  # objects its value references (from a worker): held while it lives
 }
 
 struct TaskDone {

@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "ray/core/capnp_bytes.h"
+#include "ray/core/capnp_ids.h"
 #include "ray/core/core_runtime.h"
 #include "ray/core/errors.h"
 #include "ray/core/function_table.h"
@@ -44,7 +45,8 @@ class TaskReturns final : public ReturnWriter {
         inline_(count),
         in_store_(count),
         sizes_(count, 0),
-        written_(count, false) {}
+        written_(count, false),
+        nested_(count) {}
 
   std::span<uint8_t> Allocate(size_t index, size_t size) override {
     if (index >= inline_.size()) throw std::out_of_range("return index out of range");
@@ -60,6 +62,11 @@ class TaskReturns final : public ReturnWriter {
     return in_store_[index].span();
   }
 
+  void SetNestedRefs(size_t index, std::vector<ObjectID> ids) override {
+    if (index >= nested_.size()) throw std::out_of_range("return index out of range");
+    nested_[index] = std::move(ids);
+  }
+
   // Seals what went to the store and describes every return for the scheduler.
   void Finish(capnp::List<rpc::Object>::Builder out) {
     for (size_t i = 0; i < inline_.size(); ++i) {
@@ -70,6 +77,7 @@ class TaskReturns final : public ReturnWriter {
       } else {
         out[i].setValue(AsData(inline_[i]));
       }
+      if (!nested_[i].empty()) WriteIds(out[i].initNestedRefs(nested_[i].size()), nested_[i]);
     }
   }
   bool AllWritten() const {
@@ -86,6 +94,7 @@ class TaskReturns final : public ReturnWriter {
   std::vector<store::MutableObject> in_store_;
   std::vector<uint64_t> sizes_;
   std::vector<bool> written_;
+  std::vector<std::vector<ObjectID>> nested_;
 };
 
 class WorkerRuntime final : public CoreRuntime {
@@ -115,7 +124,12 @@ class WorkerRuntime final : public CoreRuntime {
         std::make_unique<capnp::MallocMessageBuilder>();
     std::vector<uint64_t> functions;
     std::vector<capnp::Orphan<rpc::Task>> submits;
-    std::vector<std::pair<ObjectID, std::variant<std::string, uint64_t>>> puts;
+    struct Put {
+      ObjectID id;
+      std::variant<std::string, uint64_t> value;  // inline bytes, or the size in the store
+      std::vector<ObjectID> nested_refs;
+    };
+    std::vector<Put> puts;
     std::vector<ObjectID> add_refs, remove_refs;
     std::vector<TaskID> handed_back;
     std::vector<capnp::Orphan<rpc::TaskDone>> done;
@@ -175,11 +189,15 @@ absl::Status WorkerRuntime::Send(std::function<void(rpc::FromWorker::Builder)> e
   }
   auto puts = root.initPuts(out_.puts.size());
   for (size_t i = 0; i < out_.puts.size(); ++i) {
-    puts[i].setId(AsData(out_.puts[i].first.Binary()));
-    if (auto* value = std::get_if<std::string>(&out_.puts[i].second)) {
+    const Outbox::Put& put = out_.puts[i];
+    puts[i].setId(AsData(put.id.Binary()));
+    if (!put.nested_refs.empty()) {
+      WriteIds(puts[i].initNestedRefs(put.nested_refs.size()), put.nested_refs);
+    }
+    if (auto* value = std::get_if<std::string>(&put.value)) {
       puts[i].setValue(AsData(*value));
     } else {
-      puts[i].setInStore(std::get<uint64_t>(out_.puts[i].second));
+      puts[i].setInStore(std::get<uint64_t>(put.value));
     }
   }
   auto submits = root.initSubmits(out_.submits.size());
@@ -365,6 +383,8 @@ std::vector<ObjectID> WorkerRuntime::Submit(TaskSpec spec) {
   task.setNumCpus(spec.options.num_cpus);
   task.setMaxRetries(spec.options.max_retries);
   if (!spec.options.name.empty()) task.setName(spec.options.name);
+  if (!spec.nested_refs.empty())
+    WriteIds(task.initNestedRefs(spec.nested_refs.size()), spec.nested_refs);
   auto args = task.initArgs(spec.args.size());
   std::vector<ObjectID> stored;  // large values put into the store for this task
   for (size_t i = 0; i < spec.args.size(); ++i) {
@@ -400,13 +420,13 @@ ObjectID WorkerRuntime::Put(size_t size, absl::FunctionRef<void(std::span<uint8_
   if (size <= kInlineLimit) {
     std::string bytes(size, '\0');
     write({reinterpret_cast<uint8_t*>(bytes.data()), size});
-    out_.puts.emplace_back(id, std::move(bytes));
+    out_.puts.push_back({id, std::move(bytes), options.nested_refs});
   } else {
     auto object = store_->Create(id, size);
     if (!object.ok()) throw std::runtime_error(std::string(object.status().message()));
     write(object->span());
     (void)store_->Seal(*std::move(object));
-    out_.puts.emplace_back(id, uint64_t{size});
+    out_.puts.push_back({id, uint64_t{size}, options.nested_refs});
   }
   refs_[id] += 1;
   return id;

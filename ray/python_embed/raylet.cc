@@ -145,6 +145,46 @@ class PyObjectID {
   uint64_t epoch_ = 0;  // the runtime epoch the reference was counted in; 0: none
 };
 
+std::string_view BytesView(const py::bytes& b) {
+  char* data = nullptr;
+  Py_ssize_t size = 0;
+  if (PyBytes_AsStringAndSize(b.ptr(), &data, &size) != 0) throw py::error_already_set();
+  return {data, static_cast<size_t>(size)};
+}
+
+// IDs pickled by this thread while CollectIds runs: the objects a value references, which the
+// runtime keeps alive as long as the value (PutOptions and TaskSpec nested_refs).
+thread_local std::vector<ObjectID>* pickled_ids = nullptr;
+
+// Calls `pickle` (which pickles a value); returns what it returns and the IDs of the ObjectIDs
+// pickled meanwhile, as 24-byte binaries end to end.
+py::tuple CollectIds(const py::object& pickle) {
+  std::vector<ObjectID> ids;
+  std::vector<ObjectID>* outer = std::exchange(pickled_ids, &ids);
+  py::object result;
+  try {
+    result = pickle();
+  } catch (...) {
+    pickled_ids = outer;
+    throw;
+  }
+  pickled_ids = outer;
+  std::string binaries;
+  for (const ObjectID& id : ids) binaries.append(id.Binary());
+  return py::make_tuple(result, py::bytes(binaries));
+}
+
+// The IDs CollectIds gave.
+std::vector<ObjectID> NestedIds(const py::bytes& binaries) {
+  std::string_view all = BytesView(binaries);
+  std::vector<ObjectID> ids;
+  for (size_t at = 0; at + ObjectID::kSize <= all.size(); at += ObjectID::kSize) {
+    ObjectID id;
+    if (ObjectID::FromBinary(all.substr(at, ObjectID::kSize), &id)) ids.push_back(id);
+  }
+  return ids;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Objects
 
@@ -260,13 +300,6 @@ class PickledValue {
   std::string type_name_;
 };
 
-std::string_view BytesView(const py::bytes& b) {
-  char* data = nullptr;
-  Py_ssize_t size = 0;
-  if (PyBytes_AsStringAndSize(b.ptr(), &data, &size) != 0) throw py::error_already_set();
-  return {data, static_cast<size_t>(size)};
-}
-
 py::dict ErrorDict(const TaskErrorInfo& info) {
   py::dict d;
   d["function_name"] = info.function_name;
@@ -316,9 +349,10 @@ void InvokePython(const void* /*function*/, std::span<const ObjectValue> args,
     } else {
       py::list values = result.cast<py::list>();
       for (size_t i = 0; i < values.size(); ++i) {
-        py::tuple item = values[i].cast<py::tuple>();  // (parts, type name)
+        py::tuple item = values[i].cast<py::tuple>();  // (parts, type name, nested IDs)
         PickledValue value(item[0], item[1].cast<std::string>());
         value.Write(returns.Allocate(i, value.size()));
+        returns.SetNestedRefs(i, NestedIds(item[2].cast<py::bytes>()));
       }
     }
   } catch (py::error_already_set& e) {
@@ -337,7 +371,7 @@ void InvokePython(const void* /*function*/, std::span<const ObjectValue> args,
 constexpr size_t kInlineArgLimit = 64 << 10;
 
 std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num_cpus,
-                               int max_retries, const std::string& name) {
+                               int max_retries, const std::string& name, const py::bytes& nested) {
   if (num_returns < 1) throw py::value_error("num_returns must be at least 1");
   if (!(num_cpus >= 0)) throw py::value_error("num_cpus must be >= 0");
   core::TaskSpec spec;
@@ -345,6 +379,7 @@ std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num
   spec.function = reinterpret_cast<const void*>(&RayPythonTask);
   spec.options = {
       .num_returns = num_returns, .num_cpus = num_cpus, .max_retries = max_retries, .name = name};
+  spec.nested_refs = NestedIds(nested);
   spec.args.reserve(args.size());
   CoreRuntime& runtime = Runtime();
   std::vector<PyObjectID> stored;  // large values put for this call; dropped after the submit
@@ -375,14 +410,15 @@ std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num
   return result;
 }
 
-PyObjectID Put(const py::list& parts, const std::string& type_name, bool hidden) {
+PyObjectID Put(const py::list& parts, const std::string& type_name, bool hidden,
+               const py::bytes& nested) {
   PickledValue value(parts, type_name);
   CoreRuntime& runtime = Runtime();
   ObjectID id;
   {
     ReleaseInDriver release;  // the parts stay held meanwhile
     id = runtime.Put(value.size(), [&](std::span<uint8_t> out) { value.Write(out); },
-                     {.hidden = hidden});
+                     {.hidden = hidden, .nested_refs = NestedIds(nested)});
   }
   return PyObjectID::Adopt(id);
 }
@@ -516,13 +552,16 @@ PYBIND11_MODULE(_raylet, m) {
       .def("__copy__", [](const PyObjectID& r) { return PyObjectID::Acquire(r.id()); })
       .def("__deepcopy__",
            [](const PyObjectID& r, py::object) { return PyObjectID::Acquire(r.id()); })
-      .def(py::pickle([](const PyObjectID& r) { return py::bytes(std::string(r.id().Binary())); },
-                      [](const py::bytes& b) {
-                        ObjectID id;
-                        if (!ObjectID::FromBinary(BytesView(b), &id))
-                          throw py::value_error("bad ObjectID");
-                        return PyObjectID::Acquire(id);
-                      }));
+      .def(py::pickle(
+          [](const PyObjectID& r) {
+            if (pickled_ids != nullptr) pickled_ids->push_back(r.id());
+            return py::bytes(std::string(r.id().Binary()));
+          },
+          [](const py::bytes& b) {
+            ObjectID id;
+            if (!ObjectID::FromBinary(BytesView(b), &id)) throw py::value_error("bad ObjectID");
+            return PyObjectID::Acquire(id);
+          }));
 
   py::class_<PyObjectBuffer>(m, "ObjectBuffer", py::buffer_protocol())
       .def_buffer([](PyObjectBuffer& b) { return ReadOnlyBytes(b.stream()); })
@@ -558,11 +597,13 @@ PYBIND11_MODULE(_raylet, m) {
   m.def("is_initialized", [] { return ray::core::CurrentRuntime() != nullptr; });
   m.def("is_driver", [] { return InDriver(); });
   m.def("runtime_epoch", [] { return ray::core::CurrentRuntimeEpoch(); });
-  m.def("put", &Put, py::arg("parts"), py::arg("type_name") = "", py::arg("hidden") = false);
+  m.def("put", &Put, py::arg("parts"), py::arg("type_name") = "", py::arg("hidden") = false,
+        py::arg("nested") = py::bytes());
+  m.def("collect_ids", &CollectIds, py::arg("pickle"));
   m.def("get", &Get, py::arg("ids"), py::arg("timeout") = py::none());
   m.def("wait", &Wait, py::arg("ids"), py::arg("num_returns"), py::arg("timeout") = py::none());
   m.def("submit", &Submit, py::arg("args"), py::arg("num_returns") = 1, py::arg("num_cpus") = 1.0,
-        py::arg("max_retries") = 3, py::arg("name") = "");
+        py::arg("max_retries") = 3, py::arg("name") = "", py::arg("nested") = py::bytes());
   m.def("write_graph", &WriteGraph, py::arg("path"));
   m.def("timeline_json", &TimelineJson);
   m.def("set_task_executor", [](py::object executor) {

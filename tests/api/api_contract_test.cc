@@ -37,6 +37,7 @@ class VectorReturnWriter : public ray::core::ReturnWriter {
     returns[index].assign(size, '\0');
     return {reinterpret_cast<uint8_t*>(returns[index].data()), size};
   }
+  void SetNestedRefs(size_t, std::vector<ray::ObjectID>) override {}  // C++ values hold none
   std::vector<std::string> returns;
 };
 

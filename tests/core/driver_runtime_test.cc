@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstring>
+
 #include "ray/core/errors.h"
 #include "ray/core/serialization.h"
 
@@ -14,6 +16,10 @@ namespace {
 int Add(int a, int b) { return a + b; }
 int Fail(int) { throw std::invalid_argument("bad input"); }
 int Pid(int) { return getpid(); }
+int SleepMs(int ms) {
+  usleep(ms * 1000);
+  return ms;
+}
 
 // A hand-written invoker for int(int, int) and int(int) functions.
 template <typename... Args>
@@ -103,9 +109,44 @@ TEST_F(DriverRuntimeTest, ExceptionsBecomeErrorObjectsAndPropagate) {
 }
 
 TEST_F(DriverRuntimeTest, GetTimesOut) {
+  ObjectID slow = runtime_->Submit(Spec1(&SleepMs, {Value(2000)}))[0];
+  EXPECT_THROW(runtime_->Get({&slow, 1}, absl::Milliseconds(50)), GetTimeoutError);
+}
+
+TEST_F(DriverRuntimeTest, AnUnknownOrFreedObjectIsAnErrorNotAWait) {
   ObjectID never = ObjectID::ForReturn(TaskID::FromRandom(), 1);
-  runtime_->AddRef(never);  // a pending object nobody will make
-  EXPECT_THROW(runtime_->Get({&never, 1}, absl::Milliseconds(50)), GetTimeoutError);
+  runtime_->AddRef(never);  // no such object: counting it does not make it pending
+  auto values = runtime_->Get({&never, 1}, absl::Seconds(30));
+  ASSERT_TRUE(IsError(values[0].bytes));
+  auto info = DeserializeError(values[0].bytes);
+  ASSERT_TRUE(info.ok());
+  EXPECT_NE(info->message.find("does not exist"), std::string::npos) << info->message;
+  ObjectID freed = runtime_->Submit(Spec(&Add, {Value(1), Value(2)}))[0];
+  EXPECT_EQ(GetInt(*runtime_, freed), 3);
+  runtime_->RemoveRef(freed);  // the last reference: the object is freed
+  runtime_->AddRef(freed);
+  EXPECT_TRUE(IsError(runtime_->Get({&freed, 1}, absl::Seconds(30))[0].bytes));
+}
+
+// A value that references other objects (IDs inside it) keeps them alive.
+TEST_F(DriverRuntimeTest, NestedReferencesLiveAsLongAsTheirHolder) {
+  ObjectID inner = runtime_->Submit(Spec(&Add, {Value(20), Value(1)}))[0];
+  std::string bytes = Serialize(0);
+  ObjectID outer = runtime_->Put(
+      bytes.size(),
+      [&](std::span<uint8_t> out) { std::memcpy(out.data(), bytes.data(), bytes.size()); },
+      {.nested_refs = {inner}});
+  runtime_->RemoveRef(inner);  // only `outer` holds it now
+  EXPECT_EQ(GetInt(*runtime_, inner), 21);
+  TaskSpec reader = Spec1(&SleepMs, {Value(200)});
+  reader.nested_refs = {outer};  // a task whose arguments mention `outer`
+  ObjectID done = runtime_->Submit(std::move(reader))[0];
+  runtime_->RemoveRef(outer);  // only the task holds `outer`, and through it `inner`
+  EXPECT_EQ(GetInt(*runtime_, inner), 21);
+  EXPECT_EQ(GetInt(*runtime_, done), 200);
+  // The task ended: nothing holds `outer` or `inner` any more.
+  EXPECT_TRUE(IsError(runtime_->Get({&outer, 1}, absl::Seconds(30))[0].bytes));
+  EXPECT_TRUE(IsError(runtime_->Get({&inner, 1}, absl::Seconds(30))[0].bytes));
 }
 
 TEST_F(DriverRuntimeTest, KilledWorkerIsReplacedAndTheTaskRetried) {
