@@ -134,6 +134,7 @@ absl::Status DriverRuntimeImpl::Init(const DriverOptions& options) {
       options.num_cpus > 0 ? options.num_cpus : scheduler_options.num_workers;
   scheduler_options.root_task = driver_task_;
   scheduler_options.record_task_graph = options.record_task_graph;
+  scheduler_options.idle_worker_timeout = options.idle_worker_timeout;
   Zygote* z = zygote_.get();
   scheduler_ = std::make_unique<Scheduler>(scheduler_options, *std::move(client),
                                            [z](int fd) { return z->SpawnWorker(fd); });

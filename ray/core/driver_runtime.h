@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "ray/core/core_runtime.h"
 #include "ray/store/client.h"
 
@@ -19,6 +20,9 @@ struct DriverOptions {
   uint64_t object_store_memory = 0;  // 0: 30% of the machine's memory
   std::string session_dir_root;      // empty: $TMPDIR or /tmp
   bool record_task_graph = true;
+  // Workers started beyond num_workers (when tasks block in a get, or CPUs are free and no
+  // worker is) exit after this long idle.
+  absl::Duration idle_worker_timeout = absl::Seconds(10);
 };
 
 class DriverRuntime : public CoreRuntime {

@@ -48,10 +48,11 @@ struct Scheduler::Worker {
   std::deque<TaskID> assigned;  // sent and not done; the front one is running
   double cpus_held = 0;
   absl::flat_hash_set<uint64_t> functions_sent;
-  absl::flat_hash_set<ObjectID> held;  // objects this process holds a reference to
-  bool broken = false;                 // a write failed: the scheduler thread retires it
-  bool steal_pending = false;          // asked to hand back its queued tasks
-  absl::Time front_started;            // when its front task started
+  absl::flat_hash_set<ObjectID> held;   // objects this process holds a reference to
+  bool broken = false;                  // a write failed: the scheduler thread retires it
+  bool steal_pending = false;           // asked to hand back its queued tasks
+  absl::Time front_started;             // when its front task started
+  absl::Time idle_since = absl::Now();  // when it last became idle
   bool watching_writes = false;
 
   // A Get or Wait the worker is blocked in.
@@ -619,7 +620,10 @@ void Scheduler::StartNextTask(Worker& worker) {
   worker.cpus_held = 0;
   worker.pending.reset();
   worker.state = Worker::State::kIdle;
-  if (worker.assigned.empty()) return;
+  if (worker.assigned.empty()) {
+    worker.idle_since = absl::Now();
+    return;
+  }
   worker.state = Worker::State::kBusy;  // the next queued task starts now, on these CPUs
   auto next = tasks_.find(worker.assigned.front());
   worker.cpus_held = next == tasks_.end() ? 0 : std::min(next->second.num_cpus, options_.num_cpus);
@@ -690,6 +694,7 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why) {
   worker.state = Worker::State::kDead;
   worker.pending.reset();
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, worker.stream->fd(), nullptr);
+  worker.stream.reset();  // closes the socket: a worker still alive exits
   std::deque<TaskID> assigned = std::move(worker.assigned);
   worker.assigned.clear();
   for (size_t i = assigned.size(); i-- > 0;) {
@@ -713,6 +718,25 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why) {
     MaybeFree(id);
   }
   worker.held.clear();
+}
+
+absl::Time Scheduler::RetireIdleWorkers() {
+  int alive = 0;
+  for (auto& w : workers_) alive += w->state != Worker::State::kDead && !w->broken;
+  absl::Time now = absl::Now();
+  absl::Time next = absl::InfiniteFuture();
+  for (auto& w : workers_) {
+    if (alive <= options_.num_workers) break;
+    if (w->state != Worker::State::kIdle || w->broken || !w->assigned.empty()) continue;
+    absl::Time due = w->idle_since + options_.idle_worker_timeout;
+    if (due > now) {
+      next = std::min(next, due);
+      continue;
+    }
+    WorkerDied(*w, "idle");
+    --alive;
+  }
+  return next;
 }
 
 std::optional<std::vector<std::shared_ptr<const std::string>>> Scheduler::WaitForObjects(
@@ -768,7 +792,7 @@ WaitResult Scheduler::Wait(std::span<const ObjectID> ids, size_t num_returns, ab
 }
 
 absl::Time Scheduler::NextDeadline() {
-  absl::Time earliest = absl::InfiniteFuture();
+  absl::Time earliest = RetireIdleWorkers();
   bool has_idle = false;
   for (auto& w : workers_) {
     if (w->state == Worker::State::kIdle) has_idle = true;
@@ -831,6 +855,7 @@ void Scheduler::PollOnce(absl::Time deadline, absl::Duration spin) {
     ServeBlockedWorkers(/*expire=*/true);
     Dispatch();
     FlushWorkers();
+    RetireIdleWorkers();
     deletes.swap(store_deletes_);
   }
   if (!deletes.empty()) (void)store_->Delete(deletes);

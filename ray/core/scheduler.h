@@ -57,6 +57,9 @@ struct SchedulerOptions {
   int max_workers = 256;          // hard cap, blocked workers included
   TaskID root_task;               // the driver, "op-root" in the graph
   bool record_task_graph = true;  // keep the computation graph (ray/core/task_graph.h)
+  // Workers started beyond num_workers (while others were blocked in a get) exit after this
+  // long idle.
+  absl::Duration idle_worker_timeout = absl::Seconds(10);
 };
 
 class Scheduler {
@@ -147,6 +150,9 @@ class Scheduler {
   void Assign(Worker& worker, TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendTask(Worker& worker, TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WorkerDied(Worker& worker, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Stops idle workers beyond num_workers that have been idle for idle_worker_timeout; returns
+  // when the next one would be due (InfiniteFuture if none).
+  absl::Time RetireIdleWorkers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ServeBlockedWorkers(bool expire) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseUse(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeFree(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -149,6 +149,39 @@ TEST_F(DriverRuntimeTest, NestedReferencesLiveAsLongAsTheirHolder) {
   EXPECT_TRUE(IsError(runtime_->Get({&inner, 1}, absl::Seconds(30))[0].bytes));
 }
 
+TEST(DriverRuntimeIdleTest, ExtraWorkersExitWhenIdle) {
+  auto runtime = DriverRuntime::Start({.num_workers = 1,
+                                       .num_cpus = 4,
+                                       .object_store_memory = 64 << 20,
+                                       .idle_worker_timeout = absl::Milliseconds(200)});
+  ASSERT_TRUE(runtime.ok()) << runtime.status();
+  DriverRuntime& rt = **runtime;
+  SetCurrentRuntime(&rt);
+  auto sleep_four = [&] {  // four CPUs free and one worker: three more start
+    std::vector<ObjectID> ids;
+    for (int i = 0; i < 4; ++i) {
+      ids.push_back(rt.Submit(TaskSpec{
+          &IntInvoker<int>, reinterpret_cast<const void*>(&SleepMs), {Value(300)}, {}})[0]);
+    }
+    for (const ObjectID& id : ids) EXPECT_EQ(GetInt(rt, id), 300);
+  };
+  sleep_four();
+  EXPECT_EQ(rt.worker_pids().size(), 4u);
+  std::vector<pid_t> before = rt.worker_pids();
+  for (int i = 0; i < 300 && rt.worker_pids().size() > 1; ++i) usleep(100 * 1000);
+  EXPECT_EQ(rt.worker_pids().size(), 1u);  // back to num_workers
+  int exited = 0;
+  for (pid_t pid : before) exited += kill(pid, 0) != 0;
+  for (int i = 0; i < 100 && exited < 3; ++i) {  // the processes are gone too
+    usleep(100 * 1000);
+    exited = 0;
+    for (pid_t pid : before) exited += kill(pid, 0) != 0;
+  }
+  EXPECT_EQ(exited, 3);
+  sleep_four();  // and they come back when needed
+  SetCurrentRuntime(nullptr);
+}
+
 TEST_F(DriverRuntimeTest, KilledWorkerIsReplacedAndTheTaskRetried) {
   auto pids = runtime_->worker_pids();
   for (int i = 0; i < 100 && pids.size() < 2; ++i) {
