@@ -42,8 +42,8 @@ absl::Time FromNanos(int64_t ns) {
 // ---------------------------------------------------------------------------------------------
 // The recorder.
 
-TaskGraph::TaskGraph(TaskID root)
-    : root_(root), index_(0, IndexHash{&records_}, IndexEq{&records_}) {}
+TaskGraph::TaskGraph(TaskID root, size_t max_tasks)
+    : root_(root), max_tasks_(max_tasks), index_(0, IndexHash{&records_}, IndexEq{&records_}) {}
 
 TaskGraph::Record* TaskGraph::Find(const TaskID& task) {
   auto it = index_.find(task);
@@ -70,6 +70,14 @@ void TaskGraph::OnSubmit(const TaskID& task, const TaskID& parent, std::string_v
                          std::span<const ObjectID> reads, int num_returns, absl::Time when) {
   const int64_t now = ToNanos(when);
   absl::MutexLock lock(&mu_);
+  if (records_.size() >= max_tasks_) {
+    if (Record* known = Find(task); known != nullptr) {
+      known->state = State::kWaiting;
+    } else {
+      ++tasks_not_recorded_;
+    }
+    return;
+  }
   // Append first so that one hash lookup both checks for a re-submission and indexes the task.
   const uint32_t i = static_cast<uint32_t>(records_.size());
   Record& r = records_.Append();
@@ -100,6 +108,10 @@ void TaskGraph::OnPut(const ObjectID& object, const TaskID& by, absl::Time when)
   (void)when;
   if (object.IsHiddenPut()) return;
   absl::MutexLock lock(&mu_);
+  if (puts_.size() >= max_tasks_) {
+    ++puts_not_recorded_;
+    return;
+  }
   puts_.Append() = {object, by};
 }
 
@@ -146,6 +158,8 @@ TaskGraph::Snapshot TaskGraph::Take() const {
     odd_parents = odd_parents_;
     snapshot.puts.resize(puts_.size());
     for (size_t i = 0; i < puts_.size(); ++i) snapshot.puts[i] = puts_[i];
+    snapshot.tasks_not_recorded = tasks_not_recorded_;
+    snapshot.puts_not_recorded = puts_not_recorded_;
   }
   snapshot.tasks.resize(records.size());
   for (size_t i = 0; i < records.size(); ++i) {
@@ -558,12 +572,21 @@ std::string GraphLayout::Dot() const {
   std::string out;
   out.reserve(128 * (task_groups_.size() + object_groups_.size()));
   out += "digraph computation_graph {\n";
+  std::vector<std::string> notes;  // shown under the graph
   if (folded_) {
     absl::StrAppend(&out, "  // ", num_nodes_, " nodes folded into ",
                     task_groups_.size() + object_groups_.size(),
                     ": a box \"f \u00d7N\" stands for N similar sibling tasks.\n");
+    notes.push_back(absl::StrCat(num_nodes_, " nodes, similar sibling tasks folded (f \u00d7N)"));
+  }
+  if (graph_.tasks_not_recorded + graph_.puts_not_recorded > 0) {
+    notes.push_back(
+        absl::StrCat("not recorded, past the recorder's limit: ", graph_.tasks_not_recorded,
+                     " more tasks, ", graph_.puts_not_recorded, " more puts"));
+  }
+  if (!notes.empty()) {
     absl::StrAppend(&out, "  graph [labelloc=b, fontname=\"Helvetica\", fontsize=10, label=\"",
-                    num_nodes_, " nodes, similar sibling tasks folded (f \u00d7N)\"];\n");
+                    absl::StrJoin(notes, "\\n"), "\"];\n");
   }
   out += "  node [fontname=\"Helvetica\", fontsize=10];\n";
   out += "  edge [fontname=\"Helvetica\", fontsize=9, arrowsize=0.7];\n";

@@ -28,14 +28,16 @@ namespace ray::core {
 // O(1) amortized and allocates only when a storage chunk fills (every few thousand tasks) or a
 // new function name is first seen, so it can be called on the task hot path under the
 // scheduler's own mutex. Events for unknown tasks (OnStart/OnFinish without OnSubmit) are
-// ignored. Memory grows with the number of tasks (about 80 bytes per task plus 24 per read);
-// nothing is forgotten.
+// ignored. Memory grows with the number of tasks (about 80 bytes per task plus 24 per read) up
+// to max_tasks: later tasks and puts are counted, not recorded (the graph keeps the beginning
+// of the program; tasks already recorded still get their start and end).
 class TaskGraph {
  public:
   enum class State : uint8_t { kWaiting, kRunning, kDone, kFailed };
+  static constexpr size_t kDefaultMaxTasks = 250'000;  // some 25 MB
 
   // `root` is the driver's task, drawn as the box "op-root".
-  explicit TaskGraph(TaskID root);
+  explicit TaskGraph(TaskID root, size_t max_tasks = kDefaultMaxTasks);
   TaskGraph(const TaskGraph&) = delete;
   TaskGraph& operator=(const TaskGraph&) = delete;
 
@@ -66,6 +68,8 @@ class TaskGraph {
     TaskID root;
     std::vector<Task> tasks;
     std::vector<std::pair<ObjectID, TaskID>> puts;
+    size_t tasks_not_recorded = 0;  // submitted after max_tasks
+    size_t puts_not_recorded = 0;
   };
   // A consistent copy of everything recorded so far. Holds the lock only to copy the compact
   // records (O(tasks), a few tens of ns per task); expands them into Tasks after releasing it.
@@ -137,7 +141,10 @@ class TaskGraph {
   uint32_t InternFunction(std::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const TaskID root_;
+  const size_t max_tasks_;
   mutable absl::Mutex mu_;
+  size_t tasks_not_recorded_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t puts_not_recorded_ ABSL_GUARDED_BY(mu_) = 0;
   Chunked<Record, 4096> records_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<uint32_t, IndexHash, IndexEq> index_ ABSL_GUARDED_BY(mu_);
   Chunked<ObjectID, 4096> reads_ ABSL_GUARDED_BY(mu_);

@@ -396,6 +396,24 @@ TEST(TaskGraphTest, ResubmissionResetsTheStateOnly) {
   EXPECT_EQ(s.tasks[0].submitted, At(0));
 }
 
+TEST(TaskGraphTest, PastMaxTasksEventsAreCountedNotRecorded) {
+  TaskID root = TaskID::FromRandom();
+  TaskGraph g(root, /*max_tasks=*/3);
+  std::vector<TaskID> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(RunTask(g, root, "f"));
+  for (int i = 0; i < 4; ++i) g.OnPut(ObjectID::ForPut(root, i), root, At(0));
+  g.OnSubmit(ids[0], root, "f", {}, 1, At(30));  // a recorded task re-runs: still tracked
+  TaskGraph::Snapshot s = g.Take();
+  ASSERT_EQ(s.tasks.size(), 3u);
+  EXPECT_EQ(s.tasks[0].state, State::kWaiting);
+  EXPECT_EQ(s.tasks[2].id, ids[2]);
+  EXPECT_EQ(s.tasks_not_recorded, 2u);
+  EXPECT_EQ(s.puts.size(), 3u);
+  EXPECT_EQ(s.puts_not_recorded, 1u);
+  EXPECT_NE(ToDot(s).find("not recorded, past the recorder's limit: 2 more tasks, 1 more puts"),
+            std::string::npos);
+}
+
 TEST(TaskGraphTest, HiddenPutsAreNeitherObjectsNorReads) {
   TaskID root = TaskID::FromRandom();
   TaskGraph g(root);
