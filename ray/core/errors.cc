@@ -29,7 +29,9 @@ TaskErrorInfo CurrentExceptionErrorInfo(std::string function_name, const TaskID&
   try {
     throw;
   } catch (const TaskError& e) {
-    return e.info();
+    info = e.info();
+    if (info.task_id.empty()) info.task_id = task.Hex();  // an invoker's own error
+    return info;
   } catch (const WorkerCrashedError& e) {
     return e.info();
   } catch (const std::exception& e) {
