@@ -38,6 +38,7 @@
 #include "ray/core/errors.h"
 #include "ray/core/id.h"
 #include "ray/core/serialization.h"
+#include "ray/python_embed/cross_language.h"
 
 namespace py = pybind11;
 
@@ -253,6 +254,20 @@ void InvokePython(const void* /*function*/, std::span<const ObjectValue> args,
   if (error) throw TaskError(*std::move(error));
 }
 
+// Submits a task; the ObjectIDs of its results.
+std::vector<PyObjectID> SubmitSpec(core::TaskSpec spec) {
+  CoreRuntime& runtime = Runtime();
+  std::vector<ObjectID> ids;
+  {
+    ReleaseInDriver release;
+    ids = runtime.Submit(std::move(spec));
+  }
+  std::vector<PyObjectID> result;
+  result.reserve(ids.size());
+  for (const ObjectID& id : ids) result.push_back(PyObjectID::Adopt(id));
+  return result;
+}
+
 std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num_cpus,
                                int max_retries) {
   if (num_returns < 1) throw py::value_error("num_returns must be at least 1");
@@ -271,16 +286,7 @@ std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num
     }
     spec.args.push_back(std::move(arg));
   }
-  CoreRuntime& runtime = Runtime();
-  std::vector<ObjectID> ids;
-  {
-    ReleaseInDriver release;
-    ids = runtime.Submit(std::move(spec));
-  }
-  std::vector<PyObjectID> result;
-  result.reserve(ids.size());
-  for (const ObjectID& id : ids) result.push_back(PyObjectID::Adopt(id));
-  return result;
+  return SubmitSpec(std::move(spec));
 }
 
 PyObjectID Put(const py::bytes& payload_bytes, const std::string& type_name) {
@@ -447,6 +453,13 @@ PYBIND11_MODULE(_raylet, m) {
     if (task_executor == nullptr) task_executor = new py::object;  // leaked: used until _exit
     *task_executor = std::move(executor);
   });
+  RegisterCrossLanguage(
+      m, {.object_id = [](py::handle h) -> std::optional<ObjectID> {
+            if (!py::isinstance<PyObjectID>(h)) return std::nullopt;
+            return h.cast<const PyObjectID&>().id();
+          },
+          .object_bytes = [](py::handle h) { return h.cast<const PyObjectBuffer&>().value.bytes; },
+          .submit = [](ray::core::TaskSpec spec) { return py::cast(SubmitSpec(std::move(spec))); }});
   m.def("worker_pids", [] {
     if (!InDriver()) return std::vector<pid_t>{};
     py::gil_scoped_release release;
