@@ -31,9 +31,8 @@
 #define RAY_INTERNAL_CONCAT(a, b) RAY_INTERNAL_CONCAT_INNER(a, b)
 
 // Registers one or more functions by name: RAY_REMOTE(add) or RAY_REMOTE(add, ns::greet).
-#define RAY_REMOTE(...)                                                                 \
-  [[maybe_unused]] static const bool RAY_INTERNAL_CONCAT(ray_remote_registered_,        \
-                                                         __COUNTER__) =                 \
+#define RAY_REMOTE(...)                                                                         \
+  [[maybe_unused]] static const bool RAY_INTERNAL_CONCAT(ray_remote_registered_, __COUNTER__) = \
       ::ray::internal::RegisterRemotes(#__VA_ARGS__, __VA_ARGS__)
 
 namespace ray::internal {

@@ -362,8 +362,7 @@ void WriteReturn(size_t index, const V& value, core::ReturnWriter& returns) {
                 "a remote function cannot return an ObjectRef: return the value");
   const auto& serializable = Serializable(value);
   constexpr bool kMsgpack = F == ReturnFormat::kMsgpack;
-  const size_t size =
-      kMsgpack ? SerializedMsgpackSize(serializable) : SerializedSize(serializable);
+  const size_t size = kMsgpack ? SerializedMsgpackSize(serializable) : SerializedSize(serializable);
   std::span<uint8_t> out = returns.Allocate(index, size);
   if (out.size() < size) ThrowShortAllocation(index, out.size(), size);
   if constexpr (kMsgpack) {

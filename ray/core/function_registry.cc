@@ -23,8 +23,7 @@ void RegisterFunction(const char* name, Invoker invoker, const void* function, u
                       uint32_t num_returns) {
   Table& table = ThisModuleTable();
   table.names.emplace_back(name);
-  table.entries.push_back(
-      {table.names.back().c_str(), invoker, function, num_args, num_returns});
+  table.entries.push_back({table.names.back().c_str(), invoker, function, num_args, num_returns});
 }
 
 }  // namespace ray::core

@@ -28,8 +28,7 @@ struct RegisteredFunction {
 // Adds an entry to this module's table (from a static initializer). The name is copied.
 // Hidden, so that each module fills its own table.
 __attribute__((visibility("hidden"))) void RegisterFunction(const char* name, Invoker invoker,
-                                                            const void* function,
-                                                            uint32_t num_args,
+                                                            const void* function, uint32_t num_args,
                                                             uint32_t num_returns);
 
 // The symbol a loader looks up, and its type: returns the table and sets *count.

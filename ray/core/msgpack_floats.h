@@ -31,15 +31,15 @@ void MsgpackFloat(F value, char (&out)[1 + sizeof(F)]) {
 
 }  // namespace ray::internal
 
-#define RAY_MSGPACK_EXACT_FLOATS(Stream)                  \
-  RAY_INTERNAL_EXACT_FLOAT(Stream, pack_float, float)     \
+#define RAY_MSGPACK_EXACT_FLOATS(Stream)              \
+  RAY_INTERNAL_EXACT_FLOAT(Stream, pack_float, float) \
   RAY_INTERNAL_EXACT_FLOAT(Stream, pack_double, double)
 
-#define RAY_INTERNAL_EXACT_FLOAT(Stream, method, F)                                          \
-  template <>                                                                              \
-  inline msgpack::v1::packer<Stream>& msgpack::v1::packer<Stream>::method(F v) {           \
-    char bytes[1 + sizeof(F)];                                                             \
-    ::ray::internal::MsgpackFloat(v, bytes);                                               \
-    append_buffer(bytes, sizeof(bytes));                                                   \
-    return *this;                                                                          \
+#define RAY_INTERNAL_EXACT_FLOAT(Stream, method, F)                              \
+  template <>                                                                    \
+  inline msgpack::v1::packer<Stream>& msgpack::v1::packer<Stream>::method(F v) { \
+    char bytes[1 + sizeof(F)];                                                   \
+    ::ray::internal::MsgpackFloat(v, bytes);                                     \
+    append_buffer(bytes, sizeof(bytes));                                         \
+    return *this;                                                                \
   }

@@ -111,7 +111,7 @@ TEST(SerializationTest, FloatsAreMsgpackFloatsEvenWhenWhole) {
 TEST(SerializationTest, SerializeMsgpackWritesMsgpackAlsoForRawTypes) {
   std::string text = SerializeMsgpack(std::string("ab"));
   EXPECT_EQ(static_cast<ObjectFormat>(HeaderOf(text).format), ObjectFormat::kMsgpack);
-  EXPECT_EQ(text.substr(kObjectHeaderSize), "\xa2" "ab");
+  EXPECT_EQ(text.substr(kObjectHeaderSize), std::string("\xa2") + "ab");
   EXPECT_EQ(*Deserialize<std::string>(text), "ab");
   EXPECT_EQ(*Deserialize<std::vector<double>>(SerializeMsgpack(std::vector<double>{1, 0.5})),
             (std::vector<double>{1, 0.5}));

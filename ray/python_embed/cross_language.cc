@@ -115,8 +115,9 @@ const CppFunction& Find(const std::string& name) {
   if (it != state->functions.end()) return it->second;
   std::string message = "ray.cpp_function: no C++ function named \"" + name + "\"";
   if (state->libraries.empty()) {
-    message += ": no C++ library is loaded (pass ray.init(code_search_path=[...]) a shared "
-               "library that registers functions with RAY_REMOTE)";
+    message +=
+        ": no C++ library is loaded (pass ray.init(code_search_path=[...]) a shared "
+        "library that registers functions with RAY_REMOTE)";
   }
   for (size_t i = 0; i < state->libraries.size(); ++i) {
     const Library& library = state->libraries[i];
@@ -139,8 +140,8 @@ py::object SubmitCpp(const std::string& name, const py::list& args, int num_retu
   }
   if (args.size() != f.num_args) {
     Raise(PyExc_TypeError, call + " takes " + std::to_string(f.num_args) + " argument" +
-                               (f.num_args == 1 ? "" : "s") + ", " +
-                               std::to_string(args.size()) + " given");
+                               (f.num_args == 1 ? "" : "s") + ", " + std::to_string(args.size()) +
+                               " given");
   }
   if (!(num_cpus >= 0)) Raise(PyExc_ValueError, "num_cpus must be >= 0");
   core::TaskSpec spec;

@@ -33,14 +33,15 @@ std::string ExecutablePath() {
 }
 
 void StartInterpreter() {
-  start_error = new std::string;  // leaked: read until the process exits
+  start_error = new std::string;   // leaked: read until the process exits
   if (Py_IsInitialized()) return;  // the program's own; it manages the GIL
   PyConfig config;
   PyConfig_InitPythonConfig(&config);
   config.install_signal_handlers = 0;
   // The program as the executable: Python then takes its prefix from where libpython was
   // built, not from the first python3 on PATH (which may be another interpreter).
-  PyStatus status = PyConfig_SetBytesString(&config, &config.program_name, ExecutablePath().c_str());
+  PyStatus status =
+      PyConfig_SetBytesString(&config, &config.program_name, ExecutablePath().c_str());
   if (!PyStatus_Exception(status)) status = Py_InitializeFromConfig(&config);
   PyConfig_Clear(&config);
   if (PyStatus_Exception(status)) {
@@ -84,8 +85,8 @@ TaskErrorInfo PythonError(const std::string& function, const std::string& contex
   TaskErrorInfo info = Error(function, PythonTypeName(value), context + Str(value));
   PyRef module(PyImport_ImportModule("traceback"));
   PyRef lines(module ? PyObject_CallMethod(module.get(), "format_exception", "OOO", type, value,
-                                         traceback != nullptr ? traceback : Py_None)
-                   : nullptr);
+                                           traceback != nullptr ? traceback : Py_None)
+                     : nullptr);
   PyRef empty(PyUnicode_FromString(""));
   PyRef joined(lines && empty ? PyUnicode_Join(empty.get(), lines.get()) : nullptr);
   info.traceback = Str(joined.get());

@@ -99,8 +99,8 @@ TEST(MsgpackPython, EncodingsAreTheCompactOnes) {
   EXPECT_EQ(Pack("5"), "\x05");
   EXPECT_EQ(Pack("-1"), "\xff");
   EXPECT_EQ(Pack("2**64 - 1"), std::string("\xcf\xff\xff\xff\xff\xff\xff\xff\xff", 9));
-  EXPECT_EQ(Pack("'a'"), "\xa1" "a");
-  EXPECT_EQ(Pack("b'a'"), std::string("\xc4\x01" "a", 3));
+  EXPECT_EQ(Pack("'a'"), std::string("\xa1") + "a");
+  EXPECT_EQ(Pack("b'a'"), std::string("\xc4\x01") + "a");
   // The same bytes as msgpack-cxx writes for the C++ values.
   EXPECT_EQ(Pack("{'a': 1}"), CppPacked(std::map<std::string, int>{{"a", 1}}));
   EXPECT_EQ(Pack("[1.5, -2.5]"), CppPacked(std::vector<double>{1.5, -2.5}));

@@ -454,12 +454,13 @@ PYBIND11_MODULE(_raylet, m) {
     *task_executor = std::move(executor);
   });
   RegisterCrossLanguage(
-      m, {.object_id = [](py::handle h) -> std::optional<ObjectID> {
-            if (!py::isinstance<PyObjectID>(h)) return std::nullopt;
-            return h.cast<const PyObjectID&>().id();
-          },
-          .object_bytes = [](py::handle h) { return h.cast<const PyObjectBuffer&>().value.bytes; },
-          .submit = [](ray::core::TaskSpec spec) { return py::cast(SubmitSpec(std::move(spec))); }});
+      m,
+      {.object_id = [](py::handle h) -> std::optional<ObjectID> {
+         if (!py::isinstance<PyObjectID>(h)) return std::nullopt;
+         return h.cast<const PyObjectID&>().id();
+       },
+       .object_bytes = [](py::handle h) { return h.cast<const PyObjectBuffer&>().value.bytes; },
+       .submit = [](ray::core::TaskSpec spec) { return py::cast(SubmitSpec(std::move(spec))); }});
   m.def("worker_pids", [] {
     if (!InDriver()) return std::vector<pid_t>{};
     py::gil_scoped_release release;

@@ -1,6 +1,8 @@
 // ray::PyFunction on the real runtime: a C++ driver calls the functions of py_functions.py,
 // which run in an interpreter embedded in its one worker (so every test also checks that the
 // worker and its interpreter survived the tests before it).
+#include "ray/api/py_function.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -12,7 +14,6 @@
 #include <vector>
 
 #include "ray/api.h"
-#include "ray/api/py_function.h"
 
 namespace {
 
