@@ -25,12 +25,14 @@ from ray._worker import (
     shutdown,
     wait,
 )
+from ray.cross_language import cpp_function
 
 ObjectRef = ObjectID
 
 __all__ = [
     "ObjectID",
     "ObjectRef",
+    "cpp_function",
     "exceptions",
     "get",
     "init",

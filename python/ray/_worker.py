@@ -58,8 +58,9 @@ def _deserialize(buffer):
         return pickle.loads(buffer, buffers=buffer.oob_buffers())
     if fmt == _raylet.FORMAT_ERROR:
         raise _from_error_info(buffer.error_info())
-    raise TypeError(f"ray.get: the object is not a Python value: {buffer.describe()} "
-                    "(reading C++ values from Python is not supported yet)")
+    if fmt in (_raylet.FORMAT_MSGPACK, _raylet.FORMAT_RAW):  # written by C++ (cross_language)
+        return _raylet.object_to_python(buffer)
+    raise TypeError(f"ray.get: the object is not a Python value: {buffer.describe()}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -67,12 +68,13 @@ def _deserialize(buffer):
 
 
 def init(start_ray_local=True, num_workers=None, num_cpus=None, object_store_memory=None,
-         ignore_reinit_error=False, address=None, **unsupported):
+         ignore_reinit_error=False, address=None, code_search_path=None, **unsupported):
     """Starts ray on this machine: an object store and worker processes forked from this one.
 
     ray.init(start_ray_local=True, num_workers=10) as in the 2016 tutorial, or
     ray.init(num_cpus=4) as today. num_workers defaults to num_cpus (rounded up), or to the
-    number of cores; num_cpus defaults to num_workers.
+    number of cores; num_cpus defaults to num_workers. code_search_path: C++ shared libraries
+    (or folders of them) whose RAY_REMOTE functions ray.cpp_function calls.
     """
     if unsupported:
         raise TypeError(f"ray.init: unsupported arguments: {', '.join(sorted(unsupported))}")
@@ -93,6 +95,9 @@ def init(start_ray_local=True, num_workers=None, num_cpus=None, object_store_mem
             stream.flush()
         except Exception:
             pass
+    if code_search_path:  # before the workers are forked, so that they have the libraries
+        from ray.cross_language import load_code_search_path
+        load_code_search_path(code_search_path)
     _raylet.init(num_workers=int(num_workers), num_cpus=float(num_cpus),
                  object_store_memory=int(object_store_memory or 0))
     _register_atexit()

@@ -351,28 +351,39 @@ decltype(auto) PassArg(H& held) {
   }
 }
 
+// How an invoker writes return values: each in its type's own format (raw or msgpack), or all
+// as msgpack (functions that other languages call, RAY_REMOTE in ray/api/ray_remote.h).
+enum class ReturnFormat { kNative, kMsgpack };
+
 // Writes return value `index` with the runtime's ReturnWriter.
-template <typename V>
+template <ReturnFormat F = ReturnFormat::kNative, typename V>
 void WriteReturn(size_t index, const V& value, core::ReturnWriter& returns) {
   static_assert(!kIsObjectRef<std::remove_cvref_t<V>>,
                 "a remote function cannot return an ObjectRef: return the value");
   const auto& serializable = Serializable(value);
-  const size_t size = SerializedSize(serializable);
+  constexpr bool kMsgpack = F == ReturnFormat::kMsgpack;
+  const size_t size = kMsgpack ? SerializedMsgpackSize(serializable) : SerializedSize(serializable);
   std::span<uint8_t> out = returns.Allocate(index, size);
   if (out.size() < size) ThrowShortAllocation(index, out.size(), size);
-  SerializeInto(serializable, out);
+  if constexpr (kMsgpack) {
+    SerializeMsgpackInto(serializable, out);
+  } else {
+    SerializeInto(serializable, out);
+  }
 }
 
 // The object of a void function: msgpack nil (also Python's None).
 void WriteNone(core::ReturnWriter& returns);
 
-// The invoker of a function pointer type Fn whose arguments are read as S... (one
-// instantiation per function type and stored argument types; its address names it in every
-// process running the same binary).
+// The invoker of a function pointer type Fn whose arguments are read as S... and whose results
+// are written in format F (one instantiation per function type and stored argument types; its
+// address names it in every process running the same binary).
+template <ReturnFormat F, typename Fn, typename... S>
+struct InvokerOf;
 template <typename Fn, typename... S>
-struct Invoker;
-template <typename R, typename... P, typename... S>
-struct Invoker<R (*)(P...), S...> {
+using Invoker = InvokerOf<ReturnFormat::kNative, Fn, S...>;
+template <ReturnFormat F, typename R, typename... P, typename... S>
+struct InvokerOf<F, R (*)(P...), S...> {
   static_assert(sizeof...(P) == sizeof...(S));
 
   static void Run(const void* function, std::span<const core::ObjectValue> args,
@@ -401,14 +412,14 @@ struct Invoker<R (*)(P...), S...> {
       if constexpr (ReturnsTraits<D>::kIsReturns) {
         WriteAll(result, returns, std::make_index_sequence<ReturnsTraits<D>::kCount>{});
       } else {
-        WriteReturn(0, result, returns);
+        WriteReturn<F>(0, result, returns);
       }
     }
   }
 
   template <typename T, size_t... K>
   static void WriteAll(const T& result, core::ReturnWriter& returns, std::index_sequence<K...>) {
-    (WriteReturn(K, std::get<K>(result), returns), ...);
+    (WriteReturn<F>(K, std::get<K>(result), returns), ...);
   }
 };
 

@@ -29,9 +29,8 @@ TaskErrorInfo CurrentExceptionErrorInfo(std::string function_name, const TaskID&
   try {
     throw;
   } catch (const TaskError& e) {
-    // An invoker reporting its own function's error may not know the task (Python's does not).
     info = e.info();
-    if (info.task_id.empty()) info.task_id = task.Hex();
+    if (info.task_id.empty()) info.task_id = task.Hex();  // an invoker's own error
     return info;
   } catch (const WorkerCrashedError& e) {
     return e.info();

@@ -273,6 +273,25 @@ uint64_t Fnv1a(std::string_view s) {
   return h;
 }
 
+void WriteHeaderFields(uint8_t* out, ObjectFormat format, ElementType elem, uint64_t payload_size,
+                       uint64_t type_hash, std::string_view type_name) {
+  ObjectHeader h{};
+  h.magic = kObjectMagic;
+  h.version = kObjectVersion;
+  h.format = static_cast<uint8_t>(format);
+  h.elem_kind = static_cast<uint8_t>(elem.kind);
+  h.elem_size = elem.size;
+  h.payload_size = payload_size;
+  h.type_hash = type_hash;
+  if (type_name.size() < sizeof(h.type_name)) {
+    std::memcpy(h.type_name, type_name.data(), type_name.size());
+  } else {  // cut, and say so
+    std::memcpy(h.type_name, type_name.data(), sizeof(h.type_name) - 4);
+    std::memcpy(h.type_name + sizeof(h.type_name) - 4, "...", 3);
+  }
+  std::memcpy(out, &h, sizeof(h));
+}
+
 void SerializationFatal(const std::string& message) {
   std::fprintf(stderr, "FATAL (ray serialization): %s\n", message.c_str());
   std::fflush(stderr);

@@ -7,7 +7,8 @@
 //             machine's layout, little-endian). Written with one memcpy straight into the
 //             object; read back either by copy (Deserialize) or as a read-only view of the
 //             object's memory with no copy (DeserializeView -> ArrayView).
-//   kMsgpack  one MessagePack value (msgpack-cxx 4.1). Readable from other languages.
+//   kMsgpack  one MessagePack value (msgpack-cxx 4.1). Readable from other languages; floats
+//             are always msgpack floats (msgpack-cxx would write 2.0 as the int 2).
 //   kError    a TaskErrorInfo (a MessagePack map), stored in place of the result of a task that
 //             threw.
 //   kPickle   a Python value: pickle protocol 5 bytes, written and read by the Python package
@@ -62,6 +63,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "ray/core/msgpack_floats.h"
 
 // Declares the fields a user struct serializes (as a msgpack array, in this order):
 //   struct Point { double x, y; std::string label; RAY_SERIALIZABLE(x, y, label); };
@@ -402,24 +404,25 @@ struct SpanStream {
   }
 };
 
+}  // namespace internal
+}  // namespace ray
+
+// Floats are written as msgpack floats, also 2.0 (msgpack_floats.h).
+RAY_MSGPACK_EXACT_FLOATS(ray::internal::CountingStream)
+RAY_MSGPACK_EXACT_FLOATS(ray::internal::SpanStream)
+
+namespace ray {
+namespace internal {
+
+// Writes a header; `type_name` is cut to fit (ending in "...").
+void WriteHeaderFields(uint8_t* out, ObjectFormat format, ElementType elem, uint64_t payload_size,
+                       uint64_t type_hash, std::string_view type_name);
+
 template <typename T>
 void WriteHeader(uint8_t* out, ObjectFormat format, ElementType elem, uint64_t payload_size) {
-  ObjectHeader h{};
-  h.magic = kObjectMagic;
-  h.version = kObjectVersion;
-  h.format = static_cast<uint8_t>(format);
-  h.elem_kind = static_cast<uint8_t>(elem.kind);
-  h.elem_size = elem.size;
-  h.payload_size = payload_size;
-  h.type_hash = elem.kind == ElementKind::kTrivial ? elem.type_hash : TypeHash<T>();
-  const std::string& name = TypeName<T>();
-  if (name.size() < sizeof(h.type_name)) {
-    std::memcpy(h.type_name, name.data(), name.size());
-  } else {  // cut, and say so
-    std::memcpy(h.type_name, name.data(), sizeof(h.type_name) - 4);
-    std::memcpy(h.type_name + sizeof(h.type_name) - 4, "...", 3);
-  }
-  std::memcpy(out, &h, sizeof(h));
+  WriteHeaderFields(out, format, elem, payload_size,
+                    elem.kind == ElementKind::kTrivial ? elem.type_hash : TypeHash<T>(),
+                    TypeName<T>());
 }
 
 // A payload that is exactly one msgpack number or bool, decoded without msgpack's allocating
@@ -591,6 +594,42 @@ absl::StatusOr<T> FromMsgpack(std::span<const uint8_t> bytes, std::span<const ui
 // ---------------------------------------------------------------------------------------------
 // Serialization
 
+// SerializedSize / SerializeInto / Serialize (below) as a msgpack object, also for types that
+// are otherwise stored raw (std::string is a msgpack str, std::vector<double> an array of
+// floats, std::vector<uint8_t> a bin): what other languages read (values crossing to Python,
+// ray/api/py_function.h and RAY_REMOTE).
+template <typename T>
+size_t SerializedMsgpackSize(const T& value) {
+  internal::CountingStream counter;
+  msgpack::pack(counter, value);
+  return kObjectHeaderSize + counter.size;
+}
+
+template <typename T>
+size_t SerializeMsgpackInto(const T& value, std::span<uint8_t> out) {
+  if (out.size() < kObjectHeaderSize) {
+    internal::SerializationFatal("SerializeInto: output smaller than the object header");
+  }
+  internal::SpanStream stream{out.data() + kObjectHeaderSize, out.size() - kObjectHeaderSize};
+  msgpack::pack(stream, value);
+  if (stream.overflow) {
+    internal::SerializationFatal("SerializeInto: output of " + std::to_string(out.size()) +
+                                 " bytes too small for " + TypeName<T>() + " (need " +
+                                 std::to_string(SerializedMsgpackSize(value)) + ")");
+  }
+  internal::WriteHeader<T>(out.data(), ObjectFormat::kMsgpack, {ElementKind::kNone, 0, 0},
+                           stream.size);
+  return kObjectHeaderSize + stream.size;
+}
+
+template <typename T>
+std::string SerializeMsgpack(const T& value) {
+  std::string out(SerializedMsgpackSize(value), '\0');
+  SerializeMsgpackInto(value,
+                       std::span<uint8_t>(reinterpret_cast<uint8_t*>(out.data()), out.size()));
+  return out;
+}
+
 // The exact size of the object that SerializeInto(value, ...) writes. For msgpack values this
 // runs the packer once without writing (no allocation).
 template <typename T>
@@ -598,9 +637,7 @@ size_t SerializedSize(const T& value) {
   if constexpr (internal::RawWrite<T>::kValue) {
     return kObjectHeaderSize + internal::RawWrite<T>::Elements(value).size_bytes();
   } else {
-    internal::CountingStream counter;
-    msgpack::pack(counter, value);
-    return kObjectHeaderSize + counter.size;
+    return SerializedMsgpackSize(value);
   }
 }
 
@@ -628,17 +665,19 @@ size_t SerializeInto(const T& value, std::span<uint8_t> out) {
     if (payload != 0) std::memcpy(out.data() + kObjectHeaderSize, elements.data(), payload);
     return kObjectHeaderSize + payload;
   } else {
-    internal::SpanStream stream{out.data() + kObjectHeaderSize, out.size() - kObjectHeaderSize};
-    msgpack::pack(stream, value);
-    if (stream.overflow) {
-      internal::SerializationFatal("SerializeInto: output of " + std::to_string(out.size()) +
-                                   " bytes too small for " + TypeName<T>() + " (need " +
-                                   std::to_string(SerializedSize(value)) + ")");
-    }
-    internal::WriteHeader<T>(out.data(), ObjectFormat::kMsgpack, {ElementKind::kNone, 0, 0},
-                             stream.size);
-    return kObjectHeaderSize + stream.size;
+    return SerializeMsgpackInto(value, out);
   }
+}
+
+// Writes the header of an object whose payload another language wrote (a msgpack value or a
+// pickle from Python): no element type, no type hash, `type_name` for messages (cut to fit).
+inline void WriteForeignHeader(std::span<uint8_t> out, ObjectFormat format, uint64_t payload_size,
+                               std::string_view type_name) {
+  if (out.size() < kObjectHeaderSize) {
+    internal::SerializationFatal("WriteForeignHeader: output smaller than the object header");
+  }
+  internal::WriteHeaderFields(out.data(), format, {ElementKind::kNone, 0, 0}, payload_size, 0,
+                              type_name);
 }
 
 // The object as a string (for tests, inline values in messages, Put of small values).

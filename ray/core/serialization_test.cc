@@ -99,6 +99,28 @@ TEST(SerializationTest, ScalarsRoundTrip) {
   EXPECT_EQ(*Deserialize<int64_t>(Serialize(uint8_t{200})), 200);
 }
 
+TEST(SerializationTest, FloatsAreMsgpackFloatsEvenWhenWhole) {
+  // msgpack-cxx alone writes 2.0 as the int 2, which other languages read as an int.
+  EXPECT_EQ(Serialize(2.0).substr(kObjectHeaderSize), std::string("\xcb\x40\0\0\0\0\0\0\0", 9));
+  EXPECT_EQ(Serialize(1.0f).substr(kObjectHeaderSize), std::string("\xca\x3f\x80\0\0", 5));
+  EXPECT_EQ(SerializedSize(std::make_tuple(0.0)), kObjectHeaderSize + 1 + 9);
+  EXPECT_EQ(RoundTrip(2.0), 2.0);
+  EXPECT_EQ(Deserialize<int>(Serialize(2.0)).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(SerializationTest, SerializeMsgpackWritesMsgpackAlsoForRawTypes) {
+  std::string text = SerializeMsgpack(std::string("ab"));
+  EXPECT_EQ(static_cast<ObjectFormat>(HeaderOf(text).format), ObjectFormat::kMsgpack);
+  EXPECT_EQ(text.substr(kObjectHeaderSize), std::string("\xa2") + "ab");
+  EXPECT_EQ(*Deserialize<std::string>(text), "ab");
+  EXPECT_EQ(*Deserialize<std::vector<double>>(SerializeMsgpack(std::vector<double>{1, 0.5})),
+            (std::vector<double>{1, 0.5}));
+  std::string bytes = SerializeMsgpack(std::vector<uint8_t>{7});
+  EXPECT_EQ(bytes.substr(kObjectHeaderSize), std::string("\xc4\x01\x07", 3));  // bin
+  EXPECT_EQ(*Deserialize<std::vector<uint8_t>>(bytes), std::vector<uint8_t>{7});
+  EXPECT_EQ(SerializeMsgpack(42), Serialize(42));
+}
+
 TEST(SerializationTest, RawContainersRoundTrip) {
   std::vector<double> doubles = {1.5, -2.25, 1e300, 0.0};
   EXPECT_EQ(RoundTrip(doubles), doubles);
@@ -515,15 +537,10 @@ TEST(SerializationTest, ErrorObjectsWithAndWithoutTraceback) {
 // reads the header and describes the object but does not convert it.
 TEST(SerializationTest, PickleObjectsAreDescribedNotConverted) {
   std::string payload = "\x80\x05K\x03.";  // pickle of 3
-  std::string object(kObjectHeaderSize + payload.size(), '\0');
-  ObjectHeader h{};
-  h.magic = kObjectMagic;
-  h.version = kObjectVersion;
-  h.format = static_cast<uint8_t>(ObjectFormat::kPickle);
-  h.payload_size = payload.size();
-  std::memcpy(h.type_name, "int", 3);
-  std::memcpy(object.data(), &h, sizeof(h));
-  std::memcpy(object.data() + kObjectHeaderSize, payload.data(), payload.size());
+  std::string object(kObjectHeaderSize, '\0');
+  WriteForeignHeader(std::span<uint8_t>(reinterpret_cast<uint8_t*>(object.data()), object.size()),
+                     ObjectFormat::kPickle, payload.size(), "int");
+  object += payload;
   ASSERT_TRUE(ReadHeader(Bytes(object)).ok());
   EXPECT_EQ(DescribeObject(Bytes(object)), "pickle of 5 bytes (written as int)");
   EXPECT_EQ(Deserialize<int>(object).status().code(), absl::StatusCode::kInvalidArgument);

@@ -40,6 +40,7 @@
 #include "ray/core/serialization.h"
 #include "ray/core/task_graph.h"
 #include "ray/python_embed/pickle_layout.h"
+#include "ray/python_embed/cross_language.h"
 
 namespace py = pybind11;
 
@@ -365,6 +366,20 @@ void InvokePython(const void* /*function*/, std::span<const ObjectValue> args,
   if (error) throw TaskError(*std::move(error));
 }
 
+// Submits a task; the ObjectIDs of its results.
+std::vector<PyObjectID> SubmitSpec(core::TaskSpec spec) {
+  CoreRuntime& runtime = Runtime();
+  std::vector<ObjectID> ids;
+  {
+    ReleaseInDriver release;
+    ids = runtime.Submit(std::move(spec));
+  }
+  std::vector<PyObjectID> result;
+  result.reserve(ids.size());
+  for (const ObjectID& id : ids) result.push_back(PyObjectID::Adopt(id));
+  return result;
+}
+
 // Arguments larger than this go to the store first (written once, from the parts), the rest
 // travel inline with the task (the runtime would move larger inline values to the store too,
 // at the cost of one more copy).
@@ -399,15 +414,7 @@ std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num
     }
     spec.args.push_back(std::move(arg));
   }
-  std::vector<ObjectID> ids;
-  {
-    ReleaseInDriver release;
-    ids = runtime.Submit(std::move(spec));
-  }
-  std::vector<PyObjectID> result;
-  result.reserve(ids.size());
-  for (const ObjectID& id : ids) result.push_back(PyObjectID::Adopt(id));
-  return result;
+  return SubmitSpec(std::move(spec));
 }
 
 PyObjectID Put(const py::list& parts, const std::string& type_name, bool hidden,
@@ -610,6 +617,14 @@ PYBIND11_MODULE(_raylet, m) {
     if (task_executor == nullptr) task_executor = new py::object;  // leaked: used until _exit
     *task_executor = std::move(executor);
   });
+  RegisterCrossLanguage(
+      m,
+      {.object_id = [](py::handle h) -> std::optional<ObjectID> {
+         if (!py::isinstance<PyObjectID>(h)) return std::nullopt;
+         return h.cast<const PyObjectID&>().id();
+       },
+       .object_bytes = [](py::handle h) { return h.cast<const PyObjectBuffer&>().value.bytes; },
+       .submit = [](ray::core::TaskSpec spec) { return py::cast(SubmitSpec(std::move(spec))); }});
   m.def("worker_pids", [] {
     if (!InDriver()) return std::vector<pid_t>{};
     py::gil_scoped_release release;

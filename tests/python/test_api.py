@@ -64,6 +64,7 @@ def test_exception_is_reraised_with_remote_message_and_traceback():
     assert e.function_name.endswith("fail")
     assert e.exception_type == "ValueError"
     assert e.pid != os.getpid()
+    assert len(e.task_id) == 40  # the worker fills in the task ID
 
 
 def test_exception_of_user_type():

@@ -1,0 +1,195 @@
+#include "ray/python_embed/cross_language.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <pybind11/stl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ray/core/function_registry.h"
+#include "ray/python_embed/object_python.h"
+
+namespace py = pybind11;
+
+namespace ray::python {
+namespace {
+
+struct Library {
+  std::string path;
+  void* handle;
+  std::vector<std::string> names;
+};
+
+struct CppFunction {
+  core::RegisteredFunction entry;
+  size_t library;  // index into State::libraries
+};
+
+// Leaked on purpose: loaded libraries are never closed, and workers (forks) inherit all of it.
+struct State {
+  RayletAccess raylet;
+  std::vector<Library> libraries;
+  std::map<std::string, CppFunction> functions;
+};
+State* state = nullptr;
+
+[[noreturn]] void Raise(PyObject* type, const std::string& message) {
+  PyErr_SetString(type, message.c_str());
+  throw py::error_already_set();
+}
+
+// Loads the library at `path`; a library without a RAY_REMOTE table is an error if `required`
+// (named by the caller), else skipped.
+void Load(const std::string& path, bool required) {
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) Raise(PyExc_OSError, "ray.init: cannot load " + path + ": " + dlerror());
+  for (const Library& library : state->libraries) {
+    if (library.handle == handle) return;  // loaded before (dlopen counts it once more)
+  }
+  auto accessor = reinterpret_cast<core::RegisteredFunctionsAccessor>(
+      dlsym(handle, core::kRegisteredFunctionsSymbol));
+  size_t count = 0;
+  const core::RegisteredFunction* entries = accessor ? accessor(&count) : nullptr;
+  if (count == 0) {
+    if (!required) return;  // stays loaded: it may be another library's dependency
+    Raise(PyExc_ValueError, "ray.init: " + path +
+                                " registers no C++ functions (use RAY_REMOTE(f) from "
+                                "ray/api.h in it, and link it with //ray)");
+  }
+  Library library{path, handle, {}};
+  const size_t index = state->libraries.size();
+  std::map<std::string, CppFunction> added;
+  for (size_t i = 0; i < count; ++i) {
+    const core::RegisteredFunction& e = entries[i];
+    auto [it, inserted] = added.emplace(e.name, CppFunction{e, index});
+    if (!inserted && it->second.entry.function == e.function) continue;  // registered twice
+    auto before = state->functions.find(e.name);
+    if (!inserted || before != state->functions.end()) {
+      const std::string other = inserted ? state->libraries[before->second.library].path : path;
+      Raise(PyExc_ValueError, "ray.init: two C++ functions are registered as \"" +
+                                  std::string(e.name) + "\": in " + other + " and in " + path);
+    }
+    library.names.push_back(e.name);
+  }
+  state->functions.merge(added);
+  state->libraries.push_back(std::move(library));
+}
+
+// Loads each path: a shared library, or a folder whose *.so files are loaded (in name order).
+void LoadLibraries(const std::vector<std::string>& paths) {
+  if (core::CurrentRuntime() != nullptr) {
+    Raise(PyExc_RuntimeError,
+          "C++ libraries load in ray.init(code_search_path=...), before the workers start");
+  }
+  for (const std::string& path : paths) {
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) {
+      Raise(PyExc_FileNotFoundError, "ray.init: code_search_path: no such file or folder: " + path);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      Load(path, /*required=*/true);
+      continue;
+    }
+    std::vector<std::string> files;
+    if (DIR* dir = opendir(path.c_str())) {
+      while (dirent* e = readdir(dir)) {
+        std::string name = e->d_name;
+        if (name.size() > 3 && name.compare(name.size() - 3, 3, ".so") == 0) {
+          files.push_back(path + "/" + name);
+        }
+      }
+      closedir(dir);
+    }
+    std::sort(files.begin(), files.end());
+    for (const std::string& file : files) Load(file, /*required=*/false);
+  }
+}
+
+const CppFunction& Find(const std::string& name) {
+  auto it = state->functions.find(name);
+  if (it != state->functions.end()) return it->second;
+  std::string message = "ray.cpp_function: no C++ function named \"" + name + "\"";
+  if (state->libraries.empty()) {
+    message +=
+        ": no C++ library is loaded (pass ray.init(code_search_path=[...]) a shared "
+        "library that registers functions with RAY_REMOTE)";
+  }
+  for (size_t i = 0; i < state->libraries.size(); ++i) {
+    const Library& library = state->libraries[i];
+    message += (i == 0 ? " in the loaded libraries: " : "; ") + library.path + " (";
+    for (size_t k = 0; k < library.names.size(); ++k) {
+      message += (k == 0 ? "" : ", ") + library.names[k];
+    }
+    message += ")";
+  }
+  Raise(PyExc_ValueError, message);
+}
+
+py::object SubmitCpp(const std::string& name, const py::list& args, int num_returns,
+                     double num_cpus, int max_retries) {
+  const core::RegisteredFunction& f = Find(name).entry;
+  const std::string call = "ray.cpp_function(\"" + name + "\")";
+  if (num_returns != 0 && num_returns != static_cast<int>(f.num_returns)) {
+    Raise(PyExc_ValueError, call + ": num_returns=" + std::to_string(num_returns) +
+                                ", but the function returns " + std::to_string(f.num_returns));
+  }
+  if (args.size() != f.num_args) {
+    Raise(PyExc_TypeError, call + " takes " + std::to_string(f.num_args) + " argument" +
+                               (f.num_args == 1 ? "" : "s") + ", " + std::to_string(args.size()) +
+                               " given");
+  }
+  if (!(num_cpus >= 0)) Raise(PyExc_ValueError, "num_cpus must be >= 0");
+  core::TaskSpec spec;
+  spec.invoker = f.invoker;
+  spec.function = f.function;
+  spec.options = {.num_returns = static_cast<int>(f.num_returns),
+                  .num_cpus = num_cpus,
+                  .max_retries = max_retries};
+  for (size_t i = 0; i < args.size(); ++i) {
+    core::TaskArg arg;
+    if (std::optional<ObjectID> id = state->raylet.object_id(args[i])) {
+      arg.ref = *id;
+    } else if (!PythonToObject(args[i].ptr(), &arg.value)) {
+      // The conversion's error, with the call and the argument in front.
+      PyObject *type, *value, *traceback;
+      PyErr_Fetch(&type, &value, &traceback);
+      PyErr_NormalizeException(&type, &value, &traceback);
+      PyErr_Format(type, "%s.remote: argument %zu: %S", call.c_str(), i, value);
+      Py_XDECREF(type);
+      Py_XDECREF(value);
+      Py_XDECREF(traceback);
+      throw py::error_already_set();
+    }
+    spec.args.push_back(std::move(arg));
+  }
+  return state->raylet.submit(std::move(spec));
+}
+
+}  // namespace
+
+void RegisterCrossLanguage(py::module_& m, RayletAccess raylet) {
+  if (state == nullptr) state = new State;
+  state->raylet = std::move(raylet);
+  m.def("load_libraries", &LoadLibraries, py::arg("paths"));
+  m.def("cpp_libraries", [] {
+    py::list out;
+    for (const Library& library : state->libraries) {
+      out.append(py::make_tuple(library.path, library.names));
+    }
+    return out;
+  });
+  m.def("submit_cpp", &SubmitCpp, py::arg("name"), py::arg("args"), py::arg("num_returns") = 0,
+        py::arg("num_cpus") = 1.0, py::arg("max_retries") = 3);
+  m.def("object_to_python", [](py::handle buffer) {
+    PyObject* value = ObjectToPython(state->raylet.object_bytes(buffer));
+    if (value == nullptr) throw py::error_already_set();
+    return py::reinterpret_steal<py::object>(value);
+  });
+}
+
+}  // namespace ray::python

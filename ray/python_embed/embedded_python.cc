@@ -1,0 +1,208 @@
+#include "ray/python_embed/embedded_python.h"
+
+#include <Python.h>
+#include <limits.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "ray/core/errors.h"
+#include "ray/core/serialization.h"
+#include "ray/python_embed/msgpack_python.h"
+#include "ray/python_embed/object_python.h"
+#include "ray/python_embed/py_ref.h"
+
+extern "C" __attribute__((noinline, used, visibility("default"))) void RayPyFunctionTask() {
+  asm volatile("");
+}
+
+namespace ray::python {
+namespace {
+
+// Why the interpreter could not start ("" if it did). Written once, under std::call_once.
+std::string* start_error = nullptr;
+
+std::string ExecutablePath() {
+  char path[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  return n > 0 ? std::string(path, n) : std::string();
+}
+
+void StartInterpreter() {
+  start_error = new std::string;   // leaked: read until the process exits
+  if (Py_IsInitialized()) return;  // the program's own; it manages the GIL
+  PyConfig config;
+  PyConfig_InitPythonConfig(&config);
+  config.install_signal_handlers = 0;
+  // The program as the executable: Python then takes its prefix from where libpython was
+  // built, not from the first python3 on PATH (which may be another interpreter).
+  PyStatus status =
+      PyConfig_SetBytesString(&config, &config.program_name, ExecutablePath().c_str());
+  if (!PyStatus_Exception(status)) status = Py_InitializeFromConfig(&config);
+  PyConfig_Clear(&config);
+  if (PyStatus_Exception(status)) {
+    *start_error = status.err_msg != nullptr ? status.err_msg : "Py_InitializeFromConfig failed";
+    return;
+  }
+  // As for `python3 -c`: the working directory first on sys.path.
+  char cwd[PATH_MAX];
+  PyObject* path = PySys_GetObject("path");  // borrowed
+  if (getcwd(cwd, sizeof(cwd)) != nullptr && path != nullptr && PyList_Check(path)) {
+    PyRef dir(PyUnicode_DecodeFSDefault(cwd));
+    if (!dir || PyList_Insert(path, 0, dir.get()) != 0) PyErr_Clear();
+  }
+  PyEval_SaveThread();  // each call takes the GIL (PyGILState_Ensure)
+}
+
+TaskErrorInfo Error(const std::string& function, std::string type, std::string message) {
+  return TaskErrorInfo{.function_name = function,
+                       .exception_type = std::move(type),
+                       .message = std::move(message),
+                       .pid = getpid()};
+}
+
+std::string Str(PyObject* object) {
+  PyRef s(object != nullptr ? PyObject_Str(object) : nullptr);
+  const char* utf8 = s ? PyUnicode_AsUTF8(s.get()) : nullptr;
+  if (utf8 == nullptr) PyErr_Clear();
+  return utf8 != nullptr ? utf8 : "";
+}
+
+// The pending Python exception as an error of `function` (its message after `context`).
+TaskErrorInfo PythonError(const std::string& function, const std::string& context) {
+  PyObject* type = nullptr;
+  PyObject* value = nullptr;
+  PyObject* traceback = nullptr;
+  PyErr_Fetch(&type, &value, &traceback);
+  PyErr_NormalizeException(&type, &value, &traceback);
+  PyRef type_ref(type), value_ref(value), traceback_ref(traceback);
+  if (value == nullptr) return Error(function, "SystemError", context + "unknown Python error");
+  if (traceback != nullptr) PyException_SetTraceback(value, traceback);
+  TaskErrorInfo info = Error(function, PythonTypeName(value), context + Str(value));
+  PyRef module(PyImport_ImportModule("traceback"));
+  PyRef lines(module ? PyObject_CallMethod(module.get(), "format_exception", "OOO", type, value,
+                                           traceback != nullptr ? traceback : Py_None)
+                     : nullptr);
+  PyRef empty(PyUnicode_FromString(""));
+  PyRef joined(lines && empty ? PyUnicode_Join(empty.get(), lines.get()) : nullptr);
+  info.traceback = Str(joined.get());
+  PyErr_Clear();
+  return info;
+}
+
+// Output printed by the function reaches the terminal now: workers leave without Python's
+// finalization, which would flush it.
+void FlushOutput() {
+  for (const char* name : {"stdout", "stderr"}) {
+    PyObject* stream = PySys_GetObject(name);  // borrowed
+    if (stream != nullptr && stream != Py_None) {
+      PyRef result(PyObject_CallMethod(stream, "flush", nullptr));
+    }
+  }
+  PyErr_Clear();
+}
+
+// Calls module.function(args...) and converts its results (a nil object where the check is
+// null); the GIL held.
+std::optional<TaskErrorInfo> Call(const std::string& module_name, const std::string& function_name,
+                                  std::span<const core::ObjectValue> args,
+                                  std::span<const ResultCheck> checks,
+                                  std::vector<std::string>* results) {
+  const size_t num_results = checks.size();
+  const std::string name = module_name + "." + function_name;
+  PyRef module(PyImport_ImportModule(module_name.c_str()));
+  if (!module) return PythonError(name, "");
+  PyRef function(PyObject_GetAttrString(module.get(), function_name.c_str()));
+  if (!function) return PythonError(name, "");
+  if (!PyCallable_Check(function.get())) {
+    return Error(name, "TypeError",
+                 name + " is not callable (it is a " + PythonTypeName(function.get()) + ")");
+  }
+  PyRef call_args(PyTuple_New(static_cast<Py_ssize_t>(args.size())));
+  if (!call_args) return PythonError(name, "");
+  for (size_t i = 0; i < args.size(); ++i) {
+    PyObject* arg = ObjectToPython(args[i].bytes);
+    if (arg == nullptr) return PythonError(name, "argument " + std::to_string(i) + ": ");
+    PyTuple_SET_ITEM(call_args.get(), static_cast<Py_ssize_t>(i), arg);  // steals arg
+  }
+  PyRef result(PyObject_Call(function.get(), call_args.get(), nullptr));
+  if (!result) return PythonError(name, "");
+  std::vector<PyObject*> values{result.get()};  // borrowed
+  PyRef tuple;
+  if (num_results > 1) {
+    if (PyTuple_Check(result.get()) || PyList_Check(result.get())) {
+      tuple = PyRef(PySequence_Tuple(result.get()));
+    }
+    if (!tuple || PyTuple_GET_SIZE(tuple.get()) != static_cast<Py_ssize_t>(num_results)) {
+      PyErr_Clear();
+      return Error(name, "TypeError",
+                   "returned a " + PythonTypeName(result.get()) + ", but the caller expects a " +
+                       "tuple of " + std::to_string(num_results) + " values (ray::Returns)");
+    }
+    values.clear();
+    for (size_t i = 0; i < num_results; ++i) values.push_back(PyTuple_GET_ITEM(tuple.get(), i));
+  }
+  results->resize(num_results);
+  for (size_t i = 0; i < num_results; ++i) {
+    if (checks[i] == nullptr) {
+      (*results)[i] = SerializeMsgpack(msgpack::type::nil_t());
+    } else if (!PythonToObject(values[i], &(*results)[i])) {
+      return PythonError(name, num_results > 1 ? "result " + std::to_string(i) + ": " : "result: ");
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string SerializePyCall(std::string_view module, std::string_view function) {
+  return SerializeMsgpack(std::pair<std::string_view, std::string_view>(module, function));
+}
+
+void RunPyFunction(std::span<const core::ObjectValue> args, std::span<const ResultCheck> checks,
+                   core::ReturnWriter& returns) {
+  absl::StatusOr<std::pair<std::string, std::string>> call =
+      args.empty() ? absl::InvalidArgumentError("no arguments")
+                   : Deserialize<std::pair<std::string, std::string>>(args[0].bytes);
+  if (!call.ok()) {
+    throw RayError("ray::PyFunction: the task does not name a Python function: " +
+                   std::string(call.status().message()));
+  }
+  const auto& [module, function] = *call;
+  const std::string name = module + "." + function;
+  static std::once_flag started;
+  std::call_once(started, StartInterpreter);
+  if (!start_error->empty()) {
+    throw TaskError(Error(name, "RuntimeError",
+                          "cannot start the embedded Python interpreter: " + *start_error));
+  }
+  std::vector<std::string> results;
+  std::optional<TaskErrorInfo> error;
+  {
+    PyGILState_STATE gil = PyGILState_Ensure();
+    error = Call(module, function, args.subspan(1), checks, &results);
+    FlushOutput();
+    PyGILState_Release(gil);
+  }
+  if (error) throw TaskError(*std::move(error));
+  for (size_t i = 0; i < checks.size(); ++i) {
+    const std::string& object = results[i];
+    if (checks[i] != nullptr) {
+      if (absl::Status s = checks[i](AsBytes(object)); !s.ok()) {
+        throw TaskError(Error(name, "TypeError",
+                              (checks.size() > 1 ? "result " + std::to_string(i) : "the result") +
+                                  " does not convert to the C++ type the caller expects: " +
+                                  std::string(s.message())));
+      }
+    }
+    std::span<uint8_t> out = returns.Allocate(i, object.size());
+    if (out.size() < object.size()) throw RayError("ray::PyFunction: short allocation");
+    std::memcpy(out.data(), object.data(), object.size());
+  }
+}
+
+}  // namespace ray::python
