@@ -206,6 +206,7 @@ class RemoteFunction:
         self._name = getattr(function, "__qualname__", None) or repr(function)
         self._pickled = None
         self._stored = None  # (pid, runtime epoch, ObjectID of the pickled function)
+        self._calls = {}  # (keyword names, num_returns) -> pickled call description
         functools.update_wrapper(self, function)
 
     def __call__(self, *args, **kwargs):
@@ -230,7 +231,7 @@ class RemoteFunction:
         return _WithOptions()
 
     def _function_id(self):
-        key = (os.getpid(), _raylet.runtime_epoch())
+        key = (_pid, _raylet.runtime_epoch())
         if self._stored is None or self._stored[:2] != key:
             if self._pickled is None:
                 try:
@@ -244,16 +245,21 @@ class RemoteFunction:
         if not _raylet.is_initialized():
             raise RayError("ray is not initialized: call ray.init() first")
         num_returns = options["num_returns"]
-        call = pickle.dumps((self._token, self._name, tuple(kwargs), num_returns), protocol=5)
+        call_key = (tuple(kwargs), num_returns)
+        call = self._calls.get(call_key)
+        if call is None:
+            call = pickle.dumps((self._token, self._name) + call_key, protocol=5)
+            self._calls[call_key] = call
         task_args = [self._function_id(), [call]]
         nested = b""  # the ObjectIDs inside argument values (not waited for, kept alive)
-        for value in list(args) + list(kwargs.values()):
-            if isinstance(value, ObjectID):
-                task_args.append(value)
-            else:
-                parts, _, ids = _serialize(value)
-                task_args.append(parts)
-                nested += ids
+        for values in (args, kwargs.values()):
+            for value in values:
+                if isinstance(value, ObjectID):
+                    task_args.append(value)
+                else:
+                    parts, _, ids = _serialize(value)
+                    task_args.append(parts)
+                    nested += ids
         ids = _raylet.submit(task_args, num_returns, float(options["num_cpus"]),
                              int(options["max_retries"]), self._name, nested)
         return ids[0] if num_returns == 1 else ids
@@ -272,6 +278,16 @@ def remote(*args, **kwargs):
 # Running tasks (in workers)
 
 _functions = {}  # token -> function, in this worker
+
+_pid = os.getpid()  # this process's, kept current across forks (os.getpid is a system call)
+
+
+def _after_fork():
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def _execute_task(buffers):

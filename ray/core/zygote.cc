@@ -131,6 +131,10 @@ absl::StatusOr<std::unique_ptr<Zygote>> Zygote::Start(ChildMain store_main, Chil
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != driver) _exit(1);
     prctl(PR_SET_NAME, "ray_zygote");
+    // A process group of its own (the store and the workers inherit it): Ctrl-C in a terminal
+    // signals the foreground group, which is the driver's business (KeyboardInterrupt in
+    // Python), and must not stop the node under it. The node still dies with the driver.
+    setpgid(0, 0);
     signal(SIGCHLD, SIG_IGN);  // children are reaped automatically
     ServeRequests(sockets[1], store_main, worker_main);
   }

@@ -235,3 +235,26 @@ def test_everything_stops_with_the_driver(how):
     while any(_alive(p) for p in pids) and time.time() < deadline:
         time.sleep(0.05)
     assert not [p for p in pids if _alive(p)]
+
+
+def test_ctrl_c_interrupts_the_driver_not_the_node():
+    # Ctrl-C in a terminal signals the whole foreground process group: here, the driver's own
+    # session, signalled with killpg as the terminal would.
+    script = textwrap.dedent("""
+        import os, signal, sys, time, ray
+        ray.init(num_workers=2)
+        f = ray.remote(lambda x: x + 1)
+        assert ray.get(f.remote(1)) == 2
+        try:
+            os.killpg(os.getpgrp(), signal.SIGINT)
+            time.sleep(30)
+            sys.exit("no KeyboardInterrupt")
+        except KeyboardInterrupt:
+            pass
+        assert ray.get([f.remote(i) for i in range(10)], timeout=30) == list(range(1, 11))
+        assert ray.get(ray.put("store alive"), timeout=30) == "store alive"
+        print("ok", flush=True)
+        """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60, env=os.environ, start_new_session=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out
