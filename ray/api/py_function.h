@@ -117,6 +117,7 @@ class PyFunction {
     spec.invoker = &internal::PyInvoker<std::remove_cvref_t<R>>::Run;
     spec.function = FunctionAddress(&RayPyFunctionTask);
     spec.options = internal::CoreOptions(options_, kNumReturns, spec.function);
+    if (spec.options.name.empty()) spec.options.name = module_ + "." + function_;  // the graph's
     spec.args.reserve(1 + sizeof...(A));
     spec.args.push_back(core::TaskArg{ObjectID(), python::SerializePyCall(module_, function_)});
     (internal::AppendPyArg(spec.args, std::forward<A>(args)), ...);

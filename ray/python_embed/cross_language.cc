@@ -149,7 +149,8 @@ py::object SubmitCpp(const std::string& name, const py::list& args, int num_retu
   spec.function = f.function;
   spec.options = {.num_returns = static_cast<int>(f.num_returns),
                   .num_cpus = num_cpus,
-                  .max_retries = max_retries};
+                  .max_retries = max_retries,
+                  .name = name};  // the graph shows the registered name
   for (size_t i = 0; i < args.size(); ++i) {
     core::TaskArg arg;
     if (std::optional<ObjectID> id = state->raylet.object_id(args[i])) {

@@ -157,3 +157,9 @@ def test_bad_code_search_paths():
                          timeout=60, env=os.environ).stdout
     assert "FileNotFoundError ray.init: code_search_path: no such file" in out
     assert "ValueError" in out and "registers no C++ functions" in out
+
+
+def test_the_graph_names_cpp_functions_by_their_registered_name(tmp_path):
+    call("add", 1, 2)
+    path = ray.visualize_computation_graph(str(tmp_path / "graph.dot"))
+    assert 'label="add\\n' in open(path).read()

@@ -160,8 +160,23 @@ TEST(PyFunction, CallsReuseOneInterpreterInTheWorkerWhichSurvivesErrors) {
 
 TEST(PyFunction, GilIsReleasedBetweenCalls) {
   Py<void>("start_ticker")().Get();
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_GT(Py<int>("tick_count")().Get(), 20) << "a Python thread ran while no call did";
+  // The ticker thread counts only while it can take the GIL: between calls, if the worker
+  // released it. Up to 10 s for 20 ticks (1 ms apart): generous on a loaded machine.
+  const int first = Py<int>("tick_count")().Get();
+  int ticks = first;
+  for (int i = 0; i < 200 && ticks < first + 20; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ticks = Py<int>("tick_count")().Get();
+  }
+  EXPECT_GE(ticks, first + 20) << "no Python thread ran while no call did";
+}
+
+TEST(PyFunction, TheGraphNamesTheTaskModuleDotFunction) {
+  Py<int>("add")(20, 22).Get();
+  auto graph = ray::core::CurrentRuntime()->GraphSnapshot();
+  ASSERT_TRUE(graph.has_value());
+  ASSERT_FALSE(graph->tasks.empty());
+  EXPECT_EQ(graph->tasks.back().function, "py_functions.add");
 }
 
 }  // namespace
