@@ -272,14 +272,7 @@ class PickledValue {
   size_t size() const { return kObjectHeaderSize + layout_.payload_size; }
 
   void Write(std::span<uint8_t> out) const {
-    ObjectHeader h{};
-    h.magic = kObjectMagic;
-    h.version = kObjectVersion;
-    h.format = static_cast<uint8_t>(ObjectFormat::kPickle);
-    h.payload_size = layout_.payload_size;
-    std::memcpy(h.type_name, type_name_.data(),
-                std::min(type_name_.size(), sizeof(h.type_name) - 1));
-    std::memcpy(out.data(), &h, sizeof(h));
+    WriteForeignHeader(out, ObjectFormat::kPickle, layout_.payload_size, type_name_);
     std::span<uint8_t> payload = out.subspan(kObjectHeaderSize);
     WritePickleTable(layout_, payload);
     for (size_t i = 0; i < parts_.size(); ++i) {
