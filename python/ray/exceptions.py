@@ -69,7 +69,7 @@ class RayTaskError(RayError):
         """This error as an instance of both RayTaskError and the task's exception type."""
         cause = _find_type(self.exception_type)
         if (cause is None or not isinstance(cause, type) or not issubclass(cause, Exception)
-                or issubclass(cause, RayError) or cause is Exception):
+                or issubclass(cause, RayTaskError) or cause in (Exception, RayError)):
             return self
         try:
             cls = _derived_classes.get(cause)
@@ -105,10 +105,19 @@ def _rebuild_task_error(info):
     return _from_error_info(info)
 
 
+# The C++ runtime's exceptions that have a Python counterpart.
+_CPP_ERRORS = {
+    "ray::ObjectStoreFullError": "ObjectStoreFullError",
+    "ray::GetTimeoutError": "GetTimeoutError",
+}
+
+
 def _find_type(name):
     """The class named like type_name() names it, if this process has it."""
     if not name:
         return None
+    if name in _CPP_ERRORS:
+        return globals()[_CPP_ERRORS[name]]
     if "." not in name:
         return getattr(builtins, name, None)
     module_name, _, qualname = name.rpartition(".")

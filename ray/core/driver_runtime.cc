@@ -194,10 +194,10 @@ ObjectID DriverRuntimeImpl::Put(size_t size, absl::FunctionRef<void(std::span<ui
     return id;
   }
   auto object = scheduler_->store().Create(id, size);
-  if (!object.ok()) throw std::runtime_error(std::string(object.status().message()));
+  if (!object.ok()) ThrowStoreError(object.status());
   write(object->span());
   if (absl::Status sealed = scheduler_->store().Seal(*std::move(object)); !sealed.ok()) {
-    throw std::runtime_error(std::string(sealed.message()));
+    ThrowStoreError(sealed);
   }
   scheduler_->AddObject(id, nullptr, size, options.nested_refs);
   return id;

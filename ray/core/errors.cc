@@ -22,6 +22,12 @@ void ThrowErrorObject(TaskErrorInfo info) {
   throw TaskError(std::move(info));
 }
 
+void ThrowStoreError(const absl::Status& status) {
+  std::string message(status.message());
+  if (absl::IsResourceExhausted(status)) throw ObjectStoreFullError(message);
+  throw RayError(message);
+}
+
 namespace core {
 
 TaskErrorInfo CurrentExceptionErrorInfo(std::string function_name, const TaskID& task) {

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/status/status.h"
 #include "ray/core/id.h"
 #include "ray/core/serialization.h"
 
@@ -77,8 +78,19 @@ class GetTimeoutError : public RayError {
   explicit GetTimeoutError(const std::string& message) : RayError(message) {}
 };
 
+// The object store has no room for an object (it is larger than the store, or everything in
+// the store is pinned).
+class ObjectStoreFullError : public RayError {
+ public:
+  explicit ObjectStoreFullError(const std::string& message) : RayError(message) {}
+};
+
 // Throws the exception that an error object stands for (see the conventions above).
 [[noreturn]] void ThrowErrorObject(TaskErrorInfo info);
+
+// Throws `status` (not ok) from the object store: ObjectStoreFullError when it is
+// ResourceExhausted, else RayError.
+[[noreturn]] void ThrowStoreError(const absl::Status& status);
 
 namespace core {
 

@@ -187,17 +187,13 @@ void Scheduler::SubmitLocked(TaskRecord task) {
   for (int i = 1; i <= task.num_returns; ++i) {
     objects_[ObjectID::ForReturn(id, i)].refs += 1;  // the submitter's reference
   }
-  if (task.name.empty()) {
-    auto fn = functions_.find(task.function_key);
-    task.name = fn == functions_.end() ? "?" : fn->second.name;
-  }
   HoldNested(task.nested_refs);
   std::shared_ptr<const std::string> missing;
   for (auto& arg : task.args) {
     if (arg.ref.IsNil()) continue;
     auto it = objects_.find(arg.ref);
     if (it == objects_.end()) {
-      missing = ErrorObject(task.name, "ray::RayError",
+      missing = ErrorObject(NameOf(task), "ray::RayError",
                             absl::StrCat("argument object ", arg.ref.Hex(),
                                          " does not exist (it was freed or never created)"),
                             id);
@@ -215,7 +211,7 @@ void Scheduler::SubmitLocked(TaskRecord task) {
     for (const auto& arg : task.args) {
       if (!arg.ref.IsNil()) reads.push_back(arg.ref);
     }
-    graph_->OnSubmit(id, task.parent, task.name, reads, task.num_returns, absl::Now());
+    graph_->OnSubmit(id, task.parent, NameOf(task), reads, task.num_returns, absl::Now());
   }
   auto [it, inserted] = tasks_.try_emplace(id, std::move(task));
   if (!inserted) return;  // a duplicate submission
@@ -348,6 +344,13 @@ void Scheduler::MaybeFree(const ObjectID& id) {
   }
 }
 
+const std::string& Scheduler::NameOf(const TaskRecord& task) const {
+  static const std::string* const unknown = new std::string("?");
+  if (!task.name.empty()) return task.name;
+  auto fn = functions_.find(task.function_key);
+  return fn == functions_.end() ? *unknown : fn->second.name;
+}
+
 void Scheduler::Dispatch() {
   while (!ready_.empty()) {
     auto it = tasks_.find(ready_.front());
@@ -457,6 +460,7 @@ void Scheduler::FlushWorkers() {
         t.setNumReturns(task.num_returns);
         t.setNumCpus(task.num_cpus);
         t.setMaxRetries(task.retries_left);
+        if (!task.name.empty()) t.setName(task.name);
         auto args = t.initArgs(task.args.size());
         for (size_t a = 0; a < task.args.size(); ++a) {
           const auto& arg = task.args[a];
@@ -703,10 +707,10 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why) {
     TaskRecord& task = it->second;
     task.worker = -1;
     if (i == 0 && was_running && --task.retries_left < 0) {
-      std::string message = absl::StrCat("the worker (pid ", worker.pid, ") running ", task.name,
+      std::string message = absl::StrCat("the worker (pid ", worker.pid, ") running ", NameOf(task),
                                          " died: ", why, "; no retries left");
       FailTask(task,
-               ErrorObject(task.name, std::string(kWorkerCrashedErrorType), message, task.id));
+               ErrorObject(NameOf(task), std::string(kWorkerCrashedErrorType), message, task.id));
     } else {
       ready_.push_front(task.id);
     }

@@ -146,6 +146,8 @@ class Scheduler {
   void FailTask(TaskRecord& task, std::shared_ptr<const std::string> error)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MakeReady(const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The task's name option, else its function's name.
+  const std::string& NameOf(const TaskRecord& task) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Dispatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Assign(Worker& worker, TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendTask(Worker& worker, TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -57,7 +57,7 @@ class TaskReturns final : public ReturnWriter {
       return {reinterpret_cast<uint8_t*>(inline_[index].data()), size};
     }
     auto object = store_.Create(ObjectID::ForReturn(task_, index + 1), size);
-    if (!object.ok()) throw std::runtime_error(std::string(object.status().message()));
+    if (!object.ok()) ThrowStoreError(object.status());
     in_store_[index] = *std::move(object);
     return in_store_[index].span();
   }
@@ -276,7 +276,9 @@ void WorkerRuntime::Execute(const QueuedTask& queued) {
   TaskID id = TaskID::FromBinary(AsView(task.getTaskId()));
   size_t num_returns = task.getNumReturns();
   const ResolvedFunction* function = Function(task.getFunction());
-  std::string name = function ? function->name : "unknown function";
+  std::string name = task.hasName()        ? std::string(task.getName().cStr())
+                     : function != nullptr ? function->name
+                                           : "unknown function";
   std::string error;
   TaskReturns returns(*store_, id, num_returns);
   try {
@@ -423,7 +425,7 @@ ObjectID WorkerRuntime::Put(size_t size, absl::FunctionRef<void(std::span<uint8_
     out_.puts.push_back({id, std::move(bytes), options.nested_refs});
   } else {
     auto object = store_->Create(id, size);
-    if (!object.ok()) throw std::runtime_error(std::string(object.status().message()));
+    if (!object.ok()) ThrowStoreError(object.status());
     write(object->span());
     (void)store_->Seal(*std::move(object));
     out_.puts.push_back({id, uint64_t{size}, options.nested_refs});

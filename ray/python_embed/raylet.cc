@@ -39,8 +39,8 @@
 #include "ray/core/id.h"
 #include "ray/core/serialization.h"
 #include "ray/core/task_graph.h"
-#include "ray/python_embed/pickle_layout.h"
 #include "ray/python_embed/cross_language.h"
+#include "ray/python_embed/pickle_layout.h"
 
 namespace py = pybind11;
 
@@ -537,6 +537,18 @@ PYBIND11_MODULE(_raylet, m) {
   using ray::ObjectID;
   python_pid = getpid();
   m.doc() = "libray's core runtime for the ray Python package";
+  // The runtime's exceptions as ray.exceptions' classes (not plain RuntimeError).
+  py::register_exception_translator([](std::exception_ptr thrown) {
+    try {
+      if (thrown) std::rethrow_exception(thrown);
+    } catch (const ray::ObjectStoreFullError& e) {
+      PyErr_SetString(Exceptions("ObjectStoreFullError").ptr(), e.what());
+    } catch (const ray::GetTimeoutError& e) {
+      PyErr_SetString(Exceptions("GetTimeoutError").ptr(), e.what());
+    } catch (const ray::RayError& e) {
+      PyErr_SetString(Exceptions("RayError").ptr(), e.what());
+    }
+  });
 
   py::class_<PyObjectID>(m, "ObjectID")
       .def("hex", [](const PyObjectID& r) { return r.id().Hex(); })

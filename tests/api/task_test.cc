@@ -171,6 +171,19 @@ TEST_F(TaskTest, UnknownIdsAndWrongTypesAreClearErrors) {
 
 std::vector<uint8_t> big_bytes(int n) { return std::vector<uint8_t>(n, 7); }
 
+TEST_F(TaskTest, ObjectsLargerThanTheStoreAreObjectStoreFullErrors) {
+  ray::Init({.num_workers = 1, .object_store_memory = 32 << 20});
+  EXPECT_THROW(ray::Put(std::vector<uint8_t>(64 << 20, 1)), ray::ObjectStoreFullError);
+  try {
+    ray::Remote(big_bytes)(64 << 20).Get();
+    FAIL() << "expected a TaskError";
+  } catch (const ray::TaskError& e) {
+    EXPECT_EQ(e.exception_type(), "ray::ObjectStoreFullError");
+    EXPECT_NE(e.function_name().find("big_bytes"), std::string::npos) << e.function_name();
+  }
+  EXPECT_EQ(ray::Remote(big_bytes)(10).Get().size(), 10u);  // the worker lives on
+}
+
 TEST_F(TaskTest, UnreachableObjectsAreFreedFromTheStore) {
   ray::Init({.num_workers = 2});
   auto* driver = dynamic_cast<ray::core::DriverRuntime*>(ray::core::CurrentRuntime());
