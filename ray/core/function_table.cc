@@ -6,21 +6,21 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "ray/core/function_id.h"
+#include "ray/core/stable_hash.h"
 
 namespace ray::core {
 namespace {
 
 uint64_t Key(const FunctionDescriptor& invoker, const FunctionDescriptor& function) {
-  // FNV-1a: stable across processes, unlike absl::Hash, which is seeded per process.
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&](std::string_view bytes) {
-    for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+  auto offset = [](const FunctionDescriptor& d) {
+    return std::string_view(reinterpret_cast<const char*>(&d.offset), sizeof(d.offset));
   };
-  mix(invoker.module_build_id);
-  mix(std::string_view(reinterpret_cast<const char*>(&invoker.offset), 8));
-  mix(function.module_build_id);
-  mix(std::string_view(reinterpret_cast<const char*>(&function.offset), 8));
-  return h;
+  return Fnv1a()
+      .Mix(invoker.module_build_id)
+      .Mix(offset(invoker))
+      .Mix(function.module_build_id)
+      .Mix(offset(function))
+      .hash();
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "absl/strings/escaping.h"
+#include "ray/core/stable_hash.h"
 
 namespace ray {
 namespace {
@@ -105,8 +106,7 @@ std::string ObjectID::Hex() const { return ToHex(bytes_.data(), kSize); }
 
 uint64_t ObjectID::StableHash() const {
   // FNV-1a over the bytes, then a murmur3 finalizer: identical in every process.
-  uint64_t h = 1469598103934665603ull;
-  for (uint8_t b : bytes_) h = (h ^ b) * 1099511628211ull;
+  uint64_t h = Fnv1aHash(Binary());
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdull;
   h ^= h >> 33;

@@ -264,15 +264,6 @@ absl::StatusOr<TaskErrorInfo> DeserializeError(std::span<const uint8_t> bytes) {
 
 namespace internal {
 
-uint64_t Fnv1a(std::string_view s) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (char c : s) {
-    h ^= static_cast<uint8_t>(c);
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
 void WriteHeaderFields(uint8_t* out, ObjectFormat format, ElementType elem, uint64_t payload_size,
                        uint64_t type_hash, std::string_view type_name) {
   ObjectHeader h{};

@@ -64,6 +64,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "ray/core/msgpack_floats.h"
+#include "ray/core/stable_hash.h"
 
 // Declares the fields a user struct serializes (as a msgpack array, in this order):
 //   struct Point { double x, y; std::string label; RAY_SERIALIZABLE(x, y, label); };
@@ -238,7 +239,6 @@ struct TaskErrorInfo {
 
 namespace internal {
 
-uint64_t Fnv1a(std::string_view s);
 [[noreturn]] void SerializationFatal(const std::string& message);
 absl::Status MalformedMsgpack(std::span<const uint8_t> payload);  // OK if well-formed
 absl::Status WrongTypeError(std::span<const uint8_t> bytes, const std::string& wanted,
@@ -251,7 +251,7 @@ inline constexpr size_t kMaxMsgpackDepth = 512;
 
 template <typename T>
 uint64_t TypeHash() {
-  static const uint64_t hash = Fnv1a(typeid(T).name());
+  static const uint64_t hash = Fnv1aHash(typeid(T).name());
   return hash;
 }
 
