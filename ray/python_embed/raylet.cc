@@ -32,6 +32,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "ray/core/core_runtime.h"
 #include "ray/core/driver_runtime.h"
@@ -433,18 +435,47 @@ std::vector<ObjectID> Ids(const std::vector<const PyObjectID*>& refs) {
   return ids;
 }
 
+// The driver waits in slices this long, between which Python runs its signal handlers: Ctrl-C
+// interrupts ray.get and ray.wait with KeyboardInterrupt, as it does any Python call.
+constexpr absl::Duration kSignalCheckInterval = absl::Milliseconds(100);
+
+// Calls `wait(slice)` (without the GIL, in the driver) until it returns true, or returns false
+// once `timeout` has passed. In the driver, slices last at most kSignalCheckInterval and
+// Python's signal handlers run between them (an exception they raise propagates).
+bool WaitInSlices(std::optional<double> timeout,
+                  absl::FunctionRef<bool(absl::Duration slice)> wait) {
+  const absl::Time deadline =
+      timeout.has_value() ? absl::Now() + Timeout(timeout) : absl::InfiniteFuture();
+  const bool in_driver = InDriver();
+  while (true) {
+    absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
+    bool done;
+    {
+      ReleaseInDriver release;
+      done = wait(in_driver ? std::min(left, kSignalCheckInterval) : left);
+    }
+    if (done) return true;
+    if (absl::Now() >= deadline) return false;
+    if (in_driver && PyErr_CheckSignals() != 0) throw py::error_already_set();
+  }
+}
+
 std::vector<PyObjectBuffer> Get(const std::vector<const PyObjectID*>& refs,
                                 std::optional<double> timeout) {
   std::vector<ObjectID> ids = Ids(refs);
   CoreRuntime& runtime = Runtime();
   std::vector<ObjectValue> values;
-  try {
-    ReleaseInDriver release;
-    values = runtime.Get(ids, Timeout(timeout));
-  } catch (const GetTimeoutError& e) {
-    RaisePython("GetTimeoutError", e.what());
-  } catch (const RayError& e) {
-    RaisePython("RayError", e.what());
+  bool got = WaitInSlices(timeout, [&](absl::Duration slice) {
+    try {
+      values = runtime.Get(ids, slice);
+      return true;
+    } catch (const GetTimeoutError&) {
+      return false;
+    }
+  });
+  if (!got) {
+    RaisePython("GetTimeoutError",
+                absl::StrCat("ray.get: timed out after ", *timeout, " s waiting for objects"));
   }
   std::vector<PyObjectBuffer> result;
   result.reserve(values.size());
@@ -458,10 +489,10 @@ std::pair<std::vector<size_t>, std::vector<size_t>> Wait(const std::vector<const
   std::vector<ObjectID> ids = Ids(refs);
   CoreRuntime& runtime = Runtime();
   core::WaitResult result;
-  {
-    ReleaseInDriver release;
-    result = runtime.Wait(ids, num_returns, Timeout(timeout));
-  }
+  WaitInSlices(timeout, [&](absl::Duration slice) {
+    result = runtime.Wait(ids, num_returns, slice);
+    return result.ready.size() >= std::min(num_returns, ids.size());
+  });
   return {std::move(result.ready), std::move(result.not_ready)};
 }
 

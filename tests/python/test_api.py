@@ -258,3 +258,25 @@ def test_ctrl_c_interrupts_the_driver_not_the_node():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=60, env=os.environ, start_new_session=True)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out
+
+
+@pytest.mark.parametrize("call", ["ray.get(slow.remote())", "ray.wait([slow.remote()])"])
+def test_ctrl_c_interrupts_a_blocked_get_or_wait(call):
+    script = textwrap.dedent(f"""
+        import os, signal, threading, time, ray
+        ray.init(num_workers=1)
+
+        @ray.remote
+        def slow():
+            time.sleep(600)
+
+        threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        try:
+            {call}
+            print("returned")
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+        """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60, env=os.environ)
+    assert out.returncode == 0 and out.stdout.strip() == "interrupted", out
