@@ -37,6 +37,14 @@ std::shared_ptr<const std::string> ErrorObject(const std::string& function_name,
   return std::make_shared<const std::string>(SerializeError(info));
 }
 
+// The value a get of an object that does not exist returns.
+std::shared_ptr<const std::string> MissingObjectError(const ObjectID& id) {
+  return ErrorObject(
+      "ray.get", "ray::RayError",
+      absl::StrCat("object ", id.Hex(), " does not exist (it was freed or never created)"),
+      TaskID());
+}
+
 }  // namespace
 
 struct Scheduler::Worker {
@@ -151,13 +159,22 @@ absl::Status Scheduler::SpawnWorker() {
   }
   auto worker = std::make_unique<Worker>();
   worker->pid = *pid;
-  worker->index = workers_.size();
   worker->stream = std::make_unique<MessageStream>(fds[0]);
   epoll_event event{};
   event.events = EPOLLIN;
   event.data.ptr = worker.get();
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fds[0], &event);
-  workers_.push_back(std::move(worker));
+  // A dead worker's slot is reused, so that retired and crashed workers do not pile up. Its
+  // record is no longer referred to: no task is assigned to it, its socket is out of the epoll
+  // set, and whoever calls this rescans the workers afterwards.
+  auto dead = std::find_if(workers_.begin(), workers_.end(),
+                           [](const auto& w) { return w->state == Worker::State::kDead; });
+  worker->index = dead - workers_.begin();
+  if (dead != workers_.end()) {
+    *dead = std::move(worker);
+  } else {
+    workers_.push_back(std::move(worker));
+  }
   return absl::OkStatus();
 }
 
@@ -182,8 +199,11 @@ void Scheduler::Submit(TaskRecord task) {
   FlushWorkers();
 }
 
-void Scheduler::SubmitLocked(TaskRecord task) {
-  const TaskID id = task.id;
+void Scheduler::SubmitLocked(TaskRecord submitted) {
+  const TaskID id = submitted.id;
+  auto [entry, inserted] = tasks_.try_emplace(id, std::move(submitted));
+  if (!inserted) return;  // a duplicate submission (a buggy worker): counts nothing
+  TaskRecord& task = entry->second;
   for (int i = 1; i <= task.num_returns; ++i) {
     objects_[ObjectID::ForReturn(id, i)].refs += 1;  // the submitter's reference
   }
@@ -213,11 +233,9 @@ void Scheduler::SubmitLocked(TaskRecord task) {
     }
     graph_->OnSubmit(id, task.parent, NameOf(task), reads, task.num_returns, absl::Now());
   }
-  auto [it, inserted] = tasks_.try_emplace(id, std::move(task));
-  if (!inserted) return;  // a duplicate submission
   if (missing) {
-    FailTask(it->second, missing);
-  } else if (it->second.unresolved == 0) {
+    FailTask(task, missing);
+  } else if (task.unresolved == 0) {
     MakeReady(id);
   }
 }
@@ -657,11 +675,14 @@ void Scheduler::ServeBlockedWorkers(bool expire) {
     Worker& worker = *w;
     if (!worker.pending || worker.state == Worker::State::kDead) continue;
     Worker::Pending& pending = *worker.pending;
-    size_t ready = 0;
-    for (const ObjectID& id : pending.ids) {
+    // An object that does not exist (freed, or never made) counts as ready: a get of it
+    // returns a "does not exist" error at once, as for the driver (see WaitForObjects).
+    auto is_ready = [&](const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       auto it = objects_.find(id);
-      if (it != objects_.end() && it->second.ready) ++ready;
-    }
+      return it == objects_.end() || it->second.ready;
+    };
+    size_t ready = 0;
+    for (const ObjectID& id : pending.ids) ready += is_ready(id);
     bool timed_out = expire && now >= pending.deadline;
     size_t wanted =
         pending.is_wait ? std::min(pending.num_returns, pending.ids.size()) : pending.ids.size();
@@ -669,16 +690,20 @@ void Scheduler::ServeBlockedWorkers(bool expire) {
     if (pending.is_wait) {
       std::vector<ObjectID> ready_ids;
       for (const ObjectID& id : pending.ids) {
-        auto it = objects_.find(id);
-        if (it != objects_.end() && it->second.ready) ready_ids.push_back(id);
+        if (is_ready(id)) ready_ids.push_back(id);
       }
       worker.outbox.ready = std::move(ready_ids);
     } else if (ready < wanted) {
       worker.outbox.get_failed = "timed out waiting for objects";
     } else {
       for (const ObjectID& id : pending.ids) {
-        const ObjectEntry& entry = objects_.at(id);
-        worker.outbox.objects.push_back({id, entry.value, entry.size});
+        auto it = objects_.find(id);
+        if (it == objects_.end()) {
+          auto error = MissingObjectError(id);
+          worker.outbox.objects.push_back({id, error, error->size()});
+        } else {
+          worker.outbox.objects.push_back({id, it->second.value, it->second.size});
+        }
       }
     }
     worker.pending.reset();
@@ -758,10 +783,7 @@ std::optional<std::vector<std::shared_ptr<const std::string>>> Scheduler::WaitFo
   for (const ObjectID& id : ids) {
     auto it = objects_.find(id);
     if (it == objects_.end()) {
-      values.push_back(ErrorObject(
-          "ray.get", "ray::RayError",
-          absl::StrCat("object ", id.Hex(), " does not exist (it was freed or never created)"),
-          TaskID()));
+      values.push_back(MissingObjectError(id));
     } else {
       values.push_back(it->second.value);
     }

@@ -156,13 +156,21 @@ py::object SubmitCpp(const std::string& name, const py::list& args, int num_retu
     if (std::optional<ObjectID> id = state->raylet.object_id(args[i])) {
       arg.ref = *id;
     } else if (!PythonToObject(args[i].ptr(), &arg.value)) {
-      // The conversion's error, with the call and the argument in front.
+      // The conversion's error, with the call and the argument in front: the same type when it
+      // is one that takes a message, else a TypeError; the original is its __cause__.
       PyObject *type, *value, *traceback;
       PyErr_Fetch(&type, &value, &traceback);
       PyErr_NormalizeException(&type, &value, &traceback);
-      PyErr_Format(type, "%s.remote: argument %zu: %S", call.c_str(), i, value);
+      const bool takes_message =
+          type == PyExc_TypeError || type == PyExc_ValueError || type == PyExc_OverflowError;
+      PyErr_Format(takes_message ? type : PyExc_TypeError, "%s.remote: argument %zu: %S",
+                   call.c_str(), i, value);
+      PyObject *wrapped_type, *wrapped, *wrapped_traceback;
+      PyErr_Fetch(&wrapped_type, &wrapped, &wrapped_traceback);
+      PyErr_NormalizeException(&wrapped_type, &wrapped, &wrapped_traceback);
+      PyException_SetCause(wrapped, value);  // takes over `value`
+      PyErr_Restore(wrapped_type, wrapped, wrapped_traceback);
       Py_XDECREF(type);
-      Py_XDECREF(value);
       Py_XDECREF(traceback);
       throw py::error_already_set();
     }

@@ -416,11 +416,12 @@ PyObjectID Put(const py::list& parts, const std::string& type_name, bool hidden,
                const py::bytes& nested) {
   PickledValue value(parts, type_name);
   CoreRuntime& runtime = Runtime();
+  core::PutOptions options{.hidden = hidden, .nested_refs = NestedIds(nested)};
   ObjectID id;
   {
     ReleaseInDriver release;  // the parts stay held meanwhile
-    id = runtime.Put(value.size(), [&](std::span<uint8_t> out) { value.Write(out); },
-                     {.hidden = hidden, .nested_refs = NestedIds(nested)});
+    id = runtime.Put(
+        value.size(), [&](std::span<uint8_t> out) { value.Write(out); }, options);
   }
   return PyObjectID::Adopt(id);
 }

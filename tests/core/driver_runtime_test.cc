@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
 
 #include "ray/core/errors.h"
 #include "ray/core/serialization.h"
@@ -19,6 +22,35 @@ int Pid(int) { return getpid(); }
 int SleepMs(int ms) {
   usleep(ms * 1000);
   return ms;
+}
+
+// A barrier across processes: files in a folder. MakeBarrier() names it and must run before
+// the runtime starts (workers are forks of that moment); ClearBarrier() empties it. Arrive(name)
+// adds a file; ArriveAndWait(n) adds one for this process and waits (up to 60 s) until there
+// are n, then returns its pid.
+std::string& BarrierDir() {
+  static auto* const dir = new std::string;
+  return *dir;
+}
+void Arrive(const std::string& name) { std::ofstream(BarrierDir() + "/" + name).put('1'); }
+int ArriveAndWait(int n) {
+  Arrive(std::to_string(getpid()));
+  for (int i = 0; i < 6000; ++i) {
+    auto files = std::filesystem::directory_iterator(BarrierDir());
+    if (std::distance(begin(files), end(files)) >= n) break;
+    usleep(10 * 1000);
+  }
+  return getpid();
+}
+void ClearBarrier() {
+  std::filesystem::remove_all(BarrierDir());
+  std::filesystem::create_directories(BarrierDir());
+}
+void MakeBarrier() {
+  const char* tmp = getenv("TEST_TMPDIR");
+  BarrierDir() =
+      std::string(tmp != nullptr ? tmp : "/tmp") + "/barrier-" + std::to_string(getpid());
+  ClearBarrier();
 }
 
 // A hand-written invoker for int(int, int) and int(int) functions.
@@ -44,6 +76,7 @@ int GetInt(CoreRuntime& runtime, const ObjectID& id) {
 class DriverRuntimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    MakeBarrier();
     auto runtime = DriverRuntime::Start({.num_workers = 2, .object_store_memory = 256 << 20});
     ASSERT_TRUE(runtime.ok()) << runtime.status();
     runtime_ = *std::move(runtime);
@@ -138,18 +171,20 @@ TEST_F(DriverRuntimeTest, NestedReferencesLiveAsLongAsTheirHolder) {
       {.nested_refs = {inner}});
   runtime_->RemoveRef(inner);  // only `outer` holds it now
   EXPECT_EQ(GetInt(*runtime_, inner), 21);
-  TaskSpec reader = Spec1(&SleepMs, {Value(200)});
-  reader.nested_refs = {outer};  // a task whose arguments mention `outer`
+  TaskSpec reader = Spec1(&ArriveAndWait, {Value(2)});  // runs until the test arrives too
+  reader.nested_refs = {outer};                         // its arguments mention `outer`
   ObjectID done = runtime_->Submit(std::move(reader))[0];
   runtime_->RemoveRef(outer);  // only the task holds `outer`, and through it `inner`
   EXPECT_EQ(GetInt(*runtime_, inner), 21);
-  EXPECT_EQ(GetInt(*runtime_, done), 200);
+  Arrive("test");
+  EXPECT_NE(GetInt(*runtime_, done), getpid());
   // The task ended: nothing holds `outer` or `inner` any more.
   EXPECT_TRUE(IsError(runtime_->Get({&outer, 1}, absl::Seconds(30))[0].bytes));
   EXPECT_TRUE(IsError(runtime_->Get({&inner, 1}, absl::Seconds(30))[0].bytes));
 }
 
 TEST(DriverRuntimeIdleTest, ExtraWorkersExitWhenIdle) {
+  MakeBarrier();
   auto runtime = DriverRuntime::Start({.num_workers = 1,
                                        .num_cpus = 4,
                                        .object_store_memory = 64 << 20,
@@ -157,17 +192,21 @@ TEST(DriverRuntimeIdleTest, ExtraWorkersExitWhenIdle) {
   ASSERT_TRUE(runtime.ok()) << runtime.status();
   DriverRuntime& rt = **runtime;
   SetCurrentRuntime(&rt);
-  auto sleep_four = [&] {  // four CPUs free and one worker: three more start
+  // Four CPUs free and one worker: three more start, and four tasks that wait for each other
+  // run at once on four different workers.
+  auto four_at_once = [&] {
+    ClearBarrier();
     std::vector<ObjectID> ids;
     for (int i = 0; i < 4; ++i) {
       ids.push_back(rt.Submit(TaskSpec{
-          &IntInvoker<int>, reinterpret_cast<const void*>(&SleepMs), {Value(300)}, {}})[0]);
+          &IntInvoker<int>, reinterpret_cast<const void*>(&ArriveAndWait), {Value(4)}, {}})[0]);
     }
-    for (const ObjectID& id : ids) EXPECT_EQ(GetInt(rt, id), 300);
+    std::set<int> pids;
+    for (const ObjectID& id : ids) pids.insert(GetInt(rt, id));
+    return std::vector<pid_t>(pids.begin(), pids.end());
   };
-  sleep_four();
-  EXPECT_EQ(rt.worker_pids().size(), 4u);
-  std::vector<pid_t> before = rt.worker_pids();
+  std::vector<pid_t> before = four_at_once();
+  EXPECT_EQ(before.size(), 4u);
   for (int i = 0; i < 300 && rt.worker_pids().size() > 1; ++i) usleep(100 * 1000);
   EXPECT_EQ(rt.worker_pids().size(), 1u);  // back to num_workers
   int exited = 0;
@@ -178,7 +217,7 @@ TEST(DriverRuntimeIdleTest, ExtraWorkersExitWhenIdle) {
     for (pid_t pid : before) exited += kill(pid, 0) != 0;
   }
   EXPECT_EQ(exited, 3);
-  sleep_four();  // and they come back when needed
+  EXPECT_EQ(four_at_once().size(), 4u);  // and they come back when needed
   SetCurrentRuntime(nullptr);
 }
 

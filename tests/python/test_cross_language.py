@@ -129,6 +129,11 @@ def test_arguments_python_cannot_convert_fail_at_the_call():
         ray.cpp_function("add").remote(a=1, b=2)
     with pytest.raises(TypeError, match="cannot be called directly"):
         ray.cpp_function("add")(1, 2)
+    # A conversion error whose type does not take a message (UnicodeEncodeError: a lone
+    # surrogate is not UTF-8) becomes a TypeError caused by it.
+    with pytest.raises(TypeError, match="argument 0") as info:
+        ray.cpp_function("greet").remote("\udc80")
+    assert isinstance(info.value.__cause__, UnicodeEncodeError)
 
 
 def test_unknown_name_names_the_loaded_libraries():

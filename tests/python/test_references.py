@@ -73,3 +73,23 @@ def test_an_id_whose_object_is_gone_fails_at_once():
     with pytest.raises(RayError, match="does not exist"):
         ray.get(stale, timeout=30)
     assert ray.get(ray.put(1)) == 1  # and nothing else is affected
+
+
+@ray.remote
+def get_and_wait_stale(blob):
+    stale = pickle.loads(blob)
+    ready, _ = ray.wait([stale], timeout=30)
+    try:
+        ray.get(stale)  # no timeout: it must not wait
+    except RayError as e:
+        return len(ready), str(e)
+    return len(ready), "no error"
+
+
+def test_an_id_whose_object_is_gone_fails_at_once_inside_a_task_too():
+    x = ray.put(41)
+    blob = pickle.dumps(x)
+    del x
+    gc.collect()
+    ready, error = ray.get(get_and_wait_stale.remote(blob), timeout=60)
+    assert ready == 1 and "does not exist" in error
