@@ -282,11 +282,14 @@ void Scheduler::AddObject(const ObjectID& id, std::shared_ptr<const std::string>
 
 void Scheduler::ObjectReady(const ObjectID& id, std::shared_ptr<const std::string> value,
                             uint64_t size, std::vector<ObjectID> nested) {
-  if (auto it = objects_.find(id); it != objects_.end() && it->second.ready) {
-    return;  // e.g. a retried task made it again
+  if (!nested.empty()) {
+    if (auto it = objects_.find(id); it != objects_.end() && it->second.ready) {
+      return;  // e.g. a retried task made it again: its references are held already
+    }
+    HoldNested(nested);  // before `entry`: it touches objects_ (never this entry)
   }
-  HoldNested(nested);  // before `entry`: it may add entries to objects_ (never this one)
   ObjectEntry& entry = objects_[id];
+  if (entry.ready) return;  // e.g. a retried task made it again
   entry.ready = true;
   entry.value = std::move(value);
   entry.size = size;
@@ -342,23 +345,27 @@ void Scheduler::ReleaseUse(const ObjectID& id) {
 
 void Scheduler::MaybeFree(const ObjectID& id) {
   // Freeing an object releases the objects it references, which may free them in turn: a
-  // work list rather than recursion, as chains of references can be long.
-  std::vector<ObjectID> work{id};
-  while (!work.empty()) {
-    auto it = objects_.find(work.back());
-    work.pop_back();
+  // work list rather than recursion, as chains of references can be long. (It allocates only
+  // when the object holds references.)
+  std::vector<ObjectID> released;
+  auto free_if_unused =
+      [&](absl::flat_hash_map<ObjectID, ObjectEntry>::iterator it)
+          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+            ObjectEntry& entry = it->second;
+            if (!entry.ready || entry.refs > 0 || entry.uses > 0 || !entry.dependents.empty()) {
+              return;
+            }
+            if (entry.value == nullptr) store_deletes_.push_back(it->first);
+            for (const ObjectID& n : entry.nested) released.push_back(n);
+            objects_.erase(it);
+          };
+  if (auto it = objects_.find(id); it != objects_.end()) free_if_unused(it);
+  while (!released.empty()) {
+    auto it = objects_.find(released.back());
+    released.pop_back();
     if (it == objects_.end()) continue;
-    ObjectEntry& entry = it->second;
-    if (!entry.ready || entry.refs > 0 || entry.uses > 0 || !entry.dependents.empty()) continue;
-    if (entry.value == nullptr) store_deletes_.push_back(it->first);
-    std::vector<ObjectID> nested = std::move(entry.nested);
-    objects_.erase(it);
-    for (const ObjectID& n : nested) {
-      auto held = objects_.find(n);
-      if (held == objects_.end()) continue;
-      held->second.refs -= 1;
-      work.push_back(n);
-    }
+    it->second.refs -= 1;
+    free_if_unused(it);
   }
 }
 

@@ -45,8 +45,7 @@ class TaskReturns final : public ReturnWriter {
         inline_(count),
         in_store_(count),
         sizes_(count, 0),
-        written_(count, false),
-        nested_(count) {}
+        written_(count, false) {}
 
   std::span<uint8_t> Allocate(size_t index, size_t size) override {
     if (index >= inline_.size()) throw std::out_of_range("return index out of range");
@@ -63,7 +62,8 @@ class TaskReturns final : public ReturnWriter {
   }
 
   void SetNestedRefs(size_t index, std::vector<ObjectID> ids) override {
-    if (index >= nested_.size()) throw std::out_of_range("return index out of range");
+    if (index >= inline_.size()) throw std::out_of_range("return index out of range");
+    if (nested_.empty()) nested_.resize(inline_.size());  // most tasks never need it
     nested_[index] = std::move(ids);
   }
 
@@ -77,7 +77,9 @@ class TaskReturns final : public ReturnWriter {
       } else {
         out[i].setValue(AsData(inline_[i]));
       }
-      if (!nested_[i].empty()) WriteIds(out[i].initNestedRefs(nested_[i].size()), nested_[i]);
+      if (i < nested_.size() && !nested_[i].empty()) {
+        WriteIds(out[i].initNestedRefs(nested_[i].size()), nested_[i]);
+      }
     }
   }
   bool AllWritten() const {
@@ -94,7 +96,7 @@ class TaskReturns final : public ReturnWriter {
   std::vector<store::MutableObject> in_store_;
   std::vector<uint64_t> sizes_;
   std::vector<bool> written_;
-  std::vector<std::vector<ObjectID>> nested_;
+  std::vector<std::vector<ObjectID>> nested_;  // empty, or one list per return
 };
 
 class WorkerRuntime final : public CoreRuntime {
