@@ -10,7 +10,7 @@ import uuid
 
 import cloudpickle
 
-from ray import _raylet
+from ray import _raylet, _task_output
 from ray.exceptions import RayError, _from_error_info, type_name
 
 ObjectID = _raylet.ObjectID
@@ -295,6 +295,7 @@ def _execute_task(buffers):
     [pickled function, call description, *args, *kwargs values]. Returns the pickled results
     [(parts, type name, nested IDs), ...] or, if the task raised, a dict describing the error."""
     token, name, kwarg_names, num_returns = pickle.loads(buffers[1])
+    _task_output.begin(name)
     try:
         try:
             function = _functions.get(token)
@@ -314,11 +315,7 @@ def _execute_task(buffers):
                                      + (f" of length {len(results)}" if results else ""))
             return [_serialize(r) for r in results]
         finally:
-            for stream in (sys.stdout, sys.stderr):
-                try:
-                    stream.flush()
-                except Exception:
-                    pass
+            _task_output.end()
     except Exception as e:  # noqa: BLE001 (the task's exception, reported to the caller)
         from ray.exceptions import RayTaskError
         if isinstance(e, RayTaskError):  # a failure of a task this one depended on

@@ -280,3 +280,26 @@ def test_ctrl_c_interrupts_a_blocked_get_or_wait(call):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=60, env=os.environ)
     assert out.returncode == 0 and out.stdout.strip() == "interrupted", out
+
+
+def test_task_output_reaches_the_driver_line_by_line_with_the_task_before_it():
+    script = textwrap.dedent("""
+        import os, sys, ray
+        ray.init(num_workers=1)
+
+        @ray.remote
+        def say(text):
+            print(text)
+            print("no newline", end="")
+            sys.stderr.write("to stderr\\n")
+            return os.getpid()
+
+        pid = ray.get(say.remote("hello\\nworld"))
+        print("driver", pid, flush=True)
+        """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60, env=os.environ)
+    assert out.returncode == 0, out
+    pid = out.stdout.split("driver ")[1].strip()
+    assert f"(say pid={pid}) hello\n(say pid={pid}) world\n(say pid={pid}) no newline\n" in out.stdout
+    assert f"(say pid={pid}) to stderr\n" in out.stderr
