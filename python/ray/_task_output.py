@@ -12,22 +12,26 @@ class _TaskStream:
     def __init__(self, stream):
         self._stream = stream
         self._line = ""  # the start of a line not ended yet
+        self.written = False  # since the task began
         self.prefix = ""
 
     def write(self, text):
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self.written = True
         lines = (self._line + text).split("\n")
         self._line = lines.pop()
         if lines:
             self._stream.write("".join(f"{self.prefix}{line}\n" for line in lines))
         return len(text)
 
-    def end_line(self):
+    def end_task(self):
         """Writes a line the task did not end (a task's output always ends with a newline)."""
         if self._line:
             self._stream.write(f"{self.prefix}{self._line}\n")
             self._line = ""
+        self._stream.flush()
+        self.written = False
 
     def flush(self):
         self._stream.flush()
@@ -37,23 +41,29 @@ class _TaskStream:
 
 
 _streams = []
+_task_name = None
 
 
 def begin(task_name):
     """Called as a task starts in a worker: its lines get "(task_name pid=N) "."""
+    global _task_name
     if not _streams:
         sys.stdout, sys.stderr = _TaskStream(sys.stdout), _TaskStream(sys.stderr)
         _streams.extend([sys.stdout, sys.stderr])
-    prefix = f"({task_name} pid={os.getpid()}) "
-    for stream in _streams:
-        stream.prefix = prefix
+    if task_name != _task_name:
+        _task_name = task_name
+        prefix = f"({task_name} pid={os.getpid()}) "
+        for stream in _streams:
+            stream.prefix = prefix
 
 
 def end():
     """Called as a task ends: its last lines go out now."""
     for stream in _streams:
         try:
-            stream.end_line()
-            stream.flush()
+            if stream.written:
+                stream.end_task()
+            else:
+                stream.flush()  # what went around the wrapper (sys.stdout.buffer, ...)
         except Exception:  # a closed or broken stream must not fail the task
             pass
