@@ -1,6 +1,7 @@
 // The public API on the real multi-process runtime: tasks run in worker processes.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -170,6 +171,37 @@ TEST_F(TaskTest, UnknownIdsAndWrongTypesAreClearErrors) {
 }
 
 std::vector<uint8_t> big_bytes(int n) { return std::vector<uint8_t>(n, 7); }
+
+// Writes garbage into every unix stream socket of its worker: the one to the scheduler and the
+// one to the store.
+int garbage_to_sockets(int) {
+  const char junk[] = "\xff\xff\xff\x7f not a Cap'n Proto frame \x01\x02\x03";
+  for (int fd = 3; fd < 1024; ++fd) {
+    int type = 0;
+    socklen_t size = sizeof(type);
+    sockaddr_storage address{};
+    socklen_t address_size = sizeof(address);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) != 0 || type != SOCK_STREAM) continue;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &address_size) != 0 ||
+        address.ss_family != AF_UNIX) {
+      continue;
+    }
+    (void)!write(fd, junk, sizeof(junk));
+  }
+  return 0;
+}
+
+TEST_F(TaskTest, GarbageFromAWorkerCostsThatWorkerOnly) {
+  ray::Init({.num_workers = 2});
+  auto garbage = ray::Remote(garbage_to_sockets).Options({.max_retries = 0})(0);
+  EXPECT_THROW(garbage.Get(absl::Seconds(60)), ray::WorkerCrashedError);
+  // The scheduler dropped that worker, the store its connection; the rest goes on.
+  std::vector<ray::ObjectRef<int>> sums;
+  for (int i = 0; i < 20; ++i) sums.push_back(ray::Remote(add)(i, 1));
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(sums[i].Get(absl::Seconds(60)), i + 1);
+  auto big = ray::Put(std::vector<uint8_t>(1 << 20, 3));
+  EXPECT_EQ(ray::Remote(sum_bytes)(big).Get(absl::Seconds(60)), int64_t{3} << 20);
+}
 
 TEST_F(TaskTest, ObjectsLargerThanTheStoreAreObjectStoreFullErrors) {
   ray::Init({.num_workers = 1, .object_store_memory = 32 << 20});
