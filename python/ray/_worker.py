@@ -6,6 +6,7 @@ import os
 import pickle
 import sys
 import traceback
+import types
 import uuid
 
 import cloudpickle
@@ -308,7 +309,8 @@ def _execute_task(buffers):
             if num_returns == 1:
                 results = [result]
             else:
-                results = list(result) if isinstance(result, (tuple, list)) else None
+                is_sequence = isinstance(result, (tuple, list, types.GeneratorType))
+                results = list(result) if is_sequence else None
                 if results is None or len(results) != num_returns:
                     raise ValueError(f"the task has num_returns={num_returns} but returned "
                                      f"{type(result).__name__}"
@@ -316,18 +318,26 @@ def _execute_task(buffers):
             return [_serialize(r) for r in results]
         finally:
             _task_output.end()
-    except Exception as e:  # noqa: BLE001 (the task's exception, reported to the caller)
+    except BaseException as e:  # noqa: BLE001 (the task's exception, reported to the caller;
+        # SystemExit and KeyboardInterrupt too: the worker lives on)
         from ray.exceptions import RayTaskError
         if isinstance(e, RayTaskError):  # a failure of a task this one depended on
             return e._info()
         return {
             "function_name": name,
             "exception_type": type_name(type(e)),
-            "message": str(e),
+            "message": _message_of(e),
             # Without this function's own frame: the traceback starts in the user's function.
             "traceback": "".join(traceback.format_exception(type(e), e, _user_frames(e))),
             "pid": os.getpid(),
         }
+
+
+def _message_of(e):
+    try:
+        return str(e)
+    except Exception as failure:  # noqa: BLE001 (a broken __str__ must not hide the error)
+        return f"<str() of the exception failed: {type(failure).__name__}: {failure}>"
 
 
 def _user_frames(e):

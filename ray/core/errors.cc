@@ -37,6 +37,7 @@ TaskErrorInfo CurrentExceptionErrorInfo(std::string function_name, const TaskID&
   } catch (const TaskError& e) {
     info = e.info();
     if (info.task_id.empty()) info.task_id = task.Hex();  // an invoker's own error
+    if (info.function_name.empty()) info.function_name = std::move(function_name);
     return info;
   } catch (const WorkerCrashedError& e) {
     return e.info();

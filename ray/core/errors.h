@@ -97,9 +97,9 @@ namespace core {
 // REQUIRES: called inside a catch block (`catch (...)`; outside one it terminates the process).
 // The TaskErrorInfo of the exception being handled.
 // A TaskError or WorkerCrashedError gives its own info unchanged (the first failure), except
-// that a TaskError without a task ID (an invoker's own, as for Python functions) gets `task`'s;
-// anything else gives {function_name, demangled type of the exception, what() (or "" if it is not a
-// std::exception), task.Hex(), getpid()}.
+// that a TaskError without a task ID or function name (an invoker's own, as for Python
+// functions) gets `task` and `function_name`; anything else gives {function_name, demangled type of
+// the exception, what() (or "" if it is not a std::exception), task.Hex(), getpid()}.
 TaskErrorInfo CurrentExceptionErrorInfo(std::string function_name, const TaskID& task);
 
 // A readable name of the function at `address` for messages ("add(int, int)"), from

@@ -353,7 +353,7 @@ void InvokePython(const void* /*function*/, std::span<const ObjectValue> args,
     }
   } catch (py::error_already_set& e) {
     // A failure of the executor itself (it reports the task's own exceptions as a dict).
-    error = TaskErrorInfo{.function_name = "python task",
+    error = TaskErrorInfo{.function_name = "",  // the task's name (CurrentExceptionErrorInfo)
                           .exception_type = py::str(e.type().attr("__name__")),
                           .message = py::str(e.value()),
                           .pid = getpid()};

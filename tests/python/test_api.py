@@ -303,3 +303,31 @@ def test_task_output_reaches_the_driver_line_by_line_with_the_task_before_it():
     pid = out.stdout.split("driver ")[1].strip()
     assert f"(say pid={pid}) hello\n(say pid={pid}) world\n(say pid={pid}) no newline\n" in out.stdout
     assert f"(say pid={pid}) to stderr\n" in out.stderr
+
+
+def test_odd_task_failures_are_task_errors_and_the_worker_lives_on():
+    class BadStr(Exception):
+        def __str__(self):
+            raise RuntimeError("no str")
+
+    @ray.remote(max_retries=0)
+    def fails_oddly(how):
+        if how == "exit":
+            sys.exit(3)
+        if how == "interrupt":
+            raise KeyboardInterrupt()
+        raise BadStr()
+
+    for how, cause in [("exit", SystemExit), ("interrupt", KeyboardInterrupt), ("str", None)]:
+        with pytest.raises(RayTaskError) as info:
+            ray.get(fails_oddly.remote(how), timeout=30)
+        assert info.value.function_name.endswith("fails_oddly"), info.value
+        if cause is not None:
+            assert info.value.exception_type == cause.__name__
+    assert "str() of the exception failed" in info.value.message
+
+    @ray.remote(num_returns=3)
+    def counts():
+        yield from range(3)
+
+    assert ray.get(list(counts.remote()), timeout=30) == [0, 1, 2]
