@@ -120,4 +120,12 @@ void SetCurrentRuntime(CoreRuntime* runtime);
 // (SetCurrentRuntime(nullptr)) before destroying it.
 uint64_t CurrentRuntimeEpoch();
 
+// For a module that holds a copy of libray of its own: a user's library of RAY_REMOTE functions
+// that the Python package loads (ray/core/function_registry.h). The loader hands over its
+// CurrentRuntime and CurrentRuntimeEpoch; while no runtime is set in this copy, this copy's
+// return theirs, so the library's functions can use the ray API on the loader's runtime.
+using RuntimeSource = CoreRuntime* (*)();
+using EpochSource = uint64_t (*)();
+void UseRuntimeOf(RuntimeSource runtime, EpochSource epoch);
+
 }  // namespace ray::core

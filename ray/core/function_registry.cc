@@ -28,6 +28,10 @@ void RegisterFunction(const char* name, Invoker invoker, const void* function, u
 
 }  // namespace ray::core
 
+void ray_use_runtime_of(ray::core::RuntimeSource runtime, ray::core::EpochSource epoch) {
+  ray::core::UseRuntimeOf(runtime, epoch);
+}
+
 const ray::core::RegisteredFunction* ray_registered_functions(size_t* count) {
   const auto& entries = ray::core::ThisModuleTable().entries;
   *count = entries.size();

@@ -35,7 +35,15 @@ __attribute__((visibility("hidden"))) void RegisterFunction(const char* name, In
 inline constexpr char kRegisteredFunctionsSymbol[] = "ray_registered_functions";
 using RegisteredFunctionsAccessor = const RegisteredFunction* (*)(size_t* count);
 
+// The symbol through which a loader hands its runtime to the module (UseRuntimeOf in
+// core_runtime.h), so the module's functions can call the ray API; and its type.
+inline constexpr char kUseRuntimeOfSymbol[] = "ray_use_runtime_of";
+using UseRuntimeOfFunction = void (*)(RuntimeSource runtime, EpochSource epoch);
+
 }  // namespace ray::core
 
 extern "C" __attribute__((visibility("default"))) const ray::core::RegisteredFunction*
 ray_registered_functions(size_t* count);
+
+extern "C" __attribute__((visibility("default"))) void ray_use_runtime_of(
+    ray::core::RuntimeSource runtime, ray::core::EpochSource epoch);

@@ -61,6 +61,11 @@ void Load(const std::string& path, bool required) {
                                 " registers no C++ functions (use RAY_REMOTE(f) from "
                                 "ray/api.h in it, and link it with //ray)");
   }
+  // The library's functions use this module's runtime for their ray calls.
+  if (auto use_runtime =
+          reinterpret_cast<core::UseRuntimeOfFunction>(dlsym(handle, core::kUseRuntimeOfSymbol))) {
+    use_runtime(&core::CurrentRuntime, &core::CurrentRuntimeEpoch);
+  }
   Library library{path, handle, {}};
   const size_t index = state->libraries.size();
   std::map<std::string, CppFunction> added;

@@ -48,9 +48,18 @@ int fail(std::string message) { throw std::invalid_argument(message); }
 Point midpoint(Point a, Point b) { return {(a.x + b.x) / 2, (a.y + b.y) / 2}; }
 std::optional<int> positive(int x) { return x > 0 ? std::optional<int>(x) : std::nullopt; }
 int pid() { return getpid(); }
-// The ray API inside a function called from Python: its library's copy of libray has no
-// runtime, so this fails (docs/PYTHON.md).
+// The ray API inside a function called from Python: the library's copy of libray uses the
+// Python worker's runtime (UseRuntimeOf in ray/core/core_runtime.h).
 int uses_ray(int x) { return ray::Put(x).Get(); }
+int plus_one(int x) { return x + 1; }
+// Submits tasks of its own (C++, from this library) and waits for them.
+int sum_of_tasks(int n) {
+  std::vector<ray::ObjectRef<int>> refs;
+  for (int i = 0; i < n; ++i) refs.push_back(ray::Remote(plus_one)(i));
+  int total = 0;
+  for (int v : ray::Get(refs)) total += v;
+  return total;
+}
 
 namespace geometry {
 double norm(const std::vector<double>& v) {
@@ -61,5 +70,5 @@ double norm(const std::vector<double>& v) {
 }  // namespace geometry
 
 RAY_REMOTE(add, scale, greet, doubled, word_lengths, negate, sum, max_u64, reversed_bytes, divide,
-           nothing, fail, midpoint, positive, pid, uses_ray);
+           nothing, fail, midpoint, positive, pid, uses_ray, sum_of_tasks);
 RAY_REMOTE(geometry::norm);

@@ -100,9 +100,9 @@ def test_cpp_exception_is_a_task_error():
     assert "fail" in e.function_name
 
 
-def test_ray_api_inside_a_cpp_function_is_not_available():
-    with pytest.raises(RayTaskError, match="called before ray::Init"):
-        call("uses_ray", 1)
+def test_ray_api_inside_a_cpp_function_works():
+    assert call("uses_ray", 41) == 41
+    assert call("sum_of_tasks", 10) == sum(range(1, 11))  # ten nested C++ tasks
 
 
 def test_wrong_argument_types_fail_the_task_and_the_workers_live_on():
