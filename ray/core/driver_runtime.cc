@@ -102,7 +102,7 @@ absl::Status DriverRuntimeImpl::Init(const DriverOptions& options) {
         }
         return store::RunStore(store_options, store_socket, ready_fd);
       },
-      [=](int fd) { return RunWorker(fd, store_socket); });
+      [=](int fd) { return RunWorker(fd, store_socket); }, session_dir_);
   if (!zygote.ok()) return zygote.status();
   zygote_ = *std::move(zygote);
 

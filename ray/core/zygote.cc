@@ -9,6 +9,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -81,7 +83,8 @@ bool ReceiveWithFd(int socket, char* byte, int* fd) {
 
 // The zygote's loop: fork a child per request until the driver goes away.
 [[noreturn]] void ServeRequests(int socket, const Zygote::ChildMain& store_main,
-                                const Zygote::ChildMain& worker_main) {
+                                const Zygote::ChildMain& worker_main,
+                                const std::string& session_dir) {
   std::vector<pid_t> children;
   char kind;
   int fd;
@@ -113,30 +116,36 @@ bool ReceiveWithFd(int socket, char* byte, int* fd) {
     usleep(10000);
   }
   for (pid_t child : children) kill(child, SIGKILL);
+  if (!session_dir.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(session_dir, ignored);
+  }
   _exit(0);
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Zygote>> Zygote::Start(ChildMain store_main, ChildMain worker_main) {
+absl::StatusOr<std::unique_ptr<Zygote>> Zygote::Start(ChildMain store_main, ChildMain worker_main,
+                                                      std::string session_dir) {
   int sockets[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) != 0) {
     return Errno("socketpair");
   }
-  pid_t driver = getpid();
   pid_t pid = fork();
   if (pid < 0) return Errno("fork");
   if (pid == 0) {
     close(sockets[0]);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != driver) _exit(1);
+    // No PR_SET_PDEATHSIG here: it fires when the thread that forked the zygote ends, not the
+    // driver process. The zygote learns that the driver is gone from its socket, which the
+    // kernel closes when the driver exits in any way (SIGKILL too); it then stops its
+    // children and removes the session folder.
     prctl(PR_SET_NAME, "ray_zygote");
     // A process group of its own (the store and the workers inherit it): Ctrl-C in a terminal
     // signals the foreground group, which is the driver's business (KeyboardInterrupt in
     // Python), and must not stop the node under it. The node still dies with the driver.
     setpgid(0, 0);
     signal(SIGCHLD, SIG_IGN);  // children are reaped automatically
-    ServeRequests(sockets[1], store_main, worker_main);
+    ServeRequests(sockets[1], store_main, worker_main, session_dir);
   }
   close(sockets[1]);
   return std::unique_ptr<Zygote>(new Zygote(pid, sockets[0]));

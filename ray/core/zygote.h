@@ -1,14 +1,16 @@
 // The node's process factory. Init forks it first, before the runtime starts any thread; it
 // then forks the store and every worker on request, so each starts from a clean one-threaded
 // copy of the program (function addresses and globals as at Init) in about a millisecond.
-// The zygote dies with the driver (PR_SET_PDEATHSIG and end of its socket); what it forked dies
-// with it. Workers started this way run the same binary: no registration, no exec.
+// The zygote ends with the driver (the end of its socket) after stopping what it forked, which
+// also dies with it (PR_SET_PDEATHSIG). Workers started this way run the same binary: no
+// registration, no exec.
 #pragma once
 
 #include <sys/types.h>
 
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 
@@ -19,8 +21,11 @@ class Zygote {
   // What a forked child runs: given the descriptor sent with the request, returns an exit code.
   using ChildMain = std::function<int(int fd)>;
 
-  // Forks the zygote. `store_main` and `worker_main` run in the children it forks.
-  static absl::StatusOr<std::unique_ptr<Zygote>> Start(ChildMain store_main, ChildMain worker_main);
+  // Forks the zygote. `store_main` and `worker_main` run in the children it forks. When the
+  // driver goes away (this object destroyed, or the driver process dead), the zygote stops its
+  // children and removes `session_dir` (if not empty).
+  static absl::StatusOr<std::unique_ptr<Zygote>> Start(ChildMain store_main, ChildMain worker_main,
+                                                       std::string session_dir = "");
   // Stops every process the zygote started (SIGTERM, then SIGKILL after a grace period) and
   // waits for the zygote to exit.
   ~Zygote();
