@@ -17,6 +17,8 @@ from ray import exceptions
 from ray._graph import timeline, visualize_computation_graph
 from ray._raylet import ObjectID
 from ray._worker import (
+    available_resources,
+    cluster_resources,
     get,
     init,
     is_initialized,
@@ -32,6 +34,8 @@ ObjectRef = ObjectID
 __all__ = [
     "ObjectID",
     "ObjectRef",
+    "available_resources",
+    "cluster_resources",
     "cpp_function",
     "exceptions",
     "get",

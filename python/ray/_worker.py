@@ -119,6 +119,24 @@ def is_initialized():
     return _raylet.is_initialized()
 
 
+def cluster_resources():
+    """The node's resources: {"CPU": num_cpus, "object_store_memory": bytes}."""
+    return _resources(available=False, api="ray.cluster_resources")
+
+
+def available_resources():
+    """What is free now: CPUs no running task holds, bytes the store has left."""
+    return _resources(available=True, api="ray.available_resources")
+
+
+def _resources(available, api):
+    if not _raylet.is_initialized():
+        raise RayError(f"{api}: ray is not initialized: call ray.init() first")
+    if not _raylet.is_driver():
+        raise RayError(f"{api}: only the driver can tell (this is a worker)")
+    return _raylet.resources(available)
+
+
 # ---------------------------------------------------------------------------------------------
 # Objects
 

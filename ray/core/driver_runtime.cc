@@ -63,6 +63,8 @@ class DriverRuntimeImpl final : public DriverRuntime {
   pid_t store_pid() const override { return store_pid_; }
   pid_t zygote_pid() const override { return zygote_->pid(); }
   std::vector<pid_t> worker_pids() override { return scheduler_->WorkerPids(); }
+  double num_cpus() const override { return scheduler_->num_cpus(); }
+  double free_cpus() override { return scheduler_->FreeCpus(); }
   absl::StatusOr<store::StoreClientStats> store_stats() override {
     return scheduler_->store().Stats();
   }

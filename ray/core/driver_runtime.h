@@ -35,6 +35,9 @@ class DriverRuntime : public CoreRuntime {
   virtual pid_t store_pid() const = 0;
   virtual pid_t zygote_pid() const = 0;
   virtual std::vector<pid_t> worker_pids() = 0;
+  // The node's CPUs: all of them, and those no running task holds.
+  virtual double num_cpus() const = 0;
+  virtual double free_cpus() = 0;
   // What the node's store holds now (objects, bytes).
   virtual absl::StatusOr<store::StoreClientStats> store_stats() = 0;
 };

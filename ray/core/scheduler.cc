@@ -187,6 +187,11 @@ std::vector<pid_t> Scheduler::WorkerPids() {
   return pids;
 }
 
+double Scheduler::FreeCpus() {
+  absl::MutexLock lock(&mu_);
+  return std::clamp(cpus_free_, 0.0, options_.num_cpus);
+}
+
 void Scheduler::DefineFunction(uint64_t key, FunctionRecord function) {
   absl::MutexLock lock(&mu_);
   functions_.try_emplace(key, std::move(function));

@@ -105,6 +105,9 @@ class Scheduler {
   store::StoreClient& store() { return *store_; }
   std::optional<TaskGraph::Snapshot> GraphSnapshot() const;
   std::vector<pid_t> WorkerPids();
+  double num_cpus() const { return options_.num_cpus; }
+  // CPUs that no running task holds.
+  double FreeCpus();
 
   struct Worker;  // defined in scheduler.cc
 

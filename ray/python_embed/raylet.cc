@@ -667,6 +667,24 @@ PYBIND11_MODULE(_raylet, m) {
     py::gil_scoped_release release;
     return Driver().runtime->worker_pids();
   });
+  m.def("resources", [](bool available) {  // {"CPU": ..., "object_store_memory": ...}
+    py::dict resources;
+    if (!InDriver()) return resources;
+    ray::core::DriverRuntime& runtime = *Driver().runtime;
+    absl::StatusOr<ray::store::StoreClientStats> store;
+    double cpus;
+    {
+      py::gil_scoped_release release;
+      cpus = available ? runtime.free_cpus() : runtime.num_cpus();
+      store = runtime.store_stats();
+    }
+    resources["CPU"] = cpus;
+    if (store.ok()) {
+      resources["object_store_memory"] =
+          static_cast<double>(available ? store->capacity - store->used : store->capacity);
+    }
+    return resources;
+  });
   m.def("session_dir", [] { return InDriver() ? Driver().runtime->session_dir() : std::string(); });
   m.def("node_pids", [] {  // zygote and store
     if (!InDriver()) return std::vector<pid_t>{};

@@ -331,3 +331,17 @@ def test_odd_task_failures_are_task_errors_and_the_worker_lives_on():
         yield from range(3)
 
     assert ray.get(list(counts.remote()), timeout=30) == [0, 1, 2]
+
+
+def test_cluster_and_available_resources():
+    total = ray.cluster_resources()
+    assert total["CPU"] == 4.0 and total["object_store_memory"] > 0
+    blocker = sleep.options(num_cpus=2).remote(2)
+    for _ in range(500):  # until the task holds its CPUs (bounded)
+        if ray.available_resources()["CPU"] == 2.0:
+            break
+        time.sleep(0.01)
+    assert ray.available_resources()["CPU"] == 2.0
+    ray.get(blocker)
+    assert ray.available_resources()["CPU"] == 4.0
+    assert ray.available_resources()["object_store_memory"] <= total["object_store_memory"]
