@@ -25,11 +25,14 @@ class _TaskStream:
             self._stream.write("".join(f"{self.prefix}{line}\n" for line in lines))
         return len(text)
 
-    def end_task(self):
+    def end_line(self):
         """Writes a line the task did not end (a task's output always ends with a newline)."""
         if self._line:
             self._stream.write(f"{self.prefix}{self._line}\n")
             self._line = ""
+
+    def end_task(self):
+        self.end_line()
         self._stream.flush()
         self.written = False
 
@@ -45,20 +48,30 @@ _task_name = None
 
 
 def begin(task_name):
-    """Called as a task starts in a worker: its lines get "(task_name pid=N) "."""
+    """Called as a task starts in a worker: its lines get "(task_name pid=N) ". Returns the
+    name of the task it interrupts, if any (a task can run nested, inside another's wait)."""
     global _task_name
     if not _streams:
         sys.stdout, sys.stderr = _TaskStream(sys.stdout), _TaskStream(sys.stderr)
         _streams.extend([sys.stdout, sys.stderr])
+    previous = _task_name
+    _name_lines(task_name)
+    return previous
+
+
+def _name_lines(task_name):
+    global _task_name
     if task_name != _task_name:
         _task_name = task_name
         prefix = f"({task_name} pid={os.getpid()}) "
         for stream in _streams:
+            stream.end_line()  # the interrupted task's unfinished line, under its own name
             stream.prefix = prefix
 
 
-def end():
-    """Called as a task ends: its last lines go out now."""
+def end(previous):
+    """Called as a task ends: its last lines go out now; `previous` (what begin returned)
+    names the lines again."""
     for stream in _streams:
         try:
             if stream.written:
@@ -67,3 +80,5 @@ def end():
                 stream.flush()  # what went around the wrapper (sys.stdout.buffer, ...)
         except Exception:  # a closed or broken stream must not fail the task
             pass
+    if previous is not None:
+        _name_lines(previous)

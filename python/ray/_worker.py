@@ -69,13 +69,16 @@ def _deserialize(buffer):
 
 
 def init(start_ray_local=True, num_workers=None, num_cpus=None, object_store_memory=None,
-         ignore_reinit_error=False, address=None, code_search_path=None, **unsupported):
+         ignore_reinit_error=False, address=None, code_search_path=None, _max_workers=None,
+         **unsupported):
     """Starts ray on this machine: an object store and worker processes forked from this one.
 
     ray.init(start_ray_local=True, num_workers=10) as in the 2016 tutorial, or
     ray.init(num_cpus=4) as today. num_workers defaults to num_cpus (rounded up), or to the
     number of cores; num_cpus defaults to num_workers. code_search_path: C++ shared libraries
-    (or folders of them) whose RAY_REMOTE functions ray.cpp_function calls.
+    (or folders of them) whose RAY_REMOTE functions ray.cpp_function calls. _max_workers:
+    worker processes at most, blocked ones included (default 256; past it, a worker blocked in
+    ray.get runs ready tasks inside its wait).
     """
     if unsupported:
         raise TypeError(f"ray.init: unsupported arguments: {', '.join(sorted(unsupported))}")
@@ -100,7 +103,8 @@ def init(start_ray_local=True, num_workers=None, num_cpus=None, object_store_mem
         from ray.cross_language import load_code_search_path
         load_code_search_path(code_search_path)
     _raylet.init(num_workers=int(num_workers), num_cpus=float(num_cpus),
-                 object_store_memory=int(object_store_memory or 0))
+                 object_store_memory=int(object_store_memory or 0),
+                 max_workers=int(_max_workers or 0))
     _register_atexit()
     return None
 
@@ -314,7 +318,7 @@ def _execute_task(buffers):
     [pickled function, call description, *args, *kwargs values]. Returns the pickled results
     [(parts, type name, nested IDs), ...] or, if the task raised, a dict describing the error."""
     token, name, kwarg_names, num_returns = pickle.loads(buffers[1])
-    _task_output.begin(name)
+    interrupted = _task_output.begin(name)
     try:
         try:
             function = _functions.get(token)
@@ -335,7 +339,7 @@ def _execute_task(buffers):
                                      + (f" of length {len(results)}" if results else ""))
             return [_serialize(r) for r in results]
         finally:
-            _task_output.end()
+            _task_output.end(interrupted)
     except BaseException as e:  # noqa: BLE001 (the task's exception, reported to the caller;
         # SystemExit and KeyboardInterrupt too: the worker lives on)
         from ray.exceptions import RayTaskError

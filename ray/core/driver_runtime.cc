@@ -137,6 +137,9 @@ absl::Status DriverRuntimeImpl::Init(const DriverOptions& options) {
   scheduler_options.root_task = driver_task_;
   scheduler_options.record_task_graph = options.record_task_graph;
   scheduler_options.idle_worker_timeout = options.idle_worker_timeout;
+  if (options.max_workers > 0) {
+    scheduler_options.max_workers = std::max(options.max_workers, scheduler_options.num_workers);
+  }
   Zygote* z = zygote_.get();
   scheduler_ = std::make_unique<Scheduler>(scheduler_options, *std::move(client),
                                            [z](int fd) { return z->SpawnWorker(fd); });

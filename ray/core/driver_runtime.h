@@ -23,6 +23,9 @@ struct DriverOptions {
   // Workers started beyond num_workers (when tasks block in a get, or CPUs are free and no
   // worker is) exit after this long idle.
   absl::Duration idle_worker_timeout = absl::Seconds(10);
+  // Worker processes at most, blocked ones included; 0: 256. Past it, a worker blocked in a
+  // get runs ready tasks inside its wait.
+  int max_workers = 0;
 };
 
 class DriverRuntime : public CoreRuntime {

@@ -71,6 +71,14 @@ struct Scheduler::Worker {
     size_t num_returns = 0;
   };
   std::optional<Pending> pending;
+  // Tasks blocked beneath the running one, innermost last: when no other worker can take a
+  // ready task (max_workers), a worker blocked in a get runs it inside its wait (see
+  // RunWhileBlocked); the blocked task's get and CPUs wait here meanwhile.
+  struct Suspended {
+    Pending pending;
+    double cpus_held = 0;
+  };
+  std::vector<Suspended> suspended;
 
   // What goes out in the next message.
   struct Outbox {
@@ -393,10 +401,11 @@ void Scheduler::Dispatch() {
     double need = std::min(task.num_cpus, options_.num_cpus);
     Worker* idle = nullptr;
     Worker* least_loaded = nullptr;  // a running worker with room in its queue
-    int alive = 0;
+    int alive = 0, running = 0;
     for (auto& w : workers_) {
       if (w->state == Worker::State::kDead || w->broken) continue;
       ++alive;
+      running += w->state == Worker::State::kBusy;
       if (w->state == Worker::State::kIdle) {
         if (idle == nullptr) idle = w.get();
       } else if (w->state == Worker::State::kBusy && !w->steal_pending &&
@@ -415,6 +424,17 @@ void Scheduler::Dispatch() {
         Assign(*idle, task);
         continue;
       }
+      // No worker is free and no more may start, but CPUs are: tasks that hold workers wait
+      // in gets. A worker waiting for this task's results runs it inside its wait, as a call
+      // (else recursive programs would deadlock at max_workers). Otherwise it queues behind a
+      // running task (below), whose worker takes it back into its wait if that task then
+      // waits for it; and if no worker runs, NestWhileAllBlocked picks one to run.
+      if (Worker* waiter = BlockedWorkerFor(task.id, /*or_any=*/false); waiter != nullptr) {
+        ready_.pop_front();
+        RunWhileBlocked(*waiter, task, need);
+        continue;
+      }
+      if (running == 0 && NestWhileAllBlocked()) continue;
     }
     // No CPU (or worker) free: queue the task behind a running one. It starts when that one
     // ends, taking over its CPUs, which saves the round trip per task; an idle worker later
@@ -441,6 +461,68 @@ void Scheduler::Dispatch() {
     most_loaded->steal_pending = true;
     most_loaded->outbox.return_queued = true;
   }
+}
+
+Scheduler::Worker* Scheduler::BlockedWorkerFor(const TaskID& task, bool or_any) {
+  Worker* best = nullptr;
+  bool best_waits_for_it = false;
+  for (auto& w : workers_) {
+    if (w->state != Worker::State::kBlocked || w->broken || !w->pending) continue;
+    if (w->suspended.size() >= kMaxNesting) continue;
+    bool waits_for_it = std::any_of(w->pending->ids.begin(), w->pending->ids.end(),
+                                    [&](const ObjectID& id) { return id.Task() == task; });
+    if (best == nullptr || waits_for_it > best_waits_for_it ||
+        (waits_for_it == best_waits_for_it && w->suspended.size() < best->suspended.size())) {
+      best = w.get();
+      best_waits_for_it = waits_for_it;
+    }
+  }
+  return best_waits_for_it || or_any ? best : nullptr;
+}
+
+bool Scheduler::NestWhileAllBlocked() {
+  auto nest = [&](std::deque<TaskID>::iterator at, Worker& worker)
+                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                    TaskRecord& task = tasks_.at(*at);
+                    ready_.erase(at);
+                    RunWhileBlocked(worker, task, std::min(task.num_cpus, options_.num_cpus));
+                  };
+  auto fits = [&](const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = tasks_.find(id);
+    return it != tasks_.end() &&
+           std::min(it->second.num_cpus, options_.num_cpus) <= cpus_free_ + 1e-9;
+  };
+  // A ready task that a worker waits for, anywhere in the queue.
+  for (auto it = ready_.begin(); it != ready_.end(); ++it) {
+    if (!fits(*it)) continue;
+    if (Worker* waiter = BlockedWorkerFor(*it, /*or_any=*/false); waiter != nullptr) {
+      nest(it, *waiter);
+      return true;
+    }
+  }
+  // None is waited for: the newest, so that the program's calls unfold depth first.
+  for (auto it = ready_.end(); it != ready_.begin();) {
+    --it;
+    if (!fits(*it)) continue;
+    Worker* worker = BlockedWorkerFor(*it, /*or_any=*/true);
+    if (worker == nullptr) return false;
+    nest(it, *worker);
+    return true;
+  }
+  return false;
+}
+
+void Scheduler::RunWhileBlocked(Worker& worker, TaskRecord& task, double cpus) {
+  worker.suspended.push_back({*std::move(worker.pending), worker.cpus_held});
+  worker.pending.reset();
+  worker.state = Worker::State::kBusy;
+  worker.cpus_held = cpus;
+  cpus_free_ -= cpus;
+  task.worker = worker.index;
+  task.run_while_blocked = true;
+  worker.assigned.push_front(task.id);  // the front one runs
+  RecordStart(worker);
+  SendTask(worker, task);
 }
 
 void Scheduler::Assign(Worker& worker, TaskRecord& task) {
@@ -491,6 +573,7 @@ void Scheduler::FlushWorkers() {
         t.setNumCpus(task.num_cpus);
         t.setMaxRetries(task.retries_left);
         if (!task.name.empty()) t.setName(task.name);
+        if (task.run_while_blocked) t.setRunWhileBlocked(true);
         auto args = t.initArgs(task.args.size());
         for (size_t a = 0; a < task.args.size(); ++a) {
           const auto& arg = task.args[a];
@@ -653,6 +736,14 @@ void Scheduler::StartNextTask(Worker& worker) {
   if (worker.state != Worker::State::kBlocked) cpus_free_ += worker.cpus_held;
   worker.cpus_held = 0;
   worker.pending.reset();
+  if (!worker.suspended.empty()) {  // a nested task ended: the one beneath it waits again
+    Worker::Suspended beneath = std::move(worker.suspended.back());
+    worker.suspended.pop_back();
+    worker.pending = std::move(beneath.pending);
+    worker.cpus_held = beneath.cpus_held;  // given back when its get is served
+    worker.state = Worker::State::kBlocked;
+    return;
+  }
   worker.state = Worker::State::kIdle;
   if (worker.assigned.empty()) {
     worker.idle_since = absl::Now();
@@ -734,6 +825,7 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why) {
   worker.cpus_held = 0;
   worker.state = Worker::State::kDead;
   worker.pending.reset();
+  worker.suspended.clear();
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, worker.stream->fd(), nullptr);
   worker.stream.reset();  // closes the socket: a worker still alive exits
   std::deque<TaskID> assigned = std::move(worker.assigned);
@@ -743,6 +835,7 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why) {
     if (it == tasks_.end()) continue;
     TaskRecord& task = it->second;
     task.worker = -1;
+    task.run_while_blocked = false;
     if (i == 0 && was_running && --task.retries_left < 0) {
       std::string message = absl::StrCat("the worker (pid ", worker.pid, ") running ", NameOf(task),
                                          " died: ", why, "; no retries left");

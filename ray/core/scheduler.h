@@ -45,6 +45,7 @@ struct TaskRecord {
   int num_returns = 1;
   double num_cpus = 1;
   int retries_left = 3;
+  bool run_while_blocked = false;     // sent to a blocked worker, to run inside its wait
   std::string name;                   // for the graph and errors; "": the function's name
   std::vector<ObjectID> nested_refs;  // held (one ref each) until the task ends
   int unresolved = 0;                 // ref arguments that do not exist yet
@@ -68,6 +69,9 @@ class Scheduler {
   static constexpr size_t kPipelineDepth = 16;
   // How long a task runs before an idle worker may take the tasks queued behind it.
   static constexpr absl::Duration kStealAfter = absl::Milliseconds(2);
+  // At most this many tasks suspended in one worker under nested ones (its stack grows with
+  // each; see RunWhileBlocked).
+  static constexpr size_t kMaxNesting = 32;
   // How long the scheduler thread leaves polling to the driver after a driver wait ends.
   static constexpr absl::Duration kPollerGrace = absl::Milliseconds(1);
   // How long a driver thread waiting for a result polls before it sleeps: a short task's
@@ -153,6 +157,16 @@ class Scheduler {
   const std::string& NameOf(const TaskRecord& task) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Dispatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Assign(Worker& worker, TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A blocked worker to run `task` inside its wait (below kMaxNesting): one waiting for the
+  // task's results (so the nesting follows the program's calls, as a stack does), else, if
+  // `or_any`, the one with the fewest tasks suspended in it. Null if none.
+  Worker* BlockedWorkerFor(const TaskID& task, bool or_any) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // When every worker waits in a get and no more may start: runs a ready task inside one of
+  // their waits, one that a worker waits for if any, else the newest. Whether it did.
+  bool NestWhileAllBlocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Gives `task` to a worker blocked in a get, which runs it inside its wait (nested).
+  void RunWhileBlocked(Worker& worker, TaskRecord& task, double cpus)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendTask(Worker& worker, TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WorkerDied(Worker& worker, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Stops idle workers beyond num_workers that have been idle for idle_worker_timeout; returns

@@ -31,6 +31,7 @@ struct Task {
   maxRetries @6 :Int32;
   name @7 :Text;       # for the graph and errors; empty: the function's name
   nestedRefs @8 :List(Data);  # objects the argument values reference: held until the task ends
+  runWhileBlocked @9 :Bool;   # to a worker blocked in a get: run it inside the wait
 }
 
 # An object's value: inline bytes, or a note that it is sealed in the node's store.

@@ -144,6 +144,9 @@ class WorkerRuntime final : public CoreRuntime {
 
   // Reads messages, queueing tasks; while blocked (`blocked`), tasks are handed back.
   absl::Status Receive(absl::Duration timeout, bool blocked);
+  // While blocked in a get or wait: receives, runs the tasks given to run meanwhile, and sends
+  // what is due. Returns false if the scheduler's connection closed.
+  bool ReceiveWhileBlocked();
   void Accept(std::shared_ptr<ReceivedMessage> message, bool blocked);
   // Gives the tasks not started yet back to the scheduler (in the next message).
   void HandBackQueue() {
@@ -163,6 +166,9 @@ class WorkerRuntime final : public CoreRuntime {
   absl::flat_hash_map<uint64_t, ResolvedFunction> resolved_;
   absl::flat_hash_set<uint64_t> functions_sent_;
   std::deque<QueuedTask> queue_;
+  // Tasks the scheduler gave this worker to run inside a get or wait it is blocked in (all
+  // other workers busy or blocked, and no more may start): run there, nested.
+  std::deque<QueuedTask> run_while_blocked_;
   absl::flat_hash_map<ObjectID, int64_t> refs_;
   TaskID current_task_;
   uint32_t puts_in_task_ = 0;
@@ -232,7 +238,9 @@ void WorkerRuntime::Accept(std::shared_ptr<ReceivedMessage> message, bool blocke
                                      std::string(AsView(def.getFunction())), def.getName().cStr()});
   }
   for (auto task : in.getTasks()) {
-    if (blocked) {
+    if (task.getRunWhileBlocked()) {
+      run_while_blocked_.push_back({message, task});
+    } else if (blocked) {
       out_.handed_back.push_back(TaskID::FromBinary(AsView(task.getTaskId())));
     } else {
       queue_.push_back({message, task});
@@ -262,6 +270,18 @@ absl::Status WorkerRuntime::Receive(absl::Duration timeout, bool blocked) {
         Accept(std::shared_ptr<ReceivedMessage>(std::move(m)), blocked);
       },
       kSpin);
+}
+
+bool WorkerRuntime::ReceiveWhileBlocked() {
+  if (!Receive(absl::InfiniteDuration(), /*blocked=*/true).ok()) return false;
+  while (!run_while_blocked_.empty()) {
+    QueuedTask task = std::move(run_while_blocked_.front());
+    run_while_blocked_.pop_front();
+    Execute(task);  // nested: it may block in a get of its own, and so on
+    if (!Send().ok()) return false;
+  }
+  if (!out_.handed_back.empty()) return Send().ok();
+  return true;
 }
 
 const ResolvedFunction* WorkerRuntime::Function(uint64_t key) {
@@ -462,20 +482,23 @@ std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl:
   objects_reply_.reset();
   get_failed_.reset();
   while (!objects_reply_ && !get_failed_) {
-    if (!Receive(absl::InfiniteDuration(), /*blocked=*/true).ok()) {
-      throw std::runtime_error("the scheduler's connection is closed");
-    }
-    if (!out_.handed_back.empty()) (void)Send();
+    if (!ReceiveWhileBlocked()) throw std::runtime_error("the scheduler's connection is closed");
   }
-  if (get_failed_) throw GetTimeoutError(*get_failed_);
+  // Taken, not left: a get suspended beneath this one (nested tasks) waits for its own reply.
+  if (std::optional<std::string> failed = std::exchange(get_failed_, std::nullopt)) {
+    objects_reply_.reset();
+    throw GetTimeoutError(*failed);
+  }
   absl::flat_hash_map<ObjectID, rpc::Object::Reader> reply;
   for (auto& [id, object] : *objects_reply_) reply.emplace(id, object);
+  objects_reply_.reset();
+  std::shared_ptr<ReceivedMessage> reply_message = std::move(reply_message_);
   std::vector<ObjectID> from_store;
   for (size_t i : missing) {
     auto it = reply.find(ids[i]);
     if (it == reply.end()) throw std::runtime_error("the scheduler's reply misses an object");
     if (it->second.isValue()) {
-      values[i] = {AsSpan(it->second.getValue()), reply_message_};
+      values[i] = {AsSpan(it->second.getValue()), reply_message};
     } else {
       from_store.push_back(ids[i]);
     }
@@ -507,12 +530,10 @@ WaitResult WorkerRuntime::Wait(std::span<const ObjectID> ids, size_t num_returns
   if (!sent.ok()) throw std::runtime_error("the scheduler's connection is closed");
   ready_reply_.reset();
   while (!ready_reply_) {
-    if (!Receive(absl::InfiniteDuration(), /*blocked=*/true).ok()) {
-      throw std::runtime_error("the scheduler's connection is closed");
-    }
-    if (!out_.handed_back.empty()) (void)Send();
+    if (!ReceiveWhileBlocked()) throw std::runtime_error("the scheduler's connection is closed");
   }
   absl::flat_hash_set<ObjectID> ready(ready_reply_->begin(), ready_reply_->end());
+  ready_reply_.reset();  // taken (see Get)
   WaitResult result;
   for (size_t i = 0; i < ids.size(); ++i) {
     (ready.contains(ids[i]) && result.ready.size() < num_returns ? result.ready : result.not_ready)

@@ -531,7 +531,7 @@ std::string TimelineJson() { return core::ToTimelineJson(GraphSnapshot("ray.time
 // Init and shutdown
 
 void Init(int num_workers, double num_cpus, uint64_t object_store_memory,
-          const std::string& session_dir_root) {
+          const std::string& session_dir_root, int max_workers) {
   if (core::CurrentRuntime() != nullptr) {
     RaisePython("RayError", InDriver() ? "ray is already initialized (call ray.shutdown() first)"
                                        : "this process is a ray worker: ray is initialized");
@@ -542,7 +542,8 @@ void Init(int num_workers, double num_cpus, uint64_t object_store_memory,
   auto runtime = core::DriverRuntime::Start({.num_workers = num_workers,
                                              .num_cpus = num_cpus,
                                              .object_store_memory = object_store_memory,
-                                             .session_dir_root = session_dir_root});
+                                             .session_dir_root = session_dir_root,
+                                             .max_workers = max_workers});
   if (!runtime.ok()) {
     RaisePython("RayError",
                 "ray.init: cannot start the node: " + std::string(runtime.status().message()));
@@ -636,7 +637,8 @@ PYBIND11_MODULE(_raylet, m) {
   m.attr("WORKER_CRASHED_ERROR_TYPE") = std::string(ray::kWorkerCrashedErrorType);
 
   m.def("init", &Init, py::arg("num_workers") = 0, py::arg("num_cpus") = 0.0,
-        py::arg("object_store_memory") = 0, py::arg("session_dir_root") = "");
+        py::arg("object_store_memory") = 0, py::arg("session_dir_root") = "",
+        py::arg("max_workers") = 0);
   m.def("shutdown", &Shutdown);
   m.def("is_initialized", [] { return ray::core::CurrentRuntime() != nullptr; });
   m.def("is_driver", [] { return InDriver(); });

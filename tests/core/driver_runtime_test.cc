@@ -221,6 +221,34 @@ TEST(DriverRuntimeIdleTest, ExtraWorkersExitWhenIdle) {
   SetCurrentRuntime(nullptr);
 }
 
+// fib(n) as tasks that wait for their two children: every level blocks a worker.
+int Fib(int n) {
+  if (n < 2) return n;
+  CoreRuntime& rt = *CurrentRuntime();
+  auto fib = [&](int k) {
+    return rt.Submit(
+        TaskSpec{&IntInvoker<int>, reinterpret_cast<const void*>(&Fib), {Value(k)}, {}})[0];
+  };
+  ObjectID a = fib(n - 1), b = fib(n - 2);
+  int sum = GetInt(rt, a) + GetInt(rt, b);
+  rt.RemoveRef(a);
+  rt.RemoveRef(b);
+  return sum;
+}
+
+TEST(DriverRuntimeNestingTest, RecursionDeeperThanMaxWorkersRunsInsideBlockedGets) {
+  auto runtime = DriverRuntime::Start(
+      {.num_workers = 1, .num_cpus = 2, .object_store_memory = 64 << 20, .max_workers = 2});
+  ASSERT_TRUE(runtime.ok()) << runtime.status();
+  DriverRuntime& rt = **runtime;
+  SetCurrentRuntime(&rt);
+  ObjectID result = rt.Submit(
+      TaskSpec{&IntInvoker<int>, reinterpret_cast<const void*>(&Fib), {Value(18)}, {}})[0];
+  EXPECT_EQ(GetInt(rt, result), 2584);  // 8361 tasks, up to 18 deep, on 2 workers
+  EXPECT_LE(rt.worker_pids().size(), 2u);
+  SetCurrentRuntime(nullptr);
+}
+
 TEST_F(DriverRuntimeTest, KilledWorkerIsReplacedAndTheTaskRetried) {
   auto pids = runtime_->worker_pids();
   for (int i = 0; i < 100 && pids.size() < 2; ++i) {

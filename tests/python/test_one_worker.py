@@ -1,5 +1,8 @@
 """Nested tasks with a single worker: a worker blocked in ray.get gives its slot back."""
 
+import os
+import signal
+
 import ray
 
 
@@ -48,3 +51,39 @@ def test_examples_tutorial_py_runs(tmp_path):
         assert "</svg>" in (tmp_path / f"{name}.svg").read_text()
         assert "op-root" in (tmp_path / f"{name}.dot").read_text()
     assert '"traceEvents"' in (tmp_path / "timeline.json").read_text()
+
+
+def test_recursion_far_beyond_the_worker_cap():
+    # At most 2 worker processes: tasks blocked in ray.get run the tasks they wait for inside
+    # their wait, so a recursion of 1,000+ tasks, 14 deep, still completes.
+    ray.init(num_workers=1, num_cpus=2, _max_workers=2)
+    try:
+        @ray.remote
+        def fib(n):
+            return n if n < 2 else ray.get(fib.remote(n - 1)) + ray.get(fib.remote(n - 2))
+
+        assert ray.get(fib.remote(14), timeout=120) == 377
+        assert len(ray._raylet.worker_pids()) <= 2
+    finally:
+        ray.shutdown()
+
+
+def test_a_worker_dying_with_tasks_nested_in_it_loses_nothing(tmp_path):
+    marker = tmp_path / "died"
+    ray.init(num_workers=1, num_cpus=2, _max_workers=1)
+    try:
+        @ray.remote(max_retries=2)
+        def leaf(i):
+            if i == 3 and not marker.exists():
+                marker.touch()
+                os.kill(os.getpid(), signal.SIGKILL)  # the only worker, with tasks nested in it
+            return i
+
+        @ray.remote(max_retries=2)
+        def parent(n):
+            return sum(ray.get(leaf.remote(i)) for i in range(n))
+
+        assert ray.get(parent.remote(6), timeout=120) == 15
+        assert marker.exists()
+    finally:
+        ray.shutdown()
