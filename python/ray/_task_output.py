@@ -44,34 +44,32 @@ class _TaskStream:
 
 
 _streams = []
-_task_name = None
+_running = []  # the names of the tasks running in this worker, innermost last (nesting)
+_pid = 0
 
 
 def begin(task_name):
-    """Called as a task starts in a worker: its lines get "(task_name pid=N) ". Returns the
-    name of the task it interrupts, if any (a task can run nested, inside another's wait)."""
-    global _task_name
+    """Called as a task starts in a worker: its lines get "(task_name pid=N) ". A task may
+    start inside another's wait (nested): end() gives the lines back to that one."""
+    global _pid
     if not _streams:
         sys.stdout, sys.stderr = _TaskStream(sys.stdout), _TaskStream(sys.stderr)
         _streams.extend([sys.stdout, sys.stderr])
-    previous = _task_name
+        _pid = os.getpid()  # a worker's, for its life
+    _running.append(task_name)
     _name_lines(task_name)
-    return previous
 
 
 def _name_lines(task_name):
-    global _task_name
-    if task_name != _task_name:
-        _task_name = task_name
-        prefix = f"({task_name} pid={os.getpid()}) "
-        for stream in _streams:
+    prefix = f"({task_name} pid={_pid}) "
+    for stream in _streams:
+        if stream.prefix != prefix:
             stream.end_line()  # the interrupted task's unfinished line, under its own name
             stream.prefix = prefix
 
 
-def end(previous):
-    """Called as a task ends: its last lines go out now; `previous` (what begin returned)
-    names the lines again."""
+def end():
+    """Called as a task ends: its last lines go out now."""
     for stream in _streams:
         try:
             if stream.written:
@@ -80,5 +78,6 @@ def end(previous):
                 stream.flush()  # what went around the wrapper (sys.stdout.buffer, ...)
         except Exception:  # a closed or broken stream must not fail the task
             pass
-    if previous is not None:
-        _name_lines(previous)
+    _running.pop()
+    if _running:
+        _name_lines(_running[-1])

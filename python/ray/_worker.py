@@ -318,7 +318,7 @@ def _execute_task(buffers):
     [pickled function, call description, *args, *kwargs values]. Returns the pickled results
     [(parts, type name, nested IDs), ...] or, if the task raised, a dict describing the error."""
     token, name, kwarg_names, num_returns = pickle.loads(buffers[1])
-    interrupted = _task_output.begin(name)
+    _task_output.begin(name)
     try:
         try:
             function = _functions.get(token)
@@ -339,7 +339,7 @@ def _execute_task(buffers):
                                      + (f" of length {len(results)}" if results else ""))
             return [_serialize(r) for r in results]
         finally:
-            _task_output.end(interrupted)
+            _task_output.end()
     except BaseException as e:  # noqa: BLE001 (the task's exception, reported to the caller;
         # SystemExit and KeyboardInterrupt too: the worker lives on)
         from ray.exceptions import RayTaskError

@@ -30,6 +30,7 @@ uint64_t CurrentRuntimeEpoch() {
 }
 
 void UseRuntimeOf(RuntimeSource runtime, EpochSource epoch) {
+  if (runtime == &CurrentRuntime) return;  // this very copy: it would call itself
   epoch_source.store(epoch, std::memory_order_release);
   runtime_source.store(runtime, std::memory_order_release);
 }

@@ -80,6 +80,12 @@ struct Scheduler::Worker {
   };
   std::vector<Suspended> suspended;
 
+  // `assigned` holds the running task, the tasks suspended beneath it, then the queued ones.
+  size_t active() const { return assigned.empty() ? 0 : 1 + suspended.size(); }
+  size_t queued() const { return assigned.size() - active(); }
+  // The running tasks and the queued ones (those a pipeline depth counts).
+  size_t load() const { return assigned.size() - suspended.size(); }
+
   // What goes out in the next message.
   struct Outbox {
     std::vector<uint64_t> functions;
@@ -409,8 +415,8 @@ void Scheduler::Dispatch() {
       if (w->state == Worker::State::kIdle) {
         if (idle == nullptr) idle = w.get();
       } else if (w->state == Worker::State::kBusy && !w->steal_pending &&
-                 w->assigned.size() < kPipelineDepth &&
-                 (least_loaded == nullptr || w->assigned.size() < least_loaded->assigned.size())) {
+                 w->load() < kPipelineDepth &&
+                 (least_loaded == nullptr || w->load() < least_loaded->load())) {
         least_loaded = w.get();
       }
     }
@@ -452,8 +458,8 @@ void Scheduler::Dispatch() {
   for (auto& w : workers_) {
     if (w->state == Worker::State::kDead || w->broken) continue;
     if (w->state == Worker::State::kIdle) has_idle = true;
-    if (w->assigned.size() > 1 && !w->steal_pending && now - w->front_started >= kStealAfter &&
-        (most_loaded == nullptr || w->assigned.size() > most_loaded->assigned.size())) {
+    if (w->queued() > 0 && !w->steal_pending && now - w->front_started >= kStealAfter &&
+        (most_loaded == nullptr || w->queued() > most_loaded->queued())) {
       most_loaded = w.get();
     }
   }
@@ -469,6 +475,9 @@ Scheduler::Worker* Scheduler::BlockedWorkerFor(const TaskID& task, bool or_any) 
   for (auto& w : workers_) {
     if (w->state != Worker::State::kBlocked || w->broken || !w->pending) continue;
     if (w->suspended.size() >= kMaxNesting) continue;
+    // A suspended request is not looked at: not one with a deadline, nor a wait (which may
+    // have its answer long before the nested task ends).
+    if (w->pending->is_wait || w->pending->deadline != absl::InfiniteFuture()) continue;
     bool waits_for_it = std::any_of(w->pending->ids.begin(), w->pending->ids.end(),
                                     [&](const ObjectID& id) { return id.Task() == task; });
     if (best == nullptr || waits_for_it > best_waits_for_it ||
@@ -825,6 +834,7 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why) {
   worker.cpus_held = 0;
   worker.state = Worker::State::kDead;
   worker.pending.reset();
+  const size_t active = worker.active();  // running: the front one and those nested beneath
   worker.suspended.clear();
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, worker.stream->fd(), nullptr);
   worker.stream.reset();  // closes the socket: a worker still alive exits
@@ -836,7 +846,7 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why) {
     TaskRecord& task = it->second;
     task.worker = -1;
     task.run_while_blocked = false;
-    if (i == 0 && was_running && --task.retries_left < 0) {
+    if (i < active && was_running && --task.retries_left < 0) {
       std::string message = absl::StrCat("the worker (pid ", worker.pid, ") running ", NameOf(task),
                                          " died: ", why, "; no retries left");
       FailTask(task,
@@ -930,7 +940,7 @@ absl::Time Scheduler::NextDeadline() {
   }
   for (auto& w : workers_) {
     if (w->pending) earliest = std::min(earliest, w->pending->deadline);
-    if (has_idle && w->assigned.size() > 1 && !w->steal_pending) {
+    if (has_idle && w->queued() > 0 && !w->steal_pending) {
       earliest = std::min(earliest, w->front_started + kStealAfter);  // a steal to consider
     }
   }

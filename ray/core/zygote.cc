@@ -1,15 +1,18 @@
 #include "ray/core/zygote.h"
 
 #include <execinfo.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -29,6 +32,37 @@ void PrintStackAndDie(int sig) {
   backtrace_symbols_fd(frames, n, STDERR_FILENO);
   signal(sig, SIG_DFL);
   raise(sig);
+}
+
+// The driver's ends of the live zygotes' sockets. A zygote ends when its socket closes, so a
+// process forked from the driver (multiprocessing, os.fork) must not keep one open: the child
+// side of pthread_atfork closes them (close is async-signal-safe; the slots are atomics, as a
+// fork may come from any thread) and forgets them.
+std::atomic<int> driver_sockets[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                       -1, -1, -1, -1, -1, -1, -1, -1};
+
+void CloseDriverSocketsInChild() {
+  for (std::atomic<int>& slot : driver_sockets) {
+    int fd = slot.exchange(-1);
+    if (fd >= 0) close(fd);
+  }
+}
+
+void RememberDriverSocket(int fd) {
+  static std::once_flag registered;
+  std::call_once(registered, [] { pthread_atfork(nullptr, nullptr, &CloseDriverSocketsInChild); });
+  for (std::atomic<int>& slot : driver_sockets) {
+    int empty = -1;
+    if (slot.compare_exchange_strong(empty, fd)) return;
+  }
+  // More than 16 live sessions in one process: this one's socket is not closed in forks.
+}
+
+void ForgetDriverSocket(int fd) {
+  for (std::atomic<int>& slot : driver_sockets) {
+    int expected = fd;
+    if (slot.compare_exchange_strong(expected, -1)) return;
+  }
 }
 
 absl::Status Errno(const char* what) {
@@ -148,10 +182,12 @@ absl::StatusOr<std::unique_ptr<Zygote>> Zygote::Start(ChildMain store_main, Chil
     ServeRequests(sockets[1], store_main, worker_main, session_dir);
   }
   close(sockets[1]);
+  RememberDriverSocket(sockets[0]);
   return std::unique_ptr<Zygote>(new Zygote(pid, sockets[0]));
 }
 
 Zygote::~Zygote() {
+  ForgetDriverSocket(socket_);
   close(socket_);  // end of stream: the zygote stops its children and exits
   while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
   }

@@ -345,3 +345,34 @@ def test_cluster_and_available_resources():
     ray.get(blocker)
     assert ray.available_resources()["CPU"] == 4.0
     assert ray.available_resources()["object_store_memory"] <= total["object_store_memory"]
+
+
+def test_a_forked_child_of_the_driver_does_not_keep_the_node_alive():
+    # The node ends when the driver's socket to its zygote closes; a child forked from the
+    # driver (multiprocessing, os.fork) must not hold that socket open.
+    script = textwrap.dedent("""
+        import os, signal, sys, time, ray
+        ray.init(num_workers=1)
+        ray.get(ray.remote(lambda: 1).remote())
+        child = os.fork()
+        if child == 0:
+            null = os.open(os.devnull, os.O_WRONLY)  # not the test's pipes: it reads them to EOF
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+            time.sleep(60)
+            os._exit(0)
+        print(child, *(ray._raylet.worker_pids() + ray._raylet.node_pids()), flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+        """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60, env=os.environ)
+    child, *node = [int(p) for p in out.stdout.split()]
+    try:
+        assert len(node) >= 3, out
+        deadline = time.time() + 10
+        while any(_alive(p) for p in node) and time.time() < deadline:
+            time.sleep(0.05)
+        assert not [p for p in node if _alive(p)]
+        assert _alive(child)  # the forked child itself lives on: it is the user's
+    finally:
+        os.kill(child, signal.SIGKILL)

@@ -2,6 +2,9 @@
 
 import os
 import signal
+import time
+
+import pytest
 
 import ray
 
@@ -85,5 +88,36 @@ def test_a_worker_dying_with_tasks_nested_in_it_loses_nothing(tmp_path):
 
         assert ray.get(parent.remote(6), timeout=120) == 15
         assert marker.exists()
+    finally:
+        ray.shutdown()
+
+
+def test_nested_tasks_count_their_retries_and_respect_timeouts():
+    ray.init(num_workers=1, num_cpus=2, _max_workers=1)
+    try:
+        @ray.remote(max_retries=0)
+        def crash():
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        @ray.remote(max_retries=0)
+        def parent():
+            return ray.get(crash.remote())  # runs nested in this worker, which then dies
+
+        with pytest.raises(ray.exceptions.WorkerCrashedError):
+            ray.get(parent.remote(), timeout=60)  # both fail once: no retry for either
+
+        @ray.remote
+        def slow():
+            time.sleep(3)
+            return "slow"
+
+        @ray.remote
+        def impatient():
+            try:
+                return ray.get(slow.remote(), timeout=0.5)  # not suspended under a nested task
+            except ray.exceptions.GetTimeoutError:
+                return "timed out"
+
+        assert ray.get(impatient.remote(), timeout=60) == "timed out"
     finally:
         ray.shutdown()
