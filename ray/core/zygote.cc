@@ -142,14 +142,18 @@ bool ReceiveWithFd(int socket, char* byte, int* fd) {
     (void)!write(socket, &reply, sizeof(reply));
   }
   // The driver is gone or shutting down: stop everything this zygote started.
+  auto wait_for_children = [&](int tries) {  // 10 ms apart
+    for (int i = 0; i < tries; ++i) {
+      bool any = false;
+      for (pid_t child : children) any |= kill(child, 0) == 0;
+      if (!any) return;
+      usleep(10000);
+    }
+  };
   for (pid_t child : children) kill(child, SIGTERM);
-  for (int i = 0; i < 200; ++i) {  // up to 2 s of grace
-    bool any = false;
-    for (pid_t child : children) any |= kill(child, 0) == 0;
-    if (!any) break;
-    usleep(10000);
-  }
+  wait_for_children(200);  // 2 s of grace
   for (pid_t child : children) kill(child, SIGKILL);
+  wait_for_children(100);  // none writes into the session folder any more
   if (!session_dir.empty()) {
     std::error_code ignored;
     std::filesystem::remove_all(session_dir, ignored);
