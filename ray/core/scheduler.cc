@@ -441,6 +441,18 @@ void Scheduler::Dispatch() {
         continue;
       }
       if (running == 0 && NestWhileAllBlocked()) continue;
+      if (running == 0 && NoWorkerCanMove()) {  // this task would wait forever: say so
+        ready_.pop_front();
+        FailTask(task, ErrorObject(NameOf(task), "ray::RayError",
+                                   absl::StrCat("cannot run: all ", alive,
+                                                " workers (max_workers) wait in gets, each with ",
+                                                kMaxNesting,
+                                                " tasks nested in it (the limit); the program "
+                                                "recurses too deep for this node"),
+                                   task.id));
+        ServeBlockedWorkers(/*expire=*/false);  // the worker waiting for it gets the error
+        continue;
+      }
     }
     // No CPU (or worker) free: queue the task behind a running one. It starts when that one
     // ends, taking over its CPUs, which saves the round trip per task; an idle worker later
@@ -487,6 +499,17 @@ Scheduler::Worker* Scheduler::BlockedWorkerFor(const TaskID& task, bool or_any) 
     }
   }
   return best_waits_for_it || or_any ? best : nullptr;
+}
+
+bool Scheduler::NoWorkerCanMove() {
+  for (auto& w : workers_) {
+    if (w->state == Worker::State::kDead || w->broken) continue;
+    if (w->state != Worker::State::kBlocked || !w->pending) return false;
+    // A wait, or a get with a deadline, ends by itself.
+    if (w->pending->is_wait || w->pending->deadline != absl::InfiniteFuture()) return false;
+    if (w->suspended.size() < kMaxNesting) return false;  // it could still take a task
+  }
+  return true;
 }
 
 bool Scheduler::NestWhileAllBlocked() {

@@ -164,6 +164,8 @@ class Scheduler {
   // When every worker waits in a get and no more may start: runs a ready task inside one of
   // their waits, one that a worker waits for if any, else the newest. Whether it did.
   bool NestWhileAllBlocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Every worker waits in a get without a deadline, kMaxNesting deep: nothing can move.
+  bool NoWorkerCanMove() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Gives `task` to a worker blocked in a get, which runs it inside its wait (nested).
   void RunWhileBlocked(Worker& worker, TaskRecord& task, double cpus)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

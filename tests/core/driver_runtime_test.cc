@@ -240,6 +240,39 @@ int Fib(int n) {
   return sum;
 }
 
+// A chain: Chain(n) waits for Chain(n - 1), without a timeout.
+int Chain(int n) {
+  if (n == 0) return 0;
+  CoreRuntime& rt = *CurrentRuntime();
+  ObjectID below = rt.Submit(
+      TaskSpec{&IntInvoker<int>, reinterpret_cast<const void*>(&Chain), {Value(n - 1)}, {}})[0];
+  auto value = Deserialize<int>(rt.Get({&below, 1}, absl::InfiniteDuration())[0].bytes);
+  rt.RemoveRef(below);
+  if (!value.ok()) throw std::runtime_error(std::string(value.status().message()));
+  return *value + 1;
+}
+
+TEST(DriverRuntimeNestingTest, RecursionPastTheNestingLimitFailsClearly) {
+  auto runtime = DriverRuntime::Start(
+      {.num_workers = 1, .num_cpus = 1, .object_store_memory = 64 << 20, .max_workers = 1});
+  ASSERT_TRUE(runtime.ok()) << runtime.status();
+  DriverRuntime& rt = **runtime;
+  SetCurrentRuntime(&rt);
+  auto chain = [&](int n) {
+    return rt.Submit(
+        TaskSpec{&IntInvoker<int>, reinterpret_cast<const void*>(&Chain), {Value(n)}, {}})[0];
+  };
+  EXPECT_EQ(GetInt(rt, chain(30)), 30);  // 31 tasks on one worker: 30 nested
+  ObjectID too_deep = chain(100);
+  auto value = rt.Get({&too_deep, 1}, absl::Seconds(60))[0];
+  ASSERT_TRUE(IsError(value.bytes));
+  auto info = DeserializeError(value.bytes);
+  ASSERT_TRUE(info.ok());
+  EXPECT_NE(info->message.find("recurses too deep"), std::string::npos) << info->message;
+  EXPECT_EQ(GetInt(rt, chain(5)), 5);  // and the node goes on
+  SetCurrentRuntime(nullptr);
+}
+
 TEST(DriverRuntimeNestingTest, RecursionDeeperThanMaxWorkersRunsInsideBlockedGets) {
   auto runtime = DriverRuntime::Start(
       {.num_workers = 1, .num_cpus = 2, .object_store_memory = 64 << 20, .max_workers = 2});
