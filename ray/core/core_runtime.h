@@ -68,6 +68,10 @@ struct TaskSpec {
   std::vector<ObjectID> nested_refs;
 };
 
+// Values (task arguments, results, puts) up to this size travel inline in messages and live in
+// the scheduler's memory; larger ones go through the node's store.
+inline constexpr size_t kInlineLimit = 64 << 10;
+
 struct PutOptions {
   // An object a client stores for its own use (the Python package's pickled functions): not
   // drawn in the computation graph, neither as an object nor as an argument.

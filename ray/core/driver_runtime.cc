@@ -25,8 +25,6 @@
 namespace ray::core {
 namespace {
 
-constexpr size_t kInlineLimit = 64 << 10;
-
 uint64_t DefaultStoreMemory() {
   uint64_t bytes = store::MemInfo("MemTotal") * 1024 * 3 / 10;
   return std::max<uint64_t>(bytes / 4096 * 4096, 64 << 20);

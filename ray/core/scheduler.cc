@@ -37,12 +37,13 @@ std::shared_ptr<const std::string> ErrorObject(const std::string& function_name,
   return std::make_shared<const std::string>(SerializeError(info));
 }
 
+std::string DoesNotExist(const ObjectID& id) {
+  return absl::StrCat("object ", id.Hex(), " does not exist (it was freed or never created)");
+}
+
 // The value a get of an object that does not exist returns.
 std::shared_ptr<const std::string> MissingObjectError(const ObjectID& id) {
-  return ErrorObject(
-      "ray.get", "ray::RayError",
-      absl::StrCat("object ", id.Hex(), " does not exist (it was freed or never created)"),
-      TaskID());
+  return ErrorObject("ray.get", "ray::RayError", DoesNotExist(id), TaskID());
 }
 
 }  // namespace
@@ -85,6 +86,8 @@ struct Scheduler::Worker {
   size_t queued() const { return assigned.size() - active(); }
   // The running tasks and the queued ones (those a pipeline depth counts).
   size_t load() const { return assigned.size() - suspended.size(); }
+  // Blocked in a get that may wait beneath a nested task (see RunWhileBlocked).
+  bool CanSuspendItsGet() const;
 
   // What goes out in the next message.
   struct Outbox {
@@ -232,10 +235,7 @@ void Scheduler::SubmitLocked(TaskRecord submitted) {
     if (arg.ref.IsNil()) continue;
     auto it = objects_.find(arg.ref);
     if (it == objects_.end()) {
-      missing = ErrorObject(NameOf(task), "ray::RayError",
-                            absl::StrCat("argument object ", arg.ref.Hex(),
-                                         " does not exist (it was freed or never created)"),
-                            id);
+      missing = ErrorObject(NameOf(task), "ray::RayError", "argument " + DoesNotExist(arg.ref), id);
       arg.ref = ObjectID();  // not counted as a use
       continue;
     }
@@ -481,15 +481,18 @@ void Scheduler::Dispatch() {
   }
 }
 
+bool Scheduler::Worker::CanSuspendItsGet() const {
+  // A suspended request is not looked at: not one with a deadline, nor a wait (which may have
+  // its answer long before a nested task ends).
+  return state == State::kBlocked && !broken && pending && !pending->is_wait &&
+         pending->deadline == absl::InfiniteFuture();
+}
+
 Scheduler::Worker* Scheduler::BlockedWorkerFor(const TaskID& task, bool or_any) {
   Worker* best = nullptr;
   bool best_waits_for_it = false;
   for (auto& w : workers_) {
-    if (w->state != Worker::State::kBlocked || w->broken || !w->pending) continue;
-    if (w->suspended.size() >= kMaxNesting) continue;
-    // A suspended request is not looked at: not one with a deadline, nor a wait (which may
-    // have its answer long before the nested task ends).
-    if (w->pending->is_wait || w->pending->deadline != absl::InfiniteFuture()) continue;
+    if (!w->CanSuspendItsGet() || w->suspended.size() >= kMaxNesting) continue;
     bool waits_for_it = std::any_of(w->pending->ids.begin(), w->pending->ids.end(),
                                     [&](const ObjectID& id) { return id.Task() == task; });
     if (best == nullptr || waits_for_it > best_waits_for_it ||
@@ -504,10 +507,9 @@ Scheduler::Worker* Scheduler::BlockedWorkerFor(const TaskID& task, bool or_any) 
 bool Scheduler::NoWorkerCanMove() {
   for (auto& w : workers_) {
     if (w->state == Worker::State::kDead || w->broken) continue;
-    if (w->state != Worker::State::kBlocked || !w->pending) return false;
-    // A wait, or a get with a deadline, ends by itself.
-    if (w->pending->is_wait || w->pending->deadline != absl::InfiniteFuture()) return false;
-    if (w->suspended.size() < kMaxNesting) return false;  // it could still take a task
+    // A worker running, or in a wait or a get with a deadline, moves by itself; one that could
+    // still take a nested task is not stuck either.
+    if (!w->CanSuspendItsGet() || w->suspended.size() < kMaxNesting) return false;
   }
   return true;
 }

@@ -26,8 +26,6 @@
 namespace ray::core {
 namespace {
 
-// Values up to this size travel inline in messages; larger ones go through the store.
-constexpr size_t kInlineLimit = 64 << 10;
 // How long a worker polls for its next message before it sleeps.
 constexpr absl::Duration kSpin = absl::Microseconds(50);
 

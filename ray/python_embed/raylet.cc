@@ -375,10 +375,17 @@ std::vector<PyObjectID> SubmitSpec(core::TaskSpec spec) {
   return result;
 }
 
-// Arguments larger than this go to the store first (written once, from the parts), the rest
-// travel inline with the task (the runtime would move larger inline values to the store too,
-// at the cost of one more copy).
-constexpr size_t kInlineArgLimit = 64 << 10;
+// Stores a pickled value (its parts are held, so without the GIL in the driver).
+PyObjectID PutValue(const PickledValue& value, const core::PutOptions& options) {
+  CoreRuntime& runtime = Runtime();
+  ObjectID id;
+  {
+    ReleaseInDriver release;
+    id = runtime.Put(
+        value.size(), [&](std::span<uint8_t> out) { value.Write(out); }, options);
+  }
+  return PyObjectID::Adopt(id);
+}
 
 std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num_cpus,
                                int max_retries, const std::string& name, const py::bytes& nested) {
@@ -391,7 +398,6 @@ std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num
       .num_returns = num_returns, .num_cpus = num_cpus, .max_retries = max_retries, .name = name};
   spec.nested_refs = NestedIds(nested);
   spec.args.reserve(args.size());
-  CoreRuntime& runtime = Runtime();
   std::vector<PyObjectID> stored;  // large values put for this call; dropped after the submit
   for (py::handle item : args) {
     core::TaskArg arg;
@@ -399,12 +405,13 @@ std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num
       arg.ref = item.cast<const PyObjectID&>().id();
     } else {
       PickledValue value(item, "");
-      if (value.size() <= kInlineArgLimit) {
+      // A large value goes to the store from its parts, in one copy (the runtime would move a
+      // large inline value there too, with one more).
+      if (value.size() <= core::kInlineLimit) {
         arg.value = value.ToString();
       } else {
-        ReleaseInDriver release;
-        arg.ref = runtime.Put(value.size(), [&](std::span<uint8_t> out) { value.Write(out); }, {});
-        stored.push_back(PyObjectID::Adopt(arg.ref));
+        stored.push_back(PutValue(value, {}));
+        arg.ref = stored.back().id();
       }
     }
     spec.args.push_back(std::move(arg));
@@ -414,16 +421,8 @@ std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num
 
 PyObjectID Put(const py::list& parts, const std::string& type_name, bool hidden,
                const py::bytes& nested) {
-  PickledValue value(parts, type_name);
-  CoreRuntime& runtime = Runtime();
-  core::PutOptions options{.hidden = hidden, .nested_refs = NestedIds(nested)};
-  ObjectID id;
-  {
-    ReleaseInDriver release;  // the parts stay held meanwhile
-    id = runtime.Put(
-        value.size(), [&](std::span<uint8_t> out) { value.Write(out); }, options);
-  }
-  return PyObjectID::Adopt(id);
+  return PutValue(PickledValue(parts, type_name),
+                  {.hidden = hidden, .nested_refs = NestedIds(nested)});
 }
 
 std::vector<ObjectID> Ids(const std::vector<const PyObjectID*>& refs) {

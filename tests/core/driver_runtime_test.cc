@@ -73,6 +73,18 @@ int GetInt(CoreRuntime& runtime, const ObjectID& id) {
   return value.value_or(-1);
 }
 
+// Submits fn(arg), an int(int) function; the ID of its result.
+ObjectID SubmitInt(CoreRuntime& runtime, int (*fn)(int), int arg) {
+  return runtime.Submit(
+      TaskSpec{&IntInvoker<int>, reinterpret_cast<const void*>(fn), {Value(arg)}, {}})[0];
+}
+
+// The int `id` holds, waiting without a timeout: only such gets let their worker run other
+// tasks while they wait (at max_workers).
+absl::StatusOr<int> GetIntUntimed(CoreRuntime& runtime, const ObjectID& id) {
+  return Deserialize<int>(runtime.Get({&id, 1}, absl::InfiniteDuration())[0].bytes);
+}
+
 class DriverRuntimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -198,8 +210,7 @@ TEST(DriverRuntimeIdleTest, ExtraWorkersExitWhenIdle) {
     ClearBarrier();
     std::vector<ObjectID> ids;
     for (int i = 0; i < 4; ++i) {
-      ids.push_back(rt.Submit(TaskSpec{
-          &IntInvoker<int>, reinterpret_cast<const void*>(&ArriveAndWait), {Value(4)}, {}})[0]);
+      ids.push_back(SubmitInt(rt, &ArriveAndWait, 4));
     }
     std::set<int> pids;
     for (const ObjectID& id : ids) pids.insert(GetInt(rt, id));
@@ -225,16 +236,8 @@ TEST(DriverRuntimeIdleTest, ExtraWorkersExitWhenIdle) {
 int Fib(int n) {
   if (n < 2) return n;
   CoreRuntime& rt = *CurrentRuntime();
-  auto fib = [&](int k) {
-    return rt.Submit(
-        TaskSpec{&IntInvoker<int>, reinterpret_cast<const void*>(&Fib), {Value(k)}, {}})[0];
-  };
-  ObjectID a = fib(n - 1), b = fib(n - 2);
-  // Gets without a timeout: only those let their worker run other tasks while they wait.
-  auto get = [&](const ObjectID& id) {
-    return Deserialize<int>(rt.Get({&id, 1}, absl::InfiniteDuration())[0].bytes).value_or(-1);
-  };
-  int sum = get(a) + get(b);
+  ObjectID a = SubmitInt(rt, &Fib, n - 1), b = SubmitInt(rt, &Fib, n - 2);
+  int sum = GetIntUntimed(rt, a).value_or(-1) + GetIntUntimed(rt, b).value_or(-1);
   rt.RemoveRef(a);
   rt.RemoveRef(b);
   return sum;
@@ -244,9 +247,8 @@ int Fib(int n) {
 int Chain(int n) {
   if (n == 0) return 0;
   CoreRuntime& rt = *CurrentRuntime();
-  ObjectID below = rt.Submit(
-      TaskSpec{&IntInvoker<int>, reinterpret_cast<const void*>(&Chain), {Value(n - 1)}, {}})[0];
-  auto value = Deserialize<int>(rt.Get({&below, 1}, absl::InfiniteDuration())[0].bytes);
+  ObjectID below = SubmitInt(rt, &Chain, n - 1);
+  absl::StatusOr<int> value = GetIntUntimed(rt, below);
   rt.RemoveRef(below);
   if (!value.ok()) throw std::runtime_error(std::string(value.status().message()));
   return *value + 1;
@@ -258,10 +260,7 @@ TEST(DriverRuntimeNestingTest, RecursionPastTheNestingLimitFailsClearly) {
   ASSERT_TRUE(runtime.ok()) << runtime.status();
   DriverRuntime& rt = **runtime;
   SetCurrentRuntime(&rt);
-  auto chain = [&](int n) {
-    return rt.Submit(
-        TaskSpec{&IntInvoker<int>, reinterpret_cast<const void*>(&Chain), {Value(n)}, {}})[0];
-  };
+  auto chain = [&](int n) { return SubmitInt(rt, &Chain, n); };
   EXPECT_EQ(GetInt(rt, chain(30)), 30);  // 31 tasks on one worker: 30 nested
   ObjectID too_deep = chain(100);
   auto value = rt.Get({&too_deep, 1}, absl::Seconds(60))[0];
@@ -279,9 +278,7 @@ TEST(DriverRuntimeNestingTest, RecursionDeeperThanMaxWorkersRunsInsideBlockedGet
   ASSERT_TRUE(runtime.ok()) << runtime.status();
   DriverRuntime& rt = **runtime;
   SetCurrentRuntime(&rt);
-  ObjectID result = rt.Submit(
-      TaskSpec{&IntInvoker<int>, reinterpret_cast<const void*>(&Fib), {Value(18)}, {}})[0];
-  EXPECT_EQ(GetInt(rt, result), 2584);  // 8361 tasks, up to 18 deep, on 2 workers
+  EXPECT_EQ(GetInt(rt, SubmitInt(rt, &Fib, 18)), 2584);  // 8361 tasks, up to 18 deep, on 2 workers
   EXPECT_LE(rt.worker_pids().size(), 2u);
   SetCurrentRuntime(nullptr);
 }
