@@ -176,7 +176,7 @@ std::vector<ObjectID> DriverRuntimeImpl::Submit(TaskSpec spec) {
                   {});
       stored.push_back(a.ref);
     } else if (arg.ref.IsNil()) {
-      a.value = std::make_shared<const std::string>(std::move(arg.value));
+      a.value = std::move(arg.value);
     }
     task.args.push_back(std::move(a));
   }

@@ -48,6 +48,49 @@ std::shared_ptr<const std::string> MissingObjectError(const ObjectID& id) {
 
 }  // namespace
 
+// A get or a wait on objects that do not all exist yet. It registers with each object that is
+// not ready and is counted down as they become ready, so that whether it is satisfied is an
+// O(1) question however many objects it waits for (a driver's get of a million results is
+// asked once per batch of replies). Lives under the scheduler's mutex; unregisters when it
+// ends. An object that does not exist (freed, or never made) counts as ready: a get of it
+// fails at once with "does not exist".
+class Scheduler::ObjectWaiter {
+ public:
+  // Satisfied once `wanted` of `ids` (occurrences, for a list with duplicates) are ready.
+  ObjectWaiter(ObjectTable& objects, std::span<const ObjectID> ids, size_t wanted)
+      : objects_(objects) {
+    size_t ready = 0;
+    for (const ObjectID& id : ids) {
+      auto it = objects.find(id);
+      if (it == objects.end() || it->second.ready) {
+        ++ready;
+      } else {
+        it->second.waiters.push_back(this);
+        registered_.push_back(id);
+      }
+    }
+    remaining_ = ready >= wanted ? 0 : wanted - ready;
+  }
+  ~ObjectWaiter() {
+    for (const ObjectID& id : registered_) {
+      if (auto it = objects_.find(id); it != objects_.end()) std::erase(it->second.waiters, this);
+    }
+  }
+  ObjectWaiter(const ObjectWaiter&) = delete;
+  ObjectWaiter& operator=(const ObjectWaiter&) = delete;
+
+  bool satisfied() const { return remaining_ == 0; }
+  // One of its objects became ready (ObjectReady has taken this waiter off the object).
+  void OneReady() {
+    if (remaining_ > 0) --remaining_;
+  }
+
+ private:
+  ObjectTable& objects_;
+  std::vector<ObjectID> registered_;
+  size_t remaining_ = 0;
+};
+
 struct Scheduler::Worker {
   enum class State { kIdle, kBusy, kBlocked, kDead };
   int index = 0;
@@ -70,6 +113,7 @@ struct Scheduler::Worker {
     absl::Time deadline = absl::InfiniteFuture();
     bool is_wait = false;
     size_t num_returns = 0;
+    std::unique_ptr<ObjectWaiter> waiter;  // counts `ids` down
   };
   std::optional<Pending> pending;
   // Tasks blocked beneath the running one, innermost last: when no other worker can take a
@@ -313,6 +357,8 @@ void Scheduler::ObjectReady(const ObjectID& id, std::shared_ptr<const std::strin
   entry.value = std::move(value);
   entry.size = size;
   entry.nested = std::move(nested);
+  for (ObjectWaiter* waiter : entry.waiters) waiter->OneReady();
+  entry.waiters.clear();
   std::vector<TaskID> dependents = std::move(entry.dependents);
   entry.dependents.clear();
   for (const TaskID& t : dependents) {
@@ -367,17 +413,15 @@ void Scheduler::MaybeFree(const ObjectID& id) {
   // work list rather than recursion, as chains of references can be long. (It allocates only
   // when the object holds references.)
   std::vector<ObjectID> released;
-  auto free_if_unused =
-      [&](absl::flat_hash_map<ObjectID, ObjectEntry>::iterator it)
-          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-            ObjectEntry& entry = it->second;
-            if (!entry.ready || entry.refs > 0 || entry.uses > 0 || !entry.dependents.empty()) {
-              return;
-            }
-            if (entry.value == nullptr) store_deletes_.push_back(it->first);
-            for (const ObjectID& n : entry.nested) released.push_back(n);
-            objects_.erase(it);
-          };
+  auto free_if_unused = [&](ObjectTable::iterator it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    ObjectEntry& entry = it->second;
+    if (!entry.ready || entry.refs > 0 || entry.uses > 0 || !entry.dependents.empty()) {
+      return;
+    }
+    if (entry.value == nullptr) store_deletes_.push_back(it->first);
+    for (const ObjectID& n : entry.nested) released.push_back(n);
+    objects_.erase(it);
+  };
   if (auto it = objects_.find(id); it != objects_.end()) free_if_unused(it);
   while (!released.empty()) {
     auto it = objects_.find(released.back());
@@ -612,7 +656,7 @@ void Scheduler::FlushWorkers() {
         for (size_t a = 0; a < task.args.size(); ++a) {
           const auto& arg = task.args[a];
           if (arg.ref.IsNil()) {
-            args[a].setValue(AsData(*arg.value));
+            args[a].setValue(AsData(arg.value));
           } else if (const auto& value = objects_.at(arg.ref).value; value != nullptr) {
             args[a].setValue(AsData(*value));
           } else {
@@ -698,7 +742,7 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
       if (arg.isRef()) {
         a.ref = ObjectID::FromBinaryOrNil(AsView(arg.getRef()));
       } else {
-        a.value = std::make_shared<const std::string>(AsView(arg.getValue()));
+        a.value = AsView(arg.getValue());
       }
       task.args.push_back(std::move(a));
     }
@@ -723,7 +767,15 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
     }
     bool failed = done.getReturns().size() > 0 && done.getReturns()[0].isValue() &&
                   IsError(AsSpan(done.getReturns()[0].getValue()));
-    TaskFinished(worker, id, failed);
+    if (graph_ != nullptr) {
+      if (done.getStartedNs() != 0 && done.getFinishedNs() >= done.getStartedNs()) {
+        graph_->OnRan(id, worker.pid, absl::FromUnixNanos(done.getStartedNs()),
+                      absl::FromUnixNanos(done.getFinishedNs()), failed);
+      } else {
+        graph_->OnFinish(id, failed, absl::Now());
+      }
+    }
+    TaskFinished(worker, id);
   }
   for (auto raw : in.getRemoveRefs()) {
     ObjectID id = ObjectID::FromBinaryOrNil(AsView(raw));
@@ -758,6 +810,9 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
     if (timeout_ms >= 0) pending.deadline = absl::Now() + absl::Milliseconds(timeout_ms);
     pending.is_wait = is_wait;
     if (is_wait) pending.num_returns = in.getWait().getNumReturns();
+    pending.waiter = std::make_unique<ObjectWaiter>(
+        objects_, pending.ids,
+        is_wait ? std::min<size_t>(pending.num_returns, pending.ids.size()) : pending.ids.size());
     worker.pending = std::move(pending);
     if (worker.state == Worker::State::kBusy) {
       worker.state = Worker::State::kBlocked;  // its CPUs go back to the pool meanwhile
@@ -790,8 +845,7 @@ void Scheduler::StartNextTask(Worker& worker) {
   RecordStart(worker);
 }
 
-void Scheduler::TaskFinished(Worker& worker, const TaskID& id, bool failed) {
-  if (graph_ != nullptr) graph_->OnFinish(id, failed, absl::Now());
+void Scheduler::TaskFinished(Worker& worker, const TaskID& id) {
   worker.assigned.pop_front();
   StartNextTask(worker);
   auto it = tasks_.find(id);
@@ -818,19 +872,15 @@ void Scheduler::ServeBlockedWorkers(bool expire) {
       auto it = objects_.find(id);
       return it == objects_.end() || it->second.ready;
     };
-    size_t ready = 0;
-    for (const ObjectID& id : pending.ids) ready += is_ready(id);
-    bool timed_out = expire && now >= pending.deadline;
-    size_t wanted =
-        pending.is_wait ? std::min(pending.num_returns, pending.ids.size()) : pending.ids.size();
-    if (ready < wanted && !timed_out) continue;
+    const bool satisfied = pending.waiter->satisfied();
+    if (!satisfied && !(expire && now >= pending.deadline)) continue;
     if (pending.is_wait) {
       std::vector<ObjectID> ready_ids;
       for (const ObjectID& id : pending.ids) {
         if (is_ready(id)) ready_ids.push_back(id);
       }
       worker.outbox.ready = std::move(ready_ids);
-    } else if (ready < wanted) {
+    } else if (!satisfied) {
       worker.outbox.get_failed = "timed out waiting for objects";
     } else {
       for (const ObjectID& id : pending.ids) {
@@ -911,14 +961,8 @@ absl::Time Scheduler::RetireIdleWorkers() {
 std::optional<std::vector<std::shared_ptr<const std::string>>> Scheduler::WaitForObjects(
     std::span<const ObjectID> ids, absl::Time deadline) {
   absl::MutexLock lock(&mu_);
-  auto all_ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    for (const ObjectID& id : ids) {
-      auto it = objects_.find(id);
-      if (it != objects_.end() && !it->second.ready) return false;
-    }
-    return true;
-  };
-  if (!PollUntil(all_ready, deadline)) return std::nullopt;
+  ObjectWaiter waiter(objects_, ids, ids.size());
+  if (!PollUntil([&] { return waiter.satisfied(); }, deadline)) return std::nullopt;
   std::vector<std::shared_ptr<const std::string>> values;
   for (const ObjectID& id : ids) {
     auto it = objects_.find(id);
@@ -934,16 +978,10 @@ std::optional<std::vector<std::shared_ptr<const std::string>>> Scheduler::WaitFo
 WaitResult Scheduler::Wait(std::span<const ObjectID> ids, size_t num_returns, absl::Time deadline) {
   absl::MutexLock lock(&mu_);
   num_returns = std::min(num_returns, ids.size());
-  auto count_ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    size_t n = 0;
-    for (const ObjectID& id : ids) {
-      auto it = objects_.find(id);
-      if (it == objects_.end() || it->second.ready) ++n;
-    }
-    return n;
-  };
-  PollUntil([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return count_ready() >= num_returns; },
-            deadline);
+  {
+    ObjectWaiter waiter(objects_, ids, num_returns);
+    PollUntil([&] { return waiter.satisfied(); }, deadline);
+  }
   WaitResult result;
   for (size_t i = 0; i < ids.size(); ++i) {
     auto it = objects_.find(ids[i]);

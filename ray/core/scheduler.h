@@ -18,6 +18,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -38,8 +39,8 @@ struct TaskRecord {
   TaskID parent;
   uint64_t function_key = 0;
   struct Arg {
-    ObjectID ref;  // nil for an inline value
-    std::shared_ptr<const std::string> value;
+    ObjectID ref;       // nil for an inline value
+    std::string value;  // the serialized value when `ref` is nil
   };
   std::vector<Arg> args;
   int num_returns = 1;
@@ -114,6 +115,7 @@ class Scheduler {
   double FreeCpus();
 
   struct Worker;  // defined in scheduler.cc
+  class ObjectWaiter;
 
  private:
   struct ObjectEntry {
@@ -123,8 +125,10 @@ class Scheduler {
     int64_t refs = 0;  // ObjectRefs alive, all processes
     int64_t uses = 0;  // unfinished tasks that read it
     std::vector<TaskID> dependents;
-    std::vector<ObjectID> nested;  // objects its value references: one ref each
+    std::vector<ObjectID> nested;        // objects its value references: one ref each
+    std::vector<ObjectWaiter*> waiters;  // gets and waits counting it down (until ready)
   };
+  using ObjectTable = absl::node_hash_map<ObjectID, ObjectEntry>;
 
   void Run();
   // Waits for events on the workers' sockets (until `deadline`) and handles them. Only the
@@ -144,8 +148,7 @@ class Scheduler {
   // Counts one reference to each object of `ids` that exists; drops the others from `ids`.
   void HoldNested(std::vector<ObjectID>& ids) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseRefs(std::span<const ObjectID> ids) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void TaskFinished(Worker& worker, const TaskID& id, bool failed)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TaskFinished(Worker& worker, const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordStart(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The worker's front task is gone (done or handed back): its CPUs go back, and the next
   // queued task, if any, starts on them.
@@ -197,8 +200,10 @@ class Scheduler {
   absl::Time grace_until_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<uint64_t, FunctionRecord> functions_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<TaskID, TaskRecord> tasks_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<ObjectID, ObjectEntry> objects_ ABSL_GUARDED_BY(mu_);
+  // Node maps: a backlog of a million tasks costs a pointer per empty slot, not a whole record
+  // (and records stay where they are while others are added).
+  absl::node_hash_map<TaskID, TaskRecord> tasks_ ABSL_GUARDED_BY(mu_);
+  ObjectTable objects_ ABSL_GUARDED_BY(mu_);
   std::deque<TaskID> ready_ ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<Worker>> workers_ ABSL_GUARDED_BY(mu_);
   double cpus_free_ ABSL_GUARDED_BY(mu_);

@@ -135,6 +135,17 @@ void TaskGraph::OnFinish(const TaskID& task, bool failed, absl::Time when) {
   r->finished = now;
 }
 
+void TaskGraph::OnRan(const TaskID& task, int worker_pid, absl::Time started, absl::Time finished,
+                      bool failed) {
+  absl::MutexLock lock(&mu_);
+  Record* r = Find(task);
+  if (r == nullptr) return;
+  r->state = failed ? State::kFailed : State::kDone;
+  r->worker_pid = worker_pid;
+  r->started = ToNanos(started);
+  r->finished = ToNanos(finished);
+}
+
 size_t TaskGraph::num_tasks() const {
   absl::MutexLock lock(&mu_);
   return records_.size();

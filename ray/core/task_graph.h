@@ -50,6 +50,10 @@ class TaskGraph {
   void OnPut(const ObjectID& object, const TaskID& by, absl::Time when);
   void OnStart(const TaskID& task, int worker_pid, absl::Time when);
   void OnFinish(const TaskID& task, bool failed, absl::Time when);
+  // The times the worker itself measured for a task it ran (a task queued behind another on
+  // its worker starts later than the scheduler sent it): they replace the scheduler's.
+  void OnRan(const TaskID& task, int worker_pid, absl::Time started, absl::Time finished,
+             bool failed);
 
   // Times not yet reached are absl::InfinitePast(); worker_pid is -1 until the task starts.
   struct Task {

@@ -47,6 +47,8 @@ struct Object {
 struct TaskDone {
   taskId @0 :Data;
   returns @1 :List(Object);
+  startedNs @2 :Int64;   # when the worker started and ended it (Unix time, its clock)
+  finishedNs @3 :Int64;
 }
 
 struct ToWorker {

@@ -7,12 +7,14 @@
 #include <deque>
 #include <exception>
 #include <memory>
+#include <thread>
 #include <typeinfo>
 #include <variant>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "ray/core/capnp_bytes.h"
 #include "ray/core/capnp_ids.h"
 #include "ray/core/core_runtime.h"
@@ -28,6 +30,10 @@ namespace {
 
 // How long a worker polls for its next message before it sleeps.
 constexpr absl::Duration kSpin = absl::Microseconds(50);
+// Results of short tasks go to the scheduler in batches of up to this many, and none waits
+// longer than kMaxResultDelay (see Serve).
+constexpr size_t kResultBatch = 16;
+constexpr absl::Duration kMaxResultDelay = absl::Microseconds(200);
 
 int64_t TimeoutMs(absl::Duration timeout) {
   if (timeout == absl::InfiniteDuration()) return -1;
@@ -101,6 +107,14 @@ class WorkerRuntime final : public CoreRuntime {
  public:
   WorkerRuntime(int fd, std::unique_ptr<store::StoreClient> store)
       : stream_(fd), store_(std::move(store)) {}
+  ~WorkerRuntime() override {
+    {
+      absl::MutexLock lock(&out_mu_);
+      stopping_ = true;
+      flush_cv_.Signal();
+    }
+    if (flusher_.joinable()) flusher_.join();
+  }
 
   int Serve();
 
@@ -114,6 +128,7 @@ class WorkerRuntime final : public CoreRuntime {
   void RemoveRef(const ObjectID& id) override;
 
  private:
+  void RemoveRefLocked(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_);
   struct QueuedTask {
     std::shared_ptr<ReceivedMessage> message;  // keeps the task's bytes alive
     rpc::Task::Reader task;
@@ -122,7 +137,7 @@ class WorkerRuntime final : public CoreRuntime {
   struct Outbox {
     std::unique_ptr<capnp::MallocMessageBuilder> arena =
         std::make_unique<capnp::MallocMessageBuilder>();
-    std::vector<uint64_t> functions;
+    std::vector<std::pair<uint64_t, FunctionRecord>> functions;
     std::vector<capnp::Orphan<rpc::Task>> submits;
     struct Put {
       ObjectID id;
@@ -148,14 +163,27 @@ class WorkerRuntime final : public CoreRuntime {
   void Accept(std::shared_ptr<ReceivedMessage> message, bool blocked);
   // Gives the tasks not started yet back to the scheduler (in the next message).
   void HandBackQueue() {
+    absl::MutexLock lock(&out_mu_);
     for (const QueuedTask& t : queue_) {
       out_.handed_back.push_back(TaskID::FromBinary(AsView(t.task.getTaskId())));
     }
     queue_.clear();
   }
+  // Runs a task and adds its results to the outbox.
   void Execute(const QueuedTask& queued);
-  absl::Status Send(std::function<void(rpc::FromWorker::Builder)> extra = nullptr);
-  capnp::Orphanage Orphanage();
+  // Sends the outbox (and `extra`) and waits until the socket took it.
+  absl::Status Send(std::function<void(rpc::FromWorker::Builder)> extra = nullptr)
+      ABSL_LOCKS_EXCLUDED(out_mu_) {
+    absl::MutexLock lock(&out_mu_);
+    return SendLocked(std::move(extra));
+  }
+  absl::Status SendLocked(std::function<void(rpc::FromWorker::Builder)> extra = nullptr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_);
+  // After a task: its results go out now if the batch is full or no task is queued; else they
+  // wait for the next results, and the flusher sends them if kMaxResultDelay passes first.
+  absl::Status SendOrDefer() ABSL_LOCKS_EXCLUDED(out_mu_);
+  // The flusher thread: sends results that waited kMaxResultDelay while the next task runs.
+  void FlushLoop() ABSL_LOCKS_EXCLUDED(out_mu_);
   const ResolvedFunction* Function(uint64_t key);
 
   MessageStream stream_;
@@ -170,7 +198,14 @@ class WorkerRuntime final : public CoreRuntime {
   absl::flat_hash_map<ObjectID, int64_t> refs_;
   TaskID current_task_;
   uint32_t puts_in_task_ = 0;
-  Outbox out_;
+  // The outbox and the stream's sending side are shared with the flusher thread; everything
+  // else belongs to the thread that runs tasks.
+  absl::Mutex out_mu_;
+  Outbox out_ ABSL_GUARDED_BY(out_mu_);
+  absl::Time unsent_since_ ABSL_GUARDED_BY(out_mu_) = absl::InfiniteFuture();  // oldest result
+  bool stopping_ ABSL_GUARDED_BY(out_mu_) = false;
+  absl::CondVar flush_cv_;
+  std::thread flusher_;
   // Replies to a blocking request.
   std::optional<std::vector<std::pair<ObjectID, rpc::Object::Reader>>> objects_reply_;
   std::shared_ptr<ReceivedMessage> reply_message_;
@@ -178,17 +213,16 @@ class WorkerRuntime final : public CoreRuntime {
   std::optional<std::vector<ObjectID>> ready_reply_;
 };
 
-capnp::Orphanage WorkerRuntime::Orphanage() { return out_.arena->getOrphanage(); }
-
-absl::Status WorkerRuntime::Send(std::function<void(rpc::FromWorker::Builder)> extra) {
+absl::Status WorkerRuntime::SendLocked(std::function<void(rpc::FromWorker::Builder)> extra) {
+  unsent_since_ = absl::InfiniteFuture();
   if (out_.empty() && extra == nullptr) return absl::OkStatus();
   capnp::MallocMessageBuilder message;
   auto root = message.initRoot<rpc::FromWorker>();
   auto functions = root.initFunctions(out_.functions.size());
   for (size_t i = 0; i < out_.functions.size(); ++i) {
     // Only functions this process described itself are sent (see Submit).
-    const FunctionRecord& f = defined_.at(out_.functions[i]);
-    functions[i].setKey(out_.functions[i]);
+    const auto& [key, f] = out_.functions[i];
+    functions[i].setKey(key);
     functions[i].setInvoker(AsData(f.invoker));
     functions[i].setFunction(AsData(f.function));
     functions[i].setName(f.name);
@@ -228,6 +262,29 @@ absl::Status WorkerRuntime::Send(std::function<void(rpc::FromWorker::Builder)> e
   return stream_.FlushBlocking();
 }
 
+absl::Status WorkerRuntime::SendOrDefer() {
+  absl::MutexLock lock(&out_mu_);
+  if (queue_.empty() || out_.done.size() >= kResultBatch) return SendLocked();
+  if (unsent_since_ == absl::InfiniteFuture()) {
+    unsent_since_ = absl::Now();
+    flush_cv_.Signal();
+  }
+  return absl::OkStatus();
+}
+
+void WorkerRuntime::FlushLoop() {
+  absl::MutexLock lock(&out_mu_);
+  while (!stopping_) {
+    if (unsent_since_ == absl::InfiniteFuture()) {
+      flush_cv_.Wait(&out_mu_);
+    } else if (absl::Time due = unsent_since_ + kMaxResultDelay; absl::Now() < due) {
+      flush_cv_.WaitWithDeadline(&out_mu_, due);
+    } else {
+      (void)SendLocked();  // a failed send shows in the task thread's next read or send
+    }
+  }
+}
+
 void WorkerRuntime::Accept(std::shared_ptr<ReceivedMessage> message, bool blocked) {
   auto in = message->Root<rpc::ToWorker>();
   for (auto def : in.getFunctions()) {
@@ -239,6 +296,7 @@ void WorkerRuntime::Accept(std::shared_ptr<ReceivedMessage> message, bool blocke
     if (task.getRunWhileBlocked()) {
       run_while_blocked_.push_back({message, task});
     } else if (blocked) {
+      absl::MutexLock lock(&out_mu_);
       out_.handed_back.push_back(TaskID::FromBinary(AsView(task.getTaskId())));
     } else {
       queue_.push_back({message, task});
@@ -278,8 +336,7 @@ bool WorkerRuntime::ReceiveWhileBlocked() {
     Execute(task);  // nested: it may block in a get of its own, and so on
     if (!Send().ok()) return false;
   }
-  if (!out_.handed_back.empty()) return Send().ok();
-  return true;
+  return Send().ok();  // the tasks handed back, if any
 }
 
 const ResolvedFunction* WorkerRuntime::Function(uint64_t key) {
@@ -292,6 +349,7 @@ const ResolvedFunction* WorkerRuntime::Function(uint64_t key) {
 }
 
 void WorkerRuntime::Execute(const QueuedTask& queued) {
+  const absl::Time started = absl::Now();
   rpc::Task::Reader task = queued.task;
   TaskID id = TaskID::FromBinary(AsView(task.getTaskId()));
   size_t num_returns = task.getNumReturns();
@@ -345,9 +403,12 @@ void WorkerRuntime::Execute(const QueuedTask& queued) {
     // Keeps a propagated TaskError as it was: the error names the task that failed first.
     error = SerializeError(CurrentExceptionErrorInfo(name, id));
   }
-  auto orphan = Orphanage().newOrphan<rpc::TaskDone>();
+  absl::MutexLock lock(&out_mu_);
+  auto orphan = out_.arena->getOrphanage().newOrphan<rpc::TaskDone>();
   auto done = orphan.get();
   done.setTaskId(AsData(id.Binary()));
+  done.setStartedNs(absl::ToUnixNanos(started));
+  done.setFinishedNs(absl::ToUnixNanos(absl::Now()));
   auto list = done.initReturns(num_returns);
   if (error.empty()) {
     returns.Finish(list);
@@ -362,28 +423,24 @@ void WorkerRuntime::Execute(const QueuedTask& queued) {
 
 int WorkerRuntime::Serve() {
   if (!Send([](rpc::FromWorker::Builder b) { b.setPid(getpid()); }).ok()) return 1;
+  flusher_ = std::thread([this] { FlushLoop(); });
   while (true) {
     if (!Receive(absl::InfiniteDuration(), /*blocked=*/false).ok()) return 0;  // socket closed
-    absl::Time oldest_unsent = absl::InfiniteFuture();
     while (!queue_.empty()) {
       QueuedTask next = std::move(queue_.front());
       queue_.pop_front();
       Execute(next);
-      if (oldest_unsent == absl::InfiniteFuture()) oldest_unsent = absl::Now();
-      // Results go out in batches, but not later than 200 us after the first of them.
-      if (out_.done.size() >= 16 || absl::Now() - oldest_unsent > absl::Microseconds(200)) {
-        if (!Send().ok()) return 0;
-        oldest_unsent = absl::InfiniteFuture();
-      }
+      // Short tasks' results go out in batches (one message, one wake-up of the scheduler for
+      // many), but a result never waits for the next task to end: the flusher thread sends it
+      // after kMaxResultDelay at the latest.
+      if (!SendOrDefer().ok()) return 0;
       // Between tasks, take what the scheduler sent meanwhile (it may want queued tasks back).
-      if (!queue_.empty()) {
-        absl::Status read = stream_.ReadAvailable([&](std::unique_ptr<ReceivedMessage> m) {
-          Accept(std::shared_ptr<ReceivedMessage>(std::move(m)), /*blocked=*/false);
-        });
-        if (!read.ok()) return 0;
-      }
+      absl::Status read = stream_.ReadAvailable([&](std::unique_ptr<ReceivedMessage> m) {
+        Accept(std::shared_ptr<ReceivedMessage>(std::move(m)), /*blocked=*/false);
+      });
+      if (!read.ok()) return 0;
     }
-    if (!Send().ok()) return 0;
+    if (!Send().ok()) return 0;  // e.g. the queue handed back on the scheduler's request
   }
 }
 
@@ -391,12 +448,23 @@ std::vector<ObjectID> WorkerRuntime::Submit(TaskSpec spec) {
   auto described = DescribeTaskFunction(spec.invoker, spec.function);
   if (!described.ok()) throw std::runtime_error(std::string(described.status().message()));
   uint64_t key = described->key;
-  if (functions_sent_.insert(key).second) {
-    defined_.try_emplace(key, *described->record);
-    out_.functions.push_back(key);
+  bool first_use = functions_sent_.insert(key).second;
+  if (first_use) defined_.try_emplace(key, *described->record);
+  // Large argument values go through the store, before the task message is built.
+  std::vector<ObjectID> stored(spec.args.size());
+  for (size_t i = 0; i < spec.args.size(); ++i) {
+    const TaskArg& arg = spec.args[i];
+    if (!arg.ref.IsNil() || arg.value.size() <= kInlineLimit) continue;
+    stored[i] = Put(arg.value.size(),
+                    [&](std::span<uint8_t> out) {
+                      std::memcpy(out.data(), arg.value.data(), arg.value.size());
+                    },
+                    {});
   }
   TaskID id = TaskID::FromRandom();
-  auto orphan = Orphanage().newOrphan<rpc::Task>();
+  absl::MutexLock lock(&out_mu_);
+  if (first_use) out_.functions.emplace_back(key, *described->record);
+  auto orphan = out_.arena->getOrphanage().newOrphan<rpc::Task>();
   auto task = orphan.get();
   task.setTaskId(AsData(id.Binary()));
   task.setParentTaskId(AsData(current_task_.Binary()));
@@ -408,17 +476,10 @@ std::vector<ObjectID> WorkerRuntime::Submit(TaskSpec spec) {
   if (!spec.nested_refs.empty())
     WriteIds(task.initNestedRefs(spec.nested_refs.size()), spec.nested_refs);
   auto args = task.initArgs(spec.args.size());
-  std::vector<ObjectID> stored;  // large values put into the store for this task
   for (size_t i = 0; i < spec.args.size(); ++i) {
     const TaskArg& arg = spec.args[i];
-    if (arg.ref.IsNil() && arg.value.size() > kInlineLimit) {
-      ObjectID id = Put(arg.value.size(),
-                        [&](std::span<uint8_t> out) {
-                          std::memcpy(out.data(), arg.value.data(), arg.value.size());
-                        },
-                        {});
-      stored.push_back(id);
-      args[i].setRef(AsData(id.Binary()));
+    if (!stored[i].IsNil()) {
+      args[i].setRef(AsData(stored[i].Binary()));
     } else if (arg.ref.IsNil()) {
       args[i].setValue(AsData(arg.value));
     } else {
@@ -431,8 +492,10 @@ std::vector<ObjectID> WorkerRuntime::Submit(TaskSpec spec) {
     returns.push_back(ObjectID::ForReturn(id, i));
     refs_[returns.back()] += 1;  // the adopted reference (see core_runtime.h)
   }
-  for (const ObjectID& id : stored) RemoveRef(id);  // the task keeps it meanwhile
-  if (!Send().ok()) throw std::runtime_error("the scheduler's connection is closed");
+  for (const ObjectID& put : stored) {
+    if (!put.IsNil()) RemoveRefLocked(put);  // the task keeps it meanwhile
+  }
+  if (!SendLocked().ok()) throw std::runtime_error("the scheduler's connection is closed");
   return returns;
 }
 
@@ -442,12 +505,14 @@ ObjectID WorkerRuntime::Put(size_t size, absl::FunctionRef<void(std::span<uint8_
   if (size <= kInlineLimit) {
     std::string bytes(size, '\0');
     write({reinterpret_cast<uint8_t*>(bytes.data()), size});
+    absl::MutexLock lock(&out_mu_);
     out_.puts.push_back({id, std::move(bytes), options.nested_refs});
   } else {
     auto object = store_->Create(id, size);
     if (!object.ok()) ThrowStoreError(object.status());
     write(object->span());
     (void)store_->Seal(*std::move(object));
+    absl::MutexLock lock(&out_mu_);
     out_.puts.push_back({id, uint64_t{size}, options.nested_refs});
   }
   refs_[id] += 1;
@@ -541,10 +606,18 @@ WaitResult WorkerRuntime::Wait(std::span<const ObjectID> ids, size_t num_returns
 }
 
 void WorkerRuntime::AddRef(const ObjectID& id) {
-  if (refs_[id]++ == 0) out_.add_refs.push_back(id);
+  if (refs_[id]++ == 0) {
+    absl::MutexLock lock(&out_mu_);
+    out_.add_refs.push_back(id);
+  }
 }
 
 void WorkerRuntime::RemoveRef(const ObjectID& id) {
+  absl::MutexLock lock(&out_mu_);
+  RemoveRefLocked(id);
+}
+
+void WorkerRuntime::RemoveRefLocked(const ObjectID& id) {
   auto it = refs_.find(id);
   if (it == refs_.end()) return;
   if (--it->second == 0) {

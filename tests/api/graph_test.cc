@@ -1,12 +1,15 @@
 // The computation graph recorded by the real runtime, and the files it writes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "absl/time/clock.h"
 #include "ray/api.h"
 #include "ray/core/core_runtime.h"
 
@@ -28,6 +31,12 @@ int run_experiment(int i) {
   return sum;
 }
 int fails(int) { throw std::runtime_error("no"); }
+// Sleeps 100 ms; returns when it began and ended (Unix ns), as the task itself saw it.
+std::vector<int64_t> hundred_ms(int) {
+  int64_t began = absl::ToUnixNanos(absl::Now());
+  absl::SleepFor(absl::Milliseconds(100));
+  return {began, absl::ToUnixNanos(absl::Now())};
+}
 
 TaskGraph::Snapshot Snapshot() { return *ray::core::CurrentRuntime()->GraphSnapshot(); }
 
@@ -104,9 +113,7 @@ TEST_F(GraphTest, NestedTasksHangUnderTheirLauncher) {
   for (size_t i = 1; i < 4; ++i) EXPECT_EQ(graph.tasks[i].parent, launcher);
 }
 
-int named_inner(int i) {
-  return ray::Remote(sleep_zero).Options({.name = "inner step"})(i).Get();
-}
+int named_inner(int i) { return ray::Remote(sleep_zero).Options({.name = "inner step"})(i).Get(); }
 
 TEST_F(GraphTest, TaskOptionsNameNamesTheTaskAlsoInsideTasks) {
   ray::Remote(named_inner).Options({.name = "outer step"})(1).Get();
@@ -135,6 +142,32 @@ TEST_F(GraphTest, FailedTasksStandOutAndTheTimelineIsJson) {
       "sys.exit(0 if sum(e.get('ph')=='X' for e in d['traceEvents'])==2 else 3)\" " +
       json_path;
   EXPECT_EQ(std::system(check.c_str()), 0) << Read(json_path);
+}
+
+// Tasks queued behind others on a worker are recorded with the times they really ran (the
+// worker's), not the time they were queued: eight 100 ms tasks on two workers are eight tasks
+// of at least 100 ms each, one at a time per worker.
+TEST_F(GraphTest, PipelinedTasksShowWhenTheyRan) {
+  std::vector<ray::ObjectRef<std::vector<int64_t>>> refs;
+  for (int i = 0; i < 8; ++i) refs.push_back(ray::Remote(hundred_ms)(i));
+  std::vector<std::vector<int64_t>> inside = ray::Get(refs);
+  TaskGraph::Snapshot graph = Snapshot();
+  ASSERT_EQ(graph.tasks.size(), 8u);
+  std::map<int, std::vector<std::pair<absl::Time, absl::Time>>> by_worker;
+  for (size_t i = 0; i < 8; ++i) {
+    const TaskGraph::Task& task = graph.tasks[i];
+    EXPECT_EQ(task.state, TaskGraph::State::kDone);
+    EXPECT_GE(task.finished - task.started, absl::Milliseconds(100)) << "task " << i;
+    EXPECT_LE(task.started, absl::FromUnixNanos(inside[i][0])) << "task " << i;
+    EXPECT_GE(task.finished, absl::FromUnixNanos(inside[i][1])) << "task " << i;
+    by_worker[task.worker_pid].emplace_back(task.started, task.finished);
+  }
+  for (auto& [pid, spans] : by_worker) {
+    std::sort(spans.begin(), spans.end());
+    for (size_t i = 1; i < spans.size(); ++i) {
+      EXPECT_GE(spans[i].first, spans[i - 1].second) << "overlap on worker " << pid;
+    }
+  }
 }
 
 TEST_F(GraphTest, BadPathIsAClearError) {

@@ -49,6 +49,13 @@ int always_die(int) {
   return 0;
 }
 
+// Returns once the test writes a byte into the pipe whose read end is `fd` (workers are forks
+// of the driver made at Init, so they have the pipes made before it).
+int block_on(int fd) {
+  char byte;
+  return static_cast<int>(read(fd, &byte, 1));
+}
+
 class TaskTest : public ::testing::Test {
  protected:
   void TearDown() override { ray::Shutdown(); }
@@ -232,6 +239,29 @@ TEST_F(TaskTest, UnreachableObjectsAreFreedFromTheStore) {
   // scheduler thread, so allow it a moment).
   for (int i = 0; i < 500 && used() > before; ++i) absl::SleepFor(absl::Milliseconds(10));
   EXPECT_EQ(used(), before);
+}
+
+// A finished task's result is not held back until the task queued behind it on the same
+// worker ends. `first` holds the only worker while `quick` and `long_one` queue behind it, so
+// that the worker receives both at once; `long_one` then blocks until quick's Get returned.
+TEST_F(TaskTest, AResultIsNotHeldBehindTheNextTaskOnItsWorker) {
+  int first_gate[2], long_gate[2];
+  ASSERT_EQ(pipe(first_gate), 0);
+  ASSERT_EQ(pipe(long_gate), 0);
+  ray::Init({.num_workers = 1, .num_cpus = 1});
+  auto first = ray::Remote(block_on)(first_gate[0]);
+  auto quick = ray::Remote(add)(1, 2);
+  auto long_one = ray::Remote(block_on)(long_gate[0]);
+  ASSERT_EQ(write(first_gate[1], "x", 1), 1);
+  EXPECT_EQ(first.Get(absl::Seconds(60)), 1);
+  // Before the fix, the wait timed out with nothing ready and the get threw.
+  auto [ready, not_ready] = ray::Wait(std::vector{quick, long_one}, 1, absl::Seconds(60));
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_EQ(ready[0], quick);
+  EXPECT_EQ(quick.Get(absl::Seconds(60)), 3);
+  ASSERT_EQ(write(long_gate[1], "x", 1), 1);
+  EXPECT_EQ(long_one.Get(absl::Seconds(60)), 1);
+  for (int fd : {first_gate[0], first_gate[1], long_gate[0], long_gate[1]}) close(fd);
 }
 
 }  // namespace
