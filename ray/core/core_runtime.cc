@@ -29,6 +29,20 @@ uint64_t CurrentRuntimeEpoch() {
   return current_epoch.load(std::memory_order_acquire);
 }
 
+namespace {
+thread_local const ScopedInterruptCheck* interrupt_check = nullptr;
+}  // namespace
+
+ScopedInterruptCheck::ScopedInterruptCheck(absl::Duration interval,
+                                           absl::FunctionRef<bool()> interrupted)
+    : interval_(interval), interrupted_(interrupted), outer_(interrupt_check) {
+  interrupt_check = this;
+}
+
+ScopedInterruptCheck::~ScopedInterruptCheck() { interrupt_check = outer_; }
+
+const ScopedInterruptCheck* ScopedInterruptCheck::Current() { return interrupt_check; }
+
 void UseRuntimeOf(RuntimeSource runtime, EpochSource epoch) {
   if (runtime == &CurrentRuntime) return;  // this very copy: it would call itself
   epoch_source.store(epoch, std::memory_order_release);

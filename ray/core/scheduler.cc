@@ -1095,6 +1095,9 @@ void Scheduler::Run() {
 bool Scheduler::PollUntil(absl::FunctionRef<bool()> done, absl::Time deadline) {
   ++driver_waiters_;
   if (thread_polling_) Wake();  // it hands polling over to this thread
+  const ScopedInterruptCheck* check = ScopedInterruptCheck::Current();
+  absl::Time next_check =
+      check != nullptr ? absl::Now() + check->interval() : absl::InfiniteFuture();
   bool met = false;
   while (true) {
     if (done()) {
@@ -1102,11 +1105,19 @@ bool Scheduler::PollUntil(absl::FunctionRef<bool()> done, absl::Time deadline) {
       break;
     }
     if (stopping_ || absl::Now() >= deadline) break;
+    if (absl::Now() >= next_check) {
+      mu_.Unlock();
+      bool interrupted = check->Interrupted();
+      mu_.Lock();
+      if (interrupted) break;
+      next_check = absl::Now() + check->interval();
+      continue;
+    }
     if (!poller_busy_) {
       // Poll here: the worker's reply then wakes this thread directly, one wake-up fewer
       // than through the scheduler thread.
       poller_busy_ = true;
-      absl::Time poll_deadline = std::min(deadline, NextDeadline());
+      absl::Time poll_deadline = std::min({deadline, next_check, NextDeadline()});
       mu_.Unlock();
       PollOnce(poll_deadline, kDriverSpin);
       mu_.Lock();
@@ -1114,7 +1125,7 @@ bool Scheduler::PollUntil(absl::FunctionRef<bool()> done, absl::Time deadline) {
       objects_changed_.SignalAll();
       continue;
     }
-    objects_changed_.WaitWithDeadline(&mu_, deadline);
+    objects_changed_.WaitWithDeadline(&mu_, std::min(deadline, next_check));
   }
   if (--driver_waiters_ == 0) grace_until_ = absl::Now() + kPollerGrace;
   poller_cv_.Signal();

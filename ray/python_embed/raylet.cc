@@ -435,29 +435,29 @@ std::vector<ObjectID> Ids(const std::vector<const PyObjectID*>& refs) {
   return ids;
 }
 
-// The driver waits in slices this long, between which Python runs its signal handlers: Ctrl-C
-// interrupts ray.get and ray.wait with KeyboardInterrupt, as it does any Python call.
+// How often a driver blocked in ray.get or ray.wait runs Python's signal handlers: Ctrl-C
+// interrupts them with KeyboardInterrupt, as it does any Python call.
 constexpr absl::Duration kSignalCheckInterval = absl::Milliseconds(100);
 
-// Calls `wait(slice)` (without the GIL, in the driver) until it returns true, or returns false
-// once `timeout` has passed. In the driver, slices last at most kSignalCheckInterval and
-// Python's signal handlers run between them (an exception they raise propagates).
-bool WaitInSlices(std::optional<double> timeout,
-                  absl::FunctionRef<bool(absl::Duration slice)> wait) {
-  const absl::Time deadline =
-      timeout.has_value() ? absl::Now() + Timeout(timeout) : absl::InfiniteFuture();
-  const bool in_driver = InDriver();
-  while (true) {
-    absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
-    bool done;
-    {
-      ReleaseInDriver release;
-      done = wait(in_driver ? std::min(left, kSignalCheckInterval) : left);
-    }
-    if (done) return true;
-    if (absl::Now() >= deadline) return false;
-    if (in_driver && PyErr_CheckSignals() != 0) throw py::error_already_set();
+// Calls `wait(timeout)` (without the GIL, in the driver), while Python's signal handlers run
+// every kSignalCheckInterval (with the GIL): an exception they raise (KeyboardInterrupt) ends
+// the wait and propagates. Returns what `wait` returned.
+bool WaitInterruptibly(std::optional<double> timeout,
+                       absl::FunctionRef<bool(absl::Duration timeout)> wait) {
+  if (!InDriver()) return wait(Timeout(timeout));
+  bool signalled = false;
+  bool done;
+  {
+    py::gil_scoped_release release;
+    core::ScopedInterruptCheck check(kSignalCheckInterval, [&] {
+      py::gil_scoped_acquire gil;
+      signalled = PyErr_CheckSignals() != 0;
+      return signalled;
+    });
+    done = wait(Timeout(timeout));
   }
+  if (signalled) throw py::error_already_set();
+  return done;
 }
 
 std::vector<PyObjectBuffer> Get(const std::vector<const PyObjectID*>& refs,
@@ -465,9 +465,9 @@ std::vector<PyObjectBuffer> Get(const std::vector<const PyObjectID*>& refs,
   std::vector<ObjectID> ids = Ids(refs);
   CoreRuntime& runtime = Runtime();
   std::vector<ObjectValue> values;
-  bool got = WaitInSlices(timeout, [&](absl::Duration slice) {
+  bool got = WaitInterruptibly(timeout, [&](absl::Duration limit) {
     try {
-      values = runtime.Get(ids, slice);
+      values = runtime.Get(ids, limit);
       return true;
     } catch (const GetTimeoutError&) {
       return false;
@@ -489,9 +489,9 @@ std::pair<std::vector<size_t>, std::vector<size_t>> Wait(const std::vector<const
   std::vector<ObjectID> ids = Ids(refs);
   CoreRuntime& runtime = Runtime();
   core::WaitResult result;
-  WaitInSlices(timeout, [&](absl::Duration slice) {
-    result = runtime.Wait(ids, num_returns, slice);
-    return result.ready.size() >= std::min(num_returns, ids.size());
+  WaitInterruptibly(timeout, [&](absl::Duration limit) {
+    result = runtime.Wait(ids, num_returns, limit);
+    return true;
   });
   return {std::move(result.ready), std::move(result.not_ready)};
 }
