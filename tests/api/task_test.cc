@@ -1,5 +1,6 @@
 // The public API on the real multi-process runtime: tasks run in worker processes.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -54,6 +55,25 @@ int always_die(int) {
 int block_on(int fd) {
   char byte;
   return static_cast<int>(read(fd, &byte, 1));
+}
+
+// Waits (at most 50 ms) for the result of a task blocked on the pipe `fd`; true if it timed out.
+bool get_times_out(int fd) {
+  try {
+    ray::Remote(block_on)(fd).Get(absl::Milliseconds(50));
+    return false;
+  } catch (const ray::GetTimeoutError&) {
+    return true;
+  }
+}
+// Writes its pid into the pipe `pid_fd`, then gets (twice in one list) the result of a task
+// blocked on the pipe `gate_fd`.
+int report_then_get(int pid_fd, int gate_fd) {
+  pid_t pid = getpid();
+  if (write(pid_fd, &pid, sizeof(pid)) != sizeof(pid)) return -1;
+  auto blocked = ray::Remote(block_on)(gate_fd);
+  std::vector<ray::ObjectRef<int>> twice = {blocked, blocked};
+  return ray::Get(twice)[0];
 }
 
 class TaskTest : public ::testing::Test {
@@ -262,6 +282,38 @@ TEST_F(TaskTest, AResultIsNotHeldBehindTheNextTaskOnItsWorker) {
   ASSERT_EQ(write(long_gate[1], "x", 1), 1);
   EXPECT_EQ(long_one.Get(absl::Seconds(60)), 1);
   for (int fd : {first_gate[0], first_gate[1], long_gate[0], long_gate[1]}) close(fd);
+}
+
+// Gets and waits that end before their objects exist (timeouts, dead workers) leave nothing
+// behind that the objects' completion would touch later (AddressSanitizer runs see to it), and
+// a list may name an object twice.
+TEST_F(TaskTest, WaitsThatEndEarlyLeaveNothingBehind) {
+  int gate[2], pids[2];  // made before Init: the workers have them
+  ASSERT_EQ(pipe(gate), 0);
+  ASSERT_EQ(pipe(pids), 0);
+  ray::Init({.num_workers = 3, .num_cpus = 3});
+  auto blocked = ray::Remote(block_on)(gate[0]);
+  // The driver: a get with a duplicate and a wait, both timing out.
+  std::vector<ray::ObjectRef<int>> twice = {blocked, blocked};
+  EXPECT_THROW(ray::Get(twice, absl::Milliseconds(20)), ray::GetTimeoutError);
+  auto [ready, not_ready] = ray::Wait(std::vector{blocked}, 1, absl::Milliseconds(20));
+  EXPECT_TRUE(ready.empty());
+  // A worker: a get that times out inside a task.
+  EXPECT_TRUE(ray::Remote(get_times_out)(gate[0]).Get(absl::Seconds(60)));
+  // A worker killed while its task waits for an object (twice in one get).
+  auto killed = ray::Remote(report_then_get).Options({.max_retries = 0})(pids[1], gate[0]);
+  pid_t worker = 0;
+  pollfd readable{pids[0], POLLIN, 0};
+  ASSERT_EQ(poll(&readable, 1, 60000), 1);
+  ASSERT_EQ(read(pids[0], &worker, sizeof(worker)), static_cast<ssize_t>(sizeof(worker)));
+  ASSERT_EQ(kill(worker, SIGKILL), 0);
+  EXPECT_THROW(killed.Get(absl::Seconds(60)), ray::WorkerCrashedError);
+  // One byte for each task blocked on the gate: `blocked` and those of get_times_out and
+  // report_then_get. Their results come after the gets and waits on them ended.
+  ASSERT_EQ(write(gate[1], "xxx", 3), 3);
+  EXPECT_EQ(ray::Get(twice, absl::Seconds(60)), (std::vector<int>{1, 1}));
+  EXPECT_EQ(ray::Remote(add)(1, 2).Get(absl::Seconds(60)), 3);
+  for (int fd : {gate[0], gate[1], pids[0], pids[1]}) close(fd);
 }
 
 }  // namespace
