@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -291,6 +292,41 @@ TEST_F(ApiTest, WaitSplitsReadyAndNotReady) {
   EXPECT_THROW(ray::Wait(refs, 6), ray::RayError);
   std::vector<ray::ObjectRef<int>> twice{refs[0], refs[0]};
   EXPECT_THROW(ray::Wait(twice, 1), ray::RayError);
+}
+
+TEST_F(ApiTest, TimeoutsAreAbslOrChronoDurations) {
+  using namespace std::chrono_literals;
+  ray::ObjectRef<int> x = ray::Remote(add)(1, 2);
+  auto v = ray::Put(std::vector<double>{1.5});
+  EXPECT_EQ(x.Get(1s), 3);
+  EXPECT_EQ(ray::Get(x, 250ms), 3);
+  EXPECT_EQ(ray::Get(std::vector{x, x}, std::chrono::duration<double>(0.5)),
+            (std::vector<int>{3, 3}));
+  EXPECT_EQ(ray::GetView(v, std::chrono::minutes(1))[0], 1.5);
+  EXPECT_EQ(v.GetView(absl::Seconds(1))[0], 1.5);
+  EXPECT_EQ(ray::Wait(std::vector{x}, 1, 10us).ready.size(), 1u);
+}
+
+TEST(TimeoutTest, ChronoDurationsConvertExactly) {
+  EXPECT_EQ(ray::Timeout().duration(), absl::InfiniteDuration());
+  EXPECT_EQ(ray::Timeout(absl::Seconds(2)).duration(), absl::Seconds(2));
+  EXPECT_EQ(ray::Timeout(std::chrono::milliseconds(1500)).duration(), absl::Milliseconds(1500));
+  EXPECT_EQ(ray::Timeout(std::chrono::microseconds(3)).duration(), absl::Microseconds(3));
+  EXPECT_EQ(ray::Timeout(std::chrono::nanoseconds(7)).duration(), absl::Nanoseconds(7));
+  EXPECT_EQ(ray::Timeout(std::chrono::hours(2)).duration(), absl::Hours(2));
+  EXPECT_EQ(ray::Timeout(std::chrono::duration<double>(0.25)).duration(), absl::Milliseconds(250));
+  EXPECT_EQ(ray::Timeout(std::chrono::duration<int, std::ratio<1, 3>>(3)).duration(),
+            absl::Seconds(1));
+  EXPECT_EQ(ray::Timeout(std::chrono::seconds(-1)).duration(), absl::Seconds(-1));
+  // "Forever" and what lies past absl::Duration's range are infinite.
+  EXPECT_EQ(ray::Timeout(std::chrono::milliseconds::max()).duration(), absl::InfiniteDuration());
+  EXPECT_EQ(ray::Timeout(std::chrono::duration<uint64_t>(uint64_t{1} << 63)).duration(),
+            absl::InfiniteDuration());
+  EXPECT_EQ(ray::Timeout(std::chrono::duration<int64_t, std::ratio<1000000>>(int64_t{1} << 62))
+                .duration(),
+            absl::InfiniteDuration());
+  EXPECT_EQ(ray::Timeout(std::chrono::duration<double>(1e300)).duration(),
+            absl::InfiniteDuration());
 }
 
 TEST_F(ApiTest, OptionsAreCheckedAndReachTheTask) {
