@@ -410,13 +410,16 @@ void WriteReturn(size_t index, const V& value, core::ReturnWriter& returns) {
   static_assert(!kIsObjectRef<std::remove_cvref_t<V>>,
                 "a remote function cannot return an ObjectRef: return the value");
   const auto& serializable = Serializable(value);
-  constexpr bool kMsgpack = F == ReturnFormat::kMsgpack;
-  const size_t size = kMsgpack ? SerializedMsgpackSize(serializable) : SerializedSize(serializable);
-  std::span<uint8_t> out = returns.Allocate(index, size);
-  if (out.size() < size) ThrowShortAllocation(index, out.size(), size);
-  if constexpr (kMsgpack) {
+  // (Only the format's own functions: msgpack cannot write a vector of RAY_RAW_ELEMENT structs.)
+  if constexpr (F == ReturnFormat::kMsgpack) {
+    const size_t size = SerializedMsgpackSize(serializable);
+    std::span<uint8_t> out = returns.Allocate(index, size);
+    if (out.size() < size) ThrowShortAllocation(index, out.size(), size);
     SerializeMsgpackInto(serializable, out);
   } else {
+    const size_t size = SerializedSize(serializable);
+    std::span<uint8_t> out = returns.Allocate(index, size);
+    if (out.size() < size) ThrowShortAllocation(index, out.size(), size);
     SerializeInto(serializable, out);
   }
 }

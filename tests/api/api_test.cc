@@ -4,18 +4,28 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
 #include <cmath>
+#include <deque>
+#include <list>
 #include <map>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "ray/core/local_runtime.h"
+
+// An enum as a task value: msgpack's MSGPACK_ADD_ENUM, at global scope.
+enum class Color { kRed, kBlue };
+MSGPACK_ADD_ENUM(Color);
 
 namespace {
 
@@ -141,6 +151,54 @@ TEST_F(ApiTest, UserStructsAndContainers) {
   std::map<std::string, int> counts =
       ray::Remote(word_counts)(std::vector<std::string>{"a", "b", "a"}).Get();
   EXPECT_EQ(counts, (std::map<std::string, int>{{"a", 2}, {"b", 1}}));
+}
+
+template <typename T>
+T Echo(T value) {
+  return value;
+}
+template <typename T>
+void ExpectRoundTrip(const T& value) {
+  EXPECT_TRUE(ray::Remote(Echo<T>)(value).Get() == value) << ray::TypeName<T>();
+  EXPECT_TRUE(ray::Put(value).Get() == value) << ray::TypeName<T>();
+}
+struct Reading {  // a msgpack map
+  std::string sensor;
+  double value = 0;
+  MSGPACK_DEFINE_MAP(sensor, value);
+  friend bool operator==(const Reading&, const Reading&) = default;
+};
+
+// The types docs/API.md lists as task arguments and results.
+TEST_F(ApiTest, TheDocumentedValueTypesRoundTrip) {
+  ExpectRoundTrip(int8_t{-5});
+  ExpectRoundTrip(uint64_t{1} << 63);
+  ExpectRoundTrip(2.5f);
+  ExpectRoundTrip(true);
+  ExpectRoundTrip('c');
+  ExpectRoundTrip(Color::kBlue);
+  ExpectRoundTrip(std::string("text"));
+  ExpectRoundTrip(std::vector<double>{1.5, 2.5});
+  ExpectRoundTrip(std::vector<std::byte>{std::byte{7}});
+  ExpectRoundTrip(ray::ByteBuffer(std::vector<uint8_t>{1, 2, 3}));
+  ExpectRoundTrip(std::vector<bool>{true, false});
+  ExpectRoundTrip(std::vector<std::string>{"a", "b"});
+  ExpectRoundTrip(std::vector<std::vector<int>>{{1}, {2, 3}});
+  ExpectRoundTrip(std::array<int, 3>{1, 2, 3});
+  ExpectRoundTrip(std::deque<int>{1, 2});
+  ExpectRoundTrip(std::list<int>{3, 4});
+  ExpectRoundTrip(std::set<int>{5, 6});
+  ExpectRoundTrip(std::unordered_set<int>{7, 8});
+  ExpectRoundTrip(std::map<std::string, int>{{"a", 1}});
+  ExpectRoundTrip(std::unordered_map<int, double>{{1, 0.5}});
+  ExpectRoundTrip(std::pair<int, std::string>{1, "one"});
+  ExpectRoundTrip(std::tuple<int, double, std::string>{1, 2.0, "three"});
+  ExpectRoundTrip(std::optional<int>(4));
+  ExpectRoundTrip(std::optional<int>());
+  ExpectRoundTrip(Reading{"t", 21.5});
+  ExpectRoundTrip(std::map<std::string, std::vector<Reading>>{{"room", {Reading{"t", 1}}}});
+  std::vector<Pixel> pixels{{1, 2, 3, 4}};
+  EXPECT_EQ(ray::Remote(Echo<std::vector<Pixel>>)(pixels).Get()[0].b, 3);
 }
 
 TEST_F(ApiTest, CapturelessLambdas) {
