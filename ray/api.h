@@ -24,7 +24,8 @@
 //   ray/api/ray_remote.h  RAY_REMOTE(f): C++ functions that Python calls by name
 //   ray/core/errors.h     RayError, TaskError, WorkerCrashedError, GetTimeoutError
 //   ray/core/serialization.h  what values can be (RAY_SERIALIZABLE, RAY_RAW_ELEMENT,
-//                         ArrayView, ByteBuffer)
+//                         ArrayView, ByteBuffer); docs/API.md lists the types
+// Timeouts (Get, GetView, Wait) are absl::Durations or std::chrono durations (ray::Timeout).
 #pragma once
 
 #include "ray/api/graph.h"           // IWYU pragma: export

@@ -1,8 +1,11 @@
 // ObjectRef<T>, Put, Get, GetView and Wait. Part of the public API (ray/api.h).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <ostream>
 #include <span>
 #include <string>
@@ -21,6 +24,41 @@ namespace ray {
 
 template <typename T>
 class ObjectRef;
+
+// How long Get, GetView or Wait may wait: an absl::Duration or any std::chrono::duration
+// (std::chrono::milliseconds(100); 1.5s with std::chrono_literals). Infinite by default, and for
+// absl::InfiniteDuration() and std::chrono::duration<...>::max().
+class Timeout {
+ public:
+  Timeout() = default;
+  Timeout(absl::Duration duration) : duration_(duration) {}  // NOLINT: converts implicitly
+  template <typename Rep, typename Period>
+  Timeout(std::chrono::duration<Rep, Period> duration)  // NOLINT: converts implicitly
+      : duration_(FromChrono(duration)) {}
+
+  absl::Duration duration() const { return duration_; }
+
+ private:
+  // Exact for integer counts (to absl's quarter nanosecond); past absl::Duration's range
+  // (about 292 billion years) the timeout is infinite.
+  template <typename Rep, typename Period>
+  static absl::Duration FromChrono(std::chrono::duration<Rep, Period> duration) {
+    if (duration == std::chrono::duration<Rep, Period>::max()) return absl::InfiniteDuration();
+    if constexpr (std::is_floating_point_v<Rep>) {
+      return absl::Seconds(std::chrono::duration<double>(duration).count());
+    } else {
+      const auto count = duration.count();
+      if constexpr (std::is_unsigned_v<Rep>) {
+        if (count > static_cast<Rep>(std::numeric_limits<int64_t>::max())) {
+          return absl::InfiniteDuration();
+        }
+      }
+      return absl::Seconds(static_cast<int64_t>(count)) * Period::num / Period::den;
+    }
+  }
+
+  absl::Duration duration_ = absl::InfiniteDuration();
+};
 
 namespace internal {
 
@@ -83,6 +121,20 @@ decltype(auto) Serializable(const T& value) {
   } else {
     return (value);
   }
+}
+
+// Fails to compile, with one message that says what to do, if ray cannot serialize a Value
+// (the compiler shows Value, and Unserializable: the part of it that lacks a way, Value itself
+// or an element or member type). Returns true otherwise.
+template <typename Value, typename Unserializable = UnserializablePart<Value>>
+constexpr bool CheckSerializable() {
+  static_assert(std::is_void_v<Unserializable>,
+                "ray cannot serialize the type shown as Unserializable (in Value): list its "
+                "fields in the struct with RAY_SERIALIZABLE(field1, field2, ...) (it needs a "
+                "default constructor); or, for a trivially-copyable struct in a std::vector, "
+                "RAY_RAW_ELEMENT(); or, if it has msgpack adaptors of its own, declare "
+                "template <> struct ray::MsgpackAdaptorOptIn<T> : std::true_type {}");
+  return true;
 }
 
 struct RefAccess;
@@ -176,7 +228,9 @@ struct RefAccess {
 template <typename T>
 T ReadObject(const core::ObjectValue& value, const ObjectID& id, std::string_view api) {
   ThrowIfError(value, id, api);
-  if constexpr (!std::is_void_v<T>) {
+  if constexpr (!kIsSerializable<T>) {
+    throw RayError("unreachable");  // ObjectRef<T> does not compile, and says why
+  } else if constexpr (!std::is_void_v<T>) {
     absl::StatusOr<T> result = Deserialize<T>(value.bytes);
     if (!result.ok()) ThrowReadError(result.status(), id, api, TypeName<T>());
     return *std::move(result);
@@ -209,6 +263,7 @@ class ObjectRef : public internal::ObjectRefBase {
                 "ObjectRef<T> holds an owned value type: std::vector<E> rather than a "
                 "span/ArrayView, std::string rather than a string_view or const char*, and "
                 "no const or reference");
+  static_assert(std::is_void_v<T> || internal::CheckSerializable<T>());
 
  public:
   using value_type = T;
@@ -224,23 +279,23 @@ class ObjectRef : public internal::ObjectRefBase {
   // Waits for the object (at most `timeout`: ray::GetTimeoutError) and returns a copy of its
   // value. Throws ray::TaskError / ray::WorkerCrashedError if the task that makes it, or one
   // it depends on, failed; ray::RayError if the object does not hold a T.
-  T Get(absl::Duration timeout = absl::InfiniteDuration()) const {
+  T Get(Timeout timeout = Timeout()) const {
     core::CoreRuntime& runtime = UsableRuntime("ray::Get");
-    std::vector<core::ObjectValue> values = runtime.Get(std::span(&ID(), 1), timeout);
+    std::vector<core::ObjectValue> values = runtime.Get(std::span(&ID(), 1), timeout.duration());
     return internal::ReadObject<T>(values.at(0), ID(), "ray::Get");
   }
 
   // For objects stored raw (std::vector<E> of numbers or RAY_RAW_ELEMENT structs,
   // std::string, ByteBuffer): a read-only view of the object's memory in the store, no copy.
   // The view keeps the object pinned while it (or a copy) lives. Errors as Get.
-  auto GetView(absl::Duration timeout = absl::InfiniteDuration()) const {
+  auto GetView(Timeout timeout = Timeout()) const {
     static_assert(internal::Viewable<T>,
                   "GetView needs an object stored raw: ObjectRef<std::vector<E>> (E a number, "
                   "std::byte or a RAY_RAW_ELEMENT struct), ObjectRef<std::string> or "
                   "ObjectRef<ray::ByteBuffer>; use Get for other types");
     if constexpr (internal::Viewable<T>) {
       core::CoreRuntime& runtime = UsableRuntime("ray::GetView");
-      std::vector<core::ObjectValue> values = runtime.Get(std::span(&ID(), 1), timeout);
+      std::vector<core::ObjectValue> values = runtime.Get(std::span(&ID(), 1), timeout.duration());
       return internal::ViewObject<internal::ViewElement<T>>(values.at(0), ID(), "ray::GetView");
     }
   }
@@ -266,25 +321,29 @@ ObjectRef<internal::ObjectType<T>> Put(const T& value) {
                 "ray::Put of an ObjectRef: pass the ObjectRef itself where it is needed");
   static_assert(!std::is_pointer_v<Stored>,
                 "ray::Put of a pointer: store the value it points to (values cross processes)");
-  core::CoreRuntime& runtime = internal::Runtime("ray::Put");
-  const auto& serializable = internal::Serializable(value);
-  const size_t size = SerializedSize(serializable);
-  ObjectID id =
-      runtime.Put(size,
-                  [&](std::span<uint8_t> out) {
-                    if (out.size() < size) {
-                      throw RayError("ray::Put: the runtime gave " + std::to_string(out.size()) +
-                                     " bytes for an object of " + std::to_string(size));
-                    }
-                    SerializeInto(serializable, out);
-                  },
-                  {});
-  return ObjectRef<Stored>(id, internal::kAdopt);
+  if constexpr (!internal::kIsSerializable<T>) {
+    return {};  // ObjectRef<Stored> says why not
+  } else {
+    core::CoreRuntime& runtime = internal::Runtime("ray::Put");
+    const auto& serializable = internal::Serializable(value);
+    const size_t size = SerializedSize(serializable);
+    ObjectID id =
+        runtime.Put(size,
+                    [&](std::span<uint8_t> out) {
+                      if (out.size() < size) {
+                        throw RayError("ray::Put: the runtime gave " + std::to_string(out.size()) +
+                                       " bytes for an object of " + std::to_string(size));
+                      }
+                      SerializeInto(serializable, out);
+                    },
+                    {});
+    return ObjectRef<Stored>(id, internal::kAdopt);
+  }
 }
 
 // Same as ref.Get(timeout).
 template <typename T>
-T Get(const ObjectRef<T>& ref, absl::Duration timeout = absl::InfiniteDuration()) {
+T Get(const ObjectRef<T>& ref, Timeout timeout = Timeout()) {
   return ref.Get(timeout);
 }
 
@@ -292,7 +351,7 @@ T Get(const ObjectRef<T>& ref, absl::Duration timeout = absl::InfiniteDuration()
 // total). Throws the error of the first failed object in order. For ObjectRef<void>, waits and
 // returns nothing.
 template <typename T>
-auto Get(const std::vector<ObjectRef<T>>& refs, absl::Duration timeout = absl::InfiniteDuration()) {
+auto Get(const std::vector<ObjectRef<T>>& refs, Timeout timeout = Timeout()) {
   core::CoreRuntime& runtime = internal::Runtime("ray::Get");
   std::vector<ObjectID> ids;
   ids.reserve(refs.size());
@@ -300,7 +359,7 @@ auto Get(const std::vector<ObjectRef<T>>& refs, absl::Duration timeout = absl::I
     internal::RefAccess::UsableRuntime(ref, "ray::Get");
     ids.push_back(ref.ID());
   }
-  std::vector<core::ObjectValue> values = runtime.Get(ids, timeout);
+  std::vector<core::ObjectValue> values = runtime.Get(ids, timeout.duration());
   if (values.size() != ids.size()) {
     throw RayError("ray::Get: the runtime returned " + std::to_string(values.size()) +
                    " values for " + std::to_string(ids.size()) + " objects");
@@ -319,7 +378,7 @@ auto Get(const std::vector<ObjectRef<T>>& refs, absl::Duration timeout = absl::I
 
 // Same as ref.GetView(timeout): a zero-copy read-only view of a raw object.
 template <typename T>
-auto GetView(const ObjectRef<T>& ref, absl::Duration timeout = absl::InfiniteDuration()) {
+auto GetView(const ObjectRef<T>& ref, Timeout timeout = Timeout()) {
   return ref.GetView(timeout);
 }
 
@@ -335,7 +394,7 @@ struct WaitResult {
 // ray::RayError if num_returns > refs.size() or refs has a duplicate or a nil ref.
 template <typename T>
 WaitResult<T> Wait(const std::vector<ObjectRef<T>>& refs, size_t num_returns = 1,
-                   absl::Duration timeout = absl::InfiniteDuration()) {
+                   Timeout timeout = Timeout()) {
   core::CoreRuntime& runtime = internal::Runtime("ray::Wait");
   if (num_returns > refs.size()) {
     throw RayError("ray::Wait: num_returns = " + std::to_string(num_returns) + " but only " +
@@ -348,7 +407,7 @@ WaitResult<T> Wait(const std::vector<ObjectRef<T>>& refs, size_t num_returns = 1
     ids.push_back(ref.ID());
   }
   internal::CheckUnique(ids, "ray::Wait");
-  core::WaitResult indexes = runtime.Wait(ids, num_returns, timeout);
+  core::WaitResult indexes = runtime.Wait(ids, num_returns, timeout.duration());
   WaitResult<T> result;
   result.ready.reserve(indexes.ready.size());
   result.not_ready.reserve(indexes.not_ready.size());

@@ -78,8 +78,10 @@ void AppendPyArg(std::vector<core::TaskArg>& out, A&& a) {
     out.push_back(core::TaskArg{a.ID(), std::string()});
   } else if constexpr (std::is_convertible_v<const D&, std::string_view>) {
     out.push_back(core::TaskArg{ObjectID(), SerializeMsgpack(std::string_view(a))});
-  } else {
+  } else if constexpr (kIsSerializable<D>) {
     out.push_back(core::TaskArg{ObjectID(), SerializeMsgpack(a)});
+  } else {
+    static_assert(CheckSerializable<D>());
   }
 }
 
@@ -89,7 +91,7 @@ void AppendPyArg(std::vector<core::TaskArg>& out, A&& a) {
 // returns, as C++ reads it (see the top of this file).
 template <typename R>
 class PyFunction {
-  static_assert(internal::ReturnChecks<std::remove_cvref_t<R>>::kOk);
+  static_assert(internal::ResultChecks<PyFunction<R>, std::remove_cvref_t<R>>::kOk);
 
  public:
   using Result = typename internal::CallResultOf<std::remove_cvref_t<R>>::type;
@@ -108,22 +110,26 @@ class PyFunction {
   // invalid options.
   template <typename... A>
   Result operator()(A&&... args) const {
-    core::CoreRuntime& runtime = internal::Runtime("ray::PyFunction(...)(args...)");
-    if (module_.empty() || function_.empty()) {
-      throw RayError("ray::PyFunction(\"" + module_ + "\", \"" + function_ +
-                     "\"): the module and the function need names");
+    if constexpr (!internal::ResultChecks<PyFunction<R>, std::remove_cvref_t<R>>::kValid) {
+      throw RayError("unreachable");  // after the class's failed static_assert
+    } else {
+      core::CoreRuntime& runtime = internal::Runtime("ray::PyFunction(...)(args...)");
+      if (module_.empty() || function_.empty()) {
+        throw RayError("ray::PyFunction(\"" + module_ + "\", \"" + function_ +
+                       "\"): the module and the function need names");
+      }
+      core::TaskSpec spec;
+      spec.invoker = &internal::PyInvoker<std::remove_cvref_t<R>>::Run;
+      spec.function = FunctionAddress(&RayPyFunctionTask);
+      spec.options = internal::CoreOptions(options_, kNumReturns, spec.function);
+      if (spec.options.name.empty()) spec.options.name = module_ + "." + function_;  // the graph's
+      spec.args.reserve(1 + sizeof...(A));
+      spec.args.push_back(core::TaskArg{ObjectID(), python::SerializePyCall(module_, function_)});
+      (internal::AppendPyArg(spec.args, std::forward<A>(args)), ...);
+      std::vector<ObjectID> ids = runtime.Submit(std::move(spec));
+      if (ids.size() != kNumReturns) internal::ThrowArity(nullptr, ids.size(), kNumReturns);
+      return internal::CallResultOf<std::remove_cvref_t<R>>::Make(ids);
     }
-    core::TaskSpec spec;
-    spec.invoker = &internal::PyInvoker<std::remove_cvref_t<R>>::Run;
-    spec.function = FunctionAddress(&RayPyFunctionTask);
-    spec.options = internal::CoreOptions(options_, kNumReturns, spec.function);
-    if (spec.options.name.empty()) spec.options.name = module_ + "." + function_;  // the graph's
-    spec.args.reserve(1 + sizeof...(A));
-    spec.args.push_back(core::TaskArg{ObjectID(), python::SerializePyCall(module_, function_)});
-    (internal::AppendPyArg(spec.args, std::forward<A>(args)), ...);
-    std::vector<ObjectID> ids = runtime.Submit(std::move(spec));
-    if (ids.size() != kNumReturns) internal::ThrowArity(nullptr, ids.size(), kNumReturns);
-    return internal::CallResultOf<std::remove_cvref_t<R>>::Make(ids);
   }
 
   // Same as operator().

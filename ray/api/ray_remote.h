@@ -43,14 +43,17 @@ std::vector<std::string> SplitRemoteNames(std::string_view names);
 
 template <typename R, typename... P>
 void RegisterRemote(const std::string& name, R (*f)(P...)) {
-  static_assert((CheckParam<P>() && ...));
+  static_assert(ParameterChecks<R (*)(P...), std::index_sequence_for<P...>>::kOk &&
+                ResultChecks<R (*)(P...), std::remove_cvref_t<R>>::kOk);
   static_assert((!ViewParam<P>::kValue && ...),
                 "RAY_REMOTE: the function takes a view (std::string_view, std::span, "
                 "ray::ArrayView): values from other languages are msgpack, take T or const T&");
-  static_assert(ReturnChecks<std::remove_cvref_t<R>>::kOk);
-  using Invoke = InvokerOf<ReturnFormat::kMsgpack, R (*)(P...), std::remove_cvref_t<P>...>;
-  core::RegisterFunction(name.c_str(), &Invoke::Run, FunctionAddress(f), sizeof...(P),
-                         ReturnsTraits<std::remove_cvref_t<R>>::kCount);
+  if constexpr ((ValidParameter<P>() && ...) && !(ViewParam<P>::kValue || ...) &&
+                ResultChecks<R (*)(P...), std::remove_cvref_t<R>>::kValid) {
+    using Invoke = InvokerOf<ReturnFormat::kMsgpack, R (*)(P...), std::remove_cvref_t<P>...>;
+    core::RegisterFunction(name.c_str(), &Invoke::Run, FunctionAddress(f), sizeof...(P),
+                           ReturnsTraits<std::remove_cvref_t<R>>::kCount);
+  }
 }
 
 template <typename... Fn>

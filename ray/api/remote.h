@@ -173,52 +173,101 @@ constexpr bool ViewableAs() {
   }
 }
 
-// The checks of one parameter type (when ray::Remote(f) is instantiated).
+// Compile-time checks of a remote function and of each call. Each check is a function template
+// whose template parameters name what it checks: the compiler prints them with their values in
+// the "In instantiation of ... [with Function = int (*)(int, Foo); ParameterIndex = 1; ...]"
+// line of each message. Indexes count from 0, as at run time. A check returns true: its
+// static_asserts report; the Valid* functions say whether to go on instantiating (so that a
+// wrong use gives one message, not the errors of the code below it).
+
+// What is wrong with a parameter of type P, if anything (serializability aside).
+enum class ParameterProblem { kNone, kOutReference, kPointer, kObjectRef, kViewOfNonRaw, kView };
 template <typename P>
-constexpr bool CheckParam() {
+constexpr ParameterProblem ProblemOfParameter() {
   using D = std::remove_cvref_t<P>;
-  static_assert(!std::is_lvalue_reference_v<P> || std::is_const_v<std::remove_reference_t<P>>,
-                "ray::Remote: f takes a non-const lvalue reference (T&): a task gets copies of "
-                "its arguments and cannot write them back; take T or const T&");
-  static_assert(!std::is_pointer_v<D>,
-                "ray::Remote: f takes a pointer: arguments cross processes by value; take "
-                "std::string, std::vector<E>, ray::ArrayView<E> or std::span<const E>");
-  static_assert(!kIsObjectRef<D>,
-                "ray::Remote: f takes an ObjectRef: remote functions take values (an ObjectRef "
-                "passed as an argument is resolved to its value before the task runs)");
-  static_assert(ViewParam<P>::kValue || !kIsNonOwning<D>,
-                "ray::Remote: f takes a view type that is not supported: take "
-                "ray::ArrayView<E>, std::span<const E> or std::string_view");
+  if (std::is_lvalue_reference_v<P> && !std::is_const_v<std::remove_reference_t<P>>) {
+    return ParameterProblem::kOutReference;
+  }
+  if (std::is_pointer_v<D>) return ParameterProblem::kPointer;
+  if (kIsObjectRef<D>) return ParameterProblem::kObjectRef;
+  if constexpr (ViewParam<P>::kValue) {
+    if (!kIsRawElement<typename ViewParam<P>::Elem>) return ParameterProblem::kViewOfNonRaw;
+  } else if (kIsNonOwning<D>) {
+    return ParameterProblem::kView;
+  }
+  return ParameterProblem::kNone;
+}
+
+// Can a task take a parameter of type P?
+template <typename P>
+constexpr bool ValidParameter() {
+  using D = std::remove_cvref_t<P>;
+  return ProblemOfParameter<P>() == ParameterProblem::kNone &&
+         (ViewParam<P>::kValue || kIsSerializable<D>);
+}
+
+template <typename Function, size_t ParameterIndex, typename Parameter>
+constexpr bool CheckParameter() {
+  using Problem = ParameterProblem;
+  constexpr Problem problem = ProblemOfParameter<Parameter>();
+  static_assert(problem != Problem::kOutReference,
+                "ray::Remote: f's Parameter at ParameterIndex is a non-const lvalue reference "
+                "(T&): a task gets copies of its arguments and cannot write them back; take T or "
+                "const T&");
+  static_assert(problem != Problem::kPointer,
+                "ray::Remote: f's Parameter at ParameterIndex is a pointer: arguments cross "
+                "processes by value; take std::string, std::vector<E>, ray::ArrayView<E> or "
+                "std::span<const E>");
+  static_assert(problem != Problem::kObjectRef,
+                "ray::Remote: f's Parameter at ParameterIndex is an ObjectRef: remote functions "
+                "take values (an ObjectRef passed as an argument is resolved to its value before "
+                "the task runs)");
+  static_assert(problem != Problem::kViewOfNonRaw,
+                "ray::Remote: f's Parameter at ParameterIndex is a view (ArrayView<E>, "
+                "span<const E>) of elements that are not stored raw: E must be a number, "
+                "std::byte or a struct with RAY_RAW_ELEMENT(); or take a std::vector<E>");
+  static_assert(problem != Problem::kView,
+                "ray::Remote: f's Parameter at ParameterIndex is a view type that is not "
+                "supported: take ray::ArrayView<E>, std::span<const E> or std::string_view");
+  if constexpr (problem == Problem::kNone && !ViewParam<Parameter>::kValue) {
+    static_assert(CheckSerializable<std::remove_cvref_t<Parameter>>());
+  }
   return true;
 }
 
-// The checks of one argument A (a value or an ObjectRef<U>) for parameter P. The messages say
-// "argument number I": the compiler shows I (counting from 0), P and A in the CheckArg<I, P, A>
-// instantiation just above the message.
-template <size_t I, typename P, typename A>
-constexpr bool CheckArg() {
-  using D = std::remove_cvref_t<A>;
-  if constexpr (IsRefListFor<P, A>()) {
-    return true;
+template <typename Function, typename Indexes>
+struct ParameterChecks;
+template <typename R, typename... P, size_t... I>
+struct ParameterChecks<R (*)(P...), std::index_sequence<I...>> {
+  static constexpr bool kOk = (CheckParameter<R (*)(P...), I, P>() && ...);
+};
+
+// The checks of one argument (a value or an ObjectRef<U>) for its parameter.
+template <typename Function, size_t ArgumentIndex, typename Parameter, typename Argument>
+constexpr bool CheckArgument() {
+  using P = Parameter;
+  using D = std::remove_cvref_t<Argument>;
+  if constexpr (!ValidParameter<P>() || IsRefListFor<P, Argument>()) {
+    return true;  // a wrong parameter is reported once, by CheckParameter
   } else if constexpr (kIsObjectRef<D>) {
     using U = typename RefValueOf<D>::type;
     if constexpr (std::is_void_v<U>) {
       static_assert(!std::is_void_v<U>,
-                    "ray::Remote(f)(args...): argument number I is an ObjectRef<void>, which "
-                    "holds no value");
+                    "ray::Remote(f)(args...): the Argument at ArgumentIndex is an "
+                    "ObjectRef<void>, which holds no value");
       return false;
     } else if constexpr (ViewParam<P>::kValue) {
       constexpr bool ok = ViewableAs<U, typename ViewParam<P>::Elem>();
       static_assert(ok,
-                    "ray::Remote(f)(args...): argument number I is an ObjectRef<U> for a view "
-                    "parameter P (ArrayView<E>, span<const E>, string_view), so U must be stored "
-                    "raw with elements E (std::vector<E>, or std::string for char)");
+                    "ray::Remote(f)(args...): the Argument at ArgumentIndex is an ObjectRef for a "
+                    "view Parameter (ArrayView<E>, span<const E>, string_view), so it must hold "
+                    "a std::vector<E> (or a std::string for char)");
       return ok;
     } else {
       constexpr bool ok = std::is_convertible_v<U, P>;
       static_assert(ok,
-                    "ray::Remote(f)(args...): argument number I is an ObjectRef<U> whose U does "
-                    "not convert to f's parameter type P");
+                    "ray::Remote(f)(args...): the Argument at ArgumentIndex is an ObjectRef whose "
+                    "value type does not convert to f's Parameter type");
       return ok;
     }
   } else if constexpr (ViewParam<P>::kValue) {
@@ -227,26 +276,26 @@ constexpr bool CheckArg() {
         std::is_convertible_v<const D&, std::span<const E>> ||
         (std::is_same_v<E, char> && std::is_convertible_v<const D&, std::string_view>);
     static_assert(ok,
-                  "ray::Remote(f)(args...): argument number I (type A) does not convert to the "
-                  "elements of f's view parameter P (pass a std::vector<E>, a span, an "
+                  "ray::Remote(f)(args...): the Argument at ArgumentIndex does not convert to the "
+                  "elements of f's view Parameter (pass a std::vector<E>, a span, an "
                   "ArrayView<E>, or a string for std::string_view)");
     return ok;
   } else {
-    constexpr bool ok = std::is_convertible_v<A, P>;
+    constexpr bool ok = std::is_convertible_v<Argument, P>;
     static_assert(ok,
-                  "ray::Remote(f)(args...): argument number I (type A) does not convert to f's "
-                  "parameter type P");
+                  "ray::Remote(f)(args...): the Argument at ArgumentIndex does not convert to f's "
+                  "Parameter type");
     return ok;
   }
 }
 
-// All the checks of the arguments A... for the parameters P... (each one runs, so that every
+// All the checks of the arguments A... of a call of a Function (each one runs, so that every
 // wrong argument is reported).
-template <typename Params, typename Args, typename Indexes>
-struct ArgChecks;
-template <typename... P, typename... A, size_t... I>
-struct ArgChecks<std::tuple<P...>, std::tuple<A...>, std::index_sequence<I...>> {
-  static constexpr bool kOk = (true & ... & CheckArg<I, P, A>());
+template <typename Function, typename Args, typename Indexes>
+struct ArgumentChecks;
+template <typename R, typename... P, typename... A, size_t... I>
+struct ArgumentChecks<R (*)(P...), std::tuple<A...>, std::index_sequence<I...>> {
+  static constexpr bool kOk = (true & ... & CheckArgument<R (*)(P...), I, P, A>());
 };
 
 // The inline value for a value argument `a` of parameter P.
@@ -361,13 +410,16 @@ void WriteReturn(size_t index, const V& value, core::ReturnWriter& returns) {
   static_assert(!kIsObjectRef<std::remove_cvref_t<V>>,
                 "a remote function cannot return an ObjectRef: return the value");
   const auto& serializable = Serializable(value);
-  constexpr bool kMsgpack = F == ReturnFormat::kMsgpack;
-  const size_t size = kMsgpack ? SerializedMsgpackSize(serializable) : SerializedSize(serializable);
-  std::span<uint8_t> out = returns.Allocate(index, size);
-  if (out.size() < size) ThrowShortAllocation(index, out.size(), size);
-  if constexpr (kMsgpack) {
+  // (Only the format's own functions: msgpack cannot write a vector of RAY_RAW_ELEMENT structs.)
+  if constexpr (F == ReturnFormat::kMsgpack) {
+    const size_t size = SerializedMsgpackSize(serializable);
+    std::span<uint8_t> out = returns.Allocate(index, size);
+    if (out.size() < size) ThrowShortAllocation(index, out.size(), size);
     SerializeMsgpackInto(serializable, out);
   } else {
+    const size_t size = SerializedSize(serializable);
+    std::span<uint8_t> out = returns.Allocate(index, size);
+    if (out.size() < size) ThrowShortAllocation(index, out.size(), size);
     SerializeInto(serializable, out);
   }
 }
@@ -453,24 +505,51 @@ struct CallResultOf<Returns<T...>> {
   }
 };
 
+// Can a task return an R (one result)?
 template <typename R>
-constexpr bool CheckOneReturn() {
+constexpr bool ValidResult() {
   using D = std::remove_cvref_t<R>;
-  static_assert(!kIsObjectRef<D>,
-                "ray::Remote: f returns an ObjectRef: a remote function returns values (call "
-                "ray::Get inside it, or return the value)");
-  static_assert(!std::is_pointer_v<D> || kIsCharPointer<D>,
-                "ray::Remote: f returns a pointer: return the value (values cross processes)");
+  if constexpr (std::is_void_v<D>) {
+    return true;
+  } else {
+    return !kIsObjectRef<D> &&
+           (!std::is_pointer_v<D> || kIsCharPointer<D>)&&kIsSerializable<ObjectType<D>>;
+  }
+}
+
+// The checks of result ResultIndex (0 unless Function returns ray::Returns<...>).
+template <typename Function, size_t ResultIndex, typename Result>
+constexpr bool CheckResult() {
+  using D = std::remove_cvref_t<Result>;
+  if constexpr (kIsObjectRef<D>) {
+    static_assert(!kIsObjectRef<D>,
+                  "ray::Remote: f's Result at ResultIndex is an ObjectRef: a remote function "
+                  "returns values (call ray::Get inside it, or return the value)");
+  } else if constexpr (std::is_pointer_v<D> && !kIsCharPointer<D>) {
+    static_assert(!std::is_pointer_v<D>,
+                  "ray::Remote: f's Result at ResultIndex is a pointer: return the value (values "
+                  "cross processes)");
+  } else if constexpr (!std::is_void_v<D>) {
+    static_assert(CheckSerializable<ObjectType<D>>());
+  }
   return true;
 }
-template <typename R>
-struct ReturnChecks {
-  static constexpr bool kOk = CheckOneReturn<R>();
+
+// All the checks of the results of a Function that returns R.
+template <typename Function, typename R>
+struct ResultChecks {
+  static constexpr bool kOk = CheckResult<Function, 0, R>();
+  static constexpr bool kValid = ValidResult<R>();
 };
-template <typename... T>
-struct ReturnChecks<Returns<T...>> {
+template <typename Function, typename... T>
+struct ResultChecks<Function, Returns<T...>> {
   static_assert((!std::is_void_v<T> && ...), "ray::Returns<...> cannot hold void");
-  static constexpr bool kOk = (CheckOneReturn<T>() && ...);
+  template <size_t... I>
+  static constexpr bool CheckAll(std::index_sequence<I...>) {
+    return (CheckResult<Function, I, T>() && ...);
+  }
+  static constexpr bool kOk = CheckAll(std::index_sequence_for<T...>{});
+  static constexpr bool kValid = (ValidResult<T>() && ...);
 };
 
 // Checks `options` for a function with `num_returns` return values and converts them.
@@ -490,8 +569,12 @@ class RemoteFunction;
 
 template <typename R, typename... P>
 class RemoteFunction<R (*)(P...)> {
-  static_assert((internal::CheckParam<P>() && ...));
-  static_assert(internal::ReturnChecks<std::remove_cvref_t<R>>::kOk);
+  static_assert(internal::ParameterChecks<R (*)(P...), std::index_sequence_for<P...>>::kOk &&
+                internal::ResultChecks<R (*)(P...), std::remove_cvref_t<R>>::kOk);
+  // False after a failed check: calls then instantiate nothing more (one message per mistake).
+  static constexpr bool kValid =
+      (internal::ValidParameter<P>() && ...) &&
+      internal::ResultChecks<R (*)(P...), std::remove_cvref_t<R>>::kValid;
 
  public:
   using FunctionPointer = R (*)(P...);
@@ -520,9 +603,9 @@ class RemoteFunction<R (*)(P...)> {
     static_assert(sizeof...(A) == sizeof...(P),
                   "ray::Remote(f)(args...): wrong number of arguments for f");
     if constexpr (sizeof...(A) == sizeof...(P)) {
-      constexpr bool ok = internal::ArgChecks<std::tuple<P...>, std::tuple<A...>,
-                                              std::index_sequence_for<P...>>::kOk;
-      if constexpr (ok) return Submit(std::forward<A>(args)...);
+      constexpr bool ok = internal::ArgumentChecks<FunctionPointer, std::tuple<A...>,
+                                                   std::index_sequence_for<P...>>::kOk;
+      if constexpr (ok && kValid) return Submit(std::forward<A>(args)...);
     }
     throw RayError("unreachable");  // only after a failed static_assert
   }

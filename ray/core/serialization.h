@@ -25,7 +25,10 @@
 //            std::array, nested up to 512 levels (inner strings and vectors are msgpack too), and
 //            user structs that list their fields with RAY_SERIALIZABLE(a, b, ...) (an alias of
 //            msgpack's MSGPACK_DEFINE: the struct is a msgpack array of its fields;
-//            MSGPACK_DEFINE_MAP gives a map instead) or that have msgpack adaptors of their own.
+//            MSGPACK_DEFINE_MAP gives a map instead) or that have msgpack adaptors of their own
+//            (which the API's compile-time check cannot see: declare them with
+//            MsgpackAdaptorOptIn). The API (ray/api) rejects other types with one static_assert
+//            (internal::UnserializablePart names the part of a type that cannot be serialized).
 // Deserialize<T> reads a raw object into any raw-capable T with the same element type (all
 // one-byte element types, text and bytes, read each other), and a msgpack object into any T
 // that msgpack can convert it to (so a Python list of floats reads as std::vector<double>).
@@ -46,18 +49,29 @@
 //   auto view = ray::DeserializeView<double>(buffer.span(), pin);   // no copy
 #pragma once
 
+#include <array>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <ctime>
+#include <deque>
+#include <forward_list>
 #include <limits>
+#include <list>
+#include <map>
 #include <memory>
 #include <msgpack.hpp>
+#include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <typeinfo>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -211,6 +225,12 @@ template <typename T>
     struct RawElementOptIn : std::bool_constant < requires {
   typename T::ray_raw_element_tag;
 } > {};
+
+// Lets a class with msgpack adaptors of its own (specializations of msgpack::adaptor::pack and
+// convert) pass ray's compile-time check of values (ray/api checks every argument, result and
+// object type): template <> struct ray::MsgpackAdaptorOptIn<Foo> : std::true_type {};
+template <typename T>
+struct MsgpackAdaptorOptIn : std::false_type {};
 
 template <typename E>
 inline constexpr bool kIsRawElement =
@@ -403,6 +423,120 @@ struct SpanStream {
     size += n;
   }
 };
+
+// The part of a T that msgpack-cxx has no adaptor for: T itself, or an element, key or member
+// type of a standard container inside it; void if there is none. Passes: numbers, bool,
+// enums (msgpack needs MSGPACK_ADD_ENUM for them, which cannot be seen from here), strings,
+// ByteBuffer, classes with RAY_SERIALIZABLE (msgpack's msgpack_pack and msgpack_unpack
+// members), MsgpackAdaptorOptIn types, msgpack's own types, and class templates other than the
+// standard containers (unchecked: they may have adaptors of their own). So a plain struct
+// without RAY_SERIALIZABLE is caught, alone or inside containers.
+template <typename T>
+struct MsgpackGapOf;
+template <typename T>
+using MsgpackGap = typename MsgpackGapOf<std::remove_cv_t<T>>::type;
+
+// The first non-void of T..., or void.
+template <typename... T>
+struct FirstTypeOf {
+  using type = void;
+};
+template <typename T, typename... Rest>
+struct FirstTypeOf<T, Rest...> {
+  using type = std::conditional_t<std::is_void_v<T>, typename FirstTypeOf<Rest...>::type, T>;
+};
+template <typename... T>
+using FirstGap = typename FirstTypeOf<MsgpackGap<T>...>::type;
+
+template <typename T>
+concept HasMsgpackMembers = requires(const T& in, T& out, msgpack::packer<CountingStream>& packer,
+                                     const msgpack::object& object) {
+  in.msgpack_pack(packer);
+  out.msgpack_unpack(object);
+};
+// A class made from a template of type parameters only (std::vector<int>, MyBox<Foo>).
+template <typename T>
+inline constexpr bool kIsTemplateInstance = false;
+template <template <typename...> class C, typename... A>
+inline constexpr bool kIsTemplateInstance<C<A...>> = true;
+
+template <typename T>
+inline constexpr bool kHasOwnMsgpackAdaptor =
+    std::is_same_v<T, ByteBuffer> || std::is_same_v<T, msgpack::object> ||
+    std::is_same_v<T, msgpack::type::nil_t> || std::is_same_v<T, msgpack::type::raw_ref> ||
+    std::is_same_v<T, msgpack::type::v4raw_ref> || std::is_same_v<T, msgpack::type::ext> ||
+    std::is_same_v<T, msgpack::type::ext_ref> || std::is_same_v<T, timespec>;
+
+template <typename T>
+struct MsgpackGapOf {
+  // Not a class: numbers, enums, pointers (which the API rejects with messages of their own).
+  static constexpr bool kPasses = (!std::is_class_v<T> && !std::is_union_v<T>) ||
+                                  HasMsgpackMembers<T> || MsgpackAdaptorOptIn<T>::value ||
+                                  kHasOwnMsgpackAdaptor<T> || kIsTemplateInstance<T>;
+  using type = std::conditional_t<kPasses, void, T>;
+};
+template <typename E, size_t N>
+struct MsgpackGapOf<E[N]> {
+  using type = MsgpackGap<E>;
+};
+template <typename E, size_t N>
+struct MsgpackGapOf<std::array<E, N>> {
+  using type = MsgpackGap<E>;
+};
+template <typename E, size_t N>
+struct MsgpackGapOf<std::span<E, N>> {
+  using type = MsgpackGap<E>;
+};
+template <typename E>
+struct MsgpackGapOf<ArrayView<E>> {
+  using type = MsgpackGap<E>;
+};
+template <typename... A>
+struct MsgpackGapOf<std::tuple<A...>> {
+  using type = FirstGap<A...>;
+};
+template <typename A, typename B>
+struct MsgpackGapOf<std::pair<A, B>> {
+  using type = FirstGap<A, B>;
+};
+// Containers: the element (or key and value) types; not the allocator, comparator or hash.
+#define RAY_INTERNAL_ELEMENTS_GAP(container)   \
+  template <typename E, typename... Rest>      \
+  struct MsgpackGapOf<container<E, Rest...>> { \
+    using type = MsgpackGap<E>;                \
+  }
+RAY_INTERNAL_ELEMENTS_GAP(std::vector);
+RAY_INTERNAL_ELEMENTS_GAP(std::deque);
+RAY_INTERNAL_ELEMENTS_GAP(std::list);
+RAY_INTERNAL_ELEMENTS_GAP(std::forward_list);
+RAY_INTERNAL_ELEMENTS_GAP(std::set);
+RAY_INTERNAL_ELEMENTS_GAP(std::multiset);
+RAY_INTERNAL_ELEMENTS_GAP(std::unordered_set);
+RAY_INTERNAL_ELEMENTS_GAP(std::unordered_multiset);
+RAY_INTERNAL_ELEMENTS_GAP(std::optional);
+RAY_INTERNAL_ELEMENTS_GAP(std::shared_ptr);
+RAY_INTERNAL_ELEMENTS_GAP(std::unique_ptr);
+#undef RAY_INTERNAL_ELEMENTS_GAP
+#define RAY_INTERNAL_KEY_VALUE_GAP(container)         \
+  template <typename K, typename V, typename... Rest> \
+  struct MsgpackGapOf<container<K, V, Rest...>> {     \
+    using type = FirstGap<K, V>;                      \
+  }
+RAY_INTERNAL_KEY_VALUE_GAP(std::map);
+RAY_INTERNAL_KEY_VALUE_GAP(std::multimap);
+RAY_INTERNAL_KEY_VALUE_GAP(std::unordered_map);
+RAY_INTERNAL_KEY_VALUE_GAP(std::unordered_multimap);
+#undef RAY_INTERNAL_KEY_VALUE_GAP
+
+// The part of a T that ray cannot serialize (see MsgpackGap), or void. Raw types (vectors and
+// spans of RAY_RAW_ELEMENT structs too) and C strings serialize.
+template <typename T>
+using UnserializablePart = std::conditional_t<RawWrite<std::remove_cv_t<T>>::kValue ||
+                                                  std::is_same_v<std::decay_t<T>, const char*> ||
+                                                  std::is_same_v<std::decay_t<T>, char*>,
+                                              void, MsgpackGap<T>>;
+template <typename T>
+inline constexpr bool kIsSerializable = std::is_void_v<UnserializablePart<T>>;
 
 }  // namespace internal
 }  // namespace ray

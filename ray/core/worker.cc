@@ -18,6 +18,7 @@
 #include "ray/core/capnp_bytes.h"
 #include "ray/core/capnp_ids.h"
 #include "ray/core/core_runtime.h"
+#include "ray/core/crash_report.h"
 #include "ray/core/errors.h"
 #include "ray/core/function_table.h"
 #include "ray/core/message_stream.h"
@@ -357,6 +358,7 @@ void WorkerRuntime::Execute(const QueuedTask& queued) {
   std::string name = task.hasName()        ? std::string(task.getName().cStr())
                      : function != nullptr ? function->name
                                            : "unknown function";
+  RunningTaskForCrashReport crash_report(name, id, task.getMaxRetries());
   std::string error;
   TaskReturns returns(*store_, id, num_returns);
   try {

@@ -1,6 +1,5 @@
 #include "ray/core/zygote.h"
 
-#include <execinfo.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -17,22 +16,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "ray/core/crash_report.h"
 
 namespace ray::core {
 namespace {
-
-// A forked child that crashes prints where, then dies of the same signal.
-void PrintStackAndDie(int sig) {
-  void* frames[64];
-  int n = backtrace(frames, 64);
-  char header[96];
-  int len = snprintf(header, sizeof(header), "*** process %d crashed with signal %d; stack:\n",
-                     getpid(), sig);
-  (void)!write(STDERR_FILENO, header, len);
-  backtrace_symbols_fd(frames, n, STDERR_FILENO);
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
 
 // The driver's ends of the live zygotes' sockets. A zygote ends when its socket closes, so a
 // process forked from the driver (multiprocessing, os.fork) must not keep one open: the child
@@ -130,9 +117,9 @@ bool ReceiveWithFd(int socket, char* byte, int* fd) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != zygote) _exit(1);
       signal(SIGCHLD, SIG_DFL);
-      for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) signal(sig, PrintStackAndDie);
-      if (kind == 'S') prctl(PR_SET_NAME, "ray_store");
-      if (kind == 'W') prctl(PR_SET_NAME, "ray_worker");
+      const char* name = kind == 'S' ? "ray_store" : "ray_worker";
+      prctl(PR_SET_NAME, name);
+      InstallCrashReporter(name);  // a crash prints where (crash_report.h), once per task
       int code = (kind == 'S' ? store_main : worker_main)(fd);
       _exit(code);
     }
@@ -178,6 +165,7 @@ absl::StatusOr<std::unique_ptr<Zygote>> Zygote::Start(ChildMain store_main, Chil
     // kernel closes when the driver exits in any way (SIGKILL too); it then stops its
     // children and removes the session folder.
     prctl(PR_SET_NAME, "ray_zygote");
+    PrepareCrashReports();
     // A process group of its own (the store and the workers inherit it): Ctrl-C in a terminal
     // signals the foreground group, which is the driver's business (KeyboardInterrupt in
     // Python), and must not stop the node under it. The node still dies with the driver.

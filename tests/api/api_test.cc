@@ -4,17 +4,28 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <array>
+#include <chrono>
 #include <cmath>
+#include <deque>
+#include <list>
 #include <map>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "ray/core/local_runtime.h"
+
+// An enum as a task value: msgpack's MSGPACK_ADD_ENUM, at global scope.
+enum class Color { kRed, kBlue };
+MSGPACK_ADD_ENUM(Color);
 
 namespace {
 
@@ -140,6 +151,54 @@ TEST_F(ApiTest, UserStructsAndContainers) {
   std::map<std::string, int> counts =
       ray::Remote(word_counts)(std::vector<std::string>{"a", "b", "a"}).Get();
   EXPECT_EQ(counts, (std::map<std::string, int>{{"a", 2}, {"b", 1}}));
+}
+
+template <typename T>
+T Echo(T value) {
+  return value;
+}
+template <typename T>
+void ExpectRoundTrip(const T& value) {
+  EXPECT_TRUE(ray::Remote(Echo<T>)(value).Get() == value) << ray::TypeName<T>();
+  EXPECT_TRUE(ray::Put(value).Get() == value) << ray::TypeName<T>();
+}
+struct Reading {  // a msgpack map
+  std::string sensor;
+  double value = 0;
+  MSGPACK_DEFINE_MAP(sensor, value);
+  friend bool operator==(const Reading&, const Reading&) = default;
+};
+
+// The types docs/API.md lists as task arguments and results.
+TEST_F(ApiTest, TheDocumentedValueTypesRoundTrip) {
+  ExpectRoundTrip(int8_t{-5});
+  ExpectRoundTrip(uint64_t{1} << 63);
+  ExpectRoundTrip(2.5f);
+  ExpectRoundTrip(true);
+  ExpectRoundTrip('c');
+  ExpectRoundTrip(Color::kBlue);
+  ExpectRoundTrip(std::string("text"));
+  ExpectRoundTrip(std::vector<double>{1.5, 2.5});
+  ExpectRoundTrip(std::vector<std::byte>{std::byte{7}});
+  ExpectRoundTrip(ray::ByteBuffer(std::vector<uint8_t>{1, 2, 3}));
+  ExpectRoundTrip(std::vector<bool>{true, false});
+  ExpectRoundTrip(std::vector<std::string>{"a", "b"});
+  ExpectRoundTrip(std::vector<std::vector<int>>{{1}, {2, 3}});
+  ExpectRoundTrip(std::array<int, 3>{1, 2, 3});
+  ExpectRoundTrip(std::deque<int>{1, 2});
+  ExpectRoundTrip(std::list<int>{3, 4});
+  ExpectRoundTrip(std::set<int>{5, 6});
+  ExpectRoundTrip(std::unordered_set<int>{7, 8});
+  ExpectRoundTrip(std::map<std::string, int>{{"a", 1}});
+  ExpectRoundTrip(std::unordered_map<int, double>{{1, 0.5}});
+  ExpectRoundTrip(std::pair<int, std::string>{1, "one"});
+  ExpectRoundTrip(std::tuple<int, double, std::string>{1, 2.0, "three"});
+  ExpectRoundTrip(std::optional<int>(4));
+  ExpectRoundTrip(std::optional<int>());
+  ExpectRoundTrip(Reading{"t", 21.5});
+  ExpectRoundTrip(std::map<std::string, std::vector<Reading>>{{"room", {Reading{"t", 1}}}});
+  std::vector<Pixel> pixels{{1, 2, 3, 4}};
+  EXPECT_EQ(ray::Remote(Echo<std::vector<Pixel>>)(pixels).Get()[0].b, 3);
 }
 
 TEST_F(ApiTest, CapturelessLambdas) {
@@ -291,6 +350,41 @@ TEST_F(ApiTest, WaitSplitsReadyAndNotReady) {
   EXPECT_THROW(ray::Wait(refs, 6), ray::RayError);
   std::vector<ray::ObjectRef<int>> twice{refs[0], refs[0]};
   EXPECT_THROW(ray::Wait(twice, 1), ray::RayError);
+}
+
+TEST_F(ApiTest, TimeoutsAreAbslOrChronoDurations) {
+  using namespace std::chrono_literals;
+  ray::ObjectRef<int> x = ray::Remote(add)(1, 2);
+  auto v = ray::Put(std::vector<double>{1.5});
+  EXPECT_EQ(x.Get(1s), 3);
+  EXPECT_EQ(ray::Get(x, 250ms), 3);
+  EXPECT_EQ(ray::Get(std::vector{x, x}, std::chrono::duration<double>(0.5)),
+            (std::vector<int>{3, 3}));
+  EXPECT_EQ(ray::GetView(v, std::chrono::minutes(1))[0], 1.5);
+  EXPECT_EQ(v.GetView(absl::Seconds(1))[0], 1.5);
+  EXPECT_EQ(ray::Wait(std::vector{x}, 1, 10us).ready.size(), 1u);
+}
+
+TEST(TimeoutTest, ChronoDurationsConvertExactly) {
+  EXPECT_EQ(ray::Timeout().duration(), absl::InfiniteDuration());
+  EXPECT_EQ(ray::Timeout(absl::Seconds(2)).duration(), absl::Seconds(2));
+  EXPECT_EQ(ray::Timeout(std::chrono::milliseconds(1500)).duration(), absl::Milliseconds(1500));
+  EXPECT_EQ(ray::Timeout(std::chrono::microseconds(3)).duration(), absl::Microseconds(3));
+  EXPECT_EQ(ray::Timeout(std::chrono::nanoseconds(7)).duration(), absl::Nanoseconds(7));
+  EXPECT_EQ(ray::Timeout(std::chrono::hours(2)).duration(), absl::Hours(2));
+  EXPECT_EQ(ray::Timeout(std::chrono::duration<double>(0.25)).duration(), absl::Milliseconds(250));
+  EXPECT_EQ(ray::Timeout(std::chrono::duration<int, std::ratio<1, 3>>(3)).duration(),
+            absl::Seconds(1));
+  EXPECT_EQ(ray::Timeout(std::chrono::seconds(-1)).duration(), absl::Seconds(-1));
+  // "Forever" and what lies past absl::Duration's range are infinite.
+  EXPECT_EQ(ray::Timeout(std::chrono::milliseconds::max()).duration(), absl::InfiniteDuration());
+  EXPECT_EQ(ray::Timeout(std::chrono::duration<uint64_t>(uint64_t{1} << 63)).duration(),
+            absl::InfiniteDuration());
+  EXPECT_EQ(ray::Timeout(std::chrono::duration<int64_t, std::ratio<1000000>>(int64_t{1} << 62))
+                .duration(),
+            absl::InfiniteDuration());
+  EXPECT_EQ(ray::Timeout(std::chrono::duration<double>(1e300)).duration(),
+            absl::InfiniteDuration());
 }
 
 TEST_F(ApiTest, OptionsAreCheckedAndReachTheTask) {

@@ -45,6 +45,12 @@ int die_once(std::string marker) {
   }
   return 7;
 }
+// Reads one byte from `fd`, a pipe the test made before ray::Init (workers inherit it).
+int read_byte(int fd) {
+  char byte = 0;
+  return read(fd, &byte, 1) == 1 ? byte : -1;
+}
+std::vector<double> read_byte_then_vector(int fd) { return std::vector<double>(4, read_byte(fd)); }
 int always_die(int) {
   kill(getpid(), SIGKILL);
   return 0;
@@ -175,6 +181,27 @@ TEST_F(TaskTest, WaitReturnsReadyAndNotReady) {
   ASSERT_EQ(ready.size(), 1u);
   EXPECT_EQ(ready[0].Get(), 2);
   EXPECT_EQ(not_ready.size(), 1u);
+}
+
+TEST_F(TaskTest, ChronoTimeoutsEndGetsAndWaits) {
+  using namespace std::chrono_literals;
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  ray::Init({.num_workers = 2});
+  auto number = ray::Remote(read_byte)(pipe_fds[0]);  // both wait until the test writes
+  auto vector = ray::Remote(read_byte_then_vector)(pipe_fds[0]);
+  EXPECT_THROW(number.Get(20ms), ray::GetTimeoutError);
+  EXPECT_THROW(ray::Get(number, std::chrono::duration<double>(0.02)), ray::GetTimeoutError);
+  EXPECT_THROW(ray::Get(std::vector{number}, 20ms), ray::GetTimeoutError);
+  EXPECT_THROW(ray::GetView(vector, 20000us), ray::GetTimeoutError);
+  auto [ready, not_ready] = ray::Wait(std::vector{number}, 1, 20ms);
+  EXPECT_TRUE(ready.empty());
+  ASSERT_EQ(write(pipe_fds[1], "xx", 2), 2);
+  EXPECT_EQ(number.Get(std::chrono::minutes(1)), 'x');
+  EXPECT_EQ(ray::GetView(vector, std::chrono::minutes(1))[0], 'x');
+  EXPECT_EQ(ray::Wait(std::vector{number}, 1, std::chrono::minutes(1)).ready.size(), 1u);
+  close(pipe_fds[0]);
+  close(pipe_fds[1]);
 }
 
 TEST_F(TaskTest, UnknownIdsAndWrongTypesAreClearErrors) {
