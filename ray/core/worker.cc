@@ -112,6 +112,7 @@ class WorkerRuntime final : public CoreRuntime {
                   absl::Duration timeout) override;
   void AddRef(const ObjectID& id) override;
   void RemoveRef(const ObjectID& id) override;
+  TaskID CurrentTaskId() const override { return current_task_; }
 
  private:
   struct QueuedTask {

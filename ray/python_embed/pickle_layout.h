@@ -19,6 +19,9 @@
 
 namespace ray::python {
 
+// Where out-of-band buffers start, relative to the payload (and so in the store's memory).
+inline constexpr size_t kPickleBufferAlignment = 64;
+
 struct Extent {
   size_t offset = 0;  // from the start of the payload
   size_t size = 0;

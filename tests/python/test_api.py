@@ -60,7 +60,9 @@ def test_exception_is_reraised_with_remote_message_and_traceback():
     assert e.task_id == result.hex()[:40]  # an object ID is its task's ID and an index
     assert isinstance(e, RayTaskError) and isinstance(e, RayError)
     assert "boom 42" in str(e)
-    assert "Traceback" in str(e) and "in fail" in str(e)
+    # As Ray prints it: where the task ran, then the remote traceback.
+    assert str(e).startswith(f"ray::fail() (pid={e.pid}, ip=")
+    assert ", in fail\n    raise ValueError(message)\nValueError: boom 42" in str(e)
     assert e.function_name.endswith("fail")
     assert e.exception_type == "ValueError"
     assert e.pid != os.getpid()
@@ -78,10 +80,23 @@ def test_error_propagates_to_dependents_and_nested_gets():
     failed = fail.remote("first failure")
     with pytest.raises(ValueError, match="first failure") as downstream:
         ray.get(identity.remote(failed))  # does not run: its argument is an error
-    assert downstream.value.function_name.endswith("fail")
+    e = downstream.value
+    assert e.function_name.endswith("identity")
+    assert str(e).startswith("ray::identity()\nAt least one of the input arguments for this "
+                             "task could not be computed:\nray.exceptions.RayTaskError("
+                             "ValueError): ray::fail() (pid=")
+    assert e.cause.function_name.endswith("fail") and e.cause.args == ("first failure",)
+    assert e.args == ("first failure",)
     with pytest.raises(ValueError, match="first failure") as nested:
-        ray.get(get_inside.remote([failed]))  # raises inside a task, re-raised here
-    assert nested.value.function_name.endswith("fail")
+        ray.get(get_inside.remote([failed]))  # raises inside a task: chained to its error
+    e = nested.value
+    assert e.function_name.endswith("get_inside")
+    assert isinstance(e.cause, ValueError) and e.cause.function_name.endswith("fail")
+    text = str(e)
+    assert text.startswith("ray::get_inside() (pid=")
+    assert "return ray.get(x_id)" in text  # the remote traceback of get_inside, then fail's
+    assert text.index("ray::get_inside()") < text.index("ray::fail()")
+    assert text.endswith("raise ValueError(message)\nValueError: first failure")
 
 
 def test_worker_killed_mid_task():
@@ -191,7 +206,7 @@ def test_wrong_use():
     with pytest.raises(RuntimeError, match="already initialized"):
         ray.init()
     ray.init(ignore_reinit_error=True)
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match="GPUs"):
         ray.remote(num_gpus=1)(lambda: 1)
     assert ray.get(identity.remote(lambda: 7))() == 7  # cloudpickle pickles lambdas
     # Unpicklable argument: a clear error at the call.

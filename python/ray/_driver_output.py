@@ -1,0 +1,118 @@
+"""What tasks print, on the driver's side: a thread reads the records that workers write to the
+pipe (ray/_task_output.py) and prints each line through the driver's sys.stdout or sys.stderr
+of the moment (so redirection and capture see them), after "(task pid=N) ", repeats folded
+(ray/_line_folder.py; RAY_DEDUP_LOGS=0 turns folding off).
+
+Order: a worker writes a task's lines before it sends the task's results, so ray.get and
+ray.wait call drain() before they return: a task's output is printed before ray.get of its
+results returns. stop() prints everything left.
+"""
+
+import os
+import select
+import sys
+import threading
+import time
+
+from ray import _task_output
+from ray._line_folder import LineFolder
+
+
+def _streams():
+    return {_task_output.STDOUT: sys.stdout, _task_output.STDERR: sys.stderr}
+
+
+class DriverOutput:
+    def __init__(self):
+        self._read_fd, self.write_fd = os.pipe()  # the workers inherit write_fd
+        os.set_blocking(self._read_fd, False)
+        self._lock = threading.Lock()
+        self._pending = b""  # bytes of a record not read whole yet
+        self._partial = {}  # (pid, stream) -> start of a line longer than a record
+        self._stopping = False
+        fold = os.environ.get("RAY_DEDUP_LOGS", "1") != "0"
+        window = float(os.environ.get("RAY_DEDUP_LOGS_AGG_WINDOW_S", "5"))
+        self._folder = LineFolder(window) if fold else None
+        self._thread = None
+
+    def start(self):
+        self._thread = threading.Thread(target=self._run, name="ray task output", daemon=True)
+        self._thread.start()
+
+    def drain(self):
+        """Prints what the pipe holds now."""
+        with self._lock:
+            self._read()
+
+    def stop(self):
+        """Prints everything left (the workers are gone), counts of repeats included, and
+        closes the pipe."""
+        self._stopping = True
+        os.write(self.write_fd, next(_task_output.records(0, 0, b"", b"")))  # wakes the thread
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        with self._lock:
+            self._read()
+            for (pid, stream), (name, _) in list(self._partial.items()):
+                self._print(pid, stream, name, b"\n")
+            if self._folder is not None:
+                self._write(self._folder.expire(everything=True))
+            os.close(self._read_fd)
+            os.close(self.write_fd)
+
+    def _run(self):
+        while not self._stopping:
+            timeout = None
+            if self._folder is not None:
+                deadline = self._folder.next_deadline()
+                if deadline is not None:
+                    timeout = max(0.0, deadline - time.monotonic())
+            select.select([self._read_fd], [], [], timeout)
+            with self._lock:
+                if self._stopping:
+                    return
+                self._read()
+                if self._folder is not None:
+                    self._write(self._folder.expire())
+
+    def _read(self):
+        while True:
+            try:
+                data = os.read(self._read_fd, 1 << 16)
+            except BlockingIOError:
+                break
+            if not data:
+                break
+            found, self._pending = _task_output.parse(self._pending + data)
+            for pid, stream, name, text in found:
+                if pid != 0:  # 0: stop()'s wake-up
+                    self._print(pid, stream, name, text)
+        try:
+            for stream in _streams().values():
+                stream.flush()
+        except Exception:  # a closed stdout must not break ray.get
+            pass
+
+    def _print(self, pid, stream, name, text):
+        key = (pid, stream)
+        text = self._partial.pop(key, (name, b""))[1] + text
+        end = text.rfind(b"\n")
+        if end < len(text) - 1:  # a line continues in the next record
+            self._partial[key] = (name, text[end + 1:])
+        if end < 0:
+            return
+        prefix = f"({name.decode(errors='replace')} pid={pid}) "
+        for line in text[:end].decode(errors="replace").split("\n"):
+            if self._folder is None:
+                self._write([(stream, f"{prefix}{line}\n")])
+            else:
+                self._write(self._folder.add(stream, prefix, line))
+
+    @staticmethod
+    def _write(lines):
+        streams = _streams()
+        for stream, text in lines:
+            try:
+                streams[stream].write(text)
+            except Exception:  # no stdout (pythonw), or a closed one
+                pass

@@ -1,0 +1,39 @@
+"""ray.get_runtime_context(): which job, task and node the caller runs in."""
+
+from ray import _raylet
+
+
+class RuntimeContext:
+    """IDs as hex strings. The job and node IDs are made by ray.init (every worker of the
+    session shares them); the task ID is the running task's (None in the driver)."""
+
+    def __init__(self, job_id, node_id, namespace, in_task):
+        self._job_id = job_id
+        self._node_id = node_id
+        self._namespace = namespace
+        self._in_task = in_task
+
+    def get_job_id(self):
+        return self._job_id
+
+    def get_node_id(self):
+        return self._node_id
+
+    def get_task_id(self):
+        """The ID of the task that calls it; None in the driver (outside tasks)."""
+        if not self._in_task():
+            return None
+        return _raylet.current_task_id() or None
+
+    @property
+    def namespace(self):
+        return self._namespace
+
+    # Ray's older names.
+    job_id = property(get_job_id)
+    node_id = property(get_node_id)
+    task_id = property(get_task_id)
+
+    def get(self):
+        return {"job_id": self.get_job_id(), "node_id": self.get_node_id(),
+                "task_id": self.get_task_id(), "namespace": self.namespace}
