@@ -391,3 +391,75 @@ def test_a_forked_child_of_the_driver_does_not_keep_the_node_alive():
         assert _alive(child)  # the forked child itself lives on: it is the user's
     finally:
         os.kill(child, signal.SIGKILL)
+
+
+def test_arguments_are_bound_at_the_call():
+    @ray.remote
+    def f(a, b, c=3, *, d=4):
+        return a, b, c, d
+
+    assert ray.get(f.remote(1, 2)) == (1, 2, 3, 4)
+    assert ray.get(f.remote(1, b=ray.put(5), d=6)) == (1, 5, 3, 6)
+    assert ray.get(f.remote(c=7, b=8, a=9)) == (9, 8, 7, 4)
+    with pytest.raises(TypeError, match=r"f\(\): missing a required argument: 'b'"):
+        f.remote(1)
+    with pytest.raises(TypeError, match="too many positional arguments"):
+        f.remote(1, 2, 3, 4)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'e'"):
+        f.remote(1, 2, e=5)
+    with pytest.raises(TypeError, match="multiple values for argument 'a'"):
+        f.remote(1, 2, a=1)
+    with pytest.raises(TypeError, match="missing"):  # the fast path (positional only) too
+        identity.remote()
+    with pytest.raises(TypeError, match="too many"):
+        identity.options(num_returns=1).remote(1, 2)
+
+    @ray.remote
+    def rest(*args, **kwargs):
+        return args, kwargs
+
+    assert ray.get(rest.remote(1, 2, x=3)) == ((1, 2), {"x": 3})
+
+
+def test_empty_lists_and_wrong_types():
+    assert ray.get([]) == []
+    assert ray.wait([]) == ([], [])
+    assert ray.wait([], num_returns=0, timeout=0) == ([], [])
+    one = identity.remote(1)
+    assert ray.get((one,)) == [1]
+    for bad in [1, "id", {one: 1}, {one}, None, iter([one])]:
+        with pytest.raises(TypeError, match="must be an ObjectRef or a list of ObjectRefs"):
+            ray.get(bad)
+    with pytest.raises(TypeError, match="a list containing int"):
+        ray.get([one, 2])
+    with pytest.raises(TypeError, match="expected a list of ObjectRefs, got ObjectID"):
+        ray.wait(one)
+    with pytest.raises(TypeError, match="a list containing str"):
+        ray.wait([one, "x"])
+    with pytest.raises(TypeError, match="num_returns must be an int"):
+        ray.wait([one], num_returns=1.5)
+    with pytest.raises(ValueError, match="timeout must be >= 0"):
+        ray.wait([one], timeout=-1)
+    with pytest.raises(TypeError, match="timeout"):
+        ray.get(one, timeout="1")
+
+
+def test_runtime_context_and_gpu_ids():
+    assert ray.is_initialized() and ray.get_gpu_ids() == []
+    context = ray.get_runtime_context()
+    assert context.get_task_id() is None  # the driver is not a task
+    job, node = context.get_job_id(), context.get_node_id()
+    assert int(job, 16) >= 0 and len(node) == 56 and int(node, 16) >= 0
+
+    @ray.remote
+    def ids(nested):
+        c = ray.get_runtime_context()
+        inner = ray.get(ids.remote(False)) if nested else None
+        return c.get_job_id(), c.get_node_id(), c.get_task_id(), inner, ray.get_gpu_ids()
+
+    result = ids.remote(True)
+    got_job, got_node, task, inner, gpus = ray.get(result)
+    assert (got_job, got_node, gpus) == (job, node, [])
+    assert task == result.hex()[:40]  # the task's ID starts its results' IDs
+    assert inner[2] not in (None, task) and inner[:2] == (job, node)
+    assert context.task_id is None and context.job_id == job
