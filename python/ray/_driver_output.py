@@ -57,6 +57,7 @@ class DriverOutput:
                 self._print(pid, stream, name, b"\n")
             if self._folder is not None:
                 self._write(self._folder.expire(everything=True))
+            self._flush()
             os.close(self._read_fd)
             os.close(self.write_fd)
 
@@ -72,10 +73,11 @@ class DriverOutput:
                 if self._stopping:
                     return
                 self._read()
-                if self._folder is not None:
-                    self._write(self._folder.expire())
+                if self._folder is not None and self._write(self._folder.expire()):
+                    self._flush()
 
     def _read(self):
+        read = False
         while True:
             try:
                 data = os.read(self._read_fd, 1 << 16)
@@ -83,15 +85,21 @@ class DriverOutput:
                 break
             if not data:
                 break
+            read = True
             found, self._pending = _task_output.parse(self._pending + data)
             for pid, stream, name, text in found:
                 if pid != 0:  # 0: stop()'s wake-up
                     self._print(pid, stream, name, text)
-        try:
-            for stream in _streams().values():
+        if read:
+            self._flush()
+
+    @staticmethod
+    def _flush():
+        for stream in _streams().values():
+            try:
                 stream.flush()
-        except Exception:  # a closed stdout must not break ray.get
-            pass
+            except Exception:  # a closed stdout must not break ray.get
+                pass
 
     def _print(self, pid, stream, name, text):
         key = (pid, stream)
@@ -110,9 +118,11 @@ class DriverOutput:
 
     @staticmethod
     def _write(lines):
+        """Writes (stream, text) pairs; returns how many."""
         streams = _streams()
         for stream, text in lines:
             try:
                 streams[stream].write(text)
             except Exception:  # no stdout (pythonw), or a closed one
                 pass
+        return len(lines)

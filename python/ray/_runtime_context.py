@@ -1,4 +1,5 @@
-"""ray.get_runtime_context(): which job, task and node the caller runs in."""
+"""The session as the caller sees it: ray.get_runtime_context() (which job, task and node the
+caller runs in) and what ray.init returns."""
 
 from ray import _raylet
 
@@ -37,3 +38,24 @@ class RuntimeContext:
     def get(self):
         return {"job_id": self.get_job_id(), "node_id": self.get_node_id(),
                 "task_id": self.get_task_id(), "namespace": self.namespace}
+
+
+class RayContext(dict):
+    """What ray.init returns, as Ray's: a dict of the node's addresses (here its session
+    folder and node ID), dashboard_url (None: no dashboard yet), and a context manager that
+    shuts ray down on exit: `with ray.init(): ...`."""
+
+    def __init__(self, session_dir, node_id):
+        super().__init__(session_dir=session_dir, node_id=node_id)
+        self.address_info = dict(self)
+        self.dashboard_url = None
+
+    def disconnect(self):
+        import ray
+        ray.shutdown()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.disconnect()

@@ -67,6 +67,12 @@ def snapshot(working_dir, session_dir):
 _entered = None  # the working_dir copy this worker runs in
 
 
+def entered():
+    """The working_dir copy this worker runs its tasks in (None if none): the tasks it
+    submits run there too."""
+    return _entered
+
+
 def enter(working_dir):
     """In a worker, before a task of the job runs: runs in working_dir (once per process)."""
     global _entered

@@ -16,7 +16,7 @@ import warnings
 from ray import _pickling, _raylet, _runtime_env, _task_output
 from ray._pickling import deserialize as _deserialize
 from ray._pickling import serialize as _serialize
-from ray._runtime_context import RuntimeContext
+from ray._runtime_context import RayContext, RuntimeContext
 from ray.exceptions import RayError, type_name
 
 ObjectID = _raylet.ObjectID
@@ -58,7 +58,8 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
     arguments are accepted; there is no dashboard yet. code_search_path: C++ shared libraries
     (or folders of them) whose RAY_REMOTE functions ray.cpp_function calls. _max_workers:
     worker processes at most, blocked ones included (default 256; past it, a worker blocked in
-    ray.get runs ready tasks inside its wait).
+    ray.get runs ready tasks inside its wait). Returns a RayContext (also a context manager that
+    shuts ray down), or None if ray was initialized already and ignore_reinit_error is set.
     """
     global _session
     if unsupported:
@@ -123,7 +124,7 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
             session.output.start()
     _session = session
     _register_atexit()
-    return None
+    return RayContext(_raylet.session_dir() or None, session.node_id)
 
 
 def _declared_resources(num_gpus, resources):
@@ -199,10 +200,21 @@ def _resources(available, api):
 # Objects
 
 
+def _auto_init():
+    """As Ray (1.5 and later): the first put, get, wait or .remote() starts ray with the
+    default arguments if ray.init was not called, unless RAY_ENABLE_AUTO_CONNECT=0."""
+    if not _raylet.is_initialized():
+        if os.environ.get("RAY_ENABLE_AUTO_CONNECT", "") == "0":
+            raise RayError("ray is not initialized: call ray.init() first "
+                           "(RAY_ENABLE_AUTO_CONNECT=0)")
+        init()
+
+
 def put(value):
     """Stores value in the object store; returns its ObjectID."""
     if isinstance(value, ObjectID):
         raise TypeError("ray.put of an ObjectID is not supported; put the value instead")
+    _auto_init()
     parts, name, nested = _serialize(value)
     return _raylet.put(parts, name, nested=nested)
 
@@ -242,6 +254,7 @@ def get(object_refs, timeout=None):
     _check_timeout(timeout, "ray.get")
     if not ids:
         return []
+    _auto_init()
     try:
         buffers = _raylet.get(ids, timeout)
     finally:
@@ -271,6 +284,7 @@ def wait(object_refs, num_returns=1, timeout=None, fetch_local=True):
     if num_returns < 1 or num_returns > len(ids):
         raise ValueError(f"ray.wait: num_returns={num_returns} with {len(ids)} ObjectRefs "
                          "(it must be at least 1 and at most their number)")
+    _auto_init()
     try:
         ready, not_ready = _raylet.wait(ids, num_returns, timeout)
     finally:
@@ -290,15 +304,12 @@ def _normalize_options(options):
         if "num_returns" in options:
             raise TypeError("give num_returns or num_return_vals, not both")
         options["num_returns"] = options.pop("num_return_vals")
-    for name in ("num_gpus", "resources"):  # requests the scheduler cannot honour yet
+    for name in ("num_gpus", "resources"):  # refused at .remote() (refuse_unplaceable)
         if options.get(name) in (0, None, {}):
             options.pop(name, None)
-        elif name in options:
-            raise ValueError(f"{name}={options[name]!r}: libray places tasks by CPUs only, "
-                             "it cannot give a task GPUs or custom resources yet")
     if "name" in options and not isinstance(options["name"], str):
         raise TypeError(f"the task option name must be a str, got {options['name']!r}")
-    unknown = set(options) - set(_DEFAULT_OPTIONS) - {"name"}
+    unknown = set(options) - set(_DEFAULT_OPTIONS) - {"name", "num_gpus", "resources"}
     if unknown:
         raise TypeError(f"unsupported remote options: {', '.join(sorted(unknown))}")
     n = options.get("num_returns", 1)
@@ -379,12 +390,14 @@ class RemoteFunction:
             raise TypeError(f"{self._name}(): {e}") from None
 
     def _submit(self, args, kwargs, options):
-        if not _raylet.is_initialized():
-            raise RayError("ray is not initialized: call ray.init() first")
+        refuse_unplaceable(options)
+        _auto_init()
         self._bind(args, kwargs)
         num_returns = options["num_returns"]
         name = options.get("name") or self._name
-        working_dir = _session.working_dir if _session is not None else None
+        # The driver made the copy after the workers were forked: they know it from their tasks.
+        working_dir = (_session.working_dir if _session is not None else None) or \
+            _runtime_env.entered()
         call_key = (tuple(kwargs), num_returns, name, working_dir)
         call = self._calls.get(call_key)
         if call is None:
@@ -406,6 +419,15 @@ class RemoteFunction:
 
 
 _UNKNOWN = object()
+
+
+def refuse_unplaceable(options):
+    """Raises ValueError for requests the scheduler cannot honour yet (GPUs, custom resources).
+    At the call, not at @ray.remote: code may define such functions and not call them here."""
+    for name in ("num_gpus", "resources"):
+        if name in options:
+            raise ValueError(f"{name}={options[name]!r}: libray places tasks by CPUs only, "
+                             "it cannot give a task GPUs or custom resources yet")
 
 
 def remote(*args, **kwargs):

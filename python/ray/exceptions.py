@@ -214,7 +214,7 @@ def _from_error_info(info, ref=None):
     if task and task != info["task_id"]:
         name = ref.task_name() or f"<task {task}>"
         error = RayTaskError(function_name=name,
-                             traceback_str=f"{INPUT_FAILED}\n{_display(error)}", cause=error,
+                             traceback_str=f"  {INPUT_FAILED}\n{_display(error)}", cause=error,
                              task_id=task, exception_type=info.get("exception_type", ""),
                              message=info.get("message", "")).as_instanceof_cause()
     return error

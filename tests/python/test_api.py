@@ -82,7 +82,7 @@ def test_error_propagates_to_dependents_and_nested_gets():
         ray.get(identity.remote(failed))  # does not run: its argument is an error
     e = downstream.value
     assert e.function_name.endswith("identity")
-    assert str(e).startswith("ray::identity()\nAt least one of the input arguments for this "
+    assert str(e).startswith("ray::identity()\n  At least one of the input arguments for this "
                              "task could not be computed:\nray.exceptions.RayTaskError("
                              "ValueError): ray::fail() (pid=")
     assert e.cause.function_name.endswith("fail") and e.cause.args == ("first failure",)
@@ -206,8 +206,9 @@ def test_wrong_use():
     with pytest.raises(RuntimeError, match="already initialized"):
         ray.init()
     ray.init(ignore_reinit_error=True)
+    gpu_task = ray.remote(num_gpus=1)(lambda: 1)  # defined, but cannot run here
     with pytest.raises(ValueError, match="GPUs"):
-        ray.remote(num_gpus=1)(lambda: 1)
+        gpu_task.remote()
     assert ray.get(identity.remote(lambda: 7))() == 7  # cloudpickle pickles lambdas
     # Unpicklable argument: a clear error at the call.
     with pytest.raises(TypeError, match="serialize"):

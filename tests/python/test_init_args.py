@@ -31,6 +31,14 @@ def test_local_mode_runs_tasks_in_the_driver(shutdown):
     assert ray.get(pid.remote()) == os.getpid()
 
     @ray.remote
+    def task_id():
+        return ray.get_runtime_context().get_task_id()
+
+    result = task_id.remote()
+    assert ray.get(result) == result.hex()[:40]
+    assert ray.get_runtime_context().get_task_id() is None
+
+    @ray.remote
     def fib(n):
         return n if n < 2 else sum(ray.get([fib.remote(n - 1), fib.remote(n - 2)]))
 
@@ -72,7 +80,11 @@ def test_working_dir_is_importable_and_readable(shutdown, tmp_path):
         with open("data.txt") as f:
             return job_helpers.triple(2), f.read(), os.getcwd()
 
-    results = ray.get([use.remote() for _ in range(4)])
+    @ray.remote
+    def submit_use():  # a task's tasks run in the working dir too
+        return ray.get(use.remote())
+
+    results = ray.get([use.remote() for _ in range(4)] + [submit_use.remote() for _ in range(4)])
     assert {r[:2] for r in results} == {(6, "from the working dir")}
     assert results[0][2] != str(folder) and os.getcwd() != results[0][2]
     with pytest.raises(ImportError):
@@ -112,3 +124,40 @@ def test_what_cannot_be_honoured_is_an_error(kwargs, error, match):
     with pytest.raises(error, match=match):
         ray.init(**kwargs)
     assert not ray.is_initialized()
+
+
+AUTO_INIT_DRIVER = """
+    import ray
+
+    @ray.remote
+    def square(x):
+        return x * x
+
+    print(ray.is_initialized(), ray.get([square.remote(i) for i in range(4)]),
+          ray.is_initialized())
+    """
+
+
+@pytest.mark.parametrize("auto_connect, out", [("", "False [0, 1, 4, 9] True\n"), ("0", "")])
+def test_first_remote_call_starts_ray(tmp_path, auto_connect, out):
+    """Without ray.init, the first .remote() (put, get, wait) calls it, unless
+    RAY_ENABLE_AUTO_CONNECT=0."""
+    import subprocess
+    import sys
+    import textwrap
+    script = tmp_path / "driver.py"
+    script.write_text(textwrap.dedent(AUTO_INIT_DRIVER))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "RAY_ENABLE_AUTO_CONNECT": auto_connect})
+    assert done.stdout == out
+    assert (done.returncode == 0) == (out != ""), done.stderr
+    assert auto_connect != "0" or "call ray.init() first" in done.stderr
+
+
+def test_init_returns_a_context_that_shuts_down():
+    with ray.init(num_cpus=1) as context:
+        assert context.dashboard_url is None
+        assert os.path.isdir(context["session_dir"])
+        assert context.address_info["node_id"] == ray.get_runtime_context().get_node_id()
+        assert ray.get(pid.remote()) != os.getpid()
+    assert not ray.is_initialized() and not os.path.exists(context["session_dir"])
