@@ -295,7 +295,8 @@ def wait(object_refs, num_returns=1, timeout=None, fetch_local=True):
 # ---------------------------------------------------------------------------------------------
 # Remote functions
 
-_DEFAULT_OPTIONS = {"num_returns": 1, "num_cpus": 1.0, "max_retries": 3}
+_DEFAULT_OPTIONS = {"num_returns": 1, "num_cpus": 1.0, "max_retries": 3,
+                    "retry_exceptions": False}
 
 
 def _normalize_options(options):
@@ -312,6 +313,13 @@ def _normalize_options(options):
     unknown = set(options) - set(_DEFAULT_OPTIONS) - {"name", "num_gpus", "resources"}
     if unknown:
         raise TypeError(f"unsupported remote options: {', '.join(sorted(unknown))}")
+    retry = options.get("retry_exceptions", False)
+    if not (isinstance(retry, bool) or (isinstance(retry, (list, tuple)) and all(
+            isinstance(c, type) and issubclass(c, BaseException) for c in retry))):
+        raise TypeError("retry_exceptions must be True, False or a list of exception classes, "
+                        f"got {retry!r}")
+    if isinstance(retry, list):
+        options["retry_exceptions"] = tuple(retry)
     n = options.get("num_returns", 1)
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"num_returns must be an int >= 1, got {n!r}")
@@ -398,10 +406,12 @@ class RemoteFunction:
         # The driver made the copy after the workers were forked: they know it from their tasks.
         working_dir = (_session.working_dir if _session is not None else None) or \
             _runtime_env.entered()
-        call_key = (tuple(kwargs), num_returns, name, working_dir)
+        # Exceptions are retried in the worker (crashes by the scheduler, also max_retries).
+        retries = (options["max_retries"], options["retry_exceptions"])
+        call_key = (tuple(kwargs), num_returns, name, working_dir, retries)
         call = self._calls.get(call_key)
         if call is None:
-            call = pickle.dumps((self._token,) + call_key, protocol=5)
+            call = _pickling.dumps((self._token,) + call_key)
             self._calls[call_key] = call
         task_args = [self._function_id(), [call]]
         nested = b""  # the ObjectIDs inside argument values (not waited for, kept alive)
@@ -461,7 +471,7 @@ def _execute_task(buffers):
     Returns the pickled results [(parts, type name, nested IDs), ...] or, if the task raised, a
     dict describing the error."""
     global _tasks_running
-    token, kwarg_names, num_returns, name, working_dir = pickle.loads(buffers[1])
+    token, kwarg_names, num_returns, name, working_dir, retries = pickle.loads(buffers[1])
     local = _session is not None and _session.local_mode
     if not local:
         _task_output.begin(name)
@@ -475,7 +485,8 @@ def _execute_task(buffers):
                 _functions[token] = function
             values = [_deserialize(b) for b in buffers[2:]]
             split = len(values) - len(kwarg_names)
-            result = function(*values[:split], **dict(zip(kwarg_names, values[split:])))
+            result = _call(function, values[:split], dict(zip(kwarg_names, values[split:])),
+                           retries)
             if num_returns == 1:
                 results = [result]
             else:
@@ -501,6 +512,22 @@ def _execute_task(buffers):
             "node": _node_ip(),
             "exception_pickle": _pickled_exception(e),
         }
+
+
+def _call(function, args, kwargs, retries):
+    """function(*args, **kwargs), run again (at most max_retries times) while it raises an
+    exception that retry_exceptions names (True: any Exception)."""
+    max_retries, retry_exceptions = retries
+    attempt = 0
+    while True:
+        try:
+            return function(*args, **kwargs)
+        except Exception as e:
+            retry = retry_exceptions is True or (
+                isinstance(retry_exceptions, tuple) and isinstance(e, retry_exceptions))
+            if not retry or (max_retries >= 0 and attempt >= max_retries):
+                raise
+            attempt += 1
 
 
 def _remote_traceback(e):

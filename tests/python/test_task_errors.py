@@ -166,3 +166,33 @@ def test_class_defined_in_main(tmp_path):
                           timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "caught True\n"
+
+
+def test_retry_exceptions(tmp_path):
+    attempts = tmp_path / "attempts"
+
+    @ray.remote(max_retries=3, retry_exceptions=True)
+    def flaky(fail_times, error):
+        with open(attempts, "a") as f:
+            f.write("x")
+        if attempts.stat().st_size <= fail_times:
+            raise error("not yet")
+        return attempts.stat().st_size
+
+    assert ray.get(flaky.remote(2, KeyError)) == 3  # two failures, then success
+    attempts.unlink()
+    with pytest.raises(KeyError):  # one run and three retries, all failed
+        ray.get(flaky.remote(10, KeyError))
+    assert attempts.stat().st_size == 4
+    attempts.unlink()
+    only_value_errors = flaky.options(retry_exceptions=[ValueError])
+    with pytest.raises(KeyError):  # not retried
+        ray.get(only_value_errors.remote(1, KeyError))
+    assert attempts.stat().st_size == 1
+    assert ray.get(only_value_errors.remote(2, ValueError)) == 3
+    attempts.unlink()
+    with pytest.raises(KeyError):  # the default: exceptions are not retried
+        ray.get(flaky.options(retry_exceptions=False).remote(1, KeyError))
+    assert attempts.stat().st_size == 1
+    with pytest.raises(TypeError, match="retry_exceptions"):
+        flaky.options(retry_exceptions="yes")
