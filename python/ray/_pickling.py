@@ -1,9 +1,11 @@
 """Values as pickles: what ray stores for a Python value, and how it comes back.
 
 cloudpickle (for functions, lambdas and classes defined in __main__ or inside functions) with
-two additions of ours: dataclasses defined inside functions keep their fields (cloudpickle 2.2
-copies the markers dataclasses compares by identity, so fields() came back empty), and a
-numpy array that is not contiguous warns, once, that it is copied to be stored.
+additions of ours: dataclasses defined inside functions keep their fields (cloudpickle 2.2
+copies the markers dataclasses compares by identity, so fields() came back empty); exceptions
+of user classes unpickle without calling their __init__ (which often takes other arguments
+than the args it passes on); and a numpy array that is not contiguous warns, once, that it is
+copied to be stored.
 """
 
 import collections
@@ -32,6 +34,24 @@ def _reduce_field_marker(marker):
     return getattr, (dataclasses, _FIELD_MARKERS[id(marker)])
 
 
+def _plainly_pickled_exception(cls):
+    """True for a user's exception class that pickles as BaseException does (by args, then
+    __init__), which we replace."""
+    return (cls.__module__ != "builtins" and cls.__reduce__ is BaseException.__reduce__
+            and cls.__reduce_ex__ is BaseException.__reduce_ex__
+            and cls.__setstate__ is BaseException.__setstate__
+            and cls.__getstate__ is object.__getstate__)
+
+
+def _rebuild_exception(cls, args, state):
+    """An exception as it was pickled: made with __new__ (which keeps args), not __init__."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    if state:
+        error.__dict__.update(state)
+    return error
+
+
 _warned_non_contiguous = False
 
 
@@ -50,6 +70,8 @@ class _Pickler(cloudpickle.CloudPickler):
                                           cloudpickle.CloudPickler.dispatch_table)
 
     def reducer_override(self, obj):
+        if isinstance(obj, BaseException) and _plainly_pickled_exception(type(obj)):
+            return _rebuild_exception, (type(obj), obj.args, getattr(obj, "__dict__", None))
         numpy = sys.modules.get("numpy")
         if (numpy is not None and type(obj) is numpy.ndarray
                 and not (obj.flags.c_contiguous or obj.flags.f_contiguous)):

@@ -87,6 +87,7 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
         num_cpus = 0
     session = _Session(namespace, local_mode)
     session.resources = declared
+    _node_ip()  # before the workers are forked: they have it at once
     if local_mode:
         _raylet.init_local()
     else:
@@ -538,11 +539,18 @@ def _remote_traceback(e):
     return "".join(lines)
 
 
+# Larger pickled exceptions (say, one that holds a big array) are not sent: error objects travel
+# inline, in messages.
+_MAX_EXCEPTION_PICKLE = 1 << 20
+
+
 def _pickled_exception(e):
     """The exception pickled, if it can be, and unpickled again (checked here, where its
     class is sure to exist); else b"" (the driver gets its text only)."""
     try:
         data = _pickling.dumps(e)
+        if len(data) > _MAX_EXCEPTION_PICKLE:
+            return b""
         pickle.loads(data)
         return data
     except Exception:  # noqa: BLE001 (any failure: the error's text still goes back)

@@ -87,8 +87,8 @@ def test_working_dir_is_importable_and_readable(shutdown, tmp_path):
     results = ray.get([use.remote() for _ in range(4)] + [submit_use.remote() for _ in range(4)])
     assert {r[:2] for r in results} == {(6, "from the working dir")}
     assert results[0][2] != str(folder) and os.getcwd() != results[0][2]
-    with pytest.raises(ImportError):
-        import job_helpers  # noqa: F401 (the driver's path is not changed)
+    with pytest.raises(ImportError):  # the driver's path is not changed
+        __import__("job_helpers")
 
 
 def test_resources_namespace_and_dashboard_arguments(shutdown):

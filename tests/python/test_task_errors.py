@@ -96,6 +96,27 @@ def test_unpicklable_exception_comes_back_as_its_text():
     assert "holds a lock" in str(e) and e.exception_type == "test_task_errors.WithLock"
 
 
+class Heavy(Exception):
+    """Its __init__ does not take the args it passes on (pickle's default would call it so)."""
+
+    def __init__(self, size):
+        super().__init__(f"holds {size} bytes")
+        self.payload = b"x" * size
+
+
+def test_exception_too_large_to_send_comes_back_as_its_text():
+    @ray.remote
+    def heavy(size):
+        raise Heavy(size)
+
+    with pytest.raises(Heavy) as small:
+        ray.get(heavy.remote(1000))
+    assert small.value.payload == b"x" * 1000 and small.value.cause is not None
+    with pytest.raises(Heavy, match="holds 5000000 bytes") as large:  # found by name
+        ray.get(heavy.remote(5_000_000))
+    assert large.value.cause is None and not hasattr(large.value, "payload")
+
+
 def test_three_levels_of_nested_gets_are_chained():
     @ray.remote
     def inner():
