@@ -23,16 +23,24 @@ def _streams():
 
 
 class DriverOutput:
+    """The pipe of one session and the thread that prints what comes through it. Made before
+    the node starts (workers inherit write_fd), started after; stop() after the node stopped.
+    drain() may be called from any thread."""
+
     def __init__(self):
-        self._read_fd, self.write_fd = os.pipe()  # the workers inherit write_fd
+        fold = os.environ.get("RAY_DEDUP_LOGS", "1") != "0"
+        try:
+            window = float(os.environ.get("RAY_DEDUP_LOGS_AGG_WINDOW_S", "5"))
+        except ValueError:
+            raise ValueError("RAY_DEDUP_LOGS_AGG_WINDOW_S must be a number of seconds, not "
+                             f"{os.environ['RAY_DEDUP_LOGS_AGG_WINDOW_S']!r}") from None
+        self._folder = LineFolder(window) if fold else None
+        self._read_fd, self.write_fd = os.pipe()
         os.set_blocking(self._read_fd, False)
         self._lock = threading.Lock()
         self._pending = b""  # bytes of a record not read whole yet
-        self._partial = {}  # (pid, stream) -> start of a line longer than a record
+        self._partial = {}  # (pid, stream) -> (task name, start of a line not ended yet)
         self._stopping = False
-        fold = os.environ.get("RAY_DEDUP_LOGS", "1") != "0"
-        window = float(os.environ.get("RAY_DEDUP_LOGS_AGG_WINDOW_S", "5"))
-        self._folder = LineFolder(window) if fold else None
         self._thread = None
 
     def start(self):

@@ -28,14 +28,14 @@ ObjectID = _raylet.ObjectID
 class _Session:
     """What ray.init set up beyond the runtime; workers inherit it (they are forks)."""
 
-    def __init__(self, namespace=None, local_mode=False, working_dir=None):
+    def __init__(self, namespace, local_mode, resources):
         self.job_id = secrets.token_hex(4)
         self.node_id = secrets.token_hex(28)
         self.namespace = namespace or f"anonymous-{uuid.uuid4()}"
         self.local_mode = local_mode
-        self.working_dir = working_dir  # the snapshot workers run tasks in
+        self.resources = resources  # num_gpus and custom resources, as declared
+        self.working_dir = None  # the snapshot workers run tasks in
         self.output = None  # the driver's DriverOutput, if task output goes to the driver
-        self.resources = {}  # num_gpus and custom resources, as declared
 
 
 _session = None
@@ -83,49 +83,55 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
                          "whose environment and folder ray does not change")
     if num_workers is None:
         num_workers = int(-(-num_cpus // 1)) if num_cpus else 0
-    if num_cpus is None:
-        num_cpus = 0
-    session = _Session(namespace, local_mode)
-    session.resources = declared
+    session = _Session(namespace, local_mode, declared)
     _node_ip()  # before the workers are forked: they have it at once
     if local_mode:
         _raylet.init_local()
+        _session = session
     else:
-        # Workers are forks of this process: what sits in these buffers now would be printed
-        # by every worker that flushes them.
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:
-                pass
-        if code_search_path:  # before the workers are forked, so that they have the libraries
-            from ray.cross_language import load_code_search_path
-            load_code_search_path(code_search_path)
-        if log_to_driver:
-            from ray._driver_output import DriverOutput
-            session.output = DriverOutput()
-            _task_output.sink_fd = session.output.write_fd
-        else:
-            _task_output.sink_fd = -1
-        _session = session  # before the fork: the workers' copy of the session
+        _start_node(session, env, log_to_driver, code_search_path,
+                    num_workers=int(num_workers), num_cpus=float(num_cpus or 0),
+                    object_store_memory=int(object_store_memory or 0),
+                    max_workers=int(_max_workers or 0))
+    _register_atexit()
+    return RayContext(_raylet.session_dir() or None, session.node_id)
+
+
+def _start_node(session, env, log_to_driver, code_search_path, **options):
+    """Starts the node (_raylet.init) for `session` and what goes with it; on failure, stops
+    what was started."""
+    global _session
+    # Workers are forks of this process: what sits in these buffers now would be printed by
+    # every worker that flushes them.
+    for stream in (sys.stdout, sys.stderr):
         try:
-            with _runtime_env.environment(env["env_vars"]):
-                _raylet.init(num_workers=int(num_workers), num_cpus=float(num_cpus),
-                             object_store_memory=int(object_store_memory or 0),
-                             max_workers=int(_max_workers or 0))
-        except BaseException:
-            _session = None
-            if session.output is not None:
-                session.output.stop()
-            raise
+            stream.flush()
+        except Exception:
+            pass
+    if code_search_path:  # before the workers are forked, so that they have the libraries
+        from ray.cross_language import load_code_search_path
+        load_code_search_path(code_search_path)
+    if log_to_driver:
+        from ray._driver_output import DriverOutput
+        session.output = DriverOutput()
+        _task_output.sink_fd = session.output.write_fd
+    else:
+        _task_output.sink_fd = -1
+    _session = session  # before the fork: the workers' copy of the session
+    try:
+        with _runtime_env.environment(env["env_vars"]):
+            _raylet.init(**options)
         if env["working_dir"]:
             session.working_dir = _runtime_env.snapshot(env["working_dir"],
                                                         _raylet.session_dir())
+    except BaseException:
+        _session = None
+        _raylet.shutdown()
         if session.output is not None:
-            session.output.start()
-    _session = session
-    _register_atexit()
-    return RayContext(_raylet.session_dir() or None, session.node_id)
+            session.output.stop()
+        raise
+    if session.output is not None:
+        session.output.start()
 
 
 def _declared_resources(num_gpus, resources):

@@ -62,7 +62,8 @@ using core::CoreRuntime;
 using core::ObjectValue;
 using core::ReturnWriter;
 
-// The runtime init() started; leaked on purpose (no static destructor runs at exit).
+// The runtime init() or init_local() started; leaked on purpose (no static destructor runs at
+// exit).
 struct DriverState {
   std::unique_ptr<core::CoreRuntime> runtime;
   core::DriverRuntime* node = nullptr;  // `runtime`, unless in local mode (no node)
@@ -569,12 +570,16 @@ std::string TimelineJson() { return core::ToTimelineJson(GraphSnapshot("ray.time
 // ---------------------------------------------------------------------------------------------
 // Init and shutdown
 
-void Init(int num_workers, double num_cpus, uint64_t object_store_memory,
-          const std::string& session_dir_root, int max_workers) {
+void RaiseIfInitialized() {
   if (core::CurrentRuntime() != nullptr) {
     RaisePython("RayError", InDriver() ? "ray is already initialized (call ray.shutdown() first)"
                                        : "this process is a ray worker: ray is initialized");
   }
+}
+
+void Init(int num_workers, double num_cpus, uint64_t object_store_memory,
+          const std::string& session_dir_root, int max_workers) {
+  RaiseIfInitialized();
   if (num_workers < 0) throw py::value_error("num_workers must be >= 0");
   if (!(num_cpus >= 0)) throw py::value_error("num_cpus must be >= 0");
   // The GIL stays held: the zygote must be a copy of a thread holding it (top of the file).
@@ -595,10 +600,7 @@ void Init(int num_workers, double num_cpus, uint64_t object_store_memory,
 
 // Local mode: tasks run at once in the calling thread of this process (ray/core/local_runtime.h).
 void InitLocal() {
-  if (core::CurrentRuntime() != nullptr) {
-    RaisePython("RayError", InDriver() ? "ray is already initialized (call ray.shutdown() first)"
-                                       : "this process is a ray worker: ray is initialized");
-  }
+  RaiseIfInitialized();
   Driver().node = nullptr;
   Driver().runtime = std::make_unique<core::LocalRuntime>();
   Driver().pid = getpid();
@@ -748,7 +750,6 @@ PYBIND11_MODULE(_raylet, m) {
     if (Node() == nullptr) return std::vector<pid_t>{};
     return std::vector<pid_t>{Node()->zygote_pid(), Node()->store_pid()};
   });
-  m.def("is_local_mode", [] { return InDriver() && Driver().node == nullptr; });
   m.def("current_task_id", [] {  // hex; "" where there is none
     ray::core::CoreRuntime* runtime = ray::core::CurrentRuntime();
     ray::TaskID id = runtime != nullptr ? runtime->CurrentTaskId() : ray::TaskID::Nil();
