@@ -50,8 +50,9 @@ class DriverOutput:
         self._thread.start()
 
     def drain(self):
-        """Prints what the pipe holds now."""
-        if self._readable.poll(0):
+        """Prints what the pipe holds now. The thread reads under the lock: while it holds it,
+        it may have taken lines from the pipe that it has not printed yet."""
+        if self._readable.poll(0) or self._lock.locked():
             with self._lock:
                 self._read()
 

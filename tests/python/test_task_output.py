@@ -4,6 +4,7 @@ repeats are folded as Ray folds them; log_to_driver=False keeps it out."""
 import contextlib
 import io
 import os
+import time
 
 import pytest
 
@@ -40,6 +41,32 @@ def test_lines_are_printed_before_get_returns(session, capsys, monkeypatch):
     pid = ray.get(say.remote("to stderr", to_stderr=True))
     captured = capsys.readouterr()
     assert (captured.out, captured.err) == ("", f"(say pid={pid}) to stderr\n")
+
+
+class SlowStream(io.StringIO):
+    """A stdout that takes its time: the driver's output thread is still printing lines it
+    took from the pipe when ray.get returns (what ray.get must wait for)."""
+
+    def write(self, text):
+        time.sleep(0.001)  # slows the printer down; nothing here measures time
+        return super().write(text)
+
+
+def test_all_lines_are_printed_before_get_returns_even_to_a_slow_stdout(session, monkeypatch):
+    monkeypatch.setenv("RAY_DEDUP_LOGS", "0")
+    session()
+
+    @ray.remote
+    def count(n):
+        for i in range(n):
+            print("line", i)
+
+    for _ in range(3):
+        out = SlowStream()
+        with contextlib.redirect_stdout(out):
+            ray.get(count.remote(200))
+            printed = out.getvalue().count(" line ")
+        assert printed == 200
 
 
 def test_redirected_stdout_gets_them(session):
