@@ -1,43 +1,91 @@
-"""What tasks print. In a worker, sys.stdout and sys.stderr put the task before each line, as
-Ray does: "(add pid=1234) the line". Lines reach the driver's terminal (the workers share its
-stdout and stderr) whole, and are flushed when the task ends."""
+"""What tasks print, on the worker's side. In a worker, sys.stdout and sys.stderr send each line
+a task prints to the driver, which prints it through its own sys.stdout or sys.stderr after the
+task's name and pid, as Ray does: "(add pid=1234) the line" (ray/_driver_output.py).
+
+The lines travel through a pipe that the driver makes before it starts the node, so every worker
+(a fork of the driver) has its write end. Each write is one record of at most PIPE_BUF bytes,
+which POSIX writes whole, so records of many workers never mix; a longer text goes as several
+records, which the driver joins again per process and stream.
+"""
 
 import os
+import select
+import struct
 import sys
+
+# pid, stream (STDOUT or STDERR), task name length, text length; then the name and the text.
+_HEADER = struct.Struct("<IBHH")
+STDOUT, STDERR = 1, 2
+RECORD_SIZE = select.PIPE_BUF
+_MAX_NAME = 200  # bytes of a task name kept in each record
+
+
+def records(pid, stream, name, text):
+    """The records that carry `text` (bytes) printed by task `name` (bytes)."""
+    name = name[:_MAX_NAME]
+    room = RECORD_SIZE - _HEADER.size - len(name)
+    for start in range(0, max(len(text), 1), room):
+        piece = text[start:start + room]
+        yield _HEADER.pack(pid, stream, len(name), len(piece)) + name + piece
+
+
+def parse(buffer):
+    """(records, rest) of bytes read from the pipe: records as (pid, stream, name, text), and
+    the bytes of a record not read whole yet."""
+    found = []
+    at = 0
+    while len(buffer) - at >= _HEADER.size:
+        pid, stream, name_size, text_size = _HEADER.unpack_from(buffer, at)
+        end = at + _HEADER.size + name_size + text_size
+        if end > len(buffer):
+            break
+        name_at = at + _HEADER.size
+        found.append((pid, stream, bytes(buffer[name_at:name_at + name_size]),
+                      bytes(buffer[name_at + name_size:end])))
+        at = end
+    return found, buffer[at:]
+
+
+# The write end of the driver's pipe, set by ray.init before the node starts; -1: task output
+# is not sent to the driver (ray.init(log_to_driver=False)).
+sink_fd = -1
 
 
 class _TaskStream:
-    """A worker's sys.stdout or sys.stderr: writes whole lines, each with the task's prefix."""
+    """A worker's sys.stdout or sys.stderr: sends whole lines to the driver, under the name of
+    the task that printed them."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, number):
         self._stream = stream
+        self._number = number
         self._line = ""  # the start of a line not ended yet
-        self.written = False  # since the task began
-        self.prefix = ""
+        self.name = b""
 
     def write(self, text):
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        self.written = True
-        lines = (self._line + text).split("\n")
-        self._line = lines.pop()
-        if lines:
-            self._stream.write("".join(f"{self.prefix}{line}\n" for line in lines))
+        end = text.rfind("\n")
+        if end < 0:
+            self._line += text
+        else:
+            self._send(self._line + text[:end + 1])
+            self._line = text[end + 1:]
         return len(text)
 
-    def end_line(self):
-        """Writes a line the task did not end (a task's output always ends with a newline)."""
-        if self._line:
-            self._stream.write(f"{self.prefix}{self._line}\n")
-            self._line = ""
+    def _send(self, text):
+        if sink_fd < 0:
+            return
+        for record in records(_pid, self._number, self.name, text.encode(errors="replace")):
+            os.write(sink_fd, record)
 
-    def end_task(self):
-        self.end_line()
-        self._stream.flush()
-        self.written = False
+    def end_line(self):
+        """Sends a line the task did not end (a task's output always ends with a newline)."""
+        if self._line:
+            line, self._line = self._line, ""
+            self._send(line + "\n")
 
     def flush(self):
-        self._stream.flush()
+        self._stream.flush()  # what went around this wrapper (sys.stdout.buffer, ...)
 
     def __getattr__(self, name):  # fileno, isatty, encoding, buffer...: the real stream's
         return getattr(self._stream, name)
@@ -49,11 +97,11 @@ _pid = 0
 
 
 def begin(task_name):
-    """Called as a task starts in a worker: its lines get "(task_name pid=N) ". A task may
-    start inside another's wait (nested): end() gives the lines back to that one."""
+    """Called as a task starts in a worker: its lines go out under its name. A task may start
+    inside another's wait (nested): end() gives the lines back to that one."""
     global _pid
     if not _streams:
-        sys.stdout, sys.stderr = _TaskStream(sys.stdout), _TaskStream(sys.stderr)
+        sys.stdout, sys.stderr = _TaskStream(sys.stdout, STDOUT), _TaskStream(sys.stderr, STDERR)
         _streams.extend([sys.stdout, sys.stderr])
         _pid = os.getpid()  # a worker's, for its life
     _running.append(task_name)
@@ -61,21 +109,19 @@ def begin(task_name):
 
 
 def _name_lines(task_name):
-    prefix = f"({task_name} pid={_pid}) "
+    name = task_name.encode(errors="replace")
     for stream in _streams:
-        if stream.prefix != prefix:
+        if stream.name != name:
             stream.end_line()  # the interrupted task's unfinished line, under its own name
-            stream.prefix = prefix
+            stream.name = name
 
 
 def end():
-    """Called as a task ends: its last lines go out now."""
+    """Called as a task ends: its last line goes out now, before its results."""
     for stream in _streams:
         try:
-            if stream.written:
-                stream.end_task()
-            else:
-                stream.flush()  # what went around the wrapper (sys.stdout.buffer, ...)
+            stream.end_line()
+            stream.flush()
         except Exception:  # a closed or broken stream must not fail the task
             pass
     _running.pop()

@@ -2,96 +2,105 @@
 
 import atexit
 import functools
+import inspect
 import os
 import pickle
+import secrets
+import socket
 import sys
 import traceback
 import types
 import uuid
+import warnings
 
-import cloudpickle
-
-from ray import _raylet, _task_output
-from ray.exceptions import RayError, _from_error_info, type_name
+from ray import _pickling, _raylet, _runtime_env, _task_output
+from ray._pickling import deserialize as _deserialize
+from ray._pickling import serialize as _serialize
+from ray._runtime_context import RayContext, RuntimeContext
+from ray.exceptions import RayError, type_name
 
 ObjectID = _raylet.ObjectID
-
-# ---------------------------------------------------------------------------------------------
-# Values
-
-# Types that the standard pickler writes as fast as possible and in full; everything else goes
-# through cloudpickle (functions, lambdas and classes defined in __main__ are pickled by value).
-_PLAIN_TYPES = frozenset([int, float, str, bytes, bool, type(None), complex])
-
-
-def _serialize(value):
-    """(parts, type name, nested IDs) of a value: parts[0] is its pickle (protocol 5) stream,
-    the rest its out-of-band buffers (numpy arrays' data), which ray._raylet copies once into the
-    object and ray.get maps back read-only, with no copy. The nested IDs (bytes) name the
-    ObjectIDs inside the value: the runtime keeps those objects alive as long as the value."""
-    if type(value) in _PLAIN_TYPES:
-        return [pickle.dumps(value, protocol=5)], type(value).__qualname__, b""
-    buffers = []
-    try:
-        stream, nested = _raylet.collect_ids(functools.partial(
-            cloudpickle.dumps, value, protocol=5, buffer_callback=_out_of_band(buffers)))
-    except Exception as e:
-        raise TypeError(f"ray cannot serialize {type(value).__name__} object: {e}") from e
-    return [stream] + buffers, type(value).__qualname__, nested
-
-
-def _out_of_band(buffers):
-    """A pickle buffer_callback: contiguous buffers go out of band (into `buffers`)."""
-    def callback(pickle_buffer):
-        try:
-            buffers.append(pickle_buffer.raw())
-        except BufferError:  # not contiguous: pickled in band
-            return True
-        return False
-    return callback
-
-
-def _deserialize(buffer):
-    """The value of an object (an _raylet.ObjectBuffer); raises the error an error object holds.
-    Arrays in the value are read-only views of the object's memory."""
-    fmt = buffer.format
-    if fmt == _raylet.FORMAT_PICKLE:
-        return pickle.loads(buffer, buffers=buffer.oob_buffers())
-    if fmt == _raylet.FORMAT_ERROR:
-        raise _from_error_info(buffer.error_info())
-    if fmt in (_raylet.FORMAT_MSGPACK, _raylet.FORMAT_RAW):  # written by C++ (cross_language)
-        return _raylet.object_to_python(buffer)
-    raise TypeError(f"ray.get: the object is not a Python value: {buffer.describe()}")
-
 
 # ---------------------------------------------------------------------------------------------
 # init / shutdown
 
 
-def init(start_ray_local=True, num_workers=None, num_cpus=None, object_store_memory=None,
-         ignore_reinit_error=False, address=None, code_search_path=None, _max_workers=None,
-         **unsupported):
+class _Session:
+    """What ray.init set up beyond the runtime; workers inherit it (they are forks)."""
+
+    def __init__(self, namespace, local_mode, resources):
+        self.job_id = secrets.token_hex(4)
+        self.node_id = secrets.token_hex(28)
+        self.namespace = namespace or f"anonymous-{uuid.uuid4()}"
+        self.local_mode = local_mode
+        self.resources = resources  # num_gpus and custom resources, as declared
+        self.working_dir = None  # the snapshot workers run tasks in
+        self.output = None  # the driver's DriverOutput, if task output goes to the driver
+
+
+_session = None
+_tasks_running = 0  # tasks running in this process now (nested ones counted)
+
+
+def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
+         object_store_memory=None, local_mode=False, ignore_reinit_error=False,
+         include_dashboard=None, dashboard_host="127.0.0.1", dashboard_port=None,
+         log_to_driver=True, namespace=None, runtime_env=None, start_ray_local=True,
+         num_workers=None, code_search_path=None, _max_workers=None, **unsupported):
     """Starts ray on this machine: an object store and worker processes forked from this one.
 
-    ray.init(start_ray_local=True, num_workers=10) as in the 2016 tutorial, or
-    ray.init(num_cpus=4) as today. num_workers defaults to num_cpus (rounded up), or to the
-    number of cores; num_cpus defaults to num_workers. code_search_path: C++ shared libraries
+    ray.init(num_cpus=4) as Ray, or ray.init(start_ray_local=True, num_workers=10) as the 2016
+    tutorial. num_workers defaults to num_cpus (rounded up), or to the number of cores; num_cpus
+    defaults to num_workers. local_mode=True runs every task at once in this process.
+    log_to_driver=False keeps what tasks print out of this process's output. runtime_env:
+    {"env_vars": {...}, "working_dir": path} for the workers. num_gpus and resources are
+    declared (ray.cluster_resources shows them) but no task can request them yet. The dashboard
+    arguments are accepted; there is no dashboard yet. code_search_path: C++ shared libraries
     (or folders of them) whose RAY_REMOTE functions ray.cpp_function calls. _max_workers:
     worker processes at most, blocked ones included (default 256; past it, a worker blocked in
-    ray.get runs ready tasks inside its wait).
+    ray.get runs ready tasks inside its wait). Returns a RayContext (also a context manager that
+    shuts ray down), or None if ray was initialized already and ignore_reinit_error is set.
     """
+    global _session
     if unsupported:
-        raise TypeError(f"ray.init: unsupported arguments: {', '.join(sorted(unsupported))}")
+        raise TypeError(f"ray.init: unknown arguments: {', '.join(sorted(unsupported))}")
     if not start_ray_local or address not in (None, "local"):
-        raise NotImplementedError("ray.init: only a local node is supported yet")
+        raise NotImplementedError(
+            f"ray.init: address={address!r}: only a local node is supported yet (address=None)")
     if _raylet.is_initialized():
         if ignore_reinit_error or not _raylet.is_driver():
             return None
         raise RuntimeError("ray.init: ray is already initialized (call ray.shutdown() first)")
+    env = _runtime_env.validate(runtime_env)
+    declared = _declared_resources(num_gpus, resources)
+    if namespace is not None and not isinstance(namespace, str):
+        raise TypeError(f"ray.init: namespace must be a str, got {type(namespace).__name__}")
+    if include_dashboard:
+        warnings.warn("ray.init: include_dashboard=True: libray has no dashboard yet",
+                      stacklevel=2)
+    if local_mode and (env["env_vars"] or env["working_dir"]):
+        raise ValueError("ray.init: runtime_env with local_mode=True: tasks run in the driver, "
+                         "whose environment and folder ray does not change")
     if num_workers is None:
         num_workers = int(-(-num_cpus // 1)) if num_cpus else 0
-    if num_cpus is None:
-        num_cpus = 0
+    session = _Session(namespace, local_mode, declared)
+    _node_ip()  # before the workers are forked: they have it at once
+    if local_mode:
+        _raylet.init_local()
+        _session = session
+    else:
+        _start_node(session, env, log_to_driver, code_search_path,
+                    num_workers=int(num_workers), num_cpus=float(num_cpus or 0),
+                    object_store_memory=int(object_store_memory or 0),
+                    max_workers=int(_max_workers or 0))
+    _register_atexit()
+    return RayContext(_raylet.session_dir() or None, session.node_id)
+
+
+def _start_node(session, env, log_to_driver, code_search_path, **options):
+    """Starts the node (_raylet.init) for `session` and what goes with it; on failure, stops
+    what was started."""
+    global _session
     # Workers are forks of this process: what sits in these buffers now would be printed by
     # every worker that flushes them.
     for stream in (sys.stdout, sys.stderr):
@@ -102,11 +111,42 @@ def init(start_ray_local=True, num_workers=None, num_cpus=None, object_store_mem
     if code_search_path:  # before the workers are forked, so that they have the libraries
         from ray.cross_language import load_code_search_path
         load_code_search_path(code_search_path)
-    _raylet.init(num_workers=int(num_workers), num_cpus=float(num_cpus),
-                 object_store_memory=int(object_store_memory or 0),
-                 max_workers=int(_max_workers or 0))
-    _register_atexit()
-    return None
+    if log_to_driver:
+        from ray._driver_output import DriverOutput
+        session.output = DriverOutput()
+        _task_output.sink_fd = session.output.write_fd
+    else:
+        _task_output.sink_fd = -1
+    _session = session  # before the fork: the workers' copy of the session
+    try:
+        with _runtime_env.environment(env["env_vars"]):
+            _raylet.init(**options)
+        if env["working_dir"]:
+            session.working_dir = _runtime_env.snapshot(env["working_dir"],
+                                                        _raylet.session_dir())
+    except BaseException:
+        _session = None
+        _raylet.shutdown()
+        if session.output is not None:
+            session.output.stop()
+        raise
+    if session.output is not None:
+        session.output.start()
+
+
+def _declared_resources(num_gpus, resources):
+    declared = {}
+    if num_gpus:
+        if not isinstance(num_gpus, (int, float)) or num_gpus < 0:
+            raise ValueError(f"ray.init: num_gpus must be a number >= 0, got {num_gpus!r}")
+        declared["GPU"] = float(num_gpus)
+    for name, amount in (resources or {}).items():
+        if name in ("CPU", "GPU", "memory", "object_store_memory"):
+            raise ValueError(f"ray.init: resources[{name!r}]: give it as its own argument")
+        if not isinstance(amount, (int, float)) or amount < 0:
+            raise ValueError(f"ray.init: resources[{name!r}] must be a number >= 0")
+        declared[name] = float(amount)
+    return declared
 
 
 @functools.lru_cache(maxsize=None)
@@ -115,12 +155,31 @@ def _register_atexit():
 
 
 def shutdown():
-    """Stops what ray.init started (also happens at exit). A no-op in a worker."""
+    """Stops what ray.init started (also happens at exit): what tasks printed is all printed
+    when it returns. A no-op in a worker."""
+    global _session
+    if not _raylet.is_driver():
+        return
     _raylet.shutdown()
+    session, _session = _session, None
+    if session is not None and session.output is not None:
+        session.output.stop()
 
 
 def is_initialized():
     return _raylet.is_initialized()
+
+
+def get_gpu_ids():
+    """The GPUs this task or driver may use: none (libray does not place tasks on GPUs yet)."""
+    return []
+
+
+def get_runtime_context():
+    if _session is None or not _raylet.is_initialized():
+        raise RayError("ray.get_runtime_context: ray is not initialized: call ray.init() first")
+    return RuntimeContext(_session.job_id, _session.node_id, _session.namespace,
+                          lambda: _tasks_running > 0)
 
 
 def cluster_resources():
@@ -138,63 +197,113 @@ def _resources(available, api):
         raise RayError(f"{api}: ray is not initialized: call ray.init() first")
     if not _raylet.is_driver():
         raise RayError(f"{api}: only the driver can tell (this is a worker)")
-    return _raylet.resources(available)
+    resources = _raylet.resources(available)
+    if _session is not None:
+        resources.update(_session.resources)
+    return resources
 
 
 # ---------------------------------------------------------------------------------------------
 # Objects
 
 
+def _auto_init():
+    """As Ray (1.5 and later): the first put, get, wait or .remote() starts ray with the
+    default arguments if ray.init was not called, unless RAY_ENABLE_AUTO_CONNECT=0."""
+    if not _raylet.is_initialized():
+        if os.environ.get("RAY_ENABLE_AUTO_CONNECT", "") == "0":
+            raise RayError("ray is not initialized: call ray.init() first "
+                           "(RAY_ENABLE_AUTO_CONNECT=0)")
+        init()
+
+
 def put(value):
     """Stores value in the object store; returns its ObjectID."""
     if isinstance(value, ObjectID):
         raise TypeError("ray.put of an ObjectID is not supported; put the value instead")
+    _auto_init()
     parts, name, nested = _serialize(value)
     return _raylet.put(parts, name, nested=nested)
 
 
-def _check_ids(ids, api):
-    for i in ids:
-        if not isinstance(i, ObjectID):
-            raise TypeError(f"{api} expects ObjectIDs (or a list of them), got {type(i).__name__}")
+def _check_timeout(timeout, api):
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise TypeError(f"{api}: timeout must be a number of seconds or None, "
+                            f"got {type(timeout).__name__}")
+        if timeout < 0:
+            raise ValueError(f"{api}: timeout must be >= 0, got {timeout}")
 
 
-def get(object_ids, timeout=None):
+def _after_blocking():
+    """In the driver: what tasks printed so far is printed now (ray/_driver_output.py)."""
+    session = _session
+    if session is not None and session.output is not None and _raylet.is_driver():
+        session.output.drain()
+
+
+def get(object_refs, timeout=None):
     """The value of an ObjectID, or the list of values of a list of ObjectIDs.
 
     Blocks until they exist (at most timeout seconds: ray.exceptions.GetTimeoutError). A task
     that raised re-raises here as ray.exceptions.RayTaskError (also an instance of the task's
-    exception type).
+    exception class).
     """
-    single = isinstance(object_ids, ObjectID)
-    ids = [object_ids] if single else list(object_ids)
-    _check_ids(ids, "ray.get")
+    single = isinstance(object_refs, ObjectID)
+    if not single and not isinstance(object_refs, (list, tuple)):
+        raise TypeError("ray.get: 'object_refs' must be an ObjectRef or a list of ObjectRefs, "
+                        f"got {type(object_refs).__name__}")
+    ids = [object_refs] if single else list(object_refs)
+    for i in ids:
+        if not isinstance(i, ObjectID):
+            raise TypeError("ray.get: 'object_refs' must be an ObjectRef or a list of "
+                            f"ObjectRefs, got a list containing {type(i).__name__}")
+    _check_timeout(timeout, "ray.get")
     if not ids:
         return []
-    values = [_deserialize(b) for b in _raylet.get(ids, timeout)]
+    _auto_init()
+    try:
+        buffers = _raylet.get(ids, timeout)
+    finally:
+        _after_blocking()
+    values = [_deserialize(b, ref) for b, ref in zip(buffers, ids)]
     return values[0] if single else values
 
 
-def wait(object_ids, num_returns=1, timeout=None):
-    """(ready, not_ready): waits until num_returns of object_ids exist or timeout seconds pass."""
-    if isinstance(object_ids, ObjectID):
-        raise TypeError("ray.wait expects a list of ObjectIDs")
-    ids = list(object_ids)
-    _check_ids(ids, "ray.wait")
+def wait(object_refs, num_returns=1, timeout=None, fetch_local=True):
+    """(ready, not_ready): waits until num_returns of object_refs exist or timeout seconds pass.
+    fetch_local is accepted for Ray's sake: every object is local on one node."""
+    if not isinstance(object_refs, (list, tuple)):
+        raise TypeError("ray.wait expected a list of ObjectRefs, got "
+                        f"{type(object_refs).__name__}")
+    ids = list(object_refs)
+    for i in ids:
+        if not isinstance(i, ObjectID):
+            raise TypeError("ray.wait expected a list of ObjectRefs, got a list containing "
+                            f"{type(i).__name__}")
     if len(set(ids)) != len(ids):
-        raise ValueError("ray.wait: the list of ObjectIDs has duplicates")
-    if num_returns < 0 or num_returns > len(ids):
-        raise ValueError(f"ray.wait: num_returns={num_returns} with {len(ids)} ObjectIDs")
+        raise ValueError("ray.wait: the list of ObjectRefs has duplicates")
+    _check_timeout(timeout, "ray.wait")
     if not ids:
         return [], []
-    ready, not_ready = _raylet.wait(ids, num_returns, timeout)
+    if isinstance(num_returns, bool) or not isinstance(num_returns, int):
+        raise TypeError(f"ray.wait: num_returns must be an int, got {type(num_returns).__name__}")
+    if num_returns < 1 or num_returns > len(ids):
+        raise ValueError(f"ray.wait: num_returns={num_returns} with {len(ids)} ObjectRefs "
+                         "(it must be at least 1 and at most their number)")
+    _auto_init()
+    try:
+        ready, not_ready = _raylet.wait(ids, num_returns, timeout)
+    finally:
+        _after_blocking()
     return [ids[i] for i in ready], [ids[i] for i in not_ready]
 
 
 # ---------------------------------------------------------------------------------------------
 # Remote functions
 
-_DEFAULT_OPTIONS = {"num_returns": 1, "num_cpus": 1.0, "max_retries": 3}
+_DEFAULT_OPTIONS = {"num_returns": 1, "num_cpus": 1.0, "max_retries": 3,
+                    "retry_exceptions": False}
 
 
 def _normalize_options(options):
@@ -203,11 +312,21 @@ def _normalize_options(options):
         if "num_returns" in options:
             raise TypeError("give num_returns or num_return_vals, not both")
         options["num_returns"] = options.pop("num_return_vals")
-    if options.get("num_gpus", 0) in (0, None):
-        options.pop("num_gpus", None)
-    unknown = set(options) - set(_DEFAULT_OPTIONS)
+    for name in ("num_gpus", "resources"):  # refused at .remote() (refuse_unplaceable)
+        if options.get(name) in (0, None, {}):
+            options.pop(name, None)
+    if "name" in options and not isinstance(options["name"], str):
+        raise TypeError(f"the task option name must be a str, got {options['name']!r}")
+    unknown = set(options) - set(_DEFAULT_OPTIONS) - {"name", "num_gpus", "resources"}
     if unknown:
         raise TypeError(f"unsupported remote options: {', '.join(sorted(unknown))}")
+    retry = options.get("retry_exceptions", False)
+    if not (isinstance(retry, bool) or (isinstance(retry, (list, tuple)) and all(
+            isinstance(c, type) and issubclass(c, BaseException) for c in retry))):
+        raise TypeError("retry_exceptions must be True, False or a list of exception classes, "
+                        f"got {retry!r}")
+    if isinstance(retry, list):
+        options["retry_exceptions"] = tuple(retry)
     n = options.get("num_returns", 1)
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"num_returns must be an int >= 1, got {n!r}")
@@ -229,7 +348,9 @@ class RemoteFunction:
         self._name = getattr(function, "__qualname__", None) or repr(function)
         self._pickled = None
         self._stored = None  # (pid, runtime epoch, ObjectID of the pickled function)
-        self._calls = {}  # (keyword names, num_returns) -> pickled call description
+        self._calls = {}  # (keyword names, num_returns, name, working dir) -> call description
+        self._signature = _UNKNOWN  # inspect.Signature, None if it has none; _UNKNOWN: not yet
+        self._positional = None  # n if every call binds exactly n positional arguments
         functools.update_wrapper(self, function)
 
     def __call__(self, *args, **kwargs):
@@ -258,20 +379,46 @@ class RemoteFunction:
         if self._stored is None or self._stored[:2] != key:
             if self._pickled is None:
                 try:
-                    self._pickled = cloudpickle.dumps(self._function, protocol=5)
+                    self._pickled = _pickling.dumps(self._function)
                 except Exception as e:
                     raise TypeError(f"ray cannot serialize remote function {self._name}: {e}") from e
             self._stored = key + (_raylet.put([self._pickled], "function", hidden=True),)
         return self._stored[2]
 
+    def _bind(self, args, kwargs):
+        """Raises TypeError, as a call would, if the arguments do not fit the function."""
+        if self._signature is _UNKNOWN:
+            try:
+                self._signature = inspect.signature(self._function)
+            except (TypeError, ValueError):  # no signature to check against (some builtins)
+                self._signature = None
+            else:
+                params = self._signature.parameters.values()
+                if all(p.kind == p.POSITIONAL_OR_KEYWORD and p.default is p.empty
+                       for p in params):
+                    self._positional = len(params)
+        if self._signature is None or (not kwargs and len(args) == self._positional):
+            return
+        try:
+            self._signature.bind(*args, **kwargs)
+        except TypeError as e:
+            raise TypeError(f"{self._name}(): {e}") from None
+
     def _submit(self, args, kwargs, options):
-        if not _raylet.is_initialized():
-            raise RayError("ray is not initialized: call ray.init() first")
+        refuse_unplaceable(options)
+        _auto_init()
+        self._bind(args, kwargs)
         num_returns = options["num_returns"]
-        call_key = (tuple(kwargs), num_returns)
+        name = options.get("name") or self._name
+        # The driver made the copy after the workers were forked: they know it from their tasks.
+        working_dir = (_session.working_dir if _session is not None else None) or \
+            _runtime_env.entered()
+        # Exceptions are retried in the worker (crashes by the scheduler, also max_retries).
+        retries = (options["max_retries"], options["retry_exceptions"])
+        call_key = (tuple(kwargs), num_returns, name, working_dir, retries)
         call = self._calls.get(call_key)
         if call is None:
-            call = pickle.dumps((self._token, self._name) + call_key, protocol=5)
+            call = _pickling.dumps((self._token,) + call_key)
             self._calls[call_key] = call
         task_args = [self._function_id(), [call]]
         nested = b""  # the ObjectIDs inside argument values (not waited for, kept alive)
@@ -284,8 +431,20 @@ class RemoteFunction:
                     task_args.append(parts)
                     nested += ids
         ids = _raylet.submit(task_args, num_returns, float(options["num_cpus"]),
-                             int(options["max_retries"]), self._name, nested)
+                             int(options["max_retries"]), name, nested)
         return ids[0] if num_returns == 1 else ids
+
+
+_UNKNOWN = object()
+
+
+def refuse_unplaceable(options):
+    """Raises ValueError for requests the scheduler cannot honour yet (GPUs, custom resources).
+    At the call, not at @ray.remote: code may define such functions and not call them here."""
+    for name in ("num_gpus", "resources"):
+        if name in options:
+            raise ValueError(f"{name}={options[name]!r}: libray places tasks by CPUs only, "
+                             "it cannot give a task GPUs or custom resources yet")
 
 
 def remote(*args, **kwargs):
@@ -314,20 +473,27 @@ os.register_at_fork(after_in_child=_after_fork)
 
 
 def _execute_task(buffers):
-    """Runs one task; called by ray._raylet in a worker with the task's argument objects:
-    [pickled function, call description, *args, *kwargs values]. Returns the pickled results
-    [(parts, type name, nested IDs), ...] or, if the task raised, a dict describing the error."""
-    token, name, kwarg_names, num_returns = pickle.loads(buffers[1])
-    _task_output.begin(name)
+    """Runs one task; called by ray._raylet in a worker (or in the driver, in local mode) with
+    the task's argument objects: [pickled function, call description, *args, *kwargs values].
+    Returns the pickled results [(parts, type name, nested IDs), ...] or, if the task raised, a
+    dict describing the error."""
+    global _tasks_running
+    token, kwarg_names, num_returns, name, working_dir, retries = pickle.loads(buffers[1])
+    local = _session is not None and _session.local_mode
+    if not local:
+        _task_output.begin(name)
+    _tasks_running += 1
     try:
         try:
+            _runtime_env.enter(working_dir)
             function = _functions.get(token)
             if function is None:
                 function = pickle.loads(buffers[0])
                 _functions[token] = function
             values = [_deserialize(b) for b in buffers[2:]]
             split = len(values) - len(kwarg_names)
-            result = function(*values[:split], **dict(zip(kwarg_names, values[split:])))
+            result = _call(function, values[:split], dict(zip(kwarg_names, values[split:])),
+                           retries)
             if num_returns == 1:
                 results = [result]
             else:
@@ -339,20 +505,70 @@ def _execute_task(buffers):
                                      + (f" of length {len(results)}" if results else ""))
             return [_serialize(r) for r in results]
         finally:
-            _task_output.end()
+            _tasks_running -= 1
+            if not local:
+                _task_output.end()
     except BaseException as e:  # noqa: BLE001 (the task's exception, reported to the caller;
         # SystemExit and KeyboardInterrupt too: the worker lives on)
-        from ray.exceptions import RayTaskError
-        if isinstance(e, RayTaskError):  # a failure of a task this one depended on
-            return e._info()
         return {
             "function_name": name,
             "exception_type": type_name(type(e)),
             "message": _message_of(e),
-            # Without this function's own frame: the traceback starts in the user's function.
-            "traceback": "".join(traceback.format_exception(type(e), e, _user_frames(e))),
+            "traceback": _remote_traceback(e),
             "pid": os.getpid(),
+            "node": _node_ip(),
+            "exception_pickle": _pickled_exception(e),
         }
+
+
+def _call(function, args, kwargs, retries):
+    """function(*args, **kwargs), run again (at most max_retries times) while it raises an
+    exception that retry_exceptions names (True: any Exception)."""
+    max_retries, retry_exceptions = retries
+    attempt = 0
+    while True:
+        try:
+            return function(*args, **kwargs)
+        except Exception as e:
+            retry = retry_exceptions is True or (
+                isinstance(retry_exceptions, tuple) and isinstance(e, retry_exceptions))
+            if not retry or (max_retries >= 0 and attempt >= max_retries):
+                raise
+            attempt += 1
+
+
+def _remote_traceback(e):
+    """The traceback of a task's exception, from the user's function on (as Ray shows it)."""
+    lines = traceback.format_exception(type(e), e, _user_frames(e))
+    if lines and lines[0].startswith("Traceback (most recent call last)"):
+        lines = lines[1:]
+    return "".join(lines)
+
+
+# Larger pickled exceptions (say, one that holds a big array) are not sent: error objects travel
+# inline, in messages.
+_MAX_EXCEPTION_PICKLE = 1 << 20
+
+
+def _pickled_exception(e):
+    """The exception pickled, if it can be, and unpickled again (checked here, where its
+    class is sure to exist); else b"" (the driver gets its text only)."""
+    try:
+        data = _pickling.dumps(e)
+        if len(data) > _MAX_EXCEPTION_PICKLE:
+            return b""
+        pickle.loads(data)
+        return data
+    except Exception:  # noqa: BLE001 (any failure: the error's text still goes back)
+        return b""
+
+
+@functools.lru_cache(maxsize=None)
+def _node_ip():
+    try:
+        return socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return "127.0.0.1"
 
 
 def _message_of(e):

@@ -9,7 +9,7 @@ ObjectIDs of values C++ wrote; ray.get returns the results as Python values. See
 import os
 
 from ray import _raylet
-from ray._worker import _normalize_options
+from ray._worker import _normalize_options, refuse_unplaceable
 from ray.exceptions import RayError
 
 
@@ -39,6 +39,7 @@ class CppFunction:
         """Submits the call; its ObjectID (a list of them for several return values)."""
         if kwargs:
             raise TypeError(f"{self!r}.remote takes positional arguments only")
+        refuse_unplaceable(self._options)
         if not _raylet.is_initialized():
             raise RayError("ray is not initialized: call ray.init() first")
         ids = _raylet.submit_cpp(self._name, list(args),
@@ -49,6 +50,8 @@ class CppFunction:
 
     def options(self, **options):
         """A copy with options: num_returns (must match the function), num_cpus, max_retries."""
+        if options.get("retry_exceptions"):
+            raise ValueError(f"{self!r}: retry_exceptions is for Python functions only")
         return CppFunction(self._name, {**self._options, **_normalize_options(options)})
 
 

@@ -106,6 +106,9 @@ class CoreRuntime {
   virtual void RemoveRef(const ObjectID& id) = 0;
   // The computation graph so far, where this runtime records one (the driver's); else nullopt.
   virtual std::optional<TaskGraph::Snapshot> GraphSnapshot() const { return std::nullopt; }
+  // The task the calling thread runs: in a worker the running task (the innermost one when
+  // tasks nest), in a driver the driver's own root task. Nil if the runtime does not know.
+  virtual TaskID CurrentTaskId() const { return TaskID::Nil(); }
 };
 
 // A check that a thread blocked in the driver's Get or Wait runs every `interval`, without the

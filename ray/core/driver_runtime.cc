@@ -56,6 +56,7 @@ class DriverRuntimeImpl final : public DriverRuntime {
   std::optional<TaskGraph::Snapshot> GraphSnapshot() const override {
     return scheduler_->GraphSnapshot();
   }
+  TaskID CurrentTaskId() const override { return driver_task_; }
 
   const std::string& session_dir() const override { return session_dir_; }
   pid_t store_pid() const override { return store_pid_; }

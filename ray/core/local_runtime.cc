@@ -83,6 +83,10 @@ LocalRuntime::LocalRuntime() : driver_task_(TaskID::FromRandom()) {}
 
 LocalRuntime::~LocalRuntime() = default;
 
+TaskID LocalRuntime::CurrentTaskId() const {
+  return current_task != nullptr ? current_task->task : driver_task_;
+}
+
 void LocalRuntime::Store(const ObjectID& id, std::shared_ptr<const Buffer> buffer,
                          std::vector<ObjectID> nested) {
   absl::MutexLock lock(&mu_);

@@ -39,6 +39,7 @@ class LocalRuntime final : public CoreRuntime {
                   absl::Duration timeout) override;
   void AddRef(const ObjectID& id) override;
   void RemoveRef(const ObjectID& id) override;
+  TaskID CurrentTaskId() const override;
 
   // For tests: the number of objects held, and the reference count of one (-1 if not held).
   size_t NumObjects() const;

@@ -153,6 +153,25 @@ TEST(LocalRuntimeTest, NestedTaskErrorsKeepTheFirstFailure) {
   EXPECT_EQ(info.task_id, "abcd");
 }
 
+// Outside a task the current task is the driver's; inside one, that task's (its results' task).
+TEST(LocalRuntimeTest, CurrentTaskId) {
+  LocalRuntime rt;
+  static TaskID seen;
+  TaskID driver = rt.CurrentTaskId();
+  EXPECT_FALSE(driver.IsNil());
+  TaskSpec spec = AddSpec(Value(1), Value(2));
+  spec.invoker = [](const void* f, std::span<const ObjectValue> args, ReturnWriter& returns) {
+    seen = CurrentRuntime()->CurrentTaskId();
+    IntInvoker(f, args, returns);
+  };
+  SetCurrentRuntime(&rt);
+  ObjectID result = rt.Submit(std::move(spec))[0];
+  SetCurrentRuntime(nullptr);
+  EXPECT_EQ(seen, result.Task());
+  EXPECT_NE(seen, driver);
+  EXPECT_EQ(rt.CurrentTaskId(), driver);
+}
+
 TEST(LocalRuntimeTest, ReturnWriterMisuseFailsTheTask) {
   LocalRuntime rt;
   TaskSpec spec;

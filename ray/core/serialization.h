@@ -247,11 +247,15 @@ struct TaskErrorInfo {
   std::string node;            // node (host) name or ID; may be empty on a single node
   std::string traceback;       // where it was raised (Python tasks' traceback); may be empty.
                                // Added later: absent from older objects, ignored by older readers
+  // Python tasks: the exception itself, pickled (cloudpickle), when it could be; any bytes.
+  // Added later, as `traceback`.
+  std::string exception_pickle;
 
   // "std::runtime_error in add (task 1a2b..., pid 123): boom"
   std::string ToString() const;
   friend bool operator==(const TaskErrorInfo&, const TaskErrorInfo&) = default;
-  MSGPACK_DEFINE_MAP(function_name, exception_type, message, task_id, pid, node, traceback);
+  MSGPACK_DEFINE_MAP(function_name, exception_type, message, task_id, pid, node, traceback,
+                     exception_pickle);
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -512,8 +512,8 @@ TEST(SerializationTest, ErrorObjectsRoundTrip) {
   EXPECT_EQ(partial.pid, 0);
 }
 
-// Error objects written before TaskErrorInfo had `traceback` (a map without that key) still read,
-// and the traceback round-trips.
+// Error objects written before TaskErrorInfo had `traceback` and `exception_pickle` (a map
+// without those keys) still read, and both round-trip (the pickle as any bytes).
 struct OldTaskErrorInfo {
   std::string function_name, exception_type, message, task_id;
   int64_t pid = 0;
@@ -529,7 +529,11 @@ TEST(SerializationTest, ErrorObjectsWithAndWithoutTraceback) {
   EXPECT_EQ(info->message, "boom");
   EXPECT_EQ(info->pid, 7);
   EXPECT_EQ(info->traceback, "");
-  TaskErrorInfo with{.function_name = "f", .message = "m", .traceback = "Traceback ...\n"};
+  EXPECT_EQ(info->exception_pickle, "");
+  TaskErrorInfo with{.function_name = "f",
+                     .message = "m",
+                     .traceback = "Traceback ...\n",
+                     .exception_pickle = std::string("\x80\x05\0\xff.", 5)};
   EXPECT_EQ(*DeserializeError(Bytes(SerializeError(with))), with);
 }
 

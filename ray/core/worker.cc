@@ -127,6 +127,7 @@ class WorkerRuntime final : public CoreRuntime {
                   absl::Duration timeout) override;
   void AddRef(const ObjectID& id) override;
   void RemoveRef(const ObjectID& id) override;
+  TaskID CurrentTaskId() const override { return current_task_; }
 
  private:
   void RemoveRefLocked(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_);

@@ -8,7 +8,7 @@
 namespace ray::python {
 namespace {
 
-constexpr size_t kBufferAlignment = 64;
+constexpr size_t kBufferAlignment = kPickleBufferAlignment;
 constexpr size_t kFixedTableSize = 16;  // count, zero, stream size
 
 size_t AlignUp(size_t n) { return (n + kBufferAlignment - 1) & ~(kBufferAlignment - 1); }

@@ -6,7 +6,9 @@
 //   the stream, then each buffer at the next 64-byte boundary of the payload.
 //
 // The payload starts 64-byte aligned in the store (the header is 64 bytes), so every buffer
-// does too: numpy arrays read back over the store's memory are aligned. Pure C++ (no Python):
+// does too: numpy arrays read back over the store's memory are aligned. Objects small enough to
+// travel inline (in messages, the scheduler's memory) are less aligned: the extension copies
+// their buffers to aligned memory as it reads them (raylet.cc). Pure C++ (no Python):
 // the extension module (raylet.cc) plans and writes with it, and checks what it reads.
 #pragma once
 
@@ -18,6 +20,9 @@
 #include "absl/status/statusor.h"
 
 namespace ray::python {
+
+// Where out-of-band buffers start, relative to the payload (and so in the store's memory).
+inline constexpr size_t kPickleBufferAlignment = 64;
 
 struct Extent {
   size_t offset = 0;  // from the start of the payload

@@ -24,6 +24,7 @@
 #include <pybind11/stl.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -32,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/node_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -39,6 +41,7 @@
 #include "ray/core/driver_runtime.h"
 #include "ray/core/errors.h"
 #include "ray/core/id.h"
+#include "ray/core/local_runtime.h"
 #include "ray/core/serialization.h"
 #include "ray/core/task_graph.h"
 #include "ray/python_embed/cross_language.h"
@@ -59,9 +62,11 @@ using core::CoreRuntime;
 using core::ObjectValue;
 using core::ReturnWriter;
 
-// The runtime init() started; leaked on purpose (no static destructor runs at exit).
+// The runtime init() or init_local() started; leaked on purpose (no static destructor runs at
+// exit).
 struct DriverState {
-  std::unique_ptr<core::DriverRuntime> runtime;
+  std::unique_ptr<core::CoreRuntime> runtime;
+  core::DriverRuntime* node = nullptr;  // `runtime`, unless in local mode (no node)
   pid_t pid = 0;  // the driver process (a forked copy of this module must never shut it down)
 };
 DriverState& Driver() {
@@ -78,6 +83,9 @@ bool InDriver() {
   return Driver().runtime != nullptr && Driver().pid == getpid() &&
          core::CurrentRuntime() == Driver().runtime.get();
 }
+
+// The driver's node (store, scheduler, workers); null outside the driver and in local mode.
+core::DriverRuntime* Node() { return InDriver() ? Driver().node : nullptr; }
 
 // Releases the GIL in the driver only (see the top of the file).
 class ReleaseInDriver {
@@ -113,10 +121,12 @@ absl::Duration Timeout(std::optional<double> seconds) {
 
 class PyObjectID {
  public:
-  // Takes over the reference Submit / Put counted for the caller.
-  static PyObjectID Adopt(const ObjectID& id) {
+  // Takes over the reference Submit / Put counted for the caller. `task_name`: the name of the
+  // task whose result this is (interned, see InternName), if known.
+  static PyObjectID Adopt(const ObjectID& id, const std::string* task_name = nullptr) {
     PyObjectID r;
     r.id_ = id;
+    r.task_name_ = task_name;
     if (core::CurrentRuntime() != nullptr) r.epoch_ = core::CurrentRuntimeEpoch();
     return r;
   }
@@ -134,7 +144,7 @@ class PyObjectID {
   PyObjectID(const PyObjectID&) = delete;
   PyObjectID& operator=(const PyObjectID&) = delete;
   PyObjectID(PyObjectID&& other) noexcept
-      : id_(other.id_), epoch_(std::exchange(other.epoch_, 0)) {}
+      : id_(other.id_), epoch_(std::exchange(other.epoch_, 0)), task_name_(other.task_name_) {}
   ~PyObjectID() {
     if (epoch_ != 0 && epoch_ == core::CurrentRuntimeEpoch()) {
       if (CoreRuntime* runtime = core::CurrentRuntime()) runtime->RemoveRef(id_);
@@ -142,11 +152,20 @@ class PyObjectID {
   }
 
   const ObjectID& id() const { return id_; }
+  std::string task_name() const { return task_name_ != nullptr ? *task_name_ : std::string(); }
 
  private:
   ObjectID id_;
   uint64_t epoch_ = 0;  // the runtime epoch the reference was counted in; 0: none
+  const std::string* task_name_ = nullptr;
 };
+
+// The one copy of a task name that every ObjectID of its results points to: names are few (one
+// per remote function), and IDs many. Called with the GIL held; leaked.
+const std::string* InternName(const std::string& name) {
+  static auto* const names = new absl::node_hash_set<std::string>;
+  return &*names->insert(name).first;
+}
 
 std::string_view BytesView(const py::bytes& b) {
   char* data = nullptr;
@@ -231,10 +250,27 @@ PyObjectBuffer ToBuffer(ObjectValue value) {
   return buffer;
 }
 
+// `slice` if it starts kPickleBufferAlignment-aligned, else an aligned copy. Objects in the store
+// are aligned; small ones travel inline, in messages or the runtime's memory aligned to 8 or
+// 16, and are copied (at most kInlineLimit bytes), so that arrays read back are always aligned.
+ObjectValue Aligned(ObjectValue slice) {
+  if (slice.bytes.empty() ||
+      reinterpret_cast<uintptr_t>(slice.bytes.data()) % kPickleBufferAlignment == 0) {
+    return slice;
+  }
+  const size_t rounded = (slice.bytes.size() + kPickleBufferAlignment - 1) /
+                         kPickleBufferAlignment * kPickleBufferAlignment;
+  void* memory = std::aligned_alloc(kPickleBufferAlignment, rounded);
+  if (memory == nullptr) throw std::bad_alloc();
+  std::memcpy(memory, slice.bytes.data(), slice.bytes.size());
+  return {{static_cast<const uint8_t*>(memory), slice.bytes.size()},
+          std::shared_ptr<const void>(memory, std::free)};
+}
+
 py::list OutOfBandBuffers(const PyObjectBuffer& b) {
   py::list slices;
   for (const Extent& e : b.layout.buffers) {
-    slices.append(PyObjectSlice{{b.payload().subspan(e.offset, e.size), b.value.owner}});
+    slices.append(PyObjectSlice{Aligned({b.payload().subspan(e.offset, e.size), b.value.owner})});
   }
   return slices;
 }
@@ -305,6 +341,7 @@ py::dict ErrorDict(const TaskErrorInfo& info) {
   d["task_id"] = info.task_id;
   d["pid"] = info.pid;
   d["node"] = info.node;
+  d["exception_pickle"] = py::bytes(info.exception_pickle);
   return d;
 }
 
@@ -320,6 +357,9 @@ TaskErrorInfo ErrorInfo(const py::dict& d) {
   info.task_id = str("task_id");
   info.node = str("node");
   info.pid = d.contains("pid") ? d["pid"].cast<int64_t>() : getpid();
+  if (d.contains("exception_pickle")) {
+    info.exception_pickle = std::string(BytesView(d["exception_pickle"].cast<py::bytes>()));
+  }
   return info;
 }
 
@@ -364,6 +404,7 @@ void InvokePython(const void* /*function*/, std::span<const ObjectValue> args,
 // Submits a task; the ObjectIDs of its results.
 std::vector<PyObjectID> SubmitSpec(core::TaskSpec spec) {
   CoreRuntime& runtime = Runtime();
+  const std::string* name = InternName(spec.options.name);
   std::vector<ObjectID> ids;
   {
     ReleaseInDriver release;
@@ -371,7 +412,7 @@ std::vector<PyObjectID> SubmitSpec(core::TaskSpec spec) {
   }
   std::vector<PyObjectID> result;
   result.reserve(ids.size());
-  for (const ObjectID& id : ids) result.push_back(PyObjectID::Adopt(id));
+  for (const ObjectID& id : ids) result.push_back(PyObjectID::Adopt(id, name));
   return result;
 }
 
@@ -529,12 +570,16 @@ std::string TimelineJson() { return core::ToTimelineJson(GraphSnapshot("ray.time
 // ---------------------------------------------------------------------------------------------
 // Init and shutdown
 
-void Init(int num_workers, double num_cpus, uint64_t object_store_memory,
-          const std::string& session_dir_root, int max_workers) {
+void RaiseIfInitialized() {
   if (core::CurrentRuntime() != nullptr) {
     RaisePython("RayError", InDriver() ? "ray is already initialized (call ray.shutdown() first)"
                                        : "this process is a ray worker: ray is initialized");
   }
+}
+
+void Init(int num_workers, double num_cpus, uint64_t object_store_memory,
+          const std::string& session_dir_root, int max_workers) {
+  RaiseIfInitialized();
   if (num_workers < 0) throw py::value_error("num_workers must be >= 0");
   if (!(num_cpus >= 0)) throw py::value_error("num_cpus must be >= 0");
   // The GIL stays held: the zygote must be a copy of a thread holding it (top of the file).
@@ -547,7 +592,17 @@ void Init(int num_workers, double num_cpus, uint64_t object_store_memory,
     RaisePython("RayError",
                 "ray.init: cannot start the node: " + std::string(runtime.status().message()));
   }
+  Driver().node = runtime->get();
   Driver().runtime = *std::move(runtime);
+  Driver().pid = getpid();
+  core::SetCurrentRuntime(Driver().runtime.get());
+}
+
+// Local mode: tasks run at once in the calling thread of this process (ray/core/local_runtime.h).
+void InitLocal() {
+  RaiseIfInitialized();
+  Driver().node = nullptr;
+  Driver().runtime = std::make_unique<core::LocalRuntime>();
   Driver().pid = getpid();
   core::SetCurrentRuntime(Driver().runtime.get());
 }
@@ -555,7 +610,8 @@ void Init(int num_workers, double num_cpus, uint64_t object_store_memory,
 void Shutdown() {
   DriverState& driver = Driver();
   if (driver.runtime == nullptr || driver.pid != getpid()) return;
-  std::unique_ptr<core::DriverRuntime> runtime = std::move(driver.runtime);
+  std::unique_ptr<core::CoreRuntime> runtime = std::move(driver.runtime);
+  driver.node = nullptr;
   if (core::CurrentRuntime() == runtime.get()) core::SetCurrentRuntime(nullptr);
   py::gil_scoped_release release;
   runtime.reset();
@@ -586,6 +642,7 @@ PYBIND11_MODULE(_raylet, m) {
       .def("hex", [](const PyObjectID& r) { return r.id().Hex(); })
       .def("binary", [](const PyObjectID& r) { return py::bytes(std::string(r.id().Binary())); })
       .def("is_nil", [](const PyObjectID& r) { return r.id().IsNil(); })
+      .def("task_name", &PyObjectID::task_name)
       .def("__repr__", [](const PyObjectID& r) { return "ObjectID(" + r.id().Hex() + ")"; })
       .def("__eq__",
            [](const PyObjectID& a, py::object b) {
@@ -638,6 +695,7 @@ PYBIND11_MODULE(_raylet, m) {
   m.def("init", &Init, py::arg("num_workers") = 0, py::arg("num_cpus") = 0.0,
         py::arg("object_store_memory") = 0, py::arg("session_dir_root") = "",
         py::arg("max_workers") = 0);
+  m.def("init_local", &InitLocal);
   m.def("shutdown", &Shutdown);
   m.def("is_initialized", [] { return ray::core::CurrentRuntime() != nullptr; });
   m.def("is_driver", [] { return InDriver(); });
@@ -664,14 +722,15 @@ PYBIND11_MODULE(_raylet, m) {
        .object_bytes = [](py::handle h) { return h.cast<const PyObjectBuffer&>().value.bytes; },
        .submit = [](ray::core::TaskSpec spec) { return py::cast(SubmitSpec(std::move(spec))); }});
   m.def("worker_pids", [] {
-    if (!InDriver()) return std::vector<pid_t>{};
+    ray::core::DriverRuntime* node = Node();
+    if (node == nullptr) return std::vector<pid_t>{};
     py::gil_scoped_release release;
-    return Driver().runtime->worker_pids();
+    return node->worker_pids();
   });
   m.def("resources", [](bool available) {  // {"CPU": ..., "object_store_memory": ...}
     py::dict resources;
-    if (!InDriver()) return resources;
-    ray::core::DriverRuntime& runtime = *Driver().runtime;
+    if (Node() == nullptr) return resources;
+    ray::core::DriverRuntime& runtime = *Node();
     absl::StatusOr<ray::store::StoreClientStats> store;
     double cpus;
     {
@@ -686,9 +745,14 @@ PYBIND11_MODULE(_raylet, m) {
     }
     return resources;
   });
-  m.def("session_dir", [] { return InDriver() ? Driver().runtime->session_dir() : std::string(); });
+  m.def("session_dir", [] { return Node() != nullptr ? Node()->session_dir() : std::string(); });
   m.def("node_pids", [] {  // zygote and store
-    if (!InDriver()) return std::vector<pid_t>{};
-    return std::vector<pid_t>{Driver().runtime->zygote_pid(), Driver().runtime->store_pid()};
+    if (Node() == nullptr) return std::vector<pid_t>{};
+    return std::vector<pid_t>{Node()->zygote_pid(), Node()->store_pid()};
+  });
+  m.def("current_task_id", [] {  // hex; "" where there is none
+    ray::core::CoreRuntime* runtime = ray::core::CurrentRuntime();
+    ray::TaskID id = runtime != nullptr ? runtime->CurrentTaskId() : ray::TaskID::Nil();
+    return id.IsNil() ? std::string() : id.Hex();
   });
 }

@@ -60,7 +60,9 @@ def test_exception_is_reraised_with_remote_message_and_traceback():
     assert e.task_id == result.hex()[:40]  # an object ID is its task's ID and an index
     assert isinstance(e, RayTaskError) and isinstance(e, RayError)
     assert "boom 42" in str(e)
-    assert "Traceback" in str(e) and "in fail" in str(e)
+    # As Ray prints it: where the task ran, then the remote traceback.
+    assert str(e).startswith(f"ray::fail() (pid={e.pid}, ip=")
+    assert ", in fail\n    raise ValueError(message)\nValueError: boom 42" in str(e)
     assert e.function_name.endswith("fail")
     assert e.exception_type == "ValueError"
     assert e.pid != os.getpid()
@@ -78,10 +80,23 @@ def test_error_propagates_to_dependents_and_nested_gets():
     failed = fail.remote("first failure")
     with pytest.raises(ValueError, match="first failure") as downstream:
         ray.get(identity.remote(failed))  # does not run: its argument is an error
-    assert downstream.value.function_name.endswith("fail")
+    e = downstream.value
+    assert e.function_name.endswith("identity")
+    assert str(e).startswith("ray::identity()\n  At least one of the input arguments for this "
+                             "task could not be computed:\nray.exceptions.RayTaskError("
+                             "ValueError): ray::fail() (pid=")
+    assert e.cause.function_name.endswith("fail") and e.cause.args == ("first failure",)
+    assert e.args == ("first failure",)
     with pytest.raises(ValueError, match="first failure") as nested:
-        ray.get(get_inside.remote([failed]))  # raises inside a task, re-raised here
-    assert nested.value.function_name.endswith("fail")
+        ray.get(get_inside.remote([failed]))  # raises inside a task: chained to its error
+    e = nested.value
+    assert e.function_name.endswith("get_inside")
+    assert isinstance(e.cause, ValueError) and e.cause.function_name.endswith("fail")
+    text = str(e)
+    assert text.startswith("ray::get_inside() (pid=")
+    assert "return ray.get(x_id)" in text  # the remote traceback of get_inside, then fail's
+    assert text.index("ray::get_inside()") < text.index("ray::fail()")
+    assert text.endswith("raise ValueError(message)\nValueError: first failure")
 
 
 def test_worker_killed_mid_task():
@@ -191,8 +206,9 @@ def test_wrong_use():
     with pytest.raises(RuntimeError, match="already initialized"):
         ray.init()
     ray.init(ignore_reinit_error=True)
-    with pytest.raises(TypeError):
-        ray.remote(num_gpus=1)(lambda: 1)
+    gpu_task = ray.remote(num_gpus=1)(lambda: 1)  # defined, but cannot run here
+    with pytest.raises(ValueError, match="GPUs"):
+        gpu_task.remote()
     assert ray.get(identity.remote(lambda: 7))() == 7  # cloudpickle pickles lambdas
     # Unpicklable argument: a clear error at the call.
     with pytest.raises(TypeError, match="serialize"):
@@ -376,3 +392,75 @@ def test_a_forked_child_of_the_driver_does_not_keep_the_node_alive():
         assert _alive(child)  # the forked child itself lives on: it is the user's
     finally:
         os.kill(child, signal.SIGKILL)
+
+
+def test_arguments_are_bound_at_the_call():
+    @ray.remote
+    def f(a, b, c=3, *, d=4):
+        return a, b, c, d
+
+    assert ray.get(f.remote(1, 2)) == (1, 2, 3, 4)
+    assert ray.get(f.remote(1, b=ray.put(5), d=6)) == (1, 5, 3, 6)
+    assert ray.get(f.remote(c=7, b=8, a=9)) == (9, 8, 7, 4)
+    with pytest.raises(TypeError, match=r"f\(\): missing a required argument: 'b'"):
+        f.remote(1)
+    with pytest.raises(TypeError, match="too many positional arguments"):
+        f.remote(1, 2, 3, 4)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'e'"):
+        f.remote(1, 2, e=5)
+    with pytest.raises(TypeError, match="multiple values for argument 'a'"):
+        f.remote(1, 2, a=1)
+    with pytest.raises(TypeError, match="missing"):  # the fast path (positional only) too
+        identity.remote()
+    with pytest.raises(TypeError, match="too many"):
+        identity.options(num_returns=1).remote(1, 2)
+
+    @ray.remote
+    def rest(*args, **kwargs):
+        return args, kwargs
+
+    assert ray.get(rest.remote(1, 2, x=3)) == ((1, 2), {"x": 3})
+
+
+def test_empty_lists_and_wrong_types():
+    assert ray.get([]) == []
+    assert ray.wait([]) == ([], [])
+    assert ray.wait([], num_returns=0, timeout=0) == ([], [])
+    one = identity.remote(1)
+    assert ray.get((one,)) == [1]
+    for bad in [1, "id", {one: 1}, {one}, None, iter([one])]:
+        with pytest.raises(TypeError, match="must be an ObjectRef or a list of ObjectRefs"):
+            ray.get(bad)
+    with pytest.raises(TypeError, match="a list containing int"):
+        ray.get([one, 2])
+    with pytest.raises(TypeError, match="expected a list of ObjectRefs, got ObjectID"):
+        ray.wait(one)
+    with pytest.raises(TypeError, match="a list containing str"):
+        ray.wait([one, "x"])
+    with pytest.raises(TypeError, match="num_returns must be an int"):
+        ray.wait([one], num_returns=1.5)
+    with pytest.raises(ValueError, match="timeout must be >= 0"):
+        ray.wait([one], timeout=-1)
+    with pytest.raises(TypeError, match="timeout"):
+        ray.get(one, timeout="1")
+
+
+def test_runtime_context_and_gpu_ids():
+    assert ray.is_initialized() and ray.get_gpu_ids() == []
+    context = ray.get_runtime_context()
+    assert context.get_task_id() is None  # the driver is not a task
+    job, node = context.get_job_id(), context.get_node_id()
+    assert int(job, 16) >= 0 and len(node) == 56 and int(node, 16) >= 0
+
+    @ray.remote
+    def ids(nested):
+        c = ray.get_runtime_context()
+        inner = ray.get(ids.remote(False)) if nested else None
+        return c.get_job_id(), c.get_node_id(), c.get_task_id(), inner, ray.get_gpu_ids()
+
+    result = ids.remote(True)
+    got_job, got_node, task, inner, gpus = ray.get(result)
+    assert (got_job, got_node, gpus) == (job, node, [])
+    assert task == result.hex()[:40]  # the task's ID starts its results' IDs
+    assert inner[2] not in (None, task) and inner[:2] == (job, node)
+    assert context.task_id is None and context.job_id == job
