@@ -114,9 +114,12 @@ def _out_of_band(buffers):
 
 
 def deserialize(buffer, ref=None):
-    """The value of an object (an _raylet.ObjectBuffer); raises the error an error object holds
-    (`ref`, the ObjectID read, tells whether its own task failed or one it depended on). Arrays
-    in the value are read-only views of the object's memory."""
+    """The value of an object (an _raylet.ObjectBuffer, or for a small value without arrays its
+    pickle stream as bytes); raises the error an error object holds (`ref`, the ObjectID read,
+    tells whether its own task failed or one it depended on). Arrays in the value are read-only
+    views of the object's memory."""
+    if type(buffer) is bytes:
+        return pickle.loads(buffer)
     fmt = buffer.format
     if fmt == _raylet.FORMAT_PICKLE:
         return pickle.loads(buffer, buffers=buffer.oob_buffers())

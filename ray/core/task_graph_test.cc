@@ -867,6 +867,8 @@ TEST(TaskGraphTest, ConcurrentRecordingIsConsistent) {
               absl::FormatDuration(absl::Now() - start).c_str());
 }
 
+// Records 200,000 tasks and prints what each call costs (printed, not asserted: timings are for
+// benchmarks; see docs/PERFORMANCE.md).
 TEST(TaskGraphTest, RecordingCost) {
   constexpr int kTasks = 200000;
   TaskID root = TaskID::FromRandom();
@@ -908,7 +910,6 @@ TEST(TaskGraphTest, RecordingCost) {
     std::printf("no deadlock detection: %.0f ns\n", ns);
     absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kAbort);
   }
-  EXPECT_LT(best, 1000.0);
 
   // Each call alone: all submissions, then all starts, then all finishes.
   TaskGraph g(root);

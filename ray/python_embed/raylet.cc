@@ -250,6 +250,23 @@ PyObjectBuffer ToBuffer(ObjectValue value) {
   return buffer;
 }
 
+// Small Python values without out-of-band buffers come to Python as their pickle stream in a
+// `bytes` object: a copy of at most this many bytes costs less than an ObjectBuffer (pybind11
+// files each instance in a table of every live one, slow when a million ObjectIDs live).
+constexpr size_t kCopyStreamLimit = 4096;
+
+// The object as Python reads it (python/ray/_pickling.py: deserialize): `bytes` (see
+// kCopyStreamLimit) or an ObjectBuffer.
+py::object ToPython(ObjectValue value) {
+  PyObjectBuffer buffer = ToBuffer(std::move(value));
+  if (buffer.header.format == static_cast<uint8_t>(ObjectFormat::kPickle) &&
+      buffer.layout.buffers.empty() && buffer.layout.stream.size <= kCopyStreamLimit) {
+    std::span<const uint8_t> stream = buffer.stream();
+    return py::bytes(reinterpret_cast<const char*>(stream.data()), stream.size());
+  }
+  return py::cast(std::move(buffer));
+}
+
 // `slice` if it starts kPickleBufferAlignment-aligned, else an aligned copy. Objects in the store
 // are aligned; small ones travel inline, in messages or the runtime's memory aligned to 8 or
 // 16, and are copied (at most kInlineLimit bytes), so that arrays read back are always aligned.
@@ -378,7 +395,7 @@ void InvokePython(const void* /*function*/, std::span<const ObjectValue> args,
   try {
     if (task_executor == nullptr) throw std::runtime_error("no Python task executor registered");
     py::list buffers;
-    for (const ObjectValue& arg : args) buffers.append(py::cast(ToBuffer(arg)));
+    for (const ObjectValue& arg : args) buffers.append(ToPython(arg));
     py::object result = (*task_executor)(buffers);
     if (py::isinstance<py::dict>(result)) {
       error = ErrorInfo(result.cast<py::dict>());
@@ -501,8 +518,7 @@ bool WaitInterruptibly(std::optional<double> timeout,
   return done;
 }
 
-std::vector<PyObjectBuffer> Get(const std::vector<const PyObjectID*>& refs,
-                                std::optional<double> timeout) {
+py::list Get(const std::vector<const PyObjectID*>& refs, std::optional<double> timeout) {
   std::vector<ObjectID> ids = Ids(refs);
   CoreRuntime& runtime = Runtime();
   std::vector<ObjectValue> values;
@@ -518,9 +534,8 @@ std::vector<PyObjectBuffer> Get(const std::vector<const PyObjectID*>& refs,
     RaisePython("GetTimeoutError",
                 absl::StrCat("ray.get: timed out after ", *timeout, " s waiting for objects"));
   }
-  std::vector<PyObjectBuffer> result;
-  result.reserve(values.size());
-  for (ObjectValue& value : values) result.push_back(ToBuffer(std::move(value)));
+  py::list result(values.size());
+  for (size_t i = 0; i < values.size(); ++i) result[i] = ToPython(std::move(values[i]));
   return result;
 }
 

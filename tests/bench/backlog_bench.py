@@ -6,13 +6,17 @@ Two workers are held by two tasks that block on a pipe; N no-op tasks are submit
 then the pipe releases the blockers and the clock runs until ray.get of all N returns. The
 10,000 backlog is the baseline measured in the same run: a scheduler whose queue operations are
 O(1) or O(log n) drains 1,000,000 at about its rate. Also printed: the driver's memory per
-queued task (resident set before and after submitting) and the rate of the same tasks with the
-workers free.
+queued task (its resident set before and after submitting; each measurement runs in a new
+interpreter, so that memory freed by an earlier one does not hide the growth) and the rate of
+the same tasks with the workers free.
 """
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 
 import ray
@@ -34,8 +38,9 @@ def resident_bytes():
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGESIZE")
 
 
-def drain_backlog(n, pipe):
+def drain_backlog(n):
     """(tasks/s from the release to the last result, resident bytes per queued task)."""
+    pipe = os.pipe()  # before ray.init, so that the workers have it
     ray.init(num_cpus=2)
     try:
         blockers = [block_on.remote(pipe[0]) for _ in range(2)]
@@ -50,6 +55,15 @@ def drain_backlog(n, pipe):
         return rate, per_task
     finally:
         ray.shutdown()
+        os.close(pipe[0])
+        os.close(pipe[1])
+
+
+def drain_in_new_process(n):
+    """drain_backlog(n) in a new interpreter."""
+    out = subprocess.run([sys.executable, __file__, f"--one={n}"], check=True,
+                         stdout=subprocess.PIPE, text=True).stdout
+    return tuple(json.loads(out.strip().splitlines()[-1]))
 
 
 def unqueued(n):
@@ -66,15 +80,18 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # one measurement, as JSON
     args = parser.parse_args()
+    if args.one:
+        print(json.dumps(drain_backlog(args.one)))
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
-    pipe = os.pipe()
     rates = {n: [] for n in sizes}
     memory = {n: [] for n in sizes}
     free = []
     for _ in range(max(1, args.trials)):  # sizes interleaved, so drift hits them alike
         for n in sizes:
-            rate, per_task = drain_backlog(n, pipe)
+            rate, per_task = drain_in_new_process(n)
             rates[n].append(rate)
             memory[n].append(per_task)
         free.append(unqueued(sizes[0]))
