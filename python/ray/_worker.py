@@ -29,6 +29,7 @@ class _Session:
     """What ray.init set up beyond the runtime; workers inherit it (they are forks)."""
 
     def __init__(self, namespace, local_mode, resources):
+        self.driver_pid = os.getpid()
         self.job_id = secrets.token_hex(4)
         self.node_id = secrets.token_hex(28)
         self.namespace = namespace or f"anonymous-{uuid.uuid4()}"
@@ -238,7 +239,7 @@ def _check_timeout(timeout, api):
 def _after_blocking():
     """In the driver: what tasks printed so far is printed now (ray/_driver_output.py)."""
     session = _session
-    if session is not None and session.output is not None and _raylet.is_driver():
+    if session is not None and session.output is not None and session.driver_pid == _pid:
         session.output.drain()
 
 
@@ -579,8 +580,9 @@ def _message_of(e):
 
 
 def _user_frames(e):
+    """The traceback from the user's function on: without the frames that call it."""
     tb = e.__traceback__
-    while tb is not None and tb.tb_frame.f_code is _execute_task.__code__:
+    while tb is not None and tb.tb_frame.f_code in (_execute_task.__code__, _call.__code__):
         tb = tb.tb_next
     return tb or e.__traceback__
 

@@ -57,6 +57,9 @@ def test_class_defined_inside_a_function_with_its_attributes():
     assert text.startswith(f"ray::test_class_defined_inside_a_function_with_its_attributes."
                            f"<locals>.check() (pid={e.pid}, ip=")
     assert "raise Rejected(n, \"too big\")\n" in text
+    # The remote traceback starts in the user's function, as Ray's does: no frame of ray's own.
+    first_frame = text.splitlines()[1]
+    assert first_frame.strip().startswith("File ") and "in check" in first_frame, text
     assert e.pid != os.getpid()
     # The error pickles (a local class: with cloudpickle) and comes back the same.
     again = cloudpickle.loads(cloudpickle.dumps(e))
