@@ -150,9 +150,18 @@ def _declared_resources(num_gpus, resources):
     return declared
 
 
+_exiting = False  # the interpreter is exiting: nothing starts ray again
+
+
+def _shutdown_at_exit():
+    global _exiting
+    _exiting = True
+    shutdown()
+
+
 @functools.lru_cache(maxsize=None)
 def _register_atexit():
-    atexit.register(shutdown)
+    atexit.register(_shutdown_at_exit)
 
 
 def shutdown():
@@ -212,6 +221,8 @@ def _auto_init():
     """As Ray (1.5 and later): the first put, get, wait or .remote() starts ray with the
     default arguments if ray.init was not called, unless RAY_ENABLE_AUTO_CONNECT=0."""
     if not _raylet.is_initialized():
+        if _exiting:  # e.g. a daemon thread still calling ray at exit
+            raise RayError("ray was shut down (the program is exiting)")
         if os.environ.get("RAY_ENABLE_AUTO_CONNECT", "") == "0":
             raise RayError("ray is not initialized: call ray.init() first "
                            "(RAY_ENABLE_AUTO_CONNECT=0)")

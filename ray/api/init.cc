@@ -5,12 +5,14 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "ray/api/cluster_runtime.h"
 #include "ray/core/core_runtime.h"
 #include "ray/core/errors.h"
 #include "ray/core/local_runtime.h"
+#include "ray/core/runtime_gate.h"
 
 namespace ray {
 namespace {
@@ -19,11 +21,11 @@ std::mutex& InitMutex() {
   static std::mutex* const mu = new std::mutex;
   return *mu;
 }
-// The runtime Init made (never destroyed by a static destructor: Shutdown or the atexit hook
-// does it, in order).
-std::unique_ptr<core::CoreRuntime>& OwnedRuntime() {
-  static auto* const runtime = new std::unique_ptr<core::CoreRuntime>;
-  return *runtime;
+// The gate of the runtime Init made (closed by Shutdown or the atexit hook, never freed: see
+// runtime_gate.h); null when ray is not initialized.
+core::RuntimeGate*& OwnedRuntime() {
+  static auto* const gate = new core::RuntimeGate*(nullptr);
+  return *gate;
 }
 
 void ShutdownAtExit() { Shutdown(); }
@@ -49,19 +51,21 @@ void Init(const InitOptions& options) {
   if (runtime == nullptr) throw RayError("ray::Init: the runtime did not start");
   static const bool registered = (std::atexit(ShutdownAtExit), true);
   (void)registered;
-  OwnedRuntime() = std::move(runtime);
-  core::SetCurrentRuntime(OwnedRuntime().get());
+  OwnedRuntime() = core::RuntimeGate::Open(std::move(runtime));
+  core::SetCurrentRuntime(OwnedRuntime());
 }
 
 void Shutdown() {
-  std::unique_ptr<core::CoreRuntime> runtime;
+  core::RuntimeGate* gate;
   {
     std::lock_guard<std::mutex> lock(InitMutex());
-    if (OwnedRuntime() == nullptr) return;
-    runtime = std::move(OwnedRuntime());
-    if (core::CurrentRuntime() == runtime.get()) core::SetCurrentRuntime(nullptr);
+    gate = std::exchange(OwnedRuntime(), nullptr);
+    if (gate == nullptr) return;
+    if (core::CurrentRuntime() == gate) core::SetCurrentRuntime(nullptr);
   }
-  runtime.reset();  // stops whatever it started, outside the lock
+  // Outside the lock: waits for other threads' calls to leave (those blocked in Get or Wait
+  // throw "ray was shut down"), then stops whatever the runtime started.
+  gate->Close();
 }
 
 bool IsInitialized() { return core::CurrentRuntime() != nullptr; }

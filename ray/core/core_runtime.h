@@ -109,6 +109,9 @@ class CoreRuntime {
   // The task the calling thread runs: in a worker the running task (the innermost one when
   // tasks nest), in a driver the driver's own root task. Nil if the runtime does not know.
   virtual TaskID CurrentTaskId() const { return TaskID::Nil(); }
+  // Shutdown is coming (see runtime_gate.h): calls blocked in Get or Wait return now, throwing
+  // ray::RayError(kShutDownMessage), and so do those that block later.
+  virtual void Interrupt() {}
 };
 
 // A check that a thread blocked in the driver's Get or Wait runs every `interval`, without the

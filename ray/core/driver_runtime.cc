@@ -49,8 +49,13 @@ class DriverRuntimeImpl final : public DriverRuntime {
                   absl::Duration timeout) override {
     absl::Time deadline =
         timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
-    return scheduler_->Wait(ids, num_returns, deadline);
+    WaitResult result = scheduler_->Wait(ids, num_returns, deadline);
+    if (result.ready.size() < std::min(num_returns, ids.size()) && scheduler_->Interrupted()) {
+      throw RayError(kShutDownMessage);
+    }
+    return result;
   }
+  void Interrupt() override { scheduler_->Interrupt(); }
   void AddRef(const ObjectID& id) override { scheduler_->AddRef(id); }
   void RemoveRef(const ObjectID& id) override { scheduler_->RemoveRef(id); }
   std::optional<TaskGraph::Snapshot> GraphSnapshot() const override {
@@ -212,6 +217,7 @@ std::vector<ObjectValue> DriverRuntimeImpl::Get(std::span<const ObjectID> ids,
   absl::Time deadline =
       timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
   auto values = scheduler_->WaitForObjects(ids, deadline);
+  if (!values && scheduler_->Interrupted()) throw RayError(kShutDownMessage);
   if (!values) {
     throw GetTimeoutError(absl::StrCat("Get timed out after ", absl::FormatDuration(timeout)));
   }

@@ -37,6 +37,9 @@ class RayError : public std::runtime_error {
   explicit RayError(const std::string& message) : std::runtime_error(message) {}
 };
 
+// What a call into a runtime that is shutting down (or shut down) throws, as a RayError.
+inline constexpr char kShutDownMessage[] = "ray was shut down";
+
 // A task threw (or one it depended on did): Get of its result throws this. what() is
 // info().ToString(): "std::runtime_error in add(int, int) (task 1a2b..., pid 123): boom".
 class TaskError : public RayError {

@@ -203,6 +203,21 @@ absl::Status Scheduler::Start() {
   return absl::OkStatus();
 }
 
+void Scheduler::Interrupt() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    objects_changed_.SignalAll();
+    poller_cv_.SignalAll();
+  }
+  Wake();  // a driver thread may be polling the sockets
+}
+
+bool Scheduler::Interrupted() {
+  absl::MutexLock lock(&mu_);
+  return stopping_;
+}
+
 void Scheduler::Wake() {
   uint64_t one = 1;
   (void)!write(wake_fd_, &one, sizeof(one));

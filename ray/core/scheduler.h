@@ -87,6 +87,10 @@ class Scheduler {
 
   // Starts the scheduler thread and the first workers.
   absl::Status Start();
+  // Shutdown is coming: driver threads waiting for objects return at once (WaitForObjects:
+  // nullopt, Wait: what is ready), and so do later waits; Interrupted() is true from now on.
+  void Interrupt();
+  bool Interrupted();
 
   // Registers a function under its FunctionKey.
   void DefineFunction(uint64_t key, FunctionRecord function);

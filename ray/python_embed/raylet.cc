@@ -42,6 +42,7 @@
 #include "ray/core/errors.h"
 #include "ray/core/id.h"
 #include "ray/core/local_runtime.h"
+#include "ray/core/runtime_gate.h"
 #include "ray/core/serialization.h"
 #include "ray/core/task_graph.h"
 #include "ray/python_embed/cross_language.h"
@@ -62,11 +63,12 @@ using core::CoreRuntime;
 using core::ObjectValue;
 using core::ReturnWriter;
 
-// The runtime init() or init_local() started; leaked on purpose (no static destructor runs at
-// exit).
+// The runtime init() or init_local() started, behind its gate (ray/core/runtime_gate.h: other
+// threads may be inside it when shutdown() closes it); leaked on purpose (no static destructor
+// runs at exit).
 struct DriverState {
-  std::unique_ptr<core::CoreRuntime> runtime;
-  core::DriverRuntime* node = nullptr;  // `runtime`, unless in local mode (no node)
+  core::RuntimeGate* runtime = nullptr;  // open while ray is initialized
+  core::DriverRuntime* node = nullptr;   // the gate's runtime, unless in local mode (no node)
   pid_t pid = 0;  // the driver process (a forked copy of this module must never shut it down)
 };
 DriverState& Driver() {
@@ -81,22 +83,36 @@ py::object* task_executor = nullptr;
 
 bool InDriver() {
   return Driver().runtime != nullptr && Driver().pid == getpid() &&
-         core::CurrentRuntime() == Driver().runtime.get();
+         core::CurrentRuntime() == Driver().runtime;
 }
 
 // The driver's node (store, scheduler, workers); null outside the driver and in local mode.
 core::DriverRuntime* Node() { return InDriver() ? Driver().node : nullptr; }
 
-// Releases the GIL in the driver only (see the top of the file).
-class ReleaseInDriver {
- public:
-  ReleaseInDriver() {
-    if (InDriver()) release_.emplace();
+// Returns f(), called without the GIL in the driver (see the top of the file) and with it
+// elsewhere. The GIL is taken back in plain code, not in a destructor (as py::gil_scoped_release
+// does): at interpreter exit CPython ends a daemon thread that takes the GIL by unwinding it
+// (pthread_exit), and that unwinding must not pass through a destructor (std::terminate).
+template <typename F>
+auto WithoutGilInDriver(F&& f) -> decltype(f()) {
+  using Result = decltype(f());
+  if (!InDriver()) return f();
+  PyThreadState* state = PyEval_SaveThread();
+  std::exception_ptr failure;
+  std::optional<std::conditional_t<std::is_void_v<Result>, bool, Result>> result;
+  try {
+    if constexpr (std::is_void_v<Result>) {
+      f();
+    } else {
+      result.emplace(f());
+    }
+  } catch (...) {
+    failure = std::current_exception();
   }
-
- private:
-  std::optional<py::gil_scoped_release> release_;
-};
+  PyEval_RestoreThread(state);
+  if (failure) std::rethrow_exception(failure);
+  if constexpr (!std::is_void_v<Result>) return *std::move(result);
+}
 
 py::object Exceptions(const char* name) { return py::module_::import("ray.exceptions").attr(name); }
 
@@ -423,10 +439,7 @@ std::vector<PyObjectID> SubmitSpec(core::TaskSpec spec) {
   CoreRuntime& runtime = Runtime();
   const std::string* name = InternName(spec.options.name);
   std::vector<ObjectID> ids;
-  {
-    ReleaseInDriver release;
-    ids = runtime.Submit(std::move(spec));
-  }
+  ids = WithoutGilInDriver([&] { return runtime.Submit(std::move(spec)); });
   std::vector<PyObjectID> result;
   result.reserve(ids.size());
   for (const ObjectID& id : ids) result.push_back(PyObjectID::Adopt(id, name));
@@ -437,11 +450,10 @@ std::vector<PyObjectID> SubmitSpec(core::TaskSpec spec) {
 PyObjectID PutValue(const PickledValue& value, const core::PutOptions& options) {
   CoreRuntime& runtime = Runtime();
   ObjectID id;
-  {
-    ReleaseInDriver release;
-    id = runtime.Put(
+  id = WithoutGilInDriver([&] {
+    return runtime.Put(
         value.size(), [&](std::span<uint8_t> out) { value.Write(out); }, options);
-  }
+  });
   return PyObjectID::Adopt(id);
 }
 
@@ -504,16 +516,14 @@ bool WaitInterruptibly(std::optional<double> timeout,
                        absl::FunctionRef<bool(absl::Duration timeout)> wait) {
   if (!InDriver()) return wait(Timeout(timeout));
   bool signalled = false;
-  bool done;
-  {
-    py::gil_scoped_release release;
+  bool done = WithoutGilInDriver([&] {
     core::ScopedInterruptCheck check(kSignalCheckInterval, [&] {
       py::gil_scoped_acquire gil;
       signalled = PyErr_CheckSignals() != 0;
       return signalled;
     });
-    done = wait(Timeout(timeout));
-  }
+    return wait(Timeout(timeout));
+  });
   if (signalled) throw py::error_already_set();
   return done;
 }
@@ -559,8 +569,7 @@ core::TaskGraph::Snapshot GraphSnapshot(const char* api) {
   std::optional<core::TaskGraph::Snapshot> snapshot;
   {
     CoreRuntime& runtime = Runtime();
-    ReleaseInDriver release;
-    snapshot = runtime.GraphSnapshot();
+    snapshot = WithoutGilInDriver([&] { return runtime.GraphSnapshot(); });
   }
   if (!snapshot) {
     RaisePython("RayError", std::string(api) + ": only the driver records the computation graph");
@@ -608,28 +617,31 @@ void Init(int num_workers, double num_cpus, uint64_t object_store_memory,
                 "ray.init: cannot start the node: " + std::string(runtime.status().message()));
   }
   Driver().node = runtime->get();
-  Driver().runtime = *std::move(runtime);
+  Driver().runtime = core::RuntimeGate::Open(*std::move(runtime));
   Driver().pid = getpid();
-  core::SetCurrentRuntime(Driver().runtime.get());
+  core::SetCurrentRuntime(Driver().runtime);
 }
 
 // Local mode: tasks run at once in the calling thread of this process (ray/core/local_runtime.h).
 void InitLocal() {
   RaiseIfInitialized();
   Driver().node = nullptr;
-  Driver().runtime = std::make_unique<core::LocalRuntime>();
+  Driver().runtime = core::RuntimeGate::Open(std::make_unique<core::LocalRuntime>());
   Driver().pid = getpid();
-  core::SetCurrentRuntime(Driver().runtime.get());
+  core::SetCurrentRuntime(Driver().runtime);
 }
 
 void Shutdown() {
   DriverState& driver = Driver();
   if (driver.runtime == nullptr || driver.pid != getpid()) return;
-  std::unique_ptr<core::CoreRuntime> runtime = std::move(driver.runtime);
+  core::RuntimeGate* gate = std::exchange(driver.runtime, nullptr);
   driver.node = nullptr;
-  if (core::CurrentRuntime() == runtime.get()) core::SetCurrentRuntime(nullptr);
-  py::gil_scoped_release release;
-  runtime.reset();
+  if (core::CurrentRuntime() == gate) core::SetCurrentRuntime(nullptr);
+  // Without the GIL: threads blocked in ray.get or ray.wait wake ("ray was shut down") and
+  // need it to return. (Taken back in plain code: see WithoutGilInDriver.)
+  PyThreadState* state = PyEval_SaveThread();
+  gate->Close();
+  PyEval_RestoreThread(state);
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "ray/core/local_runtime.h"
+#include "ray/core/runtime_gate.h"
 
 // An enum as a task value: msgpack's MSGPACK_ADD_ENUM, at global scope.
 enum class Color { kRed, kBlue };
@@ -98,7 +99,8 @@ int red_sum(ray::ArrayView<Pixel> pixels) {
 }
 
 ray::core::LocalRuntime& Local() {
-  return *static_cast<ray::core::LocalRuntime*>(ray::core::CurrentRuntime());
+  auto* gate = static_cast<ray::core::RuntimeGate*>(ray::core::CurrentRuntime());
+  return *static_cast<ray::core::LocalRuntime*>(gate->runtime());
 }
 
 class ApiTest : public ::testing::Test {

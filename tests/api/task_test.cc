@@ -14,6 +14,7 @@
 #include "ray/api.h"
 #include "ray/core/core_runtime.h"
 #include "ray/core/driver_runtime.h"
+#include "ray/core/runtime_gate.h"
 
 namespace {
 
@@ -272,7 +273,9 @@ TEST_F(TaskTest, ObjectsLargerThanTheStoreAreObjectStoreFullErrors) {
 
 TEST_F(TaskTest, UnreachableObjectsAreFreedFromTheStore) {
   ray::Init({.num_workers = 2});
-  auto* driver = dynamic_cast<ray::core::DriverRuntime*>(ray::core::CurrentRuntime());
+  auto* gate = dynamic_cast<ray::core::RuntimeGate*>(ray::core::CurrentRuntime());
+  ASSERT_NE(gate, nullptr);
+  auto* driver = dynamic_cast<ray::core::DriverRuntime*>(gate->runtime());
   ASSERT_NE(driver, nullptr);
   auto used = [&] { return driver->store_stats()->used; };
   uint64_t before = used();
