@@ -1,7 +1,7 @@
 // Crash reports of the processes the zygote forks. A worker that dies of SIGSEGV, SIGBUS, SIGFPE,
 // SIGILL or SIGABRT prints, on the stderr it shares with the driver:
 //
-//   *** ray_worker (pid 4242) crashed with SIGSEGV in task crash_now (task 9f2c...); stack:
+//   *** ray::worker (pid 4242) crashed with SIGSEGV in task crash_now (task 9f2c...); stack:
 //       @ 0x55d1c2a0f123  CrashNow()
 //       @ 0x55d1c2a10456  ray::internal::InvokerOf<>::Run()
 //       ...
@@ -11,7 +11,7 @@
 // ray::WorkerCrashedError when no retries are left). A task that crashes every time prints its
 // stack once: a later crash of the same task (its retries keep its task ID) prints one line,
 //
-//   *** ray_worker (pid 4250) crashed again with SIGSEGV in task crash_now (task 9f2c...), as at
+//   *** ray::worker (pid 4250) crashed again with SIGSEGV in task crash_now (task 9f2c...), as at
 //       its first crash above; the task will be retried (2 retries left)
 //
 // How a process knows that a task crashed before: the zygote maps a small table, shared with
@@ -34,7 +34,7 @@ namespace ray::core {
 void PrepareCrashReports();
 
 // In a process the zygote forked: installs the handler. `process` names the process in the
-// report ("ray_worker", "ray_store"); it must live as long as the process.
+// report ("ray::worker", "ray::store"); it must live as long as the process.
 void InstallCrashReporter(const char* process);
 
 // The task the worker runs, for a crash report, from construction to destruction. Scopes nest

@@ -108,7 +108,11 @@ absl::Status DriverRuntimeImpl::Init(const DriverOptions& options) {
         }
         return store::RunStore(store_options, store_socket, ready_fd);
       },
-      [=](int fd) { return RunWorker(fd, store_socket); }, session_dir_);
+      [=](int fd) {
+        if (options.worker_command_line_title) SetProcessTitle("ray::worker", true);
+        return RunWorker(fd, store_socket);
+      },
+      session_dir_);
   if (!zygote.ok()) return zygote.status();
   zygote_ = *std::move(zygote);
 

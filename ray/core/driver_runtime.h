@@ -26,6 +26,11 @@ struct DriverOptions {
   // Worker processes at most, blocked ones included; 0: 256. Past it, a worker blocked in a
   // get runs ready tasks inside its wait.
   int max_workers = 0;
+  // Workers show `ray::worker` as their command line (ps, pkill -f), not the driver's. Off by
+  // default: a worker runs the user's code with the globals it had at Init, and a C++ program
+  // may point into its argv memory, which this overwrites. The Python extension turns it on
+  // (the interpreter copies its arguments).
+  bool worker_command_line_title = false;
 };
 
 class DriverRuntime : public CoreRuntime {

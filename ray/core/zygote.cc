@@ -1,5 +1,6 @@
 #include "ray/core/zygote.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -7,8 +8,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -102,6 +105,39 @@ bool ReceiveWithFd(int socket, char* byte, int* fd) {
   return true;
 }
 
+}  // namespace
+
+void SetProcessTitle(const char* title, bool command_line) {
+  prctl(PR_SET_NAME, title);
+  if (!command_line) return;
+  // The command line is the memory between arg_start and arg_end (/proc/self/stat, fields 48
+  // and 49), this process's own copy of the driver's: overwritten in place, the rest zeroed.
+  char stat[2048];
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t n = read(fd, stat, sizeof(stat) - 1);
+  close(fd);
+  if (n <= 0) return;
+  stat[n] = '\0';
+  const char* fields = strrchr(stat, ')');  // after the command name, which may hold spaces
+  if (fields == nullptr) return;
+  unsigned long arg_start = 0, arg_end = 0;  // fields 48 and 49; the first after ')' is 3
+  int field = 2;
+  for (const char* p = fields + 1; *p != '\0'; ++p) {
+    if (*p != ' ') continue;
+    ++field;
+    if (field == 48) arg_start = strtoul(p + 1, nullptr, 10);
+    if (field == 49) arg_end = strtoul(p + 1, nullptr, 10);
+  }
+  if (arg_start == 0 || arg_end <= arg_start) return;
+  char* args = reinterpret_cast<char*>(arg_start);
+  size_t size = arg_end - arg_start;
+  memset(args, 0, size);
+  memcpy(args, title, std::min(strlen(title), size - 1));
+}
+
+namespace {
+
 // The zygote's loop: fork a child per request until the driver goes away.
 [[noreturn]] void ServeRequests(int socket, const Zygote::ChildMain& store_main,
                                 const Zygote::ChildMain& worker_main,
@@ -117,8 +153,10 @@ bool ReceiveWithFd(int socket, char* byte, int* fd) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != zygote) _exit(1);
       signal(SIGCHLD, SIG_DFL);
-      const char* name = kind == 'S' ? "ray_store" : "ray_worker";
-      prctl(PR_SET_NAME, name);
+      const char* name = kind == 'S' ? "ray::store" : "ray::worker";
+      // A worker's command line is its runner's business (see worker_main): the user's code
+      // runs there and may point into the driver's arguments.
+      SetProcessTitle(name, /*command_line=*/kind == 'S');
       InstallCrashReporter(name);  // a crash prints where (crash_report.h), once per task
       int code = (kind == 'S' ? store_main : worker_main)(fd);
       _exit(code);
@@ -164,7 +202,7 @@ absl::StatusOr<std::unique_ptr<Zygote>> Zygote::Start(ChildMain store_main, Chil
     // driver process. The zygote learns that the driver is gone from its socket, which the
     // kernel closes when the driver exits in any way (SIGKILL too); it then stops its
     // children and removes the session folder.
-    prctl(PR_SET_NAME, "ray_zygote");
+    SetProcessTitle("ray::zygote", /*command_line=*/true);
     PrepareCrashReports();
     // A process group of its own (the store and the workers inherit it): Ctrl-C in a terminal
     // signals the foreground group, which is the driver's business (KeyboardInterrupt in

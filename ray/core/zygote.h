@@ -16,6 +16,13 @@
 
 namespace ray::core {
 
+// Names this process `title` (ray::worker, ray::store, ray::zygote, as Ray's ray::IDLE) as its
+// thread name (ps -o comm, top) and, if `command_line`, as its command line too (ps, and what
+// `pkill -f` matches: the processes of a node are forks of the driver and would otherwise match
+// the driver's command line). The command line is overwritten in place: only for a process
+// whose code never reads the driver's argv memory again.
+void SetProcessTitle(const char* title, bool command_line);
+
 class Zygote {
  public:
   // What a forked child runs: given the descriptor sent with the request, returns an exit code.

@@ -611,7 +611,8 @@ void Init(int num_workers, double num_cpus, uint64_t object_store_memory,
                                              .num_cpus = num_cpus,
                                              .object_store_memory = object_store_memory,
                                              .session_dir_root = session_dir_root,
-                                             .max_workers = max_workers});
+                                             .max_workers = max_workers,
+                                             .worker_command_line_title = true});
   if (!runtime.ok()) {
     RaisePython("RayError",
                 "ray.init: cannot start the node: " + std::string(runtime.status().message()));
