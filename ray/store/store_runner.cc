@@ -11,7 +11,8 @@
 
 namespace ray::store {
 
-int RunStore(const StoreOptions& options, const std::string& socket_path, int ready_fd) {
+int RunStore(const StoreOptions& options, const std::string& socket_path, int ready_fd,
+             const ServerOptions& server_options) {
   signal(SIGPIPE, SIG_IGN);
   kj::UnixEventPort::captureSignal(SIGTERM);
   kj::UnixEventPort::captureSignal(SIGINT);
@@ -21,7 +22,7 @@ int RunStore(const StoreOptions& options, const std::string& socket_path, int re
     return 1;
   }
   auto io = kj::setupAsyncIo();
-  StoreServer server(**store, io);
+  StoreServer server(**store, io, server_options);
   if (absl::Status status = server.Listen(socket_path); !status.ok()) {
     std::cerr << "ray_store: " << status << "\n";
     return 1;
