@@ -346,22 +346,24 @@ struct Connection {
 }  // namespace
 
 kj::Promise<void> StoreServer::Impl::AcceptLoop() {
-  return listener->accept().then(
-      [this](kj::Own<kj::AsyncIoStream>&& stream) {
-        accept_backoff = kMinAcceptBackoff;
-        Serve(kj::mv(stream).downcast<kj::AsyncCapabilityStream>());
-        return AcceptLoop();
-      },
-      [this](kj::Exception&& e) {
-        // Out of descriptors (EMFILE, ENFILE) or memory: the client stays in the backlog and is
-        // accepted once a connection or session closes.
-        if (accept_backoff == kMinAcceptBackoff) {
-          KJ_LOG(WARNING, "cannot accept clients for now; retrying", e.getDescription());
-        }
-        kj::Duration delay = accept_backoff;
-        accept_backoff = kj::min(accept_backoff * 2, kMaxAcceptBackoff);
-        return io.provider->getTimer().afterDelay(delay).then([this] { return AcceptLoop(); });
-      });
+  // evalNow: KJ's accept throws at once when accept4 fails with EMFILE.
+  return kj::evalNow([this] { return listener->accept(); })
+      .then(
+          [this](kj::Own<kj::AsyncIoStream>&& stream) {
+            accept_backoff = kMinAcceptBackoff;
+            Serve(kj::mv(stream).downcast<kj::AsyncCapabilityStream>());
+            return AcceptLoop();
+          },
+          [this](kj::Exception&& e) {
+            // Out of descriptors (EMFILE, ENFILE) or memory: the client stays in the backlog and is
+            // accepted once a connection or session closes.
+            if (accept_backoff == kMinAcceptBackoff) {
+              KJ_LOG(WARNING, "cannot accept clients for now; retrying", e.getDescription());
+            }
+            kj::Duration delay = accept_backoff;
+            accept_backoff = kj::min(accept_backoff * 2, kMaxAcceptBackoff);
+            return io.provider->getTimer().afterDelay(delay).then([this] { return AcceptLoop(); });
+          });
 }
 
 void StoreServer::Impl::Serve(kj::Own<kj::AsyncCapabilityStream> stream) {
