@@ -304,6 +304,13 @@ class SessionImpl final : public rpc::Session::Server {
   std::shared_ptr<ConnectionState> connection_;
 };
 
+// A session refused: the client sees `message` as the whole description (KJ_EXCEPTION would
+// prefix it with the expression that made it).
+kj::Exception Refusal(std::string_view message) {
+  return kj::Exception(kj::Exception::Type::OVERLOADED, __FILE__, __LINE__,
+                       kj::heapString(message.data(), message.size()));
+}
+
 class ObjectStoreImpl final : public rpc::ObjectStore::Server {
  public:
   ObjectStoreImpl(StoreServer::Impl& server, std::shared_ptr<ConnectionState> connection)
@@ -312,13 +319,13 @@ class ObjectStoreImpl final : public rpc::ObjectStore::Server {
   kj::Promise<void> connect(ConnectContext context) override {
     uint32_t most = server_.options.max_sessions_per_connection;
     if (connection_->sessions >= most) {
-      return KJ_EXCEPTION(OVERLOADED, absl::StrCat("this connection already holds ", most,
-                                                   " sessions, the most the store allows "
-                                                   "(--max_sessions_per_connection)"));
+      return Refusal(absl::StrCat("this connection already holds ", most,
+                                  " sessions, the most the store allows "
+                                  "(--max_sessions_per_connection)"));
     }
     auto client = server_.store.AddClient(context.getParams().getClientName());
     if (!client.ok()) {
-      return KJ_EXCEPTION(OVERLOADED, std::string(client.status().message()));
+      return Refusal(std::string(client.status().message()));
     }
     context.getResults().setSession(kj::heap<SessionImpl>(server_, *client, connection_));
     return kj::READY_NOW;
