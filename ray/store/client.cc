@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <future>
@@ -45,32 +46,61 @@ namespace {
 // memory and keeps each batch message well under Cap'n Proto's size limits.
 constexpr size_t kMaxUnackedBytes = 16 << 20;
 
+// The store refused a session (its caps, or out of descriptors): OVERLOADED.
+absl::Status ConnectError(const kj::Exception& e) {
+  if (e.getType() == kj::Exception::Type::OVERLOADED) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the object store refused a new session: ", e.getDescription().cStr()));
+  }
+  return absl::UnavailableError(
+      absl::StrCat("object store connection: ", e.getDescription().cStr()));
+}
+
 absl::Status Unavailable(const kj::Exception& e) {
   return absl::UnavailableError(
       absl::StrCat("object store connection: ", e.getDescription().cStr()));
 }
 
-absl::StatusOr<int> ConnectUnixSocket(const std::string& path, absl::Duration timeout) {
+// Connects by `deadline`: retries while the socket does not exist yet, refuses (no store
+// listens) or has its backlog full (a store that does not accept).
+absl::StatusOr<int> ConnectUnixSocket(const std::string& path, absl::Time deadline) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof(addr.sun_path)) {
     return absl::InvalidArgumentError(absl::StrCat("socket path too long: ", path));
   }
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  absl::Time deadline = absl::Now() + timeout;
   for (absl::Duration backoff = absl::Milliseconds(1);;
        backoff = std::min(backoff * 2, absl::Milliseconds(50))) {
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    // Non-blocking: a full backlog fails with EAGAIN instead of blocking past the deadline.
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
     if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) return fd;
     int err = errno;
     close(fd);
-    if ((err != ENOENT && err != ECONNREFUSED) || absl::Now() > deadline) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot connect to the object store at ", path, ": ", std::strerror(err)));
+    bool retry = err == ENOENT || err == ECONNREFUSED || err == EAGAIN;
+    if (!retry || absl::Now() > deadline) {
+      std::string message =
+          absl::StrCat("cannot connect to the object store at ", path, ": ", std::strerror(err));
+      // EAGAIN: a store listens but does not accept.
+      return err == EAGAIN ? absl::DeadlineExceededError(message) : absl::UnavailableError(message);
     }
-    absl::SleepFor(backoff);
+    absl::SleepFor(std::min(backoff, deadline - absl::Now()));
   }
+}
+
+// `promise`, or an exception (and `*timed_out` set) if `deadline` comes first.
+template <typename T>
+kj::Promise<T> UntilDeadline(kj::Timer& timer, absl::Time deadline, kj::Promise<T> promise,
+                             bool* timed_out) {
+  // Clamped so that an infinite timeout does not overflow the timer's clock.
+  int64_t left =
+      std::clamp<int64_t>(absl::ToInt64Nanoseconds(deadline - absl::Now()), 0, int64_t{1} << 60);
+  return promise.exclusiveJoin(
+      timer.afterDelay(left * kj::NANOSECONDS).then([timed_out]() -> kj::Promise<T> {
+        *timed_out = true;
+        return KJ_EXCEPTION(DISCONNECTED, "no answer");
+      }));
 }
 
 class SealListenerImpl final : public rpc::SealListener::Server {
@@ -134,6 +164,7 @@ struct StoreClient::Impl : public kj::TaskSet::ErrorHandler {
 
   std::shared_ptr<ClientMapping> mapping;
   std::string name;
+  absl::Time connect_deadline;
   uint64_t capacity = 0;
   std::thread thread;
   kj::Own<const kj::Executor> executor;
@@ -262,6 +293,7 @@ void StoreClient::Impl::Run(int socket_fd, std::promise<absl::Status> started) {
 }
 
 void StoreClient::Impl::RunLoop(int socket_fd, std::promise<absl::Status> started) {
+  bool timed_out = false;
   try {
     auto io = kj::setupAsyncIo();
     tasks = kj::heap<kj::TaskSet>(*this);
@@ -273,10 +305,15 @@ void StoreClient::Impl::RunLoop(int socket_fd, std::promise<absl::Status> starte
     auto connect = store.connectRequest();
     connect.setClientName(name);
     rpc::Session::Client live = connect.send().getSession();
-    auto memory = live.memoryRequest().send().wait(io.waitScope);
+    // Every step of the handshake waits for the store at most until the connect deadline.
+    auto bounded = [&](auto&& promise) {
+      return UntilDeadline(io.provider->getTimer(), connect_deadline, kj::mv(promise), &timed_out)
+          .wait(io.waitScope);
+    };
+    auto memory = bounded(live.memoryRequest().send());
     auto map = [&](rpc::SharedFile::Client file, bool writable) -> absl::StatusOr<SharedMemory> {
-      uint64_t size = file.sizeRequest().send().wait(io.waitScope).getSize();
-      KJ_IF_MAYBE (fd, file.getFd().wait(io.waitScope)) {
+      uint64_t size = bounded(file.sizeRequest().send()).getSize();
+      KJ_IF_MAYBE (fd, bounded(file.getFd())) {
         return SharedMemory::Map(dup(*fd), size, writable);
       }
       return absl::InternalError("the store sent no descriptor for its shared memory");
@@ -314,7 +351,11 @@ void StoreClient::Impl::RunLoop(int socket_fd, std::promise<absl::Status> starte
     tasks = nullptr;
   } catch (const kj::Exception& e) {
     try {
-      started.set_value(Unavailable(e));
+      started.set_value(timed_out
+                            ? absl::DeadlineExceededError(absl::StrCat(
+                                  "the object store did not answer within the connect timeout: ",
+                                  e.getDescription().cStr()))
+                            : ConnectError(e));
     } catch (const std::future_error&) {
     }
   }
@@ -327,9 +368,11 @@ StoreClient::~StoreClient() {
 
 absl::StatusOr<std::unique_ptr<StoreClient>> StoreClient::Connect(
     const std::string& socket_path, const StoreClientOptions& options) {
-  auto fd = ConnectUnixSocket(socket_path, options.connect_timeout);
+  absl::Time deadline = absl::Now() + options.connect_timeout;
+  auto fd = ConnectUnixSocket(socket_path, deadline);
   if (!fd.ok()) return fd.status();
   auto impl = std::make_shared<Impl>();
+  impl->connect_deadline = deadline;
   impl->mapping = std::make_shared<ClientMapping>();
   impl->mapping->client = impl;
   impl->name = options.name;

@@ -72,8 +72,9 @@ class MutableObject {
 };
 
 struct StoreClientOptions {
-  std::string name = "client";                         // shown in the store's logs
-  absl::Duration connect_timeout = absl::Seconds(10);  // keep retrying until the store listens
+  std::string name = "client";  // shown in the store's logs
+  // Connect retries until the store listens, and waits for its answer, this long at most.
+  absl::Duration connect_timeout = absl::Seconds(10);
 };
 
 struct StoreClientStats {
@@ -91,6 +92,9 @@ class StoreClient {
   // Objects up to this size go in batched messages; larger ones are written in place.
   static constexpr size_t kSmallObjectLimit = 64 << 10;
 
+  // Errors: Unavailable (no store listens at `socket_path`), DeadlineExceeded (a store
+  // listens but did not accept or answer within the connect timeout), ResourceExhausted (the
+  // store refused a session: its caps, or it is out of descriptors).
   static absl::StatusOr<std::unique_ptr<StoreClient>> Connect(
       const std::string& socket_path, const StoreClientOptions& options = {});
   // Disconnects. The store aborts this client's unsealed objects; buffers still held stay

@@ -46,11 +46,19 @@ ObjectStore::ObjectStore(const StoreOptions& options, SharedMemory arena, Shared
       index_(ObjectIndex::Format(index_memory_.data(), options.max_objects)),
       allocator_(options.capacity),
       creator_(options.max_objects, 0),
-      lru_key_(options.max_objects, 0) {}
+      lru_key_(options.max_objects, 0),
+      max_clients_(options.max_clients) {}
 
 absl::StatusOr<ClientId> ObjectStore::AddClient(std::string name) {
+  if (clients_.size() >= max_clients_) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the store already serves ", max_clients_, " clients, the most it allows (--max_clients)"));
+  }
   auto pins = SharedMemory::Create("ray-pins", ObjectIndex::PinRegionSize(index_.max_objects()));
-  if (!pins.ok()) return pins.status();
+  if (!pins.ok()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the store cannot take another client now: ", pins.status().message()));
+  }
   ClientId id = next_client_++;
   clients_[id] = Client{std::move(name), *std::move(pins), {}};
   return id;

@@ -28,6 +28,8 @@ struct StoreOptions {
   // Allocate, zero and map every page of the arena at startup, so that no put pays for it
   // (page allocation and zeroing at first touch cost ~1 us per 4 KiB page).
   bool preallocate = false;
+  // Clients (sessions) at once; each holds a descriptor and a pin array in the store.
+  uint32_t max_clients = 1024;
 };
 
 struct StoreStats {
@@ -43,7 +45,8 @@ class ObjectStore {
  public:
   static absl::StatusOr<std::unique_ptr<ObjectStore>> Create(const StoreOptions& options);
 
-  // A new client gets a zeroed pin array.
+  // A new client gets a zeroed pin array. Errors: ResourceExhausted when `max_clients` are
+  // connected or the process is out of descriptors.
   absl::StatusOr<ClientId> AddClient(std::string name);
   // Drops the client's pins and aborts the objects it created and did not seal.
   void RemoveClient(ClientId client);
@@ -108,6 +111,7 @@ class ObjectStore {
   std::set<std::pair<uint64_t, uint32_t>> lru_;  // (last use ns, record), sealed objects only
   absl::flat_hash_set<uint32_t> delete_pending_;
   uint64_t evictions_ = 0;
+  uint32_t max_clients_;
   std::function<void(const ObjectID&)> on_sealed_;
 };
 

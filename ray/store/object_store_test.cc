@@ -142,5 +142,17 @@ TEST_F(ObjectStoreTest, IndexSurvivesChurnWithBackwardShiftDeletes) {
   EXPECT_EQ(store_->Stats().objects, live.size());
 }
 
+TEST(ObjectStoreClientsTest, ClientsPastTheCapAreRefusedUntilOneLeaves) {
+  auto store = ObjectStore::Create({.capacity = 64 * 1024, .max_objects = 64, .max_clients = 2});
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto first = (*store)->AddClient("first");
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE((*store)->AddClient("second").ok());
+  auto third = (*store)->AddClient("third");
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted);
+  (*store)->RemoveClient(*first);
+  EXPECT_TRUE((*store)->AddClient("third").ok());
+}
+
 }  // namespace
 }  // namespace ray::store

@@ -28,6 +28,14 @@ ABSL_FLAG(
     bool, preallocate, false,
     "Allocate and map all of the arena and index at startup (slower start, memory committed at "
     "once) so that puts never pay for first-touch page faults in the store's memory.");
+ABSL_FLAG(uint32_t, max_clients, ray::store::StoreOptions{}.max_clients,
+          "Most clients (sessions) the store serves at once; each costs it a descriptor.");
+ABSL_FLAG(uint32_t, max_sessions_per_connection,
+          ray::store::ServerOptions{}.max_sessions_per_connection,
+          "Most sessions one connection may open (the client library opens one).");
+ABSL_FLAG(uint32_t, max_unsent_seals, ray::store::ServerOptions{}.max_unsent_seals,
+          "Seal notifications a subscriber may leave unread before the store closes its "
+          "connection.");
 ABSL_FLAG(int, ready_fd, -1,
           "If set, write \"ready\\n\" to this descriptor once the socket accepts clients, then "
           "close it.");
@@ -105,5 +113,9 @@ int main(int argc, char** argv) {
   options.max_objects = absl::GetFlag(FLAGS_max_objects);
   options.huge_pages = absl::GetFlag(FLAGS_huge_pages);
   options.preallocate = absl::GetFlag(FLAGS_preallocate);
-  return ray::store::RunStore(options, socket_path, absl::GetFlag(FLAGS_ready_fd));
+  options.max_clients = absl::GetFlag(FLAGS_max_clients);
+  ray::store::ServerOptions server_options;
+  server_options.max_sessions_per_connection = absl::GetFlag(FLAGS_max_sessions_per_connection);
+  server_options.max_unsent_seals = absl::GetFlag(FLAGS_max_unsent_seals);
+  return ray::store::RunStore(options, socket_path, absl::GetFlag(FLAGS_ready_fd), server_options);
 }

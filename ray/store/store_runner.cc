@@ -3,6 +3,7 @@
 #include <kj/async-unix.h>
 #include <kj/debug.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -11,8 +12,16 @@
 
 namespace ray::store {
 
-int RunStore(const StoreOptions& options, const std::string& socket_path, int ready_fd) {
+int RunStore(const StoreOptions& options, const std::string& socket_path, int ready_fd,
+             const ServerOptions& server_options) {
   signal(SIGPIPE, SIG_IGN);
+  // Each client costs a descriptor or two: allow as many as the hard limit does, so that the
+  // caps on sessions (not a soft limit of 1024) decide how many clients the store takes.
+  rlimit files;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &files);
+  }
   kj::UnixEventPort::captureSignal(SIGTERM);
   kj::UnixEventPort::captureSignal(SIGINT);
   auto store = ObjectStore::Create(options);
@@ -21,7 +30,7 @@ int RunStore(const StoreOptions& options, const std::string& socket_path, int re
     return 1;
   }
   auto io = kj::setupAsyncIo();
-  StoreServer server(**store, io);
+  StoreServer server(**store, io, server_options);
   if (absl::Status status = server.Listen(socket_path); !status.ok()) {
     std::cerr << "ray_store: " << status << "\n";
     return 1;

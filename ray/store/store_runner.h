@@ -5,11 +5,13 @@
 #include <string>
 
 #include "ray/store/object_store.h"
+#include "ray/store/store_server.h"
 
 namespace ray::store {
 
 // Serves `socket_path`; writes "ready\n" to `ready_fd` (then closes it) once clients can
 // connect, unless it is negative. Returns the process's exit code.
-int RunStore(const StoreOptions& options, const std::string& socket_path, int ready_fd);
+int RunStore(const StoreOptions& options, const std::string& socket_path, int ready_fd,
+             const ServerOptions& server_options = {});
 
 }  // namespace ray::store

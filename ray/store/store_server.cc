@@ -6,9 +6,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <list>
+#include <memory>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -63,32 +65,78 @@ struct Waiter {
 
 }  // namespace
 
+// What the store knows of one accepted connection, shared by its sessions (which may be
+// released after the connection itself).
+struct ConnectionState {
+  uint32_t sessions = 0;
+  // Fulfilled to make the store close the connection.
+  kj::Own<kj::PromiseFulfiller<void>> closer;
+  void Close() {
+    if (closer) closer->fulfill();
+  }
+};
+
+// A client's seal listener and the notifications not sent to it yet. At most one `sealed`
+// call is in flight: the next waits for Cap'n Proto's flow control (which needs the client
+// to read), so what a slow subscriber costs is its window plus `unsent`.
+struct Subscriber {
+  Subscriber(rpc::SealListener::Client listener, std::weak_ptr<ConnectionState> connection)
+      : listener(kj::mv(listener)), connection(std::move(connection)) {}
+
+  rpc::SealListener::Client listener;
+  std::weak_ptr<ConnectionState> connection;
+  std::vector<ObjectID> unsent;
+  bool sending = false;
+  bool dropped = false;
+};
+
 struct StoreServer::Impl : public kj::TaskSet::ErrorHandler {
-  Impl(ObjectStore& store, kj::AsyncIoContext& io) : store(store), io(io) {}
+  Impl(ObjectStore& store, kj::AsyncIoContext& io, const ServerOptions& options)
+      : store(store), io(io), options(options) {}
   void taskFailed(kj::Exception&& exception) override {
     KJ_LOG(WARNING, "store task failed", exception);
   }
 
+  kj::Promise<void> AcceptLoop();
+  void Serve(kj::Own<kj::AsyncCapabilityStream> stream);
   void OnSealed(const ObjectID& id);
-  kj::Promise<void> FlushNotifications();
+  void FlushNotifications();
+  void Send(std::shared_ptr<Subscriber> subscriber);
+  // Stops notifying `subscriber`; idempotent (every failed send of a closing connection
+  // reports the same subscriber).
+  void Drop(Subscriber& subscriber);
 
   ObjectStore& store;
   kj::AsyncIoContext& io;
+  const ServerOptions options;
   kj::Own<kj::ConnectionReceiver> listener;
-  kj::Own<capnp::TwoPartyServer> server;
+  kj::Duration accept_backoff = kMinAcceptBackoff;
   Waiter::Registry waiters;
-  std::list<rpc::SealListener::Client> listeners;
-  std::vector<ObjectID> unsent_seals;
+  std::list<std::shared_ptr<Subscriber>> subscribers;
   bool flush_scheduled = false;
   kj::TaskSet tasks{*this};
+  // One task per connection, holding it; dropped (first) to disconnect everyone.
+  kj::Own<kj::TaskSet> connections = kj::heap<kj::TaskSet>(*this);
+
+  static constexpr kj::Duration kMinAcceptBackoff = 1 * kj::MILLISECONDS;
+  static constexpr kj::Duration kMaxAcceptBackoff = 1 * kj::SECONDS;
+  // IDs per `sealed` message, to keep one message small for a subscriber that catches up.
+  static constexpr size_t kMaxSealsPerMessage = 1 << 16;
 };
 
 namespace {
 
 class SessionImpl final : public rpc::Session::Server {
  public:
-  SessionImpl(StoreServer::Impl& server, ClientId client) : server_(server), client_(client) {}
-  ~SessionImpl() { server_.store.RemoveClient(client_); }
+  SessionImpl(StoreServer::Impl& server, ClientId client,
+              std::shared_ptr<ConnectionState> connection)
+      : server_(server), client_(client), connection_(std::move(connection)) {
+    ++connection_->sessions;
+  }
+  ~SessionImpl() {
+    --connection_->sessions;
+    server_.store.RemoveClient(client_);
+  }
 
   kj::Promise<void> memory(MemoryContext context) override {
     ObjectStore& store = server_.store;
@@ -212,7 +260,8 @@ class SessionImpl final : public rpc::Session::Server {
   }
 
   kj::Promise<void> subscribe(SubscribeContext context) override {
-    server_.listeners.push_back(context.getParams().getListener());
+    server_.subscribers.push_back(
+        std::make_shared<Subscriber>(context.getParams().getListener(), connection_));
     return kj::READY_NOW;
   }
 
@@ -252,26 +301,86 @@ class SessionImpl final : public rpc::Session::Server {
 
   StoreServer::Impl& server_;
   ClientId client_;
+  std::shared_ptr<ConnectionState> connection_;
 };
+
+// A session refused: the client sees `message` as the whole description (KJ_EXCEPTION would
+// prefix it with the expression that made it).
+kj::Exception Refusal(std::string_view message) {
+  return kj::Exception(kj::Exception::Type::OVERLOADED, __FILE__, __LINE__,
+                       kj::heapString(message.data(), message.size()));
+}
 
 class ObjectStoreImpl final : public rpc::ObjectStore::Server {
  public:
-  explicit ObjectStoreImpl(StoreServer::Impl& server) : server_(server) {}
+  ObjectStoreImpl(StoreServer::Impl& server, std::shared_ptr<ConnectionState> connection)
+      : server_(server), connection_(std::move(connection)) {}
 
   kj::Promise<void> connect(ConnectContext context) override {
+    uint32_t most = server_.options.max_sessions_per_connection;
+    if (connection_->sessions >= most) {
+      return Refusal(absl::StrCat("this connection already holds ", most,
+                                  " sessions, the most the store allows "
+                                  "(--max_sessions_per_connection)"));
+    }
     auto client = server_.store.AddClient(context.getParams().getClientName());
     if (!client.ok()) {
-      return KJ_EXCEPTION(OVERLOADED, std::string(client.status().message()));
+      return Refusal(std::string(client.status().message()));
     }
-    context.getResults().setSession(kj::heap<SessionImpl>(server_, *client));
+    context.getResults().setSession(kj::heap<SessionImpl>(server_, *client, connection_));
     return kj::READY_NOW;
   }
 
  private:
   StoreServer::Impl& server_;
+  std::shared_ptr<ConnectionState> connection_;
+};
+
+// An accepted connection and the RPC system that serves it.
+struct Connection {
+  Connection(kj::Own<kj::AsyncCapabilityStream> stream, capnp::Capability::Client bootstrap)
+      : stream(kj::mv(stream)),
+        // Cap'n Proto 0.9 only attaches descriptors to outgoing messages when the connection
+        // accepts some too; one per message is the least that enables it.
+        network(*this->stream, /*maxFdsPerMessage=*/1, capnp::rpc::twoparty::Side::SERVER),
+        rpc(capnp::makeRpcServer(network, kj::mv(bootstrap))) {}
+
+  kj::Own<kj::AsyncCapabilityStream> stream;
+  capnp::TwoPartyVatNetwork network;
+  capnp::RpcSystem<capnp::rpc::twoparty::VatId> rpc;
 };
 
 }  // namespace
+
+kj::Promise<void> StoreServer::Impl::AcceptLoop() {
+  // evalNow: KJ's accept throws at once when accept4 fails with EMFILE.
+  return kj::evalNow([this] { return listener->accept(); })
+      .then(
+          [this](kj::Own<kj::AsyncIoStream>&& stream) {
+            accept_backoff = kMinAcceptBackoff;
+            Serve(kj::mv(stream).downcast<kj::AsyncCapabilityStream>());
+            return AcceptLoop();
+          },
+          [this](kj::Exception&& e) {
+            // Out of descriptors (EMFILE, ENFILE) or memory: the client stays in the backlog and is
+            // accepted once a connection or session closes.
+            if (accept_backoff == kMinAcceptBackoff) {
+              KJ_LOG(WARNING, "cannot accept clients for now; retrying", e.getDescription());
+            }
+            kj::Duration delay = accept_backoff;
+            accept_backoff = kj::min(accept_backoff * 2, kMaxAcceptBackoff);
+            return io.provider->getTimer().afterDelay(delay).then([this] { return AcceptLoop(); });
+          });
+}
+
+void StoreServer::Impl::Serve(kj::Own<kj::AsyncCapabilityStream> stream) {
+  auto state = std::make_shared<ConnectionState>();
+  auto closed = kj::newPromiseAndFulfiller<void>();
+  state->closer = kj::mv(closed.fulfiller);
+  auto connection = kj::heap<Connection>(kj::mv(stream), kj::heap<ObjectStoreImpl>(*this, state));
+  kj::Promise<void> ended = connection->network.onDisconnect();
+  connections->add(ended.exclusiveJoin(kj::mv(closed.promise)).attach(kj::mv(connection)));
+}
 
 void StoreServer::Impl::OnSealed(const ObjectID& id) {
   if (auto it = waiters.find(id); it != waiters.end()) {
@@ -280,31 +389,54 @@ void StoreServer::Impl::OnSealed(const ObjectID& id) {
     }
     waiters.erase(it);
   }
-  if (listeners.empty()) return;
-  unsent_seals.push_back(id);
-  if (!flush_scheduled) {
+  for (auto it = subscribers.begin(); it != subscribers.end();) {
+    std::shared_ptr<Subscriber> subscriber = *it++;  // Drop erases it
+    subscriber->unsent.push_back(id);
+    if (subscriber->unsent.size() > options.max_unsent_seals) {
+      KJ_LOG(WARNING, "closing the connection of a subscriber that reads no seal notifications",
+             options.max_unsent_seals);
+      if (auto connection = subscriber->connection.lock()) connection->Close();
+      Drop(*subscriber);
+    }
+  }
+  if (!subscribers.empty() && !flush_scheduled) {
     flush_scheduled = true;
-    tasks.add(kj::evalLater([this] { return FlushNotifications(); }));
+    tasks.add(kj::evalLater([this] { FlushNotifications(); }));
   }
 }
 
-kj::Promise<void> StoreServer::Impl::FlushNotifications() {
+void StoreServer::Impl::FlushNotifications() {
   flush_scheduled = false;
-  std::vector<ObjectID> ids = std::move(unsent_seals);
-  unsent_seals.clear();
-  kj::Vector<kj::Promise<void>> sends;
-  for (auto it = listeners.begin(); it != listeners.end(); ++it) {
-    auto request = it->sealedRequest();
-    auto list = request.initIds(ids.size());
-    for (size_t i = 0; i < ids.size(); ++i) list.set(i, AsData(ids[i].Binary()));
-    sends.add(request.send().catch_([this, it](kj::Exception&&) { listeners.erase(it); }));
+  for (const std::shared_ptr<Subscriber>& subscriber : subscribers) {
+    if (!subscriber->sending && !subscriber->unsent.empty()) Send(subscriber);
   }
-  return kj::joinPromises(sends.releaseAsArray());
 }
 
-StoreServer::StoreServer(ObjectStore& store, kj::AsyncIoContext& io)
-    : impl_(std::make_unique<Impl>(store, io)) {
-  impl_->server = kj::heap<capnp::TwoPartyServer>(kj::heap<ObjectStoreImpl>(*impl_));
+void StoreServer::Impl::Send(std::shared_ptr<Subscriber> subscriber) {
+  std::vector<ObjectID>& unsent = subscriber->unsent;
+  size_t count = std::min(unsent.size(), kMaxSealsPerMessage);
+  auto request = subscriber->listener.sealedRequest();
+  auto list = request.initIds(count);
+  for (size_t i = 0; i < count; ++i) list.set(i, AsData(unsent[i].Binary()));
+  unsent.erase(unsent.begin(), unsent.begin() + count);
+  subscriber->sending = true;
+  tasks.add(request.send().then(
+      [this, subscriber] {
+        subscriber->sending = false;
+        if (!subscriber->dropped && !subscriber->unsent.empty()) Send(subscriber);
+      },
+      [this, subscriber](kj::Exception&&) { Drop(*subscriber); }));
+}
+
+void StoreServer::Impl::Drop(Subscriber& subscriber) {
+  if (subscriber.dropped) return;
+  subscriber.dropped = true;
+  subscriber.unsent = {};
+  subscribers.remove_if([&](const auto& s) { return s.get() == &subscriber; });
+}
+
+StoreServer::StoreServer(ObjectStore& store, kj::AsyncIoContext& io, const ServerOptions& options)
+    : impl_(std::make_unique<Impl>(store, io, options)) {
   store.SetSealCallback([impl = impl_.get()](const ObjectID& id) { impl->OnSealed(id); });
 }
 
@@ -312,7 +444,7 @@ StoreServer::~StoreServer() {
   impl_->store.SetSealCallback(nullptr);
   // Disconnect every client and let the cancelled calls unwind now, while the state their
   // sessions need on the way out still exists (the event loop outlives this server).
-  impl_->server = nullptr;
+  impl_->connections = nullptr;
   impl_->io.waitScope.poll();
 }
 
@@ -341,9 +473,7 @@ absl::Status StoreServer::Listen(const std::string& socket_path) {
 
 kj::Promise<void> StoreServer::Run() {
   KJ_REQUIRE(impl_->listener.get() != nullptr, "Listen() first");
-  // Cap'n Proto 0.9 only attaches descriptors to outgoing messages when the connection
-  // accepts some too; one per message is the least that enables it.
-  return impl_->server->listenCapStreamReceiver(*impl_->listener, /*maxFdsPerMessage=*/1);
+  return impl_->AcceptLoop();
 }
 
 }  // namespace ray::store

@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,8 +17,9 @@ namespace ray::testing {
 
 class StoreProcess {
  public:
-  // `args` are extra flags, e.g. {"--capacity=64M"}.
-  explicit StoreProcess(std::vector<std::string> args = {}) {
+  // `args` are extra flags, e.g. {"--capacity=64M"}. `max_open_files`, if positive, is the
+  // store's descriptor limit (RLIMIT_NOFILE).
+  explicit StoreProcess(std::vector<std::string> args = {}, int max_open_files = 0) {
     char dir_template[] = "/tmp/ray-store-test-XXXXXX";
     dir_ = mkdtemp(dir_template);
     socket_path_ = dir_ + "/store.sock";
@@ -29,6 +31,10 @@ class StoreProcess {
     if (pid_ == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       close(ready[0]);
+      if (max_open_files > 0) {
+        rlimit limit{static_cast<rlim_t>(max_open_files), static_cast<rlim_t>(max_open_files)};
+        if (setrlimit(RLIMIT_NOFILE, &limit) != 0) _exit(126);
+      }
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);

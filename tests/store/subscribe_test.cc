@@ -1,14 +1,17 @@
 // Seal notifications: a subscriber hears of every object another process seals, once, and
-// of nothing that was aborted.
+// of nothing that was aborted; one that stops reading costs the store bounded memory.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "ray/store/client.h"
+#include "tests/store/raw_session.h"
 #include "tests/store/store_process.h"
 #include "tests/store/test_util.h"
 
@@ -126,6 +129,88 @@ TEST(SubscribeTest, SubscriberHearsOfItsOwnAndLaterSeals) {
   ASSERT_TRUE(log.WaitFor(after, absl::Seconds(30)));
   // Only seals after subscribing are reported.
   EXPECT_EQ(log.seen(), std::vector<ObjectID>{after});
+}
+
+// Anonymous (heap) memory of a process in bytes, from /proc/PID/status; the store's shared
+// memory (RssShmem) is left out: objects legitimately fill it.
+uint64_t AnonymousMemory(pid_t pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    unsigned long long kib = 0;
+    if (std::sscanf(line.c_str(), "RssAnon: %llu kB", &kib) == 1) return kib << 10;
+  }
+  return 0;
+}
+
+class IgnoredListener final : public rpc::SealListener::Server {
+  kj::Promise<void> sealed(SealedContext) override { return kj::READY_NOW; }
+};
+
+// A subscriber that never reads again after subscribing: its event loop is not run.
+std::unique_ptr<testing::RawSession> StalledSubscriber(const std::string& socket) {
+  auto session = std::make_unique<testing::RawSession>(socket);
+  auto request = session->session().subscribeRequest();
+  request.setListener(kj::heap<IgnoredListener>());
+  request.send().wait(session->wait_scope());
+  return session;
+}
+
+constexpr int kSlowPuts = 20'000;
+// Far above what the store needs for buffered notifications once they are bounded; far below
+// what a notification queue per put grows to.
+constexpr uint64_t kMemoryBound = 64 << 20;
+
+// While `slow` reads nothing, another client puts kSlowPuts small objects, each in a message
+// of its own (one notification per object): the store's heap stays within kMemoryBound, and
+// a subscriber that keeps reading hears of every object.
+void PutPastStalledSubscriber(testing::StoreProcess& store) {
+  auto producer = StoreClient::Connect(store.socket_path(), {.name = "producer"});
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  SealLog log;
+  ASSERT_TRUE((*producer)->Subscribe([&](std::span<const ObjectID> ids) { log.Add(ids); }).ok());
+  uint64_t before = AnonymousMemory(store.pid());
+  const TaskID task = TaskID::FromRandom();
+  for (int i = 1; i <= kSlowPuts; ++i) {
+    ASSERT_TRUE((*producer)->Put(ObjectID::ForPut(task, i), std::vector<uint8_t>(64, 7)).ok());
+    absl::Status flushed = (*producer)->Flush();
+    ASSERT_TRUE(flushed.ok()) << flushed;
+  }
+  uint64_t after = AnonymousMemory(store.pid());
+  EXPECT_LT(after, before + kMemoryBound) << "store grew from " << before << " to " << after;
+  EXPECT_TRUE(log.WaitFor(ObjectID::ForPut(task, kSlowPuts), absl::Seconds(30)))
+      << "a reading subscriber missed a notification";
+}
+
+// The store is up and serves a new client a put and a get.
+void ExpectServes(testing::StoreProcess& store) {
+  auto client = StoreClient::Connect(store.socket_path(), {.name = "after"});
+  ASSERT_TRUE(client.ok()) << client.status();
+  ObjectID id = ObjectID::FromRandom();
+  ASSERT_TRUE((*client)->Put(id, std::vector<uint8_t>(10, 1)).ok());
+  auto got = (*client)->Get(id, absl::Seconds(30));
+  EXPECT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(store.alive());
+}
+
+TEST(SlowSubscriberTest, StalledSubscriberCostsBoundedMemoryAndItsDisconnectIsHarmless) {
+  testing::StoreProcess store({"--capacity=256M"});
+  ASSERT_TRUE(store.ready());
+  auto slow = StalledSubscriber(store.socket_path());
+  PutPastStalledSubscriber(store);
+  slow.reset();  // the stalled subscriber goes away with notifications in flight
+  ExpectServes(store);
+}
+
+TEST(SlowSubscriberTest, SubscriberLaggingPastTheLimitIsDisconnected) {
+  testing::StoreProcess store({"--capacity=256M", "--max_unsent_seals=1000"});
+  ASSERT_TRUE(store.ready());
+  auto slow = StalledSubscriber(store.socket_path());
+  PutPastStalledSubscriber(store);
+  // The stalled subscriber, reading again, finds its connection closed by the store.
+  auto stats = slow->session().statsRequest().send();
+  EXPECT_THROW(stats.wait(slow->wait_scope()), kj::Exception);
+  ExpectServes(store);
 }
 
 }  // namespace
