@@ -235,12 +235,17 @@ std::vector<ObjectValue> DriverRuntimeImpl::Get(std::span<const ObjectID> ids,
     }
   }
   if (from_store.empty()) return result;
-  auto buffers = scheduler_->store().Get(from_store, absl::InfiniteDuration());
+  // The rest of the timeout: the store waits for objects it does not have (one evicted, for
+  // now, stays away).
+  absl::Duration left = deadline == absl::InfiniteFuture()
+                            ? absl::InfiniteDuration()
+                            : std::max(deadline - absl::Now(), absl::ZeroDuration());
+  auto buffers = scheduler_->store().Get(from_store, left);
   size_t next = 0;
   for (size_t i = 0; i < ids.size(); ++i) {
     if ((*values)[i] != nullptr) continue;
     auto& buffer = buffers[next++];
-    if (!buffer.ok()) throw std::runtime_error(std::string(buffer.status().message()));
+    if (!buffer.ok()) ThrowStoreReadError(buffer.status(), ids[i]);
     auto owner = std::make_shared<store::ObjectBuffer>(*std::move(buffer));
     result[i] = {owner->span(), owner};
   }

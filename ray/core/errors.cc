@@ -28,6 +28,14 @@ void ThrowStoreError(const absl::Status& status) {
   throw RayError(message);
 }
 
+void ThrowStoreReadError(const absl::Status& status, const ObjectID& id) {
+  if (absl::IsDeadlineExceeded(status)) {
+    throw GetTimeoutError("Get timed out: object " + id.Hex() +
+                          " is not in the node's store (it may have been evicted)");
+  }
+  ThrowStoreError(status);
+}
+
 namespace core {
 
 TaskErrorInfo CurrentExceptionErrorInfo(std::string function_name, const TaskID& task) {

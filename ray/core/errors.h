@@ -94,6 +94,9 @@ class ObjectStoreFullError : public RayError {
 // Throws `status` (not ok) from the object store: ObjectStoreFullError when it is
 // ResourceExhausted, else RayError.
 [[noreturn]] void ThrowStoreError(const absl::Status& status);
+// Throws for a failed read from the store of an object the scheduler said was there: a
+// deadline passed (ray::GetTimeoutError: the object may have been evicted), or `status`.
+[[noreturn]] void ThrowStoreReadError(const absl::Status& status, const ObjectID& id);
 
 namespace core {
 

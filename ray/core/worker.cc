@@ -523,6 +523,8 @@ ObjectID WorkerRuntime::Put(size_t size, absl::FunctionRef<void(std::span<uint8_
 }
 
 std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl::Duration timeout) {
+  const absl::Time deadline =
+      timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
   std::vector<ObjectValue> values(ids.size());
   std::vector<size_t> missing;
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -570,12 +572,16 @@ std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl:
     }
   }
   if (!from_store.empty()) {
-    auto buffers = store_->Get(from_store, absl::InfiniteDuration());
+    // The rest of the timeout (the store waits for an object it does not have: evicted).
+    absl::Duration left = deadline == absl::InfiniteFuture()
+                              ? absl::InfiniteDuration()
+                              : std::max(deadline - absl::Now(), absl::ZeroDuration());
+    auto buffers = store_->Get(from_store, left);
     size_t next = 0;
     for (size_t i : missing) {
       if (reply.at(ids[i]).isValue()) continue;
       auto& buffer = buffers[next++];
-      if (!buffer.ok()) throw std::runtime_error(std::string(buffer.status().message()));
+      if (!buffer.ok()) ThrowStoreReadError(buffer.status(), ids[i]);
       auto owner = std::make_shared<store::ObjectBuffer>(*std::move(buffer));
       values[i] = {owner->span(), owner};
     }
