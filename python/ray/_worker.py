@@ -307,7 +307,9 @@ _DEFAULT_OPTIONS = {"num_returns": 1, "num_cpus": 1.0, "max_retries": 3,
                     "retry_exceptions": False}
 
 
-def _normalize_options(options):
+def _normalize_options(options, where):
+    """The options as the task runs with them; TypeError or ValueError, prefixed with `where`,
+    for options that are unknown, of the wrong type or past their limits."""
     options = dict(options)
     if "num_return_vals" in options:  # the 2016 name
         if "num_returns" in options:
@@ -328,10 +330,33 @@ def _normalize_options(options):
                         f"got {retry!r}")
     if isinstance(retry, list):
         options["retry_exceptions"] = tuple(retry)
-    n = options.get("num_returns", 1)
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"num_returns must be an int >= 1, got {n!r}")
+    _check_limits({**_DEFAULT_OPTIONS, **options}, where)
     return options
+
+
+_INT_RANGE = (-2**31, 2**31 - 1)  # what the check below takes (a C int)
+
+
+def _check_limits(options, where):
+    """Raises TypeError for num_returns, num_cpus or max_retries of the wrong type, and
+    ValueError past their limits: those of ray/core/limits.h, which the C++ API checks too (the
+    same message)."""
+    checked = {}
+    for name, types in (("num_returns", int), ("num_cpus", (int, float)), ("max_retries", int)):
+        value = options[name]
+        if isinstance(value, bool) or not isinstance(value, types):
+            kind = "an int" if types is int else "a number"
+            raise TypeError(f"{where}: {name} must be {kind}, got {type(value).__name__}")
+        checked[name] = value
+    ints = {name: min(max(checked[name], _INT_RANGE[0]), _INT_RANGE[1])
+            for name in ("num_returns", "max_retries")}
+    message = _raylet.check_task_options(ints["num_returns"], float(checked["num_cpus"]),
+                                         ints["max_retries"])
+    if message:
+        name, _, rest = message.partition(" = ")
+        if name in ints and ints[name] != checked[name]:  # past a C int: say the value given
+            message = f"{name} = {checked[name]}:{rest.partition(':')[2]}"
+        raise ValueError(f"{where}: {message}")
 
 
 class RemoteFunction:
@@ -343,10 +368,10 @@ class RemoteFunction:
         if not callable(function):
             raise TypeError(f"@ray.remote needs a function, got {type(function).__name__}")
         self._function = function
-        self._options = {**_DEFAULT_OPTIONS, **_normalize_options(options)}
+        self._name = getattr(function, "__qualname__", None) or repr(function)
+        self._options = {**_DEFAULT_OPTIONS, **_normalize_options(options, self._name)}
         # Names the function in workers' caches; the same in every copy of this object.
         self._token = token or uuid.uuid4().hex
-        self._name = getattr(function, "__qualname__", None) or repr(function)
         self._pickled = None
         self._stored = None  # (pid, runtime epoch, ObjectID of the pickled function)
         self._calls = {}  # (keyword names, num_returns, name, working dir) -> call description
@@ -366,7 +391,7 @@ class RemoteFunction:
 
     def options(self, **options):
         """A handle that submits with these options: f.options(num_returns=2).remote(...)."""
-        merged = {**self._options, **_normalize_options(options)}
+        merged = {**self._options, **_normalize_options(options, self._name)}
         outer = self
 
         class _WithOptions:

@@ -18,14 +18,18 @@ struct InitOptions {
   bool record_task_graph = true;     // for VisualizeComputationGraph and Timeline
 };
 
-// ray::Remote(f).Options({.num_cpus = 2, .max_retries = 0})(args...).
+// ray::Remote(f).Options({.num_cpus = 2, .max_retries = 0})(args...). A value outside its
+// range throws ray::RayError at the call (the limits are ray/core/limits.h's, the same as
+// Python's).
 struct TaskOptions {
   // Return objects. 0: from f's type (the size of ray::Returns<...>, else 1); any other value
   // must equal that, or the call throws ray::RayError.
   int num_returns = 0;
-  double num_cpus = core::TaskOptions{}.num_cpus;     // CPUs the task holds while it runs
-  int max_retries = core::TaskOptions{}.max_retries;  // re-runs after a worker crash (not
-                                                      // after an exception)
+  // CPUs the task holds while it runs: 0 to 65536. A task that asks for more than the node has
+  // runs when all of the node's CPUs are free.
+  double num_cpus = core::TaskOptions{}.num_cpus;
+  // Re-runs after a worker crash (not after an exception); -1: no limit.
+  int max_retries = core::TaskOptions{}.max_retries;
   std::string name;  // names the task in the computation graph; "": the function's name
 };
 

@@ -41,6 +41,7 @@
 #include "ray/core/driver_runtime.h"
 #include "ray/core/errors.h"
 #include "ray/core/id.h"
+#include "ray/core/limits.h"
 #include "ray/core/local_runtime.h"
 #include "ray/core/serialization.h"
 #include "ray/core/task_graph.h"
@@ -447,13 +448,14 @@ PyObjectID PutValue(const PickledValue& value, const core::PutOptions& options) 
 
 std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num_cpus,
                                int max_retries, const std::string& name, const py::bytes& nested) {
-  if (num_returns < 1) throw py::value_error("num_returns must be at least 1");
-  if (!(num_cpus >= 0)) throw py::value_error("num_cpus must be >= 0");
   core::TaskSpec spec;
   spec.invoker = &InvokePython;
   spec.function = reinterpret_cast<const void*>(&RayPythonTask);
   spec.options = {
       .num_returns = num_returns, .num_cpus = num_cpus, .max_retries = max_retries, .name = name};
+  if (absl::Status status = core::CheckTaskOptions(&spec.options); !status.ok()) {
+    throw py::value_error(name + ": " + std::string(status.message()));
+  }
   spec.nested_refs = NestedIds(nested);
   spec.args.reserve(args.size());
   std::vector<PyObjectID> stored;  // large values put for this call; dropped after the submit
@@ -722,6 +724,15 @@ PYBIND11_MODULE(_raylet, m) {
   m.def("wait", &Wait, py::arg("ids"), py::arg("num_returns"), py::arg("timeout") = py::none());
   m.def("submit", &Submit, py::arg("args"), py::arg("num_returns") = 1, py::arg("num_cpus") = 1.0,
         py::arg("max_retries") = 3, py::arg("name") = "", py::arg("nested") = py::bytes());
+  // The message of ray/core/limits.h's check of these options, "" if they are within the limits.
+  m.def(
+      "check_task_options",
+      [](int num_returns, double num_cpus, int max_retries) {
+        ray::core::TaskOptions options{
+            .num_returns = num_returns, .num_cpus = num_cpus, .max_retries = max_retries};
+        return std::string(ray::core::CheckTaskOptions(&options).message());
+      },
+      py::arg("num_returns"), py::arg("num_cpus"), py::arg("max_retries"));
   m.def("write_graph", &WriteGraph, py::arg("path"));
   m.def("timeline_json", &TimelineJson);
   m.def("set_task_executor", [](py::object executor) {

@@ -402,7 +402,26 @@ TEST_F(ApiTest, OptionsAreCheckedAndReachTheTask) {
   }
   EXPECT_THROW(ray::Remote(return_multiple).Options({.num_returns = 1})(), ray::RayError);
   EXPECT_THROW(ray::Remote(add).Options({.num_cpus = -1})(1, 2), ray::RayError);
-  EXPECT_THROW(ray::Remote(add).Options({.max_retries = -1})(1, 2), ray::RayError);
+  EXPECT_EQ(ray::Remote(add).Options({.max_retries = -1})(1, 2).Get(), 3);  // retry forever
+}
+
+// The limits of ray/core/limits.h, the same as the Python package's (tests/python/test_api.py).
+TEST_F(ApiTest, OptionsOutOfTheirLimitsAreRefusedAtSubmit) {
+  const auto message = [](auto submit) {
+    try {
+      submit();
+    } catch (const ray::RayError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(message([] { ray::Remote(add).Options({.max_retries = -5})(1, 2); }),
+              HasSubstr("options.max_retries = -5: it must be >= 0, or -1 to retry without limit"));
+  EXPECT_THAT(message([] { ray::Remote(add).Options({.num_cpus = 1e9})(1, 2); }),
+              HasSubstr("options.num_cpus = 1e+09: a task asks for 0 to 65536 CPUs (one that asks "
+                        "for more than the node has runs when all of them are free)"));
+  EXPECT_THAT(message([] { ray::Remote(add).Options({.num_cpus = std::nan("")})(1, 2); }),
+              HasSubstr("options.num_cpus = nan"));
 }
 
 TEST_F(ApiTest, ObjectRefIdentityHashAndPrinting) {

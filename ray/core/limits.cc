@@ -1,0 +1,33 @@
+#include "ray/core/limits.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+
+namespace ray::core {
+
+absl::Status CheckTaskOptions(TaskOptions* options) {
+  if (options->num_returns < 1 || options->num_returns > kMaxNumReturns) {
+    return absl::InvalidArgumentError(absl::StrCat("num_returns = ", options->num_returns,
+                                                   ": a task returns from 1 to ", kMaxNumReturns,
+                                                   " objects"));
+  }
+  if (!(options->num_cpus >= 0 && options->num_cpus <= kMaxNumCpus)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "num_cpus = ", options->num_cpus, ": a task asks for 0 to ", kMaxNumCpus,
+        " CPUs (one that asks for more than the node has runs when all of them are free)"));
+  }
+  if (options->max_retries < kRetryForever) {
+    return absl::InvalidArgumentError(absl::StrCat("max_retries = ", options->max_retries,
+                                                   ": it must be >= 0, or ", kRetryForever,
+                                                   " to retry without limit"));
+  }
+  if (options->max_retries == kRetryForever) {
+    options->max_retries = std::numeric_limits<int>::max();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ray::core
