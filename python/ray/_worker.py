@@ -47,7 +47,8 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
          object_store_memory=None, local_mode=False, ignore_reinit_error=False,
          include_dashboard=None, dashboard_host="127.0.0.1", dashboard_port=None,
          log_to_driver=True, namespace=None, runtime_env=None, start_ray_local=True,
-         num_workers=None, code_search_path=None, _max_workers=None, **unsupported):
+         num_workers=None, code_search_path=None, _max_workers=None, _record_task_graph=True,
+         _max_recorded_tasks=None, **unsupported):
     """Starts ray on this machine: an object store and worker processes forked from this one.
 
     ray.init(num_cpus=4) as Ray, or ray.init(start_ray_local=True, num_workers=10) as the 2016
@@ -59,8 +60,12 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
     arguments are accepted; there is no dashboard yet. code_search_path: C++ shared libraries
     (or folders of them) whose RAY_REMOTE functions ray.cpp_function calls. _max_workers:
     worker processes at most, blocked ones included (default 256; past it, a worker blocked in
-    ray.get runs ready tasks inside its wait). Returns a RayContext (also a context manager that
-    shuts ray down), or None if ray was initialized already and ignore_reinit_error is set.
+    ray.get runs ready tasks inside its wait). _record_task_graph=False: no computation graph
+    (ray.visualize_computation_graph and ray.timeline then raise RayError); _max_recorded_tasks:
+    the tasks (and as many puts) the graph keeps, some 100 bytes each (default 250,000; later
+    ones are counted, and the graph and the timeline say how many). Returns a RayContext (also
+    a context manager that shuts ray down), or None if ray was initialized already and
+    ignore_reinit_error is set.
     """
     global _session
     if unsupported:
@@ -82,6 +87,11 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
     if local_mode and (env["env_vars"] or env["working_dir"]):
         raise ValueError("ray.init: runtime_env with local_mode=True: tasks run in the driver, "
                          "whose environment and folder ray does not change")
+    if _max_recorded_tasks is not None and (isinstance(_max_recorded_tasks, bool) or not
+                                            isinstance(_max_recorded_tasks, int)
+                                            or _max_recorded_tasks < 1):
+        raise ValueError("ray.init: _max_recorded_tasks must be an int >= 1, "
+                         f"got {_max_recorded_tasks!r}")
     if num_workers is None:
         num_workers = int(-(-num_cpus // 1)) if num_cpus else 0
     session = _Session(namespace, local_mode, declared)
@@ -93,7 +103,9 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
         _start_node(session, env, log_to_driver, code_search_path,
                     num_workers=int(num_workers), num_cpus=float(num_cpus or 0),
                     object_store_memory=int(object_store_memory or 0),
-                    max_workers=int(_max_workers or 0))
+                    max_workers=int(_max_workers or 0),
+                    record_task_graph=bool(_record_task_graph),
+                    max_recorded_tasks=_max_recorded_tasks or 0)
     _register_atexit()
     return RayContext(_raylet.session_dir() or None, session.node_id)
 

@@ -1,6 +1,7 @@
 // Options of ray::Init and of a remote call. Part of the public API (ray/api.h).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -16,6 +17,9 @@ struct InitOptions {
   bool local_mode = false;           // run every task in the calling thread (for debugging)
   std::string session_dir_root;      // where the session folder goes; "": the temp dir
   bool record_task_graph = true;     // for VisualizeComputationGraph and Timeline
+  // Tasks (and as many puts) the graph keeps, some 100 bytes each; later ones are counted, and
+  // the picture and the timeline say how many were not recorded. 0: the default, 250,000.
+  size_t max_recorded_tasks = 0;
 };
 
 // ray::Remote(f).Options({.num_cpus = 2, .max_retries = 0})(args...). A value outside its

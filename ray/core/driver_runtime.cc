@@ -135,6 +135,9 @@ absl::Status DriverRuntimeImpl::Init(const DriverOptions& options) {
       options.num_cpus > 0 ? options.num_cpus : scheduler_options.num_workers;
   scheduler_options.root_task = driver_task_;
   scheduler_options.record_task_graph = options.record_task_graph;
+  if (options.max_recorded_tasks > 0) {
+    scheduler_options.max_recorded_tasks = options.max_recorded_tasks;
+  }
   scheduler_options.idle_worker_timeout = options.idle_worker_timeout;
   if (options.max_workers > 0) {
     scheduler_options.max_workers = std::max(options.max_workers, scheduler_options.num_workers);

@@ -2,6 +2,7 @@
 // forks the zygote, the store and the workers, and runs the scheduler threads in this process.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -20,6 +21,7 @@ struct DriverOptions {
   uint64_t object_store_memory = 0;  // 0: 30% of the machine's memory
   std::string session_dir_root;      // empty: $TMPDIR or /tmp
   bool record_task_graph = true;
+  size_t max_recorded_tasks = 0;  // tasks the graph keeps; 0: TaskGraph::kDefaultMaxTasks
   // Workers started beyond num_workers (when tasks block in a get, or CPUs are free and no
   // worker is) exit after this long idle.
   absl::Duration idle_worker_timeout = absl::Seconds(10);

@@ -564,6 +564,11 @@ core::TaskGraph::Snapshot GraphSnapshot(const char* api) {
     ReleaseInDriver release;
     snapshot = runtime.GraphSnapshot();
   }
+  if (!snapshot && InDriver() && Node() != nullptr) {
+    RaisePython("RayError", std::string(api) +
+                                ": the computation graph is not recorded "
+                                "(ray.init(_record_task_graph=False))");
+  }
   if (!snapshot) {
     RaisePython("RayError", std::string(api) + ": only the driver records the computation graph");
   }
@@ -595,7 +600,8 @@ void RaiseIfInitialized() {
 }
 
 void Init(int num_workers, double num_cpus, uint64_t object_store_memory,
-          const std::string& session_dir_root, int max_workers) {
+          const std::string& session_dir_root, int max_workers, bool record_task_graph,
+          size_t max_recorded_tasks) {
   RaiseIfInitialized();
   if (num_workers < 0) throw py::value_error("num_workers must be >= 0");
   if (!(num_cpus >= 0)) throw py::value_error("num_cpus must be >= 0");
@@ -604,6 +610,8 @@ void Init(int num_workers, double num_cpus, uint64_t object_store_memory,
                                              .num_cpus = num_cpus,
                                              .object_store_memory = object_store_memory,
                                              .session_dir_root = session_dir_root,
+                                             .record_task_graph = record_task_graph,
+                                             .max_recorded_tasks = max_recorded_tasks,
                                              .max_workers = max_workers});
   if (!runtime.ok()) {
     RaisePython("RayError",
@@ -711,7 +719,8 @@ PYBIND11_MODULE(_raylet, m) {
 
   m.def("init", &Init, py::arg("num_workers") = 0, py::arg("num_cpus") = 0.0,
         py::arg("object_store_memory") = 0, py::arg("session_dir_root") = "",
-        py::arg("max_workers") = 0);
+        py::arg("max_workers") = 0, py::arg("record_task_graph") = true,
+        py::arg("max_recorded_tasks") = 0);
   m.def("init_local", &InitLocal);
   m.def("shutdown", &Shutdown);
   m.def("is_initialized", [] { return ray::core::CurrentRuntime() != nullptr; });
