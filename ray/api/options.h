@@ -13,7 +13,7 @@ namespace ray {
 struct InitOptions {
   int num_workers = 0;               // worker processes; 0: the number of cores
   double num_cpus = 0;               // CPUs the scheduler hands out; 0: num_workers
-  uint64_t object_store_memory = 0;  // bytes of the node's object store; 0: the default
+  uint64_t object_store_memory = 0;  // bytes of the node's object store; 0: the default (API.md)
   bool local_mode = false;           // run every task in the calling thread (for debugging)
   std::string session_dir_root;      // where the session folder goes; "": the temp dir
   bool record_task_graph = true;     // for VisualizeComputationGraph and Timeline

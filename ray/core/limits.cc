@@ -30,4 +30,9 @@ absl::Status CheckTaskOptions(TaskOptions* options) {
   return absl::OkStatus();
 }
 
+uint64_t DefaultStoreMemory(uint64_t mem_total, uint64_t mem_available) {
+  uint64_t bytes = std::min(mem_total / 10 * 3, mem_available / 2);
+  return std::max<uint64_t>(bytes / 4096 * 4096, 64 << 20);
+}
+
 }  // namespace ray::core

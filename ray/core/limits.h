@@ -26,4 +26,9 @@ inline constexpr double kMaxNumCpus = 65'536;
 // 1000000000: ..."), for the caller to prefix with the call.
 absl::Status CheckTaskOptions(TaskOptions* options);
 
+// The node's default object store size: 30% of the machine's memory, at most half of what is
+// available now (other drivers' stores, and the programs running, leave less), at least 64 MiB;
+// a multiple of 4096. Both arguments in bytes, as /proc/meminfo's MemTotal and MemAvailable.
+uint64_t DefaultStoreMemory(uint64_t mem_total, uint64_t mem_available);
+
 }  // namespace ray::core

@@ -42,5 +42,15 @@ TEST(LimitsTest, RetryForeverBecomesTheLargestCount) {
   EXPECT_EQ(options.max_retries, 2);
 }
 
+TEST(LimitsTest, DefaultStoreMemoryIsCappedByWhatIsAvailable) {
+  constexpr uint64_t kGiB = uint64_t{1} << 30;
+  // A 24 GiB host with 20 GiB free: 30% of its memory.
+  EXPECT_EQ(DefaultStoreMemory(24 * kGiB, 20 * kGiB), (24 * kGiB / 10 * 3) / 4096 * 4096);
+  // Four drivers' stores later, 4 GiB free: half of that, not another 7.2 GiB.
+  EXPECT_EQ(DefaultStoreMemory(24 * kGiB, 4 * kGiB), 2 * kGiB);
+  // Nothing free (or no /proc/meminfo): the floor.
+  EXPECT_EQ(DefaultStoreMemory(24 * kGiB, 0), uint64_t{64} << 20);
+}
+
 }  // namespace
 }  // namespace ray::core
