@@ -92,8 +92,7 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
                                             or _max_recorded_tasks < 1):
         raise ValueError("ray.init: _max_recorded_tasks must be an int >= 1, "
                          f"got {_max_recorded_tasks!r}")
-    if num_workers is None:
-        num_workers = int(-(-num_cpus // 1)) if num_cpus else 0
+    num_workers = _check_node_options(num_workers, num_cpus)
     session = _Session(namespace, local_mode, declared)
     _node_ip()  # before the workers are forked: they have it at once
     if local_mode:
@@ -108,6 +107,30 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
                     max_recorded_tasks=_max_recorded_tasks or 0)
     _register_atexit()
     return RayContext(_raylet.session_dir() or None, session.node_id)
+
+
+def _check_node_options(num_workers, num_cpus):
+    """The number of workers to start (num_workers, else num_cpus rounded up, else 0: one per
+    core). TypeError or ValueError for values of the wrong type or past the limits that
+    ray::Init checks too (ray/core/limits.h, the same message)."""
+    for name, value, types in (("num_workers", num_workers, int),
+                               ("num_cpus", num_cpus, (int, float))):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
+            kind = "an int" if types is int else "a number"
+            raise TypeError(f"ray.init: {name} must be {kind}, got {type(value).__name__}")
+    message = _raylet.check_node_options(0, float(num_cpus or 0))
+    if message:
+        raise ValueError(f"ray.init: {message}")
+    derived = num_workers is None
+    if derived:
+        num_workers = int(-(-num_cpus // 1)) if num_cpus else 0
+    message = _raylet.check_node_options(_as_c_int(num_workers), float(num_cpus or 0))
+    if message:
+        message = _with_value(message, {"num_workers": num_workers})
+        if derived:
+            message += " (num_workers defaults to num_cpus rounded up: give num_workers too)"
+        raise ValueError(f"ray.init: {message}")
+    return num_workers
 
 
 def _start_node(session, env, log_to_driver, code_search_path, **options):
@@ -346,7 +369,7 @@ def _normalize_options(options, where):
     return options
 
 
-_INT_RANGE = (-2**31, 2**31 - 1)  # what the check below takes (a C int)
+_INT_RANGE = (-2**31, 2**31 - 1)  # what the checks take (a C int)
 
 
 def _check_limits(options, where):
@@ -360,15 +383,26 @@ def _check_limits(options, where):
             kind = "an int" if types is int else "a number"
             raise TypeError(f"{where}: {name} must be {kind}, got {type(value).__name__}")
         checked[name] = value
-    ints = {name: min(max(checked[name], _INT_RANGE[0]), _INT_RANGE[1])
-            for name in ("num_returns", "max_retries")}
-    message = _raylet.check_task_options(ints["num_returns"], float(checked["num_cpus"]),
-                                         ints["max_retries"])
+    message = _raylet.check_task_options(_as_c_int(checked["num_returns"]),
+                                         float(checked["num_cpus"]),
+                                         _as_c_int(checked["max_retries"]))
     if message:
-        name, _, rest = message.partition(" = ")
-        if name in ints and ints[name] != checked[name]:  # past a C int: say the value given
-            message = f"{name} = {checked[name]}:{rest.partition(':')[2]}"
+        message = _with_value(message, {name: checked[name]
+                                        for name in ("num_returns", "max_retries")})
         raise ValueError(f"{where}: {message}")
+
+
+def _as_c_int(value):
+    """value, or the nearest C int (what the checks take) if it lies beyond them."""
+    return min(max(value, _INT_RANGE[0]), _INT_RANGE[1])
+
+
+def _with_value(message, given):
+    """A check's message ("name = value: ...") with the value given instead of its C int."""
+    name, _, rest = message.partition(" = ")
+    if name in given and _as_c_int(given[name]) != given[name]:
+        message = f"{name} = {given[name]}:{rest.partition(':')[2]}"
+    return message
 
 
 class RemoteFunction:

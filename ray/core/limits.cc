@@ -30,6 +30,19 @@ absl::Status CheckTaskOptions(TaskOptions* options) {
   return absl::OkStatus();
 }
 
+absl::Status CheckNodeOptions(int num_workers, double num_cpus) {
+  if (num_workers < 0 || num_workers > kMaxNumWorkers) {
+    return absl::InvalidArgumentError(absl::StrCat("num_workers = ", num_workers,
+                                                   ": a node starts 0 to ", kMaxNumWorkers,
+                                                   " workers (0: one per core)"));
+  }
+  if (!(num_cpus >= 0 && num_cpus <= kMaxNumCpus)) {
+    return absl::InvalidArgumentError(absl::StrCat("num_cpus = ", num_cpus, ": a node has 0 to ",
+                                                   kMaxNumCpus, " CPUs (0: num_workers)"));
+  }
+  return absl::OkStatus();
+}
+
 uint64_t DefaultStoreMemory(uint64_t mem_total, uint64_t mem_available) {
   uint64_t bytes = std::min(mem_total / 10 * 3, mem_available / 2);
   return std::max<uint64_t>(bytes / 4096 * 4096, 64 << 20);

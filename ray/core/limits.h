@@ -26,6 +26,14 @@ inline constexpr double kMaxNumCpus = 65'536;
 // 1000000000: ..."), for the caller to prefix with the call.
 absl::Status CheckTaskOptions(TaskOptions* options);
 
+// Init starts at most this many worker processes (the scheduler may start more later, up to
+// max_workers).
+inline constexpr int kMaxNumWorkers = 1024;
+
+// Checks Init's num_workers (0 to kMaxNumWorkers; 0: one per core) and num_cpus (0 to
+// kMaxNumCpus; 0: num_workers). InvalidArgument as CheckTaskOptions's ("num_workers = ...: ...").
+absl::Status CheckNodeOptions(int num_workers, double num_cpus);
+
 // The node's default object store size: 30% of the machine's memory, at most half of what is
 // available now (other drivers' stores, and the programs running, leave less), at least 64 MiB;
 // a multiple of 4096. Both arguments in bytes, as /proc/meminfo's MemTotal and MemAvailable.

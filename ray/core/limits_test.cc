@@ -42,6 +42,17 @@ TEST(LimitsTest, RetryForeverBecomesTheLargestCount) {
   EXPECT_EQ(options.max_retries, 2);
 }
 
+TEST(LimitsTest, NodeOptionsOutOfRangeAreRefused) {
+  EXPECT_TRUE(CheckNodeOptions(0, 0).ok());
+  EXPECT_TRUE(CheckNodeOptions(kMaxNumWorkers, kMaxNumCpus).ok());
+  EXPECT_EQ(CheckNodeOptions(1'000'000'000, 0).message(),
+            "num_workers = 1000000000: a node starts 0 to 1024 workers (0: one per core)");
+  EXPECT_EQ(CheckNodeOptions(0, 1e9).message(),
+            "num_cpus = 1e+09: a node has 0 to 65536 CPUs (0: num_workers)");
+  EXPECT_FALSE(CheckNodeOptions(-1, 0).ok());
+  EXPECT_FALSE(CheckNodeOptions(0, -2).ok());
+}
+
 TEST(LimitsTest, DefaultStoreMemoryIsCappedByWhatIsAvailable) {
   constexpr uint64_t kGiB = uint64_t{1} << 30;
   // A 24 GiB host with 20 GiB free: 30% of its memory.

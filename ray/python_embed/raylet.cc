@@ -603,8 +603,9 @@ void Init(int num_workers, double num_cpus, uint64_t object_store_memory,
           const std::string& session_dir_root, int max_workers, bool record_task_graph,
           size_t max_recorded_tasks) {
   RaiseIfInitialized();
-  if (num_workers < 0) throw py::value_error("num_workers must be >= 0");
-  if (!(num_cpus >= 0)) throw py::value_error("num_cpus must be >= 0");
+  if (absl::Status status = core::CheckNodeOptions(num_workers, num_cpus); !status.ok()) {
+    throw py::value_error("ray.init: " + std::string(status.message()));
+  }
   // The GIL stays held: the zygote must be a copy of a thread holding it (top of the file).
   auto runtime = core::DriverRuntime::Start({.num_workers = num_workers,
                                              .num_cpus = num_cpus,
@@ -742,6 +743,12 @@ PYBIND11_MODULE(_raylet, m) {
         return std::string(ray::core::CheckTaskOptions(&options).message());
       },
       py::arg("num_returns"), py::arg("num_cpus"), py::arg("max_retries"));
+  m.def(
+      "check_node_options",
+      [](int num_workers, double num_cpus) {
+        return std::string(ray::core::CheckNodeOptions(num_workers, num_cpus).message());
+      },
+      py::arg("num_workers"), py::arg("num_cpus"));
   m.def("write_graph", &WriteGraph, py::arg("path"));
   m.def("timeline_json", &TimelineJson);
   m.def("set_task_executor", [](py::object executor) {

@@ -661,6 +661,24 @@ TEST(ApiLifecycleTest, InvalidOptions) {
   EXPECT_THROW(ray::Init({.num_workers = -1, .local_mode = true}), ray::RayError);
   EXPECT_THROW(ray::Init({.num_cpus = -2, .local_mode = true}), ray::RayError);
   EXPECT_FALSE(ray::IsInitialized());
+  // The limits of ray/core/limits.h, the same as ray.init's (tests/python/test_init_args.py).
+  // Without local mode, a billion workers would be a billion forks.
+  try {
+    ray::Init({.num_workers = 1'000'000'000, .local_mode = true});
+    FAIL() << "no error";
+  } catch (const ray::RayError& e) {
+    EXPECT_STREQ(e.what(),
+                 "ray::Init: num_workers = 1000000000: a node starts 0 to 1024 workers (0: one "
+                 "per core)");
+  }
+  try {
+    ray::Init({.num_cpus = 1e9, .local_mode = true});
+    FAIL() << "no error";
+  } catch (const ray::RayError& e) {
+    EXPECT_STREQ(e.what(),
+                 "ray::Init: num_cpus = 1e+09: a node has 0 to 65536 CPUs (0: num_workers)");
+  }
+  EXPECT_FALSE(ray::IsInitialized());
 }
 
 TEST(ApiLifecycleTest, RefsOutlivingShutdownAreInert) {
