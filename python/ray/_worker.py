@@ -47,7 +47,8 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
          object_store_memory=None, local_mode=False, ignore_reinit_error=False,
          include_dashboard=None, dashboard_host="127.0.0.1", dashboard_port=None,
          log_to_driver=True, namespace=None, runtime_env=None, start_ray_local=True,
-         num_workers=None, code_search_path=None, _max_workers=None, **unsupported):
+         num_workers=None, code_search_path=None, _max_workers=None, _record_task_graph=True,
+         _max_recorded_tasks=None, **unsupported):
     """Starts ray on this machine: an object store and worker processes forked from this one.
 
     ray.init(num_cpus=4) as Ray, or ray.init(start_ray_local=True, num_workers=10) as the 2016
@@ -59,8 +60,12 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
     arguments are accepted; there is no dashboard yet. code_search_path: C++ shared libraries
     (or folders of them) whose RAY_REMOTE functions ray.cpp_function calls. _max_workers:
     worker processes at most, blocked ones included (default 256; past it, a worker blocked in
-    ray.get runs ready tasks inside its wait). Returns a RayContext (also a context manager that
-    shuts ray down), or None if ray was initialized already and ignore_reinit_error is set.
+    ray.get runs ready tasks inside its wait). _record_task_graph=False: no computation graph
+    (ray.visualize_computation_graph and ray.timeline then raise RayError); _max_recorded_tasks:
+    the tasks (and as many puts) the graph keeps, some 100 bytes each (default 250,000; later
+    ones are counted, and the graph and the timeline say how many). Returns a RayContext (also
+    a context manager that shuts ray down), or None if ray was initialized already and
+    ignore_reinit_error is set.
     """
     global _session
     if unsupported:
@@ -82,8 +87,12 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
     if local_mode and (env["env_vars"] or env["working_dir"]):
         raise ValueError("ray.init: runtime_env with local_mode=True: tasks run in the driver, "
                          "whose environment and folder ray does not change")
-    if num_workers is None:
-        num_workers = int(-(-num_cpus // 1)) if num_cpus else 0
+    if _max_recorded_tasks is not None and (isinstance(_max_recorded_tasks, bool) or not
+                                            isinstance(_max_recorded_tasks, int)
+                                            or _max_recorded_tasks < 1):
+        raise ValueError("ray.init: _max_recorded_tasks must be an int >= 1, "
+                         f"got {_max_recorded_tasks!r}")
+    num_workers = _check_node_options(num_workers, num_cpus)
     session = _Session(namespace, local_mode, declared)
     _node_ip()  # before the workers are forked: they have it at once
     if local_mode:
@@ -93,9 +102,35 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
         _start_node(session, env, log_to_driver, code_search_path,
                     num_workers=int(num_workers), num_cpus=float(num_cpus or 0),
                     object_store_memory=int(object_store_memory or 0),
-                    max_workers=int(_max_workers or 0))
+                    max_workers=int(_max_workers or 0),
+                    record_task_graph=bool(_record_task_graph),
+                    max_recorded_tasks=_max_recorded_tasks or 0)
     _register_atexit()
     return RayContext(_raylet.session_dir() or None, session.node_id)
+
+
+def _check_node_options(num_workers, num_cpus):
+    """The number of workers to start (num_workers, else num_cpus rounded up, else 0: one per
+    core). TypeError or ValueError for values of the wrong type or past the limits that
+    ray::Init checks too (ray/core/limits.h, the same message)."""
+    for name, value, types in (("num_workers", num_workers, int),
+                               ("num_cpus", num_cpus, (int, float))):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
+            kind = "an int" if types is int else "a number"
+            raise TypeError(f"ray.init: {name} must be {kind}, got {type(value).__name__}")
+    message = _raylet.check_node_options(0, float(num_cpus or 0))
+    if message:
+        raise ValueError(f"ray.init: {message}")
+    derived = num_workers is None
+    if derived:
+        num_workers = int(-(-num_cpus // 1)) if num_cpus else 0
+    message = _raylet.check_node_options(_as_c_int(num_workers), float(num_cpus or 0))
+    if message:
+        message = _with_value(message, {"num_workers": num_workers})
+        if derived:
+            message += " (num_workers defaults to num_cpus rounded up: give num_workers too)"
+        raise ValueError(f"ray.init: {message}")
+    return num_workers
 
 
 def _start_node(session, env, log_to_driver, code_search_path, **options):
@@ -318,7 +353,9 @@ _DEFAULT_OPTIONS = {"num_returns": 1, "num_cpus": 1.0, "max_retries": 3,
                     "retry_exceptions": False}
 
 
-def _normalize_options(options):
+def _normalize_options(options, where):
+    """The options as the task runs with them; TypeError or ValueError, prefixed with `where`,
+    for options that are unknown, of the wrong type or past their limits."""
     options = dict(options)
     if "num_return_vals" in options:  # the 2016 name
         if "num_returns" in options:
@@ -339,10 +376,44 @@ def _normalize_options(options):
                         f"got {retry!r}")
     if isinstance(retry, list):
         options["retry_exceptions"] = tuple(retry)
-    n = options.get("num_returns", 1)
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"num_returns must be an int >= 1, got {n!r}")
+    _check_limits({**_DEFAULT_OPTIONS, **options}, where)
     return options
+
+
+_INT_RANGE = (-2**31, 2**31 - 1)  # what the checks take (a C int)
+
+
+def _check_limits(options, where):
+    """Raises TypeError for num_returns, num_cpus or max_retries of the wrong type, and
+    ValueError past their limits: those of ray/core/limits.h, which the C++ API checks too (the
+    same message)."""
+    checked = {}
+    for name, types in (("num_returns", int), ("num_cpus", (int, float)), ("max_retries", int)):
+        value = options[name]
+        if isinstance(value, bool) or not isinstance(value, types):
+            kind = "an int" if types is int else "a number"
+            raise TypeError(f"{where}: {name} must be {kind}, got {type(value).__name__}")
+        checked[name] = value
+    message = _raylet.check_task_options(_as_c_int(checked["num_returns"]),
+                                         float(checked["num_cpus"]),
+                                         _as_c_int(checked["max_retries"]))
+    if message:
+        message = _with_value(message, {name: checked[name]
+                                        for name in ("num_returns", "max_retries")})
+        raise ValueError(f"{where}: {message}")
+
+
+def _as_c_int(value):
+    """value, or the nearest C int (what the checks take) if it lies beyond them."""
+    return min(max(value, _INT_RANGE[0]), _INT_RANGE[1])
+
+
+def _with_value(message, given):
+    """A check's message ("name = value: ...") with the value given instead of its C int."""
+    name, _, rest = message.partition(" = ")
+    if name in given and _as_c_int(given[name]) != given[name]:
+        message = f"{name} = {given[name]}:{rest.partition(':')[2]}"
+    return message
 
 
 class RemoteFunction:
@@ -354,10 +425,10 @@ class RemoteFunction:
         if not callable(function):
             raise TypeError(f"@ray.remote needs a function, got {type(function).__name__}")
         self._function = function
-        self._options = {**_DEFAULT_OPTIONS, **_normalize_options(options)}
+        self._name = getattr(function, "__qualname__", None) or repr(function)
+        self._options = {**_DEFAULT_OPTIONS, **_normalize_options(options, self._name)}
         # Names the function in workers' caches; the same in every copy of this object.
         self._token = token or uuid.uuid4().hex
-        self._name = getattr(function, "__qualname__", None) or repr(function)
         self._pickled = None
         self._stored = None  # (pid, runtime epoch, ObjectID of the pickled function)
         self._calls = {}  # (keyword names, num_returns, name, working dir) -> call description
@@ -377,7 +448,7 @@ class RemoteFunction:
 
     def options(self, **options):
         """A handle that submits with these options: f.options(num_returns=2).remote(...)."""
-        merged = {**self._options, **_normalize_options(options)}
+        merged = {**self._options, **_normalize_options(options, self._name)}
         outer = self
 
         class _WithOptions:

@@ -52,7 +52,8 @@ class CppFunction:
         """A copy with options: num_returns (must match the function), num_cpus, max_retries."""
         if options.get("retry_exceptions"):
             raise ValueError(f"{self!r}: retry_exceptions is for Python functions only")
-        return CppFunction(self._name, {**self._options, **_normalize_options(options)})
+        return CppFunction(self._name,
+                           {**self._options, **_normalize_options(options, repr(self))})
 
 
 def cpp_function(name):

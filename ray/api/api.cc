@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "ray/api/object_ref.h"
 #include "ray/api/remote.h"
+#include "ray/core/limits.h"
 
 namespace ray::internal {
 namespace {
@@ -96,19 +97,15 @@ core::TaskOptions CoreOptions(const TaskOptions& options, int num_returns, const
                                 ", but the function returns ", num_returns,
                                 num_returns == 1 ? " value" : " values (ray::Returns<...>)"));
   }
-  if (!(options.num_cpus >= 0)) {
-    throw RayError(absl::StrCat("ray::Remote(", core::FunctionName(function),
-                                "): options.num_cpus = ", options.num_cpus));
-  }
-  if (options.max_retries < 0) {
-    throw RayError(absl::StrCat("ray::Remote(", core::FunctionName(function),
-                                "): options.max_retries = ", options.max_retries));
-  }
   core::TaskOptions core_options;
   core_options.num_returns = num_returns;
   core_options.num_cpus = options.num_cpus;
   core_options.max_retries = options.max_retries;
   core_options.name = options.name;
+  if (absl::Status status = core::CheckTaskOptions(&core_options); !status.ok()) {
+    throw RayError(absl::StrCat("ray::Remote(", core::FunctionName(function), "): options.",
+                                status.message()));
+  }
   return core_options;
 }
 

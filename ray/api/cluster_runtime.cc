@@ -12,7 +12,8 @@ std::unique_ptr<core::CoreRuntime> StartClusterRuntime(const InitOptions& option
                                              .num_cpus = options.num_cpus,
                                              .object_store_memory = options.object_store_memory,
                                              .session_dir_root = options.session_dir_root,
-                                             .record_task_graph = options.record_task_graph});
+                                             .record_task_graph = options.record_task_graph,
+                                             .max_recorded_tasks = options.max_recorded_tasks});
   if (!runtime.ok()) {
     throw RayError("ray::Init: cannot start the node: " + std::string(runtime.status().message()));
   }

@@ -11,6 +11,7 @@
 #include "ray/api/cluster_runtime.h"
 #include "ray/core/core_runtime.h"
 #include "ray/core/errors.h"
+#include "ray/core/limits.h"
 #include "ray/core/local_runtime.h"
 #include "ray/core/runtime_gate.h"
 
@@ -39,11 +40,9 @@ void Init(const InitOptions& options) {
                        ? "ray::Init: ray is already initialized (call ray::Shutdown first)"
                        : "ray::Init: this process already has a runtime (it is a ray worker)");
   }
-  if (options.num_workers < 0) {
-    throw RayError(absl::StrCat("ray::Init: num_workers = ", options.num_workers));
-  }
-  if (!(options.num_cpus >= 0)) {
-    throw RayError(absl::StrCat("ray::Init: num_cpus = ", options.num_cpus));
+  if (absl::Status status = core::CheckNodeOptions(options.num_workers, options.num_cpus);
+      !status.ok()) {
+    throw RayError(absl::StrCat("ray::Init: ", status.message()));
   }
   std::unique_ptr<core::CoreRuntime> runtime = options.local_mode
                                                    ? std::make_unique<core::LocalRuntime>()

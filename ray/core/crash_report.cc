@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <string_view>
 
@@ -160,7 +161,11 @@ void WriteStack(void* context) {
 
 // What the scheduler does next with the task.
 void AppendRetryNote(const RunningTaskForCrashReport& task, ReportLine& line) {
-  if (task.retries_left() > 0) {
+  // max_retries = -1 reaches the scheduler as the largest int (ray/core/limits.h), counted down
+  // by one per retry: still above half of it after a billion crashes.
+  if (task.retries_left() > std::numeric_limits<int>::max() / 2) {
+    line << "the task will be retried (max_retries = -1: no limit)";
+  } else if (task.retries_left() > 0) {
     line << "the task will be retried (" << int64_t{task.retries_left()}
          << (task.retries_left() == 1 ? " retry left)" : " retries left)");
   } else {

@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "ray/core/errors.h"
 #include "ray/core/function_table.h"
+#include "ray/core/limits.h"
 #include "ray/core/scheduler.h"
 #include "ray/core/worker.h"
 #include "ray/core/zygote.h"
@@ -24,11 +25,6 @@
 
 namespace ray::core {
 namespace {
-
-uint64_t DefaultStoreMemory() {
-  uint64_t bytes = store::MemInfo("MemTotal") * 1024 * 3 / 10;
-  return std::max<uint64_t>(bytes / 4096 * 4096, 64 << 20);
-}
 
 class DriverRuntimeImpl final : public DriverRuntime {
  public:
@@ -97,8 +93,10 @@ absl::Status DriverRuntimeImpl::Init(const DriverOptions& options) {
   std::string store_log = session_dir_ + "/store.log";
 
   store::StoreOptions store_options;
-  store_options.capacity =
-      options.object_store_memory > 0 ? options.object_store_memory : DefaultStoreMemory();
+  store_options.capacity = options.object_store_memory > 0
+                               ? options.object_store_memory
+                               : DefaultStoreMemory(store::MemInfo("MemTotal") * 1024,
+                                                    store::MemInfo("MemAvailable") * 1024);
   auto zygote = Zygote::Start(
       [=](int ready_fd) {
         int log = open(store_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -144,6 +142,9 @@ absl::Status DriverRuntimeImpl::Init(const DriverOptions& options) {
       options.num_cpus > 0 ? options.num_cpus : scheduler_options.num_workers;
   scheduler_options.root_task = driver_task_;
   scheduler_options.record_task_graph = options.record_task_graph;
+  if (options.max_recorded_tasks > 0) {
+    scheduler_options.max_recorded_tasks = options.max_recorded_tasks;
+  }
   scheduler_options.idle_worker_timeout = options.idle_worker_timeout;
   if (options.max_workers > 0) {
     scheduler_options.max_workers = std::max(options.max_workers, scheduler_options.num_workers);

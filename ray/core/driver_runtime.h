@@ -2,6 +2,7 @@
 // forks the zygote, the store and the workers, and runs the scheduler threads in this process.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -17,9 +18,10 @@ namespace ray::core {
 struct DriverOptions {
   int num_workers = 0;               // 0: the number of cores
   double num_cpus = 0;               // 0: num_workers
-  uint64_t object_store_memory = 0;  // 0: 30% of the machine's memory
+  uint64_t object_store_memory = 0;  // 0: DefaultStoreMemory (ray/core/limits.h)
   std::string session_dir_root;      // empty: $TMPDIR or /tmp
   bool record_task_graph = true;
+  size_t max_recorded_tasks = 0;  // tasks the graph keeps; 0: TaskGraph::kDefaultMaxTasks
   // Workers started beyond num_workers (when tasks block in a get, or CPUs are free and no
   // worker is) exit after this long idle.
   absl::Duration idle_worker_timeout = absl::Seconds(10);

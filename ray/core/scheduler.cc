@@ -159,7 +159,9 @@ Scheduler::Scheduler(SchedulerOptions options, std::unique_ptr<store::StoreClien
       store_(std::move(store)),
       spawn_worker_(std::move(spawn_worker)),
       cpus_free_(options_.num_cpus) {
-  if (options_.record_task_graph) graph_ = std::make_unique<TaskGraph>(options_.root_task);
+  if (options_.record_task_graph) {
+    graph_ = std::make_unique<TaskGraph>(options_.root_task, options_.max_recorded_tasks);
+  }
 }
 
 std::optional<TaskGraph::Snapshot> Scheduler::GraphSnapshot() const {

@@ -59,6 +59,7 @@ struct SchedulerOptions {
   int max_workers = 256;          // hard cap, blocked workers included
   TaskID root_task;               // the driver, "op-root" in the graph
   bool record_task_graph = true;  // keep the computation graph (ray/core/task_graph.h)
+  size_t max_recorded_tasks = TaskGraph::kDefaultMaxTasks;  // what the graph keeps
   // Workers started beyond num_workers (while others were blocked in a get) exit after this
   // long idle.
   absl::Duration idle_worker_timeout = absl::Seconds(10);

@@ -904,6 +904,14 @@ std::string ToTimelineJson(const TaskGraph::Snapshot& graph) {
     }
     out += "}}";
   }
+  if (graph.tasks_not_recorded + graph.puts_not_recorded > 0) {
+    // A global instant event at the end, where a viewer shows it over every row.
+    begin_event();
+    absl::StrAppend(&out, "{\"name\":\"not recorded, past the recorder's limit: ",
+                    graph.tasks_not_recorded, " more tasks, ", graph.puts_not_recorded,
+                    " more puts\",\"ph\":\"i\",\"s\":\"g\",\"pid\":0,\"tid\":0,\"ts\":",
+                    last == absl::InfinitePast() ? std::string("0") : Micros(last - first), "}");
+  }
   out += "\n],\"displayTimeUnit\":\"ms\"}\n";
   return out;
 }

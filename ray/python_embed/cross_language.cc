@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ray/core/function_registry.h"
+#include "ray/core/limits.h"
 #include "ray/python_embed/object_python.h"
 
 namespace py = pybind11;
@@ -148,7 +149,6 @@ py::object SubmitCpp(const std::string& name, const py::list& args, int num_retu
                                (f.num_args == 1 ? "" : "s") + ", " + std::to_string(args.size()) +
                                " given");
   }
-  if (!(num_cpus >= 0)) Raise(PyExc_ValueError, "num_cpus must be >= 0");
   core::TaskSpec spec;
   spec.invoker = f.invoker;
   spec.function = f.function;
@@ -156,6 +156,9 @@ py::object SubmitCpp(const std::string& name, const py::list& args, int num_retu
                   .num_cpus = num_cpus,
                   .max_retries = max_retries,
                   .name = name};  // the graph shows the registered name
+  if (absl::Status status = core::CheckTaskOptions(&spec.options); !status.ok()) {
+    Raise(PyExc_ValueError, call + ": " + std::string(status.message()));
+  }
   for (size_t i = 0; i < args.size(); ++i) {
     core::TaskArg arg;
     if (std::optional<ObjectID> id = state->raylet.object_id(args[i])) {

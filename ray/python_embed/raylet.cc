@@ -41,6 +41,7 @@
 #include "ray/core/driver_runtime.h"
 #include "ray/core/errors.h"
 #include "ray/core/id.h"
+#include "ray/core/limits.h"
 #include "ray/core/local_runtime.h"
 #include "ray/core/runtime_gate.h"
 #include "ray/core/serialization.h"
@@ -459,13 +460,14 @@ PyObjectID PutValue(const PickledValue& value, const core::PutOptions& options) 
 
 std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num_cpus,
                                int max_retries, const std::string& name, const py::bytes& nested) {
-  if (num_returns < 1) throw py::value_error("num_returns must be at least 1");
-  if (!(num_cpus >= 0)) throw py::value_error("num_cpus must be >= 0");
   core::TaskSpec spec;
   spec.invoker = &InvokePython;
   spec.function = reinterpret_cast<const void*>(&RayPythonTask);
   spec.options = {
       .num_returns = num_returns, .num_cpus = num_cpus, .max_retries = max_retries, .name = name};
+  if (absl::Status status = core::CheckTaskOptions(&spec.options); !status.ok()) {
+    throw py::value_error(name + ": " + std::string(status.message()));
+  }
   spec.nested_refs = NestedIds(nested);
   spec.args.reserve(args.size());
   std::vector<PyObjectID> stored;  // large values put for this call; dropped after the submit
@@ -571,6 +573,11 @@ core::TaskGraph::Snapshot GraphSnapshot(const char* api) {
     CoreRuntime& runtime = Runtime();
     snapshot = WithoutGilInDriver([&] { return runtime.GraphSnapshot(); });
   }
+  if (!snapshot && InDriver() && Node() != nullptr) {
+    RaisePython("RayError", std::string(api) +
+                                ": the computation graph is not recorded "
+                                "(ray.init(_record_task_graph=False))");
+  }
   if (!snapshot) {
     RaisePython("RayError", std::string(api) + ": only the driver records the computation graph");
   }
@@ -602,15 +609,19 @@ void RaiseIfInitialized() {
 }
 
 void Init(int num_workers, double num_cpus, uint64_t object_store_memory,
-          const std::string& session_dir_root, int max_workers) {
+          const std::string& session_dir_root, int max_workers, bool record_task_graph,
+          size_t max_recorded_tasks) {
   RaiseIfInitialized();
-  if (num_workers < 0) throw py::value_error("num_workers must be >= 0");
-  if (!(num_cpus >= 0)) throw py::value_error("num_cpus must be >= 0");
+  if (absl::Status status = core::CheckNodeOptions(num_workers, num_cpus); !status.ok()) {
+    throw py::value_error("ray.init: " + std::string(status.message()));
+  }
   // The GIL stays held: the zygote must be a copy of a thread holding it (top of the file).
   auto runtime = core::DriverRuntime::Start({.num_workers = num_workers,
                                              .num_cpus = num_cpus,
                                              .object_store_memory = object_store_memory,
                                              .session_dir_root = session_dir_root,
+                                             .record_task_graph = record_task_graph,
+                                             .max_recorded_tasks = max_recorded_tasks,
                                              .max_workers = max_workers,
                                              .worker_command_line_title = true});
   if (!runtime.ok()) {
@@ -722,7 +733,8 @@ PYBIND11_MODULE(_raylet, m) {
 
   m.def("init", &Init, py::arg("num_workers") = 0, py::arg("num_cpus") = 0.0,
         py::arg("object_store_memory") = 0, py::arg("session_dir_root") = "",
-        py::arg("max_workers") = 0);
+        py::arg("max_workers") = 0, py::arg("record_task_graph") = true,
+        py::arg("max_recorded_tasks") = 0);
   m.def("init_local", &InitLocal);
   m.def("shutdown", &Shutdown);
   m.def("is_initialized", [] { return ray::core::CurrentRuntime() != nullptr; });
@@ -735,6 +747,21 @@ PYBIND11_MODULE(_raylet, m) {
   m.def("wait", &Wait, py::arg("ids"), py::arg("num_returns"), py::arg("timeout") = py::none());
   m.def("submit", &Submit, py::arg("args"), py::arg("num_returns") = 1, py::arg("num_cpus") = 1.0,
         py::arg("max_retries") = 3, py::arg("name") = "", py::arg("nested") = py::bytes());
+  // The message of ray/core/limits.h's check of these options, "" if they are within the limits.
+  m.def(
+      "check_task_options",
+      [](int num_returns, double num_cpus, int max_retries) {
+        ray::core::TaskOptions options{
+            .num_returns = num_returns, .num_cpus = num_cpus, .max_retries = max_retries};
+        return std::string(ray::core::CheckTaskOptions(&options).message());
+      },
+      py::arg("num_returns"), py::arg("num_cpus"), py::arg("max_retries"));
+  m.def(
+      "check_node_options",
+      [](int num_workers, double num_cpus) {
+        return std::string(ray::core::CheckNodeOptions(num_workers, num_cpus).message());
+      },
+      py::arg("num_workers"), py::arg("num_cpus"));
   m.def("write_graph", &WriteGraph, py::arg("path"));
   m.def("timeline_json", &TimelineJson);
   m.def("set_task_executor", [](py::object executor) {

@@ -404,7 +404,26 @@ TEST_F(ApiTest, OptionsAreCheckedAndReachTheTask) {
   }
   EXPECT_THROW(ray::Remote(return_multiple).Options({.num_returns = 1})(), ray::RayError);
   EXPECT_THROW(ray::Remote(add).Options({.num_cpus = -1})(1, 2), ray::RayError);
-  EXPECT_THROW(ray::Remote(add).Options({.max_retries = -1})(1, 2), ray::RayError);
+  EXPECT_EQ(ray::Remote(add).Options({.max_retries = -1})(1, 2).Get(), 3);  // retry forever
+}
+
+// The limits of ray/core/limits.h, the same as the Python package's (tests/python/test_api.py).
+TEST_F(ApiTest, OptionsOutOfTheirLimitsAreRefusedAtSubmit) {
+  const auto message = [](auto submit) {
+    try {
+      submit();
+    } catch (const ray::RayError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(message([] { ray::Remote(add).Options({.max_retries = -5})(1, 2); }),
+              HasSubstr("options.max_retries = -5: it must be >= 0, or -1 to retry without limit"));
+  EXPECT_THAT(message([] { ray::Remote(add).Options({.num_cpus = 1e9})(1, 2); }),
+              HasSubstr("options.num_cpus = 1e+09: a task asks for 0 to 65536 CPUs (one that asks "
+                        "for more than the node has runs when all of them are free)"));
+  EXPECT_THAT(message([] { ray::Remote(add).Options({.num_cpus = std::nan("")})(1, 2); }),
+              HasSubstr("options.num_cpus = nan"));
 }
 
 TEST_F(ApiTest, ObjectRefIdentityHashAndPrinting) {
@@ -643,6 +662,24 @@ TEST(ApiLifecycleTest, InitTwiceThrows) {
 TEST(ApiLifecycleTest, InvalidOptions) {
   EXPECT_THROW(ray::Init({.num_workers = -1, .local_mode = true}), ray::RayError);
   EXPECT_THROW(ray::Init({.num_cpus = -2, .local_mode = true}), ray::RayError);
+  EXPECT_FALSE(ray::IsInitialized());
+  // The limits of ray/core/limits.h, the same as ray.init's (tests/python/test_init_args.py).
+  // Without local mode, a billion workers would be a billion forks.
+  try {
+    ray::Init({.num_workers = 1'000'000'000, .local_mode = true});
+    FAIL() << "no error";
+  } catch (const ray::RayError& e) {
+    EXPECT_STREQ(e.what(),
+                 "ray::Init: num_workers = 1000000000: a node starts 0 to 1024 workers (0: one "
+                 "per core)");
+  }
+  try {
+    ray::Init({.num_cpus = 1e9, .local_mode = true});
+    FAIL() << "no error";
+  } catch (const ray::RayError& e) {
+    EXPECT_STREQ(e.what(),
+                 "ray::Init: num_cpus = 1e+09: a node has 0 to 65536 CPUs (0: num_workers)");
+  }
   EXPECT_FALSE(ray::IsInitialized());
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -19,6 +20,15 @@ int* volatile null_pointer = nullptr;  // the compiler cannot know it is null
 
 [[gnu::noinline]] int CrashInTask(int x) {
   *null_pointer = x;  // SIGSEGV
+  return x;
+}
+
+// Crashes the first time (a marker file remembers), returns x when retried.
+int CrashOnce(std::string marker, int x) {
+  if (!std::ifstream(marker).good()) {
+    std::ofstream(marker) << "crashed";
+    *null_pointer = x;  // SIGSEGV
+  }
   return x;
 }
 
@@ -81,6 +91,19 @@ TEST(CrashReportTest, ACrashingTaskPrintsOneSymbolizedStackAndALinePerRetry) {
                        "no retries left: the task fails with ray::WorkerCrashedError",
                    }))
       << out;
+}
+
+TEST(CrashReportTest, RetriesWithoutLimitSaySo) {
+  const std::string marker = testing::TempDir() + "/crash_report_test_marker";
+  std::remove(marker.c_str());
+  std::string out = WorkersStderr([&] {
+    ray::Init({.num_workers = 1});
+    EXPECT_EQ(ray::Remote(CrashOnce).Options({.max_retries = -1})(marker, 5).Get(), 5);
+    ray::Shutdown();
+  });
+  EXPECT_TRUE(absl::StrContains(out, "the task will be retried (max_retries = -1: no limit)"))
+      << out;
+  std::remove(marker.c_str());
 }
 
 }  // namespace

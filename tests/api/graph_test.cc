@@ -125,6 +125,33 @@ TEST_F(GraphTest, TaskOptionsNameNamesTheTaskAlsoInsideTasks) {
   EXPECT_TRUE(absl::StrContains(graph.tasks[2].function, "sleep_zero"));
 }
 
+// A driver's graph keeps InitOptions.max_recorded_tasks tasks; the picture and the timeline say
+// how many more ran.
+TEST(GraphLimitTest, MaxRecordedTasksIsAnInitOptionAndThePictureSaysWhatItLeftOut) {
+  ray::Init({.num_workers = 2, .max_recorded_tasks = 5});
+  std::vector<ray::ObjectRef<int>> refs;
+  for (int i = 0; i < 8; ++i) refs.push_back(ray::Remote(sleep_zero)(i));
+  ray::Get(refs);
+  TaskGraph::Snapshot graph = Snapshot();
+  EXPECT_EQ(graph.tasks.size(), 5u);
+  EXPECT_EQ(graph.tasks_not_recorded, 3u);
+  const std::string dir = getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp";
+  ray::VisualizeComputationGraph(dir + "/limited.dot");
+  ray::Timeline(dir + "/limited.json");
+  ray::Shutdown();
+  const std::string note = "not recorded, past the recorder's limit: 3 more tasks, 0 more puts";
+  EXPECT_TRUE(absl::StrContains(Read(dir + "/limited.dot"), note));
+  EXPECT_TRUE(absl::StrContains(Read(dir + "/limited.json"), note));
+}
+
+TEST(GraphLimitTest, RecordTaskGraphFalseRecordsNothing) {
+  ray::Init({.num_workers = 1, .record_task_graph = false});
+  EXPECT_EQ(ray::Remote(sleep_zero)(0).Get(), 0);
+  EXPECT_FALSE(ray::core::CurrentRuntime()->GraphSnapshot().has_value());
+  EXPECT_THROW(ray::Timeline("unrecorded.json"), ray::RayError);
+  ray::Shutdown();
+}
+
 TEST_F(GraphTest, FailedTasksStandOutAndTheTimelineIsJson) {
   EXPECT_THROW(ray::Remote(fails)(0).Get(), ray::TaskError);
   ray::Remote(sleep_zero)(0).Get();

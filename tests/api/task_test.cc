@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <numeric>
@@ -53,6 +54,16 @@ int read_byte(int fd) {
   return read(fd, &byte, 1) == 1 ? byte : -1;
 }
 std::vector<double> read_byte_then_vector(int fd) { return std::vector<double>(4, read_byte(fd)); }
+// Kills its own worker the first `times` runs (a file in `dir` counts them), then returns them.
+int die_times(std::string dir, int times) {
+  int runs = 0;
+  while (std::ifstream(dir + "/run" + std::to_string(runs)).good()) ++runs;
+  if (runs < times) {
+    std::ofstream(dir + "/run" + std::to_string(runs)) << "ran";
+    kill(getpid(), SIGKILL);
+  }
+  return runs;
+}
 int always_die(int) {
   kill(getpid(), SIGKILL);
   return 0;
@@ -167,6 +178,15 @@ TEST_F(TaskTest, KilledWorkerTaskIsRetried) {
   EXPECT_EQ(ray::Remote(die_once)(marker).Get(), 7);
   std::remove(marker.c_str());
   rmdir(dir);
+}
+
+TEST_F(TaskTest, MaxRetriesMinusOneRetriesWithoutLimit) {
+  ray::Init({.num_workers = 2});
+  char dir[] = "/tmp/ray-retry-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  // Five crashes: more than the default max_retries (3).
+  EXPECT_EQ(ray::Remote(die_times).Options({.max_retries = -1})(std::string(dir), 5).Get(), 5);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(TaskTest, WorkerCrashedErrorAfterRetries) {

@@ -123,6 +123,46 @@ def test_worker_killed_mid_task_is_retried(tmp_path):
     assert marker.exists() and pid != os.getpid()
 
 
+def test_max_retries_minus_one_retries_without_limit(tmp_path):
+    @ray.remote(max_retries=-1)  # as Ray: -1 retries after every crash
+    def die_five_times():
+        runs = len(list(tmp_path.iterdir()))
+        if runs < 5:  # more than the default max_retries (3)
+            (tmp_path / f"run{runs}").touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return runs
+
+    assert ray.get(die_five_times.remote(), timeout=60) == 5
+
+
+def test_task_options_past_their_limits_are_refused_as_in_cpp():
+    """The limits and messages of ray/core/limits.h (tests/api/api_test.cc checks C++'s)."""
+    def f():
+        return 1
+
+    cases = [
+        ({"num_returns": 10**9}, "num_returns = 1000000000: a task returns from 1 to 10000 objects"),
+        ({"num_returns": 10**20},
+         "num_returns = 100000000000000000000: a task returns from 1 to 10000 objects"),
+        ({"num_returns": 0}, "num_returns = 0: a task returns from 1 to 10000 objects"),
+        ({"max_retries": -5}, "max_retries = -5: it must be >= 0, or -1 to retry without limit"),
+        ({"num_cpus": 1e9}, "num_cpus = 1e+09: a task asks for 0 to 65536 CPUs (one that asks "
+                            "for more than the node has runs when all of them are free)"),
+        ({"num_cpus": float("nan")}, "num_cpus = nan: "),
+        ({"num_cpus": -1}, "num_cpus = -1: "),
+    ]
+    for options, message in cases:
+        for make in (lambda: ray.remote(**options)(f), lambda: ray.remote(f).options(**options)):
+            with pytest.raises(ValueError) as raised:
+                make()
+            assert str(raised.value).startswith(f"test_task_options_past_their_limits_are_refused_"
+                                                f"as_in_cpp.<locals>.f: {message}"), raised.value
+    for options in ({"num_returns": 2.0}, {"max_retries": "3"}, {"num_cpus": True}):
+        with pytest.raises(TypeError, match="must be an int|must be a number"):
+            ray.remote(**options)(f)
+    assert ray.get(ray.remote(f).options(num_returns=1, num_cpus=0.5, max_retries=0).remote()) == 1
+
+
 def test_wrong_number_of_returns_is_a_task_error():
     f = ray.remote(num_returns=2)(lambda: 1)
     a, b = f.remote()

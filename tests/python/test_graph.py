@@ -85,3 +85,32 @@ def test_graph_needs_init_and_a_writable_path(tmp_path):
             ray.visualize_computation_graph(str(tmp_path / "missing-dir" / "g.dot"))
     finally:
         ray.shutdown()
+
+
+def test_the_graph_keeps_at_most_max_recorded_tasks_and_says_what_it_left_out(tmp_path):
+    ray.init(num_cpus=1, _max_recorded_tasks=3)
+    try:
+        f = ray.remote(lambda i: i)
+        assert ray.get([f.remote(i) for i in range(5)]) == list(range(5))
+        note = "not recorded, past the recorder's limit: 2 more tasks, 0 more puts"
+        ray.visualize_computation_graph(str(tmp_path / "g.dot"))
+        assert note in (tmp_path / "g.dot").read_text()
+        events = ray.timeline()
+        assert sum(e["ph"] == "X" for e in events) == 3
+        assert [e["name"] for e in events if e["ph"] == "i"] == [note]
+    finally:
+        ray.shutdown()
+    with pytest.raises(ValueError, match="_max_recorded_tasks"):
+        ray.init(_max_recorded_tasks=0)
+
+
+def test_record_task_graph_false_records_nothing(tmp_path):
+    ray.init(num_cpus=1, _record_task_graph=False)
+    try:
+        assert ray.get(ray.remote(lambda: 1).remote()) == 1
+        with pytest.raises(ray.exceptions.RayError, match=r"_record_task_graph=False"):
+            ray.timeline()
+        with pytest.raises(ray.exceptions.RayError, match=r"_record_task_graph=False"):
+            ray.visualize_computation_graph(str(tmp_path / "g.dot"))
+    finally:
+        ray.shutdown()

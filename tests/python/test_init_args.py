@@ -161,3 +161,29 @@ def test_init_returns_a_context_that_shuts_down():
         assert context.address_info["node_id"] == ray.get_runtime_context().get_node_id()
         assert ray.get(pid.remote()) != os.getpid()
     assert not ray.is_initialized() and not os.path.exists(context["session_dir"])
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    # Before, this forked a worker per CPU asked for: a billion forks.
+    ({"num_cpus": 1e9}, ValueError, "ray.init: num_cpus = 1e+09: a node has 0 to 65536 CPUs "
+                                    "(0: num_workers)"),
+    ({"num_cpus": 2000}, ValueError, "ray.init: num_workers = 2000: a node starts 0 to 1024 "
+                                     "workers (0: one per core) (num_workers defaults to "
+                                     "num_cpus rounded up: give num_workers too)"),
+    ({"num_workers": 10**10}, ValueError, "ray.init: num_workers = 10000000000: a node starts "
+                                          "0 to 1024 workers (0: one per core)"),
+    ({"num_workers": -1}, ValueError, "ray.init: num_workers = -1: "),
+    ({"num_cpus": float("nan")}, ValueError, "ray.init: num_cpus = nan: "),
+    ({"num_workers": 2.5}, TypeError, "ray.init: num_workers must be an int, got float"),
+    ({"num_cpus": "4"}, TypeError, "ray.init: num_cpus must be a number, got str"),
+])
+def test_node_options_past_their_limits_are_refused_as_in_cpp(kwargs, error, message):
+    """The limits and messages of ray/core/limits.h (tests/api/api_test.cc checks ray::Init's)."""
+    for local_mode in (False, True):
+        with pytest.raises(error) as raised:
+            ray.init(local_mode=local_mode, **kwargs)
+        assert str(raised.value).startswith(message), raised.value
+        assert not ray.is_initialized()
+    # Within them, a node starts.
+    with ray.init(num_cpus=1.5, num_workers=1):
+        assert ray.cluster_resources()["CPU"] == 1.5
