@@ -8,6 +8,7 @@ ray.wait call drain() before they return: a task's output is printed before ray.
 results returns. stop() prints everything left.
 """
 
+import mmap
 import os
 import select
 import sys
@@ -37,8 +38,11 @@ class DriverOutput:
         self._folder = LineFolder(window) if fold else None
         self._read_fd, self.write_fd = os.pipe()
         os.set_blocking(self._read_fd, False)
-        self._readable = select.poll()  # drain()'s check: one system call, no exception
-        self._readable.register(self._read_fd, select.POLLIN)
+        # Counts the records workers have written (ray/_task_output.py: shared memory made
+        # before the node starts, so every worker has it): drain() reads the pipe only when it
+        # moved, with no system call for a get when no task printed anything.
+        self.written = mmap.mmap(-1, 8)
+        self._drained = 0  # the count when drain() last read the pipe
         self._lock = threading.Lock()
         self._pending = b""  # bytes of a record not read whole yet
         self._partial = {}  # (pid, stream) -> (task name, start of a line not ended yet)
@@ -52,8 +56,10 @@ class DriverOutput:
     def drain(self):
         """Prints what the pipe holds now. The thread reads under the lock: while it holds it,
         it may have taken lines from the pipe that it has not printed yet."""
-        if self._readable.poll(0) or self._lock.locked():
+        written = _task_output.count_written(self.written)
+        if written != self._drained or self._lock.locked():
             with self._lock:
+                self._drained = written  # before reading: later records move the count again
                 self._read()
 
     def stop(self):

@@ -49,6 +49,14 @@ def parse(buffer):
 # The write end of the driver's pipe, set by ray.init before the node starts; -1: task output
 # is not sent to the driver (ray.init(log_to_driver=False)).
 sink_fd = -1
+# Shared memory (8 bytes) counting the records written to sink_fd, after each write: the driver
+# reads the pipe only when it moved (ray/_driver_output.py). Concurrent workers may lose an
+# increment to each other, but the count still moves past any value the driver has seen.
+sink_count = None
+
+
+def count_written(count):
+    return struct.unpack_from("Q", count)[0]
 
 
 class _TaskStream:
@@ -77,6 +85,8 @@ class _TaskStream:
             return
         for record in records(_pid, self._number, self.name, text.encode(errors="replace")):
             os.write(sink_fd, record)
+        if sink_count is not None:
+            struct.pack_into("Q", sink_count, 0, count_written(sink_count) + 1)
 
     def end_line(self):
         """Sends a line the task did not end (a task's output always ends with a newline)."""

@@ -151,8 +151,10 @@ def _start_node(session, env, log_to_driver, code_search_path, **options):
         from ray._driver_output import DriverOutput
         session.output = DriverOutput()
         _task_output.sink_fd = session.output.write_fd
+        _task_output.sink_count = session.output.written
     else:
         _task_output.sink_fd = -1
+        _task_output.sink_count = None
     _session = session  # before the fork: the workers' copy of the session
     try:
         with _runtime_env.environment(env["env_vars"]):
