@@ -45,6 +45,7 @@ class DriverRuntimeImpl final : public DriverRuntime {
                   absl::Duration timeout) override {
     absl::Time deadline =
         timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
+    ThrowIfNodeFailed();
     WaitResult result = scheduler_->Wait(ids, num_returns, deadline);
     if (result.ready.size() < std::min(num_returns, ids.size()) && scheduler_->Interrupted()) {
       throw RayError(kShutDownMessage);
@@ -52,6 +53,10 @@ class DriverRuntimeImpl final : public DriverRuntime {
     return result;
   }
   void Interrupt() override { scheduler_->Interrupt(); }
+  // The node lost its store or its zygote: every call says so (Scheduler::NodeFailure).
+  void ThrowIfNodeFailed() {
+    if (std::optional<std::string> failure = scheduler_->NodeFailure()) throw RayError(*failure);
+  }
   void AddRef(const ObjectID& id) override { scheduler_->AddRef(id); }
   void RemoveRef(const ObjectID& id) override { scheduler_->RemoveRef(id); }
   std::optional<TaskGraph::Snapshot> GraphSnapshot() const override {
@@ -146,6 +151,8 @@ absl::Status DriverRuntimeImpl::Init(const DriverOptions& options) {
     scheduler_options.max_recorded_tasks = options.max_recorded_tasks;
   }
   scheduler_options.idle_worker_timeout = options.idle_worker_timeout;
+  scheduler_options.node_processes = {{zygote_->pid(), "the node's zygote (which starts workers)"},
+                                      {store_pid_, "the node's object store"}};
   if (options.max_workers > 0) {
     scheduler_options.max_workers = std::max(options.max_workers, scheduler_options.num_workers);
   }
@@ -156,6 +163,7 @@ absl::Status DriverRuntimeImpl::Init(const DriverOptions& options) {
 }
 
 std::vector<ObjectID> DriverRuntimeImpl::Submit(TaskSpec spec) {
+  ThrowIfNodeFailed();
   auto described = DescribeTaskFunction(spec.invoker, spec.function);
   if (!described.ok()) throw std::runtime_error(std::string(described.status().message()));
   {
@@ -200,6 +208,7 @@ std::vector<ObjectID> DriverRuntimeImpl::Submit(TaskSpec spec) {
 
 ObjectID DriverRuntimeImpl::Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
                                 const PutOptions& options) {
+  ThrowIfNodeFailed();
   ObjectID id = ObjectID::ForPut(driver_task_, ++puts_, options.hidden);
   if (size <= kInlineLimit) {
     auto bytes = std::make_shared<std::string>(size, '\0');
@@ -221,7 +230,9 @@ std::vector<ObjectValue> DriverRuntimeImpl::Get(std::span<const ObjectID> ids,
                                                 absl::Duration timeout) {
   absl::Time deadline =
       timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
+  ThrowIfNodeFailed();
   auto values = scheduler_->WaitForObjects(ids, deadline);
+  ThrowIfNodeFailed();  // it broke meanwhile: the results are that error
   if (!values && scheduler_->Interrupted()) throw RayError(kShutDownMessage);
   if (!values) {
     throw GetTimeoutError(absl::StrCat("Get timed out after ", absl::FormatDuration(timeout)));

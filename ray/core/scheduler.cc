@@ -4,6 +4,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -183,6 +184,7 @@ Scheduler::~Scheduler() {
   workers_.clear();  // closes the sockets: workers exit
   if (epoll_fd_ >= 0) close(epoll_fd_);
   if (wake_fd_ >= 0) close(wake_fd_);
+  for (const auto& process : node_processes_) close(process->pidfd);
 }
 
 absl::Status Scheduler::Start() {
@@ -195,6 +197,15 @@ absl::Status Scheduler::Start() {
   event.events = EPOLLIN;
   event.data.ptr = nullptr;  // the wake-up descriptor
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event);
+  for (const auto& [pid, what] : options_.node_processes) {
+    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd < 0) {
+      return absl::InternalError(absl::StrCat("pidfd_open of ", what, ": ", std::strerror(errno)));
+    }
+    node_processes_.push_back(std::make_unique<NodeProcess>(NodeProcess{pidfd, pid, what}));
+    event.data.ptr = node_processes_.back().get();
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, pidfd, &event);
+  }
   {
     absl::MutexLock lock(&mu_);
     for (int i = 0; i < options_.num_workers; ++i) {
@@ -213,6 +224,27 @@ void Scheduler::Interrupt() {
     poller_cv_.SignalAll();
   }
   Wake();  // a driver thread may be polling the sockets
+}
+
+std::optional<std::string> Scheduler::NodeFailure() {
+  if (!node_broken_.load(std::memory_order_acquire)) return std::nullopt;
+  absl::MutexLock lock(&mu_);
+  return node_failure_;
+}
+
+void Scheduler::NodeFailed(std::string why) {
+  if (node_failure_) return;
+  node_failure_ = std::move(why);
+  node_broken_.store(true, std::memory_order_release);
+  std::vector<TaskID> unfinished;
+  for (const auto& [id, task] : tasks_) unfinished.push_back(id);
+  for (const TaskID& id : unfinished) {
+    auto it = tasks_.find(id);
+    if (it == tasks_.end()) continue;
+    FailTask(it->second, ErrorObject(NameOf(it->second), "ray::RayError", *node_failure_, id));
+  }
+  ready_.clear();
+  objects_changed_.SignalAll();
 }
 
 bool Scheduler::Interrupted() {
@@ -313,6 +345,7 @@ void Scheduler::SubmitLocked(TaskRecord submitted) {
     }
     graph_->OnSubmit(id, task.parent, NameOf(task), reads, task.num_returns, absl::Now());
   }
+  if (node_failure_) missing = ErrorObject(NameOf(task), "ray::RayError", *node_failure_, id);
   if (missing) {
     FailTask(task, missing);
   } else if (task.unresolved == 0) {
@@ -1044,13 +1077,23 @@ void Scheduler::PollOnce(absl::Time deadline, absl::Duration spin) {
   }
   std::vector<std::pair<Worker*, std::unique_ptr<ReceivedMessage>>> inbox;
   std::vector<std::pair<Worker*, std::string>> broken;
+  std::vector<const NodeProcess*> died;
   for (int i = 0; i < n; ++i) {
-    auto* worker = static_cast<Worker*>(events[i].data.ptr);
-    if (worker == nullptr) {
+    if (events[i].data.ptr == nullptr) {
       uint64_t count;
       (void)!read(wake_fd_, &count, sizeof(count));
       continue;
     }
+    auto is_node_process = [&](const std::unique_ptr<NodeProcess>& p) {
+      return p.get() == events[i].data.ptr;
+    };
+    if (auto it = std::find_if(node_processes_.begin(), node_processes_.end(), is_node_process);
+        it != node_processes_.end()) {
+      died.push_back(it->get());
+      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, (*it)->pidfd, nullptr);
+      continue;
+    }
+    auto* worker = static_cast<Worker*>(events[i].data.ptr);
     if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
       absl::Status status = worker->stream->ReadAvailable(
           [&](std::unique_ptr<ReceivedMessage> m) { inbox.emplace_back(worker, std::move(m)); });
@@ -1061,6 +1104,16 @@ void Scheduler::PollOnce(absl::Time deadline, absl::Duration spin) {
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;
+    if (!died.empty()) {
+      // The zygote first: its children (the store among them) die with it.
+      const NodeProcess* first = died.front();
+      for (const NodeProcess* p : died) {
+        if (p->what.find("zygote") != std::string::npos) first = p;
+      }
+      NodeFailed(absl::StrCat(first->what, " (pid ", first->pid,
+                              ") died: the node is gone; call ray::Shutdown (ray.shutdown()) "
+                              "and start again"));
+    }
     for (auto& [worker, message] : inbox) {
       if (worker->state == Worker::State::kDead) continue;
       try {

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -63,6 +64,10 @@ struct SchedulerOptions {
   // Workers started beyond num_workers (while others were blocked in a get) exit after this
   // long idle.
   absl::Duration idle_worker_timeout = absl::Seconds(10);
+  // Processes the node cannot do without (the store, the zygote), each with how errors name
+  // it ("the node's object store"). When one dies the node is broken: every unfinished task
+  // fails with an error that says which process died, and so do later ones (NodeFailure).
+  std::vector<std::pair<pid_t, std::string>> node_processes;
 };
 
 class Scheduler {
@@ -92,6 +97,8 @@ class Scheduler {
   // nullopt, Wait: what is ready), and so do later waits; Interrupted() is true from now on.
   void Interrupt();
   bool Interrupted();
+  // Why the node is broken ("the node's object store (pid N) died"), or nullopt.
+  std::optional<std::string> NodeFailure();
 
   // Registers a function under its FunctionKey.
   void DefineFunction(uint64_t key, FunctionRecord function);
@@ -214,6 +221,16 @@ class Scheduler {
   double cpus_free_ ABSL_GUARDED_BY(mu_);
   std::vector<ObjectID> store_deletes_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<TaskGraph> graph_;  // null when not recording; thread-safe itself
+  struct NodeProcess {
+    int pidfd = -1;  // readable once the process has ended
+    pid_t pid = 0;
+    std::string what;
+  };
+  std::vector<std::unique_ptr<NodeProcess>> node_processes_;  // set up before polling starts
+  std::optional<std::string> node_failure_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> node_broken_{false};  // node_failure_ is set (read without the lock)
+  // The node is broken (`why`): fails every unfinished task with it.
+  void NodeFailed(std::string why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 };
 
 }  // namespace ray::core

@@ -13,6 +13,7 @@
 #include <numeric>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "ray/api.h"
 #include "ray/core/core_runtime.h"
 #include "ray/core/driver_runtime.h"
@@ -387,6 +388,41 @@ TEST_F(TaskTest, GetOfAnEvictedObjectHonoursItsTimeout) {
   ASSERT_EQ(first.wait_for(std::chrono::seconds(60)), std::future_status::ready)
       << "Get(2 s) of an evicted object still waits after a minute";
   EXPECT_NE(std::string(first.get()), "wrong");
+}
+
+// The node's store or zygote dying is one error that names the process, raised by the gets
+// waiting then and by every call after, not a hang or a misleading message.
+TEST_F(TaskTest, AStoreOrZygoteThatDiesIsANodeErrorNamingIt) {
+  for (bool zygote : {false, true}) {
+    int gate[2];  // never written: the task waits until the node dies
+    ASSERT_EQ(pipe(gate), 0);
+    ray::Init({.num_workers = 1});
+    auto* runtime = dynamic_cast<ray::core::RuntimeGate*>(ray::core::CurrentRuntime());
+    ASSERT_NE(runtime, nullptr);
+    auto* driver = dynamic_cast<ray::core::DriverRuntime*>(runtime->runtime());
+    ASSERT_NE(driver, nullptr);
+    pid_t victim = zygote ? driver->zygote_pid() : driver->store_pid();
+    std::string expected = absl::StrCat(zygote ? "the node's zygote" : "the node's object store",
+                                        " (which starts workers)", " (pid ", victim, ") died");
+    if (!zygote) expected = absl::StrCat("the node's object store (pid ", victim, ") died");
+    auto blocked = ray::Remote(block_on)(gate[0]);
+    ASSERT_EQ(kill(victim, SIGKILL), 0);
+    try {
+      blocked.Get(absl::Seconds(60));
+      ADD_FAILURE() << "the get returned";
+    } catch (const ray::RayError& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+    try {
+      ray::Remote(add)(1, 2);
+      ADD_FAILURE() << "a submit after the node died was accepted";
+    } catch (const ray::RayError& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+    ray::Shutdown();
+    close(gate[0]);
+    close(gate[1]);
+  }
 }
 
 }  // namespace
