@@ -1,8 +1,10 @@
-"""The node's processes are named ray::zygote, ray::store and ray::worker (command line and
+"""The node's processes: named ray::zygote, ray::store and ray::worker (command line and
 thread name), so `pkill -f script.py` hits the driver only, and the node then cleans up after
-it: no process and no session folder left."""
+it: no process and no session folder left; and the death of one of them is one error that
+names it."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -66,3 +68,30 @@ def test_node_processes_have_titles_and_pkill_f_hits_only_the_driver(tmp_path):
         if driver.poll() is None:
             driver.kill()
             driver.wait()
+
+
+def test_a_dead_store_is_one_error_that_names_it():
+    import pytest
+    import ray
+    from ray import _raylet
+
+    gate = os.pipe()  # never written: the task waits until the node dies
+
+    @ray.remote
+    def block_on(fd):
+        return len(os.read(fd, 1))
+
+    ray.init(num_cpus=1)
+    try:
+        zygote, store = _raylet.node_pids()
+        blocked = block_on.remote(gate[0])
+        os.kill(store, signal.SIGKILL)
+        expected = f"the node's object store (pid {store}) died"
+        with pytest.raises(ray.exceptions.RayError, match=re.escape(expected)):
+            ray.get(blocked, timeout=60)
+        with pytest.raises(ray.exceptions.RayError, match="object store"):
+            ray.put(1)
+    finally:
+        ray.shutdown()
+        os.close(gate[0])
+        os.close(gate[1])
