@@ -48,6 +48,7 @@
 #include "ray/core/task_graph.h"
 #include "ray/python_embed/cross_language.h"
 #include "ray/python_embed/pickle_layout.h"
+#include "ray/python_embed/python_objects.h"
 
 namespace py = pybind11;
 
@@ -115,13 +116,6 @@ auto WithoutGilInDriver(F&& f) -> decltype(f()) {
   if constexpr (!std::is_void_v<Result>) return *std::move(result);
 }
 
-py::object Exceptions(const char* name) { return py::module_::import("ray.exceptions").attr(name); }
-
-[[noreturn]] void RaisePython(const char* type, const std::string& message) {
-  PyErr_SetString(Exceptions(type).ptr(), message.c_str());
-  throw py::error_already_set();
-}
-
 CoreRuntime& Runtime() {
   CoreRuntime* runtime = core::CurrentRuntime();
   if (runtime == nullptr) RaisePython("RayError", "ray is not initialized: call ray.init() first");
@@ -184,13 +178,6 @@ const std::string* InternName(const std::string& name) {
   return &*names->insert(name).first;
 }
 
-std::string_view BytesView(const py::bytes& b) {
-  char* data = nullptr;
-  Py_ssize_t size = 0;
-  if (PyBytes_AsStringAndSize(b.ptr(), &data, &size) != 0) throw py::error_already_set();
-  return {data, static_cast<size_t>(size)};
-}
-
 // IDs pickled by this thread while CollectIds runs: the objects a value references, which the
 // runtime keeps alive as long as the value (PutOptions and TaskSpec nested_refs).
 thread_local std::vector<ObjectID>* pickled_ids = nullptr;
@@ -222,179 +209,6 @@ std::vector<ObjectID> NestedIds(const py::bytes& binaries) {
     if (ObjectID::FromBinary(all.substr(at, ObjectID::kSize), &id)) ids.push_back(id);
   }
   return ids;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Objects
-
-// A stored object as Python sees it. For a Python value (kPickle) the buffer protocol gives the
-// pickle stream and oob_buffers() its out-of-band buffers, all read-only over the object's
-// memory (the store's, or the runtime's for small objects): no copy. Every view shares the
-// ObjectValue's owner, so the object stays pinned while any array made over it lives.
-struct PyObjectBuffer {
-  ObjectValue value;
-  ObjectHeader header;
-  PickleLayout layout;  // kPickle only
-  std::span<const uint8_t> payload() const { return value.bytes.subspan(kObjectHeaderSize); }
-  std::span<const uint8_t> stream() const {
-    if (header.format != static_cast<uint8_t>(ObjectFormat::kPickle)) return payload();
-    return payload().subspan(layout.stream.offset, layout.stream.size);
-  }
-};
-
-// One out-of-band buffer of a Python value (a numpy array's data), read-only.
-struct PyObjectSlice {
-  ObjectValue value;  // the slice; owner: the whole object
-};
-
-py::buffer_info ReadOnlyBytes(std::span<const uint8_t> bytes) {
-  return py::buffer_info(const_cast<uint8_t*>(bytes.data()), 1,
-                         py::format_descriptor<uint8_t>::format(), 1,
-                         {static_cast<py::ssize_t>(bytes.size())}, {1}, /*readonly=*/true);
-}
-
-PyObjectBuffer ToBuffer(ObjectValue value) {
-  absl::StatusOr<ObjectHeader> header = ReadHeader(value.bytes);
-  if (!header.ok()) {
-    RaisePython("RayError", "malformed object: " + std::string(header.status().message()));
-  }
-  PyObjectBuffer buffer{std::move(value), *header, {}};
-  if (header->format == static_cast<uint8_t>(ObjectFormat::kPickle)) {
-    absl::StatusOr<PickleLayout> layout = ReadPickleLayout(buffer.payload());
-    if (!layout.ok()) RaisePython("RayError", std::string(layout.status().message()));
-    buffer.layout = *std::move(layout);
-  }
-  return buffer;
-}
-
-// Small Python values without out-of-band buffers come to Python as their pickle stream in a
-// `bytes` object: a copy of at most this many bytes costs less than an ObjectBuffer (pybind11
-// files each instance in a table of every live one, slow when a million ObjectIDs live).
-constexpr size_t kCopyStreamLimit = 4096;
-
-// The object as Python reads it (python/ray/_pickling.py: deserialize): `bytes` (see
-// kCopyStreamLimit) or an ObjectBuffer.
-py::object ToPython(ObjectValue value) {
-  PyObjectBuffer buffer = ToBuffer(std::move(value));
-  if (buffer.header.format == static_cast<uint8_t>(ObjectFormat::kPickle) &&
-      buffer.layout.buffers.empty() && buffer.layout.stream.size <= kCopyStreamLimit) {
-    std::span<const uint8_t> stream = buffer.stream();
-    return py::bytes(reinterpret_cast<const char*>(stream.data()), stream.size());
-  }
-  return py::cast(std::move(buffer));
-}
-
-// `slice` if it starts kPickleBufferAlignment-aligned, else an aligned copy. Objects in the store
-// are aligned; small ones travel inline, in messages or the runtime's memory aligned to 8 or
-// 16, and are copied (at most kInlineLimit bytes), so that arrays read back are always aligned.
-ObjectValue Aligned(ObjectValue slice) {
-  if (slice.bytes.empty() ||
-      reinterpret_cast<uintptr_t>(slice.bytes.data()) % kPickleBufferAlignment == 0) {
-    return slice;
-  }
-  const size_t rounded = (slice.bytes.size() + kPickleBufferAlignment - 1) /
-                         kPickleBufferAlignment * kPickleBufferAlignment;
-  void* memory = std::aligned_alloc(kPickleBufferAlignment, rounded);
-  if (memory == nullptr) throw std::bad_alloc();
-  std::memcpy(memory, slice.bytes.data(), slice.bytes.size());
-  return {{static_cast<const uint8_t*>(memory), slice.bytes.size()},
-          std::shared_ptr<const void>(memory, std::free)};
-}
-
-py::list OutOfBandBuffers(const PyObjectBuffer& b) {
-  py::list slices;
-  for (const Extent& e : b.layout.buffers) {
-    slices.append(PyObjectSlice{Aligned({b.payload().subspan(e.offset, e.size), b.value.owner})});
-  }
-  return slices;
-}
-
-// A contiguous buffer of a Python object, held (and so kept alive) until destroyed.
-class HeldBuffer {
- public:
-  explicit HeldBuffer(py::handle object) {
-    if (PyObject_GetBuffer(object.ptr(), &view_, PyBUF_SIMPLE) != 0) throw py::error_already_set();
-  }
-  HeldBuffer(const HeldBuffer&) = delete;
-  HeldBuffer& operator=(const HeldBuffer&) = delete;
-  ~HeldBuffer() { PyBuffer_Release(&view_); }
-  std::span<const uint8_t> bytes() const {
-    return {static_cast<const uint8_t*>(view_.buf), static_cast<size_t>(view_.len)};
-  }
-
- private:
-  Py_buffer view_{};
-};
-
-// A Python value ready to be stored: python/ray's serializer gives [pickle stream, buffer...]
-// (anything with the buffer protocol) and the value's type name. Writing copies each part once,
-// straight to its place in the object, and needs no GIL: the parts are held.
-class PickledValue {
- public:
-  PickledValue(py::handle parts, std::string_view type_name) : type_name_(type_name) {
-    std::vector<size_t> sizes;
-    for (py::handle part : parts) {
-      parts_.push_back(std::make_unique<HeldBuffer>(part));
-      sizes.push_back(parts_.back()->bytes().size());
-    }
-    if (parts_.empty()) throw py::value_error("a pickled value needs its pickle stream");
-    layout_ = PlanPickle(sizes[0], std::span(sizes).subspan(1));
-  }
-
-  size_t size() const { return kObjectHeaderSize + layout_.payload_size; }
-
-  void Write(std::span<uint8_t> out) const {
-    WriteForeignHeader(out, ObjectFormat::kPickle, layout_.payload_size, type_name_);
-    std::span<uint8_t> payload = out.subspan(kObjectHeaderSize);
-    WritePickleTable(layout_, payload);
-    for (size_t i = 0; i < parts_.size(); ++i) {
-      const Extent& e = i == 0 ? layout_.stream : layout_.buffers[i - 1];
-      std::span<const uint8_t> part = parts_[i]->bytes();
-      if (!part.empty()) std::memcpy(payload.data() + e.offset, part.data(), part.size());
-    }
-  }
-
-  std::string ToString() const {
-    std::string object(size(), '\0');
-    Write({reinterpret_cast<uint8_t*>(object.data()), object.size()});
-    return object;
-  }
-
- private:
-  std::vector<std::unique_ptr<HeldBuffer>> parts_;
-  PickleLayout layout_;
-  std::string type_name_;
-};
-
-py::dict ErrorDict(const TaskErrorInfo& info) {
-  py::dict d;
-  d["function_name"] = info.function_name;
-  d["exception_type"] = info.exception_type;
-  d["message"] = info.message;
-  d["traceback"] = info.traceback;
-  d["task_id"] = info.task_id;
-  d["pid"] = info.pid;
-  d["node"] = info.node;
-  d["exception_pickle"] = py::bytes(info.exception_pickle);
-  return d;
-}
-
-TaskErrorInfo ErrorInfo(const py::dict& d) {
-  TaskErrorInfo info;
-  auto str = [&](const char* key) {
-    return d.contains(key) ? py::str(d[key]).cast<std::string>() : std::string();
-  };
-  info.function_name = str("function_name");
-  info.exception_type = str("exception_type");
-  info.message = str("message");
-  info.traceback = str("traceback");
-  info.task_id = str("task_id");
-  info.node = str("node");
-  info.pid = d.contains("pid") ? d["pid"].cast<int64_t>() : getpid();
-  if (d.contains("exception_pickle")) {
-    info.exception_pickle = std::string(BytesView(d["exception_pickle"].cast<py::bytes>()));
-  }
-  return info;
 }
 
 // ---------------------------------------------------------------------------------------------
