@@ -43,8 +43,7 @@ class DriverRuntimeImpl final : public DriverRuntime {
   std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) override;
   WaitResult Wait(std::span<const ObjectID> ids, size_t num_returns,
                   absl::Duration timeout) override {
-    absl::Time deadline =
-        timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
+    absl::Time deadline = absl::Now() + timeout;  // an infinite timeout gives InfiniteFuture
     ThrowIfNodeFailed();
     WaitResult result = scheduler_->Wait(ids, num_returns, deadline);
     if (result.ready.size() < std::min(num_returns, ids.size()) && scheduler_->Interrupted()) {
@@ -228,8 +227,7 @@ ObjectID DriverRuntimeImpl::Put(size_t size, absl::FunctionRef<void(std::span<ui
 
 std::vector<ObjectValue> DriverRuntimeImpl::Get(std::span<const ObjectID> ids,
                                                 absl::Duration timeout) {
-  absl::Time deadline =
-      timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
+  absl::Time deadline = absl::Now() + timeout;  // an infinite timeout gives InfiniteFuture
   ThrowIfNodeFailed();
   auto values = scheduler_->WaitForObjects(ids, deadline);
   ThrowIfNodeFailed();  // it broke meanwhile: the results are that error
@@ -249,9 +247,7 @@ std::vector<ObjectValue> DriverRuntimeImpl::Get(std::span<const ObjectID> ids,
   if (from_store.empty()) return result;
   // The rest of the timeout: the store waits for objects it does not have (one evicted, for
   // now, stays away).
-  absl::Duration left = deadline == absl::InfiniteFuture()
-                            ? absl::InfiniteDuration()
-                            : std::max(deadline - absl::Now(), absl::ZeroDuration());
+  absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
   auto buffers = scheduler_->store().Get(from_store, left);
   size_t next = 0;
   for (size_t i = 0; i < ids.size(); ++i) {

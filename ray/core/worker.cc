@@ -523,8 +523,7 @@ ObjectID WorkerRuntime::Put(size_t size, absl::FunctionRef<void(std::span<uint8_
 }
 
 std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl::Duration timeout) {
-  const absl::Time deadline =
-      timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
+  const absl::Time deadline = absl::Now() + timeout;  // an infinite timeout gives InfiniteFuture
   std::vector<ObjectValue> values(ids.size());
   std::vector<size_t> missing;
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -573,9 +572,7 @@ std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl:
   }
   if (!from_store.empty()) {
     // The rest of the timeout (the store waits for an object it does not have: evicted).
-    absl::Duration left = deadline == absl::InfiniteFuture()
-                              ? absl::InfiniteDuration()
-                              : std::max(deadline - absl::Now(), absl::ZeroDuration());
+    absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
     auto buffers = store_->Get(from_store, left);
     size_t next = 0;
     for (size_t i : missing) {
