@@ -22,6 +22,10 @@ class ObjectStoreFullError(RayError):
     """The object store has no room for a new object."""
 
 
+class ObjectLostError(RayError):
+    """An object that was made is no longer in the node's store."""
+
+
 # Begins the error of a task that did not run because a task it depended on failed.
 INPUT_FAILED = "At least one of the input arguments for this task could not be computed:"
 
@@ -148,6 +152,7 @@ def _display(error):
 _CPP_ERRORS = {
     "ray::ObjectStoreFullError": "ObjectStoreFullError",
     "ray::GetTimeoutError": "GetTimeoutError",
+    "ray::ObjectLostError": "ObjectLostError",
 }
 
 

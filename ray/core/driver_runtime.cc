@@ -1,6 +1,7 @@
 #include "ray/core/driver_runtime.h"
 
 #include <fcntl.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -25,6 +26,16 @@
 
 namespace ray::core {
 namespace {
+
+// A secret that makes the driver's store client the store's owner (the one client that may
+// delete objects others made: the node's reference counter).
+absl::StatusOr<std::string> NewOwnerToken() {
+  std::string token(32, '\0');
+  if (getrandom(token.data(), token.size(), 0) != static_cast<ssize_t>(token.size())) {
+    return absl::InternalError(absl::StrCat("getrandom: ", std::strerror(errno)));
+  }
+  return token;
+}
 
 class DriverRuntimeImpl final : public DriverRuntime {
  public:
@@ -96,7 +107,10 @@ absl::Status DriverRuntimeImpl::Init(const DriverOptions& options) {
   std::string store_socket = session_dir_ + "/store.sock";
   std::string store_log = session_dir_ + "/store.log";
 
+  auto owner_token = NewOwnerToken();
+  if (!owner_token.ok()) return owner_token.status();
   store::StoreOptions store_options;
+  store_options.owner_token = *owner_token;
   store_options.capacity = options.object_store_memory > 0
                                ? options.object_store_memory
                                : DefaultStoreMemory(store::MemInfo("MemTotal") * 1024,
@@ -135,7 +149,8 @@ absl::Status DriverRuntimeImpl::Init(const DriverOptions& options) {
   if (n <= 0) {
     return absl::InternalError(absl::StrCat("the object store did not start; see ", store_log));
   }
-  auto client = store::StoreClient::Connect(store_socket, {.name = "driver"});
+  auto client =
+      store::StoreClient::Connect(store_socket, {.name = "driver", .owner_token = *owner_token});
   if (!client.ok()) return client.status();
 
   SchedulerOptions scheduler_options;
@@ -216,6 +231,11 @@ ObjectID DriverRuntimeImpl::Put(size_t size, absl::FunctionRef<void(std::span<ui
     return id;
   }
   auto object = scheduler_->store().Create(id, size);
+  if (absl::IsResourceExhausted(object.status())) {
+    // Objects whose last reference went may not be deleted yet: delete them, then try again.
+    scheduler_->ApplyStoreDeletes();
+    object = scheduler_->store().Create(id, size);
+  }
   if (!object.ok()) ThrowStoreError(object.status());
   write(object->span());
   if (absl::Status sealed = scheduler_->store().Seal(*std::move(object)); !sealed.ok()) {
@@ -245,10 +265,9 @@ std::vector<ObjectValue> DriverRuntimeImpl::Get(std::span<const ObjectID> ids,
     }
   }
   if (from_store.empty()) return result;
-  // The rest of the timeout: the store waits for objects it does not have (one evicted, for
-  // now, stays away).
+  // Each exists (the scheduler said so): a seal may still be on its way; a missing one is gone.
   absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
-  auto buffers = scheduler_->store().Get(from_store, left);
+  auto buffers = scheduler_->store().Get(from_store, left, store::StoreClient::IfAbsent::kFail);
   size_t next = 0;
   for (size_t i = 0; i < ids.size(); ++i) {
     if ((*values)[i] != nullptr) continue;

@@ -31,7 +31,12 @@ void ThrowStoreError(const absl::Status& status) {
 void ThrowStoreReadError(const absl::Status& status, const ObjectID& id) {
   if (absl::IsDeadlineExceeded(status)) {
     throw GetTimeoutError("Get timed out: object " + id.Hex() +
-                          " is not in the node's store (it may have been evicted)");
+                          " was not sealed in the node's store in time");
+  }
+  if (absl::IsNotFound(status)) {
+    throw ObjectLostError("object " + id.Hex() +
+                          " is no longer in the node's store (it was deleted, or the process "
+                          "that made it died before it was written)");
   }
   ThrowStoreError(status);
 }

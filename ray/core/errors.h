@@ -88,14 +88,22 @@ class ObjectStoreFullError : public RayError {
   explicit ObjectStoreFullError(const std::string& message) : RayError(message) {}
 };
 
+// An object that was made is no longer in the node's store: it was deleted (by its owner, or
+// its creator), or its creator died before sealing it.
+class ObjectLostError : public RayError {
+ public:
+  explicit ObjectLostError(const std::string& message) : RayError(message) {}
+};
+
 // Throws the exception that an error object stands for (see the conventions above).
 [[noreturn]] void ThrowErrorObject(TaskErrorInfo info);
 
 // Throws `status` (not ok) from the object store: ObjectStoreFullError when it is
 // ResourceExhausted, else RayError.
 [[noreturn]] void ThrowStoreError(const absl::Status& status);
-// Throws for a failed read from the store of an object the scheduler said was there: a
-// deadline passed (ray::GetTimeoutError: the object may have been evicted), or `status`.
+// Throws for a failed read from the store of an object the scheduler said was there (read
+// with StoreClient::IfAbsent::kFail): GetTimeoutError when the deadline passed before it was
+// sealed, ObjectLostError when it is gone, else as ThrowStoreError.
 [[noreturn]] void ThrowStoreReadError(const absl::Status& status, const ObjectID& id);
 
 namespace core {

@@ -311,13 +311,27 @@ void Scheduler::ReleaseRefs(std::span<const ObjectID> ids) {
   }
 }
 
+void Scheduler::ApplyStoreDeletes() {
+  std::vector<ObjectID> deletes;
+  {
+    absl::MutexLock lock(&mu_);
+    deletes.swap(store_deletes_);
+  }
+  if (!deletes.empty()) (void)store_->Delete(deletes);
+}
+
 void Scheduler::RemoveRef(const ObjectID& id) {
-  absl::MutexLock lock(&mu_);
-  auto it = objects_.find(id);
-  if (it == objects_.end()) return;
-  it->second.refs -= 1;
-  MaybeFree(id);
-  if (!store_deletes_.empty()) Wake();
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = objects_.find(id);
+    if (it == objects_.end()) return;
+    it->second.refs -= 1;
+    MaybeFree(id);
+    if (store_deletes_.empty()) return;
+  }
+  // At once rather than on the scheduler thread: a caller that frees references to make room
+  // in a full store has the room when this returns.
+  ApplyStoreDeletes();
 }
 
 void Scheduler::ReleaseUse(const ObjectID& id) {
@@ -459,6 +473,10 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why) {
     task.worker = -1;
     task.run_while_blocked = false;
     if (i < active && was_running && --task.retries_left < 0) {
+      // What the dead attempt put in the store is no one's: its results are this error.
+      for (int r = 1; r <= task.num_returns; ++r) {
+        store_deletes_.push_back(ObjectID::ForReturn(task.id, r));
+      }
       std::string message = absl::StrCat("the worker (pid ", worker.pid, ") running ", NameOf(task),
                                          " died: ", why, "; no retries left");
       FailTask(task,

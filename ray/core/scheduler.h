@@ -120,6 +120,9 @@ class Scheduler {
   WaitResult Wait(std::span<const ObjectID> ids, size_t num_returns, absl::Time deadline);
 
   store::StoreClient& store() { return *store_; }
+  // Deletes from the store now the objects freed since the scheduler thread last did (a put
+  // that found the store full tries again after it).
+  void ApplyStoreDeletes() ABSL_LOCKS_EXCLUDED(mu_);
   std::optional<TaskGraph::Snapshot> GraphSnapshot() const;
   std::vector<pid_t> WorkerPids();
   double num_cpus() const { return options_.num_cpus; }

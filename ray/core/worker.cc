@@ -35,6 +35,9 @@ constexpr absl::Duration kSpin = absl::Microseconds(50);
 // longer than kMaxResultDelay (see Serve).
 constexpr size_t kResultBatch = 16;
 constexpr absl::Duration kMaxResultDelay = absl::Microseconds(200);
+// A task's arguments in the store were sealed before the scheduler dispatched it, or their
+// seal is on its way: waiting this long for one means something broke.
+constexpr absl::Duration kArgumentSealTimeout = absl::Minutes(1);
 
 int64_t TimeoutMs(absl::Duration timeout) {
   if (timeout == absl::InfiniteDuration()) return -1;
@@ -380,12 +383,18 @@ void WorkerRuntime::Execute(const QueuedTask& queued) {
       }
     }
     if (!store_refs.empty()) {
-      auto buffers = store_->Get(store_refs, absl::InfiniteDuration());
+      // They exist (the scheduler dispatches a task once its arguments do): a seal may still
+      // be on its way, a missing one is gone (ObjectLostError).
+      auto buffers =
+          store_->Get(store_refs, kArgumentSealTimeout, store::StoreClient::IfAbsent::kFail);
       size_t next = 0;
       for (size_t a = 0; a < args.size(); ++a) {
         if (!task.getArgs()[a].isRef()) continue;
         auto& buffer = buffers[next++];
-        if (!buffer.ok()) throw std::runtime_error(std::string(buffer.status().message()));
+        if (!buffer.ok()) {
+          ThrowStoreReadError(buffer.status(),
+                              ObjectID::FromBinaryOrNil(AsView(task.getArgs()[a].getRef())));
+        }
         auto owner = std::make_shared<store::ObjectBuffer>(*std::move(buffer));
         args[a] = {owner->span(), owner};
       }
@@ -571,9 +580,9 @@ std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl:
     }
   }
   if (!from_store.empty()) {
-    // The rest of the timeout (the store waits for an object it does not have: evicted).
+    // The rest of the timeout (each exists: a seal may still be on its way).
     absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
-    auto buffers = store_->Get(from_store, left);
+    auto buffers = store_->Get(from_store, left, store::StoreClient::IfAbsent::kFail);
     size_t next = 0;
     for (size_t i : missing) {
       if (reply.at(ids[i]).isValue()) continue;

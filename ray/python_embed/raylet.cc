@@ -486,6 +486,8 @@ PYBIND11_MODULE(_raylet, m) {
       PyErr_SetString(Exceptions("ObjectStoreFullError").ptr(), e.what());
     } catch (const ray::GetTimeoutError& e) {
       PyErr_SetString(Exceptions("GetTimeoutError").ptr(), e.what());
+    } catch (const ray::ObjectLostError& e) {
+      PyErr_SetString(Exceptions("ObjectLostError").ptr(), e.what());
     } catch (const ray::RayError& e) {
       PyErr_SetString(Exceptions("RayError").ptr(), e.what());
     }

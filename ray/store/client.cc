@@ -47,9 +47,14 @@ namespace {
 constexpr size_t kMaxUnackedBytes = 16 << 20;
 
 // The store refused a session (its caps, or out of descriptors): OVERLOADED.
+// The store refuses a session as OVERLOADED (a cap) or FAILED (a wrong owner token).
 absl::Status ConnectError(const kj::Exception& e) {
   if (e.getType() == kj::Exception::Type::OVERLOADED) {
     return absl::ResourceExhaustedError(
+        absl::StrCat("the object store refused a new session: ", e.getDescription().cStr()));
+  }
+  if (e.getType() == kj::Exception::Type::FAILED) {
+    return absl::PermissionDeniedError(
         absl::StrCat("the object store refused a new session: ", e.getDescription().cStr()));
   }
   return absl::UnavailableError(
@@ -164,6 +169,7 @@ struct StoreClient::Impl : public kj::TaskSet::ErrorHandler {
 
   std::shared_ptr<ClientMapping> mapping;
   std::string name;
+  std::string owner_token;
   absl::Time connect_deadline;
   uint64_t capacity = 0;
   std::thread thread;
@@ -178,6 +184,7 @@ struct StoreClient::Impl : public kj::TaskSet::ErrorHandler {
     ObjectID id;
     size_t offset;
     size_t size;
+    bool evictable;
   };
   std::string put_bytes ABSL_GUARDED_BY(mu);
   std::vector<QueuedPut> puts ABSL_GUARDED_BY(mu);
@@ -254,6 +261,7 @@ void StoreClient::Impl::SendBatch() {
     list[i].setId(AsData(batch_puts[i].id.Binary()));
     list[i].setData(
         AsData(std::string_view(bytes).substr(batch_puts[i].offset, batch_puts[i].size)));
+    list[i].setEvictable(batch_puts[i].evictable);
   }
   auto seal_list = request.initSeals(batch_seals.size());
   for (size_t i = 0; i < batch_seals.size(); ++i) seal_list.set(i, AsData(batch_seals[i].Binary()));
@@ -304,6 +312,7 @@ void StoreClient::Impl::RunLoop(int socket_fd, std::promise<absl::Status> starte
     auto store = rpc_client.bootstrap().castAs<rpc::ObjectStore>();
     auto connect = store.connectRequest();
     connect.setClientName(name);
+    connect.setOwnerToken(AsData(owner_token));
     rpc::Session::Client live = connect.send().getSession();
     // Every step of the handshake waits for the store at most until the connect deadline.
     auto bounded = [&](auto&& promise) {
@@ -376,6 +385,7 @@ absl::StatusOr<std::unique_ptr<StoreClient>> StoreClient::Connect(
   impl->mapping = std::make_shared<ClientMapping>();
   impl->mapping->client = impl;
   impl->name = options.name;
+  impl->owner_token = options.owner_token;
   impl->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   std::promise<absl::Status> started;
   auto started_future = started.get_future();
@@ -389,7 +399,8 @@ absl::StatusOr<std::unique_ptr<StoreClient>> StoreClient::Connect(
 
 uint64_t StoreClient::capacity() const { return impl_->capacity; }
 
-absl::StatusOr<MutableObject> StoreClient::Create(const ObjectID& id, uint64_t size) {
+absl::StatusOr<MutableObject> StoreClient::Create(const ObjectID& id, uint64_t size,
+                                                  ObjectOptions options) {
   if (size > impl_->capacity) {
     return absl::ResourceExhaustedError(absl::StrCat("ObjectStoreFull: object of ", size,
                                                      " bytes exceeds the store's capacity of ",
@@ -401,6 +412,7 @@ absl::StatusOr<MutableObject> StoreClient::Create(const ObjectID& id, uint64_t s
         auto request = s->createRequest();
         request.setId(AsData(id.Binary()));
         request.setSize(size);
+        request.setEvictable(options.evictable);
         return request.send().then([this, id](auto&& response) -> absl::StatusOr<MutableObject> {
           absl::Status status = ToStatus(response.getStatus());
           if (!status.ok()) return status;
@@ -451,17 +463,18 @@ absl::Status StoreClient::Abort(MutableObject object) {
   }
 }
 
-absl::Status StoreClient::Put(const ObjectID& id, std::span<const uint8_t> data) {
+absl::Status StoreClient::Put(const ObjectID& id, std::span<const uint8_t> data,
+                              ObjectOptions options) {
   if (id.IsNil()) return absl::InvalidArgumentError("Put of the nil object ID");
   if (data.size() > kSmallObjectLimit) {
-    auto object = Create(id, data.size());
+    auto object = Create(id, data.size(), options);
     if (!object.ok()) return object.status();
     std::memcpy(object->data(), data.data(), data.size());
     return Seal(*std::move(object));
   }
   impl_->Enqueue(
       [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl_->mu) {
-        impl_->puts.push_back({id, impl_->put_bytes.size(), data.size()});
+        impl_->puts.push_back({id, impl_->put_bytes.size(), data.size(), options.evictable});
         impl_->put_bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
       },
       data.size());
@@ -483,7 +496,8 @@ absl::Status StoreClient::Flush() {
 }
 
 std::vector<absl::StatusOr<ObjectBuffer>> StoreClient::Get(std::span<const ObjectID> ids,
-                                                           absl::Duration timeout) {
+                                                           absl::Duration timeout,
+                                                           IfAbsent if_absent) {
   std::vector<absl::StatusOr<ObjectBuffer>> results;
   results.reserve(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) results.emplace_back(absl::UnknownError("unset"));
@@ -508,13 +522,17 @@ std::vector<absl::StatusOr<ObjectBuffer>> StoreClient::Get(std::span<const Objec
         auto list = request.initIds(missing.size());
         for (size_t j = 0; j < missing.size(); ++j) list.set(j, AsData(ids[missing[j]].Binary()));
         request.setTimeoutMs(timeout_ms);
+        request.setFailAbsent(if_absent == IfAbsent::kFail);
         return request.send().then([&](capnp::Response<rpc::Session::GetResults>&& response) {
           auto locations = response.getLocations();
           auto statuses = response.getStatuses();
           for (size_t j = 0; j < missing.size() && j < statuses.size(); ++j) {
             size_t i = missing[j];
             absl::Status status = ToStatus(statuses[j]);
-            if (status.code() == absl::StatusCode::kNotFound) {
+            bool waited =
+                statuses[j].getCode() == rpc::Code::NOT_SEALED ||
+                (status.code() == absl::StatusCode::kNotFound && if_absent == IfAbsent::kWait);
+            if (waited) {
               status = absl::DeadlineExceededError(absl::StrCat("object ", ids[i].Hex(),
                                                                 " was not sealed within ",
                                                                 absl::FormatDuration(timeout)));
@@ -564,8 +582,9 @@ std::optional<absl::StatusOr<ObjectBuffer>> StoreClient::TryGet(const ObjectID& 
   return ObjectBuffer(impl_->mapping, id, r, m.arena.data() + snap->offset, snap->size);
 }
 
-absl::StatusOr<ObjectBuffer> StoreClient::Get(const ObjectID& id, absl::Duration timeout) {
-  return std::move(Get(std::span<const ObjectID>(&id, 1), timeout)[0]);
+absl::StatusOr<ObjectBuffer> StoreClient::Get(const ObjectID& id, absl::Duration timeout,
+                                              IfAbsent if_absent) {
+  return std::move(Get(std::span<const ObjectID>(&id, 1), timeout, if_absent)[0]);
 }
 
 absl::StatusOr<bool> StoreClient::Contains(const ObjectID& id) {

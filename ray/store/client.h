@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ray/core/id.h"
+#include "ray/store/object_options.h"
 
 namespace ray::store {
 
@@ -73,6 +74,9 @@ class MutableObject {
 
 struct StoreClientOptions {
   std::string name = "client";  // shown in the store's logs
+  // The store's owner token (StoreOptions::owner_token): this client may then delete any
+  // object. Empty: an ordinary client.
+  std::string owner_token;
   // Connect retries until the store listens, and waits for its answer, this long at most.
   absl::Duration connect_timeout = absl::Seconds(10);
 };
@@ -86,7 +90,7 @@ struct StoreClientStats {
 
 // Errors are absl::Status codes: ResourceExhausted ("ObjectStoreFull"), AlreadyExists,
 // NotFound, DeadlineExceeded (Get timed out), FailedPrecondition (wrong state),
-// InvalidArgument, Unavailable (the store is gone).
+// PermissionDenied, InvalidArgument, Unavailable (the store is gone).
 class StoreClient {
  public:
   // Objects up to this size go in batched messages; larger ones are written in place.
@@ -106,7 +110,8 @@ class StoreClient {
   uint64_t capacity() const;
 
   // Reserves `size` bytes for a new object, to write and then Seal.
-  absl::StatusOr<MutableObject> Create(const ObjectID& id, uint64_t size);
+  absl::StatusOr<MutableObject> Create(const ObjectID& id, uint64_t size,
+                                       ObjectOptions options = {});
   // Makes the object immutable and visible; does not wait for the store (see Flush).
   absl::Status Seal(MutableObject object);
   // Frees an object created and not sealed.
@@ -114,17 +119,25 @@ class StoreClient {
 
   // Creates, copies and seals. Small objects are sent in batches without waiting: errors
   // (such as a full store) show in Flush() and in Get of that object.
-  absl::Status Put(const ObjectID& id, std::span<const uint8_t> data);
+  absl::Status Put(const ObjectID& id, std::span<const uint8_t> data, ObjectOptions options = {});
   // Waits until every Put and Seal made so far reached the store; returns (and clears) the
   // first error among them.
   absl::Status Flush();
 
+  // What a Get does about an object that is not in the store at all.
+  enum class IfAbsent {
+    kWait,  // wait for it to be created and sealed (DeadlineExceeded at the timeout)
+    kFail,  // NotFound at once, or as soon as its creator aborts it: only created objects
+            // are waited for (a reader that knows the object was made, so it is gone)
+  };
   // Waits for each object to be sealed, at most `timeout` (InfiniteDuration: forever).
   // One result per ID, in order.
   std::vector<absl::StatusOr<ObjectBuffer>> Get(std::span<const ObjectID> ids,
-                                                absl::Duration timeout);
+                                                absl::Duration timeout,
+                                                IfAbsent if_absent = IfAbsent::kWait);
   absl::StatusOr<ObjectBuffer> Get(const ObjectID& id,
-                                   absl::Duration timeout = absl::InfiniteDuration());
+                                   absl::Duration timeout = absl::InfiniteDuration(),
+                                   IfAbsent if_absent = IfAbsent::kWait);
 
   // The object if it is sealed in the store now, without any message to the store (a few
   // hundred nanoseconds); nullopt if it is not (yet) there.
@@ -133,6 +146,8 @@ class StoreClient {
   // True if the object is sealed in the store.
   absl::StatusOr<bool> Contains(const ObjectID& id);
   // Deletes objects: at once if nobody holds them, else when the last holder releases.
+  // PermissionDenied for an object that is not evictable, unless this client created it or
+  // owns the store.
   absl::Status Delete(std::span<const ObjectID> ids);
 
   // Calls `on_sealed` (on the client's I/O thread) with the IDs of objects as they are sealed.

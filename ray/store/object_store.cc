@@ -46,10 +46,28 @@ ObjectStore::ObjectStore(const StoreOptions& options, SharedMemory arena, Shared
       index_(ObjectIndex::Format(index_memory_.data(), options.max_objects)),
       allocator_(options.capacity),
       creator_(options.max_objects, 0),
+      evictable_(options.max_objects, 0),
       lru_key_(options.max_objects, 0),
-      max_clients_(options.max_clients) {}
+      max_clients_(options.max_clients),
+      owner_token_(options.owner_token) {}
 
-absl::StatusOr<ClientId> ObjectStore::AddClient(std::string name) {
+namespace {
+
+// Compares secrets in time independent of where they differ.
+bool SameSecret(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char differ = 0;
+  for (size_t i = 0; i < a.size(); ++i) differ |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return differ == 0;
+}
+
+}  // namespace
+
+absl::StatusOr<ClientId> ObjectStore::AddClient(std::string name, std::string_view owner_token) {
+  bool owner = !owner_token.empty();
+  if (owner && (owner_token_.empty() || !SameSecret(owner_token, owner_token_))) {
+    return absl::PermissionDeniedError("wrong owner token: this client may not own the store");
+  }
   if (clients_.size() >= max_clients_) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "the store already serves ", max_clients_, " clients, the most it allows (--max_clients)"));
@@ -60,7 +78,7 @@ absl::StatusOr<ClientId> ObjectStore::AddClient(std::string name) {
         absl::StrCat("the store cannot take another client now: ", pins.status().message()));
   }
   ClientId id = next_client_++;
-  clients_[id] = Client{std::move(name), *std::move(pins), {}};
+  clients_[id] = Client{std::move(name), owner, *std::move(pins), {}};
   return id;
 }
 
@@ -69,7 +87,7 @@ void ObjectStore::RemoveClient(ClientId client) {
   if (it == clients_.end()) return;
   absl::flat_hash_set<uint32_t> unsealed = std::move(it->second.unsealed);
   clients_.erase(it);
-  for (uint32_t r : unsealed) Remove(r);
+  for (uint32_t r : unsealed) RemoveUnsealed(r);
   std::vector<uint32_t> pending(delete_pending_.begin(), delete_pending_.end());
   for (uint32_t r : pending) OnReleased(r);
 }
@@ -131,8 +149,14 @@ void ObjectStore::Remove(uint32_t record) {
   index_.Remove(record);
 }
 
+void ObjectStore::RemoveUnsealed(uint32_t record) {
+  ObjectID id = index_.IdOf(record);
+  Remove(record);
+  if (on_aborted_) on_aborted_(id);
+}
+
 absl::StatusOr<ObjectSnapshot> ObjectStore::CreateObject(ClientId client, const ObjectID& id,
-                                                         uint64_t size) {
+                                                         uint64_t size, ObjectOptions options) {
   auto it = clients_.find(client);
   if (it == clients_.end()) return absl::InvalidArgumentError("unknown client");
   if (index_.Find(id)) {
@@ -149,12 +173,15 @@ absl::StatusOr<ObjectSnapshot> ObjectStore::CreateObject(ClientId client, const 
   PinArray(it->second)[r].fetch_add(1);
   it->second.unsealed.insert(r);
   creator_[r] = client;
+  evictable_[r] = options.evictable;
   return ObjectSnapshot{r, ObjectState::kCreated, *offset, size, 0, ObjectError::kNone};
 }
 
 void ObjectStore::MarkSealed(uint32_t record, const ObjectID& id) {
-  lru_key_[record] = MonotonicNanos();
-  lru_.insert({lru_key_[record], record});
+  if (evictable_[record]) {
+    lru_key_[record] = MonotonicNanos();
+    lru_.insert({lru_key_[record], record});
+  }
   if (on_sealed_) on_sealed_(id);
 }
 
@@ -188,11 +215,12 @@ absl::Status ObjectStore::Abort(ClientId client, const ObjectID& id) {
   }
   it->second.unsealed.erase(snap->record);
   PinArray(it->second)[snap->record].store(0);
-  Remove(snap->record);
+  RemoveUnsealed(snap->record);
   return absl::OkStatus();
 }
 
-absl::Status ObjectStore::PutSealed(const ObjectID& id, std::span<const uint8_t> data) {
+absl::Status ObjectStore::PutSealed(ClientId client, const ObjectID& id,
+                                    std::span<const uint8_t> data, ObjectOptions options) {
   if (index_.Find(id)) {
     return absl::AlreadyExistsError(absl::StrCat("object ", id.Hex(), " already exists"));
   }
@@ -201,6 +229,8 @@ absl::Status ObjectStore::PutSealed(const ObjectID& id, std::span<const uint8_t>
     // Record the failure so that readers get an error instead of waiting forever.
     if (auto r = index_.Insert(id, ObjectState::kFailed, 0, 0)) {
       index_.SetState(*r, ObjectState::kFailed, ObjectError::kStoreFull);
+      creator_[*r] = client;
+      evictable_[*r] = options.evictable;
       MarkSealed(*r, id);
     }
     return absl::ResourceExhaustedError(absl::StrCat("ObjectStoreFull: cannot fit object ",
@@ -208,16 +238,26 @@ absl::Status ObjectStore::PutSealed(const ObjectID& id, std::span<const uint8_t>
   }
   if (!data.empty()) std::memcpy(arena_.data() + *offset, data.data(), data.size());
   uint32_t r = *index_.Insert(id, ObjectState::kSealed, *offset, data.size());
+  creator_[r] = client;
+  evictable_[r] = options.evictable;
   MarkSealed(r, id);
   return absl::OkStatus();
 }
 
-absl::Status ObjectStore::Delete(const ObjectID& id) {
+absl::Status ObjectStore::Delete(ClientId client, const ObjectID& id) {
   auto snap = index_.Find(id);
   if (!snap) return absl::NotFoundError(absl::StrCat("object ", id.Hex(), " does not exist"));
   if (snap->state == ObjectState::kCreated) {
     return absl::FailedPreconditionError(
         absl::StrCat("object ", id.Hex(), " is not sealed; its creator may abort it"));
+  }
+  auto it = clients_.find(client);
+  bool owner = it != clients_.end() && it->second.owner;
+  if (!evictable_[snap->record] && !owner && creator_[snap->record] != client) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("object ", id.Hex(),
+                     " is kept for its references; only its creator or the store's owner "
+                     "may delete it"));
   }
   if (!TryRemove(snap->record)) {
     index_.SetFlags(snap->record, kDeletePending);

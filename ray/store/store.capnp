@@ -12,7 +12,8 @@ enum Code {
   notFound @3;           # no such object (or not sealed before the timeout)
   notSealed @4;          # the operation needs a sealed object
   sealed @5;             # the operation needs an unsealed object
-  notCreator @6;         # only the client that created an object may seal or abort it
+  notPermitted @6;       # only an object's creator may seal or abort it; only it or the
+                         # store's owner may delete an object that is not evictable
   invalidArgument @7;    # malformed ID, size out of range, ...
 }
 
@@ -31,6 +32,7 @@ struct Location {
 struct SmallObject {
   id @0 :Data;
   data @1 :Data;
+  evictable @2 :Bool;  # see Session.create
 }
 
 struct Failure {
@@ -49,7 +51,10 @@ interface SealListener {
 
 # The bootstrap capability.
 interface ObjectStore {
-  connect @0 (clientName :Text) -> (session :Session);
+  # `ownerToken`: the secret the store was started with (empty: none) makes this session the
+  # store's owner, who may delete any object (the node's reference counter). A wrong token is
+  # refused.
+  connect @0 (clientName :Text, ownerToken :Data) -> (session :Session);
 }
 
 # One client's connection. Dropping it (or the connection) releases the client's pins and
@@ -60,8 +65,10 @@ interface Session {
   memory @0 () -> (arena :SharedFile, index :SharedFile, pins :SharedFile, capacity :UInt64);
 
   # Reserves `size` bytes for a new object; the caller writes them and seals. The creator
-  # holds one pin on the object until it releases it.
-  create @1 (id :Data, size :UInt64) -> (status :Status, location :Location);
+  # holds one pin on the object until it releases it. An object that is not `evictable` stays
+  # until its creator or the owner deletes it: when the store is full of such objects, a
+  # create fails with objectStoreFull. Evictable ones (caches) go least recently used first.
+  create @1 (id :Data, size :UInt64, evictable :Bool) -> (status :Status, location :Location);
 
   # Ordered batch of cheap operations the client sends without waiting: objects to store
   # and seal at once (no pin kept), objects this client created to seal, and records whose
@@ -70,13 +77,17 @@ interface Session {
       -> (failures :List(Failure));
 
   # Waits until every object exists and is sealed, or `timeoutMs` passes (negative: forever).
-  # Each object found is pinned for this client. `statuses[i]` is ok or notFound.
-  get @3 (ids :List(Data), timeoutMs :Int64)
+  # Each object found is pinned for this client. `statuses[i]` is ok, notFound (not in the
+  # store), notSealed (created, not sealed in time) or objectStoreFull (could not be stored).
+  # With `failAbsent`, an object not in the store fails at once (and one whose creator aborts
+  # it, when that happens): only created objects are waited for.
+  get @3 (ids :List(Data), timeoutMs :Int64, failAbsent :Bool)
       -> (locations :List(Location), statuses :List(Status));
 
   contains @4 (id :Data) -> (sealed :Bool);
 
-  # Deletes objects now if nobody pins them, else as soon as the last pin goes.
+  # Deletes objects now if nobody pins them, else as soon as the last pin goes. An object
+  # that is not evictable may be deleted only by its creator or the owner (notPermitted).
   delete @5 (ids :List(Data)) -> (failures :List(Failure));
 
   # Frees an object this client created and has not sealed.

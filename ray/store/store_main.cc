@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string_view>
 #include <vector>
 
@@ -36,6 +38,9 @@ ABSL_FLAG(uint32_t, max_sessions_per_connection,
 ABSL_FLAG(uint32_t, max_unsent_seals, ray::store::ServerOptions{}.max_unsent_seals,
           "Seal notifications a subscriber may leave unread before the store closes its "
           "connection.");
+ABSL_FLAG(std::string, owner_token_file, "",
+          "A file holding a secret: the client that connects with it owns the store (may delete "
+          "any object). Empty: the store has no owner.");
 ABSL_FLAG(int, ready_fd, -1,
           "If set, write \"ready\\n\" to this descriptor once the socket accepts clients, then "
           "close it.");
@@ -114,6 +119,16 @@ int main(int argc, char** argv) {
   options.huge_pages = absl::GetFlag(FLAGS_huge_pages);
   options.preallocate = absl::GetFlag(FLAGS_preallocate);
   options.max_clients = absl::GetFlag(FLAGS_max_clients);
+  if (std::string path = absl::GetFlag(FLAGS_owner_token_file); !path.empty()) {
+    std::ifstream file(path, std::ios::binary);
+    std::stringstream token;
+    token << file.rdbuf();
+    if (!file || token.str().empty()) {
+      std::cerr << "ray_store: cannot read --owner_token_file '" << path << "'\n";
+      return 2;
+    }
+    options.owner_token = token.str();
+  }
   ray::store::ServerOptions server_options;
   server_options.max_sessions_per_connection = absl::GetFlag(FLAGS_max_sessions_per_connection);
   server_options.max_unsent_seals = absl::GetFlag(FLAGS_max_unsent_seals);

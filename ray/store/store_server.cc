@@ -60,6 +60,7 @@ struct Waiter {
   Registry& registry;
   std::vector<ObjectID> ids;
   size_t missing = 0;
+  bool fail_absent = false;  // an object removed unsealed counts as done (it will not come)
   kj::Own<kj::PromiseFulfiller<void>> fulfiller;
 };
 
@@ -100,6 +101,8 @@ struct StoreServer::Impl : public kj::TaskSet::ErrorHandler {
   kj::Promise<void> AcceptLoop();
   void Serve(kj::Own<kj::AsyncCapabilityStream> stream);
   void OnSealed(const ObjectID& id);
+  // `id` was removed unsealed: gets that fail on absent objects stop waiting for it.
+  void OnAborted(const ObjectID& id);
   void FlushNotifications();
   void Send(std::shared_ptr<Subscriber> subscriber);
   // Stops notifying `subscriber`; idempotent (every failed send of a closing connection
@@ -154,7 +157,8 @@ class SessionImpl final : public rpc::Session::Server {
     auto results = context.getResults();
     ObjectID id;
     if (!ParseId(params.getId(), &id, results.initStatus())) return kj::READY_NOW;
-    auto snap = server_.store.CreateObject(client_, id, params.getSize());
+    auto snap = server_.store.CreateObject(client_, id, params.getSize(),
+                                           {.evictable = params.getEvictable()});
     if (!snap.ok()) {
       FillStatus(snap.status(), results.initStatus());
       return kj::READY_NOW;
@@ -170,7 +174,8 @@ class SessionImpl final : public rpc::Session::Server {
     for (auto put : params.getPuts()) {
       ObjectID id;
       absl::Status status = ObjectID::FromBinary(AsView(put.getId()), &id)
-                                ? server_.store.PutSealed(id, AsSpan(put.getData()))
+                                ? server_.store.PutSealed(client_, id, AsSpan(put.getData()),
+                                                          {.evictable = put.getEvictable()})
                                 : BadId();
       if (!status.ok()) failures.emplace_back(std::string(AsView(put.getId())), status);
     }
@@ -190,8 +195,12 @@ class SessionImpl final : public rpc::Session::Server {
     std::vector<ObjectID> ids;
     for (auto raw : params.getIds()) ids.push_back(ObjectID::FromBinaryOrNil(AsView(raw)));
     auto waiter = kj::heap<Waiter>(server_.waiters);
+    waiter->fail_absent = params.getFailAbsent();
     for (const ObjectID& id : ids) {
-      if (!id.IsNil() && !server_.store.Contains(id) && !IsFailed(id)) waiter->WaitFor(id);
+      if (id.IsNil()) continue;
+      auto snap = server_.store.Find(id);
+      bool waits = snap ? snap->state == ObjectState::kCreated : !waiter->fail_absent;
+      if (waits) waiter->WaitFor(id);
     }
     kj::Promise<void> ready = kj::READY_NOW;
     if (waiter->missing > 0) {
@@ -218,7 +227,10 @@ class SessionImpl final : public rpc::Session::Server {
           continue;
         }
         auto snap = server_.store.PinSealed(client_, ids[i]);
-        if (!snap) {
+        if (!snap && server_.store.Find(ids[i])) {
+          statuses[i].setCode(rpc::Code::NOT_SEALED);
+          statuses[i].setMessage(absl::StrCat("object ", ids[i].Hex(), " is not sealed yet"));
+        } else if (!snap) {
           statuses[i].setCode(rpc::Code::NOT_FOUND);
           statuses[i].setMessage(absl::StrCat("object ", ids[i].Hex(), " is not in the store"));
         } else if (snap->state == ObjectState::kFailed) {
@@ -244,7 +256,7 @@ class SessionImpl final : public rpc::Session::Server {
     for (auto raw : context.getParams().getIds()) {
       ObjectID id;
       absl::Status status =
-          ObjectID::FromBinary(AsView(raw), &id) ? server_.store.Delete(id) : BadId();
+          ObjectID::FromBinary(AsView(raw), &id) ? server_.store.Delete(client_, id) : BadId();
       if (!status.ok()) failures.emplace_back(std::string(AsView(raw)), status);
     }
     FillFailures(failures, context.getResults().initFailures(failures.size()));
@@ -286,11 +298,6 @@ class SessionImpl final : public rpc::Session::Server {
     return false;
   }
 
-  bool IsFailed(const ObjectID& id) {
-    auto snap = server_.store.Find(id);
-    return snap && snap->state == ObjectState::kFailed;
-  }
-
   static void FillFailures(const std::vector<std::pair<std::string, absl::Status>>& failures,
                            capnp::List<rpc::Failure>::Builder out) {
     for (size_t i = 0; i < failures.size(); ++i) {
@@ -305,10 +312,11 @@ class SessionImpl final : public rpc::Session::Server {
 };
 
 // A session refused: the client sees `message` as the whole description (KJ_EXCEPTION would
-// prefix it with the expression that made it).
-kj::Exception Refusal(std::string_view message) {
-  return kj::Exception(kj::Exception::Type::OVERLOADED, __FILE__, __LINE__,
-                       kj::heapString(message.data(), message.size()));
+// prefix it with the expression that made it). OVERLOADED for a cap; FAILED for a wrong
+// owner token.
+kj::Exception Refusal(std::string_view message,
+                      kj::Exception::Type type = kj::Exception::Type::OVERLOADED) {
+  return kj::Exception(type, __FILE__, __LINE__, kj::heapString(message.data(), message.size()));
 }
 
 class ObjectStoreImpl final : public rpc::ObjectStore::Server {
@@ -323,9 +331,12 @@ class ObjectStoreImpl final : public rpc::ObjectStore::Server {
                                   " sessions, the most the store allows "
                                   "(--max_sessions_per_connection)"));
     }
-    auto client = server_.store.AddClient(context.getParams().getClientName());
+    auto params = context.getParams();
+    auto client = server_.store.AddClient(params.getClientName(), AsView(params.getOwnerToken()));
     if (!client.ok()) {
-      return Refusal(std::string(client.status().message()));
+      return Refusal(std::string(client.status().message()),
+                     absl::IsPermissionDenied(client.status()) ? kj::Exception::Type::FAILED
+                                                               : kj::Exception::Type::OVERLOADED);
     }
     context.getResults().setSession(kj::heap<SessionImpl>(server_, *client, connection_));
     return kj::READY_NOW;
@@ -405,6 +416,23 @@ void StoreServer::Impl::OnSealed(const ObjectID& id) {
   }
 }
 
+void StoreServer::Impl::OnAborted(const ObjectID& id) {
+  auto it = waiters.find(id);
+  if (it == waiters.end()) return;
+  std::vector<Waiter*>& list = it->second;
+  for (auto w = list.begin(); w != list.end();) {
+    Waiter* waiter = *w;
+    if (!waiter->fail_absent) {
+      ++w;
+      continue;
+    }
+    w = list.erase(w);
+    std::erase(waiter->ids, id);
+    if (--waiter->missing == 0 && waiter->fulfiller) waiter->fulfiller->fulfill();
+  }
+  if (list.empty()) waiters.erase(it);
+}
+
 void StoreServer::Impl::FlushNotifications() {
   flush_scheduled = false;
   for (const std::shared_ptr<Subscriber>& subscriber : subscribers) {
@@ -438,10 +466,12 @@ void StoreServer::Impl::Drop(Subscriber& subscriber) {
 StoreServer::StoreServer(ObjectStore& store, kj::AsyncIoContext& io, const ServerOptions& options)
     : impl_(std::make_unique<Impl>(store, io, options)) {
   store.SetSealCallback([impl = impl_.get()](const ObjectID& id) { impl->OnSealed(id); });
+  store.SetAbortCallback([impl = impl_.get()](const ObjectID& id) { impl->OnAborted(id); });
 }
 
 StoreServer::~StoreServer() {
   impl_->store.SetSealCallback(nullptr);
+  impl_->store.SetAbortCallback(nullptr);
   // Disconnect every client and let the cancelled calls unwind now, while the state their
   // sessions need on the way out still exists (the event loop outlives this server).
   impl_->connections = nullptr;

@@ -23,7 +23,7 @@ void FillStatus(const absl::Status& status, rpc::Status::Builder out) {
       code = rpc::Code::NOT_SEALED;
       break;
     case absl::StatusCode::kPermissionDenied:
-      code = rpc::Code::NOT_CREATOR;
+      code = rpc::Code::NOT_PERMITTED;
       break;
     default:
       code = rpc::Code::INVALID_ARGUMENT;
@@ -48,7 +48,7 @@ absl::Status ToStatus(rpc::Status::Reader status) {
     case rpc::Code::NOT_SEALED:
     case rpc::Code::SEALED:
       return absl::FailedPreconditionError(message);
-    case rpc::Code::NOT_CREATOR:
+    case rpc::Code::NOT_PERMITTED:
       return absl::PermissionDeniedError(message);
     case rpc::Code::INVALID_ARGUMENT:
       return absl::InvalidArgumentError(message);

@@ -368,28 +368,6 @@ TEST_F(TaskTest, WaitsThatEndEarlyLeaveNothingBehind) {
   for (int fd : {gate[0], gate[1], pids[0], pids[1]}) close(fd);
 }
 
-// A Get honours its timeout whatever state the object is in, an evicted one included (until
-// referenced objects are protected from eviction: then the put that does not fit fails).
-TEST_F(TaskTest, GetOfAnEvictedObjectHonoursItsTimeout) {
-  ray::Init({.num_workers = 1, .object_store_memory = 128 << 20});
-  std::vector<ray::ObjectRef<std::vector<uint8_t>>> refs;
-  try {
-    for (int i = 0; i < 5; ++i) refs.push_back(ray::Put(std::vector<uint8_t>(40 << 20, i)));
-  } catch (const ray::ObjectStoreFullError&) {
-    return;  // the referenced objects were kept: nothing was evicted
-  }
-  auto first = std::async(std::launch::async, [&] {
-    try {
-      return refs[0].Get(std::chrono::seconds(2)).size() == (40u << 20) ? "value" : "wrong";
-    } catch (const ray::GetTimeoutError&) {
-      return "timeout";
-    }
-  });
-  ASSERT_EQ(first.wait_for(std::chrono::seconds(60)), std::future_status::ready)
-      << "Get(2 s) of an evicted object still waits after a minute";
-  EXPECT_NE(std::string(first.get()), "wrong");
-}
-
 // The node's store or zygote dying is one error that names the process, raised by the gets
 // waiting then and by every call after, not a hang or a misleading message.
 TEST_F(TaskTest, AStoreOrZygoteThatDiesIsANodeErrorNamingIt) {

@@ -17,18 +17,16 @@
 namespace ray::store {
 namespace {
 
+using ::ray::testing::BlockUntilKilled;
 using ::ray::testing::Channel;
 using ::ray::testing::CheckPattern;
 using ::ray::testing::ChildProcess;
 using ::ray::testing::FillPattern;
+using ::ray::testing::KilledBySigkill;
 using ::ray::testing::WaitFor;
 
 // The store learns of a death asynchronously; this bounds how long that may take.
 constexpr absl::Duration kCleanupDeadline = absl::Seconds(10);
-
-[[noreturn]] void BlockUntilKilled() {
-  while (true) pause();
-}
 
 std::unique_ptr<StoreClient> MustConnect(const std::string& socket, const std::string& name) {
   auto client = StoreClient::Connect(socket, {.name = name});
@@ -47,8 +45,6 @@ bool MustContain(StoreClient& client, const ObjectID& id) {
   EXPECT_TRUE(contains.ok()) << contains.status();
   return contains.ok() && *contains;
 }
-
-bool KilledBySigkill(int status) { return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL; }
 
 std::vector<uint8_t> Pattern(uint64_t seed, size_t size) {
   std::vector<uint8_t> data(size);
@@ -161,7 +157,7 @@ TEST(ClientDeathTest, KilledHolderReleasesItsPinSoTheObjectCanBeEvicted) {
 
   auto client = MustConnect(store.socket_path(), "owner");
   ASSERT_NE(client, nullptr);
-  ASSERT_TRUE(client->Put(pinned, Pattern(9, 12 << 20)).ok());
+  ASSERT_TRUE(client->Put(pinned, Pattern(9, 12 << 20), {.evictable = true}).ok());
   ASSERT_TRUE(client->Flush().ok());
   ASSERT_TRUE(child.channel().Send('g'));
   ASSERT_TRUE(child.channel().Expect('p')) << "the child failed (see its stderr)";

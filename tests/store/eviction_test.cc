@@ -1,5 +1,6 @@
-// Eviction in a small real store: least recently used unpinned objects go first, pinned ones
-// never do, and a store full of pinned objects refuses new ones with ObjectStoreFull.
+// Eviction of evictable objects in a small real store: least recently used unpinned objects
+// go first, pinned ones never do, and a store full of pinned objects refuses new ones with
+// ObjectStoreFull.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -19,6 +20,8 @@ using ::ray::testing::FillPattern;
 constexpr uint64_t kCapacity = 1 << 20;
 constexpr uint64_t kObjectSize = 128 << 10;  // above the small-object limit: written in place
 constexpr int kFit = kCapacity / kObjectSize;
+// Only evictable objects are evicted (see kept_objects_test.cc for the others).
+constexpr ObjectOptions kCached{.evictable = true};
 
 class EvictionTest : public ::testing::Test {
  protected:
@@ -36,7 +39,7 @@ class EvictionTest : public ::testing::Test {
     ObjectID id = ObjectID::FromRandom();
     std::vector<uint8_t> data(size);
     FillPattern(seed, data);
-    EXPECT_TRUE(client_->Put(id, data).ok());
+    EXPECT_TRUE(client_->Put(id, data, kCached).ok());
     EXPECT_TRUE(client_->Flush().ok());
     return id;
   }
@@ -106,14 +109,14 @@ TEST_F(EvictionTest, StoreFullOfPinnedObjectsRefusesNewOnes) {
     pins.push_back(*std::move(got));
   }
 
-  auto created = client_->Create(ObjectID::FromRandom(), kObjectSize);
+  auto created = client_->Create(ObjectID::FromRandom(), kObjectSize, kCached);
   EXPECT_EQ(created.status().code(), absl::StatusCode::kResourceExhausted) << created.status();
   EXPECT_NE(created.status().message().find("ObjectStoreFull"), std::string::npos)
       << created.status();
 
   // Larger than the whole store: refused whatever is pinned.
   std::vector<uint8_t> huge(kCapacity + 1);
-  absl::Status put_huge = client_->Put(ObjectID::FromRandom(), huge);
+  absl::Status put_huge = client_->Put(ObjectID::FromRandom(), huge, kCached);
   EXPECT_EQ(put_huge.code(), absl::StatusCode::kResourceExhausted) << put_huge;
   EXPECT_NE(put_huge.message().find("ObjectStoreFull"), std::string::npos) << put_huge;
 
@@ -136,7 +139,7 @@ TEST_F(EvictionTest, StoreFullOfPinnedObjectsRefusesNewOnes) {
   pins[3] = *std::move(got);
   ObjectID small_id = ObjectID::FromRandom();
   std::vector<uint8_t> small(1000, 1);
-  ASSERT_TRUE(client_->Put(small_id, small).ok());
+  ASSERT_TRUE(client_->Put(small_id, small, kCached).ok());
   absl::Status flushed = client_->Flush();
   EXPECT_EQ(flushed.code(), absl::StatusCode::kResourceExhausted) << flushed;
   EXPECT_NE(flushed.message().find("ObjectStoreFull"), std::string::npos) << flushed;

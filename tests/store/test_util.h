@@ -56,6 +56,15 @@ inline bool WaitFor(const std::function<bool()>& done, absl::Duration timeout) {
   }
 }
 
+// For a child process that waits for the test to kill it.
+[[noreturn]] inline void BlockUntilKilled() {
+  while (true) pause();
+}
+
+inline bool KilledBySigkill(int status) {
+  return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
 // The pipe ends one process uses to talk to the other: bytes in, bytes out.
 class Channel {
  public:
