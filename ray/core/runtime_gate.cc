@@ -48,6 +48,11 @@ void RuntimeGate::Close() {
   runtime_.reset();
 }
 
+void RuntimeGate::Call(absl::FunctionRef<void(CoreRuntime&)> f) {
+  Pass pass(*this);
+  f(pass.runtime());
+}
+
 std::vector<ObjectID> RuntimeGate::Submit(TaskSpec spec) {
   Pass pass(*this);
   return pass.runtime().Submit(std::move(spec));

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <memory>
 
+#include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 #include "ray/core/core_runtime.h"
 
@@ -28,6 +29,9 @@ class RuntimeGate final : public CoreRuntime {
   // The runtime while the gate is open (for what CoreRuntime does not offer); null after Close.
   // Only the thread that calls Close may use it without a call of its own in flight.
   CoreRuntime* runtime() const { return closed_.load() ? nullptr : runtime_.get(); }
+  // Runs `f` with the runtime as one call through the gate: Close() waits for it to return.
+  // Throws RayError(kShutDownMessage) once the gate is closed.
+  void Call(absl::FunctionRef<void(CoreRuntime&)> f);
 
   std::vector<ObjectID> Submit(TaskSpec spec) override;
   ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,

@@ -116,6 +116,22 @@ auto WithoutGilInDriver(F&& f) -> decltype(f()) {
   if constexpr (!std::is_void_v<Result>) return *std::move(result);
 }
 
+// Calls f(node) without the GIL, as a call through the runtime's gate (shutdown() from another
+// thread waits for it to return); does nothing outside the driver, in local mode or once shut
+// down.
+void OnNode(absl::FunctionRef<void(core::DriverRuntime&)> f) {
+  if (Node() == nullptr) return;
+  core::RuntimeGate* gate = Driver().runtime;
+  WithoutGilInDriver([&] {
+    try {
+      gate->Call([&](CoreRuntime& runtime) {
+        if (auto* node = dynamic_cast<core::DriverRuntime*>(&runtime)) f(*node);
+      });
+    } catch (const RayError&) {  // shut down meanwhile
+    }
+  });
+}
+
 CoreRuntime& Runtime() {
   CoreRuntime* runtime = core::CurrentRuntime();
   if (runtime == nullptr) RaisePython("RayError", "ray is not initialized: call ray.init() first");
@@ -593,22 +609,19 @@ PYBIND11_MODULE(_raylet, m) {
        .object_bytes = [](py::handle h) { return h.cast<const PyObjectBuffer&>().value.bytes; },
        .submit = [](ray::core::TaskSpec spec) { return py::cast(SubmitSpec(std::move(spec))); }});
   m.def("worker_pids", [] {
-    ray::core::DriverRuntime* node = Node();
-    if (node == nullptr) return std::vector<pid_t>{};
-    py::gil_scoped_release release;
-    return node->worker_pids();
+    std::vector<pid_t> pids;
+    OnNode([&](ray::core::DriverRuntime& node) { pids = node.worker_pids(); });
+    return pids;
   });
   m.def("resources", [](bool available) {  // {"CPU": ..., "object_store_memory": ...}
+    double cpus = -1;
+    absl::StatusOr<ray::store::StoreClientStats> store = absl::UnavailableError("no node");
+    OnNode([&](ray::core::DriverRuntime& node) {
+      cpus = available ? node.free_cpus() : node.num_cpus();
+      store = node.store_stats();
+    });
     py::dict resources;
-    if (Node() == nullptr) return resources;
-    ray::core::DriverRuntime& runtime = *Node();
-    absl::StatusOr<ray::store::StoreClientStats> store;
-    double cpus;
-    {
-      py::gil_scoped_release release;
-      cpus = available ? runtime.free_cpus() : runtime.num_cpus();
-      store = runtime.store_stats();
-    }
+    if (cpus < 0) return resources;
     resources["CPU"] = cpus;
     if (store.ok()) {
       resources["object_store_memory"] =
@@ -616,10 +629,15 @@ PYBIND11_MODULE(_raylet, m) {
     }
     return resources;
   });
-  m.def("session_dir", [] { return Node() != nullptr ? Node()->session_dir() : std::string(); });
+  m.def("session_dir", [] {
+    std::string dir;
+    OnNode([&](ray::core::DriverRuntime& node) { dir = node.session_dir(); });
+    return dir;
+  });
   m.def("node_pids", [] {  // zygote and store
-    if (Node() == nullptr) return std::vector<pid_t>{};
-    return std::vector<pid_t>{Node()->zygote_pid(), Node()->store_pid()};
+    std::vector<pid_t> pids;
+    OnNode([&](ray::core::DriverRuntime& node) { pids = {node.zygote_pid(), node.store_pid()}; });
+    return pids;
   });
   m.def("current_task_id", [] {  // hex; "" where there is none
     ray::core::CoreRuntime* runtime = ray::core::CurrentRuntime();

@@ -103,3 +103,34 @@ def test_interpreter_exit_with_daemon_threads_waiting(tmp_path):
                              timeout=120)
         assert out.returncode == 0, out.stdout + out.stderr
         assert "main thread leaves" in out.stdout
+
+
+@pytest.mark.parametrize("round_", range(4))
+def test_node_queries_while_shutting_down_end_cleanly(round_, monkeypatch):
+    # ray.available_resources() and friends read the node without the GIL: before, they held a
+    # raw pointer to it, which shutdown() in another thread could free under them.
+    monkeypatch.setenv("RAY_ENABLE_AUTO_CONNECT", "0")
+    ray.init(num_cpus=2)
+    started = threading.Barrier(3)
+    errors = []
+
+    def query():
+        started.wait(timeout=60)
+        try:
+            while ray.is_initialized():
+                ray.available_resources()
+                ray.cluster_resources()
+        except RayError:
+            pass  # "not initialized" once shut down
+        except Exception as e:  # noqa: BLE001 (reported by the test)
+            errors.append(e)
+
+    threads = [threading.Thread(target=query) for _ in range(2)]
+    for t in threads:
+        t.start()
+    started.wait(timeout=60)
+    ray.shutdown()
+    for t in threads:
+        t.join(timeout=60)
+        assert not t.is_alive(), "a query still runs a minute after ray.shutdown()"
+    assert errors == []
