@@ -181,12 +181,14 @@ std::vector<ObjectID> DriverRuntimeImpl::Submit(TaskSpec spec) {
   task.name = std::move(spec.options.name);
   task.nested_refs = std::move(spec.nested_refs);
   task.args.reserve(spec.args.size());
-  std::vector<ObjectID> stored;  // large values put into the store for this task
+  std::vector<ObjectID> stored;  // values put into the store for this task
+  InlineBudget inline_budget;
   for (auto& arg : spec.args) {
     TaskRecord::Arg a;
     a.ref = arg.ref;
-    if (arg.ref.IsNil() && arg.value.size() > kInlineLimit) {
-      // Large values go to the worker through the store, not through two sockets.
+    if (arg.ref.IsNil() && !inline_budget.Take(arg.value.size())) {
+      // Large values (and those past the task's inline budget) go to the worker through the
+      // store, not through two sockets.
       a.ref = Put(arg.value.size(),
                   [&](std::span<uint8_t> out) {
                     std::memcpy(out.data(), arg.value.data(), arg.value.size());

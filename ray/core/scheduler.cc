@@ -138,7 +138,7 @@ absl::Status Scheduler::SpawnWorker() {
   }
   auto worker = std::make_unique<Worker>();
   worker->pid = *pid;
-  worker->stream = std::make_unique<MessageStream>(fds[0]);
+  worker->stream = std::make_unique<MessageStream>(fds[0], rpc::MAX_FRAME_BYTES);
   epoll_event event{};
   event.events = EPOLLIN;
   event.data.ptr = worker.get();
@@ -193,6 +193,12 @@ void Scheduler::SubmitLocked(TaskRecord submitted) {
   }
   HoldNested(task.nested_refs);
   std::shared_ptr<const std::string> missing;
+  if (task.args.size() > rpc::MAX_IDS_PER_LIST) {  // more than a message to a worker carries
+    missing = ErrorObject(NameOf(task), "ray::RayError",
+                          absl::StrCat("a task takes at most ", rpc::MAX_IDS_PER_LIST,
+                                       " arguments (", task.args.size(), " given)"),
+                          id);
+  }
   for (auto& arg : task.args) {
     if (arg.ref.IsNil()) continue;
     auto it = objects_.find(arg.ref);
@@ -337,7 +343,7 @@ void Scheduler::MaybeFree(const ObjectID& id) {
     if (!entry.ready || entry.refs > 0 || entry.uses > 0 || !entry.dependents.empty()) {
       return;
     }
-    if (entry.value == nullptr) store_deletes_.push_back(it->first);
+    if (entry.value == nullptr || entry.store_copy) store_deletes_.push_back(it->first);
     for (const ObjectID& n : entry.nested) released.push_back(n);
     objects_.erase(it);
   };

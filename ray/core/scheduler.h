@@ -139,6 +139,9 @@ class Scheduler {
     std::vector<TaskID> dependents;
     std::vector<ObjectID> nested;        // objects its value references: one ref each
     std::vector<ObjectWaiter*> waiters;  // gets and waits counting it down (until ready)
+    // An inline value put into the store too, for a task whose arguments did not all fit
+    // inline (see FitArgumentsInline): deleted from the store with the object.
+    bool store_copy = false;
   };
   using ObjectTable = absl::node_hash_map<ObjectID, ObjectEntry>;
 
@@ -193,7 +196,15 @@ class Scheduler {
   void ReleaseUse(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeFree(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status SpawnWorker() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sends what the workers' outboxes hold.
   void FlushWorkers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues a worker's outbox, in messages of at most rpc::BATCH_BYTES and one item.
+  void QueueOutbox(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Keeps the values `task` carries inline within its InlineBudget: the objects past it among
+  // its arguments go into the store as well.
+  void FitArgumentsInline(const TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What `task` adds to a message, roughly.
+  size_t MessageBytes(const TaskRecord& task) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Wake();
 
   const SchedulerOptions options_;

@@ -1,0 +1,82 @@
+#include "ray/core/task_returns.h"
+
+#include <cstring>
+#include <stdexcept>
+
+#include "absl/strings/str_cat.h"
+#include "ray/core/capnp_bytes.h"
+#include "ray/core/capnp_ids.h"
+#include "ray/core/errors.h"
+
+namespace ray::core {
+TaskReturns::TaskReturns(store::StoreClient& store, const TaskID& task, size_t count)
+    : store_(store), task_(task), returns_(count) {}
+
+std::span<uint8_t> TaskReturns::Allocate(size_t index, size_t size) {
+  if (index >= returns_.size()) throw std::out_of_range("return index out of range");
+  Return& r = returns_[index];
+  r.written = true;
+  r.size = size;
+  if (inline_budget_.Take(size)) {
+    r.inline_value.assign(size, '\0');
+    return {reinterpret_cast<uint8_t*>(r.inline_value.data()), size};
+  }
+  auto object = store_.Create(ObjectID::ForReturn(task_, index + 1), size);
+  if (!object.ok()) ThrowStoreError(object.status());
+  r.created = *std::move(object);
+  return r.created.span();
+}
+
+void TaskReturns::SetNestedRefs(size_t index, std::vector<ObjectID> ids) {
+  if (index >= returns_.size()) throw std::out_of_range("return index out of range");
+  if (nested_.empty()) nested_.resize(returns_.size());  // most tasks never need it
+  nested_count_ = nested_count_ - nested_[index].size() + ids.size();
+  if (nested_count_ > rpc::MAX_IDS_PER_LIST) {
+    throw RayError(
+        absl::StrCat("a task's results may reference at most ", rpc::MAX_IDS_PER_LIST, " objects"));
+  }
+  nested_[index] = std::move(ids);
+}
+
+bool TaskReturns::AllWritten() const {
+  for (const Return& r : returns_) {
+    if (!r.written) return false;
+  }
+  return true;
+}
+
+void TaskReturns::Finish(capnp::List<rpc::Object>::Builder out) {
+  for (size_t i = 0; i < returns_.size(); ++i) {
+    Return& r = returns_[i];
+    out[i].setId(AsData(ObjectID::ForReturn(task_, i + 1).Binary()));
+    if (r.created.data() != nullptr) {
+      (void)store_.Seal(std::move(r.created));
+      out[i].setInStore(r.size);
+    } else {
+      out[i].setValue(AsData(r.inline_value));
+    }
+    if (i < nested_.size() && !nested_[i].empty()) {
+      WriteIds(out[i].initNestedRefs(nested_[i].size()), nested_[i]);
+    }
+  }
+}
+
+void TaskReturns::FinishWithError(capnp::List<rpc::Object>::Builder out, const std::string& error) {
+  InlineBudget budget;
+  for (size_t i = 0; i < returns_.size(); ++i) {
+    returns_[i].created = store::MutableObject();  // aborts it, if created
+    const ObjectID id = ObjectID::ForReturn(task_, i + 1);
+    out[i].setId(AsData(id.Binary()));
+    if (budget.Take(error.size())) {
+      out[i].setValue(AsData(error));
+    } else if (auto object = store_.Create(id, error.size()); !object.ok()) {
+      out[i].setValue(AsData(error));  // the store refuses: inline after all
+    } else {
+      std::memcpy(object->data(), error.data(), error.size());
+      (void)store_.Seal(*std::move(object));
+      out[i].setInStore(error.size());
+    }
+  }
+}
+
+}  // namespace ray::core
