@@ -150,6 +150,7 @@ absl::Status DriverRuntimeImpl::Init(const DriverOptions& options) {
     scheduler_options.max_recorded_tasks = options.max_recorded_tasks;
   }
   scheduler_options.idle_worker_timeout = options.idle_worker_timeout;
+  scheduler_options.worker_stall_timeout = options.worker_stall_timeout;
   scheduler_options.node_processes = {{zygote_->pid(), "the node's zygote (which starts workers)"},
                                       {store_pid_, "the node's object store"}};
   if (options.max_workers > 0) {

@@ -47,7 +47,7 @@ void Scheduler::FlushWorkers() {
     if (want_writes != worker.watching_writes) {
       epoll_event event{};
       event.events = EPOLLIN | (want_writes ? EPOLLOUT : 0);
-      event.data.ptr = &worker;
+      event.data.ptr = SocketTag(&worker);
       epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, worker.stream->fd(), &event);
       worker.watching_writes = want_writes;
     }
@@ -166,6 +166,7 @@ void Scheduler::QueueOutbox(Worker& worker) {
 
 void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> message) {
   auto in = message->Root<rpc::FromWorker>();
+  worker.heard = absl::Now();
   if (in.getPid() != 0) worker.pid = in.getPid();
   for (auto def : in.getFunctions()) {
     functions_.try_emplace(def.getKey(), FunctionRecord{std::string(AsView(def.getInvoker())),

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "ray/core/capnp_bytes.h"
@@ -9,6 +10,29 @@
 #include "ray/core/errors.h"
 
 namespace ray::core {
+namespace {
+
+// The longest pause between two tries of a create that waits for the store to abort an object.
+constexpr absl::Duration kMaxPause = absl::Milliseconds(50);
+
+}  // namespace
+
+absl::StatusOr<std::variant<store::MutableObject, uint64_t>> CreateOrFindStored(
+    store::StoreClient& store, const ObjectID& id, uint64_t size) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  for (absl::Duration pause = absl::Milliseconds(1);; pause = std::min(2 * pause, kMaxPause)) {
+    absl::StatusOr<store::MutableObject> created = store.Create(id, size);
+    if (created.ok()) return *std::move(created);
+    if (created.status().code() != absl::StatusCode::kAlreadyExists) return created.status();
+    if (std::optional<absl::StatusOr<store::ObjectBuffer>> stored = store.TryGet(id)) {
+      if (!stored->ok()) return stored->status();  // stored as failed (the store was full)
+      return uint64_t{(*stored)->size()};
+    }
+    if (absl::Now() >= give_up) return created.status();
+    std::this_thread::sleep_for(absl::ToChronoNanoseconds(pause));
+  }
+}
+
 TaskReturns::TaskReturns(store::StoreClient& store, const TaskID& task, size_t count)
     : store_(store), task_(task), returns_(count) {}
 
@@ -21,10 +45,15 @@ std::span<uint8_t> TaskReturns::Allocate(size_t index, size_t size) {
     r.inline_value.assign(size, '\0');
     return {reinterpret_cast<uint8_t*>(r.inline_value.data()), size};
   }
-  auto object = store_.Create(ObjectID::ForReturn(task_, index + 1), size);
+  auto object = CreateOrFindStored(store_, ObjectID::ForReturn(task_, index + 1), size);
   if (!object.ok()) ThrowStoreError(object.status());
-  r.created = *std::move(object);
-  return r.created.span();
+  if (auto* created = std::get_if<store::MutableObject>(&*object)) {
+    r.created = std::move(*created);
+    return r.created.span();
+  }
+  r.stored_before = std::get<uint64_t>(*object);
+  r.discarded = std::make_unique_for_overwrite<uint8_t[]>(size);
+  return {r.discarded.get(), size};
 }
 
 void TaskReturns::SetNestedRefs(size_t index, std::vector<ObjectID> ids) {
@@ -52,6 +81,8 @@ void TaskReturns::Finish(capnp::List<rpc::Object>::Builder out) {
     if (r.created.data() != nullptr) {
       (void)store_.Seal(std::move(r.created));
       out[i].setInStore(r.size);
+    } else if (r.stored_before) {
+      out[i].setInStore(*r.stored_before);
     } else {
       out[i].setValue(AsData(r.inline_value));
     }
@@ -67,14 +98,18 @@ void TaskReturns::FinishWithError(capnp::List<rpc::Object>::Builder out, const s
     returns_[i].created = store::MutableObject();  // aborts it, if created
     const ObjectID id = ObjectID::ForReturn(task_, i + 1);
     out[i].setId(AsData(id.Binary()));
-    if (budget.Take(error.size())) {
+    if (returns_[i].stored_before) {  // an earlier attempt's result stands
+      out[i].setInStore(*returns_[i].stored_before);
+    } else if (budget.Take(error.size())) {
       out[i].setValue(AsData(error));
-    } else if (auto object = store_.Create(id, error.size()); !object.ok()) {
+    } else if (auto object = CreateOrFindStored(store_, id, error.size()); !object.ok()) {
       out[i].setValue(AsData(error));  // the store refuses: inline after all
-    } else {
-      std::memcpy(object->data(), error.data(), error.size());
-      (void)store_.Seal(*std::move(object));
+    } else if (auto* created = std::get_if<store::MutableObject>(&*object)) {
+      std::memcpy(created->data(), error.data(), error.size());
+      (void)store_.Seal(std::move(*created));
       out[i].setInStore(error.size());
+    } else {
+      out[i].setInStore(std::get<uint64_t>(*object));
     }
   }
 }

@@ -72,6 +72,8 @@ struct ToWorker {
   returnQueued @5 :Bool;         # hand back the tasks not started yet (another worker is idle)
 }
 
+# An empty FromWorker is a heartbeat: a worker that holds tasks sends one when it has sent
+# nothing for a second (SchedulerOptions::worker_stall_timeout).
 struct FromWorker {
   pid @0 :Int32;                 # first message of a worker
   functions @1 :List(FunctionDef);

@@ -26,6 +26,7 @@
 #include "ray/core/task_returns.h"
 #include "ray/core/worker.capnp.h"
 #include "ray/core/worker_outbox.h"
+#include "ray/faults/fault_injection.h"
 #include "ray/store/client.h"
 
 namespace ray::core {
@@ -37,6 +38,9 @@ constexpr absl::Duration kSpin = absl::Microseconds(50);
 // longer than kMaxResultDelay (see Serve).
 constexpr size_t kResultBatch = 16;
 constexpr absl::Duration kMaxResultDelay = absl::Microseconds(200);
+// While it holds tasks, a worker sends at least a message this often (a heartbeat if nothing
+// else): the scheduler takes a worker silent for its stall timeout for stalled.
+constexpr absl::Duration kHeartbeatInterval = absl::Seconds(1);
 
 // Throws if a request or a value would carry more IDs than a message may (see worker.capnp).
 void CheckIdCount(size_t count, const char* what) {
@@ -99,6 +103,7 @@ class WorkerRuntime final : public CoreRuntime {
     for (const QueuedTask& t : queue_) {
       out_.handed_back.push_back(TaskID::FromBinary(AsView(t.task.getTaskId())));
     }
+    tasks_held_ -= queue_.size();
     queue_.clear();
   }
   // Runs a task and adds its results to the outbox.
@@ -109,12 +114,15 @@ class WorkerRuntime final : public CoreRuntime {
     absl::MutexLock lock(&out_mu_);
     return SendLocked(std::move(extra));
   }
-  absl::Status SendLocked(std::function<void(rpc::FromWorker::Builder)> extra = nullptr)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_);
+  // `fault_point` names the message for fault injection; a message with results is always
+  // "worker.send_results".
+  absl::Status SendLocked(std::function<void(rpc::FromWorker::Builder)> extra = nullptr,
+                          const char* fault_point = nullptr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_);
   // After a task: its results go out now if the batch is full or no task is queued; else they
   // wait for the next results, and the flusher sends them if kMaxResultDelay passes first.
   absl::Status SendOrDefer() ABSL_LOCKS_EXCLUDED(out_mu_);
-  // The flusher thread: sends results that waited kMaxResultDelay while the next task runs.
+  // The flusher thread: sends results that waited kMaxResultDelay while the next task runs, and
+  // a heartbeat when the worker holds tasks and sent nothing for kHeartbeatInterval.
   void FlushLoop() ABSL_LOCKS_EXCLUDED(out_mu_);
   const ResolvedFunction* Function(uint64_t key);
 
@@ -135,6 +143,10 @@ class WorkerRuntime final : public CoreRuntime {
   absl::Mutex out_mu_;
   WorkerOutbox out_ ABSL_GUARDED_BY(out_mu_);
   absl::Time unsent_since_ ABSL_GUARDED_BY(out_mu_) = absl::InfiniteFuture();  // oldest result
+  absl::Time last_sent_ ABSL_GUARDED_BY(out_mu_) = absl::Now();
+  // Tasks received and not yet done nor handed back: while there are any, heartbeats go out.
+  size_t tasks_held_ ABSL_GUARDED_BY(out_mu_) = 0;
+  bool flusher_asleep_ ABSL_GUARDED_BY(out_mu_) = false;  // with no deadline
   bool stopping_ ABSL_GUARDED_BY(out_mu_) = false;
   absl::CondVar flush_cv_;
   std::thread flusher_;
@@ -149,10 +161,18 @@ class WorkerRuntime final : public CoreRuntime {
   std::optional<std::vector<ObjectID>> ready_reply_;
 };
 
-absl::Status WorkerRuntime::SendLocked(std::function<void(rpc::FromWorker::Builder)> extra) {
+absl::Status WorkerRuntime::SendLocked(std::function<void(rpc::FromWorker::Builder)> extra,
+                                       const char* fault_point) {
   unsent_since_ = absl::InfiniteFuture();
   if (out_.empty() && extra == nullptr) return absl::OkStatus();
-  out_.QueueOn(stream_, extra, faults::Action::kNone);
+  last_sent_ = absl::Now();
+  if (!out_.done.empty()) fault_point = "worker.send_results";
+  faults::Action fault = fault_point != nullptr ? faults::At(fault_point) : faults::Action::kNone;
+  if (fault == faults::Action::kKill) {
+    (void)store_->Flush();  // the results in the store are sealed there: then die
+    faults::Kill();
+  }
+  out_.QueueOn(stream_, extra, fault);
   return stream_.FlushBlocking();
 }
 
@@ -169,12 +189,22 @@ absl::Status WorkerRuntime::SendOrDefer() {
 void WorkerRuntime::FlushLoop() {
   absl::MutexLock lock(&out_mu_);
   while (!stopping_) {
-    if (unsent_since_ == absl::InfiniteFuture()) {
-      flush_cv_.Wait(&out_mu_);
-    } else if (absl::Time due = unsent_since_ + kMaxResultDelay; absl::Now() < due) {
-      flush_cv_.WaitWithDeadline(&out_mu_, due);
+    // A failed send shows in the task thread's next read or send.
+    absl::Time now = absl::Now();
+    if (now >= unsent_since_ + kMaxResultDelay) {
+      (void)SendLocked();
+    } else if (tasks_held_ > 0 && now >= last_sent_ + kHeartbeatInterval) {
+      (void)SendLocked([](rpc::FromWorker::Builder) {}, "worker.heartbeat");
     } else {
-      (void)SendLocked();  // a failed send shows in the task thread's next read or send
+      // While the worker sends (even without tasks now), this wakes a second after the last
+      // message; only a worker quiet for that long sleeps until a task or a result wakes it,
+      // so that a worker running short tasks one by one is not woken for each.
+      absl::Time heartbeat_due = last_sent_ + kHeartbeatInterval;
+      absl::Time due = std::min(unsent_since_ + kMaxResultDelay,
+                                now < heartbeat_due ? heartbeat_due : absl::InfiniteFuture());
+      flusher_asleep_ = due == absl::InfiniteFuture();
+      flush_cv_.WaitWithDeadline(&out_mu_, due);
+      flusher_asleep_ = false;
     }
   }
 }
@@ -187,14 +217,16 @@ void WorkerRuntime::Accept(std::shared_ptr<ReceivedMessage> message, bool blocke
                                      std::string(AsView(def.getFunction())), def.getName().cStr()});
   }
   for (auto task : in.getTasks()) {
+    absl::MutexLock lock(&out_mu_);
     if (task.getRunWhileBlocked()) {
       run_while_blocked_.push_back({message, task});
     } else if (blocked) {
-      absl::MutexLock lock(&out_mu_);
       out_.handed_back.push_back(TaskID::FromBinary(AsView(task.getTaskId())));
+      continue;
     } else {
       queue_.push_back({message, task});
     }
+    if (tasks_held_++ == 0 && flusher_asleep_) flush_cv_.Signal();  // heartbeats are due
   }
   if (in.getObjects().size() > 0) {
     if (!objects_reply_) objects_reply_.emplace();
@@ -311,6 +343,7 @@ void WorkerRuntime::Execute(const QueuedTask& queued) {
     returns.FinishWithError(list, error);
   }
   out_.done.push_back(kj::mv(orphan));
+  tasks_held_ -= 1;
 }
 
 int WorkerRuntime::Serve() {
@@ -410,12 +443,17 @@ ObjectID WorkerRuntime::PutValue(size_t size, absl::FunctionRef<void(std::span<u
       throw std::runtime_error("the scheduler's connection is closed");
     }
   } else {
-    auto object = store_->Create(id, size);
+    auto object = CreateOrFindStored(*store_, id, size);
     if (!object.ok()) ThrowStoreError(object.status());
-    write(object->span());
-    (void)store_->Seal(*std::move(object));
+    uint64_t stored_size = size;
+    if (auto* created = std::get_if<store::MutableObject>(&*object)) {
+      write(created->span());
+      (void)store_->Seal(std::move(*created));
+    } else {
+      stored_size = std::get<uint64_t>(*object);  // an earlier attempt of this task put it
+    }
     absl::MutexLock lock(&out_mu_);
-    out_.puts.push_back({id, uint64_t{size}, options.nested_refs});
+    out_.puts.push_back({id, stored_size, options.nested_refs});
   }
   refs_[id] += 1;
   return id;
