@@ -165,6 +165,7 @@ absl::Status DriverRuntimeImpl::Init(const DriverOptions& options) {
     scheduler_options.max_recorded_tasks = options.max_recorded_tasks;
   }
   scheduler_options.idle_worker_timeout = options.idle_worker_timeout;
+  scheduler_options.worker_stall_timeout = options.worker_stall_timeout;
   scheduler_options.node_processes = {{zygote_->pid(), "the node's zygote (which starts workers)"},
                                       {store_pid_, "the node's object store"}};
   if (options.max_workers > 0) {
@@ -196,12 +197,14 @@ std::vector<ObjectID> DriverRuntimeImpl::Submit(TaskSpec spec) {
   task.name = std::move(spec.options.name);
   task.nested_refs = std::move(spec.nested_refs);
   task.args.reserve(spec.args.size());
-  std::vector<ObjectID> stored;  // large values put into the store for this task
+  std::vector<ObjectID> stored;  // values put into the store for this task
+  InlineBudget inline_budget;
   for (auto& arg : spec.args) {
     TaskRecord::Arg a;
     a.ref = arg.ref;
-    if (arg.ref.IsNil() && arg.value.size() > kInlineLimit) {
-      // Large values go to the worker through the store, not through two sockets.
+    if (arg.ref.IsNil() && !inline_budget.Take(arg.value.size())) {
+      // Large values (and those past the task's inline budget) go to the worker through the
+      // store, not through two sockets.
       a.ref = Put(arg.value.size(),
                   [&](std::span<uint8_t> out) {
                     std::memcpy(out.data(), arg.value.data(), arg.value.size());

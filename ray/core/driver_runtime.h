@@ -25,6 +25,9 @@ struct DriverOptions {
   // Workers started beyond num_workers (when tasks block in a get, or CPUs are free and no
   // worker is) exit after this long idle.
   absl::Duration idle_worker_timeout = absl::Seconds(10);
+  // A worker that holds tasks and sends nothing for this long is stalled: killed, and its tasks
+  // retried (see SchedulerOptions::worker_stall_timeout).
+  absl::Duration worker_stall_timeout = absl::Seconds(30);
   // Worker processes at most, blocked ones included; 0: 256. Past it, a worker blocked in a
   // get runs ready tasks inside its wait.
   int max_workers = 0;

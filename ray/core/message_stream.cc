@@ -14,9 +14,9 @@
 namespace ray::core {
 namespace {
 
-capnp::ReaderOptions Options() {
+capnp::ReaderOptions Options(size_t max_bytes) {
   capnp::ReaderOptions options;
-  options.traversalLimitInWords = MessageStream::kMaxMessageBytes / sizeof(capnp::word);
+  options.traversalLimitInWords = max_bytes / sizeof(capnp::word);
   options.nestingLimit = 64;
   return options;
 }
@@ -27,23 +27,57 @@ absl::Status Errno(const char* what) {
 
 }  // namespace
 
-ReceivedMessage::ReceivedMessage(kj::Array<capnp::word> words)
-    : words_(kj::mv(words)), reader_(words_, Options()) {}
+ReceivedMessage::ReceivedMessage(kj::Array<capnp::word> words, size_t max_bytes)
+    : words_(kj::mv(words)), reader_(words_, Options(max_bytes)) {}
 
-MessageStream::MessageStream(int fd) : fd_(fd), in_(kj::heapArray<capnp::word>(8192)) {
+MessageStream::MessageStream(int fd, size_t max_message_bytes)
+    : fd_(fd), max_message_bytes_(max_message_bytes), in_(kj::heapArray<capnp::word>(8192)) {
   fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
 }
 
 MessageStream::~MessageStream() { close(fd_); }
 
-void MessageStream::Queue(capnp::MessageBuilder& message) {
+void MessageStream::Queue(capnp::MessageBuilder& message, faults::Action fault) {
   if (write_offset_ == out_.size()) {
     out_.clear();
     write_offset_ = 0;
   }
   kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
   auto bytes = words.asBytes();
-  out_.append(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+  std::string_view frame(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+  if (silenced_) return;
+  if (fault != faults::Action::kNone) {
+    QueueFault(fault, frame);
+  } else {
+    out_.append(frame);
+  }
+}
+
+void MessageStream::QueueFault(faults::Action fault, std::string_view frame) {
+  // A frame header for one segment of `words` words (the standard framing's segment table).
+  auto header = [](uint64_t words) {
+    uint32_t table[2] = {0, static_cast<uint32_t>(words)};
+    return std::string(reinterpret_cast<const char*>(table), sizeof(table));
+  };
+  switch (fault) {
+    case faults::Action::kGarbage:  // the root pointer is a list pointer: does not decode
+      out_ += header(2) + std::string(2 * sizeof(capnp::word), '\xa5');
+      break;
+    case faults::Action::kTruncate:
+      out_.append(frame.substr(0, frame.size() / 2));
+      break;
+    case faults::Action::kBogusLength:  // well under any limit; what follows is swallowed
+      out_ += header((1 << 20) / sizeof(capnp::word)) + std::string(frame);
+      break;
+    case faults::Action::kOversize:
+      out_ += header(max_message_bytes_ / sizeof(capnp::word) + 1) + std::string(frame);
+      break;
+    case faults::Action::kStall:
+      silenced_ = true;
+      break;
+    default:
+      out_.append(frame);
+  }
 }
 
 absl::Status MessageStream::Flush() {
@@ -84,8 +118,10 @@ absl::Status MessageStream::Extract(
     } catch (const kj::Exception& e) {
       return absl::DataLossError(absl::StrCat("bad message framing: ", e.getDescription().cStr()));
     }
-    if (needed * sizeof(capnp::word) > kMaxMessageBytes) {
-      return absl::DataLossError(absl::StrCat("message of ", needed * 8, " bytes is too large"));
+    if (needed * sizeof(capnp::word) > max_message_bytes_) {
+      return absl::DataLossError(absl::StrCat("a frame declares ", needed * sizeof(capnp::word),
+                                              " bytes, more than the ", max_message_bytes_,
+                                              " a message may take"));
     }
     if (needed > prefix.size()) {
       if (needed > in_.size()) {  // grow so the whole message fits
@@ -101,7 +137,7 @@ absl::Status MessageStream::Extract(
     offset_words += needed;
     std::unique_ptr<ReceivedMessage> message;
     try {
-      message = std::make_unique<ReceivedMessage>(kj::mv(words));
+      message = std::make_unique<ReceivedMessage>(kj::mv(words), max_message_bytes_);
     } catch (const kj::Exception& e) {
       return absl::DataLossError(absl::StrCat("malformed message: ", e.getDescription().cStr()));
     }

@@ -24,11 +24,12 @@ namespace ray::core {
 using namespace scheduler_internal;  // NOLINT: the scheduler's own helpers
 
 Scheduler::Scheduler(SchedulerOptions options, std::unique_ptr<store::StoreClient> store,
-                     std::function<absl::StatusOr<pid_t>(int fd)> spawn_worker)
+                     SpawnWorkerFunction spawn_worker)
     : options_(std::move(options)),
       store_(std::move(store)),
       spawn_worker_(std::move(spawn_worker)),
-      cpus_free_(options_.num_cpus) {
+      cpus_free_(options_.num_cpus),
+      liveness_(options_.worker_stall_timeout) {
   if (options_.record_task_graph) {
     graph_ = std::make_unique<TaskGraph>(options_.root_task, options_.max_recorded_tasks);
   }
@@ -126,46 +127,6 @@ void Scheduler::Wake() {
   (void)!write(wake_fd_, &one, sizeof(one));
 }
 
-absl::Status Scheduler::SpawnWorker() {
-  int fds[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    return absl::InternalError(absl::StrCat("socketpair: ", std::strerror(errno)));
-  }
-  absl::StatusOr<pid_t> pid = spawn_worker_(fds[1]);
-  if (!pid.ok()) {
-    close(fds[0]);
-    return pid.status();
-  }
-  auto worker = std::make_unique<Worker>();
-  worker->pid = *pid;
-  worker->stream = std::make_unique<MessageStream>(fds[0]);
-  epoll_event event{};
-  event.events = EPOLLIN;
-  event.data.ptr = worker.get();
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fds[0], &event);
-  // A dead worker's slot is reused, so that retired and crashed workers do not pile up. Its
-  // record is no longer referred to: no task is assigned to it, its socket is out of the epoll
-  // set, and whoever calls this rescans the workers afterwards.
-  auto dead = std::find_if(workers_.begin(), workers_.end(),
-                           [](const auto& w) { return w->state == Worker::State::kDead; });
-  worker->index = dead - workers_.begin();
-  if (dead != workers_.end()) {
-    *dead = std::move(worker);
-  } else {
-    workers_.push_back(std::move(worker));
-  }
-  return absl::OkStatus();
-}
-
-std::vector<pid_t> Scheduler::WorkerPids() {
-  absl::MutexLock lock(&mu_);
-  std::vector<pid_t> pids;
-  for (auto& w : workers_) {
-    if (w->state != Worker::State::kDead && w->pid > 0) pids.push_back(w->pid);
-  }
-  return pids;
-}
-
 double Scheduler::FreeCpus() {
   absl::MutexLock lock(&mu_);
   return std::clamp(cpus_free_, 0.0, options_.num_cpus);
@@ -193,6 +154,12 @@ void Scheduler::SubmitLocked(TaskRecord submitted) {
   }
   HoldNested(task.nested_refs);
   std::shared_ptr<const std::string> missing;
+  if (task.args.size() > rpc::MAX_IDS_PER_LIST) {  // more than a message to a worker carries
+    missing = ErrorObject(NameOf(task), "ray::RayError",
+                          absl::StrCat("a task takes at most ", rpc::MAX_IDS_PER_LIST,
+                                       " arguments (", task.args.size(), " given)"),
+                          id);
+  }
   for (auto& arg : task.args) {
     if (arg.ref.IsNil()) continue;
     auto it = objects_.find(arg.ref);
@@ -351,7 +318,7 @@ void Scheduler::MaybeFree(const ObjectID& id) {
     if (!entry.ready || entry.refs > 0 || entry.uses > 0 || !entry.dependents.empty()) {
       return;
     }
-    if (entry.value == nullptr) store_deletes_.push_back(it->first);
+    if (entry.value == nullptr || entry.store_copy) store_deletes_.push_back(it->first);
     for (const ObjectID& n : entry.nested) released.push_back(n);
     objects_.erase(it);
   };
@@ -450,67 +417,6 @@ void Scheduler::ServeBlockedWorkers(bool expire) {
       cpus_free_ -= worker.cpus_held;
     }
   }
-}
-
-void Scheduler::WorkerDied(Worker& worker, const std::string& why) {
-  if (worker.state == Worker::State::kDead) return;
-  bool was_running =
-      worker.state == Worker::State::kBusy || worker.state == Worker::State::kBlocked;
-  if (worker.state != Worker::State::kBlocked) cpus_free_ += worker.cpus_held;
-  worker.cpus_held = 0;
-  worker.state = Worker::State::kDead;
-  worker.pending.reset();
-  const size_t active = worker.active();  // running: the front one and those nested beneath
-  worker.suspended.clear();
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, worker.stream->fd(), nullptr);
-  worker.stream.reset();  // closes the socket: a worker still alive exits
-  std::deque<TaskID> assigned = std::move(worker.assigned);
-  worker.assigned.clear();
-  for (size_t i = assigned.size(); i-- > 0;) {
-    auto it = tasks_.find(assigned[i]);
-    if (it == tasks_.end()) continue;
-    TaskRecord& task = it->second;
-    task.worker = -1;
-    task.run_while_blocked = false;
-    if (i < active && was_running && --task.retries_left < 0) {
-      // What the dead attempt put in the store is no one's: its results are this error.
-      for (int r = 1; r <= task.num_returns; ++r) {
-        store_deletes_.push_back(ObjectID::ForReturn(task.id, r));
-      }
-      std::string message = absl::StrCat("the worker (pid ", worker.pid, ") running ", NameOf(task),
-                                         " died: ", why, "; no retries left");
-      FailTask(task,
-               ErrorObject(NameOf(task), std::string(kWorkerCrashedErrorType), message, task.id));
-    } else {
-      ready_.push_front(task.id);
-    }
-  }
-  for (const ObjectID& id : worker.held) {
-    auto it = objects_.find(id);
-    if (it == objects_.end()) continue;
-    it->second.refs -= 1;
-    MaybeFree(id);
-  }
-  worker.held.clear();
-}
-
-absl::Time Scheduler::RetireIdleWorkers() {
-  int alive = 0;
-  for (auto& w : workers_) alive += w->state != Worker::State::kDead && !w->broken;
-  absl::Time now = absl::Now();
-  absl::Time next = absl::InfiniteFuture();
-  for (auto& w : workers_) {
-    if (alive <= options_.num_workers) break;
-    if (w->state != Worker::State::kIdle || w->broken || !w->assigned.empty()) continue;
-    absl::Time due = w->idle_since + options_.idle_worker_timeout;
-    if (due > now) {
-      next = std::min(next, due);
-      continue;
-    }
-    WorkerDied(*w, "idle");
-    --alive;
-  }
-  return next;
 }
 
 std::optional<std::vector<std::shared_ptr<const std::string>>> Scheduler::WaitForObjects(

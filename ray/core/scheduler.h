@@ -30,6 +30,8 @@
 #include "ray/core/message_stream.h"
 #include "ray/core/task_graph.h"
 #include "ray/core/worker.capnp.h"
+#include "ray/core/worker_liveness.h"
+#include "ray/core/zygote.h"
 #include "ray/store/client.h"
 
 namespace ray::core {
@@ -64,6 +66,9 @@ struct SchedulerOptions {
   // Workers started beyond num_workers (while others were blocked in a get) exit after this
   // long idle.
   absl::Duration idle_worker_timeout = absl::Seconds(10);
+  // A worker that holds tasks and sends no complete message for this long (a live one sends a
+  // heartbeat every second) is stalled: killed, and its tasks retried. Make it several seconds.
+  absl::Duration worker_stall_timeout = absl::Seconds(30);
   // Processes the node cannot do without (the store, the zygote), each with how errors name
   // it ("the node's object store"). When one dies the node is broken: every unfinished task
   // fails with an error that says which process died, and so do later ones (NodeFailure).
@@ -86,9 +91,10 @@ class Scheduler {
   static constexpr absl::Duration kDriverSpin = absl::Microseconds(50);
 
   // `spawn_worker(fd)` starts a worker process serving the socket `fd` (the callee owns it)
-  // and returns its pid.
+  // and returns its pid and pidfd.
+  using SpawnWorkerFunction = std::function<absl::StatusOr<SpawnedProcess>(int fd)>;
   Scheduler(SchedulerOptions options, std::unique_ptr<store::StoreClient> store,
-            std::function<absl::StatusOr<pid_t>(int fd)> spawn_worker);
+            SpawnWorkerFunction spawn_worker);
   ~Scheduler();  // stops the thread; workers see their sockets close and exit
 
   // Starts the scheduler thread and the first workers.
@@ -129,7 +135,7 @@ class Scheduler {
   // CPUs that no running task holds.
   double FreeCpus();
 
-  struct Worker;  // defined in scheduler.cc
+  struct Worker;  // defined in scheduler_internal.h
   class ObjectWaiter;
 
  private:
@@ -142,6 +148,9 @@ class Scheduler {
     std::vector<TaskID> dependents;
     std::vector<ObjectID> nested;        // objects its value references: one ref each
     std::vector<ObjectWaiter*> waiters;  // gets and waits counting it down (until ready)
+    // An inline value put into the store too, for a task whose arguments did not all fit
+    // inline (see FitArgumentsInline): deleted from the store with the object.
+    bool store_copy = false;
   };
   using ObjectTable = absl::node_hash_map<ObjectID, ObjectEntry>;
 
@@ -188,7 +197,14 @@ class Scheduler {
   void RunWhileBlocked(Worker& worker, TaskRecord& task, double cpus)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendTask(Worker& worker, TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void WorkerDied(Worker& worker, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The worker is lost (`why`): it gets no more work, its process is killed unless `kill` is
+  // false (one retired when idle), and the tasks it held are retried (or fail with `why`, out of
+  // retries) once its process has ended (WorkerEnded).
+  void WorkerDied(Worker& worker, const std::string& why, bool kill = true)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WorkerEnded(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Kills the workers that are stalled (see WorkerLiveness).
+  void CheckLiveness() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Stops idle workers beyond num_workers that have been idle for idle_worker_timeout; returns
   // when the next one would be due (InfiniteFuture if none).
   absl::Time RetireIdleWorkers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -196,12 +212,20 @@ class Scheduler {
   void ReleaseUse(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeFree(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status SpawnWorker() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sends what the workers' outboxes hold.
   void FlushWorkers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues a worker's outbox, in messages of at most rpc::BATCH_BYTES and one item.
+  void QueueOutbox(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Keeps the values `task` carries inline within its InlineBudget: the objects past it among
+  // its arguments go into the store as well.
+  void FitArgumentsInline(const TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What `task` adds to a message, roughly.
+  size_t MessageBytes(const TaskRecord& task) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Wake();
 
   const SchedulerOptions options_;
   std::unique_ptr<store::StoreClient> store_;
-  std::function<absl::StatusOr<pid_t>(int fd)> spawn_worker_;
+  SpawnWorkerFunction spawn_worker_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::thread thread_;
@@ -223,6 +247,7 @@ class Scheduler {
   std::vector<std::unique_ptr<Worker>> workers_ ABSL_GUARDED_BY(mu_);
   double cpus_free_ ABSL_GUARDED_BY(mu_);
   std::vector<ObjectID> store_deletes_ ABSL_GUARDED_BY(mu_);
+  WorkerLiveness liveness_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<TaskGraph> graph_;  // null when not recording; thread-safe itself
   struct NodeProcess {
     int pidfd = -1;  // readable once the process has ended

@@ -187,6 +187,7 @@ void Scheduler::RunWhileBlocked(Worker& worker, TaskRecord& task, double cpus) {
 }
 
 void Scheduler::Assign(Worker& worker, TaskRecord& task) {
+  if (worker.assigned.empty()) worker.heard = absl::Now();  // silence counts from now on
   task.worker = worker.index;
   worker.assigned.push_back(task.id);
   if (worker.assigned.size() == 1) RecordStart(worker);

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -45,6 +47,16 @@ inline std::string DoesNotExist(const ObjectID& id) {
 // The value a get of an object that does not exist returns.
 inline std::shared_ptr<const std::string> MissingObjectError(const ObjectID& id) {
   return ErrorObject("ray.get", "ray::RayError", DoesNotExist(id), TaskID());
+}
+
+// Epoll tags: a worker's socket is tagged with its record's address, its process's pidfd with
+// that address plus one (records are aligned, so the low bit tells them apart).
+inline void* SocketTag(Scheduler::Worker* worker) { return worker; }
+inline void* ProcessTag(Scheduler::Worker* worker) { return reinterpret_cast<char*>(worker) + 1; }
+// The worker an epoll tag names, and whether the event is its process's end.
+inline std::pair<Scheduler::Worker*, bool> TaggedWorker(void* tag) {
+  auto address = reinterpret_cast<uintptr_t>(tag);
+  return {reinterpret_cast<Scheduler::Worker*>(address & ~uintptr_t{1}), (address & 1) != 0};
 }
 
 }  // namespace scheduler_internal
@@ -96,6 +108,8 @@ struct Scheduler::Worker {
   enum class State { kIdle, kBusy, kBlocked, kDead };
   int index = 0;
   pid_t pid = 0;
+  // Its process, until it has ended (while dead, its record is not reused: see WorkerDied).
+  Pidfd process;
   std::unique_ptr<MessageStream> stream;
   State state = State::kIdle;
   std::deque<TaskID> assigned;  // sent and not done; the front one is running
@@ -106,7 +120,14 @@ struct Scheduler::Worker {
   bool steal_pending = false;           // asked to hand back its queued tasks
   absl::Time front_started;             // when its front task started
   absl::Time idle_since = absl::Now();  // when it last became idle
+  // Its last complete message, or when it began to hold tasks if later (see WorkerLiveness).
+  absl::Time heard = absl::Now();
   bool watching_writes = false;
+  // Once dead: the tasks it held, retried when its process has ended; the first `lost_running`
+  // of them were running (they use a retry), and `lost_why` says what happened.
+  std::deque<TaskID> lost_tasks;
+  size_t lost_running = 0;
+  std::string lost_why;
 
   // A Get or Wait the worker is blocked in.
   struct Pending {

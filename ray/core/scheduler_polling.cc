@@ -30,6 +30,9 @@ absl::Time Scheduler::NextDeadline() {
   }
   for (auto& w : workers_) {
     if (w->pending) earliest = std::min(earliest, w->pending->deadline);
+    if (w->state != Worker::State::kDead && !w->assigned.empty()) {
+      earliest = std::min(earliest, liveness_.StallDeadline(w->heard));
+    }
     if (has_idle && w->queued() > 0 && !w->steal_pending) {
       earliest = std::min(earliest, w->front_started + kStealAfter);  // a steal to consider
     }
@@ -40,6 +43,7 @@ absl::Time Scheduler::NextDeadline() {
 void Scheduler::PollOnce(absl::Time deadline, absl::Duration spin) {
   epoll_event events[64];
   int n = 0;
+  const absl::Time started = absl::Now();
   for (absl::Time spin_until = std::min(deadline, absl::Now() + spin); n == 0;) {
     bool spinning = absl::Now() < spin_until;
     int timeout_ms = 0;
@@ -52,9 +56,11 @@ void Scheduler::PollOnce(absl::Time deadline, absl::Duration spin) {
     n = epoll_wait(epoll_fd_, events, 64, timeout_ms);
     if (!spinning) break;
   }
+  const absl::Time returned = absl::Now();
   std::vector<std::pair<Worker*, std::unique_ptr<ReceivedMessage>>> inbox;
   std::vector<std::pair<Worker*, std::string>> broken;
   std::vector<const NodeProcess*> died;
+  std::vector<Worker*> ended;  // lost workers whose process has ended
   for (int i = 0; i < n; ++i) {
     if (events[i].data.ptr == nullptr) {
       uint64_t count;
@@ -70,8 +76,10 @@ void Scheduler::PollOnce(absl::Time deadline, absl::Duration spin) {
       epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, (*it)->pidfd, nullptr);
       continue;
     }
-    auto* worker = static_cast<Worker*>(events[i].data.ptr);
-    if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+    auto [worker, process_ended] = TaggedWorker(events[i].data.ptr);
+    if (process_ended) {
+      ended.push_back(worker);
+    } else if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
       absl::Status status = worker->stream->ReadAvailable(
           [&](std::unique_ptr<ReceivedMessage> m) { inbox.emplace_back(worker, std::move(m)); });
       if (!status.ok()) broken.emplace_back(worker, std::string(status.message()));
@@ -81,6 +89,7 @@ void Scheduler::PollOnce(absl::Time deadline, absl::Duration spin) {
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;
+    liveness_.Polled(started, deadline, returned);
     if (!died.empty()) {
       // The zygote first: its children (the store among them) die with it.
       const NodeProcess* first = died.front();
@@ -103,6 +112,8 @@ void Scheduler::PollOnce(absl::Time deadline, absl::Duration spin) {
       if (w->broken) broken.emplace_back(w.get(), "its socket failed");
     }
     for (auto& [worker, why] : broken) WorkerDied(*worker, why);
+    for (Worker* worker : ended) WorkerEnded(*worker);
+    CheckLiveness();
     ServeBlockedWorkers(/*expire=*/true);
     Dispatch();
     FlushWorkers();

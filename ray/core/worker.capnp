@@ -6,6 +6,18 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("ray::core::rpc");
 
+# Frame sizes, in both directions. A frame that declares more than maxFrameBytes is a protocol
+# error: the reader drops the connection (the scheduler then kills the worker). A sender closes
+# a message once it holds batchBytes and sends the rest of its batch in the next ones, so a
+# message holds at most batchBytes plus one item. The largest item is one task (its arguments
+# to a worker, or its results back): values inline up to kTaskInlineBytes (8 MiB,
+# ray/core/core_runtime.h; the rest go through the store) and lists of at most maxIdsPerList
+# IDs (40 bytes each as Data) among its arguments and the objects its values reference. A get
+# or wait request carries at most maxIdsPerList IDs too. 8 + 8 + 40 MiB, and room to spare.
+const maxFrameBytes :UInt64 = 67108864;   # 64 MiB
+const batchBytes :UInt64 = 8388608;       # 8 MiB
+const maxIdsPerList :UInt32 = 1048576;
+
 # Names a (invoker, function) pair by a 64-bit key; sent once per connection before first use.
 struct FunctionDef {
   key @0 :UInt64;
@@ -54,12 +66,14 @@ struct TaskDone {
 struct ToWorker {
   functions @0 :List(FunctionDef);
   tasks @1 :List(Task);          # run in order
-  objects @2 :List(Object);      # reply to the worker's `get`
+  objects @2 :List(Object);      # reply to the worker's `get`, over one or more messages
   getFailed @3 :Text;            # reply to `get` when it cannot be served (timeout...)
   ready @4 :List(Data);          # reply to `wait`: the IDs that exist
   returnQueued @5 :Bool;         # hand back the tasks not started yet (another worker is idle)
 }
 
+# An empty FromWorker is a heartbeat: a worker that holds tasks sends one when it has sent
+# nothing for a second (SchedulerOptions::worker_stall_timeout).
 struct FromWorker {
   pid @0 :Int32;                 # first message of a worker
   functions @1 :List(FunctionDef);

@@ -23,7 +23,10 @@
 #include "ray/core/function_table.h"
 #include "ray/core/message_stream.h"
 #include "ray/core/serialization.h"
+#include "ray/core/task_returns.h"
 #include "ray/core/worker.capnp.h"
+#include "ray/core/worker_outbox.h"
+#include "ray/faults/fault_injection.h"
 #include "ray/store/client.h"
 
 namespace ray::core {
@@ -38,79 +41,27 @@ constexpr absl::Duration kMaxResultDelay = absl::Microseconds(200);
 // A task's arguments in the store were sealed before the scheduler dispatched it, or their
 // seal is on its way: waiting this long for one means something broke.
 constexpr absl::Duration kArgumentSealTimeout = absl::Minutes(1);
+// While it holds tasks, a worker sends at least a message this often (a heartbeat if nothing
+// else): the scheduler takes a worker silent for its stall timeout for stalled.
+constexpr absl::Duration kHeartbeatInterval = absl::Seconds(1);
+
+// Throws if a request or a value would carry more IDs than a message may (see worker.capnp).
+void CheckIdCount(size_t count, const char* what) {
+  if (count > rpc::MAX_IDS_PER_LIST) {
+    throw RayError(absl::StrCat(what, " takes at most ", rpc::MAX_IDS_PER_LIST,
+                                " objects inside a task (", count, " given)"));
+  }
+}
 
 int64_t TimeoutMs(absl::Duration timeout) {
   if (timeout == absl::InfiniteDuration()) return -1;
   return std::max<int64_t>(0, absl::ToInt64Milliseconds(timeout));
 }
 
-// One task's return values: inline strings, or objects created in the store.
-class TaskReturns final : public ReturnWriter {
- public:
-  TaskReturns(store::StoreClient& store, const TaskID& task, size_t count)
-      : store_(store),
-        task_(task),
-        inline_(count),
-        in_store_(count),
-        sizes_(count, 0),
-        written_(count, false) {}
-
-  std::span<uint8_t> Allocate(size_t index, size_t size) override {
-    if (index >= inline_.size()) throw std::out_of_range("return index out of range");
-    written_[index] = true;
-    sizes_[index] = size;
-    if (size <= kInlineLimit) {
-      inline_[index].assign(size, '\0');
-      return {reinterpret_cast<uint8_t*>(inline_[index].data()), size};
-    }
-    auto object = store_.Create(ObjectID::ForReturn(task_, index + 1), size);
-    if (!object.ok()) ThrowStoreError(object.status());
-    in_store_[index] = *std::move(object);
-    return in_store_[index].span();
-  }
-
-  void SetNestedRefs(size_t index, std::vector<ObjectID> ids) override {
-    if (index >= inline_.size()) throw std::out_of_range("return index out of range");
-    if (nested_.empty()) nested_.resize(inline_.size());  // most tasks never need it
-    nested_[index] = std::move(ids);
-  }
-
-  // Seals what went to the store and describes every return for the scheduler.
-  void Finish(capnp::List<rpc::Object>::Builder out) {
-    for (size_t i = 0; i < inline_.size(); ++i) {
-      out[i].setId(AsData(ObjectID::ForReturn(task_, i + 1).Binary()));
-      if (in_store_[i].data() != nullptr) {
-        (void)store_.Seal(std::move(in_store_[i]));
-        out[i].setInStore(sizes_[i]);
-      } else {
-        out[i].setValue(AsData(inline_[i]));
-      }
-      if (i < nested_.size() && !nested_[i].empty()) {
-        WriteIds(out[i].initNestedRefs(nested_[i].size()), nested_[i]);
-      }
-    }
-  }
-  bool AllWritten() const {
-    for (bool w : written_) {
-      if (!w) return false;
-    }
-    return true;
-  }
-
- private:
-  store::StoreClient& store_;
-  TaskID task_;
-  std::vector<std::string> inline_;
-  std::vector<store::MutableObject> in_store_;
-  std::vector<uint64_t> sizes_;
-  std::vector<bool> written_;
-  std::vector<std::vector<ObjectID>> nested_;  // empty, or one list per return
-};
-
 class WorkerRuntime final : public CoreRuntime {
  public:
   WorkerRuntime(int fd, std::unique_ptr<store::StoreClient> store)
-      : stream_(fd), store_(std::move(store)) {}
+      : stream_(fd, rpc::MAX_FRAME_BYTES), store_(std::move(store)) {}
   ~WorkerRuntime() override {
     {
       absl::MutexLock lock(&out_mu_);
@@ -124,7 +75,9 @@ class WorkerRuntime final : public CoreRuntime {
 
   std::vector<ObjectID> Submit(TaskSpec spec) override;
   ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
-               const PutOptions& options) override;
+               const PutOptions& options) override {
+    return PutValue(size, write, options, /*inline_ok=*/size <= kInlineLimit);
+  }
   std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) override;
   WaitResult Wait(std::span<const ObjectID> ids, size_t num_returns,
                   absl::Duration timeout) override;
@@ -134,32 +87,13 @@ class WorkerRuntime final : public CoreRuntime {
 
  private:
   void RemoveRefLocked(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_);
+  // A put: inline (sent to the scheduler) if `inline_ok`, else into the store.
+  ObjectID PutValue(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+                    const PutOptions& options, bool inline_ok);
   struct QueuedTask {
     std::shared_ptr<ReceivedMessage> message;  // keeps the task's bytes alive
     rpc::Task::Reader task;
   };
-  // What goes to the scheduler in the next message.
-  struct Outbox {
-    std::unique_ptr<capnp::MallocMessageBuilder> arena =
-        std::make_unique<capnp::MallocMessageBuilder>();
-    std::vector<std::pair<uint64_t, FunctionRecord>> functions;
-    std::vector<capnp::Orphan<rpc::Task>> submits;
-    struct Put {
-      ObjectID id;
-      std::variant<std::string, uint64_t> value;  // inline bytes, or the size in the store
-      std::vector<ObjectID> nested_refs;
-    };
-    std::vector<Put> puts;
-    std::vector<ObjectID> add_refs, remove_refs;
-    std::vector<TaskID> handed_back;
-    std::vector<capnp::Orphan<rpc::TaskDone>> done;
-    // Submits and results are built here before they are sent (declared first: destroyed last).
-    bool empty() const {
-      return functions.empty() && submits.empty() && puts.empty() && add_refs.empty() &&
-             remove_refs.empty() && handed_back.empty() && done.empty();
-    }
-  };
-
   // Reads messages, queueing tasks; while blocked (`blocked`), tasks are handed back.
   absl::Status Receive(absl::Duration timeout, bool blocked);
   // While blocked in a get or wait: receives, runs the tasks given to run meanwhile, and sends
@@ -172,6 +106,7 @@ class WorkerRuntime final : public CoreRuntime {
     for (const QueuedTask& t : queue_) {
       out_.handed_back.push_back(TaskID::FromBinary(AsView(t.task.getTaskId())));
     }
+    tasks_held_ -= queue_.size();
     queue_.clear();
   }
   // Runs a task and adds its results to the outbox.
@@ -182,12 +117,15 @@ class WorkerRuntime final : public CoreRuntime {
     absl::MutexLock lock(&out_mu_);
     return SendLocked(std::move(extra));
   }
-  absl::Status SendLocked(std::function<void(rpc::FromWorker::Builder)> extra = nullptr)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_);
+  // `fault_point` names the message for fault injection; a message with results is always
+  // "worker.send_results".
+  absl::Status SendLocked(std::function<void(rpc::FromWorker::Builder)> extra = nullptr,
+                          const char* fault_point = nullptr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_);
   // After a task: its results go out now if the batch is full or no task is queued; else they
   // wait for the next results, and the flusher sends them if kMaxResultDelay passes first.
   absl::Status SendOrDefer() ABSL_LOCKS_EXCLUDED(out_mu_);
-  // The flusher thread: sends results that waited kMaxResultDelay while the next task runs.
+  // The flusher thread: sends results that waited kMaxResultDelay while the next task runs, and
+  // a heartbeat when the worker holds tasks and sent nothing for kHeartbeatInterval.
   void FlushLoop() ABSL_LOCKS_EXCLUDED(out_mu_);
   const ResolvedFunction* Function(uint64_t key);
 
@@ -206,64 +144,38 @@ class WorkerRuntime final : public CoreRuntime {
   // The outbox and the stream's sending side are shared with the flusher thread; everything
   // else belongs to the thread that runs tasks.
   absl::Mutex out_mu_;
-  Outbox out_ ABSL_GUARDED_BY(out_mu_);
+  WorkerOutbox out_ ABSL_GUARDED_BY(out_mu_);
   absl::Time unsent_since_ ABSL_GUARDED_BY(out_mu_) = absl::InfiniteFuture();  // oldest result
+  absl::Time last_sent_ ABSL_GUARDED_BY(out_mu_) = absl::Now();
+  // Tasks received and not yet done nor handed back: while there are any, heartbeats go out.
+  size_t tasks_held_ ABSL_GUARDED_BY(out_mu_) = 0;
+  bool flusher_asleep_ ABSL_GUARDED_BY(out_mu_) = false;  // with no deadline
   bool stopping_ ABSL_GUARDED_BY(out_mu_) = false;
   absl::CondVar flush_cv_;
   std::thread flusher_;
-  // Replies to a blocking request.
-  std::optional<std::vector<std::pair<ObjectID, rpc::Object::Reader>>> objects_reply_;
-  std::shared_ptr<ReceivedMessage> reply_message_;
+  // Replies to a blocking request. A reply to a get may come in several messages.
+  struct ReplyObject {
+    ObjectID id;
+    rpc::Object::Reader object;
+    std::shared_ptr<ReceivedMessage> message;  // holds its bytes
+  };
+  std::optional<std::vector<ReplyObject>> objects_reply_;
   std::optional<std::string> get_failed_;
   std::optional<std::vector<ObjectID>> ready_reply_;
 };
 
-absl::Status WorkerRuntime::SendLocked(std::function<void(rpc::FromWorker::Builder)> extra) {
+absl::Status WorkerRuntime::SendLocked(std::function<void(rpc::FromWorker::Builder)> extra,
+                                       const char* fault_point) {
   unsent_since_ = absl::InfiniteFuture();
   if (out_.empty() && extra == nullptr) return absl::OkStatus();
-  capnp::MallocMessageBuilder message;
-  auto root = message.initRoot<rpc::FromWorker>();
-  auto functions = root.initFunctions(out_.functions.size());
-  for (size_t i = 0; i < out_.functions.size(); ++i) {
-    // Only functions this process described itself are sent (see Submit).
-    const auto& [key, f] = out_.functions[i];
-    functions[i].setKey(key);
-    functions[i].setInvoker(AsData(f.invoker));
-    functions[i].setFunction(AsData(f.function));
-    functions[i].setName(f.name);
+  last_sent_ = absl::Now();
+  if (!out_.done.empty()) fault_point = "worker.send_results";
+  faults::Action fault = fault_point != nullptr ? faults::At(fault_point) : faults::Action::kNone;
+  if (fault == faults::Action::kKill) {
+    (void)store_->Flush();  // the results in the store are sealed there: then die
+    faults::Kill();
   }
-  auto puts = root.initPuts(out_.puts.size());
-  for (size_t i = 0; i < out_.puts.size(); ++i) {
-    const Outbox::Put& put = out_.puts[i];
-    puts[i].setId(AsData(put.id.Binary()));
-    if (!put.nested_refs.empty()) {
-      WriteIds(puts[i].initNestedRefs(put.nested_refs.size()), put.nested_refs);
-    }
-    if (auto* value = std::get_if<std::string>(&put.value)) {
-      puts[i].setValue(AsData(*value));
-    } else {
-      puts[i].setInStore(std::get<uint64_t>(put.value));
-    }
-  }
-  auto submits = root.initSubmits(out_.submits.size());
-  for (size_t i = 0; i < out_.submits.size(); ++i) submits.setWithCaveats(i, out_.submits[i].get());
-  auto add = root.initAddRefs(out_.add_refs.size());
-  for (size_t i = 0; i < out_.add_refs.size(); ++i) add.set(i, AsData(out_.add_refs[i].Binary()));
-  auto done = root.initDone(out_.done.size());
-  for (size_t i = 0; i < out_.done.size(); ++i) done.setWithCaveats(i, out_.done[i].get());
-  auto remove = root.initRemoveRefs(out_.remove_refs.size());
-  for (size_t i = 0; i < out_.remove_refs.size(); ++i) {
-    remove.set(i, AsData(out_.remove_refs[i].Binary()));
-  }
-  auto back = root.initHandedBack(out_.handed_back.size());
-  for (size_t i = 0; i < out_.handed_back.size(); ++i) {
-    back.set(i, AsData(out_.handed_back[i].Binary()));
-  }
-  if (extra) extra(root);
-  stream_.Queue(message);
-  out_.submits.clear();  // orphans go before the arena they live in
-  out_.done.clear();
-  out_ = Outbox();
+  out_.QueueOn(stream_, extra, fault);
   return stream_.FlushBlocking();
 }
 
@@ -280,12 +192,22 @@ absl::Status WorkerRuntime::SendOrDefer() {
 void WorkerRuntime::FlushLoop() {
   absl::MutexLock lock(&out_mu_);
   while (!stopping_) {
-    if (unsent_since_ == absl::InfiniteFuture()) {
-      flush_cv_.Wait(&out_mu_);
-    } else if (absl::Time due = unsent_since_ + kMaxResultDelay; absl::Now() < due) {
-      flush_cv_.WaitWithDeadline(&out_mu_, due);
+    // A failed send shows in the task thread's next read or send.
+    absl::Time now = absl::Now();
+    if (now >= unsent_since_ + kMaxResultDelay) {
+      (void)SendLocked();
+    } else if (tasks_held_ > 0 && now >= last_sent_ + kHeartbeatInterval) {
+      (void)SendLocked([](rpc::FromWorker::Builder) {}, "worker.heartbeat");
     } else {
-      (void)SendLocked();  // a failed send shows in the task thread's next read or send
+      // While the worker sends (even without tasks now), this wakes a second after the last
+      // message; only a worker quiet for that long sleeps until a task or a result wakes it,
+      // so that a worker running short tasks one by one is not woken for each.
+      absl::Time heartbeat_due = last_sent_ + kHeartbeatInterval;
+      absl::Time due = std::min(unsent_since_ + kMaxResultDelay,
+                                now < heartbeat_due ? heartbeat_due : absl::InfiniteFuture());
+      flusher_asleep_ = due == absl::InfiniteFuture();
+      flush_cv_.WaitWithDeadline(&out_mu_, due);
+      flusher_asleep_ = false;
     }
   }
 }
@@ -298,21 +220,23 @@ void WorkerRuntime::Accept(std::shared_ptr<ReceivedMessage> message, bool blocke
                                      std::string(AsView(def.getFunction())), def.getName().cStr()});
   }
   for (auto task : in.getTasks()) {
+    absl::MutexLock lock(&out_mu_);
     if (task.getRunWhileBlocked()) {
       run_while_blocked_.push_back({message, task});
     } else if (blocked) {
-      absl::MutexLock lock(&out_mu_);
       out_.handed_back.push_back(TaskID::FromBinary(AsView(task.getTaskId())));
+      continue;
     } else {
       queue_.push_back({message, task});
     }
+    if (tasks_held_++ == 0 && flusher_asleep_) flush_cv_.Signal();  // heartbeats are due
   }
   if (in.getObjects().size() > 0) {
-    objects_reply_.emplace();
+    if (!objects_reply_) objects_reply_.emplace();
     for (auto object : in.getObjects()) {
-      objects_reply_->emplace_back(ObjectID::FromBinaryOrNil(AsView(object.getId())), object);
+      objects_reply_->push_back(
+          {ObjectID::FromBinaryOrNil(AsView(object.getId())), object, message});
     }
-    reply_message_ = message;
   }
   if (in.getReturnQueued()) HandBackQueue();
   if (in.hasGetFailed()) get_failed_ = in.getGetFailed().cStr();
@@ -425,12 +349,10 @@ void WorkerRuntime::Execute(const QueuedTask& queued) {
   if (error.empty()) {
     returns.Finish(list);
   } else {
-    for (size_t i = 0; i < num_returns; ++i) {
-      list[i].setId(AsData(ObjectID::ForReturn(id, i + 1).Binary()));
-      list[i].setValue(AsData(error));
-    }
+    returns.FinishWithError(list, error);
   }
   out_.done.push_back(kj::mv(orphan));
+  tasks_held_ -= 1;
 }
 
 int WorkerRuntime::Serve() {
@@ -462,16 +384,20 @@ std::vector<ObjectID> WorkerRuntime::Submit(TaskSpec spec) {
   uint64_t key = described->key;
   bool first_use = functions_sent_.insert(key).second;
   if (first_use) defined_.try_emplace(key, *described->record);
-  // Large argument values go through the store, before the task message is built.
+  CheckIdCount(spec.args.size() + spec.nested_refs.size(), "a task submitted");
+  // Large argument values, and those past the task's inline budget, go through the store,
+  // before the task message is built.
   std::vector<ObjectID> stored(spec.args.size());
+  InlineBudget inline_budget;
   for (size_t i = 0; i < spec.args.size(); ++i) {
     const TaskArg& arg = spec.args[i];
-    if (!arg.ref.IsNil() || arg.value.size() <= kInlineLimit) continue;
-    stored[i] = Put(arg.value.size(),
-                    [&](std::span<uint8_t> out) {
-                      std::memcpy(out.data(), arg.value.data(), arg.value.size());
-                    },
-                    {});
+    if (!arg.ref.IsNil() || inline_budget.Take(arg.value.size())) continue;
+    stored[i] = PutValue(
+        arg.value.size(),
+        [&](std::span<uint8_t> out) {
+          std::memcpy(out.data(), arg.value.data(), arg.value.size());
+        },
+        {}, /*inline_ok=*/false);
   }
   TaskID id = TaskID::FromRandom();
   absl::MutexLock lock(&out_mu_);
@@ -511,21 +437,32 @@ std::vector<ObjectID> WorkerRuntime::Submit(TaskSpec spec) {
   return returns;
 }
 
-ObjectID WorkerRuntime::Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
-                            const PutOptions& options) {
+ObjectID WorkerRuntime::PutValue(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+                                 const PutOptions& options, bool inline_ok) {
+  CheckIdCount(options.nested_refs.size(), "a put");
   ObjectID id = ObjectID::ForPut(current_task_, ++puts_in_task_, options.hidden);
-  if (size <= kInlineLimit) {
+  if (inline_ok) {
     std::string bytes(size, '\0');
     write({reinterpret_cast<uint8_t*>(bytes.data()), size});
     absl::MutexLock lock(&out_mu_);
+    out_.put_bytes += size;
     out_.puts.push_back({id, std::move(bytes), options.nested_refs});
+    // A task that puts much before it sends anything: the puts go in batches (see SendLocked).
+    if (out_.put_bytes >= rpc::BATCH_BYTES && !SendLocked().ok()) {
+      throw std::runtime_error("the scheduler's connection is closed");
+    }
   } else {
-    auto object = store_->Create(id, size);
+    auto object = CreateOrFindStored(*store_, id, size);
     if (!object.ok()) ThrowStoreError(object.status());
-    write(object->span());
-    (void)store_->Seal(*std::move(object));
+    uint64_t stored_size = size;
+    if (auto* created = std::get_if<store::MutableObject>(&*object)) {
+      write(created->span());
+      (void)store_->Seal(std::move(*created));
+    } else {
+      stored_size = std::get<uint64_t>(*object);  // an earlier attempt of this task put it
+    }
     absl::MutexLock lock(&out_mu_);
-    out_.puts.push_back({id, uint64_t{size}, options.nested_refs});
+    out_.puts.push_back({id, stored_size, options.nested_refs});
   }
   refs_[id] += 1;
   return id;
@@ -533,6 +470,16 @@ ObjectID WorkerRuntime::Put(size_t size, absl::FunctionRef<void(std::span<uint8_
 
 std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;  // an infinite timeout gives InfiniteFuture
+  if (ids.size() > rpc::MAX_IDS_PER_LIST) {           // more than a request carries: in parts
+    std::vector<ObjectValue> values;
+    for (size_t from = 0; from < ids.size(); from += rpc::MAX_IDS_PER_LIST) {
+      size_t count = std::min<size_t>(rpc::MAX_IDS_PER_LIST, ids.size() - from);
+      auto part =
+          Get(ids.subspan(from, count), std::max(deadline - absl::Now(), absl::ZeroDuration()));
+      std::move(part.begin(), part.end(), std::back_inserter(values));
+    }
+    return values;
+  }
   std::vector<ObjectValue> values(ids.size());
   std::vector<size_t> missing;
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -557,7 +504,8 @@ std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl:
   if (!sent.ok()) throw std::runtime_error("the scheduler's connection is closed");
   objects_reply_.reset();
   get_failed_.reset();
-  while (!objects_reply_ && !get_failed_) {
+  // The reply may come in several messages: one object per ID asked for.
+  while (!get_failed_ && (!objects_reply_ || objects_reply_->size() < missing.size())) {
     if (!ReceiveWhileBlocked()) throw std::runtime_error("the scheduler's connection is closed");
   }
   // Taken, not left: a get suspended beneath this one (nested tasks) waits for its own reply.
@@ -565,16 +513,15 @@ std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl:
     objects_reply_.reset();
     throw GetTimeoutError(*failed);
   }
-  absl::flat_hash_map<ObjectID, rpc::Object::Reader> reply;
-  for (auto& [id, object] : *objects_reply_) reply.emplace(id, object);
-  objects_reply_.reset();
-  std::shared_ptr<ReceivedMessage> reply_message = std::move(reply_message_);
+  absl::flat_hash_map<ObjectID, const ReplyObject*> reply;
+  std::vector<ReplyObject> replied = *std::exchange(objects_reply_, std::nullopt);
+  for (const ReplyObject& object : replied) reply.emplace(object.id, &object);
   std::vector<ObjectID> from_store;
   for (size_t i : missing) {
     auto it = reply.find(ids[i]);
     if (it == reply.end()) throw std::runtime_error("the scheduler's reply misses an object");
-    if (it->second.isValue()) {
-      values[i] = {AsSpan(it->second.getValue()), reply_message};
+    if (it->second->object.isValue()) {
+      values[i] = {AsSpan(it->second->object.getValue()), it->second->message};
     } else {
       from_store.push_back(ids[i]);
     }
@@ -585,7 +532,7 @@ std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl:
     auto buffers = store_->Get(from_store, left, store::StoreClient::IfAbsent::kFail);
     size_t next = 0;
     for (size_t i : missing) {
-      if (reply.at(ids[i]).isValue()) continue;
+      if (reply.at(ids[i])->object.isValue()) continue;
       auto& buffer = buffers[next++];
       if (!buffer.ok()) ThrowStoreReadError(buffer.status(), ids[i]);
       auto owner = std::make_shared<store::ObjectBuffer>(*std::move(buffer));
@@ -597,6 +544,7 @@ std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl:
 
 WaitResult WorkerRuntime::Wait(std::span<const ObjectID> ids, size_t num_returns,
                                absl::Duration timeout) {
+  CheckIdCount(ids.size(), "a wait");
   HandBackQueue();
   absl::Status sent = Send([&](rpc::FromWorker::Builder b) {
     auto wait = b.initWait();

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,9 +60,9 @@ absl::Status Errno(const char* what) {
   return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
 }
 
-// Sends one byte and, if fd >= 0, the descriptor with it.
-bool SendWithFd(int socket, char byte, int fd) {
-  iovec iov{&byte, 1};
+// Sends `size` bytes and, if fd >= 0, the descriptor with them (one datagram).
+bool SendWithFd(int socket, const void* data, size_t size, int fd) {
+  iovec iov{const_cast<void*>(data), size};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -79,12 +80,13 @@ bool SendWithFd(int socket, char byte, int fd) {
   do {
     n = sendmsg(socket, &msg, MSG_NOSIGNAL);
   } while (n < 0 && errno == EINTR);
-  return n == 1;
+  return n == static_cast<ssize_t>(size);
 }
 
-// Receives one byte and the descriptor that came with it (-1 if none). False at end of stream.
-bool ReceiveWithFd(int socket, char* byte, int* fd) {
-  iovec iov{byte, 1};
+// Receives up to `size` bytes and the descriptor that came with them (-1 if none). The number
+// of bytes; 0 at end of stream.
+ssize_t ReceiveWithFd(int socket, void* data, size_t size, int* fd) {
+  iovec iov{data, size};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -95,14 +97,22 @@ bool ReceiveWithFd(int socket, char* byte, int* fd) {
   do {
     n = recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
-  if (n <= 0) return false;
   *fd = -1;
+  if (n <= 0) return 0;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
       std::memcpy(fd, CMSG_DATA(c), sizeof(int));
     }
   }
-  return true;
+  return n;
+}
+
+// The zygote's SIGCHLD handler: reaps every child that ended (no zombies).
+void ReapChildren(int) {
+  int saved_errno = errno;
+  while (waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  errno = saved_errno;
 }
 
 }  // namespace
@@ -142,17 +152,25 @@ namespace {
 [[noreturn]] void ServeRequests(int socket, const Zygote::ChildMain& store_main,
                                 const Zygote::ChildMain& worker_main,
                                 const std::string& session_dir) {
-  std::vector<pid_t> children;
+  std::vector<Pidfd> children;  // by pidfd: a pid may name another process once reaped
   char kind;
   int fd;
-  while (ReceiveWithFd(socket, &kind, &fd)) {
+  sigset_t sigchld, unblocked;
+  sigemptyset(&sigchld);
+  sigaddset(&sigchld, SIGCHLD);
+  while (ReceiveWithFd(socket, &kind, 1, &fd) > 0) {
+    std::erase_if(children, [](const Pidfd& child) { return child.Ended(); });
     pid_t zygote = getpid();
+    // SIGCHLD waits until the child has a pidfd: the child cannot be reaped (and its pid
+    // reused) before.
+    sigprocmask(SIG_BLOCK, &sigchld, &unblocked);
     pid_t child = fork();
     if (child == 0) {
       close(socket);
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != zygote) _exit(1);
       signal(SIGCHLD, SIG_DFL);
+      sigprocmask(SIG_SETMASK, &unblocked, nullptr);
       const char* name = kind == 'S' ? "ray::store" : "ray::worker";
       // A worker's command line is its runner's business (see worker_main): the user's code
       // runs there and may point into the driver's arguments.
@@ -161,23 +179,26 @@ namespace {
       int code = (kind == 'S' ? store_main : worker_main)(fd);
       _exit(code);
     }
+    int pidfd = child > 0 ? static_cast<int>(syscall(SYS_pidfd_open, child, 0)) : -1;
+    sigprocmask(SIG_SETMASK, &unblocked, nullptr);
     if (fd >= 0) close(fd);
-    if (child > 0) children.push_back(child);
-    pid_t reply = child;
-    (void)!write(socket, &reply, sizeof(reply));
+    pid_t reply = pidfd >= 0 ? child : -1;
+    if (pidfd < 0 && child > 0) kill(child, SIGKILL);
+    (void)SendWithFd(socket, &reply, sizeof(reply), pidfd);
+    if (pidfd >= 0) children.emplace_back(pidfd);
   }
   // The driver is gone or shutting down: stop everything this zygote started.
   auto wait_for_children = [&](int tries) {  // 10 ms apart
     for (int i = 0; i < tries; ++i) {
       bool any = false;
-      for (pid_t child : children) any |= kill(child, 0) == 0;
+      for (const Pidfd& child : children) any |= !child.Ended();
       if (!any) return;
       usleep(10000);
     }
   };
-  for (pid_t child : children) kill(child, SIGTERM);
+  for (const Pidfd& child : children) child.Signal(SIGTERM);
   wait_for_children(200);  // 2 s of grace
-  for (pid_t child : children) kill(child, SIGKILL);
+  for (const Pidfd& child : children) child.Kill();
   wait_for_children(100);  // none writes into the session folder any more
   if (!session_dir.empty()) {
     std::error_code ignored;
@@ -208,7 +229,10 @@ absl::StatusOr<std::unique_ptr<Zygote>> Zygote::Start(ChildMain store_main, Chil
     // signals the foreground group, which is the driver's business (KeyboardInterrupt in
     // Python), and must not stop the node under it. The node still dies with the driver.
     setpgid(0, 0);
-    signal(SIGCHLD, SIG_IGN);  // children are reaped automatically
+    struct sigaction reap {};
+    reap.sa_handler = &ReapChildren;
+    reap.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    sigaction(SIGCHLD, &reap, nullptr);
     ServeRequests(sockets[1], store_main, worker_main, session_dir);
   }
   close(sockets[1]);
@@ -223,17 +247,24 @@ Zygote::~Zygote() {
   }
 }
 
-absl::StatusOr<pid_t> Zygote::Spawn(char kind, int fd) {
-  bool sent = SendWithFd(socket_, kind, fd);
+absl::StatusOr<pid_t> Zygote::SpawnStore(int fd) {
+  absl::StatusOr<SpawnedProcess> store = Spawn('S', fd);
+  if (!store.ok()) return store.status();
+  return store->pid;
+}
+
+absl::StatusOr<SpawnedProcess> Zygote::Spawn(char kind, int fd) {
+  bool sent = SendWithFd(socket_, &kind, 1, fd);
   if (fd >= 0) close(fd);
   if (!sent) return Errno("the zygote is gone");
   pid_t child = -1;
-  ssize_t n;
-  do {
-    n = read(socket_, &child, sizeof(child));
-  } while (n < 0 && errno == EINTR);
-  if (n != sizeof(child) || child <= 0) return absl::InternalError("the zygote could not fork");
-  return child;
+  int pidfd = -1;
+  ssize_t n = ReceiveWithFd(socket_, &child, sizeof(child), &pidfd);
+  SpawnedProcess spawned{child, Pidfd(pidfd)};
+  if (n != sizeof(child) || child <= 0 || pidfd < 0) {
+    return absl::InternalError("the zygote could not fork");
+  }
+  return spawned;
 }
 
 }  // namespace ray::core

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "ray/core/pidfd.h"
 
 namespace ray::core {
 
@@ -22,6 +23,13 @@ namespace ray::core {
 // the driver's command line). The command line is overwritten in place: only for a process
 // whose code never reads the driver's argv memory again.
 void SetProcessTitle(const char* title, bool command_line);
+
+// A process the zygote forked: its pid, and a pidfd that refers to it (opened by the zygote
+// before it could reap the child, so never to another process that took the pid over).
+struct SpawnedProcess {
+  pid_t pid = 0;
+  Pidfd pidfd;
+};
 
 class Zygote {
  public:
@@ -37,15 +45,16 @@ class Zygote {
   // waits for the zygote to exit.
   ~Zygote();
 
-  // Forks a child that runs store_main / worker_main with `fd` (closed here). Returns its pid.
-  absl::StatusOr<pid_t> SpawnStore(int fd) { return Spawn('S', fd); }
-  absl::StatusOr<pid_t> SpawnWorker(int fd) { return Spawn('W', fd); }
+  // Forks a child that runs store_main / worker_main with `fd` (closed here). The zygote reaps
+  // its children as they end.
+  absl::StatusOr<pid_t> SpawnStore(int fd);
+  absl::StatusOr<SpawnedProcess> SpawnWorker(int fd) { return Spawn('W', fd); }
 
   pid_t pid() const { return pid_; }
 
  private:
   Zygote(pid_t pid, int socket) : pid_(pid), socket_(socket) {}
-  absl::StatusOr<pid_t> Spawn(char kind, int fd);
+  absl::StatusOr<SpawnedProcess> Spawn(char kind, int fd);
 
   pid_t pid_;
   int socket_;

@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "ray/faults/fault_injection.h"
 #include "ray/store/object_index.h"
 #include "ray/store/shared_memory.h"
 #include "ray/store/store.capnp.h"
@@ -401,6 +402,9 @@ uint64_t StoreClient::capacity() const { return impl_->capacity; }
 
 absl::StatusOr<MutableObject> StoreClient::Create(const ObjectID& id, uint64_t size,
                                                   ObjectOptions options) {
+  if (faults::At("store.create") == faults::Action::kRefuse) {
+    return absl::ResourceExhaustedError("ObjectStoreFull: refused (fault injection)");
+  }
   if (size > impl_->capacity) {
     return absl::ResourceExhaustedError(absl::StrCat("ObjectStoreFull: object of ", size,
                                                      " bytes exceeds the store's capacity of ",
