@@ -2,7 +2,6 @@
 
 #include <cstring>
 #include <stdexcept>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "ray/core/capnp_bytes.h"
@@ -12,25 +11,27 @@
 namespace ray::core {
 namespace {
 
-// The longest pause between two tries of a create that waits for the store to abort an object.
-constexpr absl::Duration kMaxPause = absl::Milliseconds(50);
+// How long a retry waits for the store to drop an unsealed object its dead earlier attempt left.
+constexpr absl::Duration kEarlierAttemptWait = absl::Seconds(10);
 
 }  // namespace
 
 absl::StatusOr<std::variant<store::MutableObject, uint64_t>> CreateOrFindStored(
     store::StoreClient& store, const ObjectID& id, uint64_t size) {
-  const absl::Time give_up = absl::Now() + absl::Seconds(10);
-  for (absl::Duration pause = absl::Milliseconds(1);; pause = std::min(2 * pause, kMaxPause)) {
-    absl::StatusOr<store::MutableObject> created = store.Create(id, size);
-    if (created.ok()) return *std::move(created);
-    if (created.status().code() != absl::StatusCode::kAlreadyExists) return created.status();
-    if (std::optional<absl::StatusOr<store::ObjectBuffer>> stored = store.TryGet(id)) {
-      if (!stored->ok()) return stored->status();  // stored as failed (the store was full)
-      return uint64_t{(*stored)->size()};
-    }
-    if (absl::Now() >= give_up) return created.status();
-    std::this_thread::sleep_for(absl::ToChronoNanoseconds(pause));
+  absl::StatusOr<store::MutableObject> created = store.Create(id, size);
+  if (created.ok() || created.status().code() != absl::StatusCode::kAlreadyExists) {
+    if (!created.ok()) return created.status();
+    return *std::move(created);
   }
+  // Sealed: it stands. Unsealed: the store aborts it once it has handled its dead maker's
+  // disconnect, and a read that fails on absent objects is told so then.
+  absl::StatusOr<store::ObjectBuffer> stored =
+      store.Get(id, kEarlierAttemptWait, store::StoreClient::IfAbsent::kFail);
+  if (stored.ok()) return uint64_t{stored->size()};
+  if (!absl::IsNotFound(stored.status())) return stored.status();
+  created = store.Create(id, size);
+  if (!created.ok()) return created.status();
+  return *std::move(created);
 }
 
 TaskReturns::TaskReturns(store::StoreClient& store, const TaskID& task, size_t count)

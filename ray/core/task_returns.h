@@ -21,7 +21,8 @@ namespace ray::core {
 // it there already, sealed by an earlier attempt whose worker was lost after storing it: that
 // object stands (it is a result of the same task), and its size is returned instead. One still
 // unsealed belongs to a dead attempt whose disconnect the store has not handled yet: this waits
-// (up to 10 s) for the store to abort it, then creates. Errors as StoreClient::Create.
+// (up to 10 s, without polling) for the store to abort it, then creates. Errors as
+// StoreClient::Create.
 absl::StatusOr<std::variant<store::MutableObject, uint64_t>> CreateOrFindStored(
     store::StoreClient& store, const ObjectID& id, uint64_t size);
 

@@ -444,6 +444,8 @@ absl::StatusOr<MutableObject> StoreClient::Create(const ObjectID& id, uint64_t s
 absl::Status StoreClient::Seal(MutableObject object) {
   if (object.client_ != this) return absl::InvalidArgumentError("object of another client");
   object.client_ = nullptr;
+  // A seal stuck on its way: the object stays created (and the creator's pin held) for good.
+  if (faults::At("store.seal") == faults::Action::kStall) return absl::OkStatus();
   impl_->Enqueue(
       [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl_->mu) { impl_->seals.push_back(object.id_); }, 0);
   impl_->mapping->Unpin(object.record_);  // the creator's pin

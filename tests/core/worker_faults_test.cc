@@ -3,6 +3,7 @@
 // storing its results. Real processes; the faults are armed before the node starts, so that
 // every process of the node has them.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -199,6 +200,30 @@ TEST_F(WorkerFaultsTest, AStoreThatRefusesFailsTheTaskOnly) {
   }
   EXPECT_EQ(ray::Remote(Bytes)(1 << 20).Get(absl::Seconds(60)).size(), size_t{1} << 20);
   EXPECT_EQ(ray::Remote(Pid)(0).Get(absl::Seconds(60)), first_worker_);
+}
+
+// Issue 10, point 1: a result the scheduler holds as stored, whose seal never reached the store
+// before its worker died (the store then aborts it). Before, a Get of it waited out its whole
+// timeout (or for ever); now it is lost at once, with a typed error.
+TEST_F(WorkerFaultsTest, AResultWhoseSealNeverArrivedIsLostWhenItsMakerDies) {
+  Start("store.seal=stall@1");
+  auto result = ray::Remote(PidFilled)(1 << 20);
+  // Done as far as the scheduler knows (a wait does not read the store).
+  auto ready = ray::Wait(std::vector<decltype(result)>{result}, 1, absl::Seconds(60));
+  ASSERT_EQ(ready.ready.size(), 1u);
+  ASSERT_EQ(kill(first_worker_, SIGKILL), 0);
+  EXPECT_THROW(result.Get(absl::Seconds(60)), ray::ObjectLostError);
+  EXPECT_EQ(ray::Remote(AddOne)(1).Get(absl::Seconds(60)), 2);  // the node goes on
+}
+
+// A retry whose lost attempt left its result created and never sealed: the retry waits for the
+// store to drop it (told at once when it does), then stores its own.
+TEST_F(WorkerFaultsTest, ARetryReplacesAResultItsLostAttemptLeftUnsealed) {
+  Start("store.seal=stall@1;worker.send_results=kill@1");
+  std::vector<int32_t> value = ray::Remote(PidFilled)(1 << 20).Get(absl::Seconds(60));
+  ASSERT_EQ(value.size(), size_t{1} << 20);
+  EXPECT_NE(value.front(), first_worker_);  // the retry's, sealed
+  EXPECT_EQ(faults::Hits("store.seal"), 2);
 }
 
 }  // namespace
