@@ -22,18 +22,18 @@
 //   ray/api/object_ref.h  ObjectRef<T>, Put, Get, GetView, Wait, WaitResult<T>
 //   ray/api/remote.h      Remote(f), Task(f), RemoteFunction, Returns<T...>, TaskOptions
 //   ray/api/ray_remote.h  RAY_REMOTE(f): C++ functions that Python calls by name
-//   ray/core/errors.h     RayError, TaskError, WorkerCrashedError, GetTimeoutError,
+//   ray/object/errors.h     RayError, TaskError, WorkerCrashedError, GetTimeoutError,
 //                         ObjectStoreFullError, ObjectLostError
-//   ray/core/serialization.h  what values can be (RAY_SERIALIZABLE, RAY_RAW_ELEMENT,
+//   ray/object/serialization.h  what values can be (RAY_SERIALIZABLE, RAY_RAW_ELEMENT,
 //                         ArrayView, ByteBuffer); docs/API.md lists the types
 // Timeouts (Get, GetView, Wait) are absl::Durations or std::chrono durations (ray::Timeout).
 #pragma once
 
-#include "ray/api/graph.h"           // IWYU pragma: export
-#include "ray/api/init.h"            // IWYU pragma: export
-#include "ray/api/object_ref.h"      // IWYU pragma: export
-#include "ray/api/options.h"         // IWYU pragma: export
-#include "ray/api/ray_remote.h"      // IWYU pragma: export
-#include "ray/api/remote.h"          // IWYU pragma: export
-#include "ray/core/errors.h"         // IWYU pragma: export
-#include "ray/core/serialization.h"  // IWYU pragma: export
+#include "ray/api/graph.h"             // IWYU pragma: export
+#include "ray/api/init.h"              // IWYU pragma: export
+#include "ray/api/object_ref.h"        // IWYU pragma: export
+#include "ray/api/options.h"           // IWYU pragma: export
+#include "ray/api/ray_remote.h"        // IWYU pragma: export
+#include "ray/api/remote.h"            // IWYU pragma: export
+#include "ray/object/errors.h"         // IWYU pragma: export
+#include "ray/object/serialization.h"  // IWYU pragma: export

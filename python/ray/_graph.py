@@ -1,5 +1,5 @@
 """The computation graph of this driver: every task, who launched it, the objects it reads and
-returns (recorded by the scheduler, ray/core/task_graph.h)."""
+returns (recorded by the scheduler, ray/observability/task_graph.h)."""
 
 import json
 import os

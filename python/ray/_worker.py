@@ -112,7 +112,7 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
 def _check_node_options(num_workers, num_cpus):
     """The number of workers to start (num_workers, else num_cpus rounded up, else 0: one per
     core). TypeError or ValueError for values of the wrong type or past the limits that
-    ray::Init checks too (ray/core/limits.h, the same message)."""
+    ray::Init checks too (ray/core_worker/limits.h, the same message)."""
     for name, value, types in (("num_workers", num_workers, int),
                                ("num_cpus", num_cpus, (int, float))):
         if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
@@ -387,7 +387,7 @@ _INT_RANGE = (-2**31, 2**31 - 1)  # what the checks take (a C int)
 
 def _check_limits(options, where):
     """Raises TypeError for num_returns, num_cpus or max_retries of the wrong type, and
-    ValueError past their limits: those of ray/core/limits.h, which the C++ API checks too (the
+    ValueError past their limits: those of ray/core_worker/limits.h, which the C++ API checks too (the
     same message)."""
     checked = {}
     for name, types in (("num_returns", int), ("num_cpus", (int, float)), ("max_retries", int)):

@@ -5,7 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "ray/api/object_ref.h"
 #include "ray/api/remote.h"
-#include "ray/core/limits.h"
+#include "ray/core_worker/limits.h"
+#include "ray/function/function_id.h"
 
 namespace ray::internal {
 namespace {

@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include "ray/core/driver_runtime.h"
-#include "ray/core/errors.h"
+#include "ray/core_worker/driver_runtime.h"
+#include "ray/object/errors.h"
 
 namespace ray::internal {
 

@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "ray/api/options.h"
-#include "ray/core/core_runtime.h"
+#include "ray/core_worker/core_runtime.h"
 
 namespace ray::internal {
 

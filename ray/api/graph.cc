@@ -1,9 +1,9 @@
 #include "ray/api/graph.h"
 
 #include "ray/api/init.h"
-#include "ray/core/core_runtime.h"
-#include "ray/core/errors.h"
-#include "ray/core/task_graph.h"
+#include "ray/core_worker/core_runtime.h"
+#include "ray/object/errors.h"
+#include "ray/observability/task_graph.h"
 
 namespace ray {
 namespace {

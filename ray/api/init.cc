@@ -9,11 +9,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "ray/api/cluster_runtime.h"
-#include "ray/core/core_runtime.h"
-#include "ray/core/errors.h"
-#include "ray/core/limits.h"
-#include "ray/core/local_runtime.h"
-#include "ray/core/runtime_gate.h"
+#include "ray/core_worker/core_runtime.h"
+#include "ray/core_worker/limits.h"
+#include "ray/core_worker/local_runtime.h"
+#include "ray/core_worker/runtime_gate.h"
+#include "ray/object/errors.h"
 
 namespace ray {
 namespace {

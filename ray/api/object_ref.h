@@ -15,10 +15,10 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "ray/core/core_runtime.h"
-#include "ray/core/errors.h"
-#include "ray/core/id.h"
-#include "ray/core/serialization.h"
+#include "ray/common/id.h"
+#include "ray/core_worker/core_runtime.h"
+#include "ray/object/errors.h"
+#include "ray/object/serialization.h"
 
 namespace ray {
 

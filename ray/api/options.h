@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "ray/core/core_runtime.h"
+#include "ray/core_worker/core_runtime.h"
 
 namespace ray {
 
@@ -23,7 +23,7 @@ struct InitOptions {
 };
 
 // ray::Remote(f).Options({.num_cpus = 2, .max_retries = 0})(args...). A value outside its
-// range throws ray::RayError at the call (the limits are ray/core/limits.h's, the same as
+// range throws ray::RayError at the call (the limits are ray/core_worker/limits.h's, the same as
 // Python's).
 struct TaskOptions {
   // Return objects. 0: from f's type (the size of ray::Returns<...>, else 1); any other value

@@ -32,8 +32,8 @@
 #include "ray/api/object_ref.h"
 #include "ray/api/options.h"
 #include "ray/api/remote.h"
-#include "ray/core/core_runtime.h"
-#include "ray/core/serialization.h"
+#include "ray/core_worker/core_runtime.h"
+#include "ray/object/serialization.h"
 #include "ray/python_embed/embedded_python.h"
 
 namespace ray {

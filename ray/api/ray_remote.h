@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "ray/api/remote.h"
-#include "ray/core/function_id.h"
-#include "ray/core/function_registry.h"
+#include "ray/core_worker/function_registry.h"
+#include "ray/function/function_id.h"
 
 #define RAY_INTERNAL_CONCAT_INNER(a, b) a##b
 #define RAY_INTERNAL_CONCAT(a, b) RAY_INTERNAL_CONCAT_INNER(a, b)

@@ -15,10 +15,10 @@
 
 #include "ray/api/object_ref.h"
 #include "ray/api/options.h"
-#include "ray/core/core_runtime.h"
-#include "ray/core/errors.h"
-#include "ray/core/function_id.h"
-#include "ray/core/serialization.h"
+#include "ray/core_worker/core_runtime.h"
+#include "ray/function/function_id.h"
+#include "ray/object/errors.h"
+#include "ray/object/serialization.h"
 
 namespace ray {
 

@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "ray/core/function_registry.h"
-#include "ray/core/limits.h"
+#include "ray/core_worker/function_registry.h"
+#include "ray/core_worker/limits.h"
 #include "ray/python_embed/object_python.h"
 
 namespace py = pybind11;

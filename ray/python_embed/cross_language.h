@@ -6,8 +6,8 @@
 // A library is opened with dlopen(RTLD_NOW | RTLD_LOCAL) before ray.init forks the zygote, so
 // every worker has it mapped at the same address, and stays loaded for the life of the process.
 // It carries its own copy of libray: its table of functions is read through the C function it
-// exports (ray/core/function_registry.h), and its invokers run in workers beside this module's
-// copy. Such a function cannot use the ray API itself (its copy of libray has no runtime).
+// exports (ray/core_worker/function_registry.h), and its invokers run in workers beside this
+// module's copy. Such a function cannot use the ray API itself (its copy of libray has no runtime).
 #pragma once
 
 #include <pybind11/pybind11.h>
@@ -17,8 +17,8 @@
 #include <optional>
 #include <span>
 
-#include "ray/core/core_runtime.h"
-#include "ray/core/id.h"
+#include "ray/common/id.h"
+#include "ray/core_worker/core_runtime.h"
 
 namespace ray::python {
 

@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "ray/core/errors.h"
-#include "ray/core/serialization.h"
+#include "ray/object/errors.h"
+#include "ray/object/serialization.h"
 #include "ray/python_embed/msgpack_python.h"
 #include "ray/python_embed/object_python.h"
 #include "ray/python_embed/py_ref.h"

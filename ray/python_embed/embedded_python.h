@@ -15,7 +15,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "ray/core/core_runtime.h"
+#include "ray/core_worker/core_runtime.h"
 
 // Names every ray::PyFunction task (TaskSpec.function; resolved in workers like any function).
 extern "C" void RayPyFunctionTask();

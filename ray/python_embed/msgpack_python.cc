@@ -5,7 +5,7 @@
 #include <limits>
 #include <new>
 
-#include "ray/core/msgpack_floats.h"
+#include "ray/object/msgpack_floats.h"
 #include "ray/python_embed/py_ref.h"
 
 namespace ray::python {

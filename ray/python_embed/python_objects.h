@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "ray/core/core_runtime.h"
-#include "ray/core/serialization.h"
+#include "ray/core_worker/core_runtime.h"
+#include "ray/object/serialization.h"
 #include "ray/python_embed/pickle_layout.h"
 
 namespace ray::python {

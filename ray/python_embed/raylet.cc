@@ -1,11 +1,11 @@
 // The CPython extension module `ray._raylet`: the Python package's bridge to the core runtime
-// (ray/core/core_runtime.h). The Python side (python/ray/) pickles values and functions; this
-// module stores them as kPickle objects (ray/core/serialization.h), submits tasks and reads
+// (ray/core_worker/core_runtime.h). The Python side (python/ray/) pickles values and functions;
+// this module stores them as kPickle objects (ray/object/serialization.h), submits tasks and reads
 // objects back, and runs Python tasks in workers.
 //
 // How Python tasks run. Every Python task has the same (invoker, function) pair: InvokePython
 // and the marker function RayPythonTask, both in this module. Workers are forks of the driver
-// (ray/core/driver_runtime.h), so this module is loaded in them at the same build-id and the
+// (ray/core_worker/driver_runtime.h), so this module is loaded in them at the same build-id and the
 // pair resolves there. The task's first argument is the pickled Python function (an object put
 // once per process), the second a small pickled call description, the rest the call's
 // arguments; InvokePython hands them all to the Python executor that python/ray registers with
@@ -37,15 +37,15 @@
 #include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "ray/core/core_runtime.h"
-#include "ray/core/driver_runtime.h"
-#include "ray/core/errors.h"
-#include "ray/core/id.h"
-#include "ray/core/limits.h"
-#include "ray/core/local_runtime.h"
-#include "ray/core/runtime_gate.h"
-#include "ray/core/serialization.h"
-#include "ray/core/task_graph.h"
+#include "ray/common/id.h"
+#include "ray/core_worker/core_runtime.h"
+#include "ray/core_worker/driver_runtime.h"
+#include "ray/core_worker/limits.h"
+#include "ray/core_worker/local_runtime.h"
+#include "ray/core_worker/runtime_gate.h"
+#include "ray/object/errors.h"
+#include "ray/object/serialization.h"
+#include "ray/observability/task_graph.h"
 #include "ray/python_embed/cross_language.h"
 #include "ray/python_embed/pickle_layout.h"
 #include "ray/python_embed/python_objects.h"
@@ -65,9 +65,9 @@ using core::CoreRuntime;
 using core::ObjectValue;
 using core::ReturnWriter;
 
-// The runtime init() or init_local() started, behind its gate (ray/core/runtime_gate.h: other
-// threads may be inside it when shutdown() closes it); leaked on purpose (no static destructor
-// runs at exit).
+// The runtime init() or init_local() started, behind its gate (ray/core_worker/runtime_gate.h:
+// other threads may be inside it when shutdown() closes it); leaked on purpose (no static
+// destructor runs at exit).
 struct DriverState {
   core::RuntimeGate* runtime = nullptr;  // open while ray is initialized
   core::DriverRuntime* node = nullptr;   // the gate's runtime, unless in local mode (no node)
@@ -395,7 +395,7 @@ std::pair<std::vector<size_t>, std::vector<size_t>> Wait(const std::vector<const
 }
 
 // ---------------------------------------------------------------------------------------------
-// The computation graph (ray/core/task_graph.h)
+// The computation graph (ray/observability/task_graph.h)
 
 core::TaskGraph::Snapshot GraphSnapshot(const char* api) {
   std::optional<core::TaskGraph::Snapshot> snapshot;
@@ -464,7 +464,8 @@ void Init(int num_workers, double num_cpus, uint64_t object_store_memory,
   core::SetCurrentRuntime(Driver().runtime);
 }
 
-// Local mode: tasks run at once in the calling thread of this process (ray/core/local_runtime.h).
+// Local mode: tasks run at once in the calling thread of this process
+// (ray/core_worker/local_runtime.h).
 void InitLocal() {
   RaiseIfInitialized();
   Driver().node = nullptr;
@@ -579,7 +580,8 @@ PYBIND11_MODULE(_raylet, m) {
   m.def("wait", &Wait, py::arg("ids"), py::arg("num_returns"), py::arg("timeout") = py::none());
   m.def("submit", &Submit, py::arg("args"), py::arg("num_returns") = 1, py::arg("num_cpus") = 1.0,
         py::arg("max_retries") = 3, py::arg("name") = "", py::arg("nested") = py::bytes());
-  // The message of ray/core/limits.h's check of these options, "" if they are within the limits.
+  // The message of ray/core_worker/limits.h's check of these options, "" if they are within the
+  // limits.
   m.def(
       "check_task_options",
       [](int num_returns, double num_cpus, int max_retries) {

@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "ray/core/id.h"
+#include "ray/common/id.h"
 #include "ray/store/object_options.h"
 
 namespace ray::store {

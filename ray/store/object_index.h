@@ -21,7 +21,7 @@
 #include <optional>
 #include <vector>
 
-#include "ray/core/id.h"
+#include "ray/common/id.h"
 
 namespace ray::store {
 

@@ -15,7 +15,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
-#include "ray/core/id.h"
+#include "ray/common/id.h"
 #include "ray/store/allocator.h"
 #include "ray/store/object_index.h"
 #include "ray/store/object_options.h"

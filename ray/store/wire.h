@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "ray/core/capnp_bytes.h"
+#include "ray/common/capnp_bytes.h"
 #include "ray/store/object_index.h"
 #include "ray/store/store.capnp.h"
 

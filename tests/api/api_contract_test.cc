@@ -11,7 +11,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "ray/api.h"
-#include "ray/core/function_id.h"
+#include "ray/function/function_id.h"
 
 namespace {
 

@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
-#include "ray/core/local_runtime.h"
-#include "ray/core/runtime_gate.h"
+#include "ray/core_worker/local_runtime.h"
+#include "ray/core_worker/runtime_gate.h"
 
 // An enum as a task value: msgpack's MSGPACK_ADD_ENUM, at global scope.
 enum class Color { kRed, kBlue };
@@ -407,7 +407,8 @@ TEST_F(ApiTest, OptionsAreCheckedAndReachTheTask) {
   EXPECT_EQ(ray::Remote(add).Options({.max_retries = -1})(1, 2).Get(), 3);  // retry forever
 }
 
-// The limits of ray/core/limits.h, the same as the Python package's (tests/python/test_api.py).
+// The limits of ray/core_worker/limits.h, the same as the Python package's
+// (tests/python/test_api.py).
 TEST_F(ApiTest, OptionsOutOfTheirLimitsAreRefusedAtSubmit) {
   const auto message = [](auto submit) {
     try {
@@ -663,8 +664,9 @@ TEST(ApiLifecycleTest, InvalidOptions) {
   EXPECT_THROW(ray::Init({.num_workers = -1, .local_mode = true}), ray::RayError);
   EXPECT_THROW(ray::Init({.num_cpus = -2, .local_mode = true}), ray::RayError);
   EXPECT_FALSE(ray::IsInitialized());
-  // The limits of ray/core/limits.h, the same as ray.init's (tests/python/test_init_args.py).
-  // Without local mode, a billion workers would be a billion forks.
+  // The limits of ray/core_worker/limits.h, the same as ray.init's
+  // (tests/python/test_init_args.py). Without local mode, a billion workers would be a billion
+  // forks.
   try {
     ray::Init({.num_workers = 1'000'000'000, .local_mode = true});
     FAIL() << "no error";

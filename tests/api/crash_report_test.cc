@@ -1,5 +1,5 @@
 // A task that crashes its worker every time: the driver's stderr (which the workers share) shows
-// one symbolized stack, and one line for each retry (ray/core/crash_report.h).
+// one symbolized stack, and one line for each retry (ray/node/crash_report.h).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>

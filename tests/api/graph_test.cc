@@ -11,7 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "ray/api.h"
-#include "ray/core/core_runtime.h"
+#include "ray/core_worker/core_runtime.h"
 
 namespace {
 

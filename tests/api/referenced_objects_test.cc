@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "ray/api.h"
-#include "ray/core/core_runtime.h"
-#include "ray/core/driver_runtime.h"
-#include "ray/core/runtime_gate.h"
+#include "ray/core_worker/core_runtime.h"
+#include "ray/core_worker/driver_runtime.h"
+#include "ray/core_worker/runtime_gate.h"
 #include "ray/store/client.h"
 
 namespace {

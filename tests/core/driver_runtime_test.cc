@@ -1,5 +1,5 @@
 // The multi-process runtime beneath the API: real zygote, store and worker processes.
-#include "ray/core/driver_runtime.h"
+#include "ray/core_worker/driver_runtime.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -10,8 +10,8 @@
 #include <fstream>
 #include <set>
 
-#include "ray/core/errors.h"
-#include "ray/core/serialization.h"
+#include "ray/object/errors.h"
+#include "ray/object/serialization.h"
 
 namespace ray::core {
 namespace {

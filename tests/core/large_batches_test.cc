@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "ray/api.h"
-#include "ray/core/driver_runtime.h"
-#include "ray/core/serialization.h"
-#include "ray/core/worker.capnp.h"
+#include "ray/core_worker/driver_runtime.h"
+#include "ray/object/serialization.h"
+#include "ray/rpc/worker.capnp.h"
 
 namespace ray::core {
 namespace {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/time/clock.h"
-#include "ray/core/driver_runtime.h"
+#include "ray/core_worker/driver_runtime.h"
 
 namespace ray::core {
 namespace {

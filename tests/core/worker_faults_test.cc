@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "ray/api.h"
-#include "ray/core/driver_runtime.h"
+#include "ray/core_worker/driver_runtime.h"
 #include "ray/faults/fault_injection.h"
 
 namespace ray::core {

@@ -49,7 +49,7 @@ Point midpoint(Point a, Point b) { return {(a.x + b.x) / 2, (a.y + b.y) / 2}; }
 std::optional<int> positive(int x) { return x > 0 ? std::optional<int>(x) : std::nullopt; }
 int pid() { return getpid(); }
 // The ray API inside a function called from Python: the library's copy of libray uses the
-// Python worker's runtime (UseRuntimeOf in ray/core/core_runtime.h).
+// Python worker's runtime (UseRuntimeOf in ray/core_worker/core_runtime.h).
 int uses_ray(int x) { return ray::Put(x).Get(); }
 int plus_one(int x) { return x + 1; }
 // Submits tasks of its own (C++, from this library) and waits for them.

@@ -136,7 +136,7 @@ def test_max_retries_minus_one_retries_without_limit(tmp_path):
 
 
 def test_task_options_past_their_limits_are_refused_as_in_cpp():
-    """The limits and messages of ray/core/limits.h (tests/api/api_test.cc checks C++'s)."""
+    """The limits and messages of ray/core_worker/limits.h (tests/api/api_test.cc checks C++'s)."""
     def f():
         return 1
 

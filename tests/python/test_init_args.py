@@ -178,7 +178,7 @@ def test_init_returns_a_context_that_shuts_down():
     ({"num_cpus": "4"}, TypeError, "ray.init: num_cpus must be a number, got str"),
 ])
 def test_node_options_past_their_limits_are_refused_as_in_cpp(kwargs, error, message):
-    """The limits and messages of ray/core/limits.h (tests/api/api_test.cc checks ray::Init's)."""
+    """The limits and messages of ray/core_worker/limits.h (tests/api/api_test.cc checks ray::Init's)."""
     for local_mode in (False, True):
         with pytest.raises(error) as raised:
             ray.init(local_mode=local_mode, **kwargs)

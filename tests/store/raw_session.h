@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "ray/core/id.h"
+#include "ray/common/id.h"
 #include "ray/store/store.capnp.h"
 #include "ray/store/wire.h"
 

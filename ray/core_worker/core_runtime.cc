@@ -1,0 +1,38 @@
+#include "ray/core_worker/core_runtime.h"
+
+#include <atomic>
+
+namespace ray::core {
+namespace {
+std::atomic<CoreRuntime*> current_runtime{nullptr};
+std::atomic<uint64_t> current_epoch{1};
+std::atomic<RuntimeSource> runtime_source{nullptr};  // see UseRuntimeOf
+std::atomic<EpochSource> epoch_source{nullptr};
+}  // namespace
+
+CoreRuntime* CurrentRuntime() {
+  CoreRuntime* runtime = current_runtime.load(std::memory_order_acquire);
+  if (runtime != nullptr) return runtime;
+  RuntimeSource source = runtime_source.load(std::memory_order_acquire);
+  return source != nullptr ? source() : nullptr;
+}
+
+void SetCurrentRuntime(CoreRuntime* runtime) {
+  CoreRuntime* old = current_runtime.exchange(runtime, std::memory_order_acq_rel);
+  if (old != runtime) current_epoch.fetch_add(1, std::memory_order_acq_rel);
+}
+
+uint64_t CurrentRuntimeEpoch() {
+  if (current_runtime.load(std::memory_order_acquire) == nullptr) {
+    if (EpochSource source = epoch_source.load(std::memory_order_acquire)) return source();
+  }
+  return current_epoch.load(std::memory_order_acquire);
+}
+
+void UseRuntimeOf(RuntimeSource runtime, EpochSource epoch) {
+  if (runtime == &CurrentRuntime) return;  // this very copy: it would call itself
+  epoch_source.store(epoch, std::memory_order_release);
+  runtime_source.store(runtime, std::memory_order_release);
+}
+
+}  // namespace ray::core

@@ -1,0 +1,117 @@
+// The runtime beneath the public API (ray/api.h): the type-erased operations that the API's
+// templates turn typed calls into. The driver's runtime (scheduler threads in-process), a
+// worker's runtime (talking to the scheduler) and local mode (tasks run in the caller's
+// process) implement it. Values cross this interface already serialized
+// (ray/object/serialization.h).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/time/time.h"
+#include "ray/common/id.h"
+#include "ray/common/interrupt_check.h"
+#include "ray/function/invoker.h"
+#include "ray/observability/task_graph.h"
+#include "ray/rpc/inline_values.h"
+
+namespace ray::core {
+
+struct TaskOptions {
+  int num_returns = 1;
+  double num_cpus = 1;
+  int max_retries = 3;  // re-runs after a worker crash; exceptions are not retried
+  std::string name;     // names the task in the graph; "": the function's name
+};
+
+// One argument: a reference to an object (resolved to its value before the task runs) or a
+// value serialized inline.
+struct TaskArg {
+  ObjectID ref;       // nil for a value
+  std::string value;  // the serialized value when `ref` is nil
+};
+
+struct TaskSpec {
+  Invoker invoker = nullptr;
+  const void* function = nullptr;
+  std::vector<TaskArg> args;
+  TaskOptions options;
+  // Objects the argument values reference (IDs inside them): kept alive until the task ends,
+  // so the caller may drop its references at once. Not waited for, unlike `ref` arguments.
+  std::vector<ObjectID> nested_refs;
+};
+
+struct PutOptions {
+  // An object a client stores for its own use (the Python package's pickled functions): not
+  // drawn in the computation graph, neither as an object nor as an argument.
+  bool hidden = false;
+  // Objects the value references (IDs inside it): kept alive as long as this object.
+  std::vector<ObjectID> nested_refs;
+};
+
+struct WaitResult {
+  std::vector<size_t> ready;  // indexes into the ids passed to Wait, in order
+  std::vector<size_t> not_ready;
+};
+
+class CoreRuntime {
+ public:
+  virtual ~CoreRuntime() = default;
+
+  // Submits a task; returns the IDs of its options.num_returns return objects at once.
+  virtual std::vector<ObjectID> Submit(TaskSpec spec) = 0;
+  // Stores a new object of `size` bytes that `write` fills in place.
+  virtual ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+                       const PutOptions& options) = 0;
+  // Waits for every object (at most `timeout`; InfiniteDuration waits forever). Throws
+  // ray::GetTimeoutError (ray/object/errors.h) on timeout. A failed task's results come back as
+  // error objects.
+  virtual std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) = 0;
+  // Returns once `num_returns` objects exist or `timeout` passes.
+  virtual WaitResult Wait(std::span<const ObjectID> ids, size_t num_returns,
+                          absl::Duration timeout) = 0;
+  // Counts ObjectRef instances in this process; an object nobody references is freed.
+  virtual void AddRef(const ObjectID& id) = 0;
+  virtual void RemoveRef(const ObjectID& id) = 0;
+  // The computation graph so far, where this runtime records one (the driver's); else nullopt.
+  virtual std::optional<TaskGraph::Snapshot> GraphSnapshot() const { return std::nullopt; }
+  // The task the calling thread runs: in a worker the running task (the innermost one when
+  // tasks nest), in a driver the driver's own root task. Nil if the runtime does not know.
+  virtual TaskID CurrentTaskId() const { return TaskID::Nil(); }
+  // Shutdown is coming (see runtime_gate.h): calls blocked in Get or Wait return now, throwing
+  // ray::RayError(kShutDownMessage), and so do those that block later.
+  virtual void Interrupt() {}
+};
+
+// Returns from Submit and Put carry one reference already counted for the caller; the
+// caller's first ObjectRef adopts it (no AddRef), and its last RemoveRef releases it.
+
+// The runtime of this process: set by ray::Init in a driver and by the worker loop in a
+// worker; null otherwise.
+CoreRuntime* CurrentRuntime();
+void SetCurrentRuntime(CoreRuntime* runtime);
+
+// Counts the changes of CurrentRuntime(): SetCurrentRuntime with a different pointer
+// increments it (starting from 1, so 0 never names a runtime). An ObjectRef remembers the
+// epoch it was counted in and calls RemoveRef only if the epoch is still current, so a ref
+// that outlives its runtime (after Shutdown, in a static destructor) never calls into a dead
+// one. A runtime must therefore stay current for its whole life: set it once, clear it
+// (SetCurrentRuntime(nullptr)) before destroying it.
+uint64_t CurrentRuntimeEpoch();
+
+// For a module that holds a copy of libray of its own: a user's library of RAY_REMOTE functions
+// that the Python package loads (ray/core_worker/function_registry.h). The loader hands over its
+// CurrentRuntime and CurrentRuntimeEpoch; while no runtime is set in this copy, this copy's
+// return theirs, so the library's functions can use the ray API on the loader's runtime.
+using RuntimeSource = CoreRuntime* (*)();
+using EpochSource = uint64_t (*)();
+void UseRuntimeOf(RuntimeSource runtime, EpochSource epoch);
+
+}  // namespace ray::core

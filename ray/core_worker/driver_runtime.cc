@@ -1,0 +1,301 @@
+#include "ray/core_worker/driver_runtime.h"
+
+#include <fcntl.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "ray/core_worker/limits.h"
+#include "ray/core_worker/worker.h"
+#include "ray/function/function_table.h"
+#include "ray/node/scheduler.h"
+#include "ray/node/zygote.h"
+#include "ray/object/errors.h"
+#include "ray/store/client.h"
+#include "ray/store/shared_memory.h"
+#include "ray/store/store_runner.h"
+
+namespace ray::core {
+namespace {
+
+// A secret that makes the driver's store client the store's owner (the one client that may
+// delete objects others made: the node's reference counter).
+absl::StatusOr<std::string> NewOwnerToken() {
+  std::string token(32, '\0');
+  if (getrandom(token.data(), token.size(), 0) != static_cast<ssize_t>(token.size())) {
+    return absl::InternalError(absl::StrCat("getrandom: ", std::strerror(errno)));
+  }
+  return token;
+}
+
+class DriverRuntimeImpl final : public DriverRuntime {
+ public:
+  ~DriverRuntimeImpl() override {
+    scheduler_.reset();  // workers see their sockets close
+    zygote_.reset();     // stops the store and any worker left, and waits
+    std::error_code ignored;
+    std::filesystem::remove_all(session_dir_, ignored);
+  }
+
+  absl::Status Init(const DriverOptions& options);
+
+  std::vector<ObjectID> Submit(TaskSpec spec) override;
+  ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+               const PutOptions& options) override;
+  std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) override;
+  WaitResult Wait(std::span<const ObjectID> ids, size_t num_returns,
+                  absl::Duration timeout) override {
+    absl::Time deadline = absl::Now() + timeout;  // an infinite timeout gives InfiniteFuture
+    ThrowIfNodeFailed();
+    std::vector<bool> ready = scheduler_->Wait(ids, num_returns, deadline);
+    WaitResult result;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      (ready[i] && result.ready.size() < num_returns ? result.ready : result.not_ready)
+          .push_back(i);
+    }
+    if (result.ready.size() < std::min(num_returns, ids.size()) && scheduler_->Interrupted()) {
+      throw RayError(kShutDownMessage);
+    }
+    return result;
+  }
+  void Interrupt() override { scheduler_->Interrupt(); }
+  // The node lost its store or its zygote: every call says so (Scheduler::NodeFailure).
+  void ThrowIfNodeFailed() {
+    if (std::optional<std::string> failure = scheduler_->NodeFailure()) throw RayError(*failure);
+  }
+  void AddRef(const ObjectID& id) override { scheduler_->AddRef(id); }
+  void RemoveRef(const ObjectID& id) override { scheduler_->RemoveRef(id); }
+  std::optional<TaskGraph::Snapshot> GraphSnapshot() const override {
+    return scheduler_->GraphSnapshot();
+  }
+  TaskID CurrentTaskId() const override { return driver_task_; }
+
+  const std::string& session_dir() const override { return session_dir_; }
+  pid_t store_pid() const override { return store_pid_; }
+  pid_t zygote_pid() const override { return zygote_->pid(); }
+  std::vector<pid_t> worker_pids() override { return scheduler_->WorkerPids(); }
+  double num_cpus() const override { return scheduler_->num_cpus(); }
+  double free_cpus() override { return scheduler_->FreeCpus(); }
+  absl::StatusOr<store::StoreClientStats> store_stats() override {
+    return scheduler_->store().Stats();
+  }
+
+ private:
+  std::string session_dir_;
+  std::unique_ptr<Zygote> zygote_;
+  pid_t store_pid_ = 0;
+  std::unique_ptr<Scheduler> scheduler_;
+  TaskID driver_task_ = TaskID::FromRandom();
+  std::atomic<uint32_t> puts_{0};
+  absl::Mutex functions_mu_;
+  absl::flat_hash_set<uint64_t> functions_defined_ ABSL_GUARDED_BY(functions_mu_);
+};
+
+absl::Status DriverRuntimeImpl::Init(const DriverOptions& options) {
+  std::string root = options.session_dir_root;
+  if (root.empty()) root = getenv("TMPDIR") != nullptr ? getenv("TMPDIR") : "/tmp";
+  std::string dir_template = root + "/ray-session-XXXXXX";
+  if (mkdtemp(dir_template.data()) == nullptr) {  // mode 0700
+    return absl::InternalError(
+        absl::StrCat("cannot make a session folder in ", root, ": ", std::strerror(errno)));
+  }
+  session_dir_ = dir_template;
+  std::string store_socket = session_dir_ + "/store.sock";
+  std::string store_log = session_dir_ + "/store.log";
+
+  auto owner_token = NewOwnerToken();
+  if (!owner_token.ok()) return owner_token.status();
+  store::StoreOptions store_options;
+  store_options.owner_token = *owner_token;
+  store_options.capacity = options.object_store_memory > 0
+                               ? options.object_store_memory
+                               : DefaultStoreMemory(store::MemInfo("MemTotal") * 1024,
+                                                    store::MemInfo("MemAvailable") * 1024);
+  auto zygote = Zygote::Start(
+      [=](int ready_fd) {
+        int log = open(store_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (log >= 0) {
+          dup2(log, STDOUT_FILENO);
+          dup2(log, STDERR_FILENO);
+        }
+        return store::RunStore(store_options, store_socket, ready_fd);
+      },
+      [=](int fd) {
+        if (options.worker_command_line_title) SetProcessTitle("ray::worker", true);
+        return RunWorker(fd, store_socket);
+      },
+      session_dir_);
+  if (!zygote.ok()) return zygote.status();
+  zygote_ = *std::move(zygote);
+
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) return absl::InternalError("pipe");
+  auto store_pid = zygote_->SpawnStore(ready[1]);
+  if (!store_pid.ok()) {
+    close(ready[0]);
+    return store_pid.status();
+  }
+  store_pid_ = *store_pid;
+  char buf[8];
+  ssize_t n;
+  do {
+    n = read(ready[0], buf, sizeof(buf));
+  } while (n < 0 && errno == EINTR);
+  close(ready[0]);
+  if (n <= 0) {
+    return absl::InternalError(absl::StrCat("the object store did not start; see ", store_log));
+  }
+  auto client =
+      store::StoreClient::Connect(store_socket, {.name = "driver", .owner_token = *owner_token});
+  if (!client.ok()) return client.status();
+
+  SchedulerOptions scheduler_options;
+  scheduler_options.num_workers = options.num_workers > 0
+                                      ? options.num_workers
+                                      : std::max(1u, std::thread::hardware_concurrency());
+  scheduler_options.num_cpus =
+      options.num_cpus > 0 ? options.num_cpus : scheduler_options.num_workers;
+  scheduler_options.root_task = driver_task_;
+  scheduler_options.record_task_graph = options.record_task_graph;
+  if (options.max_recorded_tasks > 0) {
+    scheduler_options.max_recorded_tasks = options.max_recorded_tasks;
+  }
+  scheduler_options.idle_worker_timeout = options.idle_worker_timeout;
+  scheduler_options.worker_stall_timeout = options.worker_stall_timeout;
+  scheduler_options.node_processes = {{zygote_->pid(), "the node's zygote (which starts workers)"},
+                                      {store_pid_, "the node's object store"}};
+  if (options.max_workers > 0) {
+    scheduler_options.max_workers = std::max(options.max_workers, scheduler_options.num_workers);
+  }
+  Zygote* z = zygote_.get();
+  scheduler_ = std::make_unique<Scheduler>(scheduler_options, *std::move(client),
+                                           [z](int fd) { return z->SpawnWorker(fd); });
+  return scheduler_->Start();
+}
+
+std::vector<ObjectID> DriverRuntimeImpl::Submit(TaskSpec spec) {
+  ThrowIfNodeFailed();
+  auto described = DescribeTaskFunction(spec.invoker, spec.function);
+  if (!described.ok()) throw std::runtime_error(std::string(described.status().message()));
+  {
+    absl::MutexLock lock(&functions_mu_);
+    if (functions_defined_.insert(described->key).second) {
+      scheduler_->DefineFunction(described->key, *described->record);
+    }
+  }
+  TaskRecord task;
+  task.id = TaskID::FromRandom();
+  task.parent = driver_task_;
+  task.function_key = described->key;
+  task.num_returns = spec.options.num_returns;
+  task.num_cpus = spec.options.num_cpus;
+  task.retries_left = spec.options.max_retries;
+  task.name = std::move(spec.options.name);
+  task.nested_refs = std::move(spec.nested_refs);
+  task.args.reserve(spec.args.size());
+  std::vector<ObjectID> stored;  // values put into the store for this task
+  InlineBudget inline_budget;
+  for (auto& arg : spec.args) {
+    TaskRecord::Arg a;
+    a.ref = arg.ref;
+    if (arg.ref.IsNil() && !inline_budget.Take(arg.value.size())) {
+      // Large values (and those past the task's inline budget) go to the worker through the
+      // store, not through two sockets.
+      a.ref = Put(arg.value.size(),
+                  [&](std::span<uint8_t> out) {
+                    std::memcpy(out.data(), arg.value.data(), arg.value.size());
+                  },
+                  {});
+      stored.push_back(a.ref);
+    } else if (arg.ref.IsNil()) {
+      a.value = std::move(arg.value);
+    }
+    task.args.push_back(std::move(a));
+  }
+  std::vector<ObjectID> returns;
+  for (int i = 1; i <= task.num_returns; ++i) returns.push_back(ObjectID::ForReturn(task.id, i));
+  scheduler_->Submit(std::move(task));
+  for (const ObjectID& id : stored) scheduler_->RemoveRef(id);  // the task keeps it meanwhile
+  return returns;
+}
+
+ObjectID DriverRuntimeImpl::Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+                                const PutOptions& options) {
+  ThrowIfNodeFailed();
+  ObjectID id = ObjectID::ForPut(driver_task_, ++puts_, options.hidden);
+  if (size <= kInlineLimit) {
+    auto bytes = std::make_shared<std::string>(size, '\0');
+    write({reinterpret_cast<uint8_t*>(bytes->data()), size});
+    scheduler_->AddObject(id, std::move(bytes), size, options.nested_refs);
+    return id;
+  }
+  auto object = scheduler_->store().Create(id, size);
+  if (absl::IsResourceExhausted(object.status())) {
+    // Objects whose last reference went may not be deleted yet: delete them, then try again.
+    scheduler_->ApplyStoreDeletes();
+    object = scheduler_->store().Create(id, size);
+  }
+  if (!object.ok()) ThrowStoreError(object.status());
+  write(object->span());
+  if (absl::Status sealed = scheduler_->store().Seal(*std::move(object)); !sealed.ok()) {
+    ThrowStoreError(sealed);
+  }
+  scheduler_->AddObject(id, nullptr, size, options.nested_refs);
+  return id;
+}
+
+std::vector<ObjectValue> DriverRuntimeImpl::Get(std::span<const ObjectID> ids,
+                                                absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;  // an infinite timeout gives InfiniteFuture
+  ThrowIfNodeFailed();
+  auto values = scheduler_->WaitForObjects(ids, deadline);
+  ThrowIfNodeFailed();  // it broke meanwhile: the results are that error
+  if (!values && scheduler_->Interrupted()) throw RayError(kShutDownMessage);
+  if (!values) {
+    throw GetTimeoutError(absl::StrCat("Get timed out after ", absl::FormatDuration(timeout)));
+  }
+  std::vector<ObjectValue> result(ids.size());
+  std::vector<ObjectID> from_store;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (const auto& value = (*values)[i]; value != nullptr) {
+      result[i] = {{reinterpret_cast<const uint8_t*>(value->data()), value->size()}, value};
+    } else {
+      from_store.push_back(ids[i]);
+    }
+  }
+  if (from_store.empty()) return result;
+  // Each exists (the scheduler said so): a seal may still be on its way; a missing one is gone.
+  absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
+  auto buffers = scheduler_->store().Get(from_store, left, store::StoreClient::IfAbsent::kFail);
+  size_t next = 0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if ((*values)[i] != nullptr) continue;
+    auto& buffer = buffers[next++];
+    if (!buffer.ok()) ThrowStoreReadError(buffer.status(), ids[i]);
+    auto owner = std::make_shared<store::ObjectBuffer>(*std::move(buffer));
+    result[i] = {owner->span(), owner};
+  }
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<DriverRuntime>> DriverRuntime::Start(const DriverOptions& options) {
+  // Debian's Abseil checks lock order on every Mutex acquisition (about 30 ns each); the
+  // runtime's locking is simple and tested, and the hot path takes several locks per task.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  auto runtime = std::make_unique<DriverRuntimeImpl>();
+  if (absl::Status status = runtime->Init(options); !status.ok()) return status;
+  return std::unique_ptr<DriverRuntime>(std::move(runtime));
+}
+
+}  // namespace ray::core

@@ -1,0 +1,42 @@
+// The limits on what a program asks of the runtime, in one place for every language: the C++ API
+// and the Python extension check a task's options here, so both accept and refuse the same values
+// with the same words. Also the node's defaults that depend on the machine.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "ray/core_worker/core_runtime.h"
+
+namespace ray::core {
+
+// A task returns at most this many objects (each one costs its caller an ID and a reference).
+inline constexpr int kMaxNumReturns = 10'000;
+// max_retries = kRetryForever: the task is retried after every worker crash, without limit.
+inline constexpr int kRetryForever = -1;
+// A task asks for at most this many CPUs. One that asks for more than its node has is not
+// refused: it runs when all of the node's CPUs are free, holding them all.
+inline constexpr double kMaxNumCpus = 65'536;
+
+// Checks a task's options: num_returns from 1 to kMaxNumReturns, num_cpus a number from 0 to
+// kMaxNumCpus, max_retries >= 0 or kRetryForever. On success, puts them in the form the runtime
+// counts with (kRetryForever becomes the largest int: the scheduler counts retries down).
+// InvalidArgument otherwise, with a message that starts with the option's name ("num_returns =
+// 1000000000: ..."), for the caller to prefix with the call.
+absl::Status CheckTaskOptions(TaskOptions* options);
+
+// Init starts at most this many worker processes (the scheduler may start more later, up to
+// max_workers).
+inline constexpr int kMaxNumWorkers = 1024;
+
+// Checks Init's num_workers (0 to kMaxNumWorkers; 0: one per core) and num_cpus (0 to
+// kMaxNumCpus; 0: num_workers). InvalidArgument as CheckTaskOptions's ("num_workers = ...: ...").
+absl::Status CheckNodeOptions(int num_workers, double num_cpus);
+
+// The node's default object store size: 30% of the machine's memory, at most half of what is
+// available now (other drivers' stores, and the programs running, leave less), at least 64 MiB;
+// a multiple of 4096. Both arguments in bytes, as /proc/meminfo's MemTotal and MemAvailable.
+uint64_t DefaultStoreMemory(uint64_t mem_total, uint64_t mem_available);
+
+}  // namespace ray::core

@@ -1,0 +1,70 @@
+// Local mode: a CoreRuntime that runs every task at once in the calling thread, with objects
+// in this process's memory. For debugging and tests (Ray's local_mode): no processes, no
+// sockets, stack traces through the task, the same results and errors as the real runtime.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "ray/common/id.h"
+#include "ray/core_worker/core_runtime.h"
+
+namespace ray::core {
+
+// Thread-safe. Submit resolves the arguments, runs the task in the caller's thread (so nested
+// tasks simply recurse) and stores its return values before returning their IDs. It follows
+// the error object conventions of ray/object/errors.h: a task with an error argument does not
+// run and returns that error; a throwing task returns error objects. Objects live until the
+// last RemoveRef (values handed out by Get stay valid as long as their `owner`). Get or Wait of
+// an ID that this runtime does not hold (freed, or never made here) throws ray::RayError at
+// once: in local mode nothing could ever make it appear, so waiting would hang.
+class LocalRuntime final : public CoreRuntime {
+ public:
+  LocalRuntime();
+  ~LocalRuntime() override;
+  LocalRuntime(const LocalRuntime&) = delete;
+  LocalRuntime& operator=(const LocalRuntime&) = delete;
+
+  std::vector<ObjectID> Submit(TaskSpec spec) override;
+  ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+               const PutOptions& options) override;
+  std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) override;
+  WaitResult Wait(std::span<const ObjectID> ids, size_t num_returns,
+                  absl::Duration timeout) override;
+  void AddRef(const ObjectID& id) override;
+  void RemoveRef(const ObjectID& id) override;
+  TaskID CurrentTaskId() const override;
+
+  // For tests: the number of objects held, and the reference count of one (-1 if not held).
+  size_t NumObjects() const;
+  int64_t RefCount(const ObjectID& id) const;
+
+  // 64-byte aligned memory of one object (payloads of raw objects stay aligned for views).
+  class Buffer;
+
+ private:
+  struct Object {
+    std::shared_ptr<const Buffer> buffer;
+    int64_t refs = 0;
+    std::vector<ObjectID> nested;  // objects its value references: one ref each
+  };
+
+  // Adds an object with the caller's reference; it holds one reference to each of `nested`.
+  void Store(const ObjectID& id, std::shared_ptr<const Buffer> buffer,
+             std::vector<ObjectID> nested);
+  // Locks mu_; throws RayError naming `op` for an ID it does not hold.
+  std::vector<ObjectValue> Lookup(std::span<const ObjectID> ids, const char* op);
+
+  const TaskID driver_task_;
+  std::atomic<uint32_t> driver_puts_{0};
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<ObjectID, Object> objects_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace ray::core

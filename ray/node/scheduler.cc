@@ -1,0 +1,455 @@
+#include "ray/node/scheduler.h"
+
+#include <capnp/message.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/str_cat.h"
+#include "ray/common/capnp_bytes.h"
+#include "ray/common/capnp_ids.h"
+#include "ray/node/scheduler_internal.h"
+#include "ray/object/errors.h"
+#include "ray/object/serialization.h"
+
+namespace ray::core {
+
+using namespace scheduler_internal;  // NOLINT: the scheduler's own helpers
+
+Scheduler::Scheduler(SchedulerOptions options, std::unique_ptr<store::StoreClient> store,
+                     SpawnWorkerFunction spawn_worker)
+    : options_(std::move(options)),
+      store_(std::move(store)),
+      spawn_worker_(std::move(spawn_worker)),
+      cpus_free_(options_.num_cpus),
+      liveness_(options_.worker_stall_timeout) {
+  if (options_.record_task_graph) {
+    graph_ = std::make_unique<TaskGraph>(options_.root_task, options_.max_recorded_tasks);
+  }
+}
+
+std::optional<TaskGraph::Snapshot> Scheduler::GraphSnapshot() const {
+  if (graph_ == nullptr) return std::nullopt;
+  return graph_->Take();
+}
+
+Scheduler::~Scheduler() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    poller_cv_.SignalAll();
+  }
+  if (thread_.joinable()) {
+    Wake();
+    thread_.join();
+  }
+  absl::MutexLock lock(&mu_);
+  workers_.clear();  // closes the sockets: workers exit
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+  if (wake_fd_ >= 0) close(wake_fd_);
+  for (const auto& process : node_processes_) close(process->pidfd);
+}
+
+absl::Status Scheduler::Start() {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) {
+    return absl::InternalError(absl::StrCat("epoll/eventfd: ", std::strerror(errno)));
+  }
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.ptr = nullptr;  // the wake-up descriptor
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event);
+  for (const auto& [pid, what] : options_.node_processes) {
+    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd < 0) {
+      return absl::InternalError(absl::StrCat("pidfd_open of ", what, ": ", std::strerror(errno)));
+    }
+    node_processes_.push_back(std::make_unique<NodeProcess>(NodeProcess{pidfd, pid, what}));
+    event.data.ptr = node_processes_.back().get();
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, pidfd, &event);
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    for (int i = 0; i < options_.num_workers; ++i) {
+      if (absl::Status status = SpawnWorker(); !status.ok()) return status;
+    }
+  }
+  thread_ = std::thread([this] { Run(); });
+  return absl::OkStatus();
+}
+
+void Scheduler::Interrupt() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    objects_changed_.SignalAll();
+    poller_cv_.SignalAll();
+  }
+  Wake();  // a driver thread may be polling the sockets
+}
+
+std::optional<std::string> Scheduler::NodeFailure() {
+  if (!node_broken_.load(std::memory_order_acquire)) return std::nullopt;
+  absl::MutexLock lock(&mu_);
+  return node_failure_;
+}
+
+void Scheduler::NodeFailed(std::string why) {
+  if (node_failure_) return;
+  node_failure_ = std::move(why);
+  node_broken_.store(true, std::memory_order_release);
+  std::vector<TaskID> unfinished;
+  for (const auto& [id, task] : tasks_) unfinished.push_back(id);
+  for (const TaskID& id : unfinished) {
+    auto it = tasks_.find(id);
+    if (it == tasks_.end()) continue;
+    FailTask(it->second, ErrorObject(NameOf(it->second), "ray::RayError", *node_failure_, id));
+  }
+  ready_.clear();
+  objects_changed_.SignalAll();
+}
+
+bool Scheduler::Interrupted() {
+  absl::MutexLock lock(&mu_);
+  return stopping_;
+}
+
+void Scheduler::Wake() {
+  uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof(one));
+}
+
+double Scheduler::FreeCpus() {
+  absl::MutexLock lock(&mu_);
+  return std::clamp(cpus_free_, 0.0, options_.num_cpus);
+}
+
+void Scheduler::DefineFunction(uint64_t key, FunctionRecord function) {
+  absl::MutexLock lock(&mu_);
+  functions_.try_emplace(key, std::move(function));
+}
+
+void Scheduler::Submit(TaskRecord task) {
+  absl::MutexLock lock(&mu_);
+  SubmitLocked(std::move(task));
+  Dispatch();
+  FlushWorkers();
+}
+
+void Scheduler::SubmitLocked(TaskRecord submitted) {
+  const TaskID id = submitted.id;
+  auto [entry, inserted] = tasks_.try_emplace(id, std::move(submitted));
+  if (!inserted) return;  // a duplicate submission (a buggy worker): counts nothing
+  TaskRecord& task = entry->second;
+  for (int i = 1; i <= task.num_returns; ++i) {
+    objects_[ObjectID::ForReturn(id, i)].refs += 1;  // the submitter's reference
+  }
+  HoldNested(task.nested_refs);
+  std::shared_ptr<const std::string> missing;
+  if (task.args.size() > rpc::MAX_IDS_PER_LIST) {  // more than a message to a worker carries
+    missing = ErrorObject(NameOf(task), "ray::RayError",
+                          absl::StrCat("a task takes at most ", rpc::MAX_IDS_PER_LIST,
+                                       " arguments (", task.args.size(), " given)"),
+                          id);
+  }
+  for (auto& arg : task.args) {
+    if (arg.ref.IsNil()) continue;
+    auto it = objects_.find(arg.ref);
+    if (it == objects_.end()) {
+      missing = ErrorObject(NameOf(task), "ray::RayError", "argument " + DoesNotExist(arg.ref), id);
+      arg.ref = ObjectID();  // not counted as a use
+      continue;
+    }
+    it->second.uses += 1;
+    if (!it->second.ready) {
+      it->second.dependents.push_back(id);
+      task.unresolved += 1;
+    }
+  }
+  if (graph_ != nullptr) {
+    absl::InlinedVector<ObjectID, 4> reads;
+    for (const auto& arg : task.args) {
+      if (!arg.ref.IsNil()) reads.push_back(arg.ref);
+    }
+    graph_->OnSubmit(id, task.parent, NameOf(task), reads, task.num_returns, absl::Now());
+  }
+  if (node_failure_) missing = ErrorObject(NameOf(task), "ray::RayError", *node_failure_, id);
+  if (missing) {
+    FailTask(task, missing);
+  } else if (task.unresolved == 0) {
+    MakeReady(id);
+  }
+}
+
+void Scheduler::MakeReady(const TaskID& id) {
+  TaskRecord& task = tasks_.at(id);
+  for (const auto& arg : task.args) {
+    if (arg.ref.IsNil()) continue;
+    const ObjectEntry& entry = objects_.at(arg.ref);
+    if (IsErrorValue(entry.value)) {
+      FailTask(task, entry.value);  // the error of a dependency becomes this task's result
+      return;
+    }
+  }
+  ready_.push_back(id);
+}
+
+void Scheduler::FailTask(TaskRecord& task, std::shared_ptr<const std::string> error) {
+  TaskID id = task.id;
+  std::vector<ObjectID> args;
+  for (const auto& arg : task.args) {
+    if (!arg.ref.IsNil()) args.push_back(arg.ref);
+  }
+  int num_returns = task.num_returns;
+  std::vector<ObjectID> nested = std::move(task.nested_refs);
+  tasks_.erase(id);
+  if (graph_ != nullptr) graph_->OnFinish(id, /*failed=*/true, absl::Now());
+  for (int i = 1; i <= num_returns; ++i) {
+    ObjectReady(ObjectID::ForReturn(id, i), error, error->size());
+  }
+  for (const ObjectID& arg : args) ReleaseUse(arg);
+  ReleaseRefs(nested);
+}
+
+void Scheduler::AddObject(const ObjectID& id, std::shared_ptr<const std::string> value,
+                          uint64_t size, std::vector<ObjectID> nested) {
+  absl::MutexLock lock(&mu_);
+  objects_[id].refs += 1;  // the putter's reference
+  if (graph_ != nullptr) graph_->OnPut(id, id.Task(), absl::Now());
+  ObjectReady(id, std::move(value), size, std::move(nested));
+  Dispatch();
+  FlushWorkers();
+}
+
+void Scheduler::ObjectReady(const ObjectID& id, std::shared_ptr<const std::string> value,
+                            uint64_t size, std::vector<ObjectID> nested) {
+  if (!nested.empty()) {
+    if (auto it = objects_.find(id); it != objects_.end() && it->second.ready) {
+      return;  // e.g. a retried task made it again: its references are held already
+    }
+    HoldNested(nested);  // before `entry`: it touches objects_ (never this entry)
+  }
+  ObjectEntry& entry = objects_[id];
+  if (entry.ready) return;  // e.g. a retried task made it again
+  entry.ready = true;
+  entry.value = std::move(value);
+  entry.size = size;
+  entry.nested = std::move(nested);
+  for (ObjectWaiter* waiter : entry.waiters) waiter->OneReady();
+  entry.waiters.clear();
+  std::vector<TaskID> dependents = std::move(entry.dependents);
+  entry.dependents.clear();
+  for (const TaskID& t : dependents) {
+    auto it = tasks_.find(t);
+    if (it != tasks_.end() && --it->second.unresolved == 0) MakeReady(t);
+  }
+  objects_changed_.SignalAll();
+  MaybeFree(id);
+}
+
+void Scheduler::AddRef(const ObjectID& id) {
+  absl::MutexLock lock(&mu_);
+  if (auto it = objects_.find(id); it != objects_.end()) it->second.refs += 1;
+}
+
+void Scheduler::HoldNested(std::vector<ObjectID>& ids) {
+  std::erase_if(ids, [&](const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = objects_.find(id);
+    if (it == objects_.end()) return true;
+    it->second.refs += 1;
+    return false;
+  });
+}
+
+void Scheduler::ReleaseRefs(std::span<const ObjectID> ids) {
+  for (const ObjectID& id : ids) {
+    auto it = objects_.find(id);
+    if (it == objects_.end()) continue;
+    it->second.refs -= 1;
+    MaybeFree(id);
+  }
+}
+
+void Scheduler::ApplyStoreDeletes() {
+  std::vector<ObjectID> deletes;
+  {
+    absl::MutexLock lock(&mu_);
+    deletes.swap(store_deletes_);
+  }
+  if (!deletes.empty()) (void)store_->Delete(deletes);
+}
+
+void Scheduler::RemoveRef(const ObjectID& id) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = objects_.find(id);
+    if (it == objects_.end()) return;
+    it->second.refs -= 1;
+    MaybeFree(id);
+    if (store_deletes_.empty()) return;
+  }
+  // At once rather than on the scheduler thread: a caller that frees references to make room
+  // in a full store has the room when this returns.
+  ApplyStoreDeletes();
+}
+
+void Scheduler::ReleaseUse(const ObjectID& id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end()) return;
+  it->second.uses -= 1;
+  MaybeFree(id);
+}
+
+void Scheduler::MaybeFree(const ObjectID& id) {
+  // Freeing an object releases the objects it references, which may free them in turn: a
+  // work list rather than recursion, as chains of references can be long. (It allocates only
+  // when the object holds references.)
+  std::vector<ObjectID> released;
+  auto free_if_unused = [&](ObjectTable::iterator it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    ObjectEntry& entry = it->second;
+    if (!entry.ready || entry.refs > 0 || entry.uses > 0 || !entry.dependents.empty()) {
+      return;
+    }
+    if (entry.value == nullptr || entry.store_copy) store_deletes_.push_back(it->first);
+    for (const ObjectID& n : entry.nested) released.push_back(n);
+    objects_.erase(it);
+  };
+  if (auto it = objects_.find(id); it != objects_.end()) free_if_unused(it);
+  while (!released.empty()) {
+    auto it = objects_.find(released.back());
+    released.pop_back();
+    if (it == objects_.end()) continue;
+    it->second.refs -= 1;
+    free_if_unused(it);
+  }
+}
+
+const std::string& Scheduler::NameOf(const TaskRecord& task) const {
+  static const std::string* const unknown = new std::string("?");
+  if (!task.name.empty()) return task.name;
+  auto fn = functions_.find(task.function_key);
+  return fn == functions_.end() ? *unknown : fn->second.name;
+}
+
+void Scheduler::StartNextTask(Worker& worker) {
+  if (worker.state != Worker::State::kBlocked) cpus_free_ += worker.cpus_held;
+  worker.cpus_held = 0;
+  worker.pending.reset();
+  if (!worker.suspended.empty()) {  // a nested task ended: the one beneath it waits again
+    Worker::Suspended beneath = std::move(worker.suspended.back());
+    worker.suspended.pop_back();
+    worker.pending = std::move(beneath.pending);
+    worker.cpus_held = beneath.cpus_held;  // given back when its get is served
+    worker.state = Worker::State::kBlocked;
+    return;
+  }
+  worker.state = Worker::State::kIdle;
+  if (worker.assigned.empty()) {
+    worker.idle_since = absl::Now();
+    return;
+  }
+  worker.state = Worker::State::kBusy;  // the next queued task starts now, on these CPUs
+  auto next = tasks_.find(worker.assigned.front());
+  worker.cpus_held = next == tasks_.end() ? 0 : std::min(next->second.num_cpus, options_.num_cpus);
+  cpus_free_ -= worker.cpus_held;
+  RecordStart(worker);
+}
+
+void Scheduler::TaskFinished(Worker& worker, const TaskID& id) {
+  worker.assigned.pop_front();
+  StartNextTask(worker);
+  auto it = tasks_.find(id);
+  if (it == tasks_.end()) return;
+  std::vector<ObjectID> args;
+  for (const auto& arg : it->second.args) {
+    if (!arg.ref.IsNil()) args.push_back(arg.ref);
+  }
+  std::vector<ObjectID> nested = std::move(it->second.nested_refs);
+  tasks_.erase(it);
+  for (const ObjectID& arg : args) ReleaseUse(arg);
+  ReleaseRefs(nested);
+}
+
+void Scheduler::ServeBlockedWorkers(bool expire) {
+  absl::Time now = absl::Now();
+  for (auto& w : workers_) {
+    Worker& worker = *w;
+    if (!worker.pending || worker.state == Worker::State::kDead) continue;
+    Worker::Pending& pending = *worker.pending;
+    // An object that does not exist (freed, or never made) counts as ready: a get of it
+    // returns a "does not exist" error at once, as for the driver (see WaitForObjects).
+    auto is_ready = [&](const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      auto it = objects_.find(id);
+      return it == objects_.end() || it->second.ready;
+    };
+    const bool satisfied = pending.waiter->satisfied();
+    if (!satisfied && !(expire && now >= pending.deadline)) continue;
+    if (pending.is_wait) {
+      std::vector<ObjectID> ready_ids;
+      for (const ObjectID& id : pending.ids) {
+        if (is_ready(id)) ready_ids.push_back(id);
+      }
+      worker.outbox.ready = std::move(ready_ids);
+    } else if (!satisfied) {
+      worker.outbox.get_failed = "timed out waiting for objects";
+    } else {
+      for (const ObjectID& id : pending.ids) {
+        auto it = objects_.find(id);
+        if (it == objects_.end()) {
+          auto error = MissingObjectError(id);
+          worker.outbox.objects.push_back({id, error, error->size()});
+        } else {
+          worker.outbox.objects.push_back({id, it->second.value, it->second.size});
+        }
+      }
+    }
+    worker.pending.reset();
+    if (worker.state == Worker::State::kBlocked) {
+      worker.state = Worker::State::kBusy;  // it runs again: take its CPUs back
+      cpus_free_ -= worker.cpus_held;
+    }
+  }
+}
+
+std::optional<std::vector<std::shared_ptr<const std::string>>> Scheduler::WaitForObjects(
+    std::span<const ObjectID> ids, absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  ObjectWaiter waiter(objects_, ids, ids.size());
+  if (!PollUntil([&] { return waiter.satisfied(); }, deadline)) return std::nullopt;
+  std::vector<std::shared_ptr<const std::string>> values;
+  for (const ObjectID& id : ids) {
+    auto it = objects_.find(id);
+    if (it == objects_.end()) {
+      values.push_back(MissingObjectError(id));
+    } else {
+      values.push_back(it->second.value);
+    }
+  }
+  return values;
+}
+
+std::vector<bool> Scheduler::Wait(std::span<const ObjectID> ids, size_t num_returns,
+                                  absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  num_returns = std::min(num_returns, ids.size());
+  {
+    ObjectWaiter waiter(objects_, ids, num_returns);
+    PollUntil([&] { return waiter.satisfied(); }, deadline);
+  }
+  std::vector<bool> ready(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto it = objects_.find(ids[i]);
+    ready[i] = it == objects_.end() || it->second.ready;
+  }
+  return ready;
+}
+
+}  // namespace ray::core

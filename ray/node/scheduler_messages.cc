@@ -1,0 +1,289 @@
+#include <capnp/message.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/str_cat.h"
+#include "ray/common/capnp_bytes.h"
+#include "ray/common/capnp_ids.h"
+#include "ray/node/scheduler.h"
+#include "ray/node/scheduler_internal.h"
+#include "ray/object/errors.h"
+#include "ray/object/serialization.h"
+#include "ray/rpc/inline_values.h"
+
+namespace ray::core {
+
+using namespace scheduler_internal;  // NOLINT: the scheduler's own helpers
+
+namespace {
+
+// Bytes an item adds to a message besides its values (pointers, IDs, fields), roughly.
+constexpr size_t kItemOverhead = 64;
+
+}  // namespace
+
+void Scheduler::FlushWorkers() {
+  for (auto& w : workers_) {
+    Worker& worker = *w;
+    if (worker.state == Worker::State::kDead || worker.broken) continue;
+    if (!worker.outbox.empty()) {
+      QueueOutbox(worker);
+      worker.outbox = Worker::Outbox();
+    }
+    if (!worker.stream->HasPendingWrites()) continue;
+    if (!worker.stream->Flush().ok()) {
+      worker.broken = true;
+      Wake();
+      continue;
+    }
+    bool want_writes = worker.stream->HasPendingWrites();
+    if (want_writes != worker.watching_writes) {
+      epoll_event event{};
+      event.events = EPOLLIN | (want_writes ? EPOLLOUT : 0);
+      event.data.ptr = SocketTag(&worker);
+      epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, worker.stream->fd(), &event);
+      worker.watching_writes = want_writes;
+    }
+  }
+}
+
+void Scheduler::FitArgumentsInline(const TaskRecord& task) {
+  InlineBudget budget;
+  for (const auto& arg : task.args) {
+    if (arg.ref.IsNil()) budget.Take(arg.value.size());  // bounded by the submitter
+  }
+  for (const auto& arg : task.args) {
+    if (arg.ref.IsNil()) continue;
+    ObjectEntry& entry = objects_.at(arg.ref);
+    if (entry.value == nullptr || entry.store_copy || budget.Take(entry.value->size())) continue;
+    // Past the task's budget: the worker reads this one from the store.
+    (void)store_->Put(arg.ref,
+                      {reinterpret_cast<const uint8_t*>(entry.value->data()), entry.value->size()});
+    entry.store_copy = true;
+  }
+}
+
+size_t Scheduler::MessageBytes(const TaskRecord& task) const {
+  size_t bytes = kItemOverhead + task.name.size();
+  for (const auto& arg : task.args) {
+    bytes += kItemOverhead + arg.value.size();
+    if (arg.ref.IsNil()) continue;
+    const ObjectEntry& entry = objects_.at(arg.ref);
+    if (entry.value != nullptr && !entry.store_copy) bytes += entry.value->size();
+  }
+  return bytes;
+}
+
+void Scheduler::QueueOutbox(Worker& worker) {
+  Worker::Outbox& box = worker.outbox;
+  for (const TaskID& id : box.tasks) FitArgumentsInline(tasks_.at(id));
+  // Over as many messages as it takes (see worker.capnp), in the order in which the worker
+  // handles a message's fields, so that the order holds across messages.
+  size_t functions_from = 0, tasks_from = 0, objects_from = 0;
+  while (true) {
+    size_t budget = rpc::BATCH_BYTES;
+    size_t functions_to = TakeWithin(functions_from, box.functions.size(), budget, [&](size_t i) {
+      const FunctionRecord& f = functions_.at(box.functions[i]);
+      return kItemOverhead + f.invoker.size() + f.function.size() + f.name.size();
+    });
+    size_t tasks_to = TakeWithin(tasks_from, box.tasks.size(), budget,
+                                 [&](size_t i) { return MessageBytes(tasks_.at(box.tasks[i])); });
+    size_t objects_to = TakeWithin(objects_from, box.objects.size(), budget, [&](size_t i) {
+      const auto& value = box.objects[i].value;
+      return kItemOverhead + (value != nullptr ? value->size() : 0);
+    });
+    const bool last = functions_to == box.functions.size() && tasks_to == box.tasks.size() &&
+                      objects_to == box.objects.size();
+
+    capnp::MallocMessageBuilder message;
+    auto out = message.initRoot<rpc::ToWorker>();
+    auto functions = out.initFunctions(functions_to - functions_from);
+    for (size_t i = functions_from; i < functions_to; ++i) {
+      const FunctionRecord& f = functions_.at(box.functions[i]);
+      auto def = functions[i - functions_from];
+      def.setKey(box.functions[i]);
+      def.setInvoker(AsData(f.invoker));
+      def.setFunction(AsData(f.function));
+      def.setName(f.name);
+    }
+    auto tasks = out.initTasks(tasks_to - tasks_from);
+    for (size_t i = tasks_from; i < tasks_to; ++i) {
+      const TaskRecord& task = tasks_.at(box.tasks[i]);
+      auto t = tasks[i - tasks_from];
+      t.setTaskId(AsData(task.id.Binary()));
+      t.setParentTaskId(AsData(task.parent.Binary()));
+      t.setFunction(task.function_key);
+      t.setNumReturns(task.num_returns);
+      t.setNumCpus(task.num_cpus);
+      t.setMaxRetries(task.retries_left);
+      if (!task.name.empty()) t.setName(task.name);
+      if (task.run_while_blocked) t.setRunWhileBlocked(true);
+      auto args = t.initArgs(task.args.size());
+      for (size_t a = 0; a < task.args.size(); ++a) {
+        const auto& arg = task.args[a];
+        if (arg.ref.IsNil()) {
+          args[a].setValue(AsData(arg.value));
+        } else if (const ObjectEntry& entry = objects_.at(arg.ref);
+                   entry.value != nullptr && !entry.store_copy) {
+          args[a].setValue(AsData(*entry.value));
+        } else {
+          args[a].setRef(AsData(arg.ref.Binary()));
+        }
+      }
+    }
+    auto objects = out.initObjects(objects_to - objects_from);
+    for (size_t i = objects_from; i < objects_to; ++i) {
+      auto object = objects[i - objects_from];
+      object.setId(AsData(box.objects[i].id.Binary()));
+      if (box.objects[i].value != nullptr) {
+        object.setValue(AsData(*box.objects[i].value));
+      } else {
+        object.setInStore(box.objects[i].size);
+      }
+    }
+    if (last) {
+      if (box.get_failed) out.setGetFailed(*box.get_failed);
+      out.setReturnQueued(box.return_queued);
+      if (box.ready) {
+        auto ready = out.initReady(box.ready->size());
+        for (size_t i = 0; i < box.ready->size(); ++i) {
+          ready.set(i, AsData((*box.ready)[i].Binary()));
+        }
+      }
+    }
+    worker.stream->Queue(message);
+    if (last) break;
+    functions_from = functions_to, tasks_from = tasks_to, objects_from = objects_to;
+  }
+}
+
+void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> message) {
+  auto in = message->Root<rpc::FromWorker>();
+  worker.heard = absl::Now();
+  if (in.getPid() != 0) worker.pid = in.getPid();
+  for (auto def : in.getFunctions()) {
+    functions_.try_emplace(def.getKey(), FunctionRecord{std::string(AsView(def.getInvoker())),
+                                                        std::string(AsView(def.getFunction())),
+                                                        std::string(def.getName().cStr())});
+  }
+  // An object a worker made (put or returned).
+  auto object_ready = [&](rpc::Object::Reader object,
+                          const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    std::vector<ObjectID> nested = ReadIds(object.getNestedRefs());
+    if (object.isValue()) {
+      ObjectReady(id, std::make_shared<const std::string>(AsView(object.getValue())),
+                  object.getValue().size(), std::move(nested));
+    } else {
+      ObjectReady(id, nullptr, object.getInStore(), std::move(nested));
+    }
+  };
+  for (auto put : in.getPuts()) {
+    ObjectID id = ObjectID::FromBinaryOrNil(AsView(put.getId()));
+    if (id.IsNil()) continue;
+    if (worker.held.insert(id).second) objects_[id].refs += 1;
+    if (graph_ != nullptr) graph_->OnPut(id, id.Task(), absl::Now());
+    object_ready(put, id);
+  }
+  for (auto submit : in.getSubmits()) {
+    TaskRecord task;
+    task.id = TaskID::FromBinary(AsView(submit.getTaskId()));
+    task.parent = TaskID::FromBinary(AsView(submit.getParentTaskId()));
+    task.function_key = submit.getFunction();
+    task.num_returns = std::max<int>(0, submit.getNumReturns());
+    task.num_cpus = std::max(0.0, submit.getNumCpus());
+    task.retries_left = submit.getMaxRetries();
+    task.name = submit.getName();
+    task.nested_refs = ReadIds(submit.getNestedRefs());
+    for (auto arg : submit.getArgs()) {
+      TaskRecord::Arg a;
+      if (arg.isRef()) {
+        a.ref = ObjectID::FromBinaryOrNil(AsView(arg.getRef()));
+      } else {
+        a.value = AsView(arg.getValue());
+      }
+      task.args.push_back(std::move(a));
+    }
+    if (task.id.IsNil() || !functions_.contains(task.function_key)) continue;  // malformed
+    for (int i = 1; i <= task.num_returns; ++i) {
+      worker.held.insert(ObjectID::ForReturn(task.id, i));
+    }
+    SubmitLocked(std::move(task));
+  }
+  for (auto raw : in.getAddRefs()) {
+    ObjectID id = ObjectID::FromBinaryOrNil(AsView(raw));
+    auto it = objects_.find(id);  // an object that no longer exists stays gone (see AddRef)
+    if (it != objects_.end() && worker.held.insert(id).second) it->second.refs += 1;
+  }
+  for (auto done : in.getDone()) {
+    TaskID id = TaskID::FromBinary(AsView(done.getTaskId()));
+    if (worker.assigned.empty() || worker.assigned.front() != id) continue;  // not its task
+    for (auto ret : done.getReturns()) {
+      ObjectID oid = ObjectID::FromBinaryOrNil(AsView(ret.getId()));
+      if (oid.IsNil() || oid.Task() != id) continue;
+      object_ready(ret, oid);
+    }
+    bool failed = done.getReturns().size() > 0 && done.getReturns()[0].isValue() &&
+                  IsError(AsSpan(done.getReturns()[0].getValue()));
+    if (graph_ != nullptr) {
+      if (done.getStartedNs() != 0 && done.getFinishedNs() >= done.getStartedNs()) {
+        graph_->OnRan(id, worker.pid, absl::FromUnixNanos(done.getStartedNs()),
+                      absl::FromUnixNanos(done.getFinishedNs()), failed);
+      } else {
+        graph_->OnFinish(id, failed, absl::Now());
+      }
+    }
+    TaskFinished(worker, id);
+  }
+  for (auto raw : in.getRemoveRefs()) {
+    ObjectID id = ObjectID::FromBinaryOrNil(AsView(raw));
+    if (worker.held.erase(id) == 0) continue;
+    auto it = objects_.find(id);
+    if (it != objects_.end()) {
+      it->second.refs -= 1;
+      MaybeFree(id);
+    }
+  }
+  if (in.getHandedBack().size() > 0) {
+    worker.steal_pending = false;
+    auto back = in.getHandedBack();
+    bool front_back = false;                  // the worker had not started its front task either
+    for (size_t i = back.size(); i-- > 0;) {  // keep their order at the queue's front
+      TaskID id = TaskID::FromBinary(AsView(back[i]));
+      auto pos = std::find(worker.assigned.begin(), worker.assigned.end(), id);
+      if (pos == worker.assigned.end()) continue;
+      front_back |= pos == worker.assigned.begin();
+      worker.assigned.erase(pos);
+      if (auto t = tasks_.find(id); t != tasks_.end()) t->second.worker = -1;
+      ready_.push_front(id);
+    }
+    if (front_back && worker.state == Worker::State::kBusy) StartNextTask(worker);
+  }
+  if (in.hasGet() || in.hasWait()) {
+    Worker::Pending pending;
+    bool is_wait = in.hasWait();
+    auto ids = is_wait ? in.getWait().getIds() : in.getGet().getIds();
+    int64_t timeout_ms = is_wait ? in.getWait().getTimeoutMs() : in.getGet().getTimeoutMs();
+    for (auto raw : ids) pending.ids.push_back(ObjectID::FromBinaryOrNil(AsView(raw)));
+    if (timeout_ms >= 0) pending.deadline = absl::Now() + absl::Milliseconds(timeout_ms);
+    pending.is_wait = is_wait;
+    if (is_wait) pending.num_returns = in.getWait().getNumReturns();
+    pending.waiter = std::make_unique<ObjectWaiter>(
+        objects_, pending.ids,
+        is_wait ? std::min<size_t>(pending.num_returns, pending.ids.size()) : pending.ids.size());
+    worker.pending = std::move(pending);
+    if (worker.state == Worker::State::kBusy) {
+      worker.state = Worker::State::kBlocked;  // its CPUs go back to the pool meanwhile
+      cpus_free_ += worker.cpus_held;
+    }
+  }
+}
+
+}  // namespace ray::core

@@ -1,0 +1,187 @@
+// The worker pool: starting workers, losing them (killed, and their tasks retried once the
+// process has ended), noticing stalled ones, retiring idle ones.
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "ray/node/scheduler.h"
+#include "ray/node/scheduler_internal.h"
+#include "ray/object/errors.h"
+
+namespace ray::core {
+
+using namespace scheduler_internal;  // NOLINT: the scheduler's own helpers
+
+absl::Status Scheduler::SpawnWorker() {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    return absl::InternalError(absl::StrCat("socketpair: ", std::strerror(errno)));
+  }
+  absl::StatusOr<SpawnedProcess> process = spawn_worker_(fds[1]);
+  if (!process.ok()) {
+    close(fds[0]);
+    return process.status();
+  }
+  auto worker = std::make_unique<Worker>();
+  worker->pid = process->pid;
+  worker->process = std::move(process->pidfd);
+  worker->stream = std::make_unique<MessageStream>(fds[0], rpc::MAX_FRAME_BYTES);
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.ptr = SocketTag(worker.get());
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fds[0], &event);
+  // A dead worker's slot is reused, so that retired and crashed workers do not pile up. Its
+  // record is no longer referred to: no task is assigned to it, its socket and its process are
+  // out of the epoll set, and whoever calls this rescans the workers afterwards.
+  auto dead = std::find_if(workers_.begin(), workers_.end(), [](const auto& w) {
+    return w->state == Worker::State::kDead && !w->process.valid();
+  });
+  worker->index = dead - workers_.begin();
+  if (dead != workers_.end()) {
+    *dead = std::move(worker);
+  } else {
+    workers_.push_back(std::move(worker));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<pid_t> Scheduler::WorkerPids() {
+  absl::MutexLock lock(&mu_);
+  std::vector<pid_t> pids;
+  for (auto& w : workers_) {
+    if (w->state != Worker::State::kDead && w->pid > 0) pids.push_back(w->pid);
+  }
+  return pids;
+}
+
+void Scheduler::WorkerDied(Worker& worker, const std::string& why, bool kill) {
+  if (worker.state == Worker::State::kDead) return;
+  bool was_running =
+      worker.state == Worker::State::kBusy || worker.state == Worker::State::kBlocked;
+  if (worker.state != Worker::State::kBlocked) cpus_free_ += worker.cpus_held;
+  worker.cpus_held = 0;
+  worker.state = Worker::State::kDead;
+  worker.pending.reset();
+  worker.lost_running = was_running ? worker.active() : 0;  // the front one and those beneath
+  worker.suspended.clear();
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, worker.stream->fd(), nullptr);
+  worker.stream.reset();  // closes the socket: a worker still alive exits
+  if (kill) worker.process.Kill();
+  worker.lost_tasks = std::move(worker.assigned);
+  worker.assigned.clear();
+  worker.lost_why = why;
+  for (const TaskID& id : worker.lost_tasks) {
+    if (auto it = tasks_.find(id); it != tasks_.end()) {
+      it->second.worker = -1;
+      it->second.run_while_blocked = false;
+    }
+  }
+  for (const ObjectID& id : worker.held) {
+    auto it = objects_.find(id);
+    if (it == objects_.end()) continue;
+    // An object one of its tasks made (a put) stays until that task ends: its next attempt
+    // finds it as it was, in the store too (see CreateOrFindStored in task_returns.h).
+    if (auto task = tasks_.find(id.Task());
+        task != tasks_.end() && std::find(worker.lost_tasks.begin(), worker.lost_tasks.end(),
+                                          id.Task()) != worker.lost_tasks.end()) {
+      task->second.nested_refs.push_back(id);  // the reference moves to the task
+      continue;
+    }
+    it->second.refs -= 1;
+    MaybeFree(id);
+  }
+  worker.held.clear();
+  if (worker.lost_tasks.empty()) {
+    worker.process.Reset();
+    return;
+  }
+  // Its tasks run again once the process has ended, never while it may still write files or
+  // store objects. (Its connection to the store is closed by then too; the store may not have
+  // dropped it yet, which the next attempt's create allows for: see worker.cc.)
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.ptr = ProcessTag(&worker);
+  if (!worker.process.valid() ||
+      epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, worker.process.get(), &event) != 0) {
+    WorkerEnded(worker);
+  }
+}
+
+void Scheduler::WorkerEnded(Worker& worker) {
+  if (worker.process.valid()) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, worker.process.get(), nullptr);
+    worker.process.Reset();  // the slot may be reused from now on
+  }
+  std::deque<TaskID> lost = std::move(worker.lost_tasks);
+  worker.lost_tasks.clear();
+  for (size_t i = lost.size(); i-- > 0;) {  // keep their order at the queue's front
+    auto it = tasks_.find(lost[i]);
+    if (it == tasks_.end()) continue;  // failed meanwhile (the node broke)
+    TaskRecord& task = it->second;
+    if (i < worker.lost_running && --task.retries_left < 0) {
+      // What the dead attempt stored is no one's: its results are this error.
+      for (int r = 1; r <= task.num_returns; ++r) {
+        store_deletes_.push_back(ObjectID::ForReturn(task.id, r));
+      }
+      std::string message = absl::StrCat("the worker (pid ", worker.pid, ") running ", NameOf(task),
+                                         " died: ", worker.lost_why, "; no retries left");
+      FailTask(task,
+               ErrorObject(NameOf(task), std::string(kWorkerCrashedErrorType), message, task.id));
+    } else {
+      ready_.push_front(task.id);
+    }
+  }
+}
+
+void Scheduler::CheckLiveness() {
+  absl::Time now = absl::Now();
+  for (auto& w : workers_) {
+    Worker& worker = *w;
+    if (worker.state == Worker::State::kDead || worker.broken || worker.assigned.empty() ||
+        !liveness_.Stalled(worker.heard, now)) {
+      continue;
+    }
+    // A last look at its socket: a message may wait there unread (a poll takes 64 events).
+    std::vector<std::unique_ptr<ReceivedMessage>> inbox;
+    absl::Status read = worker.stream->ReadAvailable(
+        [&](std::unique_ptr<ReceivedMessage> m) { inbox.push_back(std::move(m)); });
+    try {
+      for (auto& message : inbox) HandleMessage(worker, std::move(message));
+    } catch (const kj::Exception& e) {
+      read = absl::DataLossError(absl::StrCat("malformed message: ", e.getDescription().cStr()));
+    }
+    if (!read.ok()) {
+      WorkerDied(worker, std::string(read.message()));
+    } else if (inbox.empty()) {
+      WorkerDied(worker, absl::StrCat("stalled: it sent nothing for ",
+                                      absl::FormatDuration(liveness_.stall_timeout()),
+                                      " while it held tasks (killed)"));
+    }
+  }
+}
+
+absl::Time Scheduler::RetireIdleWorkers() {
+  int alive = 0;
+  for (auto& w : workers_) alive += w->state != Worker::State::kDead && !w->broken;
+  absl::Time now = absl::Now();
+  absl::Time next = absl::InfiniteFuture();
+  for (auto& w : workers_) {
+    if (alive <= options_.num_workers) break;
+    if (w->state != Worker::State::kIdle || w->broken || !w->assigned.empty()) continue;
+    absl::Time due = w->idle_since + options_.idle_worker_timeout;
+    if (due > now) {
+      next = std::min(next, due);
+      continue;
+    }
+    WorkerDied(*w, "idle", /*kill=*/false);  // it exits when its socket closes
+    --alive;
+  }
+  return next;
+}
+
+}  // namespace ray::core

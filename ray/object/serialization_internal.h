@@ -1,0 +1,481 @@
+// serialization.h's implementation details: the type traits that decide how a type is stored
+// (raw, msgpack, unserializable) and the streams and helpers its templates use. Include
+// serialization.h, which includes this.
+#pragma once
+
+#include "ray/object/object_format.h"
+
+namespace ray {
+
+// ---------------------------------------------------------------------------------------------
+// Implementation details
+
+namespace internal {
+
+[[noreturn]] void SerializationFatal(const std::string& message);
+absl::Status MalformedMsgpack(std::span<const uint8_t> payload);  // OK if well-formed
+absl::Status WrongTypeError(std::span<const uint8_t> bytes, const std::string& wanted,
+                            std::string_view detail);
+absl::Status ErrorObjectStatus(std::span<const uint8_t> bytes);
+absl::Status RawElementMismatch(std::span<const uint8_t> bytes, const ObjectHeader& header,
+                                const std::string& wanted);
+// Depth limit of msgpack values (containers in containers).
+inline constexpr size_t kMaxMsgpackDepth = 512;
+
+template <typename T>
+uint64_t TypeHash() {
+  static const uint64_t hash = Fnv1aHash(typeid(T).name());
+  return hash;
+}
+
+struct ElementType {
+  ElementKind kind;
+  uint32_t size;
+  uint64_t type_hash;
+};
+
+template <typename E>
+ElementType RawElementType() {
+  static_assert(kIsRawElement<E>);
+  static_assert(std::is_trivially_copyable_v<E>, "a raw element must be trivially copyable");
+  if constexpr (std::is_same_v<E, bool>) {
+    return {ElementKind::kBool, 1, 0};
+  } else if constexpr (std::is_same_v<E, char>) {
+    return {ElementKind::kText, 1, 0};
+  } else if constexpr (std::is_same_v<E, std::byte> || (std::is_integral_v<E> && sizeof(E) == 1)) {
+    return {ElementKind::kBytes, 1, 0};
+  } else if constexpr (std::is_floating_point_v<E>) {
+    return {ElementKind::kFloat, sizeof(E), 0};
+  } else if constexpr (std::is_integral_v<E> && std::is_signed_v<E>) {
+    return {ElementKind::kSigned, sizeof(E), 0};
+  } else if constexpr (std::is_integral_v<E>) {
+    return {ElementKind::kUnsigned, sizeof(E), 0};
+  } else {
+    return {ElementKind::kTrivial, sizeof(E), TypeHash<E>()};
+  }
+}
+
+inline bool IsByteLike(ElementKind kind) {
+  return kind == ElementKind::kText || kind == ElementKind::kBytes;
+}
+
+inline bool RawCompatible(const ObjectHeader& h, const ElementType& want) {
+  ElementKind have = static_cast<ElementKind>(h.elem_kind);
+  if (IsByteLike(have) && IsByteLike(want.kind)) return true;
+  return have == want.kind && h.elem_size == want.size &&
+         (want.kind != ElementKind::kTrivial || h.type_hash == want.type_hash);
+}
+
+// Types written raw: Elem is the element type, Elements() the contiguous elements.
+template <typename T>
+struct RawWrite {
+  static constexpr bool kValue = false;
+};
+template <typename E, typename A>
+struct RawWrite<std::vector<E, A>> {
+  static constexpr bool kValue = kIsRawElement<E> && !std::is_same_v<E, bool>;
+  using Elem = E;
+  static std::span<const E> Elements(const std::vector<E, A>& v) { return {v.data(), v.size()}; }
+};
+template <typename E, size_t N>
+struct RawWrite<std::span<E, N>> {
+  using Elem = std::remove_const_t<E>;
+  static constexpr bool kValue = kIsRawElement<Elem>;
+  static std::span<const Elem> Elements(std::span<E, N> s) { return {s.data(), s.size()}; }
+};
+template <typename E>
+struct RawWrite<ArrayView<E>> {
+  static constexpr bool kValue = kIsRawElement<E>;
+  using Elem = E;
+  static std::span<const E> Elements(const ArrayView<E>& v) { return v.span(); }
+};
+template <typename Tr, typename A>
+struct RawWrite<std::basic_string<char, Tr, A>> {
+  static constexpr bool kValue = true;
+  using Elem = char;
+  static std::span<const char> Elements(const std::basic_string<char, Tr, A>& s) {
+    return {s.data(), s.size()};
+  }
+};
+template <typename Tr>
+struct RawWrite<std::basic_string_view<char, Tr>> {
+  static constexpr bool kValue = true;
+  using Elem = char;
+  static std::span<const char> Elements(std::basic_string_view<char, Tr> s) {
+    return {s.data(), s.size()};
+  }
+};
+template <>
+struct RawWrite<ByteBuffer> {
+  static constexpr bool kValue = true;
+  using Elem = uint8_t;
+  static std::span<const uint8_t> Elements(const ByteBuffer& b) { return b.span(); }
+};
+
+// Types Deserialize can fill from a raw object.
+template <typename T>
+struct RawRead {
+  static constexpr bool kValue = false;
+};
+template <typename E, typename A>
+struct RawRead<std::vector<E, A>> {
+  static constexpr bool kValue = kIsRawElement<E> && !std::is_same_v<E, bool>;
+  using Elem = E;
+  static std::vector<E, A> Read(const uint8_t* p, size_t n) {
+    if (reinterpret_cast<uintptr_t>(p) % alignof(E) == 0) {
+      const E* first = reinterpret_cast<const E*>(p);
+      return std::vector<E, A>(first, first + n);  // no zero-fill: one memmove
+    }
+    std::vector<E, A> v(n);
+    if (n != 0) std::memcpy(v.data(), p, n * sizeof(E));
+    return v;
+  }
+};
+template <typename Tr, typename A>
+struct RawRead<std::basic_string<char, Tr, A>> {
+  static constexpr bool kValue = true;
+  using Elem = char;
+  static std::basic_string<char, Tr, A> Read(const uint8_t* p, size_t n) {
+    return std::basic_string<char, Tr, A>(reinterpret_cast<const char*>(p), n);
+  }
+};
+template <>
+struct RawRead<ByteBuffer> {
+  static constexpr bool kValue = true;
+  using Elem = uint8_t;
+  static ByteBuffer Read(const uint8_t* p, size_t n) { return ByteBuffer(p, n); }
+};
+
+// Non-owning types: Deserialize cannot return them (they would point at bytes it does not own).
+template <typename T>
+inline constexpr bool kIsNonOwning = false;
+template <typename E, size_t N>
+inline constexpr bool kIsNonOwning<std::span<E, N>> = true;
+template <typename E>
+inline constexpr bool kIsNonOwning<ArrayView<E>> = true;
+template <typename C, typename Tr>
+inline constexpr bool kIsNonOwning<std::basic_string_view<C, Tr>> = true;
+
+// Streams for msgpack::packer.
+struct CountingStream {
+  size_t size = 0;
+  void write(const char*, size_t n) { size += n; }
+};
+struct SpanStream {
+  uint8_t* out;
+  size_t capacity;
+  size_t size = 0;
+  bool overflow = false;
+  void write(const char* data, size_t n) {
+    if (n == 0) return;
+    if (n > capacity - size) {
+      overflow = true;
+      return;
+    }
+    std::memcpy(out + size, data, n);
+    size += n;
+  }
+};
+
+// The part of a T that msgpack-cxx has no adaptor for: T itself, or an element, key or member
+// type of a standard container inside it; void if there is none. Passes: numbers, bool,
+// enums (msgpack needs MSGPACK_ADD_ENUM for them, which cannot be seen from here), strings,
+// ByteBuffer, classes with RAY_SERIALIZABLE (msgpack's msgpack_pack and msgpack_unpack
+// members), MsgpackAdaptorOptIn types, msgpack's own types, and class templates other than the
+// standard containers (unchecked: they may have adaptors of their own). So a plain struct
+// without RAY_SERIALIZABLE is caught, alone or inside containers.
+template <typename T>
+struct MsgpackGapOf;
+template <typename T>
+using MsgpackGap = typename MsgpackGapOf<std::remove_cv_t<T>>::type;
+
+// The first non-void of T..., or void.
+template <typename... T>
+struct FirstTypeOf {
+  using type = void;
+};
+template <typename T, typename... Rest>
+struct FirstTypeOf<T, Rest...> {
+  using type = std::conditional_t<std::is_void_v<T>, typename FirstTypeOf<Rest...>::type, T>;
+};
+template <typename... T>
+using FirstGap = typename FirstTypeOf<MsgpackGap<T>...>::type;
+
+template <typename T>
+concept HasMsgpackMembers = requires(const T& in, T& out, msgpack::packer<CountingStream>& packer,
+                                     const msgpack::object& object) {
+  in.msgpack_pack(packer);
+  out.msgpack_unpack(object);
+};
+// A class made from a template of type parameters only (std::vector<int>, MyBox<Foo>).
+template <typename T>
+inline constexpr bool kIsTemplateInstance = false;
+template <template <typename...> class C, typename... A>
+inline constexpr bool kIsTemplateInstance<C<A...>> = true;
+
+template <typename T>
+inline constexpr bool kHasOwnMsgpackAdaptor =
+    std::is_same_v<T, ByteBuffer> || std::is_same_v<T, msgpack::object> ||
+    std::is_same_v<T, msgpack::type::nil_t> || std::is_same_v<T, msgpack::type::raw_ref> ||
+    std::is_same_v<T, msgpack::type::v4raw_ref> || std::is_same_v<T, msgpack::type::ext> ||
+    std::is_same_v<T, msgpack::type::ext_ref> || std::is_same_v<T, timespec>;
+
+template <typename T>
+struct MsgpackGapOf {
+  // Not a class: numbers, enums, pointers (which the API rejects with messages of their own).
+  static constexpr bool kPasses = (!std::is_class_v<T> && !std::is_union_v<T>) ||
+                                  HasMsgpackMembers<T> || MsgpackAdaptorOptIn<T>::value ||
+                                  kHasOwnMsgpackAdaptor<T> || kIsTemplateInstance<T>;
+  using type = std::conditional_t<kPasses, void, T>;
+};
+template <typename E, size_t N>
+struct MsgpackGapOf<E[N]> {
+  using type = MsgpackGap<E>;
+};
+template <typename E, size_t N>
+struct MsgpackGapOf<std::array<E, N>> {
+  using type = MsgpackGap<E>;
+};
+template <typename E, size_t N>
+struct MsgpackGapOf<std::span<E, N>> {
+  using type = MsgpackGap<E>;
+};
+template <typename E>
+struct MsgpackGapOf<ArrayView<E>> {
+  using type = MsgpackGap<E>;
+};
+template <typename... A>
+struct MsgpackGapOf<std::tuple<A...>> {
+  using type = FirstGap<A...>;
+};
+template <typename A, typename B>
+struct MsgpackGapOf<std::pair<A, B>> {
+  using type = FirstGap<A, B>;
+};
+// Containers: the element (or key and value) types; not the allocator, comparator or hash.
+#define RAY_INTERNAL_ELEMENTS_GAP(container)   \
+  template <typename E, typename... Rest>      \
+  struct MsgpackGapOf<container<E, Rest...>> { \
+    using type = MsgpackGap<E>;                \
+  }
+RAY_INTERNAL_ELEMENTS_GAP(std::vector);
+RAY_INTERNAL_ELEMENTS_GAP(std::deque);
+RAY_INTERNAL_ELEMENTS_GAP(std::list);
+RAY_INTERNAL_ELEMENTS_GAP(std::forward_list);
+RAY_INTERNAL_ELEMENTS_GAP(std::set);
+RAY_INTERNAL_ELEMENTS_GAP(std::multiset);
+RAY_INTERNAL_ELEMENTS_GAP(std::unordered_set);
+RAY_INTERNAL_ELEMENTS_GAP(std::unordered_multiset);
+RAY_INTERNAL_ELEMENTS_GAP(std::optional);
+RAY_INTERNAL_ELEMENTS_GAP(std::shared_ptr);
+RAY_INTERNAL_ELEMENTS_GAP(std::unique_ptr);
+#undef RAY_INTERNAL_ELEMENTS_GAP
+#define RAY_INTERNAL_KEY_VALUE_GAP(container)         \
+  template <typename K, typename V, typename... Rest> \
+  struct MsgpackGapOf<container<K, V, Rest...>> {     \
+    using type = FirstGap<K, V>;                      \
+  }
+RAY_INTERNAL_KEY_VALUE_GAP(std::map);
+RAY_INTERNAL_KEY_VALUE_GAP(std::multimap);
+RAY_INTERNAL_KEY_VALUE_GAP(std::unordered_map);
+RAY_INTERNAL_KEY_VALUE_GAP(std::unordered_multimap);
+#undef RAY_INTERNAL_KEY_VALUE_GAP
+
+// The part of a T that ray cannot serialize (see MsgpackGap), or void. Raw types (vectors and
+// spans of RAY_RAW_ELEMENT structs too) and C strings serialize.
+template <typename T>
+using UnserializablePart = std::conditional_t<RawWrite<std::remove_cv_t<T>>::kValue ||
+                                                  std::is_same_v<std::decay_t<T>, const char*> ||
+                                                  std::is_same_v<std::decay_t<T>, char*>,
+                                              void, MsgpackGap<T>>;
+template <typename T>
+inline constexpr bool kIsSerializable = std::is_void_v<UnserializablePart<T>>;
+
+}  // namespace internal
+}  // namespace ray
+
+// Floats are written as msgpack floats, also 2.0 (msgpack_floats.h).
+RAY_MSGPACK_EXACT_FLOATS(ray::internal::CountingStream)
+RAY_MSGPACK_EXACT_FLOATS(ray::internal::SpanStream)
+
+namespace ray {
+namespace internal {
+
+// Writes a header; `type_name` is cut to fit (ending in "...").
+void WriteHeaderFields(uint8_t* out, ObjectFormat format, ElementType elem, uint64_t payload_size,
+                       uint64_t type_hash, std::string_view type_name);
+
+template <typename T>
+void WriteHeader(uint8_t* out, ObjectFormat format, ElementType elem, uint64_t payload_size) {
+  WriteHeaderFields(out, format, elem, payload_size,
+                    elem.kind == ElementKind::kTrivial ? elem.type_hash : TypeHash<T>(),
+                    TypeName<T>());
+}
+
+// A payload that is exactly one msgpack number or bool, decoded without msgpack's allocating
+// unpacker (the common case of small task results). kind kOther for anything else.
+struct MsgpackScalar {
+  enum Kind { kOther, kUint, kInt, kFloat, kBool } kind = kOther;
+  uint64_t u = 0;
+  int64_t i = 0;
+  double f = 0;
+  bool b = false;
+};
+
+template <typename U>
+U LoadBigEndian(const uint8_t* p) {
+  U v;
+  std::memcpy(&v, p, sizeof(U));
+  if constexpr (sizeof(U) == 2) {
+    v = static_cast<U>(__builtin_bswap16(static_cast<uint16_t>(v)));
+  } else if constexpr (sizeof(U) == 4) {
+    v = static_cast<U>(__builtin_bswap32(static_cast<uint32_t>(v)));
+  } else if constexpr (sizeof(U) == 8) {
+    v = static_cast<U>(__builtin_bswap64(static_cast<uint64_t>(v)));
+  }
+  return v;
+}
+
+inline MsgpackScalar DecodeMsgpackScalar(std::span<const uint8_t> p) {
+  MsgpackScalar s;
+  if (p.empty()) return s;
+  const uint8_t b = p[0];
+  auto fits = [&](size_t n) { return p.size() == 1 + n; };
+  auto set_int = [&](int64_t v) {
+    if (v >= 0) {
+      s.kind = MsgpackScalar::kUint;
+      s.u = static_cast<uint64_t>(v);
+    } else {
+      s.kind = MsgpackScalar::kInt;
+      s.i = v;
+    }
+  };
+  if (b <= 0x7f) {
+    if (fits(0)) set_int(b);
+  } else if (b >= 0xe0) {
+    if (fits(0)) set_int(static_cast<int8_t>(b));
+  } else if (b == 0xc2 || b == 0xc3) {
+    if (fits(0)) {
+      s.kind = MsgpackScalar::kBool;
+      s.b = b == 0xc3;
+    }
+  } else if (b == 0xca) {
+    if (fits(4)) {
+      uint32_t bits = LoadBigEndian<uint32_t>(&p[1]);
+      float f;
+      std::memcpy(&f, &bits, 4);
+      s.kind = MsgpackScalar::kFloat;
+      s.f = f;
+    }
+  } else if (b == 0xcb) {
+    if (fits(8)) {
+      uint64_t bits = LoadBigEndian<uint64_t>(&p[1]);
+      std::memcpy(&s.f, &bits, 8);
+      s.kind = MsgpackScalar::kFloat;
+    }
+  } else if (b >= 0xcc && b <= 0xcf) {
+    const size_t n = size_t{1} << (b - 0xcc);
+    if (fits(n)) {
+      s.kind = MsgpackScalar::kUint;
+      s.u = n == 1   ? p[1]
+            : n == 2 ? LoadBigEndian<uint16_t>(&p[1])
+            : n == 4 ? LoadBigEndian<uint32_t>(&p[1])
+                     : LoadBigEndian<uint64_t>(&p[1]);
+    }
+  } else if (b >= 0xd0 && b <= 0xd3) {
+    const size_t n = size_t{1} << (b - 0xd0);
+    if (fits(n)) {
+      set_int(n == 1   ? static_cast<int8_t>(p[1])
+              : n == 2 ? LoadBigEndian<int16_t>(&p[1])
+              : n == 4 ? LoadBigEndian<int32_t>(&p[1])
+                       : LoadBigEndian<int64_t>(&p[1]));
+    }
+  }
+  return s;
+}
+
+// The conversions msgpack-cxx makes (ints with a range check, ints to floats, bool only from
+// bool); false where msgpack would throw type_error.
+template <typename T>
+bool ScalarTo(const MsgpackScalar& s, T* out) {
+  if constexpr (std::is_same_v<T, bool>) {
+    if (s.kind != MsgpackScalar::kBool) return false;
+    *out = s.b;
+    return true;
+  } else if constexpr (std::is_floating_point_v<T>) {
+    switch (s.kind) {
+      case MsgpackScalar::kFloat:
+        *out = static_cast<T>(s.f);
+        return true;
+      case MsgpackScalar::kUint:
+        *out = static_cast<T>(s.u);
+        return true;
+      case MsgpackScalar::kInt:
+        *out = static_cast<T>(s.i);
+        return true;
+      default:
+        return false;
+    }
+  } else {
+    if (s.kind == MsgpackScalar::kUint) {
+      if (s.u > static_cast<std::make_unsigned_t<T>>(std::numeric_limits<T>::max())) return false;
+      *out = static_cast<T>(s.u);
+      return true;
+    }
+    if constexpr (std::is_signed_v<T>) {
+      if (s.kind == MsgpackScalar::kInt) {
+        if (s.i < static_cast<int64_t>(std::numeric_limits<T>::min())) return false;
+        *out = static_cast<T>(s.i);
+        return true;
+      }
+    }
+    return false;
+  }
+}
+
+// Does msgpack get a chance at T? Not for containers of opted-in raw structs (msgpack has no
+// adaptor for them; they are raw only).
+template <typename T>
+constexpr bool MsgpackReadable() {
+  if constexpr (RawRead<T>::kValue) {
+    using E = typename RawRead<T>::Elem;
+    return std::is_arithmetic_v<E> || std::is_same_v<E, std::byte> || std::is_same_v<T, ByteBuffer>;
+  } else {
+    return true;
+  }
+}
+
+inline bool ReferenceAll(msgpack::type::object_type, size_t, void*) { return true; }
+
+template <typename T>
+absl::StatusOr<T> FromMsgpack(std::span<const uint8_t> bytes, std::span<const uint8_t> payload) {
+  if constexpr (std::is_arithmetic_v<T>) {
+    T value{};
+    if (ScalarTo(DecodeMsgpackScalar(payload), &value)) return value;
+    // Not a scalar, or the wrong one: the general path below finds out which, and says so.
+  }
+  if (absl::Status s = MalformedMsgpack(payload); !s.ok()) return s;
+  if constexpr (!MsgpackReadable<T>()) {
+    return WrongTypeError(bytes, TypeName<T>(), "only raw objects hold this type");
+  } else {
+    try {
+      const size_t n = payload.size();
+      // Well-formed (checked above) and no bigger than the payload: strings and bins point
+      // into the payload (no copy into msgpack's zone).
+      msgpack::unpack_limit limit(n, n, n, n, n, kMaxMsgpackDepth);
+      msgpack::object_handle handle = msgpack::unpack(reinterpret_cast<const char*>(payload.data()),
+                                                      n, &ReferenceAll, nullptr, limit);
+      return handle.get().as<T>();
+    } catch (const msgpack::type_error&) {
+      return WrongTypeError(bytes, TypeName<T>(), "");
+    } catch (const std::bad_alloc&) {
+      return absl::ResourceExhaustedError("out of memory reading " + TypeName<T>());
+    } catch (const std::exception& e) {
+      return WrongTypeError(bytes, TypeName<T>(), e.what());
+    }
+  }
+}
+
+}  // namespace internal
+
+}  // namespace ray

@@ -1,0 +1,99 @@
+@0xb9d2a4ad371f72c1;
+# Messages between the scheduler (in the driver) and a worker process, over a unix
+# socketpair. Each frame is one message in Cap'n Proto's standard stream framing, carrying a
+# batch: the hot path sends many tasks, results and reference counts per system call.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("ray::core::rpc");
+
+# Frame sizes, in both directions. A frame that declares more than maxFrameBytes is a protocol
+# error: the reader drops the connection (the scheduler then kills the worker). A sender closes
+# a message once it holds batchBytes and sends the rest of its batch in the next ones, so a
+# message holds at most batchBytes plus one item. The largest item is one task (its arguments
+# to a worker, or its results back): values inline up to kTaskInlineBytes (8 MiB,
+# ray/core_worker/core_runtime.h; the rest go through the store) and lists of at most maxIdsPerList
+# IDs (40 bytes each as Data) among its arguments and the objects its values reference. A get
+# or wait request carries at most maxIdsPerList IDs too. 8 + 8 + 40 MiB, and room to spare.
+const maxFrameBytes :UInt64 = 67108864;   # 64 MiB
+const batchBytes :UInt64 = 8388608;       # 8 MiB
+const maxIdsPerList :UInt32 = 1048576;
+
+# Names a (invoker, function) pair by a 64-bit key; sent once per connection before first use.
+struct FunctionDef {
+  key @0 :UInt64;
+  invoker @1 :Data;    # FunctionDescriptor::Encode() of the type-specific invoker
+  function @2 :Data;   # FunctionDescriptor::Encode() of the user's function
+  name @3 :Text;
+}
+
+struct Arg {
+  union {
+    value @0 :Data;    # serialized value (ray/object/serialization.h)
+    ref @1 :Data;      # ObjectID: to the scheduler, any object; to a worker, one in the store
+  }
+}
+
+struct Task {
+  taskId @0 :Data;
+  parentTaskId @1 :Data;
+  function @2 :UInt64;
+  args @3 :List(Arg);
+  numReturns @4 :UInt32;
+  numCpus @5 :Float64;
+  maxRetries @6 :Int32;
+  name @7 :Text;       # for the graph and errors; empty: the function's name
+  nestedRefs @8 :List(Data);  # objects the argument values reference: held until the task ends
+  runWhileBlocked @9 :Bool;   # to a worker blocked in a get: run it inside the wait
+}
+
+# An object's value: inline bytes, or a note that it is sealed in the node's store.
+struct Object {
+  id @0 :Data;
+  union {
+    value @1 :Data;
+    inStore @2 :UInt64;   # its size
+  }
+  nestedRefs @3 :List(Data);  # objects its value references (from a worker): held while it lives
+}
+
+struct TaskDone {
+  taskId @0 :Data;
+  returns @1 :List(Object);
+  startedNs @2 :Int64;   # when the worker started and ended it (Unix time, its clock)
+  finishedNs @3 :Int64;
+}
+
+struct ToWorker {
+  functions @0 :List(FunctionDef);
+  tasks @1 :List(Task);          # run in order
+  objects @2 :List(Object);      # reply to the worker's `get`, over one or more messages
+  getFailed @3 :Text;            # reply to `get` when it cannot be served (timeout...)
+  ready @4 :List(Data);          # reply to `wait`: the IDs that exist
+  returnQueued @5 :Bool;         # hand back the tasks not started yet (another worker is idle)
+}
+
+# An empty FromWorker is a heartbeat: a worker that holds tasks sends one when it has sent
+# nothing for a second (SchedulerOptions::worker_stall_timeout).
+struct FromWorker {
+  pid @0 :Int32;                 # first message of a worker
+  functions @1 :List(FunctionDef);
+  done @2 :List(TaskDone);
+  submits @3 :List(Task);
+  puts @4 :List(Object);
+  addRefs @5 :List(Data);
+  removeRefs @6 :List(Data);
+  handedBack @7 :List(Data);     # tasks sent to this worker that it will not run
+  get @8 :GetRequest;            # blocks the worker's current task until answered
+  wait @9 :WaitRequest;
+}
+
+struct GetRequest {
+  ids @0 :List(Data);
+  timeoutMs @1 :Int64;           # negative: forever
+}
+
+struct WaitRequest {
+  ids @0 :List(Data);
+  numReturns @1 :UInt32;
+  timeoutMs @2 :Int64;
+}
