@@ -20,7 +20,8 @@
 //   ray/api/init.h        Init, Shutdown, IsInitialized; InitOptions (ray/api/options.h)
 //   ray/api/graph.h       VisualizeComputationGraph, Timeline
 //   ray/api/object_ref.h  ObjectRef<T>, Put, Get, GetView, Wait, WaitResult<T>
-//   ray/api/remote.h      Remote(f), Task(f), RemoteFunction, Returns<T...>, TaskOptions
+//   ray/api/remote.h      Remote(f), Task(f), RemoteFunction, TaskOptions
+//   ray/api/returns.h     Returns<T...>: several typed results
 //   ray/api/ray_remote.h  RAY_REMOTE(f): C++ functions that Python calls by name
 //   ray/object/errors.h     RayError, TaskError, WorkerCrashedError, GetTimeoutError,
 //                         ObjectStoreFullError, ObjectLostError
@@ -35,5 +36,6 @@
 #include "ray/api/options.h"           // IWYU pragma: export
 #include "ray/api/ray_remote.h"        // IWYU pragma: export
 #include "ray/api/remote.h"            // IWYU pragma: export
+#include "ray/api/returns.h"           // IWYU pragma: export
 #include "ray/object/errors.h"         // IWYU pragma: export
 #include "ray/object/serialization.h"  // IWYU pragma: export

@@ -1,0 +1,217 @@
+// The API's calls inside a task: nested tasks, Put, Get, Wait and references.
+#include "ray/core_worker/worker_runtime.h"
+
+namespace ray::core::worker_internal {
+
+std::vector<ObjectID> WorkerRuntime::Submit(TaskSpec spec) {
+  auto described = DescribeTaskFunction(spec.invoker, spec.function);
+  if (!described.ok()) throw std::runtime_error(std::string(described.status().message()));
+  uint64_t key = described->key;
+  bool first_use = functions_sent_.insert(key).second;
+  if (first_use) defined_.try_emplace(key, *described->record);
+  CheckIdCount(spec.args.size() + spec.nested_refs.size(), "a task submitted");
+  // Large argument values, and those past the task's inline budget, go through the store,
+  // before the task message is built.
+  std::vector<ObjectID> stored(spec.args.size());
+  InlineBudget inline_budget;
+  for (size_t i = 0; i < spec.args.size(); ++i) {
+    const TaskArg& arg = spec.args[i];
+    if (!arg.ref.IsNil() || inline_budget.Take(arg.value.size())) continue;
+    stored[i] = PutValue(
+        arg.value.size(),
+        [&](std::span<uint8_t> out) {
+          std::memcpy(out.data(), arg.value.data(), arg.value.size());
+        },
+        {}, /*inline_ok=*/false);
+  }
+  TaskID id = TaskID::FromRandom();
+  absl::MutexLock lock(&out_mu_);
+  if (first_use) out_.functions.emplace_back(key, *described->record);
+  auto orphan = out_.arena->getOrphanage().newOrphan<rpc::Task>();
+  auto task = orphan.get();
+  task.setTaskId(AsData(id.Binary()));
+  task.setParentTaskId(AsData(current_task_.Binary()));
+  task.setFunction(key);
+  task.setNumReturns(spec.options.num_returns);
+  task.setNumCpus(spec.options.num_cpus);
+  task.setMaxRetries(spec.options.max_retries);
+  if (!spec.options.name.empty()) task.setName(spec.options.name);
+  if (!spec.nested_refs.empty())
+    WriteIds(task.initNestedRefs(spec.nested_refs.size()), spec.nested_refs);
+  auto args = task.initArgs(spec.args.size());
+  for (size_t i = 0; i < spec.args.size(); ++i) {
+    const TaskArg& arg = spec.args[i];
+    if (!stored[i].IsNil()) {
+      args[i].setRef(AsData(stored[i].Binary()));
+    } else if (arg.ref.IsNil()) {
+      args[i].setValue(AsData(arg.value));
+    } else {
+      args[i].setRef(AsData(arg.ref.Binary()));
+    }
+  }
+  out_.submits.push_back(kj::mv(orphan));
+  std::vector<ObjectID> returns;
+  for (int i = 1; i <= spec.options.num_returns; ++i) {
+    returns.push_back(ObjectID::ForReturn(id, i));
+    refs_[returns.back()] += 1;  // the adopted reference (see core_runtime.h)
+  }
+  for (const ObjectID& put : stored) {
+    if (!put.IsNil()) RemoveRefLocked(put);  // the task keeps it meanwhile
+  }
+  if (!SendLocked().ok()) throw std::runtime_error("the scheduler's connection is closed");
+  return returns;
+}
+
+ObjectID WorkerRuntime::PutValue(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+                                 const PutOptions& options, bool inline_ok) {
+  CheckIdCount(options.nested_refs.size(), "a put");
+  ObjectID id = ObjectID::ForPut(current_task_, ++puts_in_task_, options.hidden);
+  if (inline_ok) {
+    std::string bytes(size, '\0');
+    write({reinterpret_cast<uint8_t*>(bytes.data()), size});
+    absl::MutexLock lock(&out_mu_);
+    out_.put_bytes += size;
+    out_.puts.push_back({id, std::move(bytes), options.nested_refs});
+    // A task that puts much before it sends anything: the puts go in batches (see SendLocked).
+    if (out_.put_bytes >= rpc::BATCH_BYTES && !SendLocked().ok()) {
+      throw std::runtime_error("the scheduler's connection is closed");
+    }
+  } else {
+    auto object = CreateOrFindStored(*store_, id, size);
+    if (!object.ok()) ThrowStoreError(object.status());
+    uint64_t stored_size = size;
+    if (auto* created = std::get_if<store::MutableObject>(&*object)) {
+      write(created->span());
+      (void)store_->Seal(std::move(*created));
+    } else {
+      stored_size = std::get<uint64_t>(*object);  // an earlier attempt of this task put it
+    }
+    absl::MutexLock lock(&out_mu_);
+    out_.puts.push_back({id, stored_size, options.nested_refs});
+  }
+  refs_[id] += 1;
+  return id;
+}
+
+std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;  // an infinite timeout gives InfiniteFuture
+  if (ids.size() > rpc::MAX_IDS_PER_LIST) {           // more than a request carries: in parts
+    std::vector<ObjectValue> values;
+    for (size_t from = 0; from < ids.size(); from += rpc::MAX_IDS_PER_LIST) {
+      size_t count = std::min<size_t>(rpc::MAX_IDS_PER_LIST, ids.size() - from);
+      auto part =
+          Get(ids.subspan(from, count), std::max(deadline - absl::Now(), absl::ZeroDuration()));
+      std::move(part.begin(), part.end(), std::back_inserter(values));
+    }
+    return values;
+  }
+  std::vector<ObjectValue> values(ids.size());
+  std::vector<size_t> missing;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto local = store_->TryGet(ids[i]);
+    if (local && local->ok()) {
+      auto owner = std::make_shared<store::ObjectBuffer>(**std::move(local));
+      values[i] = {owner->span(), owner};
+    } else {
+      missing.push_back(i);
+    }
+  }
+  if (missing.empty()) return values;
+  // Ask the scheduler; this task is blocked meanwhile and its CPUs go back to the pool, so the
+  // tasks queued behind it go back too.
+  HandBackQueue();
+  absl::Status sent = Send([&](rpc::FromWorker::Builder b) {
+    auto get = b.initGet();
+    auto list = get.initIds(missing.size());
+    for (size_t j = 0; j < missing.size(); ++j) list.set(j, AsData(ids[missing[j]].Binary()));
+    get.setTimeoutMs(TimeoutMs(timeout));
+  });
+  if (!sent.ok()) throw std::runtime_error("the scheduler's connection is closed");
+  objects_reply_.reset();
+  get_failed_.reset();
+  // The reply may come in several messages: one object per ID asked for.
+  while (!get_failed_ && (!objects_reply_ || objects_reply_->size() < missing.size())) {
+    if (!ReceiveWhileBlocked()) throw std::runtime_error("the scheduler's connection is closed");
+  }
+  // Taken, not left: a get suspended beneath this one (nested tasks) waits for its own reply.
+  if (std::optional<std::string> failed = std::exchange(get_failed_, std::nullopt)) {
+    objects_reply_.reset();
+    throw GetTimeoutError(*failed);
+  }
+  absl::flat_hash_map<ObjectID, const ReplyObject*> reply;
+  std::vector<ReplyObject> replied = *std::exchange(objects_reply_, std::nullopt);
+  for (const ReplyObject& object : replied) reply.emplace(object.id, &object);
+  std::vector<ObjectID> from_store;
+  for (size_t i : missing) {
+    auto it = reply.find(ids[i]);
+    if (it == reply.end()) throw std::runtime_error("the scheduler's reply misses an object");
+    if (it->second->object.isValue()) {
+      values[i] = {AsSpan(it->second->object.getValue()), it->second->message};
+    } else {
+      from_store.push_back(ids[i]);
+    }
+  }
+  if (!from_store.empty()) {
+    // The rest of the timeout (each exists: a seal may still be on its way).
+    absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
+    auto buffers = store_->Get(from_store, left, store::StoreClient::IfAbsent::kFail);
+    size_t next = 0;
+    for (size_t i : missing) {
+      if (reply.at(ids[i])->object.isValue()) continue;
+      auto& buffer = buffers[next++];
+      if (!buffer.ok()) ThrowStoreReadError(buffer.status(), ids[i]);
+      auto owner = std::make_shared<store::ObjectBuffer>(*std::move(buffer));
+      values[i] = {owner->span(), owner};
+    }
+  }
+  return values;
+}
+
+WaitResult WorkerRuntime::Wait(std::span<const ObjectID> ids, size_t num_returns,
+                               absl::Duration timeout) {
+  CheckIdCount(ids.size(), "a wait");
+  HandBackQueue();
+  absl::Status sent = Send([&](rpc::FromWorker::Builder b) {
+    auto wait = b.initWait();
+    auto list = wait.initIds(ids.size());
+    for (size_t j = 0; j < ids.size(); ++j) list.set(j, AsData(ids[j].Binary()));
+    wait.setNumReturns(num_returns);
+    wait.setTimeoutMs(TimeoutMs(timeout));
+  });
+  if (!sent.ok()) throw std::runtime_error("the scheduler's connection is closed");
+  ready_reply_.reset();
+  while (!ready_reply_) {
+    if (!ReceiveWhileBlocked()) throw std::runtime_error("the scheduler's connection is closed");
+  }
+  absl::flat_hash_set<ObjectID> ready(ready_reply_->begin(), ready_reply_->end());
+  ready_reply_.reset();  // taken (see Get)
+  WaitResult result;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    (ready.contains(ids[i]) && result.ready.size() < num_returns ? result.ready : result.not_ready)
+        .push_back(i);
+  }
+  return result;
+}
+
+void WorkerRuntime::AddRef(const ObjectID& id) {
+  if (refs_[id]++ == 0) {
+    absl::MutexLock lock(&out_mu_);
+    out_.add_refs.push_back(id);
+  }
+}
+
+void WorkerRuntime::RemoveRef(const ObjectID& id) {
+  absl::MutexLock lock(&out_mu_);
+  RemoveRefLocked(id);
+}
+
+void WorkerRuntime::RemoveRefLocked(const ObjectID& id) {
+  auto it = refs_.find(id);
+  if (it == refs_.end()) return;
+  if (--it->second == 0) {
+    refs_.erase(it);
+    out_.remove_refs.push_back(id);
+  }
+}
+
+}  // namespace ray::core::worker_internal

@@ -1,0 +1,170 @@
+// The runtime inside a worker process (internal to ray/core_worker): the loop that takes tasks
+// from the scheduler's socket and runs them (worker.cc), and the API's calls made inside a task
+// (worker_calls.cc: nested tasks, Put, Get, Wait, references), which go to the scheduler through
+// the same socket.
+#pragma once
+
+#include <capnp/message.h>
+#include <cxxabi.h>
+#include <unistd.h>
+
+#include <deque>
+#include <exception>
+#include <memory>
+#include <thread>
+#include <typeinfo>
+#include <variant>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "ray/common/capnp_bytes.h"
+#include "ray/common/capnp_ids.h"
+#include "ray/core_worker/core_runtime.h"
+#include "ray/core_worker/task_returns.h"
+#include "ray/core_worker/worker_outbox.h"
+#include "ray/faults/fault_injection.h"
+#include "ray/function/function_table.h"
+#include "ray/node/crash_report.h"
+#include "ray/object/errors.h"
+#include "ray/object/serialization.h"
+#include "ray/rpc/message_stream.h"
+#include "ray/rpc/worker.capnp.h"
+#include "ray/store/client.h"
+
+namespace ray::core::worker_internal {
+
+// How long a worker polls for its next message before it sleeps.
+constexpr absl::Duration kSpin = absl::Microseconds(50);
+// Results of short tasks go to the scheduler in batches of up to this many, and none waits
+// longer than kMaxResultDelay (see Serve).
+constexpr size_t kResultBatch = 16;
+constexpr absl::Duration kMaxResultDelay = absl::Microseconds(200);
+// A task's arguments in the store were sealed before the scheduler dispatched it, or their
+// seal is on its way: waiting this long for one means something broke.
+constexpr absl::Duration kArgumentSealTimeout = absl::Minutes(1);
+// While it holds tasks, a worker sends at least a message this often (a heartbeat if nothing
+// else): the scheduler takes a worker silent for its stall timeout for stalled.
+constexpr absl::Duration kHeartbeatInterval = absl::Seconds(1);
+
+// Throws if a request or a value would carry more IDs than a message may (see worker.capnp).
+inline void CheckIdCount(size_t count, const char* what) {
+  if (count > rpc::MAX_IDS_PER_LIST) {
+    throw RayError(absl::StrCat(what, " takes at most ", rpc::MAX_IDS_PER_LIST,
+                                " objects inside a task (", count, " given)"));
+  }
+}
+
+inline int64_t TimeoutMs(absl::Duration timeout) {
+  if (timeout == absl::InfiniteDuration()) return -1;
+  return std::max<int64_t>(0, absl::ToInt64Milliseconds(timeout));
+}
+
+class WorkerRuntime final : public CoreRuntime {
+ public:
+  WorkerRuntime(int fd, std::unique_ptr<store::StoreClient> store)
+      : stream_(fd, rpc::MAX_FRAME_BYTES), store_(std::move(store)) {}
+  ~WorkerRuntime() override {
+    {
+      absl::MutexLock lock(&out_mu_);
+      stopping_ = true;
+      flush_cv_.Signal();
+    }
+    if (flusher_.joinable()) flusher_.join();
+  }
+
+  int Serve();
+
+  std::vector<ObjectID> Submit(TaskSpec spec) override;
+  ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+               const PutOptions& options) override {
+    return PutValue(size, write, options, /*inline_ok=*/size <= kInlineLimit);
+  }
+  std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) override;
+  WaitResult Wait(std::span<const ObjectID> ids, size_t num_returns,
+                  absl::Duration timeout) override;
+  void AddRef(const ObjectID& id) override;
+  void RemoveRef(const ObjectID& id) override;
+  TaskID CurrentTaskId() const override { return current_task_; }
+
+ private:
+  void RemoveRefLocked(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_);
+  // A put: inline (sent to the scheduler) if `inline_ok`, else into the store.
+  ObjectID PutValue(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+                    const PutOptions& options, bool inline_ok);
+  struct QueuedTask {
+    std::shared_ptr<ReceivedMessage> message;  // keeps the task's bytes alive
+    rpc::Task::Reader task;
+  };
+  // Reads messages, queueing tasks; while blocked (`blocked`), tasks are handed back.
+  absl::Status Receive(absl::Duration timeout, bool blocked);
+  // While blocked in a get or wait: receives, runs the tasks given to run meanwhile, and sends
+  // what is due. Returns false if the scheduler's connection closed.
+  bool ReceiveWhileBlocked();
+  void Accept(std::shared_ptr<ReceivedMessage> message, bool blocked);
+  // Gives the tasks not started yet back to the scheduler (in the next message).
+  void HandBackQueue() {
+    absl::MutexLock lock(&out_mu_);
+    for (const QueuedTask& t : queue_) {
+      out_.handed_back.push_back(TaskID::FromBinary(AsView(t.task.getTaskId())));
+    }
+    tasks_held_ -= queue_.size();
+    queue_.clear();
+  }
+  // Runs a task and adds its results to the outbox.
+  void Execute(const QueuedTask& queued);
+  // Sends the outbox (and `extra`) and waits until the socket took it.
+  absl::Status Send(std::function<void(rpc::FromWorker::Builder)> extra = nullptr)
+      ABSL_LOCKS_EXCLUDED(out_mu_) {
+    absl::MutexLock lock(&out_mu_);
+    return SendLocked(std::move(extra));
+  }
+  // `fault_point` names the message for fault injection; a message with results is always
+  // "worker.send_results".
+  absl::Status SendLocked(std::function<void(rpc::FromWorker::Builder)> extra = nullptr,
+                          const char* fault_point = nullptr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_);
+  // After a task: its results go out now if the batch is full or no task is queued; else they
+  // wait for the next results, and the flusher sends them if kMaxResultDelay passes first.
+  absl::Status SendOrDefer() ABSL_LOCKS_EXCLUDED(out_mu_);
+  // The flusher thread: sends results that waited kMaxResultDelay while the next task runs, and
+  // a heartbeat when the worker holds tasks and sent nothing for kHeartbeatInterval.
+  void FlushLoop() ABSL_LOCKS_EXCLUDED(out_mu_);
+  const ResolvedFunction* Function(uint64_t key);
+
+  MessageStream stream_;
+  std::unique_ptr<store::StoreClient> store_;
+  absl::flat_hash_map<uint64_t, FunctionRecord> defined_;
+  absl::flat_hash_map<uint64_t, ResolvedFunction> resolved_;
+  absl::flat_hash_set<uint64_t> functions_sent_;
+  std::deque<QueuedTask> queue_;
+  // Tasks the scheduler gave this worker to run inside a get or wait it is blocked in (all
+  // other workers busy or blocked, and no more may start): run there, nested.
+  std::deque<QueuedTask> run_while_blocked_;
+  absl::flat_hash_map<ObjectID, int64_t> refs_;
+  TaskID current_task_;
+  uint32_t puts_in_task_ = 0;
+  // The outbox and the stream's sending side are shared with the flusher thread; everything
+  // else belongs to the thread that runs tasks.
+  absl::Mutex out_mu_;
+  WorkerOutbox out_ ABSL_GUARDED_BY(out_mu_);
+  absl::Time unsent_since_ ABSL_GUARDED_BY(out_mu_) = absl::InfiniteFuture();  // oldest result
+  absl::Time last_sent_ ABSL_GUARDED_BY(out_mu_) = absl::Now();
+  // Tasks received and not yet done nor handed back: while there are any, heartbeats go out.
+  size_t tasks_held_ ABSL_GUARDED_BY(out_mu_) = 0;
+  bool flusher_asleep_ ABSL_GUARDED_BY(out_mu_) = false;  // with no deadline
+  bool stopping_ ABSL_GUARDED_BY(out_mu_) = false;
+  absl::CondVar flush_cv_;
+  std::thread flusher_;
+  // Replies to a blocking request. A reply to a get may come in several messages.
+  struct ReplyObject {
+    ObjectID id;
+    rpc::Object::Reader object;
+    std::shared_ptr<ReceivedMessage> message;  // holds its bytes
+  };
+  std::optional<std::vector<ReplyObject>> objects_reply_;
+  std::optional<std::string> get_failed_;
+  std::optional<std::vector<ObjectID>> ready_reply_;
+};
+
+}  // namespace ray::core::worker_internal
