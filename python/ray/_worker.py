@@ -1,4 +1,4 @@
-"""The ray API over the extension module ray._raylet (see ray/python_embed/raylet.cc)."""
+"""The ray API over the extension module ray._raylet (see ray/python_embed/python_extension.cc)."""
 
 import atexit
 import functools
@@ -48,7 +48,8 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
          include_dashboard=None, dashboard_host="127.0.0.1", dashboard_port=None,
          log_to_driver=True, namespace=None, runtime_env=None, start_ray_local=True,
          num_workers=None, code_search_path=None, _max_workers=None, _record_task_graph=True,
-         _max_recorded_tasks=None, **unsupported):
+         _max_recorded_tasks=None, _temp_dir=None, _idle_worker_timeout=None,
+         _worker_stall_timeout=None, _worker_command_line_title=True, **unsupported):
     """Starts ray on this machine: an object store and worker processes forked from this one.
 
     ray.init(num_cpus=4) as Ray, or ray.init(start_ray_local=True, num_workers=10) as the 2016
@@ -63,7 +64,13 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
     ray.get runs ready tasks inside its wait). _record_task_graph=False: no computation graph
     (ray.visualize_computation_graph and ray.timeline then raise RayError); _max_recorded_tasks:
     the tasks (and as many puts) the graph keeps, some 100 bytes each (default 250,000; later
-    ones are counted, and the graph and the timeline say how many). Returns a RayContext (also
+    ones are counted, and the graph and the timeline say how many). _temp_dir: the folder the
+    session folder goes in (default $TMPDIR or /tmp). _idle_worker_timeout: seconds after which
+    workers started beyond num_workers exit when idle (default 10). _worker_stall_timeout:
+    seconds after which a worker that holds tasks and sends nothing is killed and its tasks
+    retried (default 30, at least 2). _worker_command_line_title=False: workers keep this
+    process's command line instead of `ray::worker`. Each maps to a field of ray::InitOptions
+    (docs/API.md). Returns a RayContext (also
     a context manager that shuts ray down), or None if ray was initialized already and
     ignore_reinit_error is set.
     """
@@ -93,18 +100,29 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
         raise ValueError("ray.init: _max_recorded_tasks must be an int >= 1, "
                          f"got {_max_recorded_tasks!r}")
     num_workers = _check_node_options(num_workers, num_cpus)
+    _check_types(_max_workers=(_max_workers, int), _temp_dir=(_temp_dir, (str, os.PathLike)),
+                 _idle_worker_timeout=(_idle_worker_timeout, (int, float)),
+                 _worker_stall_timeout=(_worker_stall_timeout, (int, float)))
+    # Every option of the session (ray/core_worker/session_options.h); None: its default.
+    options = dict(num_workers=int(num_workers), num_cpus=float(num_cpus or 0),
+                   object_store_memory=int(object_store_memory or 0),
+                   local_mode=bool(local_mode),
+                   session_dir_root=os.fspath(_temp_dir) if _temp_dir is not None else "",
+                   record_task_graph=bool(_record_task_graph),
+                   max_recorded_tasks=_max_recorded_tasks or 0,
+                   max_workers=_as_c_int(_max_workers or 0),
+                   worker_command_line_title=bool(_worker_command_line_title))
+    if _idle_worker_timeout is not None:
+        options["idle_worker_timeout"] = float(_idle_worker_timeout)
+    if _worker_stall_timeout is not None:
+        options["worker_stall_timeout"] = float(_worker_stall_timeout)
     session = _Session(namespace, local_mode, declared)
     _node_ip()  # before the workers are forked: they have it at once
     if local_mode:
-        _raylet.init_local()
+        _raylet.init(**options)
         _session = session
     else:
-        _start_node(session, env, log_to_driver, code_search_path,
-                    num_workers=int(num_workers), num_cpus=float(num_cpus or 0),
-                    object_store_memory=int(object_store_memory or 0),
-                    max_workers=int(_max_workers or 0),
-                    record_task_graph=bool(_record_task_graph),
-                    max_recorded_tasks=_max_recorded_tasks or 0)
+        _start_node(session, env, log_to_driver, code_search_path, **options)
     _register_atexit()
     return RayContext(_raylet.session_dir() or None, session.node_id)
 
@@ -131,6 +149,13 @@ def _check_node_options(num_workers, num_cpus):
             message += " (num_workers defaults to num_cpus rounded up: give num_workers too)"
         raise ValueError(f"ray.init: {message}")
     return num_workers
+
+
+def _check_types(**values):
+    """TypeError for an argument given (not None) with a type other than its own."""
+    for name, (value, types) in values.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
+            raise TypeError(f"ray.init: {name} has the wrong type: {type(value).__name__}")
 
 
 def _start_node(session, env, log_to_driver, code_search_path, **options):

@@ -1,71 +1,42 @@
-// ray::Init / Shutdown: make the runtime (local mode, or the multi-process one through
-// StartClusterRuntime) the process's CurrentRuntime(), and tear it down.
+// ray::Init / Shutdown: the C++ frontend of the session owner (ray/core_worker/session.h).
 #include "ray/api/init.h"
 
-#include <cstdlib>
-#include <memory>
-#include <mutex>
-#include <utility>
+#include <string>
 
 #include "absl/strings/str_cat.h"
-#include "ray/api/cluster_runtime.h"
 #include "ray/core_worker/core_runtime.h"
-#include "ray/core_worker/limits.h"
-#include "ray/core_worker/local_runtime.h"
-#include "ray/core_worker/runtime_gate.h"
+#include "ray/core_worker/session.h"
 #include "ray/object/errors.h"
 
 namespace ray {
 namespace {
 
-std::mutex& InitMutex() {
-  static std::mutex* const mu = new std::mutex;
-  return *mu;
+// Every field of InitOptions, in one place.
+core::SessionOptions ToSessionOptions(const InitOptions& options) {
+  return {.num_workers = options.num_workers,
+          .num_cpus = options.num_cpus,
+          .object_store_memory = options.object_store_memory,
+          .local_mode = options.local_mode,
+          .session_dir_root = options.session_dir_root,
+          .record_task_graph = options.record_task_graph,
+          .max_recorded_tasks = options.max_recorded_tasks,
+          .idle_worker_timeout = options.idle_worker_timeout,
+          .worker_stall_timeout = options.worker_stall_timeout,
+          .max_workers = options.max_workers,
+          .worker_command_line_title = options.worker_command_line_title};
 }
-// The gate of the runtime Init made (closed by Shutdown or the atexit hook, never freed: see
-// runtime_gate.h); null when ray is not initialized.
-core::RuntimeGate*& OwnedRuntime() {
-  static auto* const gate = new core::RuntimeGate*(nullptr);
-  return *gate;
-}
-
-void ShutdownAtExit() { Shutdown(); }
 
 }  // namespace
 
 void Init(const InitOptions& options) {
-  std::lock_guard<std::mutex> lock(InitMutex());
-  if (core::CurrentRuntime() != nullptr) {
-    throw RayError(OwnedRuntime() != nullptr
-                       ? "ray::Init: ray is already initialized (call ray::Shutdown first)"
-                       : "ray::Init: this process already has a runtime (it is a ray worker)");
-  }
-  if (absl::Status status = core::CheckNodeOptions(options.num_workers, options.num_cpus);
-      !status.ok()) {
-    throw RayError(absl::StrCat("ray::Init: ", status.message()));
-  }
-  std::unique_ptr<core::CoreRuntime> runtime = options.local_mode
-                                                   ? std::make_unique<core::LocalRuntime>()
-                                                   : internal::StartClusterRuntime(options);
-  if (runtime == nullptr) throw RayError("ray::Init: the runtime did not start");
-  static const bool registered = (std::atexit(ShutdownAtExit), true);
-  (void)registered;
-  OwnedRuntime() = core::RuntimeGate::Open(std::move(runtime));
-  core::SetCurrentRuntime(OwnedRuntime());
+  absl::Status status = core::StartSession(ToSessionOptions(options));
+  if (status.ok()) return;
+  std::string message = absl::StrCat("ray::Init: ", status.message());
+  if (status.code() == absl::StatusCode::kAlreadyExists) message += " (call ray::Shutdown first)";
+  throw RayError(message);
 }
 
-void Shutdown() {
-  core::RuntimeGate* gate;
-  {
-    std::lock_guard<std::mutex> lock(InitMutex());
-    gate = std::exchange(OwnedRuntime(), nullptr);
-    if (gate == nullptr) return;
-    if (core::CurrentRuntime() == gate) core::SetCurrentRuntime(nullptr);
-  }
-  // Outside the lock: waits for other threads' calls to leave (those blocked in Get or Wait
-  // throw "ray was shut down"), then stops whatever the runtime started.
-  gate->Close();
-}
+void Shutdown() { core::ShutdownSession(); }
 
 bool IsInitialized() { return core::CurrentRuntime() != nullptr; }
 

@@ -8,7 +8,7 @@ namespace ray {
 // Starts ray for this process: the multi-process runtime, or local mode with
 // {.local_mode = true}. Throws ray::RayError if ray is already initialized (in this process,
 // or because this process is a worker) or the options are out of their limits (num_workers 0 to
-// 1024, num_cpus 0 to 65536: ray/core_worker/limits.h, the same as Python's ray.init).
+// 1024, num_cpus 0 to 65536, ...: ray/core_worker/limits.h, the same as Python's ray.init).
 // Shutdown happens at exit if the program does not call it.
 void Init(const InitOptions& options = {});
 

@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/time/time.h"
 #include "ray/core_worker/core_runtime.h"
 
 namespace ray {
 
-// ray::Init({.num_workers = 10}); fields in this order (designated initializers).
+// ray::Init({.num_workers = 10}); fields in this order (designated initializers). Each has a
+// ray.init argument too (docs/API.md); ray::Init checks them (ray/core_worker/limits.h).
 struct InitOptions {
   int num_workers = 0;               // worker processes; 0: the number of cores
   double num_cpus = 0;               // CPUs the scheduler hands out; 0: num_workers
@@ -20,6 +22,17 @@ struct InitOptions {
   // Tasks (and as many puts) the graph keeps, some 100 bytes each; later ones are counted, and
   // the picture and the timeline say how many were not recorded. 0: the default, 250,000.
   size_t max_recorded_tasks = 0;
+  // Worker processes at most, blocked ones included: 0 to 4096; 0: 256. Past it, a worker
+  // blocked in a Get runs ready tasks inside its wait.
+  int max_workers = 0;
+  // Workers started beyond num_workers exit after this long idle (> 0).
+  absl::Duration idle_worker_timeout = absl::Seconds(10);
+  // A worker that holds tasks and sends nothing for this long (at least 2 s: it sends a
+  // heartbeat every second) is killed, and its tasks retried.
+  absl::Duration worker_stall_timeout = absl::Seconds(30);
+  // Workers show `ray::worker` as their command line (ps, pkill -f). Overwrites the argv memory
+  // of the worker (a fork of this process): leave it off if the program points into argv.
+  bool worker_command_line_title = false;
 };
 
 // ray::Remote(f).Options({.num_cpus = 2, .max_retries = 0})(args...). A value outside its

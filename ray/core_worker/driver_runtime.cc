@@ -46,7 +46,7 @@ class DriverRuntimeImpl final : public DriverRuntime {
     std::filesystem::remove_all(session_dir_, ignored);
   }
 
-  absl::Status Init(const DriverOptions& options);
+  absl::Status Init(const SessionOptions& options);
 
   std::vector<ObjectID> Submit(TaskSpec spec) override;
   ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
@@ -100,7 +100,7 @@ class DriverRuntimeImpl final : public DriverRuntime {
   absl::flat_hash_set<uint64_t> functions_defined_ ABSL_GUARDED_BY(functions_mu_);
 };
 
-absl::Status DriverRuntimeImpl::Init(const DriverOptions& options) {
+absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
   std::string root = options.session_dir_root;
   if (root.empty()) root = getenv("TMPDIR") != nullptr ? getenv("TMPDIR") : "/tmp";
   std::string dir_template = root + "/ray-session-XXXXXX";
@@ -289,7 +289,7 @@ std::vector<ObjectValue> DriverRuntimeImpl::Get(std::span<const ObjectID> ids,
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<DriverRuntime>> DriverRuntime::Start(const DriverOptions& options) {
+absl::StatusOr<std::unique_ptr<DriverRuntime>> DriverRuntime::Start(const SessionOptions& options) {
   // Debian's Abseil checks lock order on every Mutex acquisition (about 30 ns each); the
   // runtime's locking is simple and tested, and the hot path takes several locks per task.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);

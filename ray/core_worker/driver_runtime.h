@@ -11,38 +11,17 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ray/core_worker/core_runtime.h"
+#include "ray/core_worker/session_options.h"
 #include "ray/store/client.h"
 
 namespace ray::core {
 
-struct DriverOptions {
-  int num_workers = 0;               // 0: the number of cores
-  double num_cpus = 0;               // 0: num_workers
-  uint64_t object_store_memory = 0;  // 0: DefaultStoreMemory (ray/core_worker/limits.h)
-  std::string session_dir_root;      // empty: $TMPDIR or /tmp
-  bool record_task_graph = true;
-  size_t max_recorded_tasks = 0;  // tasks the graph keeps; 0: TaskGraph::kDefaultMaxTasks
-  // Workers started beyond num_workers (when tasks block in a get, or CPUs are free and no
-  // worker is) exit after this long idle.
-  absl::Duration idle_worker_timeout = absl::Seconds(10);
-  // A worker that holds tasks and sends nothing for this long is stalled: killed, and its tasks
-  // retried (see SchedulerOptions::worker_stall_timeout).
-  absl::Duration worker_stall_timeout = absl::Seconds(30);
-  // Worker processes at most, blocked ones included; 0: 256. Past it, a worker blocked in a
-  // get runs ready tasks inside its wait.
-  int max_workers = 0;
-  // Workers show `ray::worker` as their command line (ps, pkill -f), not the driver's. Off by
-  // default: a worker runs the user's code with the globals it had at Init, and a C++ program
-  // may point into its argv memory, which this overwrites. The Python extension turns it on
-  // (the interpreter copies its arguments).
-  bool worker_command_line_title = false;
-};
-
 class DriverRuntime : public CoreRuntime {
  public:
-  // Starts the node. Call before the program starts threads of its own (the zygote is
-  // forked first, and a fork copies only the calling thread).
-  static absl::StatusOr<std::unique_ptr<DriverRuntime>> Start(const DriverOptions& options);
+  // Starts the node (options.local_mode is not its business: see session.h). Call before the
+  // program starts threads of its own (the zygote is forked first, and a fork copies only the
+  // calling thread).
+  static absl::StatusOr<std::unique_ptr<DriverRuntime>> Start(const SessionOptions& options);
 
   virtual const std::string& session_dir() const = 0;
   virtual pid_t store_pid() const = 0;

@@ -43,6 +43,34 @@ absl::Status CheckNodeOptions(int num_workers, double num_cpus) {
   return absl::OkStatus();
 }
 
+absl::Status CheckSessionOptions(const SessionOptions& options) {
+  if (absl::Status status = CheckNodeOptions(options.num_workers, options.num_cpus); !status.ok()) {
+    return status;
+  }
+  if (options.max_workers < 0 || options.max_workers > kMaxMaxWorkers) {
+    return absl::InvalidArgumentError(absl::StrCat("max_workers = ", options.max_workers,
+                                                   ": a node's limit on workers is 0 to ",
+                                                   kMaxMaxWorkers, " (0: 256)"));
+  }
+  if (options.idle_worker_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("idle_worker_timeout = ", absl::FormatDuration(options.idle_worker_timeout),
+                     ": it must be more than 0"));
+  }
+  if (options.worker_stall_timeout < kMinWorkerStallTimeout) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("worker_stall_timeout = ", absl::FormatDuration(options.worker_stall_timeout),
+                     ": at least ", absl::FormatDuration(kMinWorkerStallTimeout),
+                     " (a worker that holds tasks sends a heartbeat every second)"));
+  }
+  if (options.session_dir_root.size() > kMaxSessionDirRootLength) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "session_dir_root = ", options.session_dir_root, ": at most ", kMaxSessionDirRootLength,
+        " bytes (the store's socket in it needs a unix socket address)"));
+  }
+  return absl::OkStatus();
+}
+
 uint64_t DefaultStoreMemory(uint64_t mem_total, uint64_t mem_available) {
   uint64_t bytes = std::min(mem_total / 10 * 3, mem_available / 2);
   return std::max<uint64_t>(bytes / 4096 * 4096, 64 << 20);

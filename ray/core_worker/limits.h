@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "ray/core_worker/core_runtime.h"
+#include "ray/core_worker/session_options.h"
 
 namespace ray::core {
 
@@ -33,6 +34,23 @@ inline constexpr int kMaxNumWorkers = 1024;
 // Checks Init's num_workers (0 to kMaxNumWorkers; 0: one per core) and num_cpus (0 to
 // kMaxNumCpus; 0: num_workers). InvalidArgument as CheckTaskOptions's ("num_workers = ...: ...").
 absl::Status CheckNodeOptions(int num_workers, double num_cpus);
+
+// max_workers is at most this (each worker is a process).
+inline constexpr int kMaxMaxWorkers = 4096;
+// A worker holding tasks sends a heartbeat every second: a shorter stall timeout than this
+// would kill live workers.
+inline constexpr absl::Duration kMinWorkerStallTimeout = absl::Seconds(2);
+
+// The longest session_dir_root: the store's socket, <root>/ray-session-XXXXXX/store.sock
+// (driver_runtime.cc), must fit a unix socket address (107 bytes and a NUL).
+inline constexpr size_t kMaxSessionDirRootLength =
+    107 - sizeof("/ray-session-XXXXXX/store.sock") + 1;
+
+// Checks every option of a session (ray::Init, ray.init): CheckNodeOptions, then max_workers (0
+// to kMaxMaxWorkers; 0: 256), idle_worker_timeout (> 0) and worker_stall_timeout (at least
+// kMinWorkerStallTimeout) and session_dir_root (at most kMaxSessionDirRootLength bytes).
+// InvalidArgument as CheckNodeOptions's.
+absl::Status CheckSessionOptions(const SessionOptions& options);
 
 // The node's default object store size: 30% of the machine's memory, at most half of what is
 // available now (other drivers' stores, and the programs running, leave less), at least 64 MiB;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "gtest/gtest.h"
 
@@ -51,6 +52,25 @@ TEST(LimitsTest, NodeOptionsOutOfRangeAreRefused) {
             "num_cpus = 1e+09: a node has 0 to 65536 CPUs (0: num_workers)");
   EXPECT_FALSE(CheckNodeOptions(-1, 0).ok());
   EXPECT_FALSE(CheckNodeOptions(0, -2).ok());
+}
+
+TEST(LimitsTest, SessionOptionsOutOfRangeAreRefused) {
+  EXPECT_TRUE(CheckSessionOptions({}).ok());
+  EXPECT_EQ(CheckSessionOptions({.num_workers = -1}).message(),
+            "num_workers = -1: a node starts 0 to 1024 workers (0: one per core)");
+  EXPECT_EQ(CheckSessionOptions({.max_workers = 5000}).message(),
+            "max_workers = 5000: a node's limit on workers is 0 to 4096 (0: 256)");
+  EXPECT_EQ(CheckSessionOptions({.idle_worker_timeout = absl::ZeroDuration()}).message(),
+            "idle_worker_timeout = 0: it must be more than 0");
+  EXPECT_EQ(CheckSessionOptions({.worker_stall_timeout = absl::Seconds(1)}).message(),
+            "worker_stall_timeout = 1s: at least 2s (a worker that holds tasks sends a heartbeat "
+            "every second)");
+  EXPECT_TRUE(CheckSessionOptions({.worker_stall_timeout = absl::Seconds(2)}).ok());
+  EXPECT_EQ(kMaxSessionDirRootLength, 77u);
+  EXPECT_TRUE(CheckSessionOptions({.session_dir_root = std::string(77, 'a')}).ok());
+  EXPECT_EQ(CheckSessionOptions({.session_dir_root = std::string(78, 'a')}).message(),
+            std::string("session_dir_root = ") + std::string(78, 'a') +
+                ": at most 77 bytes (the store's socket in it needs a unix socket address)");
 }
 
 TEST(LimitsTest, DefaultStoreMemoryIsCappedByWhatIsAvailable) {

@@ -5,7 +5,7 @@
 // gate itself is never freed: a thread may hold its address past Close() (read from
 // CurrentRuntime() just before, or kept in an ObjectRef), and it is a few dozen bytes per session.
 //
-// ray::Init and the Python extension make their runtime's gate CurrentRuntime().
+// The session owner (session.h: ray::Init, ray.init) makes its runtime's gate CurrentRuntime().
 // Thread-safe.
 #pragma once
 

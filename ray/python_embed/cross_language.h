@@ -22,7 +22,7 @@
 
 namespace ray::python {
 
-// What cross_language.cc needs of raylet.cc's Python types.
+// What cross_language.cc needs of python_extension.cc's Python types.
 struct RayletAccess {
   // The ID of an ObjectID; nullopt for any other Python object.
   std::function<std::optional<ObjectID>(pybind11::handle)> object_id;

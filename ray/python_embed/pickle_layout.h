@@ -8,8 +8,8 @@
 // The payload starts 64-byte aligned in the store (the header is 64 bytes), so every buffer
 // does too: numpy arrays read back over the store's memory are aligned. Objects small enough to
 // travel inline (in messages, the scheduler's memory) are less aligned: the extension copies
-// their buffers to aligned memory as it reads them (raylet.cc). Pure C++ (no Python):
-// the extension module (raylet.cc) plans and writes with it, and checks what it reads.
+// their buffers to aligned memory as it reads them (python_extension.cc). Pure C++ (no Python):
+// the extension module (python_extension.cc) plans and writes with it, and checks what it reads.
 #pragma once
 
 #include <cstddef>

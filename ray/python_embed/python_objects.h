@@ -1,7 +1,7 @@
 // Python values as objects: an object's bytes as Python reads them (ObjectBuffer: the pickle
 // stream and its out-of-band buffers over the object's memory, no copy), a pickled value as the
 // extension writes it, and error objects as Python dicts. Part of the extension module
-// (raylet.cc); not for other users.
+// (python_extension.cc); not for other users.
 #pragma once
 
 #include <Python.h>

@@ -11,9 +11,9 @@
 // arguments; InvokePython hands them all to the Python executor that python/ray registers with
 // set_task_executor, and writes what it returns.
 //
-// The GIL. init() keeps the GIL while DriverRuntime::Start forks the zygote, so the zygote,
-// and every worker it forks later, starts as a copy of a thread that holds the GIL with its
-// thread state current. The first task in a worker calls PyOS_AfterFork_Child (the
+// The GIL. init() keeps the GIL while the session (ray/core_worker/session.h) forks the zygote, so
+// the zygote, and every worker it forks later, starts as a copy of a thread that holds the GIL with
+// its thread state current. The first task in a worker calls PyOS_AfterFork_Child (the
 // interpreter's own after-fork fixups: GIL and thread states remade, os.register_at_fork
 // hooks) and from then on the worker's one thread holds the GIL for good. In the driver, calls
 // that may block (Get, Wait, Submit, Put, Shutdown) release the GIL; the runtime's threads
@@ -41,8 +41,8 @@
 #include "ray/core_worker/core_runtime.h"
 #include "ray/core_worker/driver_runtime.h"
 #include "ray/core_worker/limits.h"
-#include "ray/core_worker/local_runtime.h"
 #include "ray/core_worker/runtime_gate.h"
+#include "ray/core_worker/session.h"
 #include "ray/object/errors.h"
 #include "ray/object/serialization.h"
 #include "ray/observability/task_graph.h"
@@ -65,31 +65,17 @@ using core::CoreRuntime;
 using core::ObjectValue;
 using core::ReturnWriter;
 
-// The runtime init() or init_local() started, behind its gate (ray/core_worker/runtime_gate.h:
-// other threads may be inside it when shutdown() closes it); leaked on purpose (no static
-// destructor runs at exit).
-struct DriverState {
-  core::RuntimeGate* runtime = nullptr;  // open while ray is initialized
-  core::DriverRuntime* node = nullptr;   // the gate's runtime, unless in local mode (no node)
-  pid_t pid = 0;  // the driver process (a forked copy of this module must never shut it down)
-};
-DriverState& Driver() {
-  static auto* const state = new DriverState;
-  return *state;
-}
-
 // The process this module last saw the interpreter fixed up in (see the top of the file).
 pid_t python_pid = 0;
 // The Python function that runs a task (python/ray/_worker.py: _execute_task).
 py::object* task_executor = nullptr;
 
-bool InDriver() {
-  return Driver().runtime != nullptr && Driver().pid == getpid() &&
-         core::CurrentRuntime() == Driver().runtime;
-}
+// True in the driver: while the session ray.init started (ray/core_worker/session.h) is open
+// in this process (a forked copy of this module, a worker, never shuts it down).
+bool InDriver() { return core::InSession(); }
 
 // The driver's node (store, scheduler, workers); null outside the driver and in local mode.
-core::DriverRuntime* Node() { return InDriver() ? Driver().node : nullptr; }
+core::DriverRuntime* Node() { return core::SessionNode(); }
 
 // Returns f(), called without the GIL in the driver (see the top of the file) and with it
 // elsewhere. The GIL is taken back in plain code, not in a destructor (as py::gil_scoped_release
@@ -121,7 +107,7 @@ auto WithoutGilInDriver(F&& f) -> decltype(f()) {
 // down.
 void OnNode(absl::FunctionRef<void(core::DriverRuntime&)> f) {
   if (Node() == nullptr) return;
-  core::RuntimeGate* gate = Driver().runtime;
+  core::RuntimeGate* gate = core::SessionGate();
   WithoutGilInDriver([&] {
     try {
       gate->Call([&](CoreRuntime& runtime) {
@@ -431,60 +417,32 @@ std::string TimelineJson() { return core::ToTimelineJson(GraphSnapshot("ray.time
 // ---------------------------------------------------------------------------------------------
 // Init and shutdown
 
-void RaiseIfInitialized() {
-  if (core::CurrentRuntime() != nullptr) {
-    RaisePython("RayError", InDriver() ? "ray is already initialized (call ray.shutdown() first)"
-                                       : "this process is a ray worker: ray is initialized");
+// Starts the session (ray/core_worker/session.h) with every option of ray.init. The GIL stays
+// held: the zygote must be a copy of a thread holding it (top of the file). Python shuts down
+// from its own atexit hook (python/ray/_worker.py: _shutdown_at_exit), while the interpreter
+// lives, not from a C one.
+void Init(const core::SessionOptions& options) {
+  absl::Status status = core::StartSession(options, core::AtExit::kNothing);
+  if (status.ok()) return;
+  std::string message = absl::StrCat("ray.init: ", status.message());
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+      throw py::value_error(message);
+    case absl::StatusCode::kAlreadyExists:
+      RaisePython("RayError", message + " (call ray.shutdown() first)");
+    default:
+      RaisePython("RayError", message);
   }
-}
-
-void Init(int num_workers, double num_cpus, uint64_t object_store_memory,
-          const std::string& session_dir_root, int max_workers, bool record_task_graph,
-          size_t max_recorded_tasks) {
-  RaiseIfInitialized();
-  if (absl::Status status = core::CheckNodeOptions(num_workers, num_cpus); !status.ok()) {
-    throw py::value_error("ray.init: " + std::string(status.message()));
-  }
-  // The GIL stays held: the zygote must be a copy of a thread holding it (top of the file).
-  auto runtime = core::DriverRuntime::Start({.num_workers = num_workers,
-                                             .num_cpus = num_cpus,
-                                             .object_store_memory = object_store_memory,
-                                             .session_dir_root = session_dir_root,
-                                             .record_task_graph = record_task_graph,
-                                             .max_recorded_tasks = max_recorded_tasks,
-                                             .max_workers = max_workers,
-                                             .worker_command_line_title = true});
-  if (!runtime.ok()) {
-    RaisePython("RayError",
-                "ray.init: cannot start the node: " + std::string(runtime.status().message()));
-  }
-  Driver().node = runtime->get();
-  Driver().runtime = core::RuntimeGate::Open(*std::move(runtime));
-  Driver().pid = getpid();
-  core::SetCurrentRuntime(Driver().runtime);
-}
-
-// Local mode: tasks run at once in the calling thread of this process
-// (ray/core_worker/local_runtime.h).
-void InitLocal() {
-  RaiseIfInitialized();
-  Driver().node = nullptr;
-  Driver().runtime = core::RuntimeGate::Open(std::make_unique<core::LocalRuntime>());
-  Driver().pid = getpid();
-  core::SetCurrentRuntime(Driver().runtime);
 }
 
 void Shutdown() {
-  DriverState& driver = Driver();
-  if (driver.runtime == nullptr || driver.pid != getpid()) return;
-  core::RuntimeGate* gate = std::exchange(driver.runtime, nullptr);
-  driver.node = nullptr;
-  if (core::CurrentRuntime() == gate) core::SetCurrentRuntime(nullptr);
   // Without the GIL: threads blocked in ray.get or ray.wait wake ("ray was shut down") and
   // need it to return. (Taken back in plain code: see WithoutGilInDriver.)
-  PyThreadState* state = PyEval_SaveThread();
-  gate->Close();
-  PyEval_RestoreThread(state);
+  core::ShutdownSession([](absl::FunctionRef<void()> wait) {
+    PyThreadState* state = PyEval_SaveThread();
+    wait();
+    PyEval_RestoreThread(state);
+  });
 }
 
 }  // namespace
@@ -564,11 +522,36 @@ PYBIND11_MODULE(_raylet, m) {
   m.attr("FORMAT_PICKLE") = static_cast<int>(ray::ObjectFormat::kPickle);
   m.attr("WORKER_CRASHED_ERROR_TYPE") = std::string(ray::kWorkerCrashedErrorType);
 
-  m.def("init", &Init, py::arg("num_workers") = 0, py::arg("num_cpus") = 0.0,
-        py::arg("object_store_memory") = 0, py::arg("session_dir_root") = "",
-        py::arg("max_workers") = 0, py::arg("record_task_graph") = true,
-        py::arg("max_recorded_tasks") = 0);
-  m.def("init_local", &InitLocal);
+  // Every field of SessionOptions, by its name; durations in seconds. Defaults: SessionOptions's,
+  // but worker_command_line_title (the interpreter copies its arguments).
+  const ray::core::SessionOptions defaults;
+  m.def(
+      "init",
+      [](int num_workers, double num_cpus, uint64_t object_store_memory, bool local_mode,
+         const std::string& session_dir_root, bool record_task_graph, size_t max_recorded_tasks,
+         double idle_worker_timeout, double worker_stall_timeout, int max_workers,
+         bool worker_command_line_title) {
+        Init({.num_workers = num_workers,
+              .num_cpus = num_cpus,
+              .object_store_memory = object_store_memory,
+              .local_mode = local_mode,
+              .session_dir_root = session_dir_root,
+              .record_task_graph = record_task_graph,
+              .max_recorded_tasks = max_recorded_tasks,
+              .idle_worker_timeout = absl::Seconds(idle_worker_timeout),
+              .worker_stall_timeout = absl::Seconds(worker_stall_timeout),
+              .max_workers = max_workers,
+              .worker_command_line_title = worker_command_line_title});
+      },
+      py::arg("num_workers") = defaults.num_workers, py::arg("num_cpus") = defaults.num_cpus,
+      py::arg("object_store_memory") = defaults.object_store_memory,
+      py::arg("local_mode") = defaults.local_mode,
+      py::arg("session_dir_root") = defaults.session_dir_root,
+      py::arg("record_task_graph") = defaults.record_task_graph,
+      py::arg("max_recorded_tasks") = defaults.max_recorded_tasks,
+      py::arg("idle_worker_timeout") = absl::ToDoubleSeconds(defaults.idle_worker_timeout),
+      py::arg("worker_stall_timeout") = absl::ToDoubleSeconds(defaults.worker_stall_timeout),
+      py::arg("max_workers") = defaults.max_workers, py::arg("worker_command_line_title") = true);
   m.def("shutdown", &Shutdown);
   m.def("is_initialized", [] { return ray::core::CurrentRuntime() != nullptr; });
   m.def("is_driver", [] { return InDriver(); });

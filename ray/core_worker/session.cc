@@ -1,0 +1,112 @@
+#include "ray/core_worker/session.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "ray/core_worker/limits.h"
+#include "ray/core_worker/local_runtime.h"
+
+namespace ray::core {
+namespace {
+
+// The process's session; leaked (no static destructor runs at exit). The mutex is never held
+// across the fork of the zygote (StartSession starts the node outside it), so a worker's copy
+// of it is unlocked.
+struct SessionState {
+  absl::Mutex mu;
+  bool starting ABSL_GUARDED_BY(mu) = false;
+  // Read without the mutex by InSession and friends (every API call in Python).
+  std::atomic<RuntimeGate*> gate{nullptr};    // open while the session is
+  std::atomic<DriverRuntime*> node{nullptr};  // the gate's runtime, unless in local mode
+  std::atomic<pid_t> pid{0};                  // the process that started the session
+};
+SessionState& State() {
+  static auto* const state = new SessionState;
+  return *state;
+}
+
+bool Owned(const SessionState& state, CoreRuntime* current) {
+  return current != nullptr && current == state.gate.load() && state.pid.load() == getpid();
+}
+
+void ShutdownAtExit() { ShutdownSession(); }
+
+}  // namespace
+
+absl::Status StartSession(const SessionOptions& options, AtExit at_exit) {
+  SessionState& state = State();
+  {
+    absl::MutexLock lock(&state.mu);
+    if (CoreRuntime* current = CurrentRuntime(); current != nullptr) {
+      if (!Owned(state, current)) {
+        return absl::FailedPreconditionError("this process is a ray worker: ray is initialized");
+      }
+      return absl::AlreadyExistsError("ray is already initialized");
+    }
+    if (state.starting) return absl::AlreadyExistsError("ray is already initialized");
+    if (absl::Status status = CheckSessionOptions(options); !status.ok()) return status;
+    state.starting = true;
+  }
+  // Outside the mutex: the node forks the zygote, whose copy of the mutex must be unlocked.
+  std::unique_ptr<CoreRuntime> runtime;
+  DriverRuntime* node = nullptr;
+  if (options.local_mode) {
+    runtime = std::make_unique<LocalRuntime>();
+  } else {
+    absl::StatusOr<std::unique_ptr<DriverRuntime>> started = DriverRuntime::Start(options);
+    if (!started.ok()) {
+      absl::MutexLock lock(&state.mu);
+      state.starting = false;
+      return absl::Status(started.status().code(),
+                          absl::StrCat("cannot start the node: ", started.status().message()));
+    }
+    node = started->get();
+    runtime = *std::move(started);
+  }
+  if (at_exit == AtExit::kShutdown) {
+    static const bool registered = (std::atexit(ShutdownAtExit), true);
+    (void)registered;
+  }
+  absl::MutexLock lock(&state.mu);
+  state.node = node;
+  state.pid = getpid();
+  state.gate = RuntimeGate::Open(std::move(runtime));
+  state.starting = false;
+  SetCurrentRuntime(state.gate.load());
+  return absl::OkStatus();
+}
+
+void ShutdownSession() {
+  ShutdownSession([](absl::FunctionRef<void()> wait) { wait(); });
+}
+
+void ShutdownSession(BlockingSection blocking) {
+  SessionState& state = State();
+  if (state.pid.load() != getpid()) return;  // a worker's copy of its driver's session
+  RuntimeGate* gate;
+  {
+    absl::MutexLock lock(&state.mu);
+    gate = state.gate.exchange(nullptr);
+    if (gate == nullptr) return;
+    state.node = nullptr;
+    if (CurrentRuntime() == gate) SetCurrentRuntime(nullptr);
+  }
+  // Outside the mutex: waits for other threads' calls to leave (those blocked in Get or Wait
+  // throw "ray was shut down"), then stops whatever the runtime started.
+  blocking([gate] { gate->Close(); });
+}
+
+bool InSession() { return Owned(State(), CurrentRuntime()); }
+
+RuntimeGate* SessionGate() { return InSession() ? State().gate.load() : nullptr; }
+
+DriverRuntime* SessionNode() { return InSession() ? State().node.load() : nullptr; }
+
+}  // namespace ray::core

@@ -1,0 +1,38 @@
+// Every option of a session: ray::Init's InitOptions (ray/api/options.h) and ray.init's
+// arguments (python/ray/_worker.py) both map to this struct; docs/API.md lists each with its
+// names in both languages. Checked by CheckSessionOptions (limits.h).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/time/time.h"
+
+namespace ray::core {
+
+struct SessionOptions {
+  int num_workers = 0;               // worker processes started at once; 0: the number of cores
+  double num_cpus = 0;               // CPUs the scheduler hands out; 0: num_workers
+  uint64_t object_store_memory = 0;  // 0: DefaultStoreMemory (limits.h)
+  bool local_mode = false;           // tasks run in the calling thread; no node, no workers
+  std::string session_dir_root;      // where the session folder goes; empty: $TMPDIR or /tmp
+  bool record_task_graph = true;     // keep the computation graph (task_graph.h)
+  size_t max_recorded_tasks = 0;     // tasks the graph keeps; 0: TaskGraph::kDefaultMaxTasks
+  // Workers started beyond num_workers (when tasks block in a get, or CPUs are free and no
+  // worker is) exit after this long idle.
+  absl::Duration idle_worker_timeout = absl::Seconds(10);
+  // A worker that holds tasks and sends nothing for this long is stalled: killed, and its tasks
+  // retried (see SchedulerOptions::worker_stall_timeout).
+  absl::Duration worker_stall_timeout = absl::Seconds(30);
+  // Worker processes at most, blocked ones included; 0: 256. Past it, a worker blocked in a
+  // get runs ready tasks inside its wait.
+  int max_workers = 0;
+  // Workers show `ray::worker` as their command line (ps, pkill -f), not the driver's. Off by
+  // default in C++: a worker runs the user's code with the globals it had at Init, and a C++
+  // program may point into its argv memory, which this overwrites. On in Python (the
+  // interpreter copies its arguments).
+  bool worker_command_line_title = false;
+};
+
+}  // namespace ray::core
