@@ -48,6 +48,7 @@
 #include "ray/observability/task_graph.h"
 #include "ray/python_embed/cross_language.h"
 #include "ray/python_embed/pickle_layout.h"
+#include "ray/python_embed/py_object_id.h"
 #include "ray/python_embed/python_objects.h"
 
 namespace py = pybind11;
@@ -127,90 +128,6 @@ CoreRuntime& Runtime() {
 absl::Duration Timeout(std::optional<double> seconds) {
   if (!seconds.has_value()) return absl::InfiniteDuration();
   return absl::Seconds(std::max(0.0, *seconds));
-}
-
-// ---------------------------------------------------------------------------------------------
-// ObjectID: one counted reference (core_runtime.h's adopt convention).
-
-class PyObjectID {
- public:
-  // Takes over the reference Submit / Put counted for the caller. `task_name`: the name of the
-  // task whose result this is (interned, see InternName), if known.
-  static PyObjectID Adopt(const ObjectID& id, const std::string* task_name = nullptr) {
-    PyObjectID r;
-    r.id_ = id;
-    r.task_name_ = task_name;
-    if (core::CurrentRuntime() != nullptr) r.epoch_ = core::CurrentRuntimeEpoch();
-    return r;
-  }
-  // Counts a new reference (an ID unpickled or copied in this process).
-  static PyObjectID Acquire(const ObjectID& id) {
-    PyObjectID r;
-    r.id_ = id;
-    if (CoreRuntime* runtime = core::CurrentRuntime(); runtime != nullptr && !id.IsNil()) {
-      runtime->AddRef(id);
-      r.epoch_ = core::CurrentRuntimeEpoch();
-    }
-    return r;
-  }
-  PyObjectID() = default;
-  PyObjectID(const PyObjectID&) = delete;
-  PyObjectID& operator=(const PyObjectID&) = delete;
-  PyObjectID(PyObjectID&& other) noexcept
-      : id_(other.id_), epoch_(std::exchange(other.epoch_, 0)), task_name_(other.task_name_) {}
-  ~PyObjectID() {
-    if (epoch_ != 0 && epoch_ == core::CurrentRuntimeEpoch()) {
-      if (CoreRuntime* runtime = core::CurrentRuntime()) runtime->RemoveRef(id_);
-    }
-  }
-
-  const ObjectID& id() const { return id_; }
-  std::string task_name() const { return task_name_ != nullptr ? *task_name_ : std::string(); }
-
- private:
-  ObjectID id_;
-  uint64_t epoch_ = 0;  // the runtime epoch the reference was counted in; 0: none
-  const std::string* task_name_ = nullptr;
-};
-
-// The one copy of a task name that every ObjectID of its results points to: names are few (one
-// per remote function), and IDs many. Called with the GIL held; leaked.
-const std::string* InternName(const std::string& name) {
-  static auto* const names = new absl::node_hash_set<std::string>;
-  return &*names->insert(name).first;
-}
-
-// IDs pickled by this thread while CollectIds runs: the objects a value references, which the
-// runtime keeps alive as long as the value (PutOptions and TaskSpec nested_refs).
-thread_local std::vector<ObjectID>* pickled_ids = nullptr;
-
-// Calls `pickle` (which pickles a value); returns what it returns and the IDs of the ObjectIDs
-// pickled meanwhile, as 24-byte binaries end to end.
-py::tuple CollectIds(const py::object& pickle) {
-  std::vector<ObjectID> ids;
-  std::vector<ObjectID>* outer = std::exchange(pickled_ids, &ids);
-  py::object result;
-  try {
-    result = pickle();
-  } catch (...) {
-    pickled_ids = outer;
-    throw;
-  }
-  pickled_ids = outer;
-  std::string binaries;
-  for (const ObjectID& id : ids) binaries.append(id.Binary());
-  return py::make_tuple(result, py::bytes(binaries));
-}
-
-// The IDs CollectIds gave.
-std::vector<ObjectID> NestedIds(const py::bytes& binaries) {
-  std::string_view all = BytesView(binaries);
-  std::vector<ObjectID> ids;
-  for (size_t at = 0; at + ObjectID::kSize <= all.size(); at += ObjectID::kSize) {
-    ObjectID id;
-    if (ObjectID::FromBinary(all.substr(at, ObjectID::kSize), &id)) ids.push_back(id);
-  }
-  return ids;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -485,7 +402,7 @@ PYBIND11_MODULE(_raylet, m) {
            [](const PyObjectID& r, py::object) { return PyObjectID::Acquire(r.id()); })
       .def(py::pickle(
           [](const PyObjectID& r) {
-            if (pickled_ids != nullptr) pickled_ids->push_back(r.id());
+            RecordPickledId(r.id());
             return py::bytes(std::string(r.id().Binary()));
           },
           [](const py::bytes& b) {

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Checks that ray/ keeps the layout of docs/ARCHITECTURE.md: every file belongs to a component
-(a folder under ray/), and a component includes only itself and the components below it.
+(a folder under ray/), a component includes only itself and the components below it, and no
+file is longer than MAX_LINES.
 
-Prints every include that goes upward or sideways (a cycle needs one) and exits 1 if there is
-any. Usage: check_layers.py [ROOT] (default: the current directory)."""
+Prints every include that goes upward or sideways (a cycle needs one) and every file too long,
+and exits 1 if there is any. Usage: check_layers.py [ROOT] (default: the current directory)."""
 
 import pathlib
 import re
@@ -26,6 +27,9 @@ LAYERS = {
 }
 # Files at the top of ray/ (ray/api.h) belong to the API.
 TOP_LEVEL = "api"
+
+# One concept per file: a file past this is to be split.
+MAX_LINES = 600
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"ray/([^"]+)"', re.MULTILINE)
 
@@ -66,7 +70,11 @@ def main():
         if source is None:
             problems.append(f"ray/{relative}: not in a component of the layout")
             continue
-        for target_path in INCLUDE.findall(path.read_text(errors="replace")):
+        text = path.read_text(errors="replace")
+        lines = text.count("\n")
+        if lines > MAX_LINES:
+            problems.append(f"ray/{relative}: {lines} lines, more than {MAX_LINES}")
+        for target_path in INCLUDE.findall(text):
             target = component_of(target_path)
             if target is None:
                 problems.append(f"ray/{relative}: includes ray/{target_path}, not a component")
@@ -77,9 +85,9 @@ def main():
     for problem in problems:
         print(problem)
     if problems:
-        print(f"{len(problems)} includes break the layering (see docs/ARCHITECTURE.md)")
+        print(f"{len(problems)} problems with the layout (see docs/ARCHITECTURE.md)")
         return 1
-    print("layering: every include goes down")
+    print(f"layout: every include goes down, no file over {MAX_LINES} lines")
     return 0
 
 
