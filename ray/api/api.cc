@@ -91,19 +91,19 @@ void ThrowArity(const void* function, size_t given, size_t expected) {
 
 void WriteNone(core::ReturnWriter& returns) { WriteReturn(0, msgpack::type::nil_t(), returns); }
 
-core::TaskOptions CoreOptions(const TaskOptions& options, int num_returns, const void* function) {
+core::SubmitOptions CoreOptions(const TaskOptions& options, int num_returns, const void* function) {
   if (options.num_returns != 0 && options.num_returns != num_returns) {
     throw RayError(absl::StrCat("ray::Remote(", core::FunctionName(function),
                                 "): options.num_returns = ", options.num_returns,
                                 ", but the function returns ", num_returns,
                                 num_returns == 1 ? " value" : " values (ray::Returns<...>)"));
   }
-  core::TaskOptions core_options;
+  core::SubmitOptions core_options;
   core_options.num_returns = num_returns;
   core_options.num_cpus = options.num_cpus;
   core_options.max_retries = options.max_retries;
   core_options.name = options.name;
-  if (absl::Status status = core::CheckTaskOptions(&core_options); !status.ok()) {
+  if (absl::Status status = core::CheckSubmitOptions(&core_options); !status.ok()) {
     throw RayError(absl::StrCat("ray::Remote(", core::FunctionName(function), "): options.",
                                 status.message()));
   }

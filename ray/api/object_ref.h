@@ -407,7 +407,7 @@ WaitResult<T> Wait(const std::vector<ObjectRef<T>>& refs, size_t num_returns = 1
     ids.push_back(ref.ID());
   }
   internal::CheckUnique(ids, "ray::Wait");
-  core::WaitResult indexes = runtime.Wait(ids, num_returns, timeout.duration());
+  core::WaitIndices indexes = runtime.Wait(ids, num_returns, timeout.duration());
   WaitResult<T> result;
   result.ready.reserve(indexes.ready.size());
   result.not_ready.reserve(indexes.not_ready.size());

@@ -44,9 +44,9 @@ struct TaskOptions {
   int num_returns = 0;
   // CPUs the task holds while it runs: 0 to 65536. A task that asks for more than the node has
   // runs when all of the node's CPUs are free.
-  double num_cpus = core::TaskOptions{}.num_cpus;
+  double num_cpus = core::SubmitOptions{}.num_cpus;
   // Re-runs after a worker crash (not after an exception); -1: no limit.
-  int max_retries = core::TaskOptions{}.max_retries;
+  int max_retries = core::SubmitOptions{}.max_retries;
   std::string name;  // names the task in the computation graph; "": the function's name
 };
 

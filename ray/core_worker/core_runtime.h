@@ -24,7 +24,9 @@
 
 namespace ray::core {
 
-struct TaskOptions {
+// A task's options as the runtimes take them (checked: CheckSubmitOptions, limits.h). The API's
+// ray::TaskOptions and Python's .options() become these.
+struct SubmitOptions {
   int num_returns = 1;
   double num_cpus = 1;
   int max_retries = 3;  // re-runs after a worker crash; exceptions are not retried
@@ -42,7 +44,7 @@ struct TaskSpec {
   Invoker invoker = nullptr;
   const void* function = nullptr;
   std::vector<TaskArg> args;
-  TaskOptions options;
+  SubmitOptions options;
   // Objects the argument values reference (IDs inside them): kept alive until the task ends,
   // so the caller may drop its references at once. Not waited for, unlike `ref` arguments.
   std::vector<ObjectID> nested_refs;
@@ -56,7 +58,9 @@ struct PutOptions {
   std::vector<ObjectID> nested_refs;
 };
 
-struct WaitResult {
+// What a Wait found: positions in the IDs it was given (the API's ray::WaitResult<T> holds the
+// refs themselves).
+struct WaitIndices {
   std::vector<size_t> ready;  // indexes into the ids passed to Wait, in order
   std::vector<size_t> not_ready;
 };
@@ -75,8 +79,8 @@ class CoreRuntime {
   // error objects.
   virtual std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) = 0;
   // Returns once `num_returns` objects exist or `timeout` passes.
-  virtual WaitResult Wait(std::span<const ObjectID> ids, size_t num_returns,
-                          absl::Duration timeout) = 0;
+  virtual WaitIndices Wait(std::span<const ObjectID> ids, size_t num_returns,
+                           absl::Duration timeout) = 0;
   // Counts ObjectRef instances in this process; an object nobody references is freed.
   virtual void AddRef(const ObjectID& id) = 0;
   virtual void RemoveRef(const ObjectID& id) = 0;

@@ -52,12 +52,12 @@ class DriverRuntimeImpl final : public DriverRuntime {
   ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
                const PutOptions& options) override;
   std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) override;
-  WaitResult Wait(std::span<const ObjectID> ids, size_t num_returns,
-                  absl::Duration timeout) override {
+  WaitIndices Wait(std::span<const ObjectID> ids, size_t num_returns,
+                   absl::Duration timeout) override {
     absl::Time deadline = absl::Now() + timeout;  // an infinite timeout gives InfiniteFuture
     ThrowIfNodeFailed();
     std::vector<bool> ready = scheduler_->Wait(ids, num_returns, deadline);
-    WaitResult result;
+    WaitIndices result;
     for (size_t i = 0; i < ids.size(); ++i) {
       (ready[i] && result.ready.size() < num_returns ? result.ready : result.not_ready)
           .push_back(i);

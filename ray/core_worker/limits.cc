@@ -8,7 +8,7 @@
 
 namespace ray::core {
 
-absl::Status CheckTaskOptions(TaskOptions* options) {
+absl::Status CheckSubmitOptions(SubmitOptions* options) {
   if (options->num_returns < 1 || options->num_returns > kMaxNumReturns) {
     return absl::InvalidArgumentError(absl::StrCat("num_returns = ", options->num_returns,
                                                    ": a task returns from 1 to ", kMaxNumReturns,

@@ -25,14 +25,14 @@ inline constexpr double kMaxNumCpus = 65'536;
 // counts with (kRetryForever becomes the largest int: the scheduler counts retries down).
 // InvalidArgument otherwise, with a message that starts with the option's name ("num_returns =
 // 1000000000: ..."), for the caller to prefix with the call.
-absl::Status CheckTaskOptions(TaskOptions* options);
+absl::Status CheckSubmitOptions(SubmitOptions* options);
 
 // Init starts at most this many worker processes (the scheduler may start more later, up to
 // max_workers).
 inline constexpr int kMaxNumWorkers = 1024;
 
 // Checks Init's num_workers (0 to kMaxNumWorkers; 0: one per core) and num_cpus (0 to
-// kMaxNumCpus; 0: num_workers). InvalidArgument as CheckTaskOptions's ("num_workers = ...: ...").
+// kMaxNumCpus; 0: num_workers). InvalidArgument as CheckSubmitOptions's ("num_workers = ...: ...").
 absl::Status CheckNodeOptions(int num_workers, double num_cpus);
 
 // max_workers is at most this (each worker is a process).

@@ -10,8 +10,9 @@ namespace ray::core {
 namespace {
 
 absl::Status Check(int num_returns, double num_cpus, int max_retries) {
-  TaskOptions options{.num_returns = num_returns, .num_cpus = num_cpus, .max_retries = max_retries};
-  return CheckTaskOptions(&options);
+  SubmitOptions options{
+      .num_returns = num_returns, .num_cpus = num_cpus, .max_retries = max_retries};
+  return CheckSubmitOptions(&options);
 }
 
 TEST(LimitsTest, TaskOptionsInRangePass) {
@@ -35,11 +36,11 @@ TEST(LimitsTest, TaskOptionsOutOfRangeAreRefusedWithTheirLimit) {
 }
 
 TEST(LimitsTest, RetryForeverBecomesTheLargestCount) {
-  TaskOptions options{.max_retries = kRetryForever};
-  ASSERT_TRUE(CheckTaskOptions(&options).ok());
+  SubmitOptions options{.max_retries = kRetryForever};
+  ASSERT_TRUE(CheckSubmitOptions(&options).ok());
   EXPECT_EQ(options.max_retries, std::numeric_limits<int>::max());
   options.max_retries = 2;
-  ASSERT_TRUE(CheckTaskOptions(&options).ok());
+  ASSERT_TRUE(CheckSubmitOptions(&options).ok());
   EXPECT_EQ(options.max_retries, 2);
 }
 

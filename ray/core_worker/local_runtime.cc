@@ -212,9 +212,9 @@ std::vector<ObjectValue> LocalRuntime::Get(std::span<const ObjectID> ids, absl::
   return Lookup(ids, "Get");
 }
 
-WaitResult LocalRuntime::Wait(std::span<const ObjectID> ids, size_t num_returns, absl::Duration) {
+WaitIndices LocalRuntime::Wait(std::span<const ObjectID> ids, size_t num_returns, absl::Duration) {
   Lookup(ids, "Wait");  // every object exists (or this throws): all are ready
-  WaitResult result;
+  WaitIndices result;
   for (size_t i = 0; i < ids.size(); ++i) {
     (i < num_returns ? result.ready : result.not_ready).push_back(i);
   }

@@ -209,7 +209,7 @@ TEST(LocalRuntimeTest, UnknownObjectsThrowInsteadOfHanging) {
 TEST(LocalRuntimeTest, Wait) {
   LocalRuntime rt;
   std::vector<ObjectID> ids{PutInt(rt, 1), PutInt(rt, 2), PutInt(rt, 3)};
-  WaitResult r = rt.Wait(ids, 2, absl::ZeroDuration());
+  WaitIndices r = rt.Wait(ids, 2, absl::ZeroDuration());
   EXPECT_THAT(r.ready, ElementsAre(0, 1));
   EXPECT_THAT(r.not_ready, ElementsAre(2));
 }

@@ -69,8 +69,8 @@ std::vector<ObjectValue> RuntimeGate::Get(std::span<const ObjectID> ids, absl::D
   return pass.runtime().Get(ids, timeout);
 }
 
-WaitResult RuntimeGate::Wait(std::span<const ObjectID> ids, size_t num_returns,
-                             absl::Duration timeout) {
+WaitIndices RuntimeGate::Wait(std::span<const ObjectID> ids, size_t num_returns,
+                              absl::Duration timeout) {
   Pass pass(*this);
   return pass.runtime().Wait(ids, num_returns, timeout);
 }

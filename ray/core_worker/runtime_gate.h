@@ -37,8 +37,8 @@ class RuntimeGate final : public CoreRuntime {
   ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
                const PutOptions& options) override;
   std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) override;
-  WaitResult Wait(std::span<const ObjectID> ids, size_t num_returns,
-                  absl::Duration timeout) override;
+  WaitIndices Wait(std::span<const ObjectID> ids, size_t num_returns,
+                   absl::Duration timeout) override;
   void AddRef(const ObjectID& id) override;
   void RemoveRef(const ObjectID& id) override;
   std::optional<TaskGraph::Snapshot> GraphSnapshot() const override;

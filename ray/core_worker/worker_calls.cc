@@ -167,8 +167,8 @@ std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl:
   return values;
 }
 
-WaitResult WorkerRuntime::Wait(std::span<const ObjectID> ids, size_t num_returns,
-                               absl::Duration timeout) {
+WaitIndices WorkerRuntime::Wait(std::span<const ObjectID> ids, size_t num_returns,
+                                absl::Duration timeout) {
   CheckIdCount(ids.size(), "a wait");
   HandBackQueue();
   absl::Status sent = Send([&](rpc::FromWorker::Builder b) {
@@ -185,7 +185,7 @@ WaitResult WorkerRuntime::Wait(std::span<const ObjectID> ids, size_t num_returns
   }
   absl::flat_hash_set<ObjectID> ready(ready_reply_->begin(), ready_reply_->end());
   ready_reply_.reset();  // taken (see Get)
-  WaitResult result;
+  WaitIndices result;
   for (size_t i = 0; i < ids.size(); ++i) {
     (ready.contains(ids[i]) && result.ready.size() < num_returns ? result.ready : result.not_ready)
         .push_back(i);

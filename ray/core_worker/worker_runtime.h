@@ -82,8 +82,8 @@ class WorkerRuntime final : public CoreRuntime {
     return PutValue(size, write, options, /*inline_ok=*/size <= kInlineLimit);
   }
   std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) override;
-  WaitResult Wait(std::span<const ObjectID> ids, size_t num_returns,
-                  absl::Duration timeout) override;
+  WaitIndices Wait(std::span<const ObjectID> ids, size_t num_returns,
+                   absl::Duration timeout) override;
   void AddRef(const ObjectID& id) override;
   void RemoveRef(const ObjectID& id) override;
   TaskID CurrentTaskId() const override { return current_task_; }

@@ -156,7 +156,7 @@ py::object SubmitCpp(const std::string& name, const py::list& args, int num_retu
                   .num_cpus = num_cpus,
                   .max_retries = max_retries,
                   .name = name};  // the graph shows the registered name
-  if (absl::Status status = core::CheckTaskOptions(&spec.options); !status.ok()) {
+  if (absl::Status status = core::CheckSubmitOptions(&spec.options); !status.ok()) {
     Raise(PyExc_ValueError, call + ": " + std::string(status.message()));
   }
   for (size_t i = 0; i < args.size(); ++i) {

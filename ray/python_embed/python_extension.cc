@@ -198,7 +198,7 @@ std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num
   spec.function = reinterpret_cast<const void*>(&RayPythonTask);
   spec.options = {
       .num_returns = num_returns, .num_cpus = num_cpus, .max_retries = max_retries, .name = name};
-  if (absl::Status status = core::CheckTaskOptions(&spec.options); !status.ok()) {
+  if (absl::Status status = core::CheckSubmitOptions(&spec.options); !status.ok()) {
     throw py::value_error(name + ": " + std::string(status.message()));
   }
   spec.nested_refs = NestedIds(nested);
@@ -289,7 +289,7 @@ std::pair<std::vector<size_t>, std::vector<size_t>> Wait(const std::vector<const
                                                          std::optional<double> timeout) {
   std::vector<ObjectID> ids = Ids(refs);
   CoreRuntime& runtime = Runtime();
-  core::WaitResult result;
+  core::WaitIndices result;
   WaitInterruptibly(timeout, [&](absl::Duration limit) {
     result = runtime.Wait(ids, num_returns, limit);
     return true;
@@ -485,9 +485,9 @@ PYBIND11_MODULE(_raylet, m) {
   m.def(
       "check_task_options",
       [](int num_returns, double num_cpus, int max_retries) {
-        ray::core::TaskOptions options{
+        ray::core::SubmitOptions options{
             .num_returns = num_returns, .num_cpus = num_cpus, .max_retries = max_retries};
-        return std::string(ray::core::CheckTaskOptions(&options).message());
+        return std::string(ray::core::CheckSubmitOptions(&options).message());
       },
       py::arg("num_returns"), py::arg("num_cpus"), py::arg("max_retries"));
   m.def(

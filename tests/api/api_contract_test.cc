@@ -74,9 +74,9 @@ class RecordingRuntime : public ray::core::CoreRuntime {
     }
     return values;
   }
-  ray::core::WaitResult Wait(std::span<const ray::ObjectID> ids, size_t num_returns,
-                             absl::Duration timeout) override {
-    ray::core::WaitResult r;
+  ray::core::WaitIndices Wait(std::span<const ray::ObjectID> ids, size_t num_returns,
+                              absl::Duration timeout) override {
+    ray::core::WaitIndices r;
     for (size_t i = 0; i < ids.size(); ++i) {
       (objects.contains(ids[i]) && r.ready.size() < num_returns ? r.ready : r.not_ready)
           .push_back(i);
@@ -130,10 +130,10 @@ TEST_F(ApiContractTest, TaskSpecOfACall) {
   EXPECT_EQ(ray::Deserialize<int>(spec.args[0].value).value(), 1);
   EXPECT_EQ(spec.args[1].ref, two.ID());
   EXPECT_TRUE(spec.args[1].value.empty());
-  // Defaults come from core::TaskOptions.
+  // Defaults come from core::SubmitOptions.
   ray::Remote(add)(1, 2);
-  EXPECT_EQ(runtime_.specs[1].options.num_cpus, ray::core::TaskOptions{}.num_cpus);
-  EXPECT_EQ(runtime_.specs[1].options.max_retries, ray::core::TaskOptions{}.max_retries);
+  EXPECT_EQ(runtime_.specs[1].options.num_cpus, ray::core::SubmitOptions{}.num_cpus);
+  EXPECT_EQ(runtime_.specs[1].options.max_retries, ray::core::SubmitOptions{}.max_retries);
   // The returned ref is counted once.
   EXPECT_EQ(runtime_.refs[r.ID()], 1);
 }

@@ -538,7 +538,7 @@ struct ResultChecks<Function, Returns<T...>> {
 };
 
 // Checks `options` for a function with `num_returns` return values and converts them.
-core::TaskOptions CoreOptions(const TaskOptions& options, int num_returns, const void* function);
+core::SubmitOptions CoreOptions(const TaskOptions& options, int num_returns, const void* function);
 
 }  // namespace internal
 
