@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -21,6 +22,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ray/node/crash_report.h"
+#include "ray/rpc/zygote_messages.h"
 
 namespace ray::core {
 namespace {
@@ -153,13 +155,23 @@ namespace {
                                 const Zygote::ChildMain& worker_main,
                                 const std::string& session_dir) {
   std::vector<Pidfd> children;  // by pidfd: a pid may name another process once reaped
-  char kind;
+  char packet[kMaxZygotePacket];
+  ssize_t size;
   int fd;
   sigset_t sigchld, unblocked;
   sigemptyset(&sigchld);
   sigaddset(&sigchld, SIGCHLD);
-  while (ReceiveWithFd(socket, &kind, 1, &fd) > 0) {
+  while ((size = ReceiveWithFd(socket, packet, sizeof(packet), &fd)) > 0) {
     std::erase_if(children, [](const Pidfd& child) { return child.Ended(); });
+    absl::StatusOr<rpc::ProcessKind> request = DecodeSpawnRequest({packet, size_t(size)});
+    if (!request.ok()) {  // only the driver holds this socket: a bug, reported, not fatal
+      fprintf(stderr, "ray::zygote: %s\n", request.status().ToString().c_str());
+      if (fd >= 0) close(fd);
+      std::string refused = EncodeSpawnReply(-1);
+      (void)SendWithFd(socket, refused.data(), refused.size(), -1);
+      continue;
+    }
+    const bool store = *request == rpc::ProcessKind::STORE;
     pid_t zygote = getpid();
     // SIGCHLD waits until the child has a pidfd: the child cannot be reaped (and its pid
     // reused) before.
@@ -171,20 +183,20 @@ namespace {
       if (getppid() != zygote) _exit(1);
       signal(SIGCHLD, SIG_DFL);
       sigprocmask(SIG_SETMASK, &unblocked, nullptr);
-      const char* name = kind == 'S' ? "ray::store" : "ray::worker";
+      const char* name = store ? "ray::store" : "ray::worker";
       // A worker's command line is its runner's business (see worker_main): the user's code
       // runs there and may point into the driver's arguments.
-      SetProcessTitle(name, /*command_line=*/kind == 'S');
+      SetProcessTitle(name, /*command_line=*/store);
       InstallCrashReporter(name);  // a crash prints where (crash_report.h), once per task
-      int code = (kind == 'S' ? store_main : worker_main)(fd);
+      int code = (store ? store_main : worker_main)(fd);
       _exit(code);
     }
     int pidfd = child > 0 ? static_cast<int>(syscall(SYS_pidfd_open, child, 0)) : -1;
     sigprocmask(SIG_SETMASK, &unblocked, nullptr);
     if (fd >= 0) close(fd);
-    pid_t reply = pidfd >= 0 ? child : -1;
     if (pidfd < 0 && child > 0) kill(child, SIGKILL);
-    (void)SendWithFd(socket, &reply, sizeof(reply), pidfd);
+    std::string reply = EncodeSpawnReply(pidfd >= 0 ? child : -1);
+    (void)SendWithFd(socket, reply.data(), reply.size(), pidfd);
     if (pidfd >= 0) children.emplace_back(pidfd);
   }
   // The driver is gone or shutting down: stop everything this zygote started.
@@ -248,23 +260,25 @@ Zygote::~Zygote() {
 }
 
 absl::StatusOr<pid_t> Zygote::SpawnStore(int fd) {
-  absl::StatusOr<SpawnedProcess> store = Spawn('S', fd);
+  absl::StatusOr<SpawnedProcess> store = Spawn(rpc::ProcessKind::STORE, fd);
   if (!store.ok()) return store.status();
   return store->pid;
 }
 
-absl::StatusOr<SpawnedProcess> Zygote::Spawn(char kind, int fd) {
-  bool sent = SendWithFd(socket_, &kind, 1, fd);
+absl::StatusOr<SpawnedProcess> Zygote::Spawn(rpc::ProcessKind kind, int fd) {
+  std::string request = EncodeSpawnRequest(kind);
+  bool sent = SendWithFd(socket_, request.data(), request.size(), fd);
   if (fd >= 0) close(fd);
   if (!sent) return Errno("the zygote is gone");
-  pid_t child = -1;
+  char packet[kMaxZygotePacket];
   int pidfd = -1;
-  ssize_t n = ReceiveWithFd(socket_, &child, sizeof(child), &pidfd);
-  SpawnedProcess spawned{child, Pidfd(pidfd)};
-  if (n != sizeof(child) || child <= 0 || pidfd < 0) {
+  ssize_t n = ReceiveWithFd(socket_, packet, sizeof(packet), &pidfd);
+  Pidfd process(pidfd);
+  absl::StatusOr<pid_t> child = DecodeSpawnReply({packet, size_t(n)});
+  if (!child.ok() || *child <= 0 || !process.valid()) {
     return absl::InternalError("the zygote could not fork");
   }
-  return spawned;
+  return SpawnedProcess{*child, std::move(process)};
 }
 
 }  // namespace ray::core

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "ray/common/pidfd.h"
+#include "ray/rpc/zygote.capnp.h"
 
 namespace ray::core {
 
@@ -48,13 +49,13 @@ class Zygote {
   // Forks a child that runs store_main / worker_main with `fd` (closed here). The zygote reaps
   // its children as they end.
   absl::StatusOr<pid_t> SpawnStore(int fd);
-  absl::StatusOr<SpawnedProcess> SpawnWorker(int fd) { return Spawn('W', fd); }
+  absl::StatusOr<SpawnedProcess> SpawnWorker(int fd) { return Spawn(rpc::ProcessKind::WORKER, fd); }
 
   pid_t pid() const { return pid_; }
 
  private:
   Zygote(pid_t pid, int socket) : pid_(pid), socket_(socket) {}
-  absl::StatusOr<SpawnedProcess> Spawn(char kind, int fd);
+  absl::StatusOr<SpawnedProcess> Spawn(rpc::ProcessKind kind, int fd);
 
   pid_t pid_;
   int socket_;
