@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "ray/common/id.h"
 #include "ray/function/function_table.h"
+#include "ray/node/reference_table.h"
 #include "ray/node/worker_liveness.h"
 #include "ray/node/zygote.h"
 #include "ray/observability/task_graph.h"
@@ -136,24 +137,8 @@ class Scheduler {
   double FreeCpus();
 
   struct Worker;  // defined in scheduler_internal.h
-  class ObjectWaiter;
 
  private:
-  struct ObjectEntry {
-    bool ready = false;
-    std::shared_ptr<const std::string> value;  // inline bytes (error objects too); null: in store
-    uint64_t size = 0;
-    int64_t refs = 0;  // ObjectRefs alive, all processes
-    int64_t uses = 0;  // unfinished tasks that read it
-    std::vector<TaskID> dependents;
-    std::vector<ObjectID> nested;        // objects its value references: one ref each
-    std::vector<ObjectWaiter*> waiters;  // gets and waits counting it down (until ready)
-    // An inline value put into the store too, for a task whose arguments did not all fit
-    // inline (see FitArgumentsInline): deleted from the store with the object.
-    bool store_copy = false;
-  };
-  using ObjectTable = absl::node_hash_map<ObjectID, ObjectEntry>;
-
   void Run();
   // Waits for events on the workers' sockets (until `deadline`) and handles them. Only the
   // holder of the poller role (poller_busy_) calls it, without holding mu_.
@@ -169,9 +154,6 @@ class Scheduler {
   void SubmitLocked(TaskRecord task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ObjectReady(const ObjectID& id, std::shared_ptr<const std::string> value, uint64_t size,
                    std::vector<ObjectID> nested = {}) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Counts one reference to each object of `ids` that exists; drops the others from `ids`.
-  void HoldNested(std::vector<ObjectID>& ids) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ReleaseRefs(std::span<const ObjectID> ids) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TaskFinished(Worker& worker, const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordStart(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The worker's front task is gone (done or handed back): its CPUs go back, and the next
@@ -209,8 +191,6 @@ class Scheduler {
   // when the next one would be due (InfiniteFuture if none).
   absl::Time RetireIdleWorkers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ServeBlockedWorkers(bool expire) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ReleaseUse(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void MaybeFree(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status SpawnWorker() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends what the workers' outboxes hold.
   void FlushWorkers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -242,11 +222,10 @@ class Scheduler {
   // Node maps: a backlog of a million tasks costs a pointer per empty slot, not a whole record
   // (and records stay where they are while others are added).
   absl::node_hash_map<TaskID, TaskRecord> tasks_ ABSL_GUARDED_BY(mu_);
-  ObjectTable objects_ ABSL_GUARDED_BY(mu_);
+  ReferenceTable objects_ ABSL_GUARDED_BY(mu_);
   std::deque<TaskID> ready_ ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<Worker>> workers_ ABSL_GUARDED_BY(mu_);
   double cpus_free_ ABSL_GUARDED_BY(mu_);
-  std::vector<ObjectID> store_deletes_ ABSL_GUARDED_BY(mu_);
   WorkerLiveness liveness_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<TaskGraph> graph_;  // null when not recording; thread-safe itself
   struct NodeProcess {

@@ -61,49 +61,6 @@ inline std::pair<Scheduler::Worker*, bool> TaggedWorker(void* tag) {
 
 }  // namespace scheduler_internal
 
-// A get or a wait on objects that do not all exist yet. It registers with each object that is
-// not ready and is counted down as they become ready, so that whether it is satisfied is an
-// O(1) question however many objects it waits for (a driver's get of a million results is
-// asked once per batch of replies). Lives under the scheduler's mutex; unregisters when it
-// ends. An object that does not exist (freed, or never made) counts as ready: a get of it
-// fails at once with "does not exist".
-class Scheduler::ObjectWaiter {
- public:
-  // Satisfied once `wanted` of `ids` (occurrences, for a list with duplicates) are ready.
-  ObjectWaiter(ObjectTable& objects, std::span<const ObjectID> ids, size_t wanted)
-      : objects_(objects) {
-    size_t ready = 0;
-    for (const ObjectID& id : ids) {
-      auto it = objects.find(id);
-      if (it == objects.end() || it->second.ready) {
-        ++ready;
-      } else {
-        it->second.waiters.push_back(this);
-        registered_.push_back(id);
-      }
-    }
-    remaining_ = ready >= wanted ? 0 : wanted - ready;
-  }
-  ~ObjectWaiter() {
-    for (const ObjectID& id : registered_) {
-      if (auto it = objects_.find(id); it != objects_.end()) std::erase(it->second.waiters, this);
-    }
-  }
-  ObjectWaiter(const ObjectWaiter&) = delete;
-  ObjectWaiter& operator=(const ObjectWaiter&) = delete;
-
-  bool satisfied() const { return remaining_ == 0; }
-  // One of its objects became ready (ObjectReady has taken this waiter off the object).
-  void OneReady() {
-    if (remaining_ > 0) --remaining_;
-  }
-
- private:
-  ObjectTable& objects_;
-  std::vector<ObjectID> registered_;
-  size_t remaining_ = 0;
-};
-
 struct Scheduler::Worker {
   enum class State { kIdle, kBusy, kBlocked, kDead };
   int index = 0;

@@ -62,12 +62,12 @@ void Scheduler::FitArgumentsInline(const TaskRecord& task) {
   }
   for (const auto& arg : task.args) {
     if (arg.ref.IsNil()) continue;
-    ObjectEntry& entry = objects_.at(arg.ref);
+    const ReferenceTable::Entry& entry = *objects_.Find(arg.ref);
     if (entry.value == nullptr || entry.store_copy || budget.Take(entry.value->size())) continue;
     // Past the task's budget: the worker reads this one from the store.
     (void)store_->Put(arg.ref,
                       {reinterpret_cast<const uint8_t*>(entry.value->data()), entry.value->size()});
-    entry.store_copy = true;
+    objects_.SetStoreCopy(arg.ref);
   }
 }
 
@@ -76,7 +76,7 @@ size_t Scheduler::MessageBytes(const TaskRecord& task) const {
   for (const auto& arg : task.args) {
     bytes += kItemOverhead + arg.value.size();
     if (arg.ref.IsNil()) continue;
-    const ObjectEntry& entry = objects_.at(arg.ref);
+    const ReferenceTable::Entry& entry = *objects_.Find(arg.ref);
     if (entry.value != nullptr && !entry.store_copy) bytes += entry.value->size();
   }
   return bytes;
@@ -131,7 +131,7 @@ void Scheduler::QueueOutbox(Worker& worker) {
         const auto& arg = task.args[a];
         if (arg.ref.IsNil()) {
           args[a].setValue(AsData(arg.value));
-        } else if (const ObjectEntry& entry = objects_.at(arg.ref);
+        } else if (const ReferenceTable::Entry& entry = *objects_.Find(arg.ref);
                    entry.value != nullptr && !entry.store_copy) {
           args[a].setValue(AsData(*entry.value));
         } else {
@@ -188,7 +188,7 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
   for (auto put : in.getPuts()) {
     ObjectID id = ObjectID::FromBinaryOrNil(AsView(put.getId()));
     if (id.IsNil()) continue;
-    if (worker.held.insert(id).second) objects_[id].refs += 1;
+    if (worker.held.insert(id).second) objects_.Register(id);
     if (graph_ != nullptr) graph_->OnPut(id, id.Task(), absl::Now());
     object_ready(put, id);
   }
@@ -219,8 +219,8 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
   }
   for (auto raw : in.getAddRefs()) {
     ObjectID id = ObjectID::FromBinaryOrNil(AsView(raw));
-    auto it = objects_.find(id);  // an object that no longer exists stays gone (see AddRef)
-    if (it != objects_.end() && worker.held.insert(id).second) it->second.refs += 1;
+    // An object that no longer exists stays gone (see AddRef).
+    if (objects_.Contains(id) && worker.held.insert(id).second) objects_.AddRef(id);
   }
   for (auto done : in.getDone()) {
     TaskID id = TaskID::FromBinary(AsView(done.getTaskId()));
@@ -244,12 +244,7 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
   }
   for (auto raw : in.getRemoveRefs()) {
     ObjectID id = ObjectID::FromBinaryOrNil(AsView(raw));
-    if (worker.held.erase(id) == 0) continue;
-    auto it = objects_.find(id);
-    if (it != objects_.end()) {
-      it->second.refs -= 1;
-      MaybeFree(id);
-    }
+    if (worker.held.erase(id) != 0) objects_.RemoveRef(id);
   }
   if (in.getHandedBack().size() > 0) {
     worker.steal_pending = false;

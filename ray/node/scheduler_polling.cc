@@ -119,7 +119,7 @@ void Scheduler::PollOnce(absl::Time deadline, absl::Duration spin) {
     Dispatch();
     FlushWorkers();
     RetireIdleWorkers();
-    deletes.swap(store_deletes_);
+    deletes = objects_.TakeStoreDeletes();
   }
   if (!deletes.empty()) (void)store_->Delete(deletes);
 }

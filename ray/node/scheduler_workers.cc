@@ -82,8 +82,7 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why, bool kill) {
     }
   }
   for (const ObjectID& id : worker.held) {
-    auto it = objects_.find(id);
-    if (it == objects_.end()) continue;
+    if (!objects_.Contains(id)) continue;
     // An object one of its tasks made (a put) stays until that task ends: its next attempt
     // finds it as it was, in the store too (see CreateOrFindStored in task_returns.h).
     if (auto task = tasks_.find(id.Task());
@@ -92,8 +91,7 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why, bool kill) {
       task->second.nested_refs.push_back(id);  // the reference moves to the task
       continue;
     }
-    it->second.refs -= 1;
-    MaybeFree(id);
+    objects_.RemoveRef(id);
   }
   worker.held.clear();
   if (worker.lost_tasks.empty()) {
@@ -126,7 +124,7 @@ void Scheduler::WorkerEnded(Worker& worker) {
     if (i < worker.lost_running && --task.retries_left < 0) {
       // What the dead attempt stored is no one's: its results are this error.
       for (int r = 1; r <= task.num_returns; ++r) {
-        store_deletes_.push_back(ObjectID::ForReturn(task.id, r));
+        objects_.QueueStoreDelete(ObjectID::ForReturn(task.id, r));
       }
       std::string message = absl::StrCat("the worker (pid ", worker.pid, ") running ", NameOf(task),
                                          " died: ", worker.lost_why, "; no retries left");
