@@ -280,15 +280,15 @@ void Scheduler::StartNextTask(Worker& worker) {
     worker.suspended.pop_back();
     worker.pending = std::move(beneath.pending);
     worker.cpus_held = beneath.cpus_held;  // given back when its get is served
-    worker.state = Worker::State::kBlocked;
+    worker.MoveTo(Worker::State::kBlocked);
     return;
   }
-  worker.state = Worker::State::kIdle;
   if (worker.assigned.empty()) {
+    worker.MoveTo(Worker::State::kIdle);
     worker.idle_since = absl::Now();
     return;
   }
-  worker.state = Worker::State::kBusy;  // the next queued task starts now, on these CPUs
+  worker.MoveTo(Worker::State::kBusy);  // the next queued task starts now, on these CPUs
   auto next = tasks_.find(worker.assigned.front());
   worker.cpus_held = next == tasks_.end() ? 0 : std::min(next->second.num_cpus, options_.num_cpus);
   cpus_free_ -= worker.cpus_held;
@@ -338,7 +338,7 @@ void Scheduler::ServeBlockedWorkers(bool expire) {
     }
     worker.pending.reset();
     if (worker.state == Worker::State::kBlocked) {
-      worker.state = Worker::State::kBusy;  // it runs again: take its CPUs back
+      worker.MoveTo(Worker::State::kBusy);  // it runs again: take its CPUs back
       cpus_free_ -= worker.cpus_held;
     }
   }

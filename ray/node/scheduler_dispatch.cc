@@ -51,7 +51,7 @@ void Scheduler::Dispatch() {
       if (idle == nullptr && alive < options_.max_workers && SpawnWorker().ok()) continue;
       if (idle != nullptr) {
         ready_.pop_front();
-        idle->state = Worker::State::kBusy;
+        idle->MoveTo(Worker::State::kBusy);
         idle->cpus_held = need;
         cpus_free_ -= need;
         Assign(*idle, task);
@@ -176,7 +176,7 @@ bool Scheduler::NestWhileAllBlocked() {
 void Scheduler::RunWhileBlocked(Worker& worker, TaskRecord& task, double cpus) {
   worker.suspended.push_back({*std::move(worker.pending), worker.cpus_held});
   worker.pending.reset();
-  worker.state = Worker::State::kBusy;
+  worker.MoveTo(Worker::State::kBusy);
   worker.cpus_held = cpus;
   cpus_free_ -= cpus;
   task.worker = worker.index;

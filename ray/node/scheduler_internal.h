@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cassert>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -62,7 +63,38 @@ inline std::pair<Scheduler::Worker*, bool> TaggedWorker(void* tag) {
 }  // namespace scheduler_internal
 
 struct Scheduler::Worker {
+  // What the worker's process does, as the scheduler sees it, and how that may change:
+  //
+  //   from \ to | kIdle        | kBusy              | kBlocked           | kDead
+  //   ----------+--------------+--------------------+--------------------+-----------------
+  //   kIdle     |              | given a task       |                    | retired, or lost
+  //   kBusy     | out of tasks | next queued starts | waits in a get, or | lost
+  //             |              |                    | a nested one ended |
+  //   kBlocked  | out of tasks | served, or runs a  | a nested one ended | lost
+  //             |              | nested task        |                    |
+  //   kDead     | final: its slot gets a new record (SpawnWorker)
+  //
+  // kBusy holds CPUs for its running task; kBlocked has given them back until its get is
+  // served. A blocked worker that ends its task with its get unanswered breaks the protocol,
+  // but the scheduler copes (kBlocked to kIdle or kBlocked).
   enum class State { kIdle, kBusy, kBlocked, kDead };
+  static constexpr bool CanMove(State from, State to) {
+    switch (from) {
+      case State::kIdle:
+        return to == State::kBusy || to == State::kDead;
+      case State::kBusy:
+      case State::kBlocked:
+        return true;
+      case State::kDead:
+        return false;
+    }
+    return false;
+  }
+  // Every change of `state` goes through here (checked in debug builds).
+  void MoveTo(State to) {
+    assert(CanMove(state, to));
+    state = to;
+  }
   int index = 0;
   pid_t pid = 0;
   // Its process, until it has ended (while dead, its record is not reused: see WorkerDied).

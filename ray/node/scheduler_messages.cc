@@ -275,7 +275,7 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
         is_wait ? std::min<size_t>(pending.num_returns, pending.ids.size()) : pending.ids.size());
     worker.pending = std::move(pending);
     if (worker.state == Worker::State::kBusy) {
-      worker.state = Worker::State::kBlocked;  // its CPUs go back to the pool meanwhile
+      worker.MoveTo(Worker::State::kBlocked);  // its CPUs go back to the pool meanwhile
       cpus_free_ += worker.cpus_held;
     }
   }

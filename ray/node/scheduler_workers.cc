@@ -65,7 +65,7 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why, bool kill) {
       worker.state == Worker::State::kBusy || worker.state == Worker::State::kBlocked;
   if (worker.state != Worker::State::kBlocked) cpus_free_ += worker.cpus_held;
   worker.cpus_held = 0;
-  worker.state = Worker::State::kDead;
+  worker.MoveTo(Worker::State::kDead);
   worker.pending.reset();
   worker.lost_running = was_running ? worker.active() : 0;  // the front one and those beneath
   worker.suspended.clear();
