@@ -28,6 +28,7 @@ Scheduler::Scheduler(SchedulerOptions options, std::unique_ptr<store::StoreClien
     : options_(std::move(options)),
       store_(std::move(store)),
       spawn_worker_(std::move(spawn_worker)),
+      policy_(options_.num_cpus, options_.max_workers),
       cpus_free_(options_.num_cpus),
       liveness_(options_.worker_stall_timeout) {
   if (options_.record_task_graph) {

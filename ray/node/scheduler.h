@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "ray/common/id.h"
 #include "ray/function/function_table.h"
+#include "ray/node/dispatch_policy.h"
 #include "ray/node/reference_table.h"
 #include "ray/node/worker_liveness.h"
 #include "ray/node/zygote.h"
@@ -77,13 +78,10 @@ struct SchedulerOptions {
 
 class Scheduler {
  public:
-  // Tasks a worker may hold at once: one running, the rest queued behind it.
-  static constexpr size_t kPipelineDepth = 16;
-  // How long a task runs before an idle worker may take the tasks queued behind it.
-  static constexpr absl::Duration kStealAfter = absl::Milliseconds(2);
-  // At most this many tasks suspended in one worker under nested ones (its stack grows with
-  // each; see RunWhileBlocked).
-  static constexpr size_t kMaxNesting = 32;
+  // See DispatchPolicy.
+  static constexpr size_t kPipelineDepth = DispatchPolicy::kPipelineDepth;
+  static constexpr absl::Duration kStealAfter = DispatchPolicy::kStealAfter;
+  static constexpr size_t kMaxNesting = DispatchPolicy::kMaxNesting;
   // How long the scheduler thread leaves polling to the driver after a driver wait ends.
   static constexpr absl::Duration kPollerGrace = absl::Milliseconds(1);
   // How long a driver thread waiting for a result polls before it sleeps: a short task's
@@ -164,18 +162,14 @@ class Scheduler {
   void MakeReady(const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The task's name option, else its function's name.
   const std::string& NameOf(const TaskRecord& task) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Places ready tasks as policy_ decides.
   void Dispatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The workers and the ready queue as policy_ sees them (the workers in worker_views_).
+  DispatchSnapshot SnapshotForDispatch(absl::FunctionRef<std::optional<ReadyTask>(size_t)> ready_at,
+                                       bool may_start_worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Assign(Worker& worker, TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // A blocked worker to run `task` inside its wait (below kMaxNesting): one waiting for the
-  // task's results (so the nesting follows the program's calls, as a stack does), else, if
-  // `or_any`, the one with the fewest tasks suspended in it. Null if none.
-  Worker* BlockedWorkerFor(const TaskID& task, bool or_any) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // When every worker waits in a get and no more may start: runs a ready task inside one of
-  // their waits, one that a worker waits for if any, else the newest. Whether it did.
-  bool NestWhileAllBlocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Every worker waits in a get without a deadline, kMaxNesting deep: nothing can move.
-  bool NoWorkerCanMove() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Gives `task` to a worker blocked in a get, which runs it inside its wait (nested).
+  // Gives `task` to a worker blocked in a get, which runs it inside its wait (nested; its
+  // stack grows with each, hence kMaxNesting).
   void RunWhileBlocked(Worker& worker, TaskRecord& task, double cpus)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendTask(Worker& worker, TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -225,6 +219,8 @@ class Scheduler {
   ReferenceTable objects_ ABSL_GUARDED_BY(mu_);
   std::deque<TaskID> ready_ ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<Worker>> workers_ ABSL_GUARDED_BY(mu_);
+  const DispatchPolicy policy_;
+  std::vector<WorkerView> worker_views_ ABSL_GUARDED_BY(mu_);  // reused by SnapshotForDispatch
   double cpus_free_ ABSL_GUARDED_BY(mu_);
   WorkerLiveness liveness_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<TaskGraph> graph_;  // null when not recording; thread-safe itself

@@ -17,6 +17,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "ray/node/scheduler.h"
+#include "ray/node/worker_state.h"
 #include "ray/object/errors.h"
 #include "ray/object/serialization.h"
 
@@ -63,36 +64,10 @@ inline std::pair<Scheduler::Worker*, bool> TaggedWorker(void* tag) {
 }  // namespace scheduler_internal
 
 struct Scheduler::Worker {
-  // What the worker's process does, as the scheduler sees it, and how that may change:
-  //
-  //   from \ to | kIdle        | kBusy              | kBlocked           | kDead
-  //   ----------+--------------+--------------------+--------------------+-----------------
-  //   kIdle     |              | given a task       |                    | retired, or lost
-  //   kBusy     | out of tasks | next queued starts | waits in a get, or | lost
-  //             |              |                    | a nested one ended |
-  //   kBlocked  | out of tasks | served, or runs a  | a nested one ended | lost
-  //             |              | nested task        |                    |
-  //   kDead     | final: its slot gets a new record (SpawnWorker)
-  //
-  // kBusy holds CPUs for its running task; kBlocked has given them back until its get is
-  // served. A blocked worker that ends its task with its get unanswered breaks the protocol,
-  // but the scheduler copes (kBlocked to kIdle or kBlocked).
-  enum class State { kIdle, kBusy, kBlocked, kDead };
-  static constexpr bool CanMove(State from, State to) {
-    switch (from) {
-      case State::kIdle:
-        return to == State::kBusy || to == State::kDead;
-      case State::kBusy:
-      case State::kBlocked:
-        return true;
-      case State::kDead:
-        return false;
-    }
-    return false;
-  }
+  using State = WorkerState;
   // Every change of `state` goes through here (checked in debug builds).
   void MoveTo(State to) {
-    assert(CanMove(state, to));
+    assert(CanMoveWorker(state, to));
     state = to;
   }
   int index = 0;
