@@ -324,16 +324,16 @@ void Scheduler::ServeBlockedWorkers(bool expire) {
       for (const ObjectID& id : pending.ids) {
         if (objects_.ReadyOrGone(id)) ready_ids.push_back(id);
       }
-      worker.outbox.ready = std::move(ready_ids);
+      worker.connection->outbox().ready = std::move(ready_ids);
     } else if (!satisfied) {
-      worker.outbox.get_failed = "timed out waiting for objects";
+      worker.connection->outbox().get_failed = "timed out waiting for objects";
     } else {
       for (const ObjectID& id : pending.ids) {
         if (const ReferenceTable::Entry* entry = objects_.Find(id); entry != nullptr) {
-          worker.outbox.objects.push_back({id, entry->value, entry->size});
+          worker.connection->outbox().objects.push_back({id, entry->value, entry->size});
         } else {  // freed, or never made: the get fails at once, as for the driver
           auto error = MissingObjectError(id);
-          worker.outbox.objects.push_back({id, error, error->size()});
+          worker.connection->outbox().objects.push_back({id, error, error->size()});
         }
       }
     }

@@ -28,6 +28,7 @@
 #include "ray/function/function_table.h"
 #include "ray/node/dispatch_policy.h"
 #include "ray/node/reference_table.h"
+#include "ray/node/task_record.h"
 #include "ray/node/worker_liveness.h"
 #include "ray/node/zygote.h"
 #include "ray/observability/task_graph.h"
@@ -36,26 +37,6 @@
 #include "ray/store/client.h"
 
 namespace ray::core {
-
-// A task as the scheduler holds it.
-struct TaskRecord {
-  TaskID id;
-  TaskID parent;
-  uint64_t function_key = 0;
-  struct Arg {
-    ObjectID ref;       // nil for an inline value
-    std::string value;  // the serialized value when `ref` is nil
-  };
-  std::vector<Arg> args;
-  int num_returns = 1;
-  double num_cpus = 1;
-  int retries_left = 3;
-  bool run_while_blocked = false;     // sent to a blocked worker, to run inside its wait
-  std::string name;                   // for the graph and errors; "": the function's name
-  std::vector<ObjectID> nested_refs;  // held (one ref each) until the task ends
-  int unresolved = 0;                 // ref arguments that do not exist yet
-  int worker = -1;                    // while dispatched
-};
 
 struct SchedulerOptions {
   int num_workers = 2;            // started at once
@@ -188,13 +169,9 @@ class Scheduler {
   absl::Status SpawnWorker() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends what the workers' outboxes hold.
   void FlushWorkers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Queues a worker's outbox, in messages of at most rpc::BATCH_BYTES and one item.
-  void QueueOutbox(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Keeps the values `task` carries inline within its InlineBudget: the objects past it among
   // its arguments go into the store as well.
   void FitArgumentsInline(const TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // What `task` adds to a message, roughly.
-  size_t MessageBytes(const TaskRecord& task) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Wake();
 
   const SchedulerOptions options_;

@@ -103,7 +103,7 @@ void Scheduler::Dispatch() {
   // An idle worker and nothing ready: ask a worker for the tasks queued behind a long one.
   if (std::optional<int> from = policy_.StealFrom(SnapshotForDispatch(ready_at, true))) {
     workers_[*from]->steal_pending = true;
-    workers_[*from]->outbox.return_queued = true;
+    workers_[*from]->connection->outbox().return_queued = true;
   }
 }
 
@@ -142,11 +142,6 @@ void Scheduler::RecordStart(Worker& worker) {
   }
 }
 
-void Scheduler::SendTask(Worker& worker, TaskRecord& task) {
-  if (worker.functions_sent.insert(task.function_key).second) {
-    worker.outbox.functions.push_back(task.function_key);
-  }
-  worker.outbox.tasks.push_back(task.id);
-}
+void Scheduler::SendTask(Worker& worker, TaskRecord& task) { worker.connection->AddTask(task); }
 
 }  // namespace ray::core

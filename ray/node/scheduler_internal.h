@@ -1,6 +1,7 @@
 // Scheduler internals shared by its source files (scheduler.cc: tables and objects;
-// scheduler_dispatch.cc: placing tasks on workers; scheduler_messages.cc: the worker.capnp
-// encoder and decoder; scheduler_polling.cc: the event loop). Not for other users.
+// scheduler_dispatch.cc: placing tasks on workers; scheduler_messages.cc: flushing outboxes and
+// the worker.capnp decoder; scheduler_polling.cc: the event loop; scheduler_workers.cc: the
+// worker pool). Not for other users.
 #pragma once
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "ray/node/scheduler.h"
+#include "ray/node/worker_connection.h"
 #include "ray/node/worker_state.h"
 #include "ray/object/errors.h"
 #include "ray/object/serialization.h"
@@ -74,11 +76,10 @@ struct Scheduler::Worker {
   pid_t pid = 0;
   // Its process, until it has ended (while dead, its record is not reused: see WorkerDied).
   Pidfd process;
-  std::unique_ptr<MessageStream> stream;
+  std::unique_ptr<WorkerConnection> connection;  // its socket; null once dead
   State state = State::kIdle;
   std::deque<TaskID> assigned;  // sent and not done; the front one is running
   double cpus_held = 0;
-  absl::flat_hash_set<uint64_t> functions_sent;
   absl::flat_hash_set<ObjectID> held;   // objects this process holds a reference to
   bool broken = false;                  // a write failed: the scheduler thread retires it
   bool steal_pending = false;           // asked to hand back its queued tasks
@@ -86,7 +87,6 @@ struct Scheduler::Worker {
   absl::Time idle_since = absl::Now();  // when it last became idle
   // Its last complete message, or when it began to hold tasks if later (see WorkerLiveness).
   absl::Time heard = absl::Now();
-  bool watching_writes = false;
   // Once dead: the tasks it held, retried when its process has ended; the first `lost_running`
   // of them were running (they use a retry), and `lost_why` says what happened.
   std::deque<TaskID> lost_tasks;
@@ -118,25 +118,6 @@ struct Scheduler::Worker {
   size_t load() const { return assigned.size() - suspended.size(); }
   // Blocked in a get that may wait beneath a nested task (see RunWhileBlocked).
   bool CanSuspendItsGet() const;
-
-  // What goes out in the next message.
-  struct Outbox {
-    std::vector<uint64_t> functions;
-    std::vector<TaskID> tasks;
-    struct Object {
-      ObjectID id;
-      std::shared_ptr<const std::string> value;
-      uint64_t size;
-    };
-    std::vector<Object> objects;
-    std::optional<std::string> get_failed;
-    std::optional<std::vector<ObjectID>> ready;
-    bool return_queued = false;
-    bool empty() const {
-      return functions.empty() && tasks.empty() && objects.empty() && !get_failed && !ready &&
-             !return_queued;
-    }
-  } outbox;
 };
 
 }  // namespace ray::core

@@ -81,7 +81,7 @@ void Scheduler::PollOnce(absl::Time deadline, absl::Duration spin) {
     if (process_ended) {
       ended.push_back(worker);
     } else if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-      absl::Status status = worker->stream->ReadAvailable(
+      absl::Status status = worker->connection->stream().ReadAvailable(
           [&](std::unique_ptr<ReceivedMessage> m) { inbox.emplace_back(worker, std::move(m)); });
       if (!status.ok()) broken.emplace_back(worker, std::string(status.message()));
     }

@@ -30,7 +30,7 @@ absl::Status Scheduler::SpawnWorker() {
   auto worker = std::make_unique<Worker>();
   worker->pid = process->pid;
   worker->process = std::move(process->pidfd);
-  worker->stream = std::make_unique<MessageStream>(fds[0], rpc::MAX_FRAME_BYTES);
+  worker->connection = std::make_unique<WorkerConnection>(fds[0]);
   epoll_event event{};
   event.events = EPOLLIN;
   event.data.ptr = SocketTag(worker.get());
@@ -69,8 +69,8 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why, bool kill) {
   worker.pending.reset();
   worker.lost_running = was_running ? worker.active() : 0;  // the front one and those beneath
   worker.suspended.clear();
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, worker.stream->fd(), nullptr);
-  worker.stream.reset();  // closes the socket: a worker still alive exits
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, worker.connection->stream().fd(), nullptr);
+  worker.connection.reset();  // closes the socket: a worker still alive exits
   if (kill) worker.process.Kill();
   worker.lost_tasks = std::move(worker.assigned);
   worker.assigned.clear();
@@ -146,7 +146,7 @@ void Scheduler::CheckLiveness() {
     }
     // A last look at its socket: a message may wait there unread (a poll takes 64 events).
     std::vector<std::unique_ptr<ReceivedMessage>> inbox;
-    absl::Status read = worker.stream->ReadAvailable(
+    absl::Status read = worker.connection->stream().ReadAvailable(
         [&](std::unique_ptr<ReceivedMessage> m) { inbox.push_back(std::move(m)); });
     try {
       for (auto& message : inbox) HandleMessage(worker, std::move(message));
