@@ -30,6 +30,7 @@
 #include "ray/node/reference_table.h"
 #include "ray/node/task_record.h"
 #include "ray/node/worker_liveness.h"
+#include "ray/node/worker_pool.h"
 #include "ray/node/zygote.h"
 #include "ray/observability/task_graph.h"
 #include "ray/rpc/message_stream.h"
@@ -115,7 +116,7 @@ class Scheduler {
   // CPUs that no running task holds.
   double FreeCpus();
 
-  struct Worker;  // defined in scheduler_internal.h
+  using Worker = WorkerRecord;
 
  private:
   void Run();
@@ -195,7 +196,7 @@ class Scheduler {
   absl::node_hash_map<TaskID, TaskRecord> tasks_ ABSL_GUARDED_BY(mu_);
   ReferenceTable objects_ ABSL_GUARDED_BY(mu_);
   std::deque<TaskID> ready_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::unique_ptr<Worker>> workers_ ABSL_GUARDED_BY(mu_);
+  WorkerPool workers_ ABSL_GUARDED_BY(mu_);
   const DispatchPolicy policy_;
   std::vector<WorkerView> worker_views_ ABSL_GUARDED_BY(mu_);  // reused by SnapshotForDispatch
   double cpus_free_ ABSL_GUARDED_BY(mu_);

@@ -83,8 +83,7 @@ void Scheduler::Dispatch() {
         RunWhileBlocked(*workers_[decision.worker], task, decision.cpus);
         break;
       case Kind::kFailCannotRun: {  // the task would wait forever: say so
-        int alive = 0;
-        for (auto& w : workers_) alive += w->state != Worker::State::kDead && !w->broken;
+        int alive = workers_.CountUsable();
         FailTask(task, ErrorObject(NameOf(task), "ray::RayError",
                                    absl::StrCat("cannot run: all ", alive,
                                                 " workers (max_workers) wait in gets, each with ",
@@ -105,13 +104,6 @@ void Scheduler::Dispatch() {
     workers_[*from]->steal_pending = true;
     workers_[*from]->connection->outbox().return_queued = true;
   }
-}
-
-bool Scheduler::Worker::CanSuspendItsGet() const {
-  // A suspended request is not looked at: not one with a deadline, nor a wait (which may have
-  // its answer long before a nested task ends).
-  return state == State::kBlocked && !broken && pending && !pending->is_wait &&
-         pending->deadline == absl::InfiniteFuture();
 }
 
 void Scheduler::RunWhileBlocked(Worker& worker, TaskRecord& task, double cpus) {

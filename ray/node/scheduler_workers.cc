@@ -35,28 +35,13 @@ absl::Status Scheduler::SpawnWorker() {
   event.events = EPOLLIN;
   event.data.ptr = SocketTag(worker.get());
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fds[0], &event);
-  // A dead worker's slot is reused, so that retired and crashed workers do not pile up. Its
-  // record is no longer referred to: no task is assigned to it, its socket and its process are
-  // out of the epoll set, and whoever calls this rescans the workers afterwards.
-  auto dead = std::find_if(workers_.begin(), workers_.end(), [](const auto& w) {
-    return w->state == Worker::State::kDead && !w->process.valid();
-  });
-  worker->index = dead - workers_.begin();
-  if (dead != workers_.end()) {
-    *dead = std::move(worker);
-  } else {
-    workers_.push_back(std::move(worker));
-  }
+  workers_.Add(std::move(worker));  // rescanned by whoever calls this
   return absl::OkStatus();
 }
 
 std::vector<pid_t> Scheduler::WorkerPids() {
   absl::MutexLock lock(&mu_);
-  std::vector<pid_t> pids;
-  for (auto& w : workers_) {
-    if (w->state != Worker::State::kDead && w->pid > 0) pids.push_back(w->pid);
-  }
-  return pids;
+  return workers_.Pids();
 }
 
 void Scheduler::WorkerDied(Worker& worker, const std::string& why, bool kill) {
@@ -164,20 +149,10 @@ void Scheduler::CheckLiveness() {
 }
 
 absl::Time Scheduler::RetireIdleWorkers() {
-  int alive = 0;
-  for (auto& w : workers_) alive += w->state != Worker::State::kDead && !w->broken;
-  absl::Time now = absl::Now();
   absl::Time next = absl::InfiniteFuture();
-  for (auto& w : workers_) {
-    if (alive <= options_.num_workers) break;
-    if (w->state != Worker::State::kIdle || w->broken || !w->assigned.empty()) continue;
-    absl::Time due = w->idle_since + options_.idle_worker_timeout;
-    if (due > now) {
-      next = std::min(next, due);
-      continue;
-    }
-    WorkerDied(*w, "idle", /*kill=*/false);  // it exits when its socket closes
-    --alive;
+  for (Worker* worker : workers_.IdleToRetire(options_.num_workers, options_.idle_worker_timeout,
+                                              absl::Now(), next)) {
+    WorkerDied(*worker, "idle", /*kill=*/false);  // it exits when its socket closes
   }
   return next;
 }
