@@ -28,6 +28,7 @@ Scheduler::Scheduler(SchedulerOptions options, std::unique_ptr<store::StoreClien
     : options_(std::move(options)),
       store_(std::move(store)),
       spawn_worker_(std::move(spawn_worker)),
+      policy_(options_.num_cpus, options_.max_workers),
       cpus_free_(options_.num_cpus),
       liveness_(options_.worker_stall_timeout) {
   if (options_.record_task_graph) {
@@ -150,9 +151,9 @@ void Scheduler::SubmitLocked(TaskRecord submitted) {
   if (!inserted) return;  // a duplicate submission (a buggy worker): counts nothing
   TaskRecord& task = entry->second;
   for (int i = 1; i <= task.num_returns; ++i) {
-    objects_[ObjectID::ForReturn(id, i)].refs += 1;  // the submitter's reference
+    objects_.Register(ObjectID::ForReturn(id, i));  // the submitter's reference
   }
-  HoldNested(task.nested_refs);
+  objects_.AddRefs(task.nested_refs);
   std::shared_ptr<const std::string> missing;
   if (task.args.size() > rpc::MAX_IDS_PER_LIST) {  // more than a message to a worker carries
     missing = ErrorObject(NameOf(task), "ray::RayError",
@@ -162,16 +163,17 @@ void Scheduler::SubmitLocked(TaskRecord submitted) {
   }
   for (auto& arg : task.args) {
     if (arg.ref.IsNil()) continue;
-    auto it = objects_.find(arg.ref);
-    if (it == objects_.end()) {
-      missing = ErrorObject(NameOf(task), "ray::RayError", "argument " + DoesNotExist(arg.ref), id);
-      arg.ref = ObjectID();  // not counted as a use
-      continue;
-    }
-    it->second.uses += 1;
-    if (!it->second.ready) {
-      it->second.dependents.push_back(id);
-      task.unresolved += 1;
+    switch (objects_.AddUse(arg.ref, id)) {
+      case ReferenceTable::Use::kMissing:
+        missing =
+            ErrorObject(NameOf(task), "ray::RayError", "argument " + DoesNotExist(arg.ref), id);
+        arg.ref = ObjectID();  // not counted as a use
+        break;
+      case ReferenceTable::Use::kPending:
+        task.unresolved += 1;
+        break;
+      case ReferenceTable::Use::kReady:
+        break;
     }
   }
   if (graph_ != nullptr) {
@@ -193,9 +195,9 @@ void Scheduler::MakeReady(const TaskID& id) {
   TaskRecord& task = tasks_.at(id);
   for (const auto& arg : task.args) {
     if (arg.ref.IsNil()) continue;
-    const ObjectEntry& entry = objects_.at(arg.ref);
-    if (IsErrorValue(entry.value)) {
-      FailTask(task, entry.value);  // the error of a dependency becomes this task's result
+    const ReferenceTable::Entry* entry = objects_.Find(arg.ref);
+    if (IsErrorValue(entry->value)) {
+      FailTask(task, entry->value);  // the error of a dependency becomes this task's result
       return;
     }
   }
@@ -215,14 +217,14 @@ void Scheduler::FailTask(TaskRecord& task, std::shared_ptr<const std::string> er
   for (int i = 1; i <= num_returns; ++i) {
     ObjectReady(ObjectID::ForReturn(id, i), error, error->size());
   }
-  for (const ObjectID& arg : args) ReleaseUse(arg);
-  ReleaseRefs(nested);
+  for (const ObjectID& arg : args) objects_.ReleaseUse(arg);
+  objects_.RemoveRefs(nested);
 }
 
 void Scheduler::AddObject(const ObjectID& id, std::shared_ptr<const std::string> value,
                           uint64_t size, std::vector<ObjectID> nested) {
   absl::MutexLock lock(&mu_);
-  objects_[id].refs += 1;  // the putter's reference
+  objects_.Register(id);  // the putter's reference
   if (graph_ != nullptr) graph_->OnPut(id, id.Task(), absl::Now());
   ObjectReady(id, std::move(value), size, std::move(nested));
   Dispatch();
@@ -231,58 +233,23 @@ void Scheduler::AddObject(const ObjectID& id, std::shared_ptr<const std::string>
 
 void Scheduler::ObjectReady(const ObjectID& id, std::shared_ptr<const std::string> value,
                             uint64_t size, std::vector<ObjectID> nested) {
-  if (!nested.empty()) {
-    if (auto it = objects_.find(id); it != objects_.end() && it->second.ready) {
-      return;  // e.g. a retried task made it again: its references are held already
-    }
-    HoldNested(nested);  // before `entry`: it touches objects_ (never this entry)
-  }
-  ObjectEntry& entry = objects_[id];
-  if (entry.ready) return;  // e.g. a retried task made it again
-  entry.ready = true;
-  entry.value = std::move(value);
-  entry.size = size;
-  entry.nested = std::move(nested);
-  for (ObjectWaiter* waiter : entry.waiters) waiter->OneReady();
-  entry.waiters.clear();
-  std::vector<TaskID> dependents = std::move(entry.dependents);
-  entry.dependents.clear();
-  for (const TaskID& t : dependents) {
+  for (const TaskID& t : objects_.MarkReady(id, std::move(value), size, std::move(nested))) {
     auto it = tasks_.find(t);
     if (it != tasks_.end() && --it->second.unresolved == 0) MakeReady(t);
   }
   objects_changed_.SignalAll();
-  MaybeFree(id);
 }
 
 void Scheduler::AddRef(const ObjectID& id) {
   absl::MutexLock lock(&mu_);
-  if (auto it = objects_.find(id); it != objects_.end()) it->second.refs += 1;
-}
-
-void Scheduler::HoldNested(std::vector<ObjectID>& ids) {
-  std::erase_if(ids, [&](const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    auto it = objects_.find(id);
-    if (it == objects_.end()) return true;
-    it->second.refs += 1;
-    return false;
-  });
-}
-
-void Scheduler::ReleaseRefs(std::span<const ObjectID> ids) {
-  for (const ObjectID& id : ids) {
-    auto it = objects_.find(id);
-    if (it == objects_.end()) continue;
-    it->second.refs -= 1;
-    MaybeFree(id);
-  }
+  objects_.AddRef(id);
 }
 
 void Scheduler::ApplyStoreDeletes() {
   std::vector<ObjectID> deletes;
   {
     absl::MutexLock lock(&mu_);
-    deletes.swap(store_deletes_);
+    deletes = objects_.TakeStoreDeletes();
   }
   if (!deletes.empty()) (void)store_->Delete(deletes);
 }
@@ -290,46 +257,12 @@ void Scheduler::ApplyStoreDeletes() {
 void Scheduler::RemoveRef(const ObjectID& id) {
   {
     absl::MutexLock lock(&mu_);
-    auto it = objects_.find(id);
-    if (it == objects_.end()) return;
-    it->second.refs -= 1;
-    MaybeFree(id);
-    if (store_deletes_.empty()) return;
+    objects_.RemoveRef(id);
+    if (!objects_.HasStoreDeletes()) return;
   }
   // At once rather than on the scheduler thread: a caller that frees references to make room
   // in a full store has the room when this returns.
   ApplyStoreDeletes();
-}
-
-void Scheduler::ReleaseUse(const ObjectID& id) {
-  auto it = objects_.find(id);
-  if (it == objects_.end()) return;
-  it->second.uses -= 1;
-  MaybeFree(id);
-}
-
-void Scheduler::MaybeFree(const ObjectID& id) {
-  // Freeing an object releases the objects it references, which may free them in turn: a
-  // work list rather than recursion, as chains of references can be long. (It allocates only
-  // when the object holds references.)
-  std::vector<ObjectID> released;
-  auto free_if_unused = [&](ObjectTable::iterator it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    ObjectEntry& entry = it->second;
-    if (!entry.ready || entry.refs > 0 || entry.uses > 0 || !entry.dependents.empty()) {
-      return;
-    }
-    if (entry.value == nullptr || entry.store_copy) store_deletes_.push_back(it->first);
-    for (const ObjectID& n : entry.nested) released.push_back(n);
-    objects_.erase(it);
-  };
-  if (auto it = objects_.find(id); it != objects_.end()) free_if_unused(it);
-  while (!released.empty()) {
-    auto it = objects_.find(released.back());
-    released.pop_back();
-    if (it == objects_.end()) continue;
-    it->second.refs -= 1;
-    free_if_unused(it);
-  }
 }
 
 const std::string& Scheduler::NameOf(const TaskRecord& task) const {
@@ -348,15 +281,15 @@ void Scheduler::StartNextTask(Worker& worker) {
     worker.suspended.pop_back();
     worker.pending = std::move(beneath.pending);
     worker.cpus_held = beneath.cpus_held;  // given back when its get is served
-    worker.state = Worker::State::kBlocked;
+    worker.MoveTo(Worker::State::kBlocked);
     return;
   }
-  worker.state = Worker::State::kIdle;
   if (worker.assigned.empty()) {
+    worker.MoveTo(Worker::State::kIdle);
     worker.idle_since = absl::Now();
     return;
   }
-  worker.state = Worker::State::kBusy;  // the next queued task starts now, on these CPUs
+  worker.MoveTo(Worker::State::kBusy);  // the next queued task starts now, on these CPUs
   auto next = tasks_.find(worker.assigned.front());
   worker.cpus_held = next == tasks_.end() ? 0 : std::min(next->second.num_cpus, options_.num_cpus);
   cpus_free_ -= worker.cpus_held;
@@ -374,8 +307,8 @@ void Scheduler::TaskFinished(Worker& worker, const TaskID& id) {
   }
   std::vector<ObjectID> nested = std::move(it->second.nested_refs);
   tasks_.erase(it);
-  for (const ObjectID& arg : args) ReleaseUse(arg);
-  ReleaseRefs(nested);
+  for (const ObjectID& arg : args) objects_.ReleaseUse(arg);
+  objects_.RemoveRefs(nested);
 }
 
 void Scheduler::ServeBlockedWorkers(bool expire) {
@@ -384,36 +317,29 @@ void Scheduler::ServeBlockedWorkers(bool expire) {
     Worker& worker = *w;
     if (!worker.pending || worker.state == Worker::State::kDead) continue;
     Worker::Pending& pending = *worker.pending;
-    // An object that does not exist (freed, or never made) counts as ready: a get of it
-    // returns a "does not exist" error at once, as for the driver (see WaitForObjects).
-    auto is_ready = [&](const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      auto it = objects_.find(id);
-      return it == objects_.end() || it->second.ready;
-    };
     const bool satisfied = pending.waiter->satisfied();
     if (!satisfied && !(expire && now >= pending.deadline)) continue;
     if (pending.is_wait) {
       std::vector<ObjectID> ready_ids;
       for (const ObjectID& id : pending.ids) {
-        if (is_ready(id)) ready_ids.push_back(id);
+        if (objects_.ReadyOrGone(id)) ready_ids.push_back(id);
       }
-      worker.outbox.ready = std::move(ready_ids);
+      worker.connection->outbox().ready = std::move(ready_ids);
     } else if (!satisfied) {
-      worker.outbox.get_failed = "timed out waiting for objects";
+      worker.connection->outbox().get_failed = "timed out waiting for objects";
     } else {
       for (const ObjectID& id : pending.ids) {
-        auto it = objects_.find(id);
-        if (it == objects_.end()) {
+        if (const ReferenceTable::Entry* entry = objects_.Find(id); entry != nullptr) {
+          worker.connection->outbox().objects.push_back({id, entry->value, entry->size});
+        } else {  // freed, or never made: the get fails at once, as for the driver
           auto error = MissingObjectError(id);
-          worker.outbox.objects.push_back({id, error, error->size()});
-        } else {
-          worker.outbox.objects.push_back({id, it->second.value, it->second.size});
+          worker.connection->outbox().objects.push_back({id, error, error->size()});
         }
       }
     }
     worker.pending.reset();
     if (worker.state == Worker::State::kBlocked) {
-      worker.state = Worker::State::kBusy;  // it runs again: take its CPUs back
+      worker.MoveTo(Worker::State::kBusy);  // it runs again: take its CPUs back
       cpus_free_ -= worker.cpus_held;
     }
   }
@@ -426,12 +352,8 @@ std::optional<std::vector<std::shared_ptr<const std::string>>> Scheduler::WaitFo
   if (!PollUntil([&] { return waiter.satisfied(); }, deadline)) return std::nullopt;
   std::vector<std::shared_ptr<const std::string>> values;
   for (const ObjectID& id : ids) {
-    auto it = objects_.find(id);
-    if (it == objects_.end()) {
-      values.push_back(MissingObjectError(id));
-    } else {
-      values.push_back(it->second.value);
-    }
+    const ReferenceTable::Entry* entry = objects_.Find(id);
+    values.push_back(entry != nullptr ? entry->value : MissingObjectError(id));
   }
   return values;
 }
@@ -446,8 +368,7 @@ std::vector<bool> Scheduler::Wait(std::span<const ObjectID> ids, size_t num_retu
   }
   std::vector<bool> ready(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
-    auto it = objects_.find(ids[i]);
-    ready[i] = it == objects_.end() || it->second.ready;
+    ready[i] = objects_.ReadyOrGone(ids[i]);
   }
   return ready;
 }

@@ -26,7 +26,11 @@
 #include "absl/time/time.h"
 #include "ray/common/id.h"
 #include "ray/function/function_table.h"
+#include "ray/node/dispatch_policy.h"
+#include "ray/node/reference_table.h"
+#include "ray/node/task_record.h"
 #include "ray/node/worker_liveness.h"
+#include "ray/node/worker_pool.h"
 #include "ray/node/zygote.h"
 #include "ray/observability/task_graph.h"
 #include "ray/rpc/message_stream.h"
@@ -34,26 +38,6 @@
 #include "ray/store/client.h"
 
 namespace ray::core {
-
-// A task as the scheduler holds it.
-struct TaskRecord {
-  TaskID id;
-  TaskID parent;
-  uint64_t function_key = 0;
-  struct Arg {
-    ObjectID ref;       // nil for an inline value
-    std::string value;  // the serialized value when `ref` is nil
-  };
-  std::vector<Arg> args;
-  int num_returns = 1;
-  double num_cpus = 1;
-  int retries_left = 3;
-  bool run_while_blocked = false;     // sent to a blocked worker, to run inside its wait
-  std::string name;                   // for the graph and errors; "": the function's name
-  std::vector<ObjectID> nested_refs;  // held (one ref each) until the task ends
-  int unresolved = 0;                 // ref arguments that do not exist yet
-  int worker = -1;                    // while dispatched
-};
 
 struct SchedulerOptions {
   int num_workers = 2;            // started at once
@@ -76,13 +60,10 @@ struct SchedulerOptions {
 
 class Scheduler {
  public:
-  // Tasks a worker may hold at once: one running, the rest queued behind it.
-  static constexpr size_t kPipelineDepth = 16;
-  // How long a task runs before an idle worker may take the tasks queued behind it.
-  static constexpr absl::Duration kStealAfter = absl::Milliseconds(2);
-  // At most this many tasks suspended in one worker under nested ones (its stack grows with
-  // each; see RunWhileBlocked).
-  static constexpr size_t kMaxNesting = 32;
+  // See DispatchPolicy.
+  static constexpr size_t kPipelineDepth = DispatchPolicy::kPipelineDepth;
+  static constexpr absl::Duration kStealAfter = DispatchPolicy::kStealAfter;
+  static constexpr size_t kMaxNesting = DispatchPolicy::kMaxNesting;
   // How long the scheduler thread leaves polling to the driver after a driver wait ends.
   static constexpr absl::Duration kPollerGrace = absl::Milliseconds(1);
   // How long a driver thread waiting for a result polls before it sleeps: a short task's
@@ -135,25 +116,9 @@ class Scheduler {
   // CPUs that no running task holds.
   double FreeCpus();
 
-  struct Worker;  // defined in scheduler_internal.h
-  class ObjectWaiter;
+  using Worker = WorkerRecord;
 
  private:
-  struct ObjectEntry {
-    bool ready = false;
-    std::shared_ptr<const std::string> value;  // inline bytes (error objects too); null: in store
-    uint64_t size = 0;
-    int64_t refs = 0;  // ObjectRefs alive, all processes
-    int64_t uses = 0;  // unfinished tasks that read it
-    std::vector<TaskID> dependents;
-    std::vector<ObjectID> nested;        // objects its value references: one ref each
-    std::vector<ObjectWaiter*> waiters;  // gets and waits counting it down (until ready)
-    // An inline value put into the store too, for a task whose arguments did not all fit
-    // inline (see FitArgumentsInline): deleted from the store with the object.
-    bool store_copy = false;
-  };
-  using ObjectTable = absl::node_hash_map<ObjectID, ObjectEntry>;
-
   void Run();
   // Waits for events on the workers' sockets (until `deadline`) and handles them. Only the
   // holder of the poller role (poller_busy_) calls it, without holding mu_.
@@ -169,9 +134,6 @@ class Scheduler {
   void SubmitLocked(TaskRecord task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ObjectReady(const ObjectID& id, std::shared_ptr<const std::string> value, uint64_t size,
                    std::vector<ObjectID> nested = {}) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Counts one reference to each object of `ids` that exists; drops the others from `ids`.
-  void HoldNested(std::vector<ObjectID>& ids) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ReleaseRefs(std::span<const ObjectID> ids) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TaskFinished(Worker& worker, const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordStart(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The worker's front task is gone (done or handed back): its CPUs go back, and the next
@@ -182,18 +144,14 @@ class Scheduler {
   void MakeReady(const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The task's name option, else its function's name.
   const std::string& NameOf(const TaskRecord& task) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Places ready tasks as policy_ decides.
   void Dispatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The workers and the ready queue as policy_ sees them (the workers in worker_views_).
+  DispatchSnapshot SnapshotForDispatch(absl::FunctionRef<std::optional<ReadyTask>(size_t)> ready_at,
+                                       bool may_start_worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Assign(Worker& worker, TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // A blocked worker to run `task` inside its wait (below kMaxNesting): one waiting for the
-  // task's results (so the nesting follows the program's calls, as a stack does), else, if
-  // `or_any`, the one with the fewest tasks suspended in it. Null if none.
-  Worker* BlockedWorkerFor(const TaskID& task, bool or_any) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // When every worker waits in a get and no more may start: runs a ready task inside one of
-  // their waits, one that a worker waits for if any, else the newest. Whether it did.
-  bool NestWhileAllBlocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Every worker waits in a get without a deadline, kMaxNesting deep: nothing can move.
-  bool NoWorkerCanMove() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Gives `task` to a worker blocked in a get, which runs it inside its wait (nested).
+  // Gives `task` to a worker blocked in a get, which runs it inside its wait (nested; its
+  // stack grows with each, hence kMaxNesting).
   void RunWhileBlocked(Worker& worker, TaskRecord& task, double cpus)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendTask(Worker& worker, TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -209,18 +167,12 @@ class Scheduler {
   // when the next one would be due (InfiniteFuture if none).
   absl::Time RetireIdleWorkers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ServeBlockedWorkers(bool expire) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ReleaseUse(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void MaybeFree(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status SpawnWorker() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends what the workers' outboxes hold.
   void FlushWorkers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Queues a worker's outbox, in messages of at most rpc::BATCH_BYTES and one item.
-  void QueueOutbox(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Keeps the values `task` carries inline within its InlineBudget: the objects past it among
   // its arguments go into the store as well.
   void FitArgumentsInline(const TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // What `task` adds to a message, roughly.
-  size_t MessageBytes(const TaskRecord& task) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Wake();
 
   const SchedulerOptions options_;
@@ -242,11 +194,12 @@ class Scheduler {
   // Node maps: a backlog of a million tasks costs a pointer per empty slot, not a whole record
   // (and records stay where they are while others are added).
   absl::node_hash_map<TaskID, TaskRecord> tasks_ ABSL_GUARDED_BY(mu_);
-  ObjectTable objects_ ABSL_GUARDED_BY(mu_);
+  ReferenceTable objects_ ABSL_GUARDED_BY(mu_);
   std::deque<TaskID> ready_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::unique_ptr<Worker>> workers_ ABSL_GUARDED_BY(mu_);
+  WorkerPool workers_ ABSL_GUARDED_BY(mu_);
+  const DispatchPolicy policy_;
+  std::vector<WorkerView> worker_views_ ABSL_GUARDED_BY(mu_);  // reused by SnapshotForDispatch
   double cpus_free_ ABSL_GUARDED_BY(mu_);
-  std::vector<ObjectID> store_deletes_ ABSL_GUARDED_BY(mu_);
   WorkerLiveness liveness_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<TaskGraph> graph_;  // null when not recording; thread-safe itself
   struct NodeProcess {

@@ -1,9 +1,11 @@
 // Scheduler internals shared by its source files (scheduler.cc: tables and objects;
-// scheduler_dispatch.cc: placing tasks on workers; scheduler_messages.cc: the worker.capnp
-// encoder and decoder; scheduler_polling.cc: the event loop). Not for other users.
+// scheduler_dispatch.cc: placing tasks on workers; scheduler_messages.cc: flushing outboxes and
+// the worker.capnp decoder; scheduler_polling.cc: the event loop; scheduler_workers.cc: the
+// worker pool). Not for other users.
 #pragma once
 
 #include <algorithm>
+#include <cassert>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -16,6 +18,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "ray/node/scheduler.h"
+#include "ray/node/worker_pool.h"
 #include "ray/object/errors.h"
 #include "ray/object/serialization.h"
 
@@ -60,119 +63,5 @@ inline std::pair<Scheduler::Worker*, bool> TaggedWorker(void* tag) {
 }
 
 }  // namespace scheduler_internal
-
-// A get or a wait on objects that do not all exist yet. It registers with each object that is
-// not ready and is counted down as they become ready, so that whether it is satisfied is an
-// O(1) question however many objects it waits for (a driver's get of a million results is
-// asked once per batch of replies). Lives under the scheduler's mutex; unregisters when it
-// ends. An object that does not exist (freed, or never made) counts as ready: a get of it
-// fails at once with "does not exist".
-class Scheduler::ObjectWaiter {
- public:
-  // Satisfied once `wanted` of `ids` (occurrences, for a list with duplicates) are ready.
-  ObjectWaiter(ObjectTable& objects, std::span<const ObjectID> ids, size_t wanted)
-      : objects_(objects) {
-    size_t ready = 0;
-    for (const ObjectID& id : ids) {
-      auto it = objects.find(id);
-      if (it == objects.end() || it->second.ready) {
-        ++ready;
-      } else {
-        it->second.waiters.push_back(this);
-        registered_.push_back(id);
-      }
-    }
-    remaining_ = ready >= wanted ? 0 : wanted - ready;
-  }
-  ~ObjectWaiter() {
-    for (const ObjectID& id : registered_) {
-      if (auto it = objects_.find(id); it != objects_.end()) std::erase(it->second.waiters, this);
-    }
-  }
-  ObjectWaiter(const ObjectWaiter&) = delete;
-  ObjectWaiter& operator=(const ObjectWaiter&) = delete;
-
-  bool satisfied() const { return remaining_ == 0; }
-  // One of its objects became ready (ObjectReady has taken this waiter off the object).
-  void OneReady() {
-    if (remaining_ > 0) --remaining_;
-  }
-
- private:
-  ObjectTable& objects_;
-  std::vector<ObjectID> registered_;
-  size_t remaining_ = 0;
-};
-
-struct Scheduler::Worker {
-  enum class State { kIdle, kBusy, kBlocked, kDead };
-  int index = 0;
-  pid_t pid = 0;
-  // Its process, until it has ended (while dead, its record is not reused: see WorkerDied).
-  Pidfd process;
-  std::unique_ptr<MessageStream> stream;
-  State state = State::kIdle;
-  std::deque<TaskID> assigned;  // sent and not done; the front one is running
-  double cpus_held = 0;
-  absl::flat_hash_set<uint64_t> functions_sent;
-  absl::flat_hash_set<ObjectID> held;   // objects this process holds a reference to
-  bool broken = false;                  // a write failed: the scheduler thread retires it
-  bool steal_pending = false;           // asked to hand back its queued tasks
-  absl::Time front_started;             // when its front task started
-  absl::Time idle_since = absl::Now();  // when it last became idle
-  // Its last complete message, or when it began to hold tasks if later (see WorkerLiveness).
-  absl::Time heard = absl::Now();
-  bool watching_writes = false;
-  // Once dead: the tasks it held, retried when its process has ended; the first `lost_running`
-  // of them were running (they use a retry), and `lost_why` says what happened.
-  std::deque<TaskID> lost_tasks;
-  size_t lost_running = 0;
-  std::string lost_why;
-
-  // A Get or Wait the worker is blocked in.
-  struct Pending {
-    std::vector<ObjectID> ids;
-    absl::Time deadline = absl::InfiniteFuture();
-    bool is_wait = false;
-    size_t num_returns = 0;
-    std::unique_ptr<ObjectWaiter> waiter;  // counts `ids` down
-  };
-  std::optional<Pending> pending;
-  // Tasks blocked beneath the running one, innermost last: when no other worker can take a
-  // ready task (max_workers), a worker blocked in a get runs it inside its wait (see
-  // RunWhileBlocked); the blocked task's get and CPUs wait here meanwhile.
-  struct Suspended {
-    Pending pending;
-    double cpus_held = 0;
-  };
-  std::vector<Suspended> suspended;
-
-  // `assigned` holds the running task, the tasks suspended beneath it, then the queued ones.
-  size_t active() const { return assigned.empty() ? 0 : 1 + suspended.size(); }
-  size_t queued() const { return assigned.size() - active(); }
-  // The running tasks and the queued ones (those a pipeline depth counts).
-  size_t load() const { return assigned.size() - suspended.size(); }
-  // Blocked in a get that may wait beneath a nested task (see RunWhileBlocked).
-  bool CanSuspendItsGet() const;
-
-  // What goes out in the next message.
-  struct Outbox {
-    std::vector<uint64_t> functions;
-    std::vector<TaskID> tasks;
-    struct Object {
-      ObjectID id;
-      std::shared_ptr<const std::string> value;
-      uint64_t size;
-    };
-    std::vector<Object> objects;
-    std::optional<std::string> get_failed;
-    std::optional<std::vector<ObjectID>> ready;
-    bool return_queued = false;
-    bool empty() const {
-      return functions.empty() && tasks.empty() && objects.empty() && !get_failed && !ready &&
-             !return_queued;
-    }
-  } outbox;
-};
 
 }  // namespace ray::core

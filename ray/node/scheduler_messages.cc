@@ -23,34 +23,40 @@ namespace ray::core {
 
 using namespace scheduler_internal;  // NOLINT: the scheduler's own helpers
 
-namespace {
-
-// Bytes an item adds to a message besides its values (pointers, IDs, fields), roughly.
-constexpr size_t kItemOverhead = 64;
-
-}  // namespace
-
 void Scheduler::FlushWorkers() {
+  auto function = [&](uint64_t key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> const FunctionRecord& {
+    return functions_.at(key);
+  };
+  auto task = [&](const TaskID& id)
+                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> const TaskRecord& { return tasks_.at(id); };
+  auto inline_value = [&](const ObjectID& ref)
+                          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> const std::string* {
+    const ReferenceTable::Entry* entry = objects_.Find(ref);
+    return entry->value != nullptr && !entry->store_copy ? entry->value.get() : nullptr;
+  };
+  const WorkerConnection::Tables tables{
+      .function = function, .task = task, .inline_value = inline_value};
   for (auto& w : workers_) {
     Worker& worker = *w;
     if (worker.state == Worker::State::kDead || worker.broken) continue;
-    if (!worker.outbox.empty()) {
-      QueueOutbox(worker);
-      worker.outbox = Worker::Outbox();
+    WorkerConnection& connection = *worker.connection;
+    if (!connection.outbox().empty()) {
+      for (const TaskID& id : connection.outbox().tasks) FitArgumentsInline(tasks_.at(id));
+      connection.QueueOutbox(tables);
     }
-    if (!worker.stream->HasPendingWrites()) continue;
-    if (!worker.stream->Flush().ok()) {
+    if (!connection.stream().HasPendingWrites()) continue;
+    if (!connection.stream().Flush().ok()) {
       worker.broken = true;
       Wake();
       continue;
     }
-    bool want_writes = worker.stream->HasPendingWrites();
-    if (want_writes != worker.watching_writes) {
+    bool want_writes = connection.stream().HasPendingWrites();
+    if (want_writes != connection.watching_writes) {
       epoll_event event{};
       event.events = EPOLLIN | (want_writes ? EPOLLOUT : 0);
       event.data.ptr = SocketTag(&worker);
-      epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, worker.stream->fd(), &event);
-      worker.watching_writes = want_writes;
+      epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, connection.stream().fd(), &event);
+      connection.watching_writes = want_writes;
     }
   }
 }
@@ -62,106 +68,12 @@ void Scheduler::FitArgumentsInline(const TaskRecord& task) {
   }
   for (const auto& arg : task.args) {
     if (arg.ref.IsNil()) continue;
-    ObjectEntry& entry = objects_.at(arg.ref);
+    const ReferenceTable::Entry& entry = *objects_.Find(arg.ref);
     if (entry.value == nullptr || entry.store_copy || budget.Take(entry.value->size())) continue;
     // Past the task's budget: the worker reads this one from the store.
     (void)store_->Put(arg.ref,
                       {reinterpret_cast<const uint8_t*>(entry.value->data()), entry.value->size()});
-    entry.store_copy = true;
-  }
-}
-
-size_t Scheduler::MessageBytes(const TaskRecord& task) const {
-  size_t bytes = kItemOverhead + task.name.size();
-  for (const auto& arg : task.args) {
-    bytes += kItemOverhead + arg.value.size();
-    if (arg.ref.IsNil()) continue;
-    const ObjectEntry& entry = objects_.at(arg.ref);
-    if (entry.value != nullptr && !entry.store_copy) bytes += entry.value->size();
-  }
-  return bytes;
-}
-
-void Scheduler::QueueOutbox(Worker& worker) {
-  Worker::Outbox& box = worker.outbox;
-  for (const TaskID& id : box.tasks) FitArgumentsInline(tasks_.at(id));
-  // Over as many messages as it takes (see worker.capnp), in the order in which the worker
-  // handles a message's fields, so that the order holds across messages.
-  size_t functions_from = 0, tasks_from = 0, objects_from = 0;
-  while (true) {
-    size_t budget = rpc::BATCH_BYTES;
-    size_t functions_to = TakeWithin(functions_from, box.functions.size(), budget, [&](size_t i) {
-      const FunctionRecord& f = functions_.at(box.functions[i]);
-      return kItemOverhead + f.invoker.size() + f.function.size() + f.name.size();
-    });
-    size_t tasks_to = TakeWithin(tasks_from, box.tasks.size(), budget,
-                                 [&](size_t i) { return MessageBytes(tasks_.at(box.tasks[i])); });
-    size_t objects_to = TakeWithin(objects_from, box.objects.size(), budget, [&](size_t i) {
-      const auto& value = box.objects[i].value;
-      return kItemOverhead + (value != nullptr ? value->size() : 0);
-    });
-    const bool last = functions_to == box.functions.size() && tasks_to == box.tasks.size() &&
-                      objects_to == box.objects.size();
-
-    capnp::MallocMessageBuilder message;
-    auto out = message.initRoot<rpc::ToWorker>();
-    auto functions = out.initFunctions(functions_to - functions_from);
-    for (size_t i = functions_from; i < functions_to; ++i) {
-      const FunctionRecord& f = functions_.at(box.functions[i]);
-      auto def = functions[i - functions_from];
-      def.setKey(box.functions[i]);
-      def.setInvoker(AsData(f.invoker));
-      def.setFunction(AsData(f.function));
-      def.setName(f.name);
-    }
-    auto tasks = out.initTasks(tasks_to - tasks_from);
-    for (size_t i = tasks_from; i < tasks_to; ++i) {
-      const TaskRecord& task = tasks_.at(box.tasks[i]);
-      auto t = tasks[i - tasks_from];
-      t.setTaskId(AsData(task.id.Binary()));
-      t.setParentTaskId(AsData(task.parent.Binary()));
-      t.setFunction(task.function_key);
-      t.setNumReturns(task.num_returns);
-      t.setNumCpus(task.num_cpus);
-      t.setMaxRetries(task.retries_left);
-      if (!task.name.empty()) t.setName(task.name);
-      if (task.run_while_blocked) t.setRunWhileBlocked(true);
-      auto args = t.initArgs(task.args.size());
-      for (size_t a = 0; a < task.args.size(); ++a) {
-        const auto& arg = task.args[a];
-        if (arg.ref.IsNil()) {
-          args[a].setValue(AsData(arg.value));
-        } else if (const ObjectEntry& entry = objects_.at(arg.ref);
-                   entry.value != nullptr && !entry.store_copy) {
-          args[a].setValue(AsData(*entry.value));
-        } else {
-          args[a].setRef(AsData(arg.ref.Binary()));
-        }
-      }
-    }
-    auto objects = out.initObjects(objects_to - objects_from);
-    for (size_t i = objects_from; i < objects_to; ++i) {
-      auto object = objects[i - objects_from];
-      object.setId(AsData(box.objects[i].id.Binary()));
-      if (box.objects[i].value != nullptr) {
-        object.setValue(AsData(*box.objects[i].value));
-      } else {
-        object.setInStore(box.objects[i].size);
-      }
-    }
-    if (last) {
-      if (box.get_failed) out.setGetFailed(*box.get_failed);
-      out.setReturnQueued(box.return_queued);
-      if (box.ready) {
-        auto ready = out.initReady(box.ready->size());
-        for (size_t i = 0; i < box.ready->size(); ++i) {
-          ready.set(i, AsData((*box.ready)[i].Binary()));
-        }
-      }
-    }
-    worker.stream->Queue(message);
-    if (last) break;
-    functions_from = functions_to, tasks_from = tasks_to, objects_from = objects_to;
+    objects_.SetStoreCopy(arg.ref);
   }
 }
 
@@ -188,7 +100,7 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
   for (auto put : in.getPuts()) {
     ObjectID id = ObjectID::FromBinaryOrNil(AsView(put.getId()));
     if (id.IsNil()) continue;
-    if (worker.held.insert(id).second) objects_[id].refs += 1;
+    if (worker.held.insert(id).second) objects_.Register(id);
     if (graph_ != nullptr) graph_->OnPut(id, id.Task(), absl::Now());
     object_ready(put, id);
   }
@@ -219,8 +131,8 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
   }
   for (auto raw : in.getAddRefs()) {
     ObjectID id = ObjectID::FromBinaryOrNil(AsView(raw));
-    auto it = objects_.find(id);  // an object that no longer exists stays gone (see AddRef)
-    if (it != objects_.end() && worker.held.insert(id).second) it->second.refs += 1;
+    // An object that no longer exists stays gone (see AddRef).
+    if (objects_.Contains(id) && worker.held.insert(id).second) objects_.AddRef(id);
   }
   for (auto done : in.getDone()) {
     TaskID id = TaskID::FromBinary(AsView(done.getTaskId()));
@@ -244,12 +156,7 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
   }
   for (auto raw : in.getRemoveRefs()) {
     ObjectID id = ObjectID::FromBinaryOrNil(AsView(raw));
-    if (worker.held.erase(id) == 0) continue;
-    auto it = objects_.find(id);
-    if (it != objects_.end()) {
-      it->second.refs -= 1;
-      MaybeFree(id);
-    }
+    if (worker.held.erase(id) != 0) objects_.RemoveRef(id);
   }
   if (in.getHandedBack().size() > 0) {
     worker.steal_pending = false;
@@ -280,7 +187,7 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
         is_wait ? std::min<size_t>(pending.num_returns, pending.ids.size()) : pending.ids.size());
     worker.pending = std::move(pending);
     if (worker.state == Worker::State::kBusy) {
-      worker.state = Worker::State::kBlocked;  // its CPUs go back to the pool meanwhile
+      worker.MoveTo(Worker::State::kBlocked);  // its CPUs go back to the pool meanwhile
       cpus_free_ += worker.cpus_held;
     }
   }

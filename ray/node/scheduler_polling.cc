@@ -81,7 +81,7 @@ void Scheduler::PollOnce(absl::Time deadline, absl::Duration spin) {
     if (process_ended) {
       ended.push_back(worker);
     } else if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-      absl::Status status = worker->stream->ReadAvailable(
+      absl::Status status = worker->connection->stream().ReadAvailable(
           [&](std::unique_ptr<ReceivedMessage> m) { inbox.emplace_back(worker, std::move(m)); });
       if (!status.ok()) broken.emplace_back(worker, std::string(status.message()));
     }
@@ -119,7 +119,7 @@ void Scheduler::PollOnce(absl::Time deadline, absl::Duration spin) {
     Dispatch();
     FlushWorkers();
     RetireIdleWorkers();
-    deletes.swap(store_deletes_);
+    deletes = objects_.TakeStoreDeletes();
   }
   if (!deletes.empty()) (void)store_->Delete(deletes);
 }

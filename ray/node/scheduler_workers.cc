@@ -30,33 +30,18 @@ absl::Status Scheduler::SpawnWorker() {
   auto worker = std::make_unique<Worker>();
   worker->pid = process->pid;
   worker->process = std::move(process->pidfd);
-  worker->stream = std::make_unique<MessageStream>(fds[0], rpc::MAX_FRAME_BYTES);
+  worker->connection = std::make_unique<WorkerConnection>(fds[0]);
   epoll_event event{};
   event.events = EPOLLIN;
   event.data.ptr = SocketTag(worker.get());
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fds[0], &event);
-  // A dead worker's slot is reused, so that retired and crashed workers do not pile up. Its
-  // record is no longer referred to: no task is assigned to it, its socket and its process are
-  // out of the epoll set, and whoever calls this rescans the workers afterwards.
-  auto dead = std::find_if(workers_.begin(), workers_.end(), [](const auto& w) {
-    return w->state == Worker::State::kDead && !w->process.valid();
-  });
-  worker->index = dead - workers_.begin();
-  if (dead != workers_.end()) {
-    *dead = std::move(worker);
-  } else {
-    workers_.push_back(std::move(worker));
-  }
+  workers_.Add(std::move(worker));  // rescanned by whoever calls this
   return absl::OkStatus();
 }
 
 std::vector<pid_t> Scheduler::WorkerPids() {
   absl::MutexLock lock(&mu_);
-  std::vector<pid_t> pids;
-  for (auto& w : workers_) {
-    if (w->state != Worker::State::kDead && w->pid > 0) pids.push_back(w->pid);
-  }
-  return pids;
+  return workers_.Pids();
 }
 
 void Scheduler::WorkerDied(Worker& worker, const std::string& why, bool kill) {
@@ -65,12 +50,12 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why, bool kill) {
       worker.state == Worker::State::kBusy || worker.state == Worker::State::kBlocked;
   if (worker.state != Worker::State::kBlocked) cpus_free_ += worker.cpus_held;
   worker.cpus_held = 0;
-  worker.state = Worker::State::kDead;
+  worker.MoveTo(Worker::State::kDead);
   worker.pending.reset();
   worker.lost_running = was_running ? worker.active() : 0;  // the front one and those beneath
   worker.suspended.clear();
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, worker.stream->fd(), nullptr);
-  worker.stream.reset();  // closes the socket: a worker still alive exits
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, worker.connection->stream().fd(), nullptr);
+  worker.connection.reset();  // closes the socket: a worker still alive exits
   if (kill) worker.process.Kill();
   worker.lost_tasks = std::move(worker.assigned);
   worker.assigned.clear();
@@ -82,8 +67,7 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why, bool kill) {
     }
   }
   for (const ObjectID& id : worker.held) {
-    auto it = objects_.find(id);
-    if (it == objects_.end()) continue;
+    if (!objects_.Contains(id)) continue;
     // An object one of its tasks made (a put) stays until that task ends: its next attempt
     // finds it as it was, in the store too (see CreateOrFindStored in task_returns.h).
     if (auto task = tasks_.find(id.Task());
@@ -92,8 +76,7 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why, bool kill) {
       task->second.nested_refs.push_back(id);  // the reference moves to the task
       continue;
     }
-    it->second.refs -= 1;
-    MaybeFree(id);
+    objects_.RemoveRef(id);
   }
   worker.held.clear();
   if (worker.lost_tasks.empty()) {
@@ -126,7 +109,7 @@ void Scheduler::WorkerEnded(Worker& worker) {
     if (i < worker.lost_running && --task.retries_left < 0) {
       // What the dead attempt stored is no one's: its results are this error.
       for (int r = 1; r <= task.num_returns; ++r) {
-        store_deletes_.push_back(ObjectID::ForReturn(task.id, r));
+        objects_.QueueStoreDelete(ObjectID::ForReturn(task.id, r));
       }
       std::string message = absl::StrCat("the worker (pid ", worker.pid, ") running ", NameOf(task),
                                          " died: ", worker.lost_why, "; no retries left");
@@ -148,7 +131,7 @@ void Scheduler::CheckLiveness() {
     }
     // A last look at its socket: a message may wait there unread (a poll takes 64 events).
     std::vector<std::unique_ptr<ReceivedMessage>> inbox;
-    absl::Status read = worker.stream->ReadAvailable(
+    absl::Status read = worker.connection->stream().ReadAvailable(
         [&](std::unique_ptr<ReceivedMessage> m) { inbox.push_back(std::move(m)); });
     try {
       for (auto& message : inbox) HandleMessage(worker, std::move(message));
@@ -166,20 +149,10 @@ void Scheduler::CheckLiveness() {
 }
 
 absl::Time Scheduler::RetireIdleWorkers() {
-  int alive = 0;
-  for (auto& w : workers_) alive += w->state != Worker::State::kDead && !w->broken;
-  absl::Time now = absl::Now();
   absl::Time next = absl::InfiniteFuture();
-  for (auto& w : workers_) {
-    if (alive <= options_.num_workers) break;
-    if (w->state != Worker::State::kIdle || w->broken || !w->assigned.empty()) continue;
-    absl::Time due = w->idle_since + options_.idle_worker_timeout;
-    if (due > now) {
-      next = std::min(next, due);
-      continue;
-    }
-    WorkerDied(*w, "idle", /*kill=*/false);  // it exits when its socket closes
-    --alive;
+  for (Worker* worker : workers_.IdleToRetire(options_.num_workers, options_.idle_worker_timeout,
+                                              absl::Now(), next)) {
+    WorkerDied(*worker, "idle", /*kill=*/false);  // it exits when its socket closes
   }
   return next;
 }

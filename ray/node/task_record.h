@@ -1,0 +1,31 @@
+// A task as the scheduler holds it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ray/common/id.h"
+
+namespace ray::core {
+
+struct TaskRecord {
+  TaskID id;
+  TaskID parent;
+  uint64_t function_key = 0;
+  struct Arg {
+    ObjectID ref;       // nil for an inline value
+    std::string value;  // the serialized value when `ref` is nil
+  };
+  std::vector<Arg> args;
+  int num_returns = 1;
+  double num_cpus = 1;
+  int retries_left = 3;
+  bool run_while_blocked = false;     // sent to a blocked worker, to run inside its wait
+  std::string name;                   // for the graph and errors; "": the function's name
+  std::vector<ObjectID> nested_refs;  // held (one ref each) until the task ends
+  int unresolved = 0;                 // ref arguments that do not exist yet
+  int worker = -1;                    // while dispatched
+};
+
+}  // namespace ray::core

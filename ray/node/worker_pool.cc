@@ -1,0 +1,59 @@
+#include "ray/node/worker_pool.h"
+
+#include <algorithm>
+
+namespace ray::core {
+
+bool WorkerRecord::CanSuspendItsGet() const {
+  // A suspended request is not looked at: not one with a deadline, nor a wait (which may have
+  // its answer long before a nested task ends).
+  return state == State::kBlocked && !broken && pending && !pending->is_wait &&
+         pending->deadline == absl::InfiniteFuture();
+}
+
+WorkerRecord& WorkerPool::Add(std::unique_ptr<WorkerRecord> worker) {
+  auto dead = std::find_if(slots_.begin(), slots_.end(), [](const auto& w) {
+    return w->state == WorkerState::kDead && !w->process.valid();
+  });
+  worker->index = dead - slots_.begin();
+  if (dead != slots_.end()) {
+    *dead = std::move(worker);
+    return **dead;
+  }
+  slots_.push_back(std::move(worker));
+  return *slots_.back();
+}
+
+int WorkerPool::CountUsable() const {
+  int usable = 0;
+  for (const auto& w : slots_) usable += w->state != WorkerState::kDead && !w->broken;
+  return usable;
+}
+
+std::vector<pid_t> WorkerPool::Pids() const {
+  std::vector<pid_t> pids;
+  for (const auto& w : slots_) {
+    if (w->state != WorkerState::kDead && w->pid > 0) pids.push_back(w->pid);
+  }
+  return pids;
+}
+
+std::vector<WorkerRecord*> WorkerPool::IdleToRetire(int keep, absl::Duration timeout,
+                                                    absl::Time now, absl::Time& next) const {
+  std::vector<WorkerRecord*> retire;
+  int alive = CountUsable();
+  for (const auto& w : slots_) {
+    if (alive <= keep) break;
+    if (w->state != WorkerState::kIdle || w->broken || !w->assigned.empty()) continue;
+    absl::Time due = w->idle_since + timeout;
+    if (due > now) {
+      next = std::min(next, due);
+      continue;
+    }
+    retire.push_back(w.get());
+    --alive;
+  }
+  return retire;
+}
+
+}  // namespace ray::core

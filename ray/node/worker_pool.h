@@ -1,0 +1,107 @@
+// A worker as the scheduler holds it, and the pool of them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cassert>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/time/time.h"
+#include "ray/common/id.h"
+#include "ray/common/pidfd.h"
+#include "ray/node/reference_table.h"
+#include "ray/node/worker_connection.h"
+#include "ray/node/worker_state.h"
+
+namespace ray::core {
+
+// A worker process as the scheduler holds it (under the scheduler's mutex), in a WorkerPool slot.
+struct WorkerRecord {
+  using State = WorkerState;
+  // Every change of `state` goes through here (checked in debug builds).
+  void MoveTo(State to) {
+    assert(CanMoveWorker(state, to));
+    state = to;
+  }
+  int index = 0;
+  pid_t pid = 0;
+  // Its process, until it has ended (while dead, its record is not reused: see WorkerPool::Add).
+  Pidfd process;
+  std::unique_ptr<WorkerConnection> connection;  // its socket; null once dead
+  State state = State::kIdle;
+  std::deque<TaskID> assigned;  // sent and not done; the front one is running
+  double cpus_held = 0;
+  absl::flat_hash_set<ObjectID> held;   // objects this process holds a reference to
+  bool broken = false;                  // a write failed: the scheduler thread retires it
+  bool steal_pending = false;           // asked to hand back its queued tasks
+  absl::Time front_started;             // when its front task started
+  absl::Time idle_since = absl::Now();  // when it last became idle
+  // Its last complete message, or when it began to hold tasks if later (see WorkerLiveness).
+  absl::Time heard = absl::Now();
+  // Once dead: the tasks it held, retried when its process has ended; the first `lost_running`
+  // of them were running (they use a retry), and `lost_why` says what happened.
+  std::deque<TaskID> lost_tasks;
+  size_t lost_running = 0;
+  std::string lost_why;
+
+  // A Get or Wait the worker is blocked in.
+  struct Pending {
+    std::vector<ObjectID> ids;
+    absl::Time deadline = absl::InfiniteFuture();
+    bool is_wait = false;
+    size_t num_returns = 0;
+    std::unique_ptr<ObjectWaiter> waiter;  // counts `ids` down
+  };
+  std::optional<Pending> pending;
+  // Tasks blocked beneath the running one, innermost last: when no other worker can take a
+  // ready task (max_workers), a worker blocked in a get runs it inside its wait (see
+  // RunWhileBlocked); the blocked task's get and CPUs wait here meanwhile.
+  struct Suspended {
+    Pending pending;
+    double cpus_held = 0;
+  };
+  std::vector<Suspended> suspended;
+
+  // `assigned` holds the running task, the tasks suspended beneath it, then the queued ones.
+  size_t active() const { return assigned.empty() ? 0 : 1 + suspended.size(); }
+  size_t queued() const { return assigned.size() - active(); }
+  // The running tasks and the queued ones (those a pipeline depth counts).
+  size_t load() const { return assigned.size() - suspended.size(); }
+  // Blocked in a get that may wait beneath a nested task (see RunWhileBlocked).
+  bool CanSuspendItsGet() const;
+};
+
+// The workers of a node, by index (decisions and tasks name them by it); a dead worker's slot is
+// reused once its process has ended, so that retired and crashed workers do not pile up.
+class WorkerPool {
+ public:
+  using Slots = std::vector<std::unique_ptr<WorkerRecord>>;
+
+  // Adds a worker in the slot of a dead one whose process has ended (no task and no epoll set
+  // refers to that record any more), else at the end; sets its index.
+  WorkerRecord& Add(std::unique_ptr<WorkerRecord> worker);
+  // Workers neither dead nor broken.
+  int CountUsable() const;
+  // The pids of the workers not dead.
+  std::vector<pid_t> Pids() const;
+  // Idle workers beyond the first `keep` usable ones, idle for `timeout` by `now`, to retire;
+  // `next` becomes the time the next one would be due, if sooner.
+  std::vector<WorkerRecord*> IdleToRetire(int keep, absl::Duration timeout, absl::Time now,
+                                          absl::Time& next) const;
+
+  size_t size() const { return slots_.size(); }
+  const std::unique_ptr<WorkerRecord>& operator[](size_t i) const { return slots_[i]; }
+  Slots::const_iterator begin() const { return slots_.begin(); }
+  Slots::const_iterator end() const { return slots_.end(); }
+  void clear() { slots_.clear(); }
+
+ private:
+  Slots slots_;
+};
+
+}  // namespace ray::core

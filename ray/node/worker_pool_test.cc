@@ -1,0 +1,67 @@
+#include "ray/node/worker_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
+
+namespace ray::core {
+namespace {
+
+const absl::Time kNow = absl::FromUnixSeconds(1'000'000);
+
+std::unique_ptr<WorkerRecord> Worker(pid_t pid, WorkerState state = WorkerState::kIdle,
+                                     absl::Time idle_since = kNow) {
+  auto worker = std::make_unique<WorkerRecord>();
+  worker->pid = pid;
+  worker->state = state;
+  worker->idle_since = idle_since;
+  return worker;
+}
+
+TEST(WorkerPoolTest, ADeadWorkersSlotIsReusedOnceItsProcessHasEnded) {
+  WorkerPool pool;
+  EXPECT_EQ(pool.Add(Worker(10)).index, 0);
+  EXPECT_EQ(pool.Add(Worker(11)).index, 1);
+  pool[0]->state = WorkerState::kDead;
+  pool[0]->process = Pidfd(-1);  // ended (no descriptor)
+  EXPECT_EQ(pool.Add(Worker(12)).index, 0);
+  EXPECT_EQ(pool.size(), 2u);
+  EXPECT_EQ(pool.Pids(), (std::vector<pid_t>{12, 11}));
+}
+
+TEST(WorkerPoolTest, UsableWorkersAreNeitherDeadNorBroken) {
+  WorkerPool pool;
+  pool.Add(Worker(1));
+  pool.Add(Worker(2, WorkerState::kBusy));
+  pool.Add(Worker(4, WorkerState::kBlocked));
+  pool[2]->broken = true;
+  pool.Add(Worker(3, WorkerState::kDead));
+  EXPECT_EQ(pool.CountUsable(), 2);
+  EXPECT_EQ(pool.Pids(), (std::vector<pid_t>{1, 2, 4}));
+}
+
+TEST(WorkerPoolTest, IdleWorkersBeyondTheFirstOnesRetireAfterTheTimeout) {
+  WorkerPool pool;
+  const absl::Duration timeout = absl::Seconds(10);
+  pool.Add(Worker(1, WorkerState::kIdle, kNow - absl::Seconds(30)));
+  pool.Add(Worker(2, WorkerState::kBusy));
+  pool.Add(Worker(3, WorkerState::kIdle, kNow - absl::Seconds(3)));  // due in 7 s
+  pool.Add(Worker(4, WorkerState::kIdle, kNow - absl::Seconds(20)));
+  absl::Time next = absl::InfiniteFuture();
+  std::vector<WorkerRecord*> retire = pool.IdleToRetire(/*keep=*/2, timeout, kNow, next);
+  EXPECT_EQ(retire, (std::vector<WorkerRecord*>{pool[0].get(), pool[3].get()}));
+  EXPECT_EQ(next, kNow + absl::Seconds(7));
+  // Keeping three: only the first due one goes, and the count stops the scan there.
+  next = absl::InfiniteFuture();
+  EXPECT_EQ(pool.IdleToRetire(/*keep=*/3, timeout, kNow, next),
+            (std::vector<WorkerRecord*>{pool[0].get()}));
+  EXPECT_EQ(next, absl::InfiniteFuture());
+  pool[0]->assigned.push_back(TaskID::FromRandom());  // a task on its way: not idle
+  next = absl::InfiniteFuture();
+  EXPECT_EQ(pool.IdleToRetire(/*keep=*/3, timeout, kNow, next),
+            (std::vector<WorkerRecord*>{pool[3].get()}));
+}
+
+}  // namespace
+}  // namespace ray::core

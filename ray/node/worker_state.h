@@ -1,0 +1,35 @@
+// What a worker process does, as the scheduler sees it, and how that may change:
+//
+//   from \ to | kIdle        | kBusy              | kBlocked           | kDead
+//   ----------+--------------+--------------------+--------------------+-----------------
+//   kIdle     |              | given a task       |                    | retired, or lost
+//   kBusy     | out of tasks | next queued starts | waits in a get, or | lost
+//             |              |                    | a nested one ended |
+//   kBlocked  | out of tasks | served, or runs a  | a nested one ended | lost
+//             |              | nested task        |                    |
+//   kDead     | final: its slot gets a new record (SpawnWorker)
+//
+// kBusy holds CPUs for its running task; kBlocked has given them back until its get is
+// served. A blocked worker that ends its task with its get unanswered breaks the protocol,
+// but the scheduler copes (kBlocked to kIdle or kBlocked).
+#pragma once
+
+namespace ray::core {
+
+enum class WorkerState { kIdle, kBusy, kBlocked, kDead };
+
+// Whether the table above allows `from` -> `to`.
+constexpr bool CanMoveWorker(WorkerState from, WorkerState to) {
+  switch (from) {
+    case WorkerState::kIdle:
+      return to == WorkerState::kBusy || to == WorkerState::kDead;
+    case WorkerState::kBusy:
+    case WorkerState::kBlocked:
+      return true;
+    case WorkerState::kDead:
+      return false;
+  }
+  return false;
+}
+
+}  // namespace ray::core
