@@ -101,8 +101,19 @@ class DriverRuntimeImpl final : public DriverRuntime {
 };
 
 absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
-  std::string root = options.session_dir_root;
-  if (root.empty()) root = getenv("TMPDIR") != nullptr ? getenv("TMPDIR") : "/tmp";
+  std::string root = options.session_dir_root;  // checked (CheckSessionOptions)
+  if (root.empty()) {
+    root = getenv("TMPDIR") != nullptr ? getenv("TMPDIR") : "/tmp";
+    if (root.size() > kMaxSessionDirRootLength) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("$TMPDIR = ", root, " is ", root.size(),
+                       " bytes: the session folder goes there, and at "
+                       "most ",
+                       kMaxSessionDirRootLength,
+                       " bytes leave room for the store's socket address; "
+                       "set a shorter TMPDIR or session_dir_root"));
+    }
+  }
   std::string dir_template = root + "/ray-session-XXXXXX";
   if (mkdtemp(dir_template.data()) == nullptr) {  // mode 0700
     return absl::InternalError(

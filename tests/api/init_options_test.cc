@@ -117,4 +117,27 @@ TEST_F(InitOptionsTest, OptionsOutOfLimitsThrowWithTheCheckMessage) {
   EXPECT_FALSE(ray::IsInitialized());
 }
 
+// A long $TMPDIR (where the session folder goes by default) is a clear error at Init; before, the
+// store failed to bind its socket and Init said only "the object store did not start".
+TEST_F(InitOptionsTest, ATmpdirTooLongForTheStoresSocketIsAClearError) {
+  const char* old = getenv("TMPDIR");
+  std::string saved = old != nullptr ? old : "";
+  std::string long_dir = "/tmp/" + std::string(100, 'd');
+  setenv("TMPDIR", long_dir.c_str(), 1);
+  try {
+    ray::Init({.num_workers = 1});
+    ADD_FAILURE() << "Init accepted a " << long_dir.size() << "-byte TMPDIR";
+  } catch (const ray::RayError& e) {
+    EXPECT_NE(std::string(e.what()).find("$TMPDIR = " + long_dir + " is 105 bytes"),
+              std::string::npos)
+        << e.what();
+  }
+  if (old != nullptr) {
+    setenv("TMPDIR", saved.c_str(), 1);
+  } else {
+    unsetenv("TMPDIR");
+  }
+  EXPECT_FALSE(ray::IsInitialized());
+}
+
 }  // namespace
