@@ -107,14 +107,12 @@ void Scheduler::NodeFailed(std::string why) {
   if (node_failure_) return;
   node_failure_ = std::move(why);
   node_broken_.store(true, std::memory_order_release);
-  std::vector<TaskID> unfinished;
-  for (const auto& [id, task] : tasks_) unfinished.push_back(id);
-  for (const TaskID& id : unfinished) {
-    auto it = tasks_.find(id);
-    if (it == tasks_.end()) continue;
-    FailTask(it->second, ErrorObject(NameOf(it->second), "ray::RayError", *node_failure_, id));
+  for (const TaskID& id : tasks_.Ids()) {
+    TaskRecord* task = tasks_.Find(id);
+    if (task == nullptr) continue;
+    FailTask(*task, ErrorObject(NameOf(*task), "ray::RayError", *node_failure_, id));
   }
-  ready_.clear();
+  tasks_.ClearReady();
   objects_changed_.SignalAll();
 }
 
@@ -147,9 +145,9 @@ void Scheduler::Submit(TaskRecord task) {
 
 void Scheduler::SubmitLocked(TaskRecord submitted) {
   const TaskID id = submitted.id;
-  auto [entry, inserted] = tasks_.try_emplace(id, std::move(submitted));
+  auto [entry, inserted] = tasks_.Add(std::move(submitted));
   if (!inserted) return;  // a duplicate submission (a buggy worker): counts nothing
-  TaskRecord& task = entry->second;
+  TaskRecord& task = *entry;
   for (int i = 1; i <= task.num_returns; ++i) {
     objects_.Register(ObjectID::ForReturn(id, i));  // the submitter's reference
   }
@@ -192,7 +190,7 @@ void Scheduler::SubmitLocked(TaskRecord submitted) {
 }
 
 void Scheduler::MakeReady(const TaskID& id) {
-  TaskRecord& task = tasks_.at(id);
+  TaskRecord& task = tasks_.At(id);
   for (const auto& arg : task.args) {
     if (arg.ref.IsNil()) continue;
     const ReferenceTable::Entry* entry = objects_.Find(arg.ref);
@@ -201,7 +199,7 @@ void Scheduler::MakeReady(const TaskID& id) {
       return;
     }
   }
-  ready_.push_back(id);
+  tasks_.PushReady(id);
 }
 
 void Scheduler::FailTask(TaskRecord& task, std::shared_ptr<const std::string> error) {
@@ -212,7 +210,7 @@ void Scheduler::FailTask(TaskRecord& task, std::shared_ptr<const std::string> er
   }
   int num_returns = task.num_returns;
   std::vector<ObjectID> nested = std::move(task.nested_refs);
-  tasks_.erase(id);
+  tasks_.Erase(id);
   if (graph_ != nullptr) graph_->OnFinish(id, /*failed=*/true, absl::Now());
   for (int i = 1; i <= num_returns; ++i) {
     ObjectReady(ObjectID::ForReturn(id, i), error, error->size());
@@ -234,8 +232,8 @@ void Scheduler::AddObject(const ObjectID& id, std::shared_ptr<const std::string>
 void Scheduler::ObjectReady(const ObjectID& id, std::shared_ptr<const std::string> value,
                             uint64_t size, std::vector<ObjectID> nested) {
   for (const TaskID& t : objects_.MarkReady(id, std::move(value), size, std::move(nested))) {
-    auto it = tasks_.find(t);
-    if (it != tasks_.end() && --it->second.unresolved == 0) MakeReady(t);
+    TaskRecord* task = tasks_.Find(t);
+    if (task != nullptr && --task->unresolved == 0) MakeReady(t);
   }
   objects_changed_.SignalAll();
 }
@@ -290,8 +288,8 @@ void Scheduler::StartNextTask(Worker& worker) {
     return;
   }
   worker.MoveTo(Worker::State::kBusy);  // the next queued task starts now, on these CPUs
-  auto next = tasks_.find(worker.assigned.front());
-  worker.cpus_held = next == tasks_.end() ? 0 : std::min(next->second.num_cpus, options_.num_cpus);
+  TaskRecord* next = tasks_.Find(worker.assigned.front());
+  worker.cpus_held = next == nullptr ? 0 : std::min(next->num_cpus, options_.num_cpus);
   cpus_free_ -= worker.cpus_held;
   RecordStart(worker);
 }
@@ -299,14 +297,14 @@ void Scheduler::StartNextTask(Worker& worker) {
 void Scheduler::TaskFinished(Worker& worker, const TaskID& id) {
   worker.assigned.pop_front();
   StartNextTask(worker);
-  auto it = tasks_.find(id);
-  if (it == tasks_.end()) return;
+  TaskRecord* task = tasks_.Find(id);
+  if (task == nullptr) return;
   std::vector<ObjectID> args;
-  for (const auto& arg : it->second.args) {
+  for (const auto& arg : task->args) {
     if (!arg.ref.IsNil()) args.push_back(arg.ref);
   }
-  std::vector<ObjectID> nested = std::move(it->second.nested_refs);
-  tasks_.erase(it);
+  std::vector<ObjectID> nested = std::move(task->nested_refs);
+  tasks_.Erase(id);
   for (const ObjectID& arg : args) objects_.ReleaseUse(arg);
   objects_.RemoveRefs(nested);
 }

@@ -28,6 +28,7 @@
 #include "ray/function/function_table.h"
 #include "ray/node/dispatch_policy.h"
 #include "ray/node/reference_table.h"
+#include "ray/node/task_queue.h"
 #include "ray/node/task_record.h"
 #include "ray/node/worker_liveness.h"
 #include "ray/node/worker_pool.h"
@@ -191,11 +192,8 @@ class Scheduler {
   absl::Time grace_until_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<uint64_t, FunctionRecord> functions_ ABSL_GUARDED_BY(mu_);
-  // Node maps: a backlog of a million tasks costs a pointer per empty slot, not a whole record
-  // (and records stay where they are while others are added).
-  absl::node_hash_map<TaskID, TaskRecord> tasks_ ABSL_GUARDED_BY(mu_);
+  TaskQueue tasks_ ABSL_GUARDED_BY(mu_);
   ReferenceTable objects_ ABSL_GUARDED_BY(mu_);
-  std::deque<TaskID> ready_ ABSL_GUARDED_BY(mu_);
   WorkerPool workers_ ABSL_GUARDED_BY(mu_);
   const DispatchPolicy policy_;
   std::vector<WorkerView> worker_views_ ABSL_GUARDED_BY(mu_);  // reused by SnapshotForDispatch

@@ -41,7 +41,7 @@ DispatchSnapshot Scheduler::SnapshotForDispatch(
   }
   return {.workers = worker_views_,
           .cpus_free = cpus_free_,
-          .ready_size = ready_.size(),
+          .ready_size = tasks_.ReadySize(),
           .ready_at = ready_at,
           .may_start_worker = may_start_worker,
           .now = absl::Now()};
@@ -50,14 +50,12 @@ DispatchSnapshot Scheduler::SnapshotForDispatch(
 void Scheduler::Dispatch() {
   using Kind = DispatchDecision::Kind;
   auto ready_at = [&](size_t position) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    auto it = tasks_.find(ready_[position]);
-    return it == tasks_.end() ? std::nullopt
-                              : std::optional<ReadyTask>({it->first, it->second.num_cpus});
+    TaskRecord* task = tasks_.ReadyAt(position);
+    return task == nullptr ? std::nullopt : std::optional<ReadyTask>({task->id, task->num_cpus});
   };
   bool start_failed = false;
   while (true) {
-    while (!ready_.empty() && !tasks_.contains(ready_.front())) ready_.pop_front();
-    if (ready_.empty()) break;
+    if (tasks_.ReadySize() == 0) break;
     const DispatchDecision decision = policy_.Next(SnapshotForDispatch(ready_at, !start_failed));
     if (decision.kind == Kind::kNone) break;
     if (decision.kind == Kind::kStartWorker) {
@@ -65,8 +63,7 @@ void Scheduler::Dispatch() {
       continue;
     }
     start_failed = false;
-    TaskRecord& task = tasks_.at(ready_[decision.position]);
-    ready_.erase(ready_.begin() + decision.position);
+    TaskRecord& task = tasks_.TakeReady(decision.position);
     switch (decision.kind) {
       case Kind::kRun: {
         Worker& worker = *workers_[decision.worker];

@@ -28,7 +28,7 @@ void Scheduler::FlushWorkers() {
     return functions_.at(key);
   };
   auto task = [&](const TaskID& id)
-                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> const TaskRecord& { return tasks_.at(id); };
+                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> const TaskRecord& { return tasks_.At(id); };
   auto inline_value = [&](const ObjectID& ref)
                           ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> const std::string* {
     const ReferenceTable::Entry* entry = objects_.Find(ref);
@@ -41,7 +41,7 @@ void Scheduler::FlushWorkers() {
     if (worker.state == Worker::State::kDead || worker.broken) continue;
     WorkerConnection& connection = *worker.connection;
     if (!connection.outbox().empty()) {
-      for (const TaskID& id : connection.outbox().tasks) FitArgumentsInline(tasks_.at(id));
+      for (const TaskID& id : connection.outbox().tasks) FitArgumentsInline(tasks_.At(id));
       connection.QueueOutbox(tables);
     }
     if (!connection.stream().HasPendingWrites()) continue;
@@ -168,8 +168,8 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
       if (pos == worker.assigned.end()) continue;
       front_back |= pos == worker.assigned.begin();
       worker.assigned.erase(pos);
-      if (auto t = tasks_.find(id); t != tasks_.end()) t->second.worker = -1;
-      ready_.push_front(id);
+      if (TaskRecord* t = tasks_.Find(id)) t->worker = -1;
+      tasks_.ReturnReady(id);
     }
     if (front_back && worker.state == Worker::State::kBusy) StartNextTask(worker);
   }

@@ -61,19 +61,19 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why, bool kill) {
   worker.assigned.clear();
   worker.lost_why = why;
   for (const TaskID& id : worker.lost_tasks) {
-    if (auto it = tasks_.find(id); it != tasks_.end()) {
-      it->second.worker = -1;
-      it->second.run_while_blocked = false;
+    if (TaskRecord* task = tasks_.Find(id)) {
+      task->worker = -1;
+      task->run_while_blocked = false;
     }
   }
   for (const ObjectID& id : worker.held) {
     if (!objects_.Contains(id)) continue;
     // An object one of its tasks made (a put) stays until that task ends: its next attempt
     // finds it as it was, in the store too (see CreateOrFindStored in task_returns.h).
-    if (auto task = tasks_.find(id.Task());
-        task != tasks_.end() && std::find(worker.lost_tasks.begin(), worker.lost_tasks.end(),
-                                          id.Task()) != worker.lost_tasks.end()) {
-      task->second.nested_refs.push_back(id);  // the reference moves to the task
+    if (TaskRecord* task = tasks_.Find(id.Task());
+        task != nullptr && std::find(worker.lost_tasks.begin(), worker.lost_tasks.end(),
+                                     id.Task()) != worker.lost_tasks.end()) {
+      task->nested_refs.push_back(id);  // the reference moves to the task
       continue;
     }
     objects_.RemoveRef(id);
@@ -103,9 +103,9 @@ void Scheduler::WorkerEnded(Worker& worker) {
   std::deque<TaskID> lost = std::move(worker.lost_tasks);
   worker.lost_tasks.clear();
   for (size_t i = lost.size(); i-- > 0;) {  // keep their order at the queue's front
-    auto it = tasks_.find(lost[i]);
-    if (it == tasks_.end()) continue;  // failed meanwhile (the node broke)
-    TaskRecord& task = it->second;
+    TaskRecord* found = tasks_.Find(lost[i]);
+    if (found == nullptr) continue;  // failed meanwhile (the node broke)
+    TaskRecord& task = *found;
     if (i < worker.lost_running && --task.retries_left < 0) {
       // What the dead attempt stored is no one's: its results are this error.
       for (int r = 1; r <= task.num_returns; ++r) {
@@ -116,7 +116,7 @@ void Scheduler::WorkerEnded(Worker& worker) {
       FailTask(task,
                ErrorObject(NameOf(task), std::string(kWorkerCrashedErrorType), message, task.id));
     } else {
-      ready_.push_front(task.id);
+      tasks_.ReturnReady(task.id);
     }
   }
 }
