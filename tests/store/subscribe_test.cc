@@ -170,6 +170,7 @@ void PutPastStalledSubscriber(testing::StoreProcess& store) {
   SealLog log;
   ASSERT_TRUE((*producer)->Subscribe([&](std::span<const ObjectID> ids) { log.Add(ids); }).ok());
   uint64_t before = AnonymousMemory(store.pid());
+  ASSERT_GT(before, 0u) << "cannot read the store's RssAnon";
   const TaskID task = TaskID::FromRandom();
   for (int i = 1; i <= kSlowPuts; ++i) {
     ASSERT_TRUE((*producer)->Put(ObjectID::ForPut(task, i), std::vector<uint8_t>(64, 7)).ok());
@@ -177,6 +178,7 @@ void PutPastStalledSubscriber(testing::StoreProcess& store) {
     ASSERT_TRUE(flushed.ok()) << flushed;
   }
   uint64_t after = AnonymousMemory(store.pid());
+  ASSERT_GT(after, 0u) << "cannot read the store's RssAnon";
   EXPECT_LT(after, before + kMemoryBound) << "store grew from " << before << " to " << after;
   EXPECT_TRUE(log.WaitFor(ObjectID::ForPut(task, kSlowPuts), absl::Seconds(30)))
       << "a reading subscriber missed a notification";
