@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "ray/core_worker/limits.h"
+#include "ray/core_worker/stored_objects.h"
 #include "ray/core_worker/worker.h"
 #include "ray/function/function_table.h"
 #include "ray/node/scheduler.h"
@@ -101,19 +102,7 @@ class DriverRuntimeImpl final : public DriverRuntime {
 };
 
 absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
-  std::string root = options.session_dir_root;  // checked (CheckSessionOptions)
-  if (root.empty()) {
-    root = getenv("TMPDIR") != nullptr ? getenv("TMPDIR") : "/tmp";
-    if (root.size() > kMaxSessionDirRootLength) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("$TMPDIR = ", root, " is ", root.size(),
-                       " bytes: the session folder goes there, and at "
-                       "most ",
-                       kMaxSessionDirRootLength,
-                       " bytes leave room for the store's socket address; "
-                       "set a shorter TMPDIR or session_dir_root"));
-    }
-  }
+  const std::string root = SessionDirRoot(options);  // its length checked (CheckSessionOptions)
   std::string dir_template = root + "/ray-session-XXXXXX";
   if (mkdtemp(dir_template.data()) == nullptr) {  // mode 0700
     return absl::InternalError(
@@ -286,14 +275,10 @@ std::vector<ObjectValue> DriverRuntimeImpl::Get(std::span<const ObjectID> ids,
   if (from_store.empty()) return result;
   // Each exists (the scheduler said so): a seal may still be on its way; a missing one is gone.
   absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
-  auto buffers = scheduler_->store().Get(from_store, left, store::StoreClient::IfAbsent::kFail);
+  std::vector<ObjectValue> stored = ReadStoredObjects(scheduler_->store(), from_store, left);
   size_t next = 0;
   for (size_t i = 0; i < ids.size(); ++i) {
-    if ((*values)[i] != nullptr) continue;
-    auto& buffer = buffers[next++];
-    if (!buffer.ok()) ThrowStoreReadError(buffer.status(), ids[i]);
-    auto owner = std::make_shared<store::ObjectBuffer>(*std::move(buffer));
-    result[i] = {owner->span(), owner};
+    if ((*values)[i] == nullptr) result[i] = std::move(stored[next++]);
   }
   return result;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -68,7 +69,21 @@ absl::Status CheckSessionOptions(const SessionOptions& options) {
         "session_dir_root = ", options.session_dir_root, ": at most ", kMaxSessionDirRootLength,
         " bytes (the store's socket in it needs a unix socket address)"));
   }
+  if (std::string root = SessionDirRoot(options);
+      !options.local_mode && root.size() > kMaxSessionDirRootLength) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "$TMPDIR = ", root, " is ", root.size(),
+        " bytes: the session folder goes there, and at most ", kMaxSessionDirRootLength,
+        " bytes leave room for the store's socket address; set a shorter "
+        "TMPDIR or session_dir_root"));
+  }
   return absl::OkStatus();
+}
+
+std::string SessionDirRoot(const SessionOptions& options) {
+  if (!options.session_dir_root.empty()) return options.session_dir_root;
+  const char* tmpdir = getenv("TMPDIR");
+  return tmpdir != nullptr ? tmpdir : "/tmp";
 }
 
 uint64_t DefaultStoreMemory(uint64_t mem_total, uint64_t mem_available) {

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "ray/core_worker/core_runtime.h"
@@ -48,9 +49,12 @@ inline constexpr size_t kMaxSessionDirRootLength =
 
 // Checks every option of a session (ray::Init, ray.init): CheckNodeOptions, then max_workers (0
 // to kMaxMaxWorkers; 0: 256), idle_worker_timeout (> 0) and worker_stall_timeout (at least
-// kMinWorkerStallTimeout) and session_dir_root (at most kMaxSessionDirRootLength bytes).
-// InvalidArgument as CheckNodeOptions's.
+// kMinWorkerStallTimeout) and the session folder's root, given or $TMPDIR (at most
+// kMaxSessionDirRootLength bytes, unless in local mode). InvalidArgument as CheckNodeOptions's.
 absl::Status CheckSessionOptions(const SessionOptions& options);
+
+// Where the session folder goes: session_dir_root, else $TMPDIR, else /tmp.
+std::string SessionDirRoot(const SessionOptions& options);
 
 // The node's default object store size: 30% of the machine's memory, at most half of what is
 // available now (other drivers' stores, and the programs running, leave less), at least 64 MiB;

@@ -154,18 +154,11 @@ void WorkerRuntime::Execute(const QueuedTask& queued) {
     if (!store_refs.empty()) {
       // They exist (the scheduler dispatches a task once its arguments do): a seal may still
       // be on its way, a missing one is gone (ObjectLostError).
-      auto buffers =
-          store_->Get(store_refs, kArgumentSealTimeout, store::StoreClient::IfAbsent::kFail);
+      std::vector<ObjectValue> stored =
+          ReadStoredObjects(*store_, store_refs, kArgumentSealTimeout);
       size_t next = 0;
       for (size_t a = 0; a < args.size(); ++a) {
-        if (!task.getArgs()[a].isRef()) continue;
-        auto& buffer = buffers[next++];
-        if (!buffer.ok()) {
-          ThrowStoreReadError(buffer.status(),
-                              ObjectID::FromBinaryOrNil(AsView(task.getArgs()[a].getRef())));
-        }
-        auto owner = std::make_shared<store::ObjectBuffer>(*std::move(buffer));
-        args[a] = {owner->span(), owner};
+        if (task.getArgs()[a].isRef()) args[a] = std::move(stored[next++]);
       }
     }
     TaskID previous = std::exchange(current_task_, id);

@@ -110,8 +110,7 @@ std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl:
   for (size_t i = 0; i < ids.size(); ++i) {
     auto local = store_->TryGet(ids[i]);
     if (local && local->ok()) {
-      auto owner = std::make_shared<store::ObjectBuffer>(**std::move(local));
-      values[i] = {owner->span(), owner};
+      values[i] = ValueOf(**std::move(local));
     } else {
       missing.push_back(i);
     }
@@ -154,14 +153,10 @@ std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl:
   if (!from_store.empty()) {
     // The rest of the timeout (each exists: a seal may still be on its way).
     absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
-    auto buffers = store_->Get(from_store, left, store::StoreClient::IfAbsent::kFail);
+    std::vector<ObjectValue> stored = ReadStoredObjects(*store_, from_store, left);
     size_t next = 0;
     for (size_t i : missing) {
-      if (reply.at(ids[i])->object.isValue()) continue;
-      auto& buffer = buffers[next++];
-      if (!buffer.ok()) ThrowStoreReadError(buffer.status(), ids[i]);
-      auto owner = std::make_shared<store::ObjectBuffer>(*std::move(buffer));
-      values[i] = {owner->span(), owner};
+      if (!reply.at(ids[i])->object.isValue()) values[i] = std::move(stored[next++]);
     }
   }
   return values;

@@ -22,6 +22,7 @@
 #include "ray/common/capnp_bytes.h"
 #include "ray/common/capnp_ids.h"
 #include "ray/core_worker/core_runtime.h"
+#include "ray/core_worker/stored_objects.h"
 #include "ray/core_worker/task_returns.h"
 #include "ray/core_worker/worker_outbox.h"
 #include "ray/faults/fault_injection.h"

@@ -203,19 +203,22 @@ void Scheduler::MakeReady(const TaskID& id) {
 }
 
 void Scheduler::FailTask(TaskRecord& task, std::shared_ptr<const std::string> error) {
-  TaskID id = task.id;
-  std::vector<ObjectID> args;
-  for (const auto& arg : task.args) {
-    if (!arg.ref.IsNil()) args.push_back(arg.ref);
-  }
-  int num_returns = task.num_returns;
-  std::vector<ObjectID> nested = std::move(task.nested_refs);
-  tasks_.Erase(id);
+  const TaskID id = task.id;
   if (graph_ != nullptr) graph_->OnFinish(id, /*failed=*/true, absl::Now());
-  for (int i = 1; i <= num_returns; ++i) {
-    ObjectReady(ObjectID::ForReturn(id, i), error, error->size());
+  for (int i = 1; i <= task.num_returns; ++i) {
+    ObjectReady(ObjectID::ForReturn(id, i), error, error->size());  // never touches `task`
   }
-  for (const ObjectID& arg : args) objects_.ReleaseUse(arg);
+  EndTask(id);
+}
+
+void Scheduler::EndTask(const TaskID& id) {
+  TaskRecord* task = tasks_.Find(id);
+  if (task == nullptr) return;
+  for (const auto& arg : task->args) {
+    if (!arg.ref.IsNil()) objects_.ReleaseUse(arg.ref);  // the reference table has no tasks
+  }
+  std::vector<ObjectID> nested = std::move(task->nested_refs);
+  tasks_.Erase(id);
   objects_.RemoveRefs(nested);
 }
 
@@ -297,16 +300,7 @@ void Scheduler::StartNextTask(Worker& worker) {
 void Scheduler::TaskFinished(Worker& worker, const TaskID& id) {
   worker.assigned.pop_front();
   StartNextTask(worker);
-  TaskRecord* task = tasks_.Find(id);
-  if (task == nullptr) return;
-  std::vector<ObjectID> args;
-  for (const auto& arg : task->args) {
-    if (!arg.ref.IsNil()) args.push_back(arg.ref);
-  }
-  std::vector<ObjectID> nested = std::move(task->nested_refs);
-  tasks_.Erase(id);
-  for (const ObjectID& arg : args) objects_.ReleaseUse(arg);
-  objects_.RemoveRefs(nested);
+  EndTask(id);
 }
 
 void Scheduler::ServeBlockedWorkers(bool expire) {

@@ -62,7 +62,6 @@ struct SchedulerOptions {
 class Scheduler {
  public:
   // See DispatchPolicy.
-  static constexpr size_t kPipelineDepth = DispatchPolicy::kPipelineDepth;
   static constexpr absl::Duration kStealAfter = DispatchPolicy::kStealAfter;
   static constexpr size_t kMaxNesting = DispatchPolicy::kMaxNesting;
   // How long the scheduler thread leaves polling to the driver after a driver wait ends.
@@ -142,6 +141,9 @@ class Scheduler {
   void StartNextTask(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FailTask(TaskRecord& task, std::shared_ptr<const std::string> error)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The task has ended: it leaves the table, and its arguments and nested references are
+  // released.
+  void EndTask(const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MakeReady(const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The task's name option, else its function's name.
   const std::string& NameOf(const TaskRecord& task) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

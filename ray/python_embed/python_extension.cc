@@ -107,13 +107,12 @@ auto WithoutGilInDriver(F&& f) -> decltype(f()) {
 // thread waits for it to return); does nothing outside the driver, in local mode or once shut
 // down.
 void OnNode(absl::FunctionRef<void(core::DriverRuntime&)> f) {
-  if (Node() == nullptr) return;
+  core::DriverRuntime* node = Node();  // the gate's runtime: alive while a call is inside
+  if (node == nullptr) return;
   core::RuntimeGate* gate = core::SessionGate();
   WithoutGilInDriver([&] {
     try {
-      gate->Call([&](CoreRuntime& runtime) {
-        if (auto* node = dynamic_cast<core::DriverRuntime*>(&runtime)) f(*node);
-      });
+      gate->Call([&](CoreRuntime&) { f(*node); });
     } catch (const RayError&) {  // shut down meanwhile
     }
   });

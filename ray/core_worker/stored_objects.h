@@ -1,0 +1,24 @@
+// Reading objects from the node's store into ObjectValues: what the driver's and a worker's Get
+// and a task's arguments share.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "ray/common/id.h"
+#include "ray/core_worker/core_runtime.h"
+#include "ray/store/client.h"
+
+namespace ray::core {
+
+// A pinned object as a value (the buffer keeps the pin while the value lives).
+ObjectValue ValueOf(store::ObjectBuffer buffer);
+
+// Reads objects the scheduler said exist: a seal may still be on its way (waited for, at most
+// `timeout`: GetTimeoutError); one that is gone throws ObjectLostError at once
+// (ThrowStoreReadError). One value per ID, in order.
+std::vector<ObjectValue> ReadStoredObjects(store::StoreClient& store, std::span<const ObjectID> ids,
+                                           absl::Duration timeout);
+
+}  // namespace ray::core
