@@ -25,17 +25,17 @@
 //   ray/api/ray_remote.h  RAY_REMOTE(f): C++ functions that Python calls by name
 //   ray/object/errors.h     RayError, TaskError, WorkerCrashedError, GetTimeoutError,
 //                         ObjectStoreFullError, ObjectLostError
-//   ray/object/serialization.h  what values can be (RAY_SERIALIZABLE, RAY_RAW_ELEMENT,
-//                         ArrayView, ByteBuffer); docs/API.md lists the types
+//   ray/api/values.h      what values can be (RAY_SERIALIZABLE, RAY_RAW_ELEMENT, ArrayView,
+//                         ByteBuffer); docs/API.md lists the types
 // Timeouts (Get, GetView, Wait) are absl::Durations or std::chrono durations (ray::Timeout).
 #pragma once
 
-#include "ray/api/graph.h"             // IWYU pragma: export
-#include "ray/api/init.h"              // IWYU pragma: export
-#include "ray/api/object_ref.h"        // IWYU pragma: export
-#include "ray/api/options.h"           // IWYU pragma: export
-#include "ray/api/ray_remote.h"        // IWYU pragma: export
-#include "ray/api/remote.h"            // IWYU pragma: export
-#include "ray/api/returns.h"           // IWYU pragma: export
-#include "ray/object/errors.h"         // IWYU pragma: export
-#include "ray/object/serialization.h"  // IWYU pragma: export
+#include "ray/api/graph.h"       // IWYU pragma: export
+#include "ray/api/init.h"        // IWYU pragma: export
+#include "ray/api/object_ref.h"  // IWYU pragma: export
+#include "ray/api/options.h"     // IWYU pragma: export
+#include "ray/api/ray_remote.h"  // IWYU pragma: export
+#include "ray/api/remote.h"      // IWYU pragma: export
+#include "ray/api/returns.h"     // IWYU pragma: export
+#include "ray/api/values.h"      // IWYU pragma: export
+#include "ray/object/errors.h"   // IWYU pragma: export

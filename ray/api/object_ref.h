@@ -18,7 +18,7 @@
 #include "ray/common/id.h"
 #include "ray/core_worker/core_runtime.h"
 #include "ray/object/errors.h"
-#include "ray/object/serialization.h"
+#include "ray/api/internal/serialization.h"
 
 namespace ray {
 

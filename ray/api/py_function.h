@@ -33,7 +33,7 @@
 #include "ray/api/options.h"
 #include "ray/api/remote.h"
 #include "ray/core_worker/core_runtime.h"
-#include "ray/object/serialization.h"
+#include "ray/api/internal/serialization.h"
 #include "ray/python_embed/embedded_python.h"
 
 namespace ray {

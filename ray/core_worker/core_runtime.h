@@ -2,7 +2,7 @@
 // templates turn typed calls into. The driver's runtime (scheduler threads in-process), a
 // worker's runtime (talking to the scheduler) and local mode (tasks run in the caller's
 // process) implement it. Values cross this interface already serialized
-// (ray/object/serialization.h).
+// (ray/object/object_format.h; C++ values: ray/api/internal/serialization.h).
 #pragma once
 
 #include <cstdint>

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "ray/function/function_id.h"
 #include "ray/object/errors.h"
-#include "ray/object/serialization.h"
+#include "ray/object/object_format.h"
 
 namespace ray::core {
 

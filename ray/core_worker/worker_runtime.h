@@ -29,7 +29,7 @@
 #include "ray/function/function_table.h"
 #include "ray/node/crash_report.h"
 #include "ray/object/errors.h"
-#include "ray/object/serialization.h"
+#include "ray/object/object_format.h"
 #include "ray/rpc/message_stream.h"
 #include "ray/rpc/worker.capnp.h"
 #include "ray/store/client.h"

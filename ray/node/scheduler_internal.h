@@ -20,7 +20,7 @@
 #include "ray/node/scheduler.h"
 #include "ray/node/worker_pool.h"
 #include "ray/object/errors.h"
-#include "ray/object/serialization.h"
+#include "ray/object/object_format.h"
 
 namespace ray::core {
 namespace scheduler_internal {

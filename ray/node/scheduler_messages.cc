@@ -16,7 +16,7 @@
 #include "ray/node/scheduler.h"
 #include "ray/node/scheduler_internal.h"
 #include "ray/object/errors.h"
-#include "ray/object/serialization.h"
+#include "ray/object/object_format.h"
 #include "ray/rpc/inline_values.h"
 
 namespace ray::core {

@@ -4,7 +4,7 @@
 //
 // Error object conventions (every runtime follows them):
 //   - A task that throws stores, in place of each of its return values, an error object
-//     (SerializeError of a TaskErrorInfo, ray/object/serialization.h) made by
+//     (SerializeError of a TaskErrorInfo, ray/object/object_format.h) made by
 //     CurrentExceptionErrorInfo() inside the catch block.
 //   - A task that throws a ray::TaskError or ray::WorkerCrashedError (typically because it
 //     called Get on a failed object) stores that exception's TaskErrorInfo unchanged: the error
@@ -24,7 +24,7 @@
 
 #include "absl/status/status.h"
 #include "ray/common/id.h"
-#include "ray/object/serialization.h"
+#include "ray/object/object_format.h"
 
 namespace ray {
 

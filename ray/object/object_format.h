@@ -1,48 +1,22 @@
-// The object format (header, element kinds, error objects' contents) and the value types it
-// stores raw (ByteBuffer, ArrayView): what serialization.h reads and writes. Include
-// serialization.h, which includes this.
+// The object format: the 64-byte header every object starts with, the element kinds of raw
+// objects, error objects (what a failed task stores in place of its results), and the header
+// writers. What the engine needs to know about objects; how C++ values become objects is the
+// API's (ray/api/internal/serialization.h), how Python values do is python_embed's.
 #pragma once
 
-#include <array>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <ctime>
-#include <deque>
-#include <forward_list>
-#include <limits>
-#include <list>
-#include <map>
-#include <memory>
 #include <msgpack.hpp>
-#include <optional>
-#include <set>
 #include <span>
 #include <string>
 #include <string_view>
-#include <tuple>
-#include <type_traits>
 #include <typeinfo>
-#include <unordered_map>
-#include <unordered_set>
-#include <utility>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "ray/common/stable_hash.h"
-#include "ray/object/msgpack_floats.h"
-
-// Declares the fields a user struct serializes (as a msgpack array, in this order):
-//   struct Point { double x, y; std::string label; RAY_SERIALIZABLE(x, y, label); };
-// The struct needs a default constructor. Same as msgpack's MSGPACK_DEFINE.
-#define RAY_SERIALIZABLE(...) MSGPACK_DEFINE(__VA_ARGS__)
-
-// Inside a trivially-copyable struct: store vectors/spans of it raw (its bytes as they are, so
-// it must not hold pointers) and allow zero-copy views of it:
-//   struct Pixel { uint8_t r, g, b, a; RAY_RAW_ELEMENT(); };
-#define RAY_RAW_ELEMENT() using ray_raw_element_tag = void
 
 namespace ray {
 
@@ -114,82 +88,55 @@ inline std::span<const uint8_t> AsBytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-// ---------------------------------------------------------------------------------------------
-// Value types
-
-// An owned, contiguous byte buffer, stored raw (kBytes). Inside msgpack containers it is a
-// msgpack bin.
-class ByteBuffer {
- public:
-  ByteBuffer() = default;
-  explicit ByteBuffer(std::vector<uint8_t> bytes) : bytes_(std::move(bytes)) {}
-  explicit ByteBuffer(std::span<const uint8_t> bytes) : bytes_(bytes.begin(), bytes.end()) {}
-  ByteBuffer(const void* data, size_t size)
-      : bytes_(static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + size) {}
-
-  const uint8_t* data() const { return bytes_.data(); }
-  uint8_t* data() { return bytes_.data(); }
-  size_t size() const { return bytes_.size(); }
-  bool empty() const { return bytes_.empty(); }
-  std::span<const uint8_t> span() const { return bytes_; }
-  std::vector<uint8_t>& bytes() { return bytes_; }
-  const std::vector<uint8_t>& bytes() const { return bytes_; }
-
-  friend bool operator==(const ByteBuffer&, const ByteBuffer&) = default;
-
- private:
-  std::vector<uint8_t> bytes_;
+struct ElementType {
+  ElementKind kind;
+  uint32_t size;
+  uint64_t type_hash;
 };
 
-// A read-only view of the elements of a raw object, in the object's own memory (no copy). It
-// keeps `owner` alive (the runtime passes the store pin), so the memory stays valid as long as
-// the view or a copy of it exists. Serializing an ArrayView writes a raw object.
+// FNV-1a of T's mangled name: the header's type_hash.
 template <typename T>
-class ArrayView {
- public:
-  using value_type = T;
-  using const_iterator = const T*;
-  using iterator = const T*;
+uint64_t TypeHash() {
+  static const uint64_t hash = Fnv1aHash(typeid(T).name());
+  return hash;
+}
 
-  ArrayView() = default;
-  explicit ArrayView(std::span<const T> elements, std::shared_ptr<const void> owner = nullptr)
-      : data_(elements.data()), size_(elements.size()), owner_(std::move(owner)) {}
+namespace internal {
 
-  const T* data() const { return data_; }
-  size_t size() const { return size_; }
-  bool empty() const { return size_ == 0; }
-  const T& operator[](size_t i) const { return data_[i]; }
-  const T* begin() const { return data_; }
-  const T* end() const { return data_ + size_; }
-  std::span<const T> span() const { return {data_, size_}; }
-  operator std::span<const T>() const { return span(); }  // NOLINT: a view is a span
-  std::vector<T> ToVector() const { return std::vector<T>(begin(), end()); }
-  std::string_view str() const requires std::is_same_v<T, char> { return {data_, size_}; }
-  const std::shared_ptr<const void>& owner() const { return owner_; }
+// A caller's bug (an output smaller than it said): prints `message` and aborts.
+[[noreturn]] void SerializationFatal(const std::string& message);
 
- private:
-  const T* data_ = nullptr;
-  size_t size_ = 0;
-  std::shared_ptr<const void> owner_;
-};
+// Writes a header; `type_name` is cut to fit (ending in "...").
+void WriteHeaderFields(uint8_t* out, ObjectFormat format, ElementType elem, uint64_t payload_size,
+                       uint64_t type_hash, std::string_view type_name);
 
-// Lets a trivially-copyable type that cannot carry RAY_RAW_ELEMENT() (a third-party struct)
-// opt in: template <> struct ray::RawElementOptIn<Foo> : std::true_type {};
 template <typename T>
-    struct RawElementOptIn : std::bool_constant < requires {
-  typename T::ray_raw_element_tag;
-} > {};
+void WriteHeader(uint8_t* out, ObjectFormat format, ElementType elem, uint64_t payload_size) {
+  WriteHeaderFields(out, format, elem, payload_size,
+                    elem.kind == ElementKind::kTrivial ? elem.type_hash : TypeHash<T>(),
+                    TypeName<T>());
+}
 
-// Lets a class with msgpack adaptors of its own (specializations of msgpack::adaptor::pack and
-// convert) pass ray's compile-time check of values (ray/api checks every argument, result and
-// object type): template <> struct ray::MsgpackAdaptorOptIn<Foo> : std::true_type {};
-template <typename T>
-struct MsgpackAdaptorOptIn : std::false_type {};
+// The errors of reads (InvalidArgument for the wrong type, naming what the object holds;
+// Aborted with the task error for an error object).
+absl::Status WrongTypeError(std::span<const uint8_t> bytes, const std::string& wanted,
+                            std::string_view detail);
+absl::Status RawElementMismatch(std::span<const uint8_t> bytes, const ObjectHeader& header,
+                                const std::string& wanted);
+absl::Status ErrorObjectStatus(std::span<const uint8_t> bytes);
 
-template <typename E>
-inline constexpr bool kIsRawElement =
-    !std::is_const_v<E> && !std::is_volatile_v<E> &&
-    (std::is_arithmetic_v<E> || std::is_same_v<E, std::byte> || RawElementOptIn<E>::value);
+}  // namespace internal
+
+// Writes the header of an object whose payload another language wrote (a msgpack value or a
+// pickle from Python): no element type, no type hash, `type_name` for messages (cut to fit).
+inline void WriteForeignHeader(std::span<uint8_t> out, ObjectFormat format, uint64_t payload_size,
+                               std::string_view type_name) {
+  if (out.size() < kObjectHeaderSize) {
+    internal::SerializationFatal("WriteForeignHeader: output smaller than the object header");
+  }
+  internal::WriteHeaderFields(out.data(), format, {ElementKind::kNone, 0, 0}, payload_size, 0,
+                              type_name);
+}
 
 // What is stored about a task that threw, in place of its result.
 struct TaskErrorInfo {
@@ -211,5 +158,16 @@ struct TaskErrorInfo {
   MSGPACK_DEFINE_MAP(function_name, exception_type, message, task_id, pid, node, traceback,
                      exception_pickle);
 };
+
+// ---------------------------------------------------------------------------------------------
+// Error objects
+
+size_t SerializedErrorSize(const TaskErrorInfo& info);
+size_t SerializeErrorInto(const TaskErrorInfo& info, std::span<uint8_t> out);
+std::string SerializeError(const TaskErrorInfo& info);
+// True if `bytes` is a well-formed object header of an error object.
+bool IsError(std::span<const uint8_t> bytes);
+// InvalidArgument if the object is not an error object, DataLoss if malformed.
+absl::StatusOr<TaskErrorInfo> DeserializeError(std::span<const uint8_t> bytes);
 
 }  // namespace ray

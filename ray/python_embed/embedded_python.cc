@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "ray/object/errors.h"
-#include "ray/object/serialization.h"
+#include "ray/object/msgpack_object.h"
 #include "ray/python_embed/msgpack_python.h"
 #include "ray/python_embed/object_python.h"
 #include "ray/python_embed/py_ref.h"
@@ -167,7 +167,7 @@ void RunPyFunction(std::span<const core::ObjectValue> args, std::span<const Resu
                    core::ReturnWriter& returns) {
   absl::StatusOr<std::pair<std::string, std::string>> call =
       args.empty() ? absl::InvalidArgumentError("no arguments")
-                   : Deserialize<std::pair<std::string, std::string>>(args[0].bytes);
+                   : DeserializeMsgpack<std::pair<std::string, std::string>>(args[0].bytes);
   if (!call.ok()) {
     throw RayError("ray::PyFunction: the task does not name a Python function: " +
                    std::string(call.status().message()));

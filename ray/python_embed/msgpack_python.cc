@@ -23,7 +23,7 @@ RAY_MSGPACK_EXACT_FLOATS(ray::python::StringStream)
 namespace ray::python {
 namespace {
 
-// The depth that libray's msgpack readers accept (serialization.h, kMaxMsgpackDepth).
+// The depth that libray's msgpack readers accept (ray/object/msgpack_object.h, kMaxMsgpackDepth).
 constexpr int kMaxDepth = 512;
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "ray/object/serialization.h"
+#include "ray/object/object_format.h"
 #include "ray/python_embed/msgpack_python.h"
 
 namespace ray::python {

@@ -1,4 +1,4 @@
-// The payload of a Python value object (ObjectFormat::kPickle, ray/object/serialization.h):
+// The payload of a Python value object (ObjectFormat::kPickle, ray/object/object_format.h):
 // pickle protocol 5's stream and its out-of-band buffers (numpy arrays' data), laid out so a
 // reader can map each buffer in place:
 //

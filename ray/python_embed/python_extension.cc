@@ -1,6 +1,6 @@
 // The CPython extension module `ray._raylet`: the Python package's bridge to the core runtime
 // (ray/core_worker/core_runtime.h). The Python side (python/ray/) pickles values and functions;
-// this module stores them as kPickle objects (ray/object/serialization.h), submits tasks and reads
+// this module stores them as kPickle objects (ray/object/object_format.h), submits tasks and reads
 // objects back, and runs Python tasks in workers.
 //
 // How Python tasks run. Every Python task has the same (invoker, function) pair: InvokePython
@@ -44,7 +44,7 @@
 #include "ray/core_worker/runtime_gate.h"
 #include "ray/core_worker/session.h"
 #include "ray/object/errors.h"
-#include "ray/object/serialization.h"
+#include "ray/object/object_format.h"
 #include "ray/observability/task_graph.h"
 #include "ray/python_embed/cross_language.h"
 #include "ray/python_embed/pickle_layout.h"

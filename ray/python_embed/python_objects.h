@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "ray/core_worker/core_runtime.h"
-#include "ray/object/serialization.h"
+#include "ray/object/object_format.h"
 #include "ray/python_embed/pickle_layout.h"
 
 namespace ray::python {

@@ -11,7 +11,7 @@
 #include <set>
 
 #include "ray/object/errors.h"
-#include "ray/object/serialization.h"
+#include "ray/api/internal/serialization.h"
 
 namespace ray::core {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "ray/api.h"
 #include "ray/core_worker/driver_runtime.h"
-#include "ray/object/serialization.h"
+#include "ray/api/internal/serialization.h"
 #include "ray/rpc/worker.capnp.h"
 
 namespace ray::core {

@@ -19,7 +19,7 @@
 #include "ray/core_worker/core_runtime.h"
 #include "ray/function/function_id.h"
 #include "ray/object/errors.h"
-#include "ray/object/serialization.h"
+#include "ray/api/internal/serialization.h"
 
 namespace ray {
 

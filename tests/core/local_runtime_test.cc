@@ -14,7 +14,7 @@
 
 #include "ray/function/function_id.h"
 #include "ray/object/errors.h"
-#include "ray/object/serialization.h"
+#include "ray/api/internal/serialization.h"
 
 namespace ray::core {
 namespace {

@@ -1,4 +1,4 @@
-#include "ray/object/serialization.h"
+#include "ray/api/internal/serialization.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -15,7 +15,7 @@
 #include <tuple>
 #include <unordered_map>
 
-#include "ray/object/serialization_test_types.h"
+#include "ray/api/internal/serialization_test_types.h"
 
 namespace ray {
 namespace {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "ray/object/serialization.h"
+#include "ray/api/internal/serialization.h"
 
 namespace ray::testing {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "ray/object/serialization.h"
+#include "ray/api/internal/serialization.h"
 #include "ray/python_embed/py_ref.h"
 #include "ray/python_embed/python_test_util.h"
 

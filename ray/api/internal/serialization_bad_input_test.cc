@@ -14,8 +14,8 @@
 #include <tuple>
 #include <unordered_map>
 
-#include "ray/object/serialization.h"
-#include "ray/object/serialization_test_types.h"
+#include "ray/api/internal/serialization.h"
+#include "ray/api/internal/serialization_test_types.h"
 
 namespace ray {
 namespace {

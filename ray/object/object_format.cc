@@ -1,5 +1,3 @@
-#include "ray/object/serialization.h"
-
 #include <cxxabi.h>
 
 #include <cstdio>
@@ -8,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "ray/object/msgpack_object.h"
 
 namespace ray {
 namespace {
@@ -224,10 +223,10 @@ std::string TaskErrorInfo::ToString() const {
   return s;
 }
 
-size_t SerializedErrorSize(const TaskErrorInfo& info) { return SerializedSize(info); }
+size_t SerializedErrorSize(const TaskErrorInfo& info) { return SerializedMsgpackSize(info); }
 
 size_t SerializeErrorInto(const TaskErrorInfo& info, std::span<uint8_t> out) {
-  const size_t n = SerializeInto(info, out);
+  const size_t n = SerializeMsgpackInto(info, out);
   out[kFormatOffset] = static_cast<uint8_t>(ObjectFormat::kError);
   return n;
 }

@@ -49,48 +49,23 @@
 //   auto view = ray::DeserializeView<double>(buffer.span(), pin);   // no copy
 #pragma once
 
-#include "ray/object/serialization_internal.h"
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "ray/api/internal/value_traits.h"
+#include "ray/api/values.h"
+#include "ray/object/msgpack_object.h"
+#include "ray/object/object_format.h"
 
 namespace ray {
 
 // ---------------------------------------------------------------------------------------------
 // Serialization
-
-// SerializedSize / SerializeInto / Serialize (below) as a msgpack object, also for types that
-// are otherwise stored raw (std::string is a msgpack str, std::vector<double> an array of
-// floats, std::vector<uint8_t> a bin): what other languages read (values crossing to Python,
-// ray/api/py_function.h and RAY_REMOTE).
-template <typename T>
-size_t SerializedMsgpackSize(const T& value) {
-  internal::CountingStream counter;
-  msgpack::pack(counter, value);
-  return kObjectHeaderSize + counter.size;
-}
-
-template <typename T>
-size_t SerializeMsgpackInto(const T& value, std::span<uint8_t> out) {
-  if (out.size() < kObjectHeaderSize) {
-    internal::SerializationFatal("SerializeInto: output smaller than the object header");
-  }
-  internal::SpanStream stream{out.data() + kObjectHeaderSize, out.size() - kObjectHeaderSize};
-  msgpack::pack(stream, value);
-  if (stream.overflow) {
-    internal::SerializationFatal("SerializeInto: output of " + std::to_string(out.size()) +
-                                 " bytes too small for " + TypeName<T>() + " (need " +
-                                 std::to_string(SerializedMsgpackSize(value)) + ")");
-  }
-  internal::WriteHeader<T>(out.data(), ObjectFormat::kMsgpack, {ElementKind::kNone, 0, 0},
-                           stream.size);
-  return kObjectHeaderSize + stream.size;
-}
-
-template <typename T>
-std::string SerializeMsgpack(const T& value) {
-  std::string out(SerializedMsgpackSize(value), '\0');
-  SerializeMsgpackInto(value,
-                       std::span<uint8_t>(reinterpret_cast<uint8_t*>(out.data()), out.size()));
-  return out;
-}
 
 // The exact size of the object that SerializeInto(value, ...) writes. For msgpack values this
 // runs the packer once without writing (no allocation).
@@ -131,17 +106,6 @@ size_t SerializeInto(const T& value, std::span<uint8_t> out) {
   }
 }
 
-// Writes the header of an object whose payload another language wrote (a msgpack value or a
-// pickle from Python): no element type, no type hash, `type_name` for messages (cut to fit).
-inline void WriteForeignHeader(std::span<uint8_t> out, ObjectFormat format, uint64_t payload_size,
-                               std::string_view type_name) {
-  if (out.size() < kObjectHeaderSize) {
-    internal::SerializationFatal("WriteForeignHeader: output smaller than the object header");
-  }
-  internal::WriteHeaderFields(out.data(), format, {ElementKind::kNone, 0, 0}, payload_size, 0,
-                              type_name);
-}
-
 // The object as a string (for tests, inline values in messages, Put of small values).
 template <typename T>
 std::string Serialize(const T& value) {
@@ -175,7 +139,12 @@ absl::StatusOr<T> Deserialize(std::span<const uint8_t> bytes) {
         return internal::WrongTypeError(bytes, TypeName<T>(), "");
       }
     case ObjectFormat::kMsgpack:
-      return internal::FromMsgpack<T>(bytes, payload);
+      if constexpr (!internal::MsgpackReadable<T>()) {
+        if (absl::Status s = internal::MalformedMsgpack(payload); !s.ok()) return s;
+        return internal::WrongTypeError(bytes, TypeName<T>(), "only raw objects hold this type");
+      } else {
+        return internal::FromMsgpack<T>(bytes, payload);
+      }
     case ObjectFormat::kPickle:
       return internal::WrongTypeError(bytes, TypeName<T>(), "a Python object (pickle)");
   }
@@ -223,58 +192,4 @@ absl::StatusOr<ArrayView<E>> DeserializeView(std::span<const uint8_t> bytes,
       std::move(owner));
 }
 
-// ---------------------------------------------------------------------------------------------
-// Error objects
-
-size_t SerializedErrorSize(const TaskErrorInfo& info);
-size_t SerializeErrorInto(const TaskErrorInfo& info, std::span<uint8_t> out);  // as SerializeInto
-std::string SerializeError(const TaskErrorInfo& info);
-// True if `bytes` is a well-formed object header of an error object.
-bool IsError(std::span<const uint8_t> bytes);
-// InvalidArgument if the object is not an error object, DataLoss if malformed.
-absl::StatusOr<TaskErrorInfo> DeserializeError(std::span<const uint8_t> bytes);
-
 }  // namespace ray
-
-// msgpack adaptors for ray's own value types, so they also work inside msgpack containers.
-namespace msgpack {
-MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
-  namespace adaptor {
-
-  template <>
-  struct pack<ray::ByteBuffer> {
-    template <typename Stream>
-    packer<Stream>& operator()(packer<Stream>& o, const ray::ByteBuffer& v) const {
-      if (v.size() > 0xffffffffu) throw msgpack::container_size_overflow("ByteBuffer too big");
-      o.pack_bin(static_cast<uint32_t>(v.size()));
-      o.pack_bin_body(reinterpret_cast<const char*>(v.data()), static_cast<uint32_t>(v.size()));
-      return o;
-    }
-  };
-
-  template <>
-  struct convert<ray::ByteBuffer> {
-    const msgpack::object& operator()(const msgpack::object& o, ray::ByteBuffer& v) const {
-      if (o.type == msgpack::type::BIN) {
-        v = ray::ByteBuffer(o.via.bin.ptr, o.via.bin.size);
-      } else if (o.type == msgpack::type::STR) {
-        v = ray::ByteBuffer(o.via.str.ptr, o.via.str.size);
-      } else {
-        throw msgpack::type_error();
-      }
-      return o;
-    }
-  };
-
-  template <typename T>
-  struct pack<ray::ArrayView<T>> {
-    template <typename Stream>
-    packer<Stream>& operator()(packer<Stream>& o, const ray::ArrayView<T>& v) const {
-      o.pack(v.span());
-      return o;
-    }
-  };
-
-  }  // namespace adaptor
-}  // MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS)
-}  // namespace msgpack

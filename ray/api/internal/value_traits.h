@@ -1,38 +1,36 @@
-// serialization.h's implementation details: the type traits that decide how a type is stored
-// (raw, msgpack, unserializable) and the streams and helpers its templates use. Include
-// serialization.h, which includes this.
+// How the API's serialization sees a C++ type: raw (which element type), msgpack, or not
+// serializable (and which part of it is not). Template machinery of
+// ray/api/internal/serialization.h.
 #pragma once
 
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <forward_list>
+#include <list>
+#include <map>
+#include <memory>
+#include <msgpack.hpp>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "ray/api/values.h"
+#include "ray/object/msgpack_object.h"
 #include "ray/object/object_format.h"
 
-namespace ray {
-
-// ---------------------------------------------------------------------------------------------
-// Implementation details
-
-namespace internal {
-
-[[noreturn]] void SerializationFatal(const std::string& message);
-absl::Status MalformedMsgpack(std::span<const uint8_t> payload);  // OK if well-formed
-absl::Status WrongTypeError(std::span<const uint8_t> bytes, const std::string& wanted,
-                            std::string_view detail);
-absl::Status ErrorObjectStatus(std::span<const uint8_t> bytes);
-absl::Status RawElementMismatch(std::span<const uint8_t> bytes, const ObjectHeader& header,
-                                const std::string& wanted);
-// Depth limit of msgpack values (containers in containers).
-inline constexpr size_t kMaxMsgpackDepth = 512;
-
-template <typename T>
-uint64_t TypeHash() {
-  static const uint64_t hash = Fnv1aHash(typeid(T).name());
-  return hash;
-}
-
-struct ElementType {
-  ElementKind kind;
-  uint32_t size;
-  uint64_t type_hash;
-};
+namespace ray::internal {
 
 template <typename E>
 ElementType RawElementType() {
@@ -156,27 +154,6 @@ inline constexpr bool kIsNonOwning<ArrayView<E>> = true;
 template <typename C, typename Tr>
 inline constexpr bool kIsNonOwning<std::basic_string_view<C, Tr>> = true;
 
-// Streams for msgpack::packer.
-struct CountingStream {
-  size_t size = 0;
-  void write(const char*, size_t n) { size += n; }
-};
-struct SpanStream {
-  uint8_t* out;
-  size_t capacity;
-  size_t size = 0;
-  bool overflow = false;
-  void write(const char* data, size_t n) {
-    if (n == 0) return;
-    if (n > capacity - size) {
-      overflow = true;
-      return;
-    }
-    std::memcpy(out + size, data, n);
-    size += n;
-  }
-};
-
 // The part of a T that msgpack-cxx has no adaptor for: T itself, or an element, key or member
 // type of a standard container inside it; void if there is none. Passes: numbers, bool,
 // enums (msgpack needs MSGPACK_ADD_ENUM for them, which cannot be seen from here), strings,
@@ -291,148 +268,6 @@ using UnserializablePart = std::conditional_t<RawWrite<std::remove_cv_t<T>>::kVa
 template <typename T>
 inline constexpr bool kIsSerializable = std::is_void_v<UnserializablePart<T>>;
 
-}  // namespace internal
-}  // namespace ray
-
-// Floats are written as msgpack floats, also 2.0 (msgpack_floats.h).
-RAY_MSGPACK_EXACT_FLOATS(ray::internal::CountingStream)
-RAY_MSGPACK_EXACT_FLOATS(ray::internal::SpanStream)
-
-namespace ray {
-namespace internal {
-
-// Writes a header; `type_name` is cut to fit (ending in "...").
-void WriteHeaderFields(uint8_t* out, ObjectFormat format, ElementType elem, uint64_t payload_size,
-                       uint64_t type_hash, std::string_view type_name);
-
-template <typename T>
-void WriteHeader(uint8_t* out, ObjectFormat format, ElementType elem, uint64_t payload_size) {
-  WriteHeaderFields(out, format, elem, payload_size,
-                    elem.kind == ElementKind::kTrivial ? elem.type_hash : TypeHash<T>(),
-                    TypeName<T>());
-}
-
-// A payload that is exactly one msgpack number or bool, decoded without msgpack's allocating
-// unpacker (the common case of small task results). kind kOther for anything else.
-struct MsgpackScalar {
-  enum Kind { kOther, kUint, kInt, kFloat, kBool } kind = kOther;
-  uint64_t u = 0;
-  int64_t i = 0;
-  double f = 0;
-  bool b = false;
-};
-
-template <typename U>
-U LoadBigEndian(const uint8_t* p) {
-  U v;
-  std::memcpy(&v, p, sizeof(U));
-  if constexpr (sizeof(U) == 2) {
-    v = static_cast<U>(__builtin_bswap16(static_cast<uint16_t>(v)));
-  } else if constexpr (sizeof(U) == 4) {
-    v = static_cast<U>(__builtin_bswap32(static_cast<uint32_t>(v)));
-  } else if constexpr (sizeof(U) == 8) {
-    v = static_cast<U>(__builtin_bswap64(static_cast<uint64_t>(v)));
-  }
-  return v;
-}
-
-inline MsgpackScalar DecodeMsgpackScalar(std::span<const uint8_t> p) {
-  MsgpackScalar s;
-  if (p.empty()) return s;
-  const uint8_t b = p[0];
-  auto fits = [&](size_t n) { return p.size() == 1 + n; };
-  auto set_int = [&](int64_t v) {
-    if (v >= 0) {
-      s.kind = MsgpackScalar::kUint;
-      s.u = static_cast<uint64_t>(v);
-    } else {
-      s.kind = MsgpackScalar::kInt;
-      s.i = v;
-    }
-  };
-  if (b <= 0x7f) {
-    if (fits(0)) set_int(b);
-  } else if (b >= 0xe0) {
-    if (fits(0)) set_int(static_cast<int8_t>(b));
-  } else if (b == 0xc2 || b == 0xc3) {
-    if (fits(0)) {
-      s.kind = MsgpackScalar::kBool;
-      s.b = b == 0xc3;
-    }
-  } else if (b == 0xca) {
-    if (fits(4)) {
-      uint32_t bits = LoadBigEndian<uint32_t>(&p[1]);
-      float f;
-      std::memcpy(&f, &bits, 4);
-      s.kind = MsgpackScalar::kFloat;
-      s.f = f;
-    }
-  } else if (b == 0xcb) {
-    if (fits(8)) {
-      uint64_t bits = LoadBigEndian<uint64_t>(&p[1]);
-      std::memcpy(&s.f, &bits, 8);
-      s.kind = MsgpackScalar::kFloat;
-    }
-  } else if (b >= 0xcc && b <= 0xcf) {
-    const size_t n = size_t{1} << (b - 0xcc);
-    if (fits(n)) {
-      s.kind = MsgpackScalar::kUint;
-      s.u = n == 1   ? p[1]
-            : n == 2 ? LoadBigEndian<uint16_t>(&p[1])
-            : n == 4 ? LoadBigEndian<uint32_t>(&p[1])
-                     : LoadBigEndian<uint64_t>(&p[1]);
-    }
-  } else if (b >= 0xd0 && b <= 0xd3) {
-    const size_t n = size_t{1} << (b - 0xd0);
-    if (fits(n)) {
-      set_int(n == 1   ? static_cast<int8_t>(p[1])
-              : n == 2 ? LoadBigEndian<int16_t>(&p[1])
-              : n == 4 ? LoadBigEndian<int32_t>(&p[1])
-                       : LoadBigEndian<int64_t>(&p[1]));
-    }
-  }
-  return s;
-}
-
-// The conversions msgpack-cxx makes (ints with a range check, ints to floats, bool only from
-// bool); false where msgpack would throw type_error.
-template <typename T>
-bool ScalarTo(const MsgpackScalar& s, T* out) {
-  if constexpr (std::is_same_v<T, bool>) {
-    if (s.kind != MsgpackScalar::kBool) return false;
-    *out = s.b;
-    return true;
-  } else if constexpr (std::is_floating_point_v<T>) {
-    switch (s.kind) {
-      case MsgpackScalar::kFloat:
-        *out = static_cast<T>(s.f);
-        return true;
-      case MsgpackScalar::kUint:
-        *out = static_cast<T>(s.u);
-        return true;
-      case MsgpackScalar::kInt:
-        *out = static_cast<T>(s.i);
-        return true;
-      default:
-        return false;
-    }
-  } else {
-    if (s.kind == MsgpackScalar::kUint) {
-      if (s.u > static_cast<std::make_unsigned_t<T>>(std::numeric_limits<T>::max())) return false;
-      *out = static_cast<T>(s.u);
-      return true;
-    }
-    if constexpr (std::is_signed_v<T>) {
-      if (s.kind == MsgpackScalar::kInt) {
-        if (s.i < static_cast<int64_t>(std::numeric_limits<T>::min())) return false;
-        *out = static_cast<T>(s.i);
-        return true;
-      }
-    }
-    return false;
-  }
-}
-
 // Does msgpack get a chance at T? Not for containers of opted-in raw structs (msgpack has no
 // adaptor for them; they are raw only).
 template <typename T>
@@ -445,37 +280,4 @@ constexpr bool MsgpackReadable() {
   }
 }
 
-inline bool ReferenceAll(msgpack::type::object_type, size_t, void*) { return true; }
-
-template <typename T>
-absl::StatusOr<T> FromMsgpack(std::span<const uint8_t> bytes, std::span<const uint8_t> payload) {
-  if constexpr (std::is_arithmetic_v<T>) {
-    T value{};
-    if (ScalarTo(DecodeMsgpackScalar(payload), &value)) return value;
-    // Not a scalar, or the wrong one: the general path below finds out which, and says so.
-  }
-  if (absl::Status s = MalformedMsgpack(payload); !s.ok()) return s;
-  if constexpr (!MsgpackReadable<T>()) {
-    return WrongTypeError(bytes, TypeName<T>(), "only raw objects hold this type");
-  } else {
-    try {
-      const size_t n = payload.size();
-      // Well-formed (checked above) and no bigger than the payload: strings and bins point
-      // into the payload (no copy into msgpack's zone).
-      msgpack::unpack_limit limit(n, n, n, n, n, kMaxMsgpackDepth);
-      msgpack::object_handle handle = msgpack::unpack(reinterpret_cast<const char*>(payload.data()),
-                                                      n, &ReferenceAll, nullptr, limit);
-      return handle.get().as<T>();
-    } catch (const msgpack::type_error&) {
-      return WrongTypeError(bytes, TypeName<T>(), "");
-    } catch (const std::bad_alloc&) {
-      return absl::ResourceExhaustedError("out of memory reading " + TypeName<T>());
-    } catch (const std::exception& e) {
-      return WrongTypeError(bytes, TypeName<T>(), e.what());
-    }
-  }
-}
-
-}  // namespace internal
-
-}  // namespace ray
+}  // namespace ray::internal
