@@ -91,16 +91,21 @@ TaskID LocalRuntime::CurrentTaskId() const {
 void LocalRuntime::Store(const ObjectID& id, std::shared_ptr<const Buffer> buffer,
                          std::vector<ObjectID> nested) {
   absl::MutexLock lock(&mu_);
-  std::erase_if(nested, [&](const ObjectID& n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    auto it = objects_.find(n);
-    if (it == objects_.end()) return true;
-    ++it->second.refs;
-    return false;
-  });
-  Object& object = objects_[id];
-  object.buffer = std::move(buffer);
-  object.refs += 1;  // the caller's reference (see core_runtime.h)
-  object.nested = std::move(nested);
+  const size_t size = buffer->span().size();
+  buffers_[id] = std::move(buffer);
+  references_.Register(id);  // the caller's reference (see core_runtime.h)
+  references_.MarkReady(id, nullptr, size, std::move(nested));
+}
+
+std::vector<std::shared_ptr<const LocalRuntime::Buffer>> LocalRuntime::TakeFreed() {
+  std::vector<std::shared_ptr<const Buffer>> freed;
+  for (const ObjectID& id : references_.TakeStoreDeletes()) {
+    auto it = buffers_.find(id);
+    if (it == buffers_.end()) continue;
+    freed.push_back(std::move(it->second));
+    buffers_.erase(it);
+  }
+  return freed;
 }
 
 std::vector<ObjectValue> LocalRuntime::Lookup(std::span<const ObjectID> ids, const char* op) {
@@ -108,13 +113,13 @@ std::vector<ObjectValue> LocalRuntime::Lookup(std::span<const ObjectID> ids, con
   values.reserve(ids.size());
   absl::MutexLock lock(&mu_);
   for (const ObjectID& id : ids) {
-    auto it = objects_.find(id);
-    if (it == objects_.end()) {
+    auto it = buffers_.find(id);
+    if (it == buffers_.end()) {
       throw RayError(absl::StrCat(op, ": object ", id.Hex(),
                                   " does not exist in this local-mode runtime (it was freed, or "
                                   "was not made by this runtime)"));
     }
-    values.push_back(ObjectValue{it->second.buffer->span(), it->second.buffer});
+    values.push_back(ObjectValue{it->second->span(), it->second});
   }
   return values;
 }
@@ -153,8 +158,8 @@ std::vector<ObjectID> LocalRuntime::Submit(TaskSpec spec) {
     std::shared_ptr<const Buffer> buffer;
     {
       absl::MutexLock lock(&mu_);
-      auto it = objects_.find(arg.ref);
-      if (it != objects_.end()) buffer = it->second.buffer;
+      auto it = buffers_.find(arg.ref);
+      if (it != buffers_.end()) buffer = it->second;
     }
     if (buffer == nullptr) {
       TaskErrorInfo info;
@@ -223,34 +228,25 @@ WaitIndices LocalRuntime::Wait(std::span<const ObjectID> ids, size_t num_returns
 
 void LocalRuntime::AddRef(const ObjectID& id) {
   absl::MutexLock lock(&mu_);
-  auto it = objects_.find(id);
-  if (it != objects_.end()) ++it->second.refs;
+  references_.AddRef(id);
 }
 
 void LocalRuntime::RemoveRef(const ObjectID& id) {
   std::vector<std::shared_ptr<const Buffer>> freed;  // released after the lock
   absl::MutexLock lock(&mu_);
-  // Freeing an object releases the objects it references (a work list: chains can be long).
-  std::vector<ObjectID> work{id};
-  while (!work.empty()) {
-    auto it = objects_.find(work.back());
-    work.pop_back();
-    if (it == objects_.end() || --it->second.refs > 0) continue;
-    freed.push_back(std::move(it->second.buffer));
-    work.insert(work.end(), it->second.nested.begin(), it->second.nested.end());
-    objects_.erase(it);
-  }
+  references_.RemoveRef(id);
+  freed = TakeFreed();
 }
 
 size_t LocalRuntime::NumObjects() const {
   absl::MutexLock lock(&mu_);
-  return objects_.size();
+  return buffers_.size();
 }
 
 int64_t LocalRuntime::RefCount(const ObjectID& id) const {
   absl::MutexLock lock(&mu_);
-  auto it = objects_.find(id);
-  return it == objects_.end() ? -1 : it->second.refs;
+  const ReferenceTable::Entry* entry = references_.Find(id);
+  return entry == nullptr ? -1 : entry->refs;
 }
 
 }  // namespace ray::core

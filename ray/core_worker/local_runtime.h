@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "ray/common/id.h"
 #include "ray/core_worker/core_runtime.h"
+#include "ray/node/reference_table.h"
 
 namespace ray::core {
 
@@ -21,7 +22,8 @@ namespace ray::core {
 // tasks simply recurse) and stores its return values before returning their IDs. It follows
 // the error object conventions of ray/object/errors.h: a task with an error argument does not
 // run and returns that error; a throwing task returns error objects. Objects live until the
-// last RemoveRef (values handed out by Get stay valid as long as their `owner`). Get or Wait of
+// last RemoveRef (values handed out by Get stay valid as long as their `owner`), counted by the
+// node's reference table (ray/node/reference_table.h), so both count alike. Get or Wait of
 // an ID that this runtime does not hold (freed, or never made here) throws ray::RayError at
 // once: in local mode nothing could ever make it appear, so waiting would hang.
 class LocalRuntime final : public CoreRuntime {
@@ -49,22 +51,20 @@ class LocalRuntime final : public CoreRuntime {
   class Buffer;
 
  private:
-  struct Object {
-    std::shared_ptr<const Buffer> buffer;
-    int64_t refs = 0;
-    std::vector<ObjectID> nested;  // objects its value references: one ref each
-  };
-
   // Adds an object with the caller's reference; it holds one reference to each of `nested`.
   void Store(const ObjectID& id, std::shared_ptr<const Buffer> buffer,
              std::vector<ObjectID> nested);
+  // Drops the buffers of the objects the table freed; returns them, to be released unlocked.
+  std::vector<std::shared_ptr<const Buffer>> TakeFreed() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Locks mu_; throws RayError naming `op` for an ID it does not hold.
   std::vector<ObjectValue> Lookup(std::span<const ObjectID> ids, const char* op);
 
   const TaskID driver_task_;
   std::atomic<uint32_t> driver_puts_{0};
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<ObjectID, Object> objects_ ABSL_GUARDED_BY(mu_);
+  // References and nested references; an object it frees leaves `buffers_` at once.
+  ReferenceTable references_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<ObjectID, std::shared_ptr<const Buffer>> buffers_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace ray::core
