@@ -15,8 +15,8 @@
 #include "ray/common/capnp_ids.h"
 #include "ray/node/scheduler.h"
 #include "ray/node/scheduler_internal.h"
-#include "ray/object/errors.h"
 #include "ray/object/serialization.h"
+#include "ray/object/status.h"
 #include "ray/rpc/inline_values.h"
 
 namespace ray::core {

@@ -16,8 +16,8 @@
 #include "ray/common/interrupt_check.h"
 #include "ray/node/scheduler.h"
 #include "ray/node/scheduler_internal.h"
-#include "ray/object/errors.h"
 #include "ray/object/serialization.h"
+#include "ray/object/status.h"
 
 namespace ray::core {
 
