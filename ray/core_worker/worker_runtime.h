@@ -5,14 +5,11 @@
 #pragma once
 
 #include <capnp/message.h>
-#include <cxxabi.h>
 #include <unistd.h>
 
 #include <deque>
-#include <exception>
 #include <memory>
 #include <thread>
-#include <typeinfo>
 #include <variant>
 
 #include "absl/container/flat_hash_map.h"
