@@ -184,7 +184,9 @@ TEST(LocalRuntimeTest, ReturnWriterMisuseFailsTheTask) {
   spec.invoker = [](const void*, std::span<const ObjectValue>, ReturnWriter& returns) {
     return returns.Allocate(1, 100).status();  // only return 0 exists
   };
-  EXPECT_THAT(GetError(rt, rt.Submit(spec).value()[0]).message, HasSubstr("has only 1"));
+  TaskErrorInfo past = GetError(rt, rt.Submit(spec).value()[0]);
+  EXPECT_THAT(past.message, HasSubstr("has only 1"));
+  EXPECT_EQ(past.exception_type, "ray::RayError");  // as in a worker (driver_runtime_test.cc)
   spec.invoker = [](const void*, std::span<const ObjectValue>, ReturnWriter&) {
     return absl::OkStatus();
   };

@@ -187,6 +187,30 @@ TEST_F(DriverRuntimeTest, AnUnknownOrFreedObjectIsAnErrorNotAWait) {
   EXPECT_TRUE(IsError(runtime_->Get({&freed, 1}, absl::Seconds(30)).value()[0].bytes));
 }
 
+// A return index past num_returns, or written twice, fails the task in a worker as it does in
+// local mode (ray/core_worker/local_runtime_test.cc): the same check, the same error type.
+TEST_F(DriverRuntimeTest, ReturnWriterMisuseFailsTheTaskAsInLocalMode) {
+  auto error_of = [&](Invoker invoker) {
+    TaskSpec spec = Spec1(&Pid, {Value(0)});
+    spec.invoker = invoker;
+    ObjectID id = runtime_->Submit(std::move(spec)).value()[0];
+    auto values = runtime_->Get({&id, 1}, absl::Seconds(30)).value();
+    EXPECT_TRUE(IsError(values[0].bytes));
+    return DeserializeError(values[0].bytes).value_or(TaskErrorInfo{});
+  };
+  TaskErrorInfo past = error_of([](const void*, std::span<const ObjectValue>, ReturnWriter& out) {
+    return out.Allocate(1, 8).status();  // only return 0 exists
+  });
+  EXPECT_EQ(past.exception_type, "ray::RayError");
+  EXPECT_NE(past.message.find("has only 1"), std::string::npos) << past.message;
+  TaskErrorInfo twice = error_of([](const void*, std::span<const ObjectValue>, ReturnWriter& out) {
+    (void)out.Allocate(0, 8);
+    return out.Allocate(0, 8).status();
+  });
+  EXPECT_EQ(twice.exception_type, "ray::RayError");
+  EXPECT_NE(twice.message.find("twice"), std::string::npos) << twice.message;
+}
+
 // A value that references other objects (IDs inside it) keeps them alive.
 TEST_F(DriverRuntimeTest, NestedReferencesLiveAsLongAsTheirHolder) {
   ObjectID inner = runtime_->Submit(Spec(&Add, {Value(20), Value(1)})).value()[0];
