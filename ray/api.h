@@ -23,13 +23,14 @@
 //   ray/api/remote.h      Remote(f), Task(f), RemoteFunction, TaskOptions
 //   ray/api/returns.h     Returns<T...>: several typed results
 //   ray/api/ray_remote.h  RAY_REMOTE(f): C++ functions that Python calls by name
-//   ray/object/errors.h     RayError, TaskError, WorkerCrashedError, GetTimeoutError,
+//   ray/api/errors.h      RayError, TaskError, WorkerCrashedError, GetTimeoutError,
 //                         ObjectStoreFullError, ObjectLostError
 //   ray/api/values.h      what values can be (RAY_SERIALIZABLE, RAY_RAW_ELEMENT, ArrayView,
 //                         ByteBuffer); docs/API.md lists the types
 // Timeouts (Get, GetView, Wait) are absl::Durations or std::chrono durations (ray::Timeout).
 #pragma once
 
+#include "ray/api/errors.h"      // IWYU pragma: export
 #include "ray/api/graph.h"       // IWYU pragma: export
 #include "ray/api/init.h"        // IWYU pragma: export
 #include "ray/api/object_ref.h"  // IWYU pragma: export
@@ -38,4 +39,3 @@
 #include "ray/api/remote.h"      // IWYU pragma: export
 #include "ray/api/returns.h"     // IWYU pragma: export
 #include "ray/api/values.h"      // IWYU pragma: export
-#include "ray/object/errors.h"   // IWYU pragma: export

@@ -202,7 +202,8 @@ def _from_error_info(info, ref=None):
         return WorkerCrashedError(
             f"the worker running {info.get('function_name')} died: {info.get('message')}")
     if not info.get("task_id", "").strip("0"):  # the runtime's own error (e.g. a freed object)
-        return RayError(info.get("message", ""))
+        cls = globals().get(_CPP_ERRORS.get(info.get("exception_type")), RayError)
+        return cls(info.get("message", ""))
     cause = None
     if info.get("exception_pickle"):
         try:

@@ -36,7 +36,7 @@ core::CoreRuntime& ObjectRefBase::UsableRuntime(std::string_view api) const {
   return runtime;
 }
 
-void ThrowIfError(const core::ObjectValue& value, const ObjectID& id, std::string_view api) {
+void ThrowIfErrorObject(const core::ObjectValue& value, const ObjectID& id, std::string_view api) {
   if (!IsError(value.bytes)) return;
   absl::StatusOr<TaskErrorInfo> info = DeserializeError(value.bytes);
   if (!info.ok()) {

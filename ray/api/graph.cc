@@ -1,8 +1,9 @@
 #include "ray/api/graph.h"
 
+#include "ray/api/errors.h"
 #include "ray/api/init.h"
+#include "ray/api/internal/status.h"
 #include "ray/core_worker/core_runtime.h"
-#include "ray/object/errors.h"
 #include "ray/observability/task_graph.h"
 
 namespace ray {
@@ -21,7 +22,7 @@ core::TaskGraph::Snapshot Snapshot(const char* api) {
 }
 
 void Check(const absl::Status& status, const char* api) {
-  if (!status.ok()) throw RayError(std::string(api) + ": " + std::string(status.message()));
+  if (!status.ok()) internal::ThrowCallError(api, status);
 }
 
 }  // namespace

@@ -4,9 +4,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "ray/api/internal/status.h"
 #include "ray/core_worker/core_runtime.h"
 #include "ray/core_worker/session.h"
-#include "ray/object/errors.h"
 
 namespace ray {
 namespace {
@@ -31,9 +31,11 @@ core::SessionOptions ToSessionOptions(const InitOptions& options) {
 void Init(const InitOptions& options) {
   absl::Status status = core::StartSession(ToSessionOptions(options));
   if (status.ok()) return;
-  std::string message = absl::StrCat("ray::Init: ", status.message());
-  if (status.code() == absl::StatusCode::kAlreadyExists) message += " (call ray::Shutdown first)";
-  throw RayError(message);
+  if (status.code() == absl::StatusCode::kAlreadyExists) {
+    status =
+        absl::AlreadyExistsError(absl::StrCat(status.message(), " (call ray::Shutdown first)"));
+  }
+  internal::ThrowCallError("ray::Init", status);
 }
 
 void Shutdown() { core::ShutdownSession(); }

@@ -15,9 +15,11 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "ray/api/errors.h"
+#include "ray/api/internal/status.h"
 #include "ray/common/id.h"
 #include "ray/core_worker/core_runtime.h"
-#include "ray/object/errors.h"
+#include "ray/object/status.h"
 #include "ray/api/internal/serialization.h"
 
 namespace ray {
@@ -65,9 +67,8 @@ namespace internal {
 // The runtime of this process; RayError naming `api` if ray::Init has not run.
 core::CoreRuntime& Runtime(std::string_view api);
 
-// Throws the exception stored in `value` if it is an error object (TaskError,
-// WorkerCrashedError).
-void ThrowIfError(const core::ObjectValue& value, const ObjectID& id, std::string_view api);
+// Throws the exception stored in `value` if it is an error object (ThrowErrorObject).
+void ThrowIfErrorObject(const core::ObjectValue& value, const ObjectID& id, std::string_view api);
 // RayError for a value Get could not read as `type`.
 [[noreturn]] void ThrowReadError(const absl::Status& status, const ObjectID& id,
                                  std::string_view api, const std::string& type);
@@ -227,7 +228,7 @@ struct RefAccess {
 // The value of T in `value` (which is not an error object).
 template <typename T>
 T ReadObject(const core::ObjectValue& value, const ObjectID& id, std::string_view api) {
-  ThrowIfError(value, id, api);
+  ThrowIfErrorObject(value, id, api);
   if constexpr (!kIsSerializable<T>) {
     throw RayError("unreachable");  // ObjectRef<T> does not compile, and says why
   } else if constexpr (!std::is_void_v<T>) {
@@ -245,7 +246,7 @@ using ViewElement = typename RawWrite<T>::Elem;
 
 template <typename E>
 ArrayView<E> ViewObject(const core::ObjectValue& value, const ObjectID& id, std::string_view api) {
-  ThrowIfError(value, id, api);
+  ThrowIfErrorObject(value, id, api);
   absl::StatusOr<ArrayView<E>> view = DeserializeView<E>(value.bytes, value.owner);
   if (!view.ok()) ThrowReadError(view.status(), id, api, TypeName<ArrayView<E>>());
   return *std::move(view);
@@ -281,7 +282,8 @@ class ObjectRef : public internal::ObjectRefBase {
   // it depends on, failed; ray::RayError if the object does not hold a T.
   T Get(Timeout timeout = Timeout()) const {
     core::CoreRuntime& runtime = UsableRuntime("ray::Get");
-    std::vector<core::ObjectValue> values = runtime.Get(std::span(&ID(), 1), timeout.duration());
+    std::vector<core::ObjectValue> values =
+        internal::ValueOrThrow(runtime.Get(std::span(&ID(), 1), timeout.duration()));
     return internal::ReadObject<T>(values.at(0), ID(), "ray::Get");
   }
 
@@ -295,7 +297,8 @@ class ObjectRef : public internal::ObjectRefBase {
                   "ObjectRef<ray::ByteBuffer>; use Get for other types");
     if constexpr (internal::Viewable<T>) {
       core::CoreRuntime& runtime = UsableRuntime("ray::GetView");
-      std::vector<core::ObjectValue> values = runtime.Get(std::span(&ID(), 1), timeout.duration());
+      std::vector<core::ObjectValue> values =
+          internal::ValueOrThrow(runtime.Get(std::span(&ID(), 1), timeout.duration()));
       return internal::ViewObject<internal::ViewElement<T>>(values.at(0), ID(), "ray::GetView");
     }
   }
@@ -327,7 +330,7 @@ ObjectRef<internal::ObjectType<T>> Put(const T& value) {
     core::CoreRuntime& runtime = internal::Runtime("ray::Put");
     const auto& serializable = internal::Serializable(value);
     const size_t size = SerializedSize(serializable);
-    ObjectID id =
+    ObjectID id = internal::ValueOrThrow(
         runtime.Put(size,
                     [&](std::span<uint8_t> out) {
                       if (out.size() < size) {
@@ -336,7 +339,7 @@ ObjectRef<internal::ObjectType<T>> Put(const T& value) {
                       }
                       SerializeInto(serializable, out);
                     },
-                    {});
+                    {}));
     return ObjectRef<Stored>(id, internal::kAdopt);
   }
 }
@@ -359,7 +362,8 @@ auto Get(const std::vector<ObjectRef<T>>& refs, Timeout timeout = Timeout()) {
     internal::RefAccess::UsableRuntime(ref, "ray::Get");
     ids.push_back(ref.ID());
   }
-  std::vector<core::ObjectValue> values = runtime.Get(ids, timeout.duration());
+  std::vector<core::ObjectValue> values =
+      internal::ValueOrThrow(runtime.Get(ids, timeout.duration()));
   if (values.size() != ids.size()) {
     throw RayError("ray::Get: the runtime returned " + std::to_string(values.size()) +
                    " values for " + std::to_string(ids.size()) + " objects");
@@ -407,7 +411,8 @@ WaitResult<T> Wait(const std::vector<ObjectRef<T>>& refs, size_t num_returns = 1
     ids.push_back(ref.ID());
   }
   internal::CheckUnique(ids, "ray::Wait");
-  core::WaitIndices indexes = runtime.Wait(ids, num_returns, timeout.duration());
+  core::WaitIndices indexes =
+      internal::ValueOrThrow(runtime.Wait(ids, num_returns, timeout.duration()));
   WaitResult<T> result;
   result.ready.reserve(indexes.ready.size());
   result.not_ready.reserve(indexes.not_ready.size());

@@ -62,9 +62,9 @@ struct PyResultChecks<Returns<T...>> {
 // The invoker of every ray::PyFunction<R> task.
 template <typename R>
 struct PyInvoker {
-  static void Run(const void* /*function*/, std::span<const core::ObjectValue> args,
-                  core::ReturnWriter& returns) {
-    python::RunPyFunction(args, PyResultChecks<R>::kChecks, returns);
+  static absl::Status Run(const void* /*function*/, std::span<const core::ObjectValue> args,
+                          core::ReturnWriter& returns) {
+    return python::RunPyFunction(args, PyResultChecks<R>::kChecks, returns);
   }
 };
 
@@ -126,7 +126,7 @@ class PyFunction {
       spec.args.reserve(1 + sizeof...(A));
       spec.args.push_back(core::TaskArg{ObjectID(), python::SerializePyCall(module_, function_)});
       (internal::AppendPyArg(spec.args, std::forward<A>(args)), ...);
-      std::vector<ObjectID> ids = runtime.Submit(std::move(spec));
+      std::vector<ObjectID> ids = internal::ValueOrThrow(runtime.Submit(std::move(spec)));
       if (ids.size() != kNumReturns) internal::ThrowArity(nullptr, ids.size(), kNumReturns);
       return internal::CallResultOf<std::remove_cvref_t<R>>::Make(ids);
     }

@@ -92,7 +92,7 @@ class RemoteFunction<R (*)(P...)> {
     spec.options = internal::CoreOptions(options_, kNumReturns, spec.function);
     spec.args.reserve(sizeof...(P));
     (internal::AppendTaskArgs<P>(spec.args, std::forward<A>(args)), ...);
-    std::vector<ObjectID> ids = runtime.Submit(std::move(spec));
+    std::vector<ObjectID> ids = internal::ValueOrThrow(runtime.Submit(std::move(spec)));
     if (ids.size() != kNumReturns) internal::ThrowArity(nullptr, ids.size(), kNumReturns);
     return internal::CallResultOf<std::remove_cvref_t<R>>::Make(ids);
   }

@@ -10,11 +10,11 @@
 #include <memory>
 #include <optional>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ray/common/id.h"
 #include "ray/common/interrupt_check.h"
@@ -65,22 +65,25 @@ struct WaitIndices {
   std::vector<size_t> not_ready;
 };
 
+// Calls that can fail return a status in the vocabulary of ray/object/status.h (the frontends
+// turn it into their exceptions).
 class CoreRuntime {
  public:
   virtual ~CoreRuntime() = default;
 
   // Submits a task; returns the IDs of its options.num_returns return objects at once.
-  virtual std::vector<ObjectID> Submit(TaskSpec spec) = 0;
+  virtual absl::StatusOr<std::vector<ObjectID>> Submit(TaskSpec spec) = 0;
   // Stores a new object of `size` bytes that `write` fills in place.
-  virtual ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
-                       const PutOptions& options) = 0;
-  // Waits for every object (at most `timeout`; InfiniteDuration waits forever). Throws
-  // ray::GetTimeoutError (ray/object/errors.h) on timeout. A failed task's results come back as
-  // error objects.
-  virtual std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) = 0;
+  virtual absl::StatusOr<ObjectID> Put(size_t size,
+                                       absl::FunctionRef<void(std::span<uint8_t>)> write,
+                                       const PutOptions& options) = 0;
+  // Waits for every object (at most `timeout`; InfiniteDuration waits forever):
+  // DeadlineExceeded on timeout. A failed task's results come back as error objects.
+  virtual absl::StatusOr<std::vector<ObjectValue>> Get(std::span<const ObjectID> ids,
+                                                       absl::Duration timeout) = 0;
   // Returns once `num_returns` objects exist or `timeout` passes.
-  virtual WaitIndices Wait(std::span<const ObjectID> ids, size_t num_returns,
-                           absl::Duration timeout) = 0;
+  virtual absl::StatusOr<WaitIndices> Wait(std::span<const ObjectID> ids, size_t num_returns,
+                                           absl::Duration timeout) = 0;
   // Counts ObjectRef instances in this process; an object nobody references is freed.
   virtual void AddRef(const ObjectID& id) = 0;
   virtual void RemoveRef(const ObjectID& id) = 0;
@@ -89,8 +92,8 @@ class CoreRuntime {
   // The task the calling thread runs: in a worker the running task (the innermost one when
   // tasks nest), in a driver the driver's own root task. Nil if the runtime does not know.
   virtual TaskID CurrentTaskId() const { return TaskID::Nil(); }
-  // Shutdown is coming (see runtime_gate.h): calls blocked in Get or Wait return now, throwing
-  // ray::RayError(kShutDownMessage), and so do those that block later.
+  // Shutdown is coming (see runtime_gate.h): calls blocked in Get or Wait return now with
+  // ShutDownError() (ray/object/status.h), and so do those that block later.
   virtual void Interrupt() {}
 };
 

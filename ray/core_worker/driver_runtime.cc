@@ -20,7 +20,7 @@
 #include "ray/function/function_table.h"
 #include "ray/node/scheduler.h"
 #include "ray/node/zygote.h"
-#include "ray/object/errors.h"
+#include "ray/object/status.h"
 #include "ray/store/client.h"
 #include "ray/store/shared_memory.h"
 #include "ray/store/store_runner.h"
@@ -49,14 +49,15 @@ class DriverRuntimeImpl final : public DriverRuntime {
 
   absl::Status Init(const SessionOptions& options);
 
-  std::vector<ObjectID> Submit(TaskSpec spec) override;
-  ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
-               const PutOptions& options) override;
-  std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) override;
-  WaitIndices Wait(std::span<const ObjectID> ids, size_t num_returns,
-                   absl::Duration timeout) override {
+  absl::StatusOr<std::vector<ObjectID>> Submit(TaskSpec spec) override;
+  absl::StatusOr<ObjectID> Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+                               const PutOptions& options) override;
+  absl::StatusOr<std::vector<ObjectValue>> Get(std::span<const ObjectID> ids,
+                                               absl::Duration timeout) override;
+  absl::StatusOr<WaitIndices> Wait(std::span<const ObjectID> ids, size_t num_returns,
+                                   absl::Duration timeout) override {
     absl::Time deadline = absl::Now() + timeout;  // an infinite timeout gives InfiniteFuture
-    ThrowIfNodeFailed();
+    if (absl::Status node = NodeStatus(); !node.ok()) return node;
     std::vector<bool> ready = scheduler_->Wait(ids, num_returns, deadline);
     WaitIndices result;
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -64,14 +65,15 @@ class DriverRuntimeImpl final : public DriverRuntime {
           .push_back(i);
     }
     if (result.ready.size() < std::min(num_returns, ids.size()) && scheduler_->Interrupted()) {
-      throw RayError(kShutDownMessage);
+      return ShutDownError();
     }
     return result;
   }
   void Interrupt() override { scheduler_->Interrupt(); }
   // The node lost its store or its zygote: every call says so (Scheduler::NodeFailure).
-  void ThrowIfNodeFailed() {
-    if (std::optional<std::string> failure = scheduler_->NodeFailure()) throw RayError(*failure);
+  absl::Status NodeStatus() {
+    std::optional<std::string> failure = scheduler_->NodeFailure();
+    return failure ? absl::UnavailableError(*failure) : absl::OkStatus();
   }
   void AddRef(const ObjectID& id) override { scheduler_->AddRef(id); }
   void RemoveRef(const ObjectID& id) override { scheduler_->RemoveRef(id); }
@@ -182,10 +184,10 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
   return scheduler_->Start();
 }
 
-std::vector<ObjectID> DriverRuntimeImpl::Submit(TaskSpec spec) {
-  ThrowIfNodeFailed();
+absl::StatusOr<std::vector<ObjectID>> DriverRuntimeImpl::Submit(TaskSpec spec) {
+  if (absl::Status node = NodeStatus(); !node.ok()) return node;
   auto described = DescribeTaskFunction(spec.invoker, spec.function);
-  if (!described.ok()) throw std::runtime_error(std::string(described.status().message()));
+  if (!described.ok()) return described.status();
   {
     absl::MutexLock lock(&functions_mu_);
     if (functions_defined_.insert(described->key).second) {
@@ -210,11 +212,17 @@ std::vector<ObjectID> DriverRuntimeImpl::Submit(TaskSpec spec) {
     if (arg.ref.IsNil() && !inline_budget.Take(arg.value.size())) {
       // Large values (and those past the task's inline budget) go to the worker through the
       // store, not through two sockets.
-      a.ref = Put(arg.value.size(),
-                  [&](std::span<uint8_t> out) {
-                    std::memcpy(out.data(), arg.value.data(), arg.value.size());
-                  },
-                  {});
+      absl::StatusOr<ObjectID> put =
+          Put(arg.value.size(),
+              [&](std::span<uint8_t> out) {
+                std::memcpy(out.data(), arg.value.data(), arg.value.size());
+              },
+              {});
+      if (!put.ok()) {
+        for (const ObjectID& id : stored) scheduler_->RemoveRef(id);
+        return put.status();
+      }
+      a.ref = *put;
       stored.push_back(a.ref);
     } else if (arg.ref.IsNil()) {
       a.value = std::move(arg.value);
@@ -228,9 +236,10 @@ std::vector<ObjectID> DriverRuntimeImpl::Submit(TaskSpec spec) {
   return returns;
 }
 
-ObjectID DriverRuntimeImpl::Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
-                                const PutOptions& options) {
-  ThrowIfNodeFailed();
+absl::StatusOr<ObjectID> DriverRuntimeImpl::Put(size_t size,
+                                                absl::FunctionRef<void(std::span<uint8_t>)> write,
+                                                const PutOptions& options) {
+  if (absl::Status node = NodeStatus(); !node.ok()) return node;
   ObjectID id = ObjectID::ForPut(driver_task_, ++puts_, options.hidden);
   if (size <= kInlineLimit) {
     auto bytes = std::make_shared<std::string>(size, '\0');
@@ -244,24 +253,26 @@ ObjectID DriverRuntimeImpl::Put(size_t size, absl::FunctionRef<void(std::span<ui
     scheduler_->ApplyStoreDeletes();
     object = scheduler_->store().Create(id, size);
   }
-  if (!object.ok()) ThrowStoreError(object.status());
+  if (!object.ok()) return object.status();
   write(object->span());
   if (absl::Status sealed = scheduler_->store().Seal(*std::move(object)); !sealed.ok()) {
-    ThrowStoreError(sealed);
+    return sealed;
   }
   scheduler_->AddObject(id, nullptr, size, options.nested_refs);
   return id;
 }
 
-std::vector<ObjectValue> DriverRuntimeImpl::Get(std::span<const ObjectID> ids,
-                                                absl::Duration timeout) {
+absl::StatusOr<std::vector<ObjectValue>> DriverRuntimeImpl::Get(std::span<const ObjectID> ids,
+                                                                absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;  // an infinite timeout gives InfiniteFuture
-  ThrowIfNodeFailed();
+  if (absl::Status node = NodeStatus(); !node.ok()) return node;
   auto values = scheduler_->WaitForObjects(ids, deadline);
-  ThrowIfNodeFailed();  // it broke meanwhile: the results are that error
-  if (!values && scheduler_->Interrupted()) throw RayError(kShutDownMessage);
+  // It broke meanwhile: the results are that error.
+  if (absl::Status node = NodeStatus(); !node.ok()) return node;
+  if (!values && scheduler_->Interrupted()) return ShutDownError();
   if (!values) {
-    throw GetTimeoutError(absl::StrCat("Get timed out after ", absl::FormatDuration(timeout)));
+    return absl::DeadlineExceededError(
+        absl::StrCat("Get timed out after ", absl::FormatDuration(timeout)));
   }
   std::vector<ObjectValue> result(ids.size());
   std::vector<ObjectID> from_store;
@@ -275,10 +286,11 @@ std::vector<ObjectValue> DriverRuntimeImpl::Get(std::span<const ObjectID> ids,
   if (from_store.empty()) return result;
   // Each exists (the scheduler said so): a seal may still be on its way; a missing one is gone.
   absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
-  std::vector<ObjectValue> stored = ReadStoredObjects(scheduler_->store(), from_store, left);
+  auto stored = ReadStoredObjects(scheduler_->store(), from_store, left);
+  if (!stored.ok()) return stored.status();
   size_t next = 0;
   for (size_t i = 0; i < ids.size(); ++i) {
-    if ((*values)[i] == nullptr) result[i] = std::move(stored[next++]);
+    if ((*values)[i] == nullptr) result[i] = std::move((*stored)[next++]);
   }
   return result;
 }

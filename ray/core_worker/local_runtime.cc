@@ -1,7 +1,5 @@
 #include "ray/core_worker/local_runtime.h"
 
-#include <unistd.h>
-
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -10,7 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ray/function/function_id.h"
-#include "ray/object/errors.h"
+#include "ray/object/status.h"
 #include "ray/object/object_format.h"
 
 namespace ray::core {
@@ -53,18 +51,16 @@ class LocalReturnWriter final : public ReturnWriter {
  public:
   explicit LocalReturnWriter(size_t n) : buffers_(n), nested_(n) {}
 
-  void SetNestedRefs(size_t index, std::vector<ObjectID> ids) override {
-    if (index >= nested_.size()) throw RayError("SetNestedRefs: return index out of range");
+  absl::Status SetNestedRefs(size_t index, std::vector<ObjectID> ids) override {
+    if (index >= nested_.size()) return CheckReturnIndex(index, nested_.size(), false);
     nested_[index] = std::move(ids);
+    return absl::OkStatus();
   }
 
-  std::span<uint8_t> Allocate(size_t index, size_t size) override {
-    if (index >= buffers_.size()) {
-      throw RayError(absl::StrCat("the task wrote return value ", index, " but has only ",
-                                  buffers_.size(), " (num_returns)"));
-    }
-    if (buffers_[index] != nullptr) {
-      throw RayError(absl::StrCat("the task wrote return value ", index, " twice"));
+  absl::StatusOr<std::span<uint8_t>> Allocate(size_t index, size_t size) override {
+    const bool written = index < buffers_.size() && buffers_[index] != nullptr;
+    if (absl::Status fits = CheckReturnIndex(index, buffers_.size(), written); !fits.ok()) {
+      return fits;
     }
     buffers_[index] = std::make_shared<LocalRuntime::Buffer>(size);
     return buffers_[index]->span();
@@ -108,28 +104,30 @@ std::vector<std::shared_ptr<const LocalRuntime::Buffer>> LocalRuntime::TakeFreed
   return freed;
 }
 
-std::vector<ObjectValue> LocalRuntime::Lookup(std::span<const ObjectID> ids, const char* op) {
+absl::StatusOr<std::vector<ObjectValue>> LocalRuntime::Lookup(std::span<const ObjectID> ids,
+                                                              const char* op) {
   std::vector<ObjectValue> values;
   values.reserve(ids.size());
   absl::MutexLock lock(&mu_);
   for (const ObjectID& id : ids) {
     auto it = buffers_.find(id);
     if (it == buffers_.end()) {
-      throw RayError(absl::StrCat(op, ": object ", id.Hex(),
-                                  " does not exist in this local-mode runtime (it was freed, or "
-                                  "was not made by this runtime)"));
+      return absl::NotFoundError(absl::StrCat(op, ": object ", id.Hex(),
+                                              " does not exist in this local-mode runtime (it was "
+                                              "freed, or was not made by this runtime)"));
     }
     values.push_back(ObjectValue{it->second->span(), it->second});
   }
   return values;
 }
 
-std::vector<ObjectID> LocalRuntime::Submit(TaskSpec spec) {
+absl::StatusOr<std::vector<ObjectID>> LocalRuntime::Submit(TaskSpec spec) {
   if (spec.invoker == nullptr || spec.function == nullptr) {
-    throw RayError("Submit: the task has no invoker or no function");
+    return absl::InvalidArgumentError("Submit: the task has no invoker or no function");
   }
   if (spec.options.num_returns < 0) {
-    throw RayError(absl::StrCat("Submit: num_returns = ", spec.options.num_returns));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Submit: num_returns = ", spec.options.num_returns));
   }
   const size_t num_returns = static_cast<size_t>(spec.options.num_returns);
   TaskContext context{TaskID::FromRandom()};
@@ -162,15 +160,11 @@ std::vector<ObjectID> LocalRuntime::Submit(TaskSpec spec) {
       if (it != buffers_.end()) buffer = it->second;
     }
     if (buffer == nullptr) {
-      TaskErrorInfo info;
-      info.function_name = FunctionName(spec.function);
-      info.exception_type = "ray::RayError";
-      info.message = absl::StrCat("argument ", args.size(), " is object ", arg.ref.Hex(),
-                                  ", which does not exist in this local-mode runtime (freed, or "
-                                  "not made here)");
-      info.task_id = context.task.Hex();
-      info.pid = getpid();
-      return fail(std::move(info));
+      return fail(TaskErrorInfoOf(
+          absl::NotFoundError(absl::StrCat("argument ", args.size(), " is object ", arg.ref.Hex(),
+                                           ", which does not exist in this local-mode runtime "
+                                           "(freed, or not made here)")),
+          FunctionName(spec.function), context.task));
     }
     if (IsError(buffer->span())) {
       store_all(buffer);
@@ -183,27 +177,31 @@ std::vector<ObjectID> LocalRuntime::Submit(TaskSpec spec) {
   LocalReturnWriter writer(num_returns);
   TaskContext* const saved = current_task;
   current_task = &context;
+  absl::Status status;
   try {
-    spec.invoker(spec.function, args, writer);
-    for (size_t i = 0; i < num_returns; ++i) {
-      if (writer.buffers()[i] == nullptr) {
-        throw RayError(
-            absl::StrCat("the task did not write return value ", i, " of ", num_returns));
-      }
-    }
-  } catch (...) {
+    status = spec.invoker(spec.function, args, writer);
+  } catch (...) {  // what an invoker let through
     current_task = saved;
-    return fail(CurrentExceptionErrorInfo(FunctionName(spec.function), context.task));
+    return fail(CaughtExceptionErrorInfo(FunctionName(spec.function), context.task));
   }
   current_task = saved;
+  for (size_t i = 0; i < num_returns && status.ok(); ++i) {
+    if (writer.buffers()[i] == nullptr) {
+      status = absl::FailedPreconditionError(
+          absl::StrCat("the task did not write return value ", i, " of ", num_returns));
+    }
+  }
+  // A status that carries an error object keeps it: it names the task that failed first.
+  if (!status.ok()) return fail(TaskErrorInfoOf(status, FunctionName(spec.function), context.task));
   for (size_t i = 0; i < num_returns; ++i) {
     Store(returns[i], std::move(writer.buffers()[i]), std::move(writer.nested()[i]));
   }
   return returns;
 }
 
-ObjectID LocalRuntime::Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
-                           const PutOptions& options) {
+absl::StatusOr<ObjectID> LocalRuntime::Put(size_t size,
+                                           absl::FunctionRef<void(std::span<uint8_t>)> write,
+                                           const PutOptions& options) {
   ObjectID id = current_task != nullptr
                     ? ObjectID::ForPut(current_task->task, current_task->puts++, options.hidden)
                     : ObjectID::ForPut(driver_task_, driver_puts_.fetch_add(1), options.hidden);
@@ -213,12 +211,15 @@ ObjectID LocalRuntime::Put(size_t size, absl::FunctionRef<void(std::span<uint8_t
   return id;
 }
 
-std::vector<ObjectValue> LocalRuntime::Get(std::span<const ObjectID> ids, absl::Duration) {
+absl::StatusOr<std::vector<ObjectValue>> LocalRuntime::Get(std::span<const ObjectID> ids,
+                                                           absl::Duration) {
   return Lookup(ids, "Get");
 }
 
-WaitIndices LocalRuntime::Wait(std::span<const ObjectID> ids, size_t num_returns, absl::Duration) {
-  Lookup(ids, "Wait");  // every object exists (or this throws): all are ready
+absl::StatusOr<WaitIndices> LocalRuntime::Wait(std::span<const ObjectID> ids, size_t num_returns,
+                                               absl::Duration) {
+  // Every object exists (or this fails): all are ready.
+  if (absl::Status exist = Lookup(ids, "Wait").status(); !exist.ok()) return exist;
   WaitIndices result;
   for (size_t i = 0; i < ids.size(); ++i) {
     (i < num_returns ? result.ready : result.not_ready).push_back(i);

@@ -20,12 +20,12 @@ namespace ray::core {
 
 // Thread-safe. Submit resolves the arguments, runs the task in the caller's thread (so nested
 // tasks simply recurse) and stores its return values before returning their IDs. It follows
-// the error object conventions of ray/object/errors.h: a task with an error argument does not
-// run and returns that error; a throwing task returns error objects. Objects live until the
+// the error object conventions of ray/object/status.h: a task with an error argument does not
+// run and returns that error; a failing task returns error objects. Objects live until the
 // last RemoveRef (values handed out by Get stay valid as long as their `owner`), counted by the
-// node's reference table (ray/node/reference_table.h), so both count alike. Get or Wait of
-// an ID that this runtime does not hold (freed, or never made here) throws ray::RayError at
-// once: in local mode nothing could ever make it appear, so waiting would hang.
+// node's reference table (ray/node/reference_table.h), so both count alike. Get or Wait of an
+// ID that this runtime does not hold (freed, or never made here) is NotFound at once: in local
+// mode nothing could ever make it appear, so waiting would hang.
 class LocalRuntime final : public CoreRuntime {
  public:
   LocalRuntime();
@@ -33,12 +33,13 @@ class LocalRuntime final : public CoreRuntime {
   LocalRuntime(const LocalRuntime&) = delete;
   LocalRuntime& operator=(const LocalRuntime&) = delete;
 
-  std::vector<ObjectID> Submit(TaskSpec spec) override;
-  ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
-               const PutOptions& options) override;
-  std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) override;
-  WaitIndices Wait(std::span<const ObjectID> ids, size_t num_returns,
-                   absl::Duration timeout) override;
+  absl::StatusOr<std::vector<ObjectID>> Submit(TaskSpec spec) override;
+  absl::StatusOr<ObjectID> Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+                               const PutOptions& options) override;
+  absl::StatusOr<std::vector<ObjectValue>> Get(std::span<const ObjectID> ids,
+                                               absl::Duration timeout) override;
+  absl::StatusOr<WaitIndices> Wait(std::span<const ObjectID> ids, size_t num_returns,
+                                   absl::Duration timeout) override;
   void AddRef(const ObjectID& id) override;
   void RemoveRef(const ObjectID& id) override;
   TaskID CurrentTaskId() const override;
@@ -56,8 +57,8 @@ class LocalRuntime final : public CoreRuntime {
              std::vector<ObjectID> nested);
   // Drops the buffers of the objects the table freed; returns them, to be released unlocked.
   std::vector<std::shared_ptr<const Buffer>> TakeFreed() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Locks mu_; throws RayError naming `op` for an ID it does not hold.
-  std::vector<ObjectValue> Lookup(std::span<const ObjectID> ids, const char* op);
+  // Locks mu_; NotFound naming `op` for an ID it does not hold.
+  absl::StatusOr<std::vector<ObjectValue>> Lookup(std::span<const ObjectID> ids, const char* op);
 
   const TaskID driver_task_;
   std::atomic<uint32_t> driver_puts_{0};

@@ -1,6 +1,6 @@
 #include "ray/core_worker/runtime_gate.h"
 
-#include "ray/object/errors.h"
+#include "ray/object/status.h"
 
 namespace ray::core {
 
@@ -23,11 +23,8 @@ class RuntimeGate::Pass {
   Pass& operator=(const Pass&) = delete;
 
   bool open() const { return open_; }
-  // The runtime, or throws if the gate is closed.
-  CoreRuntime& runtime() const {
-    if (!open_) throw RayError(kShutDownMessage);
-    return *gate_.runtime_;
-  }
+  // REQUIRES: open().
+  CoreRuntime& runtime() const { return *gate_.runtime_; }
 
  private:
   const RuntimeGate& gate_;
@@ -48,30 +45,38 @@ void RuntimeGate::Close() {
   runtime_.reset();
 }
 
-void RuntimeGate::Call(absl::FunctionRef<void(CoreRuntime&)> f) {
+absl::Status RuntimeGate::Call(absl::FunctionRef<void(CoreRuntime&)> f) {
   Pass pass(*this);
+  if (!pass.open()) return ShutDownError();
   f(pass.runtime());
+  return absl::OkStatus();
 }
 
-std::vector<ObjectID> RuntimeGate::Submit(TaskSpec spec) {
+absl::StatusOr<std::vector<ObjectID>> RuntimeGate::Submit(TaskSpec spec) {
   Pass pass(*this);
+  if (!pass.open()) return ShutDownError();
   return pass.runtime().Submit(std::move(spec));
 }
 
-ObjectID RuntimeGate::Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
-                          const PutOptions& options) {
+absl::StatusOr<ObjectID> RuntimeGate::Put(size_t size,
+                                          absl::FunctionRef<void(std::span<uint8_t>)> write,
+                                          const PutOptions& options) {
   Pass pass(*this);
+  if (!pass.open()) return ShutDownError();
   return pass.runtime().Put(size, write, options);
 }
 
-std::vector<ObjectValue> RuntimeGate::Get(std::span<const ObjectID> ids, absl::Duration timeout) {
+absl::StatusOr<std::vector<ObjectValue>> RuntimeGate::Get(std::span<const ObjectID> ids,
+                                                          absl::Duration timeout) {
   Pass pass(*this);
+  if (!pass.open()) return ShutDownError();
   return pass.runtime().Get(ids, timeout);
 }
 
-WaitIndices RuntimeGate::Wait(std::span<const ObjectID> ids, size_t num_returns,
-                              absl::Duration timeout) {
+absl::StatusOr<WaitIndices> RuntimeGate::Wait(std::span<const ObjectID> ids, size_t num_returns,
+                                              absl::Duration timeout) {
   Pass pass(*this);
+  if (!pass.open()) return ShutDownError();
   return pass.runtime().Wait(ids, num_returns, timeout);
 }
 
@@ -87,7 +92,7 @@ void RuntimeGate::RemoveRef(const ObjectID& id) {
 
 std::optional<TaskGraph::Snapshot> RuntimeGate::GraphSnapshot() const {
   Pass pass(*this);
-  return pass.runtime().GraphSnapshot();
+  return pass.open() ? pass.runtime().GraphSnapshot() : std::nullopt;
 }
 
 TaskID RuntimeGate::CurrentTaskId() const {

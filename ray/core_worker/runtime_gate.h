@@ -1,7 +1,7 @@
 // A runtime that other threads may still be calling when it shuts down. Calls pass through to
 // the runtime the gate owns until Close(). Close() makes calls blocked inside return (Get and
-// Wait throw ray::RayError with kShutDownMessage, errors.h), waits until no call is inside, and
-// destroys the runtime; later calls throw the same error (AddRef and RemoveRef do nothing). The
+// Wait with ShutDownError(), ray/object/status.h), waits until no call is inside, and destroys
+// the runtime; later calls return the same error (AddRef and RemoveRef do nothing). The
 // gate itself is never freed: a thread may hold its address past Close() (read from
 // CurrentRuntime() just before, or kept in an ObjectRef), and it is a few dozen bytes per session.
 //
@@ -30,15 +30,16 @@ class RuntimeGate final : public CoreRuntime {
   // Only the thread that calls Close may use it without a call of its own in flight.
   CoreRuntime* runtime() const { return closed_.load() ? nullptr : runtime_.get(); }
   // Runs `f` with the runtime as one call through the gate: Close() waits for it to return.
-  // Throws RayError(kShutDownMessage) once the gate is closed.
-  void Call(absl::FunctionRef<void(CoreRuntime&)> f);
+  // Returns ShutDownError() without running `f` once the gate is closed.
+  absl::Status Call(absl::FunctionRef<void(CoreRuntime&)> f);
 
-  std::vector<ObjectID> Submit(TaskSpec spec) override;
-  ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
-               const PutOptions& options) override;
-  std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) override;
-  WaitIndices Wait(std::span<const ObjectID> ids, size_t num_returns,
-                   absl::Duration timeout) override;
+  absl::StatusOr<std::vector<ObjectID>> Submit(TaskSpec spec) override;
+  absl::StatusOr<ObjectID> Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+                               const PutOptions& options) override;
+  absl::StatusOr<std::vector<ObjectValue>> Get(std::span<const ObjectID> ids,
+                                               absl::Duration timeout) override;
+  absl::StatusOr<WaitIndices> Wait(std::span<const ObjectID> ids, size_t num_returns,
+                                   absl::Duration timeout) override;
   void AddRef(const ObjectID& id) override;
   void RemoveRef(const ObjectID& id) override;
   std::optional<TaskGraph::Snapshot> GraphSnapshot() const override;

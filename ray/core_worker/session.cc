@@ -99,7 +99,7 @@ void ShutdownSession(BlockingSection blocking) {
     if (CurrentRuntime() == gate) SetCurrentRuntime(nullptr);
   }
   // Outside the mutex: waits for other threads' calls to leave (those blocked in Get or Wait
-  // throw "ray was shut down"), then stops whatever the runtime started.
+  // return "ray was shut down"), then stops whatever the runtime started.
   blocking([gate] { gate->Close(); });
 }
 

@@ -33,7 +33,7 @@ absl::Status StartSession(const SessionOptions& options, AtExit at_exit = AtExit
 using BlockingSection = absl::FunctionRef<void(absl::FunctionRef<void()> wait)>;
 
 // Ends the session this process started: clears CurrentRuntime(), then closes the gate inside
-// `blocking` (calls blocked in Get or Wait throw "ray was shut down"; the gate waits for the
+// `blocking` (calls blocked in Get or Wait return "ray was shut down"; the gate waits for the
 // calls inside to leave and destroys the runtime, which stops the node). A no-op without a
 // session, or in a forked copy of the process that started it (a worker).
 void ShutdownSession();

@@ -3,22 +3,41 @@
 #include <memory>
 #include <utility>
 
-#include "ray/object/errors.h"
+#include "absl/strings/str_cat.h"
 
 namespace ray::core {
+namespace {
+
+// A failed read of `id`, which the scheduler said exists, in the words of ray/object/status.h.
+absl::Status ReadError(const absl::Status& status, const ObjectID& id) {
+  if (absl::IsDeadlineExceeded(status)) {
+    return absl::DeadlineExceededError(absl::StrCat("Get timed out: object ", id.Hex(),
+                                                    " was not sealed in the node's store in time"));
+  }
+  if (absl::IsNotFound(status)) {
+    return absl::NotFoundError(absl::StrCat(
+        "object ", id.Hex(),
+        " is no longer in the node's store (it was deleted, or the process that made it died "
+        "before it was written)"));
+  }
+  return status;
+}
+
+}  // namespace
 
 ObjectValue ValueOf(store::ObjectBuffer buffer) {
   auto owner = std::make_shared<store::ObjectBuffer>(std::move(buffer));
   return {owner->span(), owner};
 }
 
-std::vector<ObjectValue> ReadStoredObjects(store::StoreClient& store, std::span<const ObjectID> ids,
-                                           absl::Duration timeout) {
+absl::StatusOr<std::vector<ObjectValue>> ReadStoredObjects(store::StoreClient& store,
+                                                           std::span<const ObjectID> ids,
+                                                           absl::Duration timeout) {
   auto buffers = store.Get(ids, timeout, store::StoreClient::IfAbsent::kFail);
   std::vector<ObjectValue> values;
   values.reserve(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (!buffers[i].ok()) ThrowStoreReadError(buffers[i].status(), ids[i]);
+    if (!buffers[i].ok()) return ReadError(buffers[i].status(), ids[i]);
     values.push_back(ValueOf(*std::move(buffers[i])));
   }
   return values;

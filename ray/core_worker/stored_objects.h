@@ -5,6 +5,7 @@
 #include <span>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ray/common/id.h"
 #include "ray/core_worker/core_runtime.h"
@@ -16,9 +17,10 @@ namespace ray::core {
 ObjectValue ValueOf(store::ObjectBuffer buffer);
 
 // Reads objects the scheduler said exist: a seal may still be on its way (waited for, at most
-// `timeout`: GetTimeoutError); one that is gone throws ObjectLostError at once
-// (ThrowStoreReadError). One value per ID, in order.
-std::vector<ObjectValue> ReadStoredObjects(store::StoreClient& store, std::span<const ObjectID> ids,
-                                           absl::Duration timeout);
+// `timeout`: DeadlineExceeded); one that is gone is NotFound at once (ray/object/status.h).
+// One value per ID, in order.
+absl::StatusOr<std::vector<ObjectValue>> ReadStoredObjects(store::StoreClient& store,
+                                                           std::span<const ObjectID> ids,
+                                                           absl::Duration timeout);
 
 }  // namespace ray::core

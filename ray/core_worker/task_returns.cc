@@ -1,12 +1,10 @@
 #include "ray/core_worker/task_returns.h"
 
 #include <cstring>
-#include <stdexcept>
 
 #include "absl/strings/str_cat.h"
 #include "ray/common/capnp_bytes.h"
 #include "ray/common/capnp_ids.h"
-#include "ray/object/errors.h"
 
 namespace ray::core {
 namespace {
@@ -37,35 +35,42 @@ absl::StatusOr<std::variant<store::MutableObject, uint64_t>> CreateOrFindStored(
 TaskReturns::TaskReturns(store::StoreClient& store, const TaskID& task, size_t count)
     : store_(store), task_(task), returns_(count) {}
 
-std::span<uint8_t> TaskReturns::Allocate(size_t index, size_t size) {
-  if (index >= returns_.size()) throw std::out_of_range("return index out of range");
+absl::StatusOr<std::span<uint8_t>> TaskReturns::Allocate(size_t index, size_t size) {
+  const bool written = index < returns_.size() && returns_[index].written;
+  if (absl::Status fits = CheckReturnIndex(index, returns_.size(), written); !fits.ok())
+    return fits;
   Return& r = returns_[index];
   r.written = true;
   r.size = size;
   if (inline_budget_.Take(size)) {
     r.inline_value.assign(size, '\0');
-    return {reinterpret_cast<uint8_t*>(r.inline_value.data()), size};
+    return std::span<uint8_t>(reinterpret_cast<uint8_t*>(r.inline_value.data()), size);
   }
   auto object = CreateOrFindStored(store_, ObjectID::ForReturn(task_, index + 1), size);
-  if (!object.ok()) ThrowStoreError(object.status());
+  if (!object.ok()) {
+    r.written = false;
+    return object.status();
+  }
   if (auto* created = std::get_if<store::MutableObject>(&*object)) {
     r.created = std::move(*created);
     return r.created.span();
   }
   r.stored_before = std::get<uint64_t>(*object);
   r.discarded = std::make_unique_for_overwrite<uint8_t[]>(size);
-  return {r.discarded.get(), size};
+  return std::span<uint8_t>(r.discarded.get(), size);
 }
 
-void TaskReturns::SetNestedRefs(size_t index, std::vector<ObjectID> ids) {
-  if (index >= returns_.size()) throw std::out_of_range("return index out of range");
+absl::Status TaskReturns::SetNestedRefs(size_t index, std::vector<ObjectID> ids) {
+  if (index >= returns_.size()) return CheckReturnIndex(index, returns_.size(), false);
   if (nested_.empty()) nested_.resize(returns_.size());  // most tasks never need it
-  nested_count_ = nested_count_ - nested_[index].size() + ids.size();
-  if (nested_count_ > rpc::MAX_IDS_PER_LIST) {
-    throw RayError(
+  const size_t count = nested_count_ - nested_[index].size() + ids.size();
+  if (count > rpc::MAX_IDS_PER_LIST) {
+    return absl::InvalidArgumentError(
         absl::StrCat("a task's results may reference at most ", rpc::MAX_IDS_PER_LIST, " objects"));
   }
+  nested_count_ = count;
   nested_[index] = std::move(ids);
+  return absl::OkStatus();
 }
 
 bool TaskReturns::AllWritten() const {

@@ -31,10 +31,10 @@ class TaskReturns final : public ReturnWriter {
  public:
   TaskReturns(store::StoreClient& store, const TaskID& task, size_t count);
 
-  // Throws ObjectStoreFullError (or RayError) when the store refuses.
-  std::span<uint8_t> Allocate(size_t index, size_t size) override;
-  // Throws RayError past rpc::MAX_IDS_PER_LIST IDs for all returns together.
-  void SetNestedRefs(size_t index, std::vector<ObjectID> ids) override;
+  // The store's error (ResourceExhausted: no room) when it refuses; see also ReturnWriter.
+  absl::StatusOr<std::span<uint8_t>> Allocate(size_t index, size_t size) override;
+  // InvalidArgument past rpc::MAX_IDS_PER_LIST IDs for all returns together.
+  absl::Status SetNestedRefs(size_t index, std::vector<ObjectID> ids) override;
   bool AllWritten() const;
 
   // Seals what went to the store and describes every return for the scheduler.

@@ -122,6 +122,50 @@ const ResolvedFunction* WorkerRuntime::Function(uint64_t key) {
   return &resolved_.emplace(key, *std::move(resolved)).first->second;
 }
 
+absl::Status WorkerRuntime::Run(const QueuedTask& queued, const ResolvedFunction* function,
+                                ReturnWriter& returns) {
+  rpc::Task::Reader task = queued.task;
+  if (function == nullptr) {
+    auto def = defined_.find(task.getFunction());
+    return absl::FailedPreconditionError(
+        def == defined_.end() ? std::string("the scheduler sent a task for an undefined function")
+                              : std::string(ResolveTaskFunction(def->second).status().message()));
+  }
+  std::vector<ObjectValue> args;
+  std::vector<ObjectID> store_refs;
+  for (auto arg : task.getArgs()) {
+    if (arg.isValue()) {
+      args.push_back({AsSpan(arg.getValue()), queued.message});
+    } else {
+      args.emplace_back();
+      store_refs.push_back(ObjectID::FromBinaryOrNil(AsView(arg.getRef())));
+    }
+  }
+  if (!store_refs.empty()) {
+    // They exist (the scheduler dispatches a task once its arguments do): a seal may still
+    // be on its way, a missing one is gone (NotFound).
+    auto stored = ReadStoredObjects(*store_, store_refs, kArgumentSealTimeout);
+    if (!stored.ok()) return stored.status();
+    size_t next = 0;
+    for (size_t a = 0; a < args.size(); ++a) {
+      if (task.getArgs()[a].isRef()) args[a] = std::move((*stored)[next++]);
+    }
+  }
+  TaskID previous = std::exchange(current_task_, TaskID::FromBinary(AsView(task.getTaskId())));
+  uint32_t previous_puts = std::exchange(puts_in_task_, 0);
+  absl::Status status;
+  try {
+    status = function->invoker(function->function, args, returns);
+  } catch (...) {
+    current_task_ = previous;
+    puts_in_task_ = previous_puts;
+    throw;
+  }
+  current_task_ = previous;
+  puts_in_task_ = previous_puts;
+  return status;
+}
+
 void WorkerRuntime::Execute(const QueuedTask& queued) {
   const absl::Time started = absl::Now();
   rpc::Task::Reader task = queued.task;
@@ -135,47 +179,14 @@ void WorkerRuntime::Execute(const QueuedTask& queued) {
   std::string error;
   TaskReturns returns(*store_, id, num_returns);
   try {
-    if (function == nullptr) {
-      auto def = defined_.find(task.getFunction());
-      throw std::runtime_error(
-          def == defined_.end() ? std::string("the scheduler sent a task for an undefined function")
-                                : std::string(ResolveTaskFunction(def->second).status().message()));
+    absl::Status status = Run(queued, function, returns);
+    if (status.ok() && !returns.AllWritten()) {
+      status = absl::FailedPreconditionError("the task did not write all its returns");
     }
-    std::vector<ObjectValue> args;
-    std::vector<ObjectID> store_refs;
-    for (auto arg : task.getArgs()) {
-      if (arg.isValue()) {
-        args.push_back({AsSpan(arg.getValue()), queued.message});
-      } else {
-        args.emplace_back();
-        store_refs.push_back(ObjectID::FromBinaryOrNil(AsView(arg.getRef())));
-      }
-    }
-    if (!store_refs.empty()) {
-      // They exist (the scheduler dispatches a task once its arguments do): a seal may still
-      // be on its way, a missing one is gone (ObjectLostError).
-      std::vector<ObjectValue> stored =
-          ReadStoredObjects(*store_, store_refs, kArgumentSealTimeout);
-      size_t next = 0;
-      for (size_t a = 0; a < args.size(); ++a) {
-        if (task.getArgs()[a].isRef()) args[a] = std::move(stored[next++]);
-      }
-    }
-    TaskID previous = std::exchange(current_task_, id);
-    uint32_t previous_puts = std::exchange(puts_in_task_, 0);
-    try {
-      function->invoker(function->function, args, returns);
-    } catch (...) {
-      current_task_ = previous;
-      puts_in_task_ = previous_puts;
-      throw;
-    }
-    current_task_ = previous;
-    puts_in_task_ = previous_puts;
-    if (!returns.AllWritten()) throw std::runtime_error("the task did not write all its returns");
-  } catch (...) {
-    // Keeps a propagated TaskError as it was: the error names the task that failed first.
-    error = SerializeError(CurrentExceptionErrorInfo(name, id));
+    // A status that carries an error object keeps it: it names the task that failed first.
+    if (!status.ok()) error = SerializeError(TaskErrorInfoOf(status, name, id));
+  } catch (...) {  // what an invoker let through
+    error = SerializeError(CaughtExceptionErrorInfo(name, id));
   }
   absl::MutexLock lock(&out_mu_);
   auto orphan = out_.arena->getOrphanage().newOrphan<rpc::TaskDone>();

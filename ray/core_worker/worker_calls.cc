@@ -3,13 +3,15 @@
 
 namespace ray::core::worker_internal {
 
-std::vector<ObjectID> WorkerRuntime::Submit(TaskSpec spec) {
+absl::StatusOr<std::vector<ObjectID>> WorkerRuntime::Submit(TaskSpec spec) {
   auto described = DescribeTaskFunction(spec.invoker, spec.function);
-  if (!described.ok()) throw std::runtime_error(std::string(described.status().message()));
+  if (!described.ok()) return described.status();
+  if (absl::Status count =
+          CheckIdCount(spec.args.size() + spec.nested_refs.size(), "a task submitted");
+      !count.ok()) {
+    return count;
+  }
   uint64_t key = described->key;
-  bool first_use = functions_sent_.insert(key).second;
-  if (first_use) defined_.try_emplace(key, *described->record);
-  CheckIdCount(spec.args.size() + spec.nested_refs.size(), "a task submitted");
   // Large argument values, and those past the task's inline budget, go through the store,
   // before the task message is built.
   std::vector<ObjectID> stored(spec.args.size());
@@ -17,14 +19,23 @@ std::vector<ObjectID> WorkerRuntime::Submit(TaskSpec spec) {
   for (size_t i = 0; i < spec.args.size(); ++i) {
     const TaskArg& arg = spec.args[i];
     if (!arg.ref.IsNil() || inline_budget.Take(arg.value.size())) continue;
-    stored[i] = PutValue(
+    absl::StatusOr<ObjectID> put = PutValue(
         arg.value.size(),
         [&](std::span<uint8_t> out) {
           std::memcpy(out.data(), arg.value.data(), arg.value.size());
         },
         {}, /*inline_ok=*/false);
+    if (!put.ok()) {
+      for (const ObjectID& earlier : stored) {
+        if (!earlier.IsNil()) RemoveRef(earlier);
+      }
+      return put.status();
+    }
+    stored[i] = *put;
   }
   TaskID id = TaskID::FromRandom();
+  bool first_use = functions_sent_.insert(key).second;
+  if (first_use) defined_.try_emplace(key, *described->record);
   absl::MutexLock lock(&out_mu_);
   if (first_use) out_.functions.emplace_back(key, *described->record);
   auto orphan = out_.arena->getOrphanage().newOrphan<rpc::Task>();
@@ -58,13 +69,16 @@ std::vector<ObjectID> WorkerRuntime::Submit(TaskSpec spec) {
   for (const ObjectID& put : stored) {
     if (!put.IsNil()) RemoveRefLocked(put);  // the task keeps it meanwhile
   }
-  if (!SendLocked().ok()) throw std::runtime_error("the scheduler's connection is closed");
+  if (!SendLocked().ok()) return ConnectionClosed();
   return returns;
 }
 
-ObjectID WorkerRuntime::PutValue(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
-                                 const PutOptions& options, bool inline_ok) {
-  CheckIdCount(options.nested_refs.size(), "a put");
+absl::StatusOr<ObjectID> WorkerRuntime::PutValue(size_t size,
+                                                 absl::FunctionRef<void(std::span<uint8_t>)> write,
+                                                 const PutOptions& options, bool inline_ok) {
+  if (absl::Status count = CheckIdCount(options.nested_refs.size(), "a put"); !count.ok()) {
+    return count;
+  }
   ObjectID id = ObjectID::ForPut(current_task_, ++puts_in_task_, options.hidden);
   if (inline_ok) {
     std::string bytes(size, '\0');
@@ -73,12 +87,10 @@ ObjectID WorkerRuntime::PutValue(size_t size, absl::FunctionRef<void(std::span<u
     out_.put_bytes += size;
     out_.puts.push_back({id, std::move(bytes), options.nested_refs});
     // A task that puts much before it sends anything: the puts go in batches (see SendLocked).
-    if (out_.put_bytes >= rpc::BATCH_BYTES && !SendLocked().ok()) {
-      throw std::runtime_error("the scheduler's connection is closed");
-    }
+    if (out_.put_bytes >= rpc::BATCH_BYTES && !SendLocked().ok()) return ConnectionClosed();
   } else {
     auto object = CreateOrFindStored(*store_, id, size);
-    if (!object.ok()) ThrowStoreError(object.status());
+    if (!object.ok()) return object.status();
     uint64_t stored_size = size;
     if (auto* created = std::get_if<store::MutableObject>(&*object)) {
       write(created->span());
@@ -93,7 +105,8 @@ ObjectID WorkerRuntime::PutValue(size_t size, absl::FunctionRef<void(std::span<u
   return id;
 }
 
-std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl::Duration timeout) {
+absl::StatusOr<std::vector<ObjectValue>> WorkerRuntime::Get(std::span<const ObjectID> ids,
+                                                            absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;  // an infinite timeout gives InfiniteFuture
   if (ids.size() > rpc::MAX_IDS_PER_LIST) {           // more than a request carries: in parts
     std::vector<ObjectValue> values;
@@ -101,7 +114,8 @@ std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl:
       size_t count = std::min<size_t>(rpc::MAX_IDS_PER_LIST, ids.size() - from);
       auto part =
           Get(ids.subspan(from, count), std::max(deadline - absl::Now(), absl::ZeroDuration()));
-      std::move(part.begin(), part.end(), std::back_inserter(values));
+      if (!part.ok()) return part.status();
+      std::move(part->begin(), part->end(), std::back_inserter(values));
     }
     return values;
   }
@@ -125,17 +139,17 @@ std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl:
     for (size_t j = 0; j < missing.size(); ++j) list.set(j, AsData(ids[missing[j]].Binary()));
     get.setTimeoutMs(TimeoutMs(timeout));
   });
-  if (!sent.ok()) throw std::runtime_error("the scheduler's connection is closed");
+  if (!sent.ok()) return ConnectionClosed();
   objects_reply_.reset();
   get_failed_.reset();
   // The reply may come in several messages: one object per ID asked for.
   while (!get_failed_ && (!objects_reply_ || objects_reply_->size() < missing.size())) {
-    if (!ReceiveWhileBlocked()) throw std::runtime_error("the scheduler's connection is closed");
+    if (!ReceiveWhileBlocked()) return ConnectionClosed();
   }
   // Taken, not left: a get suspended beneath this one (nested tasks) waits for its own reply.
   if (std::optional<std::string> failed = std::exchange(get_failed_, std::nullopt)) {
     objects_reply_.reset();
-    throw GetTimeoutError(*failed);
+    return absl::DeadlineExceededError(*failed);
   }
   absl::flat_hash_map<ObjectID, const ReplyObject*> reply;
   std::vector<ReplyObject> replied = *std::exchange(objects_reply_, std::nullopt);
@@ -143,7 +157,7 @@ std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl:
   std::vector<ObjectID> from_store;
   for (size_t i : missing) {
     auto it = reply.find(ids[i]);
-    if (it == reply.end()) throw std::runtime_error("the scheduler's reply misses an object");
+    if (it == reply.end()) return absl::InternalError("the scheduler's reply misses an object");
     if (it->second->object.isValue()) {
       values[i] = {AsSpan(it->second->object.getValue()), it->second->message};
     } else {
@@ -153,18 +167,19 @@ std::vector<ObjectValue> WorkerRuntime::Get(std::span<const ObjectID> ids, absl:
   if (!from_store.empty()) {
     // The rest of the timeout (each exists: a seal may still be on its way).
     absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
-    std::vector<ObjectValue> stored = ReadStoredObjects(*store_, from_store, left);
+    auto stored = ReadStoredObjects(*store_, from_store, left);
+    if (!stored.ok()) return stored.status();
     size_t next = 0;
     for (size_t i : missing) {
-      if (!reply.at(ids[i])->object.isValue()) values[i] = std::move(stored[next++]);
+      if (!reply.at(ids[i])->object.isValue()) values[i] = std::move((*stored)[next++]);
     }
   }
   return values;
 }
 
-WaitIndices WorkerRuntime::Wait(std::span<const ObjectID> ids, size_t num_returns,
-                                absl::Duration timeout) {
-  CheckIdCount(ids.size(), "a wait");
+absl::StatusOr<WaitIndices> WorkerRuntime::Wait(std::span<const ObjectID> ids, size_t num_returns,
+                                                absl::Duration timeout) {
+  if (absl::Status count = CheckIdCount(ids.size(), "a wait"); !count.ok()) return count;
   HandBackQueue();
   absl::Status sent = Send([&](rpc::FromWorker::Builder b) {
     auto wait = b.initWait();
@@ -173,10 +188,10 @@ WaitIndices WorkerRuntime::Wait(std::span<const ObjectID> ids, size_t num_return
     wait.setNumReturns(num_returns);
     wait.setTimeoutMs(TimeoutMs(timeout));
   });
-  if (!sent.ok()) throw std::runtime_error("the scheduler's connection is closed");
+  if (!sent.ok()) return ConnectionClosed();
   ready_reply_.reset();
   while (!ready_reply_) {
-    if (!ReceiveWhileBlocked()) throw std::runtime_error("the scheduler's connection is closed");
+    if (!ReceiveWhileBlocked()) return ConnectionClosed();
   }
   absl::flat_hash_set<ObjectID> ready(ready_reply_->begin(), ready_reply_->end());
   ready_reply_.reset();  // taken (see Get)

@@ -5,14 +5,11 @@
 #pragma once
 
 #include <capnp/message.h>
-#include <cxxabi.h>
 #include <unistd.h>
 
 #include <deque>
-#include <exception>
 #include <memory>
 #include <thread>
-#include <typeinfo>
 #include <variant>
 
 #include "absl/container/flat_hash_map.h"
@@ -28,7 +25,7 @@
 #include "ray/faults/fault_injection.h"
 #include "ray/function/function_table.h"
 #include "ray/node/crash_report.h"
-#include "ray/object/errors.h"
+#include "ray/object/status.h"
 #include "ray/object/object_format.h"
 #include "ray/rpc/message_stream.h"
 #include "ray/rpc/worker.capnp.h"
@@ -49,12 +46,17 @@ constexpr absl::Duration kArgumentSealTimeout = absl::Minutes(1);
 // else): the scheduler takes a worker silent for its stall timeout for stalled.
 constexpr absl::Duration kHeartbeatInterval = absl::Seconds(1);
 
-// Throws if a request or a value would carry more IDs than a message may (see worker.capnp).
-inline void CheckIdCount(size_t count, const char* what) {
-  if (count > rpc::MAX_IDS_PER_LIST) {
-    throw RayError(absl::StrCat(what, " takes at most ", rpc::MAX_IDS_PER_LIST,
-                                " objects inside a task (", count, " given)"));
-  }
+// InvalidArgument if a request or a value would carry more IDs than a message may (see
+// worker.capnp).
+inline absl::Status CheckIdCount(size_t count, const char* what) {
+  if (count <= rpc::MAX_IDS_PER_LIST) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(what, " takes at most ", rpc::MAX_IDS_PER_LIST,
+                                                 " objects inside a task (", count, " given)"));
+}
+
+// What a worker's calls return when the scheduler's socket broke.
+inline absl::Status ConnectionClosed() {
+  return absl::UnavailableError("the scheduler's connection is closed");
 }
 
 inline int64_t TimeoutMs(absl::Duration timeout) {
@@ -77,14 +79,15 @@ class WorkerRuntime final : public CoreRuntime {
 
   int Serve();
 
-  std::vector<ObjectID> Submit(TaskSpec spec) override;
-  ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
-               const PutOptions& options) override {
+  absl::StatusOr<std::vector<ObjectID>> Submit(TaskSpec spec) override;
+  absl::StatusOr<ObjectID> Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+                               const PutOptions& options) override {
     return PutValue(size, write, options, /*inline_ok=*/size <= kInlineLimit);
   }
-  std::vector<ObjectValue> Get(std::span<const ObjectID> ids, absl::Duration timeout) override;
-  WaitIndices Wait(std::span<const ObjectID> ids, size_t num_returns,
-                   absl::Duration timeout) override;
+  absl::StatusOr<std::vector<ObjectValue>> Get(std::span<const ObjectID> ids,
+                                               absl::Duration timeout) override;
+  absl::StatusOr<WaitIndices> Wait(std::span<const ObjectID> ids, size_t num_returns,
+                                   absl::Duration timeout) override;
   void AddRef(const ObjectID& id) override;
   void RemoveRef(const ObjectID& id) override;
   TaskID CurrentTaskId() const override { return current_task_; }
@@ -92,8 +95,8 @@ class WorkerRuntime final : public CoreRuntime {
  private:
   void RemoveRefLocked(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_);
   // A put: inline (sent to the scheduler) if `inline_ok`, else into the store.
-  ObjectID PutValue(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
-                    const PutOptions& options, bool inline_ok);
+  absl::StatusOr<ObjectID> PutValue(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+                                    const PutOptions& options, bool inline_ok);
   struct QueuedTask {
     std::shared_ptr<ReceivedMessage> message;  // keeps the task's bytes alive
     rpc::Task::Reader task;
@@ -115,6 +118,9 @@ class WorkerRuntime final : public CoreRuntime {
   }
   // Runs a task and adds its results to the outbox.
   void Execute(const QueuedTask& queued);
+  // Reads the task's arguments and runs its function, which writes `returns`; how it failed.
+  absl::Status Run(const QueuedTask& queued, const ResolvedFunction* function,
+                   ReturnWriter& returns);
   // Sends the outbox (and `extra`) and waits until the socket took it.
   absl::Status Send(std::function<void(rpc::FromWorker::Builder)> extra = nullptr)
       ABSL_LOCKS_EXCLUDED(out_mu_) {

@@ -16,7 +16,7 @@
 #include "ray/common/capnp_bytes.h"
 #include "ray/common/capnp_ids.h"
 #include "ray/node/scheduler_internal.h"
-#include "ray/object/errors.h"
+#include "ray/object/status.h"
 #include "ray/object/object_format.h"
 
 namespace ray::core {
@@ -110,7 +110,8 @@ void Scheduler::NodeFailed(std::string why) {
   for (const TaskID& id : tasks_.Ids()) {
     TaskRecord* task = tasks_.Find(id);
     if (task == nullptr) continue;
-    FailTask(*task, ErrorObject(NameOf(*task), "ray::RayError", *node_failure_, id));
+    FailTask(*task, ErrorObject(NameOf(*task), ErrorTypeName(absl::StatusCode::kUnavailable),
+                                *node_failure_, id));
   }
   tasks_.ClearReady();
   objects_changed_.SignalAll();
@@ -154,7 +155,7 @@ void Scheduler::SubmitLocked(TaskRecord submitted) {
   objects_.AddRefs(task.nested_refs);
   std::shared_ptr<const std::string> missing;
   if (task.args.size() > rpc::MAX_IDS_PER_LIST) {  // more than a message to a worker carries
-    missing = ErrorObject(NameOf(task), "ray::RayError",
+    missing = ErrorObject(NameOf(task), ErrorTypeName(absl::StatusCode::kInvalidArgument),
                           absl::StrCat("a task takes at most ", rpc::MAX_IDS_PER_LIST,
                                        " arguments (", task.args.size(), " given)"),
                           id);
@@ -163,8 +164,8 @@ void Scheduler::SubmitLocked(TaskRecord submitted) {
     if (arg.ref.IsNil()) continue;
     switch (objects_.AddUse(arg.ref, id)) {
       case ReferenceTable::Use::kMissing:
-        missing =
-            ErrorObject(NameOf(task), "ray::RayError", "argument " + DoesNotExist(arg.ref), id);
+        missing = ErrorObject(NameOf(task), ErrorTypeName(absl::StatusCode::kNotFound),
+                              "argument " + DoesNotExist(arg.ref), id);
         arg.ref = ObjectID();  // not counted as a use
         break;
       case ReferenceTable::Use::kPending:
@@ -181,7 +182,10 @@ void Scheduler::SubmitLocked(TaskRecord submitted) {
     }
     graph_->OnSubmit(id, task.parent, NameOf(task), reads, task.num_returns, absl::Now());
   }
-  if (node_failure_) missing = ErrorObject(NameOf(task), "ray::RayError", *node_failure_, id);
+  if (node_failure_) {
+    missing = ErrorObject(NameOf(task), ErrorTypeName(absl::StatusCode::kUnavailable),
+                          *node_failure_, id);
+  }
   if (missing) {
     FailTask(task, missing);
   } else if (task.unresolved == 0) {

@@ -15,7 +15,7 @@
 #include "ray/common/capnp_ids.h"
 #include "ray/node/scheduler.h"
 #include "ray/node/scheduler_internal.h"
-#include "ray/object/errors.h"
+#include "ray/object/status.h"
 #include "ray/object/object_format.h"
 
 namespace ray::core {
@@ -81,13 +81,14 @@ void Scheduler::Dispatch() {
         break;
       case Kind::kFailCannotRun: {  // the task would wait forever: say so
         int alive = workers_.CountUsable();
-        FailTask(task, ErrorObject(NameOf(task), "ray::RayError",
-                                   absl::StrCat("cannot run: all ", alive,
-                                                " workers (max_workers) wait in gets, each with ",
-                                                kMaxNesting,
-                                                " tasks nested in it (the limit); the program "
-                                                "recurses too deep for this node"),
-                                   task.id));
+        FailTask(
+            task,
+            ErrorObject(NameOf(task), ErrorTypeName(absl::StatusCode::kFailedPrecondition),
+                        absl::StrCat("cannot run: all ", alive,
+                                     " workers (max_workers) wait in gets, each with ", kMaxNesting,
+                                     " tasks nested in it (the limit); the program "
+                                     "recurses too deep for this node"),
+                        task.id));
         ServeBlockedWorkers(/*expire=*/false);  // the worker waiting for it gets the error
         break;
       }

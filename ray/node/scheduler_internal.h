@@ -19,7 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "ray/node/scheduler.h"
 #include "ray/node/worker_pool.h"
-#include "ray/object/errors.h"
+#include "ray/object/status.h"
 #include "ray/object/object_format.h"
 
 namespace ray::core {
@@ -30,8 +30,10 @@ inline bool IsErrorValue(const std::shared_ptr<const std::string>& value) {
          IsError({reinterpret_cast<const uint8_t*>(value->data()), value->size()});
 }
 
+// An error object the scheduler makes; `type` is ErrorTypeName of the failure's code
+// (ray/object/status.h), or kWorkerCrashedErrorType.
 inline std::shared_ptr<const std::string> ErrorObject(const std::string& function_name,
-                                                      const std::string& type,
+                                                      std::string_view type,
                                                       const std::string& message,
                                                       const TaskID& task) {
   TaskErrorInfo info;
@@ -49,7 +51,8 @@ inline std::string DoesNotExist(const ObjectID& id) {
 
 // The value a get of an object that does not exist returns.
 inline std::shared_ptr<const std::string> MissingObjectError(const ObjectID& id) {
-  return ErrorObject("ray.get", "ray::RayError", DoesNotExist(id), TaskID());
+  return ErrorObject("ray.get", ErrorTypeName(absl::StatusCode::kNotFound), DoesNotExist(id),
+                     TaskID());
 }
 
 // Epoll tags: a worker's socket is tagged with its record's address, its process's pidfd with

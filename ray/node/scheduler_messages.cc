@@ -15,7 +15,7 @@
 #include "ray/common/capnp_ids.h"
 #include "ray/node/scheduler.h"
 #include "ray/node/scheduler_internal.h"
-#include "ray/object/errors.h"
+#include "ray/object/status.h"
 #include "ray/object/object_format.h"
 #include "ray/rpc/inline_values.h"
 

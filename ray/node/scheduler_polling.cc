@@ -16,7 +16,7 @@
 #include "ray/common/interrupt_check.h"
 #include "ray/node/scheduler.h"
 #include "ray/node/scheduler_internal.h"
-#include "ray/object/errors.h"
+#include "ray/object/status.h"
 #include "ray/object/object_format.h"
 
 namespace ray::core {

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "ray/node/scheduler.h"
 #include "ray/node/scheduler_internal.h"
-#include "ray/object/errors.h"
+#include "ray/object/status.h"
 
 namespace ray::core {
 
@@ -113,8 +113,7 @@ void Scheduler::WorkerEnded(Worker& worker) {
       }
       std::string message = absl::StrCat("the worker (pid ", worker.pid, ") running ", NameOf(task),
                                          " died: ", worker.lost_why, "; no retries left");
-      FailTask(task,
-               ErrorObject(NameOf(task), std::string(kWorkerCrashedErrorType), message, task.id));
+      FailTask(task, ErrorObject(NameOf(task), kWorkerCrashedErrorType, message, task.id));
     } else {
       tasks_.ReturnReady(task.id);
     }

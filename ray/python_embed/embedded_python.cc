@@ -10,8 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "ray/object/errors.h"
+#include "ray/object/status.h"
 #include "ray/object/msgpack_object.h"
+#include "ray/object/object_format.h"
 #include "ray/python_embed/msgpack_python.h"
 #include "ray/python_embed/object_python.h"
 #include "ray/python_embed/py_ref.h"
@@ -163,22 +164,23 @@ std::string SerializePyCall(std::string_view module, std::string_view function) 
   return SerializeMsgpack(std::pair<std::string_view, std::string_view>(module, function));
 }
 
-void RunPyFunction(std::span<const core::ObjectValue> args, std::span<const ResultCheck> checks,
-                   core::ReturnWriter& returns) {
+absl::Status RunPyFunction(std::span<const core::ObjectValue> args,
+                           std::span<const ResultCheck> checks, core::ReturnWriter& returns) {
   absl::StatusOr<std::pair<std::string, std::string>> call =
       args.empty() ? absl::InvalidArgumentError("no arguments")
                    : DeserializeMsgpack<std::pair<std::string, std::string>>(args[0].bytes);
   if (!call.ok()) {
-    throw RayError("ray::PyFunction: the task does not name a Python function: " +
-                   std::string(call.status().message()));
+    return absl::InvalidArgumentError(
+        "ray::PyFunction: the task does not name a Python function: " +
+        std::string(call.status().message()));
   }
   const auto& [module, function] = *call;
   const std::string name = module + "." + function;
   static std::once_flag started;
   std::call_once(started, StartInterpreter);
   if (!start_error->empty()) {
-    throw TaskError(Error(name, "RuntimeError",
-                          "cannot start the embedded Python interpreter: " + *start_error));
+    return TaskFailure(Error(name, "RuntimeError",
+                             "cannot start the embedded Python interpreter: " + *start_error));
   }
   std::vector<std::string> results;
   std::optional<TaskErrorInfo> error;
@@ -188,21 +190,25 @@ void RunPyFunction(std::span<const core::ObjectValue> args, std::span<const Resu
     FlushOutput();
     PyGILState_Release(gil);
   }
-  if (error) throw TaskError(*std::move(error));
+  if (error) return TaskFailure(*error);
   for (size_t i = 0; i < checks.size(); ++i) {
     const std::string& object = results[i];
     if (checks[i] != nullptr) {
       if (absl::Status s = checks[i](AsBytes(object)); !s.ok()) {
-        throw TaskError(Error(name, "TypeError",
-                              (checks.size() > 1 ? "result " + std::to_string(i) : "the result") +
-                                  " does not convert to the C++ type the caller expects: " +
-                                  std::string(s.message())));
+        return TaskFailure(
+            Error(name, "TypeError",
+                  (checks.size() > 1 ? "result " + std::to_string(i) : "the result") +
+                      " does not convert to the C++ type the caller expects: " +
+                      std::string(s.message())));
       }
     }
-    std::span<uint8_t> out = returns.Allocate(i, object.size());
-    if (out.size() < object.size()) throw RayError("ray::PyFunction: short allocation");
-    std::memcpy(out.data(), object.data(), object.size());
+    absl::StatusOr<std::span<uint8_t>> out = returns.Allocate(i, object.size());
+    if (!out.ok()) return out.status();
+    if (out->size() < object.size())
+      return absl::InternalError("ray::PyFunction: short allocation");
+    std::memcpy(out->data(), object.data(), object.size());
   }
+  return absl::OkStatus();
 }
 
 }  // namespace ray::python

@@ -31,11 +31,12 @@ std::string SerializePyCall(std::string_view module, std::string_view function);
 
 // Runs a ray::PyFunction task (its invoker's body): args[0] is SerializePyCall's object, the
 // rest the positional arguments; writes one result per check (several from a returned tuple or
-// list). Throws ray::TaskError named "module.function" for a Python exception (its type, message
-// and traceback; also ModuleNotFoundError and AttributeError for a missing module or
-// function), an argument or result Python or msgpack cannot convert, or a result that fails its
-// check (TypeError). The process stays usable after any of them.
-void RunPyFunction(std::span<const core::ObjectValue> args, std::span<const ResultCheck> checks,
-                   core::ReturnWriter& returns);
+// list). Returns a task failure (TaskFailure, ray/object/status.h) named "module.function" for
+// a Python exception (its type, message and traceback; also ModuleNotFoundError and
+// AttributeError for a missing module or function), an argument or result Python or msgpack
+// cannot convert, or a result that fails its check (TypeError); the store's error when a
+// result does not fit. The process stays usable after any of them.
+absl::Status RunPyFunction(std::span<const core::ObjectValue> args,
+                           std::span<const ResultCheck> checks, core::ReturnWriter& returns);
 
 }  // namespace ray::python

@@ -43,7 +43,7 @@
 #include "ray/core_worker/limits.h"
 #include "ray/core_worker/runtime_gate.h"
 #include "ray/core_worker/session.h"
-#include "ray/object/errors.h"
+#include "ray/object/status.h"
 #include "ray/object/object_format.h"
 #include "ray/observability/task_graph.h"
 #include "ray/python_embed/cross_language.h"
@@ -111,10 +111,7 @@ void OnNode(absl::FunctionRef<void(core::DriverRuntime&)> f) {
   if (node == nullptr) return;
   core::RuntimeGate* gate = core::SessionGate();
   WithoutGilInDriver([&] {
-    try {
-      gate->Call([&](CoreRuntime&) { f(*node); });
-    } catch (const RayError&) {  // shut down meanwhile
-    }
+    (void)gate->Call([&](CoreRuntime&) { f(*node); });  // fails if shut down meanwhile
   });
 }
 
@@ -133,8 +130,8 @@ absl::Duration Timeout(std::optional<double> seconds) {
 // Tasks
 
 // Runs a Python task in a worker (the Invoker of every Python task; see the top of the file).
-void InvokePython(const void* /*function*/, std::span<const ObjectValue> args,
-                  ReturnWriter& returns) {
+absl::Status InvokePython(const void* /*function*/, std::span<const ObjectValue> args,
+                          ReturnWriter& returns) {
   if (getpid() != python_pid) {
     PyOS_AfterFork_Child();  // this thread held the GIL when the zygote was forked
     python_pid = getpid();
@@ -153,41 +150,45 @@ void InvokePython(const void* /*function*/, std::span<const ObjectValue> args,
       for (size_t i = 0; i < values.size(); ++i) {
         py::tuple item = values[i].cast<py::tuple>();  // (parts, type name, nested IDs)
         PickledValue value(item[0], item[1].cast<std::string>());
-        value.Write(returns.Allocate(i, value.size()));
-        returns.SetNestedRefs(i, NestedIds(item[2].cast<py::bytes>()));
+        absl::StatusOr<std::span<uint8_t>> out = returns.Allocate(i, value.size());
+        if (!out.ok()) return out.status();
+        value.Write(*out);
+        absl::Status nested = returns.SetNestedRefs(i, NestedIds(item[2].cast<py::bytes>()));
+        if (!nested.ok()) return nested;
       }
     }
   } catch (py::error_already_set& e) {
     // A failure of the executor itself (it reports the task's own exceptions as a dict).
-    error = TaskErrorInfo{.function_name = "",  // the task's name (CurrentExceptionErrorInfo)
+    error = TaskErrorInfo{.function_name = "",  // the task's name (TaskErrorInfoOf)
                           .exception_type = py::str(e.type().attr("__name__")),
                           .message = py::str(e.value()),
                           .pid = getpid()};
   }
-  if (error) throw TaskError(*std::move(error));
+  return error ? TaskFailure(*error) : absl::OkStatus();
 }
 
 // Submits a task; the ObjectIDs of its results.
 std::vector<PyObjectID> SubmitSpec(core::TaskSpec spec) {
   CoreRuntime& runtime = Runtime();
   const std::string* name = InternName(spec.options.name);
-  std::vector<ObjectID> ids;
-  ids = WithoutGilInDriver([&] { return runtime.Submit(std::move(spec)); });
+  absl::StatusOr<std::vector<ObjectID>> ids =
+      WithoutGilInDriver([&] { return runtime.Submit(std::move(spec)); });
+  if (!ids.ok()) RaiseStatus(ids.status());
   std::vector<PyObjectID> result;
-  result.reserve(ids.size());
-  for (const ObjectID& id : ids) result.push_back(PyObjectID::Adopt(id, name));
+  result.reserve(ids->size());
+  for (const ObjectID& id : *ids) result.push_back(PyObjectID::Adopt(id, name));
   return result;
 }
 
 // Stores a pickled value (its parts are held, so without the GIL in the driver).
 PyObjectID PutValue(const PickledValue& value, const core::PutOptions& options) {
   CoreRuntime& runtime = Runtime();
-  ObjectID id;
-  id = WithoutGilInDriver([&] {
+  absl::StatusOr<ObjectID> id = WithoutGilInDriver([&] {
     return runtime.Put(
         value.size(), [&](std::span<uint8_t> out) { value.Write(out); }, options);
   });
-  return PyObjectID::Adopt(id);
+  if (!id.ok()) RaiseStatus(id.status());
+  return PyObjectID::Adopt(*id);
 }
 
 std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num_cpus,
@@ -265,21 +266,18 @@ bool WaitInterruptibly(std::optional<double> timeout,
 py::list Get(const std::vector<const PyObjectID*>& refs, std::optional<double> timeout) {
   std::vector<ObjectID> ids = Ids(refs);
   CoreRuntime& runtime = Runtime();
-  std::vector<ObjectValue> values;
-  bool got = WaitInterruptibly(timeout, [&](absl::Duration limit) {
-    try {
-      values = runtime.Get(ids, limit);
-      return true;
-    } catch (const GetTimeoutError&) {
-      return false;
-    }
+  absl::StatusOr<std::vector<ObjectValue>> values;
+  WaitInterruptibly(timeout, [&](absl::Duration limit) {
+    values = runtime.Get(ids, limit);
+    return values.ok();
   });
-  if (!got) {
-    RaisePython("GetTimeoutError",
-                absl::StrCat("ray.get: timed out after ", *timeout, " s waiting for objects"));
+  if (absl::IsDeadlineExceeded(values.status())) {
+    values = absl::DeadlineExceededError(
+        absl::StrCat("ray.get: timed out after ", *timeout, " s waiting for objects"));
   }
-  py::list result(values.size());
-  for (size_t i = 0; i < values.size(); ++i) result[i] = ToPython(std::move(values[i]));
+  if (!values.ok()) RaiseStatus(values.status());
+  py::list result(values->size());
+  for (size_t i = 0; i < values->size(); ++i) result[i] = ToPython(std::move((*values)[i]));
   return result;
 }
 
@@ -288,12 +286,13 @@ std::pair<std::vector<size_t>, std::vector<size_t>> Wait(const std::vector<const
                                                          std::optional<double> timeout) {
   std::vector<ObjectID> ids = Ids(refs);
   CoreRuntime& runtime = Runtime();
-  core::WaitIndices result;
+  absl::StatusOr<core::WaitIndices> result;
   WaitInterruptibly(timeout, [&](absl::Duration limit) {
     result = runtime.Wait(ids, num_returns, limit);
-    return true;
+    return result.ok();
   });
-  return {std::move(result.ready), std::move(result.not_ready)};
+  if (!result.ok()) RaiseStatus(result.status());
+  return {std::move(result->ready), std::move(result->not_ready)};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -369,20 +368,6 @@ PYBIND11_MODULE(_raylet, m) {
   using ray::ObjectID;
   python_pid = getpid();
   m.doc() = "libray's core runtime for the ray Python package";
-  // The runtime's exceptions as ray.exceptions' classes (not plain RuntimeError).
-  py::register_exception_translator([](std::exception_ptr thrown) {
-    try {
-      if (thrown) std::rethrow_exception(thrown);
-    } catch (const ray::ObjectStoreFullError& e) {
-      PyErr_SetString(Exceptions("ObjectStoreFullError").ptr(), e.what());
-    } catch (const ray::GetTimeoutError& e) {
-      PyErr_SetString(Exceptions("GetTimeoutError").ptr(), e.what());
-    } catch (const ray::ObjectLostError& e) {
-      PyErr_SetString(Exceptions("ObjectLostError").ptr(), e.what());
-    } catch (const ray::RayError& e) {
-      PyErr_SetString(Exceptions("RayError").ptr(), e.what());
-    }
-  });
 
   py::class_<PyObjectID>(m, "ObjectID")
       .def("hex", [](const PyObjectID& r) { return r.id().Hex(); })

@@ -2,9 +2,11 @@
 
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "ray/object/status.h"
 
 namespace ray::python {
 
@@ -18,6 +20,17 @@ std::string_view BytesView(const py::bytes& b) {
 [[noreturn]] void RaisePython(const char* type, const std::string& message) {
   PyErr_SetString(Exceptions(type).ptr(), message.c_str());
   throw py::error_already_set();
+}
+
+void RaiseStatus(const absl::Status& status) {
+  if (std::optional<TaskErrorInfo> info = CarriedErrorObject(status)) {
+    py::object error = Exceptions("_from_error_info")(ErrorDict(*info));
+    PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
+    throw py::error_already_set();
+  }
+  std::string name(ErrorTypeName(status.code()));
+  name.erase(0, name.rfind(':') + 1);  // "ray::ObjectLostError": ray.exceptions.ObjectLostError
+  RaisePython(name.c_str(), std::string(status.message()));
 }
 
 py::buffer_info ReadOnlyBytes(std::span<const uint8_t> bytes) {

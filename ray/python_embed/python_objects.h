@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "ray/core_worker/core_runtime.h"
 #include "ray/object/object_format.h"
 #include "ray/python_embed/pickle_layout.h"
@@ -32,6 +33,11 @@ std::string_view BytesView(const py::bytes& b);
 
 // Raises ray.exceptions' `type` with `message`.
 [[noreturn]] void RaisePython(const char* type, const std::string& message);
+
+// The one place a runtime's status (not ok) becomes a Python exception: the task error it
+// carries, as ray.get raises it; else ray.exceptions' class of the same name as the C++
+// exception its code stands for (ray/object/status.h: ObjectLostError for NotFound, ...).
+[[noreturn]] void RaiseStatus(const absl::Status& status);
 
 // A stored object as Python sees it. For a Python value (kPickle) the buffer protocol gives the
 // pickle stream and oob_buffers() its out-of-band buffers, all read-only over the object's

@@ -32,18 +32,20 @@ double sum_view(ray::ArrayView<double> v) {
 // Serialized return values, as a worker's ReturnWriter would collect them.
 class VectorReturnWriter : public ray::core::ReturnWriter {
  public:
-  std::span<uint8_t> Allocate(size_t index, size_t size) override {
+  absl::StatusOr<std::span<uint8_t>> Allocate(size_t index, size_t size) override {
     if (returns.size() <= index) returns.resize(index + 1);
     returns[index].assign(size, '\0');
-    return {reinterpret_cast<uint8_t*>(returns[index].data()), size};
+    return std::span<uint8_t>(reinterpret_cast<uint8_t*>(returns[index].data()), size);
   }
-  void SetNestedRefs(size_t, std::vector<ray::ObjectID>) override {}  // C++ values hold none
+  absl::Status SetNestedRefs(size_t, std::vector<ray::ObjectID>) override {
+    return absl::OkStatus();  // C++ values hold none
+  }
   std::vector<std::string> returns;
 };
 
 class RecordingRuntime : public ray::core::CoreRuntime {
  public:
-  std::vector<ray::ObjectID> Submit(ray::core::TaskSpec spec) override {
+  absl::StatusOr<std::vector<ray::ObjectID>> Submit(ray::core::TaskSpec spec) override {
     ray::TaskID task = ray::TaskID::FromRandom();
     std::vector<ray::ObjectID> ids;
     for (int i = 0; i < spec.options.num_returns; ++i) {
@@ -53,8 +55,8 @@ class RecordingRuntime : public ray::core::CoreRuntime {
     specs.push_back(std::move(spec));
     return ids;
   }
-  ray::ObjectID Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
-                    const ray::core::PutOptions&) override {
+  absl::StatusOr<ray::ObjectID> Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
+                                    const ray::core::PutOptions&) override {
     ray::ObjectID id = ray::ObjectID::FromRandom();
     std::string& bytes = objects[id];
     bytes.assign(size, '\0');
@@ -62,20 +64,20 @@ class RecordingRuntime : public ray::core::CoreRuntime {
     refs[id] = 1;  // the caller's reference (core_runtime.h)
     return id;
   }
-  std::vector<ray::core::ObjectValue> Get(std::span<const ray::ObjectID> ids,
-                                          absl::Duration timeout) override {
+  absl::StatusOr<std::vector<ray::core::ObjectValue>> Get(std::span<const ray::ObjectID> ids,
+                                                          absl::Duration timeout) override {
     get_calls.push_back(std::vector<ray::ObjectID>(ids.begin(), ids.end()));
     last_timeout = timeout;
     std::vector<ray::core::ObjectValue> values;
     for (const ray::ObjectID& id : ids) {
       auto it = objects.find(id);
-      if (it == objects.end()) throw ray::GetTimeoutError("not there in time");
+      if (it == objects.end()) return absl::DeadlineExceededError("not there in time");
       values.push_back({ray::AsBytes(it->second), nullptr});
     }
     return values;
   }
-  ray::core::WaitIndices Wait(std::span<const ray::ObjectID> ids, size_t num_returns,
-                              absl::Duration timeout) override {
+  absl::StatusOr<ray::core::WaitIndices> Wait(std::span<const ray::ObjectID> ids,
+                                              size_t num_returns, absl::Duration timeout) override {
     ray::core::WaitIndices r;
     for (size_t i = 0; i < ids.size(); ++i) {
       (objects.contains(ids[i]) && r.ready.size() < num_returns ? r.ready : r.not_ready)
@@ -88,7 +90,7 @@ class RecordingRuntime : public ray::core::CoreRuntime {
   void RemoveRef(const ray::ObjectID& id) override { --refs[id]; }
 
   // Runs submitted task `i` as a worker would: its inline values and the objects it refers
-  // to, through its invoker.
+  // to, through its invoker; throws the error its status carries, as Get would.
   VectorReturnWriter Run(size_t i) {
     const ray::core::TaskSpec& spec = specs.at(i);
     std::vector<ray::core::ObjectValue> args;
@@ -97,7 +99,7 @@ class RecordingRuntime : public ray::core::CoreRuntime {
       args.push_back({ray::AsBytes(bytes), nullptr});
     }
     VectorReturnWriter writer;
-    spec.invoker(spec.function, args, writer);
+    ray::internal::ThrowIfError(spec.invoker(spec.function, args, writer));
     return writer;
   }
 

@@ -532,9 +532,11 @@ TEST_F(ApiTest, WorkerCrashedErrorObjects) {
   info.exception_type = std::string(ray::kWorkerCrashedErrorType);
   info.message = "the worker died (signal 9)";
   std::string error = ray::SerializeError(info);
-  ray::ObjectRef<int> crashed(ray::core::CurrentRuntime()->Put(
-      error.size(), [&](std::span<uint8_t> out) { memcpy(out.data(), error.data(), error.size()); },
-      {}));
+  ray::ObjectRef<int> crashed(
+      ray::core::CurrentRuntime()
+          ->Put(error.size(),
+                [&](std::span<uint8_t> out) { memcpy(out.data(), error.data(), error.size()); }, {})
+          .value());
   try {
     crashed.Get();
     FAIL() << "no error";

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <set>
 
-#include "ray/object/errors.h"
+#include "ray/object/status.h"
 #include "ray/api/internal/serialization.h"
 
 namespace ray::core {
@@ -53,21 +53,25 @@ void MakeBarrier() {
   ClearBarrier();
 }
 
-// A hand-written invoker for int(int, int) and int(int) functions.
+// A hand-written invoker for int(int, int) and int(int) functions. What the function throws
+// goes through (the worker's last resort catches it).
 template <typename... Args>
-void IntInvoker(const void* function, std::span<const ObjectValue> args, ReturnWriter& out) {
+absl::Status IntInvoker(const void* function, std::span<const ObjectValue> args,
+                        ReturnWriter& out) {
   auto fn = reinterpret_cast<int (*)(Args...)>(const_cast<void*>(function));
   size_t i = 0;
   int result = fn(Deserialize<Args>(args[i++].bytes).value()...);
-  std::span<uint8_t> bytes = out.Allocate(0, SerializedSize(result));
-  SerializeInto(result, bytes);
+  absl::StatusOr<std::span<uint8_t>> bytes = out.Allocate(0, SerializedSize(result));
+  if (!bytes.ok()) return bytes.status();
+  SerializeInto(result, *bytes);
+  return absl::OkStatus();
 }
 
 TaskArg Value(int v) { return TaskArg{ObjectID(), Serialize(v)}; }
 TaskArg Ref(const ObjectID& id) { return TaskArg{id, ""}; }
 
 int GetInt(CoreRuntime& runtime, const ObjectID& id) {
-  auto values = runtime.Get({&id, 1}, absl::Seconds(30));
+  auto values = runtime.Get({&id, 1}, absl::Seconds(30)).value();
   auto value = Deserialize<int>(values[0].bytes);
   EXPECT_TRUE(value.ok()) << value.status();
   return value.value_or(-1);
@@ -75,14 +79,17 @@ int GetInt(CoreRuntime& runtime, const ObjectID& id) {
 
 // Submits fn(arg), an int(int) function; the ID of its result.
 ObjectID SubmitInt(CoreRuntime& runtime, int (*fn)(int), int arg) {
-  return runtime.Submit(
-      TaskSpec{&IntInvoker<int>, reinterpret_cast<const void*>(fn), {Value(arg)}, {}})[0];
+  return runtime
+      .Submit(TaskSpec{&IntInvoker<int>, reinterpret_cast<const void*>(fn), {Value(arg)}, {}})
+      .value()[0];
 }
 
 // The int `id` holds, waiting without a timeout: only such gets let their worker run other
 // tasks while they wait (at max_workers).
 absl::StatusOr<int> GetIntUntimed(CoreRuntime& runtime, const ObjectID& id) {
-  return Deserialize<int>(runtime.Get({&id, 1}, absl::InfiniteDuration())[0].bytes);
+  auto values = runtime.Get({&id, 1}, absl::InfiniteDuration());
+  if (!values.ok()) return values.status();
+  return Deserialize<int>((*values)[0].bytes);
 }
 
 class DriverRuntimeTest : public ::testing::Test {
@@ -107,17 +114,17 @@ class DriverRuntimeTest : public ::testing::Test {
 };
 
 TEST_F(DriverRuntimeTest, RunsATaskInAnotherProcess) {
-  auto ids = runtime_->Submit(Spec(&Add, {Value(1), Value(2)}));
+  auto ids = runtime_->Submit(Spec(&Add, {Value(1), Value(2)})).value();
   ASSERT_EQ(ids.size(), 1u);
   EXPECT_EQ(GetInt(*runtime_, ids[0]), 3);
-  auto pid = runtime_->Submit(Spec1(&Pid, {Value(0)}));
+  auto pid = runtime_->Submit(Spec1(&Pid, {Value(0)})).value();
   EXPECT_NE(GetInt(*runtime_, pid[0]), getpid());
 }
 
 TEST_F(DriverRuntimeTest, ChainsTasksThroughRefs) {
-  ObjectID x = runtime_->Submit(Spec(&Add, {Value(0), Value(1)}))[0];
+  ObjectID x = runtime_->Submit(Spec(&Add, {Value(0), Value(1)})).value()[0];
   for (int i = 0; i < 100; ++i) {
-    ObjectID next = runtime_->Submit(Spec(&Add, {Ref(x), Value(1)}))[0];
+    ObjectID next = runtime_->Submit(Spec(&Add, {Ref(x), Value(1)})).value()[0];
     runtime_->RemoveRef(x);
     x = next;
   }
@@ -126,24 +133,30 @@ TEST_F(DriverRuntimeTest, ChainsTasksThroughRefs) {
 
 TEST_F(DriverRuntimeTest, PutValuesAndLargeObjects) {
   std::string small = Serialize(41);
-  ObjectID id = runtime_->Put(
-      small.size(),
-      [&](std::span<uint8_t> out) { std::memcpy(out.data(), small.data(), small.size()); }, {});
-  EXPECT_EQ(GetInt(*runtime_, runtime_->Submit(Spec(&Add, {Ref(id), Value(1)}))[0]), 42);
+  ObjectID id = runtime_
+                    ->Put(small.size(),
+                          [&](std::span<uint8_t> out) {
+                            std::memcpy(out.data(), small.data(), small.size());
+                          },
+                          {})
+                    .value();
+  EXPECT_EQ(GetInt(*runtime_, runtime_->Submit(Spec(&Add, {Ref(id), Value(1)})).value()[0]), 42);
   std::vector<double> big(1 << 20, 1.5);
-  ObjectID big_id = runtime_->Put(SerializedSize(big),
-                                  [&](std::span<uint8_t> out) { SerializeInto(big, out); }, {});
-  auto values = runtime_->Get({&big_id, 1}, absl::Seconds(10));
+  ObjectID big_id =
+      runtime_
+          ->Put(SerializedSize(big), [&](std::span<uint8_t> out) { SerializeInto(big, out); }, {})
+          .value();
+  auto values = runtime_->Get({&big_id, 1}, absl::Seconds(10)).value();
   auto back = Deserialize<std::vector<double>>(values[0].bytes);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, big);
 }
 
 TEST_F(DriverRuntimeTest, ExceptionsBecomeErrorObjectsAndPropagate) {
-  ObjectID failed = runtime_->Submit(Spec1(&Fail, {Value(1)}))[0];
-  ObjectID downstream = runtime_->Submit(Spec(&Add, {Ref(failed), Value(1)}))[0];
+  ObjectID failed = runtime_->Submit(Spec1(&Fail, {Value(1)})).value()[0];
+  ObjectID downstream = runtime_->Submit(Spec(&Add, {Ref(failed), Value(1)})).value()[0];
   for (ObjectID id : {failed, downstream}) {
-    auto values = runtime_->Get({&id, 1}, absl::Seconds(30));
+    auto values = runtime_->Get({&id, 1}, absl::Seconds(30)).value();
     ASSERT_TRUE(IsError(values[0].bytes));
     auto info = DeserializeError(values[0].bytes);
     ASSERT_TRUE(info.ok());
@@ -154,45 +167,74 @@ TEST_F(DriverRuntimeTest, ExceptionsBecomeErrorObjectsAndPropagate) {
 }
 
 TEST_F(DriverRuntimeTest, GetTimesOut) {
-  ObjectID slow = runtime_->Submit(Spec1(&SleepMs, {Value(2000)}))[0];
-  EXPECT_THROW(runtime_->Get({&slow, 1}, absl::Milliseconds(50)), GetTimeoutError);
+  ObjectID slow = runtime_->Submit(Spec1(&SleepMs, {Value(2000)})).value()[0];
+  EXPECT_EQ(runtime_->Get({&slow, 1}, absl::Milliseconds(50)).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
 }
 
 TEST_F(DriverRuntimeTest, AnUnknownOrFreedObjectIsAnErrorNotAWait) {
   ObjectID never = ObjectID::ForReturn(TaskID::FromRandom(), 1);
   runtime_->AddRef(never);  // no such object: counting it does not make it pending
-  auto values = runtime_->Get({&never, 1}, absl::Seconds(30));
+  auto values = runtime_->Get({&never, 1}, absl::Seconds(30)).value();
   ASSERT_TRUE(IsError(values[0].bytes));
   auto info = DeserializeError(values[0].bytes);
   ASSERT_TRUE(info.ok());
   EXPECT_NE(info->message.find("does not exist"), std::string::npos) << info->message;
-  ObjectID freed = runtime_->Submit(Spec(&Add, {Value(1), Value(2)}))[0];
+  EXPECT_EQ(info->exception_type, "ray::ObjectLostError");
+  ObjectID freed = runtime_->Submit(Spec(&Add, {Value(1), Value(2)})).value()[0];
   EXPECT_EQ(GetInt(*runtime_, freed), 3);
   runtime_->RemoveRef(freed);  // the last reference: the object is freed
   runtime_->AddRef(freed);
-  EXPECT_TRUE(IsError(runtime_->Get({&freed, 1}, absl::Seconds(30))[0].bytes));
+  EXPECT_TRUE(IsError(runtime_->Get({&freed, 1}, absl::Seconds(30)).value()[0].bytes));
+}
+
+// A return index past num_returns, or written twice, fails the task in a worker as it does in
+// local mode (ray/core_worker/local_runtime_test.cc): the same check, the same error type.
+TEST_F(DriverRuntimeTest, ReturnWriterMisuseFailsTheTaskAsInLocalMode) {
+  auto error_of = [&](Invoker invoker) {
+    TaskSpec spec = Spec1(&Pid, {Value(0)});
+    spec.invoker = invoker;
+    ObjectID id = runtime_->Submit(std::move(spec)).value()[0];
+    auto values = runtime_->Get({&id, 1}, absl::Seconds(30)).value();
+    EXPECT_TRUE(IsError(values[0].bytes));
+    return DeserializeError(values[0].bytes).value_or(TaskErrorInfo{});
+  };
+  TaskErrorInfo past = error_of([](const void*, std::span<const ObjectValue>, ReturnWriter& out) {
+    return out.Allocate(1, 8).status();  // only return 0 exists
+  });
+  EXPECT_EQ(past.exception_type, "ray::RayError");
+  EXPECT_NE(past.message.find("has only 1"), std::string::npos) << past.message;
+  TaskErrorInfo twice = error_of([](const void*, std::span<const ObjectValue>, ReturnWriter& out) {
+    (void)out.Allocate(0, 8);
+    return out.Allocate(0, 8).status();
+  });
+  EXPECT_EQ(twice.exception_type, "ray::RayError");
+  EXPECT_NE(twice.message.find("twice"), std::string::npos) << twice.message;
 }
 
 // A value that references other objects (IDs inside it) keeps them alive.
 TEST_F(DriverRuntimeTest, NestedReferencesLiveAsLongAsTheirHolder) {
-  ObjectID inner = runtime_->Submit(Spec(&Add, {Value(20), Value(1)}))[0];
+  ObjectID inner = runtime_->Submit(Spec(&Add, {Value(20), Value(1)})).value()[0];
   std::string bytes = Serialize(0);
-  ObjectID outer = runtime_->Put(
-      bytes.size(),
-      [&](std::span<uint8_t> out) { std::memcpy(out.data(), bytes.data(), bytes.size()); },
-      {.nested_refs = {inner}});
+  ObjectID outer = runtime_
+                       ->Put(bytes.size(),
+                             [&](std::span<uint8_t> out) {
+                               std::memcpy(out.data(), bytes.data(), bytes.size());
+                             },
+                             {.nested_refs = {inner}})
+                       .value();
   runtime_->RemoveRef(inner);  // only `outer` holds it now
   EXPECT_EQ(GetInt(*runtime_, inner), 21);
   TaskSpec reader = Spec1(&ArriveAndWait, {Value(2)});  // runs until the test arrives too
   reader.nested_refs = {outer};                         // its arguments mention `outer`
-  ObjectID done = runtime_->Submit(std::move(reader))[0];
+  ObjectID done = runtime_->Submit(std::move(reader)).value()[0];
   runtime_->RemoveRef(outer);  // only the task holds `outer`, and through it `inner`
   EXPECT_EQ(GetInt(*runtime_, inner), 21);
   Arrive("test");
   EXPECT_NE(GetInt(*runtime_, done), getpid());
   // The task ended: nothing holds `outer` or `inner` any more.
-  EXPECT_TRUE(IsError(runtime_->Get({&outer, 1}, absl::Seconds(30))[0].bytes));
-  EXPECT_TRUE(IsError(runtime_->Get({&inner, 1}, absl::Seconds(30))[0].bytes));
+  EXPECT_TRUE(IsError(runtime_->Get({&outer, 1}, absl::Seconds(30)).value()[0].bytes));
+  EXPECT_TRUE(IsError(runtime_->Get({&inner, 1}, absl::Seconds(30)).value()[0].bytes));
 }
 
 TEST(DriverRuntimeIdleTest, ExtraWorkersExitWhenIdle) {
@@ -263,7 +305,7 @@ TEST(DriverRuntimeNestingTest, RecursionPastTheNestingLimitFailsClearly) {
   auto chain = [&](int n) { return SubmitInt(rt, &Chain, n); };
   EXPECT_EQ(GetInt(rt, chain(30)), 30);  // 31 tasks on one worker: 30 nested
   ObjectID too_deep = chain(100);
-  auto value = rt.Get({&too_deep, 1}, absl::Seconds(60))[0];
+  auto value = rt.Get({&too_deep, 1}, absl::Seconds(60)).value()[0];
   ASSERT_TRUE(IsError(value.bytes));
   auto info = DeserializeError(value.bytes);
   ASSERT_TRUE(info.ok());
@@ -286,13 +328,14 @@ TEST(DriverRuntimeNestingTest, RecursionDeeperThanMaxWorkersRunsInsideBlockedGet
 TEST_F(DriverRuntimeTest, KilledWorkerIsReplacedAndTheTaskRetried) {
   auto pids = runtime_->worker_pids();
   for (int i = 0; i < 100 && pids.size() < 2; ++i) {
-    GetInt(*runtime_, runtime_->Submit(Spec(&Add, {Value(1), Value(1)}))[0]);
+    GetInt(*runtime_, runtime_->Submit(Spec(&Add, {Value(1), Value(1)})).value()[0]);
     pids = runtime_->worker_pids();
   }
   ASSERT_FALSE(pids.empty());
   kill(pids[0], SIGKILL);
   for (int i = 0; i < 20; ++i) {
-    EXPECT_EQ(GetInt(*runtime_, runtime_->Submit(Spec(&Add, {Value(i), Value(1)}))[0]), i + 1);
+    EXPECT_EQ(GetInt(*runtime_, runtime_->Submit(Spec(&Add, {Value(i), Value(1)})).value()[0]),
+              i + 1);
   }
 }
 

@@ -21,22 +21,26 @@ constexpr size_t kValueBytes = kInlineLimit - 1024;
 void Unused() {}
 
 // Writes `count` returns (its argument), return i filled with the byte i % 251.
-void ManyReturnsInvoker(const void*, std::span<const ObjectValue> args, ReturnWriter& out) {
+absl::Status ManyReturnsInvoker(const void*, std::span<const ObjectValue> args, ReturnWriter& out) {
   int count = Deserialize<int>(args[0].bytes).value();
   for (int i = 0; i < count; ++i) {
-    std::span<uint8_t> bytes = out.Allocate(i, kValueBytes);
-    std::memset(bytes.data(), i % 251, bytes.size());
+    absl::StatusOr<std::span<uint8_t>> bytes = out.Allocate(i, kValueBytes);
+    if (!bytes.ok()) return bytes.status();
+    std::memset(bytes->data(), i % 251, bytes->size());
   }
+  return absl::OkStatus();
 }
 
 // Returns the sum of its arguments' bytes, however many arguments.
-void SumOfBytesInvoker(const void*, std::span<const ObjectValue> args, ReturnWriter& out) {
+absl::Status SumOfBytesInvoker(const void*, std::span<const ObjectValue> args, ReturnWriter& out) {
   int64_t sum = 0;
   for (const ObjectValue& arg : args)
     sum = std::accumulate(arg.bytes.begin(), arg.bytes.end(), sum);
   std::string result = Serialize(sum);
-  std::span<uint8_t> bytes = out.Allocate(0, result.size());
-  std::memcpy(bytes.data(), result.data(), result.size());
+  absl::StatusOr<std::span<uint8_t>> bytes = out.Allocate(0, result.size());
+  if (!bytes.ok()) return bytes.status();
+  std::memcpy(bytes->data(), result.data(), result.size());
+  return absl::OkStatus();
 }
 
 // Puts `count` values that travel inline, then gets them all back: the puts reach the scheduler
@@ -52,8 +56,10 @@ int64_t PutManyAndGetThemBack(int count) {
 }
 
 ObjectID PutBytes(CoreRuntime& runtime, uint8_t byte) {
-  return runtime.Put(
-      kValueBytes, [&](std::span<uint8_t> out) { std::memset(out.data(), byte, out.size()); }, {});
+  return runtime
+      .Put(kValueBytes, [&](std::span<uint8_t> out) { std::memset(out.data(), byte, out.size()); },
+           {})
+      .value();
 }
 
 class LargeBatchesTest : public ::testing::Test {
@@ -82,8 +88,8 @@ TEST_F(LargeBatchesTest, ResultsBeyondOneMessageArrive) {
   TaskSpec spec{&ManyReturnsInvoker, reinterpret_cast<const void*>(&Unused), {}, {}};
   spec.args.push_back({ObjectID(), Serialize(kCount)});
   spec.options.num_returns = kCount;
-  std::vector<ObjectID> ids = runtime_->Submit(std::move(spec));
-  std::vector<ObjectValue> values = runtime_->Get(ids, absl::Seconds(120));
+  std::vector<ObjectID> ids = runtime_->Submit(std::move(spec)).value();
+  std::vector<ObjectValue> values = runtime_->Get(ids, absl::Seconds(120)).value();
   ASSERT_EQ(values.size(), size_t{kCount});
   for (int i = 0; i < kCount; i += 997) {
     ASSERT_EQ(values[i].bytes.size(), kValueBytes);
@@ -102,8 +108,8 @@ TEST_F(LargeBatchesTest, ArgumentsBeyondOneMessageArrive) {
     spec.args.push_back({PutBytes(*runtime_, i % 7), ""});
     expected += int64_t{i % 7} * kValueBytes;
   }
-  ObjectID sum = runtime_->Submit(std::move(spec))[0];
-  auto value = Deserialize<int64_t>(runtime_->Get({&sum, 1}, absl::Seconds(120))[0].bytes);
+  ObjectID sum = runtime_->Submit(std::move(spec)).value()[0];
+  auto value = Deserialize<int64_t>(runtime_->Get({&sum, 1}, absl::Seconds(120)).value()[0].bytes);
   ASSERT_TRUE(value.ok()) << value.status();
   EXPECT_EQ(*value, expected);
 }

@@ -103,10 +103,13 @@ TEST(ProcessLifetimeTest, InitFromAThreadThatEndsKeepsTheNode) {
   std::vector<pid_t> pids = SessionPids(**runtime);
   // The store (a child of the zygote) still serves: a 1 MiB object goes through it.
   std::string big(1 << 20, 'x');
-  ObjectID id = (*runtime)->Put(
-      big.size(), [&](std::span<uint8_t> out) { std::memcpy(out.data(), big.data(), big.size()); },
-      {});
-  auto values = (*runtime)->Get({&id, 1}, absl::Seconds(30));
+  ObjectID id =
+      (*runtime)
+          ->Put(big.size(),
+                [&](std::span<uint8_t> out) { std::memcpy(out.data(), big.data(), big.size()); },
+                {})
+          .value();
+  auto values = (*runtime)->Get({&id, 1}, absl::Seconds(30)).value();
   EXPECT_EQ(values.at(0).bytes.size(), big.size());
   for (pid_t pid : pids) EXPECT_TRUE(Alive(pid)) << pid;
   runtime->reset();

@@ -13,12 +13,13 @@
 #include <utility>
 #include <vector>
 
+#include "ray/api/internal/status.h"
 #include "ray/api/object_ref.h"
 #include "ray/api/options.h"
 #include "ray/api/returns.h"
 #include "ray/core_worker/core_runtime.h"
 #include "ray/function/function_id.h"
-#include "ray/object/errors.h"
+#include "ray/object/status.h"
 #include "ray/api/internal/serialization.h"
 
 namespace ray {
@@ -398,12 +399,12 @@ void WriteReturn(size_t index, const V& value, core::ReturnWriter& returns) {
   // (Only the format's own functions: msgpack cannot write a vector of RAY_RAW_ELEMENT structs.)
   if constexpr (F == ReturnFormat::kMsgpack) {
     const size_t size = SerializedMsgpackSize(serializable);
-    std::span<uint8_t> out = returns.Allocate(index, size);
+    std::span<uint8_t> out = ValueOrThrow(returns.Allocate(index, size));
     if (out.size() < size) ThrowShortAllocation(index, out.size(), size);
     SerializeMsgpackInto(serializable, out);
   } else {
     const size_t size = SerializedSize(serializable);
-    std::span<uint8_t> out = returns.Allocate(index, size);
+    std::span<uint8_t> out = ValueOrThrow(returns.Allocate(index, size));
     if (out.size() < size) ThrowShortAllocation(index, out.size(), size);
     SerializeInto(serializable, out);
   }
@@ -414,7 +415,8 @@ void WriteNone(core::ReturnWriter& returns);
 
 // The invoker of a function pointer type Fn whose arguments are read as S... and whose results
 // are written in format F (one instantiation per function type and stored argument types; its
-// address names it in every process running the same binary).
+// address names it in every process running the same binary). What the function or the reading
+// and writing throws becomes the task's failed status (CurrentExceptionStatus).
 template <ReturnFormat F, typename Fn, typename... S>
 struct InvokerOf;
 template <typename Fn, typename... S>
@@ -423,12 +425,19 @@ template <ReturnFormat F, typename R, typename... P, typename... S>
 struct InvokerOf<F, R (*)(P...), S...> {
   static_assert(sizeof...(P) == sizeof...(S));
 
-  static void Run(const void* function, std::span<const core::ObjectValue> args,
-                  core::ReturnWriter& returns) {
-    constexpr bool kHasLists = (IsRefList<S>::kValue || ...);
-    if (!kHasLists && args.size() != sizeof...(P)) ThrowArity(function, args.size(), sizeof...(P));
-    auto f = reinterpret_cast<R (*)(P...)>(const_cast<void*>(function));
-    Call(f, function, args, returns, std::index_sequence_for<P...>{});
+  static absl::Status Run(const void* function, std::span<const core::ObjectValue> args,
+                          core::ReturnWriter& returns) {
+    try {
+      constexpr bool kHasLists = (IsRefList<S>::kValue || ...);
+      if (!kHasLists && args.size() != sizeof...(P)) {
+        ThrowArity(function, args.size(), sizeof...(P));
+      }
+      auto f = reinterpret_cast<R (*)(P...)>(const_cast<void*>(function));
+      Call(f, function, args, returns, std::index_sequence_for<P...>{});
+      return absl::OkStatus();
+    } catch (...) {
+      return CurrentExceptionStatus();
+    }
   }
 
  private:
