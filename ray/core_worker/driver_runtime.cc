@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "ray/core_worker/limits.h"
+#include "ray/core_worker/new_object.h"
 #include "ray/core_worker/stored_objects.h"
 #include "ray/core_worker/worker.h"
 #include "ray/function/function_table.h"
@@ -203,36 +204,20 @@ absl::StatusOr<std::vector<ObjectID>> DriverRuntimeImpl::Submit(TaskSpec spec) {
   task.retries_left = spec.options.max_retries;
   task.name = std::move(spec.options.name);
   task.nested_refs = std::move(spec.nested_refs);
+  // Large values (and those past the task's inline budget) go to the worker through the
+  // store, not through two sockets.
+  absl::StatusOr<std::vector<ObjectID>> stored = MoveLargeArgs(
+      spec.args, [&](size_t size, ObjectWrite write) { return Put(size, write, {}); },
+      [&](const ObjectID& id) { scheduler_->RemoveRef(id); });
+  if (!stored.ok()) return stored.status();
   task.args.reserve(spec.args.size());
-  std::vector<ObjectID> stored;  // values put into the store for this task
-  InlineBudget inline_budget;
-  for (auto& arg : spec.args) {
-    TaskRecord::Arg a;
-    a.ref = arg.ref;
-    if (arg.ref.IsNil() && !inline_budget.Take(arg.value.size())) {
-      // Large values (and those past the task's inline budget) go to the worker through the
-      // store, not through two sockets.
-      absl::StatusOr<ObjectID> put =
-          Put(arg.value.size(),
-              [&](std::span<uint8_t> out) {
-                std::memcpy(out.data(), arg.value.data(), arg.value.size());
-              },
-              {});
-      if (!put.ok()) {
-        for (const ObjectID& id : stored) scheduler_->RemoveRef(id);
-        return put.status();
-      }
-      a.ref = *put;
-      stored.push_back(a.ref);
-    } else if (arg.ref.IsNil()) {
-      a.value = std::move(arg.value);
-    }
-    task.args.push_back(std::move(a));
+  for (TaskArg& arg : spec.args) {
+    task.args.push_back(TaskRecord::Arg{.ref = arg.ref, .value = std::move(arg.value)});
   }
   std::vector<ObjectID> returns;
   for (int i = 1; i <= task.num_returns; ++i) returns.push_back(ObjectID::ForReturn(task.id, i));
   scheduler_->Submit(std::move(task));
-  for (const ObjectID& id : stored) scheduler_->RemoveRef(id);  // the task keeps it meanwhile
+  for (const ObjectID& id : *stored) scheduler_->RemoveRef(id);  // the task keeps it meanwhile
   return returns;
 }
 
@@ -241,24 +226,21 @@ absl::StatusOr<ObjectID> DriverRuntimeImpl::Put(size_t size,
                                                 const PutOptions& options) {
   if (absl::Status node = NodeStatus(); !node.ok()) return node;
   ObjectID id = ObjectID::ForPut(driver_task_, ++puts_, options.hidden);
-  if (size <= kInlineLimit) {
-    auto bytes = std::make_shared<std::string>(size, '\0');
-    write({reinterpret_cast<uint8_t*>(bytes->data()), size});
-    scheduler_->AddObject(id, std::move(bytes), size, options.nested_refs);
-    return id;
-  }
-  auto object = scheduler_->store().Create(id, size);
+  store::StoreClient& store = scheduler_->store();
+  auto object = NewObject::Create(store, id, size, size <= kInlineLimit);
   if (absl::IsResourceExhausted(object.status())) {
     // Objects whose last reference went may not be deleted yet: delete them, then try again.
     scheduler_->ApplyStoreDeletes();
-    object = scheduler_->store().Create(id, size);
+    object = NewObject::Create(store, id, size, /*inline_ok=*/false);
   }
   if (!object.ok()) return object.status();
   write(object->span());
-  if (absl::Status sealed = scheduler_->store().Seal(*std::move(object)); !sealed.ok()) {
-    return sealed;
-  }
-  scheduler_->AddObject(id, nullptr, size, options.nested_refs);
+  absl::StatusOr<NewObject::Written> written = std::move(*object).Finish(store);
+  if (!written.ok()) return written.status();
+  scheduler_->AddObject(
+      id,
+      written->in_store ? nullptr : std::make_shared<std::string>(std::move(written->inline_value)),
+      written->size, options.nested_refs);
   return id;
 }
 

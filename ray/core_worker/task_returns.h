@@ -12,19 +12,11 @@
 #include "absl/status/statusor.h"
 #include "ray/common/id.h"
 #include "ray/core_worker/core_runtime.h"
+#include "ray/core_worker/new_object.h"
 #include "ray/rpc/worker.capnp.h"
 #include "ray/store/client.h"
 
 namespace ray::core {
-
-// Creates `id` (a task's result or put) in the store, to write and seal. A retried task may find
-// it there already, sealed by an earlier attempt whose worker was lost after storing it: that
-// object stands (it is a result of the same task), and its size is returned instead. One still
-// unsealed belongs to a dead attempt whose disconnect the store has not handled yet: this waits
-// (up to 10 s, without polling) for the store to abort it, then creates. Errors as
-// StoreClient::Create.
-absl::StatusOr<std::variant<store::MutableObject, uint64_t>> CreateOrFindStored(
-    store::StoreClient& store, const ObjectID& id, uint64_t size);
 
 // One task's return values: inline (up to the task's InlineBudget), or objects in the store.
 class TaskReturns final : public ReturnWriter {
@@ -44,12 +36,8 @@ class TaskReturns final : public ReturnWriter {
 
  private:
   struct Return {
-    bool written = false;
+    std::optional<NewObject> object;  // once written
     uint64_t size = 0;
-    std::string inline_value;
-    store::MutableObject created;
-    std::optional<uint64_t> stored_before;  // its size, when an earlier attempt stored it
-    std::unique_ptr<uint8_t[]> discarded;   // what the task writes then
   };
 
   store::StoreClient& store_;

@@ -14,25 +14,13 @@ absl::StatusOr<std::vector<ObjectID>> WorkerRuntime::Submit(TaskSpec spec) {
   uint64_t key = described->key;
   // Large argument values, and those past the task's inline budget, go through the store,
   // before the task message is built.
-  std::vector<ObjectID> stored(spec.args.size());
-  InlineBudget inline_budget;
-  for (size_t i = 0; i < spec.args.size(); ++i) {
-    const TaskArg& arg = spec.args[i];
-    if (!arg.ref.IsNil() || inline_budget.Take(arg.value.size())) continue;
-    absl::StatusOr<ObjectID> put = PutValue(
-        arg.value.size(),
-        [&](std::span<uint8_t> out) {
-          std::memcpy(out.data(), arg.value.data(), arg.value.size());
-        },
-        {}, /*inline_ok=*/false);
-    if (!put.ok()) {
-      for (const ObjectID& earlier : stored) {
-        if (!earlier.IsNil()) RemoveRef(earlier);
-      }
-      return put.status();
-    }
-    stored[i] = *put;
-  }
+  absl::StatusOr<std::vector<ObjectID>> stored = MoveLargeArgs(
+      spec.args,
+      [&](size_t size, ObjectWrite write) {
+        return PutValue(size, write, {}, /*inline_ok=*/false);
+      },
+      [&](const ObjectID& id) { RemoveRef(id); });
+  if (!stored.ok()) return stored.status();
   TaskID id = TaskID::FromRandom();
   bool first_use = functions_sent_.insert(key).second;
   if (first_use) defined_.try_emplace(key, *described->record);
@@ -52,9 +40,7 @@ absl::StatusOr<std::vector<ObjectID>> WorkerRuntime::Submit(TaskSpec spec) {
   auto args = task.initArgs(spec.args.size());
   for (size_t i = 0; i < spec.args.size(); ++i) {
     const TaskArg& arg = spec.args[i];
-    if (!stored[i].IsNil()) {
-      args[i].setRef(AsData(stored[i].Binary()));
-    } else if (arg.ref.IsNil()) {
+    if (arg.ref.IsNil()) {
       args[i].setValue(AsData(arg.value));
     } else {
       args[i].setRef(AsData(arg.ref.Binary()));
@@ -66,9 +52,7 @@ absl::StatusOr<std::vector<ObjectID>> WorkerRuntime::Submit(TaskSpec spec) {
     returns.push_back(ObjectID::ForReturn(id, i));
     refs_[returns.back()] += 1;  // the adopted reference (see core_runtime.h)
   }
-  for (const ObjectID& put : stored) {
-    if (!put.IsNil()) RemoveRefLocked(put);  // the task keeps it meanwhile
-  }
+  for (const ObjectID& put : *stored) RemoveRefLocked(put);  // the task keeps it meanwhile
   if (!SendLocked().ok()) return ConnectionClosed();
   return returns;
 }
@@ -80,26 +64,18 @@ absl::StatusOr<ObjectID> WorkerRuntime::PutValue(size_t size,
     return count;
   }
   ObjectID id = ObjectID::ForPut(current_task_, ++puts_in_task_, options.hidden);
-  if (inline_ok) {
-    std::string bytes(size, '\0');
-    write({reinterpret_cast<uint8_t*>(bytes.data()), size});
-    absl::MutexLock lock(&out_mu_);
+  // A retried task may find its put stored by an earlier attempt: that one stands.
+  absl::StatusOr<NewObject::Written> written =
+      NewObject::Write(*store_, id, size, write, inline_ok);
+  if (!written.ok()) return written.status();
+  absl::MutexLock lock(&out_mu_);
+  if (written->in_store) {
+    out_.puts.push_back({id, written->size, options.nested_refs});
+  } else {
     out_.put_bytes += size;
-    out_.puts.push_back({id, std::move(bytes), options.nested_refs});
+    out_.puts.push_back({id, std::move(written->inline_value), options.nested_refs});
     // A task that puts much before it sends anything: the puts go in batches (see SendLocked).
     if (out_.put_bytes >= rpc::BATCH_BYTES && !SendLocked().ok()) return ConnectionClosed();
-  } else {
-    auto object = CreateOrFindStored(*store_, id, size);
-    if (!object.ok()) return object.status();
-    uint64_t stored_size = size;
-    if (auto* created = std::get_if<store::MutableObject>(&*object)) {
-      write(created->span());
-      (void)store_->Seal(std::move(*created));
-    } else {
-      stored_size = std::get<uint64_t>(*object);  // an earlier attempt of this task put it
-    }
-    absl::MutexLock lock(&out_mu_);
-    out_.puts.push_back({id, stored_size, options.nested_refs});
   }
   refs_[id] += 1;
   return id;

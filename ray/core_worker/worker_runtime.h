@@ -19,6 +19,7 @@
 #include "ray/common/capnp_bytes.h"
 #include "ray/common/capnp_ids.h"
 #include "ray/core_worker/core_runtime.h"
+#include "ray/core_worker/new_object.h"
 #include "ray/core_worker/stored_objects.h"
 #include "ray/core_worker/task_returns.h"
 #include "ray/core_worker/worker_outbox.h"
