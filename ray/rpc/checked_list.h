@@ -53,17 +53,18 @@ absl::Status CheckEach(List list, size_t max, const char* what, Check check) {
   return absl::OkStatus();
 }
 
-// `kView` reads one element of a list of `Element` (a struct, or Data) that passed its check.
-template <typename Element, typename View, View (*kView)(typename Element::Reader)>
+// A list of at most `kMax` elements of `Element` (a struct, or Data), each of which passes
+// `kCheck`; `kView` reads one that did.
+template <typename Element, typename View, View (*kView)(typename Element::Reader),
+          absl::Status (*kCheck)(typename Element::Reader), size_t kMax = kAnyLength>
 class CheckedList {
  public:
   using Reader = typename capnp::List<Element>::Reader;
 
   // As CheckEach; `what` names the list in the error.
-  template <typename Check>
-  static absl::StatusOr<CheckedList> Read(Reader list, size_t max, const char* what, Check check) {
+  static absl::StatusOr<CheckedList> Read(Reader list, const char* what) {
     return Guarded(what, [&]() -> absl::StatusOr<CheckedList> {
-      absl::Status checked = CheckEach(list, max, what, check);
+      absl::Status checked = CheckEach(list, kMax, what, kCheck);
       if (!checked.ok()) return checked;
       return CheckedList(list);
     });

@@ -37,13 +37,7 @@ Id ReadId(capnp::Data::Reader raw) {
 }
 
 template <typename Id>
-using IdList = CheckedList<capnp::Data, Id, &ReadId<Id>>;
-
-// Checks a list of IDs; `what` names it in the error.
-template <typename Id>
-absl::StatusOr<IdList<Id>> ReadIdList(capnp::List<capnp::Data>::Reader list, const char* what) {
-  return IdList<Id>::Read(list, rpc::MAX_IDS_PER_LIST, what, CheckId<Id>);
-}
+using IdList = CheckedList<capnp::Data, Id, &ReadId<Id>, &CheckId<Id>, rpc::MAX_IDS_PER_LIST>;
 
 // `out` has ids.size() elements.
 template <typename Id>

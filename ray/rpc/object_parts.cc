@@ -31,7 +31,7 @@ absl::Status CheckObject(rpc::Object::Reader in) {
     return absl::InvalidArgumentError(absl::StrCat("id: ", s.message()));
   }
   if (in.isValue()) (void)in.getValue();  // any bytes, but within the message
-  return ReadIdList<ObjectID>(in.getNestedRefs(), "nestedRefs").status();
+  return IdList<ObjectID>::Read(in.getNestedRefs(), "nestedRefs").status();
 }
 
 ObjectView ReadObject(rpc::Object::Reader in) {
@@ -61,7 +61,7 @@ absl::Status CheckTaskDone(rpc::TaskDone::Reader in) {
   if (absl::Status s = CheckId<TaskID>(in.getTaskId()); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("taskId: ", s.message()));
   }
-  return CheckEach(in.getReturns(), kAnyLength, "returns", CheckObject);
+  return ObjectList::Read(in.getReturns(), "returns").status();
 }
 
 TaskDoneView ReadTaskDone(rpc::TaskDone::Reader in) {

@@ -37,8 +37,7 @@ absl::Status CheckObject(rpc::Object::Reader in);
 // REQUIRES: CheckObject(in).ok().
 ObjectView ReadObject(rpc::Object::Reader in);
 
-// Read with ObjectList::Read(list, kAnyLength, what, CheckObject).
-using ObjectList = CheckedList<rpc::Object, ObjectView, &ReadObject>;
+using ObjectList = CheckedList<rpc::Object, ObjectView, &ReadObject, &CheckObject>;
 
 struct TaskDoneView {
   TaskID task;
@@ -58,7 +57,6 @@ absl::Status CheckTaskDone(rpc::TaskDone::Reader in);
 // REQUIRES: CheckTaskDone(in).ok().
 TaskDoneView ReadTaskDone(rpc::TaskDone::Reader in);
 
-// Read with TaskDoneList::Read(list, kAnyLength, what, CheckTaskDone).
-using TaskDoneList = CheckedList<rpc::TaskDone, TaskDoneView, &ReadTaskDone>;
+using TaskDoneList = CheckedList<rpc::TaskDone, TaskDoneView, &ReadTaskDone, &CheckTaskDone>;
 
 }  // namespace ray::core

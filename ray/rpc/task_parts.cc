@@ -3,7 +3,6 @@
 #include "ray/common/capnp_bytes.h"
 
 namespace ray::core {
-namespace {
 
 absl::Status CheckArg(rpc::Arg::Reader in) {
   if (in.isValue()) {
@@ -15,8 +14,6 @@ absl::Status CheckArg(rpc::Arg::Reader in) {
   if (ReadId<ObjectID>(ref).IsNil()) return absl::InvalidArgumentError("a ref to no object");
   return absl::OkStatus();
 }
-
-}  // namespace
 
 void WriteTask(rpc::Task::Builder out, const TaskHeader& task, size_t num_args,
                absl::FunctionRef<ArgView(size_t)> arg, std::span<const ObjectID> nested_refs) {
@@ -57,7 +54,7 @@ absl::Status CheckTask(rpc::Task::Reader in) {
   if (absl::Status s = CheckEach(in.getArgs(), rpc::MAX_IDS_PER_LIST, "args", CheckArg); !s.ok()) {
     return s;
   }
-  return ReadIdList<ObjectID>(in.getNestedRefs(), "nestedRefs").status();
+  return IdList<ObjectID>::Read(in.getNestedRefs(), "nestedRefs").status();
 }
 
 TaskView ReadTask(rpc::Task::Reader in) {

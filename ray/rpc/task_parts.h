@@ -38,8 +38,11 @@ struct ArgView {
 void WriteTask(rpc::Task::Builder out, const TaskHeader& task, size_t num_args,
                absl::FunctionRef<ArgView(size_t)> arg, std::span<const ObjectID> nested_refs = {});
 
+// InvalidArgument for a ref of the wrong length or a nil one (a value is any bytes).
+absl::Status CheckArg(rpc::Arg::Reader in);
+// REQUIRES: CheckArg(in).ok().
 ArgView ReadArg(rpc::Arg::Reader in);
-using ArgList = CheckedList<rpc::Arg, ArgView, &ReadArg>;
+using ArgList = CheckedList<rpc::Arg, ArgView, &ReadArg, &CheckArg, rpc::MAX_IDS_PER_LIST>;
 
 struct TaskView {
   TaskHeader header;
@@ -53,7 +56,6 @@ absl::Status CheckTask(rpc::Task::Reader in);
 // REQUIRES: CheckTask(in).ok().
 TaskView ReadTask(rpc::Task::Reader in);
 
-// Read with TaskList::Read(list, kAnyLength, what, CheckTask).
-using TaskList = CheckedList<rpc::Task, TaskView, &ReadTask>;
+using TaskList = CheckedList<rpc::Task, TaskView, &ReadTask, &CheckTask>;
 
 }  // namespace ray::core

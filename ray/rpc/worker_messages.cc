@@ -39,29 +39,27 @@ absl::StatusOr<FromWorkerView> ReadFromWorker(rpc::FromWorker::Reader in) {
     FromWorkerView view;
     view.pid = in.getPid();
     absl::Status s = Assign(ReadFunctionDefs(in.getFunctions()), view.functions);
-    if (s.ok())
-      s = Assign(ObjectList::Read(in.getPuts(), kAnyLength, "puts", CheckObject), view.puts);
+    if (s.ok()) s = Assign(ObjectList::Read(in.getPuts(), "puts"), view.puts);
+    if (s.ok()) s = Assign(TaskList::Read(in.getSubmits(), "submits"), view.submits);
+    if (s.ok()) s = Assign(IdList<ObjectID>::Read(in.getAddRefs(), "addRefs"), view.add_refs);
+    if (s.ok()) s = Assign(TaskDoneList::Read(in.getDone(), "done"), view.done);
     if (s.ok()) {
-      s = Assign(TaskList::Read(in.getSubmits(), kAnyLength, "submits", CheckTask), view.submits);
+      s = Assign(IdList<ObjectID>::Read(in.getRemoveRefs(), "removeRefs"), view.remove_refs);
     }
-    if (s.ok()) s = Assign(ReadIdList<ObjectID>(in.getAddRefs(), "addRefs"), view.add_refs);
     if (s.ok()) {
-      s = Assign(TaskDoneList::Read(in.getDone(), kAnyLength, "done", CheckTaskDone), view.done);
+      s = Assign(IdList<TaskID>::Read(in.getHandedBack(), "handedBack"), view.handed_back);
     }
-    if (s.ok())
-      s = Assign(ReadIdList<ObjectID>(in.getRemoveRefs(), "removeRefs"), view.remove_refs);
-    if (s.ok()) s = Assign(ReadIdList<TaskID>(in.getHandedBack(), "handedBack"), view.handed_back);
     if (s.ok() && in.hasGet()) {
       auto get = in.getGet();
       view.get.emplace().timeout_ms = get.getTimeoutMs();
-      s = Assign(ReadIdList<ObjectID>(get.getIds(), "get.ids"), view.get->ids);
+      s = Assign(IdList<ObjectID>::Read(get.getIds(), "get.ids"), view.get->ids);
     }
     if (s.ok() && in.hasWait()) {
       auto wait = in.getWait();
       WaitRequestView& request = view.wait.emplace();
       request.num_returns = wait.getNumReturns();
       request.timeout_ms = wait.getTimeoutMs();
-      s = Assign(ReadIdList<ObjectID>(wait.getIds(), "wait.ids"), request.ids);
+      s = Assign(IdList<ObjectID>::Read(wait.getIds(), "wait.ids"), request.ids);
     }
     if (!s.ok()) return Malformed("message from a worker", s);
     return view;
@@ -72,14 +70,11 @@ absl::StatusOr<ToWorkerView> ReadToWorker(rpc::ToWorker::Reader in) {
   return Guarded("message to a worker", [&]() -> absl::StatusOr<ToWorkerView> {
     ToWorkerView view;
     absl::Status s = Assign(ReadFunctionDefs(in.getFunctions()), view.functions);
-    if (s.ok())
-      s = Assign(TaskList::Read(in.getTasks(), kAnyLength, "tasks", CheckTask), view.tasks);
-    if (s.ok()) {
-      s = Assign(ObjectList::Read(in.getObjects(), kAnyLength, "objects", CheckObject),
-                 view.objects);
+    if (s.ok()) s = Assign(TaskList::Read(in.getTasks(), "tasks"), view.tasks);
+    if (s.ok()) s = Assign(ObjectList::Read(in.getObjects(), "objects"), view.objects);
+    if (s.ok() && in.hasReady()) {
+      s = Assign(IdList<ObjectID>::Read(in.getReady(), "ready"), view.ready.emplace());
     }
-    if (s.ok() && in.hasReady())
-      s = Assign(ReadIdList<ObjectID>(in.getReady(), "ready"), view.ready.emplace());
     if (!s.ok()) return Malformed("message to a worker", s);
     if (in.hasGetFailed()) view.get_failed = TextView(in.getGetFailed());  // checked as it is read
     view.return_queued = in.getReturnQueued();
