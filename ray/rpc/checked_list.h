@@ -64,10 +64,14 @@ class CheckedList {
   // As CheckEach; `what` names the list in the error.
   static absl::StatusOr<CheckedList> Read(Reader list, const char* what) {
     return Guarded(what, [&]() -> absl::StatusOr<CheckedList> {
-      absl::Status checked = CheckEach(list, kMax, what, kCheck);
+      absl::Status checked = Check(list, what);
       if (!checked.ok()) return checked;
       return CheckedList(list);
     });
+  }
+  // The check alone, for a list inside a part being read (in Guarded).
+  static absl::Status Check(Reader list, const char* what) {
+    return CheckEach(list, kMax, what, kCheck);
   }
 
   CheckedList() = default;

@@ -30,8 +30,13 @@ absl::Status CheckObject(rpc::Object::Reader in) {
   if (absl::Status s = CheckId<ObjectID>(in.getId()); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("id: ", s.message()));
   }
-  if (in.isValue()) (void)in.getValue();  // any bytes, but within the message
-  return IdList<ObjectID>::Read(in.getNestedRefs(), "nestedRefs").status();
+  if (in.isValue()) {
+    (void)in.getValue();  // any bytes, but within the message
+  } else if (!in.isInStore()) {
+    return absl::InvalidArgumentError("an object neither inline nor in the store");
+  }
+  if (!in.hasNestedRefs()) return absl::OkStatus();
+  return IdList<ObjectID>::Check(in.getNestedRefs(), "nestedRefs");
 }
 
 ObjectView ReadObject(rpc::Object::Reader in) {
@@ -44,7 +49,7 @@ ObjectView ReadObject(rpc::Object::Reader in) {
     object.in_store = true;
     object.size = in.getInStore();
   }
-  object.nested_refs = IdList<ObjectID>(in.getNestedRefs());
+  if (in.hasNestedRefs()) object.nested_refs = IdList<ObjectID>(in.getNestedRefs());
   return object;
 }
 
@@ -61,7 +66,7 @@ absl::Status CheckTaskDone(rpc::TaskDone::Reader in) {
   if (absl::Status s = CheckId<TaskID>(in.getTaskId()); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("taskId: ", s.message()));
   }
-  return ObjectList::Read(in.getReturns(), "returns").status();
+  return ObjectList::Check(in.getReturns(), "returns");
 }
 
 TaskDoneView ReadTaskDone(rpc::TaskDone::Reader in) {

@@ -31,8 +31,8 @@ void WriteObject(rpc::Object::Builder out, const ObjectID& id, std::string_view 
 void WriteStoredObject(rpc::Object::Builder out, const ObjectID& id, uint64_t size,
                        std::span<const ObjectID> nested_refs = {});
 
-// InvalidArgument for an object without an ID or with one of the wrong length, or more than
-// rpc::MAX_IDS_PER_LIST nested references.
+// InvalidArgument for an object without an ID or with one of the wrong length, neither a value
+// nor in the store, or with more than rpc::MAX_IDS_PER_LIST nested references.
 absl::Status CheckObject(rpc::Object::Reader in);
 // REQUIRES: CheckObject(in).ok().
 ObjectView ReadObject(rpc::Object::Reader in);

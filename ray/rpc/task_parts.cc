@@ -9,6 +9,7 @@ absl::Status CheckArg(rpc::Arg::Reader in) {
     (void)in.getValue();  // any bytes, but within the message (Cap'n Proto checks that)
     return absl::OkStatus();
   }
+  if (!in.isRef()) return absl::InvalidArgumentError("an argument neither a value nor a ref");
   capnp::Data::Reader ref = in.getRef();
   if (absl::Status s = CheckId<ObjectID>(ref); !s.ok()) return s;
   if (ReadId<ObjectID>(ref).IsNil()) return absl::InvalidArgumentError("a ref to no object");
@@ -50,11 +51,12 @@ absl::Status CheckTask(rpc::Task::Reader in) {
   if (absl::Status s = CheckId<TaskID>(in.getParentTaskId()); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("parentTaskId: ", s.message()));
   }
-  (void)in.getName();  // Cap'n Proto checks its bounds and NUL
-  if (absl::Status s = CheckEach(in.getArgs(), rpc::MAX_IDS_PER_LIST, "args", CheckArg); !s.ok()) {
+  if (in.hasName()) (void)in.getName();  // Cap'n Proto checks its bounds and NUL
+  if (absl::Status s = ArgList::Check(in.getArgs(), "args"); !s.ok()) {
     return s;
   }
-  return IdList<ObjectID>::Read(in.getNestedRefs(), "nestedRefs").status();
+  if (!in.hasNestedRefs()) return absl::OkStatus();
+  return IdList<ObjectID>::Check(in.getNestedRefs(), "nestedRefs");
 }
 
 TaskView ReadTask(rpc::Task::Reader in) {
@@ -66,10 +68,10 @@ TaskView ReadTask(rpc::Task::Reader in) {
   h.num_returns = in.getNumReturns();
   h.num_cpus = in.getNumCpus();
   h.max_retries = in.getMaxRetries();
-  h.name = TextView(in.getName());
+  if (in.hasName()) h.name = TextView(in.getName());
   h.run_while_blocked = in.getRunWhileBlocked();
   task.args = ArgList(in.getArgs());
-  task.nested_refs = IdList<ObjectID>(in.getNestedRefs());
+  if (in.hasNestedRefs()) task.nested_refs = IdList<ObjectID>(in.getNestedRefs());
   return task;
 }
 

@@ -38,7 +38,8 @@ struct ArgView {
 void WriteTask(rpc::Task::Builder out, const TaskHeader& task, size_t num_args,
                absl::FunctionRef<ArgView(size_t)> arg, std::span<const ObjectID> nested_refs = {});
 
-// InvalidArgument for a ref of the wrong length or a nil one (a value is any bytes).
+// InvalidArgument for a ref of the wrong length or a nil one, or neither a value (any bytes)
+// nor a ref.
 absl::Status CheckArg(rpc::Arg::Reader in);
 // REQUIRES: CheckArg(in).ok().
 ArgView ReadArg(rpc::Arg::Reader in);
