@@ -57,49 +57,47 @@ void WorkerRuntime::FlushLoop() {
   }
 }
 
-void WorkerRuntime::Accept(std::shared_ptr<ReceivedMessage> message, bool blocked) {
-  auto in = message->Root<rpc::ToWorker>();
-  for (auto def : in.getFunctions()) {
-    defined_.try_emplace(
-        def.getKey(), FunctionRecord{std::string(AsView(def.getInvoker())),
-                                     std::string(AsView(def.getFunction())), def.getName().cStr()});
-  }
-  for (auto task : in.getTasks()) {
+absl::Status WorkerRuntime::Accept(std::shared_ptr<ReceivedMessage> message, bool blocked) {
+  absl::StatusOr<ToWorkerView> read = ReadToWorker(message->Root<rpc::ToWorker>());
+  if (!read.ok()) return read.status();
+  const ToWorkerView& in = *read;
+  for (const FunctionDef& def : in.functions) defined_.try_emplace(def.key, def.record);
+  for (const TaskView& task : in.tasks) {
     absl::MutexLock lock(&out_mu_);
-    if (task.getRunWhileBlocked()) {
+    if (task.header.run_while_blocked) {
       run_while_blocked_.push_back({message, task});
     } else if (blocked) {
-      out_.handed_back.push_back(TaskID::FromBinary(AsView(task.getTaskId())));
+      out_.handed_back.push_back(task.header.id);
       continue;
     } else {
       queue_.push_back({message, task});
     }
     if (tasks_held_++ == 0 && flusher_asleep_) flush_cv_.Signal();  // heartbeats are due
   }
-  if (in.getObjects().size() > 0) {
+  if (!in.objects.empty()) {
     if (!objects_reply_) objects_reply_.emplace();
-    for (auto object : in.getObjects()) {
-      objects_reply_->push_back(
-          {ObjectID::FromBinaryOrNil(AsView(object.getId())), object, message});
-    }
+    for (const ObjectView& object : in.objects) objects_reply_->push_back({object, message});
   }
-  if (in.getReturnQueued()) HandBackQueue();
-  if (in.hasGetFailed()) get_failed_ = in.getGetFailed().cStr();
-  if (in.hasReady()) {
-    ready_reply_.emplace();
-    for (auto raw : in.getReady()) ready_reply_->push_back(ObjectID::FromBinaryOrNil(AsView(raw)));
-  }
+  if (in.return_queued) HandBackQueue();
+  if (in.get_failed) get_failed_ = std::string(*in.get_failed);
+  if (in.ready) ready_reply_ = in.ready->ToVector();
+  return absl::OkStatus();
+}
+
+template <typename Read>
+absl::Status WorkerRuntime::AcceptAll(Read read, bool blocked) {
+  absl::Status accepted = absl::OkStatus();
+  absl::Status status = read([&](std::unique_ptr<ReceivedMessage> m) {
+    if (accepted.ok()) accepted = Accept(std::shared_ptr<ReceivedMessage>(std::move(m)), blocked);
+  });
+  return status.ok() ? accepted : status;
 }
 
 absl::Status WorkerRuntime::Receive(absl::Duration timeout, bool blocked) {
   // Spin briefly first: in a request/reply rhythm the next message comes within tens of
   // microseconds, and on this kind of machine a sleep and wake-up costs about as much.
-  return stream_.ReadBlocking(
-      timeout,
-      [&](std::unique_ptr<ReceivedMessage> m) {
-        Accept(std::shared_ptr<ReceivedMessage>(std::move(m)), blocked);
-      },
-      kSpin);
+  return AcceptAll([&](auto handle) { return stream_.ReadBlocking(timeout, handle, kSpin); },
+                   blocked);
 }
 
 bool WorkerRuntime::ReceiveWhileBlocked() {
@@ -124,21 +122,24 @@ const ResolvedFunction* WorkerRuntime::Function(uint64_t key) {
 
 absl::Status WorkerRuntime::Run(const QueuedTask& queued, const ResolvedFunction* function,
                                 ReturnWriter& returns) {
-  rpc::Task::Reader task = queued.task;
+  const TaskView& task = queued.task;
   if (function == nullptr) {
-    auto def = defined_.find(task.getFunction());
+    auto def = defined_.find(task.header.function);
     return absl::FailedPreconditionError(
         def == defined_.end() ? std::string("the scheduler sent a task for an undefined function")
                               : std::string(ResolveTaskFunction(def->second).status().message()));
   }
   std::vector<ObjectValue> args;
   std::vector<ObjectID> store_refs;
-  for (auto arg : task.getArgs()) {
-    if (arg.isValue()) {
-      args.push_back({AsSpan(arg.getValue()), queued.message});
+  std::vector<size_t> store_args;  // their places in `args`
+  for (const ArgView& arg : task.args) {
+    if (arg.ref.IsNil()) {
+      args.push_back({{reinterpret_cast<const uint8_t*>(arg.value.data()), arg.value.size()},
+                      queued.message});
     } else {
+      store_args.push_back(args.size());
       args.emplace_back();
-      store_refs.push_back(ObjectID::FromBinaryOrNil(AsView(arg.getRef())));
+      store_refs.push_back(arg.ref);
     }
   }
   if (!store_refs.empty()) {
@@ -146,12 +147,9 @@ absl::Status WorkerRuntime::Run(const QueuedTask& queued, const ResolvedFunction
     // be on its way, a missing one is gone (NotFound).
     auto stored = ReadStoredObjects(*store_, store_refs, kArgumentSealTimeout);
     if (!stored.ok()) return stored.status();
-    size_t next = 0;
-    for (size_t a = 0; a < args.size(); ++a) {
-      if (task.getArgs()[a].isRef()) args[a] = std::move((*stored)[next++]);
-    }
+    for (size_t k = 0; k < store_args.size(); ++k) args[store_args[k]] = std::move((*stored)[k]);
   }
-  TaskID previous = std::exchange(current_task_, TaskID::FromBinary(AsView(task.getTaskId())));
+  TaskID previous = std::exchange(current_task_, task.header.id);
   uint32_t previous_puts = std::exchange(puts_in_task_, 0);
   absl::Status status;
   try {
@@ -168,14 +166,14 @@ absl::Status WorkerRuntime::Run(const QueuedTask& queued, const ResolvedFunction
 
 void WorkerRuntime::Execute(const QueuedTask& queued) {
   const absl::Time started = absl::Now();
-  rpc::Task::Reader task = queued.task;
-  TaskID id = TaskID::FromBinary(AsView(task.getTaskId()));
-  size_t num_returns = task.getNumReturns();
-  const ResolvedFunction* function = Function(task.getFunction());
-  std::string name = task.hasName()        ? std::string(task.getName().cStr())
-                     : function != nullptr ? function->name
-                                           : "unknown function";
-  RunningTaskForCrashReport crash_report(name, id, task.getMaxRetries());
+  const TaskView& task = queued.task;
+  const TaskID id = task.header.id;
+  size_t num_returns = task.header.num_returns;
+  const ResolvedFunction* function = Function(task.header.function);
+  std::string name = !task.header.name.empty() ? std::string(task.header.name)
+                     : function != nullptr     ? function->name
+                                               : "unknown function";
+  RunningTaskForCrashReport crash_report(name, id, task.header.max_retries);
   std::string error;
   TaskReturns returns(*store_, id, num_returns);
   try {
@@ -190,11 +188,8 @@ void WorkerRuntime::Execute(const QueuedTask& queued) {
   }
   absl::MutexLock lock(&out_mu_);
   auto orphan = out_.arena->getOrphanage().newOrphan<rpc::TaskDone>();
-  auto done = orphan.get();
-  done.setTaskId(AsData(id.Binary()));
-  done.setStartedNs(absl::ToUnixNanos(started));
-  done.setFinishedNs(absl::ToUnixNanos(absl::Now()));
-  auto list = done.initReturns(num_returns);
+  auto list = WriteTaskDone(orphan.get(), id, absl::ToUnixNanos(started),
+                            absl::ToUnixNanos(absl::Now()), num_returns);
   if (error.empty()) {
     returns.Finish(list);
   } else {
@@ -218,9 +213,8 @@ int WorkerRuntime::Serve() {
       // after kMaxResultDelay at the latest.
       if (!SendOrDefer().ok()) return 0;
       // Between tasks, take what the scheduler sent meanwhile (it may want queued tasks back).
-      absl::Status read = stream_.ReadAvailable([&](std::unique_ptr<ReceivedMessage> m) {
-        Accept(std::shared_ptr<ReceivedMessage>(std::move(m)), /*blocked=*/false);
-      });
+      absl::Status read =
+          AcceptAll([&](auto handle) { return stream_.ReadAvailable(handle); }, /*blocked=*/false);
       if (!read.ok()) return 0;
     }
     if (!Send().ok()) return 0;  // e.g. the queue handed back on the scheduler's request

@@ -27,25 +27,17 @@ absl::StatusOr<std::vector<ObjectID>> WorkerRuntime::Submit(TaskSpec spec) {
   absl::MutexLock lock(&out_mu_);
   if (first_use) out_.functions.emplace_back(key, *described->record);
   auto orphan = out_.arena->getOrphanage().newOrphan<rpc::Task>();
-  auto task = orphan.get();
-  task.setTaskId(AsData(id.Binary()));
-  task.setParentTaskId(AsData(current_task_.Binary()));
-  task.setFunction(key);
-  task.setNumReturns(spec.options.num_returns);
-  task.setNumCpus(spec.options.num_cpus);
-  task.setMaxRetries(spec.options.max_retries);
-  if (!spec.options.name.empty()) task.setName(spec.options.name);
-  if (!spec.nested_refs.empty())
-    WriteIds(task.initNestedRefs(spec.nested_refs.size()), spec.nested_refs);
-  auto args = task.initArgs(spec.args.size());
-  for (size_t i = 0; i < spec.args.size(); ++i) {
-    const TaskArg& arg = spec.args[i];
-    if (arg.ref.IsNil()) {
-      args[i].setValue(AsData(arg.value));
-    } else {
-      args[i].setRef(AsData(arg.ref.Binary()));
-    }
-  }
+  const TaskHeader header{.id = id,
+                          .parent = current_task_,
+                          .function = key,
+                          .num_returns = static_cast<uint32_t>(spec.options.num_returns),
+                          .num_cpus = spec.options.num_cpus,
+                          .max_retries = spec.options.max_retries,
+                          .name = spec.options.name};
+  WriteTask(
+      orphan.get(), header, spec.args.size(),
+      [&](size_t i) -> ArgView { return {.ref = spec.args[i].ref, .value = spec.args[i].value}; },
+      spec.nested_refs);
   out_.submits.push_back(kj::mv(orphan));
   std::vector<ObjectID> returns;
   for (int i = 1; i <= spec.options.num_returns; ++i) {
@@ -109,12 +101,11 @@ absl::StatusOr<std::vector<ObjectValue>> WorkerRuntime::Get(std::span<const Obje
   // Ask the scheduler; this task is blocked meanwhile and its CPUs go back to the pool, so the
   // tasks queued behind it go back too.
   HandBackQueue();
-  absl::Status sent = Send([&](rpc::FromWorker::Builder b) {
-    auto get = b.initGet();
-    auto list = get.initIds(missing.size());
-    for (size_t j = 0; j < missing.size(); ++j) list.set(j, AsData(ids[missing[j]].Binary()));
-    get.setTimeoutMs(TimeoutMs(timeout));
-  });
+  std::vector<ObjectID> asked;
+  asked.reserve(missing.size());
+  for (size_t i : missing) asked.push_back(ids[i]);
+  absl::Status sent =
+      Send([&](rpc::FromWorker::Builder b) { WriteGetRequest(b, asked, TimeoutMs(timeout)); });
   if (!sent.ok()) return ConnectionClosed();
   objects_reply_.reset();
   get_failed_.reset();
@@ -129,13 +120,14 @@ absl::StatusOr<std::vector<ObjectValue>> WorkerRuntime::Get(std::span<const Obje
   }
   absl::flat_hash_map<ObjectID, const ReplyObject*> reply;
   std::vector<ReplyObject> replied = *std::exchange(objects_reply_, std::nullopt);
-  for (const ReplyObject& object : replied) reply.emplace(object.id, &object);
+  for (const ReplyObject& object : replied) reply.emplace(object.object.id, &object);
   std::vector<ObjectID> from_store;
   for (size_t i : missing) {
     auto it = reply.find(ids[i]);
     if (it == reply.end()) return absl::InternalError("the scheduler's reply misses an object");
-    if (it->second->object.isValue()) {
-      values[i] = {AsSpan(it->second->object.getValue()), it->second->message};
+    if (const ObjectView& object = it->second->object; !object.in_store) {
+      values[i] = {{reinterpret_cast<const uint8_t*>(object.value.data()), object.value.size()},
+                   it->second->message};
     } else {
       from_store.push_back(ids[i]);
     }
@@ -147,7 +139,7 @@ absl::StatusOr<std::vector<ObjectValue>> WorkerRuntime::Get(std::span<const Obje
     if (!stored.ok()) return stored.status();
     size_t next = 0;
     for (size_t i : missing) {
-      if (!reply.at(ids[i])->object.isValue()) values[i] = std::move((*stored)[next++]);
+      if (reply.at(ids[i])->object.in_store) values[i] = std::move((*stored)[next++]);
     }
   }
   return values;
@@ -158,11 +150,7 @@ absl::StatusOr<WaitIndices> WorkerRuntime::Wait(std::span<const ObjectID> ids, s
   if (absl::Status count = CheckIdCount(ids.size(), "a wait"); !count.ok()) return count;
   HandBackQueue();
   absl::Status sent = Send([&](rpc::FromWorker::Builder b) {
-    auto wait = b.initWait();
-    auto list = wait.initIds(ids.size());
-    for (size_t j = 0; j < ids.size(); ++j) list.set(j, AsData(ids[j].Binary()));
-    wait.setNumReturns(num_returns);
-    wait.setTimeoutMs(TimeoutMs(timeout));
+    WriteWaitRequest(b, ids, num_returns, TimeoutMs(timeout));
   });
   if (!sent.ok()) return ConnectionClosed();
   ready_reply_.reset();

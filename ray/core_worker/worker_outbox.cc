@@ -1,7 +1,6 @@
 #include "ray/core_worker/worker_outbox.h"
 
-#include "ray/common/capnp_bytes.h"
-#include "ray/common/capnp_ids.h"
+#include "ray/rpc/worker_messages.h"
 
 namespace ray::core {
 namespace {
@@ -18,7 +17,7 @@ struct Slice {
 
 template <typename Id>
 void SetIds(capnp::List<capnp::Data>::Builder out, const std::vector<Id>& ids, Slice slice) {
-  for (size_t i = slice.from; i < slice.to; ++i) out.set(i - slice.from, AsData(ids[i].Binary()));
+  WriteIdList(out, std::span<const Id>(ids).subspan(slice.from, slice.size()));
 }
 
 template <typename T>
@@ -47,10 +46,8 @@ void WorkerOutbox::QueueOn(MessageStream& stream,
       return part.to == size;
     };
     auto id_bytes = [](size_t) { return kIdBytes; };
-    bool last = take(functions_part, functions.size(), [&](size_t i) {
-      const FunctionRecord& f = functions[i].second;
-      return f.invoker.size() + f.function.size() + f.name.size() + kItemOverhead;
-    });
+    bool last = take(functions_part, functions.size(),
+                     [&](size_t i) { return FunctionDefBytes(functions[i].second); });
     last &= take(puts_part, puts.size(), [&](size_t i) {
       const std::string* value = std::get_if<std::string>(&puts[i].value);
       return (value != nullptr ? value->size() : 0) + puts[i].nested_refs.size() * kIdBytes +
@@ -68,24 +65,16 @@ void WorkerOutbox::QueueOn(MessageStream& stream,
     for (size_t i = functions_part.from; i < functions_part.to; ++i) {
       // Only functions this process described itself are sent (see WorkerRuntime::Submit).
       const auto& [key, f] = functions[i];
-      auto out = functions_out[i - functions_part.from];
-      out.setKey(key);
-      out.setInvoker(AsData(f.invoker));
-      out.setFunction(AsData(f.function));
-      out.setName(f.name);
+      WriteFunctionDef(functions_out[i - functions_part.from], key, f);
     }
     auto puts_out = root.initPuts(puts_part.size());
     for (size_t i = puts_part.from; i < puts_part.to; ++i) {
       const Put& put = puts[i];
       auto out = puts_out[i - puts_part.from];
-      out.setId(AsData(put.id.Binary()));
-      if (!put.nested_refs.empty()) {
-        WriteIds(out.initNestedRefs(put.nested_refs.size()), put.nested_refs);
-      }
       if (auto* value = std::get_if<std::string>(&put.value)) {
-        out.setValue(AsData(*value));
+        WriteObject(out, put.id, *value, put.nested_refs);
       } else {
-        out.setInStore(std::get<uint64_t>(put.value));
+        WriteStoredObject(out, put.id, std::get<uint64_t>(put.value), put.nested_refs);
       }
     }
     SetOrphans<rpc::Task>(root.initSubmits(submits_part.size()), submits, submits_part);

@@ -16,8 +16,6 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "ray/common/capnp_bytes.h"
-#include "ray/common/capnp_ids.h"
 #include "ray/core_worker/core_runtime.h"
 #include "ray/core_worker/new_object.h"
 #include "ray/core_worker/stored_objects.h"
@@ -30,6 +28,7 @@
 #include "ray/object/object_format.h"
 #include "ray/rpc/message_stream.h"
 #include "ray/rpc/worker.capnp.h"
+#include "ray/rpc/worker_messages.h"
 #include "ray/store/client.h"
 
 namespace ray::core::worker_internal {
@@ -100,19 +99,24 @@ class WorkerRuntime final : public CoreRuntime {
                                     const PutOptions& options, bool inline_ok);
   struct QueuedTask {
     std::shared_ptr<ReceivedMessage> message;  // keeps the task's bytes alive
-    rpc::Task::Reader task;
+    TaskView task;
   };
-  // Reads messages, queueing tasks; while blocked (`blocked`), tasks are handed back.
+  // Reads messages, queueing tasks; while blocked (`blocked`), tasks are handed back. A
+  // malformed message is an error, as a closed socket.
   absl::Status Receive(absl::Duration timeout, bool blocked);
   // While blocked in a get or wait: receives, runs the tasks given to run meanwhile, and sends
   // what is due. Returns false if the scheduler's connection closed.
   bool ReceiveWhileBlocked();
-  void Accept(std::shared_ptr<ReceivedMessage> message, bool blocked);
+  absl::Status Accept(std::shared_ptr<ReceivedMessage> message, bool blocked);
+  // Accepts each message that `read(handle)` (a read of the stream) hands out; the read's error,
+  // else that of the first message that did not decode (the messages after it are dropped).
+  template <typename Read>
+  absl::Status AcceptAll(Read read, bool blocked);
   // Gives the tasks not started yet back to the scheduler (in the next message).
   void HandBackQueue() {
     absl::MutexLock lock(&out_mu_);
     for (const QueuedTask& t : queue_) {
-      out_.handed_back.push_back(TaskID::FromBinary(AsView(t.task.getTaskId())));
+      out_.handed_back.push_back(t.task.header.id);
     }
     tasks_held_ -= queue_.size();
     queue_.clear();
@@ -166,8 +170,7 @@ class WorkerRuntime final : public CoreRuntime {
   std::thread flusher_;
   // Replies to a blocking request. A reply to a get may come in several messages.
   struct ReplyObject {
-    ObjectID id;
-    rpc::Object::Reader object;
+    ObjectView object;
     std::shared_ptr<ReceivedMessage> message;  // holds its bytes
   };
   std::optional<std::vector<ReplyObject>> objects_reply_;

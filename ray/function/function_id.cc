@@ -142,73 +142,6 @@ std::string NameAt(const void* address, uint64_t vaddr, const ModuleFile* file) 
   return "";
 }
 
-// ---------------------------------------------------------------------------------------------
-// Encoding helpers.
-
-constexpr unsigned char kMagic = 0xFD;
-constexpr unsigned char kFlagRawBuildId = 1;
-constexpr size_t kMaxBuildIdBytes = 64;
-
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7F) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-void PutString(std::string* out, std::string_view s) {
-  PutVarint(out, s.size());
-  out->append(s);
-}
-
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  bool Varint(uint64_t* v) {
-    uint64_t result = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= in_.size()) return false;
-      const uint64_t byte = static_cast<unsigned char>(in_[pos_++]);
-      if (shift == 63 && byte > 1) return false;  // overflows 64 bits
-      result |= (byte & 0x7F) << shift;
-      if ((byte & 0x80) == 0) {
-        *v = result;
-        return true;
-      }
-    }
-    return false;
-  }
-  bool String(std::string* s) {
-    uint64_t n;
-    if (!Varint(&n) || n > in_.size() - pos_) return false;
-    s->assign(in_.data() + pos_, n);
-    pos_ += n;
-    return true;
-  }
-  bool Byte(unsigned char* b) {
-    if (pos_ >= in_.size()) return false;
-    *b = static_cast<unsigned char>(in_[pos_++]);
-    return true;
-  }
-  bool AtEnd() const { return pos_ == in_.size(); }
-  size_t pos() const { return pos_; }
-
- private:
-  std::string_view in_;
-  size_t pos_ = 0;
-};
-
-bool IsCanonicalHex(std::string_view s) {
-  if (s.empty() || s.size() % 2 != 0 || s.size() > 2 * kMaxBuildIdBytes) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
-int HexDigit(char c) { return c <= '9' ? c - '0' : c - 'a' + 10; }
-
 std::string Shorten(const std::string& s, size_t n = 16) {
   return s.size() <= n ? s : s.substr(0, n) + "...";
 }
@@ -216,58 +149,6 @@ std::string Shorten(const std::string& s, size_t n = 16) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-
-std::string FunctionDescriptor::Encode() const {
-  std::string out;
-  out.reserve(4 + module_build_id.size() + name.size() + module_path.size() + 12);
-  const bool raw = IsCanonicalHex(module_build_id);
-  out.push_back(static_cast<char>(kMagic));
-  out.push_back(static_cast<char>(raw ? kFlagRawBuildId : 0));
-  PutVarint(&out, offset);
-  if (raw) {
-    PutVarint(&out, module_build_id.size() / 2);
-    for (size_t i = 0; i < module_build_id.size(); i += 2) {
-      out.push_back(
-          static_cast<char>(HexDigit(module_build_id[i]) << 4 | HexDigit(module_build_id[i + 1])));
-    }
-  } else {
-    PutString(&out, module_build_id);
-  }
-  PutString(&out, name);
-  PutString(&out, module_path);
-  return out;
-}
-
-absl::StatusOr<FunctionDescriptor> FunctionDescriptor::Decode(std::string_view bytes) {
-  auto bad = [&](std::string_view what) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "malformed function descriptor (%d bytes): %s", bytes.size(), AbslView(what)));
-  };
-  Reader r(bytes);
-  unsigned char magic, flags;
-  if (!r.Byte(&magic)) return bad("empty");
-  if (magic != kMagic) return bad(absl::StrFormat("bad magic byte 0x%02x", magic));
-  if (!r.Byte(&flags)) return bad("truncated after the magic byte");
-  if ((flags & ~kFlagRawBuildId) != 0) return bad(absl::StrFormat("unknown flags 0x%02x", flags));
-  FunctionDescriptor d;
-  if (!r.Varint(&d.offset)) return bad("truncated or overlong offset");
-  std::string build_id;
-  if (!r.String(&build_id)) return bad("truncated build-id");
-  if (build_id.empty()) return bad("empty build-id");
-  if ((flags & kFlagRawBuildId) != 0) {
-    if (build_id.size() > kMaxBuildIdBytes) return bad("build-id longer than 64 bytes");
-    d.module_build_id =
-        ToHex(reinterpret_cast<const unsigned char*>(build_id.data()), build_id.size());
-  } else {
-    d.module_build_id = std::move(build_id);
-  }
-  if (!r.String(&d.name)) return bad("truncated name");
-  if (!r.String(&d.module_path)) return bad("truncated module path");
-  if (!r.AtEnd()) {
-    return bad(absl::StrFormat("%d trailing bytes", bytes.size() - r.pos()));
-  }
-  return d;
-}
 
 std::string FunctionDescriptor::DebugString() const {
   return absl::StrFormat("%s [module %s build-id %s offset 0x%x]", name, module_path,

@@ -50,11 +50,7 @@ struct FunctionDescriptor {
     return H::combine(std::move(h), d.module_build_id, d.offset);
   }
 
-  // Compact binary form: magic, flags, varint offset, build-id (raw bytes when it is canonical
-  // hex), name and path (length-prefixed; clear module_path first to save its bytes).
-  std::string Encode() const;
-  // Validates everything; malformed input gives InvalidArgument, never a crash.
-  static absl::StatusOr<FunctionDescriptor> Decode(std::string_view bytes);
+  // On the wire it is worker.capnp's FunctionDescriptor (ray/rpc/function_defs.h).
 
   // "add(int, int) [module /path/bin build-id 1a2b... offset 0x1139]"
   std::string DebugString() const;

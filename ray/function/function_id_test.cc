@@ -17,7 +17,6 @@ extern "C" int ray_fid_testlib_mul3(int a, int b, int c) { return a * b * c; }
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,10 +41,6 @@ namespace {
 
 using IntBinary = int (*)(int, int);
 
-absl::string_view AV(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-
-std::string Hex(std::string_view bytes) { return absl::BytesToHexString(AV(bytes)); }
-
 std::string SelfPath() {
   char buf[4096];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
@@ -67,8 +62,9 @@ std::string TestLibPath() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Child mode: `<self> --function_id_child <kind> <hex descriptor> [dlopen path|-] args...`
-// Resolves the descriptor, calls the function, prints "pid=P addr=A result=R" or "error=...".
+// Child mode:
+// `<self> --function_id_child <kind> <build-id> <offset> <name> [dlopen path|-] args...`
+// Resolves the function, calls it, prints "pid=P addr=A result=R" or "error=...".
 
 // `<self> --function_id_first_calls`: times the first calls in a fresh process, where the
 // module list and the executable's file (sections, then symbols) are read for the first time.
@@ -87,30 +83,26 @@ int FirstCallsMain() {
 }
 
 int ChildMain(int argc, char** argv) {
-  if (argc < 5) {
+  if (argc < 7) {
     printf("error=usage\n");
     return 2;
   }
   const std::string kind = argv[2];
-  const std::string hex = argv[3];
-  if (hex.size() % 2 != 0 || hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
-    printf("error=bad hex\n");
+  FunctionDescriptor d;
+  d.module_build_id = argv[3];
+  if (!absl::SimpleAtoi(argv[4], &d.offset)) {
+    printf("error=bad offset\n");
     return 2;
   }
-  const std::string bytes = absl::HexStringToBytes(hex);
-  if (std::string(argv[4]) != "-" && dlopen(argv[4], RTLD_NOW | RTLD_LOCAL) == nullptr) {
+  d.name = argv[5];
+  if (std::string(argv[6]) != "-" && dlopen(argv[6], RTLD_NOW | RTLD_LOCAL) == nullptr) {
     printf("error=dlopen: %s\n", dlerror());
     return 2;
   }
   std::vector<long> args;
-  for (int i = 5; i < argc; ++i) args.push_back(strtol(argv[i], nullptr, 10));
-  auto d = FunctionDescriptor::Decode(bytes);
-  if (!d.ok()) {
-    printf("error=%s\n", d.status().ToString().c_str());
-    return 3;
-  }
+  for (int i = 7; i < argc; ++i) args.push_back(strtol(argv[i], nullptr, 10));
   auto t0 = std::chrono::steady_clock::now();
-  auto f = ResolveFunction(*d);
+  auto f = ResolveFunction(d);
   auto t1 = std::chrono::steady_clock::now();
   if (!f.ok()) {
     printf("error=%s\n", f.status().ToString().c_str());
@@ -146,8 +138,13 @@ struct ChildResult {
 // Runs this test binary again (a new exec: fresh address space, fresh ASLR) in child mode.
 ChildResult RunChild(const std::string& kind, const FunctionDescriptor& d,
                      const std::string& dlopen_path, const std::vector<long>& args) {
-  std::vector<std::string> argv_s = {"function_id_test_child", "--function_id_child", kind,
-                                     Hex(d.Encode()), dlopen_path.empty() ? "-" : dlopen_path};
+  std::vector<std::string> argv_s = {"function_id_test_child",
+                                     "--function_id_child",
+                                     kind,
+                                     d.module_build_id,
+                                     std::to_string(d.offset),
+                                     d.name,
+                                     dlopen_path.empty() ? "-" : dlopen_path};
   for (long a : args) argv_s.push_back(std::to_string(a));
   std::vector<char*> argv;
   for (auto& s : argv_s) argv.push_back(s.data());
@@ -273,80 +270,17 @@ TEST(FunctionIdTest, NamesForAddressesInsideFunctions) {
   EXPECT_EQ(DemangledName(&on_stack), "");
 }
 
-TEST(FunctionIdTest, EncodeDecodeRoundTrip) {
+TEST(FunctionIdTest, IdentityIsBuildIdAndOffset) {
   auto d = DescribeFunction(FunctionAddress(&Add));
   ASSERT_TRUE(d.ok()) << d.status();
-  std::string bytes = d->Encode();
-  printf("encoded descriptor: %zu bytes (build-id %zu, name %zu, path %zu)\n", bytes.size(),
-         d->module_build_id.size() / 2, d->name.size(), d->module_path.size());
-  auto back = FunctionDescriptor::Decode(bytes);
-  ASSERT_TRUE(back.ok()) << back.status();
-  EXPECT_EQ(*back, *d);
-  EXPECT_EQ(back->module_build_id, d->module_build_id);
-  EXPECT_EQ(back->module_path, d->module_path);
-  EXPECT_EQ(back->offset, d->offset);
-  EXPECT_EQ(back->name, d->name);
-  EXPECT_EQ(absl::HashOf(*back), absl::HashOf(*d));
-
-  FunctionDescriptor odd{"ABC-not-hex", "", ~uint64_t{0}, ""};
-  auto odd_back = FunctionDescriptor::Decode(odd.Encode());
-  ASSERT_TRUE(odd_back.ok()) << odd_back.status();
-  EXPECT_EQ(odd_back->module_build_id, "ABC-not-hex");
-  EXPECT_EQ(odd_back->offset, ~uint64_t{0});
-  EXPECT_EQ(odd_back->name, "");
-
-  // Identity is (build-id, offset); path and name are informative.
+  // Path and name are informative.
   FunctionDescriptor moved = *d;
   moved.module_path = "/elsewhere/bin";
   moved.name = "fn@0x1";
   EXPECT_EQ(moved, *d);
+  EXPECT_EQ(absl::HashOf(moved), absl::HashOf(*d));
   moved.offset++;
   EXPECT_NE(moved, *d);
-}
-
-TEST(FunctionIdTest, GarbageDecodeIsAnError) {
-  auto expect_bad = [](std::string_view bytes, std::string_view what) {
-    auto d = FunctionDescriptor::Decode(bytes);
-    EXPECT_FALSE(d.ok()) << Hex(bytes);
-    if (!d.ok()) {
-      EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument);
-      EXPECT_TRUE(absl::StrContains(d.status().message(), AV(what))) << d.status();
-    }
-  };
-  expect_bad("", "empty");
-  expect_bad("hello", "bad magic");
-  expect_bad(std::string("\xFD", 1), "truncated");
-  expect_bad(std::string("\xFD\x80", 2), "unknown flags");
-  expect_bad(std::string("\xFD\x01\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\x01", 13), "offset");
-  expect_bad(std::string("\xFD\x01\x05\x00", 4), "empty build-id");
-  expect_bad(std::string("\xFD\x01\x05\xFF\xFF\xFF\xFF\x0F", 8), "build-id");
-  expect_bad(std::string("\xFD\x01\x05\x41", 4) + std::string(65, 'x') + std::string(2, '\0'),
-             "longer than 64");
-
-  FunctionDescriptor d{"0123456789abcdef0123456789abcdef01234567", "/bin/x", 0x1139, "add"};
-  std::string good = d.Encode();
-  ASSERT_TRUE(FunctionDescriptor::Decode(good).ok());
-  for (size_t n = 0; n < good.size(); ++n) {
-    EXPECT_FALSE(FunctionDescriptor::Decode(std::string_view(good).substr(0, n)).ok()) << n;
-  }
-  expect_bad(good + "x", "trailing");
-
-  // Random bytes and random corruptions of a good encoding: errors or values, never a crash.
-  std::mt19937 rng(42);
-  int ok = 0;
-  for (int i = 0; i < 200000; ++i) {
-    std::string s;
-    if (i % 2 == 0) {
-      s.resize(rng() % 64);
-      for (char& c : s) c = static_cast<char>(rng());
-      if (!s.empty() && rng() % 2) s[0] = '\xFD';
-    } else {
-      s = good;
-      s[rng() % s.size()] = static_cast<char>(rng());
-    }
-    ok += FunctionDescriptor::Decode(s).ok();
-  }
-  printf("fuzz: %d of 200000 random inputs decoded\n", ok);
 }
 
 TEST(FunctionIdTest, ResolveInSameProcessGivesSameAddress) {
@@ -359,9 +293,6 @@ TEST(FunctionIdTest, ResolveInSameProcessGivesSameAddress) {
     auto back = ResolveFunction(*d);
     ASSERT_TRUE(back.ok()) << back.status();
     EXPECT_EQ(*back, p) << d->DebugString();
-    auto decoded = FunctionDescriptor::Decode(d->Encode());
-    ASSERT_TRUE(decoded.ok());
-    EXPECT_EQ(*ResolveFunction(*decoded), p);
   }
 }
 
@@ -547,10 +478,6 @@ TEST(FunctionIdTest, Cost) {
   const double cached_64 = NsPerCall(
       2000000, [&](int i) { sink += (*DescribeFunctionCached(exe_fn + 1000 + (i & 63)))->offset; });
   FunctionDescriptor d = *DescribeFunction(add);
-  const double encode = NsPerCall(500000, [&](int) { sink += d.Encode().size(); });
-  const std::string bytes = d.Encode();
-  const double decode =
-      NsPerCall(500000, [&](int) { sink += FunctionDescriptor::Decode(bytes)->offset; });
   const double resolve =
       NsPerCall(1000000, [&](int) { sink += reinterpret_cast<uintptr_t>(*ResolveFunction(d)); });
   const double demangled = NsPerCall(200, [&](int) { sink += DemangledName(add).size(); });
@@ -559,9 +486,9 @@ TEST(FunctionIdTest, Cost) {
       "after &strtol: libc without symbols if PIE, else the executable)\n"
       "DescribeFunctionCached: %.1f ns (same address), %.1f ns (64 addresses); "
       "DescribeFunction (copy): %.1f ns\n"
-      "Encode %.1f ns, Decode %.1f ns, ResolveFunction (cached) %.1f ns, "
+      "ResolveFunction (cached) %.1f ns, "
       "DemangledName (uncached, .symtab) %.0f ns\n",
-      cold_exe, cold_libc, cached_ptr, cached_64, cached_copy, encode, decode, resolve, demangled);
+      cold_exe, cold_libc, cached_ptr, cached_64, cached_copy, resolve, demangled);
   EXPECT_NE(sink, 0u);
   EXPECT_LT(cached_ptr, 1000.0);
   EXPECT_LT(resolve, 5000.0);

@@ -47,7 +47,7 @@ absl::StatusOr<DescribedFunction> DescribeTaskFunction(Invoker invoker, const vo
     inv.module_path.clear();  // for messages only: saves bytes on the wire
     fn.module_path.clear();
     record = std::make_unique<FunctionRecord>(
-        FunctionRecord{inv.Encode(), fn.Encode(), (*function_desc)->name});
+        FunctionRecord{std::move(inv), std::move(fn), (*function_desc)->name});
   }
   DescribedFunction described{key, record.get()};
   cache.emplace(pair, described);
@@ -55,13 +55,9 @@ absl::StatusOr<DescribedFunction> DescribeTaskFunction(Invoker invoker, const vo
 }
 
 absl::StatusOr<ResolvedFunction> ResolveTaskFunction(const FunctionRecord& record) {
-  auto invoker_desc = FunctionDescriptor::Decode(record.invoker);
-  if (!invoker_desc.ok()) return invoker_desc.status();
-  auto function_desc = FunctionDescriptor::Decode(record.function);
-  if (!function_desc.ok()) return function_desc.status();
-  auto invoker = ResolveFunction(*invoker_desc);
+  auto invoker = ResolveFunction(record.invoker);
   if (!invoker.ok()) return invoker.status();
-  auto function = ResolveFunction(*function_desc);
+  auto function = ResolveFunction(record.function);
   if (!function.ok()) return function.status();
   return ResolvedFunction{reinterpret_cast<Invoker>(const_cast<void*>(*invoker)), *function,
                           record.name};

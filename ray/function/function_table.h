@@ -8,14 +8,15 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "ray/function/function_id.h"
 #include "ray/function/invoker.h"
 
 namespace ray::core {
 
 struct FunctionRecord {
-  std::string invoker;   // encoded FunctionDescriptor of the invoker
-  std::string function;  // encoded FunctionDescriptor of the user's function
-  std::string name;      // the user's function, demangled
+  FunctionDescriptor invoker;   // module_path left empty: for messages only
+  FunctionDescriptor function;  // the user's function
+  std::string name;             // the user's function, demangled
 };
 
 struct DescribedFunction {

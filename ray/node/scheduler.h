@@ -129,7 +129,9 @@ class Scheduler {
   bool PollUntil(absl::FunctionRef<bool()> done, absl::Time deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Time NextDeadline() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> message)
+  // Reads a worker's message (worker_messages.h) and handles its parts; InvalidArgument for a
+  // malformed one.
+  absl::Status HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> message)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SubmitLocked(TaskRecord task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ObjectReady(const ObjectID& id, std::shared_ptr<const std::string> value, uint64_t size,

@@ -11,13 +11,12 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
-#include "ray/common/capnp_bytes.h"
-#include "ray/common/capnp_ids.h"
 #include "ray/node/scheduler.h"
 #include "ray/node/scheduler_internal.h"
 #include "ray/object/status.h"
 #include "ray/object/object_format.h"
 #include "ray/rpc/inline_values.h"
+#include "ray/rpc/worker_messages.h"
 
 namespace ray::core {
 
@@ -77,93 +76,95 @@ void Scheduler::FitArgumentsInline(const TaskRecord& task) {
   }
 }
 
-void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> message) {
-  auto in = message->Root<rpc::FromWorker>();
+namespace {
+
+// The nested references an object or a task holds (nil ones name nothing: skipped).
+std::vector<ObjectID> HeldRefs(const IdList<ObjectID>& refs) {
+  std::vector<ObjectID> ids;
+  ids.reserve(refs.size());
+  for (ObjectID id : refs) {
+    if (!id.IsNil()) ids.push_back(id);
+  }
+  return ids;
+}
+
+}  // namespace
+
+absl::Status Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> message) {
+  absl::StatusOr<FromWorkerView> read = ReadFromWorker(message->Root<rpc::FromWorker>());
+  if (!read.ok()) return read.status();
+  const FromWorkerView& in = *read;
   worker.heard = absl::Now();
-  if (in.getPid() != 0) worker.pid = in.getPid();
-  for (auto def : in.getFunctions()) {
-    functions_.try_emplace(def.getKey(), FunctionRecord{std::string(AsView(def.getInvoker())),
-                                                        std::string(AsView(def.getFunction())),
-                                                        std::string(def.getName().cStr())});
-  }
+  if (in.pid != 0) worker.pid = in.pid;
+  for (const FunctionDef& def : in.functions) functions_.try_emplace(def.key, def.record);
   // An object a worker made (put or returned).
-  auto object_ready = [&](rpc::Object::Reader object,
-                          const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    std::vector<ObjectID> nested = ReadIds(object.getNestedRefs());
-    if (object.isValue()) {
-      ObjectReady(id, std::make_shared<const std::string>(AsView(object.getValue())),
-                  object.getValue().size(), std::move(nested));
-    } else {
-      ObjectReady(id, nullptr, object.getInStore(), std::move(nested));
-    }
+  auto object_ready = [&](const ObjectView& object) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    ObjectReady(object.id,
+                object.in_store ? nullptr : std::make_shared<const std::string>(object.value),
+                object.size, HeldRefs(object.nested_refs));
   };
-  for (auto put : in.getPuts()) {
-    ObjectID id = ObjectID::FromBinaryOrNil(AsView(put.getId()));
-    if (id.IsNil()) continue;
-    if (worker.held.insert(id).second) objects_.Register(id);
-    if (graph_ != nullptr) graph_->OnPut(id, id.Task(), absl::Now());
-    object_ready(put, id);
+  for (const ObjectView& put : in.puts) {
+    if (put.id.IsNil()) continue;
+    if (worker.held.insert(put.id).second) objects_.Register(put.id);
+    if (graph_ != nullptr) graph_->OnPut(put.id, put.id.Task(), absl::Now());
+    object_ready(put);
   }
-  for (auto submit : in.getSubmits()) {
+  for (const TaskView& submit : in.submits) {
+    const TaskHeader& h = submit.header;
+    if (h.id.IsNil() || !functions_.contains(h.function)) continue;  // not a task it may submit
     TaskRecord task;
-    task.id = TaskID::FromBinary(AsView(submit.getTaskId()));
-    task.parent = TaskID::FromBinary(AsView(submit.getParentTaskId()));
-    task.function_key = submit.getFunction();
-    task.num_returns = std::max<int>(0, submit.getNumReturns());
-    task.num_cpus = std::max(0.0, submit.getNumCpus());
-    task.retries_left = submit.getMaxRetries();
-    task.name = submit.getName();
-    task.nested_refs = ReadIds(submit.getNestedRefs());
-    for (auto arg : submit.getArgs()) {
-      TaskRecord::Arg a;
-      if (arg.isRef()) {
-        a.ref = ObjectID::FromBinaryOrNil(AsView(arg.getRef()));
-      } else {
-        a.value = AsView(arg.getValue());
-      }
-      task.args.push_back(std::move(a));
+    task.id = h.id;
+    task.parent = h.parent;
+    task.function_key = h.function;
+    task.num_returns = std::max<int>(0, h.num_returns);
+    task.num_cpus = std::max(0.0, h.num_cpus);
+    task.retries_left = h.max_retries;
+    task.name = h.name;
+    task.nested_refs = HeldRefs(submit.nested_refs);
+    task.args.reserve(submit.args.size());
+    for (const ArgView& arg : submit.args) {
+      task.args.push_back({.ref = arg.ref, .value = std::string(arg.value)});
     }
-    if (task.id.IsNil() || !functions_.contains(task.function_key)) continue;  // malformed
     for (int i = 1; i <= task.num_returns; ++i) {
       worker.held.insert(ObjectID::ForReturn(task.id, i));
     }
     SubmitLocked(std::move(task));
   }
-  for (auto raw : in.getAddRefs()) {
-    ObjectID id = ObjectID::FromBinaryOrNil(AsView(raw));
+  for (ObjectID id : in.add_refs) {
     // An object that no longer exists stays gone (see AddRef).
     if (objects_.Contains(id) && worker.held.insert(id).second) objects_.AddRef(id);
   }
-  for (auto done : in.getDone()) {
-    TaskID id = TaskID::FromBinary(AsView(done.getTaskId()));
+  for (const TaskDoneView& done : in.done) {
+    const TaskID& id = done.task;
     if (worker.assigned.empty() || worker.assigned.front() != id) continue;  // not its task
-    for (auto ret : done.getReturns()) {
-      ObjectID oid = ObjectID::FromBinaryOrNil(AsView(ret.getId()));
-      if (oid.IsNil() || oid.Task() != id) continue;
-      object_ready(ret, oid);
+    bool failed = false;
+    for (size_t r = 0; r < done.returns.size(); ++r) {
+      const ObjectView ret = done.returns[r];
+      if (r == 0) {
+        failed = !ret.in_store &&
+                 IsError({reinterpret_cast<const uint8_t*>(ret.value.data()), ret.value.size()});
+      }
+      if (ret.id.IsNil() || ret.id.Task() != id) continue;
+      object_ready(ret);
     }
-    bool failed = done.getReturns().size() > 0 && done.getReturns()[0].isValue() &&
-                  IsError(AsSpan(done.getReturns()[0].getValue()));
     if (graph_ != nullptr) {
-      if (done.getStartedNs() != 0 && done.getFinishedNs() >= done.getStartedNs()) {
-        graph_->OnRan(id, worker.pid, absl::FromUnixNanos(done.getStartedNs()),
-                      absl::FromUnixNanos(done.getFinishedNs()), failed);
+      if (done.started_ns != 0 && done.finished_ns >= done.started_ns) {
+        graph_->OnRan(id, worker.pid, absl::FromUnixNanos(done.started_ns),
+                      absl::FromUnixNanos(done.finished_ns), failed);
       } else {
         graph_->OnFinish(id, failed, absl::Now());
       }
     }
     TaskFinished(worker, id);
   }
-  for (auto raw : in.getRemoveRefs()) {
-    ObjectID id = ObjectID::FromBinaryOrNil(AsView(raw));
+  for (ObjectID id : in.remove_refs) {
     if (worker.held.erase(id) != 0) objects_.RemoveRef(id);
   }
-  if (in.getHandedBack().size() > 0) {
+  if (!in.handed_back.empty()) {
     worker.steal_pending = false;
-    auto back = in.getHandedBack();
-    bool front_back = false;                  // the worker had not started its front task either
-    for (size_t i = back.size(); i-- > 0;) {  // keep their order at the queue's front
-      TaskID id = TaskID::FromBinary(AsView(back[i]));
+    bool front_back = false;  // the worker had not started its front task either
+    for (size_t i = in.handed_back.size(); i-- > 0;) {  // keep their order at the queue's front
+      TaskID id = in.handed_back[i];
       auto pos = std::find(worker.assigned.begin(), worker.assigned.end(), id);
       if (pos == worker.assigned.end()) continue;
       front_back |= pos == worker.assigned.begin();
@@ -173,15 +174,14 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
     }
     if (front_back && worker.state == Worker::State::kBusy) StartNextTask(worker);
   }
-  if (in.hasGet() || in.hasWait()) {
+  if (in.get || in.wait) {
     Worker::Pending pending;
-    bool is_wait = in.hasWait();
-    auto ids = is_wait ? in.getWait().getIds() : in.getGet().getIds();
-    int64_t timeout_ms = is_wait ? in.getWait().getTimeoutMs() : in.getGet().getTimeoutMs();
-    for (auto raw : ids) pending.ids.push_back(ObjectID::FromBinaryOrNil(AsView(raw)));
+    const bool is_wait = in.wait.has_value();
+    pending.ids = is_wait ? in.wait->ids.ToVector() : in.get->ids.ToVector();
+    int64_t timeout_ms = is_wait ? in.wait->timeout_ms : in.get->timeout_ms;
     if (timeout_ms >= 0) pending.deadline = absl::Now() + absl::Milliseconds(timeout_ms);
     pending.is_wait = is_wait;
-    if (is_wait) pending.num_returns = in.getWait().getNumReturns();
+    if (is_wait) pending.num_returns = in.wait->num_returns;
     pending.waiter = std::make_unique<ObjectWaiter>(
         objects_, pending.ids,
         is_wait ? std::min<size_t>(pending.num_returns, pending.ids.size()) : pending.ids.size());
@@ -191,6 +191,7 @@ void Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> m
       cpus_free_ += worker.cpus_held;
     }
   }
+  return absl::OkStatus();
 }
 
 }  // namespace ray::core

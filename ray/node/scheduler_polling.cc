@@ -104,7 +104,8 @@ void Scheduler::PollOnce(absl::Time deadline, absl::Duration spin) {
     for (auto& [worker, message] : inbox) {
       if (worker->state == Worker::State::kDead) continue;
       try {
-        HandleMessage(*worker, std::move(message));
+        absl::Status handled = HandleMessage(*worker, std::move(message));
+        if (!handled.ok()) broken.emplace_back(worker, std::string(handled.message()));
       } catch (const kj::Exception& e) {
         broken.emplace_back(worker, absl::StrCat("malformed message: ", e.getDescription().cStr()));
       }

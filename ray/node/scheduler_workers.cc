@@ -133,7 +133,11 @@ void Scheduler::CheckLiveness() {
     absl::Status read = worker.connection->stream().ReadAvailable(
         [&](std::unique_ptr<ReceivedMessage> m) { inbox.push_back(std::move(m)); });
     try {
-      for (auto& message : inbox) HandleMessage(worker, std::move(message));
+      for (auto& message : inbox) {
+        absl::Status handled = HandleMessage(worker, std::move(message));
+        if (!handled.ok()) read = absl::DataLossError(handled.message());
+        if (!read.ok()) break;
+      }
     } catch (const kj::Exception& e) {
       read = absl::DataLossError(absl::StrCat("malformed message: ", e.getDescription().cStr()));
     }

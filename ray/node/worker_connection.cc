@@ -2,8 +2,7 @@
 
 #include <capnp/message.h>
 
-#include "ray/common/capnp_bytes.h"
-#include "ray/rpc/worker.capnp.h"
+#include "ray/rpc/worker_messages.h"
 
 namespace ray::core {
 namespace {
@@ -38,8 +37,7 @@ void WorkerConnection::QueueOutbox(const Tables& tables) {
   while (true) {
     size_t budget = rpc::BATCH_BYTES;
     size_t functions_to = TakeWithin(functions_from, box.functions.size(), budget, [&](size_t i) {
-      const FunctionRecord& f = tables.function(box.functions[i]);
-      return kItemOverhead + f.invoker.size() + f.function.size() + f.name.size();
+      return FunctionDefBytes(tables.function(box.functions[i]));
     });
     size_t tasks_to = TakeWithin(tasks_from, box.tasks.size(), budget, [&](size_t i) {
       return MessageBytes(tables.task(box.tasks[i]), tables);
@@ -55,56 +53,41 @@ void WorkerConnection::QueueOutbox(const Tables& tables) {
     auto out = message.initRoot<rpc::ToWorker>();
     auto functions = out.initFunctions(functions_to - functions_from);
     for (size_t i = functions_from; i < functions_to; ++i) {
-      const FunctionRecord& f = tables.function(box.functions[i]);
-      auto def = functions[i - functions_from];
-      def.setKey(box.functions[i]);
-      def.setInvoker(AsData(f.invoker));
-      def.setFunction(AsData(f.function));
-      def.setName(f.name);
+      WriteFunctionDef(functions[i - functions_from], box.functions[i],
+                       tables.function(box.functions[i]));
     }
     auto tasks = out.initTasks(tasks_to - tasks_from);
     for (size_t i = tasks_from; i < tasks_to; ++i) {
       const TaskRecord& task = tables.task(box.tasks[i]);
-      auto t = tasks[i - tasks_from];
-      t.setTaskId(AsData(task.id.Binary()));
-      t.setParentTaskId(AsData(task.parent.Binary()));
-      t.setFunction(task.function_key);
-      t.setNumReturns(task.num_returns);
-      t.setNumCpus(task.num_cpus);
-      t.setMaxRetries(task.retries_left);
-      if (!task.name.empty()) t.setName(task.name);
-      if (task.run_while_blocked) t.setRunWhileBlocked(true);
-      auto args = t.initArgs(task.args.size());
-      for (size_t a = 0; a < task.args.size(); ++a) {
-        const auto& arg = task.args[a];
-        if (arg.ref.IsNil()) {
-          args[a].setValue(AsData(arg.value));
-        } else if (const std::string* value = tables.inline_value(arg.ref); value != nullptr) {
-          args[a].setValue(AsData(*value));
-        } else {
-          args[a].setRef(AsData(arg.ref.Binary()));
-        }
-      }
+      const TaskHeader header{.id = task.id,
+                              .parent = task.parent,
+                              .function = task.function_key,
+                              .num_returns = static_cast<uint32_t>(task.num_returns),
+                              .num_cpus = task.num_cpus,
+                              .max_retries = task.retries_left,
+                              .name = task.name,
+                              .run_while_blocked = task.run_while_blocked};
+      // An argument the scheduler holds inline goes by value: the worker needs no read.
+      WriteTask(tasks[i - tasks_from], header, task.args.size(), [&](size_t a) -> ArgView {
+        const TaskRecord::Arg& arg = task.args[a];
+        if (arg.ref.IsNil()) return {.value = arg.value};
+        if (const std::string* value = tables.inline_value(arg.ref)) return {.value = *value};
+        return {.ref = arg.ref};
+      });
     }
     auto objects = out.initObjects(objects_to - objects_from);
     for (size_t i = objects_from; i < objects_to; ++i) {
-      auto object = objects[i - objects_from];
-      object.setId(AsData(box.objects[i].id.Binary()));
-      if (box.objects[i].value != nullptr) {
-        object.setValue(AsData(*box.objects[i].value));
+      const Outbox::Object& object = box.objects[i];
+      if (object.value != nullptr) {
+        WriteObject(objects[i - objects_from], object.id, *object.value);
       } else {
-        object.setInStore(box.objects[i].size);
+        WriteStoredObject(objects[i - objects_from], object.id, object.size);
       }
     }
     if (last) {
       if (box.get_failed) out.setGetFailed(*box.get_failed);
       out.setReturnQueued(box.return_queued);
-      if (box.ready) {
-        auto ready = out.initReady(box.ready->size());
-        for (size_t i = 0; i < box.ready->size(); ++i) {
-          ready.set(i, AsData((*box.ready)[i].Binary()));
-        }
-      }
+      if (box.ready) WriteIdList<ObjectID>(out.initReady(box.ready->size()), *box.ready);
     }
     stream_.Queue(message);
     if (last) break;

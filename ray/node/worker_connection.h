@@ -1,6 +1,6 @@
 // The scheduler's side of one worker's socket: what goes out next (the outbox, filled under
-// the scheduler's lock), the worker.capnp encoder that splits it into messages of at most
-// rpc::BATCH_BYTES plus one item, and the stream that writes them.
+// the scheduler's lock), split into ToWorker messages of at most rpc::BATCH_BYTES plus one item
+// (written with worker_messages.h), and the stream that writes them.
 #pragma once
 
 #include <cstdint>

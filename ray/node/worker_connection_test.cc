@@ -22,8 +22,14 @@ class WorkerConnectionTest : public ::testing::Test {
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
     connection_ = std::make_unique<WorkerConnection>(fds[0]);
     worker_end_ = std::make_unique<MessageStream>(fds[1], rpc::MAX_FRAME_BYTES);
-    functions_[1] = FunctionRecord{"invoker", "f", "f"};
-    functions_[2] = FunctionRecord{"invoker", "g", "g"};
+    functions_[1] = Record(1, "f");
+    functions_[2] = Record(2, "g");
+  }
+
+  static FunctionRecord Record(uint64_t offset, const std::string& name) {
+    return {.invoker = {.module_build_id = "0a1b", .offset = 0x10},
+            .function = {.module_build_id = "0a1b", .offset = offset, .name = name},
+            .name = name};
   }
 
   TaskRecord& AddTask(uint64_t function, std::vector<TaskRecord::Arg> args = {}) {

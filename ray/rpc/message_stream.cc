@@ -16,7 +16,9 @@ namespace {
 
 capnp::ReaderOptions Options(size_t max_bytes) {
   capnp::ReaderOptions options;
-  options.traversalLimitInWords = max_bytes / sizeof(capnp::word);
+  // The codec (worker_messages.h) reads a message twice, once to check it and once to use it:
+  // a limit past that, with room, still bounds what a malicious message makes a reader walk.
+  options.traversalLimitInWords = 3 * max_bytes / sizeof(capnp::word);
   options.nestingLimit = 64;
   return options;
 }

@@ -1,7 +1,8 @@
 @0xb9d2a4ad371f72c1;
 # Messages between the scheduler (in the driver) and a worker process, over a unix
 # socketpair. Each frame is one message in Cap'n Proto's standard stream framing, carrying a
-# batch: the hot path sends many tasks, results and reference counts per system call.
+# batch: the hot path sends many tasks, results and reference counts per system call. Both sides
+# read and write them through one codec (worker_messages.h), which checks what it reads.
 
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("ray::core::rpc");
@@ -18,11 +19,19 @@ const maxFrameBytes :UInt64 = 67108864;   # 64 MiB
 const batchBytes :UInt64 = 8388608;       # 8 MiB
 const maxIdsPerList :UInt32 = 1048576;
 
+# A function as another process of the same binary finds it (ray/function/function_id.h).
+struct FunctionDescriptor {
+  buildId @0 :Data;     # its module's ELF build-id, raw bytes (1 to 64)
+  offset @1 :UInt64;    # its link-time address in the module
+  name @2 :Text;        # demangled, for messages
+  modulePath @3 :Text;  # in the describing process, for messages; usually left empty
+}
+
 # Names a (invoker, function) pair by a 64-bit key; sent once per connection before first use.
 struct FunctionDef {
   key @0 :UInt64;
-  invoker @1 :Data;    # FunctionDescriptor::Encode() of the type-specific invoker
-  function @2 :Data;   # FunctionDescriptor::Encode() of the user's function
+  invoker @1 :FunctionDescriptor;   # the type-specific invoker
+  function @2 :FunctionDescriptor;  # the user's function
   name @3 :Text;
 }
 

@@ -18,7 +18,7 @@ LAYERS = {
     "object": ["common"],
     "function": ["common"],
     "observability": ["common"],
-    "rpc": ["common", "faults"],
+    "rpc": ["common", "faults", "function"],
     "store": ["common", "faults"],
     "node": ["common", "object", "function", "observability", "rpc", "store"],
     "core_worker": ["common", "object", "function", "observability", "rpc", "store", "node"],

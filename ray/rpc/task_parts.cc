@@ -1,0 +1,78 @@
+#include "ray/rpc/task_parts.h"
+
+#include "ray/common/capnp_bytes.h"
+
+namespace ray::core {
+
+absl::Status CheckArg(rpc::Arg::Reader in) {
+  if (in.isValue()) {
+    (void)in.getValue();  // any bytes, but within the message (Cap'n Proto checks that)
+    return absl::OkStatus();
+  }
+  if (!in.isRef()) return absl::InvalidArgumentError("an argument neither a value nor a ref");
+  capnp::Data::Reader ref = in.getRef();
+  if (absl::Status s = CheckId<ObjectID>(ref); !s.ok()) return s;
+  if (ReadId<ObjectID>(ref).IsNil()) return absl::InvalidArgumentError("a ref to no object");
+  return absl::OkStatus();
+}
+
+void WriteTask(rpc::Task::Builder out, const TaskHeader& task, size_t num_args,
+               absl::FunctionRef<ArgView(size_t)> arg, std::span<const ObjectID> nested_refs) {
+  out.setTaskId(AsData(task.id.Binary()));
+  out.setParentTaskId(AsData(task.parent.Binary()));
+  out.setFunction(task.function);
+  out.setNumReturns(task.num_returns);
+  out.setNumCpus(task.num_cpus);
+  out.setMaxRetries(task.max_retries);
+  if (!task.name.empty()) out.setName({task.name.data(), task.name.size()});
+  if (task.run_while_blocked) out.setRunWhileBlocked(true);
+  if (!nested_refs.empty()) WriteIdList(out.initNestedRefs(nested_refs.size()), nested_refs);
+  auto args = out.initArgs(num_args);
+  for (size_t i = 0; i < num_args; ++i) {
+    ArgView a = arg(i);
+    if (a.ref.IsNil()) {
+      args[i].setValue(AsData(a.value));
+    } else {
+      args[i].setRef(AsData(a.ref.Binary()));
+    }
+  }
+}
+
+ArgView ReadArg(rpc::Arg::Reader in) {
+  if (in.isRef()) return {ReadId<ObjectID>(in.getRef()), {}};
+  return {ObjectID(), AsView(in.getValue())};
+}
+
+absl::Status CheckTask(rpc::Task::Reader in) {
+  if (!in.hasTaskId()) return absl::InvalidArgumentError("a task without an ID");
+  if (absl::Status s = CheckId<TaskID>(in.getTaskId()); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("taskId: ", s.message()));
+  }
+  if (absl::Status s = CheckId<TaskID>(in.getParentTaskId()); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("parentTaskId: ", s.message()));
+  }
+  if (in.hasName()) (void)in.getName();  // Cap'n Proto checks its bounds and NUL
+  if (absl::Status s = ArgList::Check(in.getArgs(), "args"); !s.ok()) {
+    return s;
+  }
+  if (!in.hasNestedRefs()) return absl::OkStatus();
+  return IdList<ObjectID>::Check(in.getNestedRefs(), "nestedRefs");
+}
+
+TaskView ReadTask(rpc::Task::Reader in) {
+  TaskView task;
+  TaskHeader& h = task.header;
+  h.id = ReadId<TaskID>(in.getTaskId());
+  h.parent = ReadId<TaskID>(in.getParentTaskId());
+  h.function = in.getFunction();
+  h.num_returns = in.getNumReturns();
+  h.num_cpus = in.getNumCpus();
+  h.max_retries = in.getMaxRetries();
+  if (in.hasName()) h.name = TextView(in.getName());
+  h.run_while_blocked = in.getRunWhileBlocked();
+  task.args = ArgList(in.getArgs());
+  if (in.hasNestedRefs()) task.nested_refs = IdList<ObjectID>(in.getNestedRefs());
+  return task;
+}
+
+}  // namespace ray::core
