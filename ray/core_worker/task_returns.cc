@@ -3,8 +3,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "ray/common/capnp_bytes.h"
-#include "ray/common/capnp_ids.h"
+#include "ray/rpc/object_parts.h"
 
 namespace ray::core {
 
@@ -46,15 +45,14 @@ bool TaskReturns::AllWritten() const {
 
 void TaskReturns::Finish(capnp::List<rpc::Object>::Builder out) {
   for (size_t i = 0; i < returns_.size(); ++i) {
-    out[i].setId(AsData(ObjectID::ForReturn(task_, i + 1).Binary()));
+    const ObjectID id = ObjectID::ForReturn(task_, i + 1);
+    std::span<const ObjectID> nested;
+    if (i < nested_.size()) nested = nested_[i];
     auto written = std::move(*returns_[i].object).Finish(store_);
     if (!written.ok() || written->in_store) {
-      out[i].setInStore(written.ok() ? written->size : returns_[i].size);
+      WriteStoredObject(out[i], id, written.ok() ? written->size : returns_[i].size, nested);
     } else {
-      out[i].setValue(AsData(written->inline_value));
-    }
-    if (i < nested_.size() && !nested_[i].empty()) {
-      WriteIds(out[i].initNestedRefs(nested_[i].size()), nested_[i]);
+      WriteObject(out[i], id, written->inline_value, nested);
     }
   }
 }
@@ -64,15 +62,14 @@ void TaskReturns::FinishWithError(capnp::List<rpc::Object>::Builder out, const s
   for (size_t i = 0; i < returns_.size(); ++i) {
     returns_[i].object.reset();  // aborts it, if created in the store
     const ObjectID id = ObjectID::ForReturn(task_, i + 1);
-    out[i].setId(AsData(id.Binary()));
     auto written = NewObject::Write(
         store_, id, error.size(),
         [&](std::span<uint8_t> bytes) { std::memcpy(bytes.data(), error.data(), error.size()); },
         budget.Take(error.size()));
     if (!written.ok() || !written->in_store) {
-      out[i].setValue(AsData(error));  // the store refuses: inline after all
+      WriteObject(out[i], id, error);  // the store refuses: inline after all
     } else {
-      out[i].setInStore(written->size);  // an earlier attempt's result stands, if there was one
+      WriteStoredObject(out[i], id, written->size);  // an earlier attempt's result stands, if any
     }
   }
 }

@@ -13,8 +13,6 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
-#include "ray/common/capnp_bytes.h"
-#include "ray/common/capnp_ids.h"
 #include "ray/node/scheduler_internal.h"
 #include "ray/object/status.h"
 #include "ray/object/object_format.h"

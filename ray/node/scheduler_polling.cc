@@ -11,8 +11,6 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
-#include "ray/common/capnp_bytes.h"
-#include "ray/common/capnp_ids.h"
 #include "ray/common/interrupt_check.h"
 #include "ray/node/scheduler.h"
 #include "ray/node/scheduler_internal.h"
