@@ -187,6 +187,11 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
 
 absl::StatusOr<std::vector<ObjectID>> DriverRuntimeImpl::Submit(TaskSpec spec) {
   if (absl::Status node = NodeStatus(); !node.ok()) return node;
+  if (absl::Status count =
+          CheckIdCount(spec.args.size() + spec.nested_refs.size(), "a task submitted");
+      !count.ok()) {
+    return count;
+  }
   auto described = DescribeTaskFunction(spec.invoker, spec.function);
   if (!described.ok()) return described.status();
   {
@@ -225,6 +230,9 @@ absl::StatusOr<ObjectID> DriverRuntimeImpl::Put(size_t size,
                                                 absl::FunctionRef<void(std::span<uint8_t>)> write,
                                                 const PutOptions& options) {
   if (absl::Status node = NodeStatus(); !node.ok()) return node;
+  if (absl::Status count = CheckIdCount(options.nested_refs.size(), "a put"); !count.ok()) {
+    return count;
+  }
   ObjectID id = ObjectID::ForPut(driver_task_, ++puts_, options.hidden);
   store::StoreClient& store = scheduler_->store();
   auto object = NewObject::Create(store, id, size, size <= kInlineLimit);

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "ray/rpc/worker.capnp.h"
 
 namespace ray::core {
 
@@ -89,6 +90,12 @@ std::string SessionDirRoot(const SessionOptions& options) {
 uint64_t DefaultStoreMemory(uint64_t mem_total, uint64_t mem_available) {
   uint64_t bytes = std::min(mem_total / 10 * 3, mem_available / 2);
   return std::max<uint64_t>(bytes / 4096 * 4096, 64 << 20);
+}
+
+absl::Status CheckIdCount(size_t count, const char* what) {
+  if (count <= rpc::MAX_IDS_PER_LIST) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(what, " names at most ", rpc::MAX_IDS_PER_LIST, " objects (", count, " given)"));
 }
 
 }  // namespace ray::core

@@ -28,6 +28,11 @@ inline constexpr double kMaxNumCpus = 65'536;
 // 1000000000: ..."), for the caller to prefix with the call.
 absl::Status CheckSubmitOptions(SubmitOptions* options);
 
+// The objects one call may name (a task's reference arguments and the objects its values
+// reference; the objects a put's value references): at most rpc::MAX_IDS_PER_LIST, what one
+// message to or from a worker carries, in every runtime. InvalidArgument past it, naming `what`.
+absl::Status CheckIdCount(size_t count, const char* what);
+
 // Init starts at most this many worker processes (the scheduler may start more later, up to
 // max_workers).
 inline constexpr int kMaxNumWorkers = 1024;

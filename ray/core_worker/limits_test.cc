@@ -5,6 +5,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "ray/rpc/worker.capnp.h"
 
 namespace ray::core {
 namespace {
@@ -82,6 +83,13 @@ TEST(LimitsTest, DefaultStoreMemoryIsCappedByWhatIsAvailable) {
   EXPECT_EQ(DefaultStoreMemory(24 * kGiB, 4 * kGiB), 2 * kGiB);
   // Nothing free (or no /proc/meminfo): the floor.
   EXPECT_EQ(DefaultStoreMemory(24 * kGiB, 0), uint64_t{64} << 20);
+}
+
+TEST(LimitsTest, ACallNamesAtMostOneMessageOfObjects) {
+  EXPECT_TRUE(CheckIdCount(rpc::MAX_IDS_PER_LIST, "a put").ok());
+  absl::Status past = CheckIdCount(rpc::MAX_IDS_PER_LIST + 1, "a put");
+  EXPECT_EQ(past.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(past.message(), "a put names at most 1048576 objects (1048577 given)");
 }
 
 }  // namespace

@@ -7,23 +7,33 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "ray/core_worker/limits.h"
 #include "ray/function/function_id.h"
-#include "ray/object/status.h"
 #include "ray/object/object_format.h"
+#include "ray/object/status.h"
 
 namespace ray::core {
 
 class LocalRuntime::Buffer {
  public:
-  explicit Buffer(size_t size) : size_(size) {
+  // ResourceExhausted when memory runs out, as a full store is for the other runtimes.
+  static absl::StatusOr<std::shared_ptr<Buffer>> Make(size_t size) {
     // aligned_alloc wants a multiple of the alignment, and a non-zero size.
     const size_t rounded = (size + kPayloadAlignment - 1) / kPayloadAlignment * kPayloadAlignment;
-    data_ = static_cast<uint8_t*>(
+    auto* data = static_cast<uint8_t*>(
         std::aligned_alloc(kPayloadAlignment, rounded == 0 ? kPayloadAlignment : rounded));
-    if (data_ == nullptr) throw std::bad_alloc();
+    if (data == nullptr) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("local mode: no memory for an object of ", size, " bytes"));
+    }
+    return std::shared_ptr<Buffer>(new Buffer(data, size));
   }
-  explicit Buffer(std::string_view bytes) : Buffer(bytes.size()) {
-    if (!bytes.empty()) std::memcpy(data_, bytes.data(), bytes.size());
+  // An error object (small: a failed allocation aborts, as any small allocation does).
+  static std::shared_ptr<const Buffer> Of(std::string_view bytes) {
+    absl::StatusOr<std::shared_ptr<Buffer>> buffer = Make(bytes.size());
+    if (!buffer.ok()) throw std::bad_alloc();
+    if (!bytes.empty()) std::memcpy((*buffer)->data_, bytes.data(), bytes.size());
+    return *std::move(buffer);
   }
   ~Buffer() { std::free(data_); }
   Buffer(const Buffer&) = delete;
@@ -33,6 +43,8 @@ class LocalRuntime::Buffer {
   std::span<const uint8_t> span() const { return {data_, size_}; }
 
  private:
+  Buffer(uint8_t* data, size_t size) : data_(data), size_(size) {}
+
   uint8_t* data_;
   size_t size_;
 };
@@ -62,7 +74,9 @@ class LocalReturnWriter final : public ReturnWriter {
     if (absl::Status fits = CheckReturnIndex(index, buffers_.size(), written); !fits.ok()) {
       return fits;
     }
-    buffers_[index] = std::make_shared<LocalRuntime::Buffer>(size);
+    auto buffer = LocalRuntime::Buffer::Make(size);
+    if (!buffer.ok()) return buffer.status();
+    buffers_[index] = *std::move(buffer);
     return buffers_[index]->span();
   }
 
@@ -125,6 +139,11 @@ absl::StatusOr<std::vector<ObjectID>> LocalRuntime::Submit(TaskSpec spec) {
   if (spec.invoker == nullptr || spec.function == nullptr) {
     return absl::InvalidArgumentError("Submit: the task has no invoker or no function");
   }
+  if (absl::Status count =
+          CheckIdCount(spec.args.size() + spec.nested_refs.size(), "a task submitted");
+      !count.ok()) {
+    return count;
+  }
   if (spec.options.num_returns < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("Submit: num_returns = ", spec.options.num_returns));
@@ -140,7 +159,7 @@ absl::StatusOr<std::vector<ObjectID>> LocalRuntime::Submit(TaskSpec spec) {
     for (const ObjectID& id : returns) Store(id, buffer, {});
   };
   auto fail = [&](TaskErrorInfo info) {
-    store_all(std::make_shared<const Buffer>(SerializeError(info)));
+    store_all(Buffer::Of(SerializeError(info)));
     return returns;
   };
 
@@ -186,10 +205,7 @@ absl::StatusOr<std::vector<ObjectID>> LocalRuntime::Submit(TaskSpec spec) {
   }
   current_task = saved;
   for (size_t i = 0; i < num_returns && status.ok(); ++i) {
-    if (writer.buffers()[i] == nullptr) {
-      status = absl::FailedPreconditionError(
-          absl::StrCat("the task did not write return value ", i, " of ", num_returns));
-    }
+    if (writer.buffers()[i] == nullptr) status = MissingReturn(i, num_returns);
   }
   // A status that carries an error object keeps it: it names the task that failed first.
   if (!status.ok()) return fail(TaskErrorInfoOf(status, FunctionName(spec.function), context.task));
@@ -202,12 +218,16 @@ absl::StatusOr<std::vector<ObjectID>> LocalRuntime::Submit(TaskSpec spec) {
 absl::StatusOr<ObjectID> LocalRuntime::Put(size_t size,
                                            absl::FunctionRef<void(std::span<uint8_t>)> write,
                                            const PutOptions& options) {
+  if (absl::Status count = CheckIdCount(options.nested_refs.size(), "a put"); !count.ok()) {
+    return count;
+  }
   ObjectID id = current_task != nullptr
                     ? ObjectID::ForPut(current_task->task, current_task->puts++, options.hidden)
                     : ObjectID::ForPut(driver_task_, driver_puts_.fetch_add(1), options.hidden);
-  auto buffer = std::make_shared<Buffer>(size);
-  write(buffer->span());
-  Store(id, std::move(buffer), options.nested_refs);
+  absl::StatusOr<std::shared_ptr<Buffer>> buffer = Buffer::Make(size);
+  if (!buffer.ok()) return buffer.status();
+  write((*buffer)->span());
+  Store(id, *std::move(buffer), options.nested_refs);
   return id;
 }
 
@@ -218,8 +238,8 @@ absl::StatusOr<std::vector<ObjectValue>> LocalRuntime::Get(std::span<const Objec
 
 absl::StatusOr<WaitIndices> LocalRuntime::Wait(std::span<const ObjectID> ids, size_t num_returns,
                                                absl::Duration) {
-  // Every object exists (or this fails): all are ready.
-  if (absl::Status exist = Lookup(ids, "Wait").status(); !exist.ok()) return exist;
+  // Every object exists or is gone for good (as in the driver, a Get of it then says so): all
+  // are ready.
   WaitIndices result;
   for (size_t i = 0; i < ids.size(); ++i) {
     (i < num_returns ? result.ready : result.not_ready).push_back(i);

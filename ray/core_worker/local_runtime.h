@@ -23,9 +23,9 @@ namespace ray::core {
 // the error object conventions of ray/object/status.h: a task with an error argument does not
 // run and returns that error; a failing task returns error objects. Objects live until the
 // last RemoveRef (values handed out by Get stay valid as long as their `owner`), counted by the
-// node's reference table (ray/node/reference_table.h), so both count alike. Get or Wait of an
-// ID that this runtime does not hold (freed, or never made here) is NotFound at once: in local
-// mode nothing could ever make it appear, so waiting would hang.
+// node's reference table (ray/node/reference_table.h), so both count alike. Get of an ID that
+// this runtime does not hold (freed, or never made here) is NotFound at once, and Wait counts it
+// as ready, as the driver's does: in local mode nothing could ever make it appear.
 class LocalRuntime final : public CoreRuntime {
  public:
   LocalRuntime();

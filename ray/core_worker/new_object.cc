@@ -3,6 +3,7 @@
 #include <cstring>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "ray/rpc/inline_values.h"
 
 namespace ray::core {
@@ -11,10 +12,17 @@ namespace {
 // How long a retry waits for the store to drop an unsealed object its dead earlier attempt left.
 constexpr absl::Duration kEarlierAttemptWait = absl::Seconds(10);
 
-}  // namespace
+// A failed write as a caller sees it: no room stays ResourceExhausted; the rest is the store
+// failing (Unavailable), whatever code its call gave.
+absl::Status WriteError(const absl::Status& status, const ObjectID& id) {
+  if (absl::IsResourceExhausted(status)) return status;
+  return absl::UnavailableError(
+      absl::StrCat("the object store could not write object ", id.Hex(), ": ", status.message()));
+}
 
-absl::StatusOr<std::variant<store::MutableObject, uint64_t>> CreateOrFindStored(
-    store::StoreClient& store, const ObjectID& id, uint64_t size) {
+absl::StatusOr<std::variant<store::MutableObject, uint64_t>> FindOrCreate(store::StoreClient& store,
+                                                                          const ObjectID& id,
+                                                                          uint64_t size) {
   absl::StatusOr<store::MutableObject> created = store.Create(id, size);
   if (created.ok() || created.status().code() != absl::StatusCode::kAlreadyExists) {
     if (!created.ok()) return created.status();
@@ -29,6 +37,15 @@ absl::StatusOr<std::variant<store::MutableObject, uint64_t>> CreateOrFindStored(
   created = store.Create(id, size);
   if (!created.ok()) return created.status();
   return *std::move(created);
+}
+
+}  // namespace
+
+absl::StatusOr<std::variant<store::MutableObject, uint64_t>> CreateOrFindStored(
+    store::StoreClient& store, const ObjectID& id, uint64_t size) {
+  auto object = FindOrCreate(store, id, size);
+  if (!object.ok()) return WriteError(object.status(), id);
+  return object;
 }
 
 absl::StatusOr<NewObject> NewObject::Create(store::StoreClient& store, const ObjectID& id,
@@ -51,9 +68,9 @@ absl::StatusOr<NewObject> NewObject::Create(store::StoreClient& store, const Obj
   return object;
 }
 
-absl::StatusOr<NewObject::Written> NewObject::Write(
-    store::StoreClient& store, const ObjectID& id, size_t size,
-    absl::FunctionRef<void(std::span<uint8_t>)> write, bool inline_ok) {
+absl::StatusOr<NewObject::Written> NewObject::Write(store::StoreClient& store, const ObjectID& id,
+                                                    size_t size, ObjectWrite write,
+                                                    bool inline_ok) {
   absl::StatusOr<NewObject> object = Create(store, id, size, inline_ok);
   if (!object.ok()) return object.status();
   write(object->span());
@@ -71,7 +88,10 @@ absl::StatusOr<NewObject::Written> NewObject::Finish(store::StoreClient& store) 
     return Written{.inline_value = std::move(inline_value_), .in_store = false, .size = size_};
   }
   if (stored_before_) return Written{.in_store = true, .size = *stored_before_};
-  if (absl::Status sealed = store.Seal(std::move(created_)); !sealed.ok()) return sealed;
+  const ObjectID id = created_.id();
+  if (absl::Status sealed = store.Seal(std::move(created_)); !sealed.ok()) {
+    return WriteError(sealed, id);
+  }
   return Written{.in_store = true, .size = size_};
 }
 

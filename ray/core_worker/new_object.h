@@ -20,12 +20,16 @@
 
 namespace ray::core {
 
+// Writes an object's bytes into the span it is given.
+using ObjectWrite = absl::FunctionRef<void(std::span<uint8_t>)>;
+
 // Creates `id` (a task's result or put) in the store, to write and seal. A retried task may find
 // it there already, sealed by an earlier attempt whose worker was lost after storing it: that
 // object stands (it is a result of the same task), and its size is returned instead. One still
 // unsealed belongs to a dead attempt whose disconnect the store has not handled yet: this waits
-// (up to 10 s, without polling) for the store to abort it, then creates. Errors as
-// StoreClient::Create.
+// (up to 10 s, without polling) for the store to abort it, then creates. Errors: the store's
+// ResourceExhausted (no room) as it is; anything else as Unavailable, naming the object (not a
+// read's DeadlineExceeded or NotFound, which would mean a timeout or a lost object to a caller).
 absl::StatusOr<std::variant<store::MutableObject, uint64_t>> CreateOrFindStored(
     store::StoreClient& store, const ObjectID& id, uint64_t size);
 
@@ -46,13 +50,14 @@ class NewObject {
                                           size_t size, bool inline_ok);
   // Create, write by `write`, Finish.
   static absl::StatusOr<Written> Write(store::StoreClient& store, const ObjectID& id, size_t size,
-                                       absl::FunctionRef<void(std::span<uint8_t>)> write,
-                                       bool inline_ok);
+                                       ObjectWrite write, bool inline_ok);
 
   NewObject(NewObject&&) = default;
   NewObject& operator=(NewObject&&) = default;
 
   std::span<uint8_t> span();
+  // The size of the object an earlier attempt stored (what is written now is dropped).
+  std::optional<uint64_t> stored_before() const { return stored_before_; }
   // Seals a store object; errors as StoreClient::Seal.
   absl::StatusOr<Written> Finish(store::StoreClient& store) &&;
 
@@ -66,9 +71,6 @@ class NewObject {
   std::unique_ptr<uint8_t[]> discarded_;   // what is written then
   bool inline_ = false;
 };
-
-// Writes an object's bytes into the span it is given.
-using ObjectWrite = absl::FunctionRef<void(std::span<uint8_t>)>;
 
 // Moves the argument values of a task that do not fit its inline budget (InlineBudget,
 // ray/rpc/inline_values.h) into objects made by `put` (a runtime's Put): each such argument

@@ -19,7 +19,6 @@ absl::StatusOr<std::span<uint8_t>> TaskReturns::Allocate(size_t index, size_t si
   if (!object.ok()) return object.status();
   Return& r = returns_[index];
   r.object.emplace(*std::move(object));
-  r.size = size;
   return r.object->span();
 }
 
@@ -36,11 +35,22 @@ absl::Status TaskReturns::SetNestedRefs(size_t index, std::vector<ObjectID> ids)
   return absl::OkStatus();
 }
 
-bool TaskReturns::AllWritten() const {
-  for (const Return& r : returns_) {
-    if (!r.object) return false;
+absl::Status TaskReturns::CheckAllWritten() const {
+  for (size_t i = 0; i < returns_.size(); ++i) {
+    if (!returns_[i].object) return MissingReturn(i, returns_.size());
   }
-  return true;
+  return absl::OkStatus();
+}
+
+absl::Status TaskReturns::Seal() {
+  for (Return& r : returns_) {
+    if (!r.object || r.written) continue;
+    absl::StatusOr<NewObject::Written> written = std::move(*r.object).Finish(store_);
+    r.object.reset();
+    if (!written.ok()) return written.status();
+    r.written = *std::move(written);
+  }
+  return absl::OkStatus();
 }
 
 void TaskReturns::Finish(capnp::List<rpc::Object>::Builder out) {
@@ -48,11 +58,11 @@ void TaskReturns::Finish(capnp::List<rpc::Object>::Builder out) {
     const ObjectID id = ObjectID::ForReturn(task_, i + 1);
     std::span<const ObjectID> nested;
     if (i < nested_.size()) nested = nested_[i];
-    auto written = std::move(*returns_[i].object).Finish(store_);
-    if (!written.ok() || written->in_store) {
-      WriteStoredObject(out[i], id, written.ok() ? written->size : returns_[i].size, nested);
+    const NewObject::Written& written = *returns_[i].written;
+    if (written.in_store) {
+      WriteStoredObject(out[i], id, written.size, nested);
     } else {
-      WriteObject(out[i], id, written->inline_value, nested);
+      WriteObject(out[i], id, written.inline_value, nested);
     }
   }
 }
@@ -60,16 +70,24 @@ void TaskReturns::Finish(capnp::List<rpc::Object>::Builder out) {
 void TaskReturns::FinishWithError(capnp::List<rpc::Object>::Builder out, const std::string& error) {
   InlineBudget budget;
   for (size_t i = 0; i < returns_.size(); ++i) {
-    returns_[i].object.reset();  // aborts it, if created in the store
+    Return& r = returns_[i];
     const ObjectID id = ObjectID::ForReturn(task_, i + 1);
+    std::optional<uint64_t> stored;  // what stands in the store for this return
+    if (r.written && r.written->in_store) stored = r.written->size;
+    if (r.object) stored = r.object->stored_before();
+    r.object.reset();  // aborts what this attempt created and did not seal
+    if (stored) {
+      WriteStoredObject(out[i], id, *stored);
+      continue;
+    }
     auto written = NewObject::Write(
         store_, id, error.size(),
         [&](std::span<uint8_t> bytes) { std::memcpy(bytes.data(), error.data(), error.size()); },
         budget.Take(error.size()));
-    if (!written.ok() || !written->in_store) {
-      WriteObject(out[i], id, error);  // the store refuses: inline after all
+    if (written.ok() && written->in_store) {
+      WriteStoredObject(out[i], id, written->size);  // an earlier attempt's result, if any
     } else {
-      WriteStoredObject(out[i], id, written->size);  // an earlier attempt's result stands, if any
+      WriteObject(out[i], id, error);  // inline, also when the store refuses
     }
   }
 }

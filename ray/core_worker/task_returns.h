@@ -27,17 +27,22 @@ class TaskReturns final : public ReturnWriter {
   absl::StatusOr<std::span<uint8_t>> Allocate(size_t index, size_t size) override;
   // InvalidArgument past rpc::MAX_IDS_PER_LIST IDs for all returns together.
   absl::Status SetNestedRefs(size_t index, std::vector<ObjectID> ids) override;
-  bool AllWritten() const;
+  // MissingReturn for the first return not written.
+  absl::Status CheckAllWritten() const;
 
-  // Seals what went to the store and describes every return for the scheduler.
+  // Seals what went to the store: the first failure, after which the task ends with
+  // FinishWithError (a return sealed before it stands, as an earlier attempt's would).
+  absl::Status Seal();
+  // Describes every return for the scheduler. REQUIRES: Seal() succeeded.
   void Finish(capnp::List<rpc::Object>::Builder out);
-  // The task failed: drops what it created and describes `error` as every return.
+  // The task failed: drops what it created and describes `error` as every return, except one
+  // that an earlier attempt (or Seal) already stored, which stands.
   void FinishWithError(capnp::List<rpc::Object>::Builder out, const std::string& error);
 
  private:
   struct Return {
-    std::optional<NewObject> object;  // once written
-    uint64_t size = 0;
+    std::optional<NewObject> object;            // once allocated
+    std::optional<NewObject::Written> written;  // once sealed
   };
 
   store::StoreClient& store_;

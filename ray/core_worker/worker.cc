@@ -134,8 +134,8 @@ absl::Status WorkerRuntime::Run(const QueuedTask& queued, const ResolvedFunction
   std::vector<size_t> store_args;  // their places in `args`
   for (const ArgView& arg : task.args) {
     if (arg.ref.IsNil()) {
-      args.push_back({{reinterpret_cast<const uint8_t*>(arg.value.data()), arg.value.size()},
-                      queued.message});
+      args.push_back(
+          {{reinterpret_cast<const uint8_t*>(arg.value.data()), arg.value.size()}, queued.message});
     } else {
       store_args.push_back(args.size());
       args.emplace_back();
@@ -178,9 +178,8 @@ void WorkerRuntime::Execute(const QueuedTask& queued) {
   TaskReturns returns(*store_, id, num_returns);
   try {
     absl::Status status = Run(queued, function, returns);
-    if (status.ok() && !returns.AllWritten()) {
-      status = absl::FailedPreconditionError("the task did not write all its returns");
-    }
+    if (status.ok()) status = returns.CheckAllWritten();
+    if (status.ok()) status = returns.Seal();
     // A status that carries an error object keeps it: it names the task that failed first.
     if (!status.ok()) error = SerializeError(TaskErrorInfoOf(status, name, id));
   } catch (...) {  // what an invoker let through

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "ray/core_worker/core_runtime.h"
+#include "ray/core_worker/limits.h"
 #include "ray/core_worker/new_object.h"
 #include "ray/core_worker/stored_objects.h"
 #include "ray/core_worker/task_returns.h"
@@ -24,8 +25,8 @@
 #include "ray/faults/fault_injection.h"
 #include "ray/function/function_table.h"
 #include "ray/node/crash_report.h"
-#include "ray/object/status.h"
 #include "ray/object/object_format.h"
+#include "ray/object/status.h"
 #include "ray/rpc/message_stream.h"
 #include "ray/rpc/worker.capnp.h"
 #include "ray/rpc/worker_messages.h"
@@ -45,14 +46,6 @@ constexpr absl::Duration kArgumentSealTimeout = absl::Minutes(1);
 // While it holds tasks, a worker sends at least a message this often (a heartbeat if nothing
 // else): the scheduler takes a worker silent for its stall timeout for stalled.
 constexpr absl::Duration kHeartbeatInterval = absl::Seconds(1);
-
-// InvalidArgument if a request or a value would carry more IDs than a message may (see
-// worker.capnp).
-inline absl::Status CheckIdCount(size_t count, const char* what) {
-  if (count <= rpc::MAX_IDS_PER_LIST) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(what, " takes at most ", rpc::MAX_IDS_PER_LIST,
-                                                 " objects inside a task (", count, " given)"));
-}
 
 // What a worker's calls return when the scheduler's socket broke.
 inline absl::Status ConnectionClosed() {

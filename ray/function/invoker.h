@@ -45,6 +45,12 @@ inline absl::Status CheckReturnIndex(size_t index, size_t count, bool written) {
   return absl::OkStatus();
 }
 
+// What every runtime says of a task that returned without writing return `index` of `count`.
+inline absl::Status MissingReturn(size_t index, size_t count) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("the task did not write return value ", index, " of ", count));
+}
+
 // Runs `function` (the user's function, cast back by the invoker, which knows its type) on
 // serialized arguments and writes its return values. Returns how the task failed, if it did
 // (ray/object/status.h: TaskFailure carries the task's error object); a runtime still catches

@@ -3,7 +3,8 @@
 // the objects its value references, and the gets and waits counting it down. It frees an
 // object once nothing keeps it, and returns what that means for others (tasks that may now
 // run, objects to delete from the store) instead of doing it: no I/O, no threads. The
-// scheduler calls it under its mutex.
+// scheduler calls it under its mutex; local mode (ray/core_worker/local_runtime.h) counts its
+// objects with it too, holding every value outside it as if in a store.
 #pragma once
 
 #include <cstdint>

@@ -211,10 +211,9 @@ absl::StatusOr<T> FromMsgpack(std::span<const uint8_t> bytes, std::span<const ui
 
 }  // namespace internal
 
-// SerializedSize / SerializeInto / Serialize (below) as a msgpack object, also for types that
-// are otherwise stored raw (std::string is a msgpack str, std::vector<double> an array of
-// floats, std::vector<uint8_t> a bin): what other languages read (values crossing to Python,
-// ray/api/py_function.h and RAY_REMOTE).
+// A value as a msgpack object, also for types the C++ API stores raw (std::string is a msgpack
+// str, std::vector<double> an array of floats, std::vector<uint8_t> a bin): what other
+// languages read (values crossing to Python, ray/api/py_function.h and RAY_REMOTE).
 template <typename T>
 size_t SerializedMsgpackSize(const T& value) {
   internal::CountingStream counter;

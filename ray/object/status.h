@@ -1,7 +1,7 @@
 // How the engine (the runtimes in ray/core_worker, the node in ray/node) reports failures:
 // absl::Status, never a C++ exception of ray's. Each frontend turns a status into its own
 // exception in one place (C++: ray/api/internal/status.h; Python: RaiseStatus in
-// ray/python_embed/python_extension.cc), so the same failure is the same error everywhere.
+// ray/python_embed/python_objects.cc), so the same failure is the same error everywhere.
 //
 // What a code means (the exception: C++ ray::..., Python ray.exceptions.... of the same name):
 //   DeadlineExceeded    a Get or Wait timed out                         GetTimeoutError
@@ -16,7 +16,7 @@
 //   Unavailable, Internal: the node failed (the message says how)       RayError
 //   any other code                                                      RayError
 //
-// Error objects (a TaskErrorInfo serialized with SerializeError, serialization.h), stored in
+// Error objects (a TaskErrorInfo serialized with SerializeError, object_format.h), stored in
 // place of a task's results; every runtime follows these conventions:
 //   - A task that fails stores, as each of its results, the error object of its failure: an
 //     invoker's status carries it (TaskFailure), else it is made from the status

@@ -43,8 +43,8 @@
 #include "ray/core_worker/limits.h"
 #include "ray/core_worker/runtime_gate.h"
 #include "ray/core_worker/session.h"
-#include "ray/object/status.h"
 #include "ray/object/object_format.h"
+#include "ray/object/status.h"
 #include "ray/observability/task_graph.h"
 #include "ray/python_embed/cross_language.h"
 #include "ray/python_embed/pickle_layout.h"
@@ -271,7 +271,7 @@ py::list Get(const std::vector<const PyObjectID*>& refs, std::optional<double> t
     values = runtime.Get(ids, limit);
     return values.ok();
   });
-  if (absl::IsDeadlineExceeded(values.status())) {
+  if (absl::IsDeadlineExceeded(values.status()) && timeout.has_value()) {
     values = absl::DeadlineExceededError(
         absl::StrCat("ray.get: timed out after ", *timeout, " s waiting for objects"));
   }

@@ -37,7 +37,7 @@ struct FunctionDef {
 
 struct Arg {
   union {
-    value @0 :Data;    # serialized value (ray/object/serialization.h)
+    value @0 :Data;    # serialized value (ray/object/object_format.h)
     ref @1 :Data;      # ObjectID: to the scheduler, any object; to a worker, one in the store
   }
 }

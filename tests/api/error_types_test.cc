@@ -22,6 +22,7 @@ enum Misuse : int {
   kPutLargerThanTheStore,
   kGetOfANilRef,
   kWaitForMoreThanGiven,
+  kWaitThenGetOfAnObjectNeverMade,
 };
 
 constexpr int64_t kStoreBytes = 64 << 20;
@@ -48,6 +49,14 @@ void Do(int misuse) {
     case kWaitForMoreThanGiven:
       ray::Wait(std::vector{ray::Put(1)}, 2);
       break;
+    case kWaitThenGetOfAnObjectNeverMade: {
+      // Counted as ready (nothing could make it), so that the Get says it does not exist.
+      std::vector refs{ray::ObjectRef<int>(ray::ObjectID::ForReturn(ray::TaskID::FromRandom(), 1))};
+      auto [ready, not_ready] = ray::Wait(refs, 1, absl::Seconds(30));
+      if (ready.size() != 1) throw std::runtime_error("Wait did not count it as ready");
+      ready[0].Get();
+      break;
+    }
   }
 }
 
@@ -84,6 +93,7 @@ constexpr Case kCases[] = {
     {kPutLargerThanTheStore, "ray::ObjectStoreFullError", "capacity", false},
     {kGetOfANilRef, "ray::RayError", "nil", true},
     {kWaitForMoreThanGiven, "ray::RayError", "num_returns = 2 but only 1", true},
+    {kWaitThenGetOfAnObjectNeverMade, "ray::ObjectLostError", "does not exist", true},
 };
 
 enum class Runtime { kLocal, kLocalTask, kDriver, kWorker };

@@ -10,8 +10,9 @@
 #include <fstream>
 #include <set>
 
-#include "ray/object/status.h"
 #include "ray/api/internal/serialization.h"
+#include "ray/object/status.h"
+#include "ray/rpc/worker.capnp.h"
 
 namespace ray::core {
 namespace {
@@ -337,6 +338,20 @@ TEST_F(DriverRuntimeTest, KilledWorkerIsReplacedAndTheTaskRetried) {
     EXPECT_EQ(GetInt(*runtime_, runtime_->Submit(Spec(&Add, {Value(i), Value(1)})).value()[0]),
               i + 1);
   }
+}
+
+TEST_F(DriverRuntimeTest, ACallNamingMoreObjectsThanAMessageCarriesIsRefused) {
+  TaskSpec spec = Spec1(&Pid, {Value(0)});
+  spec.nested_refs.assign(rpc::MAX_IDS_PER_LIST + 1, ObjectID::FromRandom());
+  EXPECT_EQ(runtime_->Submit(std::move(spec)).status().code(), absl::StatusCode::kInvalidArgument);
+  PutOptions put;
+  put.nested_refs.assign(rpc::MAX_IDS_PER_LIST + 1, ObjectID::FromRandom());
+  EXPECT_EQ(runtime_
+                ->Put(
+                    0, [](std::span<uint8_t>) {}, put)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

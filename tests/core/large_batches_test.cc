@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "ray/api.h"
-#include "ray/core_worker/driver_runtime.h"
 #include "ray/api/internal/serialization.h"
+#include "ray/core_worker/driver_runtime.h"
 #include "ray/rpc/worker.capnp.h"
 
 namespace ray::core {

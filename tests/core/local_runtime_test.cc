@@ -12,10 +12,10 @@
 #include <thread>
 #include <vector>
 
+#include "ray/api/internal/serialization.h"
 #include "ray/function/function_id.h"
 #include "ray/object/status.h"
-#include "ray/api/internal/serialization.h"
-#include "ray/api/internal/serialization.h"
+#include "ray/rpc/worker.capnp.h"
 
 namespace ray::core {
 namespace {
@@ -215,8 +215,10 @@ TEST(LocalRuntimeTest, UnknownObjectsFailInsteadOfHanging) {
   ObjectID unknown = ObjectID::FromRandom();
   EXPECT_EQ(rt.Get(std::span(&unknown, 1), absl::InfiniteDuration()).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(rt.Wait(std::span(&unknown, 1), 1, absl::InfiniteDuration()).status().code(),
-            absl::StatusCode::kNotFound);
+  // Ready, as in the driver: nothing could make it appear, and a Get of it says so.
+  absl::StatusOr<WaitIndices> waited = rt.Wait(std::span(&unknown, 1), 1, absl::InfiniteDuration());
+  ASSERT_TRUE(waited.ok());
+  EXPECT_EQ(waited->ready, std::vector<size_t>{0});
 }
 
 TEST(LocalRuntimeTest, Wait) {
@@ -311,6 +313,20 @@ TEST(ErrorsTest, CaughtExceptionErrorInfo) {
 
 TEST(ErrorsTest, FunctionName) {
   EXPECT_EQ(FunctionName(FunctionAddress(add)), "ray::core::(anonymous namespace)::add(int, int)");
+}
+
+TEST(LocalRuntimeTest, ACallNamingMoreObjectsThanAMessageCarriesIsRefused) {
+  LocalRuntime rt;
+  TaskSpec spec = AddSpec(Value(1), Value(2));
+  spec.nested_refs.assign(rpc::MAX_IDS_PER_LIST + 1, ObjectID::FromRandom());
+  EXPECT_EQ(rt.Submit(std::move(spec)).status().code(), absl::StatusCode::kInvalidArgument);
+  PutOptions put;
+  put.nested_refs.assign(rpc::MAX_IDS_PER_LIST + 1, ObjectID::FromRandom());
+  EXPECT_EQ(rt.Put(
+                  0, [](std::span<uint8_t>) {}, put)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
