@@ -148,13 +148,7 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
     return store_pid.status();
   }
   store_pid_ = *store_pid;
-  char buf[8];
-  ssize_t n;
-  do {
-    n = read(ready[0], buf, sizeof(buf));
-  } while (n < 0 && errno == EINTR);
-  close(ready[0]);
-  if (n <= 0) {
+  if (!store::AwaitStoreReady(ready[0])) {
     return absl::InternalError(absl::StrCat("the object store did not start; see ", store_log));
   }
   auto client =
