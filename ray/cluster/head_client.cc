@@ -1,5 +1,6 @@
 #include "ray/cluster/head_client.h"
 
+#include <arpa/inet.h>
 #include <capnp/rpc-twoparty.h>
 #include <kj/debug.h>
 
@@ -33,7 +34,25 @@ struct HeadClient::State : public kj::TaskSet::ErrorHandler {
   ClusterHead::Client head = nullptr;
   NodeSession::Client session = nullptr;
   kj::Own<kj::TaskSet> tasks;
+  std::string local_ip;
 };
+
+namespace {
+
+std::string LocalIp(kj::AsyncIoStream& stream) {
+  sockaddr_storage address{};
+  kj::uint length = sizeof(address);
+  char ip[INET6_ADDRSTRLEN] = "";
+  stream.getsockname(reinterpret_cast<sockaddr*>(&address), &length);
+  if (address.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&address)->sin_addr, ip, sizeof(ip));
+  } else if (address.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&address)->sin6_addr, ip, sizeof(ip));
+  }
+  return ip;
+}
+
+}  // namespace
 
 kj::Promise<void> HeadClient::State::Heartbeats(JoinOptions options) {
   auto delay = absl::ToInt64Nanoseconds(options.heartbeat_period) * kj::NANOSECONDS;
@@ -91,6 +110,7 @@ absl::StatusOr<std::unique_ptr<HeadClient>> HeadClient::Connect(const std::strin
             return absl::PermissionDeniedError(absl::StrCat(
                 "the cluster head at ", address, " refused the cluster token (RAY_AUTH_TOKEN)"));
           }
+          s->local_ip = LocalIp(*s->stream);
           s->rpc = kj::heap<capnp::TwoPartyClient>(*s->stream);
           s->head = s->rpc->bootstrap().castAs<ClusterHead>();
           return absl::OkStatus();
@@ -108,6 +128,7 @@ absl::StatusOr<std::unique_ptr<HeadClient>> HeadClient::Connect(const std::strin
         });
   });
   if (!status.ok()) return status;
+  client->local_ip_ = s->local_ip;
   return client;
 }
 

@@ -39,12 +39,15 @@ class HeadClient {
   absl::Status Join(const NodeEntry& node, JoinOptions options = {});
   // The head's node table.
   absl::StatusOr<std::vector<NodeEntry>> Nodes();
+  // This end's IP address on the connection (how the head's network sees this machine).
+  const std::string& local_ip() const { return local_ip_; }
 
   struct State;  // head_client.cc
 
  private:
   HeadClient();
   std::unique_ptr<State> state_;
+  std::string local_ip_;
 };
 
 }  // namespace ray::cluster

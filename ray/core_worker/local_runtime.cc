@@ -8,8 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "ray/function/function_id.h"
-#include "ray/object/status.h"
 #include "ray/object/object_format.h"
+#include "ray/object/status.h"
 
 namespace ray::core {
 
