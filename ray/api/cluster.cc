@@ -1,6 +1,5 @@
 #include "ray/api/cluster.h"
 
-#include "absl/strings/str_cat.h"
 #include "ray/api/errors.h"
 #include "ray/api/internal/status.h"
 #include "ray/core_worker/core_runtime.h"
@@ -13,11 +12,7 @@ std::vector<NodeInfo> Nodes() {
   if (!nodes.ok()) internal::ThrowCallError("ray::Nodes", nodes.status());
   std::vector<NodeInfo> result;
   for (const cluster::NodeEntry& node : *nodes) {
-    NodeInfo info{node.node_id, node.address, node.alive, node.is_head, node.resources};
-    info.resources["CPU"] = node.num_cpus;
-    info.resources["object_store_memory"] = static_cast<double>(node.object_store_bytes);
-    info.resources[absl::StrCat("node:", node.address)] = 1;
-    result.push_back(std::move(info));
+    result.push_back({node.node_id, node.address, node.alive, node.is_head, RayResources(node)});
   }
   return result;
 }

@@ -124,7 +124,7 @@ absl::StatusOr<std::string> ResolveAddress(const std::string& address) {
 
 std::string NewToken() { return RandomHex(32); }
 
-std::string NewNodeId() { return RandomHex(16); }
+std::string NewNodeId() { return RandomHex(28); }
 
 HealthOptions HealthFromEnv() {
   HealthOptions options;

@@ -32,7 +32,7 @@ absl::StatusOr<std::string> ResolveAddress(const std::string& address);
 
 // 32 random bytes (getrandom), hex.
 std::string NewToken();
-// 16 random bytes, hex.
+// 28 random bytes, hex (as Ray's node IDs).
 std::string NewNodeId();
 
 // Liveness: a node heartbeats every `period`; the head marks it dead after `failure_threshold`

@@ -4,6 +4,14 @@
 
 namespace ray::cluster {
 
+std::map<std::string, double> RayResources(const NodeEntry& node) {
+  std::map<std::string, double> resources = node.resources;
+  resources["CPU"] = node.num_cpus;
+  resources["object_store_memory"] = static_cast<double>(node.object_store_bytes);
+  resources[absl::StrCat("node:", node.address)] = 1;
+  return resources;
+}
+
 NodeEntry* NodeTable::Find(const std::string& node_id) {
   for (NodeEntry& node : nodes_) {
     if (node.node_id == node_id) return &node;

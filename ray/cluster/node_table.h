@@ -23,6 +23,10 @@ struct NodeEntry {
   absl::Time last_heartbeat;
 };
 
+// A node's resources by Ray's names: "CPU", "object_store_memory" (bytes), its custom ones, and
+// "node:<address>" (1).
+std::map<std::string, double> RayResources(const NodeEntry& node);
+
 class NodeTable {
  public:
   // AlreadyExists if a node with this ID joined before (alive or dead).

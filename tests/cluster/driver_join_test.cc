@@ -29,7 +29,7 @@ TEST_F(DriverJoinTest, TheDriversNodeJoinsAndLeaves) {
   ray::Init(
       {.num_workers = 1, .num_cpus = 3, .object_store_memory = 32 << 20, .address = address_});
   std::string id = ray::GetRuntimeContext().GetNodeId();
-  EXPECT_EQ(id.size(), 32u);
+  EXPECT_EQ(id.size(), 56u);
   std::vector<ray::NodeInfo> nodes = ray::Nodes();
   ASSERT_EQ(nodes.size(), 2u);
   EXPECT_EQ(nodes[0].node_id, head_.id);

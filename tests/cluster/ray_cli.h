@@ -114,7 +114,7 @@ class RayCliTest : public ::testing::Test {
     RunResult run = RunRay(args);
     EXPECT_EQ(run.exit_code, 0) << run.output;
     StartedNode node;
-    node.id = Find(run.output, "node ([0-9a-f]{32})");
+    node.id = Find(run.output, "node ([0-9a-f]{56})");
     node.folder = Find(run.output, "session folder ([^)]+)\\)");
     std::ifstream pid_file(node.folder + "/node.pid");
     pid_file >> node.pid;
