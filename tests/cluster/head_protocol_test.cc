@@ -27,8 +27,9 @@ class HeadProtocolTest : public RayCliTest {
   }
 
   // Connects a raw TCP socket to the head and sends `bytes`; true if the head then closes the
-  // connection (EOF or reset) without sending anything. Blocks at most 20 s.
-  bool ClosedAfter(const std::string& bytes) {
+  // connection (EOF or reset) having sent nothing, or (given an `answer`) that first and then
+  // whatever it says on the way out (Cap'n Proto's abort message). Blocks at most 20 s.
+  bool ClosedAfter(const std::string& bytes, const std::string& answer = "") {
     int port = std::stoi(address_.substr(address_.rfind(':') + 1));
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
@@ -39,9 +40,12 @@ class HeadProtocolTest : public RayCliTest {
     timeval bound{20, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof(bound));
     if (!bytes.empty()) (void)!send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    char answer;
-    ssize_t n = recv(fd, &answer, 1, 0);
-    bool closed = n == 0 || (n < 0 && errno == ECONNRESET);
+    std::string received;
+    char c;
+    ssize_t n;
+    while ((n = recv(fd, &c, 1, 0)) == 1) received.push_back(c);
+    bool closed = (answer.empty() ? received.empty() : received.rfind(answer, 0) == 0) &&
+                  (n == 0 || (n < 0 && errno == ECONNRESET));
     close(fd);
     return closed;
   }
@@ -78,6 +82,9 @@ TEST_F(HeadProtocolTest, ConnectionsWithoutTheTokenAreClosedAndTheHeadKeepsServi
   EXPECT_TRUE(ClosedAfter("GET / HTTP/1.0\r\n\r\n"));
   EXPECT_TRUE(ClosedAfter("RAYT\xff\xff\xff\xff"));  // a huge length
   EXPECT_TRUE(ClosedAfter(""));                      // nothing: closed at the handshake timeout
+  // The right token, then garbage where Cap'n Proto RPC is expected: that connection ends.
+  EXPECT_TRUE(ClosedAfter(
+      Preamble(token_) + std::string("\xff\xff\xff\x7f", 4) + std::string(64, '\x5a'), "K"));
 
   std::string log = Log();
   EXPECT_NE(log.find("wrong cluster token"), std::string::npos) << log;
