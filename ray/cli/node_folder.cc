@@ -16,7 +16,7 @@ namespace ray::cli {
 namespace {
 
 // Field 22 of /proc/PID/stat: when the process started, in clock ticks after boot. "" if it
-// does not run (or is not this user's).
+// does not run (ended, a zombie, or not this user's).
 std::string StartTime(pid_t pid) {
   std::string proc = absl::StrCat("/proc/", pid);
   struct stat info;
@@ -27,7 +27,8 @@ std::string StartTime(pid_t pid) {
   if (end == std::string::npos) return "";
   std::istringstream fields(stat.substr(end + 2));
   std::string field;
-  for (int i = 3; i <= 22 && fields >> field; ++i) {
+  if (!(fields >> field) || field == "Z") return "";
+  for (int i = 4; i <= 22 && fields >> field; ++i) {
   }
   return field;
 }
