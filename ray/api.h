@@ -30,6 +30,7 @@
 // Timeouts (Get, GetView, Wait) are absl::Durations or std::chrono durations (ray::Timeout).
 #pragma once
 
+#include "ray/api/cluster.h"     // IWYU pragma: export
 #include "ray/api/errors.h"      // IWYU pragma: export
 #include "ray/api/graph.h"       // IWYU pragma: export
 #include "ray/api/init.h"        // IWYU pragma: export

@@ -19,6 +19,7 @@ from ray._raylet import ObjectID
 from ray._worker import (
     available_resources,
     cluster_resources,
+    nodes,
     get,
     get_gpu_ids,
     get_runtime_context,
@@ -38,6 +39,7 @@ __all__ = [
     "ObjectRef",
     "available_resources",
     "cluster_resources",
+    "nodes",
     "cpp_function",
     "exceptions",
     "get",

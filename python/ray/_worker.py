@@ -31,12 +31,16 @@ class _Session:
     def __init__(self, namespace, local_mode, resources):
         self.driver_pid = os.getpid()
         self.job_id = secrets.token_hex(4)
-        self.node_id = secrets.token_hex(28)
         self.namespace = namespace or f"anonymous-{uuid.uuid4()}"
         self.local_mode = local_mode
         self.resources = resources  # num_gpus and custom resources, as declared
         self.working_dir = None  # the snapshot workers run tasks in
         self.output = None  # the driver's DriverOutput, if task output goes to the driver
+        self.address = ""  # the cluster joined ("HOST:PORT" or "auto"), if any
+
+    @property
+    def node_id(self):
+        return _raylet.node_id()  # set at init, before the workers are forked
 
 
 _session = None
@@ -69,7 +73,10 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
     workers started beyond num_workers exit when idle (default 10). _worker_stall_timeout:
     seconds after which a worker that holds tasks and sends nothing is killed and its tasks
     retried (default 30, at least 2). _worker_command_line_title=False: workers keep this
-    process's command line instead of `ray::worker`. Each maps to a field of ray::InitOptions
+    process's command line instead of `ray::worker`. address: "HOST:PORT" of a cluster's head
+    or "auto" (the latest started on this machine; default: RAY_ADDRESS, else none): this
+    node joins it (ray.nodes() lists it; tasks still run here, docs/CLUSTER.md). Each maps to a
+    field of ray::InitOptions
     (docs/API.md). Returns a RayContext (also
     a context manager that shuts ray down), or None if ray was initialized already and
     ignore_reinit_error is set.
@@ -77,9 +84,10 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
     global _session
     if unsupported:
         raise TypeError(f"ray.init: unknown arguments: {', '.join(sorted(unsupported))}")
-    if not start_ray_local or address not in (None, "local"):
-        raise NotImplementedError(
-            f"ray.init: address={address!r}: only a local node is supported yet (address=None)")
+    if address is not None and not isinstance(address, str):
+        raise TypeError(f"ray.init: address must be a str, got {type(address).__name__}")
+    if not start_ray_local and not address:
+        raise NotImplementedError("ray.init: start_ray_local=False: give a cluster's address")
     if _raylet.is_initialized():
         if ignore_reinit_error or not _raylet.is_driver():
             return None
@@ -111,12 +119,14 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
                    record_task_graph=bool(_record_task_graph),
                    max_recorded_tasks=_max_recorded_tasks or 0,
                    max_workers=_as_c_int(_max_workers or 0),
-                   worker_command_line_title=bool(_worker_command_line_title))
+                   worker_command_line_title=bool(_worker_command_line_title),
+                   address=address if address not in (None, "local") else "")
     if _idle_worker_timeout is not None:
         options["idle_worker_timeout"] = float(_idle_worker_timeout)
     if _worker_stall_timeout is not None:
         options["worker_stall_timeout"] = float(_worker_stall_timeout)
     session = _Session(namespace, local_mode, declared)
+    session.address = options["address"] or os.environ.get("RAY_ADDRESS", "")
     _node_ip()  # before the workers are forked: they have it at once
     if local_mode:
         _raylet.init(**options)
@@ -255,8 +265,25 @@ def get_runtime_context():
 
 
 def cluster_resources():
-    """The node's resources: {"CPU": num_cpus, "object_store_memory": bytes}."""
+    """The resources of the cluster's nodes alive, summed by Ray's names ("CPU",
+    "object_store_memory", custom ones, "node:<address>"); without a cluster, this node's."""
+    if _session is not None and _session.address and not _session.local_mode:
+        _resources(available=False, api="ray.cluster_resources")  # the same checks
+        total = dict(_session.resources)
+        for node in _raylet.nodes():
+            if node["Alive"]:
+                for name, amount in node["Resources"].items():
+                    total[name] = total.get(name, 0) + amount
+        return total
     return _resources(available=False, api="ray.cluster_resources")
+
+
+def nodes():
+    """The cluster's nodes (dead ones too), as dicts with Ray's keys: NodeID, Alive,
+    NodeManagerAddress, Resources, ...; without a cluster, this node alone."""
+    if not _raylet.is_initialized():
+        raise RayError("ray.nodes: ray is not initialized: call ray.init() first")
+    return _raylet.nodes()
 
 
 def available_resources():

@@ -23,7 +23,8 @@ core::SessionOptions ToSessionOptions(const InitOptions& options) {
           .idle_worker_timeout = options.idle_worker_timeout,
           .worker_stall_timeout = options.worker_stall_timeout,
           .max_workers = options.max_workers,
-          .worker_command_line_title = options.worker_command_line_title};
+          .worker_command_line_title = options.worker_command_line_title,
+          .address = options.address};
 }
 
 }  // namespace

@@ -33,6 +33,10 @@ struct InitOptions {
   // Workers show `ray::worker` as their command line (ps, pkill -f). Overwrites the argv memory
   // of the worker (a fork of this process): leave it off if the program points into argv.
   bool worker_command_line_title = false;
+  // A cluster to join (docs/CLUSTER.md): "HOST:PORT" of its head or "auto" (the latest started
+  // on this machine); "": RAY_ADDRESS, else none. The driver's node registers with the head
+  // (ray::Nodes lists it); tasks still run on this node only.
+  std::string address;
 };
 
 // ray::Remote(f).Options({.num_cpus = 2, .max_retries = 0})(args...). A value outside its

@@ -8,7 +8,12 @@ std::atomic<CoreRuntime*> current_runtime{nullptr};
 std::atomic<uint64_t> current_epoch{1};
 std::atomic<RuntimeSource> runtime_source{nullptr};  // see UseRuntimeOf
 std::atomic<EpochSource> epoch_source{nullptr};
+std::string* const this_node_id = new std::string;  // leaked: see ARCHITECTURE.md
 }  // namespace
+
+const std::string& ThisNodeId() { return *this_node_id; }
+
+void SetThisNodeId(const std::string& id) { *this_node_id = id; }
 
 CoreRuntime* CurrentRuntime() {
   CoreRuntime* runtime = current_runtime.load(std::memory_order_acquire);

@@ -121,4 +121,9 @@ using RuntimeSource = CoreRuntime* (*)();
 using EpochSource = uint64_t (*)();
 void UseRuntimeOf(RuntimeSource runtime, EpochSource epoch);
 
+// This node's ID (hex, as the cluster knows it): set by the session before its node starts, so
+// the node's workers (forks) have it too. "" outside a session.
+const std::string& ThisNodeId();
+void SetThisNodeId(const std::string& id);
+
 }  // namespace ray::core

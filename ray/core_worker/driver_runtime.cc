@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "ray/core_worker/cluster_link.h"
 #include "ray/core_worker/limits.h"
 #include "ray/core_worker/new_object.h"
 #include "ray/core_worker/stored_objects.h"
@@ -42,6 +43,7 @@ absl::StatusOr<std::string> NewOwnerToken() {
 class DriverRuntimeImpl final : public DriverRuntime {
  public:
   ~DriverRuntimeImpl() override {
+    head_.reset();       // the head holds this node dead
     scheduler_.reset();  // workers see their sockets close
     zygote_.reset();     // stops the store and any worker left, and waits
     std::error_code ignored;
@@ -92,12 +94,30 @@ class DriverRuntimeImpl final : public DriverRuntime {
   absl::StatusOr<store::StoreClientStats> store_stats() override {
     return scheduler_->store().Stats();
   }
+  absl::StatusOr<std::vector<cluster::NodeEntry>> Nodes() override {
+    if (head_) return head_->Nodes();
+    cluster::NodeEntry node = ThisNode();
+    node.address = "127.0.0.1";
+    auto stats = store_stats();
+    node.store_used_bytes = stats.ok() ? stats->used : 0;
+    return std::vector<cluster::NodeEntry>{node};
+  }
 
  private:
   std::string session_dir_;
   std::unique_ptr<Zygote> zygote_;
   pid_t store_pid_ = 0;
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<cluster::HeadClient> head_;  // in a cluster
+
+  // What the node has, as the cluster's node table holds it.
+  cluster::NodeEntry ThisNode() {
+    cluster::NodeEntry node;
+    node.node_id = ThisNodeId();
+    node.num_cpus = scheduler_->num_cpus();
+    node.object_store_bytes = scheduler_->store().capacity();
+    return node;
+  }
   TaskID driver_task_ = TaskID::FromRandom();
   std::atomic<uint32_t> puts_{0};
   absl::Mutex functions_mu_;
@@ -148,13 +168,7 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
     return store_pid.status();
   }
   store_pid_ = *store_pid;
-  char buf[8];
-  ssize_t n;
-  do {
-    n = read(ready[0], buf, sizeof(buf));
-  } while (n < 0 && errno == EINTR);
-  close(ready[0]);
-  if (n <= 0) {
+  if (!store::AwaitStoreReady(ready[0])) {
     return absl::InternalError(absl::StrCat("the object store did not start; see ", store_log));
   }
   auto client =
@@ -182,7 +196,15 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
   Zygote* z = zygote_.get();
   scheduler_ = std::make_unique<Scheduler>(scheduler_options, *std::move(client),
                                            [z](int fd) { return z->SpawnWorker(fd); });
-  return scheduler_->Start();
+  if (absl::Status started = scheduler_->Start(); !started.ok()) return started;
+  if (options.address.empty()) return absl::OkStatus();
+  auto head = JoinCluster(options.address, ThisNode(), [this]() -> uint64_t {
+    auto stats = store_stats();
+    return stats.ok() ? stats->used : 0;
+  });
+  if (!head.ok()) return head.status();
+  head_ = *std::move(head);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<ObjectID>> DriverRuntimeImpl::Submit(TaskSpec spec) {

@@ -1,5 +1,6 @@
 // The runtime of a driver: makes the session (a private folder with the sockets and logs),
-// forks the zygote, the store and the workers, and runs the scheduler threads in this process.
+// forks the zygote, the store and the workers, and runs the scheduler threads in this process;
+// given an address, registers the node with that cluster's head (cluster_link.h).
 #pragma once
 
 #include <cstddef>
@@ -10,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ray/cluster/node_table.h"
 #include "ray/core_worker/core_runtime.h"
 #include "ray/core_worker/session_options.h"
 #include "ray/store/client.h"
@@ -32,6 +34,8 @@ class DriverRuntime : public CoreRuntime {
   virtual double free_cpus() = 0;
   // What the node's store holds now (objects, bytes).
   virtual absl::StatusOr<store::StoreClientStats> store_stats() = 0;
+  // The cluster's nodes, from its head; without one (no address), this node alone.
+  virtual absl::StatusOr<std::vector<cluster::NodeEntry>> Nodes() = 0;
 };
 
 }  // namespace ray::core

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "ray/rpc/worker.capnp.h"
 
@@ -64,6 +65,20 @@ absl::Status CheckSessionOptions(const SessionOptions& options) {
         absl::StrCat("worker_stall_timeout = ", absl::FormatDuration(options.worker_stall_timeout),
                      ": at least ", absl::FormatDuration(kMinWorkerStallTimeout),
                      " (a worker that holds tasks sends a heartbeat every second)"));
+  }
+  if (!options.address.empty()) {
+    size_t colon = options.address.rfind(':');
+    int port = 0;
+    if (options.local_mode) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "address = ", options.address, ": local mode runs no node to join a cluster with"));
+    }
+    if (options.address != "auto" &&
+        (colon == std::string::npos || colon == 0 ||
+         !absl::SimpleAtoi(options.address.substr(colon + 1), &port) || port < 1 || port > 65535)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "address = ", options.address, ": a cluster's address is HOST:PORT or \"auto\""));
+    }
   }
   if (options.session_dir_root.size() > kMaxSessionDirRootLength) {
     return absl::InvalidArgumentError(absl::StrCat(

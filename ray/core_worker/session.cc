@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "ray/cluster/local_files.h"
 #include "ray/core_worker/limits.h"
 #include "ray/core_worker/local_runtime.h"
 
@@ -40,8 +41,13 @@ void ShutdownAtExit() { ShutdownSession(); }
 
 }  // namespace
 
-absl::Status StartSession(const SessionOptions& options, AtExit at_exit) {
+absl::Status StartSession(const SessionOptions& given, AtExit at_exit) {
   SessionState& state = State();
+  SessionOptions options = given;
+  if (const char* address = std::getenv("RAY_ADDRESS");
+      options.address.empty() && !options.local_mode && address != nullptr) {
+    options.address = address;
+  }
   {
     absl::MutexLock lock(&state.mu);
     if (CoreRuntime* current = CurrentRuntime(); current != nullptr) {
@@ -57,6 +63,7 @@ absl::Status StartSession(const SessionOptions& options, AtExit at_exit) {
   // Outside the mutex: the node forks the zygote, whose copy of the mutex must be unlocked.
   std::unique_ptr<CoreRuntime> runtime;
   DriverRuntime* node = nullptr;
+  SetThisNodeId(cluster::NewNodeId());
   if (options.local_mode) {
     runtime = std::make_unique<LocalRuntime>();
   } else {
@@ -108,5 +115,18 @@ bool InSession() { return Owned(State(), CurrentRuntime()); }
 RuntimeGate* SessionGate() { return InSession() ? State().gate.load() : nullptr; }
 
 DriverRuntime* SessionNode() { return InSession() ? State().node.load() : nullptr; }
+
+absl::StatusOr<std::vector<cluster::NodeEntry>> SessionNodes() {
+  if (CurrentRuntime() == nullptr) return absl::FailedPreconditionError("call ray::Init first");
+  DriverRuntime* node = SessionNode();
+  if (node == nullptr) {
+    return absl::FailedPreconditionError(
+        InSession() ? "local mode runs no node"
+                    : "only the driver reads the cluster's nodes (for now)");
+  }
+  absl::StatusOr<std::vector<cluster::NodeEntry>> nodes = absl::CancelledError("ray was shut down");
+  absl::Status called = SessionGate()->Call([&](CoreRuntime&) { nodes = node->Nodes(); });
+  return called.ok() ? nodes : called;
+}
 
 }  // namespace ray::core

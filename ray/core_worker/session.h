@@ -5,8 +5,12 @@
 // At most one session per process at a time. Thread-safe.
 #pragma once
 
+#include <vector>
+
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "ray/cluster/node_table.h"
 #include "ray/core_worker/driver_runtime.h"
 #include "ray/core_worker/runtime_gate.h"
 #include "ray/core_worker/session_options.h"
@@ -46,5 +50,8 @@ RuntimeGate* SessionGate();
 // The session's node while InSession(); null otherwise and in local mode. Use it through a
 // call of SessionGate() (RuntimeGate::Call), which ShutdownSession waits for.
 DriverRuntime* SessionNode();
+// The cluster's nodes as the session's node knows them (DriverRuntime::Nodes). FailedPrecondition
+// without a session, in local mode and in a worker.
+absl::StatusOr<std::vector<cluster::NodeEntry>> SessionNodes();
 
 }  // namespace ray::core

@@ -33,6 +33,10 @@ struct SessionOptions {
   // program may point into its argv memory, which this overwrites. On in Python (the
   // interpreter copies its arguments).
   bool worker_command_line_title = false;
+  // A cluster for the node to join (docs/CLUSTER.md): "HOST:PORT" of its head, or "auto" (the
+  // latest cluster started on this machine). "": RAY_ADDRESS if set, else none (the node stays
+  // on its own, with no TCP listener). Tasks still run on this node only.
+  std::string address;
 };
 
 }  // namespace ray::core

@@ -37,6 +37,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "ray/cluster/node_table.h"
 #include "ray/common/id.h"
 #include "ray/core_worker/core_runtime.h"
 #include "ray/core_worker/driver_runtime.h"
@@ -431,7 +432,7 @@ PYBIND11_MODULE(_raylet, m) {
       [](int num_workers, double num_cpus, uint64_t object_store_memory, bool local_mode,
          const std::string& session_dir_root, bool record_task_graph, size_t max_recorded_tasks,
          double idle_worker_timeout, double worker_stall_timeout, int max_workers,
-         bool worker_command_line_title) {
+         bool worker_command_line_title, const std::string& address) {
         Init({.num_workers = num_workers,
               .num_cpus = num_cpus,
               .object_store_memory = object_store_memory,
@@ -442,7 +443,8 @@ PYBIND11_MODULE(_raylet, m) {
               .idle_worker_timeout = absl::Seconds(idle_worker_timeout),
               .worker_stall_timeout = absl::Seconds(worker_stall_timeout),
               .max_workers = max_workers,
-              .worker_command_line_title = worker_command_line_title});
+              .worker_command_line_title = worker_command_line_title,
+              .address = address});
       },
       py::arg("num_workers") = defaults.num_workers, py::arg("num_cpus") = defaults.num_cpus,
       py::arg("object_store_memory") = defaults.object_store_memory,
@@ -452,7 +454,8 @@ PYBIND11_MODULE(_raylet, m) {
       py::arg("max_recorded_tasks") = defaults.max_recorded_tasks,
       py::arg("idle_worker_timeout") = absl::ToDoubleSeconds(defaults.idle_worker_timeout),
       py::arg("worker_stall_timeout") = absl::ToDoubleSeconds(defaults.worker_stall_timeout),
-      py::arg("max_workers") = defaults.max_workers, py::arg("worker_command_line_title") = true);
+      py::arg("max_workers") = defaults.max_workers, py::arg("worker_command_line_title") = true,
+      py::arg("address") = defaults.address);
   m.def("shutdown", &Shutdown);
   m.def("is_initialized", [] { return ray::core::CurrentRuntime() != nullptr; });
   m.def("is_driver", [] { return InDriver(); });
@@ -514,6 +517,22 @@ PYBIND11_MODULE(_raylet, m) {
           static_cast<double>(available ? store->capacity - store->used : store->capacity);
     }
     return resources;
+  });
+  m.def("node_id", [] { return ray::core::ThisNodeId(); });
+  m.def("nodes", [] {  // ray.nodes(): Ray's keys
+    absl::StatusOr<std::vector<ray::cluster::NodeEntry>> nodes = absl::UnknownError("");
+    WithoutGilInDriver([&] { nodes = ray::core::SessionNodes(); });
+    if (!nodes.ok()) RaisePython("RayError", absl::StrCat("ray.nodes: ", nodes.status().message()));
+    py::list result;
+    for (const ray::cluster::NodeEntry& node : *nodes) {
+      result.append(py::dict(py::arg("NodeID") = node.node_id, py::arg("Alive") = node.alive,
+                             py::arg("alive") = node.alive,
+                             py::arg("NodeManagerAddress") = node.address,
+                             py::arg("NodeManagerHostname") = node.address,
+                             py::arg("Resources") = ray::cluster::RayResources(node),
+                             py::arg("DeathReasonMessage") = node.death_reason));
+    }
+    return result;
   });
   m.def("session_dir", [] {
     std::string dir;

@@ -16,6 +16,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "ray/common/byte_count.h"
 #include "ray/store/object_store.h"
 #include "ray/store/store_runner.h"
 
@@ -46,28 +47,6 @@ ABSL_FLAG(int, ready_fd, -1,
           "close it.");
 
 namespace {
-
-bool ParseBytes(std::string text, uint64_t* out) {
-  uint64_t scale = 1;
-  if (!text.empty()) {
-    switch (std::toupper(static_cast<unsigned char>(text.back()))) {
-      case 'K':
-        scale = 1ull << 10;
-        break;
-      case 'M':
-        scale = 1ull << 20;
-        break;
-      case 'G':
-        scale = 1ull << 30;
-        break;
-    }
-    if (scale != 1) text.pop_back();
-  }
-  uint64_t value;
-  if (!absl::SimpleAtoi(text, &value) || value == 0 || value > (1ull << 50) / scale) return false;
-  *out = value * scale;
-  return true;
-}
 
 // absl's --help exits 1 and lists only flags defined in a file named after the binary
 // (ray_store.cc), which matches none here: answer a plain --help ourselves.
@@ -111,7 +90,7 @@ int main(int argc, char** argv) {
     std::cerr << "ray_store: --socket is required (see --help)\n";
     return 2;
   }
-  if (!ParseBytes(absl::GetFlag(FLAGS_capacity), &options.capacity)) {
+  if (!ray::ParseByteCount(absl::GetFlag(FLAGS_capacity), &options.capacity)) {
     std::cerr << "ray_store: bad --capacity '" << absl::GetFlag(FLAGS_capacity) << "'\n";
     return 2;
   }

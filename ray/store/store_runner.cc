@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <iostream>
 
 #include "ray/store/store_server.h"
@@ -45,6 +46,16 @@ int RunStore(const StoreOptions& options, const std::string& socket_path, int re
   stop.wait(io.waitScope);
   unlink(socket_path.c_str());
   return 0;
+}
+
+bool AwaitStoreReady(int read_fd) {
+  char buf[8];
+  ssize_t n;
+  do {
+    n = read(read_fd, buf, sizeof(buf));
+  } while (n < 0 && errno == EINTR);
+  close(read_fd);
+  return n > 0;
 }
 
 }  // namespace ray::store

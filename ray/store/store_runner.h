@@ -14,4 +14,8 @@ namespace ray::store {
 int RunStore(const StoreOptions& options, const std::string& socket_path, int ready_fd,
              const ServerOptions& server_options = {});
 
+// The starter's side of `ready_fd`'s pipe: blocks until the store is ready (true) or ended
+// before (false); closes `read_fd`.
+bool AwaitStoreReady(int read_fd);
+
 }  // namespace ray::store

@@ -20,10 +20,13 @@ LAYERS = {
     "observability": ["common"],
     "rpc": ["common", "faults", "function"],
     "store": ["common", "faults"],
+    "cluster": ["common", "rpc"],
     "node": ["common", "object", "function", "observability", "rpc", "store"],
-    "core_worker": ["common", "object", "function", "observability", "rpc", "store", "node"],
+    "core_worker": ["common", "object", "function", "observability", "rpc", "store", "node",
+                    "cluster"],
     "python_embed": ["core_worker"],
     "api": ["core_worker", "python_embed"],
+    "cli": ["cluster", "core_worker"],
 }
 # Files at the top of ray/ (ray/api.h) belong to the API.
 TOP_LEVEL = "api"

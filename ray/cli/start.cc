@@ -1,0 +1,263 @@
+#include "ray/cli/start.h"
+
+#include <fcntl.h>
+#include <kj/async-unix.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "ray/cli/node_folder.h"
+#include "ray/cluster/head_client.h"
+#include "ray/cluster/head_server.h"
+#include "ray/cluster/local_files.h"
+#include "ray/common/pidfd.h"
+#include "ray/core_worker/limits.h"
+#include "ray/store/client.h"
+#include "ray/store/shared_memory.h"
+#include "ray/store/store_runner.h"
+
+namespace ray::cli {
+namespace {
+
+// What the node runs with, settled before it forks.
+struct NodePlan {
+  StartOptions options;
+  std::string root;
+  std::string folder;
+  std::string token;
+  std::string head_address;  // to join (empty for the head)
+  cluster::NodeEntry node;
+};
+
+// Tells `ray start` (through the readiness pipe) or the terminal (--block) how the start went.
+void Report(int ready_fd, bool ok, const std::string& text) {
+  if (ready_fd < 0) {
+    (ok ? std::cout : std::cerr) << text << std::flush;
+    return;
+  }
+  std::string message = absl::StrCat(ok ? "ok " : "error ", text);
+  (void)!write(ready_fd, message.data(), message.size());
+  close(ready_fd);
+}
+
+std::string HowToUse(const NodePlan& plan, const std::string& address) {
+  std::string what = plan.options.head ? "head node" : "node";
+  std::string text = absl::StrCat("Started ", what, " ", plan.node.node_id, " (session folder ",
+                                  plan.folder, ").\nCluster address: ", address, "\n");
+  absl::StrAppend(&text, "To add a node: ray start --address=", address,
+                  "\nTo connect a driver: ray::Init({.address = \"", address,
+                  "\"}), ray.init(address=\"", address, "\") or RAY_ADDRESS=", address,
+                  "\nThe cluster token is RAY_AUTH_TOKEN, else the file ",
+                  cluster::TokenFile(plan.root, address),
+                  " on this machine.\nStatus: ray status   Stop every node here: ray stop\n");
+  return text;
+}
+
+// Forks the node's store (which dies with this process); returns its pidfd once it serves.
+// The store closes `ready_fd` (`ray start` waits for its end).
+absl::StatusOr<core::Pidfd> StartStore(const NodePlan& plan, int ready_fd, pid_t* pid) {
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) return absl::InternalError("pipe");
+  store::StoreOptions store_options;
+  store_options.capacity = plan.node.object_store_bytes;
+  std::string socket = plan.folder + "/store.sock";
+  std::string log = plan.folder + "/store.log";
+  pid_t parent = getpid();
+  *pid = fork();
+  if (*pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
+    prctl(PR_SET_NAME, "ray::store");
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+    }
+    close(ready[0]);
+    if (ready_fd >= 0) close(ready_fd);
+    _exit(store::RunStore(store_options, socket, ready[1]));
+  }
+  close(ready[1]);
+  core::Pidfd store(*pid > 0 ? static_cast<int>(syscall(SYS_pidfd_open, *pid, 0)) : -1);
+  if (!store::AwaitStoreReady(ready[0]) || !store.valid()) {
+    return absl::InternalError(absl::StrCat("the object store did not start; see ", log));
+  }
+  return store;
+}
+
+// The node's process: store, head or link to the head, until SIGTERM, SIGINT or the store's
+// end. Returns the exit code.
+int RunNode(NodePlan plan, int ready_fd) {
+  prctl(PR_SET_NAME, plan.options.head ? "ray::head" : "ray::node");
+  signal(SIGPIPE, SIG_IGN);
+  kj::UnixEventPort::captureSignal(SIGTERM);
+  kj::UnixEventPort::captureSignal(SIGINT);
+  std::string error;
+  std::string address;
+  pid_t store_pid = -1;
+  {
+    if (absl::Status written = WritePidFile(plan.folder); !written.ok()) {
+      Report(ready_fd, false, absl::StrCat(written.message(), "\n"));
+      std::filesystem::remove_all(plan.folder);
+      return 1;
+    }
+    auto store = StartStore(plan, ready_fd, &store_pid);
+    std::unique_ptr<store::StoreClient> store_client;
+    if (store.ok()) {
+      auto client = store::StoreClient::Connect(plan.folder + "/store.sock", {.name = "node"});
+      if (client.ok()) store_client = *std::move(client);
+    }
+    auto used = [&store_client]() -> uint64_t {
+      if (!store_client) return 0;
+      auto stats = store_client->Stats();
+      return stats.ok() ? stats->used : 0;
+    };
+    auto io = kj::setupAsyncIo();
+    std::unique_ptr<cluster::HeadServer> head;
+    std::unique_ptr<cluster::HeadClient> link;
+    kj::Promise<void> serving = kj::NEVER_DONE;
+    if (!store.ok()) {
+      error = std::string(store.status().message());
+    } else if (plan.options.head) {
+      head = std::make_unique<cluster::HeadServer>(
+          io, cluster::HeadOptions{.token = plan.token,
+                                   .health = cluster::HealthFromEnv(),
+                                   .handshake_timeout = cluster::HandshakeTimeoutFromEnv(),
+                                   .local_store_used = used});
+      auto port = head->Listen(plan.options.node_ip_address, plan.options.port);
+      absl::Status status = port.status();
+      if (port.ok()) {
+        address = absl::StrCat(plan.options.node_ip_address, ":", *port);
+        status = head->AddLocalNode(plan.node);
+      }
+      if (status.ok()) status = cluster::WriteTokenFile(plan.root, address, plan.token);
+      if (status.ok()) status = cluster::WriteLatestCluster(plan.root, address);
+      if (status.ok()) serving = head->Run();
+      error = std::string(status.message());
+    } else {
+      address = plan.head_address;
+      auto connected = cluster::HeadClient::Connect(address, plan.token);
+      absl::Status status = connected.status();
+      if (connected.ok()) {
+        link = *std::move(connected);
+        status = link->Join(
+            plan.node, {.heartbeat_period = cluster::HealthFromEnv().period, .store_used = used});
+      }
+      error = std::string(status.message());
+    }
+    if (error.empty()) {
+      Report(ready_fd, true, HowToUse(plan, address));
+      ready_fd = -1;
+      kj::UnixEventPort::FdObserver store_end(io.unixEventPort, store->get(),
+                                              kj::UnixEventPort::FdObserver::OBSERVE_READ);
+      auto stop = io.unixEventPort.onSignal(SIGTERM)
+                      .ignoreResult()
+                      .exclusiveJoin(io.unixEventPort.onSignal(SIGINT).ignoreResult())
+                      .exclusiveJoin(store_end.whenBecomesReadable())
+                      .exclusiveJoin(kj::mv(serving));
+      stop.wait(io.waitScope);
+    }
+    link = nullptr;
+    head = nullptr;
+    store_client = nullptr;
+    if (store.ok()) store->Signal(SIGTERM);
+  }
+  if (store_pid > 0) waitpid(store_pid, nullptr, 0);
+  if (plan.options.head && !address.empty()) {
+    unlink(cluster::TokenFile(plan.root, address).c_str());
+    auto latest = cluster::LatestCluster();
+    if (latest.ok() && *latest == address) unlink((plan.root + "/latest_cluster").c_str());
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(plan.folder, ignored);
+  if (!error.empty()) {
+    Report(ready_fd, false, absl::StrCat("cannot start the node: ", error, "\n"));
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int Start(const StartOptions& options) {
+  NodePlan plan{options};
+  if (options.head == !options.address.empty()) {
+    std::cerr << "ray start: give either --head or --address=HEAD:PORT\n";
+    return 2;
+  }
+  auto root = cluster::UserRoot();
+  if (!root.ok()) {
+    std::cerr << "ray start: " << root.status().message() << "\n";
+    return 1;
+  }
+  plan.root = *root;
+  if (options.head) {
+    const char* token = std::getenv("RAY_AUTH_TOKEN");
+    plan.token = token != nullptr && *token != '\0' ? token : cluster::NewToken();
+  } else {
+    auto address = cluster::ResolveAddress(options.address);
+    auto token = address.ok() ? cluster::FindToken(*address) : address.status();
+    if (!token.ok()) {
+      std::cerr << "ray start: " << token.status().message() << "\n";
+      return 1;
+    }
+    plan.head_address = *address;
+    plan.token = *token;
+  }
+  cluster::NodeEntry& node = plan.node;
+  node.node_id = cluster::NewNodeId();
+  node.address = options.node_ip_address;
+  node.num_cpus = options.num_cpus > 0 ? options.num_cpus : std::thread::hardware_concurrency();
+  node.resources = options.resources;
+  node.object_store_bytes = options.object_store_memory > 0
+                                ? options.object_store_memory
+                                : core::DefaultStoreMemory(store::MemInfo("MemTotal") * 1024,
+                                                           store::MemInfo("MemAvailable") * 1024);
+  auto folder = MakeNodeFolder(plan.root, node.node_id);
+  if (!folder.ok()) {
+    std::cerr << "ray start: " << folder.status().message() << "\n";
+    return 1;
+  }
+  plan.folder = *folder;
+  if (options.block) return RunNode(std::move(plan), -1);
+
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) return 1;
+  std::cout << std::flush;
+  pid_t daemon = fork();
+  if (daemon == 0) {
+    close(ready[0]);
+    setsid();  // not in the terminal's process group: Ctrl-C there does not reach it
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int log =
+        open((plan.folder + "/node.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    dup2(null, STDIN_FILENO);
+    dup2(log >= 0 ? log : null, STDOUT_FILENO);
+    dup2(log >= 0 ? log : null, STDERR_FILENO);
+    _exit(RunNode(std::move(plan), ready[1]));
+  }
+  close(ready[1]);
+  std::string answer;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(ready[0], buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) answer.append(buf, n);
+  }
+  close(ready[0]);
+  if (answer.rfind("ok ", 0) == 0) {
+    std::cout << answer.substr(3) << std::flush;
+    return 0;
+  }
+  std::cerr << "ray start: "
+            << (answer.rfind("error ", 0) == 0 ? answer.substr(6) : "the node ended at start\n");
+  return 1;
+}
+
+}  // namespace ray::cli

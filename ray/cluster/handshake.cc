@@ -1,0 +1,59 @@
+#include "ray/cluster/handshake.h"
+
+#include <cstring>
+
+namespace ray::cluster {
+namespace {
+
+constexpr char kMagic[4] = {'R', 'A', 'Y', 'T'};
+constexpr kj::byte kAccepted = 'K';
+
+}  // namespace
+
+bool TokensEqual(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  volatile unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ b[i];
+  return diff == 0;
+}
+
+kj::Promise<std::string> AcceptToken(kj::AsyncIoStream& stream, std::string expected) {
+  auto header = kj::heapArray<kj::byte>(8);
+  auto read = stream.tryRead(header.begin(), header.size(), header.size());
+  return read.then([&stream, header = kj::mv(header),
+                    expected = std::move(expected)](size_t n) mutable -> kj::Promise<std::string> {
+    if (n < header.size()) return std::string("closed before presenting a token");
+    if (std::memcmp(header.begin(), kMagic, sizeof(kMagic)) != 0) {
+      return std::string("no cluster token (not a ray cluster client, or garbage)");
+    }
+    uint32_t length = header[4] | header[5] << 8 | header[6] << 16 | uint32_t(header[7]) << 24;
+    if (length == 0 || length > kMaxTokenBytes) return std::string("malformed cluster token");
+    auto token = kj::heapArray<kj::byte>(length);
+    auto body = stream.tryRead(token.begin(), length, length);
+    return body.then([&stream, token = kj::mv(token),
+                      expected = std::move(expected)](size_t n) -> kj::Promise<std::string> {
+      std::string_view presented(reinterpret_cast<const char*>(token.begin()), n);
+      if (n < token.size() || !TokensEqual(presented, expected)) {
+        return std::string("wrong cluster token");
+      }
+      return stream.write(&kAccepted, 1).then([] { return std::string(); });
+    });
+  });
+}
+
+kj::Promise<bool> PresentToken(kj::AsyncIoStream& stream, std::string token) {
+  auto message = kj::heapArray<kj::byte>(8 + token.size());
+  std::memcpy(message.begin(), kMagic, sizeof(kMagic));
+  uint32_t length = token.size();
+  for (int i = 0; i < 4; ++i) message[4 + i] = kj::byte(length >> (8 * i));
+  std::memcpy(message.begin() + 8, token.data(), token.size());
+  auto sent = stream.write(message.begin(), message.size()).attach(kj::mv(message));
+  return sent.then([&stream] {
+    auto answer = kj::heapArray<kj::byte>(1);
+    auto read = stream.tryRead(answer.begin(), 1, 1);
+    return read.then(
+        [answer = kj::mv(answer)](size_t n) { return n == 1 && answer[0] == kAccepted; });
+  });
+}
+
+}  // namespace ray::cluster

@@ -1,0 +1,176 @@
+#include "ray/cluster/head_client.h"
+
+#include <arpa/inet.h>
+#include <capnp/rpc-twoparty.h>
+#include <kj/debug.h>
+
+#include <cstdio>
+#include <future>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "ray/cluster/handshake.h"
+#include "ray/cluster/node_info.h"
+#include "ray/rpc/cluster.capnp.h"
+
+namespace ray::cluster {
+
+using rpc::cluster::ClusterHead;
+using rpc::cluster::NodeSession;
+
+// Everything but `thread` and `executor` belongs to the client's thread.
+struct HeadClient::State : public kj::TaskSet::ErrorHandler {
+  void taskFailed(kj::Exception&& e) override {
+    fprintf(stderr, "ray: lost the link to the cluster head: %s\n", e.getDescription().cStr());
+  }
+  kj::Promise<void> Heartbeats(JoinOptions options);
+
+  std::thread thread;
+  kj::Own<const kj::Executor> executor;
+  kj::AsyncIoContext* io = nullptr;
+  kj::Own<kj::PromiseFulfiller<void>> stop;
+  kj::Own<kj::AsyncIoStream> stream;
+  kj::Own<capnp::TwoPartyClient> rpc;
+  ClusterHead::Client head = nullptr;
+  NodeSession::Client session = nullptr;
+  kj::Own<kj::TaskSet> tasks;
+  std::string local_ip;
+};
+
+namespace {
+
+std::string LocalIp(kj::AsyncIoStream& stream) {
+  sockaddr_storage address{};
+  kj::uint length = sizeof(address);
+  char ip[INET6_ADDRSTRLEN] = "";
+  stream.getsockname(reinterpret_cast<sockaddr*>(&address), &length);
+  if (address.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&address)->sin_addr, ip, sizeof(ip));
+  } else if (address.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&address)->sin6_addr, ip, sizeof(ip));
+  }
+  return ip;
+}
+
+}  // namespace
+
+kj::Promise<void> HeadClient::State::Heartbeats(JoinOptions options) {
+  auto delay = absl::ToInt64Nanoseconds(options.heartbeat_period) * kj::NANOSECONDS;
+  return io->provider->getTimer().afterDelay(delay).then([this, options]() mutable {
+    auto request = session.heartbeatRequest();
+    request.setStoreUsedBytes(options.store_used ? options.store_used() : 0);
+    return request.send().ignoreResult().then(
+        [this, options = std::move(options)]() mutable { return Heartbeats(std::move(options)); });
+  });
+}
+
+HeadClient::HeadClient() : state_(std::make_unique<State>()) {
+  std::promise<kj::Own<const kj::Executor>> started;
+  auto executor = started.get_future();
+  state_->thread = std::thread([s = state_.get(), &started] {
+    auto io = kj::setupAsyncIo();
+    s->io = &io;
+    s->tasks = kj::heap<kj::TaskSet>(*s);
+    auto stop = kj::newPromiseAndFulfiller<void>();
+    s->stop = kj::mv(stop.fulfiller);
+    started.set_value(kj::getCurrentThreadExecutor().addRef());
+    stop.promise.wait(io.waitScope);
+    s->tasks = nullptr;  // in the order they depend on each other
+    s->session = nullptr;
+    s->head = nullptr;
+    s->rpc = nullptr;
+    s->stream = nullptr;
+  });
+  state_->executor = executor.get();
+}
+
+HeadClient::~HeadClient() {
+  state_->executor->executeSync([s = state_.get()] { s->stop->fulfill(); });
+  state_->thread.join();
+}
+
+absl::StatusOr<std::unique_ptr<HeadClient>> HeadClient::Connect(const std::string& address,
+                                                                const std::string& token,
+                                                                absl::Duration timeout) {
+  std::unique_ptr<HeadClient> client(new HeadClient());
+  State* s = client->state_.get();
+  absl::Status status = s->executor->executeSync([&]() -> kj::Promise<absl::Status> {
+    auto connected = s->io->provider->getNetwork()
+                         .parseAddress(address)
+                         .then([](kj::Own<kj::NetworkAddress> head) {
+                           return head->connect().attach(kj::mv(head));
+                         })
+                         .then([s, token](kj::Own<kj::AsyncIoStream> stream) {
+                           s->stream = kj::mv(stream);
+                           return PresentToken(*s->stream, token);
+                         });
+    auto checked = connected.then(
+        [s, address](bool accepted) {
+          if (!accepted) {
+            return absl::PermissionDeniedError(absl::StrCat(
+                "the cluster head at ", address, " refused the cluster token (RAY_AUTH_TOKEN)"));
+          }
+          s->local_ip = LocalIp(*s->stream);
+          s->rpc = kj::heap<capnp::TwoPartyClient>(*s->stream);
+          s->head = s->rpc->bootstrap().castAs<ClusterHead>();
+          return absl::OkStatus();
+        },
+        [address](kj::Exception&& e) {
+          return absl::UnavailableError(absl::StrCat("cannot reach the cluster head at ", address,
+                                                     ": ", e.getDescription().cStr()));
+        });
+    auto limit = absl::ToInt64Nanoseconds(timeout) * kj::NANOSECONDS;
+    return s->io->provider->getTimer()
+        .timeoutAfter(limit, kj::mv(checked))
+        .catch_([address, timeout](kj::Exception&&) {
+          return absl::UnavailableError(absl::StrCat("cannot reach the cluster head at ", address,
+                                                     " within ", absl::FormatDuration(timeout)));
+        });
+  });
+  if (!status.ok()) return status;
+  client->local_ip_ = s->local_ip;
+  return client;
+}
+
+absl::Status HeadClient::Join(const NodeEntry& node, JoinOptions options) {
+  State* s = state_.get();
+  return s->executor->executeSync([&]() -> kj::Promise<absl::Status> {
+    auto request = s->head.registerRequest();
+    request.setProtocolVersion(options.protocol_version);
+    request.setLibraryVersion(options.library_version);
+    FillNodeInfo(node, request.initNode());
+    return request.send().then(
+        [s, options](capnp::Response<ClusterHead::RegisterResults>&& response) {
+          if (response.hasError() && response.getError().size() > 0) {
+            return absl::FailedPreconditionError(
+                absl::StrCat("the cluster head refused this node: ", response.getError().cStr()));
+          }
+          s->session = response.getNode();
+          s->tasks->add(s->Heartbeats(options));
+          return absl::OkStatus();
+        },
+        [](kj::Exception&& e) {
+          return absl::UnavailableError(
+              absl::StrCat("cannot join the cluster: ", e.getDescription().cStr()));
+        });
+  });
+}
+
+absl::StatusOr<std::vector<NodeEntry>> HeadClient::Nodes() {
+  State* s = state_.get();
+  using Result = absl::StatusOr<std::vector<NodeEntry>>;
+  return s->executor->executeSync([&]() -> kj::Promise<Result> {
+    return s->head.nodesRequest().send().then(
+        [](capnp::Response<ClusterHead::NodesResults>&& response) -> Result {
+          std::vector<NodeEntry> nodes;
+          for (auto info : response.getNodes()) nodes.push_back(ReadNodeInfo(info));
+          return nodes;
+        },
+        [](kj::Exception&& e) -> Result {
+          return absl::UnavailableError(
+              absl::StrCat("cannot read the cluster's nodes: ", e.getDescription().cStr()));
+        });
+  });
+}
+
+}  // namespace ray::cluster

@@ -1,0 +1,53 @@
+// A connection to the cluster head, for a node, a driver or the `ray` CLI: connects over TCP,
+// presents the token, and then registers a node (and heartbeats for it) or reads the node
+// table. The connection lives on a thread of its own with its KJ event loop; the calls block.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "ray/cluster/node_table.h"
+#include "ray/cluster/version.h"
+
+namespace ray::cluster {
+
+struct JoinOptions {
+  absl::Duration heartbeat_period = absl::Seconds(1);
+  // The store's bytes in use, sent with each heartbeat (called on the client's thread).
+  std::function<uint64_t()> store_used;
+  // What the node says it runs (tests change them to see a mismatch refused).
+  uint32_t protocol_version = kProtocolVersion;
+  std::string library_version = kLibraryVersion;
+};
+
+class HeadClient {
+ public:
+  // Connects to `address` (HOST:PORT) and presents `token`. Unavailable if the head cannot be
+  // reached within `timeout`; PermissionDenied if it refuses the token.
+  static absl::StatusOr<std::unique_ptr<HeadClient>> Connect(
+      const std::string& address, const std::string& token,
+      absl::Duration timeout = absl::Seconds(5));
+  // Closes the connection (the head then holds a node registered through it dead).
+  ~HeadClient();
+
+  // Registers `node` and heartbeats for it until this client is destroyed. FailedPrecondition
+  // with the head's reason if refused (versions, a node ID already known).
+  absl::Status Join(const NodeEntry& node, JoinOptions options = {});
+  // The head's node table.
+  absl::StatusOr<std::vector<NodeEntry>> Nodes();
+  // This end's IP address on the connection (how the head's network sees this machine).
+  const std::string& local_ip() const { return local_ip_; }
+
+  struct State;  // head_client.cc
+
+ private:
+  HeadClient();
+  std::unique_ptr<State> state_;
+  std::string local_ip_;
+};
+
+}  // namespace ray::cluster

@@ -1,0 +1,200 @@
+#include "ray/cluster/head_server.h"
+
+#include <arpa/inet.h>
+#include <capnp/rpc-twoparty.h>
+#include <kj/debug.h>
+#include <netinet/in.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "ray/cluster/handshake.h"
+#include "ray/cluster/node_info.h"
+#include "ray/cluster/version.h"
+#include "ray/rpc/cluster.capnp.h"
+
+namespace ray::cluster {
+
+using rpc::cluster::ClusterHead;
+using rpc::cluster::NodeSession;
+
+struct HeadServer::Impl : public kj::TaskSet::ErrorHandler {
+  Impl(kj::AsyncIoContext& io, HeadOptions options) : io(io), options(std::move(options)) {}
+  void taskFailed(kj::Exception&& e) override {
+    KJ_LOG(WARNING, "cluster connection failed", e.getDescription());
+  }
+  kj::Promise<void> AcceptLoop();
+  kj::Promise<void> LivenessLoop();
+  void Serve(kj::Own<kj::AsyncIoStream> stream);
+  void Log(const std::string& line) { fprintf(stderr, "ray head: %s\n", line.c_str()); }
+
+  kj::AsyncIoContext& io;
+  const HeadOptions options;
+  NodeTable table;
+  std::string local_node_id;
+  kj::Own<kj::ConnectionReceiver> listener;
+  kj::Own<capnp::TwoPartyServer> rpc;
+  kj::TaskSet handshakes{*this};
+};
+
+namespace {
+
+std::string PeerName(kj::AsyncIoStream& stream) {
+  sockaddr_storage address{};
+  kj::uint length = sizeof(address);
+  char host[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  try {
+    stream.getpeername(reinterpret_cast<sockaddr*>(&address), &length);
+  } catch (...) {
+    return "an unknown peer";
+  }
+  if (address.ss_family == AF_INET) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&address);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+    port = ntohs(in->sin_port);
+  } else if (address.ss_family == AF_INET6) {
+    auto* in = reinterpret_cast<sockaddr_in6*>(&address);
+    inet_ntop(AF_INET6, &in->sin6_addr, host, sizeof(host));
+    port = ntohs(in->sin6_port);
+  }
+  return absl::StrCat(host, ":", port);
+}
+
+class NodeSessionImpl final : public NodeSession::Server {
+ public:
+  NodeSessionImpl(HeadServer::Impl& head, std::string node_id)
+      : head_(head), node_id_(std::move(node_id)) {}
+  ~NodeSessionImpl() {
+    if (head_.table.MarkDead(node_id_, "its connection to the head ended")) {
+      head_.Log(absl::StrCat("node ", node_id_, " is dead: its connection ended"));
+    }
+  }
+  kj::Promise<void> heartbeat(HeartbeatContext context) override {
+    if (!head_.table.Heartbeat(node_id_, context.getParams().getStoreUsedBytes(), absl::Now())) {
+      return KJ_EXCEPTION(DISCONNECTED, "the head holds this node dead", node_id_);
+    }
+    return kj::READY_NOW;
+  }
+
+ private:
+  HeadServer::Impl& head_;
+  std::string node_id_;
+};
+
+class ClusterHeadImpl final : public ClusterHead::Server {
+ public:
+  explicit ClusterHeadImpl(HeadServer::Impl& head) : head_(head) {}
+
+  kj::Promise<void> register_(RegisterContext context) override {
+    auto params = context.getParams();
+    std::string library = params.getLibraryVersion();
+    auto results = context.getResults();
+    if (params.getProtocolVersion() != kProtocolVersion || library != kLibraryVersion) {
+      std::string error = absl::StrCat(
+          "version mismatch: the head runs protocol ", kProtocolVersion, " of ", kLibraryVersion,
+          ", this node protocol ", params.getProtocolVersion(), " of ", library);
+      head_.Log(absl::StrCat("refused a node: ", error));
+      results.setError(error);
+      return kj::READY_NOW;
+    }
+    NodeEntry node = ReadNodeInfo(params.getNode());
+    node.is_head = false;
+    if (absl::Status status = head_.table.Register(node, absl::Now()); !status.ok()) {
+      head_.Log(absl::StrCat("refused a node: ", status.message()));
+      results.setError(std::string(status.message()));
+      return kj::READY_NOW;
+    }
+    head_.Log(absl::StrCat("node ", node.node_id, " at ", node.address, " joined"));
+    results.setNode(kj::heap<NodeSessionImpl>(head_, node.node_id));
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> nodes(NodesContext context) override {
+    std::vector<NodeEntry> nodes = head_.table.Nodes();
+    auto results = context.getResults();
+    auto list = results.initNodes(nodes.size());
+    for (size_t i = 0; i < nodes.size(); ++i) FillNodeInfo(nodes[i], list[i]);
+    results.setHeadVersion(kLibraryVersion);
+    return kj::READY_NOW;
+  }
+
+ private:
+  HeadServer::Impl& head_;
+};
+
+}  // namespace
+
+kj::Promise<void> HeadServer::Impl::AcceptLoop() {
+  return listener->accept().then([this](kj::Own<kj::AsyncIoStream>&& stream) {
+    Serve(kj::mv(stream));
+    return AcceptLoop();
+  });
+}
+
+void HeadServer::Impl::Serve(kj::Own<kj::AsyncIoStream> stream) {
+  std::string peer = PeerName(*stream);
+  auto check = io.provider->getTimer().timeoutAfter(
+      absl::ToInt64Nanoseconds(options.handshake_timeout) * kj::NANOSECONDS,
+      AcceptToken(*stream, options.token));
+  auto checked = check.catch_([](kj::Exception&& e) {
+    return std::string(e.getType() == kj::Exception::Type::OVERLOADED
+                           ? "no cluster token in time"
+                           : "the connection failed before presenting a token");
+  });
+  handshakes.add(checked.then([this, peer, stream = kj::mv(stream)](std::string refusal) mutable {
+    if (!refusal.empty()) {
+      Log(absl::StrCat("closed the connection from ", peer, ": ", refusal));
+      return;  // dropping the stream closes it
+    }
+    rpc->accept(kj::mv(stream));
+  }));
+}
+
+kj::Promise<void> HeadServer::Impl::LivenessLoop() {
+  auto delay = absl::ToInt64Nanoseconds(options.health.period) * kj::NANOSECONDS;
+  return io.provider->getTimer().afterDelay(delay).then([this] {
+    absl::Duration timeout = options.health.period * options.health.failure_threshold;
+    for (const std::string& id : table.ExpireSilent(absl::Now(), timeout)) {
+      Log(absl::StrCat("node ", id, " is dead: no heartbeat for ", absl::FormatDuration(timeout)));
+    }
+    if (options.local_store_used) {
+      table.Heartbeat(local_node_id, options.local_store_used(), absl::Now());
+    }
+    return LivenessLoop();
+  });
+}
+
+HeadServer::HeadServer(kj::AsyncIoContext& io, HeadOptions options)
+    : impl_(std::make_unique<Impl>(io, std::move(options))) {
+  impl_->rpc = kj::heap<capnp::TwoPartyServer>(kj::heap<ClusterHeadImpl>(*impl_));
+}
+
+HeadServer::~HeadServer() = default;
+
+absl::StatusOr<int> HeadServer::Listen(const std::string& host, int port) {
+  absl::Status status = absl::OkStatus();
+  KJ_IF_MAYBE (e, kj::runCatchingExceptions([&] {
+                 auto address = impl_->io.provider->getNetwork()
+                                    .parseAddress(host, static_cast<kj::uint>(port))
+                                    .wait(impl_->io.waitScope);
+                 impl_->listener = address->listen();
+               })) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", host, ":", port, ": ", e->getDescription().cStr()));
+  }
+  return static_cast<int>(impl_->listener->getPort());
+}
+
+absl::Status HeadServer::AddLocalNode(NodeEntry node) {
+  node.is_head = true;
+  impl_->local_node_id = node.node_id;
+  return impl_->table.Register(std::move(node), absl::Now());
+}
+
+kj::Promise<void> HeadServer::Run() {
+  KJ_REQUIRE(impl_->listener.get() != nullptr, "Listen() first");
+  return impl_->AcceptLoop().exclusiveJoin(impl_->LivenessLoop());
+}
+
+}  // namespace ray::cluster

@@ -1,0 +1,46 @@
+// The cluster head: serves the node table over Cap'n Proto RPC on TCP (cluster.capnp) to
+// connections that present the cluster token first (handshake.h), and marks nodes dead when
+// their connection ends or their heartbeats stop. Runs on the calling thread's KJ event loop.
+#pragma once
+
+#include <kj/async-io.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "ray/cluster/local_files.h"
+#include "ray/cluster/node_table.h"
+
+namespace ray::cluster {
+
+struct HeadOptions {
+  std::string token;  // what every connection must present first
+  HealthOptions health;
+  // A connection that has not presented its token by then is closed.
+  absl::Duration handshake_timeout = absl::Seconds(5);
+  // The head node's store bytes in use, read at each liveness check; null: not reported.
+  std::function<uint64_t()> local_store_used;
+};
+
+class HeadServer {
+ public:
+  HeadServer(kj::AsyncIoContext& io, HeadOptions options);
+  ~HeadServer();
+
+  // Binds `host`:`port` (port 0: any free one); returns the port.
+  absl::StatusOr<int> Listen(const std::string& host, int port);
+  // Puts the head's own node in the table (it sends no heartbeats: it lives with the head).
+  absl::Status AddLocalNode(NodeEntry node);
+  // Accepts connections and checks liveness until the promise is dropped.
+  kj::Promise<void> Run();
+
+  struct Impl;  // head_server.cc
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ray::cluster

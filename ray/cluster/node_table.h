@@ -1,0 +1,49 @@
+// The head's node table, no I/O: who joined, with what, and who is alive. Dead is final.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace ray::cluster {
+
+struct NodeEntry {
+  std::string node_id;  // hex
+  std::string address;  // IP address
+  double num_cpus = 0;
+  std::map<std::string, double> resources;  // custom resources
+  uint64_t object_store_bytes = 0;
+  uint64_t store_used_bytes = 0;
+  bool alive = true;
+  bool is_head = false;
+  std::string death_reason;
+  absl::Time last_heartbeat;
+};
+
+// A node's resources by Ray's names: "CPU", "object_store_memory" (bytes), its custom ones, and
+// "node:<address>" (1).
+std::map<std::string, double> RayResources(const NodeEntry& node);
+
+class NodeTable {
+ public:
+  // AlreadyExists if a node with this ID joined before (alive or dead).
+  absl::Status Register(NodeEntry node, absl::Time now);
+  // Notes a heartbeat of a live node; false if it is unknown or dead.
+  bool Heartbeat(const std::string& node_id, uint64_t store_used_bytes, absl::Time now);
+  // Marks a live node dead for `reason`; false if it was not alive.
+  bool MarkDead(const std::string& node_id, const std::string& reason);
+  // Marks dead every live node but the head whose last heartbeat is older than `timeout`;
+  // returns their IDs.
+  std::vector<std::string> ExpireSilent(absl::Time now, absl::Duration timeout);
+  // Every node, in the order they joined.
+  std::vector<NodeEntry> Nodes() const;
+
+ private:
+  std::vector<NodeEntry> nodes_;  // a few per machine: a scan is fine for now
+  NodeEntry* Find(const std::string& node_id);
+};
+
+}  // namespace ray::cluster

@@ -1,0 +1,145 @@
+// Runs the real `ray` binary for a test, in a temp folder of the test's own (TMPDIR), so its
+// nodes, tokens and `ray stop` see nothing of other tests. Every node a test starts is stopped
+// by `ray stop --force` (by PID) when the fixture ends.
+#pragma once
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace ray::testing {
+
+struct RunResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+// Runs `ray args...` to its end (it must end: `ray start` returns once its node serves).
+inline RunResult RunRay(const std::vector<std::string>& args) {
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) std::abort();
+  std::vector<std::string> argv = {"ray/cli/ray"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    dup2(out[1], STDERR_FILENO);
+    std::vector<char*> raw;
+    for (auto& a : argv) raw.push_back(a.data());
+    raw.push_back(nullptr);
+    execv(raw[0], raw.data());
+    _exit(127);
+  }
+  close(out[1]);
+  RunResult result;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(out[0], buf, sizeof(buf))) > 0) result.output.append(buf, n);
+  close(out[0]);
+  int status;
+  waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+// The first match of `pattern`'s group 1 in `text`, or "".
+inline std::string Find(const std::string& text, const std::string& pattern) {
+  std::smatch match;
+  return std::regex_search(text, match, std::regex(pattern)) ? match[1].str() : "";
+}
+
+// A process by pidfd: waits for its end (a generous bound), never by sleeping.
+inline bool EndsWithin(pid_t pid, absl::Duration bound) {
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return true;  // already gone
+  pollfd ended{fd, POLLIN, 0};
+  bool done = poll(&ended, 1, absl::ToInt64Milliseconds(bound)) == 1;
+  close(fd);
+  return done;
+}
+
+inline std::vector<pid_t> Children(pid_t pid) {
+  std::ifstream file(absl::StrCat("/proc/", pid, "/task/", pid, "/children"));
+  std::vector<pid_t> children;
+  pid_t child;
+  while (file >> child) children.push_back(child);
+  return children;
+}
+
+// A started node: its ID, folder, process and its store's.
+struct StartedNode {
+  std::string id;
+  std::string folder;
+  pid_t pid = -1;
+  pid_t store_pid = -1;
+};
+
+class RayCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Not under TEST_TMPDIR: a unix socket's path must stay short (108 bytes).
+    std::string dir = "/tmp/ray-cli-test-XXXXXX";
+    ASSERT_NE(mkdtemp(dir.data()), nullptr);
+    tmp_ = dir;
+    setenv("TMPDIR", tmp_.c_str(), 1);
+    unsetenv("RAY_AUTH_TOKEN");
+    unsetenv("RAY_ADDRESS");
+    root_ = absl::StrCat(tmp_, "/ray-", getuid());
+  }
+  void TearDown() override {
+    RunRay({"stop", "--force"});
+    std::error_code ignored;
+    std::filesystem::remove_all(tmp_, ignored);
+  }
+
+  // `ray start args...`; fails the test unless it succeeds.
+  StartedNode Start(std::vector<std::string> args) {
+    args.insert(args.begin(), "start");
+    args.push_back("--object-store-memory=32M");
+    RunResult run = RunRay(args);
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    StartedNode node;
+    node.id = Find(run.output, "node ([0-9a-f]{56})");
+    node.folder = Find(run.output, "session folder ([^)]+)\\)");
+    std::ifstream pid_file(node.folder + "/node.pid");
+    pid_file >> node.pid;
+    auto children = Children(node.pid);
+    if (children.size() == 1) node.store_pid = children[0];
+    EXPECT_GT(node.pid, 0) << run.output;
+    EXPECT_GT(node.store_pid, 0) << run.output;
+    if (address_.empty()) address_ = Find(run.output, "Cluster address: (\\S+)");
+    return node;
+  }
+
+  // `ray status` until `done(output)` holds, at most `bound`.
+  template <typename Done>
+  std::string StatusUntil(Done done, absl::Duration bound = absl::Seconds(20)) {
+    absl::Time deadline = absl::Now() + bound;
+    RunResult run;
+    do {
+      run = RunRay({"status"});
+    } while (!done(run.output) && absl::Now() < deadline);
+    return run.output;
+  }
+
+  std::string tmp_;
+  std::string root_;
+  std::string address_;
+};
+
+}  // namespace ray::testing
