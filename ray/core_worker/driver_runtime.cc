@@ -239,7 +239,8 @@ absl::StatusOr<std::vector<ObjectID>> DriverRuntimeImpl::Submit(TaskSpec spec) {
   if (!stored.ok()) return stored.status();
   task.args.reserve(spec.args.size());
   for (TaskArg& arg : spec.args) {
-    task.args.push_back(TaskRecord::Arg{.ref = arg.ref, .value = std::move(arg.value)});
+    task.args.push_back(
+        TaskRecord::Arg{.ref = arg.ref, .value = arg.ref.IsNil() ? std::move(arg.value) : ""});
   }
   std::vector<ObjectID> returns;
   for (int i = 1; i <= task.num_returns; ++i) returns.push_back(ObjectID::ForReturn(task.id, i));

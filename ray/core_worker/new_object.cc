@@ -111,8 +111,7 @@ absl::StatusOr<std::vector<ObjectID>> MoveLargeArgs(
       for (const ObjectID& made : stored) release(made);
       return id.status();
     }
-    arg.ref = *id;
-    arg.value = std::string();
+    arg.ref = *id;  // its value stays, freed with the spec (see new_object.h)
     stored.push_back(*id);
   }
   return stored;

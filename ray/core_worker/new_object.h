@@ -76,7 +76,10 @@ class NewObject {
 // ray/rpc/inline_values.h) into objects made by `put` (a runtime's Put): each such argument
 // becomes a reference.
 // Returns the objects made (the caller drops its references once the task holds them). When a
-// put fails, the objects made so far are handed to `release` and its error is returned.
+// put fails, the objects made so far are handed to `release` and its error is returned. A moved
+// argument keeps its value string, for the caller to free with the spec after submitting: freed
+// here, the large block at the top of the heap goes back to the system, and the next task's
+// argument faults its pages in again (2.5x slower tasks with 1 MiB arguments, task_bench).
 absl::StatusOr<std::vector<ObjectID>> MoveLargeArgs(
     std::vector<TaskArg>& args,
     absl::FunctionRef<absl::StatusOr<ObjectID>(size_t size, ObjectWrite write)> put,
