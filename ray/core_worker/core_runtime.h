@@ -19,7 +19,7 @@
 #include "ray/common/id.h"
 #include "ray/common/interrupt_check.h"
 #include "ray/function/invoker.h"
-#include "ray/observability/task_graph.h"
+#include "ray/observability/graph_snapshot.h"
 #include "ray/rpc/inline_values.h"
 
 namespace ray::core {
@@ -88,7 +88,7 @@ class CoreRuntime {
   virtual void AddRef(const ObjectID& id) = 0;
   virtual void RemoveRef(const ObjectID& id) = 0;
   // The computation graph so far, where this runtime records one (the driver's); else nullopt.
-  virtual std::optional<TaskGraph::Snapshot> GraphSnapshot() const { return std::nullopt; }
+  virtual std::optional<TaskGraphSnapshot> GraphSnapshot() const { return std::nullopt; }
   // The task the calling thread runs: in a worker the running task (the innermost one when
   // tasks nest), in a driver the driver's own root task. Nil if the runtime does not know.
   virtual TaskID CurrentTaskId() const { return TaskID::Nil(); }

@@ -90,7 +90,7 @@ void RuntimeGate::RemoveRef(const ObjectID& id) {
   if (pass.open()) pass.runtime().RemoveRef(id);
 }
 
-std::optional<TaskGraph::Snapshot> RuntimeGate::GraphSnapshot() const {
+std::optional<TaskGraphSnapshot> RuntimeGate::GraphSnapshot() const {
   Pass pass(*this);
   return pass.open() ? pass.runtime().GraphSnapshot() : std::nullopt;
 }

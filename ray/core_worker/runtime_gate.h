@@ -42,7 +42,7 @@ class RuntimeGate final : public CoreRuntime {
                                    absl::Duration timeout) override;
   void AddRef(const ObjectID& id) override;
   void RemoveRef(const ObjectID& id) override;
-  std::optional<TaskGraph::Snapshot> GraphSnapshot() const override;
+  std::optional<TaskGraphSnapshot> GraphSnapshot() const override;
   TaskID CurrentTaskId() const override;
 
  private:

@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "ray/common/id.h"
+#include "ray/observability/graph_snapshot.h"
 
 namespace ray::core {
 
@@ -33,7 +34,9 @@ namespace ray::core {
 // of the program; tasks already recorded still get their start and end).
 class TaskGraph {
  public:
-  enum class State : uint8_t { kWaiting, kRunning, kDone, kFailed };
+  using State = TaskState;
+  using Task = RecordedTask;
+  using Snapshot = TaskGraphSnapshot;
   static constexpr size_t kDefaultMaxTasks = 250'000;  // some 25 MB
 
   // `root` is the driver's task, drawn as the box "op-root".
@@ -55,26 +58,6 @@ class TaskGraph {
   void OnRan(const TaskID& task, int worker_pid, absl::Time started, absl::Time finished,
              bool failed);
 
-  // Times not yet reached are absl::InfinitePast(); worker_pid is -1 until the task starts.
-  struct Task {
-    TaskID id, parent;
-    std::string function;
-    std::vector<ObjectID> reads;
-    int num_returns = 0;
-    State state = State::kWaiting;
-    absl::Time submitted = absl::InfinitePast();
-    absl::Time started = absl::InfinitePast();
-    absl::Time finished = absl::InfinitePast();
-    int worker_pid = -1;
-  };
-  // Tasks in submission order (the root is not among them); puts as (object, task that put it).
-  struct Snapshot {
-    TaskID root;
-    std::vector<Task> tasks;
-    std::vector<std::pair<ObjectID, TaskID>> puts;
-    size_t tasks_not_recorded = 0;  // submitted after max_tasks
-    size_t puts_not_recorded = 0;
-  };
   // A consistent copy of everything recorded so far. Holds the lock only to copy the compact
   // records (O(tasks), a few tens of ns per task); expands them into Tasks after releasing it.
   Snapshot Take() const;

@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "ray/api.h"
 #include "ray/core_worker/core_runtime.h"
+#include "ray/observability/task_graph.h"
 
 namespace {
 
