@@ -72,9 +72,12 @@ TEST_F(CliTest, HeadAndTwoNodesThenDeathsThenStop) {
   EXPECT_TRUE(EndsWithin(other.store_pid, absl::Seconds(10)));
   EXPECT_FALSE(std::filesystem::exists(other.folder));
 
+  // The SIGKILLed node left its folder: removed, reported as ended before, not as stopped.
+  EXPECT_TRUE(std::filesystem::exists(gpu.folder));
   RunResult stop = RunRay({"stop"});
   EXPECT_EQ(stop.exit_code, 0) << stop.output;
-  EXPECT_NE(stop.output.find("Stopped 1 node."), std::string::npos) << stop.output;
+  EXPECT_NE(stop.output.find("Stopped 1 node.\n1 node had already ended"), std::string::npos)
+      << stop.output;
   for (pid_t pid : {head.pid, head.store_pid}) {
     EXPECT_TRUE(EndsWithin(pid, absl::Seconds(10))) << pid;
   }
@@ -120,6 +123,13 @@ TEST_F(NodeWithoutHeadTest, NodeStopsWhenItsHeadIsKilled) {
   std::string why = NodeEnds(started);
   EXPECT_NE(why.find("the cluster head at " + address_ + " is gone"), std::string::npos) << why;
   EXPECT_NE(why.find("stopping this node"), std::string::npos) << why;
+  // Only the head's folder is left; `ray stop` stops nothing and removes it.
+  ASSERT_TRUE(EndsWithin(started.head.store_pid, absl::Seconds(10)));
+  RunResult stop = RunRay({"stop"});
+  EXPECT_EQ(stop.exit_code, 0) << stop.output;
+  EXPECT_NE(stop.output.find("Stopped 0 nodes.\n1 node had already ended"), std::string::npos)
+      << stop.output;
+  EXPECT_TRUE(std::filesystem::is_empty(root_)) << "left in " << root_;
 }
 
 TEST_F(NodeWithoutHeadTest, NodeStopsWhenItsHeadStopsAnswering) {
