@@ -1,9 +1,10 @@
 """The PEP 517 build backend behind `pip install ./python` (named in pyproject.toml).
 
 build_wheel runs `bazel build //python:pkg` in the repository (the folder above this one) and
-packs what it assembles, bazel-bin/python/pkg/ray/ (the package's sources and the extension
-_raylet.so), into a wheel for the running interpreter. Only the standard library is used, so
-pip's isolated build environment needs nothing from an index.
+packs what it assembles, bazel-bin/python/pkg/ray/ (the package's sources, the extension
+_raylet.so and the `ray` binary in _bin/), into a wheel for the running interpreter, with the
+console commands of [project.scripts]. Only the standard library is used, so pip's isolated
+build environment needs nothing from an index.
 
 There is no sdist: the extension is built from the whole repository, not from python/ alone.
 """
@@ -43,10 +44,11 @@ class Project:
     def __init__(self):
         with open(PYTHON_DIR / "pyproject.toml", "rb") as f:
             self.fields = tomllib.load(f)["project"]
-        unknown = sorted(set(self.fields) - set(PROJECT_FIELDS))
+        unknown = sorted(set(self.fields) - set(PROJECT_FIELDS) - {"scripts"})
         if unknown:
             raise SystemExit(f"libray: pyproject.toml: [project] fields {unknown} are not "
-                             f"supported by _build_backend.py (it writes {list(PROJECT_FIELDS)})")
+                             f"supported by _build_backend.py (it writes "
+                             f"{list(PROJECT_FIELDS) + ['scripts']})")
         # Names in file names: runs of -_. become one _ (the wheel spec's escaping).
         name = re.sub(r"[-_.]+", "_", self.fields["name"]).lower()
         self.dist_info = f"{name}-{self.fields['version']}.dist-info"
@@ -64,7 +66,13 @@ class Project:
             "Root-Is-Purelib: false",
             f"Tag: {interpreter_tag()}",
         ]
-        return {"METADATA": "\n".join(metadata) + "\n", "WHEEL": "\n".join(wheel) + "\n"}
+        files = {"METADATA": "\n".join(metadata) + "\n", "WHEEL": "\n".join(wheel) + "\n"}
+        scripts = self.fields.get("scripts", {})
+        if scripts:  # console commands, which pip installs into the environment's bin/
+            lines = ["[console_scripts]"]
+            lines += [f"{name} = {target}" for name, target in scripts.items()]
+            files["entry_points.txt"] = "\n".join(lines) + "\n"
+        return files
 
 
 def interpreter_tag():
@@ -130,8 +138,10 @@ def write_wheel(path, project):
     for file in sorted(package_dir.rglob("*")):
         # Skip bytecode an interpreter may have written there (PYTHONPATH=bazel-bin/python/pkg).
         if file.is_file() and "__pycache__" not in file.parts:
-            # Bazel marks every output executable; of these, only the extension module is.
-            mode = 0o755 if file.suffix == ".so" else 0o644
+            # Bazel marks every output executable; of these, only the extension module and the
+            # binaries in ray/_bin/ are.
+            executable = file.suffix == ".so" or file.parent.name == "_bin"
+            mode = 0o755 if executable else 0o644
             entries.append((file.relative_to(package_dir).as_posix(), file.read_bytes(), mode))
     if not any(name == "ray/_raylet.so" for name, _, _ in entries):
         raise SystemExit(f"libray: {PACKAGE_DIR} has no ray/_raylet.so after the build")

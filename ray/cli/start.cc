@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -92,8 +93,8 @@ absl::StatusOr<core::Pidfd> StartStore(const NodePlan& plan, int ready_fd, pid_t
   return store;
 }
 
-// The node's process: store, head or link to the head, until SIGTERM, SIGINT or the store's
-// end. Returns the exit code.
+// The node's process: store, head or link to the head, until SIGTERM, SIGINT, the store's
+// end or (a node that joined) the head's loss. Returns the exit code.
 int RunNode(NodePlan plan, int ready_fd) {
   prctl(PR_SET_NAME, plan.options.head ? "ray::head" : "ray::node");
   signal(SIGPIPE, SIG_IGN);
@@ -102,6 +103,8 @@ int RunNode(NodePlan plan, int ready_fd) {
   std::string error;
   std::string address;
   pid_t store_pid = -1;
+  int lost[2] = {-1, -1};  // the link to the head writes why it lost the head
+  bool head_gone = false;
   {
     if (absl::Status written = WritePidFile(plan.folder); !written.ok()) {
       Report(ready_fd, false, absl::StrCat(written.message(), "\n"));
@@ -145,10 +148,16 @@ int RunNode(NodePlan plan, int ready_fd) {
       address = plan.head_address;
       auto connected = cluster::HeadClient::Connect(address, plan.token);
       absl::Status status = connected.status();
-      if (connected.ok()) {
+      if (pipe2(lost, O_CLOEXEC | O_NONBLOCK) != 0) status = absl::InternalError("pipe");
+      if (connected.ok() && status.ok()) {
         link = *std::move(connected);
-        status = link->Join(
-            plan.node, {.heartbeat_period = cluster::HealthFromEnv().period, .store_used = used});
+        cluster::HealthOptions health = cluster::HealthFromEnv();
+        status = link->Join(plan.node, {.heartbeat_period = health.period,
+                                        .lost_after = health.period * health.failure_threshold,
+                                        .store_used = used,
+                                        .on_lost = [fd = lost[1]](const std::string& why) {
+                                          (void)!write(fd, why.data(), why.size());
+                                        }});
       }
       error = std::string(status.message());
     }
@@ -162,9 +171,25 @@ int RunNode(NodePlan plan, int ready_fd) {
                       .exclusiveJoin(io.unixEventPort.onSignal(SIGINT).ignoreResult())
                       .exclusiveJoin(store_end.whenBecomesReadable())
                       .exclusiveJoin(kj::mv(serving));
+      std::optional<kj::UnixEventPort::FdObserver> head_lost;
+      if (link) {
+        head_lost.emplace(io.unixEventPort, lost[0], kj::UnixEventPort::FdObserver::OBSERVE_READ);
+        stop = stop.exclusiveJoin(head_lost->whenBecomesReadable());
+      }
       stop.wait(io.waitScope);
     }
-    link = nullptr;
+    link = nullptr;  // no more calls of on_lost
+    if (lost[0] >= 0) {
+      char why[512];
+      ssize_t n = read(lost[0], why, sizeof(why));
+      if (n > 0) {
+        fprintf(stderr, "ray: the cluster head at %s is gone (%.*s); stopping this node\n",
+                address.c_str(), static_cast<int>(n), why);
+        head_gone = true;
+      }
+      close(lost[0]);
+      close(lost[1]);
+    }
     head = nullptr;
     store_client = nullptr;
     if (store.ok()) store->Signal(SIGTERM);
@@ -181,7 +206,7 @@ int RunNode(NodePlan plan, int ready_fd) {
     Report(ready_fd, false, absl::StrCat("cannot start the node: ", error, "\n"));
     return 1;
   }
-  return 0;
+  return head_gone ? 1 : 0;
 }
 
 }  // namespace

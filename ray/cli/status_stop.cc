@@ -90,10 +90,14 @@ int Stop(bool force, int grace_seconds) {
   }
   std::vector<NodeFolder> folders = ListNodeFolders(*root);
   std::vector<core::Pidfd> stopping;
+  size_t ended = 0;  // before this call: not stopped by it, only their folders removed
   for (const NodeFolder& folder : folders) {
-    if (folder.pid <= 0) continue;
-    core::Pidfd node(static_cast<int>(syscall(SYS_pidfd_open, folder.pid, 0)));
-    if (!node.valid()) continue;
+    core::Pidfd node(folder.pid > 0 ? static_cast<int>(syscall(SYS_pidfd_open, folder.pid, 0))
+                                    : -1);
+    if (!node.valid() || node.Ended()) {
+      ++ended;
+      continue;
+    }
     node.Signal(force ? SIGKILL : SIGTERM);
     stopping.push_back(std::move(node));
   }
@@ -115,6 +119,11 @@ int Stop(bool force, int grace_seconds) {
   }
   std::cout << "Stopped " << stopping.size() << " node" << (stopping.size() == 1 ? "" : "s")
             << ".\n";
+  if (ended > 0) {
+    std::cout << ended
+              << (ended == 1 ? " node had already ended; its folder is removed.\n"
+                             : " nodes had already ended; their folders are removed.\n");
+  }
   return 0;
 }
 

@@ -23,7 +23,8 @@ struct HeadClient::State : public kj::TaskSet::ErrorHandler {
   void taskFailed(kj::Exception&& e) override {
     fprintf(stderr, "ray: lost the link to the cluster head: %s\n", e.getDescription().cStr());
   }
-  kj::Promise<void> Heartbeats(JoinOptions options);
+  kj::Promise<void> Heartbeats();
+  kj::Promise<void> WatchHead();
 
   std::thread thread;
   kj::Own<const kj::Executor> executor;
@@ -35,6 +36,7 @@ struct HeadClient::State : public kj::TaskSet::ErrorHandler {
   NodeSession::Client session = nullptr;
   kj::Own<kj::TaskSet> tasks;
   std::string local_ip;
+  JoinOptions join;
 };
 
 namespace {
@@ -54,13 +56,35 @@ std::string LocalIp(kj::AsyncIoStream& stream) {
 
 }  // namespace
 
-kj::Promise<void> HeadClient::State::Heartbeats(JoinOptions options) {
-  auto delay = absl::ToInt64Nanoseconds(options.heartbeat_period) * kj::NANOSECONDS;
-  return io->provider->getTimer().afterDelay(delay).then([this, options]() mutable {
+kj::Promise<void> HeadClient::State::Heartbeats() {
+  auto delay = absl::ToInt64Nanoseconds(join.heartbeat_period) * kj::NANOSECONDS;
+  return io->provider->getTimer().afterDelay(delay).then([this] {
     auto request = session.heartbeatRequest();
-    request.setStoreUsedBytes(options.store_used ? options.store_used() : 0);
-    return request.send().ignoreResult().then(
-        [this, options = std::move(options)]() mutable { return Heartbeats(std::move(options)); });
+    request.setStoreUsedBytes(join.store_used ? join.store_used() : 0);
+    auto limit = absl::ToInt64Nanoseconds(join.lost_after) * kj::NANOSECONDS;
+    auto unanswered =
+        io->provider->getTimer().afterDelay(limit).then([this]() -> kj::Promise<void> {
+          return KJ_EXCEPTION(DISCONNECTED, absl::StrCat("no answer to a heartbeat for ",
+                                                         absl::FormatDuration(join.lost_after)));
+        });
+    return request.send().ignoreResult().exclusiveJoin(kj::mv(unanswered)).then([this] {
+      return Heartbeats();
+    });
+  });
+}
+
+// Ends when the head is lost, and says why (once).
+kj::Promise<void> HeadClient::State::WatchHead() {
+  auto ended = rpc->onDisconnect().then([]() -> kj::Promise<void> {
+    return KJ_EXCEPTION(DISCONNECTED, "the connection to the head ended");
+  });
+  return Heartbeats().exclusiveJoin(kj::mv(ended)).catch_([this](kj::Exception&& e) {
+    std::string why = e.getDescription().cStr();
+    if (join.on_lost) {
+      join.on_lost(why);
+    } else {
+      fprintf(stderr, "ray: lost the link to the cluster head: %s\n", why.c_str());
+    }
   });
 }
 
@@ -140,13 +164,14 @@ absl::Status HeadClient::Join(const NodeEntry& node, JoinOptions options) {
     request.setLibraryVersion(options.library_version);
     FillNodeInfo(node, request.initNode());
     return request.send().then(
-        [s, options](capnp::Response<ClusterHead::RegisterResults>&& response) {
+        [s, &options](capnp::Response<ClusterHead::RegisterResults>&& response) {
           if (response.hasError() && response.getError().size() > 0) {
             return absl::FailedPreconditionError(
                 absl::StrCat("the cluster head refused this node: ", response.getError().cStr()));
           }
           s->session = response.getNode();
-          s->tasks->add(s->Heartbeats(options));
+          s->join = std::move(options);
+          s->tasks->add(s->WatchHead());
           return absl::OkStatus();
         },
         [](kj::Exception&& e) {

@@ -17,8 +17,13 @@ namespace ray::cluster {
 
 struct JoinOptions {
   absl::Duration heartbeat_period = absl::Seconds(1);
+  // A heartbeat unanswered this long: the head is held lost.
+  absl::Duration lost_after = absl::Seconds(5);
   // The store's bytes in use, sent with each heartbeat (called on the client's thread).
   std::function<uint64_t()> store_used;
+  // Called once, on the client's thread, when the head is lost (the connection ended or a
+  // heartbeat failed or went unanswered), with why. Unset: why is printed to stderr.
+  std::function<void(const std::string&)> on_lost;
   // What the node says it runs (tests change them to see a mismatch refused).
   uint32_t protocol_version = kProtocolVersion;
   std::string library_version = kLibraryVersion;
@@ -34,8 +39,8 @@ class HeadClient {
   // Closes the connection (the head then holds a node registered through it dead).
   ~HeadClient();
 
-  // Registers `node` and heartbeats for it until this client is destroyed. FailedPrecondition
-  // with the head's reason if refused (versions, a node ID already known).
+  // Registers `node` and heartbeats for it until this client is destroyed or the head is lost.
+  // FailedPrecondition with the head's reason if refused (versions, a node ID already known).
   absl::Status Join(const NodeEntry& node, JoinOptions options = {});
   // The head's node table.
   absl::StatusOr<std::vector<NodeEntry>> Nodes();

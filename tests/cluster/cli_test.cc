@@ -1,5 +1,6 @@
 // The `ray` CLI with real processes on 127.0.0.1: a head and two nodes, `ray status`, a node
-// that dies or stops heartbeating shown dead, `ray stop` leaving nothing behind, --block.
+// that dies or stops heartbeating shown dead, a node ending when its head is gone, `ray stop`
+// leaving nothing behind, --block.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -65,17 +66,80 @@ TEST_F(CliTest, HeadAndTwoNodesThenDeathsThenStop) {
       StatusUntil([](const std::string& out) { return out.find("2 dead") != std::string::npos; });
   EXPECT_NE(after.find("1 alive, 2 dead"), std::string::npos) << after;
   EXPECT_NE(after.find("no heartbeat for 500ms"), std::string::npos) << after;
+  // Resumed, its next heartbeat is refused (dead is final): it stops by itself.
   kill(other.pid, SIGCONT);
+  EXPECT_TRUE(EndsWithin(other.pid, absl::Seconds(20)));
+  EXPECT_TRUE(EndsWithin(other.store_pid, absl::Seconds(10)));
+  EXPECT_FALSE(std::filesystem::exists(other.folder));
 
+  // The SIGKILLed node left its folder: removed, reported as ended before, not as stopped.
+  EXPECT_TRUE(std::filesystem::exists(gpu.folder));
   RunResult stop = RunRay({"stop"});
   EXPECT_EQ(stop.exit_code, 0) << stop.output;
-  EXPECT_NE(stop.output.find("Stopped 2 nodes."), std::string::npos) << stop.output;
-  for (pid_t pid : {head.pid, head.store_pid, other.pid, other.store_pid}) {
+  EXPECT_NE(stop.output.find("Stopped 1 node.\n1 node had already ended"), std::string::npos)
+      << stop.output;
+  for (pid_t pid : {head.pid, head.store_pid}) {
     EXPECT_TRUE(EndsWithin(pid, absl::Seconds(10))) << pid;
   }
   EXPECT_TRUE(std::filesystem::is_empty(root_)) << "left in " << root_;
   RunResult gone = RunRay({"status"});
   EXPECT_NE(gone.exit_code, 0);
+}
+
+// A head, a node that joined it, and the node's log opened while it runs (its folder goes at
+// its end).
+struct HeadAndNode {
+  StartedNode head;
+  StartedNode node;
+  int log = -1;
+};
+
+// Waits for the node's end (store and folder gone too); returns what it logged.
+std::string NodeEnds(const HeadAndNode& started) {
+  EXPECT_TRUE(EndsWithin(started.node.pid, absl::Seconds(20)));
+  EXPECT_TRUE(EndsWithin(started.node.store_pid, absl::Seconds(10)));
+  EXPECT_FALSE(std::filesystem::exists(started.node.folder));
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = pread(started.log, buf, sizeof(buf), text.size())) > 0) text.append(buf, n);
+  close(started.log);
+  return text;
+}
+
+class NodeWithoutHeadTest : public CliTest {
+ protected:
+  HeadAndNode StartHeadAndNode() {
+    HeadAndNode started{Start({"--head", "--port=0"}), Start({"--address=" + address_})};
+    started.log = open((started.node.folder + "/node.log").c_str(), O_RDONLY | O_CLOEXEC);
+    EXPECT_GE(started.log, 0);
+    return started;
+  }
+};
+
+TEST_F(NodeWithoutHeadTest, NodeStopsWhenItsHeadIsKilled) {
+  HeadAndNode started = StartHeadAndNode();
+  kill(started.head.pid, SIGKILL);
+  std::string why = NodeEnds(started);
+  EXPECT_NE(why.find("the cluster head at " + address_ + " is gone"), std::string::npos) << why;
+  EXPECT_NE(why.find("stopping this node"), std::string::npos) << why;
+  // Only the head's folder is left; `ray stop` stops nothing and removes it.
+  ASSERT_TRUE(EndsWithin(started.head.store_pid, absl::Seconds(10)));
+  RunResult stop = RunRay({"stop"});
+  EXPECT_EQ(stop.exit_code, 0) << stop.output;
+  EXPECT_NE(stop.output.find("Stopped 0 nodes.\n1 node had already ended"), std::string::npos)
+      << stop.output;
+  EXPECT_TRUE(std::filesystem::is_empty(root_)) << "left in " << root_;
+}
+
+TEST_F(NodeWithoutHeadTest, NodeStopsWhenItsHeadStopsAnswering) {
+  HeadAndNode started = StartHeadAndNode();
+  // SIGSTOP: the connection stays open; heartbeats go unanswered (0.5 s here).
+  kill(started.head.pid, SIGSTOP);
+  std::string why = NodeEnds(started);
+  EXPECT_NE(why.find("no answer to a heartbeat for 500ms"), std::string::npos) << why;
+  kill(started.head.pid, SIGKILL);
+  EXPECT_TRUE(EndsWithin(started.head.store_pid, absl::Seconds(10)));
 }
 
 TEST_F(CliTest, BlockStaysInTheForegroundAndItsStoreEndsWithIt) {
