@@ -176,8 +176,9 @@ class Scheduler {
   // Sends what the workers' outboxes hold.
   void FlushWorkers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Keeps the values `task` carries inline within its InlineBudget: the objects past it among
-  // its arguments go into the store as well.
-  void FitArgumentsInline(const TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // its arguments go into the store as well (waiting for the store: rare, as a task's inline
+  // values take 8 MiB before this happens). The store's error if it refuses one.
+  absl::Status FitArgumentsInline(const TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Wake();
 
   const SchedulerOptions options_;

@@ -13,8 +13,8 @@
 #include "absl/strings/str_cat.h"
 #include "ray/node/scheduler.h"
 #include "ray/node/scheduler_internal.h"
-#include "ray/object/status.h"
 #include "ray/object/object_format.h"
+#include "ray/object/status.h"
 
 namespace ray::core {
 
@@ -62,6 +62,18 @@ void Scheduler::Dispatch() {
     }
     start_failed = false;
     TaskRecord& task = tasks_.TakeReady(decision.position);
+    if (decision.kind == Kind::kRun || decision.kind == Kind::kQueue ||
+        decision.kind == Kind::kNest) {
+      if (absl::Status fitted = FitArgumentsInline(task); !fitted.ok()) {
+        FailTask(task, ErrorObject(NameOf(task), ErrorTypeName(fitted.code()),
+                                   absl::StrCat("an argument could not be copied to the store for "
+                                                "its worker: ",
+                                                fitted.message()),
+                                   task.id));
+        ServeBlockedWorkers(/*expire=*/false);  // a worker waiting for it gets the error
+        continue;
+      }
+    }
     switch (decision.kind) {
       case Kind::kRun: {
         Worker& worker = *workers_[decision.worker];

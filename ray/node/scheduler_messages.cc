@@ -13,8 +13,8 @@
 #include "absl/strings/str_cat.h"
 #include "ray/node/scheduler.h"
 #include "ray/node/scheduler_internal.h"
-#include "ray/object/status.h"
 #include "ray/object/object_format.h"
+#include "ray/object/status.h"
 #include "ray/rpc/inline_values.h"
 #include "ray/rpc/worker_messages.h"
 
@@ -40,7 +40,6 @@ void Scheduler::FlushWorkers() {
     if (worker.state == Worker::State::kDead || worker.broken) continue;
     WorkerConnection& connection = *worker.connection;
     if (!connection.outbox().empty()) {
-      for (const TaskID& id : connection.outbox().tasks) FitArgumentsInline(tasks_.At(id));
       connection.QueueOutbox(tables);
     }
     if (!connection.stream().HasPendingWrites()) continue;
@@ -60,7 +59,7 @@ void Scheduler::FlushWorkers() {
   }
 }
 
-void Scheduler::FitArgumentsInline(const TaskRecord& task) {
+absl::Status Scheduler::FitArgumentsInline(const TaskRecord& task) {
   InlineBudget budget;
   for (const auto& arg : task.args) {
     if (arg.ref.IsNil()) budget.Take(arg.value.size());  // bounded by the submitter
@@ -70,10 +69,13 @@ void Scheduler::FitArgumentsInline(const TaskRecord& task) {
     const ReferenceTable::Entry& entry = *objects_.Find(arg.ref);
     if (entry.value == nullptr || entry.store_copy || budget.Take(entry.value->size())) continue;
     // Past the task's budget: the worker reads this one from the store.
-    (void)store_->Put(arg.ref,
-                      {reinterpret_cast<const uint8_t*>(entry.value->data()), entry.value->size()});
+    absl::StatusOr<store::MutableObject> copy = store_->Create(arg.ref, entry.value->size());
+    if (!copy.ok()) return copy.status();
+    if (!entry.value->empty()) std::memcpy(copy->data(), entry.value->data(), entry.value->size());
+    if (absl::Status sealed = store_->Seal(*std::move(copy)); !sealed.ok()) return sealed;
     objects_.SetStoreCopy(arg.ref);
   }
+  return absl::OkStatus();
 }
 
 namespace {

@@ -53,6 +53,32 @@ TEST_F(ReferencedObjectsTest, APutOrResultThatDoesNotFitFailsAndEveryRefStillRea
   EXPECT_EQ(refs[0].Get(kLong).back(), 2);
 }
 
+size_t TotalSize(std::vector<std::vector<uint8_t>> parts) {
+  size_t total = 0;
+  for (const auto& part : parts) total += part.size();
+  return total;
+}
+
+TEST_F(ReferencedObjectsTest, ArgumentsPastTheInlineBudgetThatDoNotFitFailTheTask) {
+  // Small objects live in the scheduler's memory; a task's inline values stop at 8 MiB, and
+  // the rest reach its worker through the store. With the store full, the task fails with the
+  // store's error rather than its worker finding the arguments missing.
+  ray::Init({.num_workers = 1, .object_store_memory = 64 * kMiB});
+  auto filler = ray::Put(filled(60 * kMiB, 1));
+  std::vector<ray::ObjectRef<std::vector<uint8_t>>> parts;
+  for (int i = 0; i < 400; ++i) parts.push_back(ray::Put(filled(60 << 10, i)));  // 24 MB
+  try {
+    ray::Remote(TotalSize)(parts).Get(kLong);
+    ADD_FAILURE() << "16 MB of arguments past the inline budget fitted beside 60 MiB";
+  } catch (const ray::TaskError& e) {
+    EXPECT_EQ(e.exception_type(), "ray::ObjectStoreFullError") << e.what();
+    EXPECT_NE(e.message().find("copied to the store"), std::string::npos) << e.what();
+  }
+  // With room again, the same arguments go through.
+  filler = ray::ObjectRef<std::vector<uint8_t>>();
+  EXPECT_EQ(ray::Remote(TotalSize)(parts).Get(kLong), 400u * (60 << 10));
+}
+
 TEST_F(ReferencedObjectsTest, ManyResultsIntoASmallStoreEndWithoutAHang) {
   // The everyday pattern: more results than the store holds, every ref kept. Before, a get of
   // all of them never returned.
