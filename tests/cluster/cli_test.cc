@@ -19,14 +19,6 @@ class CliTest : public RayCliTest {
   }
 };
 
-size_t Count(const std::string& text, const std::string& what) {
-  size_t count = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
-    ++count;
-  }
-  return count;
-}
-
 TEST_F(CliTest, HeadAndTwoNodesThenDeathsThenStop) {
   StartedNode head = Start({"--head", "--port=0", "--num-cpus=4"});
   ASSERT_FALSE(address_.empty());
