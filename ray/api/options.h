@@ -7,6 +7,7 @@
 
 #include "absl/time/time.h"
 #include "ray/core_worker/core_runtime.h"
+#include "ray/core_worker/session_options.h"
 
 namespace ray {
 
@@ -26,10 +27,10 @@ struct InitOptions {
   // blocked in a Get runs ready tasks inside its wait.
   int max_workers = 0;
   // Workers started beyond num_workers exit after this long idle (> 0).
-  absl::Duration idle_worker_timeout = absl::Seconds(10);
+  absl::Duration idle_worker_timeout = core::SessionOptions{}.idle_worker_timeout;
   // A worker that holds tasks and sends nothing for this long (at least 2 s: it sends a
   // heartbeat every second) is killed, and its tasks retried.
-  absl::Duration worker_stall_timeout = absl::Seconds(30);
+  absl::Duration worker_stall_timeout = core::SessionOptions{}.worker_stall_timeout;
   // Workers show `ray::worker` as their command line (ps, pkill -f). Overwrites the argv memory
   // of the worker (a fork of this process): leave it off if the program points into argv.
   bool worker_command_line_title = false;

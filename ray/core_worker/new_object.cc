@@ -73,7 +73,7 @@ absl::StatusOr<NewObject::Written> NewObject::Write(store::StoreClient& store, c
                                                     bool inline_ok) {
   absl::StatusOr<NewObject> object = Create(store, id, size, inline_ok);
   if (!object.ok()) return object.status();
-  write(object->span());
+  if (!object->stored_before()) write(object->span());  // else what stands is kept
   return std::move(*object).Finish(store);
 }
 

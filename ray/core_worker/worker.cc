@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "absl/cleanup/cleanup.h"
 #include "ray/core_worker/worker_runtime.h"
 
 namespace ray::core {
@@ -149,19 +150,13 @@ absl::Status WorkerRuntime::Run(const QueuedTask& queued, const ResolvedFunction
     if (!stored.ok()) return stored.status();
     for (size_t k = 0; k < store_args.size(); ++k) args[store_args[k]] = std::move((*stored)[k]);
   }
-  TaskID previous = std::exchange(current_task_, task.header.id);
-  uint32_t previous_puts = std::exchange(puts_in_task_, 0);
-  absl::Status status;
-  try {
-    status = function->invoker(function->function, args, returns);
-  } catch (...) {
+  // The running task while it runs: nested tasks and puts name it (restored on a throw too).
+  absl::Cleanup restore = [this, previous = std::exchange(current_task_, task.header.id),
+                           previous_puts = std::exchange(puts_in_task_, 0)] {
     current_task_ = previous;
     puts_in_task_ = previous_puts;
-    throw;
-  }
-  current_task_ = previous;
-  puts_in_task_ = previous_puts;
-  return status;
+  };
+  return function->invoker(function->function, args, returns);
 }
 
 void WorkerRuntime::Execute(const QueuedTask& queued) {

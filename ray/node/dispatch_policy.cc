@@ -7,7 +7,7 @@ namespace {
 
 constexpr double kCpuSlack = 1e-9;  // CPUs are fractions: sums drift
 
-bool Usable(const WorkerView& w) { return w.state != WorkerState::kDead && !w.broken; }
+bool Usable(const WorkerView& w) { return IsUsable(w.state, w.broken); }
 
 }  // namespace
 

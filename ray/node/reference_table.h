@@ -38,6 +38,12 @@ class ReferenceTable {
 
   const Entry* Find(const ObjectID& id) const;
   bool Contains(const ObjectID& id) const { return objects_.contains(id); }
+  // The value of `id` that only the table holds (inline, no copy in the store); else null.
+  const std::string* InlineValue(const ObjectID& id) const {
+    const Entry* entry = Find(id);
+    if (entry == nullptr || entry->value == nullptr || entry->store_copy) return nullptr;
+    return entry->value.get();
+  }
   // Made, or not held: a get of an object that does not exist (freed, or never made) fails
   // at once rather than waiting.
   bool ReadyOrGone(const ObjectID& id) const;

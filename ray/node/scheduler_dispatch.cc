@@ -1,19 +1,6 @@
-#include <capnp/message.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
-
-#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "ray/node/scheduler.h"
 #include "ray/node/scheduler_internal.h"
-#include "ray/object/object_format.h"
 #include "ray/object/status.h"
 
 namespace ray::core {

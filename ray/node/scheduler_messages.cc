@@ -28,11 +28,8 @@ void Scheduler::FlushWorkers() {
   };
   auto task = [&](const TaskID& id)
                   ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> const TaskRecord& { return tasks_.At(id); };
-  auto inline_value = [&](const ObjectID& ref)
-                          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> const std::string* {
-    const ReferenceTable::Entry* entry = objects_.Find(ref);
-    return entry->value != nullptr && !entry->store_copy ? entry->value.get() : nullptr;
-  };
+  auto inline_value = [&](const ObjectID& ref) ABSL_EXCLUSIVE_LOCKS_REQUIRED(
+                          mu_) -> const std::string* { return objects_.InlineValue(ref); };
   const WorkerConnection::Tables tables{
       .function = function, .task = task, .inline_value = inline_value};
   for (auto& w : workers_) {
@@ -66,12 +63,12 @@ absl::Status Scheduler::FitArgumentsInline(const TaskRecord& task) {
   }
   for (const auto& arg : task.args) {
     if (arg.ref.IsNil()) continue;
-    const ReferenceTable::Entry& entry = *objects_.Find(arg.ref);
-    if (entry.value == nullptr || entry.store_copy || budget.Take(entry.value->size())) continue;
+    const std::string* value = objects_.InlineValue(arg.ref);
+    if (value == nullptr || budget.Take(value->size())) continue;
     // Past the task's budget: the worker reads this one from the store.
-    absl::StatusOr<store::MutableObject> copy = store_->Create(arg.ref, entry.value->size());
+    absl::StatusOr<store::MutableObject> copy = store_->Create(arg.ref, value->size());
     if (!copy.ok()) return copy.status();
-    if (!entry.value->empty()) std::memcpy(copy->data(), entry.value->data(), entry.value->size());
+    if (!value->empty()) std::memcpy(copy->data(), value->data(), value->size());
     if (absl::Status sealed = store_->Seal(*std::move(copy)); !sealed.ok()) return sealed;
     objects_.SetStoreCopy(arg.ref);
   }

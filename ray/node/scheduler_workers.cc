@@ -69,7 +69,7 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why, bool kill) {
   for (const ObjectID& id : worker.held) {
     if (!objects_.Contains(id)) continue;
     // An object one of its tasks made (a put) stays until that task ends: its next attempt
-    // finds it as it was, in the store too (see CreateOrFindStored in task_returns.h).
+    // finds it as it was, in the store too (see CreateOrFindStored in ray/core_worker/new_object.h).
     if (TaskRecord* task = tasks_.Find(id.Task());
         task != nullptr && std::find(worker.lost_tasks.begin(), worker.lost_tasks.end(),
                                      id.Task()) != worker.lost_tasks.end()) {

@@ -26,7 +26,7 @@ WorkerRecord& WorkerPool::Add(std::unique_ptr<WorkerRecord> worker) {
 
 int WorkerPool::CountUsable() const {
   int usable = 0;
-  for (const auto& w : slots_) usable += w->state != WorkerState::kDead && !w->broken;
+  for (const auto& w : slots_) usable += IsUsable(w->state, w->broken);
   return usable;
 }
 

@@ -18,6 +18,11 @@ namespace ray::core {
 
 enum class WorkerState { kIdle, kBusy, kBlocked, kDead };
 
+// A worker that may still get tasks: not dead, and its socket not broken.
+constexpr bool IsUsable(WorkerState state, bool broken) {
+  return state != WorkerState::kDead && !broken;
+}
+
 // Whether the table above allows `from` -> `to`.
 constexpr bool CanMoveWorker(WorkerState from, WorkerState to) {
   switch (from) {

@@ -131,9 +131,11 @@ class RayCliTest : public ::testing::Test {
   std::string StatusUntil(Done done, absl::Duration bound = absl::Seconds(20)) {
     absl::Time deadline = absl::Now() + bound;
     RunResult run;
-    do {
+    while (true) {
       run = RunRay({"status"});
-    } while (!done(run.output) && absl::Now() < deadline);
+      if (done(run.output) || absl::Now() >= deadline) break;
+      absl::SleepFor(absl::Milliseconds(50));  // a pause between tries, not a timing assert
+    }
     return run.output;
   }
 
