@@ -61,8 +61,9 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
     defaults to num_workers. local_mode=True runs every task at once in this process.
     log_to_driver=False keeps what tasks print out of this process's output. runtime_env:
     {"env_vars": {...}, "working_dir": path} for the workers. num_gpus and resources are
-    declared (ray.cluster_resources shows them) but no task can request them yet. The dashboard
-    arguments are accepted; there is no dashboard yet. code_search_path: C++ shared libraries
+    declared (ray.cluster_resources shows them); tasks may ask for the custom resources
+    (.options(resources=...)), not for GPUs. The dashboard arguments are accepted; there is no
+    dashboard yet. code_search_path: C++ shared libraries
     (or folders of them) whose RAY_REMOTE functions ray.cpp_function calls. _max_workers:
     worker processes at most, blocked ones included (default 256; past it, a worker blocked in
     ray.get runs ready tasks inside its wait). _record_task_graph=False: no computation graph
@@ -120,7 +121,9 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
                    max_recorded_tasks=_max_recorded_tasks or 0,
                    max_workers=_as_c_int(_max_workers or 0),
                    worker_command_line_title=bool(_worker_command_line_title),
-                   address=address if address not in (None, "local") else "")
+                   address=address if address not in (None, "local") else "",
+                   resources={name: float(amount) for name, amount in declared.items()
+                              if name != "GPU"})
     if _idle_worker_timeout is not None:
         options["idle_worker_timeout"] = float(_idle_worker_timeout)
     if _worker_stall_timeout is not None:
@@ -567,8 +570,9 @@ class RemoteFunction:
                     parts, _, ids = _serialize(value)
                     task_args.append(parts)
                     nested += ids
+        resources = [(k, float(v)) for k, v in options.get("resources", {}).items()]
         ids = _raylet.submit(task_args, num_returns, float(options["num_cpus"]),
-                             int(options["max_retries"]), name, nested)
+                             int(options["max_retries"]), name, nested, resources)
         return ids[0] if num_returns == 1 else ids
 
 
@@ -576,12 +580,17 @@ _UNKNOWN = object()
 
 
 def refuse_unplaceable(options):
-    """Raises ValueError for requests the scheduler cannot honour yet (GPUs, custom resources).
-    At the call, not at @ray.remote: code may define such functions and not call them here."""
-    for name in ("num_gpus", "resources"):
-        if name in options:
-            raise ValueError(f"{name}={options[name]!r}: libray places tasks by CPUs only, "
-                             "it cannot give a task GPUs or custom resources yet")
+    """Raises ValueError for requests the scheduler cannot honour yet (GPUs), and TypeError for
+    resources that are not a dict of names to numbers. At the call, not at @ray.remote: code may
+    define such functions and not call them here."""
+    if "num_gpus" in options:
+        raise ValueError(f"num_gpus={options['num_gpus']!r}: libray places tasks by CPUs and "
+                         "custom resources, it cannot give a task GPUs yet")
+    resources = options.get("resources", {})
+    if not isinstance(resources, dict) or not all(
+            isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+            for k, v in resources.items()):
+        raise TypeError(f"resources must be a dict of names to numbers, got {resources!r}")
 
 
 def remote(*args, **kwargs):

@@ -103,6 +103,7 @@ core::SubmitOptions CoreOptions(const TaskOptions& options, int num_returns, con
   core_options.num_cpus = options.num_cpus;
   core_options.max_retries = options.max_retries;
   core_options.name = options.name;
+  core_options.resources.assign(options.resources.begin(), options.resources.end());
   if (absl::Status status = core::CheckSubmitOptions(&core_options); !status.ok()) {
     throw RayError(absl::StrCat("ray::Remote(", core::FunctionName(function), "): options.",
                                 status.message()));

@@ -24,7 +24,8 @@ core::SessionOptions ToSessionOptions(const InitOptions& options) {
           .worker_stall_timeout = options.worker_stall_timeout,
           .max_workers = options.max_workers,
           .worker_command_line_title = options.worker_command_line_title,
-          .address = options.address};
+          .address = options.address,
+          .resources = options.resources};
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "absl/time/time.h"
@@ -36,8 +37,11 @@ struct InitOptions {
   bool worker_command_line_title = false;
   // A cluster to join (docs/CLUSTER.md): "HOST:PORT" of its head or "auto" (the latest started
   // on this machine); "": RAY_ADDRESS, else none. The driver's node registers with the head
-  // (ray::Nodes lists it); tasks still run on this node only.
+  // (ray::Nodes lists it), and tasks run on every node of the cluster.
   std::string address;
+  // The custom resources of the driver's node (name: amount), for tasks that ask for them
+  // (TaskOptions::resources).
+  std::map<std::string, double> resources;
 };
 
 // ray::Remote(f).Options({.num_cpus = 2, .max_retries = 0})(args...). A value outside its
@@ -53,6 +57,10 @@ struct TaskOptions {
   // Re-runs after a worker crash (not after an exception); -1: no limit.
   int max_retries = core::SubmitOptions{}.max_retries;
   std::string name;  // names the task in the computation graph; "": the function's name
+  // Custom resources the task holds while it runs (name: amount, as Ray's `resources`): it runs
+  // only on a node that has them free (ray start --resources). No node with them in its total:
+  // the call's result is a RayError saying so.
+  std::map<std::string, double> resources;
 };
 
 }  // namespace ray

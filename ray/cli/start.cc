@@ -15,6 +15,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "ray/cli/node_folder.h"
+#include "ray/cli/worker_launcher.h"
+#include "ray/cluster/node_service.h"
 #include "ray/cluster/head_client.h"
 #include "ray/cluster/head_server.h"
 #include "ray/cluster/local_files.h"
@@ -34,6 +36,7 @@ struct NodePlan {
   std::string folder;
   std::string token;
   std::string head_address;  // to join (empty for the head)
+  std::string owner_token;   // makes the node's store client the store's owner (deletes)
   cluster::NodeEntry node;
 };
 
@@ -61,6 +64,13 @@ std::string HowToUse(const NodePlan& plan, const std::string& address) {
   return text;
 }
 
+// The program with `key` (a driver's, to run as its workers), from the cache in `cache` or
+// fetched from the head at `head`.
+absl::StatusOr<LocalProgram> FetchProgram(const std::string& head, const std::string& token,
+                                          const std::string& key, const std::string& cache) {
+  return absl::UnimplementedError("program fetch pending");
+}
+
 // Forks the node's store (which dies with this process); returns its pidfd once it serves.
 // The store closes `ready_fd` (`ray start` waits for its end).
 absl::StatusOr<core::Pidfd> StartStore(const NodePlan& plan, int ready_fd, pid_t* pid) {
@@ -68,6 +78,7 @@ absl::StatusOr<core::Pidfd> StartStore(const NodePlan& plan, int ready_fd, pid_t
   if (pipe2(ready, O_CLOEXEC) != 0) return absl::InternalError("pipe");
   store::StoreOptions store_options;
   store_options.capacity = plan.node.object_store_bytes;
+  store_options.owner_token = plan.owner_token;
   std::string socket = plan.folder + "/store.sock";
   std::string log = plan.folder + "/store.log";
   pid_t parent = getpid();
@@ -114,7 +125,8 @@ int RunNode(NodePlan plan, int ready_fd) {
     auto store = StartStore(plan, ready_fd, &store_pid);
     std::unique_ptr<store::StoreClient> store_client;
     if (store.ok()) {
-      auto client = store::StoreClient::Connect(plan.folder + "/store.sock", {.name = "node"});
+      auto client = store::StoreClient::Connect(
+          plan.folder + "/store.sock", {.name = "node", .owner_token = plan.owner_token});
       if (client.ok()) store_client = *std::move(client);
     }
     auto used = [&store_client]() -> uint64_t {
@@ -126,7 +138,40 @@ int RunNode(NodePlan plan, int ready_fd) {
     std::unique_ptr<cluster::HeadServer> head;
     std::unique_ptr<cluster::HeadClient> link;
     kj::Promise<void> serving = kj::NEVER_DONE;
-    if (!store.ok()) {
+    // The drivers' workers on this node, and the service through which drivers ask for them.
+    std::string head_address = plan.head_address;  // the head's own once it listens
+    WorkerLauncher launcher(
+        {.node_id = plan.node.node_id,
+         .store_socket = plan.folder + "/store.sock",
+         .token = plan.token,
+         .log_path = plan.folder + "/workers.log",
+         .fetch_program = [&plan, &head_address](const std::string& key) {
+           return FetchProgram(head_address, plan.token, key, plan.root + "/programs");
+         }});
+    cluster::NodeServer service(
+        io, plan.token, cluster::HandshakeTimeoutFromEnv(),
+        {.start_workers = [&launcher](cluster::WorkerStartRequest request) {
+           auto started = kj::newPromiseAndCrossThreadFulfiller<std::string>();
+           auto fulfiller = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<std::string>>>(
+               kj::mv(started.fulfiller));
+           launcher.Launch(std::move(request), [fulfiller](const std::string& error) {
+             (*fulfiller)->fulfill(std::string(error));
+           });
+           return kj::mv(started.promise);
+         },
+         .free_objects = [&store_client](std::vector<ObjectID> ids) {
+           if (store_client) (void)store_client->Delete(ids);
+         }});
+    if (store.ok()) {
+      auto port = service.Listen(plan.options.node_ip_address, 0);
+      if (port.ok()) {
+        plan.node.service_address = absl::StrCat(plan.options.node_ip_address, ":", *port);
+      } else {
+        error = std::string(port.status().message());
+      }
+    }
+    if (!error.empty()) {
+    } else if (!store.ok()) {
       error = std::string(store.status().message());
     } else if (plan.options.head) {
       head = std::make_unique<cluster::HeadServer>(
@@ -138,6 +183,7 @@ int RunNode(NodePlan plan, int ready_fd) {
       absl::Status status = port.status();
       if (port.ok()) {
         address = absl::StrCat(plan.options.node_ip_address, ":", *port);
+        head_address = address;
         status = head->AddLocalNode(plan.node);
       }
       if (status.ok()) status = cluster::WriteTokenFile(plan.root, address, plan.token);
@@ -162,6 +208,7 @@ int RunNode(NodePlan plan, int ready_fd) {
       error = std::string(status.message());
     }
     if (error.empty()) {
+      serving = serving.exclusiveJoin(service.Run());
       Report(ready_fd, true, HowToUse(plan, address));
       ready_fd = -1;
       kj::UnixEventPort::FdObserver store_end(io.unixEventPort, store->get(),
@@ -223,6 +270,7 @@ int Start(const StartOptions& options) {
     return 1;
   }
   plan.root = *root;
+  plan.owner_token = cluster::NewToken();
   if (options.head) {
     const char* token = std::getenv("RAY_AUTH_TOKEN");
     plan.token = token != nullptr && *token != '\0' ? token : cluster::NewToken();

@@ -6,9 +6,26 @@ namespace ray::cluster {
 namespace {
 
 constexpr char kMagic[4] = {'R', 'A', 'Y', 'T'};
-constexpr kj::byte kAccepted = 'K';
+constexpr kj::byte kAccepted = kTokenAccepted;
 
 }  // namespace
+
+std::string TokenGreeting(std::string_view token) {
+  std::string message(kMagic, sizeof(kMagic));
+  uint32_t length = token.size();
+  for (int i = 0; i < 4; ++i) message.push_back(static_cast<char>(length >> (8 * i)));
+  message.append(token);
+  return message;
+}
+
+std::string ReadGreetingHeader(const unsigned char* header, uint32_t& length) {
+  if (std::memcmp(header, kMagic, sizeof(kMagic)) != 0) {
+    return "no cluster token (not a ray cluster client, or garbage)";
+  }
+  length = header[4] | header[5] << 8 | header[6] << 16 | uint32_t(header[7]) << 24;
+  if (length == 0 || length > kMaxTokenBytes) return "malformed cluster token";
+  return "";
+}
 
 bool TokensEqual(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -18,16 +35,13 @@ bool TokensEqual(std::string_view a, std::string_view b) {
 }
 
 kj::Promise<std::string> AcceptToken(kj::AsyncIoStream& stream, std::string expected) {
-  auto header = kj::heapArray<kj::byte>(8);
+  auto header = kj::heapArray<kj::byte>(kGreetingHeaderBytes);
   auto read = stream.tryRead(header.begin(), header.size(), header.size());
   return read.then([&stream, header = kj::mv(header),
                     expected = std::move(expected)](size_t n) mutable -> kj::Promise<std::string> {
     if (n < header.size()) return std::string("closed before presenting a token");
-    if (std::memcmp(header.begin(), kMagic, sizeof(kMagic)) != 0) {
-      return std::string("no cluster token (not a ray cluster client, or garbage)");
-    }
-    uint32_t length = header[4] | header[5] << 8 | header[6] << 16 | uint32_t(header[7]) << 24;
-    if (length == 0 || length > kMaxTokenBytes) return std::string("malformed cluster token");
+    uint32_t length = 0;
+    if (std::string why = ReadGreetingHeader(header.begin(), length); !why.empty()) return why;
     auto token = kj::heapArray<kj::byte>(length);
     auto body = stream.tryRead(token.begin(), length, length);
     return body.then([&stream, token = kj::mv(token),
@@ -42,11 +56,8 @@ kj::Promise<std::string> AcceptToken(kj::AsyncIoStream& stream, std::string expe
 }
 
 kj::Promise<bool> PresentToken(kj::AsyncIoStream& stream, std::string token) {
-  auto message = kj::heapArray<kj::byte>(8 + token.size());
-  std::memcpy(message.begin(), kMagic, sizeof(kMagic));
-  uint32_t length = token.size();
-  for (int i = 0; i < 4; ++i) message[4 + i] = kj::byte(length >> (8 * i));
-  std::memcpy(message.begin() + 8, token.data(), token.size());
+  std::string greeting = TokenGreeting(token);
+  auto message = kj::heapString(greeting.data(), greeting.size());
   auto sent = stream.write(message.begin(), message.size()).attach(kj::mv(message));
   return sent.then([&stream] {
     auto answer = kj::heapArray<kj::byte>(1);

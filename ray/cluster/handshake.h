@@ -24,4 +24,12 @@ kj::Promise<std::string> AcceptToken(kj::AsyncIoStream& stream, std::string expe
 // the connection instead (a wrong token).
 kj::Promise<bool> PresentToken(kj::AsyncIoStream& stream, std::string token);
 
+// The wire, for plain sockets (token_socket.h): what a client sends, the header's length (8)
+// and what it says (the token's length, or an error saying why it is refused), and the answer.
+std::string TokenGreeting(std::string_view token);
+inline constexpr size_t kGreetingHeaderBytes = 8;
+// "" and `length` set when the header is well formed; else why the connection is refused.
+std::string ReadGreetingHeader(const unsigned char* header, uint32_t& length);
+inline constexpr unsigned char kTokenAccepted = 'K';
+
 }  // namespace ray::cluster

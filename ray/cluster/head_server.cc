@@ -1,15 +1,10 @@
 #include "ray/cluster/head_server.h"
 
-#include <arpa/inet.h>
-#include <capnp/rpc-twoparty.h>
 #include <kj/debug.h>
-#include <netinet/in.h>
-
-#include <cstdio>
 
 #include "absl/strings/str_cat.h"
-#include "ray/cluster/handshake.h"
 #include "ray/cluster/node_info.h"
+#include "ray/cluster/token_rpc_server.h"
 #include "ray/cluster/version.h"
 #include "ray/rpc/cluster.capnp.h"
 
@@ -18,48 +13,19 @@ namespace ray::cluster {
 using rpc::cluster::ClusterHead;
 using rpc::cluster::NodeSession;
 
-struct HeadServer::Impl : public kj::TaskSet::ErrorHandler {
+struct HeadServer::Impl {
   Impl(kj::AsyncIoContext& io, HeadOptions options) : io(io), options(std::move(options)) {}
-  void taskFailed(kj::Exception&& e) override {
-    KJ_LOG(WARNING, "cluster connection failed", e.getDescription());
-  }
-  kj::Promise<void> AcceptLoop();
   kj::Promise<void> LivenessLoop();
-  void Serve(kj::Own<kj::AsyncIoStream> stream);
-  void Log(const std::string& line) { fprintf(stderr, "ray head: %s\n", line.c_str()); }
+  void Log(const std::string& line) { server->Log(line); }
 
   kj::AsyncIoContext& io;
   const HeadOptions options;
   NodeTable table;
   std::string local_node_id;
-  kj::Own<kj::ConnectionReceiver> listener;
-  kj::Own<capnp::TwoPartyServer> rpc;
-  kj::TaskSet handshakes{*this};
+  kj::Own<TokenRpcServer> server;
 };
 
 namespace {
-
-std::string PeerName(kj::AsyncIoStream& stream) {
-  sockaddr_storage address{};
-  kj::uint length = sizeof(address);
-  char host[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
-  try {
-    stream.getpeername(reinterpret_cast<sockaddr*>(&address), &length);
-  } catch (...) {
-    return "an unknown peer";
-  }
-  if (address.ss_family == AF_INET) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&address);
-    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-    port = ntohs(in->sin_port);
-  } else if (address.ss_family == AF_INET6) {
-    auto* in = reinterpret_cast<sockaddr_in6*>(&address);
-    inet_ntop(AF_INET6, &in->sin6_addr, host, sizeof(host));
-    port = ntohs(in->sin6_port);
-  }
-  return absl::StrCat(host, ":", port);
-}
 
 class NodeSessionImpl final : public NodeSession::Server {
  public:
@@ -125,32 +91,6 @@ class ClusterHeadImpl final : public ClusterHead::Server {
 
 }  // namespace
 
-kj::Promise<void> HeadServer::Impl::AcceptLoop() {
-  return listener->accept().then([this](kj::Own<kj::AsyncIoStream>&& stream) {
-    Serve(kj::mv(stream));
-    return AcceptLoop();
-  });
-}
-
-void HeadServer::Impl::Serve(kj::Own<kj::AsyncIoStream> stream) {
-  std::string peer = PeerName(*stream);
-  auto check = io.provider->getTimer().timeoutAfter(
-      absl::ToInt64Nanoseconds(options.handshake_timeout) * kj::NANOSECONDS,
-      AcceptToken(*stream, options.token));
-  auto checked = check.catch_([](kj::Exception&& e) {
-    return std::string(e.getType() == kj::Exception::Type::OVERLOADED
-                           ? "no cluster token in time"
-                           : "the connection failed before presenting a token");
-  });
-  handshakes.add(checked.then([this, peer, stream = kj::mv(stream)](std::string refusal) mutable {
-    if (!refusal.empty()) {
-      Log(absl::StrCat("closed the connection from ", peer, ": ", refusal));
-      return;  // dropping the stream closes it
-    }
-    rpc->accept(kj::mv(stream));
-  }));
-}
-
 kj::Promise<void> HeadServer::Impl::LivenessLoop() {
   auto delay = absl::ToInt64Nanoseconds(options.health.period) * kj::NANOSECONDS;
   return io.provider->getTimer().afterDelay(delay).then([this] {
@@ -167,23 +107,15 @@ kj::Promise<void> HeadServer::Impl::LivenessLoop() {
 
 HeadServer::HeadServer(kj::AsyncIoContext& io, HeadOptions options)
     : impl_(std::make_unique<Impl>(io, std::move(options))) {
-  impl_->rpc = kj::heap<capnp::TwoPartyServer>(kj::heap<ClusterHeadImpl>(*impl_));
+  impl_->server = kj::heap<TokenRpcServer>(
+      io, kj::heap<ClusterHeadImpl>(*impl_), impl_->options.token,
+      impl_->options.handshake_timeout, "ray head");
 }
 
 HeadServer::~HeadServer() = default;
 
 absl::StatusOr<int> HeadServer::Listen(const std::string& host, int port) {
-  absl::Status status = absl::OkStatus();
-  KJ_IF_MAYBE (e, kj::runCatchingExceptions([&] {
-                 auto address = impl_->io.provider->getNetwork()
-                                    .parseAddress(host, static_cast<kj::uint>(port))
-                                    .wait(impl_->io.waitScope);
-                 impl_->listener = address->listen();
-               })) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", host, ":", port, ": ", e->getDescription().cStr()));
-  }
-  return static_cast<int>(impl_->listener->getPort());
+  return impl_->server->Listen(host, port);
 }
 
 absl::Status HeadServer::AddLocalNode(NodeEntry node) {
@@ -193,8 +125,7 @@ absl::Status HeadServer::AddLocalNode(NodeEntry node) {
 }
 
 kj::Promise<void> HeadServer::Run() {
-  KJ_REQUIRE(impl_->listener.get() != nullptr, "Listen() first");
-  return impl_->AcceptLoop().exclusiveJoin(impl_->LivenessLoop());
+  return impl_->server->Run().exclusiveJoin(impl_->LivenessLoop());
 }
 
 }  // namespace ray::cluster

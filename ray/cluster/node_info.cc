@@ -17,6 +17,8 @@ void FillNodeInfo(const NodeEntry& node, rpc::cluster::NodeInfo::Builder info) {
   info.setAlive(node.alive);
   info.setIsHead(node.is_head);
   info.setDeathReason(node.death_reason);
+  info.setObjectAddress(node.object_address);
+  info.setServiceAddress(node.service_address);
 }
 
 NodeEntry ReadNodeInfo(rpc::cluster::NodeInfo::Reader info) {
@@ -31,6 +33,8 @@ NodeEntry ReadNodeInfo(rpc::cluster::NodeInfo::Reader info) {
   node.alive = info.getAlive();
   node.is_head = info.getIsHead();
   node.death_reason = info.getDeathReason();
+  node.object_address = info.getObjectAddress();
+  node.service_address = info.getServiceAddress();
   return node;
 }
 

@@ -20,6 +20,8 @@ struct NodeEntry {
   bool alive = true;
   bool is_head = false;
   std::string death_reason;
+  std::string object_address;   // its object server (HOST:PORT)
+  std::string service_address;  // its NodeService (node.capnp); "" for a driver's node
   absl::Time last_heartbeat;
 };
 

@@ -1,26 +1,138 @@
 #include "ray/core_worker/cluster_link.h"
 
+#include <fstream>
+#include <iterator>
+
 #include "absl/strings/str_cat.h"
 #include "ray/cluster/local_files.h"
 
 namespace ray::core {
+namespace {
 
-absl::StatusOr<std::unique_ptr<cluster::HeadClient>> JoinCluster(
-    const std::string& address, cluster::NodeEntry node, std::function<uint64_t()> store_used) {
+// How often the driver reads the head's node table (new nodes, dead ones).
+absl::Duration NodePollPeriod() {
+  const char* ms = std::getenv("RAY_NODE_POLL_MS");
+  int value = ms != nullptr ? std::atoi(ms) : 0;
+  return value > 0 ? absl::Milliseconds(value) : absl::Milliseconds(500);
+}
+
+// This process's arguments, argv[0] first (the workers of other nodes get the same).
+std::vector<std::string> CommandLine() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> argv;
+  size_t start = 0;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (all[i] != '\0') continue;
+    argv.push_back(all.substr(start, i - start));
+    start = i + 1;
+  }
+  return argv;
+}
+
+ClusterNode ToClusterNode(const cluster::NodeEntry& entry) {
+  ClusterNode node;
+  node.id = entry.node_id;
+  node.object_address = entry.object_address;
+  node.service_address = entry.service_address;
+  node.num_cpus = entry.num_cpus;
+  for (const auto& [name, amount] : entry.resources) node.resources[name] = amount;
+  node.alive = entry.alive;
+  node.runs_workers = !entry.service_address.empty();
+  return node;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(
+    const std::string& address, cluster::NodeEntry node, Scheduler& scheduler,
+    std::function<uint64_t()> store_used) {
+  std::unique_ptr<ClusterLink> link(new ClusterLink(scheduler));
   auto resolved = cluster::ResolveAddress(address);
   auto token = resolved.ok() ? cluster::FindToken(*resolved) : resolved.status();
   auto client = token.ok() ? cluster::HeadClient::Connect(*resolved, *token) : token.status();
   absl::Status status = client.status();
   if (client.ok()) {
-    node.address = (*client)->local_ip();
-    status = (*client)->Join(node, {.heartbeat_period = cluster::HealthFromEnv().period,
-                                    .store_used = std::move(store_used)});
+    link->head_ = *std::move(client);
+    link->token_ = *token;
+    node.address = link->head_->local_ip();
+    auto listener = cluster::TokenListener::Start(
+        {.host = node.address,
+         .token = link->token_,
+         .handshake_timeout = cluster::HandshakeTimeoutFromEnv(),
+         .what = "worker connection"},
+        [&scheduler](int fd) { scheduler.AddConnection(fd); });
+    status = listener.status();
+    if (listener.ok()) {
+      link->workers_ = *std::move(listener);
+      link->scheduler_address_ = absl::StrCat(node.address, ":", link->workers_->port());
+    }
+  }
+  if (status.ok()) {
+    status = link->head_->Join(node, {.heartbeat_period = cluster::HealthFromEnv().period,
+                                      .store_used = std::move(store_used)});
   }
   if (!status.ok()) {
     return absl::Status(status.code(), absl::StrCat("cannot join the cluster at ", address, ": ",
                                                     status.message()));
   }
-  return client;
+  link->argv_ = CommandLine();
+  link->nodes_ = std::make_unique<cluster::NodeClients>(link->token_);
+  ClusterLink* raw = link.get();
+  scheduler.JoinCluster(
+      ToClusterNode(node),
+      {.start_workers =
+           [raw](const ClusterNode& target, int count) {
+             raw->nodes_->StartWorkers(
+                 target.service_address,
+                 {.scheduler = raw->scheduler_address_,
+                  .program_key = raw->program_key_,
+                  .argv = raw->argv_,
+                  .count = count},
+                 [id = target.id](const std::string& error) {
+                   if (!error.empty()) {
+                     fprintf(stderr, "ray: node %s cannot start workers: %s\n", id.c_str(),
+                             error.c_str());
+                   }
+                 });
+           },
+       .free_objects =
+           [raw](const ClusterNode& target, std::vector<ObjectID> ids) {
+             raw->nodes_->FreeObjects(target.service_address, std::move(ids));
+           }});
+  raw->PollNodes();  // the nodes there are now, before Init returns
+  link->poller_ = std::thread([raw] {
+    absl::Duration period = NodePollPeriod();
+    while (true) {
+      {
+        absl::MutexLock lock(&raw->mu_);
+        auto stopping = [raw]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(raw->mu_) { return raw->stopping_; };
+        if (raw->mu_.AwaitWithTimeout(absl::Condition(&stopping), period)) return;
+      }
+      raw->PollNodes();
+    }
+  });
+  return link;
+}
+
+void ClusterLink::PollNodes() {
+  auto nodes = head_->Nodes();
+  if (!nodes.ok()) return;  // the head is gone: the head client says so
+  std::vector<ClusterNode> known;
+  for (const cluster::NodeEntry& entry : *nodes) known.push_back(ToClusterNode(entry));
+  scheduler_.UpdateNodes(std::move(known));
+}
+
+ClusterLink::~ClusterLink() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (poller_.joinable()) poller_.join();
+  scheduler_.LeaveCluster();
+  workers_.reset();
+  nodes_.reset();
+  head_.reset();
 }
 
 }  // namespace ray::core

@@ -1,21 +1,58 @@
-// A driver's node in a cluster: registered with the head at Init, heartbeating while the
-// session lasts, unregistered (held dead by the head) when it ends.
+// A driver's node in a cluster: registered with the head at Init (heartbeating while the session
+// lasts, held dead by the head when it ends), and its scheduler linked to the other nodes: the
+// node table polled from the head, workers on other nodes asked of them (NodeClients) and
+// accepted back over TCP with the cluster token, objects copied from their stores, and the
+// driver's program uploaded for them to run.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "ray/cluster/head_client.h"
+#include "ray/cluster/node_service.h"
+#include "ray/cluster/token_socket.h"
+#include "ray/node/scheduler.h"
 
 namespace ray::core {
 
-// Joins the cluster at `address` (HOST:PORT or "auto") as `node`, whose address is set to this
-// machine's as the head sees it. The token is RAY_AUTH_TOKEN, else the head's file on this
-// machine. Errors name the address: an unreachable head, a refused token or node.
-absl::StatusOr<std::unique_ptr<cluster::HeadClient>> JoinCluster(
-    const std::string& address, cluster::NodeEntry node, std::function<uint64_t()> store_used);
+class ClusterLink {
+ public:
+  // Joins the cluster at `address` (HOST:PORT or "auto") as `node`, whose address is set to this
+  // machine's as the head sees it, and links `scheduler` (which must outlive the link) to it.
+  // The token is RAY_AUTH_TOKEN, else the head's file on this machine. Errors name the address:
+  // an unreachable head, a refused token or node.
+  static absl::StatusOr<std::unique_ptr<ClusterLink>> Join(const std::string& address,
+                                                           cluster::NodeEntry node,
+                                                           Scheduler& scheduler,
+                                                           std::function<uint64_t()> store_used);
+  // Leaves: no more polling, no more workers accepted; the head holds the node dead.
+  ~ClusterLink();
+
+  // The head's node table.
+  absl::StatusOr<std::vector<cluster::NodeEntry>> Nodes() { return head_->Nodes(); }
+
+ private:
+  ClusterLink(Scheduler& scheduler) : scheduler_(scheduler) {}
+  void PollNodes();
+
+  Scheduler& scheduler_;
+  std::string token_;
+  std::string program_key_;
+  std::vector<std::string> argv_;
+  std::unique_ptr<cluster::HeadClient> head_;
+  std::unique_ptr<cluster::TokenListener> workers_;
+  std::unique_ptr<cluster::NodeClients> nodes_;
+  std::string scheduler_address_;  // where workers of other nodes connect
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread poller_;
+};
 
 }  // namespace ray::core

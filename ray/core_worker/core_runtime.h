@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ray/common/id.h"
+#include "ray/common/resources.h"
 #include "ray/common/interrupt_check.h"
 #include "ray/function/invoker.h"
 #include "ray/observability/graph_snapshot.h"
@@ -31,6 +32,7 @@ struct SubmitOptions {
   double num_cpus = 1;
   int max_retries = 3;  // re-runs after a worker crash; exceptions are not retried
   std::string name;     // names the task in the graph; "": the function's name
+  ResourceAmounts resources;  // custom resources it holds while it runs
 };
 
 // One argument: a reference to an object (resolved to its value before the task runs) or a

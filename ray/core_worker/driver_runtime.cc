@@ -43,7 +43,7 @@ absl::StatusOr<std::string> NewOwnerToken() {
 class DriverRuntimeImpl final : public DriverRuntime {
  public:
   ~DriverRuntimeImpl() override {
-    head_.reset();       // the head holds this node dead
+    cluster_.reset();    // the head holds this node dead
     scheduler_.reset();  // workers see their sockets close
     zygote_.reset();     // stops the store and any worker left, and waits
     std::error_code ignored;
@@ -95,7 +95,7 @@ class DriverRuntimeImpl final : public DriverRuntime {
     return scheduler_->store().Stats();
   }
   absl::StatusOr<std::vector<cluster::NodeEntry>> Nodes() override {
-    if (head_) return head_->Nodes();
+    if (cluster_) return cluster_->Nodes();
     cluster::NodeEntry node = ThisNode();
     node.address = "127.0.0.1";
     auto stats = store_stats();
@@ -108,13 +108,15 @@ class DriverRuntimeImpl final : public DriverRuntime {
   std::unique_ptr<Zygote> zygote_;
   pid_t store_pid_ = 0;
   std::unique_ptr<Scheduler> scheduler_;
-  std::unique_ptr<cluster::HeadClient> head_;  // in a cluster
+  std::unique_ptr<ClusterLink> cluster_;  // in a cluster
+  std::map<std::string, double> resources_;  // this node's custom resources
 
   // What the node has, as the cluster's node table holds it.
   cluster::NodeEntry ThisNode() {
     cluster::NodeEntry node;
     node.node_id = ThisNodeId();
     node.num_cpus = scheduler_->num_cpus();
+    node.resources = resources_;
     node.object_store_bytes = scheduler_->store().capacity();
     return node;
   }
@@ -175,6 +177,7 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
       store::StoreClient::Connect(store_socket, {.name = "driver", .owner_token = *owner_token});
   if (!client.ok()) return client.status();
 
+  resources_ = options.resources;
   SchedulerOptions scheduler_options;
   scheduler_options.num_workers = options.num_workers > 0
                                       ? options.num_workers
@@ -188,6 +191,7 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
   }
   scheduler_options.idle_worker_timeout = options.idle_worker_timeout;
   scheduler_options.worker_stall_timeout = options.worker_stall_timeout;
+  scheduler_options.resources.insert(options.resources.begin(), options.resources.end());
   scheduler_options.node_processes = {{zygote_->pid(), "the node's zygote (which starts workers)"},
                                       {store_pid_, "the node's object store"}};
   if (options.max_workers > 0) {
@@ -198,12 +202,12 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
                                            [z](int fd) { return z->SpawnWorker(fd); });
   if (absl::Status started = scheduler_->Start(); !started.ok()) return started;
   if (options.address.empty()) return absl::OkStatus();
-  auto head = JoinCluster(options.address, ThisNode(), [this]() -> uint64_t {
+  auto link = ClusterLink::Join(options.address, ThisNode(), *scheduler_, [this]() -> uint64_t {
     auto stats = store_stats();
     return stats.ok() ? stats->used : 0;
   });
-  if (!head.ok()) return head.status();
-  head_ = *std::move(head);
+  if (!link.ok()) return link.status();
+  cluster_ = *std::move(link);
   return absl::OkStatus();
 }
 
@@ -228,6 +232,7 @@ absl::StatusOr<std::vector<ObjectID>> DriverRuntimeImpl::Submit(TaskSpec spec) {
   task.function_key = described->key;
   task.num_returns = spec.options.num_returns;
   task.num_cpus = spec.options.num_cpus;
+  task.resources = std::move(spec.options.resources);
   task.retries_left = spec.options.max_retries;
   task.name = std::move(spec.options.name);
   task.nested_refs = std::move(spec.nested_refs);

@@ -20,6 +20,8 @@ inline constexpr int kRetryForever = -1;
 // A task asks for at most this many CPUs. One that asks for more than its node has is not
 // refused: it runs when all of the node's CPUs are free, holding them all.
 inline constexpr double kMaxNumCpus = 65'536;
+// Custom resources a task asks for, at most (worker.capnp carries no more).
+inline constexpr size_t kMaxTaskResources = 64;
 
 // Checks a task's options: num_returns from 1 to kMaxNumReturns, num_cpus a number from 0 to
 // kMaxNumCpus, max_retries >= 0 or kRetryForever. On success, puts them in the form the runtime

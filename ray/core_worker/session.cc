@@ -13,6 +13,7 @@
 #include "ray/cluster/local_files.h"
 #include "ray/core_worker/limits.h"
 #include "ray/core_worker/local_runtime.h"
+#include "ray/core_worker/remote_worker.h"
 
 namespace ray::core {
 namespace {
@@ -42,6 +43,7 @@ void ShutdownAtExit() { ShutdownSession(); }
 }  // namespace
 
 absl::Status StartSession(const SessionOptions& given, AtExit at_exit) {
+  RunIfRemoteWorker();  // a node started this process to be a worker: it never returns
   SessionState& state = State();
   SessionOptions options = given;
   if (const char* address = std::getenv("RAY_ADDRESS");

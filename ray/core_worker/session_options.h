@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "absl/time/time.h"
@@ -35,8 +36,10 @@ struct SessionOptions {
   bool worker_command_line_title = false;
   // A cluster for the node to join (docs/CLUSTER.md): "HOST:PORT" of its head, or "auto" (the
   // latest cluster started on this machine). "": RAY_ADDRESS if set, else none (the node stays
-  // on its own, with no TCP listener). Tasks still run on this node only.
+  // on its own, with no TCP listener).
   std::string address;
+  // This node's custom resources (name: amount), for tasks that ask for them.
+  std::map<std::string, double> resources;
 };
 
 }  // namespace ray::core

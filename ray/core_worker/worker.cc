@@ -141,6 +141,11 @@ absl::Status WorkerRuntime::Run(const QueuedTask& queued, const ResolvedFunction
       store_args.push_back(args.size());
       args.emplace_back();
       store_refs.push_back(arg.ref);
+      if (!arg.source.empty()) {
+        if (absl::Status copied = CopyHere(arg.ref, arg.source, /*for_get=*/false); !copied.ok()) {
+          return copied;
+        }
+      }
     }
   }
   if (!store_refs.empty()) {
@@ -194,7 +199,11 @@ void WorkerRuntime::Execute(const QueuedTask& queued) {
 }
 
 int WorkerRuntime::Serve() {
-  if (!Send([](rpc::FromWorker::Builder b) { b.setPid(getpid()); }).ok()) return 1;
+  auto hello = [this](rpc::FromWorker::Builder b) {
+    b.setPid(getpid());
+    if (!remote_.node_id.empty()) b.setNodeId(remote_.node_id);
+  };
+  if (!Send(hello).ok()) return 1;
   flusher_ = std::thread([this] { FlushLoop(); });
   while (true) {
     if (!Receive(absl::InfiniteDuration(), /*blocked=*/false).ok()) return 0;  // socket closed
@@ -219,13 +228,13 @@ int WorkerRuntime::Serve() {
 
 using worker_internal::WorkerRuntime;
 
-int RunWorker(int scheduler_fd, const std::string& store_socket) {
+int RunWorker(int scheduler_fd, const std::string& store_socket, RemoteWorkerOptions remote) {
   auto store = store::StoreClient::Connect(store_socket, {.name = "worker"});
   if (!store.ok()) {
     fprintf(stderr, "worker %d: %s\n", getpid(), store.status().ToString().c_str());
     return 1;
   }
-  WorkerRuntime runtime(scheduler_fd, *std::move(store));
+  WorkerRuntime runtime(scheduler_fd, *std::move(store), std::move(remote));
   SetCurrentRuntime(&runtime);
   int code = runtime.Serve();
   SetCurrentRuntime(nullptr);

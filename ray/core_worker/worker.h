@@ -4,11 +4,28 @@
 // through the same socket.
 #pragma once
 
+#include <functional>
 #include <string>
+
+#include "absl/status/status.h"
+#include "ray/common/id.h"
 
 namespace ray::core {
 
+// Copies object `id` from the store of the node whose object server is `source` into this
+// node's store; `for_get`: a get waits for it (before task arguments).
+using CopyFromNode =
+    std::function<absl::Status(const ObjectID& id, const std::string& source, bool for_get)>;
+
+// A worker on a node other than its scheduler's: the node it runs on, and how it copies the
+// objects that node's store lacks.
+struct RemoteWorkerOptions {
+  std::string node_id;  // hex
+  CopyFromNode copy;
+};
+
 // Serves `scheduler_fd` (owned) with the store at `store_socket`; returns the exit code.
-int RunWorker(int scheduler_fd, const std::string& store_socket);
+int RunWorker(int scheduler_fd, const std::string& store_socket,
+              RemoteWorkerOptions remote = {});
 
 }  // namespace ray::core

@@ -37,7 +37,7 @@ absl::StatusOr<std::vector<ObjectID>> WorkerRuntime::Submit(TaskSpec spec) {
   WriteTask(
       orphan.get(), header, spec.args.size(),
       [&](size_t i) -> ArgView { return {.ref = spec.args[i].ref, .value = spec.args[i].value}; },
-      spec.nested_refs);
+      spec.nested_refs, spec.options.resources);
   out_.submits.push_back(kj::mv(orphan));
   std::vector<ObjectID> returns;
   for (int i = 1; i <= spec.options.num_returns; ++i) {
@@ -130,6 +130,11 @@ absl::StatusOr<std::vector<ObjectValue>> WorkerRuntime::Get(std::span<const Obje
                    it->second->message};
     } else {
       from_store.push_back(ids[i]);
+      if (!object.source.empty()) {
+        if (absl::Status copied = CopyHere(ids[i], object.source, /*for_get=*/true); !copied.ok()) {
+          return copied;
+        }
+      }
     }
   }
   if (!from_store.empty()) {
@@ -165,6 +170,23 @@ absl::StatusOr<WaitIndices> WorkerRuntime::Wait(std::span<const ObjectID> ids, s
         .push_back(i);
   }
   return result;
+}
+
+absl::Status WorkerRuntime::CopyHere(const ObjectID& id, std::string_view source, bool for_get) {
+  if (!remote_.copy) {
+    return absl::FailedPreconditionError("this worker cannot copy objects from other nodes");
+  }
+  absl::Status copied = remote_.copy(id, std::string(source), for_get);
+  if (!copied.ok()) {
+    return absl::Status(
+        copied.code() == absl::StatusCode::kResourceExhausted ? copied.code()
+                                                              : absl::StatusCode::kNotFound,
+        absl::StrCat("object ", id.Hex(), " could not be copied from the node at ",
+                     std::string(source), ": ", copied.message()));
+  }
+  absl::MutexLock lock(&out_mu_);
+  out_.copied.push_back(id);
+  return absl::OkStatus();
 }
 
 void WorkerRuntime::AddRef(const ObjectID& id) {

@@ -36,7 +36,8 @@ size_t OrphanBytes(const auto& orphan) {
 void WorkerOutbox::QueueOn(MessageStream& stream,
                            const std::function<void(rpc::FromWorker::Builder)>& extra,
                            faults::Action fault) {
-  Slice functions_part, puts_part, submits_part, add_part, done_part, remove_part, back_part;
+  Slice functions_part, puts_part, submits_part, add_part, done_part, remove_part, back_part,
+      copied_part;
   while (true) {
     // Each list goes on where the last message left it, while the budget lasts.
     size_t budget = rpc::BATCH_BYTES;
@@ -58,6 +59,7 @@ void WorkerOutbox::QueueOn(MessageStream& stream,
     last &= take(done_part, done.size(), [&](size_t i) { return OrphanBytes(done[i]); });
     last &= take(remove_part, remove_refs.size(), id_bytes);
     last &= take(back_part, handed_back.size(), id_bytes);
+    last &= take(copied_part, copied.size(), id_bytes);
 
     capnp::MallocMessageBuilder message;
     auto root = message.initRoot<rpc::FromWorker>();
@@ -82,6 +84,7 @@ void WorkerOutbox::QueueOn(MessageStream& stream,
     SetOrphans<rpc::TaskDone>(root.initDone(done_part.size()), done, done_part);
     SetIds(root.initRemoveRefs(remove_part.size()), remove_refs, remove_part);
     SetIds(root.initHandedBack(back_part.size()), handed_back, back_part);
+    SetIds(root.initCopied(copied_part.size()), copied, copied_part);
     if (last && extra) extra(root);
     stream.Queue(message, std::exchange(fault, faults::Action::kNone));
     if (last) break;

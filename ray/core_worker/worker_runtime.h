@@ -21,6 +21,7 @@
 #include "ray/core_worker/new_object.h"
 #include "ray/core_worker/stored_objects.h"
 #include "ray/core_worker/task_returns.h"
+#include "ray/core_worker/worker.h"
 #include "ray/core_worker/worker_outbox.h"
 #include "ray/faults/fault_injection.h"
 #include "ray/function/function_table.h"
@@ -59,8 +60,8 @@ inline int64_t TimeoutMs(absl::Duration timeout) {
 
 class WorkerRuntime final : public CoreRuntime {
  public:
-  WorkerRuntime(int fd, std::unique_ptr<store::StoreClient> store)
-      : stream_(fd, rpc::MAX_FRAME_BYTES), store_(std::move(store)) {}
+  WorkerRuntime(int fd, std::unique_ptr<store::StoreClient> store, RemoteWorkerOptions remote)
+      : stream_(fd, rpc::MAX_FRAME_BYTES), store_(std::move(store)), remote_(std::move(remote)) {}
   ~WorkerRuntime() override {
     {
       absl::MutexLock lock(&out_mu_);
@@ -117,6 +118,11 @@ class WorkerRuntime final : public CoreRuntime {
   // Runs a task and adds its results to the outbox.
   void Execute(const QueuedTask& queued);
   // Reads the task's arguments and runs its function, which writes `returns`; how it failed.
+  // Copies `id` from the node whose object server is `source` into this node's store, and
+  // tells the scheduler (which frees that copy with the object). NotFound (ObjectLostError) if
+  // the copy fails, as a missing object is.
+  absl::Status CopyHere(const ObjectID& id, std::string_view source, bool for_get)
+      ABSL_LOCKS_EXCLUDED(out_mu_);
   absl::Status Run(const QueuedTask& queued, const ResolvedFunction* function,
                    ReturnWriter& returns);
   // Sends the outbox (and `extra`) and waits until the socket took it.
@@ -139,6 +145,7 @@ class WorkerRuntime final : public CoreRuntime {
 
   MessageStream stream_;
   std::unique_ptr<store::StoreClient> store_;
+  const RemoteWorkerOptions remote_;
   absl::flat_hash_map<uint64_t, FunctionRecord> defined_;
   absl::flat_hash_map<uint64_t, ResolvedFunction> resolved_;
   absl::flat_hash_set<uint64_t> functions_sent_;

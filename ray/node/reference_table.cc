@@ -57,7 +57,8 @@ void ReferenceTable::ReleaseUse(const ObjectID& id) {
 
 std::vector<TaskID> ReferenceTable::MarkReady(const ObjectID& id,
                                               std::shared_ptr<const std::string> value,
-                                              uint64_t size, std::vector<ObjectID> nested) {
+                                              uint64_t size, std::vector<ObjectID> nested,
+                                              uint16_t node) {
   if (!nested.empty()) {
     if (auto it = objects_.find(id); it != objects_.end() && it->second.ready) {
       return {};  // made again: its references are held already
@@ -67,6 +68,7 @@ std::vector<TaskID> ReferenceTable::MarkReady(const ObjectID& id,
   Entry& entry = objects_[id];
   if (entry.ready) return {};  // made again
   entry.ready = true;
+  if (value == nullptr) entry.copies.assign(1, node);
   entry.value = std::move(value);
   entry.size = size;
   entry.nested = std::move(nested);
@@ -81,7 +83,33 @@ std::vector<TaskID> ReferenceTable::MarkReady(const ObjectID& id,
 }
 
 void ReferenceTable::SetStoreCopy(const ObjectID& id) {
-  if (auto it = objects_.find(id); it != objects_.end()) it->second.store_copy = true;
+  if (auto it = objects_.find(id); it != objects_.end()) {
+    it->second.store_copy = true;
+    AddCopy(id, 0);
+  }
+}
+
+void ReferenceTable::AddCopy(const ObjectID& id, uint16_t node) {
+  auto it = objects_.find(id);
+  if (it == objects_.end()) return;
+  auto& copies = it->second.copies;
+  if (std::find(copies.begin(), copies.end(), node) == copies.end()) copies.push_back(node);
+}
+
+std::vector<ObjectID> ReferenceTable::DropNode(
+    uint16_t node, absl::FunctionRef<std::shared_ptr<const std::string>(const ObjectID&)> lost) {
+  std::vector<ObjectID> lost_ids;
+  for (auto& [id, entry] : objects_) {
+    auto at = std::find(entry.copies.begin(), entry.copies.end(), node);
+    if (at == entry.copies.end()) continue;
+    entry.copies.erase(at);
+    if (entry.copies.empty() && entry.value == nullptr) {
+      entry.value = lost(id);
+      entry.size = entry.value->size();
+      lost_ids.push_back(id);
+    }
+  }
+  return lost_ids;
 }
 
 std::vector<ObjectID> ReferenceTable::TakeStoreDeletes() {
@@ -93,7 +121,13 @@ void ReferenceTable::MaybeFree(const ObjectID& id) {
   auto free_if_unused = [&](Map::iterator it) {
     Entry& entry = it->second;
     if (!entry.ready || entry.refs > 0 || entry.uses > 0 || !entry.dependents.empty()) return;
-    if (entry.value == nullptr || entry.store_copy) store_deletes_.push_back(it->first);
+    for (uint16_t node : entry.copies) {
+      if (node == 0) {
+        store_deletes_.push_back(it->first);
+      } else {
+        remote_deletes_.emplace_back(node, it->first);
+      }
+    }
     for (const ObjectID& n : entry.nested) released.push_back(n);
     objects_.erase(it);
   };

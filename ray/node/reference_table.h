@@ -11,9 +11,12 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/container/node_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "ray/common/id.h"
 
 namespace ray::core {
@@ -34,6 +37,9 @@ class ReferenceTable {
     // An inline value put into the store too (for a task whose arguments did not all fit
     // inline): deleted from the store with the object.
     bool store_copy = false;
+    // The nodes whose stores hold it (in the scheduler's numbering; 0 is the scheduler's own):
+    // where it was made, and where it was copied to.
+    absl::InlinedVector<uint16_t, 1> copies;
   };
 
   const Entry* Find(const ObjectID& id) const;
@@ -67,14 +73,23 @@ class ReferenceTable {
   Use AddUse(const ObjectID& id, const TaskID& reader);
   void ReleaseUse(const ObjectID& id);
 
-  // `id` now exists: `value` inline, or in the store when null. It holds one reference to
+  // `id` now exists: `value` inline, or when null in the store of node `node`. It holds one
+  // reference to
   // each of `nested` that the table holds while it exists. Counts its waiters down and returns
   // the tasks that waited for it (each has one unresolved argument fewer). An object made
   // again (a retried task) keeps its first value and returns nothing.
   std::vector<TaskID> MarkReady(const ObjectID& id, std::shared_ptr<const std::string> value,
-                                uint64_t size, std::vector<ObjectID> nested = {});
+                                uint64_t size, std::vector<ObjectID> nested = {},
+                                uint16_t node = 0);
   // An inline value now has a copy in the store (deleted from the store with the object).
   void SetStoreCopy(const ObjectID& id);
+  // The store of `node` now holds a copy of `id` too (deleted from it with the object).
+  void AddCopy(const ObjectID& id, uint16_t node);
+  // Node `node` is gone: its copies are. Each stored object it held alone becomes the value
+  // `lost(id)` (an error); returns those.
+  std::vector<ObjectID> DropNode(
+      uint16_t node,
+      absl::FunctionRef<std::shared_ptr<const std::string>(const ObjectID&)> lost);
 
   // An object that may be in the store though the table does not hold it (a lost attempt's
   // result): deleted from the store with the next TakeStoreDeletes.
@@ -83,6 +98,11 @@ class ReferenceTable {
   // and those queued since the last call.
   std::vector<ObjectID> TakeStoreDeletes();
   bool HasStoreDeletes() const { return !store_deletes_.empty(); }
+  // The objects freed that other nodes' stores hold copies of: (node, object).
+  std::vector<std::pair<uint16_t, ObjectID>> TakeRemoteDeletes() {
+    return std::exchange(remote_deletes_, {});
+  }
+  bool HasRemoteDeletes() const { return !remote_deletes_.empty(); }
 
  private:
   friend class ObjectWaiter;
@@ -94,6 +114,7 @@ class ReferenceTable {
 
   Map objects_;  // a node map: a slot costs a pointer, and entries stay where they are
   std::vector<ObjectID> store_deletes_;
+  std::vector<std::pair<uint16_t, ObjectID>> remote_deletes_;
 };
 
 // A get or a wait on objects that do not all exist yet. It registers with each object that is

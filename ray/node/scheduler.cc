@@ -26,9 +26,12 @@ Scheduler::Scheduler(SchedulerOptions options, std::unique_ptr<store::StoreClien
     : options_(std::move(options)),
       store_(std::move(store)),
       spawn_worker_(std::move(spawn_worker)),
-      policy_(options_.num_cpus, options_.max_workers),
-      cpus_free_(options_.num_cpus),
       liveness_(options_.worker_stall_timeout) {
+  Node& self = nodes_.emplace_back(Node{.policy = {options_.num_cpus, options_.max_workers}});
+  self.info.num_cpus = options_.num_cpus;
+  self.info.resources = options_.resources;
+  self.cpus_free = options_.num_cpus;
+  self.custom_free = options_.resources;
   if (options_.record_task_graph) {
     graph_ = std::make_unique<TaskGraph>(options_.root_task, options_.max_recorded_tasks);
   }
@@ -127,7 +130,7 @@ void Scheduler::Wake() {
 
 double Scheduler::FreeCpus() {
   absl::MutexLock lock(&mu_);
-  return std::clamp(cpus_free_, 0.0, options_.num_cpus);
+  return std::clamp(nodes_[0].cpus_free, 0.0, options_.num_cpus);
 }
 
 void Scheduler::DefineFunction(uint64_t key, FunctionRecord function) {
@@ -235,8 +238,9 @@ void Scheduler::AddObject(const ObjectID& id, std::shared_ptr<const std::string>
 }
 
 void Scheduler::ObjectReady(const ObjectID& id, std::shared_ptr<const std::string> value,
-                            uint64_t size, std::vector<ObjectID> nested) {
-  for (const TaskID& t : objects_.MarkReady(id, std::move(value), size, std::move(nested))) {
+                            uint64_t size, std::vector<ObjectID> nested, int node) {
+  for (const TaskID& t : objects_.MarkReady(id, std::move(value), size, std::move(nested),
+                                            static_cast<uint16_t>(node))) {
     TaskRecord* task = tasks_.Find(t);
     if (task != nullptr && --task->unresolved == 0) MakeReady(t);
   }
@@ -275,9 +279,16 @@ const std::string& Scheduler::NameOf(const TaskRecord& task) const {
   return fn == functions_.end() ? *unknown : fn->second.name;
 }
 
-void Scheduler::StartNextTask(Worker& worker) {
-  if (worker.state != Worker::State::kBlocked) cpus_free_ += worker.cpus_held;
+void Scheduler::ReleaseResources(Worker& worker) {
+  Node& node = nodes_[worker.node];
+  if (worker.state != Worker::State::kBlocked) node.cpus_free += worker.cpus_held;
   worker.cpus_held = 0;
+  for (const auto& [name, amount] : worker.resources_held) node.custom_free[name] += amount;
+  worker.resources_held.clear();
+}
+
+void Scheduler::StartNextTask(Worker& worker) {
+  ReleaseResources(worker);
   worker.pending.reset();
   if (!worker.suspended.empty()) {  // a nested task ended: the one beneath it waits again
     Worker::Suspended beneath = std::move(worker.suspended.back());
@@ -294,8 +305,10 @@ void Scheduler::StartNextTask(Worker& worker) {
   }
   worker.MoveTo(Worker::State::kBusy);  // the next queued task starts now, on these CPUs
   TaskRecord* next = tasks_.Find(worker.assigned.front());
-  worker.cpus_held = next == nullptr ? 0 : std::min(next->num_cpus, options_.num_cpus);
-  cpus_free_ -= worker.cpus_held;
+  Node& node = nodes_[worker.node];
+  worker.cpus_held =
+      next == nullptr ? 0 : PlacementPolicy::CpusOn(next->num_cpus, node.info.num_cpus);
+  node.cpus_free -= worker.cpus_held;
   RecordStart(worker);
 }
 
@@ -324,7 +337,9 @@ void Scheduler::ServeBlockedWorkers(bool expire) {
     } else {
       for (const ObjectID& id : pending.ids) {
         if (const ReferenceTable::Entry* entry = objects_.Find(id); entry != nullptr) {
-          worker.connection->outbox().objects.push_back({id, entry->value, entry->size});
+          worker.connection->outbox().objects.push_back(
+              {id, entry->value, entry->size,
+               entry->value == nullptr ? std::string(SourceFor(id, worker.node)) : ""});
         } else {  // freed, or never made: the get fails at once, as for the driver
           auto error = MissingObjectError(id);
           worker.connection->outbox().objects.push_back({id, error, error->size()});
@@ -334,7 +349,7 @@ void Scheduler::ServeBlockedWorkers(bool expire) {
     worker.pending.reset();
     if (worker.state == Worker::State::kBlocked) {
       worker.MoveTo(Worker::State::kBusy);  // it runs again: take its CPUs back
-      cpus_free_ -= worker.cpus_held;
+      nodes_[worker.node].cpus_free -= worker.cpus_held;
     }
   }
 }

@@ -26,7 +26,9 @@
 #include "absl/time/time.h"
 #include "ray/common/id.h"
 #include "ray/function/function_table.h"
+#include "ray/common/resources.h"
 #include "ray/node/dispatch_policy.h"
+#include "ray/node/placement_policy.h"
 #include "ray/node/reference_table.h"
 #include "ray/node/task_queue.h"
 #include "ray/node/task_record.h"
@@ -57,6 +59,27 @@ struct SchedulerOptions {
   // it ("the node's object store"). When one dies the node is broken: every unfinished task
   // fails with an error that says which process died, and so do later ones (NodeFailure).
   std::vector<std::pair<pid_t, std::string>> node_processes;
+  ResourceMap resources;  // this node's custom resources
+};
+
+// A node of the cluster as the scheduler sees it (from the head's node table).
+struct ClusterNode {
+  std::string id;              // hex
+  std::string object_address;   // its object server (HOST:PORT), where others copy objects from
+  std::string service_address;  // its NodeService (node.capnp)
+  double num_cpus = 0;
+  ResourceMap resources;  // custom ones
+  bool alive = true;
+  bool runs_workers = true;  // false for a driver's node: it runs that driver's workers only
+};
+
+// How the scheduler reaches the other nodes of its cluster. Called under the scheduler's lock:
+// they queue the request and return.
+struct ClusterHooks {
+  // Asks `node` to start `count` workers that connect back to this scheduler.
+  std::function<void(const ClusterNode& node, int count)> start_workers;
+  // Deletes `ids` from the store of `node` (the objects were freed).
+  std::function<void(const ClusterNode& node, std::vector<ObjectID> ids)> free_objects;
 };
 
 class Scheduler {
@@ -69,6 +92,8 @@ class Scheduler {
   // How long a driver thread waiting for a result polls before it sleeps: a short task's
   // reply then costs no wake-up (one is about 10-15 us on a VM).
   static constexpr absl::Duration kDriverSpin = absl::Microseconds(50);
+  // How long a node has to connect the workers it was asked for before it is asked again.
+  static constexpr absl::Duration kWorkerStartTimeout = absl::Seconds(20);
 
   // `spawn_worker(fd)` starts a worker process serving the socket `fd` (the callee owns it)
   // and returns its pid and pidfd.
@@ -106,6 +131,27 @@ class Scheduler {
   // Waits until `num_returns` of `ids` exist (or the deadline); whether each one does.
   std::vector<bool> Wait(std::span<const ObjectID> ids, size_t num_returns, absl::Time deadline);
 
+  // Cluster mode: this node is `self` in a cluster, whose other nodes UpdateNodes names; ready
+  // tasks are placed on nodes (placement_policy.h), workers there connect back (AddConnection),
+  // and objects are copied between the nodes' stores by the processes that read them.
+  void JoinCluster(ClusterNode self, ClusterHooks hooks);
+  // The hooks are gone (the driver leaves): nothing more is asked of other nodes.
+  void LeaveCluster();
+  // The cluster's nodes now (this one may be among them). A node not seen before is added; one
+  // dead or gone is lost: its workers' tasks are retried elsewhere and the objects only its
+  // store held are lost (a get of one fails with ObjectLostError).
+  void UpdateNodes(std::vector<ClusterNode> nodes);
+  // A worker of another node connected (TCP, token checked): takes over `fd`. It names its node
+  // in its first message.
+  void AddConnection(int fd);
+  // For the driver: the object server of a node holding `id` when this node's store does not
+  // (nullopt when it does, or the object is not in a store).
+  std::optional<std::string> SourceOf(const ObjectID& id);
+  // This node's store now holds a copy of `id` (the driver copied it).
+  void AddLocalCopy(const ObjectID& id);
+  // Cluster nodes the scheduler knows, alive or not, this one first: for tests and status.
+  std::vector<ClusterNode> KnownNodes();
+
   store::StoreClient& store() { return *store_; }
   // Deletes from the store now the objects freed since the scheduler thread last did (a put
   // that found the store full tries again after it).
@@ -134,8 +180,10 @@ class Scheduler {
   absl::Status HandleMessage(Worker& worker, std::unique_ptr<ReceivedMessage> message)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SubmitLocked(TaskRecord task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `id` exists: inline `value`, or when null in the store of node `node`.
   void ObjectReady(const ObjectID& id, std::shared_ptr<const std::string> value, uint64_t size,
-                   std::vector<ObjectID> nested = {}) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                   std::vector<ObjectID> nested = {}, int node = 0)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TaskFinished(Worker& worker, const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordStart(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The worker's front task is gone (done or handed back): its CPUs go back, and the next
@@ -149,11 +197,20 @@ class Scheduler {
   void MakeReady(const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The task's name option, else its function's name.
   const std::string& NameOf(const TaskRecord& task) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Places ready tasks as policy_ decides.
+  // Places ready tasks: on nodes as placement_ decides (in a cluster), then on each node's
+  // workers as its DispatchPolicy decides.
   void Dispatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The workers and the ready queue as policy_ sees them (the workers in worker_views_).
-  DispatchSnapshot SnapshotForDispatch(absl::FunctionRef<std::optional<ReadyTask>(size_t)> ready_at,
-                                       bool may_start_worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves ready tasks of lane 0 to the lanes of the nodes placement_ picks; fails those no node
+  // can run.
+  void PlaceReadyTasks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Dispatches the ready tasks of `lane` on the workers of `node`.
+  void DispatchOn(int node, size_t lane) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The workers of `node` and the ready queue `lane` as a DispatchPolicy sees them (the
+  // workers in worker_views_, their indexes in view_workers_).
+  DispatchSnapshot SnapshotForDispatch(int node,
+                                       absl::FunctionRef<std::optional<ReadyTask>(size_t)> ready_at,
+                                       size_t ready_size, bool may_start_worker)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Assign(Worker& worker, TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Gives `task` to a worker blocked in a get, which runs it inside its wait (nested; its
   // stack grows with each, hence kMaxNesting).
@@ -172,7 +229,23 @@ class Scheduler {
   // when the next one would be due (InfiniteFuture if none).
   absl::Time RetireIdleWorkers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ServeBlockedWorkers(bool expire) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status SpawnWorker() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts a worker on `node`: this one's at once, another's by asking it (they connect later).
+  absl::Status SpawnWorker(int node = 0) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes in the connections AddConnection queued.
+  void AdoptConnections() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A remote worker named its node: the worker joins it, or dies if the node is unknown.
+  void SetWorkerNode(Worker& worker, std::string_view node_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Node `node` is dead: what was placed on it is placed again, its objects are lost.
+  void NodeLost(int node, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Nodes that have not connected the workers asked of them in time are asked again.
+  void ExpireWorkerStarts() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sends the frees of objects other nodes hold to them.
+  void FreeRemoteCopies() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The object server of a node other than `node` holding `id` in its store, when `node` does
+  // not hold it ("" otherwise).
+  std::string_view SourceFor(const ObjectID& id, int node) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Resources a worker's running task holds go back to its node.
+  void ReleaseResources(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends what the workers' outboxes hold.
   void FlushWorkers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Keeps the values `task` carries inline within its InlineBudget: the objects past it among
@@ -200,9 +273,30 @@ class Scheduler {
   TaskQueue tasks_ ABSL_GUARDED_BY(mu_);
   ReferenceTable objects_ ABSL_GUARDED_BY(mu_);
   WorkerPool workers_ ABSL_GUARDED_BY(mu_);
-  const DispatchPolicy policy_;
   std::vector<WorkerView> worker_views_ ABSL_GUARDED_BY(mu_);  // reused by SnapshotForDispatch
-  double cpus_free_ ABSL_GUARDED_BY(mu_);
+  std::vector<int> view_workers_ ABSL_GUARDED_BY(mu_);         // their indexes in workers_
+  // A node of the cluster (node 0 is this one, and the only one outside a cluster).
+  struct Node {
+    ClusterNode info;
+    bool alive = true;
+    double cpus_free = 0;
+    ResourceMap custom_free;
+    // What the tasks placed on it and not started yet ask (so placement does not overfill it).
+    double placed_cpus = 0;
+    ResourceMap placed_custom;
+    int starting = 0;  // workers asked of it that have not connected yet
+    absl::Time starting_since;
+    DispatchPolicy policy{1, 1};
+  };
+  std::vector<Node> nodes_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, int> node_index_ ABSL_GUARDED_BY(mu_);
+  bool in_cluster_ ABSL_GUARDED_BY(mu_) = false;
+  ClusterHooks hooks_ ABSL_GUARDED_BY(mu_);
+  PlacementPolicy placement_;
+  std::vector<NodeView> node_views_ ABSL_GUARDED_BY(mu_);     // reused by PlaceReadyTasks
+  std::vector<ResourceMap> custom_room_ ABSL_GUARDED_BY(mu_);  // the same
+  absl::Mutex connections_mu_;
+  std::vector<int> new_connections_ ABSL_GUARDED_BY(connections_mu_);
   WorkerLiveness liveness_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<TaskGraph> graph_;  // null when not recording; thread-safe itself
   struct NodeProcess {

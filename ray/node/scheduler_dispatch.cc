@@ -8,11 +8,15 @@ namespace ray::core {
 using namespace scheduler_internal;  // NOLINT: the scheduler's own helpers
 
 DispatchSnapshot Scheduler::SnapshotForDispatch(
-    absl::FunctionRef<std::optional<ReadyTask>(size_t)> ready_at, bool may_start_worker) {
-  worker_views_.resize(workers_.size());
+    int node, absl::FunctionRef<std::optional<ReadyTask>(size_t)> ready_at, size_t ready_size,
+    bool may_start_worker) {
+  worker_views_.clear();
+  view_workers_.clear();
   for (size_t i = 0; i < workers_.size(); ++i) {
     const Worker& w = *workers_[i];
-    WorkerView& view = worker_views_[i];
+    if (w.node != node) continue;
+    WorkerView& view = worker_views_.emplace_back();
+    view_workers_.push_back(static_cast<int>(i));
     view.state = w.state;
     view.broken = w.broken;
     view.steal_pending = w.steal_pending;
@@ -25,30 +29,69 @@ DispatchSnapshot Scheduler::SnapshotForDispatch(
         w.pending ? std::span<const ObjectID>(w.pending->ids) : std::span<const ObjectID>();
   }
   return {.workers = worker_views_,
-          .cpus_free = cpus_free_,
-          .ready_size = tasks_.ReadySize(),
+          .cpus_free = nodes_[node].cpus_free,
+          .ready_size = ready_size,
           .ready_at = ready_at,
           .may_start_worker = may_start_worker,
           .now = absl::Now()};
 }
 
 void Scheduler::Dispatch() {
+  if (!in_cluster_) {
+    DispatchOn(0, 0);
+    return;
+  }
+  PlaceReadyTasks();
+  for (size_t n = 0; n < nodes_.size(); ++n) {
+    if (nodes_[n].alive) DispatchOn(static_cast<int>(n), n + 1);
+  }
+}
+
+void Scheduler::DispatchOn(int n, size_t lane) {
   using Kind = DispatchDecision::Kind;
+  Node& node = nodes_[n];
   auto ready_at = [&](size_t position) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    TaskRecord* task = tasks_.ReadyAt(position);
+    TaskRecord* task = tasks_.ReadyAt(position, lane);
     return task == nullptr ? std::nullopt : std::optional<ReadyTask>({task->id, task->num_cpus});
   };
   bool start_failed = false;
   while (true) {
-    if (tasks_.ReadySize() == 0) break;
-    const DispatchDecision decision = policy_.Next(SnapshotForDispatch(ready_at, !start_failed));
+    size_t ready_size = tasks_.ReadySize(lane);
+    if (ready_size == 0) {
+      node.placed_cpus = 0;  // nothing placed waits (tasks that ended there drift the sums)
+      node.placed_custom.clear();
+      break;
+    }
+    bool may_start = !start_failed && node.starting == 0;
+    const DispatchDecision decision =
+        node.policy.Next(SnapshotForDispatch(n, ready_at, ready_size, may_start));
     if (decision.kind == Kind::kNone) break;
     if (decision.kind == Kind::kStartWorker) {
-      start_failed = !SpawnWorker().ok();
+      start_failed = !SpawnWorker(n).ok();
       continue;
     }
     start_failed = false;
-    TaskRecord& task = tasks_.TakeReady(decision.position);
+    const int worker_index = decision.worker >= 0 ? view_workers_[decision.worker] : -1;
+    TaskRecord* candidate = tasks_.ReadyAt(decision.position, lane);
+    if (candidate != nullptr && !candidate->resources.empty()) {
+      // Custom resources: held only by a task that starts at once, when they are free.
+      if (!PlacementPolicy::Covers(&node.info.resources, candidate->resources)) {
+        TaskRecord& task = tasks_.TakeReady(decision.position, lane);
+        FailTask(task, ErrorObject(NameOf(task), ErrorTypeName(absl::StatusCode::kInvalidArgument),
+                                   "cannot run: no node has the resources it asks for", task.id));
+        ServeBlockedWorkers(/*expire=*/false);
+        continue;
+      }
+      if (decision.kind != Kind::kRun ||
+          !PlacementPolicy::Covers(&node.custom_free, candidate->resources)) {
+        break;
+      }
+    }
+    TaskRecord& task = tasks_.TakeReady(decision.position, lane);
+    if (lane != 0) {
+      node.placed_cpus -= PlacementPolicy::CpusOn(task.num_cpus, node.info.num_cpus);
+      for (const auto& [name, amount] : task.resources) node.placed_custom[name] -= amount;
+    }
     if (decision.kind == Kind::kRun || decision.kind == Kind::kQueue ||
         decision.kind == Kind::kNest) {
       if (absl::Status fitted = FitArgumentsInline(task); !fitted.ok()) {
@@ -63,18 +106,20 @@ void Scheduler::Dispatch() {
     }
     switch (decision.kind) {
       case Kind::kRun: {
-        Worker& worker = *workers_[decision.worker];
+        Worker& worker = *workers_[worker_index];
         worker.MoveTo(Worker::State::kBusy);
         worker.cpus_held = decision.cpus;
-        cpus_free_ -= decision.cpus;
+        node.cpus_free -= decision.cpus;
+        for (const auto& [name, amount] : task.resources) node.custom_free[name] -= amount;
+        worker.resources_held = task.resources;
         Assign(worker, task);
         break;
       }
       case Kind::kQueue:
-        Assign(*workers_[decision.worker], task);
+        Assign(*workers_[worker_index], task);
         break;
       case Kind::kNest:
-        RunWhileBlocked(*workers_[decision.worker], task, decision.cpus);
+        RunWhileBlocked(*workers_[worker_index], task, decision.cpus);
         break;
       case Kind::kFailCannotRun: {  // the task would wait forever: say so
         int alive = workers_.CountUsable();
@@ -95,9 +140,11 @@ void Scheduler::Dispatch() {
     }
   }
   // An idle worker and nothing ready: ask a worker for the tasks queued behind a long one.
-  if (std::optional<int> from = policy_.StealFrom(SnapshotForDispatch(ready_at, true))) {
-    workers_[*from]->steal_pending = true;
-    workers_[*from]->connection->outbox().return_queued = true;
+  if (std::optional<int> from = node.policy.StealFrom(
+          SnapshotForDispatch(n, ready_at, tasks_.ReadySize(lane), true))) {
+    Worker& worker = *workers_[view_workers_[*from]];
+    worker.steal_pending = true;
+    worker.connection->outbox().return_queued = true;
   }
 }
 
@@ -106,7 +153,7 @@ void Scheduler::RunWhileBlocked(Worker& worker, TaskRecord& task, double cpus) {
   worker.pending.reset();
   worker.MoveTo(Worker::State::kBusy);
   worker.cpus_held = cpus;
-  cpus_free_ -= cpus;
+  nodes_[worker.node].cpus_free -= cpus;
   task.worker = worker.index;
   task.run_while_blocked = true;
   worker.assigned.push_front(task.id);  // the front one runs

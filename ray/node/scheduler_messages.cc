@@ -30,11 +30,16 @@ void Scheduler::FlushWorkers() {
                   ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> const TaskRecord& { return tasks_.At(id); };
   auto inline_value = [&](const ObjectID& ref) ABSL_EXCLUSIVE_LOCKS_REQUIRED(
                           mu_) -> const std::string* { return objects_.InlineValue(ref); };
+  int node = 0;  // of the worker being flushed
+  auto source = [&](const ObjectID& ref) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> std::string_view {
+    return in_cluster_ ? SourceFor(ref, node) : std::string_view();
+  };
   const WorkerConnection::Tables tables{
-      .function = function, .task = task, .inline_value = inline_value};
+      .function = function, .task = task, .inline_value = inline_value, .source = source};
   for (auto& w : workers_) {
     Worker& worker = *w;
     if (worker.state == Worker::State::kDead || worker.broken) continue;
+    node = worker.node;
     WorkerConnection& connection = *worker.connection;
     if (!connection.outbox().empty()) {
       connection.QueueOutbox(tables);
@@ -95,12 +100,17 @@ absl::Status Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMe
   const FromWorkerView& in = *read;
   worker.heard = absl::Now();
   if (in.pid != 0) worker.pid = in.pid;
+  if (worker.node < 0) {
+    SetWorkerNode(worker, in.node_id);
+    if (worker.state == Worker::State::kDead) return absl::OkStatus();
+  }
+  for (ObjectID id : in.copied) objects_.AddCopy(id, static_cast<uint16_t>(worker.node));
   for (const FunctionDef& def : in.functions) functions_.try_emplace(def.key, def.record);
   // An object a worker made (put or returned).
   auto object_ready = [&](const ObjectView& object) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     ObjectReady(object.id,
                 object.in_store ? nullptr : std::make_shared<const std::string>(object.value),
-                object.size, HeldRefs(object.nested_refs));
+                object.size, HeldRefs(object.nested_refs), worker.node);
   };
   for (const ObjectView& put : in.puts) {
     if (put.id.IsNil()) continue;
@@ -117,6 +127,7 @@ absl::Status Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMe
     task.function_key = h.function;
     task.num_returns = std::max<int>(0, h.num_returns);
     task.num_cpus = std::max(0.0, h.num_cpus);
+    task.resources = submit.resources;
     task.retries_left = h.max_retries;
     task.name = h.name;
     task.nested_refs = HeldRefs(submit.nested_refs);
@@ -187,7 +198,7 @@ absl::Status Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMe
     worker.pending = std::move(pending);
     if (worker.state == Worker::State::kBusy) {
       worker.MoveTo(Worker::State::kBlocked);  // its CPUs go back to the pool meanwhile
-      cpus_free_ += worker.cpus_held;
+      nodes_[worker.node].cpus_free += worker.cpus_held;
     }
   }
   return absl::OkStatus();

@@ -36,6 +36,9 @@ absl::Time Scheduler::NextDeadline() {
       earliest = std::min(earliest, w->front_started + kStealAfter);  // a steal to consider
     }
   }
+  for (const Node& node : nodes_) {
+    if (node.starting > 0) earliest = std::min(earliest, node.starting_since + kWorkerStartTimeout);
+  }
   return earliest;
 }
 
@@ -89,6 +92,10 @@ void Scheduler::PollOnce(absl::Time deadline, absl::Duration spin) {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;
     liveness_.Polled(started, deadline, returned);
+    if (in_cluster_) {
+      AdoptConnections();
+      ExpireWorkerStarts();
+    }
     if (!died.empty()) {
       // The zygote first: its children (the store among them) die with it.
       const NodeProcess* first = died.front();
@@ -118,6 +125,7 @@ void Scheduler::PollOnce(absl::Time deadline, absl::Duration spin) {
     Dispatch();
     FlushWorkers();
     RetireIdleWorkers();
+    FreeRemoteCopies();
     deletes = objects_.TakeStoreDeletes();
   }
   if (!deletes.empty()) (void)store_->Delete(deletes);

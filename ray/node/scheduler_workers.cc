@@ -17,7 +17,19 @@ namespace ray::core {
 
 using namespace scheduler_internal;  // NOLINT: the scheduler's own helpers
 
-absl::Status Scheduler::SpawnWorker() {
+absl::Status Scheduler::SpawnWorker(int node) {
+  if (node != 0) {
+    Node& remote = nodes_[node];
+    if (!hooks_.start_workers) return absl::FailedPreconditionError("left the cluster");
+    // As many as it has CPUs less its workers (they connect within a second or so).
+    int have = 0;
+    for (const auto& w : workers_) have += w->node == node && w->state != Worker::State::kDead;
+    int count = std::max(1, static_cast<int>(remote.info.num_cpus) - have);
+    remote.starting = count;
+    remote.starting_since = absl::Now();
+    hooks_.start_workers(remote.info, count);
+    return absl::OkStatus();
+  }
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     return absl::InternalError(absl::StrCat("socketpair: ", std::strerror(errno)));
@@ -48,8 +60,7 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why, bool kill) {
   if (worker.state == Worker::State::kDead) return;
   bool was_running =
       worker.state == Worker::State::kBusy || worker.state == Worker::State::kBlocked;
-  if (worker.state != Worker::State::kBlocked) cpus_free_ += worker.cpus_held;
-  worker.cpus_held = 0;
+  if (worker.node >= 0) ReleaseResources(worker);
   worker.MoveTo(Worker::State::kDead);
   worker.pending.reset();
   worker.lost_running = was_running ? worker.active() : 0;  // the front one and those beneath

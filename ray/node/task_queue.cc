@@ -20,19 +20,29 @@ std::vector<TaskID> TaskQueue::Ids() const {
   return ids;
 }
 
-size_t TaskQueue::ReadySize() {
-  while (!ready_.empty() && !tasks_.contains(ready_.front())) ready_.pop_front();
-  return ready_.size();
+size_t TaskQueue::ReadySize(size_t lane) {
+  std::deque<TaskID>& ready = Lane(lane);
+  while (!ready.empty() && !tasks_.contains(ready.front())) ready.pop_front();
+  return ready.size();
 }
 
-TaskRecord* TaskQueue::ReadyAt(size_t position) {
-  return position < ready_.size() ? Find(ready_[position]) : nullptr;
+TaskRecord* TaskQueue::ReadyAt(size_t position, size_t lane) {
+  std::deque<TaskID>& ready = Lane(lane);
+  return position < ready.size() ? Find(ready[position]) : nullptr;
 }
 
-TaskRecord& TaskQueue::TakeReady(size_t position) {
-  TaskRecord& task = tasks_.at(ready_[position]);
-  ready_.erase(ready_.begin() + static_cast<std::ptrdiff_t>(position));
+TaskRecord& TaskQueue::TakeReady(size_t position, size_t lane) {
+  std::deque<TaskID>& ready = Lane(lane);
+  TaskRecord& task = tasks_.at(ready[position]);
+  ready.erase(ready.begin() + static_cast<std::ptrdiff_t>(position));
   return task;
+}
+
+void TaskQueue::Unplace(size_t lane) {
+  if (lane == 0 || lane >= lanes_.size()) return;
+  std::deque<TaskID> moved = std::move(lanes_[lane]);
+  lanes_[lane].clear();
+  lanes_[0].insert(lanes_[0].begin(), moved.begin(), moved.end());
 }
 
 }  // namespace ray::core

@@ -29,22 +29,32 @@ class TaskQueue {
   std::vector<TaskID> Ids() const;
   size_t size() const { return tasks_.size(); }
 
-  // The ready queue: tasks whose arguments all exist and that no worker holds.
-  void PushReady(const TaskID& id) { ready_.push_back(id); }     // newly ready: at the back
-  void ReturnReady(const TaskID& id) { ready_.push_front(id); }  // handed back or to retry
-  // Ready tasks, after dropping those that ended from the front of the queue.
-  size_t ReadySize();
-  // The ready task at `position` (0: the next to go), or null if it has ended since.
-  TaskRecord* ReadyAt(size_t position);
-  // Takes the ready task at `position` out of the ready queue. REQUIRES: ReadyAt(position).
-  TaskRecord& TakeReady(size_t position);
-  void ClearReady() { ready_.clear(); }
+  // The ready queue: tasks whose arguments all exist and that no worker holds. In a cluster it
+  // has lanes: lane 0 holds the tasks not placed on a node yet, lane 1 + n those placed on node
+  // n (see ray/node/placement_policy.h); on one node everything stays in lane 0.
+  void PushReady(const TaskID& id, size_t lane = 0) { Lane(lane).push_back(id); }  // at the back
+  // Handed back or to retry: at the front of lane 0, to be placed again.
+  void ReturnReady(const TaskID& id) { lanes_[0].push_front(id); }
+  // Ready tasks in `lane`, after dropping those that ended from its front.
+  size_t ReadySize(size_t lane = 0);
+  // The ready task at `position` of `lane` (0: the next to go), or null if it has ended since.
+  TaskRecord* ReadyAt(size_t position, size_t lane = 0);
+  // Takes the ready task at `position` out of `lane`. REQUIRES: ReadyAt(position, lane).
+  TaskRecord& TakeReady(size_t position, size_t lane = 0);
+  // Moves every task of `lane` to the front of lane 0, in order (its node is gone).
+  void Unplace(size_t lane);
+  void ClearReady() { lanes_.assign(1, {}); }
 
  private:
+  std::deque<TaskID>& Lane(size_t lane) {
+    if (lane >= lanes_.size()) lanes_.resize(lane + 1);
+    return lanes_[lane];
+  }
+
   // Node map: a backlog of a million tasks costs a pointer per empty slot, not a whole record
   // (and records stay where they are while others are added).
   absl::node_hash_map<TaskID, TaskRecord> tasks_;
-  std::deque<TaskID> ready_;
+  std::vector<std::deque<TaskID>> lanes_ = std::vector<std::deque<TaskID>>(1);
 };
 
 }  // namespace ray::core

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ray/common/id.h"
+#include "ray/common/resources.h"
 
 namespace ray::core {
 
@@ -20,6 +21,7 @@ struct TaskRecord {
   std::vector<Arg> args;
   int num_returns = 1;
   double num_cpus = 1;
+  ResourceAmounts resources;  // custom ones
   int retries_left = 3;
   bool run_while_blocked = false;     // sent to a blocked worker, to run inside its wait
   std::string name;                   // for the graph and errors; "": the function's name

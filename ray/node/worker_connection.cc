@@ -72,8 +72,8 @@ void WorkerConnection::QueueOutbox(const Tables& tables) {
         const TaskRecord::Arg& arg = task.args[a];
         if (arg.ref.IsNil()) return {.value = arg.value};
         if (const std::string* value = tables.inline_value(arg.ref)) return {.value = *value};
-        return {.ref = arg.ref};
-      });
+        return {.ref = arg.ref, .source = tables.source(arg.ref)};
+      }, {}, task.resources);
     }
     auto objects = out.initObjects(objects_to - objects_from);
     for (size_t i = objects_from; i < objects_to; ++i) {
@@ -81,7 +81,7 @@ void WorkerConnection::QueueOutbox(const Tables& tables) {
       if (object.value != nullptr) {
         WriteObject(objects[i - objects_from], object.id, *object.value);
       } else {
-        WriteStoredObject(objects[i - objects_from], object.id, object.size);
+        WriteStoredObject(objects[i - objects_from], object.id, object.size, {}, object.source);
       }
     }
     if (last) {

@@ -28,6 +28,7 @@ class WorkerConnection {
       ObjectID id;
       std::shared_ptr<const std::string> value;  // null: in the store
       uint64_t size;
+      std::string source;  // for one in another node's store: that node's object server
     };
     std::vector<Object> objects;
     std::optional<std::string> get_failed;
@@ -46,6 +47,9 @@ class WorkerConnection {
     // The value a task's argument `ref` carries inline; null: the worker reads it from the
     // store.
     absl::FunctionRef<const std::string*(const ObjectID&)> inline_value;
+    // For an argument in the store: the object server of a node holding it when this worker's
+    // node does not ("" when it does).
+    absl::FunctionRef<std::string_view(const ObjectID&)> source;
   };
 
   // Takes ownership of the socket `fd`.

@@ -50,7 +50,9 @@ class WorkerConnectionTest : public ::testing::Test {
       auto it = inline_values_.find(ref);
       return it == inline_values_.end() ? nullptr : &it->second;
     };
-    connection_->QueueOutbox({.function = function, .task = task, .inline_value = inline_value});
+    auto source = [](const ObjectID&) { return std::string_view(); };
+    connection_->QueueOutbox(
+        {.function = function, .task = task, .inline_value = inline_value, .source = source});
     std::vector<std::unique_ptr<ReceivedMessage>> received;
     while (connection_->stream().HasPendingWrites()) {
       EXPECT_TRUE(connection_->stream().Flush().ok());

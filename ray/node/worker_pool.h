@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
 #include "ray/common/id.h"
+#include "ray/common/resources.h"
 #include "ray/common/pidfd.h"
 #include "ray/node/reference_table.h"
 #include "ray/node/worker_connection.h"
@@ -36,6 +37,8 @@ struct WorkerRecord {
   State state = State::kIdle;
   std::deque<TaskID> assigned;  // sent and not done; the front one is running
   double cpus_held = 0;
+  ResourceAmounts resources_held;  // custom ones, held by its running task (never while queued)
+  int node = 0;  // its node in the scheduler's numbering; -1 until a remote one says which
   absl::flat_hash_set<ObjectID> held;   // objects this process holds a reference to
   bool broken = false;                  // a write failed: the scheduler thread retires it
   bool steal_pending = false;           // asked to hand back its queued tasks

@@ -193,12 +193,16 @@ PyObjectID PutValue(const PickledValue& value, const core::PutOptions& options) 
 }
 
 std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num_cpus,
-                               int max_retries, const std::string& name, const py::bytes& nested) {
+                               int max_retries, const std::string& name, const py::bytes& nested,
+                               ResourceAmounts resources) {
   core::TaskSpec spec;
   spec.invoker = &InvokePython;
   spec.function = reinterpret_cast<const void*>(&RayPythonTask);
-  spec.options = {
-      .num_returns = num_returns, .num_cpus = num_cpus, .max_retries = max_retries, .name = name};
+  spec.options = {.num_returns = num_returns,
+                  .num_cpus = num_cpus,
+                  .max_retries = max_retries,
+                  .name = name,
+                  .resources = std::move(resources)};
   if (absl::Status status = core::CheckSubmitOptions(&spec.options); !status.ok()) {
     throw py::value_error(name + ": " + std::string(status.message()));
   }
@@ -432,7 +436,8 @@ PYBIND11_MODULE(_raylet, m) {
       [](int num_workers, double num_cpus, uint64_t object_store_memory, bool local_mode,
          const std::string& session_dir_root, bool record_task_graph, size_t max_recorded_tasks,
          double idle_worker_timeout, double worker_stall_timeout, int max_workers,
-         bool worker_command_line_title, const std::string& address) {
+         bool worker_command_line_title, const std::string& address,
+         const std::map<std::string, double>& resources) {
         Init({.num_workers = num_workers,
               .num_cpus = num_cpus,
               .object_store_memory = object_store_memory,
@@ -444,7 +449,8 @@ PYBIND11_MODULE(_raylet, m) {
               .worker_stall_timeout = absl::Seconds(worker_stall_timeout),
               .max_workers = max_workers,
               .worker_command_line_title = worker_command_line_title,
-              .address = address});
+              .address = address,
+              .resources = resources});
       },
       py::arg("num_workers") = defaults.num_workers, py::arg("num_cpus") = defaults.num_cpus,
       py::arg("object_store_memory") = defaults.object_store_memory,
@@ -455,7 +461,8 @@ PYBIND11_MODULE(_raylet, m) {
       py::arg("idle_worker_timeout") = absl::ToDoubleSeconds(defaults.idle_worker_timeout),
       py::arg("worker_stall_timeout") = absl::ToDoubleSeconds(defaults.worker_stall_timeout),
       py::arg("max_workers") = defaults.max_workers, py::arg("worker_command_line_title") = true,
-      py::arg("address") = defaults.address);
+      py::arg("address") = defaults.address,
+      py::arg("resources") = std::map<std::string, double>());
   m.def("shutdown", &Shutdown);
   m.def("is_initialized", [] { return ray::core::CurrentRuntime() != nullptr; });
   m.def("is_driver", [] { return InDriver(); });
@@ -466,7 +473,8 @@ PYBIND11_MODULE(_raylet, m) {
   m.def("get", &Get, py::arg("ids"), py::arg("timeout") = py::none());
   m.def("wait", &Wait, py::arg("ids"), py::arg("num_returns"), py::arg("timeout") = py::none());
   m.def("submit", &Submit, py::arg("args"), py::arg("num_returns") = 1, py::arg("num_cpus") = 1.0,
-        py::arg("max_retries") = 3, py::arg("name") = "", py::arg("nested") = py::bytes());
+        py::arg("max_retries") = 3, py::arg("name") = "", py::arg("nested") = py::bytes(),
+        py::arg("resources") = ray::ResourceAmounts());
   // The message of ray/core_worker/limits.h's check of these options, "" if they are within the
   // limits.
   m.def(

@@ -21,6 +21,8 @@ struct NodeInfo {
   alive @6 :Bool;
   isHead @7 :Bool;
   deathReason @8 :Text;         # why it is dead ("" while alive)
+  objectAddress @9 :Text;       # its object server (HOST:PORT): other nodes copy objects from it
+  serviceAddress @10 :Text;     # its NodeService (node.capnp); "" for a driver's node
 }
 
 interface ClusterHead {

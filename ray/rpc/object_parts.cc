@@ -20,9 +20,10 @@ void WriteObject(rpc::Object::Builder out, const ObjectID& id, std::string_view 
 }
 
 void WriteStoredObject(rpc::Object::Builder out, const ObjectID& id, uint64_t size,
-                       std::span<const ObjectID> nested_refs) {
+                       std::span<const ObjectID> nested_refs, std::string_view source) {
   WriteIdAndRefs(out, id, nested_refs);
   out.setInStore(size);
+  if (!source.empty()) out.setSource({source.data(), source.size()});
 }
 
 absl::Status CheckObject(rpc::Object::Reader in) {
@@ -35,6 +36,7 @@ absl::Status CheckObject(rpc::Object::Reader in) {
   } else if (!in.isInStore()) {
     return absl::InvalidArgumentError("an object neither inline nor in the store");
   }
+  if (in.hasSource()) (void)in.getSource();  // Cap'n Proto checks its bounds and NUL
   if (!in.hasNestedRefs()) return absl::OkStatus();
   return IdList<ObjectID>::Check(in.getNestedRefs(), "nestedRefs");
 }
@@ -50,6 +52,7 @@ ObjectView ReadObject(rpc::Object::Reader in) {
     object.size = in.getInStore();
   }
   if (in.hasNestedRefs()) object.nested_refs = IdList<ObjectID>(in.getNestedRefs());
+  if (in.hasSource()) object.source = TextView(in.getSource());
   return object;
 }
 

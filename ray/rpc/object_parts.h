@@ -22,14 +22,17 @@ struct ObjectView {
   std::string_view value;  // when not in the store
   uint64_t size = 0;       // of the value, inline or in the store
   IdList<ObjectID> nested_refs;
+  // To a worker, for one in the store of another node: that node's object server (HOST:PORT).
+  std::string_view source;
 };
 
 // An object whose value goes inline.
 void WriteObject(rpc::Object::Builder out, const ObjectID& id, std::string_view value,
                  std::span<const ObjectID> nested_refs = {});
-// An object sealed in the store, of `size` bytes.
+// An object sealed in the store, of `size` bytes (in the store of the node whose object server
+// is `source`, when not empty).
 void WriteStoredObject(rpc::Object::Builder out, const ObjectID& id, uint64_t size,
-                       std::span<const ObjectID> nested_refs = {});
+                       std::span<const ObjectID> nested_refs = {}, std::string_view source = {});
 
 // InvalidArgument for an object without an ID or with one of the wrong length, neither a value
 // nor in the store, or with more than rpc::MAX_IDS_PER_LIST nested references.

@@ -1,5 +1,7 @@
 #include "ray/rpc/task_parts.h"
 
+#include <cmath>
+
 #include "ray/common/capnp_bytes.h"
 
 namespace ray::core {
@@ -13,11 +15,13 @@ absl::Status CheckArg(rpc::Arg::Reader in) {
   capnp::Data::Reader ref = in.getRef();
   if (absl::Status s = CheckId<ObjectID>(ref); !s.ok()) return s;
   if (ReadId<ObjectID>(ref).IsNil()) return absl::InvalidArgumentError("a ref to no object");
+  if (in.hasSource()) (void)in.getSource();  // Cap'n Proto checks its bounds and NUL
   return absl::OkStatus();
 }
 
 void WriteTask(rpc::Task::Builder out, const TaskHeader& task, size_t num_args,
-               absl::FunctionRef<ArgView(size_t)> arg, std::span<const ObjectID> nested_refs) {
+               absl::FunctionRef<ArgView(size_t)> arg, std::span<const ObjectID> nested_refs,
+               const ResourceAmounts& resources) {
   out.setTaskId(AsData(task.id.Binary()));
   out.setParentTaskId(AsData(task.parent.Binary()));
   out.setFunction(task.function);
@@ -27,6 +31,13 @@ void WriteTask(rpc::Task::Builder out, const TaskHeader& task, size_t num_args,
   if (!task.name.empty()) out.setName({task.name.data(), task.name.size()});
   if (task.run_while_blocked) out.setRunWhileBlocked(true);
   if (!nested_refs.empty()) WriteIdList(out.initNestedRefs(nested_refs.size()), nested_refs);
+  if (!resources.empty()) {
+    auto list = out.initResources(resources.size());
+    for (size_t i = 0; i < resources.size(); ++i) {
+      list[i].setName(resources[i].first);
+      list[i].setAmount(resources[i].second);
+    }
+  }
   auto args = out.initArgs(num_args);
   for (size_t i = 0; i < num_args; ++i) {
     ArgView a = arg(i);
@@ -34,13 +45,16 @@ void WriteTask(rpc::Task::Builder out, const TaskHeader& task, size_t num_args,
       args[i].setValue(AsData(a.value));
     } else {
       args[i].setRef(AsData(a.ref.Binary()));
+      if (!a.source.empty()) args[i].setSource({a.source.data(), a.source.size()});
     }
   }
 }
 
 ArgView ReadArg(rpc::Arg::Reader in) {
-  if (in.isRef()) return {ReadId<ObjectID>(in.getRef()), {}};
-  return {ObjectID(), AsView(in.getValue())};
+  if (in.isRef()) {
+    return {ReadId<ObjectID>(in.getRef()), {}, in.hasSource() ? TextView(in.getSource()) : ""};
+  }
+  return {ObjectID(), AsView(in.getValue()), {}};
 }
 
 absl::Status CheckTask(rpc::Task::Reader in) {
@@ -54,6 +68,20 @@ absl::Status CheckTask(rpc::Task::Reader in) {
   if (in.hasName()) (void)in.getName();  // Cap'n Proto checks its bounds and NUL
   if (absl::Status s = ArgList::Check(in.getArgs(), "args"); !s.ok()) {
     return s;
+  }
+  if (in.hasResources()) {
+    auto resources = in.getResources();
+    if (resources.size() > kMaxTaskResourcesOnWire) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a task asks for more than ", kMaxTaskResourcesOnWire, " resources"));
+    }
+    for (auto resource : resources) {
+      double amount = resource.getAmount();
+      if (!resource.hasName() || resource.getName().size() == 0 || !std::isfinite(amount) ||
+          amount <= 0) {
+        return absl::InvalidArgumentError("a resource without a name or a positive amount");
+      }
+    }
   }
   if (!in.hasNestedRefs()) return absl::OkStatus();
   return IdList<ObjectID>::Check(in.getNestedRefs(), "nestedRefs");
@@ -72,6 +100,11 @@ TaskView ReadTask(rpc::Task::Reader in) {
   h.run_while_blocked = in.getRunWhileBlocked();
   task.args = ArgList(in.getArgs());
   if (in.hasNestedRefs()) task.nested_refs = IdList<ObjectID>(in.getNestedRefs());
+  if (in.hasResources()) {
+    for (auto resource : in.getResources()) {
+      task.resources.emplace_back(TextView(resource.getName()), resource.getAmount());
+    }
+  }
   return task;
 }
 

@@ -5,11 +5,14 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "ray/common/id.h"
+#include "ray/common/resources.h"
 #include "ray/rpc/checked_list.h"
 #include "ray/rpc/id_lists.h"
 #include "ray/rpc/worker.capnp.h"
@@ -28,15 +31,21 @@ struct TaskHeader {
   bool run_while_blocked = false;
 };
 
-// An argument: an object (`ref`), or when `ref` is nil a serialized value inline.
+// An argument: an object (`ref`), or when `ref` is nil a serialized value inline. To a worker,
+// `source` names the object server of a node holding `ref` when the worker's node does not.
 struct ArgView {
   ObjectID ref;
   std::string_view value;
+  std::string_view source;
 };
+
+// Custom resources a task asks for: at most this many (as ray/core_worker/limits.h).
+inline constexpr size_t kMaxTaskResourcesOnWire = 64;
 
 // Writes a task whose i-th of `num_args` arguments is `arg(i)`.
 void WriteTask(rpc::Task::Builder out, const TaskHeader& task, size_t num_args,
-               absl::FunctionRef<ArgView(size_t)> arg, std::span<const ObjectID> nested_refs = {});
+               absl::FunctionRef<ArgView(size_t)> arg, std::span<const ObjectID> nested_refs = {},
+               const ResourceAmounts& resources = {});
 
 // InvalidArgument for a ref of the wrong length or a nil one, or neither a value (any bytes)
 // nor a ref.
@@ -49,10 +58,12 @@ struct TaskView {
   TaskHeader header;
   ArgList args;
   IdList<ObjectID> nested_refs;  // objects the argument values reference
+  ResourceAmounts resources;
 };
 
 // InvalidArgument for a task without an ID, an ID of the wrong length, an argument that names
-// no object, or more than rpc::MAX_IDS_PER_LIST arguments or nested references.
+// no object, more than rpc::MAX_IDS_PER_LIST arguments or nested references, or a resource
+// without a name, with an amount not finite and positive, or past kMaxTaskResources.
 absl::Status CheckTask(rpc::Task::Reader in);
 // REQUIRES: CheckTask(in).ok().
 TaskView ReadTask(rpc::Task::Reader in);

@@ -40,6 +40,15 @@ struct Arg {
     value @0 :Data;    # serialized value (ray/object/object_format.h)
     ref @1 :Data;      # ObjectID: to the scheduler, any object; to a worker, one in the store
   }
+  # To a worker, for a ref its node's store does not hold: the object server (HOST:PORT) of a
+  # node that does, to copy it from first.
+  source @2 :Text;
+}
+
+# A custom resource a task asks for (CPUs are Task.numCpus).
+struct Resource {
+  name @0 :Text;
+  amount @1 :Float64;
 }
 
 struct Task {
@@ -53,6 +62,7 @@ struct Task {
   name @7 :Text;       # for the graph and errors; empty: the function's name
   nestedRefs @8 :List(Data);  # objects the argument values reference: held until the task ends
   runWhileBlocked @9 :Bool;   # to a worker blocked in a get: run it inside the wait
+  resources @10 :List(Resource);  # custom resources it holds while it runs
 }
 
 # An object's value: inline bytes, or a note that it is sealed in the node's store.
@@ -63,6 +73,7 @@ struct Object {
     inStore @2 :UInt64;   # its size
   }
   nestedRefs @3 :List(Data);  # objects its value references (from a worker): held while it lives
+  source @4 :Text;  # to a worker, for one in a store that is not its node's: as Arg.source
 }
 
 struct TaskDone {
@@ -94,6 +105,8 @@ struct FromWorker {
   handedBack @7 :List(Data);     # tasks sent to this worker that it will not run
   get @8 :GetRequest;            # blocks the worker's current task until answered
   wait @9 :WaitRequest;
+  nodeId @10 :Text;              # first message of a worker: its node (hex)
+  copied @11 :List(Data);        # objects it copied into its node's store (from a `source`)
 }
 
 struct GetRequest {

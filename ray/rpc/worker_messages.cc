@@ -38,6 +38,7 @@ absl::StatusOr<FromWorkerView> ReadFromWorker(rpc::FromWorker::Reader in) {
   return Guarded("message from a worker", [&]() -> absl::StatusOr<FromWorkerView> {
     FromWorkerView view;
     view.pid = in.getPid();
+    if (in.hasNodeId()) view.node_id = TextView(in.getNodeId());
     absl::Status s = Assign(ReadFunctionDefs(in.getFunctions()), view.functions);
     if (s.ok()) s = Assign(ObjectList::Read(in.getPuts(), "puts"), view.puts);
     if (s.ok()) s = Assign(TaskList::Read(in.getSubmits(), "submits"), view.submits);
@@ -49,6 +50,7 @@ absl::StatusOr<FromWorkerView> ReadFromWorker(rpc::FromWorker::Reader in) {
     if (s.ok()) {
       s = Assign(IdList<TaskID>::Read(in.getHandedBack(), "handedBack"), view.handed_back);
     }
+    if (s.ok()) s = Assign(IdList<ObjectID>::Read(in.getCopied(), "copied"), view.copied);
     if (s.ok() && in.hasGet()) {
       auto get = in.getGet();
       view.get.emplace().timeout_ms = get.getTimeoutMs();

@@ -106,8 +106,11 @@ def test_resources_namespace_and_dashboard_arguments(shutdown):
     assert ray.get_gpu_ids() == []
     with pytest.raises(ValueError, match="GPUs"):  # declared, but tasks cannot ask for them
         pid.options(num_gpus=1).remote()
-    with pytest.raises(ValueError, match="custom resources"):
-        pid.options(resources={"accelerator": 1}).remote()
+    assert ray.get(pid.options(resources={"accelerator": 1}).remote()) > 0
+    with pytest.raises(ray.exceptions.RayError, match="resources it asks for"):
+        ray.get(pid.options(resources={"accelerator": 5}).remote())
+    with pytest.raises(TypeError, match="resources must be a dict"):
+        pid.options(resources={"accelerator": "one"}).remote()
 
 
 @pytest.mark.parametrize("kwargs, error, match", [

@@ -1,0 +1,62 @@
+// Starts the workers drivers ask of this node (node.capnp, startWorkers): the driver's own
+// program, fetched from the head by its key and cached, run with the environment that makes it a
+// worker of that driver's scheduler (ray/core_worker/remote_worker.h). The workers die with the
+// node (PR_SET_PDEATHSIG on the launcher's thread, which lives as long as the node).
+#pragma once
+
+#include <sys/types.h>
+
+#include <deque>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "ray/cluster/node_service.h"
+
+namespace ray::cli {
+
+// A program as this node runs it: its executable and the folder of its shipped libraries.
+struct LocalProgram {
+  std::string executable;
+  std::string library_dir;
+};
+
+struct WorkerLauncherOptions {
+  std::string node_id;
+  std::string store_socket;
+  std::string token;
+  std::string log_path;  // the workers' stdout and stderr
+  // The program with this key, fetched if not cached (may block; called on the launcher's thread).
+  std::function<absl::StatusOr<LocalProgram>(const std::string& key)> fetch_program;
+};
+
+class WorkerLauncher {
+ public:
+  explicit WorkerLauncher(WorkerLauncherOptions options);
+  ~WorkerLauncher();  // stops the workers still running (SIGTERM) and the thread
+
+  // Queues `request`; `done` gets "" once its workers are started, or why they are not (called
+  // on the launcher's thread).
+  void Launch(cluster::WorkerStartRequest request,
+              std::function<void(const std::string& error)> done);
+
+ private:
+  void Run();
+  std::string Start(const cluster::WorkerStartRequest& request);
+
+  const WorkerLauncherOptions options_;
+  absl::Mutex mu_;
+  struct Job {
+    cluster::WorkerStartRequest request;
+    std::function<void(const std::string&)> done;
+  };
+  std::deque<Job> jobs_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<pid_t> children_;  // the launcher thread's
+  std::thread thread_;
+};
+
+}  // namespace ray::cli

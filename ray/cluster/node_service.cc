@@ -1,0 +1,188 @@
+#include "ray/cluster/node_service.h"
+
+#include <capnp/rpc-twoparty.h>
+#include <kj/debug.h>
+
+#include <cstdio>
+#include <future>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "ray/cluster/handshake.h"
+#include "ray/cluster/token_rpc_server.h"
+#include "ray/common/capnp_bytes.h"
+#include "ray/rpc/node.capnp.h"
+
+namespace ray::cluster {
+
+using rpc::node::NodeService;
+
+namespace {
+
+class NodeServiceImpl final : public NodeService::Server {
+ public:
+  explicit NodeServiceImpl(const NodeServiceHandlers& handlers) : handlers_(handlers) {}
+
+  kj::Promise<void> startWorkers(StartWorkersContext context) override {
+    auto params = context.getParams();
+    WorkerStartRequest request{.scheduler = params.getScheduler(),
+                               .program_key = params.getProgramKey(),
+                               .count = static_cast<int>(std::min(params.getCount(), 1024u))};
+    for (auto arg : params.getArgv()) request.argv.emplace_back(arg.cStr(), arg.size());
+    if (request.scheduler.empty() || request.program_key.empty() || request.count <= 0) {
+      context.getResults().setError("startWorkers needs a scheduler, a program and a count");
+      return kj::READY_NOW;
+    }
+    return handlers_.start_workers(std::move(request)).then([context](std::string error) mutable {
+      context.getResults().setError(error);
+    });
+  }
+
+  kj::Promise<void> freeObjects(FreeObjectsContext context) override {
+    std::vector<ObjectID> ids;
+    for (capnp::Data::Reader id : context.getParams().getIds()) {
+      ObjectID parsed;
+      if (ObjectID::FromBinary(AsView(id), &parsed) && !parsed.IsNil()) ids.push_back(parsed);
+    }
+    if (!ids.empty()) handlers_.free_objects(std::move(ids));
+    return kj::READY_NOW;
+  }
+
+ private:
+  const NodeServiceHandlers& handlers_;
+};
+
+}  // namespace
+
+struct NodeServer::Impl {
+  NodeServiceHandlers handlers;
+  std::unique_ptr<TokenRpcServer> server;
+};
+
+NodeServer::NodeServer(kj::AsyncIoContext& io, std::string token,
+                       absl::Duration handshake_timeout, NodeServiceHandlers handlers)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->handlers = std::move(handlers);
+  impl_->server =
+      std::make_unique<TokenRpcServer>(io, kj::heap<NodeServiceImpl>(impl_->handlers),
+                                       std::move(token), handshake_timeout, "ray node");
+}
+
+NodeServer::~NodeServer() = default;
+
+absl::StatusOr<int> NodeServer::Listen(const std::string& host, int port) {
+  return impl_->server->Listen(host, port);
+}
+
+kj::Promise<void> NodeServer::Run() { return impl_->server->Run(); }
+
+// Everything but `thread`, `executor` and `token` belongs to the clients' thread.
+struct NodeClients::State : public kj::TaskSet::ErrorHandler {
+  void taskFailed(kj::Exception&& e) override {
+    fprintf(stderr, "ray: a call to a node failed: %s\n", e.getDescription().cStr());
+  }
+  struct Connection {
+    kj::Own<kj::AsyncIoStream> stream;
+    kj::Own<capnp::TwoPartyClient> rpc;
+  };
+  // The node's service at `address`, connected (token presented) on first use.
+  NodeService::Client Service(const std::string& address);
+
+  std::string token;
+  std::thread thread;
+  kj::Own<const kj::Executor> executor;
+  kj::AsyncIoContext* io = nullptr;
+  kj::Own<kj::PromiseFulfiller<void>> stop;
+  kj::Own<kj::TaskSet> tasks;
+  absl::flat_hash_map<std::string, NodeService::Client> services;
+  std::vector<kj::Own<Connection>> connections;
+};
+
+NodeService::Client NodeClients::State::Service(const std::string& address) {
+  if (auto it = services.find(address); it != services.end()) return it->second;
+  size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port)) {
+    return KJ_EXCEPTION(FAILED, "not HOST:PORT", address.c_str());
+  }
+  auto connection = kj::heap<Connection>();
+  Connection* raw = connection.get();
+  connections.push_back(kj::mv(connection));
+  auto connected =
+      io->provider->getNetwork()
+          .parseAddress(address.substr(0, colon), static_cast<kj::uint>(port))
+          .then([](kj::Own<kj::NetworkAddress> a) { return a->connect(); })
+          .then([this, raw, address](kj::Own<kj::AsyncIoStream> stream) {
+            raw->stream = kj::mv(stream);
+            return PresentToken(*raw->stream, token);
+          })
+          .then([this, raw, address](bool accepted) -> capnp::Capability::Client {
+            if (!accepted) {
+              services.erase(address);
+              return KJ_EXCEPTION(DISCONNECTED, "the node refused the cluster token",
+                                  address.c_str());
+            }
+            raw->rpc = kj::heap<capnp::TwoPartyClient>(*raw->stream);
+            tasks->add(raw->rpc->onDisconnect().then([this, address] { services.erase(address); }));
+            return raw->rpc->bootstrap();
+          });
+  NodeService::Client service = capnp::Capability::Client(kj::mv(connected)).castAs<NodeService>();
+  services.emplace(address, service);
+  return service;
+}
+
+NodeClients::NodeClients(std::string token) : state_(std::make_unique<State>()) {
+  state_->token = std::move(token);
+  std::promise<kj::Own<const kj::Executor>> started;
+  auto executor = started.get_future();
+  state_->thread = std::thread([s = state_.get(), &started] {
+    auto io = kj::setupAsyncIo();
+    s->io = &io;
+    s->tasks = kj::heap<kj::TaskSet>(*s);
+    auto stop = kj::newPromiseAndFulfiller<void>();
+    s->stop = kj::mv(stop.fulfiller);
+    started.set_value(kj::getCurrentThreadExecutor().addRef());
+    stop.promise.wait(io.waitScope);
+    s->tasks = nullptr;
+    s->services.clear();
+    s->connections.clear();
+  });
+  state_->executor = executor.get();
+}
+
+NodeClients::~NodeClients() {
+  state_->executor->executeSync([s = state_.get()] { s->stop->fulfill(); });
+  state_->thread.join();
+}
+
+void NodeClients::StartWorkers(const std::string& address, WorkerStartRequest request,
+                               std::function<void(const std::string&)> done) {
+  state_->executor->executeAsync(
+      [s = state_.get(), address, request = std::move(request), done = std::move(done)]() mutable {
+        auto call = s->Service(address).startWorkersRequest();
+        call.setScheduler(request.scheduler);
+        call.setProgramKey(request.program_key);
+        auto argv = call.initArgv(request.argv.size());
+        for (size_t i = 0; i < request.argv.size(); ++i) argv.set(i, request.argv[i]);
+        call.setCount(request.count);
+        s->tasks->add(call.send()
+                          .then([done](auto response) { done(response.getError().cStr()); })
+                          .catch_([done, address](kj::Exception&& e) {
+                            done(absl::StrCat("the node at ", address,
+                                              " failed: ", e.getDescription().cStr()));
+                          }));
+      }).detach([](kj::Exception&&) {});
+}
+
+void NodeClients::FreeObjects(const std::string& address, std::vector<ObjectID> ids) {
+  state_->executor->executeAsync([s = state_.get(), address, ids = std::move(ids)] {
+    auto call = s->Service(address).freeObjectsRequest();
+    auto list = call.initIds(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) list.set(i, AsData(ids[i].Binary()));
+    s->tasks->add(call.send().ignoreResult().catch_([](kj::Exception&&) {}));
+  }).detach([](kj::Exception&&) {});
+}
+
+}  // namespace ray::cluster

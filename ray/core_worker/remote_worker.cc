@@ -1,0 +1,43 @@
+#include "ray/core_worker/remote_worker.h"
+
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "ray/cluster/token_socket.h"
+#include "ray/core_worker/core_runtime.h"
+#include "ray/core_worker/worker.h"
+#include "ray/node/zygote.h"
+
+namespace ray::core {
+namespace {
+
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? "" : value;
+}
+
+}  // namespace
+
+void RunIfRemoteWorker() {
+  const std::string scheduler = Env(kSchedulerAddressEnv);
+  if (scheduler.empty()) return;
+  const std::string node_id = Env(kWorkerNodeIdEnv);
+  const std::string store = Env(kWorkerStoreEnv);
+  const std::string token = Env("RAY_AUTH_TOKEN");
+  SetProcessTitle("ray::worker", /*command_line=*/false);
+  auto fd = cluster::ConnectWithToken(scheduler, token);
+  if (!fd.ok()) {
+    fprintf(stderr, "ray worker %d: %s\n", getpid(), std::string(fd.status().message()).c_str());
+    _exit(1);
+  }
+  SetThisNodeId(node_id);
+  RemoteWorkerOptions remote{.node_id = node_id};
+  // Not run: the program's exit handlers and static destructors (it never left its Init).
+  _exit(RunWorker(*fd, store, std::move(remote)));
+}
+
+}  // namespace ray::core

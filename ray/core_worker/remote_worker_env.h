@@ -1,0 +1,11 @@
+// The environment a node gives a worker it starts for a scheduler on another node
+// (remote_worker.h). The cluster token is RAY_AUTH_TOKEN.
+#pragma once
+
+namespace ray::core {
+
+inline constexpr char kSchedulerAddressEnv[] = "RAY_WORKER_SCHEDULER";  // HOST:PORT
+inline constexpr char kWorkerNodeIdEnv[] = "RAY_WORKER_NODE_ID";        // hex
+inline constexpr char kWorkerStoreEnv[] = "RAY_WORKER_STORE_SOCKET";    // the node's store
+
+}  // namespace ray::core

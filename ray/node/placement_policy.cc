@@ -1,0 +1,56 @@
+#include "ray/node/placement_policy.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace ray::core {
+namespace {
+
+constexpr double kSlack = 1e-9;  // resources are fractions: sums drift
+
+}  // namespace
+
+bool PlacementPolicy::Covers(const ResourceMap* have,
+                             std::span<const std::pair<std::string, double>> custom) {
+  for (const auto& [name, amount] : custom) {
+    if (have == nullptr) return false;
+    auto it = have->find(name);
+    if (it == have->end() || it->second + kSlack < amount) return false;
+  }
+  return true;
+}
+
+Placement PlacementPolicy::Place(const ResourceDemand& demand,
+                                 std::span<const NodeView> nodes) const {
+  int best = -1;
+  bool any_feasible = false;
+  for (int i = 0; i < static_cast<int>(nodes.size()); ++i) {
+    const NodeView& node = nodes[i];
+    if (!node.usable || !Covers(node.custom_total, demand.custom)) continue;
+    any_feasible = true;
+    if (CpusOn(demand.cpus, node.cpus_total) > node.cpus_free + kSlack ||
+        !Covers(node.custom_free, demand.custom)) {
+      continue;
+    }
+    if (best < 0) {
+      best = i;
+      continue;
+    }
+    const NodeView& chosen = nodes[best];
+    if (node.argument_bytes != chosen.argument_bytes) {
+      if (node.argument_bytes > chosen.argument_bytes) best = i;
+    } else if (chosen.argument_bytes == 0 && best != 0 && node.cpus_free > chosen.cpus_free) {
+      best = i;
+    }
+  }
+  if (best >= 0) return {.kind = Placement::Kind::kNode, .node = best};
+  if (any_feasible) return {.kind = Placement::Kind::kWait};
+  std::string missing;
+  for (const auto& [name, amount] : demand.custom) {
+    absl::StrAppend(&missing, missing.empty() ? "" : ", ", name, ": ", amount);
+  }
+  return {.kind = Placement::Kind::kInfeasible,
+          .missing = absl::StrCat("no node of the cluster has the resources it asks for {",
+                                  missing, "}")};
+}
+
+}  // namespace ray::core
