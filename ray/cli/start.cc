@@ -133,7 +133,8 @@ int RunNode(NodePlan plan, int ready_fd) {
           io, cluster::HeadOptions{.token = plan.token,
                                    .health = cluster::HealthFromEnv(),
                                    .handshake_timeout = cluster::HandshakeTimeoutFromEnv(),
-                                   .local_store_used = used});
+                                   .local_store_used = used,
+                                   .program_dir = plan.folder + "/programs"});
       auto port = head->Listen(plan.options.node_ip_address, plan.options.port);
       absl::Status status = port.status();
       if (port.ok()) {
