@@ -54,8 +54,15 @@ ProgramStore::Upload::Upload(ProgramStore* store, std::string key, uint64_t size
                              int fd)
     : store_(store), key_(std::move(key)), size_(size), temp_(std::move(temp)), fd_(fd) {}
 
+void ProgramStore::Upload::Close() {
+  if (fd_ < 0) return;
+  close(fd_);
+  fd_ = -1;
+  --store_->uploads_;
+}
+
 ProgramStore::Upload::~Upload() {
-  if (fd_ >= 0) close(fd_);
+  Close();
   if (!temp_.empty()) {
     unlink(temp_.c_str());
     store_->bytes_ -= size_;
@@ -111,8 +118,7 @@ absl::Status ProgramStore::Upload::Commit() {
     store_->bytes_ -= size_;
     temp_.clear();
   }
-  close(fd_);
-  fd_ = -1;
+  Close();
   return status;
 }
 
@@ -128,10 +134,15 @@ absl::StatusOr<std::unique_ptr<ProgramStore::Upload>> ProgramStore::BeginUpload(
                                                      " bytes of programs; ", size,
                                                      " more would pass its bound of ", max_bytes_));
   }
+  if (uploads_ >= kMaxUploads) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the head takes at most ", kMaxUploads, " uploads at once"));
+  }
   std::string temp = absl::StrCat(dir_, "/", kUploadPrefix, "XXXXXX");
   int fd = mkostemp(temp.data(), O_CLOEXEC);  // mode 0600
   if (fd < 0) return absl::InternalError(absl::StrCat("cannot make ", temp, ": ", strerror(errno)));
   bytes_ += size;
+  ++uploads_;
   return std::unique_ptr<Upload>(new Upload(this, key, size, std::move(temp), fd));
 }
 

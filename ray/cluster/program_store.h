@@ -39,6 +39,7 @@ class ProgramStore {
    private:
     friend class ProgramStore;
     Upload(ProgramStore* store, std::string key, uint64_t size, std::string temp, int fd);
+    void Close();
     ProgramStore* store_;
     const std::string key_;
     const uint64_t size_;
@@ -48,8 +49,12 @@ class ProgramStore {
     Fnv1a128 hash_;  // of the bytes written, for a content key
   };
 
+  // At most this many uploads under way at once (each holds a file open).
+  static constexpr int kMaxUploads = 64;
+
   // Starts the upload of the file `key` of `size` bytes. InvalidArgument for a malformed key or
-  // a size over kMaxProgramFileBytes; ResourceExhausted past the store's bound.
+  // a size over kMaxProgramFileBytes; ResourceExhausted past the store's bound on bytes or
+  // kMaxUploads.
   absl::StatusOr<std::unique_ptr<Upload>> BeginUpload(const std::string& key, uint64_t size);
 
   // Records the program `program_key` (checked with CheckManifest). Returns the keys of its
@@ -74,6 +79,7 @@ class ProgramStore {
   const std::string dir_;
   const uint64_t max_bytes_;
   uint64_t bytes_ = 0;
+  int uploads_ = 0;  // open
   absl::flat_hash_map<std::string, ProgramManifest> programs_;
 };
 

@@ -100,6 +100,19 @@ TEST_F(ProgramStoreTest, MalformedKeysAndSizesPastTheBoundsAreRefused) {
   EXPECT_EQ(store_->Read("../x", 0, 1).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(ProgramStoreTest, UploadsUnderWayAreBounded) {
+  std::vector<std::unique_ptr<ProgramStore::Upload>> uploads;
+  for (int i = 0; i < ProgramStore::kMaxUploads; ++i) {
+    auto upload = store_->BeginUpload(KeyOf("x"), 0);
+    ASSERT_TRUE(upload.ok()) << upload.status();
+    uploads.push_back(*std::move(upload));
+  }
+  EXPECT_EQ(store_->BeginUpload(KeyOf("x"), 0).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  ASSERT_TRUE(uploads.back()->Commit().code() == absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(store_->BeginUpload(KeyOf("x"), 0).ok());  // a finished one counts no more
+}
+
 TEST_F(ProgramStoreTest, TheBuildIdOfAnElfFileIsItsKey) {
   std::ifstream self("/proc/self/exe", std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(self)), std::istreambuf_iterator<char>());
