@@ -37,10 +37,12 @@ absl::Status Link(const std::string& from, const std::string& to) {
 
 absl::StatusOr<ProgramCache> ProgramCache::Open(const std::string& dir) {
   std::error_code error;
-  std::filesystem::create_directories(dir, error);
+  std::filesystem::path parent = std::filesystem::path(dir).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, error);
   if (error) return absl::InternalError(absl::StrCat("cannot make ", dir, ": ", error.message()));
-  for (const std::string& sub : {dir + "/files", dir + "/programs"}) {
+  for (const std::string& sub : {dir, dir + "/files", dir + "/programs"}) {
     if (absl::Status made = MakeDir(sub); !made.ok()) return made;
+    if (sub == dir) continue;
     // What fetches that were killed left (a fetch under way is younger).
     auto stale = std::filesystem::file_time_type::clock::now() - std::chrono::hours(1);
     for (const auto& entry : std::filesystem::directory_iterator(sub, error)) {

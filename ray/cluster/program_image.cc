@@ -79,7 +79,9 @@ absl::StatusOr<std::shared_ptr<const ReadOnlyFile>> ReadOnlyFile::Open(const std
   if (fd < 0) {
     int error = errno;
     std::string message = absl::StrCat("cannot open ", path, ": ", strerror(error));
-    return error == ENOENT ? absl::NotFoundError(message) : absl::PermissionDeniedError(message);
+    if (error == ENOENT) return absl::NotFoundError(message);
+    if (error == EACCES || error == EPERM) return absl::PermissionDeniedError(message);
+    return absl::InternalError(message);
   }
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

@@ -22,7 +22,8 @@ inline constexpr size_t kMaxProgramLibraries = 4096;
 // Closed when the last copy of its pointer goes.
 class ReadOnlyFile {
  public:
-  // NotFound or PermissionDenied (errno's words) if `path` cannot be opened.
+  // NotFound, PermissionDenied or Internal (with errno's words) if `path` cannot be opened;
+  // FailedPrecondition if it is not a regular file.
   static absl::StatusOr<std::shared_ptr<const ReadOnlyFile>> Open(const std::string& path);
   ~ReadOnlyFile();
   ReadOnlyFile(const ReadOnlyFile&) = delete;

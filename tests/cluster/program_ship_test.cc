@@ -132,6 +132,8 @@ TEST_F(ProgramShipTest, ItsOwnProgramIsFetchedAndItsCopyRunsWithTheShippedLibrar
   ASSERT_TRUE(local.ok()) << local.status();
   EXPECT_EQ(BuildIdOf(local->executable), BuildIdOf("/proc/self/exe"));
   EXPECT_EQ(ReadAll(local->executable), ReadAll("/proc/self/exe"));
+  EXPECT_EQ(std::filesystem::status(cache).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_all);
   EXPECT_EQ(std::filesystem::status(local->executable).permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_all);
   for (const cluster::ProgramFile& library : image_.libraries) {
