@@ -66,9 +66,16 @@ std::string HowToUse(const NodePlan& plan, const std::string& address) {
 
 // The program with `key` (a driver's, to run as its workers), from the cache in `cache` or
 // fetched from the head at `head`.
-absl::StatusOr<LocalProgram> FetchProgram(const std::string& head, const std::string& token,
-                                          const std::string& key, const std::string& cache) {
-  return absl::UnimplementedError("program fetch pending");
+absl::StatusOr<cluster::LocalProgram> FetchProgram(const std::string& head,
+                                                   const std::string& token,
+                                                   const std::string& key,
+                                                   const std::string& cache) {
+  if (auto cached = cluster::ProgramCache::Open(cache); cached.ok()) {
+    if (std::optional<cluster::LocalProgram> found = cached->Find(key)) return *found;
+  }
+  auto client = cluster::HeadClient::Connect(head, token);
+  if (!client.ok()) return client.status();
+  return (*client)->FetchProgram(key, cache);
 }
 
 // Forks the node's store (which dies with this process); returns its pidfd once it serves.
@@ -178,7 +185,8 @@ int RunNode(NodePlan plan, int ready_fd) {
           io, cluster::HeadOptions{.token = plan.token,
                                    .health = cluster::HealthFromEnv(),
                                    .handshake_timeout = cluster::HandshakeTimeoutFromEnv(),
-                                   .local_store_used = used});
+                                   .local_store_used = used,
+                                   .program_dir = plan.folder + "/programs"});
       auto port = head->Listen(plan.options.node_ip_address, plan.options.port);
       absl::Status status = port.status();
       if (port.ok()) {

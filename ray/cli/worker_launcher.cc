@@ -54,7 +54,7 @@ void WorkerLauncher::Run() {
 }
 
 std::string WorkerLauncher::Start(const cluster::WorkerStartRequest& request) {
-  absl::StatusOr<LocalProgram> program = options_.fetch_program(request.program_key);
+  absl::StatusOr<cluster::LocalProgram> program = options_.fetch_program(request.program_key);
   if (!program.ok()) {
     return absl::StrCat("cannot fetch the program ", request.program_key, ": ",
                         program.status().message());

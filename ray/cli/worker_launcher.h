@@ -15,14 +15,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "ray/cluster/node_service.h"
+#include "ray/cluster/program_cache.h"
 
 namespace ray::cli {
-
-// A program as this node runs it: its executable and the folder of its shipped libraries.
-struct LocalProgram {
-  std::string executable;
-  std::string library_dir;
-};
 
 struct WorkerLauncherOptions {
   std::string node_id;
@@ -30,7 +25,7 @@ struct WorkerLauncherOptions {
   std::string token;
   std::string log_path;  // the workers' stdout and stderr
   // The program with this key, fetched if not cached (may block; called on the launcher's thread).
-  std::function<absl::StatusOr<LocalProgram>(const std::string& key)> fetch_program;
+  std::function<absl::StatusOr<cluster::LocalProgram>(const std::string& key)> fetch_program;
 };
 
 class WorkerLauncher {

@@ -1,43 +1,17 @@
 #include "ray/cluster/head_client.h"
 
 #include <arpa/inet.h>
-#include <capnp/rpc-twoparty.h>
 #include <kj/debug.h>
 
 #include <cstdio>
 #include <future>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "ray/cluster/handshake.h"
+#include "ray/cluster/head_client_state.h"
 #include "ray/cluster/node_info.h"
-#include "ray/rpc/cluster.capnp.h"
 
 namespace ray::cluster {
-
-using rpc::cluster::ClusterHead;
-using rpc::cluster::NodeSession;
-
-// Everything but `thread` and `executor` belongs to the client's thread.
-struct HeadClient::State : public kj::TaskSet::ErrorHandler {
-  void taskFailed(kj::Exception&& e) override {
-    fprintf(stderr, "ray: lost the link to the cluster head: %s\n", e.getDescription().cStr());
-  }
-  kj::Promise<void> Heartbeats();
-  kj::Promise<void> WatchHead();
-
-  std::thread thread;
-  kj::Own<const kj::Executor> executor;
-  kj::AsyncIoContext* io = nullptr;
-  kj::Own<kj::PromiseFulfiller<void>> stop;
-  kj::Own<kj::AsyncIoStream> stream;
-  kj::Own<capnp::TwoPartyClient> rpc;
-  ClusterHead::Client head = nullptr;
-  NodeSession::Client session = nullptr;
-  kj::Own<kj::TaskSet> tasks;
-  std::string local_ip;
-  JoinOptions join;
-};
 
 namespace {
 

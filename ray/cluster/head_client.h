@@ -1,6 +1,7 @@
 // A connection to the cluster head, for a node, a driver or the `ray` CLI: connects over TCP,
-// presents the token, and then registers a node (and heartbeats for it) or reads the node
-// table. The connection lives on a thread of its own with its KJ event loop; the calls block.
+// presents the token, and then registers a node (and heartbeats for it), reads the node table,
+// or ships programs (uploads a driver's, fetches one into a machine's cache). The connection
+// lives on a thread of its own with its KJ event loop; the calls block.
 #pragma once
 
 #include <functional>
@@ -11,6 +12,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ray/cluster/node_table.h"
+#include "ray/cluster/program_cache.h"
+#include "ray/cluster/program_image.h"
 #include "ray/cluster/version.h"
 
 namespace ray::cluster {
@@ -44,6 +47,20 @@ class HeadClient {
   absl::Status Join(const NodeEntry& node, JoinOptions options = {});
   // The head's node table.
   absl::StatusOr<std::vector<NodeEntry>> Nodes();
+  // Gives the head the files of `image` (CurrentProgram()) that it lacks, and records the
+  // program under image.key. One round trip when the head has them all. FailedPrecondition if
+  // the head refuses the program or a file (a key that is not its bytes', a head without a
+  // program folder, its bound on bytes); Unavailable if the connection fails; a file's read
+  // error as it is.
+  absl::Status UploadProgram(const ProgramImage& image);
+  // The program `program_key` in the cache at `cache_dir` (made if absent), fetched from the
+  // head if it is not there yet: then each file the cache lacks is read in chunks, checked
+  // against its key, and the program's key against its manifest. A cached program is served
+  // without asking the head. NotFound if the head has no such program; DataLoss if what it
+  // sends is not what the keys name; Unavailable if the connection fails.
+  absl::StatusOr<LocalProgram> FetchProgram(const std::string& program_key,
+                                            const std::string& cache_dir);
+
   // This end's IP address on the connection (how the head's network sees this machine).
   const std::string& local_ip() const { return local_ip_; }
 

@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "ray/cluster/node_info.h"
+#include "ray/cluster/program_store.h"
+#include "ray/cluster/program_wire.h"
 #include "ray/cluster/token_rpc_server.h"
 #include "ray/cluster/version.h"
 #include "ray/rpc/cluster.capnp.h"
@@ -12,6 +14,7 @@ namespace ray::cluster {
 
 using rpc::cluster::ClusterHead;
 using rpc::cluster::NodeSession;
+using rpc::cluster::ProgramFileUpload;
 
 struct HeadServer::Impl {
   Impl(kj::AsyncIoContext& io, HeadOptions options) : io(io), options(std::move(options)) {}
@@ -22,6 +25,7 @@ struct HeadServer::Impl {
   const HeadOptions options;
   NodeTable table;
   std::string local_node_id;
+  std::unique_ptr<ProgramStore> programs;  // null without a program_dir; outlives `server`
   kj::Own<TokenRpcServer> server;
 };
 
@@ -47,6 +51,39 @@ class NodeSessionImpl final : public NodeSession::Server {
   HeadServer::Impl& head_;
   std::string node_id_;
 };
+
+kj::Exception Refusal(const absl::Status& status) {
+  return kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__,
+                       kj::str(std::string(status.message())));
+}
+
+class ProgramFileUploadImpl final : public ProgramFileUpload::Server {
+ public:
+  ProgramFileUploadImpl(HeadServer::Impl& head, std::unique_ptr<ProgramStore::Upload> upload)
+      : head_(head), upload_(std::move(upload)) {}
+
+  kj::Promise<void> write(WriteContext context) override {
+    auto data = context.getParams().getData();
+    absl::Status status = upload_->Write(std::string_view(data.asChars().begin(), data.size()));
+    if (!status.ok()) return Refusal(status);
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> commit(CommitContext context) override {
+    if (absl::Status status = upload_->Commit(); !status.ok()) {
+      head_.Log(absl::StrCat("refused a program file: ", status.message()));
+      context.getResults().setError(std::string(status.message()));
+    }
+    return kj::READY_NOW;
+  }
+
+ private:
+  HeadServer::Impl& head_;
+  std::unique_ptr<ProgramStore::Upload> upload_;
+};
+
+constexpr uint32_t kMaxReadBytes = 4 << 20;
+constexpr char kNoPrograms[] = "this cluster head keeps no programs";
 
 class ClusterHeadImpl final : public ClusterHead::Server {
  public:
@@ -85,6 +122,74 @@ class ClusterHeadImpl final : public ClusterHead::Server {
     return kj::READY_NOW;
   }
 
+  kj::Promise<void> putProgram(PutProgramContext context) override {
+    auto params = context.getParams();
+    auto results = context.getResults();
+    if (head_.programs == nullptr) {
+      results.setError(kNoPrograms);
+      return kj::READY_NOW;
+    }
+    std::string key = params.getProgramKey();
+    bool known = head_.programs->FindProgram(key) != nullptr;
+    auto missing = head_.programs->PutProgram(key, ReadProgramManifest(params.getManifest()));
+    if (!missing.ok()) {
+      head_.Log(absl::StrCat("refused a program: ", missing.status().message()));
+      results.setError(std::string(missing.status().message()));
+      return kj::READY_NOW;
+    }
+    auto list = results.initMissing(missing->size());
+    for (size_t i = 0; i < missing->size(); ++i) list.set(i, (*missing)[i]);
+    if (missing->empty() && !known) head_.Log(absl::StrCat("program ", key, " is shipped"));
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> uploadProgramFile(UploadProgramFileContext context) override {
+    auto params = context.getParams();
+    auto results = context.getResults();
+    if (head_.programs == nullptr) {
+      results.setError(kNoPrograms);
+      return kj::READY_NOW;
+    }
+    auto upload = head_.programs->BeginUpload(params.getKey(), params.getSize());
+    if (!upload.ok()) {
+      head_.Log(absl::StrCat("refused a program file: ", upload.status().message()));
+      results.setError(std::string(upload.status().message()));
+      return kj::READY_NOW;
+    }
+    results.setUpload(kj::heap<ProgramFileUploadImpl>(head_, *std::move(upload)));
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> programManifest(ProgramManifestContext context) override {
+    const ProgramManifest* manifest = nullptr;
+    if (head_.programs != nullptr) {
+      manifest = head_.programs->FindProgram(context.getParams().getProgramKey());
+    }
+    auto results = context.getResults();
+    results.setFound(manifest != nullptr);
+    if (manifest != nullptr) {
+      FillProgramManifest(manifest->executable, manifest->libraries, results.initManifest());
+    }
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> readProgramFile(ReadProgramFileContext context) override {
+    auto params = context.getParams();
+    auto results = context.getResults();
+    if (head_.programs == nullptr) {
+      results.setError(kNoPrograms);
+      return kj::READY_NOW;
+    }
+    auto data = head_.programs->Read(params.getKey(), params.getOffset(),
+                                     std::min(params.getLength(), kMaxReadBytes));
+    if (!data.ok()) {
+      results.setError(std::string(data.status().message()));
+      return kj::READY_NOW;
+    }
+    results.setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(data->data()), data->size()));
+    return kj::READY_NOW;
+  }
+
  private:
   HeadServer::Impl& head_;
 };
@@ -115,6 +220,12 @@ HeadServer::HeadServer(kj::AsyncIoContext& io, HeadOptions options)
 HeadServer::~HeadServer() = default;
 
 absl::StatusOr<int> HeadServer::Listen(const std::string& host, int port) {
+  if (!impl_->options.program_dir.empty() && impl_->programs == nullptr) {
+    auto programs =
+        ProgramStore::Open(impl_->options.program_dir, impl_->options.max_program_bytes);
+    if (!programs.ok()) return programs.status();
+    impl_->programs = *std::move(programs);
+  }
   return impl_->server->Listen(host, port);
 }
 

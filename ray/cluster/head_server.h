@@ -23,6 +23,11 @@ struct HeadOptions {
   absl::Duration handshake_timeout = absl::Seconds(5);
   // The head node's store bytes in use, read at each liveness check; null: not reported.
   std::function<uint64_t()> local_store_used;
+  // Where the head keeps shipped programs' files (made, mode 0700, by Listen); "": it keeps
+  // none and refuses uploads.
+  std::string program_dir;
+  // At most this many bytes of programs' files (stored and being uploaded).
+  uint64_t max_program_bytes = uint64_t{64} << 30;
 };
 
 class HeadServer {
@@ -30,7 +35,7 @@ class HeadServer {
   HeadServer(kj::AsyncIoContext& io, HeadOptions options);
   ~HeadServer();
 
-  // Binds `host`:`port` (port 0: any free one); returns the port.
+  // Binds `host`:`port` (port 0: any free one) and opens the program store; returns the port.
   absl::StatusOr<int> Listen(const std::string& host, int port);
   // Puts the head's own node in the table (it sends no heartbeats: it lives with the head).
   absl::Status AddLocalNode(NodeEntry node);

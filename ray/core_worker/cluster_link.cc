@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ray/cluster/local_files.h"
+#include "ray/cluster/program_image.h"
 
 namespace ray::core {
 namespace {
@@ -71,6 +72,17 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(
   if (status.ok()) {
     status = link->head_->Join(node, {.heartbeat_period = cluster::HealthFromEnv().period,
                                       .store_used = std::move(store_used)});
+  }
+  if (status.ok()) {
+    // The nodes run this program's tasks from its own files, shipped through the head.
+    absl::StatusOr<cluster::ProgramImage> image = cluster::CurrentProgram();
+    status = image.ok() ? link->head_->UploadProgram(*image) : image.status();
+    if (status.ok()) {
+      link->program_key_ = image->key;
+    } else {
+      status = absl::Status(status.code(), absl::StrCat("cannot ship this program to the cluster: ",
+                                                        status.message()));
+    }
   }
   if (!status.ok()) {
     return absl::Status(status.code(), absl::StrCat("cannot join the cluster at ", address, ": ",

@@ -259,6 +259,21 @@ std::string MainExecutableBuildId() {
   return snap->modules.empty() ? "" : snap->modules.front().build_id;
 }
 
+std::vector<LoadedModule> LoadedModules() {
+  auto snap = Registry::Get().Modules();
+  std::vector<LoadedModule> modules;
+  for (const Module& m : snap->modules) modules.push_back({m.build_id, m.path, m.bias});
+  return modules;
+}
+
+absl::StatusOr<std::string> ElfFileBuildId(int fd) {
+  std::string build_id;
+  if (!FileBuildId(MappedFile(fd), &build_id)) {
+    return absl::InvalidArgumentError("not a 64-bit ELF file");
+  }
+  return build_id;
+}
+
 namespace core {
 
 std::string FunctionName(const void* address) {

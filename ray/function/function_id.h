@@ -20,6 +20,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "absl/hash/hash.h"
 #include "absl/status/statusor.h"
@@ -85,6 +86,22 @@ const void* FunctionAddress(F* f) { return reinterpret_cast<const void*>(f); }
 
 // The ELF build-id (lowercase hex) of the main executable; "" if it has none.
 std::string MainExecutableBuildId();
+
+// A module (the executable or a shared object) loaded in this process.
+struct LoadedModule {
+  std::string build_id;  // lowercase hex; "" if it has no build-id note
+  // As the loader names it: a path for a file, a bare name for the vDSO. The executable's is
+  // /proc/self/exe's target (" (deleted)" at the end if its file is gone).
+  std::string path;
+  uintptr_t load_bias = 0;  // runtime address minus link-time address
+};
+
+// Every module loaded in this process, the main executable first.
+std::vector<LoadedModule> LoadedModules();
+
+// The build-id (lowercase hex) of the ELF file open at `fd`, read from the notes its program
+// headers name; "" if it has none. InvalidArgument if it is not a 64-bit ELF file.
+absl::StatusOr<std::string> ElfFileBuildId(int fd);
 
 namespace core {
 // A readable name of the function at `address` for messages ("add(int, int)"), from

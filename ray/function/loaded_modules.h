@@ -213,16 +213,11 @@ class MappedFile {
   explicit MappedFile(const std::string& path) {
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return;
-    struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-      void* p = mmap(nullptr, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (p != MAP_FAILED) {
-        data_ = static_cast<const char*>(p);
-        size_ = st.st_size;
-      }
-    }
+    Map(fd);
     close(fd);
   }
+  // Maps the file open at `fd` (which stays open: the caller's).
+  explicit MappedFile(int fd) { Map(fd); }
   ~MappedFile() {
     if (data_) munmap(const_cast<char*>(data_), size_);
   }
@@ -242,9 +237,41 @@ class MappedFile {
   }
 
  private:
+  void Map(int fd) {
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+      void* p = mmap(nullptr, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (p != MAP_FAILED) {
+        data_ = static_cast<const char*>(p);
+        size_ = st.st_size;
+      }
+    }
+  }
+
   const char* data_ = nullptr;
   uint64_t size_ = 0;
 };
+
+// The build-id of a mapped ELF file, from the notes its program headers name: false if it is not
+// a 64-bit ELF file; true and "" if it has no build-id note.
+inline bool FileBuildId(const MappedFile& file, std::string* build_id) {
+  build_id->clear();
+  Ehdr eh;
+  if (!file.Read(0, &eh)) return false;
+  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_phentsize != sizeof(Phdr)) {
+    return false;
+  }
+  for (uint64_t i = 0; i < eh.e_phnum && build_id->empty(); ++i) {
+    Phdr ph;
+    if (!file.Read(eh.e_phoff + i * sizeof(Phdr), &ph)) return false;
+    if (ph.p_type != PT_NOTE) continue;
+    if (const char* notes = file.At(ph.p_offset, ph.p_filesz)) {
+      *build_id = BuildIdFromNotes(notes, ph.p_filesz, ph.p_align);
+    }
+  }
+  return true;
+}
 
 struct Range {
   uint64_t begin, end;  // link-time addresses
@@ -300,20 +327,8 @@ class ModuleFile {
   explicit ModuleFile(const std::string& path) : file_(path) {}
 
   bool Parse(const std::string& expected_build_id) {
-    if (!file_.Read(0, &eh_)) return false;
-    if (std::memcmp(eh_.e_ident, ELFMAG, SELFMAG) != 0 || eh_.e_ident[EI_CLASS] != ELFCLASS64 ||
-        eh_.e_phentsize != sizeof(Phdr)) {
-      return false;
-    }
     std::string file_build_id;
-    for (uint64_t i = 0; i < eh_.e_phnum && file_build_id.empty(); ++i) {
-      Phdr ph;
-      if (!file_.Read(eh_.e_phoff + i * sizeof(Phdr), &ph)) return false;
-      if (ph.p_type != PT_NOTE) continue;
-      if (const char* notes = file_.At(ph.p_offset, ph.p_filesz)) {
-        file_build_id = BuildIdFromNotes(notes, ph.p_filesz, ph.p_align);
-      }
-    }
+    if (!FileBuildId(file_, &file_build_id) || !file_.Read(0, &eh_)) return false;
     if (file_build_id != expected_build_id) return false;  // replaced on disk, or not ours
 
     Shdr s0;

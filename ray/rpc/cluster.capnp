@@ -32,6 +32,40 @@ interface ClusterHead {
       -> (error :Text, node :NodeSession);
   # The node table, dead nodes included.
   nodes @1 () -> (nodes :List(NodeInfo), headVersion :Text);
+
+  # Code shipping (docs/CLUSTER.md): a driver's executable and libraries, by key.
+  # Records a program. `missing`: the keys of its files the head lacks (then nothing is
+  # recorded: upload them, then put it again); empty once recorded. `error` for a malformed
+  # manifest or a head that keeps no programs.
+  putProgram @2 (programKey :Text, manifest :ProgramManifest)
+      -> (missing :List(Text), error :Text);
+  # Starts the upload of the file `key` of `size` bytes (at most 2 GiB); `error` instead of an
+  # `upload` if refused.
+  uploadProgramFile @3 (key :Text, size :UInt64) -> (upload :ProgramFileUpload, error :Text);
+  # A recorded program's files; `found` is false if no program has that key.
+  programManifest @4 (programKey :Text) -> (found :Bool, manifest :ProgramManifest);
+  # Up to `length` bytes (at most 4 MiB) of a stored file from `offset`; fewer at its end.
+  readProgramFile @5 (key :Text, offset :UInt64, length :UInt32) -> (data :Data, error :Text);
+}
+
+struct ProgramFile {
+  key @0 :Text;   # the ELF build-id in hex, or "content-" and 32 hex digits of a hash of the bytes
+  name @1 :Text;  # the file name it is loaded by
+  size @2 :UInt64;
+}
+
+struct ProgramManifest {
+  executable @0 :ProgramFile;
+  libraries @1 :List(ProgramFile);  # sorted by name
+}
+
+# One file on its way to the head. Released before `commit` succeeded: the head drops it.
+interface ProgramFileUpload {
+  # The file's next bytes. Fails past the declared size.
+  write @0 (data :Data) -> stream;
+  # Checks the size and that the bytes are the file the key names, and stores it; `error` says
+  # why not (the upload is then void).
+  commit @1 () -> (error :Text);
 }
 
 # A registered node's link to the head. Released (or its connection lost): the node is dead.
