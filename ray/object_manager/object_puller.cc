@@ -121,6 +121,7 @@ struct ObjectPuller::Loop : public kj::TaskSet::ErrorHandler {
   std::atomic<uint64_t> transfers_started{0};
   std::atomic<uint64_t> bytes_received{0};
   std::atomic<uint64_t> connections_opened{0};
+  std::atomic<uint64_t> peak_bytes_in_flight{0};
 
   kj::AsyncIoContext* io = nullptr;
   kj::Own<kj::PromiseFulfiller<void>> stop;
@@ -315,6 +316,7 @@ void ObjectPuller::Loop::Pump() {
     t.next_offset += length;
     if (t.next_offset == t.size) queue.Remove(t.serial);
     queue.Charge(length);
+    peak_bytes_in_flight.store(queue.peak(), std::memory_order_relaxed);
     auto request = t.reader.readRequest();
     request.setOffset(offset);
     request.setLength(length);
@@ -431,7 +433,7 @@ absl::Status ObjectPuller::Pull(const ObjectID& id, const std::string& source_ad
 
 ObjectPullerStats ObjectPuller::stats() const {
   return {loop_->transfers_started.load(), loop_->bytes_received.load(),
-          loop_->connections_opened.load()};
+          loop_->connections_opened.load(), loop_->peak_bytes_in_flight.load()};
 }
 
 }  // namespace ray::object_manager

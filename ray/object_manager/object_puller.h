@@ -36,9 +36,10 @@ struct ObjectPullerOptions {
 };
 
 struct ObjectPullerStats {
-  uint64_t transfers = 0;       // started (a Pull that joined one in progress adds none)
-  uint64_t bytes_received = 0;  // written into the store
-  uint64_t connections = 0;     // opened to sources
+  uint64_t transfers = 0;             // started (a Pull that joined one in progress adds none)
+  uint64_t bytes_received = 0;        // written into the store
+  uint64_t connections = 0;           // opened to sources
+  uint64_t peak_bytes_in_flight = 0;  // the most asked for and not yet written, at once
 };
 
 class ObjectPuller {

@@ -29,10 +29,14 @@ class PullQueue {
   // The transfer that may ask for a chunk now, if the budget allows one; it goes behind the
   // others of its priority. The caller then Charges the bytes it asks for.
   std::optional<uint64_t> Next();
-  void Charge(uint64_t bytes) { in_flight_ += bytes; }
+  void Charge(uint64_t bytes) {
+    in_flight_ += bytes;
+    if (in_flight_ > peak_) peak_ = in_flight_;
+  }
   // Bytes that arrived (or were given up on).
   void Release(uint64_t bytes) { in_flight_ -= bytes; }
   uint64_t in_flight() const { return in_flight_; }
+  uint64_t peak() const { return peak_; }  // the most in flight at once so far
 
  private:
   using Key = std::tuple<int, uint64_t, uint64_t>;  // priority, turn, transfer
@@ -40,6 +44,7 @@ class PullQueue {
   const uint64_t chunk_bytes_;
   const uint64_t max_bytes_in_flight_;
   uint64_t in_flight_ = 0;
+  uint64_t peak_ = 0;
   uint64_t turns_ = 0;
   std::set<Key> order_;
   absl::flat_hash_map<uint64_t, Key> entries_;

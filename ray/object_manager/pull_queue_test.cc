@@ -52,6 +52,7 @@ TEST(PullQueueTest, TheBudgetBoundsBytesInFlight) {
   EXPECT_EQ(queue.Next(), 2u);  // but takes the room first when it frees
   queue.Charge(4);
   EXPECT_EQ(queue.in_flight(), 8u);
+  EXPECT_EQ(queue.peak(), 8u);
 }
 
 TEST(PullQueueTest, AChunkLargerThanTheBudgetGoesAloneWhenNothingIsInFlight) {

@@ -149,6 +149,11 @@ TEST_F(TransferTest, ConcurrentPullsOfOneObjectMakeOneCopy) {
 }
 
 TEST_F(TransferTest, ManyObjectsAtOnceWithinTheBudget) {
+  ObjectPullerOptions options;
+  options.token = kToken;
+  options.chunk_bytes = 1 * kMiB;
+  options.max_bytes_in_flight = 6 * kMiB;
+  ObjectPuller puller(*client_b_, options);
   std::vector<ObjectID> ids(12);
   for (auto& id : ids) {
     id = ObjectID::FromRandom();
@@ -158,7 +163,7 @@ TEST_F(TransferTest, ManyObjectsAtOnceWithinTheBudget) {
   std::vector<absl::Status> results(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
     threads.emplace_back([&, i] {
-      results[i] = puller_->Pull(ids[i], source_, static_cast<PullPriority>(i % 3), Bound());
+      results[i] = puller.Pull(ids[i], source_, static_cast<PullPriority>(i % 3), Bound());
     });
   }
   for (auto& t : threads) t.join();
@@ -166,6 +171,9 @@ TEST_F(TransferTest, ManyObjectsAtOnceWithinTheBudget) {
     EXPECT_TRUE(results[i].ok()) << results[i];
     EXPECT_EQ(CheckPattern(*client_b_, ids[i], 9 * kMiB + 123), "");
   }
+  EXPECT_LE(puller.stats().peak_bytes_in_flight, 6 * kMiB);
+  EXPECT_EQ(puller.stats().bytes_received, ids.size() * (9 * kMiB + 123));
+  EXPECT_EQ(puller.stats().connections, 1u);
 }
 
 TEST_F(TransferTest, AnObjectAlreadyHereNeedsNoSource) {
