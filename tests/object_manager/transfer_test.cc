@@ -148,6 +148,69 @@ TEST_F(TransferTest, ConcurrentPullsOfOneObjectMakeOneCopy) {
   EXPECT_EQ(puller_->stats().bytes_received, 48 * kMiB);  // one transfer's worth
 }
 
+TEST_F(TransferTest, TwoClientsOfOneStorePullingOneObjectMakeOneCopy) {
+  // As two processes of node B would: each its own store client and puller. One creates the
+  // object, the other finds it created (AlreadyExists) and waits for its seal.
+  ObjectID id = ObjectID::FromRandom();
+  PutPattern(*client_a_, id, 32 * kMiB);
+  auto other_client = ConnectTo(store_b_);
+  ASSERT_TRUE(other_client);
+  ObjectPullerOptions options;
+  options.token = kToken;
+  ObjectPuller other(*other_client, options);
+  absl::Status mine, theirs;
+  std::thread thread([&] { theirs = other.Pull(id, source_, PullPriority::kGet, Bound()); });
+  mine = puller_->Pull(id, source_, PullPriority::kGet, Bound());
+  thread.join();
+  EXPECT_TRUE(mine.ok()) << mine;
+  EXPECT_TRUE(theirs.ok()) << theirs;
+  EXPECT_EQ(CheckPattern(*client_b_, id, 32 * kMiB), "");
+  EXPECT_EQ(CheckPattern(*other_client, id, 32 * kMiB), "");
+  EXPECT_EQ(puller_->stats().bytes_received + other.stats().bytes_received, 32 * kMiB);
+}
+
+TEST_F(TransferTest, AnOpenReaderKeepsItsObjectThroughADelete) {
+  ObjectID id = ObjectID::FromRandom();
+  PutPattern(*client_a_, id, 8 * kMiB);
+  auto io = kj::setupAsyncIo();
+  auto address = io.provider->getNetwork().parseAddress(source_).wait(io.waitScope);
+  auto stream = address->connect().wait(io.waitScope);
+  ASSERT_TRUE(cluster::PresentToken(*stream, kToken).wait(io.waitScope));
+  capnp::TwoPartyClient rpc(*stream);
+  auto server = rpc.bootstrap().castAs<rpc::transfer::ObjectTransfer>();
+  auto open = server.openRequest();
+  open.setId(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(id.Binary().data()),
+                                 ObjectID::kSize));
+  auto opened = kj::heap(open.send().wait(io.waitScope));
+  ASSERT_TRUE(opened->getFound());
+  ASSERT_EQ(opened->getSize(), 8 * kMiB);
+  ASSERT_TRUE(client_a_->Delete(std::span<const ObjectID>(&id, 1)).ok());
+  // The delete waits for the reader's pin: every byte still reads as it was.
+  auto reader = opened->getReader();
+  for (uint64_t offset = 0; offset < 8 * kMiB; offset += 3 * kMiB) {
+    auto read = reader.readRequest();
+    read.setOffset(offset);
+    read.setLength(3 * kMiB);
+    auto reply = read.send().wait(io.waitScope);
+    auto data = reply.getData();
+    ASSERT_EQ(data.size(), std::min<uint64_t>(3 * kMiB, 8 * kMiB - offset));
+    for (uint64_t i = 0; i < data.size(); ++i) {
+      ASSERT_EQ(data[i], PatternByte(id, offset + i)) << offset + i;
+    }
+  }
+  // Once the reader goes, so does the object (the store hears of the unpin in a batch).
+  reader = nullptr;
+  opened = nullptr;
+  io.provider->getTimer().afterDelay(1 * kj::MILLISECONDS).wait(io.waitScope);
+  absl::Time bound = absl::Now() + absl::Seconds(30);
+  while (client_a_->Contains(id).value_or(false) && absl::Now() < bound) {
+    io.provider->getTimer().afterDelay(10 * kj::MILLISECONDS).wait(io.waitScope);
+  }
+  EXPECT_FALSE(client_a_->Contains(id).value_or(true));
+  EXPECT_EQ(puller_->Pull(id, source_, PullPriority::kGet, Bound()).code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST_F(TransferTest, ManyObjectsAtOnceWithinTheBudget) {
   ObjectPullerOptions options;
   options.token = kToken;
