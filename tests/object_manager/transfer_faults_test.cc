@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <thread>
+
 #include "ray/faults/fault_injection.h"
 #include "ray/object_manager/object_puller.h"
 #include "ray/object_manager/object_server.h"
@@ -80,11 +82,15 @@ class TransferFaultsTest : public ::testing::Test {
     client_a_ = ConnectTo(store_a_);
     client_b_ = ConnectTo(store_b_);
     ASSERT_TRUE(client_a_ && client_b_);
+    puller_ = MakePuller();
+  }
+
+  std::unique_ptr<ObjectPuller> MakePuller() {
     ObjectPullerOptions options;
     options.token = kToken;
     options.chunk_bytes = 1 * kMiB;
     options.max_bytes_in_flight = 4 * kMiB;
-    puller_ = std::make_unique<ObjectPuller>(*client_b_, options);
+    return std::make_unique<ObjectPuller>(*client_b_, options);
   }
 
   // B holds nothing of `id`: not sealed, not created (a reader that fails at absence says so
@@ -144,6 +150,26 @@ TEST_F(TransferFaultsTest, AStalledSourceEndsAtTheDeadlineWithNoHalfObject) {
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
   ExpectNothingOf(id);
   ExpectAGoodSourceWorks(id, 16 * kMiB);
+}
+
+TEST_F(TransferFaultsTest, DestroyingThePullerCancelsItsPulls) {
+  Start("object_server.read=stall@1");  // the first chunk never comes; the others do
+  ObjectID id = ObjectID::FromRandom();
+  PutPattern(*client_a_, id, 12 * kMiB);
+  std::string source = Local(server_process_->port());
+  absl::Status status;
+  std::thread thread([&] { status = puller_->Pull(id, source, PullPriority::kWait); });
+  absl::Time bound = absl::Now() + absl::Seconds(60);
+  while (puller_->stats().bytes_received < 11 * kMiB && absl::Now() < bound) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(puller_->stats().bytes_received, 11 * kMiB);
+  puller_.reset();
+  thread.join();
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
+  ExpectNothingOf(id);
+  puller_ = MakePuller();
+  ExpectAGoodSourceWorks(id, 12 * kMiB);
 }
 
 }  // namespace
