@@ -2,7 +2,6 @@
 
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
-#include <kj/debug.h>
 
 #include <algorithm>
 #include <cstdio>
