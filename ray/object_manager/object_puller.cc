@@ -4,6 +4,7 @@
 #include <kj/async-io.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <future>
@@ -121,6 +122,7 @@ struct ObjectPuller::Loop : public kj::TaskSet::ErrorHandler {
   std::atomic<uint64_t> bytes_received{0};
   std::atomic<uint64_t> connections_opened{0};
   std::atomic<uint64_t> peak_bytes_in_flight{0};
+  std::atomic<uint64_t> copy_nanoseconds{0};
 
   kj::AsyncIoContext* io = nullptr;
   kj::Own<kj::PromiseFulfiller<void>> stop;
@@ -343,7 +345,11 @@ void ObjectPuller::Loop::Arrived(uint64_t serial, uint64_t offset, uint32_t leng
                                      " instead of ", length)));
     return;
   }
+  auto start = std::chrono::steady_clock::now();
   std::memcpy(t->object->data() + offset, data.begin(), length);
+  copy_nanoseconds.fetch_add(
+      std::chrono::nanoseconds(std::chrono::steady_clock::now() - start).count(),
+      std::memory_order_relaxed);
   t->received += length;
   bytes_received.fetch_add(length, std::memory_order_relaxed);
   if (t->received == t->size) End(*t, absl::OkStatus());
@@ -432,7 +438,8 @@ absl::Status ObjectPuller::Pull(const ObjectID& id, const std::string& source_ad
 
 ObjectPullerStats ObjectPuller::stats() const {
   return {loop_->transfers_started.load(), loop_->bytes_received.load(),
-          loop_->connections_opened.load(), loop_->peak_bytes_in_flight.load()};
+          loop_->connections_opened.load(), loop_->peak_bytes_in_flight.load(),
+          loop_->copy_nanoseconds.load()};
 }
 
 }  // namespace ray::object_manager

@@ -40,6 +40,7 @@ struct ObjectPullerStats {
   uint64_t bytes_received = 0;        // written into the store
   uint64_t connections = 0;           // opened to sources
   uint64_t peak_bytes_in_flight = 0;  // the most asked for and not yet written, at once
+  uint64_t copy_nanoseconds = 0;      // spent copying received chunks into the store
 };
 
 class ObjectPuller {
