@@ -21,12 +21,13 @@ LAYERS = {
     "rpc": ["common", "faults", "function"],
     "store": ["common", "faults"],
     "cluster": ["common", "rpc"],
+    "object_manager": ["common", "faults", "rpc", "store", "cluster"],
     "node": ["common", "object", "function", "observability", "rpc", "store"],
     "core_worker": ["common", "object", "function", "observability", "rpc", "store", "node",
-                    "cluster"],
+                    "cluster", "object_manager"],
     "python_embed": ["core_worker"],
     "api": ["core_worker", "python_embed"],
-    "cli": ["cluster", "core_worker"],
+    "cli": ["cluster", "core_worker", "object_manager"],
 }
 # Files at the top of ray/ (ray/api.h) belong to the API.
 TOP_LEVEL = "api"
