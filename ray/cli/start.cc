@@ -16,12 +16,13 @@
 #include "absl/strings/str_cat.h"
 #include "ray/cli/node_folder.h"
 #include "ray/cli/worker_launcher.h"
-#include "ray/cluster/node_service.h"
 #include "ray/cluster/head_client.h"
 #include "ray/cluster/head_server.h"
 #include "ray/cluster/local_files.h"
+#include "ray/cluster/node_service.h"
 #include "ray/common/pidfd.h"
 #include "ray/core_worker/limits.h"
+#include "ray/object_manager/object_server.h"
 #include "ray/store/client.h"
 #include "ray/store/shared_memory.h"
 #include "ray/store/store_runner.h"
@@ -67,8 +68,7 @@ std::string HowToUse(const NodePlan& plan, const std::string& address) {
 // The program with `key` (a driver's, to run as its workers), from the cache in `cache` or
 // fetched from the head at `head`.
 absl::StatusOr<cluster::LocalProgram> FetchProgram(const std::string& head,
-                                                   const std::string& token,
-                                                   const std::string& key,
+                                                   const std::string& token, const std::string& key,
                                                    const std::string& cache) {
   if (auto cached = cluster::ProgramCache::Open(cache); cached.ok()) {
     if (std::optional<cluster::LocalProgram> found = cached->Find(key)) return *found;
@@ -132,8 +132,8 @@ int RunNode(NodePlan plan, int ready_fd) {
     auto store = StartStore(plan, ready_fd, &store_pid);
     std::unique_ptr<store::StoreClient> store_client;
     if (store.ok()) {
-      auto client = store::StoreClient::Connect(
-          plan.folder + "/store.sock", {.name = "node", .owner_token = plan.owner_token});
+      auto client = store::StoreClient::Connect(plan.folder + "/store.sock",
+                                                {.name = "node", .owner_token = plan.owner_token});
       if (client.ok()) store_client = *std::move(client);
     }
     auto used = [&store_client]() -> uint64_t {
@@ -147,34 +147,50 @@ int RunNode(NodePlan plan, int ready_fd) {
     kj::Promise<void> serving = kj::NEVER_DONE;
     // The drivers' workers on this node, and the service through which drivers ask for them.
     std::string head_address = plan.head_address;  // the head's own once it listens
-    WorkerLauncher launcher(
-        {.node_id = plan.node.node_id,
-         .store_socket = plan.folder + "/store.sock",
-         .token = plan.token,
-         .log_path = plan.folder + "/workers.log",
-         .fetch_program = [&plan, &head_address](const std::string& key) {
-           return FetchProgram(head_address, plan.token, key, plan.root + "/programs");
-         }});
+    WorkerLauncher launcher({.node_id = plan.node.node_id,
+                             .store_socket = plan.folder + "/store.sock",
+                             .token = plan.token,
+                             .log_path = plan.folder + "/workers.log",
+                             .fetch_program = [&plan, &head_address](const std::string& key) {
+                               return FetchProgram(head_address, plan.token, key,
+                                                   plan.root + "/programs");
+                             }});
     cluster::NodeServer service(
         io, plan.token, cluster::HandshakeTimeoutFromEnv(),
-        {.start_workers = [&launcher](cluster::WorkerStartRequest request) {
-           auto started = kj::newPromiseAndCrossThreadFulfiller<std::string>();
-           auto fulfiller = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<std::string>>>(
-               kj::mv(started.fulfiller));
-           launcher.Launch(std::move(request), [fulfiller](const std::string& error) {
-             (*fulfiller)->fulfill(std::string(error));
-           });
-           return kj::mv(started.promise);
-         },
-         .free_objects = [&store_client](std::vector<ObjectID> ids) {
-           if (store_client) (void)store_client->Delete(ids);
-         }});
+        {.start_workers =
+             [&launcher](cluster::WorkerStartRequest request) {
+               auto started = kj::newPromiseAndCrossThreadFulfiller<std::string>();
+               auto fulfiller =
+                   std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<std::string>>>(
+                       kj::mv(started.fulfiller));
+               launcher.Launch(std::move(request), [fulfiller](const std::string& error) {
+                 (*fulfiller)->fulfill(std::string(error));
+               });
+               return kj::mv(started.promise);
+             },
+         .free_objects =
+             [&store_client](std::vector<ObjectID> ids) {
+               if (store_client) (void)store_client->Delete(ids);
+             }});
+    // Its objects, for the other nodes to copy.
+    std::unique_ptr<object_manager::ObjectServer> objects;
     if (store.ok()) {
       auto port = service.Listen(plan.options.node_ip_address, 0);
       if (port.ok()) {
         plan.node.service_address = absl::StrCat(plan.options.node_ip_address, ":", *port);
       } else {
         error = std::string(port.status().message());
+      }
+      auto started = object_manager::ObjectServer::Start(
+          {.token = plan.token,
+           .store_socket = plan.folder + "/store.sock",
+           .host = plan.options.node_ip_address,
+           .handshake_timeout = cluster::HandshakeTimeoutFromEnv()});
+      if (started.ok()) {
+        objects = *std::move(started);
+        plan.node.object_address = absl::StrCat(plan.options.node_ip_address, ":", objects->port());
+      } else if (error.empty()) {
+        error = std::string(started.status().message());
       }
     }
     if (!error.empty()) {

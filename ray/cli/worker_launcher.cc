@@ -39,9 +39,8 @@ void WorkerLauncher::Run() {
     std::deque<Job> jobs;
     {
       absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || !jobs_.empty();
-      };
+      auto ready = [this]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !jobs_.empty(); };
       mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(1));
       if (stopping_) break;
       jobs.swap(jobs_);

@@ -61,13 +61,12 @@ struct NodeServer::Impl {
   std::unique_ptr<TokenRpcServer> server;
 };
 
-NodeServer::NodeServer(kj::AsyncIoContext& io, std::string token,
-                       absl::Duration handshake_timeout, NodeServiceHandlers handlers)
+NodeServer::NodeServer(kj::AsyncIoContext& io, std::string token, absl::Duration handshake_timeout,
+                       NodeServiceHandlers handlers)
     : impl_(std::make_unique<Impl>()) {
   impl_->handlers = std::move(handlers);
-  impl_->server =
-      std::make_unique<TokenRpcServer>(io, kj::heap<NodeServiceImpl>(impl_->handlers),
-                                       std::move(token), handshake_timeout, "ray node");
+  impl_->server = std::make_unique<TokenRpcServer>(io, kj::heap<NodeServiceImpl>(impl_->handlers),
+                                                   std::move(token), handshake_timeout, "ray node");
 }
 
 NodeServer::~NodeServer() = default;
@@ -159,7 +158,9 @@ NodeClients::~NodeClients() {
 
 void NodeClients::StartWorkers(const std::string& address, WorkerStartRequest request,
                                std::function<void(const std::string&)> done) {
-  state_->executor->executeAsync(
+  // Queued on the clients' thread (executeSync only waits for it to be queued there: the
+  // caller may have no event loop).
+  state_->executor->executeSync(
       [s = state_.get(), address, request = std::move(request), done = std::move(done)]() mutable {
         auto call = s->Service(address).startWorkersRequest();
         call.setScheduler(request.scheduler);
@@ -173,16 +174,16 @@ void NodeClients::StartWorkers(const std::string& address, WorkerStartRequest re
                             done(absl::StrCat("the node at ", address,
                                               " failed: ", e.getDescription().cStr()));
                           }));
-      }).detach([](kj::Exception&&) {});
+      });
 }
 
 void NodeClients::FreeObjects(const std::string& address, std::vector<ObjectID> ids) {
-  state_->executor->executeAsync([s = state_.get(), address, ids = std::move(ids)] {
+  state_->executor->executeSync([s = state_.get(), address, ids = std::move(ids)] {
     auto call = s->Service(address).freeObjectsRequest();
     auto list = call.initIds(ids.size());
     for (size_t i = 0; i < ids.size(); ++i) list.set(i, AsData(ids[i].Binary()));
     s->tasks->add(call.send().ignoreResult().catch_([](kj::Exception&&) {}));
-  }).detach([](kj::Exception&&) {});
+  });
 }
 
 }  // namespace ray::cluster

@@ -176,8 +176,7 @@ void TokenListener::Run() {
       size_t want = kGreetingHeaderBytes;
       uint32_t token_length = 0;
       if (p.received.size() >= kGreetingHeaderBytes) {
-        ReadGreetingHeader(reinterpret_cast<const unsigned char*>(p.received.data()),
-                           token_length);
+        ReadGreetingHeader(reinterpret_cast<const unsigned char*>(p.received.data()), token_length);
         want += token_length;
       }
       ssize_t n = recv(p.fd, buffer, want - p.received.size(), 0);
@@ -193,8 +192,7 @@ void TokenListener::Run() {
         continue;
       }
       if (p.received.size() < want) continue;
-      if (!TokensEqual(std::string_view(p.received).substr(kGreetingHeaderBytes),
-                       options_.token)) {
+      if (!TokensEqual(std::string_view(p.received).substr(kGreetingHeaderBytes), options_.token)) {
         refuse(p, "wrong cluster token");
         continue;
       }

@@ -47,7 +47,7 @@ ClusterNode ToClusterNode(const cluster::NodeEntry& entry) {
 
 absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(
     const std::string& address, cluster::NodeEntry node, Scheduler& scheduler,
-    std::function<uint64_t()> store_used) {
+    const std::string& store_socket, std::function<uint64_t()> store_used) {
   std::unique_ptr<ClusterLink> link(new ClusterLink(scheduler));
   auto resolved = cluster::ResolveAddress(address);
   auto token = resolved.ok() ? cluster::FindToken(*resolved) : resolved.status();
@@ -57,16 +57,27 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(
     link->head_ = *std::move(client);
     link->token_ = *token;
     node.address = link->head_->local_ip();
-    auto listener = cluster::TokenListener::Start(
-        {.host = node.address,
-         .token = link->token_,
-         .handshake_timeout = cluster::HandshakeTimeoutFromEnv(),
-         .what = "worker connection"},
-        [&scheduler](int fd) { scheduler.AddConnection(fd); });
+    auto listener =
+        cluster::TokenListener::Start({.host = node.address,
+                                       .token = link->token_,
+                                       .handshake_timeout = cluster::HandshakeTimeoutFromEnv(),
+                                       .what = "worker connection"},
+                                      [&scheduler](int fd) { scheduler.AddConnection(fd); });
     status = listener.status();
     if (listener.ok()) {
       link->workers_ = *std::move(listener);
       link->scheduler_address_ = absl::StrCat(node.address, ":", link->workers_->port());
+    }
+  }
+  if (status.ok()) {
+    auto objects = object_manager::ObjectServer::Start(
+        {.token = link->token_, .store_socket = store_socket, .host = node.address});
+    status = objects.status();
+    if (objects.ok()) {
+      link->objects_ = *std::move(objects);
+      node.object_address = absl::StrCat(node.address, ":", link->objects_->port());
+      link->puller_ = std::make_unique<object_manager::ObjectPuller>(
+          scheduler.store(), object_manager::ObjectPullerOptions{.token = link->token_});
     }
   }
   if (status.ok()) {
@@ -91,27 +102,26 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(
   link->argv_ = CommandLine();
   link->nodes_ = std::make_unique<cluster::NodeClients>(link->token_);
   ClusterLink* raw = link.get();
-  scheduler.JoinCluster(
-      ToClusterNode(node),
-      {.start_workers =
-           [raw](const ClusterNode& target, int count) {
-             raw->nodes_->StartWorkers(
-                 target.service_address,
-                 {.scheduler = raw->scheduler_address_,
-                  .program_key = raw->program_key_,
-                  .argv = raw->argv_,
-                  .count = count},
-                 [id = target.id](const std::string& error) {
-                   if (!error.empty()) {
-                     fprintf(stderr, "ray: node %s cannot start workers: %s\n", id.c_str(),
-                             error.c_str());
-                   }
-                 });
-           },
-       .free_objects =
-           [raw](const ClusterNode& target, std::vector<ObjectID> ids) {
-             raw->nodes_->FreeObjects(target.service_address, std::move(ids));
-           }});
+  scheduler.JoinCluster(ToClusterNode(node),
+                        {.start_workers =
+                             [raw](const ClusterNode& target, int count) {
+                               raw->nodes_->StartWorkers(
+                                   target.service_address,
+                                   {.scheduler = raw->scheduler_address_,
+                                    .program_key = raw->program_key_,
+                                    .argv = raw->argv_,
+                                    .count = count},
+                                   [id = target.id](const std::string& error) {
+                                     if (!error.empty()) {
+                                       fprintf(stderr, "ray: node %s cannot start workers: %s\n",
+                                               id.c_str(), error.c_str());
+                                     }
+                                   });
+                             },
+                         .free_objects =
+                             [raw](const ClusterNode& target, std::vector<ObjectID> ids) {
+                               raw->nodes_->FreeObjects(target.service_address, std::move(ids));
+                             }});
   raw->PollNodes();  // the nodes there are now, before Init returns
   link->poller_ = std::thread([raw] {
     absl::Duration period = NodePollPeriod();
@@ -125,6 +135,13 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(
     }
   });
   return link;
+}
+
+absl::Status ClusterLink::CopyHere(const ObjectID& id, const std::string& source,
+                                   object_manager::PullPriority priority, absl::Time deadline) {
+  absl::Status pulled = puller_->Pull(id, source, priority, deadline);
+  if (pulled.ok()) scheduler_.AddLocalCopy(id);
+  return pulled;
 }
 
 void ClusterLink::PollNodes() {
@@ -143,6 +160,8 @@ ClusterLink::~ClusterLink() {
   if (poller_.joinable()) poller_.join();
   scheduler_.LeaveCluster();
   workers_.reset();
+  puller_.reset();
+  objects_.reset();
   nodes_.reset();
   head_.reset();
 }

@@ -19,6 +19,8 @@
 #include "ray/cluster/node_service.h"
 #include "ray/cluster/token_socket.h"
 #include "ray/node/scheduler.h"
+#include "ray/object_manager/object_puller.h"
+#include "ray/object_manager/object_server.h"
 
 namespace ray::core {
 
@@ -28,15 +30,21 @@ class ClusterLink {
   // machine's as the head sees it, and links `scheduler` (which must outlive the link) to it.
   // The token is RAY_AUTH_TOKEN, else the head's file on this machine. Errors name the address:
   // an unreachable head, a refused token or node.
+  // `store_socket`: this node's store, which its object server serves to the other nodes.
   static absl::StatusOr<std::unique_ptr<ClusterLink>> Join(const std::string& address,
                                                            cluster::NodeEntry node,
                                                            Scheduler& scheduler,
+                                                           const std::string& store_socket,
                                                            std::function<uint64_t()> store_used);
   // Leaves: no more polling, no more workers accepted; the head holds the node dead.
   ~ClusterLink();
 
   // The head's node table.
   absl::StatusOr<std::vector<cluster::NodeEntry>> Nodes() { return head_->Nodes(); }
+  // Copies `id` from the node whose object server is `source` into this node's store, and
+  // tells the scheduler (which deletes the copy with the object).
+  absl::Status CopyHere(const ObjectID& id, const std::string& source,
+                        object_manager::PullPriority priority, absl::Time deadline);
 
  private:
   ClusterLink(Scheduler& scheduler) : scheduler_(scheduler) {}
@@ -49,6 +57,8 @@ class ClusterLink {
   std::unique_ptr<cluster::HeadClient> head_;
   std::unique_ptr<cluster::TokenListener> workers_;
   std::unique_ptr<cluster::NodeClients> nodes_;
+  std::unique_ptr<object_manager::ObjectServer> objects_;
+  std::unique_ptr<object_manager::ObjectPuller> puller_;
   std::string scheduler_address_;  // where workers of other nodes connect
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -108,7 +108,7 @@ class DriverRuntimeImpl final : public DriverRuntime {
   std::unique_ptr<Zygote> zygote_;
   pid_t store_pid_ = 0;
   std::unique_ptr<Scheduler> scheduler_;
-  std::unique_ptr<ClusterLink> cluster_;  // in a cluster
+  std::unique_ptr<ClusterLink> cluster_;     // in a cluster
   std::map<std::string, double> resources_;  // this node's custom resources
 
   // What the node has, as the cluster's node table holds it.
@@ -202,10 +202,11 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
                                            [z](int fd) { return z->SpawnWorker(fd); });
   if (absl::Status started = scheduler_->Start(); !started.ok()) return started;
   if (options.address.empty()) return absl::OkStatus();
-  auto link = ClusterLink::Join(options.address, ThisNode(), *scheduler_, [this]() -> uint64_t {
-    auto stats = store_stats();
-    return stats.ok() ? stats->used : 0;
-  });
+  auto link = ClusterLink::Join(options.address, ThisNode(), *scheduler_, store_socket,
+                                [this]() -> uint64_t {
+                                  auto stats = store_stats();
+                                  return stats.ok() ? stats->used : 0;
+                                });
   if (!link.ok()) return link.status();
   cluster_ = *std::move(link);
   return absl::OkStatus();
@@ -302,6 +303,23 @@ absl::StatusOr<std::vector<ObjectValue>> DriverRuntimeImpl::Get(std::span<const 
     }
   }
   if (from_store.empty()) return result;
+  if (cluster_) {  // those only other nodes' stores hold are copied here first
+    for (const ObjectID& id : from_store) {
+      std::optional<std::string> source = scheduler_->SourceOf(id);
+      if (!source) continue;
+      absl::Status copied =
+          cluster_->CopyHere(id, *source, object_manager::PullPriority::kGet, deadline);
+      if (!copied.ok()) {
+        return absl::Status(
+            copied.code() == absl::StatusCode::kResourceExhausted ||
+                    copied.code() == absl::StatusCode::kDeadlineExceeded
+                ? copied.code()
+                : absl::StatusCode::kNotFound,
+            absl::StrCat("object ", id.Hex(), " could not be copied from the node at ", *source,
+                         ": ", copied.message()));
+      }
+    }
+  }
   // Each exists (the scheduler said so): a seal may still be on its way; a missing one is gone.
   absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
   auto stored = ReadStoredObjects(scheduler_->store(), from_store, left);

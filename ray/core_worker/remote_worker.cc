@@ -11,6 +11,8 @@
 #include "ray/core_worker/core_runtime.h"
 #include "ray/core_worker/worker.h"
 #include "ray/node/zygote.h"
+#include "ray/object_manager/object_puller.h"
+#include "ray/store/client.h"
 
 namespace ray::core {
 namespace {
@@ -35,7 +37,21 @@ void RunIfRemoteWorker() {
     _exit(1);
   }
   SetThisNodeId(node_id);
-  RemoteWorkerOptions remote{.node_id = node_id};
+  // Objects other nodes hold are copied into this node's store before they are read.
+  auto copies_store = store::StoreClient::Connect(store, {.name = "worker copies"});
+  if (!copies_store.ok()) {
+    fprintf(stderr, "ray worker %d: %s\n", getpid(),
+            std::string(copies_store.status().message()).c_str());
+    _exit(1);
+  }
+  object_manager::ObjectPuller puller(**copies_store, {.token = token});
+  RemoteWorkerOptions remote{
+      .node_id = node_id,
+      .copy = [&puller](const ObjectID& id, const std::string& source, bool for_get) {
+        return puller.Pull(id, source,
+                           for_get ? object_manager::PullPriority::kGet
+                                   : object_manager::PullPriority::kTaskArgument);
+      }};
   // Not run: the program's exit handlers and static destructors (it never left its Init).
   _exit(RunWorker(*fd, store, std::move(remote)));
 }

@@ -49,8 +49,8 @@ Placement PlacementPolicy::Place(const ResourceDemand& demand,
     absl::StrAppend(&missing, missing.empty() ? "" : ", ", name, ": ", amount);
   }
   return {.kind = Placement::Kind::kInfeasible,
-          .missing = absl::StrCat("no node of the cluster has the resources it asks for {",
-                                  missing, "}")};
+          .missing =
+              absl::StrCat("no node of the cluster has the resources it asks for {", missing, "}")};
 }
 
 }  // namespace ray::core

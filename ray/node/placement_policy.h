@@ -26,7 +26,7 @@ struct NodeView {
   double cpus_free = 0;  // less what the tasks already placed on it and not started ask
   const ResourceMap* custom_total = nullptr;
   const ResourceMap* custom_free = nullptr;  // less the same
-  uint64_t argument_bytes = 0;  // of the task's arguments in the node's store
+  uint64_t argument_bytes = 0;               // of the task's arguments in the node's store
 };
 
 struct Placement {
@@ -51,9 +51,12 @@ class PlacementPolicy {
   Placement Place(const ResourceDemand& demand, std::span<const NodeView> nodes) const;
 
   // CPUs a task asking `cpus` holds on a node of `cpus_total`.
-  static double CpusOn(double cpus, double cpus_total) { return cpus < cpus_total ? cpus : cpus_total; }
+  static double CpusOn(double cpus, double cpus_total) {
+    return cpus < cpus_total ? cpus : cpus_total;
+  }
   // Whether `have` covers each of `custom` (within float slack).
-  static bool Covers(const ResourceMap* have, std::span<const std::pair<std::string, double>> custom);
+  static bool Covers(const ResourceMap* have,
+                     std::span<const std::pair<std::string, double>> custom);
 };
 
 }  // namespace ray::core

@@ -25,8 +25,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "ray/common/id.h"
-#include "ray/function/function_table.h"
 #include "ray/common/resources.h"
+#include "ray/function/function_table.h"
 #include "ray/node/dispatch_policy.h"
 #include "ray/node/placement_policy.h"
 #include "ray/node/reference_table.h"
@@ -64,7 +64,7 @@ struct SchedulerOptions {
 
 // A node of the cluster as the scheduler sees it (from the head's node table).
 struct ClusterNode {
-  std::string id;              // hex
+  std::string id;               // hex
   std::string object_address;   // its object server (HOST:PORT), where others copy objects from
   std::string service_address;  // its NodeService (node.capnp)
   double num_cpus = 0;
@@ -293,7 +293,7 @@ class Scheduler {
   bool in_cluster_ ABSL_GUARDED_BY(mu_) = false;
   ClusterHooks hooks_ ABSL_GUARDED_BY(mu_);
   PlacementPolicy placement_;
-  std::vector<NodeView> node_views_ ABSL_GUARDED_BY(mu_);     // reused by PlaceReadyTasks
+  std::vector<NodeView> node_views_ ABSL_GUARDED_BY(mu_);      // reused by PlaceReadyTasks
   std::vector<ResourceMap> custom_room_ ABSL_GUARDED_BY(mu_);  // the same
   absl::Mutex connections_mu_;
   std::vector<int> new_connections_ ABSL_GUARDED_BY(connections_mu_);

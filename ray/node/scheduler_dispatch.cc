@@ -140,8 +140,8 @@ void Scheduler::DispatchOn(int n, size_t lane) {
     }
   }
   // An idle worker and nothing ready: ask a worker for the tasks queued behind a long one.
-  if (std::optional<int> from = node.policy.StealFrom(
-          SnapshotForDispatch(n, ready_at, tasks_.ReadySize(lane), true))) {
+  if (std::optional<int> from =
+          node.policy.StealFrom(SnapshotForDispatch(n, ready_at, tasks_.ReadySize(lane), true))) {
     Worker& worker = *workers_[view_workers_[*from]];
     worker.steal_pending = true;
     worker.connection->outbox().return_queued = true;

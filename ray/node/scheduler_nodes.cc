@@ -186,9 +186,9 @@ void Scheduler::PlaceReadyTasks() {
         break;
       case Placement::Kind::kInfeasible: {
         TaskRecord& failed = tasks_.TakeReady(position, 0);
-        FailTask(failed, ErrorObject(NameOf(failed),
-                                     ErrorTypeName(absl::StatusCode::kInvalidArgument),
-                                     absl::StrCat("cannot run: ", placement.missing), failed.id));
+        FailTask(failed,
+                 ErrorObject(NameOf(failed), ErrorTypeName(absl::StatusCode::kInvalidArgument),
+                             absl::StrCat("cannot run: ", placement.missing), failed.id));
         ServeBlockedWorkers(/*expire=*/false);
         break;
       }

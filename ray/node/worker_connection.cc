@@ -68,12 +68,15 @@ void WorkerConnection::QueueOutbox(const Tables& tables) {
                               .name = task.name,
                               .run_while_blocked = task.run_while_blocked};
       // An argument the scheduler holds inline goes by value: the worker needs no read.
-      WriteTask(tasks[i - tasks_from], header, task.args.size(), [&](size_t a) -> ArgView {
-        const TaskRecord::Arg& arg = task.args[a];
-        if (arg.ref.IsNil()) return {.value = arg.value};
-        if (const std::string* value = tables.inline_value(arg.ref)) return {.value = *value};
-        return {.ref = arg.ref, .source = tables.source(arg.ref)};
-      }, {}, task.resources);
+      WriteTask(
+          tasks[i - tasks_from], header, task.args.size(),
+          [&](size_t a) -> ArgView {
+            const TaskRecord::Arg& arg = task.args[a];
+            if (arg.ref.IsNil()) return {.value = arg.value};
+            if (const std::string* value = tables.inline_value(arg.ref)) return {.value = *value};
+            return {.ref = arg.ref, .source = tables.source(arg.ref)};
+          },
+          {}, task.resources);
     }
     auto objects = out.initObjects(objects_to - objects_from);
     for (size_t i = objects_from; i < objects_to; ++i) {

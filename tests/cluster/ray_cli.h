@@ -110,7 +110,9 @@ class RayCliTest : public ::testing::Test {
   // `ray start args...`; fails the test unless it succeeds.
   StartedNode Start(std::vector<std::string> args) {
     args.insert(args.begin(), "start");
-    args.push_back("--object-store-memory=32M");
+    bool memory_given = false;
+    for (const std::string& arg : args) memory_given |= arg.starts_with("--object-store-memory");
+    if (!memory_given) args.push_back("--object-store-memory=32M");
     RunResult run = RunRay(args);
     EXPECT_EQ(run.exit_code, 0) << run.output;
     StartedNode node;

@@ -1,0 +1,117 @@
+// Tasks on every node of a cluster: a head and two nodes started by the real `ray` binary on
+// 127.0.0.1, and this test's driver joining them. Tasks pinned by custom resources run on the
+// node that has them (from this program, shipped through the head), objects made on one node
+// are read on the others (copied between their stores), chains and nested tasks hop across
+// nodes, and a task asking for what no node has fails with a clear error.
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+#include "ray/api.h"
+#include "tests/cluster/ray_cli.h"
+
+namespace ray::testing {
+namespace {
+
+std::string WhereAmI() { return ray::GetRuntimeContext().GetNodeId(); }
+
+// `n` bytes: byte i is (i * 131 + seed) mod 256.
+std::vector<uint8_t> Pattern(size_t n, int seed) {
+  std::vector<uint8_t> bytes(n);
+  for (size_t i = 0; i < n; ++i) bytes[i] = static_cast<uint8_t>(i * 131 + seed);
+  return bytes;
+}
+std::vector<uint8_t> MakeBig(int64_t n, int seed) { return Pattern(n, seed); }
+
+// Whether `bytes` is Pattern(n, seed), and where this ran.
+std::string CheckBig(ray::ArrayView<uint8_t> bytes, int64_t n, int seed) {
+  bool ok = static_cast<int64_t>(bytes.size()) == n;
+  for (size_t i = 0; ok && i < bytes.size(); ++i) {
+    ok = bytes[i] == static_cast<uint8_t>(i * 131 + seed);
+  }
+  return (ok ? "ok " : "bad ") + ray::GetRuntimeContext().GetNodeId();
+}
+
+int64_t AddOne(int64_t x) { return x + 1; }
+
+// Runs AddOne on the node with `resource`, from inside a task: a nested task across nodes.
+std::vector<std::string> NestedOn(std::string resource) {
+  auto inner = ray::Remote(WhereAmI).Options({.resources = {{resource, 1}}})();
+  return {ray::GetRuntimeContext().GetNodeId(), ray::Get(inner)};
+}
+
+class RemoteTasksTest : public RayCliTest {
+ protected:
+  void SetUp() override {
+    RayCliTest::SetUp();
+    head_ = Start({"--head", "--port=0", "--num-cpus=1", R"(--resources={"head_box": 1})",
+                   "--object-store-memory=400M"});
+    a_ = Start({"--address=" + address_, "--num-cpus=2", R"(--resources={"a_box": 2})",
+                "--object-store-memory=400M"});
+    b_ = Start({"--address=" + address_, "--num-cpus=2", R"(--resources={"b_box": 2})",
+                "--object-store-memory=400M"});
+    ray::Init({.num_workers = 1, .object_store_memory = 400 << 20, .address = address_});
+  }
+  void TearDown() override {
+    ray::Shutdown();
+    RayCliTest::TearDown();
+  }
+  template <typename F>
+  auto On(const std::string& resource, F f) {
+    return ray::Remote(f).Options({.resources = {{resource, 1}}});
+  }
+  StartedNode head_, a_, b_;
+};
+
+TEST_F(RemoteTasksTest, TasksPinnedByResourcesRunOnTheirNodes) {
+  EXPECT_EQ(ray::Get(On("a_box", WhereAmI)()), a_.id);
+  EXPECT_EQ(ray::Get(On("b_box", WhereAmI)()), b_.id);
+  EXPECT_EQ(ray::Get(On("head_box", WhereAmI)()), head_.id);
+  EXPECT_EQ(ray::Get(ray::Remote(WhereAmI)()), ray::GetRuntimeContext().GetNodeId());
+  // Many at once: each lands where its resource is.
+  std::vector<ray::ObjectRef<std::string>> on_a, on_b;
+  for (int i = 0; i < 20; ++i) {
+    on_a.push_back(On("a_box", WhereAmI)());
+    on_b.push_back(On("b_box", WhereAmI)());
+  }
+  for (const std::string& id : ray::Get(on_a)) EXPECT_EQ(id, a_.id);
+  for (const std::string& id : ray::Get(on_b)) EXPECT_EQ(id, b_.id);
+}
+
+TEST_F(RemoteTasksTest, AnObjectMadeOnOneNodeIsReadOnTheOthers) {
+  constexpr int64_t kBytes = 100 << 20;
+  auto big = On("a_box", MakeBig)(kBytes, 7);
+  auto on_b = On("b_box", CheckBig)(big, kBytes, 7);
+  auto on_head = On("head_box", CheckBig)(big, kBytes, 7);
+  EXPECT_EQ(ray::Get(on_b), "ok " + b_.id);
+  EXPECT_EQ(ray::Get(on_head), "ok " + head_.id);
+  std::vector<uint8_t> here = ray::Get(big);  // and the driver's node
+  EXPECT_EQ(here, Pattern(kBytes, 7));
+}
+
+TEST_F(RemoteTasksTest, AChainHopsAcrossNodes) {
+  ray::ObjectRef<int64_t> x = ray::Put<int64_t>(0);
+  const std::string boxes[] = {"a_box", "b_box", "head_box"};
+  for (int i = 0; i < 30; ++i) x = On(boxes[i % 3], AddOne)(x);
+  EXPECT_EQ(ray::Get(x), 30);
+}
+
+TEST_F(RemoteTasksTest, NestedTasksCrossNodes) {
+  std::vector<std::string> ids = ray::Get(On("a_box", NestedOn)("b_box"));
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_EQ(ids[0], a_.id);
+  EXPECT_EQ(ids[1], b_.id);
+}
+
+TEST_F(RemoteTasksTest, ATaskAskingWhatNoNodeHasFailsClearly) {
+  auto never = ray::Remote(WhereAmI).Options({.resources = {{"a_box", 3}}})();
+  try {
+    ray::Get(never);
+    FAIL() << "no node has 3 a_box";
+  } catch (const ray::RayError& e) {
+    EXPECT_NE(std::string(e.what()).find("a_box: 3"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace ray::testing
