@@ -60,13 +60,26 @@ std::string WorkerLauncher::Start(const cluster::WorkerStartRequest& request) {
   }
   // Everything the child needs is made before the fork (it may only exec after it).
   std::vector<std::string> env_strings;
+  auto overridden = [&request](std::string_view entry) {
+    for (const std::string& given : request.env) {
+      if (entry.substr(0, entry.find('=') + 1) == given.substr(0, given.find('=') + 1)) {
+        return true;
+      }
+    }
+    return false;
+  };
   for (char** e = environ; *e != nullptr; ++e) {
     std::string_view entry(*e);
     if (entry.starts_with("LD_LIBRARY_PATH=") || entry.starts_with("RAY_AUTH_TOKEN=") ||
-        entry.starts_with("RAY_WORKER_")) {
+        entry.starts_with("RAY_WORKER_") || overridden(entry)) {
       continue;
     }
     env_strings.emplace_back(entry);
+  }
+  for (const std::string& given : request.env) {
+    if (!given.starts_with("LD_LIBRARY_PATH=") && !given.starts_with("RAY_")) {
+      env_strings.push_back(given);
+    }
   }
   env_strings.push_back(absl::StrCat(core::kSchedulerAddressEnv, "=", request.scheduler));
   env_strings.push_back(absl::StrCat(core::kWorkerNodeIdEnv, "=", options_.node_id));

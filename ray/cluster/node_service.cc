@@ -31,6 +31,10 @@ class NodeServiceImpl final : public NodeService::Server {
                                .program_key = params.getProgramKey(),
                                .count = static_cast<int>(std::min(params.getCount(), 1024u))};
     for (auto arg : params.getArgv()) request.argv.emplace_back(arg.cStr(), arg.size());
+    for (auto var : params.getEnv()) {
+      std::string entry(var.cStr(), var.size());
+      if (entry.find('=') != std::string::npos) request.env.push_back(std::move(entry));
+    }
     if (request.scheduler.empty() || request.program_key.empty() || request.count <= 0) {
       context.getResults().setError("startWorkers needs a scheduler, a program and a count");
       return kj::READY_NOW;
@@ -167,6 +171,8 @@ void NodeClients::StartWorkers(const std::string& address, WorkerStartRequest re
         call.setProgramKey(request.program_key);
         auto argv = call.initArgv(request.argv.size());
         for (size_t i = 0; i < request.argv.size(); ++i) argv.set(i, request.argv[i]);
+        auto env = call.initEnv(request.env.size());
+        for (size_t i = 0; i < request.env.size(); ++i) env.set(i, request.env[i]);
         call.setCount(request.count);
         s->tasks->add(call.send()
                           .then([done](auto response) { done(response.getError().cStr()); })

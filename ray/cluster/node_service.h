@@ -22,6 +22,7 @@ struct WorkerStartRequest {
   std::string scheduler;    // HOST:PORT where they connect
   std::string program_key;  // the program's files at the head (program_image.h)
   std::vector<std::string> argv;
+  std::vector<std::string> env;  // "NAME=value", added to the node's environment
   int count = 1;
 };
 

@@ -47,7 +47,8 @@ ClusterNode ToClusterNode(const cluster::NodeEntry& entry) {
 
 absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(
     const std::string& address, cluster::NodeEntry node, Scheduler& scheduler,
-    const std::string& store_socket, std::function<uint64_t()> store_used) {
+    const std::string& store_socket, std::function<uint64_t()> store_used,
+    std::vector<std::string> worker_argv, std::vector<std::string> worker_env) {
   std::unique_ptr<ClusterLink> link(new ClusterLink(scheduler));
   auto resolved = cluster::ResolveAddress(address);
   auto token = resolved.ok() ? cluster::FindToken(*resolved) : resolved.status();
@@ -99,7 +100,8 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(
     return absl::Status(status.code(), absl::StrCat("cannot join the cluster at ", address, ": ",
                                                     status.message()));
   }
-  link->argv_ = CommandLine();
+  link->argv_ = worker_argv.empty() ? CommandLine() : std::move(worker_argv);
+  link->env_ = std::move(worker_env);
   link->nodes_ = std::make_unique<cluster::NodeClients>(link->token_);
   ClusterLink* raw = link.get();
   scheduler.JoinCluster(ToClusterNode(node),
@@ -110,6 +112,7 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(
                                    {.scheduler = raw->scheduler_address_,
                                     .program_key = raw->program_key_,
                                     .argv = raw->argv_,
+                                    .env = raw->env_,
                                     .count = count},
                                    [id = target.id](const std::string& error) {
                                      if (!error.empty()) {

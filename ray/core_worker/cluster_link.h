@@ -35,7 +35,9 @@ class ClusterLink {
                                                            cluster::NodeEntry node,
                                                            Scheduler& scheduler,
                                                            const std::string& store_socket,
-                                                           std::function<uint64_t()> store_used);
+                                                           std::function<uint64_t()> store_used,
+                                                           std::vector<std::string> worker_argv = {},
+                                                           std::vector<std::string> worker_env = {});
   // Leaves: no more polling, no more workers accepted; the head holds the node dead.
   ~ClusterLink();
 
@@ -53,7 +55,8 @@ class ClusterLink {
   Scheduler& scheduler_;
   std::string token_;
   std::string program_key_;
-  std::vector<std::string> argv_;
+  std::vector<std::string> argv_;  // of the workers other nodes start
+  std::vector<std::string> env_;
   std::unique_ptr<cluster::HeadClient> head_;
   std::unique_ptr<cluster::TokenListener> workers_;
   std::unique_ptr<cluster::NodeClients> nodes_;

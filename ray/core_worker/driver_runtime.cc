@@ -206,7 +206,8 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
                                 [this]() -> uint64_t {
                                   auto stats = store_stats();
                                   return stats.ok() ? stats->used : 0;
-                                });
+                                },
+                                options.remote_worker_argv, options.remote_worker_env);
   if (!link.ok()) return link.status();
   cluster_ = *std::move(link);
   return absl::OkStatus();

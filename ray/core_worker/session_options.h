@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 
@@ -40,6 +41,11 @@ struct SessionOptions {
   std::string address;
   // This node's custom resources (name: amount), for tasks that ask for them.
   std::map<std::string, double> resources;
+  // In a cluster, how other nodes start this driver's workers: its program with these arguments
+  // (empty: this process's own, argv[0] first) and these variables ("NAME=value") added to the
+  // node's environment. The Python package runs its worker module this way.
+  std::vector<std::string> remote_worker_argv;
+  std::vector<std::string> remote_worker_env;
 };
 
 }  // namespace ray::core

@@ -10,9 +10,10 @@ interface NodeService {
   # Starts `count` workers for the scheduler at `scheduler` (HOST:PORT, where workers connect
   # with the cluster token): each runs the program whose files the head keeps under
   # `programKey` (fetched once, then cached on the node), with `argv` as its arguments (argv[0]
-  # first). Fails (with `error`) if the program cannot be fetched or started.
-  startWorkers @0 (scheduler :Text, programKey :Text, argv :List(Text), count :UInt32)
-      -> (error :Text);
+  # first) and `env` ("NAME=value") added to the node's environment. Fails (with `error`) if the
+  # program cannot be fetched or started.
+  startWorkers @0 (scheduler :Text, programKey :Text, argv :List(Text), count :UInt32,
+                   env :List(Text)) -> (error :Text);
   # Deletes objects from the node's store: their owner freed them.
   freeObjects @1 (ids :List(Data)) -> ();
 }
