@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "ray/cli/job_objects.h"
 #include "ray/cli/node_folder.h"
 #include "ray/cli/worker_launcher.h"
 #include "ray/cluster/head_client.h"
@@ -145,7 +146,13 @@ int RunNode(NodePlan plan, int ready_fd) {
     std::unique_ptr<cluster::HeadServer> head;
     std::unique_ptr<cluster::HeadClient> link;
     kj::Promise<void> serving = kj::NEVER_DONE;
-    // The drivers' workers on this node, and the service through which drivers ask for them.
+    // The objects of each driver here (deleted when it is gone), the drivers' workers on this
+    // node, and the service through which drivers ask for them.
+    JobObjects job_objects;
+    if (store_client) {
+      (void)store_client->Subscribe(
+          [&job_objects](std::span<const ObjectID> ids) { job_objects.Sealed(ids); });
+    }
     std::string head_address = plan.head_address;  // the head's own once it listens
     WorkerLauncher launcher({.node_id = plan.node.node_id,
                              .store_socket = plan.folder + "/store.sock",
@@ -169,8 +176,15 @@ int RunNode(NodePlan plan, int ready_fd) {
                return kj::mv(started.promise);
              },
          .free_objects =
-             [&store_client](std::vector<ObjectID> ids) {
+             [&store_client, &job_objects](std::vector<ObjectID> ids) {
                if (store_client) (void)store_client->Delete(ids);
+               job_objects.Deleted(ids);
+             },
+         .driver_gone =
+             [&store_client, &job_objects, &launcher](uint32_t job) {
+               launcher.StopJob(job);
+               std::vector<ObjectID> ids = job_objects.Take(job);
+               if (store_client && !ids.empty()) (void)store_client->Delete(ids);
              }});
     // Its objects, for the other nodes to copy.
     std::unique_ptr<object_manager::ObjectServer> objects;

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -34,22 +35,35 @@ void WorkerLauncher::Launch(cluster::WorkerStartRequest request,
   jobs_.push_back({std::move(request), std::move(done)});
 }
 
+void WorkerLauncher::StopJob(uint32_t job) {
+  absl::MutexLock lock(&mu_);
+  jobs_to_stop_.push_back(job);
+}
+
 void WorkerLauncher::Run() {
   while (true) {
     std::deque<Job> jobs;
+    std::vector<uint32_t> stop;
     {
       absl::MutexLock lock(&mu_);
-      auto ready = [this]()
-                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !jobs_.empty(); };
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !jobs_.empty() || !jobs_to_stop_.empty();
+      };
       mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(1));
       if (stopping_) break;
       jobs.swap(jobs_);
+      stop.swap(jobs_to_stop_);
     }
     for (Job& job : jobs) job.done(Start(job.request));
-    std::erase_if(children_, [](pid_t pid) { return waitpid(pid, nullptr, WNOHANG) == pid; });
+    for (const Child& child : children_) {
+      if (std::find(stop.begin(), stop.end(), child.job) != stop.end()) kill(child.pid, SIGKILL);
+    }
+    std::erase_if(children_, [](const Child& child) {
+      return waitpid(child.pid, nullptr, WNOHANG) == child.pid;
+    });
   }
-  for (pid_t pid : children_) kill(pid, SIGTERM);
-  for (pid_t pid : children_) waitpid(pid, nullptr, 0);
+  for (const Child& child : children_) kill(child.pid, SIGTERM);
+  for (const Child& child : children_) waitpid(child.pid, nullptr, 0);
 }
 
 std::string WorkerLauncher::Start(const cluster::WorkerStartRequest& request) {
@@ -115,7 +129,7 @@ std::string WorkerLauncher::Start(const cluster::WorkerStartRequest& request) {
       execve(path, argv.data(), envp.data());
       _exit(127);
     }
-    children_.push_back(pid);
+    children_.push_back({pid, request.job});
   }
   if (log >= 0) close(log);
   return "";

@@ -37,6 +37,9 @@ class WorkerLauncher {
   // on the launcher's thread).
   void Launch(cluster::WorkerStartRequest request,
               std::function<void(const std::string& error)> done);
+  // The driver of `job` is gone: its workers here are killed (they would exit by themselves once
+  // they notice; one busy in a task would not).
+  void StopJob(uint32_t job);
 
  private:
   void Run();
@@ -49,8 +52,13 @@ class WorkerLauncher {
     std::function<void(const std::string&)> done;
   };
   std::deque<Job> jobs_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint32_t> jobs_to_stop_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<pid_t> children_;  // the launcher thread's
+  struct Child {
+    pid_t pid;
+    uint32_t job;
+  };
+  std::vector<Child> children_;  // the launcher thread's
   std::thread thread_;
 };
 

@@ -17,9 +17,24 @@
 
 namespace ray::cluster {
 
+using rpc::node::DriverSession;
 using rpc::node::NodeService;
 
 namespace {
+
+// Held by a driver; its release (or the end of its connection) says the driver is gone.
+class DriverSessionImpl final : public DriverSession::Server {
+ public:
+  DriverSessionImpl(const NodeServiceHandlers& handlers, uint32_t job)
+      : handlers_(handlers), job_(job) {}
+  ~DriverSessionImpl() {
+    if (handlers_.driver_gone) handlers_.driver_gone(job_);
+  }
+
+ private:
+  const NodeServiceHandlers& handlers_;
+  uint32_t job_;
+};
 
 class NodeServiceImpl final : public NodeService::Server {
  public:
@@ -29,7 +44,8 @@ class NodeServiceImpl final : public NodeService::Server {
     auto params = context.getParams();
     WorkerStartRequest request{.scheduler = params.getScheduler(),
                                .program_key = params.getProgramKey(),
-                               .count = static_cast<int>(std::min(params.getCount(), 1024u))};
+                               .count = static_cast<int>(std::min(params.getCount(), 1024u)),
+                               .job = params.getJob()};
     for (auto arg : params.getArgv()) request.argv.emplace_back(arg.cStr(), arg.size());
     for (auto var : params.getEnv()) {
       std::string entry(var.cStr(), var.size());
@@ -42,6 +58,13 @@ class NodeServiceImpl final : public NodeService::Server {
     return handlers_.start_workers(std::move(request)).then([context](std::string error) mutable {
       context.getResults().setError(error);
     });
+  }
+
+  kj::Promise<void> attach(AttachContext context) override {
+    uint32_t job = context.getParams().getJob();
+    if (job == 0) return KJ_EXCEPTION(FAILED, "attach: job 0 names no driver");
+    context.getResults().setSession(kj::heap<DriverSessionImpl>(handlers_, job));
+    return kj::READY_NOW;
   }
 
   kj::Promise<void> freeObjects(FreeObjectsContext context) override {
@@ -89,11 +112,13 @@ struct NodeClients::State : public kj::TaskSet::ErrorHandler {
   struct Connection {
     kj::Own<kj::AsyncIoStream> stream;
     kj::Own<capnp::TwoPartyClient> rpc;
+    DriverSession::Client session = nullptr;  // held while connected
   };
   // The node's service at `address`, connected (token presented) on first use.
   NodeService::Client Service(const std::string& address);
 
   std::string token;
+  uint32_t job = 0;
   std::thread thread;
   kj::Own<const kj::Executor> executor;
   kj::AsyncIoContext* io = nullptr;
@@ -132,12 +157,16 @@ NodeService::Client NodeClients::State::Service(const std::string& address) {
             return raw->rpc->bootstrap();
           });
   NodeService::Client service = capnp::Capability::Client(kj::mv(connected)).castAs<NodeService>();
+  auto attach = service.attachRequest();
+  attach.setJob(job);
+  raw->session = attach.send().getSession();
   services.emplace(address, service);
   return service;
 }
 
-NodeClients::NodeClients(std::string token) : state_(std::make_unique<State>()) {
+NodeClients::NodeClients(std::string token, uint32_t job) : state_(std::make_unique<State>()) {
   state_->token = std::move(token);
+  state_->job = job;
   std::promise<kj::Own<const kj::Executor>> started;
   auto executor = started.get_future();
   state_->thread = std::thread([s = state_.get(), &started] {
@@ -174,6 +203,7 @@ void NodeClients::StartWorkers(const std::string& address, WorkerStartRequest re
         auto env = call.initEnv(request.env.size());
         for (size_t i = 0; i < request.env.size(); ++i) env.set(i, request.env[i]);
         call.setCount(request.count);
+        call.setJob(s->job);
         s->tasks->add(call.send()
                           .then([done](auto response) { done(response.getError().cStr()); })
                           .catch_([done, address](kj::Exception&& e) {

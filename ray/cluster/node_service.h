@@ -24,12 +24,15 @@ struct WorkerStartRequest {
   std::vector<std::string> argv;
   std::vector<std::string> env;  // "NAME=value", added to the node's environment
   int count = 1;
+  uint32_t job = 0;  // the driver's (ray/common/id.h)
 };
 
 struct NodeServiceHandlers {
   // Starts the workers; resolves to "" or why it could not.
   std::function<kj::Promise<std::string>(WorkerStartRequest)> start_workers;
   std::function<void(std::vector<ObjectID>)> free_objects;
+  // The driver of `job` is gone (its session ended): its objects and workers go.
+  std::function<void(uint32_t job)> driver_gone;
 };
 
 class NodeServer {
@@ -49,7 +52,8 @@ class NodeServer {
 
 class NodeClients {
  public:
-  explicit NodeClients(std::string token);
+  // A driver's clients: each node it reaches holds a session of `job` while it is connected.
+  NodeClients(std::string token, uint32_t job);
   ~NodeClients();  // drops the connections; calls not sent yet are dropped
 
   // Asks the node serving at `address`; `done` gets "" or why it failed (on the clients' thread).

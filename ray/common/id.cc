@@ -51,6 +51,18 @@ TaskID TaskID::FromRandom() {
   return id;
 }
 
+TaskID TaskID::ForJob(uint32_t job) {
+  TaskID id = FromRandom();
+  std::memcpy(id.bytes_.data() + 16, &job, 4);
+  return id;
+}
+
+uint32_t TaskID::Job() const {
+  uint32_t job;
+  std::memcpy(&job, bytes_.data() + 16, 4);
+  return job;
+}
+
 TaskID TaskID::FromBinary(std::string_view bytes) {
   TaskID id;
   if (bytes.size() == kSize) std::memcpy(id.bytes_.data(), bytes.data(), kSize);

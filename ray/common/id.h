@@ -12,12 +12,16 @@
 
 namespace ray {
 
-// A 20-byte task identifier: 16 random bytes and 4 reserved for a job or driver number.
+// A 20-byte task identifier: 16 random bytes and 4 that name its job (the driver session whose
+// program submitted it, directly or through its tasks; 0: none). Objects carry their task's job,
+// so a node can free a driver's objects when the driver is gone.
 class TaskID {
  public:
   static constexpr size_t kSize = 20;
   TaskID() = default;
   static TaskID FromRandom();
+  static TaskID ForJob(uint32_t job);  // random, of job `job`
+  uint32_t Job() const;
   // REQUIRES: bytes.size() == kSize (otherwise returns Nil()).
   static TaskID FromBinary(std::string_view bytes);
   static TaskID Nil() { return TaskID(); }

@@ -46,7 +46,7 @@ ClusterNode ToClusterNode(const cluster::NodeEntry& entry) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(
-    const std::string& address, cluster::NodeEntry node, Scheduler& scheduler,
+    const std::string& address, cluster::NodeEntry node, uint32_t job, Scheduler& scheduler,
     const std::string& store_socket, std::function<uint64_t()> store_used,
     std::vector<std::string> worker_argv, std::vector<std::string> worker_env) {
   std::unique_ptr<ClusterLink> link(new ClusterLink(scheduler));
@@ -102,7 +102,7 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(
   }
   link->argv_ = worker_argv.empty() ? CommandLine() : std::move(worker_argv);
   link->env_ = std::move(worker_env);
-  link->nodes_ = std::make_unique<cluster::NodeClients>(link->token_);
+  link->nodes_ = std::make_unique<cluster::NodeClients>(link->token_, job);
   ClusterLink* raw = link.get();
   scheduler.JoinCluster(ToClusterNode(node),
                         {.start_workers =
@@ -114,11 +114,8 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(
                                     .argv = raw->argv_,
                                     .env = raw->env_,
                                     .count = count},
-                                   [id = target.id](const std::string& error) {
-                                     if (!error.empty()) {
-                                       fprintf(stderr, "ray: node %s cannot start workers: %s\n",
-                                               id.c_str(), error.c_str());
-                                     }
+                                   [raw, id = target.id](const std::string& error) {
+                                     if (!error.empty()) raw->scheduler_.NodeUnusable(id, error);
                                    });
                              },
                          .free_objects =

@@ -30,14 +30,12 @@ class ClusterLink {
   // machine's as the head sees it, and links `scheduler` (which must outlive the link) to it.
   // The token is RAY_AUTH_TOKEN, else the head's file on this machine. Errors name the address:
   // an unreachable head, a refused token or node.
-  // `store_socket`: this node's store, which its object server serves to the other nodes.
-  static absl::StatusOr<std::unique_ptr<ClusterLink>> Join(const std::string& address,
-                                                           cluster::NodeEntry node,
-                                                           Scheduler& scheduler,
-                                                           const std::string& store_socket,
-                                                           std::function<uint64_t()> store_used,
-                                                           std::vector<std::string> worker_argv = {},
-                                                           std::vector<std::string> worker_env = {});
+  // `store_socket`: this node's store, which its object server serves to the other nodes. `job`:
+  // the driver's (ray/common/id.h), whose objects and workers nodes drop when it is gone.
+  static absl::StatusOr<std::unique_ptr<ClusterLink>> Join(
+      const std::string& address, cluster::NodeEntry node, uint32_t job, Scheduler& scheduler,
+      const std::string& store_socket, std::function<uint64_t()> store_used,
+      std::vector<std::string> worker_argv = {}, std::vector<std::string> worker_env = {});
   // Leaves: no more polling, no more workers accepted; the head holds the node dead.
   ~ClusterLink();
 

@@ -40,6 +40,15 @@ absl::StatusOr<std::string> NewOwnerToken() {
   return token;
 }
 
+// A random nonzero job number.
+uint32_t NewJob() {
+  uint32_t job = 0;
+  while (job == 0) {
+    if (getrandom(&job, sizeof(job), 0) != sizeof(job)) job = static_cast<uint32_t>(getpid());
+  }
+  return job;
+}
+
 class DriverRuntimeImpl final : public DriverRuntime {
  public:
   ~DriverRuntimeImpl() override {
@@ -120,7 +129,9 @@ class DriverRuntimeImpl final : public DriverRuntime {
     node.object_store_bytes = scheduler_->store().capacity();
     return node;
   }
-  TaskID driver_task_ = TaskID::FromRandom();
+  // This session's job: every task it or its tasks submit carries it (see TaskID).
+  uint32_t job_ = NewJob();
+  TaskID driver_task_ = TaskID::ForJob(job_);
   std::atomic<uint32_t> puts_{0};
   absl::Mutex functions_mu_;
   absl::flat_hash_set<uint64_t> functions_defined_ ABSL_GUARDED_BY(functions_mu_);
@@ -202,12 +213,13 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
                                            [z](int fd) { return z->SpawnWorker(fd); });
   if (absl::Status started = scheduler_->Start(); !started.ok()) return started;
   if (options.address.empty()) return absl::OkStatus();
-  auto link = ClusterLink::Join(options.address, ThisNode(), *scheduler_, store_socket,
-                                [this]() -> uint64_t {
-                                  auto stats = store_stats();
-                                  return stats.ok() ? stats->used : 0;
-                                },
-                                options.remote_worker_argv, options.remote_worker_env);
+  auto link = ClusterLink::Join(
+      options.address, ThisNode(), job_, *scheduler_, store_socket,
+      [this]() -> uint64_t {
+        auto stats = store_stats();
+        return stats.ok() ? stats->used : 0;
+      },
+      options.remote_worker_argv, options.remote_worker_env);
   if (!link.ok()) return link.status();
   cluster_ = *std::move(link);
   return absl::OkStatus();
@@ -229,7 +241,7 @@ absl::StatusOr<std::vector<ObjectID>> DriverRuntimeImpl::Submit(TaskSpec spec) {
     }
   }
   TaskRecord task;
-  task.id = TaskID::FromRandom();
+  task.id = TaskID::ForJob(job_);
   task.parent = driver_task_;
   task.function_key = described->key;
   task.num_returns = spec.options.num_returns;

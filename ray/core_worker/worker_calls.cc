@@ -21,7 +21,7 @@ absl::StatusOr<std::vector<ObjectID>> WorkerRuntime::Submit(TaskSpec spec) {
       },
       [&](const ObjectID& id) { RemoveRef(id); });
   if (!stored.ok()) return stored.status();
-  TaskID id = TaskID::FromRandom();
+  TaskID id = TaskID::ForJob(current_task_.Job());  // its driver's job
   bool first_use = functions_sent_.insert(key).second;
   if (first_use) defined_.try_emplace(key, *described->record);
   absl::MutexLock lock(&out_mu_);

@@ -123,13 +123,15 @@ std::optional<DispatchDecision> DispatchPolicy::NestWhileAllBlocked(
 }
 
 bool DispatchPolicy::NoWorkerCanMove(const DispatchSnapshot& snapshot) const {
+  bool any = false;  // with none, one may start (a node's first ones may be on their way)
   for (const WorkerView& w : snapshot.workers) {
     if (!Usable(w)) continue;
+    any = true;
     // A worker running, or in a wait or a get with a deadline, moves by itself; one that could
     // still take a nested task is not stuck either.
     if (!w.can_suspend_its_get || w.nested < kMaxNesting) return false;
   }
-  return true;
+  return any;
 }
 
 }  // namespace ray::core

@@ -99,7 +99,7 @@ class DispatchPolicy {
   // Every worker waits in a get and no more may start: a ready task that a worker waits for,
   // else the newest, so that the program's calls unfold depth first.
   std::optional<DispatchDecision> NestWhileAllBlocked(const DispatchSnapshot& snapshot) const;
-  // Every usable worker waits in a get without a deadline, kMaxNesting deep.
+  // There are usable workers, and every one waits in a get without a deadline, kMaxNesting deep.
   bool NoWorkerCanMove(const DispatchSnapshot& snapshot) const;
 
   const double num_cpus_;

@@ -97,6 +97,13 @@ TEST(DispatchPolicyTest, ATaskAskingMoreCpusThanTheNodeRunsWhenAllAreFree) {
   EXPECT_EQ(node.Next(), (DispatchDecision{.kind = Kind::kRun, .worker = 0, .cpus = 2}));
 }
 
+TEST(DispatchPolicyTest, ANodeWhoseFirstWorkersAreOnTheirWayMakesTheTaskWait) {
+  Node node;  // no worker yet, and none may start now (a start is under way)
+  node.may_start_worker = false;
+  node.AddReady();
+  EXPECT_EQ(node.Next().kind, Kind::kNone);
+}
+
 TEST(DispatchPolicyTest, DeadAndBrokenWorkersGetNothing) {
   Node node{.workers = {Idle(), Idle(), Idle()}};
   node.workers[0].state = WorkerState::kDead;

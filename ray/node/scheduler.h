@@ -144,6 +144,9 @@ class Scheduler {
   // A worker of another node connected (TCP, token checked): takes over `fd`. It names its node
   // in its first message.
   void AddConnection(int fd);
+  // Node `node_id` cannot run this scheduler's workers (`why`): it is held lost (from any
+  // thread, without blocking: handled on the scheduler's next poll).
+  void NodeUnusable(const std::string& node_id, std::string why);
   // For the driver: the object server of a node holding `id` when this node's store does not
   // (nullopt when it does, or the object is not in a store).
   std::optional<std::string> SourceOf(const ObjectID& id);
@@ -297,6 +300,8 @@ class Scheduler {
   std::vector<ResourceMap> custom_room_ ABSL_GUARDED_BY(mu_);  // the same
   absl::Mutex connections_mu_;
   std::vector<int> new_connections_ ABSL_GUARDED_BY(connections_mu_);
+  std::vector<std::pair<std::string, std::string>> unusable_nodes_
+      ABSL_GUARDED_BY(connections_mu_);
   WorkerLiveness liveness_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<TaskGraph> graph_;  // null when not recording; thread-safe itself
   struct NodeProcess {

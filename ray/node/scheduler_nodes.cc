@@ -96,11 +96,26 @@ void Scheduler::AddConnection(int fd) {
   Wake();
 }
 
+void Scheduler::NodeUnusable(const std::string& node_id, std::string why) {
+  {
+    absl::MutexLock lock(&connections_mu_);
+    unusable_nodes_.emplace_back(node_id, std::move(why));
+  }
+  Wake();
+}
+
 void Scheduler::AdoptConnections() {
   std::vector<int> fds;
+  std::vector<std::pair<std::string, std::string>> unusable;
   {
     absl::MutexLock lock(&connections_mu_);
     fds.swap(new_connections_);
+    unusable.swap(unusable_nodes_);
+  }
+  for (const auto& [id, why] : unusable) {
+    if (auto it = node_index_.find(id); it != node_index_.end() && it->second != 0) {
+      NodeLost(it->second, absl::StrCat("node ", id, " cannot run this driver's workers: ", why));
+    }
   }
   for (int fd : fds) {
     if (!in_cluster_ || stopping_) {

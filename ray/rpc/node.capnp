@@ -13,7 +13,13 @@ interface NodeService {
   # first) and `env` ("NAME=value") added to the node's environment. Fails (with `error`) if the
   # program cannot be fetched or started.
   startWorkers @0 (scheduler :Text, programKey :Text, argv :List(Text), count :UInt32,
-                   env :List(Text)) -> (error :Text);
+                   env :List(Text), job :UInt32) -> (error :Text);
   # Deletes objects from the node's store: their owner freed them.
   freeObjects @1 (ids :List(Data)) -> ();
+  # A driver's session on this node: while the driver holds it, the node keeps the driver's
+  # objects (those of its job, ray/common/id.h) and workers; once it is released or its
+  # connection ends (the driver is gone), the node deletes them and stops them.
+  attach @2 (job :UInt32) -> (session :DriverSession);
 }
+
+interface DriverSession {}

@@ -73,11 +73,16 @@ inline bool EndsWithin(pid_t pid, absl::Duration bound) {
   return done;
 }
 
+// The children of `pid`, whichever of its threads forked them.
 inline std::vector<pid_t> Children(pid_t pid) {
-  std::ifstream file(absl::StrCat("/proc/", pid, "/task/", pid, "/children"));
   std::vector<pid_t> children;
-  pid_t child;
-  while (file >> child) children.push_back(child);
+  std::error_code error;
+  for (const auto& task :
+       std::filesystem::directory_iterator(absl::StrCat("/proc/", pid, "/task"), error)) {
+    std::ifstream file(task.path() / "children");
+    pid_t child;
+    while (file >> child) children.push_back(child);
+  }
   return children;
 }
 
