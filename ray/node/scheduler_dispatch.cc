@@ -172,7 +172,8 @@ void Scheduler::Assign(Worker& worker, TaskRecord& task) {
 void Scheduler::RecordStart(Worker& worker) {
   worker.front_started = absl::Now();
   if (graph_ != nullptr && !worker.assigned.empty()) {
-    graph_->OnStart(worker.assigned.front(), worker.pid, absl::Now());
+    graph_->OnStart(worker.assigned.front(), worker.pid, absl::Now(),
+                    static_cast<uint16_t>(worker.node));
   }
 }
 

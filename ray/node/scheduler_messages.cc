@@ -160,7 +160,8 @@ absl::Status Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMe
     if (graph_ != nullptr) {
       if (done.started_ns != 0 && done.finished_ns >= done.started_ns) {
         graph_->OnRan(id, worker.pid, absl::FromUnixNanos(done.started_ns),
-                      absl::FromUnixNanos(done.finished_ns), failed);
+                      absl::FromUnixNanos(done.finished_ns), failed,
+                      static_cast<uint16_t>(worker.node));
       } else {
         graph_->OnFinish(id, failed, absl::Now());
       }

@@ -26,6 +26,7 @@ void Scheduler::JoinCluster(ClusterNode self, ClusterHooks hooks) {
   self.resources = node.info.resources;
   node.info = std::move(self);
   node_index_[node.info.id] = 0;
+  if (graph_ != nullptr) graph_->NameNode(0, node.info.id);
   hooks_ = std::move(hooks);
   in_cluster_ = true;
   tasks_.Unplace(0);  // nothing was placed yet; lane 0 is now the unplaced tasks
@@ -57,6 +58,7 @@ void Scheduler::UpdateNodes(std::vector<ClusterNode> nodes) {
     node.custom_free = info.resources;
     node.info = std::move(info);
     node_index_[node.info.id] = index;
+    if (graph_ != nullptr) graph_->NameNode(static_cast<uint16_t>(index), node.info.id);
     listed.insert(index);
   }
   for (size_t n = 1; n < nodes_.size(); ++n) {

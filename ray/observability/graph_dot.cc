@@ -277,7 +277,10 @@ std::string GraphLayout::TaskLabel(const TaskGroup& group) const {
   if (group.first == 0) return "op-root";
   const TaskGraph::Task& t = *TaskOf(group.first);
   std::string function = CleanText(ShortFunctionName(t.function), kMaxFunctionChars);
-  if (group.count == 1) return absl::StrCat(function, "\n", ShortTaskId(t.id));
+  if (group.count == 1) {
+    if (t.node.empty()) return absl::StrCat(function, "\n", ShortTaskId(t.id));
+    return absl::StrCat(function, "\n", ShortTaskId(t.id), "\non node ", t.node.substr(0, 8));
+  }
   std::vector<std::string> states;
   const auto count = [&](State s) { return group.by_state[static_cast<int>(s)]; };
   if (count(State::kFailed) > 0) states.push_back(absl::StrCat(count(State::kFailed), " failed"));

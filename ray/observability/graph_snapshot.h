@@ -16,7 +16,8 @@ namespace ray::core {
 
 enum class TaskState : uint8_t { kWaiting, kRunning, kDone, kFailed };
 
-// Times not yet reached are absl::InfinitePast(); worker_pid is -1 until the task starts.
+// Times not yet reached are absl::InfinitePast(); worker_pid is -1 until the task starts. `node`
+// is the ID (hex) of the node it ran on in a cluster run, "" otherwise.
 struct RecordedTask {
   TaskID id, parent;
   std::string function;
@@ -27,6 +28,7 @@ struct RecordedTask {
   absl::Time started = absl::InfinitePast();
   absl::Time finished = absl::InfinitePast();
   int worker_pid = -1;
+  std::string node;
 };
 
 // Tasks in submission order (the root is not among them); puts as (object, task that put it).

@@ -98,6 +98,7 @@ void TaskGraph::OnSubmit(const TaskID& task, const TaskID& parent, std::string_v
   r.num_reads = static_cast<uint32_t>(reads_.size() - r.reads_begin);
   r.num_returns = num_returns;
   r.worker_pid = -1;
+  r.node = 0;
   r.state = State::kWaiting;
   r.submitted = now;
   r.started = kUnset;
@@ -115,13 +116,20 @@ void TaskGraph::OnPut(const ObjectID& object, const TaskID& by, absl::Time when)
   puts_.Append() = {object, by};
 }
 
-void TaskGraph::OnStart(const TaskID& task, int worker_pid, absl::Time when) {
+void TaskGraph::NameNode(uint16_t index, std::string id) {
+  absl::MutexLock lock(&mu_);
+  if (node_names_.size() <= index) node_names_.resize(index + 1);
+  node_names_[index] = std::move(id);
+}
+
+void TaskGraph::OnStart(const TaskID& task, int worker_pid, absl::Time when, uint16_t node) {
   const int64_t now = ToNanos(when);
   absl::MutexLock lock(&mu_);
   Record* r = Find(task);
   if (r == nullptr) return;
   r->state = State::kRunning;
   r->worker_pid = worker_pid;
+  r->node = node;
   r->started = now;
   r->finished = kUnset;
 }
@@ -136,12 +144,13 @@ void TaskGraph::OnFinish(const TaskID& task, bool failed, absl::Time when) {
 }
 
 void TaskGraph::OnRan(const TaskID& task, int worker_pid, absl::Time started, absl::Time finished,
-                      bool failed) {
+                      bool failed, uint16_t node) {
   absl::MutexLock lock(&mu_);
   Record* r = Find(task);
   if (r == nullptr) return;
   r->state = failed ? State::kFailed : State::kDone;
   r->worker_pid = worker_pid;
+  r->node = node;
   r->started = ToNanos(started);
   r->finished = ToNanos(finished);
 }
@@ -156,6 +165,7 @@ TaskGraph::Snapshot TaskGraph::Take() const {
   std::vector<Record> records;
   std::vector<ObjectID> reads;
   std::vector<std::string> functions;
+  std::vector<std::string> node_names;
   absl::flat_hash_map<uint32_t, TaskID> odd_parents;
   Snapshot snapshot;
   snapshot.root = root_;
@@ -166,6 +176,7 @@ TaskGraph::Snapshot TaskGraph::Take() const {
     reads.resize(reads_.size());
     for (size_t i = 0; i < reads.size(); ++i) reads[i] = reads_[i];
     functions = functions_;
+    node_names = node_names_;
     odd_parents = odd_parents_;
     snapshot.puts.resize(puts_.size());
     for (size_t i = 0; i < puts_.size(); ++i) snapshot.puts[i] = puts_[i];
@@ -192,6 +203,7 @@ TaskGraph::Snapshot TaskGraph::Take() const {
     t.started = FromNanos(r.started);
     t.finished = FromNanos(r.finished);
     t.worker_pid = r.worker_pid;
+    if (r.worker_pid >= 0 && r.node < node_names.size()) t.node = node_names[r.node];
   }
   return snapshot;
 }

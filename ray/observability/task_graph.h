@@ -51,12 +51,15 @@ class TaskGraph {
                 std::span<const ObjectID> reads, int num_returns, absl::Time when);
   // `object` was made by Put in task `by` (the root or another task). The time is not kept.
   void OnPut(const ObjectID& object, const TaskID& by, absl::Time when);
-  void OnStart(const TaskID& task, int worker_pid, absl::Time when);
+  // Names node `index` of the recorder's caller (the scheduler's numbering) for OnStart and
+  // OnRan: its ID, shown for the tasks that ran there. Unnamed nodes show nothing.
+  void NameNode(uint16_t index, std::string id);
+  void OnStart(const TaskID& task, int worker_pid, absl::Time when, uint16_t node = 0);
   void OnFinish(const TaskID& task, bool failed, absl::Time when);
   // The times the worker itself measured for a task it ran (a task queued behind another on
   // its worker starts later than the scheduler sent it): they replace the scheduler's.
   void OnRan(const TaskID& task, int worker_pid, absl::Time started, absl::Time finished,
-             bool failed);
+             bool failed, uint16_t node = 0);
 
   // A consistent copy of everything recorded so far. Holds the lock only to copy the compact
   // records (O(tasks), a few tens of ns per task); expands them into Tasks after releasing it.
@@ -77,6 +80,7 @@ class TaskGraph {
     uint32_t num_reads;
     int32_t num_returns;
     int32_t worker_pid;
+    uint16_t node;
     State state;
     int64_t submitted, started, finished;  // Unix nanoseconds; INT64_MIN if not yet.
   };
@@ -130,6 +134,7 @@ class TaskGraph {
   const TaskID root_;
   const size_t max_tasks_;
   mutable absl::Mutex mu_;
+  std::vector<std::string> node_names_ ABSL_GUARDED_BY(mu_);  // by node index
   size_t tasks_not_recorded_ ABSL_GUARDED_BY(mu_) = 0;
   size_t puts_not_recorded_ ABSL_GUARDED_BY(mu_) = 0;
   Chunked<Record, 4096> records_ ABSL_GUARDED_BY(mu_);

@@ -61,9 +61,18 @@ std::string ToTimelineJson(const TaskGraph::Snapshot& graph) {
       last = std::max(last, time);
     }
   }
-  std::map<int, int> workers;  // pid -> tasks, in pid order.
+  // One row per worker: by pid on one node; in a cluster run, by node and pid (rows numbered
+  // in that order, named after both).
+  std::map<std::pair<std::string, int>, int> workers;
+  bool cluster = false;
   for (const TaskGraph::Task& t : graph.tasks) {
-    if (t.started != absl::InfinitePast()) ++workers[t.worker_pid];
+    if (t.started == absl::InfinitePast()) continue;
+    workers[{t.node, t.worker_pid}] = t.worker_pid;
+    cluster |= !t.node.empty();
+  }
+  if (cluster) {
+    int row = 0;
+    for (auto& [key, id] : workers) id = ++row;
   }
   std::string out = "{\"traceEvents\":[\n";
   bool comma = false;
@@ -71,11 +80,14 @@ std::string ToTimelineJson(const TaskGraph::Snapshot& graph) {
     if (comma) out += ",\n";
     comma = true;
   };
-  for (const auto& [pid, tasks] : workers) {
+  for (const auto& [key, pid] : workers) {
+    const std::string name =
+        key.first.empty() ? absl::StrCat("worker ", key.second)
+                          : absl::StrCat("node ", key.first.substr(0, 8), " worker ", key.second);
     for (const char* what : {"process_name", "thread_name"}) {
       begin_event();
       absl::StrAppend(&out, "{\"name\":\"", what, "\",\"ph\":\"M\",\"pid\":", pid, ",\"tid\":", pid,
-                      ",\"args\":{\"name\":\"worker ", pid, "\"}}");
+                      ",\"args\":{\"name\":\"", name, "\"}}");
     }
     begin_event();
     absl::StrAppend(&out, "{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":", pid,
@@ -87,13 +99,14 @@ std::string ToTimelineJson(const TaskGraph::Snapshot& graph) {
     begin_event();
     out += "{\"name\":\"";
     AppendQuoted(&out, CleanText(t.function));
-    absl::StrAppend(&out, "\",\"cat\":\"task\",\"ph\":\"X\",\"pid\":", t.worker_pid,
-                    ",\"tid\":", t.worker_pid, ",\"ts\":", Micros(t.started - first),
-                    ",\"dur\":", Micros(end - t.started));
+    const int row = workers.at({t.node, t.worker_pid});
+    absl::StrAppend(&out, "\",\"cat\":\"task\",\"ph\":\"X\",\"pid\":", row, ",\"tid\":", row,
+                    ",\"ts\":", Micros(t.started - first), ",\"dur\":", Micros(end - t.started));
     if (t.state == State::kFailed) out += ",\"cname\":\"terrible\"";
     absl::StrAppend(&out, ",\"args\":{\"task_id\":\"", t.id.Hex(), "\",\"parent\":\"",
                     t.parent == graph.root ? std::string("op-root") : t.parent.Hex(),
                     "\",\"state\":\"", StateName(t.state), "\"");
+    if (!t.node.empty()) absl::StrAppend(&out, ",\"node\":\"", t.node, "\"");
     if (t.submitted != absl::InfinitePast()) {
       absl::StrAppend(&out, ",\"queued_us\":", Micros(t.started - t.submitted));
     }

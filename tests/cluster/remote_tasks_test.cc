@@ -5,6 +5,8 @@
 // nodes, and a task asking for what no node has fails with a clear error.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <numeric>
 
 #include "ray/api.h"
@@ -101,6 +103,26 @@ TEST_F(RemoteTasksTest, NestedTasksCrossNodes) {
   ASSERT_EQ(ids.size(), 2u);
   EXPECT_EQ(ids[0], a_.id);
   EXPECT_EQ(ids[1], b_.id);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+TEST_F(RemoteTasksTest, TheGraphAndTimelineShowWhereEachTaskRan) {
+  ray::Get(On("a_box", WhereAmI)());
+  ray::Get(On("b_box", WhereAmI)());
+  ray::Timeline(tmp_ + "/timeline.json");
+  std::string timeline = ReadFile(tmp_ + "/timeline.json");
+  for (const StartedNode* node : {&a_, &b_}) {
+    EXPECT_NE(timeline.find("\"node\":\"" + node->id + "\""), std::string::npos) << timeline;
+    EXPECT_NE(timeline.find("node " + node->id.substr(0, 8) + " worker "), std::string::npos);
+  }
+  ray::VisualizeComputationGraph(tmp_ + "/graph.dot");
+  std::string graph = ReadFile(tmp_ + "/graph.dot");
+  EXPECT_NE(graph.find("on node " + a_.id.substr(0, 8)), std::string::npos) << graph;
+  EXPECT_NE(graph.find("on node " + b_.id.substr(0, 8)), std::string::npos) << graph;
 }
 
 TEST_F(RemoteTasksTest, ATaskAskingWhatNoNodeHasFailsClearly) {
