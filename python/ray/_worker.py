@@ -270,14 +270,6 @@ def get_runtime_context():
 def cluster_resources():
     """The resources of the cluster's nodes alive, summed by Ray's names ("CPU",
     "object_store_memory", custom ones, "node:<address>"); without a cluster, this node's."""
-    if _session is not None and _session.address and not _session.local_mode:
-        _resources(available=False, api="ray.cluster_resources")  # the same checks
-        total = dict(_session.resources)
-        for node in _raylet.nodes():
-            if node["Alive"]:
-                for name, amount in node["Resources"].items():
-                    total[name] = total.get(name, 0) + amount
-        return total
     return _resources(available=False, api="ray.cluster_resources")
 
 
@@ -290,7 +282,8 @@ def nodes():
 
 
 def available_resources():
-    """What is free now: CPUs no running task holds, bytes the store has left."""
+    """What is free now: CPUs and custom resources no running task holds, bytes the stores have
+    left (in a cluster, as of the last heartbeats: about a second)."""
     return _resources(available=True, api="ray.available_resources")
 
 
@@ -299,6 +292,11 @@ def _resources(available, api):
         raise RayError(f"{api}: ray is not initialized: call ray.init() first")
     if not _raylet.is_driver():
         raise RayError(f"{api}: only the driver can tell (this is a worker)")
+    if _session is not None and _session.address and not _session.local_mode:
+        resources = _raylet.cluster_resources(available)
+        if "GPU" in _session.resources:  # declared only (ray/cluster counts no GPUs)
+            resources["GPU"] = resources.get("GPU", 0) + _session.resources["GPU"]
+        return resources
     resources = _raylet.resources(available)
     if _session is not None:
         resources.update(_session.resources)

@@ -17,13 +17,22 @@ std::vector<NodeInfo> Nodes() {
   return result;
 }
 
+namespace {
+
+std::map<std::string, double> SumResources(const char* api, bool available) {
+  auto nodes = core::SessionNodes();
+  if (!nodes.ok()) internal::ThrowCallError(api, nodes.status());
+  return cluster::ClusterRayResources(*nodes, available);
+}
+
+}  // namespace
+
 std::map<std::string, double> ClusterResources() {
-  std::map<std::string, double> total;
-  for (const NodeInfo& node : Nodes()) {
-    if (!node.alive) continue;
-    for (const auto& [name, amount] : node.resources) total[name] += amount;
-  }
-  return total;
+  return SumResources("ray::ClusterResources", /*available=*/false);
+}
+
+std::map<std::string, double> AvailableResources() {
+  return SumResources("ray::AvailableResources", /*available=*/true);
 }
 
 std::string RuntimeContext::GetNodeId() const { return core::ThisNodeId(); }

@@ -24,6 +24,9 @@ std::vector<NodeInfo> Nodes();
 
 // The resources of the nodes alive, summed by name (as Nodes() names them).
 std::map<std::string, double> ClusterResources();
+// What of them is free now: less the CPUs and custom resources running tasks hold and the store
+// bytes in use (in a cluster, as of the drivers' and nodes' last heartbeats: about a second).
+std::map<std::string, double> AvailableResources();
 
 // Where the caller runs.
 class RuntimeContext {

@@ -57,28 +57,29 @@ int Status(const std::string& given) {
     return 1;
   }
   int alive = 0;
-  double cpus = 0;
+  double cpus = 0, cpus_in_use = 0;
   uint64_t used = 0, total = 0;
   for (const cluster::NodeEntry& node : *nodes) {
     if (!node.alive) continue;
     ++alive;
     cpus += node.num_cpus;
+    cpus_in_use += node.cpus_in_use;
     used += node.store_used_bytes;
     total += node.object_store_bytes;
   }
   std::cout << "Cluster " << *resolved << ": " << alive << " alive, " << nodes->size() - alive
             << " dead\n";
   for (const cluster::NodeEntry& node : *nodes) {
-    std::cout << absl::StrFormat("  %s %s %-5s %s CPUs: %g  store: %s / %s", node.node_id,
-                                 node.address, node.alive ? "alive" : "dead",
-                                 node.is_head ? "head" : "node", node.num_cpus,
+    std::cout << absl::StrFormat("  %s %s %-5s %s CPUs: %g (%g in use)  store: %s / %s",
+                                 node.node_id, node.address, node.alive ? "alive" : "dead",
+                                 node.is_head ? "head" : "node", node.num_cpus, node.cpus_in_use,
                                  Bytes(node.store_used_bytes), Bytes(node.object_store_bytes));
     if (!node.resources.empty()) std::cout << "  resources: " << Resources(node);
     if (!node.alive) std::cout << "  (" << node.death_reason << ")";
     std::cout << "\n";
   }
-  std::cout << absl::StrFormat("Total (alive): %g CPUs, store %s used of %s\n", cpus, Bytes(used),
-                               Bytes(total));
+  std::cout << absl::StrFormat("Total (alive): %g CPUs (%g in use), store %s used of %s\n", cpus,
+                               cpus_in_use, Bytes(used), Bytes(total));
   return 0;
 }
 

@@ -35,6 +35,20 @@ kj::Promise<void> HeadClient::State::Heartbeats() {
   return io->provider->getTimer().afterDelay(delay).then([this] {
     auto request = session.heartbeatRequest();
     request.setStoreUsedBytes(join.store_used ? join.store_used() : 0);
+    if (join.usage) {
+      std::vector<NodeUsage> usage = join.usage();
+      auto list = request.initUsage(usage.size());
+      for (size_t i = 0; i < usage.size(); ++i) {
+        list[i].setNodeId(usage[i].node_id);
+        list[i].setCpus(usage[i].cpus);
+        auto resources = list[i].initResources(usage[i].resources.size());
+        size_t r = 0;
+        for (const auto& [name, amount] : usage[i].resources) {
+          resources[r].setName(name);
+          resources[r++].setAmount(amount);
+        }
+      }
+    }
     auto limit = absl::ToInt64Nanoseconds(join.lost_after) * kj::NANOSECONDS;
     auto unanswered =
         io->provider->getTimer().afterDelay(limit).then([this]() -> kj::Promise<void> {

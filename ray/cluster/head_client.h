@@ -24,6 +24,8 @@ struct JoinOptions {
   absl::Duration lost_after = absl::Seconds(5);
   // The store's bytes in use, sent with each heartbeat (called on the client's thread).
   std::function<uint64_t()> store_used;
+  // A driver's: what its tasks hold on each node, sent with each heartbeat (its thread too).
+  std::function<std::vector<NodeUsage>()> usage;
   // Called once, on the client's thread, when the head is lost (the connection ended or a
   // heartbeat failed or went unanswered), with why. Unset: why is printed to stderr.
   std::function<void(const std::string&)> on_lost;

@@ -41,7 +41,16 @@ class NodeSessionImpl final : public NodeSession::Server {
     }
   }
   kj::Promise<void> heartbeat(HeartbeatContext context) override {
-    if (!head_.table.Heartbeat(node_id_, context.getParams().getStoreUsedBytes(), absl::Now())) {
+    auto params = context.getParams();
+    std::vector<NodeUsage> usage;
+    for (auto use : params.getUsage()) {
+      NodeUsage& u = usage.emplace_back();
+      u.node_id = use.getNodeId();
+      u.cpus = use.getCpus();
+      for (auto r : use.getResources()) u.resources[r.getName()] = r.getAmount();
+    }
+    if (!head_.table.Heartbeat(node_id_, params.getStoreUsedBytes(), absl::Now(),
+                               std::move(usage))) {
       return KJ_EXCEPTION(DISCONNECTED, "the head holds this node dead", node_id_);
     }
     return kj::READY_NOW;
@@ -212,9 +221,9 @@ kj::Promise<void> HeadServer::Impl::LivenessLoop() {
 
 HeadServer::HeadServer(kj::AsyncIoContext& io, HeadOptions options)
     : impl_(std::make_unique<Impl>(io, std::move(options))) {
-  impl_->server = kj::heap<TokenRpcServer>(
-      io, kj::heap<ClusterHeadImpl>(*impl_), impl_->options.token,
-      impl_->options.handshake_timeout, "ray head");
+  impl_->server =
+      kj::heap<TokenRpcServer>(io, kj::heap<ClusterHeadImpl>(*impl_), impl_->options.token,
+                               impl_->options.handshake_timeout, "ray head");
 }
 
 HeadServer::~HeadServer() = default;

@@ -19,6 +19,13 @@ void FillNodeInfo(const NodeEntry& node, rpc::cluster::NodeInfo::Builder info) {
   info.setDeathReason(node.death_reason);
   info.setObjectAddress(node.object_address);
   info.setServiceAddress(node.service_address);
+  info.setCpusInUse(node.cpus_in_use);
+  auto in_use = info.initResourcesInUse(node.resources_in_use.size());
+  i = 0;
+  for (const auto& [name, amount] : node.resources_in_use) {
+    in_use[i].setName(name);
+    in_use[i++].setAmount(amount);
+  }
 }
 
 NodeEntry ReadNodeInfo(rpc::cluster::NodeInfo::Reader info) {
@@ -35,6 +42,10 @@ NodeEntry ReadNodeInfo(rpc::cluster::NodeInfo::Reader info) {
   node.death_reason = info.getDeathReason();
   node.object_address = info.getObjectAddress();
   node.service_address = info.getServiceAddress();
+  node.cpus_in_use = info.getCpusInUse();
+  for (auto resource : info.getResourcesInUse()) {
+    node.resources_in_use[resource.getName()] = resource.getAmount();
+  }
   return node;
 }
 

@@ -1,15 +1,37 @@
 #include "ray/cluster/node_table.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace ray::cluster {
 
-std::map<std::string, double> RayResources(const NodeEntry& node) {
+std::map<std::string, double> RayResources(const NodeEntry& node, bool available) {
   std::map<std::string, double> resources = node.resources;
   resources["CPU"] = node.num_cpus;
   resources["object_store_memory"] = static_cast<double>(node.object_store_bytes);
+  if (available) {
+    resources["CPU"] = std::max(0.0, node.num_cpus - node.cpus_in_use);
+    resources["object_store_memory"] = static_cast<double>(
+        node.object_store_bytes - std::min(node.store_used_bytes, node.object_store_bytes));
+    for (const auto& [name, amount] : node.resources_in_use) {
+      if (auto it = resources.find(name); it != resources.end()) {
+        it->second = std::max(0.0, it->second - amount);
+      }
+    }
+  }
   resources[absl::StrCat("node:", node.address)] = 1;
   return resources;
+}
+
+std::map<std::string, double> ClusterRayResources(const std::vector<NodeEntry>& nodes,
+                                                  bool available) {
+  std::map<std::string, double> total;
+  for (const NodeEntry& node : nodes) {
+    if (!node.alive) continue;
+    for (const auto& [name, amount] : RayResources(node, available)) total[name] += amount;
+  }
+  return total;
 }
 
 NodeEntry* NodeTable::Find(const std::string& node_id) {
@@ -33,11 +55,17 @@ absl::Status NodeTable::Register(NodeEntry node, absl::Time now) {
   return absl::OkStatus();
 }
 
-bool NodeTable::Heartbeat(const std::string& node_id, uint64_t store_used_bytes, absl::Time now) {
+bool NodeTable::Heartbeat(const std::string& node_id, uint64_t store_used_bytes, absl::Time now,
+                          std::vector<NodeUsage> usage) {
   NodeEntry* node = Find(node_id);
   if (node == nullptr || !node->alive) return false;
   node->last_heartbeat = now;
   node->store_used_bytes = store_used_bytes;
+  if (usage.empty()) {
+    usage_.erase(node_id);
+  } else {
+    usage_[node_id] = std::move(usage);
+  }
   return true;
 }
 
@@ -46,6 +74,7 @@ bool NodeTable::MarkDead(const std::string& node_id, const std::string& reason) 
   if (node == nullptr || !node->alive) return false;
   node->alive = false;
   node->death_reason = reason;
+  usage_.erase(node_id);  // what its driver's tasks held is free again
   return true;
 }
 
@@ -55,11 +84,24 @@ std::vector<std::string> NodeTable::ExpireSilent(absl::Time now, absl::Duration 
     if (!node.alive || node.is_head || now - node.last_heartbeat <= timeout) continue;
     node.alive = false;
     node.death_reason = absl::StrCat("no heartbeat for ", absl::FormatDuration(timeout));
+    usage_.erase(node.node_id);
     expired.push_back(node.node_id);
   }
   return expired;
 }
 
-std::vector<NodeEntry> NodeTable::Nodes() const { return nodes_; }
+std::vector<NodeEntry> NodeTable::Nodes() const {
+  std::vector<NodeEntry> nodes = nodes_;
+  for (const auto& [reporter, usage] : usage_) {
+    for (const NodeUsage& use : usage) {
+      for (NodeEntry& node : nodes) {
+        if (node.node_id != use.node_id) continue;
+        node.cpus_in_use += use.cpus;
+        for (const auto& [name, amount] : use.resources) node.resources_in_use[name] += amount;
+      }
+    }
+  }
+  return nodes;
+}
 
 }  // namespace ray::cluster

@@ -45,5 +45,29 @@ TEST(NodeTableTest, ExpiresSilentNodesButNotTheHead) {
   EXPECT_EQ(nodes[2].store_used_bytes, 7u);
 }
 
+TEST(NodeTableTest, UsageIsWhatTheLiveDriversReportSummed) {
+  NodeTable table;
+  absl::Time now = absl::Now();
+  NodeEntry worker = Node("worker");
+  worker.num_cpus = 4;
+  worker.resources = {{"gpu_box", 2}};
+  ASSERT_TRUE(table.Register(worker, now).ok());
+  ASSERT_TRUE(table.Register(Node("driver1"), now).ok());
+  ASSERT_TRUE(table.Register(Node("driver2"), now).ok());
+  ASSERT_TRUE(table.Heartbeat("driver1", 0, now, {{"worker", 1.5, {{"gpu_box", 1}}}}));
+  ASSERT_TRUE(table.Heartbeat("driver2", 0, now, {{"worker", 1, {}}}));
+  NodeEntry seen = table.Nodes()[0];
+  EXPECT_EQ(seen.cpus_in_use, 2.5);
+  EXPECT_EQ(seen.resources_in_use.at("gpu_box"), 1);
+  auto available = RayResources(seen, /*available=*/true);
+  EXPECT_EQ(available.at("CPU"), 1.5);
+  EXPECT_EQ(available.at("gpu_box"), 1);
+  EXPECT_EQ(ClusterRayResources(table.Nodes(), /*available=*/false).at("gpu_box"), 2);
+  ASSERT_TRUE(table.MarkDead("driver1", "gone"));  // what its tasks held is free again
+  EXPECT_EQ(table.Nodes()[0].cpus_in_use, 1);
+  ASSERT_TRUE(table.Heartbeat("driver2", 0, now, {}));  // it holds nothing now
+  EXPECT_EQ(table.Nodes()[0].cpus_in_use, 0);
+}
+
 }  // namespace
 }  // namespace ray::cluster

@@ -82,8 +82,17 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(
     }
   }
   if (status.ok()) {
-    status = link->head_->Join(node, {.heartbeat_period = cluster::HealthFromEnv().period,
-                                      .store_used = std::move(store_used)});
+    status = link->head_->Join(
+        node, {.heartbeat_period = cluster::HealthFromEnv().period,
+               .store_used = std::move(store_used),
+               .usage = [&scheduler] {
+                 std::vector<cluster::NodeUsage> usage;
+                 for (Scheduler::NodeUse& use : scheduler.Usage()) {
+                   usage.push_back({.node_id = std::move(use.node_id), .cpus = use.cpus});
+                   usage.back().resources.insert(use.resources.begin(), use.resources.end());
+                 }
+                 return usage;
+               }});
   }
   if (status.ok()) {
     // The nodes run this program's tasks from its own files, shipped through the head.

@@ -109,6 +109,10 @@ class DriverRuntimeImpl final : public DriverRuntime {
     node.address = "127.0.0.1";
     auto stats = store_stats();
     node.store_used_bytes = stats.ok() ? stats->used : 0;
+    for (Scheduler::NodeUse& use : scheduler_->Usage()) {  // this node alone
+      node.cpus_in_use = use.cpus;
+      node.resources_in_use.insert(use.resources.begin(), use.resources.end());
+    }
     return std::vector<cluster::NodeEntry>{node};
   }
 

@@ -31,8 +31,8 @@ absl::Status CheckSubmitOptions(SubmitOptions* options) {
     options->max_retries = std::numeric_limits<int>::max();
   }
   if (options->resources.size() > kMaxTaskResources) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "resources: a task asks for at most ", kMaxTaskResources, " custom resources"));
+    return absl::InvalidArgumentError(absl::StrCat("resources: a task asks for at most ",
+                                                   kMaxTaskResources, " custom resources"));
   }
   for (const auto& [name, amount] : options->resources) {
     if (name.empty() || name == "CPU") {
@@ -41,9 +41,8 @@ absl::Status CheckSubmitOptions(SubmitOptions* options) {
                        name == "CPU" ? " (ask for CPUs with num_cpus)" : ""));
     }
     if (!(amount > 0 && amount <= kMaxNumCpus)) {
-      return absl::InvalidArgumentError(absl::StrCat("resources: ", name, " = ", amount,
-                                                     ": an amount is above 0 and at most ",
-                                                     kMaxNumCpus));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "resources: ", name, " = ", amount, ": an amount is above 0 and at most ", kMaxNumCpus));
     }
   }
   return absl::OkStatus();

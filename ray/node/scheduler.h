@@ -154,6 +154,13 @@ class Scheduler {
   void AddLocalCopy(const ObjectID& id);
   // Cluster nodes the scheduler knows, alive or not, this one first: for tests and status.
   std::vector<ClusterNode> KnownNodes();
+  // What this scheduler's running tasks hold on each live node: (node ID, CPUs, custom ones).
+  struct NodeUse {
+    std::string node_id;
+    double cpus = 0;
+    ResourceMap resources;
+  };
+  std::vector<NodeUse> Usage();
 
   store::StoreClient& store() { return *store_; }
   // Deletes from the store now the objects freed since the scheduler thread last did (a put
@@ -300,8 +307,7 @@ class Scheduler {
   std::vector<ResourceMap> custom_room_ ABSL_GUARDED_BY(mu_);  // the same
   absl::Mutex connections_mu_;
   std::vector<int> new_connections_ ABSL_GUARDED_BY(connections_mu_);
-  std::vector<std::pair<std::string, std::string>> unusable_nodes_
-      ABSL_GUARDED_BY(connections_mu_);
+  std::vector<std::pair<std::string, std::string>> unusable_nodes_ ABSL_GUARDED_BY(connections_mu_);
   WorkerLiveness liveness_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<TaskGraph> graph_;  // null when not recording; thread-safe itself
   struct NodeProcess {

@@ -258,6 +258,23 @@ std::vector<ClusterNode> Scheduler::KnownNodes() {
   return known;
 }
 
+std::vector<Scheduler::NodeUse> Scheduler::Usage() {
+  absl::MutexLock lock(&mu_);
+  std::vector<NodeUse> usage;
+  for (const Node& node : nodes_) {
+    if (!node.alive) continue;
+    NodeUse& use = usage.emplace_back();
+    use.node_id = node.info.id;
+    use.cpus = std::clamp(node.info.num_cpus - node.cpus_free, 0.0, node.info.num_cpus);
+    for (const auto& [name, total] : node.info.resources) {
+      auto free = node.custom_free.find(name);
+      double used = total - (free == node.custom_free.end() ? total : free->second);
+      if (used > 1e-9) use.resources[name] = used;
+    }
+  }
+  return usage;
+}
+
 void Scheduler::ExpireWorkerStarts() {
   for (Node& node : nodes_) {
     if (node.starting > 0 && absl::Now() - node.starting_since > kWorkerStartTimeout) {

@@ -526,6 +526,15 @@ PYBIND11_MODULE(_raylet, m) {
     }
     return resources;
   });
+  // ray.cluster_resources() / ray.available_resources() in a cluster: the nodes alive, summed.
+  m.def("cluster_resources", [](bool available) {
+    absl::StatusOr<std::vector<ray::cluster::NodeEntry>> nodes = absl::UnknownError("");
+    WithoutGilInDriver([&] { nodes = ray::core::SessionNodes(); });
+    if (!nodes.ok()) {
+      RaisePython("RayError", absl::StrCat("ray.cluster_resources: ", nodes.status().message()));
+    }
+    return ray::cluster::ClusterRayResources(*nodes, available);
+  });
   m.def("node_id", [] { return ray::core::ThisNodeId(); });
   m.def("nodes", [] {  // ray.nodes(): Ray's keys
     absl::StatusOr<std::vector<ray::cluster::NodeEntry>> nodes = absl::UnknownError("");

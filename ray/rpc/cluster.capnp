@@ -23,6 +23,15 @@ struct NodeInfo {
   deathReason @8 :Text;         # why it is dead ("" while alive)
   objectAddress @9 :Text;       # its object server (HOST:PORT): other nodes copy objects from it
   serviceAddress @10 :Text;     # its NodeService (node.capnp); "" for a driver's node
+  cpusInUse @11 :Float64;       # held by running tasks, as the drivers report them
+  resourcesInUse @12 :List(Resource);
+}
+
+# What a driver's tasks hold on one node now.
+struct NodeUsage {
+  nodeId @0 :Text;
+  cpus @1 :Float64;
+  resources @2 :List(Resource);
 }
 
 interface ClusterHead {
@@ -70,5 +79,6 @@ interface ProgramFileUpload {
 
 # A registered node's link to the head. Released (or its connection lost): the node is dead.
 interface NodeSession {
-  heartbeat @0 (storeUsedBytes :UInt64) -> ();
+  # `usage`: what the tasks of the driver whose node this is hold on each node (drivers only).
+  heartbeat @0 (storeUsedBytes :UInt64, usage :List(NodeUsage)) -> ();
 }

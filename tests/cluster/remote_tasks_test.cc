@@ -105,6 +105,35 @@ TEST_F(RemoteTasksTest, NestedTasksCrossNodes) {
   EXPECT_EQ(ids[1], b_.id);
 }
 
+// Holds its CPU and resources until `path` exists (at most a minute).
+bool HoldUntil(std::string path) {
+  absl::Time deadline = absl::Now() + absl::Minutes(1);
+  while (!std::filesystem::exists(path)) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
+
+TEST_F(RemoteTasksTest, StatusAndAvailableResourcesShowWhatRunningTasksHold) {
+  EXPECT_EQ(ray::AvailableResources().at("a_box"), 2);
+  auto held = On("a_box", HoldUntil)(tmp_ + "/release");
+  std::string status = StatusUntil([&](const std::string& out) {
+    return out.find(a_.id + " 127.0.0.1 alive node CPUs: 2 (1 in use)") != std::string::npos;
+  });
+  EXPECT_NE(status.find(a_.id + " 127.0.0.1 alive node CPUs: 2 (1 in use)"), std::string::npos)
+      << status;
+  std::map<std::string, double> available = ray::AvailableResources();
+  EXPECT_EQ(available.at("a_box"), 1);
+  EXPECT_EQ(ray::ClusterResources().at("a_box"), 2);
+  std::ofstream(tmp_ + "/release") << "go";
+  EXPECT_TRUE(ray::Get(held));
+  StatusUntil([&](const std::string& out) {
+    return out.find(a_.id + " 127.0.0.1 alive node CPUs: 2 (0 in use)") != std::string::npos;
+  });
+  EXPECT_EQ(ray::AvailableResources().at("a_box"), 2);
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
