@@ -1,10 +1,7 @@
 // The head's TCP protocol against a real head (`ray start --head`): the token comes first, and
 // a connection without it, with a wrong one, or with garbage is closed while the head keeps
 // serving; versions and node IDs are checked at join.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <fstream>
 
@@ -26,28 +23,8 @@ class HeadProtocolTest : public RayCliTest {
     token_ = *token;
   }
 
-  // Connects a raw TCP socket to the head and sends `bytes`; true if the head then closes the
-  // connection (EOF or reset) having sent nothing, or (given an `answer`) that first and then
-  // whatever it says on the way out (Cap'n Proto's abort message). Blocks at most 20 s.
   bool ClosedAfter(const std::string& bytes, const std::string& answer = "") {
-    int port = std::stoi(address_.substr(address_.rfind(':') + 1));
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    timeval bound{20, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof(bound));
-    if (!bytes.empty()) (void)!send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    std::string received;
-    char c;
-    ssize_t n;
-    while ((n = recv(fd, &c, 1, 0)) == 1) received.push_back(c);
-    bool closed = (answer.empty() ? received.empty() : received.rfind(answer, 0) == 0) &&
-                  (n == 0 || (n < 0 && errno == ECONNRESET));
-    close(fd);
-    return closed;
+    return testing::ClosedAfter(address_, bytes, answer);
   }
 
   std::string Log() {
@@ -66,12 +43,6 @@ class HeadProtocolTest : public RayCliTest {
   StartedNode head_;
   std::string token_;
 };
-
-std::string Preamble(const std::string& token) {
-  std::string bytes = "RAYT";
-  for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>(token.size() >> (8 * i)));
-  return bytes + token;
-}
 
 TEST_F(HeadProtocolTest, ConnectionsWithoutTheTokenAreClosedAndTheHeadKeepsServing) {
   std::string wrong = token_;

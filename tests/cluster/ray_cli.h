@@ -3,9 +3,12 @@
 // by `ray stop --force` (by PID) when the fixture ends.
 #pragma once
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -84,6 +87,41 @@ inline std::vector<pid_t> Children(pid_t pid) {
     while (file >> child) children.push_back(child);
   }
   return children;
+}
+
+// Connects a raw TCP socket to `address` (HOST:PORT) and sends `bytes`; true if the server then
+// closes the connection (EOF or reset) having sent nothing, or (given an `answer`) that first
+// and then whatever it says on the way out (Cap'n Proto's abort message). Blocks at most 20 s.
+inline bool ClosedAfter(const std::string& address, const std::string& bytes,
+                        const std::string& answer = "") {
+  int port = std::stoi(address.substr(address.rfind(':') + 1));
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  inet_pton(AF_INET, address.substr(0, address.rfind(':')).c_str(), &addr.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return false;
+  }
+  timeval bound{20, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof(bound));
+  if (!bytes.empty()) (void)!send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  std::string received;
+  char c;
+  ssize_t n;
+  while ((n = recv(fd, &c, 1, 0)) == 1) received.push_back(c);
+  bool closed = (answer.empty() ? received.empty() : received.rfind(answer, 0) == 0) &&
+                (n == 0 || (n < 0 && errno == ECONNRESET));
+  close(fd);
+  return closed;
+}
+
+// The token handshake's first bytes (ray/cluster/handshake.h), written out by hand.
+inline std::string Preamble(const std::string& token) {
+  std::string bytes = "RAYT";
+  for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>(token.size() >> (8 * i)));
+  return bytes + token;
 }
 
 // A started node: its ID, folder, process and its store's.

@@ -10,6 +10,8 @@
 #include <numeric>
 
 #include "ray/api.h"
+#include "ray/cluster/head_client.h"
+#include "ray/cluster/local_files.h"
 #include "tests/cluster/ray_cli.h"
 
 namespace ray::testing {
@@ -152,6 +154,34 @@ TEST_F(RemoteTasksTest, TheGraphAndTimelineShowWhereEachTaskRan) {
   std::string graph = ReadFile(tmp_ + "/graph.dot");
   EXPECT_NE(graph.find("on node " + a_.id.substr(0, 8)), std::string::npos) << graph;
   EXPECT_NE(graph.find("on node " + b_.id.substr(0, 8)), std::string::npos) << graph;
+}
+
+TEST_F(RemoteTasksTest, BadInputOnANodesPortsEndsThatConnectionOnly) {
+  auto token = cluster::FindToken(address_);
+  ASSERT_TRUE(token.ok());
+  auto head = cluster::HeadClient::Connect(address_, *token);
+  ASSERT_TRUE(head.ok());
+  auto nodes = (*head)->Nodes();
+  ASSERT_TRUE(nodes.ok());
+  std::vector<std::string> ports;
+  for (const cluster::NodeEntry& node : *nodes) {
+    if (node.node_id != a_.id) continue;
+    ports = {node.service_address, node.object_address};
+  }
+  ASSERT_EQ(ports.size(), 2u);
+  std::string wrong = *token;
+  wrong[0] = wrong[0] == 'a' ? 'b' : 'a';
+  for (const std::string& port : ports) {
+    EXPECT_TRUE(ClosedAfter(port, Preamble(wrong))) << port;
+    EXPECT_TRUE(ClosedAfter(port, "GET / HTTP/1.0\r\n\r\n")) << port;
+    EXPECT_TRUE(ClosedAfter(port, "RAYT\xff\xff\xff\xff")) << port;
+    EXPECT_TRUE(ClosedAfter(
+        port, Preamble(*token) + std::string("\xff\xff\xff\x7f", 4) + std::string(64, 'Z'), "K"))
+        << port;
+  }
+  // The node still serves: a task there, and its object copied here.
+  EXPECT_EQ(ray::Get(On("a_box", WhereAmI)()), a_.id);
+  EXPECT_EQ(ray::Get(On("a_box", MakeBig)(1 << 20, 3)), Pattern(1 << 20, 3));
 }
 
 TEST_F(RemoteTasksTest, ATaskAskingWhatNoNodeHasFailsClearly) {
