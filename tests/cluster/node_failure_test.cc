@@ -45,11 +45,9 @@ class NodeFailureTest : public RayCliTest {
   void SetUp() override {
     RayCliTest::SetUp();
     setenv("RAY_HEALTH_CHECK_PERIOD_MS", "200", 1);  // the head notices a death within a second
-    head_ = Start({"--head", "--port=0", "--num-cpus=2", "--object-store-memory=64M"});
-    a_ = Start({"--address=" + address_, "--num-cpus=2", R"(--resources={"a_box": 1})",
-                "--object-store-memory=64M"});
-    b_ = Start({"--address=" + address_, "--num-cpus=2", R"(--resources={"b_box": 1})",
-                "--object-store-memory=64M"});
+    head_ = AddNode({.num_cpus = 2, .object_store_memory = "64M"});
+    a_ = AddNode({.num_cpus = 2, .resources = R"({"a_box": 1})", .object_store_memory = "64M"});
+    b_ = AddNode({.num_cpus = 2, .resources = R"({"b_box": 1})", .object_store_memory = "64M"});
   }
   void TearDown() override {
     ray::Shutdown();
@@ -69,7 +67,7 @@ TEST_F(NodeFailureTest, ANodeKilledMidWorkloadLosesNoResultThatRetriesCanMake) {
   for (int i = 0; i < 30; ++i) naps.push_back(ray::Remote(Nap)(300));
   // Some of them have run (the workload is spread and under way): kill node A.
   ray::Wait(naps, 3, absl::Seconds(30));
-  ASSERT_EQ(kill(a_.pid, SIGKILL), 0);
+  RemoveNode(a_, Removal::kKill);
   std::vector<std::string> ran = ray::Get(naps, absl::Seconds(60));  // each reruns where it can
   ASSERT_EQ(ran.size(), naps.size());
   for (const std::string& node : ran) EXPECT_FALSE(node.empty());
@@ -80,6 +78,20 @@ TEST_F(NodeFailureTest, ANodeKilledMidWorkloadLosesNoResultThatRetriesCanMake) {
   // Later tasks go to the nodes alive, and one that asks for what only A had fails clearly.
   EXPECT_NE(ray::Get(ray::Remote(Nap)(1)), a_.id);
   EXPECT_THROW(ray::Get(ray::Remote(Nap).Options({.resources = {{"a_box", 1}}})(1)), ray::RayError);
+}
+
+TEST_F(NodeFailureTest, ANodeRemovedGracefullyMidWorkloadLosesNoResult) {
+  ray::Init(
+      {.num_workers = 1, .num_cpus = 1, .object_store_memory = 64 << 20, .address = address_});
+  std::vector<ray::ObjectRef<std::string>> naps;
+  for (int i = 0; i < 30; ++i) naps.push_back(ray::Remote(Nap)(200));
+  ray::Wait(naps, 3, absl::Seconds(30));
+  RemoveNode(b_, Removal::kGraceful);
+  std::vector<std::string> ran = ray::Get(naps, absl::Seconds(60));
+  EXPECT_EQ(ran.size(), naps.size());
+  StatusUntil(
+      [](const std::string& out) { return out.find("3 alive, 1 dead") != std::string::npos; });
+  EXPECT_NE(ray::Get(ray::Remote(Nap)(1)), b_.id);
 }
 
 TEST_F(NodeFailureTest, ADriverKilledLeavesNothingOnAnyNode) {

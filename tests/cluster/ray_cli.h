@@ -171,6 +171,28 @@ class RayCliTest : public ::testing::Test {
     return node;
   }
 
+  // The cluster as a fixture: the first node added is the head (port 0), the others join it.
+  struct NodeSpec {
+    double num_cpus = 1;
+    std::string resources;  // a JSON object, "" for none
+    std::string object_store_memory = "32M";
+  };
+  StartedNode AddNode(const NodeSpec& spec) {
+    std::vector<std::string> args = {address_.empty() ? "--head" : "--address=" + address_};
+    if (address_.empty()) args.push_back("--port=0");
+    args.push_back(absl::StrCat("--num-cpus=", spec.num_cpus));
+    if (!spec.resources.empty()) args.push_back("--resources=" + spec.resources);
+    args.push_back("--object-store-memory=" + spec.object_store_memory);
+    return Start(args);
+  }
+  // Stops `node`: SIGTERM (it leaves the cluster, its store and workers end with it) or SIGKILL
+  // (it dies as a crashed machine's would); returns once its process has ended.
+  enum class Removal { kGraceful, kKill };
+  void RemoveNode(const StartedNode& node, Removal how) {
+    ASSERT_EQ(kill(node.pid, how == Removal::kKill ? SIGKILL : SIGTERM), 0);
+    EXPECT_TRUE(EndsWithin(node.pid, absl::Seconds(30)));
+  }
+
   // `ray status` until `done(output)` holds, at most `bound`.
   template <typename Done>
   std::string StatusUntil(Done done, absl::Duration bound = absl::Seconds(20)) {

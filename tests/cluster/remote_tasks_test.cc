@@ -48,12 +48,10 @@ class RemoteTasksTest : public RayCliTest {
  protected:
   void SetUp() override {
     RayCliTest::SetUp();
-    head_ = Start({"--head", "--port=0", "--num-cpus=1", R"(--resources={"head_box": 1})",
-                   "--object-store-memory=400M"});
-    a_ = Start({"--address=" + address_, "--num-cpus=2", R"(--resources={"a_box": 2})",
-                "--object-store-memory=400M"});
-    b_ = Start({"--address=" + address_, "--num-cpus=2", R"(--resources={"b_box": 2})",
-                "--object-store-memory=400M"});
+    head_ =
+        AddNode({.num_cpus = 1, .resources = R"({"head_box": 1})", .object_store_memory = "400M"});
+    a_ = AddNode({.num_cpus = 2, .resources = R"({"a_box": 2})", .object_store_memory = "400M"});
+    b_ = AddNode({.num_cpus = 2, .resources = R"({"b_box": 2})", .object_store_memory = "400M"});
     ray::Init({.num_workers = 1, .object_store_memory = 400 << 20, .address = address_});
   }
   void TearDown() override {
