@@ -1,5 +1,8 @@
 #include "ray/cluster/handshake.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cstring>
 
 namespace ray::cluster {
@@ -25,6 +28,28 @@ std::string ReadGreetingHeader(const unsigned char* header, uint32_t& length) {
   length = header[4] | header[5] << 8 | header[6] << 16 | uint32_t(header[7]) << 24;
   if (length == 0 || length > kMaxTokenBytes) return "malformed cluster token";
   return "";
+}
+
+std::string PeerName(kj::AsyncIoStream& stream) {
+  sockaddr_storage address{};
+  kj::uint length = sizeof(address);
+  char host[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  try {
+    stream.getpeername(reinterpret_cast<sockaddr*>(&address), &length);
+  } catch (...) {
+    return "an unknown peer";
+  }
+  if (address.ss_family == AF_INET) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&address);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+    port = ntohs(in->sin_port);
+  } else if (address.ss_family == AF_INET6) {
+    auto* in = reinterpret_cast<sockaddr_in6*>(&address);
+    inet_ntop(AF_INET6, &in->sin6_addr, host, sizeof(host));
+    port = ntohs(in->sin6_port);
+  }
+  return std::string(host) + ":" + std::to_string(port);
 }
 
 bool TokensEqual(std::string_view a, std::string_view b) {

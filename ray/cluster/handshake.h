@@ -13,6 +13,9 @@ namespace ray::cluster {
 
 inline constexpr size_t kMaxTokenBytes = 1024;
 
+// "HOST:PORT" of the other end of a connection, for log lines ("an unknown peer" if unknown).
+std::string PeerName(kj::AsyncIoStream& stream);
+
 // Equal, in time that depends on the lengths only.
 bool TokensEqual(std::string_view a, std::string_view b);
 

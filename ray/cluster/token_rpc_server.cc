@@ -10,31 +10,6 @@
 #include "ray/cluster/handshake.h"
 
 namespace ray::cluster {
-namespace {
-
-std::string PeerName(kj::AsyncIoStream& stream) {
-  sockaddr_storage address{};
-  kj::uint length = sizeof(address);
-  char host[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
-  try {
-    stream.getpeername(reinterpret_cast<sockaddr*>(&address), &length);
-  } catch (...) {
-    return "an unknown peer";
-  }
-  if (address.ss_family == AF_INET) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&address);
-    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-    port = ntohs(in->sin_port);
-  } else if (address.ss_family == AF_INET6) {
-    auto* in = reinterpret_cast<sockaddr_in6*>(&address);
-    inet_ntop(AF_INET6, &in->sin6_addr, host, sizeof(host));
-    port = ntohs(in->sin6_port);
-  }
-  return absl::StrCat(host, ":", port);
-}
-
-}  // namespace
 
 TokenRpcServer::TokenRpcServer(kj::AsyncIoContext& io, capnp::Capability::Client bootstrap,
                                std::string token, absl::Duration handshake_timeout,

@@ -52,28 +52,6 @@ struct ObjectServer::State : public kj::TaskSet::ErrorHandler {
 
 namespace {
 
-std::string PeerOf(kj::AsyncIoStream& stream) {
-  sockaddr_storage address{};
-  kj::uint length = sizeof(address);
-  char host[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
-  try {
-    stream.getpeername(reinterpret_cast<sockaddr*>(&address), &length);
-  } catch (...) {
-    return "an unknown peer";
-  }
-  if (address.ss_family == AF_INET) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&address);
-    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-    port = ntohs(in->sin_port);
-  } else if (address.ss_family == AF_INET6) {
-    auto* in = reinterpret_cast<sockaddr_in6*>(&address);
-    inet_ntop(AF_INET6, &in->sin6_addr, host, sizeof(host));
-    port = ntohs(in->sin6_port);
-  }
-  return absl::StrCat(host, ":", port);
-}
-
 // One object, pinned while the puller holds this capability (the ObjectBuffer is the pin).
 class ObjectReaderImpl final : public ObjectReader::Server {
  public:
@@ -163,7 +141,7 @@ kj::Promise<void> ObjectServer::State::AcceptLoop() {
 }
 
 void ObjectServer::State::Serve(kj::Own<kj::AsyncIoStream> stream) {
-  std::string peer = PeerOf(*stream);
+  std::string peer = cluster::PeerName(*stream);
   auto check = io->provider->getTimer().timeoutAfter(
       absl::ToInt64Nanoseconds(options.handshake_timeout) * kj::NANOSECONDS,
       cluster::AcceptToken(*stream, options.token));

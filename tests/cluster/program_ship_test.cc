@@ -40,34 +40,6 @@ std::string BuildIdOf(const std::string& path) {
   return build_id.ok() ? *build_id : "";
 }
 
-// Runs `argv` to its end with `env` added to this process's environment.
-RunResult RunProgram(std::vector<std::string> argv,
-                     const std::map<std::string, std::string>& env = {}) {
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) std::abort();
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    dup2(out[1], STDERR_FILENO);
-    for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
-    std::vector<char*> raw;
-    for (auto& a : argv) raw.push_back(a.data());
-    raw.push_back(nullptr);
-    execv(raw[0], raw.data());
-    _exit(127);
-  }
-  close(out[1]);
-  RunResult result;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(out[0], buf, sizeof(buf))) > 0) result.output.append(buf, n);
-  close(out[0]);
-  int status;
-  waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
-
 // Starts this binary with `variable`=`value`; its stdout is read from `*out`.
 pid_t StartSelf(const char* variable, const std::string& value, int* out) {
   int pipe[2];

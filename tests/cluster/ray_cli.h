@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <string>
 #include <vector>
@@ -32,16 +33,16 @@ struct RunResult {
   std::string output;  // stdout and stderr
 };
 
-// Runs `ray args...` to its end (it must end: `ray start` returns once its node serves).
-inline RunResult RunRay(const std::vector<std::string>& args) {
+// Runs `argv` to its end (it must end), with `env` added to this process's environment.
+inline RunResult RunProgram(std::vector<std::string> argv,
+                            const std::map<std::string, std::string>& env = {}) {
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) std::abort();
-  std::vector<std::string> argv = {"ray/cli/ray"};
-  argv.insert(argv.end(), args.begin(), args.end());
   pid_t pid = fork();
   if (pid == 0) {
     dup2(out[1], STDOUT_FILENO);
     dup2(out[1], STDERR_FILENO);
+    for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
     std::vector<char*> raw;
     for (auto& a : argv) raw.push_back(a.data());
     raw.push_back(nullptr);
@@ -58,6 +59,13 @@ inline RunResult RunRay(const std::vector<std::string>& args) {
   waitpid(pid, &status, 0);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+// Runs `ray args...` to its end (it must end: `ray start` returns once its node serves).
+inline RunResult RunRay(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"ray/cli/ray"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProgram(std::move(argv));
 }
 
 // The first match of `pattern`'s group 1 in `text`, or "".
