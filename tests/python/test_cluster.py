@@ -105,12 +105,16 @@ def test_tasks_pinned_by_a_resource_run_on_its_node(cluster):
 @ray.remote
 def interpreter():
     import sys
-    return sys.executable, os.getcwd(), ray.__file__, os.path.realpath("/proc/self/exe")
+    context = ray.get_runtime_context()
+    return (sys.executable, os.getcwd(), ray.__file__, context.get_job_id(), context.namespace,
+            os.path.realpath("/proc/self/exe"))
 
 
 def test_a_remote_worker_is_this_interpreter_with_this_sys_path(cluster):
-    executable, cwd, package, running = ray.get(on("a_box", interpreter).remote())
-    assert (executable, cwd, package) == (sys.executable, os.getcwd(), ray.__file__)
+    *seen, running = ray.get(on("a_box", interpreter).remote())
+    context = ray.get_runtime_context()
+    assert seen == [sys.executable, os.getcwd(), ray.__file__, context.get_job_id(),
+                    context.namespace]
     # The node runs its copy of the interpreter, fetched from the head into its program cache.
     assert running.startswith(os.environ["TMPDIR"]) and "/programs/" in running
 
