@@ -3,6 +3,7 @@
 import atexit
 import functools
 import inspect
+import json
 import os
 import pickle
 import secrets
@@ -26,7 +27,9 @@ ObjectID = _raylet.ObjectID
 
 
 class _Session:
-    """What ray.init set up beyond the runtime; workers inherit it (they are forks)."""
+    """What ray.init set up beyond the runtime; workers inherit it (they are forks), and workers
+    on other nodes of a cluster get what they need of it from their command line
+    (_serve_remote_worker)."""
 
     def __init__(self, namespace, local_mode, resources):
         self.driver_pid = os.getpid()
@@ -37,6 +40,7 @@ class _Session:
         self.working_dir = None  # the snapshot workers run tasks in
         self.output = None  # the driver's DriverOutput, if task output goes to the driver
         self.address = ""  # the cluster joined ("HOST:PORT" or "auto"), if any
+        self.remote = False  # this process is a worker a node of the cluster started
 
     @property
     def node_id(self):
@@ -76,7 +80,8 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
     retried (default 30, at least 2). _worker_command_line_title=False: workers keep this
     process's command line instead of `ray::worker`. address: "HOST:PORT" of a cluster's head
     or "auto" (the latest started on this machine; default: RAY_ADDRESS, else none): this
-    node joins it (ray.nodes() lists it; tasks still run here, docs/CLUSTER.md). Each maps to a
+    node joins it (ray.nodes() lists it) and tasks run on every node of it, each of which starts
+    this interpreter with this process's sys.path as workers (docs/CLUSTER.md). Each maps to a
     field of ray::InitOptions
     (docs/API.md). Returns a RayContext (also
     a context manager that shuts ray down), or None if ray was initialized already and
@@ -129,6 +134,9 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
     if _worker_stall_timeout is not None:
         options["worker_stall_timeout"] = float(_worker_stall_timeout)
     session = _Session(namespace, local_mode, declared)
+    if not local_mode:  # used only in a cluster (address, or RAY_ADDRESS read by the extension)
+        options["remote_worker_argv"], options["remote_worker_env"] = _remote_worker_command(
+            session, env["env_vars"], code_search_path)
     session.address = options["address"] or os.environ.get("RAY_ADDRESS", "")
     _node_ip()  # before the workers are forked: they have it at once
     if local_mode:
@@ -208,6 +216,50 @@ def _start_node(session, env, log_to_driver, code_search_path, **options):
         raise
     if session.output is not None:
         session.output.start()
+
+
+def _remote_worker_command(session, env_vars, code_search_path):
+    """(argv, environment) with which the other nodes of a cluster start this driver's workers.
+
+    The node runs its cached copy of this process's executable (the interpreter, shipped by
+    content) with argv[0] as this process runs it (sys.executable): the interpreter finds its
+    prefix, standard library and any venv (pyvenv.cfg) from argv[0], not from the copy's path.
+    The worker module (ray/_remote_worker.py) reads the session's settings from its last
+    argument. PYTHONPATH is this process's sys.path (absolute), so that the same `ray` and the
+    user's modules import there; env_vars as runtime_env gives them (names starting RAY_ are the
+    node's own and are not passed)."""
+    executable = sys.executable or os.path.realpath("/proc/self/exe")
+    if code_search_path is None:
+        code_search_path = []
+    elif isinstance(code_search_path, (str, bytes, os.PathLike)):
+        code_search_path = [code_search_path]
+    settings = {"job_id": session.job_id, "namespace": session.namespace, "cwd": os.getcwd(),
+                "code_search_path": [os.path.abspath(os.fsdecode(p)) for p in code_search_path]}
+    argv = [executable, "-u", "-c", "import ray._remote_worker", json.dumps(settings)]
+    path = [os.path.abspath(entry) for entry in sys.path if os.pathsep not in entry]
+    env = ["PYTHONPATH=" + os.pathsep.join(dict.fromkeys(path))]
+    env += [f"{name}={value}" for name, value in env_vars.items()]
+    return argv, env
+
+
+def _serve_remote_worker(settings):
+    """Makes this process a worker of a driver on another node (python/ray/_remote_worker.py):
+    what a forked worker inherits from its driver (the session's IDs, the working directory if
+    this node has it, the C++ libraries of code_search_path) is set up from `settings`, then the
+    runtime serves the driver's scheduler until it goes, and the process exits (no return)."""
+    global _session
+    session = _Session(settings.get("namespace"), False, {})
+    session.job_id = settings.get("job_id", session.job_id)
+    session.driver_pid = -1
+    session.remote = True
+    cwd = settings.get("cwd")
+    if cwd and os.path.isdir(cwd):
+        os.chdir(cwd)
+    if settings.get("code_search_path"):
+        from ray.cross_language import load_code_search_path
+        load_code_search_path(settings["code_search_path"])
+    _session = session
+    _raylet.run_remote_worker()
 
 
 def _declared_resources(num_gpus, resources):
@@ -623,8 +675,10 @@ def _execute_task(buffers):
     dict describing the error."""
     global _tasks_running
     token, kwarg_names, num_returns, name, working_dir, retries = pickle.loads(buffers[1])
-    local = _session is not None and _session.local_mode
-    if not local:
+    # Output goes to the driver from forked workers only: a remote worker's goes to its node's
+    # workers.log, local mode's is the driver's own.
+    to_driver = _session is None or not (_session.local_mode or _session.remote)
+    if to_driver:
         _task_output.begin(name)
     _tasks_running += 1
     try:
@@ -650,7 +704,7 @@ def _execute_task(buffers):
             return [_serialize(r) for r in results]
         finally:
             _tasks_running -= 1
-            if not local:
+            if to_driver:
                 _task_output.end()
     except BaseException as e:  # noqa: BLE001 (the task's exception, reported to the caller;
         # SystemExit and KeyboardInterrupt too: the worker lives on)

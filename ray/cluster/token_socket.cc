@@ -154,6 +154,8 @@ void TokenListener::Run() {
     int timeout = next == absl::InfiniteFuture() ? -1 : PollMs(next);
     if (poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) return;
     if (fds[0].revents != 0) break;
+    // Only the connections polled have an entry in `fds`: those accepted now are read next time.
+    const size_t polled = pending.size();
     if (fds[1].revents & POLLIN) {
       sockaddr_in peer{};
       socklen_t length = sizeof(peer);
@@ -166,7 +168,7 @@ void TokenListener::Run() {
                            absl::StrCat(ip, ":", ntohs(peer.sin_port)), ""});
       }
     }
-    for (size_t i = 0; i < pending.size(); ++i) {
+    for (size_t i = 0; i < polled; ++i) {
       Pending& p = pending[i];
       if (fds[2 + i].revents == 0) {
         if (absl::Now() >= p.deadline) refuse(p, "it presented no token in time");
@@ -180,6 +182,7 @@ void TokenListener::Run() {
         want += token_length;
       }
       ssize_t n = recv(p.fd, buffer, want - p.received.size(), 0);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
       if (n <= 0) {
         refuse(p, "it closed before presenting a token");
         continue;

@@ -9,7 +9,9 @@
 // pair resolves there. The task's first argument is the pickled Python function (an object put
 // once per process), the second a small pickled call description, the rest the call's
 // arguments; InvokePython hands them all to the Python executor that python/ray registers with
-// set_task_executor, and writes what it returns.
+// set_task_executor, and writes what it returns. On another node of a cluster, a worker is a
+// fresh interpreter that the node started (python/ray/_remote_worker.py) and that imported this
+// same file: run_remote_worker() hands it to the runtime there (ray/core_worker/remote_worker.h).
 //
 // The GIL. init() keeps the GIL while the session (ray/core_worker/session.h) forks the zygote, so
 // the zygote, and every worker it forks later, starts as a copy of a thread that holds the GIL with
@@ -18,7 +20,8 @@
 // hooks) and from then on the worker's one thread holds the GIL for good. In the driver, calls
 // that may block (Get, Wait, Submit, Put, Shutdown) release the GIL; the runtime's threads
 // never touch Python. In a worker the GIL stays held across runtime calls: the worker runtime
-// is single-threaded, and the GIL serializes any Python threads a task may start.
+// is single-threaded, and the GIL serializes any Python threads a task may start. A remote
+// worker is no fork: it holds the GIL from run_remote_worker() on, its pid is python_pid.
 #include <Python.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -42,6 +45,7 @@
 #include "ray/core_worker/core_runtime.h"
 #include "ray/core_worker/driver_runtime.h"
 #include "ray/core_worker/limits.h"
+#include "ray/core_worker/remote_worker.h"
 #include "ray/core_worker/runtime_gate.h"
 #include "ray/core_worker/session.h"
 #include "ray/object/object_format.h"
@@ -437,7 +441,9 @@ PYBIND11_MODULE(_raylet, m) {
          const std::string& session_dir_root, bool record_task_graph, size_t max_recorded_tasks,
          double idle_worker_timeout, double worker_stall_timeout, int max_workers,
          bool worker_command_line_title, const std::string& address,
-         const std::map<std::string, double>& resources) {
+         const std::map<std::string, double>& resources,
+         const std::vector<std::string>& remote_worker_argv,
+         const std::vector<std::string>& remote_worker_env) {
         Init({.num_workers = num_workers,
               .num_cpus = num_cpus,
               .object_store_memory = object_store_memory,
@@ -450,7 +456,9 @@ PYBIND11_MODULE(_raylet, m) {
               .max_workers = max_workers,
               .worker_command_line_title = worker_command_line_title,
               .address = address,
-              .resources = resources});
+              .resources = resources,
+              .remote_worker_argv = remote_worker_argv,
+              .remote_worker_env = remote_worker_env});
       },
       py::arg("num_workers") = defaults.num_workers, py::arg("num_cpus") = defaults.num_cpus,
       py::arg("object_store_memory") = defaults.object_store_memory,
@@ -461,8 +469,17 @@ PYBIND11_MODULE(_raylet, m) {
       py::arg("idle_worker_timeout") = absl::ToDoubleSeconds(defaults.idle_worker_timeout),
       py::arg("worker_stall_timeout") = absl::ToDoubleSeconds(defaults.worker_stall_timeout),
       py::arg("max_workers") = defaults.max_workers, py::arg("worker_command_line_title") = true,
-      py::arg("address") = defaults.address,
-      py::arg("resources") = std::map<std::string, double>());
+      py::arg("address") = defaults.address, py::arg("resources") = std::map<std::string, double>(),
+      py::arg("remote_worker_argv") = std::vector<std::string>(),
+      py::arg("remote_worker_env") = std::vector<std::string>());
+  // In a process a node started as a driver's worker: serves the driver's scheduler until it
+  // goes, then exits (never returns, the GIL held throughout). Elsewhere it raises.
+  m.def("run_remote_worker", [] {
+    ray::core::RunIfRemoteWorker();
+    RaisePython("RayError",
+                "this process was not started by a node as a driver's worker "
+                "(RAY_WORKER_SCHEDULER is not set)");
+  });
   m.def("shutdown", &Shutdown);
   m.def("is_initialized", [] { return ray::core::CurrentRuntime() != nullptr; });
   m.def("is_driver", [] { return InDriver(); });

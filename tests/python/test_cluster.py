@@ -1,11 +1,17 @@
 """ray.init(address=...) joins a cluster whose head the real `ray` binary started: ray.nodes()
-and ray.cluster_resources() show it with Ray's key names; a wrong token fails at init."""
+and ray.cluster_resources() show it with Ray's key names; a wrong token fails at init. With two
+more nodes (`ray start --address`), Python tasks run on every node: the nodes start this
+interpreter as workers (ray/_remote_worker.py), tasks pinned by custom resources run where the
+resources are, objects made on one node are read on the others, and nested tasks cross nodes."""
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 
+import numpy as np
 import pytest
 
 import ray
@@ -32,6 +38,24 @@ def head(monkeypatch):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def start_node(head, resources):
+    """Starts a node that joins `head` with `resources`; its node ID (as `ray start` prints it)."""
+    started = subprocess.run([RAY, "start", f"--address={head}", "--num-cpus=2",
+                              f"--resources={json.dumps(resources)}",
+                              "--object-store-memory=256M"],
+                             capture_output=True, text=True, timeout=60)
+    assert started.returncode == 0, started.stderr
+    return re.search(r"Started node ([0-9a-f]+)", started.stdout).group(1)
+
+
+@pytest.fixture
+def cluster(head):
+    """The head and two nodes, with a_box and b_box; this driver joined: {"a": ID, "b": ID}."""
+    nodes = {"a": start_node(head, {"a_box": 2}), "b": start_node(head, {"b_box": 2})}
+    ray.init(address=head, num_cpus=1, object_store_memory=256 << 20)
+    return nodes
+
+
 @ray.remote
 def node_of_task():
     return ray.get_runtime_context().get_node_id()
@@ -48,7 +72,8 @@ def test_init_with_an_address_joins_the_cluster(head):
     assert mine[0]["Resources"]["CPU"] == 1
     total = ray.cluster_resources()
     assert total["CPU"] == 3 and total["gpu_box"] == 1 and total["node:127.0.0.1"] == 2
-    assert ray.get(node_of_task.remote()) == me  # tasks run on this node in this slice
+    # Placement is local first: a task that asks for nothing special runs here while it can.
+    assert ray.get(node_of_task.remote()) == me
 
 
 def test_a_wrong_token_fails_at_init(head, monkeypatch):
@@ -63,3 +88,84 @@ def test_without_an_address_the_node_is_alone():
         nodes = ray.nodes()
         assert [node["NodeID"] for node in nodes] == [ray.get_runtime_context().get_node_id()]
         assert ray.cluster_resources()["CPU"] == 1
+
+
+def on(box, function):
+    """`function` as a task that needs one `box` (a resource one node has)."""
+    return function.options(resources={box: 1})
+
+
+def test_tasks_pinned_by_a_resource_run_on_its_node(cluster):
+    assert ray.get(on("a_box", node_of_task).remote()) == cluster["a"]
+    assert ray.get(on("b_box", node_of_task).remote()) == cluster["b"]
+    many = [on(box, node_of_task).remote() for _ in range(10) for box in ("a_box", "b_box")]
+    assert ray.get(many) == [cluster["a"], cluster["b"]] * 10
+
+
+@ray.remote
+def interpreter():
+    import sys
+    context = ray.get_runtime_context()
+    return (sys.executable, os.getcwd(), ray.__file__, context.get_job_id(), context.namespace,
+            os.path.realpath("/proc/self/exe"))
+
+
+def test_a_remote_worker_is_this_interpreter_with_this_sys_path(cluster):
+    *seen, running = ray.get(on("a_box", interpreter).remote())
+    context = ray.get_runtime_context()
+    assert seen == [sys.executable, os.getcwd(), ray.__file__, context.get_job_id(),
+                    context.namespace]
+    # The node runs its copy of the interpreter, fetched from the head into its program cache.
+    assert running.startswith(os.environ["TMPDIR"]) and "/programs/" in running
+
+
+SIZE = 50 << 20
+
+
+@ray.remote
+def make_array(seed):
+    return (np.arange(SIZE, dtype=np.uint64) * 131 + seed).astype(np.uint8)
+
+
+@ray.remote
+def check_array(array, seed):
+    expected = (np.arange(SIZE, dtype=np.uint64) * 131 + seed).astype(np.uint8)
+    return bool(np.array_equal(array, expected)), ray.get_runtime_context().get_node_id()
+
+
+def test_an_array_made_on_one_node_is_read_on_another_and_by_the_driver(cluster):
+    array = on("a_box", make_array).remote(7)
+    assert ray.get(on("b_box", check_array).remote(array, 7)) == (True, cluster["b"])
+    here = ray.get(array)
+    assert here.dtype == np.uint8 and here.size == SIZE
+    assert np.array_equal(here, (np.arange(SIZE, dtype=np.uint64) * 131 + 7).astype(np.uint8))
+
+
+@ray.remote
+def nested_on(box):
+    inner = node_of_task.options(resources={box: 1}).remote()
+    return ray.get_runtime_context().get_node_id(), ray.get(inner)
+
+
+def test_a_nested_task_goes_from_one_node_to_another(cluster):
+    assert ray.get(on("a_box", nested_on).remote("b_box")) == (cluster["a"], cluster["b"])
+
+
+class Refused(Exception):
+    pass
+
+
+@ray.remote
+def refuse(x):
+    print("refusing", x)  # to the node's workers.log
+    raise Refused(f"no {x}")
+
+
+def test_a_remote_task_raises_its_own_exception(cluster):
+    with pytest.raises(Refused, match="no 3"):
+        ray.get(on("b_box", refuse).remote(3))
+
+
+def test_a_task_asking_for_what_no_node_has_fails_naming_it(cluster):
+    with pytest.raises(ray.exceptions.RayError, match="no_such_box"):
+        ray.get(node_of_task.options(resources={"no_such_box": 1}).remote(), timeout=60)
