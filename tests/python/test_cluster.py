@@ -169,3 +169,36 @@ def test_a_remote_task_raises_its_own_exception(cluster):
 def test_a_task_asking_for_what_no_node_has_fails_naming_it(cluster):
     with pytest.raises(ray.exceptions.RayError, match="no_such_box"):
         ray.get(node_of_task.options(resources={"no_such_box": 1}).remote(), timeout=60)
+
+
+@ray.remote
+def hold_until(path):
+    """Holds its CPU and resources until `path` exists (at most a minute)."""
+    import time
+    deadline = time.monotonic() + 60
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return os.path.exists(path)
+
+
+def until(done, bound=30.0):
+    """Polls `done()` until it holds, at most `bound` seconds; whether it did."""
+    import time
+    deadline = time.monotonic() + bound
+    while not done():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)  # a pause between looks, not a timing assert
+    return True
+
+
+def test_available_resources_show_what_running_tasks_hold(cluster, tmp_path):
+    assert ray.cluster_resources()["a_box"] == 2
+    assert until(lambda: ray.available_resources()["a_box"] == 2)
+    release = tmp_path / "release"
+    held = on("a_box", hold_until).remote(str(release))
+    assert until(lambda: ray.available_resources()["a_box"] == 1)
+    assert ray.cluster_resources()["a_box"] == 2
+    release.write_text("go")
+    assert ray.get(held)
+    assert until(lambda: ray.available_resources()["a_box"] == 2)
