@@ -366,7 +366,14 @@ void GetPart(const Config& config, Baselines& baselines) {
           static_cast<int64_t>(size), t + 2);
       ray::Wait(std::vector{ref}, 1, kTaskTimeout);  // it exists on node B
       auto start = Clock::now();
-      ray::ArrayView<uint8_t> view = ray::GetView(ref, kTaskTimeout);
+      ray::ArrayView<uint8_t> view;
+      try {
+        view = ray::GetView(ref, kTaskTimeout);
+      } catch (const ray::RayError& e) {
+        throw BenchError(absl::StrCat(SizeName(size), ", ",
+                                      t < 0 ? "warm-up" : absl::StrCat("trial ", t + 1),
+                                      ": ray::GetView after ray::Wait said it exists: ", e.what()));
+      }
       double get = Seconds(start);
       if (view.size() != size || view[0] != t + 2 || view[size / 2] != t + 2 ||
           view[size - 1] != t + 2) {
