@@ -90,6 +90,9 @@ class ObjectReaderImpl final : public ObjectReader::Server {
   store::ObjectBuffer buffer_;
 };
 
+// How long `open` waits for the seal of an object that is created but not sealed yet.
+constexpr absl::Duration kSealWait = absl::Seconds(2);
+
 class ObjectTransferImpl final : public ObjectTransfer::Server {
  public:
   explicit ObjectTransferImpl(store::StoreClient& store) : store_(store) {}
@@ -104,8 +107,11 @@ class ObjectTransferImpl final : public ObjectTransfer::Server {
     if (auto sealed = store_.TryGet(id)) {
       buffer = *std::move(sealed);
     } else {
-      // The lock-free lookup can miss under a concurrent change: ask the store once.
-      buffer = store_.Get(id, absl::ZeroDuration(), store::StoreClient::IfAbsent::kFail);
+      // The lock-free lookup can miss under a concurrent change, and the seal of an object its
+      // maker reported done may still be on its way to the store (seals are pipelined): ask the
+      // store, which waits for an object created and not sealed yet (briefly: it holds this
+      // loop) and answers NotFound at once for one it does not have.
+      buffer = store_.Get(id, kSealWait, store::StoreClient::IfAbsent::kFail);
     }
     if (!buffer.ok()) {
       results.setFound(false);

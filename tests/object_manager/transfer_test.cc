@@ -247,6 +247,25 @@ TEST_F(TransferTest, AnObjectAlreadyHereNeedsNoSource) {
   EXPECT_EQ(puller_->stats().connections, 0u);
 }
 
+// A maker's seal is pipelined (Seal does not wait for the store), so the pull that the maker's
+// report of the object starts may reach the source first: it waits for the seal there. (The
+// seal is held back a while here, so that the pull is there first; the pull must not fail.)
+TEST_F(TransferTest, APullThatReachesTheSourceBeforeTheSealWaitsForIt) {
+  ObjectID id = ObjectID::FromRandom();
+  auto object = client_a_->Create(id, 1 << 16);
+  ASSERT_TRUE(object.ok()) << object.status();
+  std::memset(object->data(), 9, object->size());
+  absl::Status pulled;
+  std::thread pull([&] { pulled = puller_->Pull(id, source_, PullPriority::kGet, Bound()); });
+  absl::SleepFor(absl::Milliseconds(200));  // orders the events; nothing asserts a time
+  ASSERT_TRUE(client_a_->Seal(*std::move(object)).ok());
+  pull.join();
+  ASSERT_TRUE(pulled.ok()) << pulled;
+  auto copy = client_b_->Get(id, absl::Seconds(5));
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  EXPECT_EQ(copy->data()[copy->size() - 1], 9);
+}
+
 TEST_F(TransferTest, AMissingObjectIsNotFound) {
   ObjectID id = ObjectID::FromRandom();
   absl::Status status = puller_->Pull(id, source_, PullPriority::kGet, Bound());
