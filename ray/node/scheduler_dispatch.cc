@@ -42,8 +42,17 @@ void Scheduler::Dispatch() {
     return;
   }
   PlaceReadyTasks();
+  // Only nodes with tasks placed on them: placement leaves room for each (no queue builds up
+  // behind a running task to take back), so a node without any has nothing to decide.
   for (size_t n = 0; n < nodes_.size(); ++n) {
-    if (nodes_[n].alive) DispatchOn(static_cast<int>(n), n + 1);
+    Node& node = nodes_[n];
+    if (!node.alive) continue;
+    if (tasks_.ReadySize(n + 1) > 0) {
+      DispatchOn(static_cast<int>(n), n + 1);
+    } else if (node.placed_cpus != 0 || !node.placed_custom.empty()) {
+      node.placed_cpus = 0;  // nothing placed waits (tasks that ended there drift the sums)
+      node.placed_custom.clear();
+    }
   }
 }
 

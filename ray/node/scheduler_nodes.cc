@@ -3,6 +3,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "ray/node/scheduler.h"
 #include "ray/node/scheduler_internal.h"
@@ -15,7 +17,12 @@ using namespace scheduler_internal;  // NOLINT: the scheduler's own helpers
 namespace {
 
 // Ready tasks PlaceReadyTasks looks at per call, past those that must wait.
-constexpr size_t kPlacementScan = 256;
+constexpr size_t kPlacementScan = 64;
+
+// Whether two tasks ask for the same (so where one must wait, so does the other).
+bool SameDemand(const TaskRecord& a, const TaskRecord& b) {
+  return a.num_cpus == b.num_cpus && a.resources == b.resources;
+}
 
 }  // namespace
 
@@ -166,10 +173,17 @@ void Scheduler::PlaceReadyTasks() {
   }
   size_t position = 0;
   size_t waited = 0;
+  std::vector<const TaskRecord*> waiting;  // one task per demand that had to wait
   while (position < tasks_.ReadySize(0) && waited < kPlacementScan) {
     TaskRecord* task = tasks_.ReadyAt(position, 0);
     if (task == nullptr) {
       ++position;
+      continue;
+    }
+    if (std::any_of(waiting.begin(), waiting.end(),
+                    [&](const TaskRecord* w) { return SameDemand(*w, *task); })) {
+      ++position;  // it waits as the one before it did
+      ++waited;
       continue;
     }
     for (NodeView& view : node_views_) view.argument_bytes = 0;
@@ -196,6 +210,7 @@ void Scheduler::PlaceReadyTasks() {
         break;
       }
       case Placement::Kind::kWait:
+        waiting.push_back(task);
         ++position;
         ++waited;
         // A task asking CPUs only waits for CPUs, and so do those behind it.
