@@ -38,14 +38,34 @@ def head(monkeypatch):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def start_node(head, resources):
-    """Starts a node that joins `head` with `resources`; its node ID (as `ray start` prints it)."""
-    started = subprocess.run([RAY, "start", f"--address={head}", "--num-cpus=2",
+_node_folders = {}  # node ID -> its session folder, for remove_node
+
+
+def start_node(head, resources, num_cpus=2):
+    """Adds a node that joins `head` with `resources`; its node ID (as `ray start` prints it)."""
+    started = subprocess.run([RAY, "start", f"--address={head}", f"--num-cpus={num_cpus}",
                               f"--resources={json.dumps(resources)}",
                               "--object-store-memory=256M"],
                              capture_output=True, text=True, timeout=60)
     assert started.returncode == 0, started.stderr
-    return re.search(r"Started node ([0-9a-f]+)", started.stdout).group(1)
+    node_id = re.search(r"Started node ([0-9a-f]+)", started.stdout).group(1)
+    _node_folders[node_id] = re.search(r"session folder ([^)]+)\)", started.stdout).group(1)
+    return node_id
+
+
+def remove_node(node_id, kill=False):
+    """Stops a node: SIGTERM (it leaves gracefully) or SIGKILL (it dies as a crashed machine's
+    would); returns once its process has ended (a generous bound)."""
+    import signal
+    with open(os.path.join(_node_folders[node_id], "node.pid")) as f:
+        pid = int(f.read().split()[0])
+    pidfd = os.pidfd_open(pid)
+    try:
+        os.kill(pid, signal.SIGKILL if kill else signal.SIGTERM)
+        import select
+        assert select.select([pidfd], [], [], 30)[0], f"node {node_id} did not end"
+    finally:
+        os.close(pidfd)
 
 
 @pytest.fixture
@@ -202,3 +222,28 @@ def test_available_resources_show_what_running_tasks_hold(cluster, tmp_path):
     release.write_text("go")
     assert ray.get(held)
     assert until(lambda: ray.available_resources()["a_box"] == 2)
+
+
+@ray.remote
+def nap(seconds):
+    import time
+    time.sleep(seconds)
+    return ray.get_runtime_context().get_node_id()
+
+
+@ray.remote
+def payload():
+    return np.ones(1 << 20, dtype=np.uint8)
+
+
+def test_a_node_killed_mid_workload(cluster):
+    only_on_a = on("a_box", payload).remote()
+    ray.wait([only_on_a], timeout=30)
+    naps = [nap.remote(0.2) for _ in range(30)]
+    ray.wait(naps, num_returns=3, timeout=30)
+    remove_node(cluster["a"], kill=True)
+    ran = ray.get(naps, timeout=60)  # each reruns where it can
+    assert len(ran) == 30 and all(ran)
+    with pytest.raises(ray.exceptions.ObjectLostError):
+        ray.get(only_on_a, timeout=60)
+    assert ray.get(nap.remote(0), timeout=60) != cluster["a"]
