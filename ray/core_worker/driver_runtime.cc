@@ -14,9 +14,11 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "ray/cluster/local_files.h"
 #include "ray/core_worker/cluster_link.h"
 #include "ray/core_worker/limits.h"
 #include "ray/core_worker/new_object.h"
+#include "ray/core_worker/remote_worker.h"
 #include "ray/core_worker/stored_objects.h"
 #include "ray/core_worker/worker.h"
 #include "ray/function/function_table.h"
@@ -160,6 +162,19 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
                                ? options.object_store_memory
                                : DefaultStoreMemory(store::MemInfo("MemTotal") * 1024,
                                                     store::MemInfo("MemAvailable") * 1024);
+  // In a cluster the node's workers copy objects from other nodes: they need the cluster's
+  // token, known before the zygote forks (so that its workers have it).
+  std::string cluster_token;
+  if (!options.address.empty()) {
+    auto address = cluster::ResolveAddress(options.address);
+    auto token = address.ok() ? cluster::FindToken(*address) : address.status();
+    if (!token.ok()) {
+      return absl::Status(token.status().code(),
+                          absl::StrCat("cannot join the cluster at ", options.address, ": ",
+                                       token.status().message()));
+    }
+    cluster_token = *token;
+  }
   auto zygote = Zygote::Start(
       [=](int ready_fd) {
         int log = open(store_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -171,6 +186,7 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
       },
       [=](int fd) {
         if (options.worker_command_line_title) SetProcessTitle("ray::worker", true);
+        if (!cluster_token.empty()) return RunClusterWorker(fd, store_socket, cluster_token, "");
         return RunWorker(fd, store_socket);
       },
       session_dir_);

@@ -37,12 +37,19 @@ void RunIfRemoteWorker() {
     _exit(1);
   }
   SetThisNodeId(node_id);
+  // Not run: the program's exit handlers and static destructors (it never left its Init).
+  _exit(RunClusterWorker(*fd, store, token, node_id));
+}
+
+int RunClusterWorker(int scheduler_fd, const std::string& store_socket, const std::string& token,
+                     const std::string& node_id) {
   // Objects other nodes hold are copied into this node's store before they are read.
-  auto copies_store = store::StoreClient::Connect(store, {.name = "worker copies"});
+  auto copies_store = store::StoreClient::Connect(store_socket, {.name = "worker copies"});
   if (!copies_store.ok()) {
     fprintf(stderr, "ray worker %d: %s\n", getpid(),
             std::string(copies_store.status().message()).c_str());
-    _exit(1);
+    close(scheduler_fd);
+    return 1;
   }
   object_manager::ObjectPuller puller(**copies_store, {.token = token});
   RemoteWorkerOptions remote{
@@ -52,8 +59,7 @@ void RunIfRemoteWorker() {
                            for_get ? object_manager::PullPriority::kGet
                                    : object_manager::PullPriority::kTaskArgument);
       }};
-  // Not run: the program's exit handlers and static destructors (it never left its Init).
-  _exit(RunWorker(*fd, store, std::move(remote)));
+  return RunWorker(scheduler_fd, store_socket, std::move(remote));
 }
 
 }  // namespace ray::core

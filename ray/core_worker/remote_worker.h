@@ -5,6 +5,8 @@
 // goes. What the program does before Init runs in each such worker too.
 #pragma once
 
+#include <string>
+
 #include "ray/core_worker/remote_worker_env.h"
 
 namespace ray::core {
@@ -12,5 +14,12 @@ namespace ray::core {
 // If this process was started as a remote worker, serves its scheduler and exits (never
 // returns); else returns at once.
 void RunIfRemoteWorker();
+
+// A worker of a driver in a cluster, on any node (the driver's own included): RunWorker, with
+// the objects only other nodes' stores hold copied into this node's store first (their object
+// servers take `token`). `node_id`: to name to the scheduler, "" for a worker of the driver's
+// node (the scheduler knows it). Returns the exit code.
+int RunClusterWorker(int scheduler_fd, const std::string& store_socket, const std::string& token,
+                     const std::string& node_id);
 
 }  // namespace ray::core

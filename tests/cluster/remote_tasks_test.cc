@@ -52,7 +52,10 @@ class RemoteTasksTest : public RayCliTest {
         AddNode({.num_cpus = 1, .resources = R"({"head_box": 1})", .object_store_memory = "400M"});
     a_ = AddNode({.num_cpus = 2, .resources = R"({"a_box": 2})", .object_store_memory = "400M"});
     b_ = AddNode({.num_cpus = 2, .resources = R"({"b_box": 2})", .object_store_memory = "400M"});
-    ray::Init({.num_workers = 1, .object_store_memory = 400 << 20, .address = address_});
+    ray::Init({.num_workers = 1,
+               .object_store_memory = 400 << 20,
+               .address = address_,
+               .resources = {{"driver_box", 1}}});
   }
   void TearDown() override {
     ray::Shutdown();
@@ -85,8 +88,10 @@ TEST_F(RemoteTasksTest, AnObjectMadeOnOneNodeIsReadOnTheOthers) {
   auto big = On("a_box", MakeBig)(kBytes, 7);
   auto on_b = On("b_box", CheckBig)(big, kBytes, 7);
   auto on_head = On("head_box", CheckBig)(big, kBytes, 7);
+  auto on_driver = On("driver_box", CheckBig)(big, kBytes, 7);  // a worker of the driver's node
   EXPECT_EQ(ray::Get(on_b), "ok " + b_.id);
   EXPECT_EQ(ray::Get(on_head), "ok " + head_.id);
+  EXPECT_EQ(ray::Get(on_driver), "ok " + ray::GetRuntimeContext().GetNodeId());
   std::vector<uint8_t> here = ray::Get(big);  // and the driver's node
   EXPECT_EQ(here, Pattern(kBytes, 7));
 }
