@@ -47,8 +47,13 @@
 #include "absl/strings/str_split.h"
 #include "ray/api.h"
 #include "ray/core_worker/remote_worker.h"
+#include "tests/bench/plain_io.h"
 
 namespace {
+
+using ray::bench::Prefaulted;
+using ray::bench::ReadAll;
+using ray::bench::WriteAll;
 
 using Clock = std::chrono::steady_clock;
 
@@ -87,35 +92,6 @@ int SleepMs(int ms) {
 // ---- Plain baselines: processes forked before this one starts a thread ----
 
 [[noreturn]] void DieInChild(int code) { _exit(code); }
-
-bool WriteAll(int fd, const void* data, size_t size) {
-  auto* p = static_cast<const uint8_t*>(data);
-  while (size > 0) {
-    ssize_t n = write(fd, p, size);
-    if (n <= 0) return false;
-    p += n;
-    size -= n;
-  }
-  return true;
-}
-
-bool ReadAll(int fd, void* data, size_t size) {
-  auto* p = static_cast<uint8_t*>(data);
-  while (size > 0) {
-    ssize_t n = read(fd, p, size);
-    if (n <= 0) return false;
-    p += n;
-    size -= n;
-  }
-  return true;
-}
-
-uint8_t* Prefaulted(size_t size, uint8_t fill) {
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return nullptr;
-  std::memset(p, fill, size);
-  return static_cast<uint8_t*>(p);
-}
 
 int ListenLoopback(int* port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -26,10 +26,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ray/store/client.h"
+#include "tests/bench/plain_io.h"
 #include "tests/store/store_process.h"
 
 namespace ray::store {
 namespace {
+
+using ray::bench::Prefaulted;
+using ray::bench::ReadAll;
+using ray::bench::WriteAll;
 
 using Clock = std::chrono::steady_clock;
 
@@ -62,14 +67,6 @@ T Check(absl::StatusOr<T> value, const char* what) {
 }
 void Check(const absl::Status& status, const char* what) {
   if (!status.ok()) Die(absl::StrCat(what, ": ", status.ToString()));
-}
-
-// Anonymous memory, every page written once (pre-faulted).
-uint8_t* Prefaulted(size_t size, uint8_t fill) {
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) Die("mmap failed");
-  std::memset(p, fill, size);
-  return static_cast<uint8_t*>(p);
 }
 
 std::span<const uint8_t> Bytes(const uint8_t* data, size_t size) { return {data, size}; }
@@ -122,27 +119,6 @@ struct Child {
   int to_child = -1;
   int from_child = -1;
 };
-
-bool ReadAll(int fd, void* data, size_t size) {
-  auto* p = static_cast<char*>(data);
-  while (size > 0) {
-    ssize_t n = read(fd, p, size);
-    if (n <= 0) return false;
-    p += n;
-    size -= n;
-  }
-  return true;
-}
-bool WriteAll(int fd, const void* data, size_t size) {
-  auto* p = static_cast<const char*>(data);
-  while (size > 0) {
-    ssize_t n = write(fd, p, size);
-    if (n <= 0) return false;
-    p += n;
-    size -= n;
-  }
-  return true;
-}
 
 [[noreturn]] void ChildMain(int in, int out) {
   ChildRequest request;
@@ -520,6 +496,7 @@ int Main(int argc, char** argv) {
 
   uint8_t* source = Prefaulted(kGiB, 0x5a);
   uint8_t* copy_target = Prefaulted(kGiB, 0);
+  if (source == nullptr || copy_target == nullptr) Die("mmap failed");
   std::vector<Trial> results;
   for (int i = 0; i < trials; ++i) {
     results.push_back(RunTrial(child, source, copy_target));

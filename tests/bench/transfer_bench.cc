@@ -34,10 +34,15 @@
 #include "ray/object_manager/object_puller.h"
 #include "ray/object_manager/object_server.h"
 #include "ray/store/client.h"
+#include "tests/bench/plain_io.h"
 #include "tests/store/store_process.h"
 
 namespace ray {
 namespace {
+
+using ray::bench::Prefaulted;
+using ray::bench::ReadAll;
+using ray::bench::WriteAll;
 
 using Clock = std::chrono::steady_clock;
 using object_manager::ObjectPuller;
@@ -57,35 +62,6 @@ constexpr char kToken[] = "transfer-bench-token";
 
 double Seconds(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-uint8_t* Prefaulted(size_t size, uint8_t fill) {
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) Die("mmap failed");
-  std::memset(p, fill, size);
-  return static_cast<uint8_t*>(p);
-}
-
-bool WriteAll(int fd, const void* data, size_t size) {
-  auto* p = static_cast<const uint8_t*>(data);
-  while (size > 0) {
-    ssize_t n = write(fd, p, size);
-    if (n <= 0) return false;
-    p += n;
-    size -= n;
-  }
-  return true;
-}
-
-bool ReadAll(int fd, void* data, size_t size) {
-  auto* p = static_cast<uint8_t*>(data);
-  while (size > 0) {
-    ssize_t n = read(fd, p, size);
-    if (n <= 0) return false;
-    p += n;
-    size -= n;
-  }
-  return true;
 }
 
 // The object server on store A, in a process of its own (as a node daemon would run it).
@@ -121,6 +97,7 @@ pid_t ForkStreamSender(uint64_t max_size, int port, int* requests) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     close(pipe_fds[1]);
     uint8_t* source = Prefaulted(max_size, 0x5a);
+    if (source == nullptr) _exit(3);
     (void)!write(ready[1], "R", 1);
     uint64_t size;
     while (ReadAll(pipe_fds[0], &size, sizeof(size))) {
@@ -215,6 +192,7 @@ int Main(int argc, char** argv) {
   ObjectPuller puller(**client_b, options);
   std::string source = absl::StrCat("127.0.0.1:", server_port);
   uint8_t* received = Prefaulted(max_size, 0);
+  if (received == nullptr) Die("mmap failed");
 
   std::printf("object transfer, %d trials; chunks of %llu MiB, at most %llu MiB in flight\n\n",
               trials, static_cast<unsigned long long>(chunk_mib),
