@@ -10,6 +10,12 @@ namespace ray {
 // or because this process is a worker) or the options are out of their limits (num_workers 0 to
 // 1024, num_cpus 0 to 65536, ...: ray/core_worker/limits.h, the same as Python's ray.init).
 // Shutdown happens at exit if the program does not call it.
+//
+// In a cluster (options.address), the other nodes run this driver's tasks from this same
+// program, which they start with the driver's arguments: in those processes Init does not
+// return but serves the driver as a worker. So what main does before Init runs on each such
+// node too; a program that does more there than parse its arguments calls
+// ray::core::RunIfRemoteWorker() (ray/core_worker/remote_worker.h) first (docs/CLUSTER.md).
 void Init(const InitOptions& options = {});
 
 // Stops what Init started (workers, store, local-mode objects). ObjectRefs that outlive it
