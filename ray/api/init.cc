@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "ray/api/internal/status.h"
 #include "ray/core_worker/core_runtime.h"
+#include "ray/core_worker/remote_worker.h"
 #include "ray/core_worker/session.h"
 
 namespace ray {
@@ -41,6 +42,8 @@ void Init(const InitOptions& options) {
 }
 
 void Shutdown() { core::ShutdownSession(); }
+
+void RunAsWorkerIfStarted() { core::RunIfRemoteWorker(); }
 
 bool IsInitialized() { return core::CurrentRuntime() != nullptr; }
 

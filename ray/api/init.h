@@ -15,8 +15,12 @@ namespace ray {
 // program, which they start with the driver's arguments: in those processes Init does not
 // return but serves the driver as a worker. So what main does before Init runs on each such
 // node too; a program that does more there than parse its arguments calls
-// ray::core::RunIfRemoteWorker() (ray/core_worker/remote_worker.h) first (docs/CLUSTER.md).
+// ray::RunAsWorkerIfStarted() first thing in main (docs/CLUSTER.md).
 void Init(const InitOptions& options = {});
+
+// If a node started this process as a worker of a driver elsewhere (see Init), serves that
+// driver and exits without returning; else returns at once.
+void RunAsWorkerIfStarted();
 
 // Stops what Init started (workers, store, local-mode objects). ObjectRefs that outlive it
 // become inert: destroying them is fine, Get throws ray::RayError. A no-op if ray is not

@@ -46,7 +46,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "ray/api.h"
-#include "ray/core_worker/remote_worker.h"
 #include "tests/bench/plain_io.h"
 
 namespace {
@@ -626,6 +625,6 @@ int Main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  ray::core::RunIfRemoteWorker();  // a node started this program as a worker: serve, never return
+  ray::RunAsWorkerIfStarted();  // a node started this program as a worker: serve, never return
   return Main(argc, argv);
 }

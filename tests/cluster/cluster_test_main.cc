@@ -3,10 +3,10 @@
 // ray::Init runs in its remote workers too), so it enters worker mode first.
 #include <gtest/gtest.h>
 
-#include "ray/core_worker/remote_worker.h"
+#include "ray/api.h"
 
 int main(int argc, char** argv) {
-  ray::core::RunIfRemoteWorker();
+  ray::RunAsWorkerIfStarted();
   testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }

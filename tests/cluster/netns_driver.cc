@@ -6,13 +6,12 @@
 #include <vector>
 
 #include "ray/api.h"
-#include "ray/core_worker/remote_worker.h"
 
 std::string WhereAmI() { return ray::GetRuntimeContext().GetNodeId(); }
 std::vector<uint8_t> Bytes(int64_t n) { return std::vector<uint8_t>(n, 3); }
 
 int main(int argc, char** argv) {
-  ray::core::RunIfRemoteWorker();  // on the node, this program is its worker
+  ray::RunAsWorkerIfStarted();  // on the node, this program is its worker
   if (argc != 3) {
     fprintf(stderr, "usage: netns_driver HEAD:PORT RESOURCE\n");
     return 2;
