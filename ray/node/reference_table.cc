@@ -89,11 +89,12 @@ void ReferenceTable::SetStoreCopy(const ObjectID& id) {
   }
 }
 
-void ReferenceTable::AddCopy(const ObjectID& id, uint16_t node) {
+bool ReferenceTable::AddCopy(const ObjectID& id, uint16_t node) {
   auto it = objects_.find(id);
-  if (it == objects_.end()) return;
+  if (it == objects_.end()) return false;
   auto& copies = it->second.copies;
   if (std::find(copies.begin(), copies.end(), node) == copies.end()) copies.push_back(node);
+  return true;
 }
 
 std::vector<ObjectID> ReferenceTable::DropNode(

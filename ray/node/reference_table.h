@@ -83,13 +83,13 @@ class ReferenceTable {
                                 uint16_t node = 0);
   // An inline value now has a copy in the store (deleted from the store with the object).
   void SetStoreCopy(const ObjectID& id);
-  // The store of `node` now holds a copy of `id` too (deleted from it with the object).
-  void AddCopy(const ObjectID& id, uint16_t node);
+  // The store of `node` now holds a copy of `id` too (deleted from it with the object); false
+  // (nothing recorded) if the table does not hold `id` (freed since).
+  bool AddCopy(const ObjectID& id, uint16_t node);
   // Node `node` is gone: its copies are. Each stored object it held alone becomes the value
   // `lost(id)` (an error); returns those.
   std::vector<ObjectID> DropNode(
-      uint16_t node,
-      absl::FunctionRef<std::shared_ptr<const std::string>(const ObjectID&)> lost);
+      uint16_t node, absl::FunctionRef<std::shared_ptr<const std::string>(const ObjectID&)> lost);
 
   // An object that may be in the store though the table does not hold it (a lost attempt's
   // result): deleted from the store with the next TakeStoreDeletes.
@@ -103,6 +103,11 @@ class ReferenceTable {
     return std::exchange(remote_deletes_, {});
   }
   bool HasRemoteDeletes() const { return !remote_deletes_.empty(); }
+  // A copy in the store of `node` of an object the table no longer holds: deleted with the next
+  // TakeRemoteDeletes.
+  void QueueRemoteDelete(uint16_t node, const ObjectID& id) {
+    remote_deletes_.emplace_back(node, id);
+  }
 
  private:
   friend class ObjectWaiter;

@@ -179,5 +179,37 @@ TEST(ReferenceTableTest, AWaiterIsCountedDownAsItsObjectsAreMade) {
   table.MarkReady(c, Inline("c"), 1);
 }
 
+TEST(ReferenceTableTest, AFreedObjectIsDeletedFromEveryNodeHoldingACopy) {
+  ReferenceTable table;
+  ObjectID id = ObjectID::FromRandom();
+  table.Register(id);
+  table.MarkReady(id, nullptr, 100, {}, /*node=*/2);  // in node 2's store
+  EXPECT_TRUE(table.AddCopy(id, 0));                  // copied to this node's
+  EXPECT_TRUE(table.AddCopy(id, 3));                  // and to node 3's
+  table.RemoveRef(id);
+  EXPECT_EQ(table.TakeStoreDeletes(), std::vector<ObjectID>{id});
+  auto remote = table.TakeRemoteDeletes();
+  ASSERT_EQ(remote.size(), 2u);
+  EXPECT_EQ(remote[0], (std::pair<uint16_t, ObjectID>{2, id}));
+  EXPECT_EQ(remote[1], (std::pair<uint16_t, ObjectID>{3, id}));
+  EXPECT_FALSE(table.AddCopy(id, 4));  // a copy made after the free is the caller's to delete
+}
+
+TEST(ReferenceTableTest, ANodeLostTakesItsCopiesAndTheObjectsOnlyItHeld) {
+  ReferenceTable table;
+  ObjectID only_there = ObjectID::FromRandom(), also_here = ObjectID::FromRandom();
+  for (const ObjectID& id : {only_there, also_here}) {
+    table.Register(id);
+    table.MarkReady(id, nullptr, 10, {}, /*node=*/1);
+  }
+  table.AddCopy(also_here, 0);
+  auto lost = table.DropNode(
+      1, [](const ObjectID&) { return std::make_shared<const std::string>("lost"); });
+  EXPECT_EQ(lost, std::vector<ObjectID>{only_there});
+  EXPECT_EQ(*table.Find(only_there)->value, "lost");
+  EXPECT_EQ(table.Find(also_here)->value, nullptr);
+  EXPECT_EQ(table.Find(also_here)->copies.size(), 1u);
+}
+
 }  // namespace
 }  // namespace ray::core

@@ -104,7 +104,12 @@ absl::Status Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMe
     SetWorkerNode(worker, in.node_id);
     if (worker.state == Worker::State::kDead) return absl::OkStatus();
   }
-  for (ObjectID id : in.copied) objects_.AddCopy(id, static_cast<uint16_t>(worker.node));
+  for (ObjectID id : in.copied) {
+    // A copy of an object freed meanwhile is no one's: it goes at once.
+    if (!objects_.AddCopy(id, static_cast<uint16_t>(worker.node))) {
+      objects_.QueueRemoteDelete(static_cast<uint16_t>(worker.node), id);
+    }
+  }
   for (const FunctionDef& def : in.functions) functions_.try_emplace(def.key, def.record);
   // An object a worker made (put or returned).
   auto object_ready = [&](const ObjectView& object) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

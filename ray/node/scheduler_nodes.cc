@@ -260,7 +260,7 @@ std::optional<std::string> Scheduler::SourceOf(const ObjectID& id) {
 
 void Scheduler::AddLocalCopy(const ObjectID& id) {
   absl::MutexLock lock(&mu_);
-  objects_.AddCopy(id, 0);
+  if (!objects_.AddCopy(id, 0)) objects_.QueueStoreDelete(id);  // freed meanwhile
 }
 
 std::vector<ClusterNode> Scheduler::KnownNodes() {
