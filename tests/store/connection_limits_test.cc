@@ -187,6 +187,7 @@ TEST(ConnectionLimitsTest, ConnectToAStoreThatNeverAnswersTimesOut) {
   ASSERT_LT(queued.size(), 64u) << "the listener's backlog never filled";
   ExpectConnectTimesOut(path);
   for (int fd : queued) close(fd);
+  unlink(path.c_str());  // the listener's socket file, then its folder
   rmdir(path.substr(0, path.rfind('/')).c_str());
 }
 
