@@ -4,7 +4,6 @@
 #include <kj/debug.h>
 
 #include <cstdio>
-#include <future>
 
 #include "absl/strings/str_cat.h"
 #include "ray/cluster/handshake.h"
@@ -77,36 +76,29 @@ kj::Promise<void> HeadClient::State::WatchHead() {
 }
 
 HeadClient::HeadClient() : state_(std::make_unique<State>()) {
-  std::promise<kj::Own<const kj::Executor>> started;
-  auto executor = started.get_future();
-  state_->thread = std::thread([s = state_.get(), &started] {
-    auto io = kj::setupAsyncIo();
-    s->io = &io;
-    s->tasks = kj::heap<kj::TaskSet>(*s);
-    auto stop = kj::newPromiseAndFulfiller<void>();
-    s->stop = kj::mv(stop.fulfiller);
-    started.set_value(kj::getCurrentThreadExecutor().addRef());
-    stop.promise.wait(io.waitScope);
-    s->tasks = nullptr;  // in the order they depend on each other
-    s->session = nullptr;
-    s->head = nullptr;
-    s->rpc = nullptr;
-    s->stream = nullptr;
-  });
-  state_->executor = executor.get();
+  State* s = state_.get();
+  s->loop = std::make_unique<EventLoopThread>(
+      [s](kj::AsyncIoContext& io) {
+        s->io = &io;
+        s->tasks = kj::heap<kj::TaskSet>(*s);
+      },
+      [s] {
+        s->tasks = nullptr;  // in the order they depend on each other
+        s->session = nullptr;
+        s->head = nullptr;
+        s->rpc = nullptr;
+        s->stream = nullptr;
+      });
 }
 
-HeadClient::~HeadClient() {
-  state_->executor->executeSync([s = state_.get()] { s->stop->fulfill(); });
-  state_->thread.join();
-}
+HeadClient::~HeadClient() { state_->loop.reset(); }
 
 absl::StatusOr<std::unique_ptr<HeadClient>> HeadClient::Connect(const std::string& address,
                                                                 const std::string& token,
                                                                 absl::Duration timeout) {
   std::unique_ptr<HeadClient> client(new HeadClient());
   State* s = client->state_.get();
-  absl::Status status = s->executor->executeSync([&]() -> kj::Promise<absl::Status> {
+  absl::Status status = s->loop->executor().executeSync([&]() -> kj::Promise<absl::Status> {
     auto connected = s->io->provider->getNetwork()
                          .parseAddress(address)
                          .then([](kj::Own<kj::NetworkAddress> head) {
@@ -146,7 +138,7 @@ absl::StatusOr<std::unique_ptr<HeadClient>> HeadClient::Connect(const std::strin
 
 absl::Status HeadClient::Join(const NodeEntry& node, JoinOptions options) {
   State* s = state_.get();
-  return s->executor->executeSync([&]() -> kj::Promise<absl::Status> {
+  return s->loop->executor().executeSync([&]() -> kj::Promise<absl::Status> {
     auto request = s->head.registerRequest();
     request.setProtocolVersion(options.protocol_version);
     request.setLibraryVersion(options.library_version);
@@ -172,7 +164,7 @@ absl::Status HeadClient::Join(const NodeEntry& node, JoinOptions options) {
 absl::StatusOr<std::vector<NodeEntry>> HeadClient::Nodes() {
   State* s = state_.get();
   using Result = absl::StatusOr<std::vector<NodeEntry>>;
-  return s->executor->executeSync([&]() -> kj::Promise<Result> {
+  return s->loop->executor().executeSync([&]() -> kj::Promise<Result> {
     return s->head.nodesRequest().send().then(
         [](capnp::Response<ClusterHead::NodesResults>&& response) -> Result {
           std::vector<NodeEntry> nodes;

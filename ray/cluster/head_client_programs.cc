@@ -84,7 +84,7 @@ absl::Status HeadClient::UploadProgram(const ProgramImage& image) {
   for (const ProgramFile& library : image.libraries) by_key.try_emplace(library.key, &library);
   auto put = [&]() -> absl::StatusOr<std::vector<std::string>> {
     using Result = absl::StatusOr<std::vector<std::string>>;
-    return s->executor->executeSync([&]() -> kj::Promise<Result> {
+    return s->loop->executor().executeSync([&]() -> kj::Promise<Result> {
       auto request = s->head.putProgramRequest();
       request.setProgramKey(image.key);
       FillProgramManifest(image.executable, image.libraries, request.initManifest());
@@ -114,7 +114,7 @@ absl::Status HeadClient::UploadProgram(const ProgramImage& image) {
     if (file.file == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat("no bytes for ", file.name));
     }
-    absl::Status status = s->executor->executeSync([&]() -> kj::Promise<absl::Status> {
+    absl::Status status = s->loop->executor().executeSync([&]() -> kj::Promise<absl::Status> {
       kj::Timer& timer = s->io->provider->getTimer();
       auto request = s->head.uploadProgramFileRequest();
       request.setKey(file.key);
@@ -168,7 +168,7 @@ absl::StatusOr<LocalProgram> HeadClient::FetchProgram(const std::string& program
   if (std::optional<LocalProgram> cached = cache->Find(program_key)) return *cached;
   State* s = state_.get();
   using Manifest = absl::StatusOr<ProgramManifest>;
-  Manifest manifest = s->executor->executeSync([&]() -> kj::Promise<Manifest> {
+  Manifest manifest = s->loop->executor().executeSync([&]() -> kj::Promise<Manifest> {
     auto request = s->head.programManifestRequest();
     request.setProgramKey(program_key);
     return Answered(s->io->provider->getTimer(), request.send())
@@ -193,7 +193,7 @@ absl::StatusOr<LocalProgram> HeadClient::FetchProgram(const std::string& program
     if (cache->HasFile(file.key)) continue;
     auto writer = cache->NewFile(file.key, file.size);
     if (!writer.ok()) return writer.status();
-    absl::Status status = s->executor->executeSync([&]() -> kj::Promise<absl::Status> {
+    absl::Status status = s->loop->executor().executeSync([&]() -> kj::Promise<absl::Status> {
       kj::Timer& timer = s->io->provider->getTimer();
       auto lanes = kj::heapArrayBuilder<kj::Promise<absl::Status>>(kReadsInFlight);
       for (int lane = 0; lane < kReadsInFlight; ++lane) {

@@ -7,9 +7,9 @@
 
 #include <cstdio>
 #include <string>
-#include <thread>
 
 #include "ray/cluster/head_client.h"
+#include "ray/common/event_loop_thread.h"
 #include "ray/rpc/cluster.capnp.h"
 
 namespace ray::cluster {
@@ -25,10 +25,7 @@ struct HeadClient::State : public kj::TaskSet::ErrorHandler {
   kj::Promise<void> Heartbeats();
   kj::Promise<void> WatchHead();
 
-  std::thread thread;
-  kj::Own<const kj::Executor> executor;
   kj::AsyncIoContext* io = nullptr;
-  kj::Own<kj::PromiseFulfiller<void>> stop;
   kj::Own<kj::AsyncIoStream> stream;
   kj::Own<capnp::TwoPartyClient> rpc;
   ClusterHead::Client head = nullptr;
@@ -36,6 +33,7 @@ struct HeadClient::State : public kj::TaskSet::ErrorHandler {
   kj::Own<kj::TaskSet> tasks;
   std::string local_ip;
   JoinOptions join;
+  std::unique_ptr<EventLoopThread> loop;  // last: stopped first
 };
 
 }  // namespace ray::cluster

@@ -4,8 +4,6 @@
 #include <kj/debug.h>
 
 #include <cstdio>
-#include <future>
-#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
@@ -13,6 +11,7 @@
 #include "ray/cluster/handshake.h"
 #include "ray/cluster/token_rpc_server.h"
 #include "ray/common/capnp_bytes.h"
+#include "ray/common/event_loop_thread.h"
 #include "ray/rpc/node.capnp.h"
 
 namespace ray::cluster {
@@ -119,13 +118,11 @@ struct NodeClients::State : public kj::TaskSet::ErrorHandler {
 
   std::string token;
   uint32_t job = 0;
-  std::thread thread;
-  kj::Own<const kj::Executor> executor;
   kj::AsyncIoContext* io = nullptr;
-  kj::Own<kj::PromiseFulfiller<void>> stop;
   kj::Own<kj::TaskSet> tasks;
   absl::flat_hash_map<std::string, NodeService::Client> services;
   std::vector<kj::Own<Connection>> connections;
+  std::unique_ptr<EventLoopThread> loop;  // last: stopped first
 };
 
 NodeService::Client NodeClients::State::Service(const std::string& address) {
@@ -165,35 +162,28 @@ NodeService::Client NodeClients::State::Service(const std::string& address) {
 }
 
 NodeClients::NodeClients(std::string token, uint32_t job) : state_(std::make_unique<State>()) {
-  state_->token = std::move(token);
-  state_->job = job;
-  std::promise<kj::Own<const kj::Executor>> started;
-  auto executor = started.get_future();
-  state_->thread = std::thread([s = state_.get(), &started] {
-    auto io = kj::setupAsyncIo();
-    s->io = &io;
-    s->tasks = kj::heap<kj::TaskSet>(*s);
-    auto stop = kj::newPromiseAndFulfiller<void>();
-    s->stop = kj::mv(stop.fulfiller);
-    started.set_value(kj::getCurrentThreadExecutor().addRef());
-    stop.promise.wait(io.waitScope);
-    s->tasks = nullptr;
-    s->services.clear();
-    s->connections.clear();
-  });
-  state_->executor = executor.get();
+  State* s = state_.get();
+  s->token = std::move(token);
+  s->job = job;
+  s->loop = std::make_unique<EventLoopThread>(
+      [s](kj::AsyncIoContext& io) {
+        s->io = &io;
+        s->tasks = kj::heap<kj::TaskSet>(*s);
+      },
+      [s] {
+        s->tasks = nullptr;
+        s->services.clear();
+        s->connections.clear();
+      });
 }
 
-NodeClients::~NodeClients() {
-  state_->executor->executeSync([s = state_.get()] { s->stop->fulfill(); });
-  state_->thread.join();
-}
+NodeClients::~NodeClients() { state_->loop.reset(); }
 
 void NodeClients::StartWorkers(const std::string& address, WorkerStartRequest request,
                                std::function<void(const std::string&)> done) {
   // Queued on the clients' thread (executeSync only waits for it to be queued there: the
   // caller may have no event loop).
-  state_->executor->executeSync(
+  state_->loop->executor().executeSync(
       [s = state_.get(), address, request = std::move(request), done = std::move(done)]() mutable {
         auto call = s->Service(address).startWorkersRequest();
         call.setScheduler(request.scheduler);
@@ -214,7 +204,7 @@ void NodeClients::StartWorkers(const std::string& address, WorkerStartRequest re
 }
 
 void NodeClients::FreeObjects(const std::string& address, std::vector<ObjectID> ids) {
-  state_->executor->executeSync([s = state_.get(), address, ids = std::move(ids)] {
+  state_->loop->executor().executeSync([s = state_.get(), address, ids = std::move(ids)] {
     auto call = s->Service(address).freeObjectsRequest();
     auto list = call.initIds(ids.size());
     for (size_t i = 0; i < ids.size(); ++i) list.set(i, AsData(ids[i].Binary()));

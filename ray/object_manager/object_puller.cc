@@ -7,9 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <future>
 #include <optional>
-#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -17,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "ray/cluster/handshake.h"
 #include "ray/common/capnp_bytes.h"
+#include "ray/common/event_loop_thread.h"
 #include "ray/object_manager/pull_queue.h"
 #include "ray/rpc/object_transfer.capnp.h"
 
@@ -116,8 +115,6 @@ struct ObjectPuller::Loop : public kj::TaskSet::ErrorHandler {
 
   store::StoreClient& store;
   const ObjectPullerOptions options;
-  std::thread thread;
-  kj::Own<const kj::Executor> executor;
   std::atomic<uint64_t> transfers_started{0};
   std::atomic<uint64_t> bytes_received{0};
   std::atomic<uint64_t> connections_opened{0};
@@ -125,13 +122,13 @@ struct ObjectPuller::Loop : public kj::TaskSet::ErrorHandler {
   std::atomic<uint64_t> copy_nanoseconds{0};
 
   kj::AsyncIoContext* io = nullptr;
-  kj::Own<kj::PromiseFulfiller<void>> stop;
   kj::Own<kj::TaskSet> tasks;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Transfer>> transfers;  // by serial
   absl::flat_hash_map<ObjectID, uint64_t> by_id;
   absl::flat_hash_map<std::string, std::unique_ptr<Connection>> connections;
   PullQueue queue;
   uint64_t serials = 0;
+  std::unique_ptr<EventLoopThread> thread;  // last: stopped first
 };
 
 std::pair<uint64_t, std::shared_ptr<Waiting>> ObjectPuller::Loop::Join(const ObjectID& id,
@@ -174,7 +171,6 @@ void ObjectPuller::Loop::Shutdown() {
   for (uint64_t serial : serials) {
     if (Transfer* t = Find(serial)) End(*t, absl::CancelledError("the object puller stopped"));
   }
-  stop->fulfill();
 }
 
 kj::Promise<ConnectResult> ObjectPuller::Loop::Connect(const std::string& address) {
@@ -377,34 +373,30 @@ void ObjectPuller::Loop::End(Transfer& t, absl::Status status) {
 
 ObjectPuller::ObjectPuller(store::StoreClient& store, ObjectPullerOptions options)
     : store_(store), loop_(std::make_unique<Loop>(store, std::move(options))) {
-  std::promise<kj::Own<const kj::Executor>> started;
-  auto executor = started.get_future();
-  loop_->thread = std::thread([l = loop_.get(), &started] {
-    auto io = kj::setupAsyncIo();
-    l->io = &io;
-    l->tasks = kj::heap<kj::TaskSet>(*l);
-    auto stop = kj::newPromiseAndFulfiller<void>();
-    l->stop = kj::mv(stop.fulfiller);
-    started.set_value(kj::getCurrentThreadExecutor().addRef());
-    stop.promise.wait(io.waitScope);
-    l->tasks = nullptr;  // in the order they depend on each other
-    l->transfers.clear();
-    l->connections.clear();
-    l->io = nullptr;
-  });
-  loop_->executor = executor.get();
+  Loop* l = loop_.get();
+  l->thread = std::make_unique<EventLoopThread>(
+      [l](kj::AsyncIoContext& io) {
+        l->io = &io;
+        l->tasks = kj::heap<kj::TaskSet>(*l);
+      },
+      [l] {
+        l->tasks = nullptr;  // in the order they depend on each other
+        l->transfers.clear();
+        l->connections.clear();
+        l->io = nullptr;
+      });
 }
 
 ObjectPuller::~ObjectPuller() {
-  loop_->executor->executeSync([l = loop_.get()] { l->Shutdown(); });
-  loop_->thread.join();
+  loop_->thread->executor().executeSync([l = loop_.get()] { l->Shutdown(); });
+  loop_->thread.reset();
 }
 
 absl::Status ObjectPuller::Pull(const ObjectID& id, const std::string& source_address,
                                 PullPriority priority, absl::Time deadline) {
   for (;;) {
     if (auto local = store_.TryGet(id)) return local->status();
-    auto [serial, waiting] = loop_->executor->executeSync(
+    auto [serial, waiting] = loop_->thread->executor().executeSync(
         [&] { return loop_->Join(id, source_address, static_cast<int>(priority)); });
     absl::Status status;
     bool abandon = false;
@@ -420,7 +412,7 @@ absl::Status ObjectPuller::Pull(const ObjectID& id, const std::string& source_ad
         abandon = waiting->waiters == 0;
       }
     }
-    if (abandon) loop_->executor->executeSync([&] { loop_->Abandon(serial); });
+    if (abandon) loop_->thread->executor().executeSync([&] { loop_->Abandon(serial); });
     if (!status.ok()) return status;
     // Sealed here, by this puller or another client of the store: wait until the store
     // shows it (a seal travels in the store client's batches).
