@@ -39,24 +39,20 @@ ClusterNode ToClusterNode(const cluster::NodeEntry& entry) {
   node.num_cpus = entry.num_cpus;
   for (const auto& [name, amount] : entry.resources) node.resources[name] = amount;
   node.alive = entry.alive;
-  node.runs_workers = !entry.service_address.empty();
   return node;
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(
-    const std::string& address, cluster::NodeEntry node, uint32_t job, Scheduler& scheduler,
-    const std::string& store_socket, std::function<uint64_t()> store_used,
-    std::vector<std::string> worker_argv, std::vector<std::string> worker_env) {
+absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(ClusterLinkOptions options,
+                                                               cluster::NodeEntry node,
+                                                               Scheduler& scheduler) {
   std::unique_ptr<ClusterLink> link(new ClusterLink(scheduler));
-  auto resolved = cluster::ResolveAddress(address);
-  auto token = resolved.ok() ? cluster::FindToken(*resolved) : resolved.status();
-  auto client = token.ok() ? cluster::HeadClient::Connect(*resolved, *token) : token.status();
+  auto client = cluster::HeadClient::Connect(options.address, options.token);
   absl::Status status = client.status();
   if (client.ok()) {
     link->head_ = *std::move(client);
-    link->token_ = *token;
+    link->token_ = options.token;
     node.address = link->head_->local_ip();
     auto listener =
         cluster::TokenListener::Start({.host = node.address,
@@ -72,7 +68,7 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(
   }
   if (status.ok()) {
     auto objects = object_manager::ObjectServer::Start(
-        {.token = link->token_, .store_socket = store_socket, .host = node.address});
+        {.token = link->token_, .store_socket = options.store_socket, .host = node.address});
     status = objects.status();
     if (objects.ok()) {
       link->objects_ = *std::move(objects);
@@ -84,7 +80,7 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(
   if (status.ok()) {
     status = link->head_->Join(
         node, {.heartbeat_period = cluster::HealthFromEnv().period,
-               .store_used = std::move(store_used),
+               .store_used = std::move(options.store_used),
                .usage = [&scheduler] {
                  std::vector<cluster::NodeUsage> usage;
                  for (Scheduler::NodeUse& use : scheduler.Usage()) {
@@ -106,12 +102,12 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(
     }
   }
   if (!status.ok()) {
-    return absl::Status(status.code(), absl::StrCat("cannot join the cluster at ", address, ": ",
-                                                    status.message()));
+    return absl::Status(status.code(), absl::StrCat("cannot join the cluster at ", options.address,
+                                                    ": ", status.message()));
   }
-  link->argv_ = worker_argv.empty() ? CommandLine() : std::move(worker_argv);
-  link->env_ = std::move(worker_env);
-  link->nodes_ = std::make_unique<cluster::NodeClients>(link->token_, job);
+  link->argv_ = options.worker_argv.empty() ? CommandLine() : std::move(options.worker_argv);
+  link->env_ = std::move(options.worker_env);
+  link->nodes_ = std::make_unique<cluster::NodeClients>(link->token_, options.job);
   ClusterLink* raw = link.get();
   scheduler.JoinCluster(ToClusterNode(node),
                         {.start_workers =

@@ -24,18 +24,26 @@
 
 namespace ray::core {
 
+// Where and how a driver joins (ClusterLink::Join).
+struct ClusterLinkOptions {
+  std::string address;  // the head's HOST:PORT (ResolveAddress of what the user gave)
+  std::string token;    // the cluster's (FindToken)
+  uint32_t job = 0;     // the driver's (ray/common/id.h): nodes drop its objects when it is gone
+  std::string store_socket;  // this node's store, which its object server serves to the others
+  std::function<uint64_t()> store_used;  // for heartbeats
+  // How nodes start the driver's workers (SessionOptions::remote_worker_argv/env).
+  std::vector<std::string> worker_argv;
+  std::vector<std::string> worker_env;
+};
+
 class ClusterLink {
  public:
-  // Joins the cluster at `address` (HOST:PORT or "auto") as `node`, whose address is set to this
-  // machine's as the head sees it, and links `scheduler` (which must outlive the link) to it.
-  // The token is RAY_AUTH_TOKEN, else the head's file on this machine. Errors name the address:
-  // an unreachable head, a refused token or node.
-  // `store_socket`: this node's store, which its object server serves to the other nodes. `job`:
-  // the driver's (ray/common/id.h), whose objects and workers nodes drop when it is gone.
-  static absl::StatusOr<std::unique_ptr<ClusterLink>> Join(
-      const std::string& address, cluster::NodeEntry node, uint32_t job, Scheduler& scheduler,
-      const std::string& store_socket, std::function<uint64_t()> store_used,
-      std::vector<std::string> worker_argv = {}, std::vector<std::string> worker_env = {});
+  // Joins the cluster as `node`, whose address is set to this machine's as the head sees it,
+  // and links `scheduler` (which must outlive the link) to it. Errors name the address: an
+  // unreachable head, a refused token or node.
+  static absl::StatusOr<std::unique_ptr<ClusterLink>> Join(ClusterLinkOptions options,
+                                                           cluster::NodeEntry node,
+                                                           Scheduler& scheduler);
   // Leaves: no more polling, no more workers accepted; the head holds the node dead.
   ~ClusterLink();
 

@@ -164,7 +164,7 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
                                                     store::MemInfo("MemAvailable") * 1024);
   // In a cluster the node's workers copy objects from other nodes: they need the cluster's
   // token, known before the zygote forks (so that its workers have it).
-  std::string cluster_token;
+  ClusterLinkOptions link_options;
   if (!options.address.empty()) {
     auto address = cluster::ResolveAddress(options.address);
     auto token = address.ok() ? cluster::FindToken(*address) : address.status();
@@ -173,8 +173,14 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
                           absl::StrCat("cannot join the cluster at ", options.address, ": ",
                                        token.status().message()));
     }
-    cluster_token = *token;
+    link_options = {.address = *address,
+                    .token = *token,
+                    .job = job_,
+                    .store_socket = store_socket,
+                    .worker_argv = options.remote_worker_argv,
+                    .worker_env = options.remote_worker_env};
   }
+  const std::string cluster_token = link_options.token;
   auto zygote = Zygote::Start(
       [=](int ready_fd) {
         int log = open(store_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -233,13 +239,11 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
                                            [z](int fd) { return z->SpawnWorker(fd); });
   if (absl::Status started = scheduler_->Start(); !started.ok()) return started;
   if (options.address.empty()) return absl::OkStatus();
-  auto link = ClusterLink::Join(
-      options.address, ThisNode(), job_, *scheduler_, store_socket,
-      [this]() -> uint64_t {
-        auto stats = store_stats();
-        return stats.ok() ? stats->used : 0;
-      },
-      options.remote_worker_argv, options.remote_worker_env);
+  link_options.store_used = [this]() -> uint64_t {
+    auto stats = store_stats();
+    return stats.ok() ? stats->used : 0;
+  };
+  auto link = ClusterLink::Join(std::move(link_options), ThisNode(), *scheduler_);
   if (!link.ok()) return link.status();
   cluster_ = *std::move(link);
   return absl::OkStatus();
@@ -342,15 +346,7 @@ absl::StatusOr<std::vector<ObjectValue>> DriverRuntimeImpl::Get(std::span<const 
       if (!source) continue;
       absl::Status copied =
           cluster_->CopyHere(id, *source, object_manager::PullPriority::kGet, deadline);
-      if (!copied.ok()) {
-        return absl::Status(
-            copied.code() == absl::StatusCode::kResourceExhausted ||
-                    copied.code() == absl::StatusCode::kDeadlineExceeded
-                ? copied.code()
-                : absl::StatusCode::kNotFound,
-            absl::StrCat("object ", id.Hex(), " could not be copied from the node at ", *source,
-                         ": ", copied.message()));
-      }
+      if (!copied.ok()) return CopyFailed(id, *source, copied);
     }
   }
   // Each exists (the scheduler said so): a seal may still be on its way; a missing one is gone.

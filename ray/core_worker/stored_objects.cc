@@ -25,6 +25,14 @@ absl::Status ReadError(const absl::Status& status, const ObjectID& id) {
 
 }  // namespace
 
+absl::Status CopyFailed(const ObjectID& id, std::string_view source, const absl::Status& copied) {
+  const bool as_is = copied.code() == absl::StatusCode::kResourceExhausted ||
+                     copied.code() == absl::StatusCode::kDeadlineExceeded;
+  return absl::Status(as_is ? copied.code() : absl::StatusCode::kNotFound,
+                      absl::StrCat("object ", id.Hex(), " could not be copied from the node at ",
+                                   std::string(source), ": ", copied.message()));
+}
+
 ObjectValue ValueOf(store::ObjectBuffer buffer) {
   auto owner = std::make_shared<store::ObjectBuffer>(std::move(buffer));
   return {owner->span(), owner};

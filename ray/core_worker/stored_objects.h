@@ -3,6 +3,7 @@
 #pragma once
 
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -15,6 +16,11 @@ namespace ray::core {
 
 // A pinned object as a value (the buffer keeps the pin while the value lives).
 ObjectValue ValueOf(store::ObjectBuffer buffer);
+
+// What a reader gets when copying `id` from the node whose object server is `source` failed with
+// `copied`: a full store or a deadline as they are, anything else NotFound (ObjectLostError),
+// naming the source.
+absl::Status CopyFailed(const ObjectID& id, std::string_view source, const absl::Status& copied);
 
 // Reads objects the scheduler said exist: a seal may still be on its way (waited for, at most
 // `timeout`: DeadlineExceeded); one that is gone is NotFound at once (ray/object/status.h).

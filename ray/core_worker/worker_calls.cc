@@ -177,13 +177,7 @@ absl::Status WorkerRuntime::CopyHere(const ObjectID& id, std::string_view source
     return absl::FailedPreconditionError("this worker cannot copy objects from other nodes");
   }
   absl::Status copied = remote_.copy(id, std::string(source), for_get);
-  if (!copied.ok()) {
-    return absl::Status(copied.code() == absl::StatusCode::kResourceExhausted
-                            ? copied.code()
-                            : absl::StatusCode::kNotFound,
-                        absl::StrCat("object ", id.Hex(), " could not be copied from the node at ",
-                                     std::string(source), ": ", copied.message()));
-  }
+  if (!copied.ok()) return CopyFailed(id, source, copied);
   absl::MutexLock lock(&out_mu_);
   out_.copied.push_back(id);
   return absl::OkStatus();

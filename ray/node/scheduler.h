@@ -70,7 +70,8 @@ struct ClusterNode {
   double num_cpus = 0;
   ResourceMap resources;  // custom ones
   bool alive = true;
-  bool runs_workers = true;  // false for a driver's node: it runs that driver's workers only
+  // A driver's node has no service: it runs that driver's workers only.
+  bool runs_workers() const { return !service_address.empty(); }
 };
 
 // How the scheduler reaches the other nodes of its cluster. Called under the scheduler's lock:

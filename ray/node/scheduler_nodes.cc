@@ -57,7 +57,7 @@ void Scheduler::UpdateNodes(std::vector<ClusterNode> nodes) {
       }
       continue;
     }
-    if (!info.alive || !info.runs_workers) continue;
+    if (!info.alive || !info.runs_workers()) continue;
     if (nodes_.size() >= std::numeric_limits<uint16_t>::max()) continue;
     int index = static_cast<int>(nodes_.size());
     Node& node = nodes_.emplace_back(Node{.policy = {info.num_cpus, options_.max_workers}});
@@ -163,7 +163,7 @@ void Scheduler::PlaceReadyTasks() {
   for (size_t n = 0; n < nodes_.size(); ++n) {
     const Node& node = nodes_[n];
     NodeView& view = node_views_[n];
-    view.usable = node.alive && (n == 0 || node.info.runs_workers);
+    view.usable = node.alive && (n == 0 || node.info.runs_workers());
     view.cpus_total = node.info.num_cpus;
     view.cpus_free = node.cpus_free - node.placed_cpus;
     view.custom_total = &node.info.resources;
