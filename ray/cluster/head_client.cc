@@ -37,16 +37,7 @@ kj::Promise<void> HeadClient::State::Heartbeats() {
     if (join.usage) {
       std::vector<NodeUsage> usage = join.usage();
       auto list = request.initUsage(usage.size());
-      for (size_t i = 0; i < usage.size(); ++i) {
-        list[i].setNodeId(usage[i].node_id);
-        list[i].setCpus(usage[i].cpus);
-        auto resources = list[i].initResources(usage[i].resources.size());
-        size_t r = 0;
-        for (const auto& [name, amount] : usage[i].resources) {
-          resources[r].setName(name);
-          resources[r++].setAmount(amount);
-        }
-      }
+      for (size_t i = 0; i < usage.size(); ++i) FillNodeUsage(usage[i], list[i]);
     }
     auto limit = absl::ToInt64Nanoseconds(join.lost_after) * kj::NANOSECONDS;
     auto unanswered =

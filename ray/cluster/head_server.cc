@@ -43,12 +43,7 @@ class NodeSessionImpl final : public NodeSession::Server {
   kj::Promise<void> heartbeat(HeartbeatContext context) override {
     auto params = context.getParams();
     std::vector<NodeUsage> usage;
-    for (auto use : params.getUsage()) {
-      NodeUsage& u = usage.emplace_back();
-      u.node_id = use.getNodeId();
-      u.cpus = use.getCpus();
-      for (auto r : use.getResources()) u.resources[r.getName()] = r.getAmount();
-    }
+    for (auto use : params.getUsage()) usage.push_back(ReadNodeUsage(use));
     if (!head_.table.Heartbeat(node_id_, params.getStoreUsedBytes(), absl::Now(),
                                std::move(usage))) {
       return KJ_EXCEPTION(DISCONNECTED, "the head holds this node dead", node_id_);

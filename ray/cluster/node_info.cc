@@ -6,12 +6,7 @@ void FillNodeInfo(const NodeEntry& node, rpc::cluster::NodeInfo::Builder info) {
   info.setNodeId(node.node_id);
   info.setAddress(node.address);
   info.setNumCpus(node.num_cpus);
-  auto resources = info.initResources(node.resources.size());
-  size_t i = 0;
-  for (const auto& [name, amount] : node.resources) {
-    resources[i].setName(name);
-    resources[i++].setAmount(amount);
-  }
+  WriteResources(node.resources, info.initResources(node.resources.size()));
   info.setObjectStoreBytes(node.object_store_bytes);
   info.setStoreUsedBytes(node.store_used_bytes);
   info.setAlive(node.alive);
@@ -20,12 +15,7 @@ void FillNodeInfo(const NodeEntry& node, rpc::cluster::NodeInfo::Builder info) {
   info.setObjectAddress(node.object_address);
   info.setServiceAddress(node.service_address);
   info.setCpusInUse(node.cpus_in_use);
-  auto in_use = info.initResourcesInUse(node.resources_in_use.size());
-  i = 0;
-  for (const auto& [name, amount] : node.resources_in_use) {
-    in_use[i].setName(name);
-    in_use[i++].setAmount(amount);
-  }
+  WriteResources(node.resources_in_use, info.initResourcesInUse(node.resources_in_use.size()));
 }
 
 NodeEntry ReadNodeInfo(rpc::cluster::NodeInfo::Reader info) {
@@ -33,8 +23,7 @@ NodeEntry ReadNodeInfo(rpc::cluster::NodeInfo::Reader info) {
   node.node_id = info.getNodeId();
   node.address = info.getAddress();
   node.num_cpus = info.getNumCpus();
-  for (auto resource : info.getResources())
-    node.resources[resource.getName()] = resource.getAmount();
+  node.resources = ReadResources(info.getResources());
   node.object_store_bytes = info.getObjectStoreBytes();
   node.store_used_bytes = info.getStoreUsedBytes();
   node.alive = info.getAlive();
@@ -43,10 +32,35 @@ NodeEntry ReadNodeInfo(rpc::cluster::NodeInfo::Reader info) {
   node.object_address = info.getObjectAddress();
   node.service_address = info.getServiceAddress();
   node.cpus_in_use = info.getCpusInUse();
-  for (auto resource : info.getResourcesInUse()) {
-    node.resources_in_use[resource.getName()] = resource.getAmount();
-  }
+  node.resources_in_use = ReadResources(info.getResourcesInUse());
   return node;
+}
+
+void WriteResources(const std::map<std::string, double>& resources,
+                    capnp::List<rpc::cluster::Resource>::Builder list) {
+  size_t i = 0;
+  for (const auto& [name, amount] : resources) {
+    list[i].setName(name);
+    list[i++].setAmount(amount);
+  }
+}
+
+std::map<std::string, double> ReadResources(capnp::List<rpc::cluster::Resource>::Reader list) {
+  std::map<std::string, double> resources;
+  for (auto resource : list) resources[resource.getName()] = resource.getAmount();
+  return resources;
+}
+
+void FillNodeUsage(const NodeUsage& usage, rpc::cluster::NodeUsage::Builder out) {
+  out.setNodeId(usage.node_id);
+  out.setCpus(usage.cpus);
+  WriteResources(usage.resources, out.initResources(usage.resources.size()));
+}
+
+NodeUsage ReadNodeUsage(rpc::cluster::NodeUsage::Reader in) {
+  return {.node_id = in.getNodeId(),
+          .cpus = in.getCpus(),
+          .resources = ReadResources(in.getResources())};
 }
 
 }  // namespace ray::cluster
