@@ -47,12 +47,15 @@
 #include "absl/strings/str_split.h"
 #include "ray/api.h"
 #include "tests/bench/plain_io.h"
+#include "tests/cluster/run_program.h"
 
 namespace {
 
 using ray::bench::Prefaulted;
 using ray::bench::ReadAll;
 using ray::bench::WriteAll;
+using ray::testing::RunProgram;
+using ray::testing::RunResult;
 
 using Clock = std::chrono::steady_clock;
 
@@ -211,38 +214,11 @@ class Baselines {
 
 // ---- The `ray` command ----
 
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-// Runs `ray args...` to its end. Everything the child needs is built before the fork (this
-// process may have threads).
+// Runs `ray args...` to its end.
 RunResult RunRay(const std::string& ray, const std::vector<std::string>& args) {
   std::vector<std::string> argv = {ray};
   argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<char*> raw;
-  for (auto& a : argv) raw.push_back(a.data());
-  raw.push_back(nullptr);
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) throw BenchError("pipe failed");
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    dup2(out[1], STDERR_FILENO);
-    execv(raw[0], raw.data());
-    _exit(127);
-  }
-  close(out[1]);
-  RunResult result;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(out[0], buf, sizeof(buf))) > 0) result.output.append(buf, n);
-  close(out[0]);
-  int status;
-  waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
+  return RunProgram(std::move(argv));
 }
 
 // The nodes of one part. Whatever happens, `ray stop --force` stops them when it ends.

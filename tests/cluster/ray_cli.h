@@ -25,41 +25,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "tests/cluster/run_program.h"
 
 namespace ray::testing {
-
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-// Runs `argv` to its end (it must end), with `env` added to this process's environment.
-inline RunResult RunProgram(std::vector<std::string> argv,
-                            const std::map<std::string, std::string>& env = {}) {
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) std::abort();
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    dup2(out[1], STDERR_FILENO);
-    for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
-    std::vector<char*> raw;
-    for (auto& a : argv) raw.push_back(a.data());
-    raw.push_back(nullptr);
-    execv(raw[0], raw.data());
-    _exit(127);
-  }
-  close(out[1]);
-  RunResult result;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(out[0], buf, sizeof(buf))) > 0) result.output.append(buf, n);
-  close(out[0]);
-  int status;
-  waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
 
 // Runs `ray args...` to its end (it must end: `ray start` returns once its node serves).
 inline RunResult RunRay(const std::vector<std::string>& args) {
