@@ -13,10 +13,13 @@ namespace {
 constexpr char kUsage[] = R"(Usage:
   ray start --head [--port=6379] [--num-cpus=N] [--resources='{"name": 1}']
             [--object-store-memory=BYTES] [--node-ip-address=127.0.0.1] [--block]
+            [--tls-cert=PEM --tls-key=PEM --tls-ca=PEM]
   ray start --address=HEAD:PORT [same options but --port]
   ray status [--address=HEAD:PORT]
   ray stop [--force]
 --port=0 picks a free port. The token is RAY_AUTH_TOKEN, else the file the head writes.
+TLS (every node, driver and worker): the --tls-* flags, or RAY_USE_TLS=1 with
+RAY_TLS_SERVER_CERT, RAY_TLS_SERVER_KEY and RAY_TLS_CA_CERT.
 )";
 
 int Fail(const std::string& message) {
@@ -47,6 +50,12 @@ int StartCommand(const std::map<std::string, std::string>& flags) {
       auto resources = ray::cli::ParseResources(value);
       if (!resources.ok()) return Fail(std::string(resources.status().message()));
       options.resources = *resources;
+    } else if (name == "tls-cert") {
+      options.tls_cert = value;
+    } else if (name == "tls-key") {
+      options.tls_key = value;
+    } else if (name == "tls-ca") {
+      options.tls_ca = value;
     } else if (name == "object-store-memory") {
       if (!ray::ParseByteCount(value, &options.object_store_memory)) {
         return Fail("bad --object-store-memory " + value + " (bytes; K, M, G allowed)");
@@ -54,6 +63,11 @@ int StartCommand(const std::map<std::string, std::string>& flags) {
     } else {
       return Fail("unknown flag --" + name + " for start");
     }
+  }
+  const bool any_tls =
+      !options.tls_cert.empty() || !options.tls_key.empty() || !options.tls_ca.empty();
+  if (any_tls && (options.tls_cert.empty() || options.tls_key.empty() || options.tls_ca.empty())) {
+    return Fail("--tls-cert, --tls-key and --tls-ca go together");
   }
   return ray::cli::Start(options);
 }

@@ -36,7 +36,7 @@ struct NodePlan {
   StartOptions options;
   std::string root;
   std::string folder;
-  std::string token;
+  cluster::Credentials credentials;
   std::string head_address;  // to join (empty for the head)
   std::string owner_token;   // makes the node's store client the store's owner (deletes)
   cluster::NodeEntry node;
@@ -69,12 +69,13 @@ std::string HowToUse(const NodePlan& plan, const std::string& address) {
 // The program with `key` (a driver's, to run as its workers), from the cache in `cache` or
 // fetched from the head at `head`.
 absl::StatusOr<cluster::LocalProgram> FetchProgram(const std::string& head,
-                                                   const std::string& token, const std::string& key,
+                                                   const cluster::Credentials& credentials,
+                                                   const std::string& key,
                                                    const std::string& cache) {
   if (auto cached = cluster::ProgramCache::Open(cache); cached.ok()) {
     if (std::optional<cluster::LocalProgram> found = cached->Find(key)) return *found;
   }
-  auto client = cluster::HeadClient::Connect(head, token);
+  auto client = cluster::HeadClient::Connect(head, credentials);
   if (!client.ok()) return client.status();
   return (*client)->FetchProgram(key, cache);
 }
@@ -156,14 +157,14 @@ int RunNode(NodePlan plan, int ready_fd) {
     std::string head_address = plan.head_address;  // the head's own once it listens
     WorkerLauncher launcher({.node_id = plan.node.node_id,
                              .store_socket = plan.folder + "/store.sock",
-                             .token = plan.token,
+                             .credentials = plan.credentials,
                              .log_path = plan.folder + "/workers.log",
                              .fetch_program = [&plan, &head_address](const std::string& key) {
-                               return FetchProgram(head_address, plan.token, key,
+                               return FetchProgram(head_address, plan.credentials, key,
                                                    plan.root + "/programs");
                              }});
     cluster::NodeServer service(
-        io, plan.token, cluster::HandshakeTimeoutFromEnv(),
+        io, plan.credentials, cluster::HandshakeTimeoutFromEnv(),
         {.start_workers =
              [&launcher](cluster::WorkerStartRequest request) {
                auto started = kj::newPromiseAndCrossThreadFulfiller<std::string>();
@@ -196,7 +197,7 @@ int RunNode(NodePlan plan, int ready_fd) {
         error = std::string(port.status().message());
       }
       auto started = object_manager::ObjectServer::Start(
-          {.token = plan.token,
+          {.credentials = plan.credentials,
            .store_socket = plan.folder + "/store.sock",
            .host = plan.options.node_ip_address,
            .handshake_timeout = cluster::HandshakeTimeoutFromEnv()});
@@ -212,7 +213,7 @@ int RunNode(NodePlan plan, int ready_fd) {
       error = std::string(store.status().message());
     } else if (plan.options.head) {
       head = std::make_unique<cluster::HeadServer>(
-          io, cluster::HeadOptions{.token = plan.token,
+          io, cluster::HeadOptions{.credentials = plan.credentials,
                                    .health = cluster::HealthFromEnv(),
                                    .handshake_timeout = cluster::HandshakeTimeoutFromEnv(),
                                    .local_store_used = used,
@@ -224,13 +225,13 @@ int RunNode(NodePlan plan, int ready_fd) {
         head_address = address;
         status = head->AddLocalNode(plan.node);
       }
-      if (status.ok()) status = cluster::WriteTokenFile(plan.root, address, plan.token);
+      if (status.ok()) status = cluster::WriteTokenFile(plan.root, address, plan.credentials.token);
       if (status.ok()) status = cluster::WriteLatestCluster(plan.root, address);
       if (status.ok()) serving = head->Run();
       error = std::string(status.message());
     } else {
       address = plan.head_address;
-      auto connected = cluster::HeadClient::Connect(address, plan.token);
+      auto connected = cluster::HeadClient::Connect(address, plan.credentials);
       absl::Status status = connected.status();
       if (pipe2(lost, O_CLOEXEC | O_NONBLOCK) != 0) status = absl::InternalError("pipe");
       if (connected.ok() && status.ok()) {
@@ -309,19 +310,32 @@ int Start(const StartOptions& options) {
   }
   plan.root = *root;
   plan.owner_token = cluster::NewToken();
+  std::string token;
   if (options.head) {
-    const char* token = std::getenv("RAY_AUTH_TOKEN");
-    plan.token = token != nullptr && *token != '\0' ? token : cluster::NewToken();
+    const char* given = std::getenv("RAY_AUTH_TOKEN");
+    token = given != nullptr && *given != '\0' ? given : cluster::NewToken();
   } else {
     auto address = cluster::ResolveAddress(options.address);
-    auto token = address.ok() ? cluster::FindToken(*address) : address.status();
-    if (!token.ok()) {
-      std::cerr << "ray start: " << token.status().message() << "\n";
+    auto found = address.ok() ? cluster::FindToken(*address) : address.status();
+    if (!found.ok()) {
+      std::cerr << "ray start: " << found.status().message() << "\n";
       return 1;
     }
     plan.head_address = *address;
-    plan.token = *token;
+    token = *found;
   }
+  if (!options.tls_cert.empty()) {
+    // Through the environment, so that the workers this node starts use them too.
+    cluster::ExportTlsEnv({.cert = std::filesystem::absolute(options.tls_cert).string(),
+                           .key = std::filesystem::absolute(options.tls_key).string(),
+                           .ca = std::filesystem::absolute(options.tls_ca).string()});
+  }
+  auto credentials = cluster::CredentialsFromEnv(token);
+  if (!credentials.ok()) {
+    std::cerr << "ray start: " << credentials.status().message() << "\n";
+    return 1;
+  }
+  plan.credentials = *std::move(credentials);
   cluster::NodeEntry& node = plan.node;
   node.node_id = cluster::NewNodeId();
   node.address = options.node_ip_address;

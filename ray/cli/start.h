@@ -18,6 +18,9 @@ struct StartOptions {
   uint64_t object_store_memory = 0;  // 0: the default (limits.h)
   std::string node_ip_address = "127.0.0.1";
   bool block = false;
+  // TLS for every connection of the node and of the workers it starts (ray/cluster/tls.h);
+  // "" each: RAY_USE_TLS and RAY_TLS_* decide.
+  std::string tls_cert, tls_key, tls_ca;
 };
 
 // Returns the exit code; prints what happened (how to join and connect, or the error).

@@ -50,7 +50,9 @@ int Status(const std::string& given) {
   }
   auto resolved = cluster::ResolveAddress(address);
   auto token = resolved.ok() ? cluster::FindToken(*resolved) : resolved.status();
-  auto head = token.ok() ? cluster::HeadClient::Connect(*resolved, *token) : token.status();
+  auto credentials = token.ok() ? cluster::CredentialsFromEnv(*token) : token.status();
+  auto head = credentials.ok() ? cluster::HeadClient::Connect(*resolved, *credentials)
+                               : credentials.status();
   auto nodes = head.ok() ? (*head)->Nodes() : head.status();
   if (!nodes.ok()) {
     std::cerr << "ray status: " << nodes.status().message() << "\n";

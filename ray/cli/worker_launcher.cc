@@ -98,7 +98,7 @@ std::string WorkerLauncher::Start(const cluster::WorkerStartRequest& request) {
   env_strings.push_back(absl::StrCat(core::kSchedulerAddressEnv, "=", request.scheduler));
   env_strings.push_back(absl::StrCat(core::kWorkerNodeIdEnv, "=", options_.node_id));
   env_strings.push_back(absl::StrCat(core::kWorkerStoreEnv, "=", options_.store_socket));
-  env_strings.push_back(absl::StrCat("RAY_AUTH_TOKEN=", options_.token));
+  env_strings.push_back(absl::StrCat("RAY_AUTH_TOKEN=", options_.credentials.token));
   env_strings.push_back(absl::StrCat("LD_LIBRARY_PATH=", program->library_dir));
   std::vector<char*> envp;
   for (std::string& s : env_strings) envp.push_back(s.data());

@@ -22,8 +22,8 @@ namespace ray::cli {
 struct WorkerLauncherOptions {
   std::string node_id;
   std::string store_socket;
-  std::string token;
-  std::string log_path;  // the workers' stdout and stderr
+  cluster::Credentials credentials;  // its token goes to the workers (TLS: the environment's)
+  std::string log_path;              // the workers' stdout and stderr
   // The program with this key, fetched if not cached (may block; called on the launcher's thread).
   std::function<absl::StatusOr<cluster::LocalProgram>(const std::string& key)> fetch_program;
 };

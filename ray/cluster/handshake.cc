@@ -8,7 +8,7 @@
 namespace ray::cluster {
 namespace {
 
-constexpr char kMagic[4] = {'R', 'A', 'Y', 'T'};
+constexpr char kMagic[4] = {kGreetingFirstByte, 'A', 'Y', 'T'};
 constexpr kj::byte kAccepted = kTokenAccepted;
 
 }  // namespace
@@ -22,6 +22,9 @@ std::string TokenGreeting(std::string_view token) {
 }
 
 std::string ReadGreetingHeader(const unsigned char* header, uint32_t& length) {
+  if (header[0] == 0x16 && header[1] == 0x03) {  // a TLS handshake record
+    return "a TLS client, but this cluster does not use TLS";
+  }
   if (std::memcmp(header, kMagic, sizeof(kMagic)) != 0) {
     return "no cluster token (not a ray cluster client, or garbage)";
   }
@@ -80,15 +83,18 @@ kj::Promise<std::string> AcceptToken(kj::AsyncIoStream& stream, std::string expe
   });
 }
 
-kj::Promise<bool> PresentToken(kj::AsyncIoStream& stream, std::string token) {
+kj::Promise<TokenAnswer> PresentToken(kj::AsyncIoStream& stream, std::string token) {
   std::string greeting = TokenGreeting(token);
   auto message = kj::heapString(greeting.data(), greeting.size());
   auto sent = stream.write(message.begin(), message.size()).attach(kj::mv(message));
   return sent.then([&stream] {
     auto answer = kj::heapArray<kj::byte>(1);
     auto read = stream.tryRead(answer.begin(), 1, 1);
-    return read.then(
-        [answer = kj::mv(answer)](size_t n) { return n == 1 && answer[0] == kAccepted; });
+    return read.then([answer = kj::mv(answer)](size_t n) {
+      if (n == 1 && answer[0] == kAccepted) return TokenAnswer::kAccepted;
+      if (n == 1 && answer[0] == kTlsRequired) return TokenAnswer::kTlsRequired;
+      return TokenAnswer::kRefused;
+    });
   });
 }
 

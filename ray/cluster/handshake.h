@@ -1,7 +1,8 @@
-// The first bytes of every cluster connection: the client presents the cluster token, the
-// head answers one byte if it is right and closes the connection otherwise. Only then does
-// Cap'n Proto RPC start on the stream. Wire: "RAYT", the token's length (uint32, little
-// endian), the token; the answer is 'K'.
+// The first bytes of every cluster connection (inside TLS when the cluster uses it;
+// cluster_stream.h): the client presents the cluster token, the server answers one byte if it
+// is right and closes the connection otherwise. Only then does the connection's protocol start.
+// Wire: "RAYT", the token's length (uint32, little endian), the token; the answer is 'K'. A
+// server that requires TLS answers a plain "RAYT" with 'T' and closes.
 #pragma once
 
 #include <kj/async-io.h>
@@ -23,16 +24,19 @@ bool TokensEqual(std::string_view a, std::string_view b);
 // else to why the connection is to be closed (never quoting the token).
 kj::Promise<std::string> AcceptToken(kj::AsyncIoStream& stream, std::string expected);
 
-// Client side: presents `token` and waits for the answer. Resolves to false if the head closed
-// the connection instead (a wrong token).
-kj::Promise<bool> PresentToken(kj::AsyncIoStream& stream, std::string token);
+enum class TokenAnswer { kAccepted, kRefused, kTlsRequired };
+// Client side: presents `token` and waits for the answer. kRefused: the server closed the
+// connection instead (a wrong token).
+kj::Promise<TokenAnswer> PresentToken(kj::AsyncIoStream& stream, std::string token);
 
-// The wire, for plain sockets (token_socket.h): what a client sends, the header's length (8)
+// The wire, for plain sockets (cluster_socket.h): what a client sends, the header's length (8)
 // and what it says (the token's length, or an error saying why it is refused), and the answer.
 std::string TokenGreeting(std::string_view token);
 inline constexpr size_t kGreetingHeaderBytes = 8;
 // "" and `length` set when the header is well formed; else why the connection is refused.
 std::string ReadGreetingHeader(const unsigned char* header, uint32_t& length);
 inline constexpr unsigned char kTokenAccepted = 'K';
+inline constexpr unsigned char kTlsRequired = 'T';
+inline constexpr unsigned char kGreetingFirstByte = 'R';
 
 }  // namespace ray::cluster

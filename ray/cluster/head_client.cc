@@ -6,7 +6,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
-#include "ray/cluster/handshake.h"
+#include "ray/cluster/cluster_stream.h"
 #include "ray/cluster/head_client_state.h"
 #include "ray/cluster/node_info.h"
 
@@ -85,41 +85,19 @@ HeadClient::HeadClient() : state_(std::make_unique<State>()) {
 HeadClient::~HeadClient() { state_->loop.reset(); }
 
 absl::StatusOr<std::unique_ptr<HeadClient>> HeadClient::Connect(const std::string& address,
-                                                                const std::string& token,
+                                                                const Credentials& credentials,
                                                                 absl::Duration timeout) {
   std::unique_ptr<HeadClient> client(new HeadClient());
   State* s = client->state_.get();
   absl::Status status = s->loop->executor().executeSync([&]() -> kj::Promise<absl::Status> {
-    auto connected = s->io->provider->getNetwork()
-                         .parseAddress(address)
-                         .then([](kj::Own<kj::NetworkAddress> head) {
-                           return head->connect().attach(kj::mv(head));
-                         })
-                         .then([s, token](kj::Own<kj::AsyncIoStream> stream) {
-                           s->stream = kj::mv(stream);
-                           return PresentToken(*s->stream, token);
-                         });
-    auto checked = connected.then(
-        [s, address](bool accepted) {
-          if (!accepted) {
-            return absl::PermissionDeniedError(absl::StrCat(
-                "the cluster head at ", address, " refused the cluster token (RAY_AUTH_TOKEN)"));
-          }
+    return ConnectCluster(*s->io->provider, address, credentials, timeout, "the cluster head")
+        .then([s](absl::StatusOr<kj::Own<kj::AsyncIoStream>> stream) {
+          if (!stream.ok()) return stream.status();
+          s->stream = *std::move(stream);
           s->local_ip = LocalIp(*s->stream);
           s->rpc = kj::heap<capnp::TwoPartyClient>(*s->stream);
           s->head = s->rpc->bootstrap().castAs<ClusterHead>();
           return absl::OkStatus();
-        },
-        [address](kj::Exception&& e) {
-          return absl::UnavailableError(absl::StrCat("cannot reach the cluster head at ", address,
-                                                     ": ", e.getDescription().cStr()));
-        });
-    auto limit = absl::ToInt64Nanoseconds(timeout) * kj::NANOSECONDS;
-    return s->io->provider->getTimer()
-        .timeoutAfter(limit, kj::mv(checked))
-        .catch_([address, timeout](kj::Exception&&) {
-          return absl::UnavailableError(absl::StrCat("cannot reach the cluster head at ", address,
-                                                     " within ", absl::FormatDuration(timeout)));
         });
   });
   if (!status.ok()) return status;

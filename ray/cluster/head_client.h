@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ray/cluster/cluster_stream.h"
 #include "ray/cluster/node_table.h"
 #include "ray/cluster/program_cache.h"
 #include "ray/cluster/program_image.h"
@@ -36,10 +37,11 @@ struct JoinOptions {
 
 class HeadClient {
  public:
-  // Connects to `address` (HOST:PORT) and presents `token`. Unavailable if the head cannot be
-  // reached within `timeout`; PermissionDenied if it refuses the token.
+  // Connects to `address` (HOST:PORT) and opens the connection with `credentials`.
+  // Unavailable if the head cannot be reached within `timeout`; PermissionDenied if it refuses
+  // the token or the TLS handshake fails (ConnectCluster).
   static absl::StatusOr<std::unique_ptr<HeadClient>> Connect(
-      const std::string& address, const std::string& token,
+      const std::string& address, const Credentials& credentials,
       absl::Duration timeout = absl::Seconds(5));
   // Closes the connection (the head then holds a node registered through it dead).
   ~HeadClient();

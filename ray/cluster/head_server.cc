@@ -3,10 +3,10 @@
 #include <kj/debug.h>
 
 #include "absl/strings/str_cat.h"
+#include "ray/cluster/cluster_rpc_server.h"
 #include "ray/cluster/node_info.h"
 #include "ray/cluster/program_store.h"
 #include "ray/cluster/program_wire.h"
-#include "ray/cluster/token_rpc_server.h"
 #include "ray/cluster/version.h"
 #include "ray/rpc/cluster.capnp.h"
 
@@ -26,7 +26,7 @@ struct HeadServer::Impl {
   NodeTable table;
   std::string local_node_id;
   std::unique_ptr<ProgramStore> programs;  // null without a program_dir; outlives `server`
-  kj::Own<TokenRpcServer> server;
+  kj::Own<ClusterRpcServer> server;
 };
 
 namespace {
@@ -217,8 +217,8 @@ kj::Promise<void> HeadServer::Impl::LivenessLoop() {
 HeadServer::HeadServer(kj::AsyncIoContext& io, HeadOptions options)
     : impl_(std::make_unique<Impl>(io, std::move(options))) {
   impl_->server =
-      kj::heap<TokenRpcServer>(io, kj::heap<ClusterHeadImpl>(*impl_), impl_->options.token,
-                               impl_->options.handshake_timeout, "ray head");
+      kj::heap<ClusterRpcServer>(io, kj::heap<ClusterHeadImpl>(*impl_), impl_->options.credentials,
+                                 impl_->options.handshake_timeout, "ray head");
 }
 
 HeadServer::~HeadServer() = default;

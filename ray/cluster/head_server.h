@@ -11,15 +11,16 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ray/cluster/cluster_stream.h"
 #include "ray/cluster/local_files.h"
 #include "ray/cluster/node_table.h"
 
 namespace ray::cluster {
 
 struct HeadOptions {
-  std::string token;  // what every connection must present first
+  Credentials credentials;  // what every connection must open with
   HealthOptions health;
-  // A connection that has not presented its token by then is closed.
+  // A connection that has not opened (TLS, the token) by then is closed.
   absl::Duration handshake_timeout = absl::Seconds(5);
   // The head node's store bytes in use, read at each liveness check; null: not reported.
   std::function<uint64_t()> local_store_used;

@@ -6,10 +6,9 @@
 #include <cstdio>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "ray/cluster/handshake.h"
-#include "ray/cluster/token_rpc_server.h"
+#include "ray/cluster/cluster_rpc_server.h"
+#include "ray/cluster/cluster_stream.h"
 #include "ray/common/capnp_bytes.h"
 #include "ray/common/event_loop_thread.h"
 #include "ray/rpc/node.capnp.h"
@@ -20,6 +19,8 @@ using rpc::node::DriverSession;
 using rpc::node::NodeService;
 
 namespace {
+
+constexpr absl::Duration kConnectTimeout = absl::Seconds(10);
 
 // Held by a driver; its release (or the end of its connection) says the driver is gone.
 class DriverSessionImpl final : public DriverSession::Server {
@@ -84,15 +85,16 @@ class NodeServiceImpl final : public NodeService::Server {
 
 struct NodeServer::Impl {
   NodeServiceHandlers handlers;
-  std::unique_ptr<TokenRpcServer> server;
+  std::unique_ptr<ClusterRpcServer> server;
 };
 
-NodeServer::NodeServer(kj::AsyncIoContext& io, std::string token, absl::Duration handshake_timeout,
-                       NodeServiceHandlers handlers)
+NodeServer::NodeServer(kj::AsyncIoContext& io, Credentials credentials,
+                       absl::Duration handshake_timeout, NodeServiceHandlers handlers)
     : impl_(std::make_unique<Impl>()) {
   impl_->handlers = std::move(handlers);
-  impl_->server = std::make_unique<TokenRpcServer>(io, kj::heap<NodeServiceImpl>(impl_->handlers),
-                                                   std::move(token), handshake_timeout, "ray node");
+  impl_->server =
+      std::make_unique<ClusterRpcServer>(io, kj::heap<NodeServiceImpl>(impl_->handlers),
+                                         std::move(credentials), handshake_timeout, "ray node");
 }
 
 NodeServer::~NodeServer() = default;
@@ -103,7 +105,7 @@ absl::StatusOr<int> NodeServer::Listen(const std::string& host, int port) {
 
 kj::Promise<void> NodeServer::Run() { return impl_->server->Run(); }
 
-// Everything but `thread`, `executor` and `token` belongs to the clients' thread.
+// Everything but `loop` and `credentials` belongs to the clients' thread.
 struct NodeClients::State : public kj::TaskSet::ErrorHandler {
   void taskFailed(kj::Exception&& e) override {
     fprintf(stderr, "ray: a call to a node failed: %s\n", e.getDescription().cStr());
@@ -113,10 +115,10 @@ struct NodeClients::State : public kj::TaskSet::ErrorHandler {
     kj::Own<capnp::TwoPartyClient> rpc;
     DriverSession::Client session = nullptr;  // held while connected
   };
-  // The node's service at `address`, connected (token presented) on first use.
+  // The node's service at `address`, connected (credentials presented) on first use.
   NodeService::Client Service(const std::string& address);
 
-  std::string token;
+  Credentials credentials;
   uint32_t job = 0;
   kj::AsyncIoContext* io = nullptr;
   kj::Own<kj::TaskSet> tasks;
@@ -127,28 +129,18 @@ struct NodeClients::State : public kj::TaskSet::ErrorHandler {
 
 NodeService::Client NodeClients::State::Service(const std::string& address) {
   if (auto it = services.find(address); it != services.end()) return it->second;
-  size_t colon = address.rfind(':');
-  int port = 0;
-  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port)) {
-    return KJ_EXCEPTION(FAILED, "not HOST:PORT", address.c_str());
-  }
   auto connection = kj::heap<Connection>();
   Connection* raw = connection.get();
   connections.push_back(kj::mv(connection));
   auto connected =
-      io->provider->getNetwork()
-          .parseAddress(address.substr(0, colon), static_cast<kj::uint>(port))
-          .then([](kj::Own<kj::NetworkAddress> a) { return a->connect(); })
-          .then([this, raw, address](kj::Own<kj::AsyncIoStream> stream) {
-            raw->stream = kj::mv(stream);
-            return PresentToken(*raw->stream, token);
-          })
-          .then([this, raw, address](bool accepted) -> capnp::Capability::Client {
-            if (!accepted) {
-              services.erase(address);
-              return KJ_EXCEPTION(DISCONNECTED, "the node refused the cluster token",
-                                  address.c_str());
+      ConnectCluster(*io->provider, address, credentials, kConnectTimeout, "the node")
+          .then([this, raw, address](absl::StatusOr<kj::Own<kj::AsyncIoStream>> stream)
+                    -> capnp::Capability::Client {
+            if (!stream.ok()) {
+              services.erase(address);  // the next call tries again
+              return KJ_EXCEPTION(DISCONNECTED, std::string(stream.status().message()));
             }
+            raw->stream = *std::move(stream);
             raw->rpc = kj::heap<capnp::TwoPartyClient>(*raw->stream);
             tasks->add(raw->rpc->onDisconnect().then([this, address] { services.erase(address); }));
             return raw->rpc->bootstrap();
@@ -161,9 +153,10 @@ NodeService::Client NodeClients::State::Service(const std::string& address) {
   return service;
 }
 
-NodeClients::NodeClients(std::string token, uint32_t job) : state_(std::make_unique<State>()) {
+NodeClients::NodeClients(Credentials credentials, uint32_t job)
+    : state_(std::make_unique<State>()) {
   State* s = state_.get();
-  s->token = std::move(token);
+  s->credentials = std::move(credentials);
   s->job = job;
   s->loop = std::make_unique<EventLoopThread>(
       [s](kj::AsyncIoContext& io) {

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ray/cluster/cluster_stream.h"
 #include "ray/common/id.h"
 
 namespace ray::cluster {
@@ -37,7 +38,7 @@ struct NodeServiceHandlers {
 
 class NodeServer {
  public:
-  NodeServer(kj::AsyncIoContext& io, std::string token, absl::Duration handshake_timeout,
+  NodeServer(kj::AsyncIoContext& io, Credentials credentials, absl::Duration handshake_timeout,
              NodeServiceHandlers handlers);
   ~NodeServer();
   // Binds `host`:`port` (0: any free port); returns the port.
@@ -53,7 +54,7 @@ class NodeServer {
 class NodeClients {
  public:
   // A driver's clients: each node it reaches holds a session of `job` while it is connected.
-  NodeClients(std::string token, uint32_t job);
+  NodeClients(Credentials credentials, uint32_t job);
   ~NodeClients();  // drops the connections; calls not sent yet are dropped
 
   // Asks the node serving at `address`; `done` gets "" or why it failed (on the clients' thread).

@@ -48,18 +48,18 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(ClusterLinkOption
                                                                cluster::NodeEntry node,
                                                                Scheduler& scheduler) {
   std::unique_ptr<ClusterLink> link(new ClusterLink(scheduler));
-  auto client = cluster::HeadClient::Connect(options.address, options.token);
+  auto client = cluster::HeadClient::Connect(options.address, options.credentials);
   absl::Status status = client.status();
   if (client.ok()) {
     link->head_ = *std::move(client);
-    link->token_ = options.token;
+    link->credentials_ = options.credentials;
     node.address = link->head_->local_ip();
-    auto listener =
-        cluster::TokenListener::Start({.host = node.address,
-                                       .token = link->token_,
-                                       .handshake_timeout = cluster::HandshakeTimeoutFromEnv(),
-                                       .what = "worker connection"},
-                                      [&scheduler](int fd) { scheduler.AddConnection(fd); });
+    auto listener = cluster::ClusterSocketListener::Start(
+        {.host = node.address,
+         .credentials = link->credentials_,
+         .handshake_timeout = cluster::HandshakeTimeoutFromEnv(),
+         .what = "worker connection"},
+        [&scheduler](int fd) { scheduler.AddConnection(fd); });
     status = listener.status();
     if (listener.ok()) {
       link->workers_ = *std::move(listener);
@@ -67,14 +67,16 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(ClusterLinkOption
     }
   }
   if (status.ok()) {
-    auto objects = object_manager::ObjectServer::Start(
-        {.token = link->token_, .store_socket = options.store_socket, .host = node.address});
+    auto objects = object_manager::ObjectServer::Start({.credentials = link->credentials_,
+                                                        .store_socket = options.store_socket,
+                                                        .host = node.address});
     status = objects.status();
     if (objects.ok()) {
       link->objects_ = *std::move(objects);
       node.object_address = absl::StrCat(node.address, ":", link->objects_->port());
       link->puller_ = std::make_unique<object_manager::ObjectPuller>(
-          scheduler.store(), object_manager::ObjectPullerOptions{.token = link->token_});
+          scheduler.store(),
+          object_manager::ObjectPullerOptions{.credentials = link->credentials_});
     }
   }
   if (status.ok()) {
@@ -107,7 +109,7 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(ClusterLinkOption
   }
   link->argv_ = options.worker_argv.empty() ? CommandLine() : std::move(options.worker_argv);
   link->env_ = std::move(options.worker_env);
-  link->nodes_ = std::make_unique<cluster::NodeClients>(link->token_, options.job);
+  link->nodes_ = std::make_unique<cluster::NodeClients>(link->credentials_, options.job);
   ClusterLink* raw = link.get();
   scheduler.JoinCluster(ToClusterNode(node),
                         {.start_workers =

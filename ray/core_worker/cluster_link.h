@@ -15,9 +15,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "ray/cluster/cluster_socket.h"
 #include "ray/cluster/head_client.h"
 #include "ray/cluster/node_service.h"
-#include "ray/cluster/token_socket.h"
 #include "ray/node/scheduler.h"
 #include "ray/object_manager/object_puller.h"
 #include "ray/object_manager/object_server.h"
@@ -26,9 +26,9 @@ namespace ray::core {
 
 // Where and how a driver joins (ClusterLink::Join).
 struct ClusterLinkOptions {
-  std::string address;  // the head's HOST:PORT (ResolveAddress of what the user gave)
-  std::string token;    // the cluster's (FindToken)
-  uint32_t job = 0;     // the driver's (ray/common/id.h): nodes drop its objects when it is gone
+  std::string address;               // the head's HOST:PORT (ResolveAddress of what the user gave)
+  cluster::Credentials credentials;  // the cluster's token (FindToken), TLS from the env
+  uint32_t job = 0;  // the driver's (ray/common/id.h): nodes drop its objects when it is gone
   std::string store_socket;  // this node's store, which its object server serves to the others
   std::function<uint64_t()> store_used;  // for heartbeats
   // How nodes start the driver's workers (SessionOptions::remote_worker_argv/env).
@@ -59,12 +59,12 @@ class ClusterLink {
   void PollNodes();
 
   Scheduler& scheduler_;
-  std::string token_;
+  cluster::Credentials credentials_;
   std::string program_key_;
   std::vector<std::string> argv_;  // of the workers other nodes start
   std::vector<std::string> env_;
   std::unique_ptr<cluster::HeadClient> head_;
-  std::unique_ptr<cluster::TokenListener> workers_;
+  std::unique_ptr<cluster::ClusterSocketListener> workers_;
   std::unique_ptr<cluster::NodeClients> nodes_;
   std::unique_ptr<object_manager::ObjectServer> objects_;
   std::unique_ptr<object_manager::ObjectPuller> puller_;

@@ -163,24 +163,26 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
                                : DefaultStoreMemory(store::MemInfo("MemTotal") * 1024,
                                                     store::MemInfo("MemAvailable") * 1024);
   // In a cluster the node's workers copy objects from other nodes: they need the cluster's
-  // token, known before the zygote forks (so that its workers have it).
+  // credentials, known before the zygote forks (so that its workers have them).
   ClusterLinkOptions link_options;
   if (!options.address.empty()) {
     auto address = cluster::ResolveAddress(options.address);
     auto token = address.ok() ? cluster::FindToken(*address) : address.status();
-    if (!token.ok()) {
-      return absl::Status(token.status().code(),
+    auto credentials = token.ok() ? cluster::CredentialsFromEnv(*token) : token.status();
+    if (!credentials.ok()) {
+      return absl::Status(credentials.status().code(),
                           absl::StrCat("cannot join the cluster at ", options.address, ": ",
-                                       token.status().message()));
+                                       credentials.status().message()));
     }
     link_options = {.address = *address,
-                    .token = *token,
+                    .credentials = *credentials,
                     .job = job_,
                     .store_socket = store_socket,
                     .worker_argv = options.remote_worker_argv,
                     .worker_env = options.remote_worker_env};
   }
-  const std::string cluster_token = link_options.token;
+  const bool in_cluster = !options.address.empty();
+  const cluster::Credentials credentials = link_options.credentials;
   auto zygote = Zygote::Start(
       [=](int ready_fd) {
         int log = open(store_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -192,7 +194,7 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
       },
       [=](int fd) {
         if (options.worker_command_line_title) SetProcessTitle("ray::worker", true);
-        if (!cluster_token.empty()) return RunClusterWorker(fd, store_socket, cluster_token, "");
+        if (in_cluster) return RunClusterWorker(fd, store_socket, credentials, "");
         return RunWorker(fd, store_socket);
       },
       session_dir_);

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "ray/cluster/token_socket.h"
+#include "ray/cluster/cluster_socket.h"
 #include "ray/core_worker/core_runtime.h"
 #include "ray/core_worker/worker.h"
 #include "ray/node/zygote.h"
@@ -29,20 +29,21 @@ void RunIfRemoteWorker() {
   if (scheduler.empty()) return;
   const std::string node_id = Env(kWorkerNodeIdEnv);
   const std::string store = Env(kWorkerStoreEnv);
-  const std::string token = Env("RAY_AUTH_TOKEN");
   SetProcessTitle("ray::worker", /*command_line=*/false);
-  auto fd = cluster::ConnectWithToken(scheduler, token);
+  auto credentials = cluster::CredentialsFromEnv(Env("RAY_AUTH_TOKEN"));
+  auto fd = credentials.ok() ? cluster::ConnectClusterSocket(scheduler, *credentials)
+                             : absl::StatusOr<int>(credentials.status());
   if (!fd.ok()) {
     fprintf(stderr, "ray worker %d: %s\n", getpid(), std::string(fd.status().message()).c_str());
     _exit(1);
   }
   SetThisNodeId(node_id);
   // Not run: the program's exit handlers and static destructors (it never left its Init).
-  _exit(RunClusterWorker(*fd, store, token, node_id));
+  _exit(RunClusterWorker(*fd, store, *credentials, node_id));
 }
 
-int RunClusterWorker(int scheduler_fd, const std::string& store_socket, const std::string& token,
-                     const std::string& node_id) {
+int RunClusterWorker(int scheduler_fd, const std::string& store_socket,
+                     const cluster::Credentials& credentials, const std::string& node_id) {
   // Objects other nodes hold are copied into this node's store before they are read.
   auto copies_store = store::StoreClient::Connect(store_socket, {.name = "worker copies"});
   if (!copies_store.ok()) {
@@ -51,7 +52,7 @@ int RunClusterWorker(int scheduler_fd, const std::string& store_socket, const st
     close(scheduler_fd);
     return 1;
   }
-  object_manager::ObjectPuller puller(**copies_store, {.token = token});
+  object_manager::ObjectPuller puller(**copies_store, {.credentials = credentials});
   RemoteWorkerOptions remote{
       .node_id = node_id,
       .copy = [&puller](const ObjectID& id, const std::string& source, bool for_get) {

@@ -1,12 +1,14 @@
 // A worker on a node other than its scheduler's. The node (ray/cli) starts the driver's own
 // program, fetched by build-id (ray/cluster/program_image.h), with the environment below; the
 // program enters worker mode when it calls ray::Init (ray.init): it connects to its scheduler,
-// presents the cluster token, serves tasks as a local worker does, and exits when the scheduler
-// goes. What the program does before Init runs in each such worker too.
+// opens the connection with the cluster's credentials (the token, TLS if on), serves tasks as a
+// local worker does, and exits when the scheduler goes. What the program does before Init runs in
+// each such worker too.
 #pragma once
 
 #include <string>
 
+#include "ray/cluster/cluster_stream.h"
 #include "ray/core_worker/remote_worker_env.h"
 
 namespace ray::core {
@@ -17,9 +19,9 @@ void RunIfRemoteWorker();
 
 // A worker of a driver in a cluster, on any node (the driver's own included): RunWorker, with
 // the objects only other nodes' stores hold copied into this node's store first (their object
-// servers take `token`). `node_id`: to name to the scheduler, "" for a worker of the driver's
+// servers take `credentials`). `node_id`: to name to the scheduler, "" for a worker of the driver's
 // node (the scheduler knows it). Returns the exit code.
-int RunClusterWorker(int scheduler_fd, const std::string& store_socket, const std::string& token,
-                     const std::string& node_id);
+int RunClusterWorker(int scheduler_fd, const std::string& store_socket,
+                     const cluster::Credentials& credentials, const std::string& node_id);
 
 }  // namespace ray::core

@@ -13,7 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "ray/cluster/handshake.h"
+#include "ray/cluster/cluster_stream.h"
 #include "ray/common/capnp_bytes.h"
 #include "ray/common/event_loop_thread.h"
 #include "ray/object_manager/pull_queue.h"
@@ -97,7 +97,8 @@ struct ObjectPuller::Loop : public kj::TaskSet::ErrorHandler {
   void Shutdown();
   kj::Promise<ConnectResult> Connect(const std::string& address);
   kj::Promise<ConnectResult> Ready(const std::string& address, Connection& c);
-  absl::Status Accepted(Connection& c, const std::string& address, bool accepted);
+  absl::Status Accepted(Connection& c, const std::string& address,
+                        kj::Own<kj::AsyncIoStream> stream);
   void Forget(const std::string& address, uint64_t connection);
   void Start(Transfer& t);
   void Opened(uint64_t serial, capnp::Response<ObjectTransfer::OpenResults>& response);
@@ -181,32 +182,12 @@ kj::Promise<ConnectResult> ObjectPuller::Loop::Connect(const std::string& addres
   Connection* c = owned.get();
   c->serial = ++serials;
   ++connections_opened;
-  // `c` owns this chain, so it outlives every step.
-  auto connected =
-      io->provider->getNetwork()
-          .parseAddress(address)
-          .then([](kj::Own<kj::NetworkAddress> server) {
-            return server->connect().attach(kj::mv(server));
-          })
-          .then([this, c](kj::Own<kj::AsyncIoStream> stream) {
-            c->stream = kj::mv(stream);
-            return cluster::PresentToken(*c->stream, options.token);
-          })
-          .then([this, c, address](bool accepted) { return Accepted(*c, address, accepted); },
-                [address](kj::Exception&& e) {
-                  return absl::UnavailableError(absl::StrCat("cannot reach the object server at ",
-                                                             address, ": ",
-                                                             e.getDescription().cStr()));
-                });
-  auto limit = absl::ToInt64Nanoseconds(options.connect_timeout) * kj::NANOSECONDS;
-  auto timeout = options.connect_timeout;
   auto bounded =
-      io->provider->getTimer()
-          .timeoutAfter(limit, kj::mv(connected))
-          .catch_([address, timeout](kj::Exception&&) -> absl::Status {
-            return absl::UnavailableError(absl::StrCat("cannot reach the object server at ",
-                                                       address, " within ",
-                                                       absl::FormatDuration(timeout)));
+      cluster::ConnectCluster(*io->provider, address, options.credentials, options.connect_timeout,
+                              "the object server")
+          .then([this, c, address](absl::StatusOr<kj::Own<kj::AsyncIoStream>> stream) {
+            if (!stream.ok()) return stream.status();
+            return Accepted(*c, address, *std::move(stream));
           })
           .then([this, address, serial = c->serial](absl::Status result) {
             if (!result.ok()) {
@@ -232,11 +213,8 @@ kj::Promise<ConnectResult> ObjectPuller::Loop::Ready(const std::string& address,
 }
 
 absl::Status ObjectPuller::Loop::Accepted(Connection& c, const std::string& address,
-                                          bool accepted) {
-  if (!accepted) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("the object server at ", address, " refused the cluster token"));
-  }
+                                          kj::Own<kj::AsyncIoStream> stream) {
+  c.stream = kj::mv(stream);
   c.rpc = kj::heap<capnp::TwoPartyClient>(*c.stream);
   c.server = c.rpc->bootstrap().castAs<ObjectTransfer>();
   tasks->add(

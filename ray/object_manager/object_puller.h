@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "ray/cluster/cluster_stream.h"
 #include "ray/common/id.h"
 #include "ray/store/client.h"
 #include "ray/store/object_options.h"
@@ -23,13 +24,13 @@ namespace ray::object_manager {
 enum class PullPriority { kGet = 0, kWait = 1, kTaskArgument = 2 };
 
 struct ObjectPullerOptions {
-  std::string token;  // the cluster token, presented on every connection
+  cluster::Credentials credentials;  // presented on every connection
   // Bytes asked for in one read (at most rpc::transfer::MAX_READ_BYTES).
   uint32_t chunk_bytes = 4 << 20;
   // Bytes asked for and not yet written into the store, over all transfers: what the puller
   // buffers at most (one chunk more when a single chunk is larger).
   uint64_t max_bytes_in_flight = 64 << 20;
-  // A source that cannot be reached (connected and the token accepted) within this fails.
+  // A source that cannot be reached (connected, TLS and the token accepted) within this fails.
   absl::Duration connect_timeout = absl::Seconds(5);
   // How the copies are kept in the local store.
   store::ObjectOptions object_options;
@@ -61,7 +62,7 @@ class ObjectPuller {
   //
   // Errors: NotFound (the source does not have it sealed), Unavailable naming the source (it
   // cannot be reached or the connection broke; nothing of the object stays in the local store),
-  // PermissionDenied (the source refused the token), DeadlineExceeded, the store's errors on
+  // PermissionDenied (the source refused the token or TLS), DeadlineExceeded, the store's errors on
   // creating the object (ResourceExhausted: full), Cancelled (the puller is being destroyed).
   absl::Status Pull(const ObjectID& id, const std::string& source_address, PullPriority priority,
                     absl::Time deadline = absl::InfiniteFuture());

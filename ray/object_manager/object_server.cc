@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "ray/cluster/handshake.h"
+#include "ray/cluster/cluster_stream.h"
 #include "ray/common/capnp_bytes.h"
 #include "ray/common/id.h"
 #include "ray/faults/fault_injection.h"
@@ -147,21 +147,13 @@ kj::Promise<void> ObjectServer::State::AcceptLoop() {
 }
 
 void ObjectServer::State::Serve(kj::Own<kj::AsyncIoStream> stream) {
-  std::string peer = cluster::PeerName(*stream);
-  auto check = io->provider->getTimer().timeoutAfter(
-      absl::ToInt64Nanoseconds(options.handshake_timeout) * kj::NANOSECONDS,
-      cluster::AcceptToken(*stream, options.token));
-  auto checked = check.catch_([](kj::Exception&& e) {
-    return std::string(e.getType() == kj::Exception::Type::OVERLOADED
-                           ? "no cluster token in time"
-                           : "the connection failed before presenting a token");
-  });
-  handshakes->add(checked.then([this, peer, stream = kj::mv(stream)](std::string refusal) mutable {
-    if (!refusal.empty()) {
-      Log(absl::StrCat("closed the connection from ", peer, ": ", refusal));
-      return;  // dropping the stream closes it
+  auto opened = cluster::AcceptCluster(io->provider->getTimer(), kj::mv(stream),
+                                       options.credentials, options.handshake_timeout,
+                                       [this](const std::string& line) { Log(line); });
+  handshakes->add(opened.then([this](kj::Maybe<kj::Own<kj::AsyncIoStream>> accepted) {
+    KJ_IF_MAYBE (s, accepted) {
+      rpc->accept(kj::mv(*s));
     }
-    rpc->accept(kj::mv(stream));
   }));
 }
 

@@ -1,7 +1,8 @@
 // Serves the sealed objects of this node's store to other nodes' pullers (object_puller.h)
-// over TCP: each connection presents the cluster token first (ray/cluster/handshake.h), then
-// speaks Cap'n Proto RPC with ObjectTransfer (ray/rpc/object_transfer.capnp) as bootstrap.
-// A connection with a wrong or missing token, or that sends garbage, is closed and logged; the
+// over TCP: each connection opens with the cluster's credentials (ray/cluster/cluster_stream.h:
+// TLS if on, the token), then speaks Cap'n Proto RPC with ObjectTransfer
+// (ray/rpc/object_transfer.capnp) as bootstrap. A connection that fails to open (a wrong or
+// missing token, no TLS where TLS is on), or that sends garbage, is closed and logged; the
 // server keeps serving the others. Runs on a thread of its own with its own KJ event loop, so
 // a node daemon and a driver can both embed it.
 #pragma once
@@ -12,15 +13,16 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ray/cluster/cluster_stream.h"
 
 namespace ray::object_manager {
 
 struct ObjectServerOptions {
-  std::string token;         // what every connection must present first
-  std::string store_socket;  // the local store, which the server connects to as a client
+  cluster::Credentials credentials;  // what every connection must open with
+  std::string store_socket;          // the local store, which the server connects to as a client
   std::string host = "0.0.0.0";
   int port = 0;  // 0: any free port (ObjectServer::port() says which)
-  // A connection that has not presented its token by then is closed.
+  // A connection that has not opened (TLS, the token) by then is closed.
   absl::Duration handshake_timeout = absl::Seconds(5);
   // Where refused connections are reported (on the server's thread; never with the token).
   // Unset: a line on stderr.

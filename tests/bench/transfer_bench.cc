@@ -72,7 +72,7 @@ pid_t ForkServer(const std::string& store_socket, int* port) {
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     ObjectServerOptions options;
-    options.token = kToken;
+    options.credentials.token = kToken;
     options.store_socket = store_socket;
     options.host = "127.0.0.1";
     auto server = ObjectServer::Start(options);
@@ -186,7 +186,7 @@ int Main(int argc, char** argv) {
   auto client_b = store::StoreClient::Connect(store_b.socket_path());
   if (!client_a.ok() || !client_b.ok()) Die("cannot connect to the stores");
   ObjectPullerOptions options;
-  options.token = kToken;
+  options.credentials.token = kToken;
   options.chunk_bytes = static_cast<uint32_t>(chunk_mib << 20);
   options.max_bytes_in_flight = inflight_mib << 20;
   ObjectPuller puller(**client_b, options);

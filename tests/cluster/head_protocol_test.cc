@@ -65,7 +65,7 @@ TEST_F(HeadProtocolTest, ConnectionsWithoutTheTokenAreClosedAndTheHeadKeepsServi
   EXPECT_EQ(log.find(token_), std::string::npos) << "the head logged its token";
 
   // The head still serves a client with the token.
-  auto client = cluster::HeadClient::Connect(address_, token_);
+  auto client = cluster::HeadClient::Connect(address_, {.token = token_});
   ASSERT_TRUE(client.ok()) << client.status();
   auto nodes = (*client)->Nodes();
   ASSERT_TRUE(nodes.ok()) << nodes.status();
@@ -73,12 +73,12 @@ TEST_F(HeadProtocolTest, ConnectionsWithoutTheTokenAreClosedAndTheHeadKeepsServi
   EXPECT_EQ((*nodes)[0].node_id, head_.id);
   EXPECT_TRUE((*nodes)[0].is_head);
 
-  auto refused = cluster::HeadClient::Connect(address_, wrong);
+  auto refused = cluster::HeadClient::Connect(address_, {.token = wrong});
   EXPECT_TRUE(absl::IsPermissionDenied(refused.status())) << refused.status();
 }
 
 TEST_F(HeadProtocolTest, VersionMismatchIsRefusedNamingBothVersions) {
-  auto client = cluster::HeadClient::Connect(address_, token_);
+  auto client = cluster::HeadClient::Connect(address_, {.token = token_});
   ASSERT_TRUE(client.ok()) << client.status();
   absl::Status protocol = (*client)->Join(Node("0001"), {.protocol_version = 99});
   EXPECT_TRUE(absl::IsFailedPrecondition(protocol)) << protocol;
@@ -94,10 +94,10 @@ TEST_F(HeadProtocolTest, VersionMismatchIsRefusedNamingBothVersions) {
 }
 
 TEST_F(HeadProtocolTest, ANodeIdJoinsOnceAndItsDisconnectMakesItDead) {
-  auto first = cluster::HeadClient::Connect(address_, token_);
+  auto first = cluster::HeadClient::Connect(address_, {.token = token_});
   ASSERT_TRUE(first.ok()) << first.status();
   ASSERT_TRUE((*first)->Join(Node("00aa")).ok());
-  auto second = cluster::HeadClient::Connect(address_, token_);
+  auto second = cluster::HeadClient::Connect(address_, {.token = token_});
   ASSERT_TRUE(second.ok()) << second.status();
   absl::Status twice = (*second)->Join(Node("00aa"));
   EXPECT_TRUE(absl::IsFailedPrecondition(twice)) << twice;

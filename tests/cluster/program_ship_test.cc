@@ -64,7 +64,7 @@ class ProgramShipTest : public RayCliTest {
     auto token = cluster::FindToken(address_);
     ASSERT_TRUE(token.ok()) << token.status();
     token_ = *token;
-    auto client = cluster::HeadClient::Connect(address_, token_);
+    auto client = cluster::HeadClient::Connect(address_, {.token = token_});
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = *std::move(client);
     auto image = cluster::CurrentProgram();
@@ -270,7 +270,8 @@ int SendHalfAnUpload(const std::string& address, const std::string& token) {
                       return head->connect().attach(kj::mv(head));
                     })
                     .wait(io.waitScope);
-  if (!cluster::PresentToken(*stream, token).wait(io.waitScope)) return 1;
+  if (cluster::PresentToken(*stream, token).wait(io.waitScope) != cluster::TokenAnswer::kAccepted)
+    return 1;
   capnp::TwoPartyClient connection(*stream);
   auto head = connection.bootstrap().castAs<rpc::cluster::ClusterHead>();
   std::string exe = ReadAll("/proc/self/exe");
@@ -302,7 +303,7 @@ int RunForATest() {
   if (const char* fetch = getenv("RAY_SHIP_TEST_FETCH")) {
     std::vector<std::string> args = absl::StrSplit(fetch, ' ');  // address token key cache
     if (args.size() != 4) return 2;
-    auto client = cluster::HeadClient::Connect(args[0], args[1]);
+    auto client = cluster::HeadClient::Connect(args[0], {.token = args[1]});
     if (!client.ok()) return 1;
     auto local = (*client)->FetchProgram(args[2], args[3]);
     if (!local.ok()) {

@@ -162,7 +162,7 @@ TEST_F(RemoteTasksTest, TheGraphAndTimelineShowWhereEachTaskRan) {
 TEST_F(RemoteTasksTest, BadInputOnANodesPortsEndsThatConnectionOnly) {
   auto token = cluster::FindToken(address_);
   ASSERT_TRUE(token.ok());
-  auto head = cluster::HeadClient::Connect(address_, *token);
+  auto head = cluster::HeadClient::Connect(address_, {.token = *token});
   ASSERT_TRUE(head.ok());
   auto nodes = (*head)->Nodes();
   ASSERT_TRUE(nodes.ok());

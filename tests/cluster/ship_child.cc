@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "ship_child: %s\n", image.status().ToString().c_str());
     return 1;
   }
-  auto client = ray::cluster::HeadClient::Connect(argv[1], argv[2]);
+  auto client = ray::cluster::HeadClient::Connect(argv[1], {.token = argv[2]});
   absl::Status status = client.ok() ? (*client)->UploadProgram(*image) : client.status();
   if (!status.ok()) {
     fprintf(stderr, "ship_child: %s\n", status.ToString().c_str());

@@ -28,7 +28,7 @@ constexpr uint64_t kMiB = 1 << 20;
 
 ObjectServerOptions ServerOptions(const StoreProcess& store) {
   ObjectServerOptions options;
-  options.token = kToken;
+  options.credentials.token = kToken;
   options.store_socket = store.socket_path();
   options.host = "127.0.0.1";
   return options;
@@ -87,7 +87,7 @@ class TransferFaultsTest : public ::testing::Test {
 
   std::unique_ptr<ObjectPuller> MakePuller() {
     ObjectPullerOptions options;
-    options.token = kToken;
+    options.credentials.token = kToken;
     options.chunk_bytes = 1 * kMiB;
     options.max_bytes_in_flight = 4 * kMiB;
     return std::make_unique<ObjectPuller>(*client_b_, options);

@@ -40,7 +40,7 @@ class TransferTest : public ::testing::Test {
     client_b_ = ConnectTo(store_b_);
     ASSERT_TRUE(client_a_ && client_b_);
     ObjectServerOptions options;
-    options.token = kToken;
+    options.credentials.token = kToken;
     options.store_socket = store_a_.socket_path();
     options.host = "127.0.0.1";
     options.handshake_timeout = absl::Seconds(1);
@@ -57,7 +57,7 @@ class TransferTest : public ::testing::Test {
 
   std::unique_ptr<ObjectPuller> MakePuller(const std::string& token) {
     ObjectPullerOptions options;
-    options.token = token;
+    options.credentials.token = token;
     return std::make_unique<ObjectPuller>(*client_b_, options);
   }
 
@@ -157,7 +157,7 @@ TEST_F(TransferTest, TwoClientsOfOneStorePullingOneObjectMakeOneCopy) {
   auto other_client = ConnectTo(store_b_);
   ASSERT_TRUE(other_client);
   ObjectPullerOptions options;
-  options.token = kToken;
+  options.credentials.token = kToken;
   ObjectPuller other(*other_client, options);
   absl::Status mine, theirs;
   std::thread thread([&] { theirs = other.Pull(id, source_, PullPriority::kGet, Bound()); });
@@ -176,7 +176,8 @@ TEST_F(TransferTest, AnOpenReaderKeepsItsObjectThroughADelete) {
   auto io = kj::setupAsyncIo();
   auto address = io.provider->getNetwork().parseAddress(source_).wait(io.waitScope);
   auto stream = address->connect().wait(io.waitScope);
-  ASSERT_TRUE(cluster::PresentToken(*stream, kToken).wait(io.waitScope));
+  ASSERT_EQ(cluster::PresentToken(*stream, kToken).wait(io.waitScope),
+            cluster::TokenAnswer::kAccepted);
   capnp::TwoPartyClient rpc(*stream);
   auto server = rpc.bootstrap().castAs<rpc::transfer::ObjectTransfer>();
   auto open = server.openRequest();
@@ -214,7 +215,7 @@ TEST_F(TransferTest, AnOpenReaderKeepsItsObjectThroughADelete) {
 
 TEST_F(TransferTest, ManyObjectsAtOnceWithinTheBudget) {
   ObjectPullerOptions options;
-  options.token = kToken;
+  options.credentials.token = kToken;
   options.chunk_bytes = 1 * kMiB;
   options.max_bytes_in_flight = 6 * kMiB;
   ObjectPuller puller(*client_b_, options);
@@ -323,7 +324,8 @@ TEST_F(TransferTest, GarbageAndVanishingClientsLeaveTheServerServing) {
     auto io = kj::setupAsyncIo();
     auto address = io.provider->getNetwork().parseAddress(source_).wait(io.waitScope);
     auto stream = address->connect().wait(io.waitScope);
-    ASSERT_TRUE(cluster::PresentToken(*stream, kToken).wait(io.waitScope));
+    ASSERT_EQ(cluster::PresentToken(*stream, kToken).wait(io.waitScope),
+              cluster::TokenAnswer::kAccepted);
     capnp::TwoPartyClient rpc(*stream);
     auto server = rpc.bootstrap().castAs<rpc::transfer::ObjectTransfer>();
     auto open = server.openRequest();

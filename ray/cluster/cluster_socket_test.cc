@@ -1,4 +1,4 @@
-#include "ray/cluster/token_socket.h"
+#include "ray/cluster/cluster_socket.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -29,12 +29,13 @@ int ConnectSilently(int port) {
 
 // Clients arriving while others are still in their handshake (a silent one here) are each
 // answered: a new connection is read only once it has been polled.
-TEST(TokenListenerTest, EveryClientWithTheTokenIsAcceptedWhileOthersAreSilent) {
+TEST(ClusterSocketListenerTest, EveryClientWithTheTokenIsAcceptedWhileOthersAreSilent) {
   std::atomic<int> handed_over{0};
-  auto listener = TokenListener::Start({.token = "secret", .what = "test connection"}, [&](int fd) {
-    ++handed_over;
-    close(fd);
-  });
+  auto listener = ClusterSocketListener::Start(
+      {.credentials = {.token = "secret"}, .what = "test connection"}, [&](int fd) {
+        ++handed_over;
+        close(fd);
+      });
   ASSERT_TRUE(listener.ok()) << listener.status();
   const int port = (*listener)->port();
   int silent = ConnectSilently(port);
@@ -43,7 +44,7 @@ TEST(TokenListenerTest, EveryClientWithTheTokenIsAcceptedWhileOthersAreSilent) {
   std::vector<std::thread> clients;
   for (int i = 0; i < kClients; ++i) {
     clients.emplace_back([&] {
-      auto fd = ConnectWithToken(absl::StrCat("127.0.0.1:", port), "secret");
+      auto fd = ConnectClusterSocket(absl::StrCat("127.0.0.1:", port), {.token = "secret"});
       EXPECT_TRUE(fd.ok()) << fd.status();
       if (fd.ok()) {
         ++accepted;
@@ -57,14 +58,16 @@ TEST(TokenListenerTest, EveryClientWithTheTokenIsAcceptedWhileOthersAreSilent) {
   close(silent);
 }
 
-TEST(TokenListenerTest, AWrongTokenIsRefused) {
+TEST(ClusterSocketListenerTest, AWrongTokenIsRefused) {
   std::atomic<int> handed_over{0};
-  auto listener = TokenListener::Start({.token = "secret", .what = "test connection"}, [&](int fd) {
-    ++handed_over;
-    close(fd);
-  });
+  auto listener = ClusterSocketListener::Start(
+      {.credentials = {.token = "secret"}, .what = "test connection"}, [&](int fd) {
+        ++handed_over;
+        close(fd);
+      });
   ASSERT_TRUE(listener.ok()) << listener.status();
-  auto fd = ConnectWithToken(absl::StrCat("127.0.0.1:", (*listener)->port()), "not-it");
+  auto fd =
+      ConnectClusterSocket(absl::StrCat("127.0.0.1:", (*listener)->port()), {.token = "not-it"});
   EXPECT_EQ(fd.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(handed_over.load(), 0);
 }

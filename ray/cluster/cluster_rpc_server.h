@@ -1,7 +1,7 @@
-// Serves a Cap'n Proto bootstrap capability over TCP to the connections that present the cluster
-// token first (handshake.h); any other is closed, and a line saying why goes to stderr (never
-// the token). Runs on the calling thread's KJ event loop. The head (cluster.capnp) and each node
-// (node.capnp) serve this way.
+// Serves a Cap'n Proto bootstrap capability over TCP to the connections that open with the
+// cluster's credentials (cluster_stream.h: TLS if on, the token); any other is closed, and a line
+// saying why goes to stderr (never the token). Runs on the calling thread's KJ event loop. The head
+// (cluster.capnp) and each node (node.capnp) serve this way.
 #pragma once
 
 #include <capnp/capability.h>
@@ -12,14 +12,16 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ray/cluster/cluster_stream.h"
 
 namespace ray::cluster {
 
-class TokenRpcServer : private kj::TaskSet::ErrorHandler {
+class ClusterRpcServer : private kj::TaskSet::ErrorHandler {
  public:
   // `log_prefix` starts its log lines ("ray head").
-  TokenRpcServer(kj::AsyncIoContext& io, capnp::Capability::Client bootstrap, std::string token,
-                 absl::Duration handshake_timeout, std::string log_prefix);
+  ClusterRpcServer(kj::AsyncIoContext& io, capnp::Capability::Client bootstrap,
+                   Credentials credentials, absl::Duration handshake_timeout,
+                   std::string log_prefix);
 
   // Binds `host`:`port` (port 0: any free one); returns the port.
   absl::StatusOr<int> Listen(const std::string& host, int port);
@@ -35,7 +37,7 @@ class TokenRpcServer : private kj::TaskSet::ErrorHandler {
 
   kj::AsyncIoContext& io_;
   capnp::TwoPartyServer rpc_;
-  const std::string token_;
+  const Credentials credentials_;
   const absl::Duration handshake_timeout_;
   const std::string log_prefix_;
   kj::Own<kj::ConnectionReceiver> listener_;
