@@ -152,6 +152,7 @@ class RayCliTest : public ::testing::Test {
     double num_cpus = 1;
     std::string resources;  // a JSON object, "" for none
     std::string object_store_memory = "32M";
+    std::vector<std::string> flags;  // more `ray start` flags
   };
   StartedNode AddNode(const NodeSpec& spec) {
     std::vector<std::string> args = {address_.empty() ? "--head" : "--address=" + address_};
@@ -159,6 +160,7 @@ class RayCliTest : public ::testing::Test {
     args.push_back(absl::StrCat("--num-cpus=", spec.num_cpus));
     if (!spec.resources.empty()) args.push_back("--resources=" + spec.resources);
     args.push_back("--object-store-memory=" + spec.object_store_memory);
+    args.insert(args.end(), spec.flags.begin(), spec.flags.end());
     return Start(args);
   }
   // Stops `node`: SIGTERM (it leaves the cluster, its store and workers end with it) or SIGKILL
