@@ -1,7 +1,9 @@
 #include "ray/cli/worker_launcher.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,7 +19,21 @@ extern char** environ;
 
 namespace ray::cli {
 
-WorkerLauncher::WorkerLauncher(WorkerLauncherOptions options) : options_(std::move(options)) {
+namespace {
+
+// The descriptor number a worker's end of its ready pipe has (kWorkerReadyFdEnv).
+constexpr int kReadyFd = 3;
+
+int PollMs(absl::Time deadline) {
+  absl::Duration left = deadline - absl::Now();
+  if (left <= absl::ZeroDuration()) return 0;
+  return static_cast<int>(absl::ToInt64Milliseconds(left)) + 1;
+}
+
+}  // namespace
+
+WorkerLauncher::WorkerLauncher(WorkerLauncherOptions options)
+    : options_(std::move(options)), wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -26,35 +42,101 @@ WorkerLauncher::~WorkerLauncher() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
+  Wake();
   thread_.join();
+  close(wake_fd_);
+}
+
+void WorkerLauncher::Wake() {
+  uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof(one));
 }
 
 void WorkerLauncher::Launch(cluster::WorkerStartRequest request,
                             std::function<void(const std::string&)> done) {
-  absl::MutexLock lock(&mu_);
-  jobs_.push_back({std::move(request), std::move(done)});
+  {
+    absl::MutexLock lock(&mu_);
+    jobs_.push_back({std::move(request), std::move(done)});
+  }
+  Wake();
 }
 
 void WorkerLauncher::StopJob(uint32_t job) {
-  absl::MutexLock lock(&mu_);
-  jobs_to_stop_.push_back(job);
+  {
+    absl::MutexLock lock(&mu_);
+    jobs_to_stop_.push_back(job);
+  }
+  Wake();
 }
 
 void WorkerLauncher::Run() {
   while (true) {
+    // Until work is queued, a worker says something, a start's deadline, or a second (to reap).
+    std::vector<pollfd> fds = {{wake_fd_, POLLIN, 0}};
+    absl::Time next = absl::Now() + absl::Seconds(1);
+    for (const Starting& s : starting_) {
+      next = std::min(next, s.deadline);
+      for (int fd : s.pipes) {
+        if (fd >= 0) fds.push_back({fd, POLLIN, 0});
+      }
+    }
+    if (poll(fds.data(), fds.size(), PollMs(next)) < 0 && errno != EINTR) break;
+    uint64_t count;
+    (void)!read(wake_fd_, &count, sizeof(count));
     std::deque<Job> jobs;
     std::vector<uint32_t> stop;
     {
       absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || !jobs_.empty() || !jobs_to_stop_.empty();
-      };
-      mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(1));
       if (stopping_) break;
       jobs.swap(jobs_);
       stop.swap(jobs_to_stop_);
     }
-    for (Job& job : jobs) job.done(Start(job.request));
+    // What the workers said; a start ends when each has closed its pipe, or at its deadline.
+    for (Starting& s : starting_) {
+      for (size_t i = 0; i < s.pipes.size(); ++i) {
+        if (s.pipes[i] < 0) continue;
+        char buffer[512];
+        ssize_t n = read(s.pipes[i], buffer, sizeof(buffer));
+        if (n > 0) s.said[i].append(buffer, std::min<size_t>(n, 4096 - s.said[i].size()));
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+          close(s.pipes[i]);
+          s.pipes[i] = -1;
+        }
+      }
+    }
+    std::erase_if(starting_, [this](Starting& s) {
+      bool all_said = std::all_of(s.pipes.begin(), s.pipes.end(), [](int fd) { return fd < 0; });
+      if (!all_said && absl::Now() < s.deadline) return false;
+      std::string error;
+      for (size_t i = 0; i < s.pipes.size() && error.empty(); ++i) {
+        if (s.said[i] == core::kWorkerReached) continue;
+        if (s.pipes[i] >= 0) {
+          error = absl::StrCat("a worker did not reach the driver within ",
+                               absl::FormatDuration(options_.ready_timeout), " (see ",
+                               options_.log_path, ")");
+        } else if (s.said[i].empty()) {
+          error = absl::StrCat("a worker exited before it reached the driver (see ",
+                               options_.log_path, ")");
+        } else {
+          error = absl::StrCat("a worker could not reach the driver: ", s.said[i]);
+        }
+      }
+      for (int fd : s.pipes) {
+        if (fd >= 0) close(fd);
+      }
+      s.done(error);
+      return true;
+    });
+    for (Job& job : jobs) {
+      absl::StatusOr<std::vector<int>> pipes = Start(job.request);
+      if (!pipes.ok()) {
+        job.done(std::string(pipes.status().message()));
+        continue;
+      }
+      std::vector<std::string> said(pipes->size());
+      starting_.push_back({*std::move(pipes), std::move(said), absl::Now() + options_.ready_timeout,
+                           std::move(job.done)});
+    }
     for (const Child& child : children_) {
       if (std::find(stop.begin(), stop.end(), child.job) != stop.end()) kill(child.pid, SIGKILL);
     }
@@ -62,15 +144,21 @@ void WorkerLauncher::Run() {
       return waitpid(child.pid, nullptr, WNOHANG) == child.pid;
     });
   }
+  for (Starting& s : starting_) {
+    for (int fd : s.pipes) {
+      if (fd >= 0) close(fd);
+    }
+  }
   for (const Child& child : children_) kill(child.pid, SIGTERM);
   for (const Child& child : children_) waitpid(child.pid, nullptr, 0);
 }
 
-std::string WorkerLauncher::Start(const cluster::WorkerStartRequest& request) {
+absl::StatusOr<std::vector<int>> WorkerLauncher::Start(const cluster::WorkerStartRequest& request) {
   absl::StatusOr<cluster::LocalProgram> program = options_.fetch_program(request.program_key);
   if (!program.ok()) {
-    return absl::StrCat("cannot fetch the program ", request.program_key, ": ",
-                        program.status().message());
+    return absl::Status(program.status().code(),
+                        absl::StrCat("cannot fetch the program ", request.program_key, ": ",
+                                     program.status().message()));
   }
   // Everything the child needs is made before the fork (it may only exec after it).
   std::vector<std::string> env_strings;
@@ -100,6 +188,7 @@ std::string WorkerLauncher::Start(const cluster::WorkerStartRequest& request) {
   env_strings.push_back(absl::StrCat(core::kWorkerStoreEnv, "=", options_.store_socket));
   env_strings.push_back(absl::StrCat("RAY_AUTH_TOKEN=", options_.credentials.token));
   env_strings.push_back(absl::StrCat("LD_LIBRARY_PATH=", program->library_dir));
+  env_strings.push_back(absl::StrCat(core::kWorkerReadyFdEnv, "=", kReadyFd));
   std::vector<char*> envp;
   for (std::string& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
@@ -111,11 +200,20 @@ std::string WorkerLauncher::Start(const cluster::WorkerStartRequest& request) {
   int log = open(options_.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   const char* path = program->executable.c_str();
   pid_t parent = getpid();
-  for (int i = 0; i < request.count; ++i) {
+  std::vector<int> pipes;
+  absl::Status status;
+  for (int i = 0; i < request.count && status.ok(); ++i) {
+    int ready[2];
+    if (pipe2(ready, O_CLOEXEC) != 0) {
+      status = absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
+      break;
+    }
     pid_t pid = fork();
     if (pid < 0) {
-      if (log >= 0) close(log);
-      return absl::StrCat("fork: ", std::strerror(errno));
+      status = absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
+      close(ready[0]);
+      close(ready[1]);
+      break;
     }
     if (pid == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -126,13 +224,26 @@ std::string WorkerLauncher::Start(const cluster::WorkerStartRequest& request) {
         dup2(log, STDOUT_FILENO);
         dup2(log, STDERR_FILENO);
       }
+      // dup2 leaves the copy open across exec; the same number keeps its close-on-exec flag.
+      if (ready[1] == kReadyFd) {
+        fcntl(kReadyFd, F_SETFD, 0);
+      } else {
+        dup2(ready[1], kReadyFd);
+      }
       execve(path, argv.data(), envp.data());
       _exit(127);
     }
+    close(ready[1]);
+    fcntl(ready[0], F_SETFL, O_NONBLOCK);
+    pipes.push_back(ready[0]);
     children_.push_back({pid, request.job});
   }
   if (log >= 0) close(log);
-  return "";
+  if (!status.ok()) {
+    for (int fd : pipes) close(fd);
+    return status;
+  }
+  return pipes;
 }
 
 }  // namespace ray::cli

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "ray/cluster/cluster_socket.h"
 #include "ray/core_worker/core_runtime.h"
 #include "ray/core_worker/worker.h"
@@ -22,6 +23,15 @@ std::string Env(const char* name) {
   return value == nullptr ? "" : value;
 }
 
+// Tells the node that started this worker whether it reached its scheduler (once).
+void TellNode(std::string_view what) {
+  int fd = -1;
+  if (!absl::SimpleAtoi(Env(kWorkerReadyFdEnv), &fd) || fd < 0) return;
+  unsetenv(kWorkerReadyFdEnv);
+  (void)!write(fd, what.data(), what.size());
+  close(fd);
+}
+
 }  // namespace
 
 void RunIfRemoteWorker() {
@@ -34,9 +44,12 @@ void RunIfRemoteWorker() {
   auto fd = credentials.ok() ? cluster::ConnectClusterSocket(scheduler, *credentials)
                              : absl::StatusOr<int>(credentials.status());
   if (!fd.ok()) {
-    fprintf(stderr, "ray worker %d: %s\n", getpid(), std::string(fd.status().message()).c_str());
+    std::string why(fd.status().message());
+    fprintf(stderr, "ray worker %d: %s\n", getpid(), why.c_str());
+    TellNode(why);
     _exit(1);
   }
+  TellNode(kWorkerReached);
   SetThisNodeId(node_id);
   // Not run: the program's exit handlers and static destructors (it never left its Init).
   _exit(RunClusterWorker(*fd, store, *credentials, node_id));

@@ -7,5 +7,9 @@ namespace ray::core {
 inline constexpr char kSchedulerAddressEnv[] = "RAY_WORKER_SCHEDULER";  // HOST:PORT
 inline constexpr char kWorkerNodeIdEnv[] = "RAY_WORKER_NODE_ID";        // hex
 inline constexpr char kWorkerStoreEnv[] = "RAY_WORKER_STORE_SOCKET";    // the node's store
+// A descriptor on which the worker tells the node that started it whether it reached its
+// scheduler: kWorkerReached once connected, else why not; then it closes it.
+inline constexpr char kWorkerReadyFdEnv[] = "RAY_WORKER_READY_FD";
+inline constexpr char kWorkerReached[] = "K";
 
 }  // namespace ray::core

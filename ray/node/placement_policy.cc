@@ -23,9 +23,14 @@ Placement PlacementPolicy::Place(const ResourceDemand& demand,
                                  std::span<const NodeView> nodes) const {
   int best = -1;
   bool any_feasible = false;
+  const std::string* lost_why = nullptr;  // of a node that had what it asks, and is lost
   for (int i = 0; i < static_cast<int>(nodes.size()); ++i) {
     const NodeView& node = nodes[i];
-    if (!node.usable || !Covers(node.custom_total, demand.custom)) continue;
+    if (!Covers(node.custom_total, demand.custom)) continue;
+    if (!node.usable) {
+      if (lost_why == nullptr) lost_why = node.lost_why;
+      continue;
+    }
     any_feasible = true;
     if (CpusOn(demand.cpus, node.cpus_total) > node.cpus_free + kSlack ||
         !Covers(node.custom_free, demand.custom)) {
@@ -48,9 +53,12 @@ Placement PlacementPolicy::Place(const ResourceDemand& demand,
   for (const auto& [name, amount] : demand.custom) {
     absl::StrAppend(&missing, missing.empty() ? "" : ", ", name, ": ", amount);
   }
-  return {.kind = Placement::Kind::kInfeasible,
-          .missing =
-              absl::StrCat("no node of the cluster has the resources it asks for {", missing, "}")};
+  std::string why =
+      absl::StrCat("no node of the cluster has the resources it asks for {", missing, "}");
+  if (lost_why != nullptr && !lost_why->empty()) {
+    absl::StrAppend(&why, " (one that had them is lost: ", *lost_why, ")");
+  }
+  return {.kind = Placement::Kind::kInfeasible, .missing = std::move(why)};
 }
 
 }  // namespace ray::core

@@ -21,7 +21,8 @@ struct ResourceDemand {
 
 // A node as placement sees it.
 struct NodeView {
-  bool usable = false;  // alive, and able to run this scheduler's workers
+  bool usable = false;                    // alive, and able to run this scheduler's workers
+  const std::string* lost_why = nullptr;  // when not usable any more: why (for errors)
   double cpus_total = 0;
   double cpus_free = 0;  // less what the tasks already placed on it and not started ask
   const ResourceMap* custom_total = nullptr;

@@ -44,7 +44,12 @@ TEST(PlacementPolicyTest, CustomResourcesPinTheNodeOrFailClearly) {
   EXPECT_EQ(infeasible.kind, Kind::kInfeasible);
   EXPECT_NE(infeasible.missing.find("gpu_box: 2"), std::string::npos) << infeasible.missing;
   nodes[1].usable = false;  // a dead node's resources count for nothing
-  EXPECT_EQ(policy.Place({.cpus = 1, .custom = one_gpu}, nodes).kind, Kind::kInfeasible);
+  std::string why = "node 7 died";
+  nodes[1].lost_why = &why;
+  Placement lost = policy.Place({.cpus = 1, .custom = one_gpu}, nodes);
+  EXPECT_EQ(lost.kind, Kind::kInfeasible);
+  EXPECT_NE(lost.missing.find("(one that had them is lost: node 7 died)"), std::string::npos)
+      << lost.missing;
 }
 
 TEST(PlacementPolicyTest, ArgumentBytesWinWhileTheNodeHasRoom) {

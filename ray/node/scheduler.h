@@ -290,6 +290,7 @@ class Scheduler {
   struct Node {
     ClusterNode info;
     bool alive = true;
+    std::string lost_why;  // once not alive
     double cpus_free = 0;
     ResourceMap custom_free;
     // What the tasks placed on it and not started yet ask (so placement does not overfill it).

@@ -81,6 +81,7 @@ void Scheduler::NodeLost(int n, const std::string& why) {
   Node& node = nodes_[n];
   if (!node.alive) return;
   node.alive = false;
+  node.lost_why = why;
   node.starting = 0;
   tasks_.Unplace(n + 1);
   node.placed_cpus = 0;
@@ -164,6 +165,7 @@ void Scheduler::PlaceReadyTasks() {
     const Node& node = nodes_[n];
     NodeView& view = node_views_[n];
     view.usable = node.alive && (n == 0 || node.info.runs_workers());
+    view.lost_why = &node.lost_why;
     view.cpus_total = node.info.num_cpus;
     view.cpus_free = node.cpus_free - node.placed_cpus;
     view.custom_total = &node.info.resources;
