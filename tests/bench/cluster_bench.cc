@@ -10,7 +10,9 @@
 //   many   20,000 no-op tasks over 16 nodes of 1 CPU vs the same tasks with no cluster.
 //
 //   bazel run -c opt //tests/bench:cluster_bench -- [--trials=3] [--quick]
-//       [--only=get,sync,scale,start,many] [--ray=PATH]
+//       [--only=get,sync,scale,start,many] [--ray=PATH] [--tls]
+// --tls: every node and the driver use TLS (certificates made for the run by
+// scripts/make_cluster_certs.sh); the baselines stay plain TCP.
 //
 // Figures are medians over the trials (min..max beside them). The nodes run this program as
 // their workers (fetched from the head), so main enters worker mode before anything else.
@@ -288,6 +290,7 @@ struct Config {
   std::string ray;
   int trials = 3;
   bool quick = false;
+  bool tls = false;
   std::set<std::string> parts;
 };
 
@@ -506,21 +509,34 @@ void ManyPart(const Config& config) {
       r.median, Verdict(r.median <= 2.0));
 }
 
-// Where the `ray` binary is: --ray, else this program's runfiles.
-std::string FindRay(const char* argv0) {
+// Where a file of this program's runfiles is (`path` from the workspace's root), or "".
+std::string FindRunfile(const char* argv0, const std::string& path) {
   std::vector<std::string> candidates;
   if (const char* dir = std::getenv("RUNFILES_DIR")) {
-    candidates.push_back(absl::StrCat(dir, "/libray/ray/cli/ray"));
+    candidates.push_back(absl::StrCat(dir, "/libray/", path));
   }
   if (const char* dir = std::getenv("TEST_SRCDIR")) {
-    candidates.push_back(absl::StrCat(dir, "/libray/ray/cli/ray"));
+    candidates.push_back(absl::StrCat(dir, "/libray/", path));
   }
-  candidates.push_back(absl::StrCat(argv0, ".runfiles/libray/ray/cli/ray"));
-  candidates.push_back("ray/cli/ray");
-  for (const std::string& path : candidates) {
-    if (access(path.c_str(), X_OK) == 0) return std::filesystem::absolute(path).string();
+  candidates.push_back(absl::StrCat(argv0, ".runfiles/libray/", path));
+  candidates.push_back(path);
+  for (const std::string& candidate : candidates) {
+    if (access(candidate.c_str(), R_OK) == 0) return std::filesystem::absolute(candidate).string();
   }
   return "";
+}
+
+// Makes a CA and a certificate in `dir` and turns TLS on for this process and the nodes it
+// starts (they inherit the environment).
+void UseTls(const char* argv0, const std::string& dir) {
+  std::string script = FindRunfile(argv0, "scripts/make_cluster_certs.sh");
+  if (script.empty()) throw BenchError("no scripts/make_cluster_certs.sh in the runfiles");
+  RunResult made = RunProgram({"/bin/bash", script, dir});
+  if (made.exit_code != 0) throw BenchError("make_cluster_certs.sh failed: " + made.output);
+  setenv("RAY_USE_TLS", "1", 1);
+  setenv("RAY_TLS_SERVER_CERT", (dir + "/node.crt").c_str(), 1);
+  setenv("RAY_TLS_SERVER_KEY", (dir + "/node.key").c_str(), 1);
+  setenv("RAY_TLS_CA_CERT", (dir + "/ca.crt").c_str(), 1);
 }
 
 int Main(int argc, char** argv) {
@@ -534,6 +550,8 @@ int Main(int argc, char** argv) {
       ok = absl::SimpleAtoi(arg.substr(9), &config.trials) && config.trials >= 1;
     } else if (arg == "--quick") {
       ok = config.quick = true;
+    } else if (arg == "--tls") {
+      ok = config.tls = true;
     } else if (arg.starts_with("--ray=")) {
       config.ray = arg.substr(6);
       ok = true;
@@ -548,11 +566,11 @@ int Main(int argc, char** argv) {
     if (!ok) {
       std::fprintf(stderr,
                    "usage: cluster_bench [--trials=N] [--quick] "
-                   "[--only=get,sync,scale,start,many] [--ray=PATH]\n");
+                   "[--only=get,sync,scale,start,many] [--ray=PATH] [--tls]\n");
       return 2;
     }
   }
-  if (config.ray.empty()) config.ray = FindRay(argv[0]);
+  if (config.ray.empty()) config.ray = FindRunfile(argv[0], "ray/cli/ray");
   if (config.ray.empty() || access(config.ray.c_str(), X_OK) != 0) {
     std::fprintf(stderr, "cluster_bench: no `ray` binary (give --ray=PATH)\n");
     return 2;
@@ -568,10 +586,18 @@ int Main(int argc, char** argv) {
   unsetenv("RAY_ADDRESS");
   unsetenv("RAY_AUTH_TOKEN");
   Baselines baselines;  // forked before any thread starts
+  if (config.tls) {
+    try {
+      UseTls(argv[0], tmp + "/certs");
+    } catch (const BenchError& e) {
+      std::fprintf(stderr, "cluster_bench: %s\n", e.what());
+      return 1;
+    }
+  }
 
   std::printf(
-      "libray cluster benchmark: %d trials%s, medians (min..max); load average %s; %u cores\n",
-      config.trials, config.quick ? ", quick" : "", LoadAverage().c_str(),
+      "libray cluster benchmark: %d trials%s%s, medians (min..max); load average %s; %u cores\n",
+      config.trials, config.quick ? ", quick" : "", config.tls ? ", TLS on" : "", LoadAverage().c_str(),
       std::thread::hardware_concurrency());
   std::fflush(stdout);
   int failed = 0;
