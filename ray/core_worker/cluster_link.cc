@@ -144,10 +144,13 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(ClusterLinkOption
   return link;
 }
 
-absl::Status ClusterLink::CopyHere(const ObjectID& id, const std::string& source,
-                                   object_manager::PullPriority priority, absl::Time deadline) {
-  absl::Status pulled = puller_->Pull(id, source, priority, deadline);
-  if (pulled.ok()) scheduler_.AddLocalCopy(id);
+std::vector<absl::Status> ClusterLink::CopyHere(
+    std::span<const object_manager::ObjectSource> objects, object_manager::PullPriority priority,
+    absl::Time deadline) {
+  std::vector<absl::Status> pulled = puller_->PullAll(objects, priority, deadline);
+  for (size_t i = 0; i < objects.size(); ++i) {
+    if (pulled[i].ok()) scheduler_.AddLocalCopy(objects[i].id);
+  }
   return pulled;
 }
 

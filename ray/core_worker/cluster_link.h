@@ -49,10 +49,10 @@ class ClusterLink {
 
   // The head's node table.
   absl::StatusOr<std::vector<cluster::NodeEntry>> Nodes() { return head_->Nodes(); }
-  // Copies `id` from the node whose object server is `source` into this node's store, and
-  // tells the scheduler (which deletes the copy with the object).
-  absl::Status CopyHere(const ObjectID& id, const std::string& source,
-                        object_manager::PullPriority priority, absl::Time deadline);
+  // Copies each of `objects` into this node's store, side by side, and tells the scheduler of
+  // each copy made (it deletes the copy with the object). A status for each.
+  std::vector<absl::Status> CopyHere(std::span<const object_manager::ObjectSource> objects,
+                                     object_manager::PullPriority priority, absl::Time deadline);
 
  private:
   ClusterLink(Scheduler& scheduler) : scheduler_(scheduler) {}

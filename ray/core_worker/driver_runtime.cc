@@ -343,12 +343,16 @@ absl::StatusOr<std::vector<ObjectValue>> DriverRuntimeImpl::Get(std::span<const 
   }
   if (from_store.empty()) return result;
   if (cluster_) {  // those only other nodes' stores hold are copied here first
+    std::vector<object_manager::ObjectSource> copies;
     for (const ObjectID& id : from_store) {
-      std::optional<std::string> source = scheduler_->SourceOf(id);
-      if (!source) continue;
-      absl::Status copied =
-          cluster_->CopyHere(id, *source, object_manager::PullPriority::kGet, deadline);
-      if (!copied.ok()) return CopyFailed(id, *source, copied);
+      if (std::optional<std::string> source = scheduler_->SourceOf(id)) {
+        copies.push_back({id, *std::move(source)});
+      }
+    }
+    if (!copies.empty()) {
+      std::vector<absl::Status> copied =
+          cluster_->CopyHere(copies, object_manager::PullPriority::kGet, deadline);
+      if (absl::Status failed = FirstCopyFailure(copies, copied); !failed.ok()) return failed;
     }
   }
   // Each exists (the scheduler said so): a seal may still be on its way; a missing one is gone.

@@ -68,10 +68,9 @@ int RunClusterWorker(int scheduler_fd, const std::string& store_socket,
   object_manager::ObjectPuller puller(**copies_store, {.credentials = credentials});
   RemoteWorkerOptions remote{
       .node_id = node_id,
-      .copy = [&puller](const ObjectID& id, const std::string& source, bool for_get) {
-        return puller.Pull(id, source,
-                           for_get ? object_manager::PullPriority::kGet
-                                   : object_manager::PullPriority::kTaskArgument);
+      .copy = [&puller](std::span<const object_manager::ObjectSource> objects, bool for_get) {
+        return puller.PullAll(objects, for_get ? object_manager::PullPriority::kGet
+                                               : object_manager::PullPriority::kTaskArgument);
       }};
   return RunWorker(scheduler_fd, store_socket, std::move(remote));
 }

@@ -33,6 +33,14 @@ absl::Status CopyFailed(const ObjectID& id, std::string_view source, const absl:
                                    std::string(source), ": ", copied.message()));
 }
 
+absl::Status FirstCopyFailure(std::span<const object_manager::ObjectSource> objects,
+                              std::span<const absl::Status> copied) {
+  for (size_t i = 0; i < objects.size(); ++i) {
+    if (!copied[i].ok()) return CopyFailed(objects[i].id, objects[i].address, copied[i]);
+  }
+  return absl::OkStatus();
+}
+
 ObjectValue ValueOf(store::ObjectBuffer buffer) {
   auto owner = std::make_shared<store::ObjectBuffer>(std::move(buffer));
   return {owner->span(), owner};

@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "ray/common/id.h"
 #include "ray/core_worker/core_runtime.h"
+#include "ray/object_manager/object_source.h"
 #include "ray/store/client.h"
 
 namespace ray::core {
@@ -21,6 +22,9 @@ ObjectValue ValueOf(store::ObjectBuffer buffer);
 // `copied`: a full store or a deadline as they are, anything else NotFound (ObjectLostError),
 // naming the source.
 absl::Status CopyFailed(const ObjectID& id, std::string_view source, const absl::Status& copied);
+// The first of `copied` (one per object) that failed, as CopyFailed; OK if none.
+absl::Status FirstCopyFailure(std::span<const object_manager::ObjectSource> objects,
+                              std::span<const absl::Status> copied);
 
 // Reads objects the scheduler said exist: a seal may still be on its way (waited for, at most
 // `timeout`: DeadlineExceeded); one that is gone is NotFound at once (ray/object/status.h).

@@ -132,7 +132,8 @@ absl::Status WorkerRuntime::Run(const QueuedTask& queued, const ResolvedFunction
   }
   std::vector<ObjectValue> args;
   std::vector<ObjectID> store_refs;
-  std::vector<size_t> store_args;  // their places in `args`
+  std::vector<size_t> store_args;                    // their places in `args`
+  std::vector<object_manager::ObjectSource> copies;  // those only other nodes hold
   for (const ArgView& arg : task.args) {
     if (arg.ref.IsNil()) {
       args.push_back(
@@ -141,13 +142,10 @@ absl::Status WorkerRuntime::Run(const QueuedTask& queued, const ResolvedFunction
       store_args.push_back(args.size());
       args.emplace_back();
       store_refs.push_back(arg.ref);
-      if (!arg.source.empty()) {
-        if (absl::Status copied = CopyHere(arg.ref, arg.source, /*for_get=*/false); !copied.ok()) {
-          return copied;
-        }
-      }
+      if (!arg.source.empty()) copies.push_back({arg.ref, std::string(arg.source)});
     }
   }
+  if (absl::Status copied = CopyHere(copies, /*for_get=*/false); !copied.ok()) return copied;
   if (!store_refs.empty()) {
     // They exist (the scheduler dispatches a task once its arguments do): a seal may still
     // be on its way, a missing one is gone (NotFound).

@@ -5,17 +5,20 @@
 #pragma once
 
 #include <functional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "ray/common/id.h"
+#include "ray/object_manager/object_source.h"
 
 namespace ray::core {
 
-// Copies object `id` from the store of the node whose object server is `source` into this
-// node's store; `for_get`: a get waits for it (before task arguments).
-using CopyFromNode =
-    std::function<absl::Status(const ObjectID& id, const std::string& source, bool for_get)>;
+// Copies each of `objects` into this node's store, side by side; `for_get`: a get waits for
+// them (before task arguments). A status for each.
+using CopyFromNode = std::function<std::vector<absl::Status>(
+    std::span<const object_manager::ObjectSource> objects, bool for_get)>;
 
 // A worker on a node other than its scheduler's: the node it runs on, and how it copies the
 // objects that node's store lacks.
@@ -25,7 +28,6 @@ struct RemoteWorkerOptions {
 };
 
 // Serves `scheduler_fd` (owned) with the store at `store_socket`; returns the exit code.
-int RunWorker(int scheduler_fd, const std::string& store_socket,
-              RemoteWorkerOptions remote = {});
+int RunWorker(int scheduler_fd, const std::string& store_socket, RemoteWorkerOptions remote = {});
 
 }  // namespace ray::core

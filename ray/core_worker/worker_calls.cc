@@ -122,6 +122,7 @@ absl::StatusOr<std::vector<ObjectValue>> WorkerRuntime::Get(std::span<const Obje
   std::vector<ReplyObject> replied = *std::exchange(objects_reply_, std::nullopt);
   for (const ReplyObject& object : replied) reply.emplace(object.object.id, &object);
   std::vector<ObjectID> from_store;
+  std::vector<object_manager::ObjectSource> copies;  // those only other nodes hold
   for (size_t i : missing) {
     auto it = reply.find(ids[i]);
     if (it == reply.end()) return absl::InternalError("the scheduler's reply misses an object");
@@ -130,13 +131,10 @@ absl::StatusOr<std::vector<ObjectValue>> WorkerRuntime::Get(std::span<const Obje
                    it->second->message};
     } else {
       from_store.push_back(ids[i]);
-      if (!object.source.empty()) {
-        if (absl::Status copied = CopyHere(ids[i], object.source, /*for_get=*/true); !copied.ok()) {
-          return copied;
-        }
-      }
+      if (!object.source.empty()) copies.push_back({ids[i], std::string(object.source)});
     }
   }
+  if (absl::Status copied = CopyHere(copies, /*for_get=*/true); !copied.ok()) return copied;
   if (!from_store.empty()) {
     // The rest of the timeout (each exists: a seal may still be on its way).
     absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
@@ -172,15 +170,20 @@ absl::StatusOr<WaitIndices> WorkerRuntime::Wait(std::span<const ObjectID> ids, s
   return result;
 }
 
-absl::Status WorkerRuntime::CopyHere(const ObjectID& id, std::string_view source, bool for_get) {
+absl::Status WorkerRuntime::CopyHere(std::span<const object_manager::ObjectSource> objects,
+                                     bool for_get) {
+  if (objects.empty()) return absl::OkStatus();
   if (!remote_.copy) {
     return absl::FailedPreconditionError("this worker cannot copy objects from other nodes");
   }
-  absl::Status copied = remote_.copy(id, std::string(source), for_get);
-  if (!copied.ok()) return CopyFailed(id, source, copied);
-  absl::MutexLock lock(&out_mu_);
-  out_.copied.push_back(id);
-  return absl::OkStatus();
+  std::vector<absl::Status> copied = remote_.copy(objects, for_get);
+  {
+    absl::MutexLock lock(&out_mu_);
+    for (size_t i = 0; i < objects.size(); ++i) {
+      if (copied[i].ok()) out_.copied.push_back(objects[i].id);
+    }
+  }
+  return FirstCopyFailure(objects, copied);
 }
 
 void WorkerRuntime::AddRef(const ObjectID& id) {

@@ -117,12 +117,12 @@ class WorkerRuntime final : public CoreRuntime {
   }
   // Runs a task and adds its results to the outbox.
   void Execute(const QueuedTask& queued);
-  // Reads the task's arguments and runs its function, which writes `returns`; how it failed.
-  // Copies `id` from the node whose object server is `source` into this node's store, and
-  // tells the scheduler (which frees that copy with the object). NotFound (ObjectLostError) if
-  // the copy fails, as a missing object is.
-  absl::Status CopyHere(const ObjectID& id, std::string_view source, bool for_get)
+  // Copies each of `objects` into this node's store, side by side, and tells the scheduler of
+  // each copy (it frees the copy with the object). NotFound (ObjectLostError) for the first
+  // that fails, as a missing object is.
+  absl::Status CopyHere(std::span<const object_manager::ObjectSource> objects, bool for_get)
       ABSL_LOCKS_EXCLUDED(out_mu_);
+  // Reads the task's arguments and runs its function, which writes `returns`; how it failed.
   absl::Status Run(const QueuedTask& queued, const ResolvedFunction* function,
                    ReturnWriter& returns);
   // Sends the outbox (and `extra`) and waits until the socket took it.

@@ -370,40 +370,85 @@ ObjectPuller::~ObjectPuller() {
   loop_->thread.reset();
 }
 
-absl::Status ObjectPuller::Pull(const ObjectID& id, const std::string& source_address,
-                                PullPriority priority, absl::Time deadline) {
-  for (;;) {
-    if (auto local = store_.TryGet(id)) return local->status();
-    auto [serial, waiting] = loop_->thread->executor().executeSync(
-        [&] { return loop_->Join(id, source_address, static_cast<int>(priority)); });
-    absl::Status status;
-    bool abandon = false;
-    {
-      absl::MutexLock lock(&waiting->mu);
-      bool done = waiting->mu.AwaitWithDeadline(absl::Condition(&waiting->done), deadline);
-      --waiting->waiters;
-      if (done) {
-        status = waiting->status;
-      } else {
-        status = absl::DeadlineExceededError(absl::StrCat(
-            "object ", id.Hex(), " did not arrive from ", source_address, " by the deadline"));
-        abandon = waiting->waiters == 0;
-      }
-    }
-    if (abandon) loop_->thread->executor().executeSync([&] { loop_->Abandon(serial); });
-    if (!status.ok()) return status;
-    // Sealed here, by this puller or another client of the store: wait until the store
-    // shows it (a seal travels in the store client's batches).
-    absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
-    auto sealed = store_.Get(id, left, store::StoreClient::IfAbsent::kFail);
-    if (sealed.ok()) return absl::OkStatus();
-    // NotFound: another client created it and then gave it up; pull it again.
-    if (sealed.status().code() != absl::StatusCode::kNotFound) return sealed.status();
-    if (absl::Now() >= deadline) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("object ", id.Hex(), " did not arrive by the deadline"));
+namespace {
+
+// Waits for the transfer `serial` that Join gave, then for the object's seal in the store;
+// `again` if it is to be pulled again (another client created it and gave it up).
+absl::Status Finish(ObjectPuller::Loop& loop, store::StoreClient& store, const ObjectID& id,
+                    const std::string& source_address, uint64_t serial, Waiting& waiting,
+                    absl::Time deadline, bool& again) {
+  again = false;
+  absl::Status status;
+  bool abandon = false;
+  {
+    absl::MutexLock lock(&waiting.mu);
+    bool done = waiting.mu.AwaitWithDeadline(absl::Condition(&waiting.done), deadline);
+    --waiting.waiters;
+    if (done) {
+      status = waiting.status;
+    } else {
+      status = absl::DeadlineExceededError(absl::StrCat(
+          "object ", id.Hex(), " did not arrive from ", source_address, " by the deadline"));
+      abandon = waiting.waiters == 0;
     }
   }
+  if (abandon) loop.thread->executor().executeSync([&] { loop.Abandon(serial); });
+  if (!status.ok()) return status;
+  // Sealed here, by this puller or another client of the store: wait until the store shows it
+  // (a seal travels in the store client's batches).
+  absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
+  auto sealed = store.Get(id, left, store::StoreClient::IfAbsent::kFail);
+  if (sealed.ok()) return absl::OkStatus();
+  // NotFound: another client created it and then gave it up; pull it again.
+  if (sealed.status().code() != absl::StatusCode::kNotFound) return sealed.status();
+  if (absl::Now() >= deadline) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("object ", id.Hex(), " did not arrive by the deadline"));
+  }
+  again = true;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ObjectPuller::Pull(const ObjectID& id, const std::string& source_address,
+                                PullPriority priority, absl::Time deadline) {
+  ObjectSource object{id, source_address};
+  return PullAll({&object, 1}, priority, deadline)[0];
+}
+
+std::vector<absl::Status> ObjectPuller::PullAll(std::span<const ObjectSource> objects,
+                                                PullPriority priority, absl::Time deadline) {
+  std::vector<absl::Status> statuses(objects.size());
+  std::vector<size_t> pending(objects.size());
+  for (size_t i = 0; i < objects.size(); ++i) pending[i] = i;
+  while (!pending.empty()) {
+    std::vector<size_t> absent;
+    for (size_t i : pending) {
+      if (auto local = store_.TryGet(objects[i].id)) {
+        statuses[i] = local->status();
+      } else {
+        absent.push_back(i);
+      }
+    }
+    // Every transfer starts before any is waited for.
+    std::vector<std::pair<uint64_t, std::shared_ptr<Waiting>>> joined;
+    loop_->thread->executor().executeSync([&] {
+      for (size_t i : absent) {
+        joined.push_back(
+            loop_->Join(objects[i].id, objects[i].address, static_cast<int>(priority)));
+      }
+    });
+    pending.clear();
+    for (size_t k = 0; k < absent.size(); ++k) {
+      const ObjectSource& object = objects[absent[k]];
+      bool again = false;
+      statuses[absent[k]] = Finish(*loop_, store_, object.id, object.address, joined[k].first,
+                                   *joined[k].second, deadline, again);
+      if (again) pending.push_back(absent[k]);
+    }
+  }
+  return statuses;
 }
 
 ObjectPullerStats ObjectPuller::stats() const {

@@ -8,12 +8,15 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "ray/cluster/cluster_stream.h"
 #include "ray/common/id.h"
+#include "ray/object_manager/object_source.h"
 #include "ray/store/client.h"
 #include "ray/store/object_options.h"
 
@@ -66,6 +69,11 @@ class ObjectPuller {
   // creating the object (ResourceExhausted: full), Cancelled (the puller is being destroyed).
   absl::Status Pull(const ObjectID& id, const std::string& source_address, PullPriority priority,
                     absl::Time deadline = absl::InfiniteFuture());
+
+  // Pull of each of `objects`, their transfers side by side (a multi-object Get, a task's
+  // arguments): returns once each is sealed here or failed, with Pull's status for each.
+  std::vector<absl::Status> PullAll(std::span<const ObjectSource> objects, PullPriority priority,
+                                    absl::Time deadline = absl::InfiniteFuture());
 
   ObjectPullerStats stats() const;
 

@@ -172,5 +172,30 @@ TEST_F(TransferFaultsTest, DestroyingThePullerCancelsItsPulls) {
   ExpectAGoodSourceWorks(id, 12 * kMiB);
 }
 
+// PullAll runs its transfers side by side: an object from a good source arrives while the
+// first object's source stalls (pulled one after the other, it would wait behind it forever).
+TEST_F(TransferFaultsTest, PullAllCopiesSideBySide) {
+  Start("object_server.read=stall@1");  // the stalled source's first chunk never comes
+  ObjectID stalled = ObjectID::FromRandom();
+  ObjectID good = ObjectID::FromRandom();
+  PutPattern(*client_a_, stalled, 2 * kMiB);
+  PutPattern(*client_a_, good, 6 * kMiB);
+  auto server = ObjectServer::Start(ServerOptions(store_a_));
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::vector<object_manager::ObjectSource> objects = {{stalled, Local(server_process_->port())},
+                                                       {good, Local((*server)->port())}};
+  std::vector<absl::Status> statuses;
+  std::thread thread([&] { statuses = puller_->PullAll(objects, PullPriority::kGet); });
+  auto arrived = client_b_->Get(good, absl::Seconds(60), store::StoreClient::IfAbsent::kWait);
+  ASSERT_TRUE(arrived.ok()) << arrived.status();
+  EXPECT_EQ(CheckPattern(*client_b_, good, 6 * kMiB), "");
+  puller_.reset();  // ends the stalled transfer
+  thread.join();
+  ASSERT_EQ(statuses.size(), 2u);
+  EXPECT_EQ(statuses[0].code(), absl::StatusCode::kCancelled) << statuses[0];
+  EXPECT_TRUE(statuses[1].ok()) << statuses[1];
+  EXPECT_EQ(client_b_->Contains(stalled).value_or(true), false);
+}
+
 }  // namespace
 }  // namespace ray::testing
