@@ -65,7 +65,7 @@ void Load(const std::string& path, bool required) {
   // The library's functions use this module's runtime for their ray calls.
   if (auto use_runtime =
           reinterpret_cast<core::UseRuntimeOfFunction>(dlsym(handle, core::kUseRuntimeOfSymbol))) {
-    use_runtime(&core::CurrentRuntime, &core::CurrentRuntimeEpoch);
+    use_runtime(&core::CurrentRuntime, &core::CurrentRuntimeEpoch, &core::ThisNodeId);
   }
   Library library{path, handle, {}};
   const size_t index = state->libraries.size();
