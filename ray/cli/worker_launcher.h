@@ -8,6 +8,7 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,8 +34,10 @@ class WorkerLauncher {
   explicit WorkerLauncher(WorkerLauncherOptions options);
   ~WorkerLauncher();  // stops the workers still running (SIGTERM) and the thread
 
-  // Queues `request`; `done` gets "" once its workers are started, or why they are not (called
-  // on the launcher's thread).
+  // Queues `request`; `done` gets "" once one of its workers has connected to its scheduler, or
+  // why none will: the program could not be fetched or run, or every worker exited before it
+  // connected (their exit status and the last line of the log) (called on the launcher's
+  // thread).
   void Launch(cluster::WorkerStartRequest request,
               std::function<void(const std::string& error)> done);
   // The driver of `job` is gone: its workers here are killed (they would exit by themselves once
@@ -42,23 +45,41 @@ class WorkerLauncher {
   void StopJob(uint32_t job);
 
  private:
-  void Run();
-  std::string Start(const cluster::WorkerStartRequest& request);
-
-  const WorkerLauncherOptions options_;
-  absl::Mutex mu_;
   struct Job {
     cluster::WorkerStartRequest request;
     std::function<void(const std::string&)> done;
   };
-  std::deque<Job> jobs_ ABSL_GUARDED_BY(mu_);
-  std::vector<uint32_t> jobs_to_stop_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // A launch whose workers have not connected yet.
+  struct Pending {
+    std::function<void(const std::string&)> done;
+    int ready_fd;         // the pipe's read end (non-blocking): a byte once one has connected
+    int running;          // its workers not exited yet
+    int last_status = 0;  // waitpid's, of the last that exited
+  };
   struct Child {
     pid_t pid;
     uint32_t job;
+    int launch;  // its key in pending_
   };
-  std::vector<Child> children_;  // the launcher thread's
+
+  void Run();
+  // Starts the workers of `job`, pending until one connects; calls its `done` at once if it
+  // cannot.
+  void Start(Job& job);
+  // Reaps the children that exited, and ends the launches they decide.
+  void Reap();
+  // Ends the launches that a worker connected for.
+  void ReadReady();
+
+  const WorkerLauncherOptions options_;
+  absl::Mutex mu_;
+  std::deque<Job> jobs_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint32_t> jobs_to_stop_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // The launcher thread's:
+  std::vector<Child> children_;
+  std::map<int, Pending> pending_;
+  int next_launch_ = 0;
   std::thread thread_;
 };
 

@@ -36,6 +36,11 @@ void RunIfRemoteWorker() {
     fprintf(stderr, "ray worker %d: %s\n", getpid(), std::string(fd.status().message()).c_str());
     _exit(1);
   }
+  if (int ready = std::atoi(Env(kWorkerReadyFdEnv).c_str()); ready > STDERR_FILENO) {
+    const char byte = 1;
+    (void)!write(ready, &byte, 1);  // connected: the node tells the driver they started
+    close(ready);
+  }
   SetThisNodeId(node_id);
   // Not run: the program's exit handlers and static destructors (it never left its Init).
   _exit(RunClusterWorker(*fd, store, token, node_id));

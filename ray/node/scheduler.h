@@ -248,6 +248,9 @@ class Scheduler {
   void SetWorkerNode(Worker& worker, std::string_view node_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Node `node` is dead: what was placed on it is placed again, its objects are lost.
   void NodeLost(int node, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Why the lost nodes whose resources covered `resources` were lost: " (why)" each, or "".
+  std::string LostNodesThatHad(const ResourceAmounts& resources) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Nodes that have not connected the workers asked of them in time are asked again.
   void ExpireWorkerStarts() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends the frees of objects other nodes hold to them.
@@ -298,6 +301,7 @@ class Scheduler {
     int starting = 0;  // workers asked of it that have not connected yet
     absl::Time starting_since;
     DispatchPolicy policy{1, 1};
+    std::string lost_why;  // once not alive: why (for tasks only it could have run)
   };
   std::vector<Node> nodes_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int> node_index_ ABSL_GUARDED_BY(mu_);

@@ -81,6 +81,7 @@ void Scheduler::NodeLost(int n, const std::string& why) {
   Node& node = nodes_[n];
   if (!node.alive) return;
   node.alive = false;
+  node.lost_why = why;
   node.starting = 0;
   tasks_.Unplace(n + 1);
   node.placed_cpus = 0;
@@ -220,12 +221,28 @@ void Scheduler::PlaceReadyTasks() {
         TaskRecord& failed = tasks_.TakeReady(position, 0);
         FailTask(failed,
                  ErrorObject(NameOf(failed), ErrorTypeName(absl::StatusCode::kInvalidArgument),
-                             absl::StrCat("cannot run: ", placement.missing), failed.id));
+                             absl::StrCat("cannot run: ", placement.missing,
+                                          LostNodesThatHad(failed.resources)),
+                             failed.id));
         ServeBlockedWorkers(/*expire=*/false);
         break;
       }
     }
   }
+}
+
+std::string Scheduler::LostNodesThatHad(const ResourceAmounts& resources) const {
+  std::string out;
+  for (const Node& node : nodes_) {
+    if (node.alive || node.lost_why.empty()) continue;
+    bool had = true;
+    for (const auto& [name, amount] : resources) {
+      auto it = node.info.resources.find(name);
+      had = had && it != node.info.resources.end() && it->second >= amount;
+    }
+    if (had) absl::StrAppend(&out, " (", node.lost_why, ")");
+  }
+  return out;
 }
 
 void Scheduler::FreeRemoteCopies() {
