@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -81,9 +82,11 @@ void WorkerLauncher::Run() {
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stopping_ || !jobs_.empty() || !jobs_to_stop_.empty();
       };
-      // Launches wait for their workers: looked at again within 100 ms.
+      // Launches not answered yet are looked at again within 100 ms.
+      const bool unanswered = std::any_of(pending_.begin(), pending_.end(),
+                                          [](const auto& p) { return p.second.done != nullptr; });
       mu_.AwaitWithTimeout(absl::Condition(&ready),
-                           pending_.empty() ? absl::Seconds(1) : absl::Milliseconds(100));
+                           unanswered ? absl::Milliseconds(100) : absl::Seconds(1));
       if (stopping_) break;
       jobs.swap(jobs_);
       stop.swap(jobs_to_stop_);
@@ -99,19 +102,16 @@ void WorkerLauncher::Run() {
   for (const Child& child : children_) waitpid(child.pid, nullptr, 0);
   for (auto& [key, launch] : pending_) {
     close(launch.ready_fd);
-    launch.done("the node is stopping");
+    if (launch.done) launch.done("the node is stopping");
   }
 }
 
 void WorkerLauncher::ReadReady() {
-  for (auto it = pending_.begin(); it != pending_.end();) {
-    char byte;
-    if (read(it->second.ready_fd, &byte, 1) == 1) {
-      close(it->second.ready_fd);
-      it->second.done("");
-      it = pending_.erase(it);
-    } else {
-      ++it;
+  for (auto& [key, launch] : pending_) {
+    char bytes[64];
+    // Read while its workers run: a worker writing to a pipe without a reader would die.
+    while (read(launch.ready_fd, bytes, sizeof(bytes)) > 0) {
+      if (launch.done) std::exchange(launch.done, nullptr)("");
     }
   }
 }
@@ -128,15 +128,17 @@ void WorkerLauncher::Reap() {
   });
   ReadReady();  // a worker that connected and then exited counts as started
   for (auto it = pending_.begin(); it != pending_.end();) {
-    if (it->second.running > 0) {
+    Pending& launch = it->second;
+    if (launch.running > 0) {
       ++it;
       continue;
     }
-    close(it->second.ready_fd);
-    it->second.done(absl::StrCat("its workers exited before they connected to the driver (",
-                                 ExitDescription(it->second.last_status), "; in ",
-                                 options_.log_path,
-                                 " they wrote: ", LastLines(options_.log_path, 4), ")"));
+    close(launch.ready_fd);
+    if (launch.done) {
+      launch.done(absl::StrCat("its workers exited before they connected to the driver (",
+                               ExitDescription(launch.last_status), "; in ", options_.log_path,
+                               " they wrote: ", LastLines(options_.log_path, 4), ")"));
+    }
     it = pending_.erase(it);
   }
 }

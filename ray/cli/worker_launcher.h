@@ -49,10 +49,10 @@ class WorkerLauncher {
     cluster::WorkerStartRequest request;
     std::function<void(const std::string&)> done;
   };
-  // A launch whose workers have not connected yet.
+  // A launch whose workers run: answered (done called, then null) once one has connected.
   struct Pending {
     std::function<void(const std::string&)> done;
-    int ready_fd;         // the pipe's read end (non-blocking): a byte once one has connected
+    int ready_fd;         // the pipe's read end (non-blocking): a byte from each that connected
     int running;          // its workers not exited yet
     int last_status = 0;  // waitpid's, of the last that exited
   };
@@ -63,12 +63,12 @@ class WorkerLauncher {
   };
 
   void Run();
-  // Starts the workers of `job`, pending until one connects; calls its `done` at once if it
+  // Starts the workers of `job` (pending until they exit); calls its `done` at once if it
   // cannot.
   void Start(Job& job);
   // Reaps the children that exited, and ends the launches they decide.
   void Reap();
-  // Ends the launches that a worker connected for.
+  // Answers the launches that a worker has connected for.
   void ReadReady();
 
   const WorkerLauncherOptions options_;
