@@ -30,11 +30,11 @@
 #include <utility>
 #include <vector>
 
+#include "ray/api/internal/serialization.h"
 #include "ray/api/object_ref.h"
 #include "ray/api/options.h"
 #include "ray/api/remote.h"
 #include "ray/core_worker/core_runtime.h"
-#include "ray/api/internal/serialization.h"
 #include "ray/python_embed/embedded_python.h"
 
 namespace ray {
