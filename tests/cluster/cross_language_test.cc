@@ -1,7 +1,8 @@
-// Across languages on other nodes: a C++ driver joins a head and two nodes of the real `ray`
+// Across languages on other nodes: a C++ driver joins a head and three nodes of the real `ray`
 // binary; its tasks on those nodes use the RAY_REMOTE functions of its program (registered by
 // name there too) and call Python functions (ray::PyFunction, in an interpreter the remote worker
-// embeds) found on the driver's PYTHONPATH.
+// embeds) found on the driver's PYTHONPATH; on a node whose Python cannot start, they fail
+// saying so.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -61,6 +62,11 @@ class CrossLanguageTest : public RayCliTest {
     head_ = AddNode({.num_cpus = 1, .resources = R"({"head_box": 1})"});
     a_ = AddNode({.num_cpus = 2, .resources = R"({"a_box": 2})"});
     b_ = AddNode({.num_cpus = 2, .resources = R"({"b_box": 2})"});
+    // A node whose Python cannot start (no standard library where it looks): its workers run
+    // C++ tasks, and Python ones fail saying why.
+    setenv("PYTHONHOME", "/nonexistent", 1);
+    no_python_ = AddNode({.num_cpus = 1, .resources = R"({"no_python_box": 1})"});
+    unsetenv("PYTHONHOME");
     // The driver's PYTHONPATH, relative as a user might set it: the module's folder in the
     // runfiles (the working directory). Workers on other nodes must get it too.
     setenv("PYTHONPATH", "tests/cluster", 1);
@@ -75,7 +81,7 @@ class CrossLanguageTest : public RayCliTest {
   ray::PyFunction<R> PyOn(const std::string& resource, const char* name) {
     return ray::PyFunction<R>("cluster_py_functions", name).Options({.resources = {{resource, 1}}});
   }
-  StartedNode head_, a_, b_;
+  StartedNode head_, a_, b_, no_python_;
 };
 
 TEST_F(CrossLanguageTest, RegisteredFunctionsRunOnOtherNodes) {
@@ -118,6 +124,19 @@ TEST_F(CrossLanguageTest, PythonErrorsOnOtherNodesAreTaskErrors) {
     EXPECT_EQ(e.info().exception_type, "ModuleNotFoundError") << e.what();
   }
   EXPECT_EQ(PyOn<int>("a_box", "add")(2, 2).Get(), 4);  // the worker lives on
+}
+
+TEST_F(CrossLanguageTest, ANodeWhosePythonCannotStartFailsPythonTasksSayingSo) {
+  try {
+    PyOn<int>("no_python_box", "add")(1, 2).Get();
+    FAIL() << "no TaskError";
+  } catch (const ray::TaskError& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot start the embedded Python interpreter"),
+              std::string::npos)
+        << e.what();
+  }
+  auto where = ray::Remote(WhereAmI).Options({.resources = {{"no_python_box", 1}}})();
+  EXPECT_EQ(ray::Get(where), no_python_.id);  // its C++ tasks run
 }
 
 }  // namespace
