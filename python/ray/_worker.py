@@ -134,16 +134,20 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
     if _worker_stall_timeout is not None:
         options["worker_stall_timeout"] = float(_worker_stall_timeout)
     session = _Session(namespace, local_mode, declared)
-    if not local_mode:  # used only in a cluster (address, or RAY_ADDRESS read by the extension)
+    if not local_mode:
+        if code_search_path:  # before the workers start, and before the program ships
+            from ray.cross_language import load_code_search_path
+            load_code_search_path(code_search_path)
+        # Used only in a cluster (address, or RAY_ADDRESS read by the extension).
         options["remote_worker_argv"], options["remote_worker_env"] = _remote_worker_command(
-            session, env["env_vars"], code_search_path)
+            session, env["env_vars"])
     session.address = options["address"] or os.environ.get("RAY_ADDRESS", "")
     _node_ip()  # before the workers are forked: they have it at once
     if local_mode:
         _raylet.init(**options)
         _session = session
     else:
-        _start_node(session, env, log_to_driver, code_search_path, **options)
+        _start_node(session, env, log_to_driver, **options)
     _register_atexit()
     return RayContext(_raylet.session_dir() or None, session.node_id)
 
@@ -179,7 +183,7 @@ def _check_types(**values):
             raise TypeError(f"ray.init: {name} has the wrong type: {type(value).__name__}")
 
 
-def _start_node(session, env, log_to_driver, code_search_path, **options):
+def _start_node(session, env, log_to_driver, **options):
     """Starts the node (_raylet.init) for `session` and what goes with it; on failure, stops
     what was started."""
     global _session
@@ -190,9 +194,6 @@ def _start_node(session, env, log_to_driver, code_search_path, **options):
             stream.flush()
         except Exception:
             pass
-    if code_search_path:  # before the workers are forked, so that they have the libraries
-        from ray.cross_language import load_code_search_path
-        load_code_search_path(code_search_path)
     if log_to_driver:
         from ray._driver_output import DriverOutput
         session.output = DriverOutput()
@@ -218,23 +219,20 @@ def _start_node(session, env, log_to_driver, code_search_path, **options):
         session.output.start()
 
 
-def _remote_worker_command(session, env_vars, code_search_path):
+def _remote_worker_command(session, env_vars):
     """(argv, environment) with which the other nodes of a cluster start this driver's workers.
 
     The node runs its cached copy of this process's executable (the interpreter, shipped by
     content) with argv[0] as this process runs it (sys.executable): the interpreter finds its
     prefix, standard library and any venv (pyvenv.cfg) from argv[0], not from the copy's path.
     The worker module (ray/_remote_worker.py) reads the session's settings from its last
-    argument. PYTHONPATH is this process's sys.path (absolute), so that the same `ray` and the
-    user's modules import there; env_vars as runtime_env gives them (names starting RAY_ are the
-    node's own and are not passed)."""
+    argument, among them the C++ libraries of code_search_path (loaded before this). PYTHONPATH
+    is this process's sys.path (absolute), so that the same `ray` and the user's modules import
+    there; env_vars as runtime_env gives them (names starting RAY_ are the node's own and are not
+    passed)."""
     executable = sys.executable or os.path.realpath("/proc/self/exe")
-    if code_search_path is None:
-        code_search_path = []
-    elif isinstance(code_search_path, (str, bytes, os.PathLike)):
-        code_search_path = [code_search_path]
     settings = {"job_id": session.job_id, "namespace": session.namespace, "cwd": os.getcwd(),
-                "code_search_path": [os.path.abspath(os.fsdecode(p)) for p in code_search_path]}
+                "cpp_libraries": [path for path, _ in _raylet.cpp_libraries()]}
     argv = [executable, "-u", "-c", "import ray._remote_worker", json.dumps(settings)]
     path = [os.path.abspath(entry) for entry in sys.path if os.pathsep not in entry]
     env = ["PYTHONPATH=" + os.pathsep.join(dict.fromkeys(path))]
@@ -245,8 +243,9 @@ def _remote_worker_command(session, env_vars, code_search_path):
 def _serve_remote_worker(settings):
     """Makes this process a worker of a driver on another node (python/ray/_remote_worker.py):
     what a forked worker inherits from its driver (the session's IDs, the working directory if
-    this node has it, the C++ libraries of code_search_path) is set up from `settings`, then the
-    runtime serves the driver's scheduler until it goes, and the process exits (no return)."""
+    this node has it, the C++ libraries of code_search_path as shipped) is set up from `settings`,
+    then the runtime serves the driver's scheduler until it goes, and the process exits (no
+    return)."""
     global _session
     session = _Session(settings.get("namespace"), False, {})
     session.job_id = settings.get("job_id", session.job_id)
@@ -255,11 +254,26 @@ def _serve_remote_worker(settings):
     cwd = settings.get("cwd")
     if cwd and os.path.isdir(cwd):
         os.chdir(cwd)
-    if settings.get("code_search_path"):
+    if settings.get("cpp_libraries"):
         from ray.cross_language import load_code_search_path
-        load_code_search_path(settings["code_search_path"])
+        load_code_search_path(_shipped_copies(settings["cpp_libraries"]))
     _session = session
     _raylet.run_remote_worker()
+
+
+def _shipped_copies(paths):
+    """The files on this node of the C++ libraries the driver loaded from `paths`: the copies
+    shipped with the driver's program (its lib/ folder, which the node puts on LD_LIBRARY_PATH;
+    named by file name, the first of a name only), else the path itself (system libraries do not
+    ship: the nodes have the same ones)."""
+    folders = [f for f in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if f]
+    copies, names = [], set()
+    for path in paths:
+        name = os.path.basename(path)
+        shipped = [os.path.join(f, name) for f in folders if os.path.isfile(os.path.join(f, name))]
+        copies.append(shipped[0] if shipped and name not in names else path)
+        names.add(name)
+    return copies
 
 
 def _declared_resources(num_gpus, resources):

@@ -45,11 +45,14 @@ class CppFunction:
         ids = _raylet.submit_cpp(self._name, list(args),
                                  num_returns=self._options.get("num_returns", 0),
                                  num_cpus=float(self._options.get("num_cpus", 1.0)),
-                                 max_retries=int(self._options.get("max_retries", 3)))
+                                 max_retries=int(self._options.get("max_retries", 3)),
+                                 resources=[(k, float(v)) for k, v in
+                                            self._options.get("resources", {}).items()])
         return ids[0] if len(ids) == 1 else ids
 
     def options(self, **options):
-        """A copy with options: num_returns (must match the function), num_cpus, max_retries."""
+        """A copy with options: num_returns (must match the function), num_cpus, max_retries,
+        resources (custom resources, as for Python functions)."""
         if options.get("retry_exceptions"):
             raise ValueError(f"{self!r}: retry_exceptions is for Python functions only")
         return CppFunction(self._name,

@@ -8,8 +8,9 @@
 //
 // The task runs mymodule.add in a worker, in an interpreter the worker embeds (started on its
 // first Python call: ray/python_embed/embedded_python.h). The module is found on sys.path: the
-// working directory, PYTHONPATH (set it before ray::Init: workers inherit the environment) and
-// the site packages.
+// working directory, PYTHONPATH (set it before ray::Init: workers inherit the environment, and
+// workers on other nodes of a cluster get it with each entry made absolute) and the site
+// packages.
 //
 // Arguments are values that msgpack packs (numbers, bool, strings, std::vector, std::map,
 // std::optional, RAY_SERIALIZABLE structs as lists, ...) or ObjectRef<U>s; Python receives them
@@ -29,11 +30,11 @@
 #include <utility>
 #include <vector>
 
+#include "ray/api/internal/serialization.h"
 #include "ray/api/object_ref.h"
 #include "ray/api/options.h"
 #include "ray/api/remote.h"
 #include "ray/core_worker/core_runtime.h"
-#include "ray/api/internal/serialization.h"
 #include "ray/python_embed/embedded_python.h"
 
 namespace ray {

@@ -12,7 +12,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "ray/core_worker/remote_worker_env.h"
 
 extern char** environ;
@@ -28,6 +31,32 @@ int PollMs(absl::Time deadline) {
   absl::Duration left = deadline - absl::Now();
   if (left <= absl::ZeroDuration()) return 0;
   return static_cast<int>(absl::ToInt64Milliseconds(left)) + 1;
+}
+
+// "exit status 1", "signal 9".
+std::string ExitDescription(int status) {
+  if (WIFSIGNALED(status)) return absl::StrCat("signal ", WTERMSIG(status));
+  return absl::StrCat("exit status ", WEXITSTATUS(status));
+}
+
+// The last `count` lines of the file at `path` that are not blank (of its last 4 KiB), trimmed
+// and joined by " / "; "" if there are none.
+std::string LastLines(const std::string& path, int count) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string tail(4096, '\0');
+  off_t size = lseek(fd, 0, SEEK_END);
+  off_t from = size > static_cast<off_t>(tail.size()) ? size - tail.size() : 0;
+  ssize_t n = pread(fd, tail.data(), tail.size(), from);
+  close(fd);
+  tail.resize(n > 0 ? n : 0);
+  std::vector<std::string> lines;
+  for (absl::string_view line : absl::StrSplit(tail, '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    if (!line.empty()) lines.emplace_back(line);
+  }
+  if (lines.size() > static_cast<size_t>(count)) lines.erase(lines.begin(), lines.end() - count);
+  return absl::StrJoin(lines, " / ");
 }
 
 }  // namespace
@@ -71,13 +100,18 @@ void WorkerLauncher::StopJob(uint32_t job) {
 
 void WorkerLauncher::Run() {
   while (true) {
-    // Until work is queued, a worker says something, a start's deadline, or a second (to reap).
+    // Until work is queued, a worker says something, a start's deadline, or a second (to reap;
+    // soon when a worker closed its pipe without a word, for its exit status).
     std::vector<pollfd> fds = {{wake_fd_, POLLIN, 0}};
     absl::Time next = absl::Now() + absl::Seconds(1);
     for (const Starting& s : starting_) {
       next = std::min(next, s.deadline);
-      for (int fd : s.pipes) {
-        if (fd >= 0) fds.push_back({fd, POLLIN, 0});
+      for (size_t i = 0; i < s.pipes.size(); ++i) {
+        if (s.pipes[i] >= 0) {
+          fds.push_back({s.pipes[i], POLLIN, 0});
+        } else if (s.said[i].empty() && !exit_statuses_.contains(s.pids[i])) {
+          next = std::min(next, absl::Now() + absl::Milliseconds(10));
+        }
       }
     }
     if (poll(fds.data(), fds.size(), PollMs(next)) < 0 && errno != EINTR) break;
@@ -91,7 +125,7 @@ void WorkerLauncher::Run() {
       jobs.swap(jobs_);
       stop.swap(jobs_to_stop_);
     }
-    // What the workers said; a start ends when each has closed its pipe, or at its deadline.
+    // What the workers said.
     for (Starting& s : starting_) {
       for (size_t i = 0; i < s.pipes.size(); ++i) {
         if (s.pipes[i] < 0) continue;
@@ -104,47 +138,32 @@ void WorkerLauncher::Run() {
         }
       }
     }
-    std::erase_if(starting_, [this](Starting& s) {
-      bool all_said = std::all_of(s.pipes.begin(), s.pipes.end(), [](int fd) { return fd < 0; });
-      if (!all_said && absl::Now() < s.deadline) return false;
-      std::string error;
-      for (size_t i = 0; i < s.pipes.size() && error.empty(); ++i) {
-        if (s.said[i] == core::kWorkerReached) continue;
-        if (s.pipes[i] >= 0) {
-          error = absl::StrCat("a worker did not reach the driver within ",
-                               absl::FormatDuration(options_.ready_timeout), " (see ",
-                               options_.log_path, ")");
-        } else if (s.said[i].empty()) {
-          error = absl::StrCat("a worker exited before it reached the driver (see ",
-                               options_.log_path, ")");
-        } else {
-          error = absl::StrCat("a worker could not reach the driver: ", s.said[i]);
-        }
-      }
-      for (int fd : s.pipes) {
-        if (fd >= 0) close(fd);
-      }
-      s.done(error);
-      return true;
-    });
     for (Job& job : jobs) {
-      absl::StatusOr<std::vector<int>> pipes = Start(job.request);
-      if (!pipes.ok()) {
-        job.done(std::string(pipes.status().message()));
+      absl::StatusOr<Starting> started = Start(job.request);
+      if (!started.ok()) {
+        job.done(std::string(started.status().message()));
         continue;
       }
-      std::vector<std::string> said(pipes->size());
-      starting_.push_back({*std::move(pipes), std::move(said), absl::Now() + options_.ready_timeout,
-                           std::move(job.done)});
+      started->done = std::move(job.done);
+      starting_.push_back(*std::move(started));
     }
     for (const Child& child : children_) {
       if (std::find(stop.begin(), stop.end(), child.job) != stop.end()) kill(child.pid, SIGKILL);
     }
-    std::erase_if(children_, [](const Child& child) {
-      return waitpid(child.pid, nullptr, WNOHANG) == child.pid;
+    std::erase_if(children_, [this](const Child& child) {
+      int status = 0;
+      if (waitpid(child.pid, &status, WNOHANG) != child.pid) return false;
+      for (const Starting& s : starting_) {
+        if (std::find(s.pids.begin(), s.pids.end(), child.pid) != s.pids.end()) {
+          exit_statuses_[child.pid] = status;
+        }
+      }
+      return true;
     });
+    std::erase_if(starting_, [this](Starting& s) { return Settle(s); });
   }
   for (Starting& s : starting_) {
+    if (s.done) s.done("the node is stopping");
     for (int fd : s.pipes) {
       if (fd >= 0) close(fd);
     }
@@ -153,7 +172,46 @@ void WorkerLauncher::Run() {
   for (const Child& child : children_) waitpid(child.pid, nullptr, 0);
 }
 
-absl::StatusOr<std::vector<int>> WorkerLauncher::Start(const cluster::WorkerStartRequest& request) {
+bool WorkerLauncher::Settle(Starting& s) {
+  const size_t n = s.pipes.size();
+  bool all_over = true;  // each said why, or closed its pipe and was reaped
+  for (size_t i = 0; i < n; ++i) {
+    if (s.done && s.said[i] == core::kWorkerReached) std::exchange(s.done, nullptr)("");
+    all_over &= s.pipes[i] < 0 && (!s.said[i].empty() || exit_statuses_.contains(s.pids[i]));
+  }
+  // Unanswered at the deadline: failed, and its silent workers lose their readers. Once
+  // answered, the others are read until they are over (a write without a reader kills).
+  const bool failed_late = s.done && !all_over && absl::Now() >= s.deadline;
+  if (s.done && (all_over || failed_late)) {
+    // The first worker's reason: what it said, else how it ended.
+    std::string why = absl::StrCat("no worker reached the driver within ",
+                                   absl::FormatDuration(options_.ready_timeout), " (see ",
+                                   options_.log_path, ")");
+    for (size_t i = 0; i < n; ++i) {
+      if (!s.said[i].empty()) {
+        why = absl::StrCat("a worker could not reach the driver: ", s.said[i]);
+        break;
+      }
+      if (auto status = exit_statuses_.find(s.pids[i]); status != exit_statuses_.end()) {
+        why = absl::StrCat("its workers exited before they reached the driver (",
+                           ExitDescription(status->second), "; in ", options_.log_path,
+                           " they wrote: ", LastLines(options_.log_path, 4), ")");
+        break;
+      }
+    }
+    std::exchange(s.done, nullptr)(why);
+  }
+  if (!all_over && !failed_late) return false;
+  for (int& fd : s.pipes) {
+    if (fd >= 0) close(fd);
+    fd = -1;
+  }
+  for (pid_t pid : s.pids) exit_statuses_.erase(pid);
+  return true;
+}
+
+absl::StatusOr<WorkerLauncher::Starting> WorkerLauncher::Start(
+    const cluster::WorkerStartRequest& request) {
   absl::StatusOr<cluster::LocalProgram> program = options_.fetch_program(request.program_key);
   if (!program.ok()) {
     return absl::Status(program.status().code(),
@@ -200,7 +258,7 @@ absl::StatusOr<std::vector<int>> WorkerLauncher::Start(const cluster::WorkerStar
   int log = open(options_.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   const char* path = program->executable.c_str();
   pid_t parent = getpid();
-  std::vector<int> pipes;
+  Starting started{.deadline = absl::Now() + options_.ready_timeout};
   absl::Status status;
   for (int i = 0; i < request.count && status.ok(); ++i) {
     int ready[2];
@@ -235,15 +293,14 @@ absl::StatusOr<std::vector<int>> WorkerLauncher::Start(const cluster::WorkerStar
     }
     close(ready[1]);
     fcntl(ready[0], F_SETFL, O_NONBLOCK);
-    pipes.push_back(ready[0]);
+    started.pids.push_back(pid);
+    started.pipes.push_back(ready[0]);
+    started.said.emplace_back();
     children_.push_back({pid, request.job});
   }
   if (log >= 0) close(log);
-  if (!status.ok()) {
-    for (int fd : pipes) close(fd);
-    return status;
-  }
-  return pipes;
+  if (started.pipes.empty()) return status;
+  return started;  // a fork that failed after others: those run
 }
 
 }  // namespace ray::cli

@@ -1,16 +1,17 @@
 // Starts the workers drivers ask of this node (node.capnp, startWorkers): the driver's own
 // program, fetched from the head by its key and cached, run with the environment that makes it a
-// worker of that driver's scheduler (ray/core_worker/remote_worker.h). A start is done once each
-// of its workers has said, on a pipe of its own, that it reached the driver; a worker that says
-// why it could not, or exits or stays silent until the deadline, fails the start with that
-// reason (the driver then stops using this node). The workers die with the node
-// (PR_SET_PDEATHSIG on the launcher's thread, which lives as long as the node).
+// worker of that driver's scheduler (ray/core_worker/remote_worker.h). Each worker says on a
+// pipe of its own whether it reached the driver. A start is answered once one has; if none
+// does (each says why it could not, or exits first, or all stay silent until the deadline), it
+// is answered with the first one's reason (the driver then stops using this node). The workers die
+// with the node (PR_SET_PDEATHSIG on the launcher's thread, which lives as long as the node).
 #pragma once
 
 #include <sys/types.h>
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,8 +40,8 @@ class WorkerLauncher {
   explicit WorkerLauncher(WorkerLauncherOptions options);
   ~WorkerLauncher();  // stops the workers still running (SIGTERM) and the thread
 
-  // Queues `request`; `done` gets "" once its workers have reached the driver, or why they have
-  // not (called on the launcher's thread).
+  // Queues `request`; `done` gets "" once one of its workers has reached the driver, or why none
+  // did (called on the launcher's thread).
   void Launch(cluster::WorkerStartRequest request,
               std::function<void(const std::string& error)> done);
   // The driver of `job` is gone: its workers here are killed (they would exit by themselves once
@@ -48,10 +49,21 @@ class WorkerLauncher {
   void StopJob(uint32_t job);
 
  private:
+  // A start whose workers have not all said whether they reached the driver (the pipes are
+  // read to their ends, so that a worker never writes to a pipe without a reader).
+  struct Starting {
+    std::vector<pid_t> pids;
+    std::vector<int> pipes;  // -1 once read to its end
+    std::vector<std::string> said;
+    absl::Time deadline;
+    std::function<void(const std::string&)> done;  // null once answered
+  };
+  // Answers `s` if what its workers said (or the deadline) decides it; true once `s` is over.
+  bool Settle(Starting& s);
   void Run();
   void Wake();
-  // Forks and execs the request's workers; the read ends of their ready pipes.
-  absl::StatusOr<std::vector<int>> Start(const cluster::WorkerStartRequest& request);
+  // Forks and execs the request's workers: their PIDs and ready pipes (`done` unset).
+  absl::StatusOr<Starting> Start(const cluster::WorkerStartRequest& request);
 
   const WorkerLauncherOptions options_;
   absl::Mutex mu_;
@@ -66,16 +78,10 @@ class WorkerLauncher {
     pid_t pid;
     uint32_t job;
   };
-  std::vector<Child> children_;  // the launcher thread's
-  // A start whose workers have not all said whether they reached the driver.
-  struct Starting {
-    std::vector<int> pipes;  // -1 once read to its end
-    std::vector<std::string> said;
-    absl::Time deadline;
-    std::function<void(const std::string&)> done;
-  };
-  std::vector<Starting> starting_;  // the launcher thread's
-  int wake_fd_ = -1;                // an eventfd: work queued, or stopping
+  std::vector<Child> children_;         // the launcher thread's
+  std::map<pid_t, int> exit_statuses_;  // of reaped workers a start still asks about
+  std::vector<Starting> starting_;      // the launcher thread's
+  int wake_fd_ = -1;                    // an eventfd: work queued, or stopping
   std::thread thread_;
 };
 

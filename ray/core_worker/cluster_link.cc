@@ -1,9 +1,13 @@
 #include "ray/core_worker/cluster_link.h"
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "ray/cluster/local_files.h"
 #include "ray/cluster/program_image.h"
 
@@ -29,6 +33,23 @@ std::vector<std::string> CommandLine() {
     start = i + 1;
   }
   return argv;
+}
+
+// What this program's workers on other nodes get of its environment: PYTHONPATH, each entry
+// made absolute (the worker's working directory is the node's), so that ray::PyFunction's
+// interpreter finds the same modules there as here; none if it is not set.
+std::vector<std::string> DefaultWorkerEnv() {
+  const char* python_path = std::getenv("PYTHONPATH");
+  if (python_path == nullptr || *python_path == '\0') return {};
+  std::error_code error;
+  const std::filesystem::path cwd = std::filesystem::current_path(error);
+  std::vector<std::string> entries;
+  for (absl::string_view entry : absl::StrSplit(python_path, ':')) {
+    std::filesystem::path path(entry.empty() ? "." : std::string(entry));
+    entries.push_back(path.is_absolute() || error ? path.string()
+                                                  : (cwd / path).lexically_normal().string());
+  }
+  return {absl::StrCat("PYTHONPATH=", absl::StrJoin(entries, ":"))};
 }
 
 ClusterNode ToClusterNode(const cluster::NodeEntry& entry) {
@@ -107,8 +128,10 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(ClusterLinkOption
     return absl::Status(status.code(), absl::StrCat("cannot join the cluster at ", options.address,
                                                     ": ", status.message()));
   }
-  link->argv_ = options.worker_argv.empty() ? CommandLine() : std::move(options.worker_argv);
-  link->env_ = std::move(options.worker_env);
+  const bool own_program = options.worker_argv.empty();
+  link->argv_ = own_program ? CommandLine() : std::move(options.worker_argv);
+  link->env_ = own_program && options.worker_env.empty() ? DefaultWorkerEnv()
+                                                         : std::move(options.worker_env);
   link->nodes_ = std::make_unique<cluster::NodeClients>(link->credentials_, options.job);
   ClusterLink* raw = link.get();
   scheduler.JoinCluster(ToClusterNode(node),

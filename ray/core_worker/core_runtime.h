@@ -17,8 +17,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ray/common/id.h"
-#include "ray/common/resources.h"
 #include "ray/common/interrupt_check.h"
+#include "ray/common/resources.h"
 #include "ray/function/invoker.h"
 #include "ray/observability/graph_snapshot.h"
 #include "ray/rpc/inline_values.h"
@@ -30,8 +30,8 @@ namespace ray::core {
 struct SubmitOptions {
   int num_returns = 1;
   double num_cpus = 1;
-  int max_retries = 3;  // re-runs after a worker crash; exceptions are not retried
-  std::string name;     // names the task in the graph; "": the function's name
+  int max_retries = 3;        // re-runs after a worker crash; exceptions are not retried
+  std::string name;           // names the task in the graph; "": the function's name
   ResourceAmounts resources;  // custom resources it holds while it runs
 };
 
@@ -117,11 +117,13 @@ uint64_t CurrentRuntimeEpoch();
 
 // For a module that holds a copy of libray of its own: a user's library of RAY_REMOTE functions
 // that the Python package loads (ray/core_worker/function_registry.h). The loader hands over its
-// CurrentRuntime and CurrentRuntimeEpoch; while no runtime is set in this copy, this copy's
-// return theirs, so the library's functions can use the ray API on the loader's runtime.
+// CurrentRuntime, CurrentRuntimeEpoch and ThisNodeId; while no runtime (no node ID) is set in
+// this copy, this copy's return theirs, so the library's functions can use the ray API on the
+// loader's runtime and see its node.
 using RuntimeSource = CoreRuntime* (*)();
 using EpochSource = uint64_t (*)();
-void UseRuntimeOf(RuntimeSource runtime, EpochSource epoch);
+using NodeIdSource = const std::string& (*)();
+void UseRuntimeOf(RuntimeSource runtime, EpochSource epoch, NodeIdSource node_id);
 
 // This node's ID (hex, as the cluster knows it): set by the session before its node starts, so
 // the node's workers (forks) have it too. "" outside a session.

@@ -28,8 +28,9 @@ void RegisterFunction(const char* name, Invoker invoker, const void* function, u
 
 }  // namespace ray::core
 
-void ray_use_runtime_of(ray::core::RuntimeSource runtime, ray::core::EpochSource epoch) {
-  ray::core::UseRuntimeOf(runtime, epoch);
+void ray_use_runtime_of(ray::core::RuntimeSource runtime, ray::core::EpochSource epoch,
+                        ray::core::NodeIdSource node_id) {
+  ray::core::UseRuntimeOf(runtime, epoch, node_id);
 }
 
 const ray::core::RegisteredFunction* ray_registered_functions(size_t* count) {

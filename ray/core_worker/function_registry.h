@@ -38,7 +38,8 @@ using RegisteredFunctionsAccessor = const RegisteredFunction* (*)(size_t* count)
 // The symbol through which a loader hands its runtime to the module (UseRuntimeOf in
 // core_runtime.h), so the module's functions can call the ray API; and its type.
 inline constexpr char kUseRuntimeOfSymbol[] = "ray_use_runtime_of";
-using UseRuntimeOfFunction = void (*)(RuntimeSource runtime, EpochSource epoch);
+using UseRuntimeOfFunction = void (*)(RuntimeSource runtime, EpochSource epoch,
+                                      NodeIdSource node_id);
 
 }  // namespace ray::core
 
@@ -46,4 +47,5 @@ extern "C" __attribute__((visibility("default"))) const ray::core::RegisteredFun
 ray_registered_functions(size_t* count);
 
 extern "C" __attribute__((visibility("default"))) void ray_use_runtime_of(
-    ray::core::RuntimeSource runtime, ray::core::EpochSource epoch);
+    ray::core::RuntimeSource runtime, ray::core::EpochSource epoch,
+    ray::core::NodeIdSource node_id);

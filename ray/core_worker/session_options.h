@@ -43,7 +43,8 @@ struct SessionOptions {
   std::map<std::string, double> resources;
   // In a cluster, how other nodes start this driver's workers: its program with these arguments
   // (empty: this process's own, argv[0] first) and these variables ("NAME=value") added to the
-  // node's environment. The Python package runs its worker module this way.
+  // node's environment (empty with the program's own arguments: this process's PYTHONPATH, made
+  // absolute, for ray::PyFunction). The Python package runs its worker module this way.
   std::vector<std::string> remote_worker_argv;
   std::vector<std::string> remote_worker_env;
 };

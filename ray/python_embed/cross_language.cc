@@ -65,7 +65,7 @@ void Load(const std::string& path, bool required) {
   // The library's functions use this module's runtime for their ray calls.
   if (auto use_runtime =
           reinterpret_cast<core::UseRuntimeOfFunction>(dlsym(handle, core::kUseRuntimeOfSymbol))) {
-    use_runtime(&core::CurrentRuntime, &core::CurrentRuntimeEpoch);
+    use_runtime(&core::CurrentRuntime, &core::CurrentRuntimeEpoch, &core::ThisNodeId);
   }
   Library library{path, handle, {}};
   const size_t index = state->libraries.size();
@@ -137,7 +137,7 @@ const CppFunction& Find(const std::string& name) {
 }
 
 py::object SubmitCpp(const std::string& name, const py::list& args, int num_returns,
-                     double num_cpus, int max_retries) {
+                     double num_cpus, int max_retries, ResourceAmounts resources) {
   const core::RegisteredFunction& f = Find(name).entry;
   const std::string call = "ray.cpp_function(\"" + name + "\")";
   if (num_returns != 0 && num_returns != static_cast<int>(f.num_returns)) {
@@ -155,7 +155,8 @@ py::object SubmitCpp(const std::string& name, const py::list& args, int num_retu
   spec.options = {.num_returns = static_cast<int>(f.num_returns),
                   .num_cpus = num_cpus,
                   .max_retries = max_retries,
-                  .name = name};  // the graph shows the registered name
+                  .name = name,  // the graph shows the registered name
+                  .resources = std::move(resources)};
   if (absl::Status status = core::CheckSubmitOptions(&spec.options); !status.ok()) {
     Raise(PyExc_ValueError, call + ": " + std::string(status.message()));
   }
@@ -201,7 +202,8 @@ void RegisterCrossLanguage(py::module_& m, RayletAccess raylet) {
     return out;
   });
   m.def("submit_cpp", &SubmitCpp, py::arg("name"), py::arg("args"), py::arg("num_returns") = 0,
-        py::arg("num_cpus") = 1.0, py::arg("max_retries") = 3);
+        py::arg("num_cpus") = 1.0, py::arg("max_retries") = 3,
+        py::arg("resources") = ResourceAmounts());
   m.def("object_to_python", [](py::handle buffer) {
     PyObject* value = ObjectToPython(state->raylet.object_bytes(buffer));
     if (value == nullptr) throw py::error_already_set();

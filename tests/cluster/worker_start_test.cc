@@ -38,8 +38,8 @@ TEST_F(WorkerStartTest, AWorkerThatNeverReachesTheDriverFailsItsTasksClearly) {
   } catch (const ray::RayError& e) {
     std::string what = e.what();
     EXPECT_NE(what.find("is lost: node " + broken.id +
-                        " cannot run this driver's workers: a worker exited before it reached "
-                        "the driver"),
+                        " cannot run this driver's workers: its workers exited before they "
+                        "reached the driver (exit status 3;"),
               std::string::npos)
         << what;
   }

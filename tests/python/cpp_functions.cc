@@ -51,6 +51,8 @@ int pid() { return getpid(); }
 // The ray API inside a function called from Python: the library's copy of libray uses the
 // Python worker's runtime (UseRuntimeOf in ray/core_worker/core_runtime.h).
 int uses_ray(int x) { return ray::Put(x).Get(); }
+// The node this runs on, as the library's copy of libray sees it.
+std::string where() { return ray::GetRuntimeContext().GetNodeId(); }
 int plus_one(int x) { return x + 1; }
 // Submits tasks of its own (C++, from this library) and waits for them.
 int sum_of_tasks(int n) {
@@ -70,5 +72,5 @@ double norm(const std::vector<double>& v) {
 }  // namespace geometry
 
 RAY_REMOTE(add, scale, greet, doubled, word_lengths, negate, sum, max_u64, reversed_bytes, divide,
-           nothing, fail, midpoint, positive, pid, uses_ray, sum_of_tasks);
+           nothing, fail, midpoint, positive, pid, uses_ray, sum_of_tasks, where);
 RAY_REMOTE(geometry::norm);

@@ -247,3 +247,18 @@ def test_a_node_killed_mid_workload(cluster):
     with pytest.raises(ray.exceptions.ObjectLostError):
         ray.get(only_on_a, timeout=60)
     assert ray.get(nap.remote(0), timeout=60) != cluster["a"]
+
+
+def test_a_node_whose_workers_cannot_start_fails_its_tasks_saying_why(head):
+    """Workers that exit before they connect (here: the interpreter cannot set up its standard
+    streams) make the node unusable for this driver, with their last words, not a hang."""
+    node = start_node(head, {"a_box": 1})
+    ray.init(address=head, num_cpus=1, object_store_memory=32 << 20,
+             runtime_env={"env_vars": {"PYTHONIOENCODING": "no-such-codec"}})
+    with pytest.raises(ray.exceptions.RayError) as info:
+        ray.get(on("a_box", node_of_task).remote(), timeout=60)
+    message = str(info.value)
+    assert f"node {node} cannot run this driver's workers" in message, message
+    assert "exited before they reached the driver" in message and "workers.log" in message, message
+    assert "unknown encoding: no-such-codec" in message, message
+    assert ray.get(node_of_task.remote()) == ray.get_runtime_context().get_node_id()

@@ -103,6 +103,7 @@ def test_cpp_exception_is_a_task_error():
 def test_ray_api_inside_a_cpp_function_works():
     assert call("uses_ray", 41) == 41
     assert call("sum_of_tasks", 10) == sum(range(1, 11))  # ten nested C++ tasks
+    assert call("where") == ray.get_runtime_context().get_node_id()
 
 
 def test_wrong_argument_types_fail_the_task_and_the_workers_live_on():
