@@ -21,15 +21,17 @@
 //   ray/api/graph.h       VisualizeComputationGraph, Timeline
 //   ray/api/object_ref.h  ObjectRef<T>, Put, Get, GetView, Wait, WaitResult<T>
 //   ray/api/remote.h      Remote(f), Task(f), RemoteFunction, TaskOptions
+//   ray/api/actor.h       Actor(factory), ActorHandle<T>, ActorOptions: stateful workers
 //   ray/api/returns.h     Returns<T...>: several typed results
 //   ray/api/ray_remote.h  RAY_REMOTE(f): C++ functions that Python calls by name
-//   ray/api/errors.h      RayError, TaskError, WorkerCrashedError, GetTimeoutError,
+//   ray/api/errors.h      RayError, TaskError, WorkerCrashedError, ActorDiedError, GetTimeoutError,
 //                         ObjectStoreFullError, ObjectLostError
 //   ray/api/values.h      what values can be (RAY_SERIALIZABLE, RAY_RAW_ELEMENT, ArrayView,
 //                         ByteBuffer); docs/API.md lists the types
 // Timeouts (Get, GetView, Wait) are absl::Durations or std::chrono durations (ray::Timeout).
 #pragma once
 
+#include "ray/api/actor.h"       // IWYU pragma: export
 #include "ray/api/cluster.h"     // IWYU pragma: export
 #include "ray/api/errors.h"      // IWYU pragma: export
 #include "ray/api/graph.h"       // IWYU pragma: export

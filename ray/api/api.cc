@@ -91,6 +91,11 @@ void ThrowArity(const void* function, size_t given, size_t expected) {
 
 void WriteNone(core::ReturnWriter& returns) { WriteReturn(0, msgpack::type::nil_t(), returns); }
 
+void KillActor(const ObjectID& actor, bool no_restart) {
+  absl::Status killed = Runtime("handle.Kill()").KillActor(actor, no_restart);
+  if (!killed.ok()) ThrowCallError("handle.Kill()", killed);
+}
+
 core::SubmitOptions CoreOptions(const TaskOptions& options, int num_returns, const void* function) {
   if (options.num_returns != 0 && options.num_returns != num_returns) {
     throw RayError(absl::StrCat("ray::Remote(", core::FunctionName(function),

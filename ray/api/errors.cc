@@ -9,4 +9,7 @@ TaskError::TaskError(TaskErrorInfo info) : RayError(info.ToString()), info_(std:
 WorkerCrashedError::WorkerCrashedError(TaskErrorInfo info)
     : RayError(info.ToString()), info_(std::move(info)) {}
 
+ActorDiedError::ActorDiedError(TaskErrorInfo info)
+    : RayError(info.ToString()), info_(std::move(info)) {}
+
 }  // namespace ray

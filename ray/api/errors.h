@@ -51,6 +51,21 @@ class WorkerCrashedError : public RayError {
   TaskErrorInfo info_;
 };
 
+// An actor's call could not run: its actor is dead (killed, its process died past its
+// max_restarts, or its factory failed), or died while running it past its max_task_retries.
+class ActorDiedError : public RayError {
+ public:
+  explicit ActorDiedError(TaskErrorInfo info);
+
+  const std::string& function_name() const { return info_.function_name; }
+  const std::string& message() const { return info_.message; }
+  const std::string& task_id() const { return info_.task_id; }
+  const TaskErrorInfo& info() const { return info_; }
+
+ private:
+  TaskErrorInfo info_;
+};
+
 // Get (or GetView) with a timeout: not every object existed in time.
 class GetTimeoutError : public RayError {
  public:

@@ -16,6 +16,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ray/common/actor_options.h"
 #include "ray/common/id.h"
 #include "ray/common/interrupt_check.h"
 #include "ray/common/resources.h"
@@ -50,6 +51,12 @@ struct TaskSpec {
   // Objects the argument values reference (IDs inside them): kept alive until the task ends,
   // so the caller may drop its references at once. Not waited for, unlike `ref` arguments.
   std::vector<ObjectID> nested_refs;
+  // A call of the actor whose handle's object this is (nil: a plain task). It runs on that
+  // actor's process, after the calls submitted before it whose arguments exist.
+  ObjectID actor;
+  // Set: the task makes an actor (runs the factory on a process of its own, which then serves
+  // the actor's calls); its one return is the actor's handle object.
+  std::optional<ActorOptions> creates_actor;
 };
 
 struct PutOptions {
@@ -97,6 +104,11 @@ class CoreRuntime {
   // Shutdown is coming (see runtime_gate.h): calls blocked in Get or Wait return now with
   // ShutDownError() (ray/object/status.h), and so do those that block later.
   virtual void Interrupt() {}
+  // Kills the actor whose handle's object is `actor`: its process ends at once; its calls not
+  // done fail with ActorDiedError unless it restarts (never with `no_restart`).
+  virtual absl::Status KillActor(const ObjectID& actor, bool no_restart) {
+    return absl::UnimplementedError("this runtime has no actors");
+  }
 };
 
 // Returns from Submit and Put carry one reference already counted for the caller; the

@@ -84,6 +84,9 @@ class DriverRuntimeImpl final : public DriverRuntime {
     return result;
   }
   void Interrupt() override { scheduler_->Interrupt(); }
+  absl::Status KillActor(const ObjectID& actor, bool no_restart) override {
+    return scheduler_->KillActor(actor, no_restart);
+  }
   // The node lost its store or its zygote: every call says so (Scheduler::NodeFailure).
   absl::Status NodeStatus() {
     std::optional<std::string> failure = scheduler_->NodeFailure();
@@ -276,6 +279,8 @@ absl::StatusOr<std::vector<ObjectID>> DriverRuntimeImpl::Submit(TaskSpec spec) {
   task.retries_left = spec.options.max_retries;
   task.name = std::move(spec.options.name);
   task.nested_refs = std::move(spec.nested_refs);
+  task.actor = spec.actor;
+  task.creates_actor = spec.creates_actor;
   // Large values (and those past the task's inline budget) go to the worker through the
   // store, not through two sockets.
   absl::StatusOr<std::vector<ObjectID>> stored = MoveLargeArgs(

@@ -90,6 +90,12 @@ void RuntimeGate::RemoveRef(const ObjectID& id) {
   if (pass.open()) pass.runtime().RemoveRef(id);
 }
 
+absl::Status RuntimeGate::KillActor(const ObjectID& actor, bool no_restart) {
+  Pass pass(*this);
+  if (!pass.open()) return ShutDownError();
+  return pass.runtime().KillActor(actor, no_restart);
+}
+
 std::optional<TaskGraphSnapshot> RuntimeGate::GraphSnapshot() const {
   Pass pass(*this);
   return pass.open() ? pass.runtime().GraphSnapshot() : std::nullopt;

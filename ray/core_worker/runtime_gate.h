@@ -42,6 +42,7 @@ class RuntimeGate final : public CoreRuntime {
                                    absl::Duration timeout) override;
   void AddRef(const ObjectID& id) override;
   void RemoveRef(const ObjectID& id) override;
+  absl::Status KillActor(const ObjectID& actor, bool no_restart) override;
   std::optional<TaskGraphSnapshot> GraphSnapshot() const override;
   TaskID CurrentTaskId() const override;
 

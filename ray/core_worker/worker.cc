@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "absl/cleanup/cleanup.h"
+#include "ray/core_worker/actor_instance.h"
 #include "ray/core_worker/worker_runtime.h"
 
 namespace ray::core {
@@ -235,6 +236,7 @@ int RunWorker(int scheduler_fd, const std::string& store_socket, RemoteWorkerOpt
   WorkerRuntime runtime(scheduler_fd, *std::move(store), std::move(remote));
   SetCurrentRuntime(&runtime);
   int code = runtime.Serve();
+  EndActorInstance();  // an actor's destructor runs while the runtime is still there
   SetCurrentRuntime(nullptr);
   return code;
 }

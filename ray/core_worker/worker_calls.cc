@@ -33,7 +33,9 @@ absl::StatusOr<std::vector<ObjectID>> WorkerRuntime::Submit(TaskSpec spec) {
                           .num_returns = static_cast<uint32_t>(spec.options.num_returns),
                           .num_cpus = spec.options.num_cpus,
                           .max_retries = spec.options.max_retries,
-                          .name = spec.options.name};
+                          .name = spec.options.name,
+                          .actor = spec.actor,
+                          .creates_actor = spec.creates_actor};
   WriteTask(
       orphan.get(), header, spec.args.size(),
       [&](size_t i) -> ArgView { return {.ref = spec.args[i].ref, .value = spec.args[i].value}; },

@@ -14,8 +14,8 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "ray/node/scheduler_internal.h"
-#include "ray/object/status.h"
 #include "ray/object/object_format.h"
+#include "ray/object/status.h"
 
 namespace ray::core {
 
@@ -187,6 +187,7 @@ void Scheduler::SubmitLocked(TaskRecord submitted) {
     missing = ErrorObject(NameOf(task), ErrorTypeName(absl::StatusCode::kUnavailable),
                           *node_failure_, id);
   }
+  if (!missing && (task.creates_actor || !task.actor.IsNil())) missing = SubmitActorTask(task);
   if (missing) {
     FailTask(task, missing);
   } else if (task.unresolved == 0) {
@@ -204,11 +205,17 @@ void Scheduler::MakeReady(const TaskID& id) {
       return;
     }
   }
+  if (MakeActorTaskReady(task)) return;
   tasks_.PushReady(id);
 }
 
 void Scheduler::FailTask(TaskRecord& task, std::shared_ptr<const std::string> error) {
   const TaskID id = task.id;
+  if (task.creates_actor) {  // its actor never comes
+    if (auto actor = actors_.find(ObjectID::ForReturn(id, 1)); actor != actors_.end()) {
+      ActorDied(actor->second, "its creation failed (see the error of its creation)");
+    }
+  }
   if (graph_ != nullptr) graph_->OnFinish(id, /*failed=*/true, absl::Now());
   for (int i = 1; i <= task.num_returns; ++i) {
     ObjectReady(ObjectID::ForReturn(id, i), error, error->size());  // never touches `task`
@@ -265,6 +272,10 @@ void Scheduler::RemoveRef(const ObjectID& id) {
   {
     absl::MutexLock lock(&mu_);
     objects_.RemoveRef(id);
+    if (actors_.contains(id) && !objects_.Contains(id)) {  // an actor's last handle: it ends
+      DispatchActors();
+      FlushWorkers();
+    }
     if (!objects_.HasStoreDeletes()) return;
   }
   // At once rather than on the scheduler thread: a caller that frees references to make room
@@ -312,9 +323,12 @@ void Scheduler::StartNextTask(Worker& worker) {
   RecordStart(worker);
 }
 
-void Scheduler::TaskFinished(Worker& worker, const TaskID& id) {
+void Scheduler::TaskFinished(Worker& worker, const TaskID& id, bool failed) {
   worker.assigned.pop_front();
   StartNextTask(worker);
+  if (!worker.actor.IsNil()) {
+    if (const TaskRecord* task = tasks_.Find(id)) ActorTaskFinished(worker, *task, failed);
+  }
   EndTask(id);
 }
 

@@ -169,6 +169,9 @@ class Scheduler {
   void ApplyStoreDeletes() ABSL_LOCKS_EXCLUDED(mu_);
   std::optional<TaskGraph::Snapshot> GraphSnapshot() const;
   std::vector<pid_t> WorkerPids();
+  // Kills an actor's process (ray::Kill); it restarts if it may, unless `no_restart`.
+  // NotFound for an actor this scheduler does not know.
+  absl::Status KillActor(const ObjectID& actor, bool no_restart) ABSL_LOCKS_EXCLUDED(mu_);
   double num_cpus() const { return options_.num_cpus; }
   // CPUs that no running task holds.
   double FreeCpus();
@@ -195,7 +198,9 @@ class Scheduler {
   void ObjectReady(const ObjectID& id, std::shared_ptr<const std::string> value, uint64_t size,
                    std::vector<ObjectID> nested = {}, int node = 0)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void TaskFinished(Worker& worker, const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `failed`: its first return is an error.
+  void TaskFinished(Worker& worker, const TaskID& id, bool failed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordStart(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The worker's front task is gone (done or handed back): its CPUs go back, and the next
   // queued task, if any, starts on them.
@@ -240,8 +245,53 @@ class Scheduler {
   // when the next one would be due (InfiniteFuture if none).
   absl::Time RetireIdleWorkers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ServeBlockedWorkers(bool expire) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Starts a worker on `node`: this one's at once, another's by asking it (they connect later).
-  absl::Status SpawnWorker(int node = 0) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts a worker on `node`: this one's at once (its index in `index`, if given), another's
+  // by asking it (they connect later).
+  absl::Status SpawnWorker(int node = 0, int* index = nullptr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Actors (scheduler_actors.cc). Each runs on a worker of its own, which runs nothing else: its
+  // creation task runs the factory there, then its calls run there in the order they became
+  // ready (submission order, but a call waits alone for its arguments).
+  struct Actor {
+    enum class State { kWaiting, kCreating, kAlive, kDead };
+    ObjectID id;          // its handle's object: its creation's return
+    TaskRecord creation;  // a copy, to run again when it restarts (its ref arguments kept)
+    ActorOptions options;
+    State state = State::kWaiting;  // kWaiting: its creation waits for a worker and CPUs
+    bool creation_ready = false;    // its creation's arguments exist
+    int worker = -1;                // from its creation on
+    int restarts_left = 0;          // -1: no limit
+    bool restarted = false;         // its factory ran more than once
+    std::deque<TaskID> ready;       // calls whose arguments exist, not sent yet, in order
+    double cpus_held = 0;           // held for its life, once created
+    bool lost_pending = false;      // its lost worker's tasks are handled when its process ends
+    std::string death;              // why it is dead
+  };
+  // A task that makes an actor or calls one was submitted: the actor's record; for a call, its
+  // failure (an error object) when its actor is unknown or dead, else null.
+  std::shared_ptr<const std::string> SubmitActorTask(TaskRecord& task)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The task's arguments exist: an actor's creation waits for its worker, a call joins its
+  // actor's ready calls. False for a plain task.
+  bool MakeActorTaskReady(TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts the creations that can start and sends ready calls to their actors' workers; ends
+  // the actors nobody references any more once their calls are done.
+  void DispatchActors() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `task` ended on an actor's worker: a creation makes the actor alive (or dead, if the
+  // factory `failed`).
+  void ActorTaskFinished(Worker& worker, const TaskRecord& task, bool failed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // An actor's worker is lost (`why`): the actor will restart, or is dead.
+  void ActorWorkerLost(Worker& worker, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // ... and its process has ended with `lost` (its creation or calls) not done: they run
+  // again on the next worker (a running call uses a retry), or fail.
+  void ActorWorkerEnded(Worker& worker, std::deque<TaskID> lost) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The actor is dead for good (`why`): its calls not done fail with ActorDiedError.
+  void ActorDied(Actor& actor, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::shared_ptr<const std::string> ActorDiedErrorFor(const TaskRecord& call,
+                                                       const Actor& actor) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   // Takes in the connections AddConnection queued.
   void AdoptConnections() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A remote worker named its node: the worker joins it, or dies if the node is unknown.
@@ -301,6 +351,8 @@ class Scheduler {
     DispatchPolicy policy{1, 1};
   };
   std::vector<Node> nodes_ ABSL_GUARDED_BY(mu_);
+  absl::node_hash_map<ObjectID, Actor> actors_ ABSL_GUARDED_BY(mu_);
+  std::vector<ObjectID> actor_order_ ABSL_GUARDED_BY(mu_);  // creation order, for dispatch
   absl::flat_hash_map<std::string, int> node_index_ ABSL_GUARDED_BY(mu_);
   bool in_cluster_ ABSL_GUARDED_BY(mu_) = false;
   ClusterHooks hooks_ ABSL_GUARDED_BY(mu_);

@@ -14,7 +14,7 @@ DispatchSnapshot Scheduler::SnapshotForDispatch(
   view_workers_.clear();
   for (size_t i = 0; i < workers_.size(); ++i) {
     const Worker& w = *workers_[i];
-    if (w.node != node) continue;
+    if (w.node != node || !w.actor.IsNil()) continue;  // an actor's worker runs its calls only
     WorkerView& view = worker_views_.emplace_back();
     view_workers_.push_back(static_cast<int>(i));
     view.state = w.state;
@@ -37,6 +37,7 @@ DispatchSnapshot Scheduler::SnapshotForDispatch(
 }
 
 void Scheduler::Dispatch() {
+  DispatchActors();
   if (!in_cluster_) {
     DispatchOn(0, 0);
     return;

@@ -136,6 +136,8 @@ absl::Status Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMe
     task.retries_left = h.max_retries;
     task.name = h.name;
     task.nested_refs = HeldRefs(submit.nested_refs);
+    task.actor = h.actor;
+    task.creates_actor = h.creates_actor;
     task.args.reserve(submit.args.size());
     for (const ArgView& arg : submit.args) {
       task.args.push_back({.ref = arg.ref, .value = std::string(arg.value)});
@@ -171,7 +173,7 @@ absl::Status Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMe
         graph_->OnFinish(id, failed, absl::Now());
       }
     }
-    TaskFinished(worker, id);
+    TaskFinished(worker, id, failed);
   }
   for (ObjectID id : in.remove_refs) {
     if (worker.held.erase(id) != 0) objects_.RemoveRef(id);

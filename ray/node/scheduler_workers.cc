@@ -17,7 +17,7 @@ namespace ray::core {
 
 using namespace scheduler_internal;  // NOLINT: the scheduler's own helpers
 
-absl::Status Scheduler::SpawnWorker(int node) {
+absl::Status Scheduler::SpawnWorker(int node, int* index) {
   if (node != 0) {
     Node& remote = nodes_[node];
     if (!hooks_.start_workers) return absl::FailedPreconditionError("left the cluster");
@@ -47,7 +47,8 @@ absl::Status Scheduler::SpawnWorker(int node) {
   event.events = EPOLLIN;
   event.data.ptr = SocketTag(worker.get());
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fds[0], &event);
-  workers_.Add(std::move(worker));  // rescanned by whoever calls this
+  Worker& added = workers_.Add(std::move(worker));  // rescanned by whoever calls this
+  if (index != nullptr) *index = added.index;
   return absl::OkStatus();
 }
 
@@ -80,7 +81,8 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why, bool kill) {
   for (const ObjectID& id : worker.held) {
     if (!objects_.Contains(id)) continue;
     // An object one of its tasks made (a put) stays until that task ends: its next attempt
-    // finds it as it was, in the store too (see CreateOrFindStored in ray/core_worker/new_object.h).
+    // finds it as it was, in the store too (see CreateOrFindStored in
+    // ray/core_worker/new_object.h).
     if (TaskRecord* task = tasks_.Find(id.Task());
         task != nullptr && std::find(worker.lost_tasks.begin(), worker.lost_tasks.end(),
                                      id.Task()) != worker.lost_tasks.end()) {
@@ -90,6 +92,7 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why, bool kill) {
     objects_.RemoveRef(id);
   }
   worker.held.clear();
+  if (!worker.actor.IsNil()) ActorWorkerLost(worker, why);
   if (worker.lost_tasks.empty()) {
     worker.process.Reset();
     return;
@@ -113,6 +116,10 @@ void Scheduler::WorkerEnded(Worker& worker) {
   }
   std::deque<TaskID> lost = std::move(worker.lost_tasks);
   worker.lost_tasks.clear();
+  if (!worker.actor.IsNil()) {
+    ActorWorkerEnded(worker, std::move(lost));
+    return;
+  }
   for (size_t i = lost.size(); i-- > 0;) {  // keep their order at the queue's front
     TaskRecord* found = tasks_.Find(lost[i]);
     if (found == nullptr) continue;  // failed meanwhile (the node broke)

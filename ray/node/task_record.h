@@ -2,9 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "ray/common/actor_options.h"
 #include "ray/common/id.h"
 #include "ray/common/resources.h"
 
@@ -28,6 +30,8 @@ struct TaskRecord {
   std::vector<ObjectID> nested_refs;  // held (one ref each) until the task ends
   int unresolved = 0;                 // ref arguments that do not exist yet
   int worker = -1;                    // while dispatched
+  ObjectID actor;                     // a call of this actor (its handle's object); nil: a task
+  std::optional<ActorOptions> creates_actor;  // set: it makes an actor
 };
 
 }  // namespace ray::core

@@ -41,10 +41,13 @@ std::vector<pid_t> WorkerPool::Pids() const {
 std::vector<WorkerRecord*> WorkerPool::IdleToRetire(int keep, absl::Duration timeout,
                                                     absl::Time now, absl::Time& next) const {
   std::vector<WorkerRecord*> retire;
-  int alive = CountUsable();
+  int alive = 0;
+  for (const auto& w : slots_) alive += IsUsable(w->state, w->broken) && w->actor.IsNil();
   for (const auto& w : slots_) {
     if (alive <= keep) break;
-    if (w->state != WorkerState::kIdle || w->broken || !w->assigned.empty()) continue;
+    if (w->state != WorkerState::kIdle || w->broken || !w->assigned.empty() || !w->actor.IsNil()) {
+      continue;
+    }
     absl::Time due = w->idle_since + timeout;
     if (due > now) {
       next = std::min(next, due);

@@ -13,8 +13,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
 #include "ray/common/id.h"
-#include "ray/common/resources.h"
 #include "ray/common/pidfd.h"
+#include "ray/common/resources.h"
 #include "ray/node/reference_table.h"
 #include "ray/node/worker_connection.h"
 #include "ray/node/worker_state.h"
@@ -38,7 +38,8 @@ struct WorkerRecord {
   std::deque<TaskID> assigned;  // sent and not done; the front one is running
   double cpus_held = 0;
   ResourceAmounts resources_held;  // custom ones, held by its running task (never while queued)
-  int node = 0;  // its node in the scheduler's numbering; -1 until a remote one says which
+  int node = 0;    // its node in the scheduler's numbering; -1 until a remote one says which
+  ObjectID actor;  // the actor it serves (its handle's object): it runs nothing else; nil: none
   absl::flat_hash_set<ObjectID> held;   // objects this process holds a reference to
   bool broken = false;                  // a write failed: the scheduler thread retires it
   bool steal_pending = false;           // asked to hand back its queued tasks
@@ -92,7 +93,8 @@ class WorkerPool {
   int CountUsable() const;
   // The pids of the workers not dead.
   std::vector<pid_t> Pids() const;
-  // Idle workers beyond the first `keep` usable ones, idle for `timeout` by `now`, to retire;
+  // Idle workers beyond the first `keep` usable ones (actors' not counted, never retired), idle
+  // for `timeout` by `now`, to retire;
   // `next` becomes the time the next one would be due, if sooner.
   std::vector<WorkerRecord*> IdleToRetire(int keep, absl::Duration timeout, absl::Time now,
                                           absl::Time& next) const;

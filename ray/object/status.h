@@ -44,6 +44,9 @@ namespace ray {
 
 // The exception_type of the error object stored for a task whose worker process died.
 inline constexpr std::string_view kWorkerCrashedErrorType = "ray::WorkerCrashedError";
+// The type name of the error object of an actor's call whose actor is dead (killed, its process
+// died past its restarts, its factory failed): the API throws ray::ActorDiedError.
+inline constexpr std::string_view kActorDiedErrorType = "ray::ActorDiedError";
 
 // The message of a call into a runtime that is shutting down (or shut down).
 inline constexpr char kShutDownMessage[] = "ray was shut down";

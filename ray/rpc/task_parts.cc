@@ -30,6 +30,14 @@ void WriteTask(rpc::Task::Builder out, const TaskHeader& task, size_t num_args,
   out.setMaxRetries(task.max_retries);
   if (!task.name.empty()) out.setName({task.name.data(), task.name.size()});
   if (task.run_while_blocked) out.setRunWhileBlocked(true);
+  if (!task.actor.IsNil()) out.setActor(AsData(task.actor.Binary()));
+  if (task.creates_actor) {
+    auto actor = out.initCreatesActor();
+    actor.setMaxRestarts(task.creates_actor->max_restarts);
+    actor.setMaxTaskRetries(task.creates_actor->max_task_retries);
+    actor.setMaxConcurrency(task.creates_actor->max_concurrency);
+    actor.setNumCpus(task.creates_actor->num_cpus);
+  }
   if (!nested_refs.empty()) WriteIdList(out.initNestedRefs(nested_refs.size()), nested_refs);
   if (!resources.empty()) {
     auto list = out.initResources(resources.size());
@@ -66,6 +74,19 @@ absl::Status CheckTask(rpc::Task::Reader in) {
     return absl::InvalidArgumentError(absl::StrCat("parentTaskId: ", s.message()));
   }
   if (in.hasName()) (void)in.getName();  // Cap'n Proto checks its bounds and NUL
+  if (in.hasActor()) {
+    if (absl::Status s = CheckId<ObjectID>(in.getActor()); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("actor: ", s.message()));
+    }
+  }
+  if (in.hasCreatesActor()) {
+    auto actor = in.getCreatesActor();
+    if (actor.getMaxRestarts() < -1 || actor.getMaxTaskRetries() < -1 ||
+        actor.getMaxConcurrency() < 1 || !std::isfinite(actor.getNumCpus()) ||
+        actor.getNumCpus() < 0) {
+      return absl::InvalidArgumentError("an actor's options out of range");
+    }
+  }
   if (absl::Status s = ArgList::Check(in.getArgs(), "args"); !s.ok()) {
     return s;
   }
@@ -98,6 +119,14 @@ TaskView ReadTask(rpc::Task::Reader in) {
   h.max_retries = in.getMaxRetries();
   if (in.hasName()) h.name = TextView(in.getName());
   h.run_while_blocked = in.getRunWhileBlocked();
+  if (in.hasActor()) h.actor = ReadId<ObjectID>(in.getActor());
+  if (in.hasCreatesActor()) {
+    auto actor = in.getCreatesActor();
+    h.creates_actor = ActorOptions{.max_restarts = actor.getMaxRestarts(),
+                                   .max_task_retries = actor.getMaxTaskRetries(),
+                                   .max_concurrency = actor.getMaxConcurrency(),
+                                   .num_cpus = actor.getNumCpus()};
+  }
   task.args = ArgList(in.getArgs());
   if (in.hasNestedRefs()) task.nested_refs = IdList<ObjectID>(in.getNestedRefs());
   if (in.hasResources()) {

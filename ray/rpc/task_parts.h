@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -11,6 +12,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "ray/common/actor_options.h"
 #include "ray/common/id.h"
 #include "ray/common/resources.h"
 #include "ray/rpc/checked_list.h"
@@ -29,6 +31,8 @@ struct TaskHeader {
   int32_t max_retries = 0;
   std::string_view name;  // "": the function's name
   bool run_while_blocked = false;
+  ObjectID actor;                             // a call of this actor; nil: a plain task
+  std::optional<ActorOptions> creates_actor;  // set: it makes an actor
 };
 
 // An argument: an object (`ref`), or when `ref` is nil a serialized value inline. To a worker,

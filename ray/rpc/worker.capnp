@@ -63,6 +63,16 @@ struct Task {
   nestedRefs @8 :List(Data);  # objects the argument values reference: held until the task ends
   runWhileBlocked @9 :Bool;   # to a worker blocked in a get: run it inside the wait
   resources @10 :List(Resource);  # custom resources it holds while it runs
+  actor @11 :Data;  # a call of this actor (the ID of its handle's object); unset: a plain task
+  createsActor @12 :ActorOptions;  # set: it makes an actor (its return is the handle's object)
+}
+
+# ray/common/actor_options.h
+struct ActorOptions {
+  maxRestarts @0 :Int32;
+  maxTaskRetries @1 :Int32;
+  maxConcurrency @2 :Int32;
+  numCpus @3 :Float64;
 }
 
 # An object's value: inline bytes, or a note that it is sealed in the node's store.

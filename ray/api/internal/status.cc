@@ -23,6 +23,7 @@ void ThrowStatus(const absl::Status& status) {
 
 void ThrowErrorObject(TaskErrorInfo info) {
   if (info.exception_type == kWorkerCrashedErrorType) throw WorkerCrashedError(std::move(info));
+  if (info.exception_type == kActorDiedErrorType) throw ActorDiedError(std::move(info));
   if (IsRuntimeError(info)) {
     ThrowStatus(absl::Status(ErrorTypeCode(info.exception_type), info.message));
   }
@@ -39,6 +40,8 @@ TaskErrorInfo CurrentExceptionErrorInfo() {
   } catch (const TaskError& e) {
     return e.info();
   } catch (const WorkerCrashedError& e) {
+    return e.info();
+  } catch (const ActorDiedError& e) {
     return e.info();
   } catch (...) {
     TaskErrorInfo info = CaughtExceptionErrorInfo("", TaskID::Nil());

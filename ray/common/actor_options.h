@@ -1,0 +1,14 @@
+// What an actor is made with (its creation task carries them): how it restarts, retries and
+// runs its calls. The API's ray::ActorOptions and Python's .options() become these.
+#pragma once
+
+namespace ray::core {
+
+struct ActorOptions {
+  int max_restarts = 0;      // times its process may die and the factory run again (-1: always)
+  int max_task_retries = 0;  // re-runs of a call its process died in, while it restarts
+  int max_concurrency = 1;   // calls it runs at once
+  double num_cpus = 0;       // CPUs it holds for its life (its creation asks for at least 1)
+};
+
+}  // namespace ray::core

@@ -1,0 +1,22 @@
+// The actor a worker process serves: the object its factory made (ray/api/actor.h), held until
+// the worker stops serving, when its destructor runs. A process serves one actor at most.
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace ray::core {
+
+struct ActorInstance {
+  std::shared_ptr<void> object;
+  std::string type;  // its C++ type's name, for the check of each call
+};
+
+// Called by an actor's creation, in its worker.
+void SetActorInstance(std::shared_ptr<void> object, std::string type);
+// The actor this process serves, or null.
+const ActorInstance* CurrentActorInstance();
+// Destroys it (its destructor runs now); the worker loop calls this when it stops serving.
+void EndActorInstance();
+
+}  // namespace ray::core

@@ -1,0 +1,247 @@
+// Actors: a creation task runs the factory on a worker of the actor's own; its calls then run
+// there, in the order they became ready, pipelined into the worker's queue. The worker runs
+// nothing else. When it dies the actor restarts (its creation runs again on a new worker, calls
+// wait meanwhile) while max_restarts allows, else its calls fail with ActorDiedError. The actor
+// ends, its worker told to stop (its destructor runs there), once nothing references its
+// handle's object and its calls are done.
+#include "absl/strings/str_cat.h"
+#include "ray/node/scheduler.h"
+#include "ray/node/scheduler_internal.h"
+#include "ray/object/status.h"
+
+namespace ray::core {
+
+using namespace scheduler_internal;  // NOLINT: the scheduler's own helpers
+
+std::shared_ptr<const std::string> Scheduler::SubmitActorTask(TaskRecord& task) {
+  if (task.creates_actor) {
+    Actor& actor = actors_[ObjectID::ForReturn(task.id, 1)];
+    actor.id = ObjectID::ForReturn(task.id, 1);
+    actor.options = *task.creates_actor;
+    actor.restarts_left = actor.options.max_restarts;
+    actor.creation = task;
+    // Kept for a restart: the arguments stay while the actor may need them again.
+    for (const auto& arg : actor.creation.args) {
+      if (!arg.ref.IsNil()) objects_.AddRef(arg.ref);
+    }
+    objects_.AddRefs(actor.creation.nested_refs);
+    actor_order_.push_back(actor.id);
+    return nullptr;
+  }
+  auto it = actors_.find(task.actor);
+  task.num_cpus = 0;  // a call holds what its actor holds
+  task.resources.clear();
+  if (it == actors_.end()) {
+    return ErrorObject(NameOf(task), kActorDiedErrorType,
+                       absl::StrCat("no actor ", task.actor.Hex(), " here"), task.id);
+  }
+  task.retries_left = it->second.options.max_task_retries;
+  if (it->second.state == Actor::State::kDead) return ActorDiedErrorFor(task, it->second);
+  return nullptr;
+}
+
+std::shared_ptr<const std::string> Scheduler::ActorDiedErrorFor(const TaskRecord& call,
+                                                                const Actor& actor) const {
+  return ErrorObject(NameOf(call), kActorDiedErrorType,
+                     absl::StrCat("the actor ", actor.id.Hex(), " is dead: ", actor.death),
+                     call.id);
+}
+
+bool Scheduler::MakeActorTaskReady(TaskRecord& task) {
+  if (task.creates_actor) {
+    actors_.at(ObjectID::ForReturn(task.id, 1)).creation_ready = true;
+    return true;
+  }
+  if (task.actor.IsNil()) return false;
+  Actor& actor = actors_.at(task.actor);
+  if (actor.state == Actor::State::kDead) {
+    FailTask(task, ActorDiedErrorFor(task, actor));
+  } else {
+    actor.ready.push_back(task.id);
+  }
+  return true;
+}
+
+void Scheduler::DispatchActors() {
+  if (actors_.empty()) return;
+  Node& node = nodes_[0];
+  for (size_t i = 0; i < actor_order_.size();) {
+    Actor& actor = actors_.at(actor_order_[i]);
+    if (actor.state == Actor::State::kDead) {
+      // Kept while a handle may still call it (the calls fail saying why) or its lost worker's
+      // tasks wait to fail.
+      if (!objects_.Contains(actor.id) && !actor.lost_pending) {
+        actors_.erase(actor_order_[i]);
+        actor_order_.erase(actor_order_.begin() + i);
+      } else {
+        ++i;
+      }
+      continue;
+    }
+    ++i;
+    if (actor.state == Actor::State::kWaiting && actor.creation_ready) {
+      // A worker of its own, started now; its creation holds at least a CPU while it runs.
+      const double cpus =
+          PlacementPolicy::CpusOn(std::max(1.0, actor.options.num_cpus), node.info.num_cpus);
+      if (node.cpus_free + 1e-9 < cpus) continue;
+      int index = -1;
+      if (absl::Status spawned = SpawnWorker(0, &index); !spawned.ok()) {
+        ActorDied(actor, absl::StrCat("its worker could not start: ", spawned.message()));
+        continue;
+      }
+      Worker& worker = *workers_[index];
+      worker.actor = actor.id;
+      actor.worker = index;
+      actor.state = Actor::State::kCreating;
+      TaskRecord* creation = tasks_.Find(actor.creation.id);
+      if (creation == nullptr) {  // a restart: the first run ended; this one runs the copy
+        creation = &*tasks_.Add(TaskRecord(actor.creation)).first;
+        for (const auto& arg : creation->args) {
+          if (!arg.ref.IsNil()) objects_.AddUse(arg.ref, creation->id);
+        }
+        objects_.AddRefs(creation->nested_refs);
+      }
+      creation->num_cpus = cpus;
+      worker.MoveTo(Worker::State::kBusy);
+      worker.cpus_held = cpus;
+      node.cpus_free -= cpus;
+      Assign(worker, *creation);
+      continue;
+    }
+    if (actor.state != Actor::State::kAlive) continue;
+    Worker& worker = *workers_[actor.worker];
+    if (actor.ready.empty()) {
+      // Nobody references its handle any more and its calls are done: it ends.
+      if (!objects_.Contains(actor.id) && worker.assigned.empty()) {
+        ActorDied(actor, "it ended (no handle to it is left)");
+        WorkerDied(worker, "its actor ended", /*kill=*/false);  // it exits when its socket closes
+      }
+      continue;
+    }
+    while (!actor.ready.empty()) {
+      TaskRecord* call = tasks_.Find(actor.ready.front());
+      actor.ready.pop_front();
+      if (call == nullptr) continue;
+      if (absl::Status fitted = FitArgumentsInline(*call); !fitted.ok()) {
+        FailTask(*call, ErrorObject(NameOf(*call), ErrorTypeName(fitted.code()),
+                                    absl::StrCat("an argument could not be copied to the store "
+                                                 "for its worker: ",
+                                                 fitted.message()),
+                                    call->id));
+        continue;
+      }
+      if (worker.state == Worker::State::kIdle) worker.MoveTo(Worker::State::kBusy);
+      Assign(worker, *call);
+    }
+  }
+}
+
+void Scheduler::ActorTaskFinished(Worker& worker, const TaskRecord& task, bool failed) {
+  if (!task.creates_actor) return;
+  Actor& actor = actors_.at(worker.actor);
+  if (failed) {
+    ActorDied(actor, "its factory failed (see the error of its creation)");
+    WorkerDied(worker, "its actor's factory failed", /*kill=*/false);
+    return;
+  }
+  actor.state = Actor::State::kAlive;
+  Node& node = nodes_[worker.node];
+  actor.cpus_held = PlacementPolicy::CpusOn(actor.options.num_cpus, node.info.num_cpus);
+  node.cpus_free -= actor.cpus_held;
+}
+
+void Scheduler::ActorWorkerLost(Worker& worker, const std::string& why) {
+  auto it = actors_.find(worker.actor);
+  if (it == actors_.end()) return;
+  Actor& actor = it->second;
+  nodes_[worker.node].cpus_free += actor.cpus_held;
+  actor.cpus_held = 0;
+  actor.worker = -1;
+  actor.lost_pending = !worker.lost_tasks.empty();
+  if (actor.state == Actor::State::kDead) return;  // it ended, or its factory failed
+  const std::string death = absl::StrCat("its process (pid ", worker.pid, ") died: ", why);
+  if (actor.restarts_left == 0) {
+    ActorDied(actor, death);
+    return;
+  }
+  if (actor.restarts_left > 0) --actor.restarts_left;
+  actor.restarted = true;
+  actor.state = Actor::State::kWaiting;
+  // It starts again once what the lost worker held is back in its queue, in order.
+  actor.creation_ready = !actor.lost_pending;
+}
+
+void Scheduler::ActorWorkerEnded(Worker& worker, std::deque<TaskID> lost) {
+  auto it = actors_.find(worker.actor);
+  if (it == actors_.end()) return;
+  Actor& actor = it->second;
+  actor.lost_pending = false;
+  if (actor.state == Actor::State::kDead) {
+    for (const TaskID& id : lost) {
+      if (TaskRecord* task = tasks_.Find(id)) FailTask(*task, ActorDiedErrorFor(*task, actor));
+    }
+    return;
+  }
+  // The calls it held go back in front, in order: the running one uses a retry, those queued
+  // (never started) do not. Its creation, if it was running, runs again.
+  for (size_t i = lost.size(); i-- > 0;) {
+    TaskRecord* task = tasks_.Find(lost[i]);
+    if (task == nullptr) continue;
+    task->worker = -1;
+    if (task->creates_actor) continue;
+    if (i < worker.lost_running && task->retries_left-- == 0) {
+      for (int r = 1; r <= task->num_returns; ++r) {
+        objects_.QueueStoreDelete(ObjectID::ForReturn(task->id, r));
+      }
+      FailTask(*task,
+               ErrorObject(NameOf(*task), kActorDiedErrorType,
+                           absl::StrCat("the actor ", actor.id.Hex(), " died while running it (",
+                                        worker.lost_why, "); no retries left (max_task_retries)"),
+                           task->id));
+      continue;
+    }
+    actor.ready.push_front(task->id);
+  }
+  actor.creation_ready = true;
+}
+
+void Scheduler::ActorDied(Actor& actor, const std::string& why) {
+  if (actor.state == Actor::State::kDead) return;
+  actor.state = Actor::State::kDead;
+  if (actor.death.empty()) actor.death = why;
+  // A creation that never ran (or waits to run again) fails: the handle's object says why.
+  if (TaskRecord* creation = tasks_.Find(actor.creation.id);
+      creation != nullptr && creation->worker < 0) {
+    FailTask(*creation, ActorDiedErrorFor(*creation, actor));
+  }
+  for (const TaskID& id : std::exchange(actor.ready, {})) {
+    if (TaskRecord* task = tasks_.Find(id)) FailTask(*task, ActorDiedErrorFor(*task, actor));
+  }
+  for (const auto& arg : actor.creation.args) {
+    if (!arg.ref.IsNil()) objects_.RemoveRef(arg.ref);
+  }
+  objects_.RemoveRefs(actor.creation.nested_refs);
+  actor.creation.args.clear();
+  actor.creation.nested_refs.clear();
+}
+
+absl::Status Scheduler::KillActor(const ObjectID& id, bool no_restart) {
+  absl::MutexLock lock(&mu_);
+  auto it = actors_.find(id);
+  if (it == actors_.end()) return absl::NotFoundError(absl::StrCat("no actor ", id.Hex()));
+  Actor& actor = it->second;
+  if (no_restart) {
+    actor.restarts_left = 0;
+    if (actor.death.empty()) actor.death = "killed by ray::Kill";
+  }
+  if (actor.worker >= 0) {
+    WorkerDied(*workers_[actor.worker], "killed by ray::Kill");
+  } else if (no_restart && actor.state != Actor::State::kDead) {
+    ActorDied(actor, actor.death);
+  }
+  Dispatch();
+  FlushWorkers();
+  return absl::OkStatus();
+}
+
+}  // namespace ray::core

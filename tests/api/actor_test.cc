@@ -1,0 +1,215 @@
+// C++ actors on one node, with real worker processes: a factory makes the actor (T, T* or
+// std::unique_ptr<T>), its methods (virtual and const ones too) keep its state, calls run in
+// the order submitted, an exception fails only its call, the destructor runs when the last
+// handle is gone, Kill and a process that dies end it (ActorDiedError) unless it may restart,
+// and a call waiting for its argument waits alone.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "absl/time/clock.h"
+#include "ray/api.h"
+
+namespace {
+
+// A file's contents once it exists, waiting at most `bound` (blocks on the file, not on time).
+std::string WaitForFile(const std::string& path, absl::Duration bound = absl::Seconds(30)) {
+  const absl::Time deadline = absl::Now() + bound;
+  while (!std::filesystem::exists(path) && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  std::ifstream file(path);
+  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+}
+
+// Whether process `pid` is gone (or a zombie) within `bound`.
+bool ProcessEnds(int pid, absl::Duration bound = absl::Seconds(30)) {
+  const absl::Time deadline = absl::Now() + bound;
+  while (absl::Now() < deadline) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string text((std::istreambuf_iterator<char>(status)), std::istreambuf_iterator<char>());
+    if (!status || text.find("State:\tZ") != std::string::npos) return true;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return false;
+}
+
+class Counter {
+ public:
+  Counter(int start, std::string goodbye) : value_(start), goodbye_(std::move(goodbye)) {}
+  virtual ~Counter() {
+    if (!goodbye_.empty()) std::ofstream(goodbye_) << "value " << value_;
+  }
+  int Add(int x) { return value_ += x; }
+  int Value() const { return value_; }
+  virtual std::string Kind() const { return "counter"; }
+  int AddOrThrow(int x) {
+    if (x < 0) throw std::invalid_argument("negative");
+    return value_ += x;
+  }
+  int Pid() const { return getpid(); }
+  // Dies the first time (`marker` does not exist yet), else adds.
+  int AddOrDieOnce(int x, std::string marker) {
+    if (!std::filesystem::exists(marker)) {
+      std::ofstream(marker) << "died";
+      raise(SIGKILL);
+    }
+    return value_ += x;
+  }
+  void Die() { raise(SIGKILL); }
+  int AddSlowly(int x, int unused) { return value_ += x + unused * 0; }
+
+ private:
+  int value_;
+  std::string goodbye_;
+};
+
+class LoudCounter : public Counter {
+ public:
+  using Counter::Counter;
+  std::string Kind() const override { return "loud"; }
+};
+
+Counter* MakeCounter(int start) { return new Counter(start, ""); }
+Counter MakeCounterByValue(int start) { return Counter(start, ""); }
+std::unique_ptr<Counter> MakeLoud(int start, std::string goodbye) {
+  return std::make_unique<LoudCounter>(start, std::move(goodbye));
+}
+Counter* FailToMake(int) { throw std::runtime_error("no counter today"); }
+
+int WhenFileExists(std::string path) {
+  WaitForFile(path, absl::Seconds(60));
+  return 7;
+}
+
+class ActorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::TempDir() + "/actor_test_" + std::to_string(getpid()) + "_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::create_directories(dir_);
+    ray::Init({.num_workers = 2, .object_store_memory = 64 << 20});
+  }
+  void TearDown() override { ray::Shutdown(); }
+  std::string dir_;
+};
+
+TEST_F(ActorTest, MethodsKeepTheActorsState) {
+  ray::ActorHandle<Counter> c = ray::Actor(MakeCounter).Remote(10);
+  EXPECT_EQ(c.Task(&Counter::Add).Remote(5).Get(), 15);
+  EXPECT_EQ(c.Task(&Counter::Value).Remote().Get(), 15);
+  ray::ActorHandle<Counter> copy = c;  // handles are values
+  EXPECT_EQ(copy.Task(&Counter::Add).Remote(1).Get(), 16);
+  // A method's process is the actor's own, the same for every call.
+  int pid = c.Task(&Counter::Pid).Remote().Get();
+  EXPECT_NE(pid, getpid());
+  EXPECT_EQ(c.Task(&Counter::Pid).Remote().Get(), pid);
+  // A factory returning T by value works the same.
+  auto by_value = ray::Actor(MakeCounterByValue).Remote(3);
+  EXPECT_EQ(by_value.Task(&Counter::Add).Remote(4).Get(), 7);
+  EXPECT_NE(by_value.Task(&Counter::Pid).Remote().Get(), pid);
+}
+
+TEST_F(ActorTest, TenThousandCallsRunInTheOrderSubmitted) {
+  auto c = ray::Actor(MakeCounter).Remote(0);
+  std::vector<ray::ObjectRef<int>> sums;
+  for (int i = 1; i <= 10000; ++i) sums.push_back(c.Task(&Counter::Add).Remote(i));
+  std::vector<int> got = ray::Get(sums);
+  int expected = 0;
+  for (int i = 1; i <= 10000; ++i) {
+    expected += i;
+    ASSERT_EQ(got[i - 1], expected) << "call " << i;
+  }
+}
+
+TEST_F(ActorTest, VirtualMethodsDispatchOnTheActorsClass) {
+  auto loud = ray::Actor(MakeLoud).Remote(1, std::string());
+  EXPECT_EQ(loud.Task(&Counter::Kind).Remote().Get(), "loud");
+  EXPECT_EQ(loud.Task(&Counter::Add).Remote(2).Get(), 3);
+}
+
+TEST_F(ActorTest, AnExceptionFailsItsCallAndTheActorKeepsItsState) {
+  auto c = ray::Actor(MakeCounter).Remote(5);
+  auto failed = c.Task(&Counter::AddOrThrow).Remote(-1);
+  try {
+    failed.Get();
+    FAIL() << "a negative add succeeded";
+  } catch (const ray::TaskError& e) {
+    EXPECT_EQ(e.exception_type(), "std::invalid_argument");
+    EXPECT_EQ(e.message(), "negative");
+  }
+  EXPECT_EQ(c.Task(&Counter::AddOrThrow).Remote(2).Get(), 7);
+}
+
+TEST_F(ActorTest, TheDestructorRunsWhenTheLastHandleIsGone) {
+  const std::string goodbye = dir_ + "/goodbye";
+  {
+    auto c = ray::Actor(MakeLoud).Remote(1, goodbye);
+    auto sum = c.Task(&Counter::Add).Remote(41);
+    EXPECT_EQ(sum.Get(), 42);
+  }
+  EXPECT_EQ(WaitForFile(goodbye), "value 42");
+}
+
+TEST_F(ActorTest, AFactoryThatThrowsFailsTheCallsWithActorDiedError) {
+  auto c = ray::Actor(FailToMake).Remote(1);
+  try {
+    c.Task(&Counter::Value).Remote().Get();
+    FAIL() << "a call on an actor that was never made succeeded";
+  } catch (const ray::ActorDiedError& e) {
+    EXPECT_NE(std::string(e.what()).find("its factory failed"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(ActorTest, KillEndsTheActorAndItsLaterCallsFail) {
+  auto c = ray::Actor(MakeCounter).Remote(1);
+  int pid = c.Task(&Counter::Pid).Remote().Get();
+  c.Kill();
+  try {
+    c.Task(&Counter::Value).Remote().Get();
+    FAIL() << "a call on a killed actor succeeded";
+  } catch (const ray::ActorDiedError& e) {
+    EXPECT_NE(std::string(e.what()).find("killed by ray::Kill"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(ProcessEnds(pid)) << "the actor's process " << pid << " still runs";
+}
+
+TEST_F(ActorTest, AProcessThatDiesRestartsTheActorWhileMaxRestartsAllows) {
+  auto c = ray::Actor(MakeCounter).Options({.max_restarts = 1}).Remote(100);
+  int first = c.Task(&Counter::Pid).Remote().Get();
+  EXPECT_EQ(c.Task(&Counter::Add).Remote(1).Get(), 101);
+  auto died = c.Task(&Counter::Die).Remote();
+  EXPECT_THROW(died.Get(), ray::ActorDiedError);  // max_task_retries = 0
+  // The factory ran again: its state starts over, in another process.
+  EXPECT_EQ(c.Task(&Counter::Value).Remote().Get(), 100);
+  EXPECT_NE(c.Task(&Counter::Pid).Remote().Get(), first);
+  // No restarts left: the next death is final.
+  EXPECT_THROW(c.Task(&Counter::Die).Remote().Get(), ray::ActorDiedError);
+  EXPECT_THROW(c.Task(&Counter::Value).Remote().Get(), ray::ActorDiedError);
+}
+
+TEST_F(ActorTest, MaxTaskRetriesRerunsTheCallItsProcessDiedIn) {
+  auto c = ray::Actor(MakeCounter).Options({.max_restarts = 1, .max_task_retries = 1}).Remote(10);
+  auto queued_behind = c.Task(&Counter::Add).Remote(0);  // before the death: runs first
+  EXPECT_EQ(c.Task(&Counter::AddOrDieOnce).Remote(5, dir_ + "/marker").Get(), 15);
+  EXPECT_EQ(queued_behind.Get(), 10);
+  EXPECT_EQ(WaitForFile(dir_ + "/marker"), "died");
+}
+
+TEST_F(ActorTest, ACallWaitingForItsArgumentWaitsAlone) {
+  auto c = ray::Actor(MakeCounter).Remote(0);
+  auto gate = dir_ + "/gate";
+  ray::ObjectRef<int> later = ray::Remote(WhenFileExists)(gate);
+  auto waiting = c.Task(&Counter::AddSlowly).Remote(1, later);
+  // Submitted after it, with its argument at hand: runs while the first one waits.
+  EXPECT_EQ(c.Task(&Counter::Add).Remote(10).Get(), 10);
+  std::ofstream(gate) << "open";
+  EXPECT_EQ(waiting.Get(), 11);
+}
+
+}  // namespace
