@@ -238,6 +238,7 @@ struct MethodCall<T, M, R (*)(P...)> {
     AppendTaskArgs<std::array<int64_t, 2>>(
         spec.args, std::array<int64_t, 2>{is_virtual ? static_cast<int64_t>(words.ptr) : 0,
                                           static_cast<int64_t>(words.adj)});
+    (AddNestedRefs(spec.nested_refs, args), ...);
     (AppendTaskArgs<P>(spec.args, std::forward<A>(args)), ...);
     spec.actor = actor.ID();
     spec.nested_refs.push_back(actor.ID());  // the call keeps its actor alive
@@ -295,6 +296,22 @@ class ActorHandle {
   ObjectRef<std::string> actor_;
 };
 
+namespace internal {
+// A handle inside a value (an argument, a return, a put) keeps its actor alive with the value.
+template <typename T>
+struct NestedRefsOf<ActorHandle<T>> {
+  static void Add(std::vector<ObjectID>& out, const ActorHandle<T>& handle) {
+    if (!handle.ID().IsNil()) out.push_back(handle.ID());
+  }
+};
+template <typename T>
+struct NestedRefsOf<std::vector<ActorHandle<T>>> {
+  static void Add(std::vector<ObjectID>& out, const std::vector<ActorHandle<T>>& handles) {
+    for (const ActorHandle<T>& handle : handles) NestedRefsOf<ActorHandle<T>>::Add(out, handle);
+  }
+};
+}  // namespace internal
+
 // Makes actors with a factory: ray::Actor(f).Remote(args...).
 template <typename Fn>
 class ActorCreator;
@@ -340,6 +357,7 @@ class ActorCreator<R (*)(P...)> {
                                             .max_task_retries = options_.max_task_retries,
                                             .max_concurrency = 1,
                                             .num_cpus = options_.num_cpus};
+    (internal::AddNestedRefs(spec.nested_refs, args), ...);
     (internal::AppendTaskArgs<P>(spec.args, std::forward<A>(args)), ...);
     std::vector<ObjectID> ids = internal::ValueOrThrow(runtime.Submit(std::move(spec)));
     if (ids.size() != 1) internal::ThrowArity(nullptr, ids.size(), 1);
@@ -364,3 +382,44 @@ auto Actor(L&& lambda) {
 }
 
 }  // namespace ray
+
+// A handle as a value: its actor's handle-object ID and its class's name (a handle read as
+// another class's is a type error).
+namespace msgpack {
+MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
+  namespace adaptor {
+
+  template <typename T>
+  struct pack<ray::ActorHandle<T>> {
+    template <typename Stream>
+    packer<Stream>& operator()(packer<Stream>& o, const ray::ActorHandle<T>& v) const {
+      const std::string_view id = v.ID().Binary();
+      o.pack_array(2);
+      o.pack_bin(static_cast<uint32_t>(id.size()));
+      o.pack_bin_body(id.data(), static_cast<uint32_t>(id.size()));
+      o.pack(ray::TypeName<T>());
+      return o;
+    }
+  };
+
+  template <typename T>
+  struct convert<ray::ActorHandle<T>> {
+    const msgpack::object& operator()(const msgpack::object& o, ray::ActorHandle<T>& v) const {
+      if (o.type != msgpack::type::ARRAY || o.via.array.size != 2 ||
+          o.via.array.ptr[0].type != msgpack::type::BIN ||
+          o.via.array.ptr[1].type != msgpack::type::STR) {
+        throw msgpack::type_error();
+      }
+      const auto& id = o.via.array.ptr[0].via.bin;
+      const auto& type = o.via.array.ptr[1].via.str;
+      if (std::string_view(type.ptr, type.size) != ray::TypeName<T>()) throw msgpack::type_error();
+      ray::ObjectID actor = ray::ObjectID::FromBinaryOrNil(std::string_view(id.ptr, id.size));
+      v = actor.IsNil() ? ray::ActorHandle<T>()
+                        : ray::ActorHandle<T>(ray::ObjectRef<std::string>(actor));
+      return o;
+    }
+  };
+
+  }  // namespace adaptor
+}  // MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS)
+}  // namespace msgpack

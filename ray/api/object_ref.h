@@ -16,11 +16,11 @@
 
 #include "absl/time/time.h"
 #include "ray/api/errors.h"
+#include "ray/api/internal/serialization.h"
 #include "ray/api/internal/status.h"
 #include "ray/common/id.h"
 #include "ray/core_worker/core_runtime.h"
 #include "ray/object/status.h"
-#include "ray/api/internal/serialization.h"
 
 namespace ray {
 
@@ -63,6 +63,18 @@ class Timeout {
 };
 
 namespace internal {
+
+// The objects a value references, kept alive with it (where it is a task's argument, a task's
+// return or a put): an actor's handle names its actor's object. Specialized next to such types
+// (ray/api/actor.h); nothing for others.
+template <typename T>
+struct NestedRefsOf {
+  static void Add(std::vector<ObjectID>&, const T&) {}
+};
+template <typename T>
+void AddNestedRefs(std::vector<ObjectID>& out, const T& value) {
+  NestedRefsOf<std::remove_cvref_t<T>>::Add(out, value);
+}
 
 // The runtime of this process; RayError naming `api` if ray::Init has not run.
 core::CoreRuntime& Runtime(std::string_view api);
@@ -330,16 +342,18 @@ ObjectRef<internal::ObjectType<T>> Put(const T& value) {
     core::CoreRuntime& runtime = internal::Runtime("ray::Put");
     const auto& serializable = internal::Serializable(value);
     const size_t size = SerializedSize(serializable);
-    ObjectID id = internal::ValueOrThrow(
-        runtime.Put(size,
-                    [&](std::span<uint8_t> out) {
-                      if (out.size() < size) {
-                        throw RayError("ray::Put: the runtime gave " + std::to_string(out.size()) +
-                                       " bytes for an object of " + std::to_string(size));
-                      }
-                      SerializeInto(serializable, out);
-                    },
-                    {}));
+    core::PutOptions options;
+    internal::AddNestedRefs(options.nested_refs, value);
+    ObjectID id = internal::ValueOrThrow(runtime.Put(
+        size,
+        [&](std::span<uint8_t> out) {
+          if (out.size() < size) {
+            throw RayError("ray::Put: the runtime gave " + std::to_string(out.size()) +
+                           " bytes for an object of " + std::to_string(size));
+          }
+          SerializeInto(serializable, out);
+        },
+        options));
     return ObjectRef<Stored>(id, internal::kAdopt);
   }
 }

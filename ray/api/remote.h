@@ -91,6 +91,7 @@ class RemoteFunction<R (*)(P...)> {
     spec.function = FunctionAddress(function_);
     spec.options = internal::CoreOptions(options_, kNumReturns, spec.function);
     spec.args.reserve(sizeof...(P));
+    (internal::AddNestedRefs(spec.nested_refs, args), ...);
     (internal::AppendTaskArgs<P>(spec.args, std::forward<A>(args)), ...);
     std::vector<ObjectID> ids = internal::ValueOrThrow(runtime.Submit(std::move(spec)));
     if (ids.size() != kNumReturns) internal::ThrowArity(nullptr, ids.size(), kNumReturns);

@@ -172,6 +172,13 @@ absl::StatusOr<WaitIndices> WorkerRuntime::Wait(std::span<const ObjectID> ids, s
   return result;
 }
 
+absl::Status WorkerRuntime::KillActor(const ObjectID& actor, bool no_restart) {
+  absl::MutexLock lock(&out_mu_);
+  (no_restart ? out_.kill_actors : out_.restart_actors).push_back(actor);
+  if (!SendLocked().ok()) return ConnectionClosed();
+  return absl::OkStatus();
+}
+
 absl::Status WorkerRuntime::CopyHere(std::span<const object_manager::ObjectSource> objects,
                                      bool for_get) {
   if (objects.empty()) return absl::OkStatus();

@@ -288,6 +288,8 @@ class Scheduler {
   void ActorWorkerEnded(Worker& worker, std::deque<TaskID> lost) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The actor is dead for good (`why`): its calls not done fail with ActorDiedError.
   void ActorDied(Actor& actor, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status KillActorLocked(const ObjectID& actor, bool no_restart)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::shared_ptr<const std::string> ActorDiedErrorFor(const TaskRecord& call,
                                                        const Actor& actor) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

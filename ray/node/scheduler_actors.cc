@@ -227,6 +227,13 @@ void Scheduler::ActorDied(Actor& actor, const std::string& why) {
 
 absl::Status Scheduler::KillActor(const ObjectID& id, bool no_restart) {
   absl::MutexLock lock(&mu_);
+  absl::Status killed = KillActorLocked(id, no_restart);
+  Dispatch();
+  FlushWorkers();
+  return killed;
+}
+
+absl::Status Scheduler::KillActorLocked(const ObjectID& id, bool no_restart) {
   auto it = actors_.find(id);
   if (it == actors_.end()) return absl::NotFoundError(absl::StrCat("no actor ", id.Hex()));
   Actor& actor = it->second;
@@ -239,8 +246,6 @@ absl::Status Scheduler::KillActor(const ObjectID& id, bool no_restart) {
   } else if (no_restart && actor.state != Actor::State::kDead) {
     ActorDied(actor, actor.death);
   }
-  Dispatch();
-  FlushWorkers();
   return absl::OkStatus();
 }
 

@@ -175,6 +175,8 @@ absl::Status Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMe
     }
     TaskFinished(worker, id, failed);
   }
+  for (ObjectID id : in.kill_actors) KillActorLocked(id, /*no_restart=*/true);
+  for (ObjectID id : in.restart_actors) KillActorLocked(id, /*no_restart=*/false);
   for (ObjectID id : in.remove_refs) {
     if (worker.held.erase(id) != 0) objects_.RemoveRef(id);
   }

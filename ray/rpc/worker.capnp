@@ -117,6 +117,8 @@ struct FromWorker {
   wait @9 :WaitRequest;
   nodeId @10 :Text;              # first message of a worker: its node (hex)
   copied @11 :List(Data);        # objects it copied into its node's store (from a `source`)
+  killActors @12 :List(Data);    # actors (their handles' objects) to kill for good
+  restartActors @13 :List(Data); # ... to kill, restarting if they may
 }
 
 struct GetRequest {

@@ -51,6 +51,13 @@ absl::StatusOr<FromWorkerView> ReadFromWorker(rpc::FromWorker::Reader in) {
       s = Assign(IdList<TaskID>::Read(in.getHandedBack(), "handedBack"), view.handed_back);
     }
     if (s.ok()) s = Assign(IdList<ObjectID>::Read(in.getCopied(), "copied"), view.copied);
+    if (s.ok()) {
+      s = Assign(IdList<ObjectID>::Read(in.getKillActors(), "killActors"), view.kill_actors);
+    }
+    if (s.ok()) {
+      s = Assign(IdList<ObjectID>::Read(in.getRestartActors(), "restartActors"),
+                 view.restart_actors);
+    }
     if (s.ok() && in.hasGet()) {
       auto get = in.getGet();
       view.get.emplace().timeout_ms = get.getTimeoutMs();

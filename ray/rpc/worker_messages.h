@@ -44,8 +44,8 @@ void WriteWaitRequest(rpc::FromWorker::Builder out, std::span<const ObjectID> id
                       uint32_t num_returns, int64_t timeout_ms);
 
 struct FromWorkerView {
-  int32_t pid = 0;             // in a worker's first message
-  std::string_view node_id;    // in a worker's first message
+  int32_t pid = 0;           // in a worker's first message
+  std::string_view node_id;  // in a worker's first message
   std::vector<FunctionDef> functions;
   ObjectList puts;
   TaskList submits;
@@ -54,6 +54,8 @@ struct FromWorkerView {
   IdList<ObjectID> remove_refs;
   IdList<TaskID> handed_back;
   IdList<ObjectID> copied;
+  IdList<ObjectID> kill_actors;
+  IdList<ObjectID> restart_actors;
   std::optional<GetRequestView> get;
   std::optional<WaitRequestView> wait;
 };

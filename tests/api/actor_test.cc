@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -81,6 +82,19 @@ std::unique_ptr<Counter> MakeLoud(int start, std::string goodbye) {
   return std::make_unique<LoudCounter>(start, std::move(goodbye));
 }
 Counter* FailToMake(int) { throw std::runtime_error("no counter today"); }
+
+// Tasks that get, make and kill actors through handles.
+int AddThrough(ray::ActorHandle<Counter> counter, int x) {
+  return counter.Task(&Counter::Add).Remote(x).Get();
+}
+ray::ActorHandle<Counter> MakeInTask(int start) { return ray::Actor(MakeCounter).Remote(start); }
+void KillThrough(ray::ActorHandle<Counter> counter) { counter.Kill(); }
+// `n` calls of Add(1) from this task, checked in order: the values it saw.
+std::vector<int> AddManyThrough(ray::ActorHandle<Counter> counter, int n) {
+  std::vector<ray::ObjectRef<int>> refs;
+  for (int i = 0; i < n; ++i) refs.push_back(counter.Task(&Counter::Add).Remote(1));
+  return ray::Get(refs);
+}
 
 int WhenFileExists(std::string path) {
   WaitForFile(path, absl::Seconds(60));
@@ -210,6 +224,35 @@ TEST_F(ActorTest, ACallWaitingForItsArgumentWaitsAlone) {
   EXPECT_EQ(c.Task(&Counter::Add).Remote(10).Get(), 10);
   std::ofstream(gate) << "open";
   EXPECT_EQ(waiting.Get(), 11);
+}
+
+TEST_F(ActorTest, HandlesTravelIntoTasksOutOfTasksAndIntoObjects) {
+  auto c = ray::Actor(MakeCounter).Remote(1);
+  EXPECT_EQ(ray::Remote(AddThrough)(c, 2).Get(), 3);
+  // Made in a task and returned: the handle keeps the actor alive once the task is done.
+  ray::ActorHandle<Counter> made = ray::Remote(MakeInTask)(40).Get();
+  EXPECT_EQ(made.Task(&Counter::Add).Remote(2).Get(), 42);
+  // Stored in an object, then read back.
+  ray::ObjectRef<ray::ActorHandle<Counter>> stored = ray::Put(made);
+  EXPECT_EQ(stored.Get().Task(&Counter::Value).Remote().Get(), 42);
+  // Killed from a task.
+  ray::Remote(KillThrough)(made).Get();
+  EXPECT_THROW(made.Task(&Counter::Value).Remote().Get(), ray::ActorDiedError);
+  EXPECT_EQ(c.Task(&Counter::Value).Remote().Get(), 3);  // another actor: untouched
+}
+
+TEST_F(ActorTest, TwoCallersEachSeeTheirCallsInOrder) {
+  auto c = ray::Actor(MakeCounter).Remote(0);
+  auto from_task = ray::Remote(AddManyThrough)(c, 500);
+  std::vector<ray::ObjectRef<int>> mine;
+  for (int i = 0; i < 500; ++i) mine.push_back(c.Task(&Counter::Add).Remote(1));
+  std::vector<int> theirs = from_task.Get();
+  std::vector<int> ours = ray::Get(mine);
+  EXPECT_TRUE(std::is_sorted(theirs.begin(), theirs.end()) &&
+              std::adjacent_find(theirs.begin(), theirs.end()) == theirs.end());
+  EXPECT_TRUE(std::is_sorted(ours.begin(), ours.end()) &&
+              std::adjacent_find(ours.begin(), ours.end()) == ours.end());
+  EXPECT_EQ(c.Task(&Counter::Value).Remote().Get(), 1000);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "ray/api/internal/serialization.h"
 #include "ray/api/internal/status.h"
 #include "ray/api/object_ref.h"
 #include "ray/api/options.h"
@@ -20,7 +21,6 @@
 #include "ray/core_worker/core_runtime.h"
 #include "ray/function/function_id.h"
 #include "ray/object/status.h"
-#include "ray/api/internal/serialization.h"
 
 namespace ray {
 
@@ -408,6 +408,9 @@ void WriteReturn(size_t index, const V& value, core::ReturnWriter& returns) {
     if (out.size() < size) ThrowShortAllocation(index, out.size(), size);
     SerializeInto(serializable, out);
   }
+  std::vector<ObjectID> nested;
+  AddNestedRefs(nested, value);
+  if (!nested.empty()) ThrowIfError(returns.SetNestedRefs(index, std::move(nested)));
 }
 
 // The object of a void function: msgpack nil (also Python's None).
