@@ -101,7 +101,8 @@ struct ActorFactoryInvoker<R (*)(P...), S...> {
     size_t next = 0;
     std::tuple<ArgHolder<S>...> held{ReadNextArg<S>(args, &next, I, function)...};
     if (next != args.size()) ThrowArity(function, args.size(), next);
-    core::SetActorInstance(OwnActor<T>(f(PassArg<P>(std::get<I>(held))...)), TypeName<T>());
+    core::SetActorInstance(OwnActor<T>(f(PassArg<P>(std::get<I>(held))...)), TypeName<T>(),
+                           ObjectID::ForReturn(Runtime("an actor's creation").CurrentTaskId(), 1));
   }
 };
 
@@ -367,6 +368,13 @@ class ActorCreator<R (*)(P...)> {
   R (*factory_)(P...);
   ActorOptions options_;
 };
+
+// Inside an actor's method: the actor ends once this call returns (its destructor runs, it does
+// not restart); this call fails with ray::ActorDiedError ("it exited"), and so do later ones.
+// Outside an actor's method: RayError.
+[[noreturn]] void ExitActor();
+// Inside an actor's method: whether its factory ran before, in a process that died (max_restarts).
+bool WasCurrentActorRestarted();
 
 // ray::Actor(f) for a factory function (a plain function or a captureless lambda).
 template <typename R, typename... P>

@@ -3,6 +3,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "ray/api/actor.h"
 #include "ray/api/object_ref.h"
 #include "ray/api/remote.h"
 #include "ray/core_worker/limits.h"
@@ -90,6 +91,30 @@ void ThrowArity(const void* function, size_t given, size_t expected) {
 }
 
 void WriteNone(core::ReturnWriter& returns) { WriteReturn(0, msgpack::type::nil_t(), returns); }
+
+}  // namespace ray::internal
+
+namespace ray {
+
+void ExitActor() {
+  const core::ActorInstance* actor = core::CurrentActorInstance();
+  if (actor == nullptr) throw RayError("ray::ExitActor: not inside an actor's method");
+  absl::Status exiting = internal::Runtime("ray::ExitActor").ActorExiting(actor->id);
+  if (!exiting.ok()) internal::ThrowCallError("ray::ExitActor", exiting);
+  core::RequestActorExit();
+  throw internal::ActorExit{};
+}
+
+bool WasCurrentActorRestarted() {
+  if (core::CurrentActorInstance() == nullptr) {
+    throw RayError("ray::WasCurrentActorRestarted: not inside an actor's method");
+  }
+  return core::ActorRestarted();
+}
+
+}  // namespace ray
+
+namespace ray::internal {
 
 void KillActor(const ObjectID& actor, bool no_restart) {
   absl::Status killed = Runtime("handle.Kill()").KillActor(actor, no_restart);

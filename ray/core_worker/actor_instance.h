@@ -5,18 +5,30 @@
 #include <memory>
 #include <string>
 
+#include "ray/common/id.h"
+
 namespace ray::core {
 
 struct ActorInstance {
   std::shared_ptr<void> object;
   std::string type;  // its C++ type's name, for the check of each call
+  ObjectID id;       // its handle's object
 };
 
 // Called by an actor's creation, in its worker.
-void SetActorInstance(std::shared_ptr<void> object, std::string type);
+void SetActorInstance(std::shared_ptr<void> object, std::string type, ObjectID id);
 // The actor this process serves, or null.
 const ActorInstance* CurrentActorInstance();
 // Destroys it (its destructor runs now); the worker loop calls this when it stops serving.
 void EndActorInstance();
+
+// Whether this process's actor ran its factory before, in another process (set by the worker
+// before it runs a creation).
+void SetActorRestarted(bool restarted);
+bool ActorRestarted();
+
+// ray::ExitActor: the worker stops serving once the running call is done.
+void RequestActorExit();
+bool ActorExitRequested();
 
 }  // namespace ray::core

@@ -109,6 +109,10 @@ class CoreRuntime {
   virtual absl::Status KillActor(const ObjectID& actor, bool no_restart) {
     return absl::UnimplementedError("this runtime has no actors");
   }
+  // The actor this process serves ends after its running call (ray::ExitActor): for good.
+  virtual absl::Status ActorExiting(const ObjectID& actor) {
+    return absl::UnimplementedError("this runtime serves no actor");
+  }
 };
 
 // Returns from Submit and Put carry one reference already counted for the caller; the

@@ -173,6 +173,7 @@ void WorkerRuntime::Execute(const QueuedTask& queued) {
                      : function != nullptr     ? function->name
                                                : "unknown function";
   RunningTaskForCrashReport crash_report(name, id, task.header.max_retries);
+  if (task.header.actor_restart) SetActorRestarted(true);
   std::string error;
   TaskReturns returns(*store_, id, num_returns);
   try {
@@ -210,6 +211,10 @@ int WorkerRuntime::Serve() {
       QueuedTask next = std::move(queue_.front());
       queue_.pop_front();
       Execute(next);
+      if (ActorExitRequested()) {  // ray::ExitActor: this call was its last
+        (void)Send();
+        return 0;
+      }
       // Short tasks' results go out in batches (one message, one wake-up of the scheduler for
       // many), but a result never waits for the next task to end: the flusher thread sends it
       // after kMaxResultDelay at the latest.

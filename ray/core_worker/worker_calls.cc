@@ -179,6 +179,13 @@ absl::Status WorkerRuntime::KillActor(const ObjectID& actor, bool no_restart) {
   return absl::OkStatus();
 }
 
+absl::Status WorkerRuntime::ActorExiting(const ObjectID& actor) {
+  absl::MutexLock lock(&out_mu_);
+  out_.exiting_actors.push_back(actor);
+  if (!SendLocked().ok()) return ConnectionClosed();
+  return absl::OkStatus();
+}
+
 absl::Status WorkerRuntime::CopyHere(std::span<const object_manager::ObjectSource> objects,
                                      bool for_get) {
   if (objects.empty()) return absl::OkStatus();

@@ -37,7 +37,7 @@ void WorkerOutbox::QueueOn(MessageStream& stream,
                            const std::function<void(rpc::FromWorker::Builder)>& extra,
                            faults::Action fault) {
   Slice functions_part, puts_part, submits_part, add_part, done_part, remove_part, back_part,
-      copied_part, kill_part, restart_part;
+      copied_part, kill_part, restart_part, exiting_part;
   while (true) {
     // Each list goes on where the last message left it, while the budget lasts.
     size_t budget = rpc::BATCH_BYTES;
@@ -62,6 +62,7 @@ void WorkerOutbox::QueueOn(MessageStream& stream,
     last &= take(copied_part, copied.size(), id_bytes);
     last &= take(kill_part, kill_actors.size(), id_bytes);
     last &= take(restart_part, restart_actors.size(), id_bytes);
+    last &= take(exiting_part, exiting_actors.size(), id_bytes);
 
     capnp::MallocMessageBuilder message;
     auto root = message.initRoot<rpc::FromWorker>();
@@ -89,6 +90,7 @@ void WorkerOutbox::QueueOn(MessageStream& stream,
     SetIds(root.initCopied(copied_part.size()), copied, copied_part);
     SetIds(root.initKillActors(kill_part.size()), kill_actors, kill_part);
     SetIds(root.initRestartActors(restart_part.size()), restart_actors, restart_part);
+    SetIds(root.initExitingActors(exiting_part.size()), exiting_actors, exiting_part);
     if (last && extra) extra(root);
     stream.Queue(message, std::exchange(fault, faults::Action::kNone));
     if (last) break;

@@ -40,11 +40,12 @@ struct WorkerOutbox {
   std::vector<ObjectID> copied;          // into this node's store, from another node's
   std::vector<ObjectID> kill_actors;     // handle.Kill() (no restart)
   std::vector<ObjectID> restart_actors;  // handle.Kill(false)
+  std::vector<ObjectID> exiting_actors;  // ray::ExitActor (its own)
 
   bool empty() const {
     return functions.empty() && submits.empty() && puts.empty() && add_refs.empty() &&
            remove_refs.empty() && handed_back.empty() && done.empty() && copied.empty() &&
-           kill_actors.empty() && restart_actors.empty();
+           kill_actors.empty() && restart_actors.empty() && exiting_actors.empty();
   }
   // Queues everything on `stream`, in messages of at most rpc::BATCH_BYTES and one item, `extra`
   // adding its fields to the last one (a `get`, a `wait`, the pid), and empties the outbox.

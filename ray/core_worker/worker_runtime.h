@@ -75,6 +75,7 @@ class WorkerRuntime final : public CoreRuntime {
 
   absl::StatusOr<std::vector<ObjectID>> Submit(TaskSpec spec) override;
   absl::Status KillActor(const ObjectID& actor, bool no_restart) override;
+  absl::Status ActorExiting(const ObjectID& actor) override;
   absl::StatusOr<ObjectID> Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
                                const PutOptions& options) override {
     return PutValue(size, write, options, /*inline_ok=*/size <= kInlineLimit);

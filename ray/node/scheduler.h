@@ -290,6 +290,8 @@ class Scheduler {
   void ActorDied(Actor& actor, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status KillActorLocked(const ObjectID& actor, bool no_restart)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The actor's worker says it exits after its running call (ray::ExitActor): it does not restart.
+  void ActorExiting(const ObjectID& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::shared_ptr<const std::string> ActorDiedErrorFor(const TaskRecord& call,
                                                        const Actor& actor) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -102,6 +102,7 @@ void Scheduler::DispatchActors() {
         objects_.AddRefs(creation->nested_refs);
       }
       creation->num_cpus = cpus;
+      creation->actor_restart = actor.restarted;
       worker.MoveTo(Worker::State::kBusy);
       worker.cpus_held = cpus;
       node.cpus_free -= cpus;
@@ -231,6 +232,13 @@ absl::Status Scheduler::KillActor(const ObjectID& id, bool no_restart) {
   Dispatch();
   FlushWorkers();
   return killed;
+}
+
+void Scheduler::ActorExiting(const ObjectID& id) {
+  auto it = actors_.find(id);
+  if (it == actors_.end()) return;
+  it->second.restarts_left = 0;  // its worker ends after this call: for good
+  if (it->second.death.empty()) it->second.death = "it exited (ray::ExitActor)";
 }
 
 absl::Status Scheduler::KillActorLocked(const ObjectID& id, bool no_restart) {

@@ -177,6 +177,7 @@ absl::Status Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMe
   }
   for (ObjectID id : in.kill_actors) KillActorLocked(id, /*no_restart=*/true);
   for (ObjectID id : in.restart_actors) KillActorLocked(id, /*no_restart=*/false);
+  for (ObjectID id : in.exiting_actors) ActorExiting(id);
   for (ObjectID id : in.remove_refs) {
     if (worker.held.erase(id) != 0) objects_.RemoveRef(id);
   }

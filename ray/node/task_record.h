@@ -32,6 +32,7 @@ struct TaskRecord {
   int worker = -1;                    // while dispatched
   ObjectID actor;                     // a call of this actor (its handle's object); nil: a task
   std::optional<ActorOptions> creates_actor;  // set: it makes an actor
+  bool actor_restart = false;                 // a creation run again (its actor restarts)
 };
 
 }  // namespace ray::core

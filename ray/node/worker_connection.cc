@@ -66,7 +66,8 @@ void WorkerConnection::QueueOutbox(const Tables& tables) {
                               .num_cpus = task.num_cpus,
                               .max_retries = task.retries_left,
                               .name = task.name,
-                              .run_while_blocked = task.run_while_blocked};
+                              .run_while_blocked = task.run_while_blocked,
+                              .actor_restart = task.actor_restart};
       // An argument the scheduler holds inline goes by value: the worker needs no read.
       WriteTask(
           tasks[i - tasks_from], header, task.args.size(),

@@ -31,6 +31,7 @@ void WriteTask(rpc::Task::Builder out, const TaskHeader& task, size_t num_args,
   if (!task.name.empty()) out.setName({task.name.data(), task.name.size()});
   if (task.run_while_blocked) out.setRunWhileBlocked(true);
   if (!task.actor.IsNil()) out.setActor(AsData(task.actor.Binary()));
+  if (task.actor_restart) out.setActorRestart(true);
   if (task.creates_actor) {
     auto actor = out.initCreatesActor();
     actor.setMaxRestarts(task.creates_actor->max_restarts);
@@ -120,6 +121,7 @@ TaskView ReadTask(rpc::Task::Reader in) {
   if (in.hasName()) h.name = TextView(in.getName());
   h.run_while_blocked = in.getRunWhileBlocked();
   if (in.hasActor()) h.actor = ReadId<ObjectID>(in.getActor());
+  h.actor_restart = in.getActorRestart();
   if (in.hasCreatesActor()) {
     auto actor = in.getCreatesActor();
     h.creates_actor = ActorOptions{.max_restarts = actor.getMaxRestarts(),

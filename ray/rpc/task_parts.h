@@ -33,6 +33,7 @@ struct TaskHeader {
   bool run_while_blocked = false;
   ObjectID actor;                             // a call of this actor; nil: a plain task
   std::optional<ActorOptions> creates_actor;  // set: it makes an actor
+  bool actor_restart = false;                 // to a worker: the actor's factory ran before
 };
 
 // An argument: an object (`ref`), or when `ref` is nil a serialized value inline. To a worker,

@@ -65,6 +65,7 @@ struct Task {
   resources @10 :List(Resource);  # custom resources it holds while it runs
   actor @11 :Data;  # a call of this actor (the ID of its handle's object); unset: a plain task
   createsActor @12 :ActorOptions;  # set: it makes an actor (its return is the handle's object)
+  actorRestart @13 :Bool;  # to a worker, with a creation: the actor's factory ran before
 }
 
 # ray/common/actor_options.h
@@ -119,6 +120,7 @@ struct FromWorker {
   copied @11 :List(Data);        # objects it copied into its node's store (from a `source`)
   killActors @12 :List(Data);    # actors (their handles' objects) to kill for good
   restartActors @13 :List(Data); # ... to kill, restarting if they may
+  exitingActors @14 :List(Data); # its actor called ray::ExitActor: it ends after this call
 }
 
 struct GetRequest {

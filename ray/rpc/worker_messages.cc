@@ -58,6 +58,10 @@ absl::StatusOr<FromWorkerView> ReadFromWorker(rpc::FromWorker::Reader in) {
       s = Assign(IdList<ObjectID>::Read(in.getRestartActors(), "restartActors"),
                  view.restart_actors);
     }
+    if (s.ok()) {
+      s = Assign(IdList<ObjectID>::Read(in.getExitingActors(), "exitingActors"),
+                 view.exiting_actors);
+    }
     if (s.ok() && in.hasGet()) {
       auto get = in.getGet();
       view.get.emplace().timeout_ms = get.getTimeoutMs();

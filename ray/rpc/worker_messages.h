@@ -56,6 +56,7 @@ struct FromWorkerView {
   IdList<ObjectID> copied;
   IdList<ObjectID> kill_actors;
   IdList<ObjectID> restart_actors;
+  IdList<ObjectID> exiting_actors;
   std::optional<GetRequestView> get;
   std::optional<WaitRequestView> wait;
 };

@@ -63,6 +63,11 @@ class Counter {
     return value_ += x;
   }
   void Die() { raise(SIGKILL); }
+  int Leave() {
+    ray::ExitActor();
+    return value_;  // never reached
+  }
+  bool Restarted() const { return ray::WasCurrentActorRestarted(); }
   int AddSlowly(int x, int unused) { return value_ += x + unused * 0; }
 
  private:
@@ -224,6 +229,36 @@ TEST_F(ActorTest, ACallWaitingForItsArgumentWaitsAlone) {
   EXPECT_EQ(c.Task(&Counter::Add).Remote(10).Get(), 10);
   std::ofstream(gate) << "open";
   EXPECT_EQ(waiting.Get(), 11);
+}
+
+TEST_F(ActorTest, ExitActorEndsItForGoodAndItsDestructorRuns) {
+  const std::string goodbye = dir_ + "/goodbye";
+  auto c = ray::Actor(MakeLoud).Options({.max_restarts = -1}).Remote(5, goodbye);
+  EXPECT_EQ(c.Task(&Counter::Add).Remote(1).Get(), 6);
+  try {
+    c.Task(&Counter::Leave).Remote().Get();
+    FAIL() << "the call that exits returned";
+  } catch (const ray::ActorDiedError& e) {
+    EXPECT_NE(std::string(e.what()).find("the actor exited (ray::ExitActor)"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(WaitForFile(goodbye), "value 6");
+  try {
+    c.Task(&Counter::Value).Remote().Get();
+    FAIL() << "an actor that exited answered (it restarted?)";
+  } catch (const ray::ActorDiedError& e) {
+    EXPECT_NE(std::string(e.what()).find("it exited (ray::ExitActor)"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(ray::ExitActor(), ray::RayError);  // not in an actor
+}
+
+TEST_F(ActorTest, WasCurrentActorRestartedSaysWhetherTheFactoryRanBefore) {
+  auto c = ray::Actor(MakeCounter).Options({.max_restarts = 1}).Remote(0);
+  EXPECT_FALSE(c.Task(&Counter::Restarted).Remote().Get());
+  EXPECT_THROW(c.Task(&Counter::Die).Remote().Get(), ray::ActorDiedError);
+  EXPECT_TRUE(c.Task(&Counter::Restarted).Remote().Get());
+  EXPECT_THROW(ray::WasCurrentActorRestarted(), ray::RayError);
 }
 
 TEST_F(ActorTest, HandlesTravelIntoTasksOutOfTasksAndIntoObjects) {

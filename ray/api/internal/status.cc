@@ -43,6 +43,11 @@ TaskErrorInfo CurrentExceptionErrorInfo() {
     return e.info();
   } catch (const ActorDiedError& e) {
     return e.info();
+  } catch (const ActorExit&) {
+    TaskErrorInfo info;
+    info.exception_type = kActorDiedErrorType;
+    info.message = "the actor exited (ray::ExitActor)";
+    return info;
   } catch (...) {
     TaskErrorInfo info = CaughtExceptionErrorInfo("", TaskID::Nil());
     info.task_id.clear();  // the runtime's to fill in, as the function's name

@@ -19,6 +19,9 @@ namespace ray::internal {
 // or RayError.
 [[noreturn]] void ThrowStatus(const absl::Status& status);
 
+// What ray::ExitActor throws to end the running call (which fails with ActorDiedError).
+struct ActorExit {};
+
 inline void ThrowIfError(const absl::Status& status) {
   if (!status.ok()) [[unlikely]]
     ThrowStatus(status);
