@@ -16,6 +16,7 @@ threads in this process, tasks run in worker processes forked from it.
 from ray import exceptions
 from ray._graph import timeline, visualize_computation_graph
 from ray._raylet import ObjectID
+from ray.actor import kill
 from ray._worker import (
     available_resources,
     cluster_resources,
@@ -47,6 +48,7 @@ __all__ = [
     "get_runtime_context",
     "init",
     "is_initialized",
+    "kill",
     "put",
     "remote",
     "shutdown",

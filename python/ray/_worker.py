@@ -614,9 +614,7 @@ class RemoteFunction:
         self._bind(args, kwargs)
         num_returns = options["num_returns"]
         name = options.get("name") or self._name
-        # The driver made the copy after the workers were forked: they know it from their tasks.
-        working_dir = (_session.working_dir if _session is not None else None) or \
-            _runtime_env.entered()
+        working_dir = _working_dir()
         # Exceptions are retried in the worker (crashes by the scheduler, also max_retries).
         retries = (options["max_retries"], options["retry_exceptions"])
         call_key = (tuple(kwargs), num_returns, name, working_dir, retries)
@@ -643,6 +641,12 @@ class RemoteFunction:
 _UNKNOWN = object()
 
 
+def _working_dir():
+    """The working directory tasks run in (runtime_env). The driver made the copy after the
+    workers were forked: they know it from their tasks."""
+    return (_session.working_dir if _session is not None else None) or _runtime_env.entered()
+
+
 def refuse_unplaceable(options):
     """Raises ValueError for requests the scheduler cannot honour yet (GPUs), and TypeError for
     resources that are not a dict of names to numbers. At the call, not at @ray.remote: code may
@@ -659,17 +663,25 @@ def refuse_unplaceable(options):
 
 def remote(*args, **kwargs):
     """@ray.remote, or @ray.remote(num_returns=3) (also num_return_vals=3, num_cpus=...)."""
+    from ray.actor import ActorClass
+
+    def make(target, options):
+        if isinstance(target, type):
+            return ActorClass(target, options)
+        return RemoteFunction(target, options)
+
     if len(args) == 1 and not kwargs and callable(args[0]):
-        return RemoteFunction(args[0], {})
+        return make(args[0], {})
     if args:
-        raise TypeError("@ray.remote takes a function, or keyword options only")
-    return lambda function: RemoteFunction(function, kwargs)
+        raise TypeError("@ray.remote takes a function or a class, or keyword options only")
+    return lambda target: make(target, kwargs)
 
 
 # ---------------------------------------------------------------------------------------------
 # Running tasks (in workers)
 
 _functions = {}  # token -> function, in this worker
+_actor = None  # the actor this worker serves (ray/actor.py)
 
 _pid = os.getpid()  # this process's, kept current across forks (os.getpid is a system call)
 
@@ -688,7 +700,9 @@ def _execute_task(buffers):
     Returns the pickled results [(parts, type name, nested IDs), ...] or, if the task raised, a
     dict describing the error."""
     global _tasks_running
-    token, kwarg_names, num_returns, name, working_dir, retries = pickle.loads(buffers[1])
+    description = pickle.loads(buffers[1])
+    token, kwarg_names, num_returns, name, working_dir, retries = description[:6]
+    actor_call = description[6] if len(description) > 6 else None  # ray/actor.py
     # Output goes to the driver from forked workers only: a remote worker's goes to its node's
     # workers.log, local mode's is the driver's own.
     to_driver = _session is None or not (_session.local_mode or _session.remote)
@@ -704,8 +718,17 @@ def _execute_task(buffers):
                 _functions[token] = function
             values = [_deserialize(b) for b in buffers[2:]]
             split = len(values) - len(kwarg_names)
-            result = _call(function, values[:split], dict(zip(kwarg_names, values[split:])),
-                           retries)
+            args, kwargs = values[:split], dict(zip(kwarg_names, values[split:]))
+            if actor_call is None:
+                result = _call(function, args, kwargs, retries)
+            elif actor_call[0] == "create":  # this process's actor: its class made here
+                global _actor
+                _actor = function(*args, **kwargs)
+                result = None
+            else:
+                if _actor is None:
+                    raise RuntimeError(f"{name}: this process serves no actor")
+                result = getattr(_actor, actor_call[1])(*args, **kwargs)
             if num_returns == 1:
                 results = [result]
             else:

@@ -26,6 +26,15 @@ class ObjectLostError(RayError):
     """An object that was made is no longer in the node's store."""
 
 
+class RayActorError(RayError):
+    """An actor's call could not run: its actor is gone."""
+
+
+class ActorDiedError(RayActorError):
+    """The actor is dead (killed, its process died past max_restarts, its constructor
+    failed, it exited), or died while running the call past max_task_retries."""
+
+
 # Begins the error of a task that did not run because a task it depended on failed.
 INPUT_FAILED = "At least one of the input arguments for this task could not be computed:"
 
@@ -201,6 +210,8 @@ def _from_error_info(info, ref=None):
     if info.get("exception_type") == _raylet.WORKER_CRASHED_ERROR_TYPE:
         return WorkerCrashedError(
             f"the worker running {info.get('function_name')} died: {info.get('message')}")
+    if info.get("exception_type") == _raylet.ACTOR_DIED_ERROR_TYPE:
+        return ActorDiedError(f"{info.get('function_name')}: {info.get('message')}")
     if not info.get("task_id", "").strip("0"):  # the runtime's own error (e.g. a freed object)
         cls = globals().get(_CPP_ERRORS.get(info.get("exception_type")), RayError)
         return cls(info.get("message", ""))

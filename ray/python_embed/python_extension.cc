@@ -33,6 +33,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -196,9 +197,13 @@ PyObjectID PutValue(const PickledValue& value, const core::PutOptions& options) 
   return PyObjectID::Adopt(*id);
 }
 
+// A task (`actor` unset, `creates_actor` None), an actor's creation (`creates_actor`:
+// (max_restarts, max_task_retries, max_concurrency, num_cpus)) or a call of the actor whose
+// handle's object is `actor`.
 std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num_cpus,
                                int max_retries, const std::string& name, const py::bytes& nested,
-                               ResourceAmounts resources) {
+                               ResourceAmounts resources, const PyObjectID* actor,
+                               std::optional<std::tuple<int, int, int, double>> creates_actor) {
   core::TaskSpec spec;
   spec.invoker = &InvokePython;
   spec.function = reinterpret_cast<const void*>(&RayPythonTask);
@@ -211,6 +216,17 @@ std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num
     throw py::value_error(name + ": " + std::string(status.message()));
   }
   spec.nested_refs = NestedIds(nested);
+  if (actor != nullptr) {
+    spec.actor = actor->id();
+    spec.nested_refs.push_back(actor->id());  // the call keeps its actor alive
+  }
+  if (creates_actor) {
+    const auto& [max_restarts, max_task_retries, max_concurrency, actor_cpus] = *creates_actor;
+    spec.creates_actor = core::ActorOptions{.max_restarts = max_restarts,
+                                            .max_task_retries = max_task_retries,
+                                            .max_concurrency = max_concurrency,
+                                            .num_cpus = actor_cpus};
+  }
   spec.args.reserve(args.size());
   std::vector<PyObjectID> stored;  // large values put for this call; dropped after the submit
   for (py::handle item : args) {
@@ -431,6 +447,7 @@ PYBIND11_MODULE(_raylet, m) {
   m.attr("FORMAT_ERROR") = static_cast<int>(ray::ObjectFormat::kError);
   m.attr("FORMAT_PICKLE") = static_cast<int>(ray::ObjectFormat::kPickle);
   m.attr("WORKER_CRASHED_ERROR_TYPE") = std::string(ray::kWorkerCrashedErrorType);
+  m.attr("ACTOR_DIED_ERROR_TYPE") = std::string(ray::kActorDiedErrorType);
 
   // Every field of SessionOptions, by its name; durations in seconds. Defaults: SessionOptions's,
   // but worker_command_line_title (the interpreter copies its arguments).
@@ -491,7 +508,15 @@ PYBIND11_MODULE(_raylet, m) {
   m.def("wait", &Wait, py::arg("ids"), py::arg("num_returns"), py::arg("timeout") = py::none());
   m.def("submit", &Submit, py::arg("args"), py::arg("num_returns") = 1, py::arg("num_cpus") = 1.0,
         py::arg("max_retries") = 3, py::arg("name") = "", py::arg("nested") = py::bytes(),
-        py::arg("resources") = ray::ResourceAmounts());
+        py::arg("resources") = ray::ResourceAmounts(), py::arg("actor") = nullptr,
+        py::arg("creates_actor") = std::nullopt);
+  m.def(
+      "kill_actor",
+      [](const PyObjectID& actor, bool no_restart) {
+        absl::Status killed = Runtime().KillActor(actor.id(), no_restart);
+        if (!killed.ok()) RaiseStatus(killed);
+      },
+      py::arg("actor"), py::arg("no_restart") = true);
   // The message of ray/core_worker/limits.h's check of these options, "" if they are within the
   // limits.
   m.def(
