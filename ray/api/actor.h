@@ -144,12 +144,13 @@ M MethodOf(MethodWords words) {
 }
 inline bool IsVirtual(MethodWords words) { return (words.ptr & 1) != 0; }
 
-// Runs a method of the process's actor (a T): its first argument says which (MethodWords: the
-// vtable offset of a virtual one, and `adj`), `function` is a non-virtual one's address.
-template <typename T, typename M, typename Fn, typename... S>
+// Runs a method of the process's actor (a T). `function` is a non-virtual one's address; with
+// kNamedByWords, its first argument says which method instead (MethodWords: a virtual one's
+// vtable offset, or an `adj` that is not 0).
+template <typename T, typename M, bool kNamedByWords, typename Fn, typename... S>
 struct MethodInvokerOf;
-template <typename T, typename M, typename R, typename... P, typename... S>
-struct MethodInvokerOf<T, M, R (*)(P...), S...> {
+template <typename T, typename M, bool kNamedByWords, typename R, typename... P, typename... S>
+struct MethodInvokerOf<T, M, kNamedByWords, R (*)(P...), S...> {
   static absl::Status Run(const void* function, std::span<const core::ObjectValue> args,
                           core::ReturnWriter& returns) {
     try {
@@ -158,11 +159,13 @@ struct MethodInvokerOf<T, M, R (*)(P...), S...> {
         throw RayError("a call of a method of " + TypeName<T>() + " on a process that serves " +
                        (actor == nullptr ? std::string("no actor") : "a " + actor->type));
       }
-      if (args.empty()) ThrowArity(function, 0, 1);
-      auto words = ReadArg<std::array<int64_t, 2>>(args[0], 0, function);
-      MethodWords method{
-          words[0] != 0 ? static_cast<uintptr_t>(words[0]) : reinterpret_cast<uintptr_t>(function),
-          static_cast<ptrdiff_t>(words[1])};
+      MethodWords method{reinterpret_cast<uintptr_t>(function), 0};
+      if constexpr (kNamedByWords) {
+        if (args.empty()) ThrowArity(function, 0, 1);
+        auto words = ReadArg<std::array<int64_t, 2>>(args[0], 0, function);
+        method = {words[0] != 0 ? static_cast<uintptr_t>(words[0]) : method.ptr,
+                  static_cast<ptrdiff_t>(words[1])};
+      }
       Call(static_cast<T*>(actor->object.get()), MethodOf<M>(method), function, args, returns,
            std::index_sequence_for<P...>{});
       return absl::OkStatus();
@@ -176,8 +179,9 @@ struct MethodInvokerOf<T, M, R (*)(P...), S...> {
   static void Call(T* self, M method, [[maybe_unused]] const void* function,
                    [[maybe_unused]] std::span<const core::ObjectValue> args,
                    core::ReturnWriter& returns, std::index_sequence<I...>) {
-    size_t next = 1;  // past the method's name
-    std::tuple<ArgHolder<S>...> held{ReadNextArg<S>(args, &next, I + 1, function)...};
+    size_t next = kNamedByWords ? 1 : 0;  // past the method's name
+    std::tuple<ArgHolder<S>...> held{
+        ReadNextArg<S>(args, &next, I + (kNamedByWords ? 1 : 0), function)...};
     if (next != args.size()) ThrowArity(function, args.size(), next);
     if constexpr (std::is_void_v<R>) {
       (self->*method)(PassArg<P>(std::get<I>(held))...);
@@ -226,19 +230,25 @@ struct MethodCall<T, M, R (*)(P...)> {
   template <typename... A>
   static Result Send(const ObjectRef<std::string>& actor, M method, A&&... args) {
     core::CoreRuntime& runtime = Runtime("handle.Task(&T::m).Remote(args...)");
-    using Invoker = MethodInvokerOf<T, M, Function, StoredArg<P, A>...>;
     const MethodWords words = WordsOf(method);
     const bool is_virtual = IsVirtual(words);
     core::TaskSpec spec;
-    spec.invoker = &Invoker::Run;
-    spec.function =
-        is_virtual ? FunctionAddress(&Invoker::Run) : reinterpret_cast<const void*>(words.ptr);
-    spec.options =
-        CoreOptions(TaskOptions{.name = is_virtual ? TypeName<T>() + "::<virtual method>" : ""},
-                    Checked::kNumReturns, spec.function);
-    AppendTaskArgs<std::array<int64_t, 2>>(
-        spec.args, std::array<int64_t, 2>{is_virtual ? static_cast<int64_t>(words.ptr) : 0,
-                                          static_cast<int64_t>(words.adj)});
+    if (!is_virtual && words.adj == 0) {  // the address alone names it (the usual case)
+      spec.invoker = &MethodInvokerOf<T, M, false, Function, StoredArg<P, A>...>::Run;
+      spec.function = reinterpret_cast<const void*>(words.ptr);
+      spec.options = CoreOptions(TaskOptions{}, Checked::kNumReturns, spec.function);
+    } else {
+      using Invoker = MethodInvokerOf<T, M, true, Function, StoredArg<P, A>...>;
+      spec.invoker = &Invoker::Run;
+      spec.function =
+          is_virtual ? FunctionAddress(&Invoker::Run) : reinterpret_cast<const void*>(words.ptr);
+      spec.options =
+          CoreOptions(TaskOptions{.name = is_virtual ? TypeName<T>() + "::<virtual method>" : ""},
+                      Checked::kNumReturns, spec.function);
+      AppendTaskArgs<std::array<int64_t, 2>>(
+          spec.args, std::array<int64_t, 2>{is_virtual ? static_cast<int64_t>(words.ptr) : 0,
+                                            static_cast<int64_t>(words.adj)});
+    }
     (AddNestedRefs(spec.nested_refs, args), ...);
     (AppendTaskArgs<P>(spec.args, std::forward<A>(args)), ...);
     spec.actor = actor.ID();

@@ -13,6 +13,13 @@ namespace ray::core {
 
 using namespace scheduler_internal;  // NOLINT: the scheduler's own helpers
 
+namespace {
+
+// Calls sent to an actor's worker and not done, at most (as DispatchPolicy's queue per worker).
+constexpr size_t kActorPipelineDepth = 64;
+
+}  // namespace
+
 std::shared_ptr<const std::string> Scheduler::SubmitActorTask(TaskRecord& task) {
   if (task.creates_actor) {
     Actor& actor = actors_[ObjectID::ForReturn(task.id, 1)];
@@ -119,7 +126,9 @@ void Scheduler::DispatchActors() {
       }
       continue;
     }
-    while (!actor.ready.empty()) {
+    // A bounded pipeline: calls past it wait here and go out in batches as earlier ones end
+    // (one message for many, as tasks queued behind a worker's do).
+    while (!actor.ready.empty() && worker.assigned.size() < kActorPipelineDepth) {
       TaskRecord* call = tasks_.Find(actor.ready.front());
       actor.ready.pop_front();
       if (call == nullptr) continue;

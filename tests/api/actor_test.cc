@@ -81,6 +81,22 @@ class LoudCounter : public Counter {
   std::string Kind() const override { return "loud"; }
 };
 
+// Two bases: a method of the second, called through a pointer to a member of Both, adjusts
+// `this` (the member pointer's second word is not 0).
+class Named {
+ public:
+  virtual ~Named() = default;
+  std::string Name() const { return name_; }
+
+ private:
+  std::string name_ = "both";
+};
+class Both : public Counter, public Named {
+ public:
+  Both() : Counter(7, "") {}
+};
+Both* MakeBoth() { return new Both; }
+
 Counter* MakeCounter(int start) { return new Counter(start, ""); }
 Counter MakeCounterByValue(int start) { return Counter(start, ""); }
 std::unique_ptr<Counter> MakeLoud(int start, std::string goodbye) {
@@ -150,6 +166,14 @@ TEST_F(ActorTest, VirtualMethodsDispatchOnTheActorsClass) {
   auto loud = ray::Actor(MakeLoud).Remote(1, std::string());
   EXPECT_EQ(loud.Task(&Counter::Kind).Remote().Get(), "loud");
   EXPECT_EQ(loud.Task(&Counter::Add).Remote(2).Get(), 3);
+}
+
+TEST_F(ActorTest, MethodsOfEveryBaseWork) {
+  auto both = ray::Actor(MakeBoth).Remote();
+  EXPECT_EQ(both.Task(&Named::Name).Remote().Get(), "both");
+  auto adjusted = static_cast<std::string (Both::*)() const>(&Named::Name);
+  EXPECT_EQ(both.Task(adjusted).Remote().Get(), "both");
+  EXPECT_EQ(both.Task(&Counter::Add).Remote(1).Get(), 8);
 }
 
 TEST_F(ActorTest, AnExceptionFailsItsCallAndTheActorKeepsItsState) {

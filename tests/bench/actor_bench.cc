@@ -1,0 +1,185 @@
+// Actor calls, modelled on `ray microbenchmark`'s actor rows, each beside baselines measured in
+// the same run: a task of the same shape (the target: actor calls at least as fast) and a plain
+// call on a mutex-guarded object in this process.
+//   bazel run -c opt //tests/bench:actor_bench [-- --workers=2 --trials=3 --quick]
+// Ray's published figures (64 cores, Python): 1:1 sync about 2,000/s, 1:1 async about 8,600/s,
+// n:n async about 27,000/s.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ray/api.h"
+
+namespace {
+
+class Counter {
+ public:
+  [[gnu::noinline]] int Add(int x) { return value_ += x; }
+  [[gnu::noinline]] int64_t Take(std::vector<uint8_t> bytes) {
+    return value_ += static_cast<int>(bytes.size() > 0);
+  }
+
+ private:
+  int value_ = 0;
+};
+Counter* MakeCounter() { return new Counter; }
+
+[[gnu::noinline]] int AddTask(int x) { return x + 1; }
+[[gnu::noinline]] int64_t TakeTask(std::vector<uint8_t> bytes) {
+  return static_cast<int64_t>(bytes.size());
+}
+
+// n:n: each caller (a task) makes `calls` calls of its own actor, or `calls` tasks, async.
+int CallerOfActor(ray::ActorHandle<Counter> counter, int calls) {
+  std::vector<ray::ObjectRef<int>> refs;
+  refs.reserve(calls);
+  for (int i = 0; i < calls; ++i) refs.push_back(counter.Task(&Counter::Add).Remote(1));
+  return ray::Get(refs).back();
+}
+int CallerOfTasks(int calls) {
+  std::vector<ray::ObjectRef<int>> refs;
+  refs.reserve(calls);
+  for (int i = 0; i < calls; ++i) refs.push_back(ray::Remote(AddTask)(i));
+  return ray::Get(refs).back();
+}
+
+double Seconds(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Runs `body()` (which makes `n` calls) and returns calls per second.
+double Rate(int n, const std::function<void()>& body) {
+  auto start = std::chrono::steady_clock::now();
+  body();
+  return n / Seconds(start);
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+struct Row {
+  std::string name;
+  std::vector<double> actor, task, plain;
+};
+
+void Print(const Row& row) {
+  const double a = Median(row.actor), t = Median(row.task), p = Median(row.plain);
+  std::printf(
+      "%-44s %10.0f /s  task of the same shape %10.0f /s (x%.2f)  mutex-guarded call "
+      "%12.0f /s  target >= x1.00: %s\n",
+      row.name.c_str(), a, t, a / t, p, a >= t ? "PASS" : "MISS");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ray::RunAsWorkerIfStarted();
+  int workers = 2;
+  int trials = 3;
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--workers=", 10) == 0) workers = std::atoi(argv[i] + 10);
+    if (std::strncmp(argv[i], "--trials=", 9) == 0) trials = std::atoi(argv[i] + 9);
+    if (std::strcmp(argv[i], "--quick") == 0) quick = true;
+  }
+  const int sync_n = quick ? 200 : 5000;
+  const int async_n = quick ? 500 : 10000;
+  const int mib_n = quick ? 20 : 500;
+  const int callers = 2;
+  const int per_caller = quick ? 200 : 5000;
+
+  ray::Init({.num_workers = workers});
+  ray::ActorHandle<Counter> counter = ray::Actor(MakeCounter).Remote();
+  std::vector<ray::ActorHandle<Counter>> many;
+  for (int i = 0; i < callers; ++i) many.push_back(ray::Actor(MakeCounter).Remote());
+  for (auto& c : many) c.Task(&Counter::Add).Remote(0).Get();  // all started
+  counter.Task(&Counter::Add).Remote(0).Get();
+  std::vector<uint8_t> mib(1 << 20, 1);
+
+  Counter local;
+  std::mutex mu;
+  volatile int64_t sink = 0;
+  auto plain = [&](int n) {
+    return Rate(n, [&] {
+      for (int i = 0; i < n; ++i) {
+        std::lock_guard<std::mutex> lock(mu);
+        sink = sink + local.Add(1);
+      }
+    });
+  };
+
+  Row sync{"actor calls 1:1 sync (call, Get, repeat)", {}, {}, {}};
+  Row async{"actor calls 1:1 async (10,000, Get all)", {}, {}, {}};
+  Row one_n{"actor calls 1:n async (2 actors)", {}, {}, {}};
+  Row n_n{"actor calls n:n async (2 callers, 2 actors)", {}, {}, {}};
+  Row arg{"actor calls with a 1 MiB argument", {}, {}, {}};
+  for (int t = 0; t < trials; ++t) {
+    sync.actor.push_back(Rate(sync_n, [&] {
+      for (int i = 0; i < sync_n; ++i) counter.Task(&Counter::Add).Remote(1).Get();
+    }));
+    sync.task.push_back(Rate(sync_n, [&] {
+      for (int i = 0; i < sync_n; ++i) ray::Remote(AddTask)(i).Get();
+    }));
+    async.actor.push_back(Rate(async_n, [&] {
+      std::vector<ray::ObjectRef<int>> refs;
+      refs.reserve(async_n);
+      for (int i = 0; i < async_n; ++i) refs.push_back(counter.Task(&Counter::Add).Remote(1));
+      ray::Get(refs);
+    }));
+    async.task.push_back(Rate(async_n, [&] {
+      std::vector<ray::ObjectRef<int>> refs;
+      refs.reserve(async_n);
+      for (int i = 0; i < async_n; ++i) refs.push_back(ray::Remote(AddTask)(i));
+      ray::Get(refs);
+    }));
+    one_n.actor.push_back(Rate(async_n, [&] {
+      std::vector<ray::ObjectRef<int>> refs;
+      refs.reserve(async_n);
+      for (int i = 0; i < async_n; ++i) {
+        refs.push_back(many[i % many.size()].Task(&Counter::Add).Remote(1));
+      }
+      ray::Get(refs);
+    }));
+    one_n.task = async.task;
+    n_n.actor.push_back(Rate(callers * per_caller, [&] {
+      std::vector<ray::ObjectRef<int>> done;
+      for (auto& c : many) done.push_back(ray::Remote(CallerOfActor)(c, per_caller));
+      ray::Get(done);
+    }));
+    n_n.task.push_back(Rate(callers * per_caller, [&] {
+      std::vector<ray::ObjectRef<int>> done;
+      for (int c = 0; c < callers; ++c) done.push_back(ray::Remote(CallerOfTasks)(per_caller));
+      ray::Get(done);
+    }));
+    arg.actor.push_back(Rate(mib_n, [&] {
+      std::vector<ray::ObjectRef<int64_t>> refs;
+      for (int i = 0; i < mib_n; ++i) refs.push_back(counter.Task(&Counter::Take).Remote(mib));
+      ray::Get(refs);
+    }));
+    arg.task.push_back(Rate(mib_n, [&] {
+      std::vector<ray::ObjectRef<int64_t>> refs;
+      for (int i = 0; i < mib_n; ++i) refs.push_back(ray::Remote(TakeTask)(mib));
+      ray::Get(refs);
+    }));
+    for (Row* row : {&sync, &async, &one_n, &n_n}) row->plain.push_back(plain(1000000));
+    arg.plain.push_back(Rate(mib_n, [&] {
+      for (int i = 0; i < mib_n; ++i) {
+        std::lock_guard<std::mutex> lock(mu);
+        sink = sink + local.Take(mib);  // copies the vector, as a call does
+      }
+    }));
+  }
+  ray::Shutdown();
+  std::printf("libray actor benchmark: %d workers, %d trials%s, medians\n", workers, trials,
+              quick ? ", quick" : "");
+  for (const Row* row : {&sync, &async, &one_n, &n_n, &arg}) Print(*row);
+  return 0;
+}
