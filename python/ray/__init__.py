@@ -16,7 +16,7 @@ threads in this process, tasks run in worker processes forked from it.
 from ray import exceptions
 from ray._graph import timeline, visualize_computation_graph
 from ray._raylet import ObjectID
-from ray.actor import kill
+from ray.actor import get_actor, kill
 from ray._worker import (
     available_resources,
     cluster_resources,
@@ -44,6 +44,7 @@ __all__ = [
     "cpp_function",
     "exceptions",
     "get",
+    "get_actor",
     "get_gpu_ids",
     "get_runtime_context",
     "init",

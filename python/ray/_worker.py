@@ -724,7 +724,9 @@ def _execute_task(buffers):
             elif actor_call[0] == "create":  # this process's actor: its class made here
                 global _actor
                 _actor = function(*args, **kwargs)
-                result = None
+                from ray.actor import ActorClass
+
+                result = ActorClass(function, {}, token)  # for ray.get_actor
             else:
                 if _actor is None:
                     raise RuntimeError(f"{name}: this process serves no actor")

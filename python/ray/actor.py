@@ -23,9 +23,11 @@ def _check_actor_options(options, where):
             raise ValueError(f"{where}: {name} must be an int >= -1, got {value!r}")
     if options.get("max_concurrency", 1) != 1:
         raise ValueError(f"{where}: max_concurrency > 1 is not supported yet")
-    for name in ("name", "lifetime"):
-        if options.get(name) is not None:
-            raise ValueError(f"{where}: {name}= (named and detached actors) is not supported yet")
+    if options.get("lifetime") is not None:
+        raise ValueError(f"{where}: lifetime= (detached actors) is not supported yet")
+    name = options.get("name")
+    if name is not None and (not isinstance(name, str) or not name):
+        raise TypeError(f"{where}: name must be a non-empty str, got {name!r}")
     if options.get("resources"):
         raise ValueError(f"{where}: resources= for actors is not supported yet")
     cpus = options.get("num_cpus", 0.0)
@@ -61,7 +63,8 @@ class ActorClass:
         _worker._auto_init()
         options = {**_ACTOR_OPTIONS, **self._options}
         creates = (int(options["max_restarts"]), int(options["max_task_retries"]),
-                   int(options["max_concurrency"]), float(options["num_cpus"]))
+                   int(options["max_concurrency"]), float(options["num_cpus"]),
+                   options["name"] or "", "python:" + self._name)
         ids = _submit(self, ("create",), args, kwargs, f"{self._name}.__init__", 1,
                       creates_actor=creates)
         return ActorHandle(ids[0], self)
@@ -139,6 +142,21 @@ def _submit(actor_class, kind, args, kwargs, name, num_returns, actor=None, crea
                 nested += ids
     return _raylet.submit(task_args, num_returns, 0.0, 0, name, nested, [], actor=actor,
                           creates_actor=creates_actor)
+
+
+def get_actor(name):
+    """The handle of the actor named `name` in this session (.options(name=...)); ValueError if
+    there is none."""
+    from ray import _worker
+
+    _worker._auto_init()
+    found = _raylet.lookup_actor(name)
+    if found is None:
+        raise ValueError(f"Failed to look up actor with name '{name}'")
+    ref, type_ = found
+    if not type_.startswith("python:"):
+        raise ValueError(f"actor '{name}' is a C++ actor ({type_}): call it from C++")
+    return ActorHandle(ref, _worker.get(ref))  # its creation returned its class
 
 
 def kill(handle, no_restart=True):

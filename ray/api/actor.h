@@ -31,6 +31,9 @@
 namespace ray {
 
 struct ActorOptions {
+  // Finds it with ray::GetActor<T>(name) (within this session); a name in use fails the
+  // creation (its calls throw ActorDiedError saying so). Free again once the actor is dead.
+  std::string name;
   // CPUs the actor holds for its life (its creation waits for at least one free CPU).
   double num_cpus = 0;
   // Times its process may die and the factory run again (its state starts over); -1: always.
@@ -367,7 +370,9 @@ class ActorCreator<R (*)(P...)> {
     spec.creates_actor = core::ActorOptions{.max_restarts = options_.max_restarts,
                                             .max_task_retries = options_.max_task_retries,
                                             .max_concurrency = 1,
-                                            .num_cpus = options_.num_cpus};
+                                            .num_cpus = options_.num_cpus,
+                                            .name = options_.name,
+                                            .type = TypeName<T>()};
     (internal::AddNestedRefs(spec.nested_refs, args), ...);
     (internal::AppendTaskArgs<P>(spec.args, std::forward<A>(args)), ...);
     std::vector<ObjectID> ids = internal::ValueOrThrow(runtime.Submit(std::move(spec)));
@@ -378,6 +383,21 @@ class ActorCreator<R (*)(P...)> {
   R (*factory_)(P...);
   ActorOptions options_;
 };
+
+// The actor named `name` in this session (ActorOptions::name), or nullopt. Throws RayError if
+// it is not an actor of class T (Ray would let the first call fail instead).
+template <typename T>
+std::optional<ActorHandle<T>> GetActor(const std::string& name) {
+  core::CoreRuntime& runtime = internal::Runtime("ray::GetActor");
+  auto found = internal::ValueOrThrow(runtime.LookupActor(name));
+  if (!found) return std::nullopt;
+  ObjectRef<std::string> ref(found->id, internal::kAdopt);
+  if (found->type != TypeName<T>()) {
+    throw RayError("ray::GetActor<" + TypeName<T>() + ">(\"" + name + "\"): that actor is a " +
+                   found->type);
+  }
+  return ActorHandle<T>(std::move(ref));
+}
 
 // Inside an actor's method: the actor ends once this call returns (its destructor runs, it does
 // not restart); this call fails with ray::ActorDiedError ("it exited"), and so do later ones.

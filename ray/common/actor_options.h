@@ -2,6 +2,8 @@
 // runs its calls. The API's ray::ActorOptions and Python's .options() become these.
 #pragma once
 
+#include <string>
+
 namespace ray::core {
 
 struct ActorOptions {
@@ -9,6 +11,8 @@ struct ActorOptions {
   int max_task_retries = 0;  // re-runs of a call its process died in, while it restarts
   int max_concurrency = 1;   // calls it runs at once
   double num_cpus = 0;       // CPUs it holds for its life (its creation asks for at least 1)
+  std::string name;          // "": unnamed; else ray::GetActor finds it by this (one per session)
+  std::string type;          // its class ("Counter"; Python's "python:Counter"), for GetActor
 };
 
 }  // namespace ray::core

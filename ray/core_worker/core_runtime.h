@@ -109,6 +109,15 @@ class CoreRuntime {
   virtual absl::Status KillActor(const ObjectID& actor, bool no_restart) {
     return absl::UnimplementedError("this runtime has no actors");
   }
+  // The actor named `name` in this session (its handle's object, with a reference counted for
+  // the caller, and its class), or nullopt.
+  struct NamedActor {
+    ObjectID id;
+    std::string type;
+  };
+  virtual absl::StatusOr<std::optional<NamedActor>> LookupActor(const std::string& name) {
+    return absl::UnimplementedError("this runtime has no actors");
+  }
   // The actor this process serves ends after its running call (ray::ExitActor): for good.
   virtual absl::Status ActorExiting(const ObjectID& actor) {
     return absl::UnimplementedError("this runtime serves no actor");

@@ -87,6 +87,11 @@ class DriverRuntimeImpl final : public DriverRuntime {
   absl::Status KillActor(const ObjectID& actor, bool no_restart) override {
     return scheduler_->KillActor(actor, no_restart);
   }
+  absl::StatusOr<std::optional<NamedActor>> LookupActor(const std::string& name) override {
+    std::optional<std::pair<ObjectID, std::string>> found = scheduler_->LookupActor(name);
+    if (!found) return std::nullopt;
+    return NamedActor{found->first, std::move(found->second)};
+  }
   // The node lost its store or its zygote: every call says so (Scheduler::NodeFailure).
   absl::Status NodeStatus() {
     std::optional<std::string> failure = scheduler_->NodeFailure();

@@ -96,6 +96,13 @@ absl::Status RuntimeGate::KillActor(const ObjectID& actor, bool no_restart) {
   return pass.runtime().KillActor(actor, no_restart);
 }
 
+absl::StatusOr<std::optional<CoreRuntime::NamedActor>> RuntimeGate::LookupActor(
+    const std::string& name) {
+  Pass pass(*this);
+  if (!pass.open()) return ShutDownError();
+  return pass.runtime().LookupActor(name);
+}
+
 std::optional<TaskGraphSnapshot> RuntimeGate::GraphSnapshot() const {
   Pass pass(*this);
   return pass.open() ? pass.runtime().GraphSnapshot() : std::nullopt;

@@ -43,6 +43,7 @@ class RuntimeGate final : public CoreRuntime {
   void AddRef(const ObjectID& id) override;
   void RemoveRef(const ObjectID& id) override;
   absl::Status KillActor(const ObjectID& actor, bool no_restart) override;
+  absl::StatusOr<std::optional<NamedActor>> LookupActor(const std::string& name) override;
   std::optional<TaskGraphSnapshot> GraphSnapshot() const override;
   TaskID CurrentTaskId() const override;
 

@@ -83,6 +83,7 @@ absl::Status WorkerRuntime::Accept(std::shared_ptr<ReceivedMessage> message, boo
   if (in.return_queued) HandBackQueue();
   if (in.get_failed) get_failed_ = std::string(*in.get_failed);
   if (in.ready) ready_reply_ = in.ready->ToVector();
+  if (in.actor) actor_reply_ = NamedActor{in.actor->id, std::string(in.actor->type)};
   return absl::OkStatus();
 }
 

@@ -179,6 +179,23 @@ absl::Status WorkerRuntime::KillActor(const ObjectID& actor, bool no_restart) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::optional<CoreRuntime::NamedActor>> WorkerRuntime::LookupActor(
+    const std::string& name) {
+  absl::Status sent = Send([&](rpc::FromWorker::Builder b) {
+    b.setLookupActor({name.data(), name.size()});
+  });
+  if (!sent.ok()) return ConnectionClosed();
+  actor_reply_.reset();
+  while (!actor_reply_) {
+    if (!ReceiveWhileBlocked()) return ConnectionClosed();
+  }
+  NamedActor found = *std::exchange(actor_reply_, std::nullopt);
+  if (found.id.IsNil()) return std::nullopt;
+  absl::MutexLock lock(&out_mu_);
+  refs_[found.id] += 1;  // the scheduler counted it for this process: the caller adopts it
+  return found;
+}
+
 absl::Status WorkerRuntime::ActorExiting(const ObjectID& actor) {
   absl::MutexLock lock(&out_mu_);
   out_.exiting_actors.push_back(actor);

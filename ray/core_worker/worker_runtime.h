@@ -76,6 +76,7 @@ class WorkerRuntime final : public CoreRuntime {
   absl::StatusOr<std::vector<ObjectID>> Submit(TaskSpec spec) override;
   absl::Status KillActor(const ObjectID& actor, bool no_restart) override;
   absl::Status ActorExiting(const ObjectID& actor) override;
+  absl::StatusOr<std::optional<NamedActor>> LookupActor(const std::string& name) override;
   absl::StatusOr<ObjectID> Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
                                const PutOptions& options) override {
     return PutValue(size, write, options, /*inline_ok=*/size <= kInlineLimit);
@@ -178,6 +179,7 @@ class WorkerRuntime final : public CoreRuntime {
   std::optional<std::vector<ReplyObject>> objects_reply_;
   std::optional<std::string> get_failed_;
   std::optional<std::vector<ObjectID>> ready_reply_;
+  std::optional<NamedActor> actor_reply_;  // the answer to a lookup (nil id: none)
 };
 
 }  // namespace ray::core::worker_internal

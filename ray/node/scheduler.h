@@ -169,6 +169,10 @@ class Scheduler {
   void ApplyStoreDeletes() ABSL_LOCKS_EXCLUDED(mu_);
   std::optional<TaskGraph::Snapshot> GraphSnapshot() const;
   std::vector<pid_t> WorkerPids();
+  // The actor named `name` (its handle's object, with a reference counted for the caller, and
+  // its class), or nullopt.
+  std::optional<std::pair<ObjectID, std::string>> LookupActor(const std::string& name)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Kills an actor's process (ray::Kill); it restarts if it may, unless `no_restart`.
   // NotFound for an actor this scheduler does not know.
   absl::Status KillActor(const ObjectID& actor, bool no_restart) ABSL_LOCKS_EXCLUDED(mu_);
@@ -290,6 +294,8 @@ class Scheduler {
   void ActorDied(Actor& actor, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status KillActorLocked(const ObjectID& actor, bool no_restart)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::optional<std::pair<ObjectID, std::string>> LookupActorLocked(const std::string& name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The actor's worker says it exits after its running call (ray::ExitActor): it does not restart.
   void ActorExiting(const ObjectID& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::shared_ptr<const std::string> ActorDiedErrorFor(const TaskRecord& call,
@@ -356,6 +362,7 @@ class Scheduler {
   };
   std::vector<Node> nodes_ ABSL_GUARDED_BY(mu_);
   absl::node_hash_map<ObjectID, Actor> actors_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, ObjectID> actor_names_ ABSL_GUARDED_BY(mu_);  // live ones
   std::vector<ObjectID> actor_order_ ABSL_GUARDED_BY(mu_);  // creation order, for dispatch
   absl::flat_hash_map<std::string, int> node_index_ ABSL_GUARDED_BY(mu_);
   bool in_cluster_ ABSL_GUARDED_BY(mu_) = false;

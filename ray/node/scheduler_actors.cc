@@ -21,6 +21,20 @@ constexpr size_t kActorPipelineDepth = 64;
 }  // namespace
 
 std::shared_ptr<const std::string> Scheduler::SubmitActorTask(TaskRecord& task) {
+  if (task.creates_actor && !task.creates_actor->name.empty()) {
+    const std::string& name = task.creates_actor->name;
+    if (auto taken = actor_names_.find(name); taken != actor_names_.end()) {
+      // Never made: its calls fail saying why.
+      Actor& refused = actors_[ObjectID::ForReturn(task.id, 1)];
+      refused.id = ObjectID::ForReturn(task.id, 1);
+      refused.state = Actor::State::kDead;
+      refused.death =
+          absl::StrCat("the actor name '", name, "' is taken (by actor ", taken->second.Hex(), ")");
+      actor_order_.push_back(refused.id);
+      return ErrorObject(NameOf(task), kActorDiedErrorType, refused.death, task.id);
+    }
+    actor_names_[name] = ObjectID::ForReturn(task.id, 1);
+  }
   if (task.creates_actor) {
     Actor& actor = actors_[ObjectID::ForReturn(task.id, 1)];
     actor.id = ObjectID::ForReturn(task.id, 1);
@@ -218,6 +232,10 @@ void Scheduler::ActorWorkerEnded(Worker& worker, std::deque<TaskID> lost) {
 void Scheduler::ActorDied(Actor& actor, const std::string& why) {
   if (actor.state == Actor::State::kDead) return;
   actor.state = Actor::State::kDead;
+  if (auto named = actor_names_.find(actor.options.name);
+      named != actor_names_.end() && named->second == actor.id) {
+    actor_names_.erase(named);  // the name is free again
+  }
   if (actor.death.empty()) actor.death = why;
   // A creation that never ran (or waits to run again) fails: the handle's object says why.
   if (TaskRecord* creation = tasks_.Find(actor.creation.id);
@@ -241,6 +259,18 @@ absl::Status Scheduler::KillActor(const ObjectID& id, bool no_restart) {
   Dispatch();
   FlushWorkers();
   return killed;
+}
+
+std::optional<std::pair<ObjectID, std::string>> Scheduler::LookupActor(const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  return LookupActorLocked(name);
+}
+
+std::optional<std::pair<ObjectID, std::string>> Scheduler::LookupActorLocked(
+    const std::string& name) {
+  auto named = actor_names_.find(name);
+  if (named == actor_names_.end() || !objects_.AddRef(named->second)) return std::nullopt;
+  return std::make_pair(named->second, actors_.at(named->second).options.type);
 }
 
 void Scheduler::ActorExiting(const ObjectID& id) {

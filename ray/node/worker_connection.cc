@@ -2,6 +2,7 @@
 
 #include <capnp/message.h>
 
+#include "ray/common/capnp_bytes.h"
 #include "ray/rpc/worker_messages.h"
 
 namespace ray::core {
@@ -92,6 +93,11 @@ void WorkerConnection::QueueOutbox(const Tables& tables) {
       if (box.get_failed) out.setGetFailed(*box.get_failed);
       out.setReturnQueued(box.return_queued);
       if (box.ready) WriteIdList<ObjectID>(out.initReady(box.ready->size()), *box.ready);
+      if (box.actor) {
+        auto actor = out.initActor();
+        if (!box.actor->first.IsNil()) actor.setId(AsData(box.actor->first.Binary()));
+        actor.setType(box.actor->second);
+      }
     }
     stream_.Queue(message);
     if (last) break;

@@ -34,9 +34,10 @@ class WorkerConnection {
     std::optional<std::string> get_failed;
     std::optional<std::vector<ObjectID>> ready;
     bool return_queued = false;
+    std::optional<std::pair<ObjectID, std::string>> actor;  // a lookup's answer (nil: none)
     bool empty() const {
       return functions.empty() && tasks.empty() && objects.empty() && !get_failed && !ready &&
-             !return_queued;
+             !return_queued && !actor;
     }
   };
 

@@ -198,12 +198,13 @@ PyObjectID PutValue(const PickledValue& value, const core::PutOptions& options) 
 }
 
 // A task (`actor` unset, `creates_actor` None), an actor's creation (`creates_actor`:
-// (max_restarts, max_task_retries, max_concurrency, num_cpus)) or a call of the actor whose
-// handle's object is `actor`.
-std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num_cpus,
-                               int max_retries, const std::string& name, const py::bytes& nested,
-                               ResourceAmounts resources, const PyObjectID* actor,
-                               std::optional<std::tuple<int, int, int, double>> creates_actor) {
+// (max_restarts, max_task_retries, max_concurrency, num_cpus, name, class)) or a call of the
+// actor whose handle's object is `actor`.
+std::vector<PyObjectID> Submit(
+    const py::list& args, int num_returns, double num_cpus, int max_retries,
+    const std::string& name, const py::bytes& nested, ResourceAmounts resources,
+    const PyObjectID* actor,
+    std::optional<std::tuple<int, int, int, double, std::string, std::string>> creates_actor) {
   core::TaskSpec spec;
   spec.invoker = &InvokePython;
   spec.function = reinterpret_cast<const void*>(&RayPythonTask);
@@ -221,11 +222,14 @@ std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num
     spec.nested_refs.push_back(actor->id());  // the call keeps its actor alive
   }
   if (creates_actor) {
-    const auto& [max_restarts, max_task_retries, max_concurrency, actor_cpus] = *creates_actor;
+    const auto& [max_restarts, max_task_retries, max_concurrency, actor_cpus, actor_name,
+                 actor_type] = *creates_actor;
     spec.creates_actor = core::ActorOptions{.max_restarts = max_restarts,
                                             .max_task_retries = max_task_retries,
                                             .max_concurrency = max_concurrency,
-                                            .num_cpus = actor_cpus};
+                                            .num_cpus = actor_cpus,
+                                            .name = actor_name,
+                                            .type = actor_type};
   }
   spec.args.reserve(args.size());
   std::vector<PyObjectID> stored;  // large values put for this call; dropped after the submit
@@ -517,6 +521,16 @@ PYBIND11_MODULE(_raylet, m) {
         if (!killed.ok()) RaiseStatus(killed);
       },
       py::arg("actor"), py::arg("no_restart") = true);
+  // The actor named `name`: (its handle's ObjectID, its class) or None.
+  m.def(
+      "lookup_actor",
+      [](const std::string& name) -> py::object {
+        auto found = WithoutGilInDriver([&] { return Runtime().LookupActor(name); });
+        if (!found.ok()) RaiseStatus(found.status());
+        if (!found->has_value()) return py::none();
+        return py::make_tuple(PyObjectID::Adopt((*found)->id), (*found)->type);
+      },
+      py::arg("name"));
   // The message of ray/core_worker/limits.h's check of these options, "" if they are within the
   // limits.
   m.def(

@@ -38,6 +38,8 @@ void WriteTask(rpc::Task::Builder out, const TaskHeader& task, size_t num_args,
     actor.setMaxTaskRetries(task.creates_actor->max_task_retries);
     actor.setMaxConcurrency(task.creates_actor->max_concurrency);
     actor.setNumCpus(task.creates_actor->num_cpus);
+    if (!task.creates_actor->name.empty()) actor.setName(task.creates_actor->name);
+    if (!task.creates_actor->type.empty()) actor.setType(task.creates_actor->type);
   }
   if (!nested_refs.empty()) WriteIdList(out.initNestedRefs(nested_refs.size()), nested_refs);
   if (!resources.empty()) {
@@ -87,6 +89,8 @@ absl::Status CheckTask(rpc::Task::Reader in) {
         actor.getNumCpus() < 0) {
       return absl::InvalidArgumentError("an actor's options out of range");
     }
+    if (actor.hasName()) (void)actor.getName();  // Cap'n Proto checks its bounds and NUL
+    if (actor.hasType()) (void)actor.getType();
   }
   if (absl::Status s = ArgList::Check(in.getArgs(), "args"); !s.ok()) {
     return s;
@@ -127,7 +131,9 @@ TaskView ReadTask(rpc::Task::Reader in) {
     h.creates_actor = ActorOptions{.max_restarts = actor.getMaxRestarts(),
                                    .max_task_retries = actor.getMaxTaskRetries(),
                                    .max_concurrency = actor.getMaxConcurrency(),
-                                   .num_cpus = actor.getNumCpus()};
+                                   .num_cpus = actor.getNumCpus(),
+                                   .name = std::string(TextView(actor.getName())),
+                                   .type = std::string(TextView(actor.getType()))};
   }
   task.args = ArgList(in.getArgs());
   if (in.hasNestedRefs()) task.nested_refs = IdList<ObjectID>(in.getNestedRefs());

@@ -74,6 +74,14 @@ struct ActorOptions {
   maxTaskRetries @1 :Int32;
   maxConcurrency @2 :Int32;
   numCpus @3 :Float64;
+  name @4 :Text;
+  type @5 :Text;
+}
+
+# Reply to FromWorker.lookupActor: the actor of that name, or none (`id` unset).
+struct ActorLookup {
+  id @0 :Data;    # its handle's object (a reference counted for the worker)
+  type @1 :Text;
 }
 
 # An object's value: inline bytes, or a note that it is sealed in the node's store.
@@ -101,6 +109,7 @@ struct ToWorker {
   getFailed @3 :Text;            # reply to `get` when it cannot be served (timeout...)
   ready @4 :List(Data);          # reply to `wait`: the IDs that exist
   returnQueued @5 :Bool;         # hand back the tasks not started yet (another worker is idle)
+  actor @6 :ActorLookup;         # reply to `lookupActor`
 }
 
 # An empty FromWorker is a heartbeat: a worker that holds tasks sends one when it has sent
@@ -121,6 +130,7 @@ struct FromWorker {
   killActors @12 :List(Data);    # actors (their handles' objects) to kill for good
   restartActors @13 :List(Data); # ... to kill, restarting if they may
   exitingActors @14 :List(Data); # its actor called ray::ExitActor: it ends after this call
+  lookupActor @15 :Text;         # ray::GetActor(name): blocks its task until `actor` answers
 }
 
 struct GetRequest {

@@ -62,6 +62,7 @@ absl::StatusOr<FromWorkerView> ReadFromWorker(rpc::FromWorker::Reader in) {
       s = Assign(IdList<ObjectID>::Read(in.getExitingActors(), "exitingActors"),
                  view.exiting_actors);
     }
+    if (in.hasLookupActor()) view.lookup_actor = TextView(in.getLookupActor());
     if (s.ok() && in.hasGet()) {
       auto get = in.getGet();
       view.get.emplace().timeout_ms = get.getTimeoutMs();
@@ -91,6 +92,17 @@ absl::StatusOr<ToWorkerView> ReadToWorker(rpc::ToWorker::Reader in) {
     if (!s.ok()) return Malformed("message to a worker", s);
     if (in.hasGetFailed()) view.get_failed = TextView(in.getGetFailed());  // checked as it is read
     view.return_queued = in.getReturnQueued();
+    if (in.hasActor()) {
+      auto actor = in.getActor();
+      ToWorkerView::ActorFound& found = view.actor.emplace();
+      if (actor.hasId()) {
+        if (absl::Status id = CheckId<ObjectID>(actor.getId()); !id.ok()) {
+          return Malformed("message to a worker", id);
+        }
+        found.id = ReadId<ObjectID>(actor.getId());
+      }
+      if (actor.hasType()) found.type = TextView(actor.getType());
+    }
     return view;
   });
 }

@@ -57,6 +57,7 @@ struct FromWorkerView {
   IdList<ObjectID> kill_actors;
   IdList<ObjectID> restart_actors;
   IdList<ObjectID> exiting_actors;
+  std::optional<std::string_view> lookup_actor;
   std::optional<GetRequestView> get;
   std::optional<WaitRequestView> wait;
 };
@@ -70,6 +71,11 @@ struct ToWorkerView {
   std::optional<std::string_view> get_failed;
   std::optional<IdList<ObjectID>> ready;
   bool return_queued = false;
+  struct ActorFound {
+    ObjectID id;  // nil: no actor of that name
+    std::string_view type;
+  };
+  std::optional<ActorFound> actor;
 };
 
 absl::StatusOr<ToWorkerView> ReadToWorker(rpc::ToWorker::Reader in);

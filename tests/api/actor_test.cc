@@ -117,6 +117,13 @@ std::vector<int> AddManyThrough(ray::ActorHandle<Counter> counter, int n) {
   return ray::Get(refs);
 }
 
+// Finds the actor named `name` and adds to it.
+int AddToNamed(std::string name, int x) {
+  std::optional<ray::ActorHandle<Counter>> found = ray::GetActor<Counter>(name);
+  if (!found) return -1;
+  return found->Task(&Counter::Add).Remote(x).Get();
+}
+
 int WhenFileExists(std::string path) {
   WaitForFile(path, absl::Seconds(60));
   return 7;
@@ -283,6 +290,32 @@ TEST_F(ActorTest, WasCurrentActorRestartedSaysWhetherTheFactoryRanBefore) {
   EXPECT_THROW(c.Task(&Counter::Die).Remote().Get(), ray::ActorDiedError);
   EXPECT_TRUE(c.Task(&Counter::Restarted).Remote().Get());
   EXPECT_THROW(ray::WasCurrentActorRestarted(), ray::RayError);
+}
+
+TEST_F(ActorTest, NamedActorsAreFoundByNameAndType) {
+  auto c = ray::Actor(MakeCounter).Options({.name = "tally"}).Remote(10);
+  std::optional<ray::ActorHandle<Counter>> found = ray::GetActor<Counter>("tally");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->Task(&Counter::Add).Remote(1).Get(), 11);
+  EXPECT_EQ(ray::Remote(AddToNamed)("tally", 2).Get(), 13);  // from a task too
+  EXPECT_EQ(ray::Remote(AddToNamed)("nobody", 2).Get(), -1);
+  EXPECT_FALSE(ray::GetActor<Counter>("nobody").has_value());
+  EXPECT_THROW(ray::GetActor<Named>("tally"), ray::RayError);  // another class
+  // A name in use: the second actor is never made.
+  auto twin = ray::Actor(MakeCounter).Options({.name = "tally"}).Remote(0);
+  try {
+    twin.Task(&Counter::Value).Remote().Get();
+    FAIL() << "two actors got one name";
+  } catch (const ray::ActorDiedError& e) {
+    EXPECT_NE(std::string(e.what()).find("the actor name 'tally' is taken"), std::string::npos)
+        << e.what();
+  }
+  // Once the actor is dead the name is free.
+  c.Kill();
+  EXPECT_THROW(found->Task(&Counter::Value).Remote().Get(), ray::ActorDiedError);
+  EXPECT_FALSE(ray::GetActor<Counter>("tally").has_value());
+  auto again = ray::Actor(MakeCounter).Options({.name = "tally"}).Remote(5);
+  EXPECT_EQ(ray::GetActor<Counter>("tally")->Task(&Counter::Value).Remote().Get(), 5);
 }
 
 TEST_F(ActorTest, HandlesTravelIntoTasksOutOfTasksAndIntoObjects) {

@@ -126,6 +126,25 @@ def test_a_constructor_that_raises_fails_the_calls():
         ray.get(b.ping.remote())
 
 
+@ray.remote
+def add_to_named(name, x):
+    return ray.get(ray.get_actor(name).add.remote(x))
+
+
+def test_named_actors_are_found_by_name():
+    c = Counter.options(name="tally").remote(10)
+    assert ray.get(ray.get_actor("tally").add.remote(1)) == 11
+    assert ray.get(add_to_named.remote("tally", 2)) == 13  # from a task too
+    with pytest.raises(ValueError, match="Failed to look up actor with name 'nobody'"):
+        ray.get_actor("nobody")
+    twin = Counter.options(name="tally").remote()
+    with pytest.raises(ActorDiedError, match="the actor name 'tally' is taken"):
+        ray.get(twin.get.remote())
+    ray.kill(c)
+    with pytest.raises(ValueError):
+        ray.get_actor("tally")
+
+
 def test_wrong_uses_are_clear():
     with pytest.raises(TypeError, match="use Counter.remote"):
         Counter()
@@ -135,6 +154,6 @@ def test_wrong_uses_are_clear():
     with pytest.raises(TypeError, match="use .add.remote"):
         c.add(1)
     with pytest.raises(ValueError, match="not supported yet"):
-        Counter.options(name="c").remote()
+        Counter.options(lifetime="detached").remote()
     with pytest.raises(TypeError, match="unsupported actor options"):
         Counter.options(colour="red")
