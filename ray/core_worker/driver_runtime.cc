@@ -285,7 +285,9 @@ absl::StatusOr<std::vector<ObjectID>> DriverRuntimeImpl::Submit(TaskSpec spec) {
   task.name = std::move(spec.options.name);
   task.nested_refs = std::move(spec.nested_refs);
   task.actor = spec.actor;
-  task.creates_actor = spec.creates_actor;
+  if (spec.creates_actor) {
+    task.creates_actor = std::make_shared<const ActorOptions>(*std::move(spec.creates_actor));
+  }
   // Large values (and those past the task's inline budget) go to the worker through the
   // store, not through two sockets.
   absl::StatusOr<std::vector<ObjectID>> stored = MoveLargeArgs(

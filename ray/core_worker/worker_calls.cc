@@ -27,15 +27,17 @@ absl::StatusOr<std::vector<ObjectID>> WorkerRuntime::Submit(TaskSpec spec) {
   absl::MutexLock lock(&out_mu_);
   if (first_use) out_.functions.emplace_back(key, *described->record);
   auto orphan = out_.arena->getOrphanage().newOrphan<rpc::Task>();
-  const TaskHeader header{.id = id,
-                          .parent = current_task_,
-                          .function = key,
-                          .num_returns = static_cast<uint32_t>(spec.options.num_returns),
-                          .num_cpus = spec.options.num_cpus,
-                          .max_retries = spec.options.max_retries,
-                          .name = spec.options.name,
-                          .actor = spec.actor,
-                          .creates_actor = spec.creates_actor};
+  const TaskHeader header{
+      .id = id,
+      .parent = current_task_,
+      .function = key,
+      .num_returns = static_cast<uint32_t>(spec.options.num_returns),
+      .num_cpus = spec.options.num_cpus,
+      .max_retries = spec.options.max_retries,
+      .name = spec.options.name,
+      .actor = spec.actor,
+      .creates_actor =
+          spec.creates_actor ? std::make_shared<const ActorOptions>(*spec.creates_actor) : nullptr};
   WriteTask(
       orphan.get(), header, spec.args.size(),
       [&](size_t i) -> ArgView { return {.ref = spec.args[i].ref, .value = spec.args[i].value}; },

@@ -2,7 +2,7 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,8 +31,10 @@ struct TaskRecord {
   int unresolved = 0;                 // ref arguments that do not exist yet
   int worker = -1;                    // while dispatched
   ObjectID actor;                     // a call of this actor (its handle's object); nil: a task
-  std::optional<ActorOptions> creates_actor;  // set: it makes an actor
-  bool actor_restart = false;                 // a creation run again (its actor restarts)
+  // Set: it makes an actor. Shared, not inline: most tasks make none, and a TaskRecord stays
+  // small (the hot path moves them).
+  std::shared_ptr<const ActorOptions> creates_actor;
+  bool actor_restart = false;  // a creation run again (its actor restarts)
 };
 
 }  // namespace ray::core

@@ -128,12 +128,13 @@ TaskView ReadTask(rpc::Task::Reader in) {
   h.actor_restart = in.getActorRestart();
   if (in.hasCreatesActor()) {
     auto actor = in.getCreatesActor();
-    h.creates_actor = ActorOptions{.max_restarts = actor.getMaxRestarts(),
-                                   .max_task_retries = actor.getMaxTaskRetries(),
-                                   .max_concurrency = actor.getMaxConcurrency(),
-                                   .num_cpus = actor.getNumCpus(),
-                                   .name = std::string(TextView(actor.getName())),
-                                   .type = std::string(TextView(actor.getType()))};
+    h.creates_actor = std::make_shared<const ActorOptions>(
+        ActorOptions{.max_restarts = actor.getMaxRestarts(),
+                     .max_task_retries = actor.getMaxTaskRetries(),
+                     .max_concurrency = actor.getMaxConcurrency(),
+                     .num_cpus = actor.getNumCpus(),
+                     .name = std::string(TextView(actor.getName())),
+                     .type = std::string(TextView(actor.getType()))});
   }
   task.args = ArgList(in.getArgs());
   if (in.hasNestedRefs()) task.nested_refs = IdList<ObjectID>(in.getNestedRefs());

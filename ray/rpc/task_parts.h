@@ -3,7 +3,7 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -31,9 +31,9 @@ struct TaskHeader {
   int32_t max_retries = 0;
   std::string_view name;  // "": the function's name
   bool run_while_blocked = false;
-  ObjectID actor;                             // a call of this actor; nil: a plain task
-  std::optional<ActorOptions> creates_actor;  // set: it makes an actor
-  bool actor_restart = false;                 // to a worker: the actor's factory ran before
+  ObjectID actor;                                     // a call of this actor; nil: a plain task
+  std::shared_ptr<const ActorOptions> creates_actor;  // set: it makes an actor (see TaskRecord)
+  bool actor_restart = false;                         // to a worker: the actor's factory ran before
 };
 
 // An argument: an object (`ref`), or when `ref` is nil a serialized value inline. To a worker,
