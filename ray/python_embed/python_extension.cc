@@ -52,6 +52,7 @@
 #include "ray/object/object_format.h"
 #include "ray/object/status.h"
 #include "ray/observability/task_graph.h"
+#include "ray/python_embed/actor_functions.h"
 #include "ray/python_embed/cross_language.h"
 #include "ray/python_embed/pickle_layout.h"
 #include "ray/python_embed/py_object_id.h"
@@ -197,9 +198,7 @@ PyObjectID PutValue(const PickledValue& value, const core::PutOptions& options) 
   return PyObjectID::Adopt(*id);
 }
 
-// A task (`actor` unset, `creates_actor` None), an actor's creation (`creates_actor`:
-// (max_restarts, max_task_retries, max_concurrency, num_cpus, name, class)) or a call of the
-// actor whose handle's object is `actor`.
+// A task, an actor's creation (`creates_actor`: actor_functions.h) or a call of `actor`.
 std::vector<PyObjectID> Submit(
     const py::list& args, int num_returns, double num_cpus, int max_retries,
     const std::string& name, const py::bytes& nested, ResourceAmounts resources,
@@ -217,20 +216,9 @@ std::vector<PyObjectID> Submit(
     throw py::value_error(name + ": " + std::string(status.message()));
   }
   spec.nested_refs = NestedIds(nested);
-  if (actor != nullptr) {
-    spec.actor = actor->id();
-    spec.nested_refs.push_back(actor->id());  // the call keeps its actor alive
-  }
-  if (creates_actor) {
-    const auto& [max_restarts, max_task_retries, max_concurrency, actor_cpus, actor_name,
-                 actor_type] = *creates_actor;
-    spec.creates_actor = core::ActorOptions{.max_restarts = max_restarts,
-                                            .max_task_retries = max_task_retries,
-                                            .max_concurrency = max_concurrency,
-                                            .num_cpus = actor_cpus,
-                                            .name = actor_name,
-                                            .type = actor_type};
-  }
+  if (actor != nullptr) spec.actor = actor->id();
+  if (actor != nullptr) spec.nested_refs.push_back(actor->id());  // it keeps its actor alive
+  if (creates_actor) spec.creates_actor = ToActorOptions(*creates_actor);
   spec.args.reserve(args.size());
   std::vector<PyObjectID> stored;  // large values put for this call; dropped after the submit
   for (py::handle item : args) {
@@ -451,7 +439,6 @@ PYBIND11_MODULE(_raylet, m) {
   m.attr("FORMAT_ERROR") = static_cast<int>(ray::ObjectFormat::kError);
   m.attr("FORMAT_PICKLE") = static_cast<int>(ray::ObjectFormat::kPickle);
   m.attr("WORKER_CRASHED_ERROR_TYPE") = std::string(ray::kWorkerCrashedErrorType);
-  m.attr("ACTOR_DIED_ERROR_TYPE") = std::string(ray::kActorDiedErrorType);
 
   // Every field of SessionOptions, by its name; durations in seconds. Defaults: SessionOptions's,
   // but worker_command_line_title (the interpreter copies its arguments).
@@ -514,23 +501,6 @@ PYBIND11_MODULE(_raylet, m) {
         py::arg("max_retries") = 3, py::arg("name") = "", py::arg("nested") = py::bytes(),
         py::arg("resources") = ray::ResourceAmounts(), py::arg("actor") = nullptr,
         py::arg("creates_actor") = std::nullopt);
-  m.def(
-      "kill_actor",
-      [](const PyObjectID& actor, bool no_restart) {
-        absl::Status killed = Runtime().KillActor(actor.id(), no_restart);
-        if (!killed.ok()) RaiseStatus(killed);
-      },
-      py::arg("actor"), py::arg("no_restart") = true);
-  // The actor named `name`: (its handle's ObjectID, its class) or None.
-  m.def(
-      "lookup_actor",
-      [](const std::string& name) -> py::object {
-        auto found = WithoutGilInDriver([&] { return Runtime().LookupActor(name); });
-        if (!found.ok()) RaiseStatus(found.status());
-        if (!found->has_value()) return py::none();
-        return py::make_tuple(PyObjectID::Adopt((*found)->id), (*found)->type);
-      },
-      py::arg("name"));
   // The message of ray/core_worker/limits.h's check of these options, "" if they are within the
   // limits.
   m.def(
@@ -553,6 +523,11 @@ PYBIND11_MODULE(_raylet, m) {
     if (task_executor == nullptr) task_executor = new py::object;  // leaked: used until _exit
     *task_executor = std::move(executor);
   });
+  RegisterActorFunctions(
+      m, {.runtime = []() -> CoreRuntime& { return Runtime(); },
+          .without_gil = [](const auto& call) { return WithoutGilInDriver(call); },
+          .adopt = [](const ObjectID& id) { return py::cast(PyObjectID::Adopt(id)); },
+          .object_id = [](py::handle h) { return h.cast<const PyObjectID&>().id(); }});
   RegisterCrossLanguage(
       m,
       {.object_id = [](py::handle h) -> std::optional<ObjectID> {
