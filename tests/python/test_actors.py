@@ -4,6 +4,10 @@ keep the state, handles pickled into tasks, ray.kill, restarts, ActorDiedError."
 
 import os
 import signal
+import subprocess
+import sys
+import textwrap
+import time
 
 import pytest
 
@@ -143,6 +147,51 @@ def test_named_actors_are_found_by_name():
     ray.kill(c)
     with pytest.raises(ValueError):
         ray.get_actor("tally")
+
+
+def test_calls_are_on_their_actors_lane_in_the_timeline():
+    c = Counter.remote()
+    pid = ray.get(c.pid.remote())
+    ray.get([c.add.remote(1) for _ in range(3)])
+    ray.get(add_through.remote(Counter.remote(), 1))  # other processes: other lanes
+    lane = [e["name"] for e in ray.timeline() if e.get("ph") == "X" and e["tid"] == pid]
+    # Its process's lane holds its creation and its calls, and nothing else.
+    assert lane.count("Counter.__init__") == 1 and lane.count("Counter.add") == 3, lane
+    assert set(lane) == {"Counter.__init__", "Counter.pid", "Counter.add"}, lane
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("how", ["exit", "sigkill"])
+def test_no_actor_process_is_left_after_its_driver(how):
+    script = textwrap.dedent(f"""
+        import os, signal, ray
+        ray.init(num_cpus=2)
+
+        @ray.remote
+        class Pid:
+            def pid(self):
+                return os.getpid()
+
+        actors = [Pid.remote(), Pid.options(max_restarts=-1).remote()]
+        print(*ray.get([a.pid.remote() for a in actors]), flush=True)
+        if "{how}" == "sigkill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60, env=os.environ)
+    pids = [int(p) for p in out.stdout.split()]
+    assert len(pids) == 2, out
+    deadline = time.time() + 30
+    while any(_alive(p) for p in pids) and time.time() < deadline:
+        time.sleep(0.05)  # a pause between looks, bounded: not a timing assert
+    assert not [p for p in pids if _alive(p)]
 
 
 def test_wrong_uses_are_clear():
