@@ -16,6 +16,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -30,17 +31,31 @@
 
 namespace ray {
 
+enum class ActorLifetime { kNonDetached, kDetached };
+
+// ray::Actor(f).Options({.name = "c", .max_restarts = 1}); fields in this order. Not supported
+// yet, and refused with a RayError at Remote(): resources, max_concurrency other than 1, and
+// kDetached.
 struct ActorOptions {
   // Finds it with ray::GetActor<T>(name) (within this session); a name in use fails the
   // creation (its calls throw ActorDiedError saying so). Free again once the actor is dead.
   std::string name;
-  // CPUs the actor holds for its life (its creation waits for at least one free CPU).
+  // CPUs the actor holds for its life (its creation waits for at least one free CPU): >= 0.
   double num_cpus = 0;
+  std::map<std::string, double> resources;
   // Times its process may die and the factory run again (its state starts over); -1: always.
   int max_restarts = 0;
-  // Re-runs of a call that was running when its process died, while the actor restarts.
+  // Re-runs of a call that was running when its process died, while the actor restarts; -1:
+  // always.
   int max_task_retries = 0;
+  int max_concurrency = 1;
+  ActorLifetime lifetime = ActorLifetime::kNonDetached;
 };
+
+namespace internal {
+// RayError for options out of range or not supported yet.
+void CheckActorOptions(const ActorOptions& options);
+}  // namespace internal
 
 template <typename T>
 class ActorHandle;
@@ -362,6 +377,7 @@ class ActorCreator<R (*)(P...)> {
   template <typename... A>
   ActorHandle<T> Submit(A&&... args) const {
     core::CoreRuntime& runtime = internal::Runtime("ray::Actor(f).Remote(args...)");
+    internal::CheckActorOptions(options_);
     core::TaskSpec spec;
     spec.invoker = &internal::ActorFactoryInvoker<R (*)(P...), internal::StoredArg<P, A>...>::Run;
     spec.function = FunctionAddress(factory_);

@@ -116,6 +116,21 @@ bool WasCurrentActorRestarted() {
 
 namespace ray::internal {
 
+void CheckActorOptions(const ActorOptions& options) {
+  auto refuse = [](const std::string& what) { throw RayError("ray::Actor(f).Options: " + what); };
+  if (!(options.num_cpus >= 0) || options.num_cpus > 65536) {
+    refuse(absl::StrCat("num_cpus = ", options.num_cpus, ": must be 0 to 65536"));
+  }
+  if (options.max_restarts < -1) refuse("max_restarts must be -1 (always) or more");
+  if (options.max_task_retries < -1) refuse("max_task_retries must be -1 (always) or more");
+  if (options.max_concurrency < 1) refuse("max_concurrency must be 1 or more");
+  if (options.max_concurrency > 1) refuse("max_concurrency > 1 is not supported yet");
+  if (!options.resources.empty()) refuse("resources for actors are not supported yet");
+  if (options.lifetime == ActorLifetime::kDetached) {
+    refuse("detached actors (ActorLifetime::kDetached) are not supported yet");
+  }
+}
+
 void KillActor(const ObjectID& actor, bool no_restart) {
   absl::Status killed = Runtime("handle.Kill()").KillActor(actor, no_restart);
   if (!killed.ok()) ThrowCallError("handle.Kill()", killed);

@@ -318,6 +318,22 @@ TEST_F(ActorTest, NamedActorsAreFoundByNameAndType) {
   EXPECT_EQ(ray::GetActor<Counter>("tally")->Task(&Counter::Value).Remote().Get(), 5);
 }
 
+TEST_F(ActorTest, OptionsOutOfRangeOrNotSupportedYetAreRefused) {
+  auto refused = [](const ray::ActorOptions& options, const std::string& why) {
+    try {
+      ray::Actor(MakeCounter).Options(options).Remote(0);
+      ADD_FAILURE() << "accepted: " << why;
+    } catch (const ray::RayError& e) {
+      EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+    }
+  };
+  refused({.num_cpus = -1}, "num_cpus = -1");
+  refused({.max_restarts = -2}, "max_restarts must be -1");
+  refused({.max_concurrency = 4}, "max_concurrency > 1 is not supported yet");
+  refused({.resources = {{"gpu_box", 1}}}, "resources for actors are not supported yet");
+  refused({.lifetime = ray::ActorLifetime::kDetached}, "detached actors");
+}
+
 TEST_F(ActorTest, HandlesTravelIntoTasksOutOfTasksAndIntoObjects) {
   auto c = ray::Actor(MakeCounter).Remote(1);
   EXPECT_EQ(ray::Remote(AddThrough)(c, 2).Get(), 3);
