@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 
 namespace ray::cluster {
@@ -27,15 +28,34 @@ int ConnectSilently(int port) {
   return fd;
 }
 
+// Counts the connections a listener hands over (on its thread).
+struct HandedOver {
+  absl::Mutex mu;
+  int count ABSL_GUARDED_BY(mu) = 0;
+  // The count once it is at least `n`, or what it is after a generous bound.
+  int AtLeast(int n) {
+    absl::MutexLock lock(&mu);
+    auto reached = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return count >= n; };
+    mu.AwaitWithTimeout(absl::Condition(&reached), absl::Seconds(30));
+    return count;
+  }
+};
+
+// A listener for the token "secret" that closes what it is handed, counting it.
+absl::StatusOr<std::unique_ptr<ClusterSocketListener>> Listen(HandedOver& handed_over) {
+  return ClusterSocketListener::Start(
+      {.credentials = {.token = "secret"}, .what = "test connection"}, [&handed_over](int fd) {
+        close(fd);
+        absl::MutexLock lock(&handed_over.mu);
+        ++handed_over.count;
+      });
+}
+
 // Clients arriving while others are still in their handshake (a silent one here) are each
 // answered: a new connection is read only once it has been polled.
 TEST(ClusterSocketListenerTest, EveryClientWithTheTokenIsAcceptedWhileOthersAreSilent) {
-  std::atomic<int> handed_over{0};
-  auto listener = ClusterSocketListener::Start(
-      {.credentials = {.token = "secret"}, .what = "test connection"}, [&](int fd) {
-        ++handed_over;
-        close(fd);
-      });
+  HandedOver handed_over;
+  auto listener = Listen(handed_over);
   ASSERT_TRUE(listener.ok()) << listener.status();
   const int port = (*listener)->port();
   int silent = ConnectSilently(port);
@@ -54,22 +74,20 @@ TEST(ClusterSocketListenerTest, EveryClientWithTheTokenIsAcceptedWhileOthersAreS
   }
   for (std::thread& client : clients) client.join();
   EXPECT_EQ(accepted.load(), kClients);
-  EXPECT_EQ(handed_over.load(), kClients);
+  // A client has its answer before the listener hands its socket over: wait for that.
+  EXPECT_EQ(handed_over.AtLeast(kClients), kClients);
   close(silent);
 }
 
 TEST(ClusterSocketListenerTest, AWrongTokenIsRefused) {
-  std::atomic<int> handed_over{0};
-  auto listener = ClusterSocketListener::Start(
-      {.credentials = {.token = "secret"}, .what = "test connection"}, [&](int fd) {
-        ++handed_over;
-        close(fd);
-      });
+  HandedOver handed_over;
+  auto listener = Listen(handed_over);
   ASSERT_TRUE(listener.ok()) << listener.status();
   auto fd =
       ConnectClusterSocket(absl::StrCat("127.0.0.1:", (*listener)->port()), {.token = "not-it"});
   EXPECT_EQ(fd.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(handed_over.load(), 0);
+  absl::MutexLock lock(&handed_over.mu);
+  EXPECT_EQ(handed_over.count, 0);
 }
 
 }  // namespace

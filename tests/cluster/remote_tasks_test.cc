@@ -12,6 +12,7 @@
 #include "ray/api.h"
 #include "ray/cluster/head_client.h"
 #include "ray/cluster/local_files.h"
+#include "tests/cluster/byte_pattern.h"
 #include "tests/cluster/ray_cli.h"
 
 namespace ray::testing {
@@ -19,21 +20,9 @@ namespace {
 
 std::string WhereAmI() { return ray::GetRuntimeContext().GetNodeId(); }
 
-// `n` bytes: byte i is (i * 131 + seed) mod 256.
-std::vector<uint8_t> Pattern(size_t n, int seed) {
-  std::vector<uint8_t> bytes(n);
-  for (size_t i = 0; i < n; ++i) bytes[i] = static_cast<uint8_t>(i * 131 + seed);
-  return bytes;
-}
-std::vector<uint8_t> MakeBig(int64_t n, int seed) { return Pattern(n, seed); }
-
 // Whether `bytes` is Pattern(n, seed), and where this ran.
 std::string CheckBig(ray::ArrayView<uint8_t> bytes, int64_t n, int seed) {
-  bool ok = static_cast<int64_t>(bytes.size()) == n;
-  for (size_t i = 0; ok && i < bytes.size(); ++i) {
-    ok = bytes[i] == static_cast<uint8_t>(i * 131 + seed);
-  }
-  return (ok ? "ok " : "bad ") + ray::GetRuntimeContext().GetNodeId();
+  return (IsPattern(bytes, n, seed) ? "ok " : "bad ") + ray::GetRuntimeContext().GetNodeId();
 }
 
 int64_t AddOne(int64_t x) { return x + 1; }

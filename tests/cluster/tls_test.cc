@@ -11,27 +11,13 @@
 #include "ray/api.h"
 #include "ray/cluster/head_client.h"
 #include "ray/cluster/local_files.h"
+#include "tests/cluster/byte_pattern.h"
 #include "tests/cluster/ray_cli.h"
 
 namespace ray::testing {
 namespace {
 
 std::string WhereAmI() { return ray::GetRuntimeContext().GetNodeId(); }
-
-std::vector<uint8_t> Pattern(size_t n, int seed) {
-  std::vector<uint8_t> bytes(n);
-  for (size_t i = 0; i < n; ++i) bytes[i] = static_cast<uint8_t>(i * 131 + seed);
-  return bytes;
-}
-std::vector<uint8_t> MakeBig(int64_t n, int seed) { return Pattern(n, seed); }
-// Whether `bytes` is Pattern(n, seed).
-bool IsPattern(ray::ArrayView<uint8_t> bytes, int64_t n, int seed) {
-  if (static_cast<int64_t>(bytes.size()) != n) return false;
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    if (bytes[i] != static_cast<uint8_t>(i * 131 + seed)) return false;
-  }
-  return true;
-}
 
 class TlsTest : public RayCliTest {
  protected:
@@ -94,21 +80,19 @@ TEST_F(TlsTest, TasksAndObjectsCrossNodesOverTls) {
              .resources = {{"driver_box", 1}}});
   const std::string here = ray::GetRuntimeContext().GetNodeId();
   // A task on another node: its worker's stream to this driver is TLS.
-  EXPECT_EQ(ray::Get(ray::Remote(WhereAmI).Options({.resources = {{"node_box", 1}}})()),
-            node_.id);
-  EXPECT_EQ(ray::Get(ray::Remote(WhereAmI).Options({.resources = {{"head_box", 1}}})()),
-            head_.id);
+  EXPECT_EQ(ray::Get(ray::Remote(WhereAmI).Options({.resources = {{"node_box", 1}}})()), node_.id);
+  EXPECT_EQ(ray::Get(ray::Remote(WhereAmI).Options({.resources = {{"head_box", 1}}})()), head_.id);
   // Objects both ways through the object servers: made there and read here, put here and
   // read there.
   constexpr int64_t kBytes = 20 << 20;
   auto big = ray::Remote(MakeBig).Options({.resources = {{"node_box", 1}}})(kBytes, 5);
   EXPECT_EQ(ray::Get(big), Pattern(kBytes, 5));
   auto put = ray::Put(Pattern(kBytes, 9));
-  EXPECT_TRUE(ray::Get(
-      ray::Remote(IsPattern).Options({.resources = {{"node_box", 1}}})(put, kBytes, 9)));
+  EXPECT_TRUE(
+      ray::Get(ray::Remote(IsPattern).Options({.resources = {{"node_box", 1}}})(put, kBytes, 9)));
   // A worker of this node reads what the other node made.
-  EXPECT_TRUE(ray::Get(
-      ray::Remote(IsPattern).Options({.resources = {{"driver_box", 1}}})(big, kBytes, 5)));
+  EXPECT_TRUE(
+      ray::Get(ray::Remote(IsPattern).Options({.resources = {{"driver_box", 1}}})(big, kBytes, 5)));
   EXPECT_EQ(ray::Get(ray::Remote(WhereAmI).Options({.resources = {{"driver_box", 1}}})()), here);
   RunResult status = RunRay({"status"});
   EXPECT_NE(status.output.find("3 alive, 0 dead"), std::string::npos) << status.output;
@@ -171,8 +155,7 @@ TEST_F(TlsTest, IncompleteTlsSettingsFailClearly) {
   EXPECT_NE(error.find("cannot read the TLS key"), std::string::npos) << error;
   RunResult start = RunRay({"start", "--address=" + address_, "--tls-cert=x.pem"});
   EXPECT_EQ(start.exit_code, 2);
-  EXPECT_NE(start.output.find("--tls-cert, --tls-key and --tls-ca go together"),
-            std::string::npos)
+  EXPECT_NE(start.output.find("--tls-cert, --tls-key and --tls-ca go together"), std::string::npos)
       << start.output;
 }
 
