@@ -270,7 +270,6 @@ struct MethodCall<T, M, R (*)(P...)> {
     (AddNestedRefs(spec.nested_refs, args), ...);
     (AppendTaskArgs<P>(spec.args, std::forward<A>(args)), ...);
     spec.actor = actor.ID();
-    spec.nested_refs.push_back(actor.ID());  // the call keeps its actor alive
     std::vector<ObjectID> ids = ValueOrThrow(runtime.Submit(std::move(spec)));
     if (ids.size() != Checked::kNumReturns) ThrowArity(nullptr, ids.size(), Checked::kNumReturns);
     return CallResultOf<std::remove_cvref_t<R>>::Make(ids);

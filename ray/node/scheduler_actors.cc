@@ -49,6 +49,8 @@ std::shared_ptr<const std::string> Scheduler::SubmitActorTask(TaskRecord& task) 
     actor_order_.push_back(actor.id);
     return nullptr;
   }
+  // A call keeps its actor alive until it ends (released with its nested references).
+  if (objects_.AddRef(task.actor)) task.nested_refs.push_back(task.actor);
   auto it = actors_.find(task.actor);
   task.num_cpus = 0;  // a call holds what its actor holds
   task.resources.clear();

@@ -217,7 +217,6 @@ std::vector<PyObjectID> Submit(
   }
   spec.nested_refs = NestedIds(nested);
   if (actor != nullptr) spec.actor = actor->id();
-  if (actor != nullptr) spec.nested_refs.push_back(actor->id());  // it keeps its actor alive
   if (creates_actor) spec.creates_actor = ToActorOptions(*creates_actor);
   spec.args.reserve(args.size());
   std::vector<PyObjectID> stored;  // large values put for this call; dropped after the submit
