@@ -8,11 +8,12 @@
 namespace ray::cluster {
 namespace {
 
+constexpr size_t kMaxTokenBytes = 1024;
+constexpr size_t kGreetingHeaderBytes = 8;  // "RAYT" and the token's length
 constexpr char kMagic[4] = {kGreetingFirstByte, 'A', 'Y', 'T'};
 constexpr kj::byte kAccepted = kTokenAccepted;
 
-}  // namespace
-
+// What a client sends.
 std::string TokenGreeting(std::string_view token) {
   std::string message(kMagic, sizeof(kMagic));
   uint32_t length = token.size();
@@ -21,6 +22,7 @@ std::string TokenGreeting(std::string_view token) {
   return message;
 }
 
+// "" and `length` set when the header is well formed; else why the connection is refused.
 std::string ReadGreetingHeader(const unsigned char* header, uint32_t& length) {
   if (header[0] == 0x16 && header[1] == 0x03) {  // a TLS handshake record
     return "a TLS client, but this cluster does not use TLS";
@@ -32,6 +34,8 @@ std::string ReadGreetingHeader(const unsigned char* header, uint32_t& length) {
   if (length == 0 || length > kMaxTokenBytes) return "malformed cluster token";
   return "";
 }
+
+}  // namespace
 
 std::string PeerName(kj::AsyncIoStream& stream) {
   sockaddr_storage address{};

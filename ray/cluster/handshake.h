@@ -12,8 +12,6 @@
 
 namespace ray::cluster {
 
-inline constexpr size_t kMaxTokenBytes = 1024;
-
 // "HOST:PORT" of the other end of a connection, for log lines ("an unknown peer" if unknown).
 std::string PeerName(kj::AsyncIoStream& stream);
 
@@ -29,12 +27,8 @@ enum class TokenAnswer { kAccepted, kRefused, kTlsRequired };
 // connection instead (a wrong token).
 kj::Promise<TokenAnswer> PresentToken(kj::AsyncIoStream& stream, std::string token);
 
-// The wire, for plain sockets (cluster_socket.h): what a client sends, the header's length (8)
-// and what it says (the token's length, or an error saying why it is refused), and the answer.
-std::string TokenGreeting(std::string_view token);
-inline constexpr size_t kGreetingHeaderBytes = 8;
-// "" and `length` set when the header is well formed; else why the connection is refused.
-std::string ReadGreetingHeader(const unsigned char* header, uint32_t& length);
+// The answers, and the greeting's first byte (cluster_stream.h tells a plain client from a TLS
+// one by it).
 inline constexpr unsigned char kTokenAccepted = 'K';
 inline constexpr unsigned char kTlsRequired = 'T';
 inline constexpr unsigned char kGreetingFirstByte = 'R';
