@@ -28,8 +28,12 @@ def _check_actor_options(options, where):
     name = options.get("name")
     if name is not None and (not isinstance(name, str) or not name):
         raise TypeError(f"{where}: name must be a non-empty str, got {name!r}")
-    if options.get("resources"):
-        raise ValueError(f"{where}: resources= for actors is not supported yet")
+    from ray import _worker
+
+    try:
+        _worker.refuse_unplaceable({"resources": options.get("resources") or {}})
+    except TypeError as e:
+        raise TypeError(f"{where}: {e}") from None
     cpus = options.get("num_cpus", 0.0)
     if not isinstance(cpus, (int, float)) or isinstance(cpus, bool) or cpus < 0:
         raise ValueError(f"{where}: num_cpus must be a number >= 0, got {cpus!r}")
@@ -65,8 +69,9 @@ class ActorClass:
         creates = (int(options["max_restarts"]), int(options["max_task_retries"]),
                    int(options["max_concurrency"]), float(options["num_cpus"]),
                    options["name"] or "", "python:" + self._name)
+        resources = [(k, float(v)) for k, v in (options["resources"] or {}).items()]
         ids = _submit(self, ("create",), args, kwargs, f"{self._name}.__init__", 1,
-                      creates_actor=creates)
+                      creates_actor=creates, resources=resources)
         return ActorHandle(ids[0], self)
 
     def _class_id(self):
@@ -123,7 +128,8 @@ class ActorMethod:
         return ids[0] if self._num_returns == 1 else ids
 
 
-def _submit(actor_class, kind, args, kwargs, name, num_returns, actor=None, creates_actor=None):
+def _submit(actor_class, kind, args, kwargs, name, num_returns, actor=None, creates_actor=None,
+            resources=()):
     from ray import _worker
 
     _worker._auto_init()
@@ -140,8 +146,8 @@ def _submit(actor_class, kind, args, kwargs, name, num_returns, actor=None, crea
                 parts, _, ids = _worker._serialize(value)
                 task_args.append(parts)
                 nested += ids
-    return _raylet.submit(task_args, num_returns, 0.0, 0, name, nested, [], actor=actor,
-                          creates_actor=creates_actor)
+    return _raylet.submit(task_args, num_returns, 0.0, 0, name, nested, list(resources),
+                          actor=actor, creates_actor=creates_actor)
 
 
 def get_actor(name):

@@ -34,14 +34,15 @@ namespace ray {
 enum class ActorLifetime { kNonDetached, kDetached };
 
 // ray::Actor(f).Options({.name = "c", .max_restarts = 1}); fields in this order. Not supported
-// yet, and refused with a RayError at Remote(): resources, max_concurrency other than 1, and
-// kDetached.
+// yet, and refused with a RayError at Remote(): max_concurrency other than 1, and kDetached.
 struct ActorOptions {
   // Finds it with ray::GetActor<T>(name) (within this session); a name in use fails the
   // creation (its calls throw ActorDiedError saying so). Free again once the actor is dead.
   std::string name;
   // CPUs the actor holds for its life (its creation waits for at least one free CPU): >= 0.
   double num_cpus = 0;
+  // Custom resources it holds for its life: it is placed on a node that has them free (in a
+  // cluster, any node). No node with them in its total: its calls throw ActorDiedError saying so.
   std::map<std::string, double> resources;
   // Times its process may die and the factory run again (its state starts over); -1: always.
   int max_restarts = 0;
@@ -381,7 +382,9 @@ class ActorCreator<R (*)(P...)> {
     spec.invoker = &internal::ActorFactoryInvoker<R (*)(P...), internal::StoredArg<P, A>...>::Run;
     spec.function = FunctionAddress(factory_);
     spec.options = internal::CoreOptions(
-        TaskOptions{.num_cpus = options_.num_cpus, .max_retries = 0}, 1, spec.function);
+        TaskOptions{
+            .num_cpus = options_.num_cpus, .max_retries = 0, .resources = options_.resources},
+        1, spec.function);
     spec.creates_actor = core::ActorOptions{.max_restarts = options_.max_restarts,
                                             .max_task_retries = options_.max_task_retries,
                                             .max_concurrency = 1,

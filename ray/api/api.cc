@@ -125,7 +125,6 @@ void CheckActorOptions(const ActorOptions& options) {
   if (options.max_task_retries < -1) refuse("max_task_retries must be -1 (always) or more");
   if (options.max_concurrency < 1) refuse("max_concurrency must be 1 or more");
   if (options.max_concurrency > 1) refuse("max_concurrency > 1 is not supported yet");
-  if (!options.resources.empty()) refuse("resources for actors are not supported yet");
   if (options.lifetime == ActorLifetime::kDetached) {
     refuse("detached actors (ActorLifetime::kDetached) are not supported yet");
   }

@@ -330,8 +330,29 @@ TEST_F(ActorTest, OptionsOutOfRangeOrNotSupportedYetAreRefused) {
   refused({.num_cpus = -1}, "num_cpus = -1");
   refused({.max_restarts = -2}, "max_restarts must be -1");
   refused({.max_concurrency = 4}, "max_concurrency > 1 is not supported yet");
-  refused({.resources = {{"gpu_box", 1}}}, "resources for actors are not supported yet");
   refused({.lifetime = ray::ActorLifetime::kDetached}, "detached actors");
+}
+
+TEST_F(ActorTest, AnActorHoldsItsResourcesForItsLife) {
+  ray::Shutdown();
+  ray::Init({.num_workers = 2, .object_store_memory = 64 << 20, .resources = {{"box", 1}}});
+  auto first = ray::Actor(MakeCounter).Options({.resources = {{"box", 1}}}).Remote(1);
+  EXPECT_EQ(first.Task(&Counter::Value).Remote().Get(), 1);
+  EXPECT_EQ(ray::AvailableResources().at("box"), 0);
+  // A second one waits for the box, held by the first until it ends.
+  auto second = ray::Actor(MakeCounter).Options({.resources = {{"box", 1}}}).Remote(2);
+  auto waiting = second.Task(&Counter::Value).Remote();
+  EXPECT_TRUE(ray::Wait(std::vector{waiting}, 1, absl::Milliseconds(300)).ready.empty());
+  first.Kill();
+  EXPECT_EQ(waiting.Get(), 2);
+  // What no node has: the actor cannot be made, and its calls say why.
+  auto nowhere = ray::Actor(MakeCounter).Options({.resources = {{"gpu_box", 1}}}).Remote(3);
+  try {
+    nowhere.Task(&Counter::Value).Remote().Get();
+    FAIL() << "an actor was made without its resources";
+  } catch (const ray::ActorDiedError& e) {
+    EXPECT_NE(std::string(e.what()).find("gpu_box"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(ActorTest, HandlesTravelIntoTasksOutOfTasksAndIntoObjects) {
