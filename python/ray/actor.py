@@ -69,6 +69,9 @@ class ActorClass:
         creates = (int(options["max_restarts"]), int(options["max_task_retries"]),
                    int(options["max_concurrency"]), float(options["num_cpus"]),
                    options["name"] or "", "python:" + self._name)
+        if options["name"] and _raylet.lookup_actor(options["name"]) is not None:
+            raise ValueError(f"The name {options['name']!r} is already taken by an actor "
+                             "alive in this session")
         resources = [(k, float(v)) for k, v in (options["resources"] or {}).items()]
         ids = _submit(self, ("create",), args, kwargs, f"{self._name}.__init__", 1,
                       creates_actor=creates, resources=resources)

@@ -36,8 +36,9 @@ enum class ActorLifetime { kNonDetached, kDetached };
 // ray::Actor(f).Options({.name = "c", .max_restarts = 1}); fields in this order. Not supported
 // yet, and refused with a RayError at Remote(): max_concurrency other than 1, and kDetached.
 struct ActorOptions {
-  // Finds it with ray::GetActor<T>(name) (within this session); a name in use fails the
-  // creation (its calls throw ActorDiedError saying so). Free again once the actor is dead.
+  // Finds it with ray::GetActor<T>(name) (within this session). A name in use: Remote() throws
+  // RayError (or, when another creation takes it meanwhile, the calls throw ActorDiedError
+  // saying so). Free again once the actor is dead.
   std::string name;
   // CPUs the actor holds for its life (its creation waits for at least one free CPU): >= 0.
   double num_cpus = 0;
@@ -56,6 +57,8 @@ struct ActorOptions {
 namespace internal {
 // RayError for options out of range or not supported yet.
 void CheckActorOptions(const ActorOptions& options);
+// RayError when a live actor has the name `name` ("": none).
+void CheckActorNameFree(core::CoreRuntime& runtime, const std::string& name);
 }  // namespace internal
 
 template <typename T>
@@ -378,6 +381,7 @@ class ActorCreator<R (*)(P...)> {
   ActorHandle<T> Submit(A&&... args) const {
     core::CoreRuntime& runtime = internal::Runtime("ray::Actor(f).Remote(args...)");
     internal::CheckActorOptions(options_);
+    internal::CheckActorNameFree(runtime, options_.name);
     core::TaskSpec spec;
     spec.invoker = &internal::ActorFactoryInvoker<R (*)(P...), internal::StoredArg<P, A>...>::Run;
     spec.function = FunctionAddress(factory_);

@@ -130,6 +130,16 @@ void CheckActorOptions(const ActorOptions& options) {
   }
 }
 
+void CheckActorNameFree(core::CoreRuntime& runtime, const std::string& name) {
+  if (name.empty()) return;
+  std::optional<core::CoreRuntime::NamedActor> found = ValueOrThrow(runtime.LookupActor(name));
+  if (!found) return;
+  ObjectRef<std::string> release(found->id, kAdopt);  // the reference the lookup counted
+  throw RayError(absl::StrCat("ray::Actor(f).Options({.name = \"", name,
+                              "\"}).Remote(): the name is taken (by actor ", found->id.Hex(),
+                              ", a ", found->type, ")"));
+}
+
 void KillActor(const ObjectID& actor, bool no_restart) {
   absl::Status killed = Runtime("handle.Kill()").KillActor(actor, no_restart);
   if (!killed.ok()) ThrowCallError("handle.Kill()", killed);

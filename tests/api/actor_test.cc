@@ -124,6 +124,16 @@ int AddToNamed(std::string name, int x) {
   return found->Task(&Counter::Add).Remote(x).Get();
 }
 
+// Makes an actor named `name` (it ends with this task); whether Remote() took the name.
+bool MakeNamed(std::string name) {
+  try {
+    ray::Actor(MakeCounter).Options({.name = name}).Remote(0);
+    return true;
+  } catch (const ray::RayError&) {
+    return false;
+  }
+}
+
 int WhenFileExists(std::string path) {
   WaitForFile(path, absl::Seconds(60));
   return 7;
@@ -301,15 +311,15 @@ TEST_F(ActorTest, NamedActorsAreFoundByNameAndType) {
   EXPECT_EQ(ray::Remote(AddToNamed)("nobody", 2).Get(), -1);
   EXPECT_FALSE(ray::GetActor<Counter>("nobody").has_value());
   EXPECT_THROW(ray::GetActor<Named>("tally"), ray::RayError);  // another class
-  // A name in use: the second actor is never made.
-  auto twin = ray::Actor(MakeCounter).Options({.name = "tally"}).Remote(0);
+  // A name in use: Remote() refuses the second actor, in the driver and in a task.
   try {
-    twin.Task(&Counter::Value).Remote().Get();
+    ray::Actor(MakeCounter).Options({.name = "tally"}).Remote(0);
     FAIL() << "two actors got one name";
-  } catch (const ray::ActorDiedError& e) {
-    EXPECT_NE(std::string(e.what()).find("the actor name 'tally' is taken"), std::string::npos)
-        << e.what();
+  } catch (const ray::RayError& e) {
+    EXPECT_NE(std::string(e.what()).find("the name is taken"), std::string::npos) << e.what();
   }
+  EXPECT_FALSE(ray::Remote(MakeNamed)("tally").Get());
+  EXPECT_TRUE(ray::Remote(MakeNamed)("other").Get());
   // Once the actor is dead the name is free.
   c.Kill();
   EXPECT_THROW(found->Task(&Counter::Value).Remote().Get(), ray::ActorDiedError);

@@ -141,9 +141,8 @@ def test_named_actors_are_found_by_name():
     assert ray.get(add_to_named.remote("tally", 2)) == 13  # from a task too
     with pytest.raises(ValueError, match="Failed to look up actor with name 'nobody'"):
         ray.get_actor("nobody")
-    twin = Counter.options(name="tally").remote()
-    with pytest.raises(ActorDiedError, match="the actor name 'tally' is taken"):
-        ray.get(twin.get.remote())
+    with pytest.raises(ValueError, match="The name 'tally' is already taken"):
+        Counter.options(name="tally").remote()
     ray.kill(c)
     with pytest.raises(ValueError):
         ray.get_actor("tally")
