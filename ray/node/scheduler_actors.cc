@@ -224,7 +224,14 @@ void Scheduler::ActorTaskFinished(Worker& worker, const TaskRecord& task, bool f
   if (!task.creates_actor) return;
   Actor& actor = actors_.at(worker.actor);
   if (failed) {
-    ActorDied(actor, "its factory failed (see the error of its creation)");
+    std::string why = "its factory failed";
+    const ReferenceTable::Entry* made = objects_.Find(ObjectID::ForReturn(task.id, 1));
+    if (made != nullptr && made->value != nullptr) {  // the error, inline
+      auto error = DeserializeError(
+          {reinterpret_cast<const uint8_t*>(made->value->data()), made->value->size()});
+      if (error.ok()) absl::StrAppend(&why, ": ", error->exception_type, ": ", error->message);
+    }
+    ActorDied(actor, why);
     WorkerDied(worker, "its actor's factory failed", /*kill=*/false);
     return;
   }

@@ -205,3 +205,18 @@ def test_wrong_uses_are_clear():
         Counter.options(lifetime="detached").remote()
     with pytest.raises(TypeError, match="unsupported actor options"):
         Counter.options(colour="red")
+
+
+@ray.remote
+class FailsToStart:
+    def __init__(self):
+        raise ValueError("no tally today")
+
+    def get(self):
+        return 1
+
+
+def test_an_init_that_raises_fails_the_calls_saying_why():
+    actor = FailsToStart.remote()
+    with pytest.raises(ActorDiedError, match="ValueError: no tally today"):
+        ray.get(actor.get.remote(), timeout=60)
