@@ -10,7 +10,8 @@ import uuid
 from ray import _pickling, _raylet
 
 _ACTOR_OPTIONS = {"num_cpus": 0.0, "max_restarts": 0, "max_task_retries": 0,
-                  "max_concurrency": 1, "resources": None, "name": None, "lifetime": None}
+                  "max_concurrency": 1, "resources": None, "name": None, "lifetime": None,
+                  "get_if_exists": False}
 
 
 def _check_actor_options(options, where):
@@ -69,13 +70,25 @@ class ActorClass:
         creates = (int(options["max_restarts"]), int(options["max_task_retries"]),
                    int(options["max_concurrency"]), float(options["num_cpus"]),
                    options["name"] or "", "python:" + self._name)
-        if options["name"] and _raylet.lookup_actor(options["name"]) is not None:
-            raise ValueError(f"The name {options['name']!r} is already taken by an actor "
-                             "alive in this session")
+        if options["name"]:
+            found = _raylet.lookup_actor(options["name"])
+            if found is not None and options["get_if_exists"]:
+                return _handle_of(options["name"], found)
+            if found is not None:
+                raise ValueError(f"The name {options['name']!r} is already taken by an actor "
+                                 "alive in this session")
         resources = [(k, float(v)) for k, v in (options["resources"] or {}).items()]
         ids = _submit(self, ("create",), args, kwargs, f"{self._name}.__init__", 1,
                       creates_actor=creates, resources=resources)
         return ActorHandle(ids[0], self)
+
+    def get_or_create(self, *args, **kwargs):
+        """The actor named as .options(name=...) says if it is alive, else a new one made with
+        these arguments (as .options(get_if_exists=True).remote(...))."""
+        if not self._options.get("name"):
+            raise ValueError(f"{self._name}.get_or_create: give the actor a name first: "
+                             f"{self._name}.options(name=...).get_or_create(...)")
+        return self.options(get_if_exists=True).remote(*args, **kwargs)
 
     def _class_id(self):
         key = (os.getpid(), _raylet.runtime_epoch())
@@ -162,6 +175,13 @@ def get_actor(name):
     found = _raylet.lookup_actor(name)
     if found is None:
         raise ValueError(f"Failed to look up actor with name '{name}'")
+    return _handle_of(name, found)
+
+
+def _handle_of(name, found):
+    """The handle of the actor `name` from what _raylet.lookup_actor found."""
+    from ray import _worker
+
     ref, type_ = found
     if not type_.startswith("python:"):
         raise ValueError(f"actor '{name}' is a C++ actor ({type_}): call it from C++")

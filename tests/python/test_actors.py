@@ -220,3 +220,17 @@ def test_an_init_that_raises_fails_the_calls_saying_why():
     actor = FailsToStart.remote()
     with pytest.raises(ActorDiedError, match="ValueError: no tally today"):
         ray.get(actor.get.remote(), timeout=60)
+
+
+def test_get_if_exists_and_get_or_create_return_the_live_actor():
+    first = Counter.options(name="shared", get_if_exists=True).remote(1)
+    again = Counter.options(name="shared", get_if_exists=True).remote(100)  # args ignored
+    assert ray.get(again.add.remote(1)) == 2
+    assert ray.get(first.get.remote()) == 2
+    also = Counter.options(name="shared").get_or_create(5)
+    assert ray.get(also.get.remote()) == 2
+    with pytest.raises(ValueError, match="give the actor a name first"):
+        Counter.get_or_create(5)
+    ray.kill(first)
+    fresh = Counter.options(name="shared").get_or_create(7)  # the name is free again
+    assert ray.get(fresh.get.remote()) == 7
