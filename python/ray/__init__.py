@@ -16,7 +16,7 @@ threads in this process, tasks run in worker processes forked from it.
 from ray import exceptions
 from ray._graph import timeline, visualize_computation_graph
 from ray._raylet import ObjectID
-from ray.actor import get_actor, kill
+from ray.actor import get_actor, kill, method
 from ray._worker import (
     available_resources,
     cluster_resources,
@@ -50,6 +50,7 @@ __all__ = [
     "init",
     "is_initialized",
     "kill",
+    "method",
     "put",
     "remote",
     "shutdown",

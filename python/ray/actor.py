@@ -113,9 +113,11 @@ class ActorHandle:
         return (ActorHandle, (self._ref, self._class))
 
     def __getattr__(self, name):
-        if name.startswith("__") or not callable(getattr(self._class._cls, name, None)):
+        function = getattr(self._class._cls, name, None)
+        if name.startswith("__") or not callable(function):
             raise AttributeError(f"actor {self._class._name} has no method {name!r}")
-        return ActorMethod(self, name)
+        options = getattr(function, "__ray_method_options__", {})
+        return ActorMethod(self, name, options.get("num_returns", 1))
 
     def __repr__(self):
         return f"Actor({self._class._name}, {self._ref.hex()})"
@@ -164,6 +166,19 @@ def _submit(actor_class, kind, args, kwargs, name, num_returns, actor=None, crea
                 nested += ids
     return _raylet.submit(task_args, num_returns, 0.0, 0, name, nested, list(resources),
                           actor=actor, creates_actor=creates_actor)
+
+
+def method(num_returns=1):
+    """@ray.method(num_returns=2) on an actor's method: its calls return that many ObjectRefs
+    (.options(num_returns=...) at the call still overrides it)."""
+    if not isinstance(num_returns, int) or isinstance(num_returns, bool) or num_returns < 1:
+        raise ValueError(f"ray.method: num_returns must be an int >= 1, got {num_returns!r}")
+
+    def mark(function):
+        function.__ray_method_options__ = {"num_returns": num_returns}
+        return function
+
+    return mark
 
 
 def get_actor(name):

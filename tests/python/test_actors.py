@@ -234,3 +234,19 @@ def test_get_if_exists_and_get_or_create_return_the_live_actor():
     ray.kill(first)
     fresh = Counter.options(name="shared").get_or_create(7)  # the name is free again
     assert ray.get(fresh.get.remote()) == 7
+
+
+@ray.remote
+class Pair:
+    @ray.method(num_returns=2)
+    def split(self, a, b):
+        return a, b
+
+
+def test_ray_method_sets_a_methods_number_of_returns():
+    pair = Pair.remote()
+    left, right = pair.split.remote(1, 2)
+    assert ray.get([left, right]) == [1, 2]
+    assert len(pair.split.options(num_returns=2).remote(3, 4)) == 2
+    with pytest.raises(ValueError, match="num_returns must be an int >= 1"):
+        ray.method(num_returns=0)
