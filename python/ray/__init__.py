@@ -31,7 +31,7 @@ from ray._worker import (
     shutdown,
     wait,
 )
-from ray.cross_language import cpp_function
+from ray.cross_language import cpp_actor_class, cpp_function
 
 ObjectRef = ObjectID
 
@@ -41,6 +41,7 @@ __all__ = [
     "available_resources",
     "cluster_resources",
     "nodes",
+    "cpp_actor_class",
     "cpp_function",
     "exceptions",
     "get",

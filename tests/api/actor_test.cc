@@ -15,30 +15,12 @@
 
 #include "absl/time/clock.h"
 #include "ray/api.h"
+#include "tests/api/process_waits.h"
 
 namespace {
 
-// A file's contents once it exists, waiting at most `bound` (blocks on the file, not on time).
-std::string WaitForFile(const std::string& path, absl::Duration bound = absl::Seconds(30)) {
-  const absl::Time deadline = absl::Now() + bound;
-  while (!std::filesystem::exists(path) && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  std::ifstream file(path);
-  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-}
-
-// Whether process `pid` is gone (or a zombie) within `bound`.
-bool ProcessEnds(int pid, absl::Duration bound = absl::Seconds(30)) {
-  const absl::Time deadline = absl::Now() + bound;
-  while (absl::Now() < deadline) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string text((std::istreambuf_iterator<char>(status)), std::istreambuf_iterator<char>());
-    if (!status || text.find("State:\tZ") != std::string::npos) return true;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return false;
-}
+using ray_test::ProcessEnds;
+using ray_test::WaitForFile;
 
 class Counter {
  public:

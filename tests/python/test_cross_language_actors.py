@@ -1,0 +1,170 @@
+"""C++ actors made from Python: ray.cpp_actor_class over the RAY_REMOTE'd factories and methods
+of libcpp_actors.so (cpp_actors.cc), loaded with ray.init(code_search_path=[...])."""
+
+import os
+import time
+
+import pytest
+
+import ray
+from ray.exceptions import ActorDiedError, RayActorError, RayTaskError
+
+
+def _library():
+    """libcpp_actors.so: in the test's runfiles, or bazel-bin by hand."""
+    for folder in ("tests/python", "bazel-bin/tests/python"):
+        path = os.path.join(folder, "libcpp_actors.so")
+        if os.path.exists(path):
+            return os.path.abspath(path)
+    pytest.fail("libcpp_actors.so not found: bazel build //tests/python:libcpp_actors.so")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_with_cpp():
+    ray.init(num_cpus=2, code_search_path=[_library()])
+    yield
+    ray.shutdown()
+
+
+Counter = ray.cpp_actor_class("CreateCounter", "Counter")
+
+
+@ray.remote
+def add_through(counter, x):
+    return ray.get(counter.Add.remote(x))
+
+
+@ray.remote
+def make_counter(start):
+    return Counter.remote(start)
+
+
+def _process_ends(pid, timeout=30):
+    """Whether process pid is gone (or a zombie) within timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                if "State:\tZ" in f.read():
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def test_methods_keep_the_actors_state_in_a_process_of_its_own():
+    c = Counter.remote(10)
+    assert ray.get(c.Add.remote(5)) == 15
+    assert ray.get(c.Value.remote()) == 15
+    assert ray.get(c.Describe.remote("v")) == "v=15"
+    assert ray.get(c.Scaled.remote([1.0, 2.5])) == [15.0, 37.5]
+    tens, ones = c.Split.remote()
+    assert ray.get([tens, ones]) == [1, "5"]
+    assert ray.get(c.Reset.remote()) is None
+    assert ray.get(c.Value.remote()) == 0
+    pid = ray.get(c.Pid.remote())
+    assert pid != os.getpid() and ray.get(c.Pid.remote()) == pid
+    other = Counter.remote(100)
+    assert ray.get(other.Add.remote(1)) == 101
+    assert ray.get(other.Pid.remote()) != pid
+    assert ray.get(c.Value.remote()) == 0
+
+
+def test_calls_run_in_the_order_submitted():
+    c = Counter.remote(0)
+    refs = [c.Add.remote(i) for i in range(1, 1001)]
+    got = ray.get(refs)
+    assert got == [i * (i + 1) // 2 for i in range(1, 1001)]
+
+
+def test_virtual_methods_and_unique_ptr_factories():
+    loud = ray.cpp_actor_class("CreateLoud", "Counter").remote(1, "")
+    assert ray.get(loud.Kind.remote()) == "loud"  # a virtual method, on the derived class
+    assert ray.get(loud.Add.remote(2)) == 3
+    assert ray.get(Counter.remote(0).Kind.remote()) == "counter"
+
+
+def test_an_exception_fails_its_call_and_keeps_the_state():
+    c = Counter.remote(5)
+    with pytest.raises(RayTaskError) as info:
+        ray.get(c.AddOrThrow.remote(-1))
+    assert info.value.exception_type == "std::invalid_argument"
+    assert "negative: -1" in str(info.value)
+    # Arguments C++ cannot read fail the call too, and the actor goes on.
+    with pytest.raises(RayTaskError, match="argument 0"):
+        ray.get(c.Add.remote("five"))
+    assert ray.get(c.AddOrThrow.remote(2)) == 7
+
+
+def test_wrong_names_and_arguments_are_clear_errors_at_the_call():
+    c = Counter.remote(0)
+    with pytest.raises(AttributeError, match="no method \"Nope\".*registered methods: .*Add"):
+        c.Nope
+    with pytest.raises(TypeError, match="takes 1 argument, 2 given"):
+        c.Add.remote(1, 2)
+    with pytest.raises(TypeError, match="positional arguments only"):
+        c.Add.remote(x=1)
+    with pytest.raises(TypeError, match="cannot be called directly"):
+        c.Add(1)
+    with pytest.raises(ValueError, match=r'no C\+\+ function named "NoSuchFactory"'):
+        ray.cpp_actor_class("NoSuchFactory", "Counter").remote()
+    with pytest.raises(ValueError, match="not an actor's factory"):
+        ray.cpp_actor_class("NotAFactory", "Counter").remote(1)
+    with pytest.raises(ValueError, match="makes a Other, not a Counter"):
+        ray.cpp_actor_class("CreateOther", "Counter").remote()
+    with pytest.raises(TypeError, match="takes 1 argument, 0 given"):
+        Counter.remote()
+    with pytest.raises(ValueError, match="is the factory of actor class Counter"):
+        ray.cpp_function("CreateCounter").remote(1)
+    with pytest.raises(ValueError, match="is a method"):
+        ray.cpp_function("Counter::Add").remote(1)
+    with pytest.raises(ValueError, match="max_restarts"):
+        Counter.options(max_restarts=-2).remote(1)
+    assert ray.get(c.Add.remote(1)) == 1  # the actor is fine
+
+
+def test_a_factory_that_throws_fails_the_calls():
+    broken = ray.cpp_actor_class("FailToCreate", "Counter").remote()
+    with pytest.raises(ActorDiedError) as info:
+        ray.get(broken.Value.remote())
+    assert isinstance(info.value, RayActorError)
+    assert "factory failed" in str(info.value)
+
+
+def test_kill_ends_the_actors_process():
+    c = Counter.remote(1)
+    pid = ray.get(c.Pid.remote())
+    ray.kill(c)
+    with pytest.raises(ActorDiedError, match="killed"):
+        ray.get(c.Value.remote())
+    assert _process_ends(pid)
+
+
+def test_the_destructor_runs_when_the_last_handle_is_gone(tmp_path):
+    goodbye = tmp_path / "goodbye"
+    c = ray.cpp_actor_class("CreateLoud", "Counter").remote(1, str(goodbye))
+    assert ray.get(c.Add.remote(41)) == 42
+    del c
+    deadline = time.monotonic() + 30
+    while not goodbye.exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert goodbye.read_text() == "value 42"
+
+
+def test_handles_travel_into_and_out_of_tasks():
+    c = Counter.remote(1)
+    assert ray.get(add_through.remote(c, 2)) == 3
+    made = ray.get(make_counter.remote(40))
+    assert ray.get(made.Add.remote(2)) == 42
+    assert ray.get(ray.get(ray.put(made)).Value.remote()) == 42
+    assert ray.get(c.Value.remote()) == 3
+
+
+def test_named_and_restarted_actors():
+    c = Counter.options(name="cpp-tally", max_restarts=1).remote(10)
+    assert ray.get(c.Add.remote(5)) == 15
+    pid = ray.get(c.Pid.remote())
+    ray.kill(c, no_restart=False)
+    assert ray.get(c.Value.remote()) == 10  # the factory ran again
+    assert ray.get(c.Pid.remote()) != pid
