@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -44,6 +45,9 @@ class Counter {
   void Reset() { value_ = 0; }
   int Pid() const { return getpid(); }
   virtual std::string Kind() const { return "counter"; }
+  // The ray API of actors, from the library's copy of libray.
+  void Exit() { ray::ExitActor(); }
+  bool Restarted() const { return ray::WasCurrentActorRestarted(); }
 
  private:
   int value_;
@@ -68,8 +72,13 @@ std::unique_ptr<Counter> CreateLoud(int start, std::string goodbye_path) {
 Counter* FailToCreate() { throw std::runtime_error("no counter today"); }
 Other* CreateOther() { return new Other; }
 int NotAFactory(int x) { return x; }
+// C++ code calling a C++ actor that Python made, found by its name, with a typed handle.
+int AddToNamed(std::string name, int x) {
+  std::optional<ray::ActorHandle<Counter>> found = ray::GetActor<Counter>(name);
+  return found ? found->Task(&Counter::Add).Remote(x).Get() : -1;
+}
 
 RAY_REMOTE(CreateCounter, CreateLoud, FailToCreate, &Counter::Add, &Counter::Value,
            &Counter::AddOrThrow, &Counter::Describe, &Counter::Split, &Counter::Scaled,
-           &Counter::Reset, &Counter::Pid, &Counter::Kind);
-RAY_REMOTE(CreateOther, &Other::Get, NotAFactory);
+           &Counter::Reset, &Counter::Pid, &Counter::Kind, &Counter::Exit, &Counter::Restarted);
+RAY_REMOTE(CreateOther, &Other::Get, NotAFactory, AddToNamed);

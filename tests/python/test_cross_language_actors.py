@@ -53,6 +53,14 @@ def _process_ends(pid, timeout=30):
     return False
 
 
+def _wait_for_file(path, timeout=30):
+    """The file's text once it exists (written whole, by a rename), within timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return path.read_text()
+
+
 def test_methods_keep_the_actors_state_in_a_process_of_its_own():
     c = Counter.remote(10)
     assert ray.get(c.Add.remote(5)) == 15
@@ -146,10 +154,19 @@ def test_the_destructor_runs_when_the_last_handle_is_gone(tmp_path):
     c = ray.cpp_actor_class("CreateLoud", "Counter").remote(1, str(goodbye))
     assert ray.get(c.Add.remote(41)) == 42
     del c
-    deadline = time.monotonic() + 30
-    while not goodbye.exists() and time.monotonic() < deadline:
-        time.sleep(0.005)
-    assert goodbye.read_text() == "value 42"
+    assert _wait_for_file(goodbye) == "value 42"
+
+
+def test_exit_actor_inside_a_method_ends_it_and_its_destructor_runs(tmp_path):
+    goodbye = tmp_path / "goodbye"
+    c = ray.cpp_actor_class("CreateLoud", "Counter").remote(7, str(goodbye))
+    pid = ray.get(c.Pid.remote())
+    with pytest.raises(ActorDiedError, match="exited"):
+        ray.get(c.Exit.remote())
+    with pytest.raises(ActorDiedError):
+        ray.get(c.Value.remote())
+    assert _wait_for_file(goodbye) == "value 7"
+    assert _process_ends(pid)
 
 
 def test_handles_travel_into_and_out_of_tasks():
@@ -164,7 +181,12 @@ def test_handles_travel_into_and_out_of_tasks():
 def test_named_and_restarted_actors():
     c = Counter.options(name="cpp-tally", max_restarts=1).remote(10)
     assert ray.get(c.Add.remote(5)) == 15
+    # C++ finds it by name, as a ray::ActorHandle<Counter>, and calls it with &Counter::Add.
+    assert ray.get(ray.cpp_function("AddToNamed").remote("cpp-tally", 1)) == 16
+    assert ray.get(ray.cpp_function("AddToNamed").remote("nobody", 1)) == -1
     pid = ray.get(c.Pid.remote())
+    assert ray.get(c.Restarted.remote()) is False
     ray.kill(c, no_restart=False)
     assert ray.get(c.Value.remote()) == 10  # the factory ran again
     assert ray.get(c.Pid.remote()) != pid
+    assert ray.get(c.Restarted.remote()) is True
