@@ -44,12 +44,14 @@ class CppFunction:
         refuse_unplaceable(self._options)
         if not _raylet.is_initialized():
             raise RayError("ray is not initialized: call ray.init() first")
-        ids = _raylet.submit_cpp(self._name, list(args),
+        args, nested = _cpp_args(args)
+        ids = _raylet.submit_cpp(self._name, args,
                                  num_returns=self._options.get("num_returns", 0),
                                  num_cpus=float(self._options.get("num_cpus", 1.0)),
                                  max_retries=int(self._options.get("max_retries", 3)),
                                  resources=[(k, float(v)) for k, v in
-                                            self._options.get("resources", {}).items()])
+                                            self._options.get("resources", {}).items()],
+                                 nested=nested)
         return ids[0] if len(ids) == 1 else ids
 
     def options(self, **options):
@@ -102,7 +104,8 @@ class CppActorClass:
         creation = (int(options["max_restarts"]), int(options["max_task_retries"]),
                     int(options["max_concurrency"]), float(options["num_cpus"]),
                     options["name"] or "", actor_type)
-        ids = _raylet.submit_cpp_actor(self._factory, list(args), creation)
+        args, nested = _cpp_args(args)
+        ids = _raylet.submit_cpp_actor(self._factory, args, creation, nested)
         return CppActorHandle(ids[0], self._class_name, actor_type)
 
 
@@ -148,9 +151,24 @@ class CppActorMethod:
         if kwargs:
             raise TypeError(f"C++ actor method {self!r}.remote takes positional arguments only")
         handle = self._handle
+        args, nested = _cpp_args(args)
         ids = _raylet.submit_cpp_method(handle._class_name, handle._actor_type, self._name,
-                                        handle._ref, list(args))
+                                        handle._ref, args, nested)
         return ids[0] if len(ids) == 1 else ids
+
+
+def _cpp_args(args):
+    """The arguments of a call of C++, with each C++ actor's handle as ray::ActorHandle<T> reads
+    it ([its ID's bytes, its C++ type's name]); and the handles' ObjectIDs, which the call keeps
+    alive."""
+    values, nested = [], []
+    for value in args:
+        if isinstance(value, CppActorHandle):
+            values.append([value._ref.binary(), value._actor_type])
+            nested.append(value._ref)
+        else:
+            values.append(value)
+    return values, nested
 
 
 def cpp_actor_class(factory, class_name):

@@ -84,7 +84,7 @@ const RegisteredFunction& Method(const std::string& class_name, const std::strin
 }
 
 py::object SubmitActor(const std::string& factory, const py::list& args,
-                       const ActorCreation& creation) {
+                       const ActorCreation& creation, const py::list& nested) {
   const RegisteredFunction* f = FindCpp(factory);
   if (f == nullptr || f->kind != RegisteredKind::kActorFactory) {
     Raise(PyExc_ValueError, "no actor's factory named " + Quoted(factory));
@@ -100,12 +100,13 @@ py::object SubmitActor(const std::string& factory, const py::list& args,
     Raise(PyExc_ValueError, call + ": " + std::string(status.message()));
   }
   spec.creates_actor = ToActorOptions(creation);
-  AppendCppArgs(call, args, &spec.args);
+  AppendCppArgs(call, args, nested, &spec);
   return SubmitTask(std::move(spec));
 }
 
 py::object SubmitMethod(const std::string& class_name, const std::string& actor_type,
-                        const std::string& method, const PyObjectID& actor, const py::list& args) {
+                        const std::string& method, const PyObjectID& actor, const py::list& args,
+                        const py::list& nested) {
   const RegisteredFunction& f = Method(class_name, actor_type, method);
   const std::string call = "C++ actor method " + class_name + "::" + method;
   CheckArgCount(call, args.size(), f.num_args);
@@ -119,7 +120,7 @@ py::object SubmitMethod(const std::string& class_name, const std::string& actor_
   if (f.first_arg_size > 0) {
     spec.args.push_back(core::TaskArg{ObjectID(), std::string(f.first_arg, f.first_arg_size)});
   }
-  AppendCppArgs(call, args, &spec.args);
+  AppendCppArgs(call, args, nested, &spec);
   spec.actor = actor.id();
   return SubmitTask(std::move(spec));
 }
@@ -136,9 +137,10 @@ void RegisterCppActors(py::module_& m) {
         return Method(class_name, actor_type, method).num_returns;
       },
       py::arg("class_name"), py::arg("actor_type"), py::arg("method"));
-  m.def("submit_cpp_actor", &SubmitActor, py::arg("factory"), py::arg("args"), py::arg("creation"));
+  m.def("submit_cpp_actor", &SubmitActor, py::arg("factory"), py::arg("args"), py::arg("creation"),
+        py::arg("nested") = py::list());
   m.def("submit_cpp_method", &SubmitMethod, py::arg("class_name"), py::arg("actor_type"),
-        py::arg("method"), py::arg("actor"), py::arg("args"));
+        py::arg("method"), py::arg("actor"), py::arg("args"), py::arg("nested") = py::list());
 }
 
 }  // namespace ray::python

@@ -153,7 +153,14 @@ std::string NotFoundMessage(const std::string& what) {
   return message;
 }
 
-void AppendCppArgs(const std::string& call, const py::list& args, std::vector<core::TaskArg>* out) {
+void AppendCppArgs(const std::string& call, const py::list& args, const py::list& nested,
+                   core::TaskSpec* spec) {
+  for (py::handle id : nested) {
+    if (std::optional<ObjectID> held = state->raylet.object_id(id)) {
+      spec->nested_refs.push_back(*held);
+    }
+  }
+  std::vector<core::TaskArg>* out = &spec->args;
   for (size_t i = 0; i < args.size(); ++i) {
     core::TaskArg arg;
     if (std::optional<ObjectID> id = state->raylet.object_id(args[i])) {
@@ -210,7 +217,8 @@ const core::RegisteredFunction& FindFunction(const std::string& name) {
 }
 
 py::object SubmitCpp(const std::string& name, const py::list& args, int num_returns,
-                     double num_cpus, int max_retries, ResourceAmounts resources) {
+                     double num_cpus, int max_retries, ResourceAmounts resources,
+                     const py::list& nested) {
   const core::RegisteredFunction& f = FindFunction(name);
   const std::string call = "ray.cpp_function(\"" + name + "\")";
   if (num_returns != 0 && num_returns != static_cast<int>(f.num_returns)) {
@@ -229,7 +237,7 @@ py::object SubmitCpp(const std::string& name, const py::list& args, int num_retu
   if (absl::Status status = core::CheckSubmitOptions(&spec.options); !status.ok()) {
     Raise(PyExc_ValueError, call + ": " + std::string(status.message()));
   }
-  AppendCppArgs(call, args, &spec.args);
+  AppendCppArgs(call, args, nested, &spec);
   return state->raylet.submit(std::move(spec));
 }
 
@@ -248,7 +256,7 @@ void RegisterCrossLanguage(py::module_& m, RayletAccess raylet) {
   });
   m.def("submit_cpp", &SubmitCpp, py::arg("name"), py::arg("args"), py::arg("num_returns") = 0,
         py::arg("num_cpus") = 1.0, py::arg("max_retries") = 3,
-        py::arg("resources") = ResourceAmounts());
+        py::arg("resources") = ResourceAmounts(), py::arg("nested") = py::list());
   RegisterCppActors(m);
   m.def("object_to_python", [](py::handle buffer) {
     PyObject* value = ObjectToPython(state->raylet.object_bytes(buffer));

@@ -45,10 +45,12 @@ const core::RegisteredFunction* FindCpp(const std::string& name);
 std::vector<const core::RegisteredFunction*> LoadedCpp();
 // `what`, followed by the loaded libraries and their names (or a hint when there are none).
 std::string NotFoundMessage(const std::string& what);
-// Appends the arguments of `call` (ObjectIDs as references, other values as msgpack); raises a
-// TypeError (or the conversion's ValueError, OverflowError) naming the call and the argument.
+// Appends the arguments of `call` to the task (ObjectIDs as references, other values as
+// msgpack), and the ObjectIDs in `nested` (those the values name: actors' handles) to the ones
+// it keeps alive; raises a TypeError (or the conversion's ValueError, OverflowError) naming the
+// call and the argument.
 void AppendCppArgs(const std::string& call, const pybind11::list& args,
-                   std::vector<core::TaskArg>* out);
+                   const pybind11::list& nested, core::TaskSpec* spec);
 // Raises a TypeError unless `given` == `expected`.
 void CheckArgCount(const std::string& call, size_t given, uint32_t expected);
 // Submits the task: the list of its ObjectIDs.

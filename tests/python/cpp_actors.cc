@@ -28,6 +28,10 @@ class Counter {
 
   int Add(int x) { return value_ += x; }
   int Value() const { return value_; }
+  // Adds another actor's value: a handle passed from Python.
+  int AddFrom(ray::ActorHandle<Counter> other) {
+    return Add(other.Task(&Counter::Value).Remote().Get());
+  }
   int AddOrThrow(int x) {
     if (x < 0) throw std::invalid_argument("negative: " + std::to_string(x));
     return Add(x);
@@ -72,7 +76,11 @@ std::unique_ptr<Counter> CreateLoud(int start, std::string goodbye_path) {
 Counter* FailToCreate() { throw std::runtime_error("no counter today"); }
 Other* CreateOther() { return new Other; }
 int NotAFactory(int x) { return x; }
-// C++ code calling a C++ actor that Python made, found by its name, with a typed handle.
+// C++ code calling C++ actors that Python made: through a handle passed from Python, and found
+// by name.
+int AddThrough(ray::ActorHandle<Counter> counter, int x) {
+  return counter.Task(&Counter::Add).Remote(x).Get();
+}
 int AddToNamed(std::string name, int x) {
   std::optional<ray::ActorHandle<Counter>> found = ray::GetActor<Counter>(name);
   return found ? found->Task(&Counter::Add).Remote(x).Get() : -1;
@@ -81,4 +89,4 @@ int AddToNamed(std::string name, int x) {
 RAY_REMOTE(CreateCounter, CreateLoud, FailToCreate, &Counter::Add, &Counter::Value,
            &Counter::AddOrThrow, &Counter::Describe, &Counter::Split, &Counter::Scaled,
            &Counter::Reset, &Counter::Pid, &Counter::Kind, &Counter::Exit, &Counter::Restarted);
-RAY_REMOTE(CreateOther, &Other::Get, NotAFactory, AddToNamed);
+RAY_REMOTE(CreateOther, &Other::Get, NotAFactory, AddToNamed, AddThrough, &Counter::AddFrom);

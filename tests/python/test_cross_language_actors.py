@@ -178,6 +178,23 @@ def test_handles_travel_into_and_out_of_tasks():
     assert ray.get(c.Value.remote()) == 3
 
 
+def test_handles_travel_into_cpp_functions_and_methods():
+    c = Counter.remote(1)
+    assert ray.get(ray.cpp_function("AddThrough").remote(c, 2)) == 3
+    other = Counter.remote(10)
+    assert ray.get(other.AddFrom.remote(c)) == 13
+    # A handle of another class is a type error on the C++ side.
+    with pytest.raises(RayTaskError, match="argument 0"):
+        ray.get(ray.cpp_function("AddThrough").remote(ray.cpp_actor_class("CreateOther",
+                                                                          "Other").remote(), 1))
+    # The call keeps the actor alive though the caller drops its last handle at once.
+    made = Counter.remote(5)
+    assert ray.get(made.Value.remote()) == 5
+    ref = ray.cpp_function("AddThrough").remote(made, 1)
+    del made
+    assert ray.get(ref) == 6
+
+
 def test_named_and_restarted_actors():
     c = Counter.options(name="cpp-tally", max_restarts=1).remote(10)
     assert ray.get(c.Add.remote(5)) == 15
