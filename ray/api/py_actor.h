@@ -101,7 +101,9 @@ class PyActorCall {
         internal::CoreOptions(TaskOptions{.name = method_.name()}, kNumReturns, spec.function);
     spec.args.reserve(1 + sizeof...(A));
     spec.args.push_back(core::TaskArg{ObjectID(), python::SerializePyMethod(method_.name())});
-    (internal::AppendPyArg(spec.args, std::forward<A>(args)), ...);
+    (internal::AppendPyArg(spec.args, std::forward<A>(args),
+                           "handle.Task(ray::PyActorMethod(...)).Remote"),
+     ...);
     spec.actor = actor_.ID();
     std::vector<ObjectID> ids = internal::ValueOrThrow(runtime.Submit(std::move(spec)));
     if (ids.size() != kNumReturns) internal::ThrowArity(nullptr, ids.size(), kNumReturns);
@@ -150,7 +152,9 @@ class PyActorClass {
                                             .type = TypeName<PyActor>()};
     spec.args.reserve(1 + sizeof...(A));
     spec.args.push_back(core::TaskArg{ObjectID(), python::SerializePyCall(module_, class_)});
-    (internal::AppendPyArg(spec.args, std::forward<A>(args)), ...);
+    (internal::AppendPyArg(spec.args, std::forward<A>(args),
+                           "ray::PyActorClass(...).Remote(args...)"),
+     ...);
     std::vector<ObjectID> ids = internal::ValueOrThrow(runtime.Submit(std::move(spec)));
     if (ids.size() != 1) internal::ThrowArity(nullptr, ids.size(), 1);
     return ActorHandle<PyActor>(ObjectRef<std::string>(ids[0], internal::kAdopt));
