@@ -116,7 +116,7 @@ py::object SubmitMethod(const std::string& class_name, const std::string& actor_
   spec.options = {.num_returns = static_cast<int>(f.num_returns),
                   .num_cpus = 0,
                   .max_retries = 0,
-                  .name = class_name + "." + method};
+                  .name = class_name + "::" + method};  // as registered
   if (f.first_arg_size > 0) {
     spec.args.push_back(core::TaskArg{ObjectID(), std::string(f.first_arg, f.first_arg_size)});
   }

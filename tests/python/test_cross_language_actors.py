@@ -39,6 +39,17 @@ def make_counter(start):
     return Counter.remote(start)
 
 
+@ray.remote
+class Relay:
+    """A Python actor that calls a C++ actor through the handle it was made with."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def add(self, x):
+        return ray.get(self.target.Add.remote(x))
+
+
 def _process_ends(pid, timeout=30):
     """Whether process pid is gone (or a zombie) within timeout seconds."""
     deadline = time.monotonic() + timeout
@@ -176,6 +187,9 @@ def test_handles_travel_into_and_out_of_tasks():
     assert ray.get(made.Add.remote(2)) == 42
     assert ray.get(ray.get(ray.put(made)).Value.remote()) == 42
     assert ray.get(c.Value.remote()) == 3
+    relay = Relay.remote(c)
+    assert ray.get(relay.add.remote(4)) == 7
+    assert ray.get(c.Value.remote()) == 7
 
 
 def test_handles_travel_into_cpp_functions_and_methods():

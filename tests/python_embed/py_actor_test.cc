@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 #include <tuple>
+#include <utility>
 
 #include "ray/api.h"
 #include "tests/api/process_waits.h"
@@ -30,6 +31,17 @@ int AddThrough(ray::ActorHandle<ray::PyActor> counter, int x) {
   return counter.Task(ray::PyActorMethod<int>("add")).Remote(x).Get();
 }
 ray::ActorHandle<ray::PyActor> MakeInTask(int start) { return Counter().Remote(start); }
+
+// A C++ actor that calls a Python actor through the handle it was made with.
+class Relay {
+ public:
+  explicit Relay(ray::ActorHandle<ray::PyActor> target) : target_(std::move(target)) {}
+  int Add(int x) { return target_.Task(ray::PyActorMethod<int>("add")).Remote(x).Get(); }
+
+ private:
+  ray::ActorHandle<ray::PyActor> target_;
+};
+Relay* MakeRelay(ray::ActorHandle<ray::PyActor> target) { return new Relay(std::move(target)); }
 
 class PyActorTest : public ::testing::Test {
  protected:
@@ -148,7 +160,7 @@ TEST_F(PyActorTest, TheInstanceIsReleasedWhenTheLastHandleIsGone) {
   EXPECT_EQ(WaitForFile(goodbye), "value 42");  // written by its __del__
 }
 
-TEST_F(PyActorTest, HandlesTravelIntoAndOutOfTasks) {
+TEST_F(PyActorTest, HandlesTravelIntoAndOutOfTasksAndActors) {
   auto c = Counter().Remote(1);
   EXPECT_EQ(ray::Remote(AddThrough)(c, 2).Get(), 3);
   ray::ActorHandle<ray::PyActor> made = ray::Remote(MakeInTask)(40).Get();
@@ -156,6 +168,9 @@ TEST_F(PyActorTest, HandlesTravelIntoAndOutOfTasks) {
   ray::ObjectRef<ray::ActorHandle<ray::PyActor>> stored = ray::Put(made);
   EXPECT_EQ(stored.Get().Task(Method<int>("get")).Remote().Get(), 42);
   EXPECT_EQ(c.Task(Method<int>("get")).Remote().Get(), 3);
+  ray::ActorHandle<Relay> relay = ray::Actor(MakeRelay).Remote(c);
+  EXPECT_EQ(relay.Task(&Relay::Add).Remote(4).Get(), 7);
+  EXPECT_EQ(c.Task(Method<int>("get")).Remote().Get(), 7);
 }
 
 TEST_F(PyActorTest, NamedActorsAreFoundAndOptionsAreChecked) {
