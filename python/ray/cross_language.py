@@ -88,8 +88,8 @@ class CppActorClass:
         raise TypeError(f"{self!r} cannot be instantiated directly: use .remote(...)")
 
     def options(self, **options):
-        """A copy with actor options: name, num_cpus, max_restarts, max_task_retries (as
-        for @ray.remote classes)."""
+        """A copy with actor options: name, num_cpus, resources, max_restarts,
+        max_task_retries (as for @ray.remote classes)."""
         return CppActorClass(self._factory, self._class_name, {**self._options, **options})
 
     def remote(self, *args, **kwargs):
@@ -104,8 +104,12 @@ class CppActorClass:
         creation = (int(options["max_restarts"]), int(options["max_task_retries"]),
                     int(options["max_concurrency"]), float(options["num_cpus"]),
                     options["name"] or "", actor_type)
+        if options["name"] and _raylet.lookup_actor(options["name"]) is not None:
+            raise ValueError(f"The name {options['name']!r} is already taken by an actor "
+                             "alive in this session")
+        resources = [(k, float(v)) for k, v in (options["resources"] or {}).items()]
         args, nested = _cpp_args(args)
-        ids = _raylet.submit_cpp_actor(self._factory, args, creation, nested)
+        ids = _raylet.submit_cpp_actor(self._factory, args, creation, nested, resources)
         return CppActorHandle(ids[0], self._class_name, actor_type)
 
 

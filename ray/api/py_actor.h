@@ -16,7 +16,8 @@
 // (ray/api/actor.h). The instance's last reference goes when the actor ends.
 //
 // Errors, from Get: a creation that failed (no such module or class, the constructor raised) fails
-// the actor's calls with ray::ActorDiedError, whose message carries the Python error; a call's
+// the actor's calls with ray::ActorDiedError, whose message carries the Python error's type and
+// message (its traceback: the TaskError of ray::ObjectRef<std::string>(c.ID()).Get()); a call's
 // own failure is a ray::TaskError with the Python exception's type (AttributeError for a method
 // the class lacks, TypeError for a result that does not read as R), named "mymodule.Counter.add",
 // and the actor keeps running.
@@ -137,13 +138,15 @@ class PyActorClass {
                      "\"): the module and the class need names");
     }
     internal::CheckActorOptions(options_);
+    internal::CheckActorNameFree(runtime, options_.name);
     core::TaskSpec spec;
     spec.invoker = &internal::RunPyActorCreation;
     spec.function = FunctionAddress(&RayPyActorTask);
-    spec.options = internal::CoreOptions(
-        TaskOptions{
-            .num_cpus = options_.num_cpus, .max_retries = 0, .name = module_ + "." + class_},
-        1, spec.function);
+    spec.options = internal::CoreOptions(TaskOptions{.num_cpus = options_.num_cpus,
+                                                     .max_retries = 0,
+                                                     .name = module_ + "." + class_,
+                                                     .resources = options_.resources},
+                                         1, spec.function);
     spec.creates_actor = core::ActorOptions{.max_restarts = options_.max_restarts,
                                             .max_task_retries = options_.max_task_retries,
                                             .max_concurrency = options_.max_concurrency,

@@ -84,7 +84,8 @@ const RegisteredFunction& Method(const std::string& class_name, const std::strin
 }
 
 py::object SubmitActor(const std::string& factory, const py::list& args,
-                       const ActorCreation& creation, const py::list& nested) {
+                       const ActorCreation& creation, const py::list& nested,
+                       ResourceAmounts resources) {
   const RegisteredFunction* f = FindCpp(factory);
   if (f == nullptr || f->kind != RegisteredKind::kActorFactory) {
     Raise(PyExc_ValueError, "no actor's factory named " + Quoted(factory));
@@ -94,8 +95,11 @@ py::object SubmitActor(const std::string& factory, const py::list& args,
   core::TaskSpec spec;
   spec.invoker = f->invoker;
   spec.function = f->function;
-  spec.options = {
-      .num_returns = 1, .num_cpus = std::get<3>(creation), .max_retries = 0, .name = factory};
+  spec.options = {.num_returns = 1,
+                  .num_cpus = std::get<3>(creation),
+                  .max_retries = 0,
+                  .name = factory,
+                  .resources = std::move(resources)};
   if (absl::Status status = core::CheckSubmitOptions(&spec.options); !status.ok()) {
     Raise(PyExc_ValueError, call + ": " + std::string(status.message()));
   }
@@ -138,7 +142,7 @@ void RegisterCppActors(py::module_& m) {
       },
       py::arg("class_name"), py::arg("actor_type"), py::arg("method"));
   m.def("submit_cpp_actor", &SubmitActor, py::arg("factory"), py::arg("args"), py::arg("creation"),
-        py::arg("nested") = py::list());
+        py::arg("nested") = py::list(), py::arg("resources") = ResourceAmounts());
   m.def("submit_cpp_method", &SubmitMethod, py::arg("class_name"), py::arg("actor_type"),
         py::arg("method"), py::arg("actor"), py::arg("args"), py::arg("nested") = py::list());
 }

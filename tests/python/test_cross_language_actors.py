@@ -143,12 +143,12 @@ def test_wrong_names_and_arguments_are_clear_errors_at_the_call():
     assert ray.get(c.Add.remote(1)) == 1  # the actor is fine
 
 
-def test_a_factory_that_throws_fails_the_calls():
+def test_a_factory_that_throws_fails_the_calls_saying_why():
     broken = ray.cpp_actor_class("FailToCreate", "Counter").remote()
     with pytest.raises(ActorDiedError) as info:
         ray.get(broken.Value.remote())
     assert isinstance(info.value, RayActorError)
-    assert "factory failed" in str(info.value)
+    assert "factory failed: std::runtime_error: no counter today" in str(info.value)
 
 
 def test_kill_ends_the_actors_process():
@@ -212,6 +212,8 @@ def test_handles_travel_into_cpp_functions_and_methods():
 def test_named_and_restarted_actors():
     c = Counter.options(name="cpp-tally", max_restarts=1).remote(10)
     assert ray.get(c.Add.remote(5)) == 15
+    with pytest.raises(ValueError, match="already taken"):
+        Counter.options(name="cpp-tally").remote(1)
     # C++ finds it by name, as a ray::ActorHandle<Counter>, and calls it with &Counter::Add.
     assert ray.get(ray.cpp_function("AddToNamed").remote("cpp-tally", 1)) == 16
     assert ray.get(ray.cpp_function("AddToNamed").remote("nobody", 1)) == -1

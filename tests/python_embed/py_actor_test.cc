@@ -132,7 +132,14 @@ TEST_F(PyActorTest, ACreationThatFailsFailsTheCallsAndItsErrorSaysWhy) {
            Case{ray::PyActorClass("py_actors", "Failing"), "RuntimeError", "no counter today"},
        }) {
     auto actor = bad.cls.Remote();
-    EXPECT_THROW(actor.Task(Method<int>("get")).Remote().Get(), ray::ActorDiedError);
+    try {
+      actor.Task(Method<int>("get")).Remote().Get();
+      ADD_FAILURE() << "a call of an actor whose creation failed succeeded";
+    } catch (const ray::ActorDiedError& e) {
+      const std::string why = e.what();
+      EXPECT_NE(why.find("its factory failed: " + bad.type), std::string::npos) << why;
+      EXPECT_NE(why.find(bad.message), std::string::npos) << why;
+    }
     // The creation's own error: its handle's object.
     ray::TaskError error = ErrorOf(ray::ObjectRef<std::string>(actor.ID()));
     EXPECT_EQ(error.exception_type(), bad.type) << bad.cls.class_name();
@@ -178,6 +185,7 @@ TEST_F(PyActorTest, NamedActorsAreFoundAndOptionsAreChecked) {
   std::optional<ray::ActorHandle<ray::PyActor>> found = ray::GetActor<ray::PyActor>("py-counter");
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->Task(Method<int>("add")).Remote(1).Get(), 8);
+  EXPECT_THROW(Counter().Options({.name = "py-counter"}).Remote(1), ray::RayError);  // taken
   EXPECT_THROW(Counter().Options({.max_restarts = -2}).Remote(1), ray::RayError);
   EXPECT_THROW(ray::PyActorClass("", "Counter").Remote(), ray::RayError);
   EXPECT_THROW(c.Task(Method<int>("")).Remote(), ray::RayError);
