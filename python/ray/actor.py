@@ -198,8 +198,10 @@ def _handle_of(name, found):
     from ray import _worker
 
     ref, type_ = found
-    if not type_.startswith("python:"):
-        raise ValueError(f"actor '{name}' is a C++ actor ({type_}): call it from C++")
+    if not type_.startswith("python:"):  # a C++ actor: its methods are registered as Type::M
+        from ray.cross_language import CppActorHandle
+
+        return CppActorHandle(ref, type_, type_)
     return ActorHandle(ref, _worker.get(ref))  # its creation returned its class
 
 

@@ -214,8 +214,9 @@ def test_named_and_restarted_actors():
     assert ray.get(c.Add.remote(5)) == 15
     with pytest.raises(ValueError, match="already taken"):
         Counter.options(name="cpp-tally").remote(1)
+    assert ray.get(ray.get_actor("cpp-tally").Add.remote(1)) == 16
     # C++ finds it by name, as a ray::ActorHandle<Counter>, and calls it with &Counter::Add.
-    assert ray.get(ray.cpp_function("AddToNamed").remote("cpp-tally", 1)) == 16
+    assert ray.get(ray.cpp_function("AddToNamed").remote("cpp-tally", 1)) == 17
     assert ray.get(ray.cpp_function("AddToNamed").remote("nobody", 1)) == -1
     pid = ray.get(c.Pid.remote())
     assert ray.get(c.Restarted.remote()) is False
