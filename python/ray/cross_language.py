@@ -89,7 +89,7 @@ class CppActorClass:
 
     def options(self, **options):
         """A copy with actor options: name, num_cpus, resources, max_restarts,
-        max_task_retries (as for @ray.remote classes)."""
+        max_task_retries, get_if_exists (as for @ray.remote classes)."""
         return CppActorClass(self._factory, self._class_name, {**self._options, **options})
 
     def remote(self, *args, **kwargs):
@@ -104,9 +104,14 @@ class CppActorClass:
         creation = (int(options["max_restarts"]), int(options["max_task_retries"]),
                     int(options["max_concurrency"]), float(options["num_cpus"]),
                     options["name"] or "", actor_type)
-        if options["name"] and _raylet.lookup_actor(options["name"]) is not None:
-            raise ValueError(f"The name {options['name']!r} is already taken by an actor "
-                             "alive in this session")
+        if options["name"]:
+            found = _raylet.lookup_actor(options["name"])
+            if found is not None and options["get_if_exists"] and found[1] == actor_type:
+                return CppActorHandle(found[0], self._class_name, actor_type)
+            if found is not None:
+                raise ValueError(f"The name {options['name']!r} is already taken by an actor "
+                                 "alive in this session" + (
+                                     f" (a {found[1]})" if found[1] != actor_type else ""))
         resources = [(k, float(v)) for k, v in (options["resources"] or {}).items()]
         args, nested = _cpp_args(args)
         ids = _raylet.submit_cpp_actor(self._factory, args, creation, nested, resources)

@@ -215,6 +215,12 @@ def test_named_and_restarted_actors():
     with pytest.raises(ValueError, match="already taken"):
         Counter.options(name="cpp-tally").remote(1)
     assert ray.get(ray.get_actor("cpp-tally").Add.remote(1)) == 16
+    again = Counter.options(name="cpp-tally", get_if_exists=True).remote(0)  # the same actor
+    assert ray.get(again.Add.remote(0)) == 16
+    with pytest.raises(ValueError, match="already taken by an actor alive in this session "
+                                         r"\(a Counter\)"):
+        ray.cpp_actor_class("CreateOther", "Other").options(name="cpp-tally",
+                                                            get_if_exists=True).remote()
     # C++ finds it by name, as a ray::ActorHandle<Counter>, and calls it with &Counter::Add.
     assert ray.get(ray.cpp_function("AddToNamed").remote("cpp-tally", 1)) == 17
     assert ray.get(ray.cpp_function("AddToNamed").remote("nobody", 1)) == -1
