@@ -168,6 +168,17 @@ def _submit(actor_class, kind, args, kwargs, name, num_returns, actor=None, crea
                           actor=actor, creates_actor=creates_actor)
 
 
+class _ActorExit(BaseException):
+    """Raised by exit_actor: it ends the running call (which fails with ActorDiedError)."""
+
+
+def exit_actor():
+    """In an actor's method: the actor ends once this call is over (its __del__ runs, it does not
+    restart); the call fails with ActorDiedError, and so do later ones."""
+    _raylet.exit_actor()
+    raise _ActorExit()
+
+
 def method(num_returns=1):
     """@ray.method(num_returns=2) on an actor's method: its calls return that many ObjectRefs
     (.options(num_returns=...) at the call still overrides it)."""
