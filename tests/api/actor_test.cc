@@ -380,3 +380,14 @@ TEST_F(ActorTest, TwoCallersEachSeeTheirCallsInOrder) {
 }
 
 }  // namespace
+
+TEST_F(ActorTest, AHandleFromAnEarlierSessionIsRefused) {
+  auto c = ray::Actor(MakeCounter).Remote(1);
+  EXPECT_EQ(c.Task(&Counter::Value).Remote().Get(), 1);
+  ray::Shutdown();
+  ray::Init({.num_workers = 1, .object_store_memory = 64 << 20});
+  EXPECT_THROW(c.Task(&Counter::Value).Remote().Get(), ray::RayError);
+  EXPECT_THROW(c.Kill(), ray::RayError);
+  auto fresh = ray::Actor(MakeCounter).Remote(2);  // this session's actors work
+  EXPECT_EQ(fresh.Task(&Counter::Value).Remote().Get(), 2);
+}
