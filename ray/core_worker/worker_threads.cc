@@ -32,8 +32,9 @@ int WorkerRuntime::ServeOnThreads(int threads) {
     absl::Status read = Receive(absl::InfiniteDuration(), /*blocked=*/false);
     absl::MutexLock lock(&out_mu_);
     if (!read.ok() || calls_stopped_) break;  // the socket closed, or ray::ExitActor
+    // One idle thread woken per queued call, not all of them (an async actor has many).
+    for (size_t i = 0; i < std::min<size_t>(queue_.size(), idle_threads_); ++i) calls_cv_.Signal();
     AddCallThreads();
-    calls_cv_.SignalAll();
   }
   StopCallThreads();  // waits for the running calls to end
   if (hooks.enter != nullptr) hooks.enter();

@@ -14,6 +14,8 @@ namespace {
 pid_t python_pid = 0;
 // The main thread's state while call threads run (it let go of the GIL).
 PyThreadState* main_thread = nullptr;
+// A call thread's state between its calls (without the GIL).
+thread_local PyThreadState* call_thread = nullptr;
 
 void LeaveForCallThreads() {
   TakeInterpreterAfterFork();
@@ -29,6 +31,20 @@ void EnterAfterCallThreads() {
 void SetUpInterpreterForWorkers() {
   python_pid = getpid();
   core::SetCallThreadHooks({.leave = &LeaveForCallThreads, .enter = &EnterAfterCallThreads});
+}
+
+TaskGil::TaskGil() {
+  if (!core::CallsOnThreads() || PyGILState_Check()) {
+    plain_.emplace();
+  } else if (call_thread == nullptr) {
+    PyGILState_Ensure();  // never released: the thread state stays for the next calls
+  } else {
+    PyEval_RestoreThread(std::exchange(call_thread, nullptr));
+  }
+}
+
+TaskGil::~TaskGil() {
+  if (!plain_) call_thread = PyEval_SaveThread();
 }
 
 void TakeInterpreterAfterFork() {

@@ -143,7 +143,7 @@ absl::Duration Timeout(std::optional<double> seconds) {
 absl::Status InvokePython(const void* /*function*/, std::span<const ObjectValue> args,
                           ReturnWriter& returns) {
   if (!core::CallsOnThreads()) TakeInterpreterAfterFork();  // done before call threads start
-  py::gil_scoped_acquire gil;
+  TaskGil gil;
   std::optional<TaskErrorInfo> error;
   try {
     if (task_executor == nullptr) throw std::runtime_error("no Python task executor registered");
