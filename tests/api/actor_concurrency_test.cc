@@ -20,18 +20,11 @@
 
 #include "absl/time/clock.h"
 #include "ray/api.h"
+#include "tests/api/wait_for_file.h"
 
 namespace {
 
-// A file's contents once it exists, waiting at most `bound` (blocks on the file, not on time).
-std::string WaitForFile(const std::string& path, absl::Duration bound = absl::Seconds(60)) {
-  const absl::Time deadline = absl::Now() + bound;
-  while (!std::filesystem::exists(path) && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  std::ifstream file(path);
-  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-}
+using ray_test::WaitForFile;
 
 // An actor whose calls meet: it counts the calls inside it at once.
 class Room {

@@ -182,6 +182,12 @@ class AsyncRoom:
         await asyncio.sleep(0)
         raise KeyError("async failure")
 
+    async def await_first(self, refs):
+        return await refs[0]  # the loop runs other calls meanwhile
+
+    async def sum_through(self, other, n):
+        return sum(await asyncio.gather(*[other.double.remote(i) for i in range(n)]))
+
     def loop_thread(self):  # not async: runs on the loop as well
         asyncio.get_running_loop()
         return threading.current_thread().name
@@ -207,6 +213,15 @@ def test_async_actor_results_and_exceptions():
     assert isinstance(failure.value, KeyError)
     assert ray.get(room.loop_thread.remote()) == "ray-async-actor"
     assert ray.get(room.double.remote(21)) == 42  # it lives on
+
+
+def test_async_actor_awaits_object_refs_without_blocking_its_loop(tmp_path):
+    room, other = AsyncRoom.remote(), AsyncRoom.remote()
+    waiting = room.await_first.remote([when_file_exists.remote(str(tmp_path / "gate"))])
+    assert ray.get(room.double.remote(4)) == 8  # while the other call awaits
+    (tmp_path / "gate").touch()
+    assert ray.get(waiting) is True
+    assert ray.get(room.sum_through.remote(other, 50)) == 2 * sum(range(50))
 
 
 def test_max_concurrency_out_of_range_is_refused():
