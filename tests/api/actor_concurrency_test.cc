@@ -114,6 +114,7 @@ int WhenFileExists(std::string path) {
 int Room::GetThroughTask(std::string gate) { return ray::Remote(WhenFileExists)(gate).Get(); }
 
 Room* MakeRoom(std::string goodbye) { return new Room(std::move(goodbye)); }
+Room* FailToMakeRoom(std::string) { throw std::runtime_error("no room today"); }
 
 class ActorConcurrencyTest : public ::testing::Test {
  protected:
@@ -212,6 +213,13 @@ TEST_F(ActorConcurrencyTest, MaxTaskRetriesRerunsEveryCallThatWasRunning) {
   std::ofstream(dir_ + "/release") << "go";  // their second runs return at once
   for (int i = 0; i < 3; ++i) EXPECT_EQ(held[i].Get(), i);
   EXPECT_NE(room.Task(&Room::Pid).Remote().Get(), pid);
+}
+
+TEST_F(ActorConcurrencyTest, AFactoryThatThrowsFailsTheCalls) {
+  auto room = ray::Actor(FailToMakeRoom).Options({.max_concurrency = 4}).Remote("");
+  std::vector<ray::ObjectRef<int>> calls;
+  for (int i = 0; i < 8; ++i) calls.push_back(room.Task(&Room::Add).Remote(1));
+  for (auto& call : calls) EXPECT_THROW(call.Get(), ray::ActorDiedError);
 }
 
 TEST_F(ActorConcurrencyTest, ExitActorEndsItOnceItsRunningCallsEnd) {
