@@ -230,7 +230,7 @@ int WorkerRuntime::Serve() {
       queue_.pop_front();
       Execute(next);
       if (next.task.header.creates_actor && next.task.header.creates_actor->max_concurrency > 1) {
-        return ServeOnThreads(next.task.header.creates_actor->max_concurrency);
+        return ServeOnThreads(next.task.header.creates_actor->max_concurrency, next.task.header.id);
       }
       if (ActorExitRequested()) {  // ray::ExitActor: this call was its last
         (void)Send();

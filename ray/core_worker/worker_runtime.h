@@ -183,9 +183,9 @@ class WorkerRuntime final : public CoreRuntime {
     return threaded_ ? std::min(left, kRequestSlice) : left;
   }
 
-  // Call threads (worker_threads.cc). After the creation of an actor with max_concurrency > 1,
-  // this thread reads the socket and up to `threads` call threads run the calls.
-  int ServeOnThreads(int threads);
+  // Call threads (worker_threads.cc). After the creation of an actor with max_concurrency > 1
+  // (`creation`), this thread reads the socket and up to `threads` call threads run the calls.
+  int ServeOnThreads(int threads, const TaskID& creation);
   void CallThread() ABSL_LOCKS_EXCLUDED(out_mu_);
   // Starts call threads while queued calls outnumber idle ones (up to max_threads_).
   void AddCallThreads() ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_);
@@ -223,8 +223,8 @@ class WorkerRuntime final : public CoreRuntime {
   uint64_t next_turn_ ABSL_GUARDED_BY(out_mu_) = 0;  // RequestTurn's tickets
   uint64_t turn_ ABSL_GUARDED_BY(out_mu_) = 0;       // the ticket whose turn it is
   absl::CondVar turn_cv_;
-  // The outbox and the stream's sending side are shared with the flusher thread; everything
-  // else belongs to the thread that runs tasks.
+  // The outbox and the stream's sending side are shared with the flusher thread (and the call
+  // threads, as what is guarded here); everything else belongs to the thread that runs tasks.
   absl::Mutex out_mu_;
   WorkerOutbox out_ ABSL_GUARDED_BY(out_mu_);
   absl::Time unsent_since_ ABSL_GUARDED_BY(out_mu_) = absl::InfiniteFuture();  // oldest result

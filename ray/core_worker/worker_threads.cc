@@ -17,8 +17,9 @@ thread_local bool on_call_thread = false;
 
 }  // namespace
 
-int WorkerRuntime::ServeOnThreads(int threads) {
+int WorkerRuntime::ServeOnThreads(int threads, const TaskID& creation) {
   if (!Send().ok()) return 0;  // the creation's result
+  current_task_ = creation;    // what threads a call starts name (they have no running_)
   max_threads_ = threads;
   threaded_ = true;
   SetCallsOnThreads(true);
