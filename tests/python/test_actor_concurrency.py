@@ -87,6 +87,9 @@ class Room:
     def get_through_task(self, path):
         return ray.get(when_file_exists.remote(path))  # blocks this call only
 
+    def add_through(self, me, x):
+        return ray.get(me.add.remote(x))  # a call of this actor, on another of its threads
+
     def hold(self, folder, i):
         open(os.path.join(folder, f"started_{i}"), "w").close()
         return i if _wait_for_file(os.path.join(folder, "release")) else -1
@@ -129,6 +132,8 @@ def test_a_call_blocked_in_ray_get_lets_the_others_run(tmp_path):
     assert ray.get(second) is True  # before the first: gets take turns, none waits for another
     (tmp_path / "gate1").touch()
     assert ray.get(first) is True
+    # A call that waits for another call of its own actor: that one runs on another thread.
+    assert ray.get(room.add_through.remote(room, 5)) == 25
 
 
 def test_its_process_dying_fails_the_running_calls_and_reruns_the_queued(tmp_path):
