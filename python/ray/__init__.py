@@ -16,7 +16,7 @@ threads in this process, tasks run in worker processes forked from it.
 from ray import exceptions
 from ray._graph import timeline, visualize_computation_graph
 from ray._raylet import ObjectID
-from ray.actor import get_actor, kill
+from ray.actor import get_actor, kill, method
 from ray._worker import (
     available_resources,
     cluster_resources,
@@ -31,7 +31,7 @@ from ray._worker import (
     shutdown,
     wait,
 )
-from ray.cross_language import cpp_function
+from ray.cross_language import cpp_actor_class, cpp_function
 
 ObjectRef = ObjectID
 
@@ -41,6 +41,7 @@ __all__ = [
     "available_resources",
     "cluster_resources",
     "nodes",
+    "cpp_actor_class",
     "cpp_function",
     "exceptions",
     "get",
@@ -50,6 +51,7 @@ __all__ = [
     "init",
     "is_initialized",
     "kill",
+    "method",
     "put",
     "remote",
     "shutdown",

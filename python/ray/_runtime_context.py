@@ -26,11 +26,23 @@ class RuntimeContext:
             return None
         return _raylet.current_task_id() or None
 
+    def get_actor_id(self):
+        """The ID of the actor whose method calls it (hex); None outside actors."""
+        actor = _raylet.current_actor()
+        return actor[0] if actor is not None else None
+
+    @property
+    def was_current_actor_reconstructed(self):
+        """Whether the calling actor's __init__ ran before, in a process that died."""
+        actor = _raylet.current_actor()
+        return actor is not None and actor[1]
+
     @property
     def namespace(self):
         return self._namespace
 
     # Ray's older names.
+    actor_id = property(get_actor_id)
     job_id = property(get_job_id)
     node_id = property(get_node_id)
     task_id = property(get_task_id)

@@ -684,6 +684,12 @@ _functions = {}  # token -> function, in this worker
 _actor = None  # the actor this worker serves (ray/actor.py)
 _actor_loop = None  # its event loop, if it is an async actor (ray/_async_actor.py)
 
+
+def _end_actor():
+    """The worker stops serving its actor: this reference goes (its __del__ may run now)."""
+    global _actor
+    _actor = None
+
 _pid = os.getpid()  # this process's, kept current across forks (os.getpid is a system call)
 
 
@@ -725,6 +731,7 @@ def _execute_task(buffers):
             elif actor_call[0] == "create":  # this process's actor: its class made here
                 global _actor, _actor_loop
                 _actor = function(*args, **kwargs)
+                _raylet.set_actor(_end_actor, "python:" + name)
                 from ray import _async_actor
 
                 if _async_actor.is_async(function):
@@ -754,6 +761,11 @@ def _execute_task(buffers):
                 _task_output.end()
     except BaseException as e:  # noqa: BLE001 (the task's exception, reported to the caller;
         # SystemExit and KeyboardInterrupt too: the worker lives on)
+        from ray.actor import _ActorExit
+
+        if isinstance(e, _ActorExit):
+            return {"function_name": name, "exception_type": _raylet.ACTOR_DIED_ERROR_TYPE,
+                    "message": "it exited (ray.actor.exit_actor)", "pid": os.getpid()}
         return {
             "function_name": name,
             "exception_type": type_name(type(e)),

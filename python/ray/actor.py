@@ -13,7 +13,8 @@ import uuid
 from ray import _async_actor, _pickling, _raylet
 
 _ACTOR_OPTIONS = {"num_cpus": 0.0, "max_restarts": 0, "max_task_retries": 0,
-                  "max_concurrency": None, "resources": None, "name": None, "lifetime": None}
+                  "max_concurrency": None, "resources": None, "name": None, "lifetime": None,
+                  "get_if_exists": False}
 _MAX_CONCURRENCY = 10000  # as ray/common/actor_options.h
 _ASYNC_MAX_CONCURRENCY = 1000  # an async actor's default, as Ray's
 
@@ -36,8 +37,12 @@ def _check_actor_options(options, where):
     name = options.get("name")
     if name is not None and (not isinstance(name, str) or not name):
         raise TypeError(f"{where}: name must be a non-empty str, got {name!r}")
-    if options.get("resources"):
-        raise ValueError(f"{where}: resources= for actors is not supported yet")
+    from ray import _worker
+
+    try:
+        _worker.refuse_unplaceable({"resources": options.get("resources") or {}})
+    except TypeError as e:
+        raise TypeError(f"{where}: {e}") from None
     cpus = options.get("num_cpus", 0.0)
     if not isinstance(cpus, (int, float)) or isinstance(cpus, bool) or cpus < 0:
         raise ValueError(f"{where}: num_cpus must be a number >= 0, got {cpus!r}")
@@ -76,9 +81,25 @@ class ActorClass:
         creates = (int(options["max_restarts"]), int(options["max_task_retries"]),
                    int(concurrency), float(options["num_cpus"]),
                    options["name"] or "", "python:" + self._name)
+        if options["name"]:
+            found = _raylet.lookup_actor(options["name"])
+            if found is not None and options["get_if_exists"]:
+                return _handle_of(options["name"], found)
+            if found is not None:
+                raise ValueError(f"The name {options['name']!r} is already taken by an actor "
+                                 "alive in this session")
+        resources = [(k, float(v)) for k, v in (options["resources"] or {}).items()]
         ids = _submit(self, ("create",), args, kwargs, f"{self._name}.__init__", 1,
-                      creates_actor=creates)
+                      creates_actor=creates, resources=resources)
         return ActorHandle(ids[0], self)
+
+    def get_or_create(self, *args, **kwargs):
+        """The actor named as .options(name=...) says if it is alive, else a new one made with
+        these arguments (as .options(get_if_exists=True).remote(...))."""
+        if not self._options.get("name"):
+            raise ValueError(f"{self._name}.get_or_create: give the actor a name first: "
+                             f"{self._name}.options(name=...).get_or_create(...)")
+        return self.options(get_if_exists=True).remote(*args, **kwargs)
 
     def _class_id(self):
         key = (os.getpid(), _raylet.runtime_epoch())
@@ -103,9 +124,11 @@ class ActorHandle:
         return (ActorHandle, (self._ref, self._class))
 
     def __getattr__(self, name):
-        if name.startswith("__") or not callable(getattr(self._class._cls, name, None)):
+        function = getattr(self._class._cls, name, None)
+        if name.startswith("__") or not callable(function):
             raise AttributeError(f"actor {self._class._name} has no method {name!r}")
-        return ActorMethod(self, name)
+        options = getattr(function, "__ray_method_options__", {})
+        return ActorMethod(self, name, options.get("num_returns", 1))
 
     def __repr__(self):
         return f"Actor({self._class._name}, {self._ref.hex()})"
@@ -134,7 +157,8 @@ class ActorMethod:
         return ids[0] if self._num_returns == 1 else ids
 
 
-def _submit(actor_class, kind, args, kwargs, name, num_returns, actor=None, creates_actor=None):
+def _submit(actor_class, kind, args, kwargs, name, num_returns, actor=None, creates_actor=None,
+            resources=()):
     from ray import _worker
 
     _worker._auto_init()
@@ -151,8 +175,32 @@ def _submit(actor_class, kind, args, kwargs, name, num_returns, actor=None, crea
                 parts, _, ids = _worker._serialize(value)
                 task_args.append(parts)
                 nested += ids
-    return _raylet.submit(task_args, num_returns, 0.0, 0, name, nested, [], actor=actor,
-                          creates_actor=creates_actor)
+    return _raylet.submit(task_args, num_returns, 0.0, 0, name, nested, list(resources),
+                          actor=actor, creates_actor=creates_actor)
+
+
+class _ActorExit(BaseException):
+    """Raised by exit_actor: it ends the running call (which fails with ActorDiedError)."""
+
+
+def exit_actor():
+    """In an actor's method: the actor ends once this call is over (its __del__ runs, it does not
+    restart); the call fails with ActorDiedError, and so do later ones."""
+    _raylet.exit_actor()
+    raise _ActorExit()
+
+
+def method(num_returns=1):
+    """@ray.method(num_returns=2) on an actor's method: its calls return that many ObjectRefs
+    (.options(num_returns=...) at the call still overrides it)."""
+    if not isinstance(num_returns, int) or isinstance(num_returns, bool) or num_returns < 1:
+        raise ValueError(f"ray.method: num_returns must be an int >= 1, got {num_returns!r}")
+
+    def mark(function):
+        function.__ray_method_options__ = {"num_returns": num_returns}
+        return function
+
+    return mark
 
 
 def get_actor(name):
@@ -164,9 +212,18 @@ def get_actor(name):
     found = _raylet.lookup_actor(name)
     if found is None:
         raise ValueError(f"Failed to look up actor with name '{name}'")
+    return _handle_of(name, found)
+
+
+def _handle_of(name, found):
+    """The handle of the actor `name` from what _raylet.lookup_actor found."""
+    from ray import _worker
+
     ref, type_ = found
-    if not type_.startswith("python:"):
-        raise ValueError(f"actor '{name}' is a C++ actor ({type_}): call it from C++")
+    if not type_.startswith("python:"):  # a C++ actor: its methods are registered as Type::M
+        from ray.cross_language import CppActorHandle
+
+        return CppActorHandle(ref, type_, type_)
     return ActorHandle(ref, _worker.get(ref))  # its creation returned its class
 
 

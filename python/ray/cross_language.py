@@ -1,4 +1,5 @@
-"""Calling C++ functions from Python: ray.cpp_function("name").remote(...).
+"""Calling C++ functions from Python: ray.cpp_function("name").remote(...); and C++ actors:
+ray.cpp_actor_class("CreateCounter", "Counter").remote(...), handle.Add.remote(...).
 
 The C++ side registers functions by name with RAY_REMOTE (ray/api/ray_remote.h) in a shared
 library, which ray.init(code_search_path=[...]) loads before the workers start. Arguments cross as
@@ -10,6 +11,7 @@ import os
 
 from ray import _raylet
 from ray._worker import _normalize_options, refuse_unplaceable
+from ray.actor import _ACTOR_OPTIONS, ActorHandle, _check_actor_options
 from ray.exceptions import RayError
 
 
@@ -42,12 +44,14 @@ class CppFunction:
         refuse_unplaceable(self._options)
         if not _raylet.is_initialized():
             raise RayError("ray is not initialized: call ray.init() first")
-        ids = _raylet.submit_cpp(self._name, list(args),
+        args, nested = _cpp_args(args)
+        ids = _raylet.submit_cpp(self._name, args,
                                  num_returns=self._options.get("num_returns", 0),
                                  num_cpus=float(self._options.get("num_cpus", 1.0)),
                                  max_retries=int(self._options.get("max_retries", 3)),
                                  resources=[(k, float(v)) for k, v in
-                                            self._options.get("resources", {}).items()])
+                                            self._options.get("resources", {}).items()],
+                                 nested=nested)
         return ids[0] if len(ids) == 1 else ids
 
     def options(self, **options):
@@ -63,3 +67,122 @@ def cpp_function(name):
     """The C++ function registered as name ("add", "ns::add") in a library that ray.init loaded
     (code_search_path). An unknown name is a ValueError at .remote, naming the loaded libraries."""
     return CppFunction(name)
+
+
+class CppActorClass:
+    """A C++ class made an actor from Python: its factory (a RAY_REMOTE'd function returning T*
+    or std::unique_ptr<T>) and its methods registered as "Class::Method" (docs/PYTHON.md)."""
+
+    def __init__(self, factory, class_name, options=None):
+        for what, value in (("factory", factory), ("class name", class_name)):
+            if not isinstance(value, str) or not value:
+                raise TypeError(f"ray.cpp_actor_class needs a {what}, got {value!r}")
+        self._factory = factory
+        self._class_name = class_name
+        self._options = _check_actor_options(dict(options or {}), repr(self))
+
+    def __repr__(self):
+        return f"ray.cpp_actor_class({self._factory!r}, {self._class_name!r})"
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"{self!r} cannot be instantiated directly: use .remote(...)")
+
+    def options(self, **options):
+        """A copy with actor options: name, num_cpus, resources, max_restarts,
+        max_task_retries, get_if_exists (as for @ray.remote classes)."""
+        return CppActorClass(self._factory, self._class_name, {**self._options, **options})
+
+    def remote(self, *args, **kwargs):
+        """Submits the actor's creation (the factory runs in a worker of its own); its handle."""
+        from ray import _worker
+
+        if kwargs:
+            raise TypeError(f"{self!r}.remote takes positional arguments only")
+        _worker._auto_init()
+        actor_type = _raylet.cpp_actor_factory(self._factory, self._class_name)
+        options = {**_ACTOR_OPTIONS, **self._options}
+        creation = (int(options["max_restarts"]), int(options["max_task_retries"]),
+                    int(options["max_concurrency"] or 1), float(options["num_cpus"]),
+                    options["name"] or "", actor_type)
+        if options["name"]:
+            found = _raylet.lookup_actor(options["name"])
+            if found is not None and options["get_if_exists"] and found[1] == actor_type:
+                return CppActorHandle(found[0], self._class_name, actor_type)
+            if found is not None:
+                raise ValueError(f"The name {options['name']!r} is already taken by an actor "
+                                 "alive in this session" + (
+                                     f" (a {found[1]})" if found[1] != actor_type else ""))
+        resources = [(k, float(v)) for k, v in (options["resources"] or {}).items()]
+        args, nested = _cpp_args(args)
+        ids = _raylet.submit_cpp_actor(self._factory, args, creation, nested, resources)
+        return CppActorHandle(ids[0], self._class_name, actor_type)
+
+
+class CppActorHandle(ActorHandle):
+    """A handle to a C++ actor: handle.Method.remote(...) calls the method registered as
+    "Class::Method". A value like any actor handle: pickle it into tasks; ray.kill ends it."""
+
+    def __init__(self, ref, class_name, actor_type):
+        self._ref = ref  # the handle's object: the actor's creation's return
+        self._class_name = class_name
+        self._actor_type = actor_type  # the C++ type's name, which its methods check
+
+    def __reduce__(self):
+        return (CppActorHandle, (self._ref, self._class_name, self._actor_type))
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        _raylet.cpp_actor_method(self._class_name, self._actor_type, name)  # AttributeError
+        return CppActorMethod(self, name)
+
+    def __repr__(self):
+        return f"CppActor({self._class_name}, {self._ref.hex()})"
+
+
+class CppActorMethod:
+    """handle.Method of a C++ actor: .remote(*args) calls it."""
+
+    def __init__(self, handle, name):
+        self._handle = handle
+        self._name = name
+
+    def __repr__(self):
+        return f"{self._handle._class_name}::{self._name}"
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"C++ actor method {self!r} cannot be called directly: "
+                        f"use .{self._name}.remote(...)")
+
+    def remote(self, *args, **kwargs):
+        """Submits the call; its ObjectID (a list of them for a method returning
+        ray::Returns<...>)."""
+        if kwargs:
+            raise TypeError(f"C++ actor method {self!r}.remote takes positional arguments only")
+        handle = self._handle
+        args, nested = _cpp_args(args)
+        ids = _raylet.submit_cpp_method(handle._class_name, handle._actor_type, self._name,
+                                        handle._ref, args, nested)
+        return ids[0] if len(ids) == 1 else ids
+
+
+def _cpp_args(args):
+    """The arguments of a call of C++, with each C++ actor's handle as ray::ActorHandle<T> reads
+    it ([its ID's bytes, its C++ type's name]); and the handles' ObjectIDs, which the call keeps
+    alive."""
+    values, nested = [], []
+    for value in args:
+        if isinstance(value, CppActorHandle):
+            values.append([value._ref.binary(), value._actor_type])
+            nested.append(value._ref)
+        else:
+            values.append(value)
+    return values, nested
+
+
+def cpp_actor_class(factory, class_name):
+    """The C++ actor class made by factory, the RAY_REMOTE'd function ("CreateCounter",
+    "Counter::Create") that returns a new class_name ("Counter"), whose methods are registered
+    as "Counter::Method". Checked at .remote: an unknown factory is a ValueError naming the
+    loaded libraries; an unknown method an AttributeError naming the class's methods."""
+    return CppActorClass(factory, class_name)

@@ -34,13 +34,16 @@ namespace ray {
 enum class ActorLifetime { kNonDetached, kDetached };
 
 // ray::Actor(f).Options({.name = "c", .max_restarts = 1}); fields in this order. Not supported
-// yet, and refused with a RayError at Remote(): resources and kDetached.
+// yet, and refused with a RayError at Remote(): kDetached.
 struct ActorOptions {
-  // Finds it with ray::GetActor<T>(name) (within this session); a name in use fails the
-  // creation (its calls throw ActorDiedError saying so). Free again once the actor is dead.
+  // Finds it with ray::GetActor<T>(name) (within this session). A name in use: Remote() throws
+  // RayError (or, when another creation takes it meanwhile, the calls throw ActorDiedError
+  // saying so). Free again once the actor is dead.
   std::string name;
   // CPUs the actor holds for its life (its creation waits for at least one free CPU): >= 0.
   double num_cpus = 0;
+  // Custom resources it holds for its life: it is placed on a node that has them free (in a
+  // cluster, any node). No node with them in its total: its calls throw ActorDiedError saying so.
   std::map<std::string, double> resources;
   // Times its process may die and the factory run again (its state starts over); -1: always.
   int max_restarts = 0;
@@ -56,10 +59,18 @@ struct ActorOptions {
 namespace internal {
 // RayError for options out of range or not supported yet.
 void CheckActorOptions(const ActorOptions& options);
+// RayError when a live actor has the name `name` ("": none).
+void CheckActorNameFree(core::CoreRuntime& runtime, const std::string& name);
 }  // namespace internal
 
 template <typename T>
 class ActorHandle;
+// A Python actor (ray/api/py_actor.h): ActorHandle<PyActor>, its methods called by name.
+struct PyActor;
+template <typename R>
+class PyActorMethod;
+template <typename R>
+class PyActorCall;
 
 namespace internal {
 
@@ -163,13 +174,14 @@ M MethodOf(MethodWords words) {
 }
 inline bool IsVirtual(MethodWords words) { return (words.ptr & 1) != 0; }
 
-// Runs a method of the process's actor (a T). `function` is a non-virtual one's address; with
-// kNamedByWords, its first argument says which method instead (MethodWords: a virtual one's
-// vtable offset, or an `adj` that is not 0).
-template <typename T, typename M, bool kNamedByWords, typename Fn, typename... S>
+// Runs a method of the process's actor (a T), writing its results in format F. `function` is a
+// non-virtual one's address; with kNamedByWords, its first argument says which method instead
+// (MethodWords: a virtual one's vtable offset, or an `adj` that is not 0).
+template <typename T, typename M, bool kNamedByWords, ReturnFormat F, typename Fn, typename... S>
 struct MethodInvokerOf;
-template <typename T, typename M, bool kNamedByWords, typename R, typename... P, typename... S>
-struct MethodInvokerOf<T, M, kNamedByWords, R (*)(P...), S...> {
+template <typename T, typename M, bool kNamedByWords, ReturnFormat F, typename R, typename... P,
+          typename... S>
+struct MethodInvokerOf<T, M, kNamedByWords, F, R (*)(P...), S...> {
   static absl::Status Run(const void* function, std::span<const core::ObjectValue> args,
                           core::ReturnWriter& returns) {
     try {
@@ -211,15 +223,41 @@ struct MethodInvokerOf<T, M, kNamedByWords, R (*)(P...), S...> {
       if constexpr (ReturnsTraits<D>::kIsReturns) {
         WriteAll(result, returns, std::make_index_sequence<ReturnsTraits<D>::kCount>{});
       } else {
-        WriteReturn(0, result, returns);
+        WriteReturn<F>(0, result, returns);
       }
     }
   }
   template <typename V, size_t... K>
   static void WriteAll(const V& result, core::ReturnWriter& returns, std::index_sequence<K...>) {
-    (WriteReturn(K, std::get<K>(result), returns), ...);
+    (WriteReturn<F>(K, std::get<K>(result), returns), ...);
   }
 };
+
+// How a call names `method`: its invoker (reading arguments as S..., writing results in format
+// F), the function that names the task, and, for a virtual method or one that adjusts `this`,
+// the first argument that says which method it is.
+struct MethodTarget {
+  core::Invoker invoker;
+  const void* function;
+  bool named_by_words;
+  std::array<int64_t, 2> words;  // the first argument, when named_by_words
+};
+template <typename T, typename M, ReturnFormat F, typename Function, typename... S>
+MethodTarget TargetOf(M method) {
+  const MethodWords words = WordsOf(method);
+  const bool is_virtual = IsVirtual(words);
+  if (!is_virtual && words.adj == 0) {  // the address alone names it (the usual case)
+    return {&MethodInvokerOf<T, M, false, F, Function, S...>::Run,
+            reinterpret_cast<const void*>(words.ptr),
+            false,
+            {}};
+  }
+  using Invoker = MethodInvokerOf<T, M, true, F, Function, S...>;
+  return {&Invoker::Run,
+          is_virtual ? FunctionAddress(&Invoker::Run) : reinterpret_cast<const void*>(words.ptr),
+          true,
+          {is_virtual ? static_cast<int64_t>(words.ptr) : 0, static_cast<int64_t>(words.adj)}};
+}
 
 // ActorHandle::Kill.
 void KillActor(const ObjectID& actor, bool no_restart);
@@ -249,25 +287,15 @@ struct MethodCall<T, M, R (*)(P...)> {
   template <typename... A>
   static Result Send(const ObjectRef<std::string>& actor, M method, A&&... args) {
     core::CoreRuntime& runtime = Runtime("handle.Task(&T::m).Remote(args...)");
-    const MethodWords words = WordsOf(method);
-    const bool is_virtual = IsVirtual(words);
+    const MethodTarget target =
+        TargetOf<T, M, ReturnFormat::kNative, Function, StoredArg<P, A>...>(method);
     core::TaskSpec spec;
-    if (!is_virtual && words.adj == 0) {  // the address alone names it (the usual case)
-      spec.invoker = &MethodInvokerOf<T, M, false, Function, StoredArg<P, A>...>::Run;
-      spec.function = reinterpret_cast<const void*>(words.ptr);
-      spec.options = CoreOptions(TaskOptions{}, Checked::kNumReturns, spec.function);
-    } else {
-      using Invoker = MethodInvokerOf<T, M, true, Function, StoredArg<P, A>...>;
-      spec.invoker = &Invoker::Run;
-      spec.function =
-          is_virtual ? FunctionAddress(&Invoker::Run) : reinterpret_cast<const void*>(words.ptr);
-      spec.options =
-          CoreOptions(TaskOptions{.name = is_virtual ? TypeName<T>() + "::<virtual method>" : ""},
-                      Checked::kNumReturns, spec.function);
-      AppendTaskArgs<std::array<int64_t, 2>>(
-          spec.args, std::array<int64_t, 2>{is_virtual ? static_cast<int64_t>(words.ptr) : 0,
-                                            static_cast<int64_t>(words.adj)});
-    }
+    spec.invoker = target.invoker;
+    spec.function = target.function;
+    std::string name;
+    if (target.named_by_words && target.words[0] != 0) name = TypeName<T>() + "::<virtual method>";
+    spec.options = CoreOptions(TaskOptions{.name = name}, Checked::kNumReturns, spec.function);
+    if (target.named_by_words) AppendTaskArgs<std::array<int64_t, 2>>(spec.args, target.words);
     (AddNestedRefs(spec.nested_refs, args), ...);
     (AppendTaskArgs<P>(spec.args, std::forward<A>(args)), ...);
     spec.actor = actor.ID();
@@ -314,6 +342,13 @@ class ActorHandle {
   template <typename M>
   requires std::is_member_function_pointer_v<M> ActorMethod<T, M> Task(M method)
   const { return ActorMethod<T, M>(actor_, method); }
+  // A Python actor's method (ray/api/py_actor.h): handle.Task(ray::PyActorMethod<int>("add")).
+  template <typename R>
+  PyActorCall<R> Task(const PyActorMethod<R>& method) const {
+    static_assert(std::is_same_v<T, PyActor>,
+                  "ray::PyActorMethod is for ActorHandle<ray::PyActor>");
+    return PyActorCall<R>(actor_, method);
+  }
   // Ends the actor's process at once. Its calls not done fail with ray::ActorDiedError, and so
   // do later ones; with `no_restart` false it restarts instead, if max_restarts allows.
   void Kill(bool no_restart = true) const { internal::KillActor(actor_.ID(), no_restart); }
@@ -378,11 +413,14 @@ class ActorCreator<R (*)(P...)> {
   ActorHandle<T> Submit(A&&... args) const {
     core::CoreRuntime& runtime = internal::Runtime("ray::Actor(f).Remote(args...)");
     internal::CheckActorOptions(options_);
+    internal::CheckActorNameFree(runtime, options_.name);
     core::TaskSpec spec;
     spec.invoker = &internal::ActorFactoryInvoker<R (*)(P...), internal::StoredArg<P, A>...>::Run;
     spec.function = FunctionAddress(factory_);
     spec.options = internal::CoreOptions(
-        TaskOptions{.num_cpus = options_.num_cpus, .max_retries = 0}, 1, spec.function);
+        TaskOptions{
+            .num_cpus = options_.num_cpus, .max_retries = 0, .resources = options_.resources},
+        1, spec.function);
     spec.creates_actor = core::ActorOptions{.max_restarts = options_.max_restarts,
                                             .max_task_retries = options_.max_task_retries,
                                             .max_concurrency = options_.max_concurrency,

@@ -127,10 +127,19 @@ void CheckActorOptions(const ActorOptions& options) {
     refuse(absl::StrCat("max_concurrency = ", options.max_concurrency, ": must be 1 to ",
                         core::kMaxActorConcurrency));
   }
-  if (!options.resources.empty()) refuse("resources for actors are not supported yet");
   if (options.lifetime == ActorLifetime::kDetached) {
     refuse("detached actors (ActorLifetime::kDetached) are not supported yet");
   }
+}
+
+void CheckActorNameFree(core::CoreRuntime& runtime, const std::string& name) {
+  if (name.empty()) return;
+  std::optional<core::CoreRuntime::NamedActor> found = ValueOrThrow(runtime.LookupActor(name));
+  if (!found) return;
+  ObjectRef<std::string> release(found->id, kAdopt);  // the reference the lookup counted
+  throw RayError(absl::StrCat("ray::Actor(f).Options({.name = \"", name,
+                              "\"}).Remote(): the name is taken (by actor ", found->id.Hex(),
+                              ", a ", found->type, ")"));
 }
 
 void KillActor(const ObjectID& actor, bool no_restart) {

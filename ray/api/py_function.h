@@ -69,13 +69,14 @@ struct PyInvoker {
   }
 };
 
+// An argument of a call of Python (`api` names the call in errors).
 template <typename A>
-void AppendPyArg(std::vector<core::TaskArg>& out, A&& a) {
+void AppendPyArg(std::vector<core::TaskArg>& out, A&& a, std::string_view api) {
   using D = std::remove_cvref_t<A>;
   if constexpr (kIsObjectRef<D>) {
     static_assert(!std::is_same_v<D, ObjectRef<void>>,
-                  "ray::PyFunction(...)(args...): an ObjectRef<void> holds no value");
-    RefAccess::UsableRuntime(a, "ray::PyFunction(...)(args...): an ObjectRef argument");
+                  "an argument of a Python function or method: an ObjectRef<void> holds no value");
+    RefAccess::UsableRuntime(a, std::string(api) + ": an ObjectRef argument");
     out.push_back(core::TaskArg{a.ID(), std::string()});
   } else if constexpr (std::is_convertible_v<const D&, std::string_view>) {
     out.push_back(core::TaskArg{ObjectID(), SerializeMsgpack(std::string_view(a))});
@@ -126,7 +127,8 @@ class PyFunction {
       if (spec.options.name.empty()) spec.options.name = module_ + "." + function_;  // the graph's
       spec.args.reserve(1 + sizeof...(A));
       spec.args.push_back(core::TaskArg{ObjectID(), python::SerializePyCall(module_, function_)});
-      (internal::AppendPyArg(spec.args, std::forward<A>(args)), ...);
+      (internal::AppendPyArg(spec.args, std::forward<A>(args), "ray::PyFunction(...)(args...)"),
+       ...);
       std::vector<ObjectID> ids = internal::ValueOrThrow(runtime.Submit(std::move(spec)));
       if (ids.size() != kNumReturns) internal::ThrowArity(nullptr, ids.size(), kNumReturns);
       return internal::CallResultOf<std::remove_cvref_t<R>>::Make(ids);

@@ -5,31 +5,40 @@
 #include <utility>
 
 namespace ray::core {
+
+struct ActorState {
+  std::optional<ActorInstance> slot;  // the worker's task thread sets and reads it
+  std::atomic<bool> restarted{false};
+  std::atomic<bool> exit_requested{false};
+};
+
 namespace {
 
-// The worker's task thread sets and reads it; a process serves one actor.
-std::optional<ActorInstance>& Slot() {
-  static std::optional<ActorInstance> slot;
-  return slot;
-}
+ActorState* const own_state = new ActorState;  // leaked: workers read it until they exit
+std::atomic<ActorState*> state{own_state};
 
-std::atomic<bool> restarted{false};
-std::atomic<bool> exit_requested{false};
+ActorState& State() { return *state.load(std::memory_order_acquire); }
 
 }  // namespace
 
+ActorState* ThisActorState() { return &State(); }
+void UseActorStateOf(ActorState* loader) { state.store(loader, std::memory_order_release); }
+
 void SetActorInstance(std::shared_ptr<void> object, std::string type, ObjectID id) {
-  Slot() = ActorInstance{std::move(object), std::move(type), id};
+  State().slot = ActorInstance{std::move(object), std::move(type), id};
 }
 
-const ActorInstance* CurrentActorInstance() { return Slot() ? &*Slot() : nullptr; }
+const ActorInstance* CurrentActorInstance() {
+  const std::optional<ActorInstance>& slot = State().slot;
+  return slot ? &*slot : nullptr;
+}
 
-void EndActorInstance() { Slot().reset(); }
+void EndActorInstance() { State().slot.reset(); }
 
-void SetActorRestarted(bool value) { restarted.store(value); }
-bool ActorRestarted() { return restarted.load(); }
+void SetActorRestarted(bool value) { State().restarted.store(value); }
+bool ActorRestarted() { return State().restarted.load(); }
 
-void RequestActorExit() { exit_requested.store(true); }
-bool ActorExitRequested() { return exit_requested.load(); }
+void RequestActorExit() { State().exit_requested.store(true); }
+bool ActorExitRequested() { return State().exit_requested.load(); }
 
 }  // namespace ray::core

@@ -31,4 +31,11 @@ bool ActorRestarted();
 void RequestActorExit();
 bool ActorExitRequested();
 
+// What the functions above keep: the actor and its flags. A module with a copy of libray of its
+// own (a user's library that the Python package loads, function_registry.h) uses its loader's,
+// so that the actor its factory makes is the one the worker ends, and the flags the worker reads.
+struct ActorState;
+ActorState* ThisActorState();
+void UseActorStateOf(ActorState* loader);
+
 }  // namespace ray::core

@@ -9,7 +9,7 @@ namespace {
 
 // Filled by static initializers (one thread), read after they have run. Leaked on purpose.
 struct Table {
-  std::deque<std::string> names;  // a deque: the entries point into it
+  std::deque<std::string> names;  // the entries' strings (a deque: they point into it)
   std::vector<RegisteredFunction> entries;
 };
 Table& ThisModuleTable() {
@@ -19,18 +19,21 @@ Table& ThisModuleTable() {
 
 }  // namespace
 
-void RegisterFunction(const char* name, Invoker invoker, const void* function, uint32_t num_args,
-                      uint32_t num_returns) {
+void RegisterFunction(RegisteredFunction entry) {
   Table& table = ThisModuleTable();
-  table.names.emplace_back(name);
-  table.entries.push_back({table.names.back().c_str(), invoker, function, num_args, num_returns});
+  entry.name = table.names.emplace_back(entry.name).c_str();
+  entry.actor_type = table.names.emplace_back(entry.actor_type).c_str();
+  entry.first_arg =
+      table.names.emplace_back(std::string(entry.first_arg, entry.first_arg_size)).data();
+  table.entries.push_back(entry);
 }
 
 }  // namespace ray::core
 
 void ray_use_runtime_of(ray::core::RuntimeSource runtime, ray::core::EpochSource epoch,
-                        ray::core::NodeIdSource node_id) {
+                        ray::core::NodeIdSource node_id, ray::core::ActorState* actor_state) {
   ray::core::UseRuntimeOf(runtime, epoch, node_id);
+  ray::core::UseActorStateOf(actor_state);
 }
 
 const ray::core::RegisteredFunction* ray_registered_functions(size_t* count) {

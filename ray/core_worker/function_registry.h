@@ -13,33 +13,44 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "ray/core_worker/actor_instance.h"
 #include "ray/core_worker/core_runtime.h"
 
 namespace ray::core {
 
+// What a registered name is: a function (a task), an actor's factory (its task makes an actor
+// of class `actor_type`) or a method of an actor of class `actor_type`.
+enum class RegisteredKind : uint32_t { kFunction, kActorFactory, kMethod };
+
 struct RegisteredFunction {
-  const char* name;  // as registered ("add", "ns::add"); lives as long as the module
-  Invoker invoker;   // reads msgpack arguments, writes msgpack results
+  const char*
+      name;         // as registered ("add", "ns::add", "Counter::Add"); lives as long as the module
+  Invoker invoker;  // reads msgpack arguments, writes msgpack results
   const void* function;
-  uint32_t num_args;
+  uint32_t num_args;  // the function's parameters (for a method: not counting `first_arg`)
   uint32_t num_returns;
+  RegisteredKind kind = RegisteredKind::kFunction;
+  const char* actor_type = "";  // a factory's or a method's class (ray::TypeName)
+  // A method that its address alone does not name (virtual, or adjusting `this`): the argument
+  // every call passes first, which names it (ray/api/actor.h, MethodWords); size 0 else.
+  const char* first_arg = "";
+  size_t first_arg_size = 0;
 };
 
-// Adds an entry to this module's table (from a static initializer). The name is copied.
+// Adds an entry to this module's table (from a static initializer). The strings are copied.
 // Hidden, so that each module fills its own table.
-__attribute__((visibility("hidden"))) void RegisterFunction(const char* name, Invoker invoker,
-                                                            const void* function, uint32_t num_args,
-                                                            uint32_t num_returns);
+__attribute__((visibility("hidden"))) void RegisterFunction(RegisteredFunction entry);
 
 // The symbol a loader looks up, and its type: returns the table and sets *count.
 inline constexpr char kRegisteredFunctionsSymbol[] = "ray_registered_functions";
 using RegisteredFunctionsAccessor = const RegisteredFunction* (*)(size_t* count);
 
 // The symbol through which a loader hands its runtime to the module (UseRuntimeOf in
-// core_runtime.h), so the module's functions can call the ray API; and its type.
+// core_runtime.h), so the module's functions can call the ray API, and its actor state
+// (UseActorStateOf in actor_instance.h), so the module's actors are the worker's; and its type.
 inline constexpr char kUseRuntimeOfSymbol[] = "ray_use_runtime_of";
 using UseRuntimeOfFunction = void (*)(RuntimeSource runtime, EpochSource epoch,
-                                      NodeIdSource node_id);
+                                      NodeIdSource node_id, ActorState* actor_state);
 
 }  // namespace ray::core
 
@@ -47,5 +58,5 @@ extern "C" __attribute__((visibility("default"))) const ray::core::RegisteredFun
 ray_registered_functions(size_t* count);
 
 extern "C" __attribute__((visibility("default"))) void ray_use_runtime_of(
-    ray::core::RuntimeSource runtime, ray::core::EpochSource epoch,
-    ray::core::NodeIdSource node_id);
+    ray::core::RuntimeSource runtime, ray::core::EpochSource epoch, ray::core::NodeIdSource node_id,
+    ray::core::ActorState* actor_state);

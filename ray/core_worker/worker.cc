@@ -46,7 +46,9 @@ void WorkerRuntime::FlushLoop() {
     if (now >= unsent_since_ + kMaxResultDelay) {
       (void)SendLocked();
     } else if (tasks_held_ > 0 && now >= last_sent_ + kHeartbeatInterval) {
-      (void)SendLocked([](rpc::FromWorker::Builder) {}, "worker.heartbeat");
+      // A heartbeat its scheduler does not take: it dropped this worker (ray::Kill of an actor on
+      // another node) or is gone, and nothing this process computes can reach it any more.
+      if (!SendLocked([](rpc::FromWorker::Builder) {}, "worker.heartbeat").ok()) _exit(1);
     } else {
       // While the worker sends (even without tasks now), this wakes a second after the last
       // message; only a worker quiet for that long sleeps until a task or a result wakes it,

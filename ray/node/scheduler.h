@@ -224,6 +224,8 @@ class Scheduler {
   // Moves ready tasks of lane 0 to the lanes of the nodes placement_ picks; fails those no node
   // can run.
   void PlaceReadyTasks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Each node's room as placement_ sees it (in node_views_).
+  void FillNodeViews() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Dispatches the ready tasks of `lane` on the workers of `node`.
   void DispatchOn(int node, size_t lane) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The workers of `node` and the ready queue `lane` as a DispatchPolicy sees them (the
@@ -264,13 +266,18 @@ class Scheduler {
     ActorOptions options;
     State state = State::kWaiting;  // kWaiting: its creation waits for a worker and CPUs
     bool creation_ready = false;    // its creation's arguments exist
-    int worker = -1;                // from its creation on
+    int node = -1;                  // where it is placed (what it holds is held there)
+    int worker = -1;                // its process's, from when it has one
+    bool worker_asked = false;      // a new worker was asked of its node (not this one's)
     int restarts_left = 0;          // -1: no limit
     bool restarted = false;         // its factory ran more than once
     std::deque<TaskID> ready;       // calls whose arguments exist, not sent yet, in order
-    double cpus_held = 0;           // held for its life, once created
-    bool lost_pending = false;      // its lost worker's tasks are handled when its process ends
-    std::string death;              // why it is dead
+    // What it holds on its node from its placement until its worker is lost: at least a CPU
+    // while its creation runs, then its num_cpus; its custom resources throughout.
+    double cpus_held = 0;
+    ResourceAmounts resources_held;
+    bool lost_pending = false;  // its lost worker's tasks are handled when its process ends
+    std::string death;          // why it is dead
   };
   // A task that makes an actor or calls one was submitted: the actor's record; for a call, its
   // failure (an error object) when its actor is unknown or dead, else null.
@@ -282,6 +289,17 @@ class Scheduler {
   // Starts the creations that can start and sends ready calls to their actors' workers; ends
   // the actors nobody references any more once their calls are done.
   void DispatchActors() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Places a waiting actor on a node with room for its creation and holds that room; false
+  // while no node has it (or the actor died: no node ever will).
+  bool PlaceActor(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A worker for a placed actor's creation: a new one on this node; on another, an idle one
+  // (asked of the node when it has none, and -1 until it connects). -1 too when the actor died.
+  int ActorWorkerFor(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A worker of another node named its node: it goes to the first actor waiting for a new one
+  // there, if any.
+  void ClaimNewWorker(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What the actor holds goes back to its node; it is placed again when it (re)starts.
+  void ReleaseActorResources(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // `task` ended on an actor's worker: a creation makes the actor alive (or dead, if the
   // factory `failed`).
   void ActorTaskFinished(Worker& worker, const TaskRecord& task, bool failed)
@@ -365,6 +383,7 @@ class Scheduler {
     ResourceMap placed_custom;
     int starting = 0;  // workers asked of it that have not connected yet
     absl::Time starting_since;
+    std::deque<ObjectID> actors_waiting;  // for a new worker there, in the order they asked
     DispatchPolicy policy{1, 1};
   };
   std::vector<Node> nodes_ ABSL_GUARDED_BY(mu_);

@@ -87,7 +87,6 @@ bool Scheduler::MakeActorTaskReady(TaskRecord& task) {
 
 void Scheduler::DispatchActors() {
   if (actors_.empty()) return;
-  Node& node = nodes_[0];
   for (size_t i = 0; i < actor_order_.size();) {
     Actor& actor = actors_.at(actor_order_[i]);
     if (actor.state == Actor::State::kDead) {
@@ -103,18 +102,10 @@ void Scheduler::DispatchActors() {
     }
     ++i;
     if (actor.state == Actor::State::kWaiting && actor.creation_ready) {
-      // A worker of its own, started now; its creation holds at least a CPU while it runs.
-      const double cpus =
-          PlacementPolicy::CpusOn(std::max(1.0, actor.options.num_cpus), node.info.num_cpus);
-      if (node.cpus_free + 1e-9 < cpus) continue;
-      int index = -1;
-      if (absl::Status spawned = SpawnWorker(0, &index); !spawned.ok()) {
-        ActorDied(actor, absl::StrCat("its worker could not start: ", spawned.message()));
-        continue;
-      }
-      Worker& worker = *workers_[index];
+      if (actor.node < 0 && !PlaceActor(actor)) continue;
+      if (actor.worker < 0 && (actor.worker = ActorWorkerFor(actor)) < 0) continue;
+      Worker& worker = *workers_[actor.worker];
       worker.actor = actor.id;
-      actor.worker = index;
       actor.state = Actor::State::kCreating;
       TaskRecord* creation = tasks_.Find(actor.creation.id);
       if (creation == nullptr) {  // a restart: the first run ended; this one runs the copy
@@ -124,11 +115,8 @@ void Scheduler::DispatchActors() {
         }
         objects_.AddRefs(creation->nested_refs);
       }
-      creation->num_cpus = cpus;
       creation->actor_restart = actor.restarted;
-      worker.MoveTo(Worker::State::kBusy);
-      worker.cpus_held = cpus;
-      node.cpus_free -= cpus;
+      worker.MoveTo(Worker::State::kBusy);  // on what the actor holds (the worker holds nothing)
       Assign(worker, *creation);
       continue;
     }
@@ -164,30 +152,108 @@ void Scheduler::DispatchActors() {
   }
 }
 
+bool Scheduler::PlaceActor(Actor& actor) {
+  FillNodeViews();
+  const double asked = std::max(1.0, actor.options.num_cpus);  // while its creation runs
+  Placement placement =
+      placement_.Place({.cpus = asked, .custom = actor.creation.resources}, node_views_);
+  if (placement.kind == Placement::Kind::kInfeasible) {
+    ActorDied(actor, absl::StrCat("it cannot run: ", placement.missing));
+    return false;
+  }
+  if (placement.kind == Placement::Kind::kWait) return false;
+  actor.node = placement.node;
+  Node& node = nodes_[actor.node];
+  actor.cpus_held = PlacementPolicy::CpusOn(asked, node.info.num_cpus);
+  node.cpus_free -= actor.cpus_held;
+  actor.resources_held = actor.creation.resources;
+  for (const auto& [name, amount] : actor.resources_held) node.custom_free[name] -= amount;
+  return true;
+}
+
+int Scheduler::ActorWorkerFor(Actor& actor) {
+  if (actor.node == 0) {
+    int index = -1;
+    if (absl::Status spawned = SpawnWorker(0, &index); !spawned.ok()) {
+      ActorDied(actor, absl::StrCat("its worker could not start: ", spawned.message()));
+    }
+    return index;
+  }
+  if (!actor.worker_asked) {  // ClaimNewWorker hands it the node's next new worker
+    if (!hooks_.start_workers) {
+      ActorDied(actor, "its worker could not start: the driver left the cluster");
+      return -1;
+    }
+    Node& node = nodes_[actor.node];
+    hooks_.start_workers(node.info, 1);
+    if (node.starting++ == 0) node.starting_since = absl::Now();
+    node.actors_waiting.push_back(actor.id);
+    actor.worker_asked = true;
+  }
+  return -1;
+}
+
+void Scheduler::ClaimNewWorker(Worker& worker) {
+  Node& node = nodes_[worker.node];
+  while (!node.actors_waiting.empty()) {
+    auto it = actors_.find(node.actors_waiting.front());
+    node.actors_waiting.pop_front();
+    if (it == actors_.end()) continue;
+    Actor& actor = it->second;
+    if (actor.state != Actor::State::kWaiting || !actor.worker_asked || actor.node != worker.node ||
+        actor.worker >= 0) {
+      continue;  // placed elsewhere meanwhile, or dead
+    }
+    actor.worker_asked = false;
+    actor.worker = worker.index;
+    worker.actor = actor.id;
+    return;
+  }
+}
+
+void Scheduler::ReleaseActorResources(Actor& actor) {
+  if (actor.node < 0) return;
+  Node& node = nodes_[actor.node];
+  node.cpus_free += actor.cpus_held;
+  for (const auto& [name, amount] : actor.resources_held) node.custom_free[name] += amount;
+  actor.cpus_held = 0;
+  actor.resources_held.clear();
+  actor.node = -1;
+  actor.worker_asked = false;
+}
+
 void Scheduler::ActorTaskFinished(Worker& worker, const TaskRecord& task, bool failed) {
   if (!task.creates_actor) return;
   Actor& actor = actors_.at(worker.actor);
   if (failed) {
-    ActorDied(actor, "its factory failed (see the error of its creation)");
+    std::string why = "its factory failed";
+    const ReferenceTable::Entry* made = objects_.Find(ObjectID::ForReturn(task.id, 1));
+    if (made != nullptr && made->value != nullptr) {  // the error, inline
+      auto error = DeserializeError(
+          {reinterpret_cast<const uint8_t*>(made->value->data()), made->value->size()});
+      if (error.ok()) absl::StrAppend(&why, ": ", error->exception_type, ": ", error->message);
+    }
+    ActorDied(actor, why);
     WorkerDied(worker, "its actor's factory failed", /*kill=*/false);
     return;
   }
   actor.state = Actor::State::kAlive;
   worker.concurrency = std::max(1, actor.options.max_concurrency);  // its calls from now on
-  Node& node = nodes_[worker.node];
-  actor.cpus_held = PlacementPolicy::CpusOn(actor.options.num_cpus, node.info.num_cpus);
-  node.cpus_free -= actor.cpus_held;
+  Node& node = nodes_[actor.node];  // its creation's CPUs go back, but for those it keeps
+  const double kept = PlacementPolicy::CpusOn(actor.options.num_cpus, node.info.num_cpus);
+  node.cpus_free += actor.cpus_held - kept;
+  actor.cpus_held = kept;
 }
 
 void Scheduler::ActorWorkerLost(Worker& worker, const std::string& why) {
   auto it = actors_.find(worker.actor);
   if (it == actors_.end()) return;
   Actor& actor = it->second;
-  nodes_[worker.node].cpus_free += actor.cpus_held;
-  actor.cpus_held = 0;
+  ReleaseActorResources(actor);
   actor.worker = -1;
   actor.lost_pending = !worker.lost_tasks.empty();
-  if (actor.state == Actor::State::kDead) return;  // it ended, or its factory failed
+  if (actor.state == Actor::State::kDead) return;     // it ended, or its factory failed
+  if (actor.state == Actor::State::kWaiting) return;  // lost before its creation: placed again
   const std::string death = absl::StrCat("its process (pid ", worker.pid, ") died: ", why);
   if (actor.restarts_left == 0) {
     ActorDied(actor, death);
@@ -253,6 +319,7 @@ void Scheduler::ActorDied(Actor& actor, const std::string& why) {
     actor_names_.erase(named);  // the name is free again
   }
   if (actor.death.empty()) actor.death = why;
+  if (actor.worker < 0) ReleaseActorResources(actor);  // else once its worker is lost
   // A creation that never ran (or waits to run again) fails: the handle's object says why.
   if (TaskRecord* creation = tasks_.Find(actor.creation.id);
       creation != nullptr && creation->worker < 0) {
@@ -303,6 +370,14 @@ absl::Status Scheduler::KillActorLocked(const ObjectID& id, bool no_restart) {
   if (no_restart) {
     actor.restarts_left = 0;
     if (actor.death.empty()) actor.death = "killed by ray::Kill";
+  }
+  if (actor.state == Actor::State::kWaiting) {  // not made yet: no process of it to kill
+    if (no_restart) {
+      if (actor.worker >= 0) workers_[actor.worker]->actor = ObjectID();  // back to the pool
+      actor.worker = -1;
+      ActorDied(actor, actor.death);
+    }
+    return absl::OkStatus();
   }
   if (actor.worker >= 0) {
     WorkerDied(*workers_[actor.worker], "killed by ray::Kill");

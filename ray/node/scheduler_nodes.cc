@@ -89,6 +89,10 @@ void Scheduler::NodeLost(int n, const std::string& why) {
   for (auto& w : workers_) {
     if (w->node == n && w->state != Worker::State::kDead) WorkerDied(*w, why);
   }
+  node.actors_waiting.clear();
+  for (auto& [id, actor] : actors_) {  // those still waiting for a worker there go elsewhere
+    if (actor.node == n && actor.worker < 0) ReleaseActorResources(actor);
+  }
   const std::string lost_why = absl::StrCat(why, ", and its object store held the only copy");
   objects_.DropNode(static_cast<uint16_t>(n), [&](const ObjectID& id) {
     return ErrorObject("ray.get", ErrorTypeName(absl::StatusCode::kNotFound),
@@ -154,10 +158,10 @@ void Scheduler::SetWorkerNode(Worker& worker, std::string_view node_id) {
   worker.node = it->second;
   Node& node = nodes_[worker.node];
   if (node.starting > 0) --node.starting;
+  if (!node.actors_waiting.empty()) ClaimNewWorker(worker);
 }
 
-void Scheduler::PlaceReadyTasks() {
-  if (tasks_.ReadySize(0) == 0) return;
+void Scheduler::FillNodeViews() {
   // Each node's room: what is free less what the tasks placed there and not started ask.
   node_views_.resize(nodes_.size());
   custom_room_.resize(nodes_.size());
@@ -172,7 +176,13 @@ void Scheduler::PlaceReadyTasks() {
     custom_room_[n] = node.custom_free;
     for (const auto& [name, amount] : node.placed_custom) custom_room_[n][name] -= amount;
     view.custom_free = &custom_room_[n];
+    view.argument_bytes = 0;
   }
+}
+
+void Scheduler::PlaceReadyTasks() {
+  if (tasks_.ReadySize(0) == 0) return;
+  FillNodeViews();
   size_t position = 0;
   size_t waited = 0;
   std::vector<const TaskRecord*> waiting;  // one task per demand that had to wait
@@ -296,6 +306,9 @@ void Scheduler::ExpireWorkerStarts() {
   for (Node& node : nodes_) {
     if (node.starting > 0 && absl::Now() - node.starting_since > kWorkerStartTimeout) {
       node.starting = 0;  // ask again
+      for (const ObjectID& id : std::exchange(node.actors_waiting, {})) {
+        if (auto it = actors_.find(id); it != actors_.end()) it->second.worker_asked = false;
+      }
     }
   }
 }

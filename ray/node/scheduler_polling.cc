@@ -14,8 +14,8 @@
 #include "ray/common/interrupt_check.h"
 #include "ray/node/scheduler.h"
 #include "ray/node/scheduler_internal.h"
-#include "ray/object/status.h"
 #include "ray/object/object_format.h"
+#include "ray/object/status.h"
 
 namespace ray::core {
 

@@ -1,11 +1,34 @@
 #include "ray/python_embed/actor_functions.h"
 
+#include "ray/core_worker/actor_instance.h"
 #include "ray/object/status.h"
 #include "ray/python_embed/python_objects.h"
 
 namespace ray::python {
 
 namespace py = pybind11;
+
+namespace {
+
+// A Python actor as its worker's ActorInstance holds it: when the worker stops serving it,
+// `end` runs (with the GIL) and drops the worker's reference, so that its __del__ runs then.
+struct PyActorEnd {
+  explicit PyActorEnd(py::object f) : end(std::move(f)) {}
+  PyActorEnd(const PyActorEnd&) = delete;
+  PyActorEnd& operator=(const PyActorEnd&) = delete;
+  ~PyActorEnd() {
+    py::gil_scoped_acquire gil;
+    try {
+      end();
+    } catch (const py::error_already_set& e) {
+      PySys_WriteStderr("ray: ending the actor: %s\n", e.what());
+    }
+    end = py::object();
+  }
+  py::object end;
+};
+
+}  // namespace
 
 core::ActorOptions ToActorOptions(const ActorCreation& creation) {
   const auto& [max_restarts, max_task_retries, max_concurrency, num_cpus, name, type] = creation;
@@ -36,6 +59,29 @@ void RegisterActorFunctions(py::module_& m, ActorAccess access) {
         return py::make_tuple(access.adopt((*found)->id), (*found)->type);
       },
       py::arg("name"));
+  // In a worker running an actor's creation: `end()` is called when the actor ends.
+  m.def(
+      "set_actor",
+      [access](py::object end, const std::string& type) {
+        const TaskID creation = access.runtime().CurrentTaskId();
+        core::SetActorInstance(std::make_shared<PyActorEnd>(std::move(end)), type,
+                               ObjectID::ForReturn(creation, 1));
+      },
+      py::arg("end"), py::arg("type"));
+  // In an actor's process: (its ID as hex, whether it restarted); else None.
+  m.def("current_actor", []() -> py::object {
+    const core::ActorInstance* actor = core::CurrentActorInstance();
+    if (actor == nullptr) return py::none();
+    return py::make_tuple(actor->id.Hex(), core::ActorRestarted());
+  });
+  // ray.actor.exit_actor: the actor ends after the running call, for good.
+  m.def("exit_actor", [access] {
+    const core::ActorInstance* actor = core::CurrentActorInstance();
+    if (actor == nullptr) throw py::type_error("exit_actor() called outside an actor's method");
+    absl::Status exiting = access.runtime().ActorExiting(actor->id);
+    if (!exiting.ok()) RaiseStatus(exiting);
+    core::RequestActorExit();
+  });
 }
 
 }  // namespace ray::python

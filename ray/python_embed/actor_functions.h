@@ -1,5 +1,5 @@
 // The extension's functions for actors (python/ray/actor.py): killing one, finding one by name,
-// and the options of an actor's creation as ray.submit takes them.
+// the actor a worker serves, and the options of an actor's creation as ray.submit takes them.
 #pragma once
 
 #include <pybind11/pybind11.h>
@@ -31,7 +31,8 @@ struct ActorAccess {
   std::function<ObjectID(pybind11::handle)> object_id;
 };
 
-// Adds kill_actor, lookup_actor and ACTOR_DIED_ERROR_TYPE to the module.
+// Adds kill_actor, lookup_actor, set_actor, current_actor, exit_actor and ACTOR_DIED_ERROR_TYPE
+// to the module.
 void RegisterActorFunctions(pybind11::module_& m, ActorAccess access);
 
 }  // namespace ray::python

@@ -13,6 +13,7 @@
 
 #include "ray/core_worker/function_registry.h"
 #include "ray/core_worker/limits.h"
+#include "ray/python_embed/cpp_actors.h"
 #include "ray/python_embed/object_python.h"
 
 namespace py = pybind11;
@@ -39,10 +40,14 @@ struct State {
 };
 State* state = nullptr;
 
-[[noreturn]] void Raise(PyObject* type, const std::string& message) {
+}  // namespace
+
+void Raise(PyObject* type, const std::string& message) {
   PyErr_SetString(type, message.c_str());
   throw py::error_already_set();
 }
+
+namespace {
 
 // Loads the library at `path`; a library without a RAY_REMOTE table is an error if `required`
 // (named by the caller), else skipped.
@@ -62,10 +67,11 @@ void Load(const std::string& path, bool required) {
                                 " registers no C++ functions (use RAY_REMOTE(f) from "
                                 "ray/api.h in it, and link it with //ray)");
   }
-  // The library's functions use this module's runtime for their ray calls.
+  // The library's functions use this module's runtime for their ray calls, and its actor state.
   if (auto use_runtime =
           reinterpret_cast<core::UseRuntimeOfFunction>(dlsym(handle, core::kUseRuntimeOfSymbol))) {
-    use_runtime(&core::CurrentRuntime, &core::CurrentRuntimeEpoch, &core::ThisNodeId);
+    use_runtime(&core::CurrentRuntime, &core::CurrentRuntimeEpoch, &core::ThisNodeId,
+                core::ThisActorState());
   }
   Library library{path, handle, {}};
   const size_t index = state->libraries.size();
@@ -116,10 +122,21 @@ void LoadLibraries(const std::vector<std::string>& paths) {
   }
 }
 
-const CppFunction& Find(const std::string& name) {
+}  // namespace
+
+const core::RegisteredFunction* FindCpp(const std::string& name) {
   auto it = state->functions.find(name);
-  if (it != state->functions.end()) return it->second;
-  std::string message = "ray.cpp_function: no C++ function named \"" + name + "\"";
+  return it != state->functions.end() ? &it->second.entry : nullptr;
+}
+
+std::vector<const core::RegisteredFunction*> LoadedCpp() {
+  std::vector<const core::RegisteredFunction*> out;
+  for (const auto& [name, function] : state->functions) out.push_back(&function.entry);
+  return out;
+}
+
+std::string NotFoundMessage(const std::string& what) {
+  std::string message = what;
   if (state->libraries.empty()) {
     message +=
         ": no C++ library is loaded (pass ray.init(code_search_path=[...]) a shared "
@@ -133,33 +150,17 @@ const CppFunction& Find(const std::string& name) {
     }
     message += ")";
   }
-  Raise(PyExc_ValueError, message);
+  return message;
 }
 
-py::object SubmitCpp(const std::string& name, const py::list& args, int num_returns,
-                     double num_cpus, int max_retries, ResourceAmounts resources) {
-  const core::RegisteredFunction& f = Find(name).entry;
-  const std::string call = "ray.cpp_function(\"" + name + "\")";
-  if (num_returns != 0 && num_returns != static_cast<int>(f.num_returns)) {
-    Raise(PyExc_ValueError, call + ": num_returns=" + std::to_string(num_returns) +
-                                ", but the function returns " + std::to_string(f.num_returns));
+void AppendCppArgs(const std::string& call, const py::list& args, const py::list& nested,
+                   core::TaskSpec* spec) {
+  for (py::handle id : nested) {
+    if (std::optional<ObjectID> held = state->raylet.object_id(id)) {
+      spec->nested_refs.push_back(*held);
+    }
   }
-  if (args.size() != f.num_args) {
-    Raise(PyExc_TypeError, call + " takes " + std::to_string(f.num_args) + " argument" +
-                               (f.num_args == 1 ? "" : "s") + ", " + std::to_string(args.size()) +
-                               " given");
-  }
-  core::TaskSpec spec;
-  spec.invoker = f.invoker;
-  spec.function = f.function;
-  spec.options = {.num_returns = static_cast<int>(f.num_returns),
-                  .num_cpus = num_cpus,
-                  .max_retries = max_retries,
-                  .name = name,  // the graph shows the registered name
-                  .resources = std::move(resources)};
-  if (absl::Status status = core::CheckSubmitOptions(&spec.options); !status.ok()) {
-    Raise(PyExc_ValueError, call + ": " + std::string(status.message()));
-  }
+  std::vector<core::TaskArg>* out = &spec->args;
   for (size_t i = 0; i < args.size(); ++i) {
     core::TaskArg arg;
     if (std::optional<ObjectID> id = state->raylet.object_id(args[i])) {
@@ -183,8 +184,60 @@ py::object SubmitCpp(const std::string& name, const py::list& args, int num_retu
       Py_XDECREF(traceback);
       throw py::error_already_set();
     }
-    spec.args.push_back(std::move(arg));
+    out->push_back(std::move(arg));
   }
+}
+
+void CheckArgCount(const std::string& call, size_t given, uint32_t expected) {
+  if (given == expected) return;
+  Raise(PyExc_TypeError, call + " takes " + std::to_string(expected) + " argument" +
+                             (expected == 1 ? "" : "s") + ", " + std::to_string(given) + " given");
+}
+
+py::object SubmitTask(core::TaskSpec spec) { return state->raylet.submit(std::move(spec)); }
+
+namespace {
+
+const core::RegisteredFunction& FindFunction(const std::string& name) {
+  const core::RegisteredFunction* f = FindCpp(name);
+  if (f == nullptr) {
+    Raise(PyExc_ValueError,
+          NotFoundMessage("ray.cpp_function: no C++ function named \"" + name + "\""));
+  }
+  if (f->kind == core::RegisteredKind::kActorFactory) {
+    Raise(PyExc_ValueError, "ray.cpp_function(\"" + name +
+                                "\"): it is the factory of actor class " + f->actor_type +
+                                ": use ray.cpp_actor_class(\"" + name + "\", ...)");
+  }
+  if (f->kind == core::RegisteredKind::kMethod) {
+    Raise(PyExc_ValueError,
+          "ray.cpp_function(\"" + name + "\"): it is a method: call it on an actor of its class");
+  }
+  return *f;
+}
+
+py::object SubmitCpp(const std::string& name, const py::list& args, int num_returns,
+                     double num_cpus, int max_retries, ResourceAmounts resources,
+                     const py::list& nested) {
+  const core::RegisteredFunction& f = FindFunction(name);
+  const std::string call = "ray.cpp_function(\"" + name + "\")";
+  if (num_returns != 0 && num_returns != static_cast<int>(f.num_returns)) {
+    Raise(PyExc_ValueError, call + ": num_returns=" + std::to_string(num_returns) +
+                                ", but the function returns " + std::to_string(f.num_returns));
+  }
+  CheckArgCount(call, args.size(), f.num_args);
+  core::TaskSpec spec;
+  spec.invoker = f.invoker;
+  spec.function = f.function;
+  spec.options = {.num_returns = static_cast<int>(f.num_returns),
+                  .num_cpus = num_cpus,
+                  .max_retries = max_retries,
+                  .name = name,  // the graph shows the registered name
+                  .resources = std::move(resources)};
+  if (absl::Status status = core::CheckSubmitOptions(&spec.options); !status.ok()) {
+    Raise(PyExc_ValueError, call + ": " + std::string(status.message()));
+  }
+  AppendCppArgs(call, args, nested, &spec);
   return state->raylet.submit(std::move(spec));
 }
 
@@ -203,7 +256,8 @@ void RegisterCrossLanguage(py::module_& m, RayletAccess raylet) {
   });
   m.def("submit_cpp", &SubmitCpp, py::arg("name"), py::arg("args"), py::arg("num_returns") = 0,
         py::arg("num_cpus") = 1.0, py::arg("max_retries") = 3,
-        py::arg("resources") = ResourceAmounts());
+        py::arg("resources") = ResourceAmounts(), py::arg("nested") = py::list());
+  RegisterCppActors(m);
   m.def("object_to_python", [](py::handle buffer) {
     PyObject* value = ObjectToPython(state->raylet.object_bytes(buffer));
     if (value == nullptr) throw py::error_already_set();

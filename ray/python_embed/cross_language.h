@@ -16,9 +16,12 @@
 #include <functional>
 #include <optional>
 #include <span>
+#include <string>
+#include <vector>
 
 #include "ray/common/id.h"
 #include "ray/core_worker/core_runtime.h"
+#include "ray/core_worker/function_registry.h"
 
 namespace ray::python {
 
@@ -32,7 +35,27 @@ struct RayletAccess {
   std::function<pybind11::object(core::TaskSpec)> submit;
 };
 
-// Adds load_libraries, cpp_function_info, submit_cpp and object_to_python to the module.
+// Adds load_libraries, cpp_libraries, submit_cpp and object_to_python to the module, and the
+// functions of C++ actors (cpp_actors.h).
 void RegisterCrossLanguage(pybind11::module_& m, RayletAccess raylet);
+
+// For the calls of C++ actors (cpp_actors.h), once RegisterCrossLanguage ran:
+// The entry registered as `name` in the loaded libraries, or null; all of them.
+const core::RegisteredFunction* FindCpp(const std::string& name);
+std::vector<const core::RegisteredFunction*> LoadedCpp();
+// `what`, followed by the loaded libraries and their names (or a hint when there are none).
+std::string NotFoundMessage(const std::string& what);
+// Appends the arguments of `call` to the task (ObjectIDs as references, other values as
+// msgpack), and the ObjectIDs in `nested` (those the values name: actors' handles) to the ones
+// it keeps alive; raises a TypeError (or the conversion's ValueError, OverflowError) naming the
+// call and the argument.
+void AppendCppArgs(const std::string& call, const pybind11::list& args,
+                   const pybind11::list& nested, core::TaskSpec* spec);
+// Raises a TypeError unless `given` == `expected`.
+void CheckArgCount(const std::string& call, size_t given, uint32_t expected);
+// Submits the task: the list of its ObjectIDs.
+pybind11::object SubmitTask(core::TaskSpec spec);
+// Raises a Python exception of `type`.
+[[noreturn]] void Raise(PyObject* type, const std::string& message);
 
 }  // namespace ray::python

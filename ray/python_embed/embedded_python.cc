@@ -10,9 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "ray/object/status.h"
 #include "ray/object/msgpack_object.h"
 #include "ray/object/object_format.h"
+#include "ray/python_embed/embedded_call.h"
 #include "ray/python_embed/msgpack_python.h"
 #include "ray/python_embed/object_python.h"
 #include "ray/python_embed/py_ref.h"
@@ -22,6 +22,7 @@ extern "C" __attribute__((noinline, used, visibility("default"))) void RayPyFunc
 }
 
 namespace ray::python {
+namespace embedded {
 namespace {
 
 // Why the interpreter could not start ("" if it did). Written once, under std::call_once.
@@ -59,13 +60,6 @@ void StartInterpreter() {
   PyEval_SaveThread();  // each call takes the GIL (PyGILState_Ensure)
 }
 
-TaskErrorInfo Error(const std::string& function, std::string type, std::string message) {
-  return TaskErrorInfo{.function_name = function,
-                       .exception_type = std::move(type),
-                       .message = std::move(message),
-                       .pid = getpid()};
-}
-
 std::string Str(PyObject* object) {
   PyRef s(object != nullptr ? PyObject_Str(object) : nullptr);
   const char* utf8 = s ? PyUnicode_AsUTF8(s.get()) : nullptr;
@@ -73,7 +67,21 @@ std::string Str(PyObject* object) {
   return utf8 != nullptr ? utf8 : "";
 }
 
-// The pending Python exception as an error of `function` (its message after `context`).
+}  // namespace
+
+const std::string& StartInterpreterOnce() {
+  static std::once_flag started;
+  std::call_once(started, StartInterpreter);
+  return *start_error;
+}
+
+TaskErrorInfo Error(const std::string& function, std::string type, std::string message) {
+  return TaskErrorInfo{.function_name = function,
+                       .exception_type = std::move(type),
+                       .message = std::move(message),
+                       .pid = getpid()};
+}
+
 TaskErrorInfo PythonError(const std::string& function, const std::string& context) {
   PyObject* type = nullptr;
   PyObject* value = nullptr;
@@ -95,8 +103,6 @@ TaskErrorInfo PythonError(const std::string& function, const std::string& contex
   return info;
 }
 
-// Output printed by the function reaches the terminal now: workers leave without Python's
-// finalization, which would flush it.
 void FlushOutput() {
   for (const char* name : {"stdout", "stderr"}) {
     PyObject* stream = PySys_GetObject(name);  // borrowed
@@ -107,31 +113,35 @@ void FlushOutput() {
   PyErr_Clear();
 }
 
-// Calls module.function(args...) and converts its results (a nil object where the check is
-// null); the GIL held.
-std::optional<TaskErrorInfo> Call(const std::string& module_name, const std::string& function_name,
-                                  std::span<const core::ObjectValue> args,
-                                  std::span<const ResultCheck> checks,
-                                  std::vector<std::string>* results) {
-  const size_t num_results = checks.size();
-  const std::string name = module_name + "." + function_name;
-  PyRef module(PyImport_ImportModule(module_name.c_str()));
-  if (!module) return PythonError(name, "");
-  PyRef function(PyObject_GetAttrString(module.get(), function_name.c_str()));
-  if (!function) return PythonError(name, "");
-  if (!PyCallable_Check(function.get())) {
-    return Error(name, "TypeError",
-                 name + " is not callable (it is a " + PythonTypeName(function.get()) + ")");
-  }
+PyObject* CallWithObjects(const std::string& name, PyObject* callable,
+                          std::span<const core::ObjectValue> args,
+                          std::optional<TaskErrorInfo>* error) {
   PyRef call_args(PyTuple_New(static_cast<Py_ssize_t>(args.size())));
-  if (!call_args) return PythonError(name, "");
+  if (!call_args) {
+    *error = PythonError(name, "");
+    return nullptr;
+  }
   for (size_t i = 0; i < args.size(); ++i) {
     PyObject* arg = ObjectToPython(args[i].bytes);
-    if (arg == nullptr) return PythonError(name, "argument " + std::to_string(i) + ": ");
+    if (arg == nullptr) {
+      *error = PythonError(name, "argument " + std::to_string(i) + ": ");
+      return nullptr;
+    }
     PyTuple_SET_ITEM(call_args.get(), static_cast<Py_ssize_t>(i), arg);  // steals arg
   }
-  PyRef result(PyObject_Call(function.get(), call_args.get(), nullptr));
-  if (!result) return PythonError(name, "");
+  PyObject* result = PyObject_Call(callable, call_args.get(), nullptr);
+  if (result == nullptr) *error = PythonError(name, "");
+  return result;
+}
+
+std::optional<TaskErrorInfo> CallAndConvert(const std::string& name, PyObject* callable,
+                                            std::span<const core::ObjectValue> args,
+                                            std::span<const ResultCheck> checks,
+                                            std::vector<std::string>* results) {
+  const size_t num_results = checks.size();
+  std::optional<TaskErrorInfo> error;
+  PyRef result(CallWithObjects(name, callable, args, &error));
+  if (!result) return error;
   std::vector<PyObject*> values{result.get()};  // borrowed
   PyRef tuple;
   if (num_results > 1) {
@@ -158,6 +168,52 @@ std::optional<TaskErrorInfo> Call(const std::string& module_name, const std::str
   return std::nullopt;
 }
 
+absl::Status WriteResults(const std::string& name, std::span<const ResultCheck> checks,
+                          const std::vector<std::string>& results, core::ReturnWriter& returns) {
+  for (size_t i = 0; i < checks.size(); ++i) {
+    const std::string& object = results[i];
+    if (checks[i] != nullptr) {
+      if (absl::Status s = checks[i](AsBytes(object)); !s.ok()) {
+        return TaskFailure(
+            Error(name, "TypeError",
+                  (checks.size() > 1 ? "result " + std::to_string(i) : "the result") +
+                      " does not convert to the C++ type the caller expects: " +
+                      std::string(s.message())));
+      }
+    }
+    absl::StatusOr<std::span<uint8_t>> out = returns.Allocate(i, object.size());
+    if (!out.ok()) return out.status();
+    if (out->size() < object.size()) return absl::InternalError(name + ": short allocation");
+    std::memcpy(out->data(), object.data(), object.size());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace embedded
+
+namespace {
+
+using embedded::Error;
+using embedded::PythonError;
+
+// Calls module.function(args...); the GIL held.
+std::optional<TaskErrorInfo> CallFunction(const std::string& module_name,
+                                          const std::string& function_name,
+                                          std::span<const core::ObjectValue> args,
+                                          std::span<const ResultCheck> checks,
+                                          std::vector<std::string>* results) {
+  const std::string name = module_name + "." + function_name;
+  PyRef module(PyImport_ImportModule(module_name.c_str()));
+  if (!module) return PythonError(name, "");
+  PyRef function(PyObject_GetAttrString(module.get(), function_name.c_str()));
+  if (!function) return PythonError(name, "");
+  if (!PyCallable_Check(function.get())) {
+    return Error(name, "TypeError",
+                 name + " is not callable (it is a " + PythonTypeName(function.get()) + ")");
+  }
+  return embedded::CallAndConvert(name, function.get(), args, checks, results);
+}
+
 }  // namespace
 
 std::string SerializePyCall(std::string_view module, std::string_view function) {
@@ -176,39 +232,20 @@ absl::Status RunPyFunction(std::span<const core::ObjectValue> args,
   }
   const auto& [module, function] = *call;
   const std::string name = module + "." + function;
-  static std::once_flag started;
-  std::call_once(started, StartInterpreter);
-  if (!start_error->empty()) {
+  if (const std::string& start_error = embedded::StartInterpreterOnce(); !start_error.empty()) {
     return TaskFailure(Error(name, "RuntimeError",
-                             "cannot start the embedded Python interpreter: " + *start_error));
+                             "cannot start the embedded Python interpreter: " + start_error));
   }
   std::vector<std::string> results;
   std::optional<TaskErrorInfo> error;
   {
     PyGILState_STATE gil = PyGILState_Ensure();
-    error = Call(module, function, args.subspan(1), checks, &results);
-    FlushOutput();
+    error = CallFunction(module, function, args.subspan(1), checks, &results);
+    embedded::FlushOutput();
     PyGILState_Release(gil);
   }
   if (error) return TaskFailure(*error);
-  for (size_t i = 0; i < checks.size(); ++i) {
-    const std::string& object = results[i];
-    if (checks[i] != nullptr) {
-      if (absl::Status s = checks[i](AsBytes(object)); !s.ok()) {
-        return TaskFailure(
-            Error(name, "TypeError",
-                  (checks.size() > 1 ? "result " + std::to_string(i) : "the result") +
-                      " does not convert to the C++ type the caller expects: " +
-                      std::string(s.message())));
-      }
-    }
-    absl::StatusOr<std::span<uint8_t>> out = returns.Allocate(i, object.size());
-    if (!out.ok()) return out.status();
-    if (out->size() < object.size())
-      return absl::InternalError("ray::PyFunction: short allocation");
-    std::memcpy(out->data(), object.data(), object.size());
-  }
-  return absl::OkStatus();
+  return embedded::WriteResults(name, checks, results, returns);
 }
 
 }  // namespace ray::python

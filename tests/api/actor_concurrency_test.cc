@@ -20,7 +20,7 @@
 
 #include "absl/time/clock.h"
 #include "ray/api.h"
-#include "tests/api/wait_for_file.h"
+#include "tests/api/process_waits.h"
 
 namespace {
 

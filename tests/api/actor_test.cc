@@ -15,23 +15,12 @@
 
 #include "absl/time/clock.h"
 #include "ray/api.h"
-#include "tests/api/wait_for_file.h"
+#include "tests/api/process_waits.h"
 
 namespace {
 
+using ray_test::ProcessEnds;
 using ray_test::WaitForFile;
-
-// Whether process `pid` is gone (or a zombie) within `bound`.
-bool ProcessEnds(int pid, absl::Duration bound = absl::Seconds(30)) {
-  const absl::Time deadline = absl::Now() + bound;
-  while (absl::Now() < deadline) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string text((std::istreambuf_iterator<char>(status)), std::istreambuf_iterator<char>());
-    if (!status || text.find("State:\tZ") != std::string::npos) return true;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return false;
-}
 
 class Counter {
  public:
@@ -115,6 +104,16 @@ int AddToNamed(std::string name, int x) {
   std::optional<ray::ActorHandle<Counter>> found = ray::GetActor<Counter>(name);
   if (!found) return -1;
   return found->Task(&Counter::Add).Remote(x).Get();
+}
+
+// Makes an actor named `name` (it ends with this task); whether Remote() took the name.
+bool MakeNamed(std::string name) {
+  try {
+    ray::Actor(MakeCounter).Options({.name = name}).Remote(0);
+    return true;
+  } catch (const ray::RayError&) {
+    return false;
+  }
 }
 
 int WhenFileExists(std::string path) {
@@ -205,7 +204,10 @@ TEST_F(ActorTest, AFactoryThatThrowsFailsTheCallsWithActorDiedError) {
     c.Task(&Counter::Value).Remote().Get();
     FAIL() << "a call on an actor that was never made succeeded";
   } catch (const ray::ActorDiedError& e) {
-    EXPECT_NE(std::string(e.what()).find("its factory failed"), std::string::npos) << e.what();
+    EXPECT_NE(
+        std::string(e.what()).find("its factory failed: std::runtime_error: no counter today"),
+        std::string::npos)
+        << e.what();
   }
 }
 
@@ -294,15 +296,15 @@ TEST_F(ActorTest, NamedActorsAreFoundByNameAndType) {
   EXPECT_EQ(ray::Remote(AddToNamed)("nobody", 2).Get(), -1);
   EXPECT_FALSE(ray::GetActor<Counter>("nobody").has_value());
   EXPECT_THROW(ray::GetActor<Named>("tally"), ray::RayError);  // another class
-  // A name in use: the second actor is never made.
-  auto twin = ray::Actor(MakeCounter).Options({.name = "tally"}).Remote(0);
+  // A name in use: Remote() refuses the second actor, in the driver and in a task.
   try {
-    twin.Task(&Counter::Value).Remote().Get();
+    ray::Actor(MakeCounter).Options({.name = "tally"}).Remote(0);
     FAIL() << "two actors got one name";
-  } catch (const ray::ActorDiedError& e) {
-    EXPECT_NE(std::string(e.what()).find("the actor name 'tally' is taken"), std::string::npos)
-        << e.what();
+  } catch (const ray::RayError& e) {
+    EXPECT_NE(std::string(e.what()).find("the name is taken"), std::string::npos) << e.what();
   }
+  EXPECT_FALSE(ray::Remote(MakeNamed)("tally").Get());
+  EXPECT_TRUE(ray::Remote(MakeNamed)("other").Get());
   // Once the actor is dead the name is free.
   c.Kill();
   EXPECT_THROW(found->Task(&Counter::Value).Remote().Get(), ray::ActorDiedError);
@@ -324,8 +326,29 @@ TEST_F(ActorTest, OptionsOutOfRangeOrNotSupportedYetAreRefused) {
   refused({.max_restarts = -2}, "max_restarts must be -1");
   refused({.max_concurrency = 0}, "max_concurrency = 0: must be 1 to 10000");
   refused({.max_concurrency = 10001}, "max_concurrency = 10001: must be 1 to 10000");
-  refused({.resources = {{"gpu_box", 1}}}, "resources for actors are not supported yet");
   refused({.lifetime = ray::ActorLifetime::kDetached}, "detached actors");
+}
+
+TEST_F(ActorTest, AnActorHoldsItsResourcesForItsLife) {
+  ray::Shutdown();
+  ray::Init({.num_workers = 2, .object_store_memory = 64 << 20, .resources = {{"box", 1}}});
+  auto first = ray::Actor(MakeCounter).Options({.resources = {{"box", 1}}}).Remote(1);
+  EXPECT_EQ(first.Task(&Counter::Value).Remote().Get(), 1);
+  EXPECT_EQ(ray::AvailableResources().at("box"), 0);
+  // A second one waits for the box, held by the first until it ends.
+  auto second = ray::Actor(MakeCounter).Options({.resources = {{"box", 1}}}).Remote(2);
+  auto waiting = second.Task(&Counter::Value).Remote();
+  EXPECT_TRUE(ray::Wait(std::vector{waiting}, 1, absl::Milliseconds(300)).ready.empty());
+  first.Kill();
+  EXPECT_EQ(waiting.Get(), 2);
+  // What no node has: the actor cannot be made, and its calls say why.
+  auto nowhere = ray::Actor(MakeCounter).Options({.resources = {{"gpu_box", 1}}}).Remote(3);
+  try {
+    nowhere.Task(&Counter::Value).Remote().Get();
+    FAIL() << "an actor was made without its resources";
+  } catch (const ray::ActorDiedError& e) {
+    EXPECT_NE(std::string(e.what()).find("gpu_box"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(ActorTest, HandlesTravelIntoTasksOutOfTasksAndIntoObjects) {

@@ -29,17 +29,6 @@ uint64_t StoreUsed(const StartedNode& node) {
   return stats.ok() ? stats->used : ~uint64_t{0};
 }
 
-// Waits until `done()` holds, at most `bound`; whether it did.
-template <typename Done>
-bool Within(absl::Duration bound, Done done) {
-  absl::Time deadline = absl::Now() + bound;
-  while (!done()) {
-    if (absl::Now() >= deadline) return false;
-    absl::SleepFor(absl::Milliseconds(50));  // a pause between looks, not a timing assert
-  }
-  return true;
-}
-
 class NodeFailureTest : public RayCliTest {
  protected:
   void SetUp() override {

@@ -52,6 +52,17 @@ inline bool EndsWithin(pid_t pid, absl::Duration bound) {
   return done;
 }
 
+// Waits until `done()` holds, at most `bound`; whether it did.
+template <typename Done>
+bool Within(absl::Duration bound, Done done) {
+  absl::Time deadline = absl::Now() + bound;
+  while (!done()) {
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(50));  // a pause between looks, not a timing assert
+  }
+  return true;
+}
+
 // The children of `pid`, whichever of its threads forked them.
 inline std::vector<pid_t> Children(pid_t pid) {
   std::vector<pid_t> children;

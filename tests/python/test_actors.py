@@ -141,9 +141,8 @@ def test_named_actors_are_found_by_name():
     assert ray.get(add_to_named.remote("tally", 2)) == 13  # from a task too
     with pytest.raises(ValueError, match="Failed to look up actor with name 'nobody'"):
         ray.get_actor("nobody")
-    twin = Counter.options(name="tally").remote()
-    with pytest.raises(ActorDiedError, match="the actor name 'tally' is taken"):
-        ray.get(twin.get.remote())
+    with pytest.raises(ValueError, match="The name 'tally' is already taken"):
+        Counter.options(name="tally").remote()
     ray.kill(c)
     with pytest.raises(ValueError):
         ray.get_actor("tally")
@@ -214,3 +213,116 @@ def test_wrong_uses_are_clear():
         Counter.options(lifetime="detached").remote()
     with pytest.raises(TypeError, match="unsupported actor options"):
         Counter.options(colour="red")
+
+
+@ray.remote
+class FailsToStart:
+    def __init__(self):
+        raise ValueError("no tally today")
+
+    def get(self):
+        return 1
+
+
+def test_an_init_that_raises_fails_the_calls_saying_why():
+    actor = FailsToStart.remote()
+    with pytest.raises(ActorDiedError, match="ValueError: no tally today"):
+        ray.get(actor.get.remote(), timeout=60)
+
+
+def test_get_if_exists_and_get_or_create_return_the_live_actor():
+    first = Counter.options(name="shared", get_if_exists=True).remote(1)
+    again = Counter.options(name="shared", get_if_exists=True).remote(100)  # args ignored
+    assert ray.get(again.add.remote(1)) == 2
+    assert ray.get(first.get.remote()) == 2
+    also = Counter.options(name="shared").get_or_create(5)
+    assert ray.get(also.get.remote()) == 2
+    with pytest.raises(ValueError, match="give the actor a name first"):
+        Counter.get_or_create(5)
+    ray.kill(first)
+    fresh = Counter.options(name="shared").get_or_create(7)  # the name is free again
+    assert ray.get(fresh.get.remote()) == 7
+
+
+@ray.remote
+class Pair:
+    @ray.method(num_returns=2)
+    def split(self, a, b):
+        return a, b
+
+
+def test_ray_method_sets_a_methods_number_of_returns():
+    pair = Pair.remote()
+    left, right = pair.split.remote(1, 2)
+    assert ray.get([left, right]) == [1, 2]
+    assert len(pair.split.options(num_returns=2).remote(3, 4)) == 2
+    with pytest.raises(ValueError, match="num_returns must be an int >= 1"):
+        ray.method(num_returns=0)
+
+
+def _ends_within(pid, seconds=30):
+    """Waits for the process to end (by pidfd, a generous bound); whether it did."""
+    import select
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], seconds)[0])
+    finally:
+        os.close(fd)
+
+
+@ray.remote(max_restarts=1)
+class Mortal:
+    def __init__(self, path):
+        self.path = path
+
+    def __del__(self):
+        with open(self.path, "w") as f:
+            f.write("gone")
+
+    def identity(self):
+        context = ray.get_runtime_context()
+        return context.get_actor_id(), context.was_current_actor_reconstructed, os.getpid()
+
+    def leave(self):
+        ray.actor.exit_actor()
+
+    def die(self):
+        os._exit(1)
+
+
+def test_del_runs_when_the_last_handle_goes(tmp_path):
+    marker = str(tmp_path / "gone")
+    mortal = Mortal.remote(marker)
+    _, _, pid = ray.get(mortal.identity.remote())
+    del mortal
+    assert _ends_within(pid)
+    with open(marker) as f:
+        assert f.read() == "gone"
+
+
+def test_exit_actor_ends_it_for_good_and_del_runs(tmp_path):
+    marker = str(tmp_path / "gone")
+    mortal = Mortal.remote(marker)
+    _, _, pid = ray.get(mortal.identity.remote())
+    with pytest.raises(ActorDiedError, match="it exited"):
+        ray.get(mortal.leave.remote(), timeout=60)
+    assert _ends_within(pid)
+    assert os.path.exists(marker)
+    with pytest.raises(ActorDiedError):  # no restart, though max_restarts=1
+        ray.get(mortal.identity.remote(), timeout=60)
+    with pytest.raises(TypeError, match="outside an actor"):
+        ray.actor.exit_actor()
+
+
+def test_the_runtime_context_names_the_actor_and_says_if_it_restarted(tmp_path):
+    mortal = Mortal.remote(str(tmp_path / "gone"))
+    actor_id, restarted, pid = ray.get(mortal.identity.remote())
+    assert actor_id and not restarted
+    assert ray.get_runtime_context().get_actor_id() is None  # the driver is no actor
+    with pytest.raises(ActorDiedError):
+        ray.get(mortal.die.remote(), timeout=60)
+    again_id, restarted, again_pid = ray.get(mortal.identity.remote(), timeout=60)
+    assert (again_id, restarted) == (actor_id, True) and again_pid != pid

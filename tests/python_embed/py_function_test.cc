@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ray/api.h"
+#include "tests/api/process_waits.h"
 
 namespace {
 
@@ -24,17 +25,7 @@ ray::PyFunction<R> Py(const char* name) {
 
 int add_one(int x) { return x + 1; }
 
-// The TaskError that getting `ref` throws.
-template <typename T>
-ray::TaskError ErrorOf(const ray::ObjectRef<T>& ref) {
-  try {
-    ref.Get();
-  } catch (const ray::TaskError& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no TaskError";
-  return ray::TaskError({});
-}
+using ray_test::ErrorOf;
 
 class OneWorker : public ::testing::Environment {
  public:

@@ -1,0 +1,49 @@
+"""Python classes that tests/python_embed/py_actor_test.cc makes actors of with ray::PyActorClass."""
+
+import os
+
+
+class Counter:
+    def __init__(self, start, goodbye_path=""):
+        self.value = start
+        self.goodbye_path = goodbye_path
+
+    def add(self, x):
+        self.value += x
+        return self.value
+
+    def get(self):
+        return self.value
+
+    def add_or_raise(self, x):
+        if x < 0:
+            raise ValueError(f"negative: {x}")
+        return self.add(x)
+
+    def describe(self, label):
+        return label + "=" + str(self.value)
+
+    def split(self):
+        return self.value // 10, str(self.value % 10)
+
+    def pid(self):
+        return os.getpid()
+
+    def reset(self):
+        self.value = 0
+
+    not_callable = 7
+
+    def __del__(self):
+        if self.goodbye_path:
+            with open(self.goodbye_path + ".tmp", "w") as f:
+                f.write(f"value {self.value}")
+            os.rename(self.goodbye_path + ".tmp", self.goodbye_path)
+
+
+class Failing:
+    def __init__(self):
+        raise RuntimeError("no counter today")
+
+
+not_a_class = 3
