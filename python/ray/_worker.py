@@ -682,6 +682,7 @@ def remote(*args, **kwargs):
 
 _functions = {}  # token -> function, in this worker
 _actor = None  # the actor this worker serves (ray/actor.py)
+_actor_loop = None  # its event loop, if it is an async actor (ray/_async_actor.py)
 
 
 def _end_actor():
@@ -728,16 +729,22 @@ def _execute_task(buffers):
             if actor_call is None:
                 result = _call(function, args, kwargs, retries)
             elif actor_call[0] == "create":  # this process's actor: its class made here
-                global _actor
+                global _actor, _actor_loop
                 _actor = function(*args, **kwargs)
                 _raylet.set_actor(_end_actor, "python:" + name)
+                from ray import _async_actor
+
+                if _async_actor.is_async(function):
+                    _actor_loop = _async_actor.EventLoop()
                 from ray.actor import ActorClass
 
                 result = ActorClass(function, {}, token)  # for ray.get_actor
             else:
                 if _actor is None:
                     raise RuntimeError(f"{name}: this process serves no actor")
-                result = getattr(_actor, actor_call[1])(*args, **kwargs)
+                method = getattr(_actor, actor_call[1])
+                result = (method(*args, **kwargs) if _actor_loop is None
+                          else _actor_loop.call(method, args, kwargs))
             if num_returns == 1:
                 results = [result]
             else:

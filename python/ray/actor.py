@@ -2,16 +2,21 @@
 own; handle.method.remote(...) calls it there, in the order submitted (a call waiting for an
 ObjectRef argument waits alone). The scheduler keeps the actor's queue, restarts it
 (max_restarts) and ends it when its last handle is gone, as for C++ actors (docs/API.md).
+With max_concurrency > 1 (a threaded actor) up to that many calls run at once, each on a thread
+of its own; a class with an `async def` method is an async actor (ray/_async_actor.py), whose
+max_concurrency defaults to 1000.
 """
 
 import os
 import uuid
 
-from ray import _pickling, _raylet
+from ray import _async_actor, _pickling, _raylet
 
 _ACTOR_OPTIONS = {"num_cpus": 0.0, "max_restarts": 0, "max_task_retries": 0,
-                  "max_concurrency": 1, "resources": None, "name": None, "lifetime": None,
+                  "max_concurrency": None, "resources": None, "name": None, "lifetime": None,
                   "get_if_exists": False}
+_MAX_CONCURRENCY = 10000  # as ray/common/actor_options.h
+_ASYNC_MAX_CONCURRENCY = 1000  # an async actor's default, as Ray's
 
 
 def _check_actor_options(options, where):
@@ -22,8 +27,11 @@ def _check_actor_options(options, where):
         value = options.get(name, 0)
         if not isinstance(value, int) or isinstance(value, bool) or value < -1:
             raise ValueError(f"{where}: {name} must be an int >= -1, got {value!r}")
-    if options.get("max_concurrency", 1) != 1:
-        raise ValueError(f"{where}: max_concurrency > 1 is not supported yet")
+    concurrency = options.get("max_concurrency")
+    if concurrency is not None and (not isinstance(concurrency, int) or isinstance(
+            concurrency, bool) or not 1 <= concurrency <= _MAX_CONCURRENCY):
+        raise ValueError(f"{where}: max_concurrency must be an int from 1 to {_MAX_CONCURRENCY}, "
+                         f"got {concurrency!r}")
     if options.get("lifetime") is not None:
         raise ValueError(f"{where}: lifetime= (detached actors) is not supported yet")
     name = options.get("name")
@@ -67,8 +75,11 @@ class ActorClass:
 
         _worker._auto_init()
         options = {**_ACTOR_OPTIONS, **self._options}
+        concurrency = options["max_concurrency"]
+        if concurrency is None:
+            concurrency = _ASYNC_MAX_CONCURRENCY if _async_actor.is_async(self._cls) else 1
         creates = (int(options["max_restarts"]), int(options["max_task_retries"]),
-                   int(options["max_concurrency"]), float(options["num_cpus"]),
+                   int(concurrency), float(options["num_cpus"]),
                    options["name"] or "", "python:" + self._name)
         if options["name"]:
             found = _raylet.lookup_actor(options["name"])

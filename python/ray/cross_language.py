@@ -102,7 +102,7 @@ class CppActorClass:
         actor_type = _raylet.cpp_actor_factory(self._factory, self._class_name)
         options = {**_ACTOR_OPTIONS, **self._options}
         creation = (int(options["max_restarts"]), int(options["max_task_retries"]),
-                    int(options["max_concurrency"]), float(options["num_cpus"]),
+                    int(options["max_concurrency"] or 1), float(options["num_cpus"]),
                     options["name"] or "", actor_type)
         if options["name"]:
             found = _raylet.lookup_actor(options["name"])

@@ -34,7 +34,7 @@ namespace ray {
 enum class ActorLifetime { kNonDetached, kDetached };
 
 // ray::Actor(f).Options({.name = "c", .max_restarts = 1}); fields in this order. Not supported
-// yet, and refused with a RayError at Remote(): max_concurrency other than 1, and kDetached.
+// yet, and refused with a RayError at Remote(): kDetached.
 struct ActorOptions {
   // Finds it with ray::GetActor<T>(name) (within this session). A name in use: Remote() throws
   // RayError (or, when another creation takes it meanwhile, the calls throw ActorDiedError
@@ -50,6 +50,8 @@ struct ActorOptions {
   // Re-runs of a call that was running when its process died, while the actor restarts; -1:
   // always.
   int max_task_retries = 0;
+  // Calls it runs at once, each on a thread of its own (1 to 10000): past 1, calls from one
+  // caller start in order but may end in any order.
   int max_concurrency = 1;
   ActorLifetime lifetime = ActorLifetime::kNonDetached;
 };
@@ -421,7 +423,7 @@ class ActorCreator<R (*)(P...)> {
         1, spec.function);
     spec.creates_actor = core::ActorOptions{.max_restarts = options_.max_restarts,
                                             .max_task_retries = options_.max_task_retries,
-                                            .max_concurrency = 1,
+                                            .max_concurrency = options_.max_concurrency,
                                             .num_cpus = options_.num_cpus,
                                             .name = options_.name,
                                             .type = TypeName<T>()};

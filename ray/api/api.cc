@@ -123,8 +123,10 @@ void CheckActorOptions(const ActorOptions& options) {
   }
   if (options.max_restarts < -1) refuse("max_restarts must be -1 (always) or more");
   if (options.max_task_retries < -1) refuse("max_task_retries must be -1 (always) or more");
-  if (options.max_concurrency < 1) refuse("max_concurrency must be 1 or more");
-  if (options.max_concurrency > 1) refuse("max_concurrency > 1 is not supported yet");
+  if (options.max_concurrency < 1 || options.max_concurrency > core::kMaxActorConcurrency) {
+    refuse(absl::StrCat("max_concurrency = ", options.max_concurrency, ": must be 1 to ",
+                        core::kMaxActorConcurrency));
+  }
   if (options.lifetime == ActorLifetime::kDetached) {
     refuse("detached actors (ActorLifetime::kDetached) are not supported yet");
   }

@@ -6,6 +6,9 @@
 
 namespace ray::core {
 
+// max_concurrency at most (each call running at once has a thread of its own).
+inline constexpr int kMaxActorConcurrency = 10000;
+
 struct ActorOptions {
   int max_restarts = 0;      // times its process may die and the factory run again (-1: always)
   int max_task_retries = 0;  // re-runs of a call its process died in, while it restarts

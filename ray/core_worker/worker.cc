@@ -11,6 +11,8 @@
 namespace ray::core {
 namespace worker_internal {
 
+thread_local WorkerRuntime::RunningTask* WorkerRuntime::running_ = nullptr;
+
 absl::Status WorkerRuntime::SendLocked(std::function<void(rpc::FromWorker::Builder)> extra,
                                        const char* fault_point) {
   unsent_since_ = absl::InfiniteFuture();
@@ -65,12 +67,15 @@ absl::Status WorkerRuntime::Accept(std::shared_ptr<ReceivedMessage> message, boo
   absl::StatusOr<ToWorkerView> read = ReadToWorker(message->Root<rpc::ToWorker>());
   if (!read.ok()) return read.status();
   const ToWorkerView& in = *read;
-  for (const FunctionDef& def : in.functions) defined_.try_emplace(def.key, def.record);
+  if (!in.functions.empty()) {
+    absl::MutexLock lock(&functions_mu_);
+    for (const FunctionDef& def : in.functions) defined_.try_emplace(def.key, def.record);
+  }
   for (const TaskView& task : in.tasks) {
     absl::MutexLock lock(&out_mu_);
     if (task.header.run_while_blocked) {
       run_while_blocked_.push_back({message, task});
-    } else if (blocked) {
+    } else if (blocked && !serves_actor_) {
       out_.handed_back.push_back(task.header.id);
       continue;
     } else {
@@ -78,14 +83,17 @@ absl::Status WorkerRuntime::Accept(std::shared_ptr<ReceivedMessage> message, boo
     }
     if (tasks_held_++ == 0 && flusher_asleep_) flush_cv_.Signal();  // heartbeats are due
   }
+  if (in.return_queued) HandBackQueue();
+  if (in.objects.empty() && !in.get_failed && !in.ready && !in.actor) return absl::OkStatus();
+  absl::MutexLock lock(&out_mu_);  // a reply: call threads wait for it (AwaitReply)
   if (!in.objects.empty()) {
     if (!objects_reply_) objects_reply_.emplace();
     for (const ObjectView& object : in.objects) objects_reply_->push_back({object, message});
   }
-  if (in.return_queued) HandBackQueue();
   if (in.get_failed) get_failed_ = std::string(*in.get_failed);
   if (in.ready) ready_reply_ = in.ready->ToVector();
   if (in.actor) actor_reply_ = NamedActor{in.actor->id, std::string(in.actor->type)};
+  reply_cv_.SignalAll();
   return absl::OkStatus();
 }
 
@@ -117,6 +125,7 @@ bool WorkerRuntime::ReceiveWhileBlocked() {
 }
 
 const ResolvedFunction* WorkerRuntime::Function(uint64_t key) {
+  absl::MutexLock lock(&functions_mu_);
   if (auto it = resolved_.find(key); it != resolved_.end()) return &it->second;
   auto def = defined_.find(key);
   if (def == defined_.end()) return nullptr;
@@ -129,6 +138,7 @@ absl::Status WorkerRuntime::Run(const QueuedTask& queued, const ResolvedFunction
                                 ReturnWriter& returns) {
   const TaskView& task = queued.task;
   if (function == nullptr) {
+    absl::MutexLock lock(&functions_mu_);
     auto def = defined_.find(task.header.function);
     return absl::FailedPreconditionError(
         def == defined_.end() ? std::string("the scheduler sent a task for an undefined function")
@@ -157,9 +167,15 @@ absl::Status WorkerRuntime::Run(const QueuedTask& queued, const ResolvedFunction
     if (!stored.ok()) return stored.status();
     for (size_t k = 0; k < store_args.size(); ++k) args[store_args[k]] = std::move((*stored)[k]);
   }
+  if (threaded_) {  // a call thread: its own running task
+    RunningTask running{.id = task.header.id};
+    running_ = &running;
+    absl::Cleanup restore = [] { running_ = nullptr; };
+    return function->invoker(function->function, args, returns);
+  }
   // The running task while it runs: nested tasks and puts name it (restored on a throw too).
   absl::Cleanup restore = [this, previous = std::exchange(current_task_, task.header.id),
-                           previous_puts = std::exchange(puts_in_task_, 0)] {
+                           previous_puts = puts_in_task_.exchange(0)] {
     current_task_ = previous;
     puts_in_task_ = previous_puts;
   };
@@ -177,6 +193,7 @@ void WorkerRuntime::Execute(const QueuedTask& queued) {
                                                : "unknown function";
   RunningTaskForCrashReport crash_report(name, id, task.header.max_retries);
   if (task.header.actor_restart) SetActorRestarted(true);
+  if (task.header.creates_actor) serves_actor_ = true;
   std::string error;
   TaskReturns returns(*store_, id, num_returns);
   try {
@@ -214,6 +231,9 @@ int WorkerRuntime::Serve() {
       QueuedTask next = std::move(queue_.front());
       queue_.pop_front();
       Execute(next);
+      if (next.task.header.creates_actor && next.task.header.creates_actor->max_concurrency > 1) {
+        return ServeOnThreads(next.task.header.creates_actor->max_concurrency, next.task.header.id);
+      }
       if (ActorExitRequested()) {  // ray::ExitActor: this call was its last
         (void)Send();
         return 0;

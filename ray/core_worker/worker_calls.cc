@@ -21,15 +21,20 @@ absl::StatusOr<std::vector<ObjectID>> WorkerRuntime::Submit(TaskSpec spec) {
       },
       [&](const ObjectID& id) { RemoveRef(id); });
   if (!stored.ok()) return stored.status();
-  TaskID id = TaskID::ForJob(current_task_.Job());  // its driver's job
-  bool first_use = functions_sent_.insert(key).second;
-  if (first_use) defined_.try_emplace(key, *described->record);
+  const TaskID parent = CurrentTaskId();
+  TaskID id = TaskID::ForJob(parent.Job());  // its driver's job
+  bool first_use;
+  {
+    absl::MutexLock lock(&functions_mu_);
+    first_use = functions_sent_.insert(key).second;
+    if (first_use) defined_.try_emplace(key, *described->record);
+  }
   absl::MutexLock lock(&out_mu_);
   if (first_use) out_.functions.emplace_back(key, *described->record);
   auto orphan = out_.arena->getOrphanage().newOrphan<rpc::Task>();
   const TaskHeader header{
       .id = id,
-      .parent = current_task_,
+      .parent = parent,
       .function = key,
       .num_returns = static_cast<uint32_t>(spec.options.num_returns),
       .num_cpus = spec.options.num_cpus,
@@ -59,7 +64,7 @@ absl::StatusOr<ObjectID> WorkerRuntime::PutValue(size_t size,
   if (absl::Status count = CheckIdCount(options.nested_refs.size(), "a put"); !count.ok()) {
     return count;
   }
-  ObjectID id = ObjectID::ForPut(current_task_, ++puts_in_task_, options.hidden);
+  ObjectID id = NextPutId(options.hidden);
   // A retried task may find its put stored by an earlier attempt: that one stands.
   absl::StatusOr<NewObject::Written> written =
       NewObject::Write(*store_, id, size, write, inline_ok);
@@ -75,6 +80,26 @@ absl::StatusOr<ObjectID> WorkerRuntime::PutValue(size_t size,
   }
   refs_[id] += 1;
   return id;
+}
+
+ObjectID WorkerRuntime::NextPutId(bool hidden) {
+  if (running_ != nullptr) return ObjectID::ForPut(running_->id, ++running_->puts, hidden);
+  return ObjectID::ForPut(current_task_, ++puts_in_task_, hidden);
+}
+
+bool WorkerRuntime::AwaitReply(absl::FunctionRef<bool()> has_reply) {
+  if (!threaded_) {
+    while (true) {
+      {
+        absl::MutexLock lock(&out_mu_);
+        if (has_reply()) return true;
+      }
+      if (!ReceiveWhileBlocked()) return false;
+    }
+  }
+  absl::MutexLock lock(&out_mu_);
+  while (!has_reply() && !connection_closed_) reply_cv_.Wait(&out_mu_);
+  return has_reply();
 }
 
 absl::StatusOr<std::vector<ObjectValue>> WorkerRuntime::Get(std::span<const ObjectID> ids,
@@ -108,22 +133,31 @@ absl::StatusOr<std::vector<ObjectValue>> WorkerRuntime::Get(std::span<const Obje
   std::vector<ObjectID> asked;
   asked.reserve(missing.size());
   for (size_t i : missing) asked.push_back(ids[i]);
-  absl::Status sent =
-      Send([&](rpc::FromWorker::Builder b) { WriteGetRequest(b, asked, TimeoutMs(timeout)); });
-  if (!sent.ok()) return ConnectionClosed();
-  objects_reply_.reset();
-  get_failed_.reset();
-  // The reply may come in several messages: one object per ID asked for.
-  while (!get_failed_ && (!objects_reply_ || objects_reply_->size() < missing.size())) {
-    if (!ReceiveWhileBlocked()) return ConnectionClosed();
-  }
-  // Taken, not left: a get suspended beneath this one (nested tasks) waits for its own reply.
-  if (std::optional<std::string> failed = std::exchange(get_failed_, std::nullopt)) {
-    objects_reply_.reset();
-    return absl::DeadlineExceededError(*failed);
+  std::vector<ReplyObject> replied;
+  while (true) {  // once, but for a call thread's slices (RequestTurn)
+    RequestTurn turn(*this);
+    absl::Status sent = Send([&](rpc::FromWorker::Builder b) {
+      objects_reply_.reset();  // before it goes: a reader thread may have the reply at once
+      get_failed_.reset();
+      WriteGetRequest(b, asked, TimeoutMs(RequestSlice(deadline)));
+    });
+    if (!sent.ok()) return ConnectionClosed();
+    // The reply may come in several messages: one object per ID asked for.
+    bool replied_in_full = AwaitReply([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_) {
+      return get_failed_ || (objects_reply_ && objects_reply_->size() >= missing.size());
+    });
+    if (!replied_in_full) return ConnectionClosed();
+    // Taken, not left: a get suspended beneath this one (nested tasks) waits for its own reply.
+    absl::MutexLock lock(&out_mu_);
+    if (std::optional<std::string> failed = std::exchange(get_failed_, std::nullopt)) {
+      objects_reply_.reset();
+      if (threaded_ && absl::Now() < deadline) continue;  // its slice ended: ask again
+      return absl::DeadlineExceededError(*failed);
+    }
+    replied = *std::exchange(objects_reply_, std::nullopt);
+    break;
   }
   absl::flat_hash_map<ObjectID, const ReplyObject*> reply;
-  std::vector<ReplyObject> replied = *std::exchange(objects_reply_, std::nullopt);
   for (const ReplyObject& object : replied) reply.emplace(object.object.id, &object);
   std::vector<ObjectID> from_store;
   std::vector<object_manager::ObjectSource> copies;  // those only other nodes hold
@@ -156,16 +190,27 @@ absl::StatusOr<WaitIndices> WorkerRuntime::Wait(std::span<const ObjectID> ids, s
                                                 absl::Duration timeout) {
   if (absl::Status count = CheckIdCount(ids.size(), "a wait"); !count.ok()) return count;
   HandBackQueue();
-  absl::Status sent = Send([&](rpc::FromWorker::Builder b) {
-    WriteWaitRequest(b, ids, num_returns, TimeoutMs(timeout));
-  });
-  if (!sent.ok()) return ConnectionClosed();
-  ready_reply_.reset();
-  while (!ready_reply_) {
-    if (!ReceiveWhileBlocked()) return ConnectionClosed();
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::flat_hash_set<ObjectID> ready;
+  while (true) {  // once, but for a call thread's slices (RequestTurn)
+    RequestTurn turn(*this);
+    absl::Status sent = Send([&](rpc::FromWorker::Builder b) {
+      ready_reply_.reset();  // before it goes (see Get)
+      WriteWaitRequest(b, ids, num_returns, TimeoutMs(RequestSlice(deadline)));
+    });
+    if (!sent.ok()) return ConnectionClosed();
+    auto replied = [&]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_) { return ready_reply_.has_value(); };
+    if (!AwaitReply(replied)) return ConnectionClosed();
+    absl::MutexLock lock(&out_mu_);
+    ready.clear();
+    ready.insert(ready_reply_->begin(), ready_reply_->end());
+    ready_reply_.reset();  // taken (see Get)
+    if (!threaded_ || ready.size() >= std::min(num_returns, ids.size()) ||
+        absl::Now() >= deadline) {
+      break;
+    }
   }
-  absl::flat_hash_set<ObjectID> ready(ready_reply_->begin(), ready_reply_->end());
-  ready_reply_.reset();  // taken (see Get)
   WaitIndices result;
   for (size_t i = 0; i < ids.size(); ++i) {
     (ready.contains(ids[i]) && result.ready.size() < num_returns ? result.ready : result.not_ready)
@@ -183,17 +228,19 @@ absl::Status WorkerRuntime::KillActor(const ObjectID& actor, bool no_restart) {
 
 absl::StatusOr<std::optional<CoreRuntime::NamedActor>> WorkerRuntime::LookupActor(
     const std::string& name) {
+  RequestTurn turn(*this);
   absl::Status sent = Send([&](rpc::FromWorker::Builder b) {
+    actor_reply_.reset();  // before it goes (see Get)
     b.setLookupActor({name.data(), name.size()});
   });
   if (!sent.ok()) return ConnectionClosed();
-  actor_reply_.reset();
-  while (!actor_reply_) {
-    if (!ReceiveWhileBlocked()) return ConnectionClosed();
+  if (!AwaitReply(
+          [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_) { return actor_reply_.has_value(); })) {
+    return ConnectionClosed();
   }
+  absl::MutexLock lock(&out_mu_);
   NamedActor found = *std::exchange(actor_reply_, std::nullopt);
   if (found.id.IsNil()) return std::nullopt;
-  absl::MutexLock lock(&out_mu_);
   refs_[found.id] += 1;  // the scheduler counted it for this process: the caller adopts it
   return found;
 }
@@ -222,10 +269,8 @@ absl::Status WorkerRuntime::CopyHere(std::span<const object_manager::ObjectSourc
 }
 
 void WorkerRuntime::AddRef(const ObjectID& id) {
-  if (refs_[id]++ == 0) {
-    absl::MutexLock lock(&out_mu_);
-    out_.add_refs.push_back(id);
-  }
+  absl::MutexLock lock(&out_mu_);
+  if (refs_[id]++ == 0) out_.add_refs.push_back(id);
 }
 
 void WorkerRuntime::RemoveRef(const ObjectID& id) {

@@ -1,12 +1,14 @@
 // The runtime inside a worker process (internal to ray/core_worker): the loop that takes tasks
 // from the scheduler's socket and runs them (worker.cc), and the API's calls made inside a task
 // (worker_calls.cc: nested tasks, Put, Get, Wait, references), which go to the scheduler through
-// the same socket.
+// the same socket. An actor with max_concurrency > 1 runs its calls on threads of their own
+// (worker_threads.cc).
 #pragma once
 
 #include <capnp/message.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <thread>
@@ -14,6 +16,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "ray/core_worker/core_runtime.h"
@@ -63,6 +66,7 @@ class WorkerRuntime final : public CoreRuntime {
   WorkerRuntime(int fd, std::unique_ptr<store::StoreClient> store, RemoteWorkerOptions remote)
       : stream_(fd, rpc::MAX_FRAME_BYTES), store_(std::move(store)), remote_(std::move(remote)) {}
   ~WorkerRuntime() override {
+    StopCallThreads();
     {
       absl::MutexLock lock(&out_mu_);
       stopping_ = true;
@@ -87,9 +91,18 @@ class WorkerRuntime final : public CoreRuntime {
                                    absl::Duration timeout) override;
   void AddRef(const ObjectID& id) override;
   void RemoveRef(const ObjectID& id) override;
-  TaskID CurrentTaskId() const override { return current_task_; }
+  TaskID CurrentTaskId() const override {
+    return running_ != nullptr ? running_->id : current_task_;
+  }
 
  private:
+  // The task a call thread runs (worker_threads.cc): nested tasks and puts name it.
+  struct RunningTask {
+    TaskID id;
+    uint32_t puts = 0;
+  };
+  static thread_local RunningTask* running_;
+  ObjectID NextPutId(bool hidden);
   void RemoveRefLocked(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_);
   // A put: inline (sent to the scheduler) if `inline_ok`, else into the store.
   absl::StatusOr<ObjectID> PutValue(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
@@ -109,9 +122,11 @@ class WorkerRuntime final : public CoreRuntime {
   // else that of the first message that did not decode (the messages after it are dropped).
   template <typename Read>
   absl::Status AcceptAll(Read read, bool blocked);
-  // Gives the tasks not started yet back to the scheduler (in the next message).
+  // Gives the tasks not started yet back to the scheduler (in the next message); an actor's
+  // worker keeps its calls (they are its alone).
   void HandBackQueue() {
     absl::MutexLock lock(&out_mu_);
+    if (serves_actor_) return;
     for (const QueuedTask& t : queue_) {
       out_.handed_back.push_back(t.task.header.id);
     }
@@ -144,23 +159,72 @@ class WorkerRuntime final : public CoreRuntime {
   // The flusher thread: sends results that waited kMaxResultDelay while the next task runs, and
   // a heartbeat when the worker holds tasks and sent nothing for kHeartbeatInterval.
   void FlushLoop() ABSL_LOCKS_EXCLUDED(out_mu_);
-  const ResolvedFunction* Function(uint64_t key);
+  const ResolvedFunction* Function(uint64_t key) ABSL_LOCKS_EXCLUDED(functions_mu_);
+  // Waits for the reply to a blocking request (`has_reply`, called with out_mu_ held): on the
+  // task thread by reading the socket (ReceiveWhileBlocked), with call threads until the reader
+  // thread has it. False if the scheduler's connection closed.
+  bool AwaitReply(absl::FunctionRef<bool()> has_reply) ABSL_LOCKS_EXCLUDED(out_mu_);
+  // With call threads, one blocking request (get, wait, lookup) is in flight at a time (the
+  // replies name no request): call threads take turns, first come first served, and a get or
+  // wait asks for kRequestSlice at most before it lets the next one ask (then asks again).
+  // Nothing without call threads.
+  class RequestTurn {
+   public:
+    explicit RequestTurn(WorkerRuntime& r);
+    ~RequestTurn();
+
+   private:
+    WorkerRuntime& r_;
+  };
+  // How long a get or wait of a call thread holds the turn at most.
+  static constexpr absl::Duration kRequestSlice = absl::Milliseconds(10);
+  absl::Duration RequestSlice(absl::Time deadline) const {
+    absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
+    return threaded_ ? std::min(left, kRequestSlice) : left;
+  }
+
+  // Call threads (worker_threads.cc). After the creation of an actor with max_concurrency > 1
+  // (`creation`), this thread reads the socket and up to `threads` call threads run the calls.
+  int ServeOnThreads(int threads, const TaskID& creation);
+  void CallThread() ABSL_LOCKS_EXCLUDED(out_mu_);
+  // Starts call threads while queued calls outnumber idle ones (up to max_threads_).
+  void AddCallThreads() ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_);
+  // No call starts any more; the reader thread stops reading. Joins the call threads unless
+  // called on one.
+  void StopCallThreads() ABSL_LOCKS_EXCLUDED(out_mu_);
 
   MessageStream stream_;
   std::unique_ptr<store::StoreClient> store_;
   const RemoteWorkerOptions remote_;
-  absl::flat_hash_map<uint64_t, FunctionRecord> defined_;
-  absl::flat_hash_map<uint64_t, ResolvedFunction> resolved_;
-  absl::flat_hash_set<uint64_t> functions_sent_;
+  absl::Mutex functions_mu_;  // call threads share the function tables
+  absl::flat_hash_map<uint64_t, FunctionRecord> defined_ ABSL_GUARDED_BY(functions_mu_);
+  // Node-based: a call thread holds its function while another resolves one.
+  absl::node_hash_map<uint64_t, ResolvedFunction> resolved_ ABSL_GUARDED_BY(functions_mu_);
+  absl::flat_hash_set<uint64_t> functions_sent_ ABSL_GUARDED_BY(functions_mu_);
   std::deque<QueuedTask> queue_;
   // Tasks the scheduler gave this worker to run inside a get or wait it is blocked in (all
   // other workers busy or blocked, and no more may start): run there, nested.
   std::deque<QueuedTask> run_while_blocked_;
-  absl::flat_hash_map<ObjectID, int64_t> refs_;
+  absl::flat_hash_map<ObjectID, int64_t> refs_ ABSL_GUARDED_BY(out_mu_);
+  // The running task, on the task thread; with call threads (running_ set on each), what threads
+  // a call starts name: the actor's creation.
   TaskID current_task_;
-  uint32_t puts_in_task_ = 0;
-  // The outbox and the stream's sending side are shared with the flusher thread; everything
-  // else belongs to the thread that runs tasks.
+  std::atomic<uint32_t> puts_in_task_ = 0;
+  bool serves_actor_ = false;  // it ran an actor's creation
+  // Call threads: set before they start, then read only.
+  bool threaded_ = false;
+  int max_threads_ = 0;
+  std::vector<std::thread> call_threads_;  // joined by the reader thread
+  int idle_threads_ ABSL_GUARDED_BY(out_mu_) = 0;
+  bool calls_stopped_ ABSL_GUARDED_BY(out_mu_) = false;
+  bool connection_closed_ ABSL_GUARDED_BY(out_mu_) = false;  // seen by the reader thread
+  absl::CondVar calls_cv_;                                   // a call queued, or calls stopped
+  absl::CondVar reply_cv_;                           // a reply came, or the connection closed
+  uint64_t next_turn_ ABSL_GUARDED_BY(out_mu_) = 0;  // RequestTurn's tickets
+  uint64_t turn_ ABSL_GUARDED_BY(out_mu_) = 0;       // the ticket whose turn it is
+  absl::CondVar turn_cv_;
+  // The outbox and the stream's sending side are shared with the flusher thread (and the call
+  // threads, as what is guarded here); everything else belongs to the thread that runs tasks.
   absl::Mutex out_mu_;
   WorkerOutbox out_ ABSL_GUARDED_BY(out_mu_);
   absl::Time unsent_since_ ABSL_GUARDED_BY(out_mu_) = absl::InfiniteFuture();  // oldest result
@@ -176,10 +240,11 @@ class WorkerRuntime final : public CoreRuntime {
     ObjectView object;
     std::shared_ptr<ReceivedMessage> message;  // holds its bytes
   };
-  std::optional<std::vector<ReplyObject>> objects_reply_;
-  std::optional<std::string> get_failed_;
-  std::optional<std::vector<ObjectID>> ready_reply_;
-  std::optional<NamedActor> actor_reply_;  // the answer to a lookup (nil id: none)
+  std::optional<std::vector<ReplyObject>> objects_reply_ ABSL_GUARDED_BY(out_mu_);
+  std::optional<std::string> get_failed_ ABSL_GUARDED_BY(out_mu_);
+  std::optional<std::vector<ObjectID>> ready_reply_ ABSL_GUARDED_BY(out_mu_);
+  // The answer to a lookup (nil id: none).
+  std::optional<NamedActor> actor_reply_ ABSL_GUARDED_BY(out_mu_);
 };
 
 }  // namespace ray::core::worker_internal

@@ -30,10 +30,11 @@ struct CrashedTasks {
 static_assert(std::atomic<uint64_t>::is_always_lock_free, "atomics in shared memory");
 
 // Signal handlers can reach only globals. Set before the handler is installed, except
-// `running_task`, which the worker moves as it runs tasks.
+// `running_task`, which each thread that runs tasks moves as it runs them (a crash is reported on
+// the thread that crashed: an actor's call threads each run a call).
 CrashedTasks* crashed_tasks = nullptr;
 const char* process_name = "process";
-std::atomic<const RunningTaskForCrashReport*> running_task{nullptr};
+thread_local std::atomic<const RunningTaskForCrashReport*> running_task{nullptr};
 
 uint64_t TaskKey(const TaskID& task) {
   return Fnv1aHash(task.Binary()) | 1;  // 0 marks an empty slot

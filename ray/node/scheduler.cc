@@ -324,6 +324,11 @@ void Scheduler::StartNextTask(Worker& worker) {
 }
 
 void Scheduler::TaskFinished(Worker& worker, const TaskID& id, bool failed) {
+  if (worker.concurrency > 1) {
+    ConcurrentCallFinished(worker, id);
+    EndTask(id);
+    return;
+  }
   worker.assigned.pop_front();
   StartNextTask(worker);
   if (!worker.actor.IsNil()) {

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -308,6 +309,12 @@ class Scheduler {
   // ... and its process has ended with `lost` (its creation or calls) not done: they run
   // again on the next worker (a running call uses a retry), or fail.
   void ActorWorkerEnded(Worker& worker, std::deque<TaskID> lost) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A call of an actor that runs calls on threads (max_concurrency > 1) ended: any of those
+  // sent. The worker idles once none is left and it waits in no get.
+  void ConcurrentCallFinished(Worker& worker, const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static bool IsAssigned(const Worker& worker, const TaskID& id) {
+    return std::find(worker.assigned.begin(), worker.assigned.end(), id) != worker.assigned.end();
+  }
   // The actor is dead for good (`why`): its calls not done fail with ActorDiedError.
   void ActorDied(Actor& actor, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status KillActorLocked(const ObjectID& actor, bool no_restart)

@@ -132,7 +132,9 @@ void Scheduler::DispatchActors() {
     }
     // A bounded pipeline: calls past it wait here and go out in batches as earlier ones end
     // (one message for many, as tasks queued behind a worker's do).
-    while (!actor.ready.empty() && worker.assigned.size() < kActorPipelineDepth) {
+    // An actor with call threads gets at least as many calls as it runs at once.
+    const size_t depth = std::max(kActorPipelineDepth, static_cast<size_t>(worker.concurrency));
+    while (!actor.ready.empty() && worker.assigned.size() < depth) {
       TaskRecord* call = tasks_.Find(actor.ready.front());
       actor.ready.pop_front();
       if (call == nullptr) continue;
@@ -236,6 +238,7 @@ void Scheduler::ActorTaskFinished(Worker& worker, const TaskRecord& task, bool f
     return;
   }
   actor.state = Actor::State::kAlive;
+  worker.concurrency = std::max(1, actor.options.max_concurrency);  // its calls from now on
   Node& node = nodes_[actor.node];  // its creation's CPUs go back, but for those it keeps
   const double kept = PlacementPolicy::CpusOn(actor.options.num_cpus, node.info.num_cpus);
   node.cpus_free += actor.cpus_held - kept;
@@ -295,6 +298,17 @@ void Scheduler::ActorWorkerEnded(Worker& worker, std::deque<TaskID> lost) {
     actor.ready.push_front(task->id);
   }
   actor.creation_ready = true;
+}
+
+void Scheduler::ConcurrentCallFinished(Worker& worker, const TaskID& id) {
+  worker.assigned.erase(std::find(worker.assigned.begin(), worker.assigned.end(), id));
+  // Calls hold no CPUs of their own (their actor holds them), and a call thread blocked in a get
+  // leaves the worker kBlocked until the get is served, whatever other calls end meanwhile.
+  if (worker.assigned.empty() && !worker.pending) {
+    ReleaseResources(worker);
+    worker.MoveTo(Worker::State::kIdle);
+    worker.idle_since = absl::Now();
+  }
 }
 
 void Scheduler::ActorDied(Actor& actor, const std::string& why) {

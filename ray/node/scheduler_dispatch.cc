@@ -175,7 +175,12 @@ void Scheduler::Assign(Worker& worker, TaskRecord& task) {
   if (worker.assigned.empty()) worker.heard = absl::Now();  // silence counts from now on
   task.worker = worker.index;
   worker.assigned.push_back(task.id);
-  if (worker.assigned.size() == 1) RecordStart(worker);
+  if (worker.assigned.size() == 1) {
+    RecordStart(worker);
+  } else if (worker.assigned.size() <= static_cast<size_t>(worker.concurrency) && graph_) {
+    // An actor's call thread is free for it: it starts now too.
+    graph_->OnStart(task.id, worker.pid, absl::Now(), static_cast<uint16_t>(worker.node));
+  }
   SendTask(worker, task);
 }
 

@@ -153,7 +153,10 @@ absl::Status Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMe
   }
   for (const TaskDoneView& done : in.done) {
     const TaskID& id = done.task;
-    if (worker.assigned.empty() || worker.assigned.front() != id) continue;  // not its task
+    if (worker.assigned.empty() ||
+        (worker.assigned.front() != id && !(worker.concurrency > 1 && IsAssigned(worker, id)))) {
+      continue;  // not its task (an actor's call threads end calls in any order)
+    }
     bool failed = false;
     for (size_t r = 0; r < done.returns.size(); ++r) {
       const ObjectView ret = done.returns[r];

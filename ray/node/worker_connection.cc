@@ -68,6 +68,8 @@ void WorkerConnection::QueueOutbox(const Tables& tables) {
                               .max_retries = task.retries_left,
                               .name = task.name,
                               .run_while_blocked = task.run_while_blocked,
+                              // the worker runs its calls as the options say
+                              .creates_actor = task.creates_actor,
                               .actor_restart = task.actor_restart};
       // An argument the scheduler holds inline goes by value: the worker needs no read.
       WriteTask(

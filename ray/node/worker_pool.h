@@ -35,7 +35,10 @@ struct WorkerRecord {
   Pidfd process;
   std::unique_ptr<WorkerConnection> connection;  // its socket; null once dead
   State state = State::kIdle;
-  std::deque<TaskID> assigned;  // sent and not done; the front one is running
+  // Sent and not done; the front one is running (the first `concurrency` for an actor that runs
+  // calls on threads, where they end in any order).
+  std::deque<TaskID> assigned;
+  int concurrency = 1;  // an actor's max_concurrency, once it is created
   double cpus_held = 0;
   ResourceAmounts resources_held;  // custom ones, held by its running task (never while queued)
   int node = 0;    // its node in the scheduler's numbering; -1 until a remote one says which
@@ -71,8 +74,12 @@ struct WorkerRecord {
   };
   std::vector<Suspended> suspended;
 
-  // `assigned` holds the running task, the tasks suspended beneath it, then the queued ones.
-  size_t active() const { return assigned.empty() ? 0 : 1 + suspended.size(); }
+  // `assigned` holds the running task, the tasks suspended beneath it, then the queued ones (an
+  // actor's call threads: the first `concurrency` run).
+  size_t active() const {
+    if (concurrency > 1) return std::min(assigned.size(), static_cast<size_t>(concurrency));
+    return assigned.empty() ? 0 : 1 + suspended.size();
+  }
   size_t queued() const { return assigned.size() - active(); }
   // The running tasks and the queued ones (those a pipeline depth counts).
   size_t load() const { return assigned.size() - suspended.size(); }

@@ -21,7 +21,7 @@ core::ActorOptions ToActorOptions(const ActorCreation& creation);
 // What actor_functions.cc needs of python_extension.cc.
 struct ActorAccess {
   std::function<core::CoreRuntime&()> runtime;
-  // Runs the call without the GIL in the driver.
+  // Runs the call without the GIL in the driver (and in a worker with call threads).
   std::function<absl::StatusOr<std::optional<core::CoreRuntime::NamedActor>>(
       const std::function<absl::StatusOr<std::optional<core::CoreRuntime::NamedActor>>()>&)>
       without_gil;

@@ -19,9 +19,11 @@
 // interpreter's own after-fork fixups: GIL and thread states remade, os.register_at_fork
 // hooks) and from then on the worker's one thread holds the GIL for good. In the driver, calls
 // that may block (Get, Wait, Submit, Put, Shutdown) release the GIL; the runtime's threads
-// never touch Python. In a worker the GIL stays held across runtime calls: the worker runtime
-// is single-threaded, and the GIL serializes any Python threads a task may start. A remote
-// worker is no fork: it holds the GIL from run_remote_worker() on, its pid is python_pid.
+// never touch Python. In a worker the GIL stays held across runtime calls (the GIL serializes any
+// Python threads a task may start), unless its actor runs calls on threads of their own
+// (call_threads_python.h): its main thread lets go of the GIL, each call thread takes it for its
+// call, and calls that may block release it as in the driver. A remote worker is no fork: it
+// holds the GIL from run_remote_worker() on (the interpreter's own process).
 #include <Python.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -43,6 +45,7 @@
 #include "absl/time/time.h"
 #include "ray/cluster/node_table.h"
 #include "ray/common/id.h"
+#include "ray/core_worker/call_threads.h"
 #include "ray/core_worker/core_runtime.h"
 #include "ray/core_worker/driver_runtime.h"
 #include "ray/core_worker/limits.h"
@@ -53,6 +56,7 @@
 #include "ray/object/status.h"
 #include "ray/observability/task_graph.h"
 #include "ray/python_embed/actor_functions.h"
+#include "ray/python_embed/call_threads_python.h"
 #include "ray/python_embed/cross_language.h"
 #include "ray/python_embed/pickle_layout.h"
 #include "ray/python_embed/py_object_id.h"
@@ -73,8 +77,6 @@ using core::CoreRuntime;
 using core::ObjectValue;
 using core::ReturnWriter;
 
-// The process this module last saw the interpreter fixed up in (see the top of the file).
-pid_t python_pid = 0;
 // The Python function that runs a task (python/ray/_worker.py: _execute_task).
 py::object* task_executor = nullptr;
 
@@ -85,14 +87,15 @@ bool InDriver() { return core::InSession(); }
 // The driver's node (store, scheduler, workers); null outside the driver and in local mode.
 core::DriverRuntime* Node() { return core::SessionNode(); }
 
-// Returns f(), called without the GIL in the driver (see the top of the file) and with it
-// elsewhere. The GIL is taken back in plain code, not in a destructor (as py::gil_scoped_release
-// does): at interpreter exit CPython ends a daemon thread that takes the GIL by unwinding it
-// (pthread_exit), and that unwinding must not pass through a destructor (std::terminate).
+// Returns f(), called without the GIL in the driver and in a worker whose calls run on threads of
+// their own (see the top of the file), with it elsewhere. The GIL is taken back in plain code, not
+// in a destructor (as py::gil_scoped_release does): at interpreter exit CPython ends a daemon
+// thread that takes the GIL by unwinding it (pthread_exit), and that unwinding must not pass
+// through a destructor (std::terminate).
 template <typename F>
-auto WithoutGilInDriver(F&& f) -> decltype(f()) {
+auto WithoutGil(F&& f) -> decltype(f()) {
   using Result = decltype(f());
-  if (!InDriver()) return f();
+  if (!InDriver() && !core::CallsOnThreads()) return f();
   PyThreadState* state = PyEval_SaveThread();
   std::exception_ptr failure;
   std::optional<std::conditional_t<std::is_void_v<Result>, bool, Result>> result;
@@ -117,7 +120,7 @@ void OnNode(absl::FunctionRef<void(core::DriverRuntime&)> f) {
   core::DriverRuntime* node = Node();  // the gate's runtime: alive while a call is inside
   if (node == nullptr) return;
   core::RuntimeGate* gate = core::SessionGate();
-  WithoutGilInDriver([&] {
+  WithoutGil([&] {
     (void)gate->Call([&](CoreRuntime&) { f(*node); });  // fails if shut down meanwhile
   });
 }
@@ -139,11 +142,8 @@ absl::Duration Timeout(std::optional<double> seconds) {
 // Runs a Python task in a worker (the Invoker of every Python task; see the top of the file).
 absl::Status InvokePython(const void* /*function*/, std::span<const ObjectValue> args,
                           ReturnWriter& returns) {
-  if (getpid() != python_pid) {
-    PyOS_AfterFork_Child();  // this thread held the GIL when the zygote was forked
-    python_pid = getpid();
-  }
-  py::gil_scoped_acquire gil;
+  if (!core::CallsOnThreads()) TakeInterpreterAfterFork();  // done before call threads start
+  TaskGil gil;
   std::optional<TaskErrorInfo> error;
   try {
     if (task_executor == nullptr) throw std::runtime_error("no Python task executor registered");
@@ -179,7 +179,7 @@ std::vector<PyObjectID> SubmitSpec(core::TaskSpec spec) {
   CoreRuntime& runtime = Runtime();
   const std::string* name = InternName(spec.options.name);
   absl::StatusOr<std::vector<ObjectID>> ids =
-      WithoutGilInDriver([&] { return runtime.Submit(std::move(spec)); });
+      WithoutGil([&] { return runtime.Submit(std::move(spec)); });
   if (!ids.ok()) RaiseStatus(ids.status());
   std::vector<PyObjectID> result;
   result.reserve(ids->size());
@@ -190,7 +190,7 @@ std::vector<PyObjectID> SubmitSpec(core::TaskSpec spec) {
 // Stores a pickled value (its parts are held, so without the GIL in the driver).
 PyObjectID PutValue(const PickledValue& value, const core::PutOptions& options) {
   CoreRuntime& runtime = Runtime();
-  absl::StatusOr<ObjectID> id = WithoutGilInDriver([&] {
+  absl::StatusOr<ObjectID> id = WithoutGil([&] {
     return runtime.Put(
         value.size(), [&](std::span<uint8_t> out) { value.Write(out); }, options);
   });
@@ -265,9 +265,9 @@ constexpr absl::Duration kSignalCheckInterval = absl::Milliseconds(100);
 // the wait and propagates. Returns what `wait` returned.
 bool WaitInterruptibly(std::optional<double> timeout,
                        absl::FunctionRef<bool(absl::Duration timeout)> wait) {
-  if (!InDriver()) return wait(Timeout(timeout));
+  if (!InDriver()) return WithoutGil([&] { return wait(Timeout(timeout)); });
   bool signalled = false;
-  bool done = WithoutGilInDriver([&] {
+  bool done = WithoutGil([&] {
     core::ScopedInterruptCheck check(kSignalCheckInterval, [&] {
       py::gil_scoped_acquire gil;
       signalled = PyErr_CheckSignals() != 0;
@@ -318,7 +318,7 @@ core::TaskGraph::Snapshot GraphSnapshot(const char* api) {
   std::optional<core::TaskGraph::Snapshot> snapshot;
   {
     CoreRuntime& runtime = Runtime();
-    snapshot = WithoutGilInDriver([&] { return runtime.GraphSnapshot(); });
+    snapshot = WithoutGil([&] { return runtime.GraphSnapshot(); });
   }
   if (!snapshot && InDriver() && Node() != nullptr) {
     RaisePython("RayError", std::string(api) +
@@ -368,7 +368,7 @@ void Init(const core::SessionOptions& options) {
 
 void Shutdown() {
   // Without the GIL: threads blocked in ray.get or ray.wait wake ("ray was shut down") and
-  // need it to return. (Taken back in plain code: see WithoutGilInDriver.)
+  // need it to return. (Taken back in plain code: see WithoutGil.)
   core::ShutdownSession([](absl::FunctionRef<void()> wait) {
     PyThreadState* state = PyEval_SaveThread();
     wait();
@@ -382,7 +382,7 @@ void Shutdown() {
 PYBIND11_MODULE(_raylet, m) {
   using namespace ray::python;  // NOLINT
   using ray::ObjectID;
-  python_pid = getpid();
+  SetUpInterpreterForWorkers();
   m.doc() = "libray's core runtime for the ray Python package";
 
   py::class_<PyObjectID>(m, "ObjectID")
@@ -524,7 +524,7 @@ PYBIND11_MODULE(_raylet, m) {
   });
   RegisterActorFunctions(
       m, {.runtime = []() -> CoreRuntime& { return Runtime(); },
-          .without_gil = [](const auto& call) { return WithoutGilInDriver(call); },
+          .without_gil = [](const auto& call) { return WithoutGil(call); },
           .adopt = [](const ObjectID& id) { return py::cast(PyObjectID::Adopt(id)); },
           .object_id = [](py::handle h) { return h.cast<const PyObjectID&>().id(); }});
   RegisterCrossLanguage(
@@ -559,7 +559,7 @@ PYBIND11_MODULE(_raylet, m) {
   // ray.cluster_resources() / ray.available_resources() in a cluster: the nodes alive, summed.
   m.def("cluster_resources", [](bool available) {
     absl::StatusOr<std::vector<ray::cluster::NodeEntry>> nodes = absl::UnknownError("");
-    WithoutGilInDriver([&] { nodes = ray::core::SessionNodes(); });
+    WithoutGil([&] { nodes = ray::core::SessionNodes(); });
     if (!nodes.ok()) {
       RaisePython("RayError", absl::StrCat("ray.cluster_resources: ", nodes.status().message()));
     }
@@ -568,7 +568,7 @@ PYBIND11_MODULE(_raylet, m) {
   m.def("node_id", [] { return ray::core::ThisNodeId(); });
   m.def("nodes", [] {  // ray.nodes(): Ray's keys
     absl::StatusOr<std::vector<ray::cluster::NodeEntry>> nodes = absl::UnknownError("");
-    WithoutGilInDriver([&] { nodes = ray::core::SessionNodes(); });
+    WithoutGil([&] { nodes = ray::core::SessionNodes(); });
     if (!nodes.ok()) RaisePython("RayError", absl::StrCat("ray.nodes: ", nodes.status().message()));
     py::list result;
     for (const ray::cluster::NodeEntry& node : *nodes) {

@@ -324,7 +324,8 @@ TEST_F(ActorTest, OptionsOutOfRangeOrNotSupportedYetAreRefused) {
   };
   refused({.num_cpus = -1}, "num_cpus = -1");
   refused({.max_restarts = -2}, "max_restarts must be -1");
-  refused({.max_concurrency = 4}, "max_concurrency > 1 is not supported yet");
+  refused({.max_concurrency = 0}, "max_concurrency = 0: must be 1 to 10000");
+  refused({.max_concurrency = 10001}, "max_concurrency = 10001: must be 1 to 10000");
   refused({.lifetime = ray::ActorLifetime::kDetached}, "detached actors");
 }
 

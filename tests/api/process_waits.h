@@ -14,10 +14,12 @@
 
 namespace ray_test {
 
-// A file's contents once it exists, waiting at most `bound` (blocks on the file, not on time).
+// A file's contents once it exists and is not empty (its writer may have made it and not written
+// yet), waiting at most `bound` (blocks on the file, not on time).
 inline std::string WaitForFile(const std::string& path, absl::Duration bound = absl::Seconds(30)) {
   const absl::Time deadline = absl::Now() + bound;
-  while (!std::filesystem::exists(path) && absl::Now() < deadline) {
+  std::error_code error;
+  while ((std::filesystem::file_size(path, error) == 0 || error) && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(5));
   }
   std::ifstream file(path);

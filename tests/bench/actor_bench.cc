@@ -1,6 +1,7 @@
 // Actor calls, modelled on `ray microbenchmark`'s actor rows, each beside baselines measured in
 // the same run: a task of the same shape (the target: actor calls at least as fast) and a plain
-// call on a mutex-guarded object in this process.
+// call on a mutex-guarded object in this process. The last row calls a threaded actor
+// (max_concurrency 2: its calls run on two threads of its process).
 //   bazel run -c opt //tests/bench:actor_bench [-- --workers=2 --trials=3 --quick]
 // Ray's published figures (64 cores, Python): 1:1 sync about 2,000/s, 1:1 async about 8,600/s,
 // n:n async about 27,000/s.
@@ -29,6 +30,20 @@ class Counter {
   int value_ = 0;
 };
 Counter* MakeCounter() { return new Counter; }
+
+// For a threaded actor (max_concurrency > 1): its calls run on several threads.
+class LockedCounter {
+ public:
+  [[gnu::noinline]] int Add(int x) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return value_ += x;
+  }
+
+ private:
+  std::mutex mu_;
+  int value_ = 0;
+};
+LockedCounter* MakeLockedCounter() { return new LockedCounter; }
 
 [[gnu::noinline]] int AddTask(int x) { return x + 1; }
 [[gnu::noinline]] int64_t TakeTask(std::vector<uint8_t> bytes) {
@@ -102,6 +117,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < callers; ++i) many.push_back(ray::Actor(MakeCounter).Remote());
   for (auto& c : many) c.Task(&Counter::Add).Remote(0).Get();  // all started
   counter.Task(&Counter::Add).Remote(0).Get();
+  auto threaded = ray::Actor(MakeLockedCounter).Options({.max_concurrency = 2}).Remote();
+  threaded.Task(&LockedCounter::Add).Remote(0).Get();
   std::vector<uint8_t> mib(1 << 20, 1);
 
   Counter local;
@@ -121,6 +138,7 @@ int main(int argc, char** argv) {
   Row one_n{"actor calls 1:n async (2 actors)", {}, {}, {}};
   Row n_n{"actor calls n:n async (2 callers, 2 actors)", {}, {}, {}};
   Row arg{"actor calls with a 1 MiB argument", {}, {}, {}};
+  Row threads{"actor calls 1:1 async, max_concurrency 2", {}, {}, {}};
   for (int t = 0; t < trials; ++t) {
     sync.actor.push_back(Rate(sync_n, [&] {
       for (int i = 0; i < sync_n; ++i) counter.Task(&Counter::Add).Remote(1).Get();
@@ -149,6 +167,14 @@ int main(int argc, char** argv) {
       ray::Get(refs);
     }));
     one_n.task = async.task;
+    threads.actor.push_back(Rate(async_n, [&] {
+      std::vector<ray::ObjectRef<int>> refs;
+      refs.reserve(async_n);
+      for (int i = 0; i < async_n; ++i)
+        refs.push_back(threaded.Task(&LockedCounter::Add).Remote(1));
+      ray::Get(refs);
+    }));
+    threads.task = async.task;
     n_n.actor.push_back(Rate(callers * per_caller, [&] {
       std::vector<ray::ObjectRef<int>> done;
       for (auto& c : many) done.push_back(ray::Remote(CallerOfActor)(c, per_caller));
@@ -169,7 +195,7 @@ int main(int argc, char** argv) {
       for (int i = 0; i < mib_n; ++i) refs.push_back(ray::Remote(TakeTask)(mib));
       ray::Get(refs);
     }));
-    for (Row* row : {&sync, &async, &one_n, &n_n}) row->plain.push_back(plain(1000000));
+    for (Row* row : {&sync, &async, &one_n, &n_n, &threads}) row->plain.push_back(plain(1000000));
     arg.plain.push_back(Rate(mib_n, [&] {
       for (int i = 0; i < mib_n; ++i) {
         std::lock_guard<std::mutex> lock(mu);
@@ -180,6 +206,6 @@ int main(int argc, char** argv) {
   ray::Shutdown();
   std::printf("libray actor benchmark: %d workers, %d trials%s, medians\n", workers, trials,
               quick ? ", quick" : "");
-  for (const Row* row : {&sync, &async, &one_n, &n_n, &arg}) Print(*row);
+  for (const Row* row : {&sync, &async, &one_n, &n_n, &arg, &threads}) Print(*row);
   return 0;
 }

@@ -1,6 +1,7 @@
 """Python actor calls, modelled on `ray microbenchmark`'s actor rows, each beside baselines
 measured in the same run: a task of the same shape (the target: actor calls at least as fast)
-and a plain method call under a lock in this process.
+and a plain method call under a lock in this process. The last row calls an async actor (its
+methods run on one event loop in its process, many at once).
 
     bazel run -c opt //tests/bench:actor_bench_py [-- --workers=2 --trials=3 --quick]
 
@@ -32,6 +33,16 @@ class Counter:
     def take(self, array):
         self.value += 1
         return len(array)
+
+
+@ray.remote
+class AsyncCounter:  # an async actor: its calls run on one event loop, many at once
+    def __init__(self):
+        self.value = 0
+
+    async def add(self, x):
+        self.value += x
+        return self.value
 
 
 @ray.remote
@@ -88,7 +99,8 @@ def main():
     ray.init(num_cpus=args.workers)
     counter = Counter.remote()
     pair = [Counter.remote() for _ in range(2)]
-    ray.get([c.add.remote(0) for c in [counter] + pair])
+    async_counter = AsyncCounter.remote()
+    ray.get([c.add.remote(0) for c in [counter, async_counter] + pair])
     array = np.ones(1 << 20, dtype=np.uint8)
     local = Local()
     rows = {
@@ -107,6 +119,9 @@ def main():
         "actor calls with a 1 MiB argument": (
             lambda: ray.get([counter.take.remote(array) for _ in range(20)]), 20,
             lambda: ray.get([take_task.remote(array) for _ in range(20)]), 20),
+        "actor calls 1:1 async, async actor (1,000)": (
+            lambda: ray.get([async_counter.add.remote(1) for _ in range(BATCH)]), BATCH,
+            lambda: ray.get([add_task.remote(i) for i in range(BATCH)]), BATCH),
     }
     results = {name: ([], [], []) for name in rows}
     for _ in range(args.trials):

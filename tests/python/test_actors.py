@@ -170,7 +170,7 @@ def _alive(pid):
 @pytest.mark.parametrize("how", ["exit", "sigkill"])
 def test_no_actor_process_is_left_after_its_driver(how):
     script = textwrap.dedent(f"""
-        import os, signal, ray
+        import asyncio, os, signal, ray
         ray.init(num_cpus=2)
 
         @ray.remote
@@ -178,7 +178,15 @@ def test_no_actor_process_is_left_after_its_driver(how):
             def pid(self):
                 return os.getpid()
 
-        actors = [Pid.remote(), Pid.options(max_restarts=-1).remote()]
+        @ray.remote
+        class AsyncPid:  # an async actor: its calls run on an event loop's thread
+            async def pid(self):
+                await asyncio.sleep(0)
+                return os.getpid()
+
+        # A plain actor, one that restarts, a threaded one, an async one.
+        actors = [Pid.remote(), Pid.options(max_restarts=-1).remote(),
+                  Pid.options(max_concurrency=4).remote(), AsyncPid.remote()]
         print(*ray.get([a.pid.remote() for a in actors]), flush=True)
         if "{how}" == "sigkill":
             os.kill(os.getpid(), signal.SIGKILL)
@@ -186,7 +194,7 @@ def test_no_actor_process_is_left_after_its_driver(how):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=60, env=os.environ)
     pids = [int(p) for p in out.stdout.split()]
-    assert len(pids) == 2, out
+    assert len(pids) == 4, out
     deadline = time.time() + 30
     while any(_alive(p) for p in pids) and time.time() < deadline:
         time.sleep(0.05)  # a pause between looks, bounded: not a timing assert

@@ -1,0 +1,235 @@
+"""Threaded and async actors as in Ray: .options(max_concurrency=n) runs up to n calls at once,
+each on a thread of the actor's process (proven by barriers that only n calls at once can
+pass), a class with an `async def` method runs its methods on one asyncio loop (up to
+max_concurrency coroutines at once, 1000 by default), and without either an actor runs one call
+at a time in order."""
+
+import asyncio
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+import ray
+from ray.exceptions import ActorDiedError, RayTaskError
+
+BOUND = 60  # seconds a barrier waits at most: past it the test fails instead of hanging
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_session():
+    ray.init(num_cpus=2)
+    yield
+    ray.shutdown()
+
+
+def _wait_for_file(path):
+    deadline = time.time() + BOUND
+    while not os.path.exists(path) and time.time() < deadline:
+        time.sleep(0.005)  # a pause between looks, bounded: not a timing assert
+    return os.path.exists(path)
+
+
+@ray.remote
+def when_file_exists(path):
+    return _wait_for_file(path)
+
+
+@ray.remote
+class Room:
+    """Counts the calls inside it at once; `meet` passes a barrier for `parties` calls."""
+
+    def __init__(self, parties=1):
+        self.barrier = threading.Barrier(parties, timeout=BOUND)
+        self.lock = threading.Lock()
+        self.inside = self.most = self.total = 0
+        self.order = []
+
+    def _enter(self):
+        with self.lock:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+
+    def _leave(self):
+        with self.lock:
+            self.inside -= 1
+
+    def meet(self, fail=False):
+        self._enter()
+        try:
+            self.barrier.wait()  # BrokenBarrierError after BOUND: fails the test
+        finally:
+            self._leave()
+        if fail:
+            raise ValueError("this call fails after the meeting")
+        return "met"
+
+    def step(self, i):
+        self._enter()
+        self.order.append(i)
+        time.sleep(0)  # lets another thread in, if one could be
+        self._leave()
+        return i
+
+    def add(self, x):
+        with self.lock:
+            self.total += x
+            return self.total
+
+    def report(self):
+        return self.most, self.order
+
+    def pid(self):
+        return os.getpid()
+
+    def get_through_task(self, path):
+        return ray.get(when_file_exists.remote(path))  # blocks this call only
+
+    def add_through(self, me, x):
+        return ray.get(me.add.remote(x))  # a call of this actor, on another of its threads
+
+    def hold(self, folder, i):
+        open(os.path.join(folder, f"started_{i}"), "w").close()
+        return i if _wait_for_file(os.path.join(folder, "release")) else -1
+
+
+def test_max_concurrency_calls_run_at_once_and_no_more():
+    room = Room.options(max_concurrency=4).remote(4)
+    pid = ray.get(room.pid.remote())
+    # Eight calls through a barrier for four: two meetings of four calls at once.
+    assert ray.get([room.meet.remote() for _ in range(8)]) == ["met"] * 8
+    assert ray.get(room.report.remote())[0] == 4
+    lane = [e["name"] for e in ray.timeline() if e.get("ph") == "X" and e["tid"] == pid]
+    assert lane.count("Room.meet") == 8, lane  # on its actor's lane
+
+
+def test_without_it_calls_run_one_at_a_time_in_order():
+    room = Room.remote()
+    assert ray.get([room.step.remote(i) for i in range(500)]) == list(range(500))
+    most, order = ray.get(room.report.remote())
+    assert most == 1 and order == list(range(500))
+
+
+def test_an_exception_fails_only_its_call():
+    room = Room.options(max_concurrency=3).remote(3)
+    assert ray.get(room.add.remote(5)) == 5
+    calls = [room.meet.remote(fail=f) for f in (False, True, False)]
+    assert ray.get(calls[0]) == "met" and ray.get(calls[2]) == "met"
+    with pytest.raises(RayTaskError, match="fails after the meeting"):
+        ray.get(calls[1])
+    assert ray.get(room.add.remote(1)) == 6  # its state is kept
+
+
+def test_a_call_blocked_in_ray_get_lets_the_others_run(tmp_path):
+    room = Room.options(max_concurrency=3).remote()
+    first = room.get_through_task.remote(str(tmp_path / "gate1"))
+    second = room.get_through_task.remote(str(tmp_path / "gate2"))
+    for i in range(1, 21):
+        assert ray.get(room.add.remote(1)) == i
+    (tmp_path / "gate2").touch()
+    assert ray.get(second) is True  # before the first: gets take turns, none waits for another
+    (tmp_path / "gate1").touch()
+    assert ray.get(first) is True
+    # A call that waits for another call of its own actor: that one runs on another thread.
+    assert ray.get(room.add_through.remote(room, 5)) == 25
+
+
+def test_its_process_dying_fails_the_running_calls_and_reruns_the_queued(tmp_path):
+    room = Room.options(max_concurrency=3, max_restarts=1).remote()
+    pid = ray.get(room.pid.remote())
+    held = [room.hold.remote(str(tmp_path), i) for i in range(3)]
+    for i in range(3):
+        assert _wait_for_file(str(tmp_path / f"started_{i}"))
+    queued = [room.add.remote(1), room.add.remote(2)]  # every thread is taken: they queue
+    os.kill(pid, signal.SIGKILL)
+    for call in held:
+        with pytest.raises(ActorDiedError):
+            ray.get(call)  # running, and max_task_retries=0
+    assert sorted(ray.get(queued)) in ([1, 3], [2, 3])  # on the restarted actor, state anew
+    assert ray.get(room.pid.remote()) != pid
+    ray.kill(room)
+    with pytest.raises(ActorDiedError):
+        ray.get(room.add.remote(1))
+
+
+@ray.remote
+class AsyncRoom:
+    """An async actor: its methods run on one event loop."""
+
+    def __init__(self):
+        self.arrived = 0
+        self.inside = self.most = 0
+        self.opened = {}  # meeting number -> asyncio.Event
+
+    async def meet(self, parties):
+        self.inside += 1
+        self.most = max(self.most, self.inside)
+        meeting = self.arrived // parties
+        self.arrived += 1
+        opened = self.opened.setdefault(meeting, asyncio.Event())
+        if self.arrived % parties == 0:
+            opened.set()
+        await asyncio.wait_for(opened.wait(), BOUND)  # TimeoutError after BOUND: fails the test
+        self.inside -= 1
+        return meeting
+
+    async def most_inside(self):
+        await asyncio.sleep(0)
+        return self.most
+
+    async def double(self, x):
+        await asyncio.sleep(0)
+        return 2 * x
+
+    async def fail(self):
+        await asyncio.sleep(0)
+        raise KeyError("async failure")
+
+    async def await_first(self, refs):
+        return await refs[0]  # the loop runs other calls meanwhile
+
+    async def sum_through(self, other, n):
+        return sum(await asyncio.gather(*[other.double.remote(i) for i in range(n)]))
+
+    def loop_thread(self):  # not async: runs on the loop as well
+        asyncio.get_running_loop()
+        return threading.current_thread().name
+
+
+def test_async_actor_runs_up_to_1000_calls_at_once_by_default():
+    room = AsyncRoom.remote()
+    assert ray.get([room.meet.remote(200) for _ in range(200)]) == [0] * 200
+    assert ray.get(room.most_inside.remote()) == 200
+
+
+def test_async_actor_max_concurrency_bounds_its_coroutines():
+    room = AsyncRoom.options(max_concurrency=5).remote()
+    assert sorted(ray.get([room.meet.remote(5) for _ in range(15)])) == [0] * 5 + [1] * 5 + [2] * 5
+    assert ray.get(room.most_inside.remote()) == 5
+
+
+def test_async_actor_results_and_exceptions():
+    room = AsyncRoom.remote()
+    assert ray.get([room.double.remote(i) for i in range(100)]) == [2 * i for i in range(100)]
+    with pytest.raises(RayTaskError, match="async failure") as failure:
+        ray.get(room.fail.remote())
+    assert isinstance(failure.value, KeyError)
+    assert ray.get(room.loop_thread.remote()) == "ray-async-actor"
+    assert ray.get(room.double.remote(21)) == 42  # it lives on
+
+
+def test_async_actor_awaits_object_refs_without_blocking_its_loop(tmp_path):
+    room, other = AsyncRoom.remote(), AsyncRoom.remote()
+    waiting = room.await_first.remote([when_file_exists.remote(str(tmp_path / "gate"))])
+    assert ray.get(room.double.remote(4)) == 8  # while the other call awaits
+    (tmp_path / "gate").touch()
+    assert ray.get(waiting) is True
+    assert ray.get(room.sum_through.remote(other, 50)) == 2 * sum(range(50))
+
+
+def test_max_concurrency_out_of_range_is_refused():
+    for wrong in (0, -1, 10001, 2.5, True):
+        with pytest.raises(ValueError, match="max_concurrency must be an int from 1 to 10000"):
+            Room.options(max_concurrency=wrong).remote()
