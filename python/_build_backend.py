@@ -44,11 +44,15 @@ class Project:
     def __init__(self):
         with open(PYTHON_DIR / "pyproject.toml", "rb") as f:
             self.fields = tomllib.load(f)["project"]
-        unknown = sorted(set(self.fields) - set(PROJECT_FIELDS) - {"scripts"})
+        unknown = sorted(set(self.fields) - set(PROJECT_FIELDS) - {"scripts", "dynamic"})
         if unknown:
             raise SystemExit(f"libray: pyproject.toml: [project] fields {unknown} are not "
                              f"supported by _build_backend.py (it writes "
                              f"{list(PROJECT_FIELDS) + ['scripts']})")
+        if self.fields.get("dynamic") != ["version"] or "version" in self.fields:
+            raise SystemExit("libray: pyproject.toml: [project] has dynamic = [\"version\"] and "
+                             "no version: the version is libray's VERSION file")
+        self.fields["version"] = library_version()
         # Names in file names: runs of -_. become one _ (the wheel spec's escaping).
         name = re.sub(r"[-_.]+", "_", self.fields["name"]).lower()
         self.dist_info = f"{name}-{self.fields['version']}.dist-info"
@@ -73,6 +77,15 @@ class Project:
             lines += [f"{name} = {target}" for name, target in scripts.items()]
             files["entry_points.txt"] = "\n".join(lines) + "\n"
         return files
+
+
+def library_version():
+    """libray's version: the VERSION file at the repository's root, its one source."""
+    try:
+        return (REPO_ROOT / "VERSION").read_text().strip()
+    except FileNotFoundError:
+        raise SystemExit(f"libray: no VERSION in {REPO_ROOT}: install from the python/ folder "
+                         f"of libray's repository")
 
 
 def interpreter_tag():
