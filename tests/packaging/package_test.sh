@@ -26,24 +26,10 @@ prefix=$tmp/prefix
 trap 'TMPDIR=$tmp "$prefix/bin/ray" stop --force >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM  # through the EXIT trap
 
-# step WHAT COMMAND...: runs COMMAND; if it fails, prints WHAT and its output and exits 1.
-step() {
-  local what=$1
-  shift
-  if ! "$@" >"$tmp/log" 2>&1; then
-    echo "package_test: FAILED: $what" >&2
-    cat "$tmp/log" >&2
-    exit 1
-  fi
-}
-# expect WHAT TEXT: the last step's output holds TEXT; else prints WHAT and it and exits 1.
-expect() {
-  if ! grep -qF -- "$2" "$tmp/log"; then
-    echo "package_test: FAILED: $1: no \"$2\" in its output" >&2
-    cat "$tmp/log" >&2
-    exit 1
-  fi
-}
+step_name=package_test
+step_log=$tmp/log
+source scripts/steps.sh
+
 # executable_is WHAT FILE PIE|EXEC SHARED|STATIC: FILE is that kind of executable and links
 # libray.so (SHARED) or has it linked in (STATIC).
 executable_is() {
@@ -55,7 +41,7 @@ executable_is() {
   expect "$1 has a build-id" "Build ID:"
   if [ "$4" = SHARED ]; then
     expect "$1 links libray.so" "Shared library: [libray.so.0]"
-  elif grep -qF "libray.so" "$tmp/log"; then
+  elif grep -qF "libray.so" "$step_log"; then
     echo "package_test: FAILED: $1 links libray.so, expected libray.a linked in" >&2
     exit 1
   fi
@@ -131,10 +117,10 @@ step "g++ cluster_tasks.cc \$(pkg-config --cflags --libs libray)" bash -c \
    -o $tmp/cluster_tasks"
 ray_cli() { TMPDIR=$tmp "$prefix/bin/ray" "$@"; }
 step "ray start --head" ray_cli start --head --port=0 --num-cpus=1 --object-store-memory=32M
-address=$(sed -n 's/^Cluster address: \(.*\)$/\1/p' "$tmp/log")
+address=$(sed -n 's/^Cluster address: \(.*\)$/\1/p' "$step_log")
 step "ray start --address" ray_cli start --address="$address" --num-cpus=1 \
   --resources='{"remote_box": 1}' --object-store-memory=32M
-node=$(sed -n 's/^Started node \([0-9a-f]*\) .*/\1/p' "$tmp/log")
+node=$(sed -n 's/^Started node \([0-9a-f]*\) .*/\1/p' "$step_log")
 step "cluster_tasks in the cluster" env TMPDIR="$tmp" RAY_ADDRESS="$address" \
   LD_LIBRARY_PATH="$libdir" "$tmp/cluster_tasks"
 expect "cluster_tasks" "sum 42 chained 50 on node $node; version $version"
