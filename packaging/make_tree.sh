@@ -22,6 +22,7 @@ for arg in "$@"; do
   esac
 done
 version=$(tr -d ' \n' <"$version_file")
+IFS=. read -r major minor _ <<<"$version"
 multiarch=$(gcc -print-multiarch)
 for file in $libraries; do
   case "$file" in
@@ -102,7 +103,7 @@ if(NOT TARGET libray::ray)
       INTERFACE_COMPILE_DEFINITIONS "MSGPACK_NO_BOOST"
       INTERFACE_COMPILE_FEATURES "cxx_std_20"
       INTERFACE_LINK_OPTIONS "LINKER:--build-id"
-      INTERFACE_LINK_LIBRARIES "$link_flags")
+      INTERFACE_LINK_LIBRARIES "${link_flags// /;}")
   endforeach()
 endif()
 unset(_libray_prefix)
@@ -113,9 +114,9 @@ cat >"$cmake_dir/librayConfigVersion.cmake" <<CMAKE
 # is at least X.Y; before 1.0, the same minor version too.
 set(PACKAGE_VERSION "$version")
 set(PACKAGE_VERSION_COMPATIBLE FALSE)
-if(PACKAGE_FIND_VERSION_MAJOR EQUAL "${version%%.*}" AND
+if(PACKAGE_FIND_VERSION_MAJOR EQUAL $major AND
    NOT PACKAGE_FIND_VERSION VERSION_GREATER PACKAGE_VERSION)
-  if(NOT PACKAGE_FIND_VERSION_MAJOR EQUAL 0 OR PACKAGE_FIND_VERSION_MINOR EQUAL "$(echo "$version" | cut -d. -f2)")
+  if(NOT $major EQUAL 0 OR PACKAGE_FIND_VERSION_MINOR EQUAL $minor)
     set(PACKAGE_VERSION_COMPATIBLE TRUE)
   endif()
 endif()
