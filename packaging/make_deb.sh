@@ -55,8 +55,9 @@ Description: distributed task system in C++, in the line of Ray
  libray runs plain C++ functions as tasks on worker processes and other
  nodes, with results as immutable objects in a shared-memory store.
  This package holds its headers (/usr/include/ray/), libray.so and
- libray.a, the ray command (cluster nodes), pkg-config files (libray,
- libray-static) and a CMake package (find_package(libray): libray::ray).
+ libray.a, the ray command (cluster nodes) and ray_store, pkg-config
+ files (libray, libray-static) and a CMake package (find_package(libray):
+ libray::ray).
 CONTROL
 
 # The dynamic loader's cache learns of libray.so.0 when the package is installed or removed.

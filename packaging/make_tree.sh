@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Assembles libray's installed tree, relative to its prefix, as a tar (//packaging:libray_tree):
-#   bin/ray
+#   bin/ray, bin/ray_store              the cluster command; the store, to run by hand
 #   include/ray/...                     api.h and every header of ours it includes
 #   lib/<multiarch>/libray.so.<version> (SONAME libray.so.<soversion>; libray.so and .so.N link)
 #   lib/<multiarch>/libray.a            PIC objects
@@ -16,6 +16,7 @@ for arg in "$@"; do
     --soversion=*) soversion=${arg#*=} ;;
     --libraries=*) libraries=${arg#*=} ;;  # libray.a, .so and .link_flags, space-separated
     --cli=*) cli=${arg#*=} ;;
+    --store=*) store=${arg#*=} ;;
     --api_header=*) api_header=${arg#*=} ;;
     --out=*) out=${arg#*=} ;;
     *) echo "make_tree.sh: unknown argument $arg" >&2; exit 2 ;;
@@ -38,6 +39,7 @@ libdir="lib/$multiarch"
 mkdir -p "$stage/bin" "$stage/include" "$stage/$libdir/pkgconfig" "$stage/$libdir/cmake/libray"
 
 install -m 755 "$cli" "$stage/bin/ray"
+install -m 755 "$store" "$stage/bin/ray_store"
 
 soname=$(readelf -d "$shared" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 if [ "$soname" != "libray.so.$soversion" ]; then

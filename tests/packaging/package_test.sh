@@ -57,7 +57,7 @@ for dependency in libabsl-dev libcapnp-dev libmsgpack-cxx-dev libssl-dev; do
   expect "the package's dependencies" "$dependency"
 done
 step "the package's files" dpkg-deb --contents "$deb"
-for file in usr/bin/ray usr/include/ray/api.h usr/include/ray/api/version.h \
+for file in usr/bin/ray usr/bin/ray_store usr/include/ray/api.h usr/include/ray/api/version.h \
   "usr/lib/$multiarch/libray.a" "usr/lib/$multiarch/libray.so.$version" \
   "usr/lib/$multiarch/libray.so.0 -> libray.so.$version" "usr/lib/$multiarch/libray.so -> libray.so.0" \
   "usr/lib/$multiarch/pkgconfig/libray.pc" "usr/lib/$multiarch/cmake/libray/librayConfig.cmake"; do
