@@ -23,28 +23,8 @@ pip_install=(venv/bin/pip install --no-index --disable-pip-version-check "$repo/
 step "python3 -m venv --system-site-packages" /usr/bin/python3 -m venv --system-site-packages venv
 step "pip install ./python" "${pip_install[@]}"
 step "pip install ./python again (upgrade)" "${pip_install[@]}"
-step "import ray and run tasks in the venv" venv/bin/python - "$(cat "$repo/VERSION")" <<'EOF'
-import base64, hashlib, importlib.metadata, sys
-import ray
-assert ray.__file__.startswith(sys.prefix + "/"), f"ray from {ray.__file__}, not the venv"
-# One version: the repository's VERSION, the package's and the wheel's.
-version = sys.argv[1].strip()
-assert ray.__version__ == version, (ray.__version__, version)
-assert importlib.metadata.version("libray") == version, importlib.metadata.version("libray")
-# Every installed file is as RECORD says (pip keeps the hashes the wheel's RECORD gave).
-for file in importlib.metadata.distribution("libray").files:
-    if file.hash:
-        digest = hashlib.sha256(file.locate().read_bytes()).digest()
-        assert base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == file.hash.value, file
-ray.init(num_cpus=2)
-
-@ray.remote
-def square(x):
-    return x * x
-
-assert ray.get([square.remote(i) for i in range(10)]) == [i * i for i in range(10)]
-ray.shutdown()
-EOF
+step "import ray and run tasks in the venv" \
+  venv/bin/python "$repo/scripts/check_ray_package.py" "$(cat "$repo/VERSION")"
 step "examples/tutorial.py in the venv" venv/bin/python "$repo/examples/tutorial.py"
 
 # The console command runs the binary shipped in the package; its nodes live under TMPDIR.

@@ -23,24 +23,8 @@ step "pip install ./python --config-settings=libray-prefix=PREFIX" "$tmp/venv/bi
   --no-index --no-cache-dir --disable-pip-version-check \
   --config-settings=libray-prefix="$tmp/prefix" "$tmp/libray/python"
 cd "$tmp"  # away from the copy's ray/ (C++), which must not shadow the installed package
-step "import ray and run tasks in the venv" venv/bin/python - "$version" "$tmp/prefix" <<'PY'
-import sys
-import ray
-version, prefix = sys.argv[1], sys.argv[2]
-assert ray.__file__.startswith(sys.prefix + "/"), f"ray from {ray.__file__}, not the venv"
-assert ray.__version__ == version, (ray.__version__, version)
-ray.init(num_cpus=2)
-
-@ray.remote
-def square(x):
-    return x * x
-
-assert ray.get([square.remote(i) for i in range(10)]) == [i * i for i in range(10)]
-ray.shutdown()
-with open("/proc/self/maps") as maps:
-    libray = {line.split()[-1] for line in maps if "libray.so" in line}
-assert libray and all(path.startswith(prefix + "/") for path in libray), libray
-PY
+step "import ray and run tasks in the venv" \
+  venv/bin/python "$tmp/libray/scripts/check_ray_package.py" "$version" "$tmp/prefix"
 step "the venv's ray --version" venv/bin/ray --version
 expect "the venv's ray --version" "libray $version"
 echo "pip_installed_test: the ray package built against the installed libray runs tasks"
