@@ -3,8 +3,9 @@
 build_wheel runs `bazel build //python:pkg` in the repository (the folder above this one) and
 packs what it assembles, bazel-bin/python/pkg/ray/ (the package's sources, the extension
 _raylet.so and the `ray` binary in _bin/), into a wheel for the running interpreter, with the
-console commands of [project.scripts]. Only the standard library is used, so pip's isolated
-build environment needs nothing from an index.
+console commands of [project.scripts]. With `--config-settings=libray-prefix=DIR` it builds
+against the libray installed under DIR instead, without Bazel (_installed_build.py). Only the
+standard library is used, so pip's isolated build environment needs nothing from an index.
 
 There is no sdist: the extension is built from the whole repository, not from python/ alone.
 """
@@ -26,6 +27,7 @@ PYTHON_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PYTHON_DIR.parent
 PACKAGE_TARGET = "//python:pkg"
 PACKAGE_DIR = REPO_ROOT / "bazel-bin" / "python" / "pkg"  # what PACKAGE_TARGET assembles
+INSTALLED_PACKAGE_DIR = PYTHON_DIR / "build" / "pkg"  # what _installed_build.py assembles
 # The [project] fields this backend writes into METADATA; any other is an error, not ignored.
 PROJECT_FIELDS = {
     "name": "Name",
@@ -44,11 +46,15 @@ class Project:
     def __init__(self):
         with open(PYTHON_DIR / "pyproject.toml", "rb") as f:
             self.fields = tomllib.load(f)["project"]
-        unknown = sorted(set(self.fields) - set(PROJECT_FIELDS) - {"scripts"})
+        unknown = sorted(set(self.fields) - set(PROJECT_FIELDS) - {"scripts", "dynamic"})
         if unknown:
             raise SystemExit(f"libray: pyproject.toml: [project] fields {unknown} are not "
                              f"supported by _build_backend.py (it writes "
                              f"{list(PROJECT_FIELDS) + ['scripts']})")
+        if self.fields.get("dynamic") != ["version"] or "version" in self.fields:
+            raise SystemExit("libray: pyproject.toml: [project] has dynamic = [\"version\"] and "
+                             "no version: the version is libray's VERSION file")
+        self.fields["version"] = library_version()
         # Names in file names: runs of -_. become one _ (the wheel spec's escaping).
         name = re.sub(r"[-_.]+", "_", self.fields["name"]).lower()
         self.dist_info = f"{name}-{self.fields['version']}.dist-info"
@@ -73,6 +79,15 @@ class Project:
             lines += [f"{name} = {target}" for name, target in scripts.items()]
             files["entry_points.txt"] = "\n".join(lines) + "\n"
         return files
+
+
+def library_version():
+    """libray's version: the VERSION file at the repository's root, its one source."""
+    try:
+        return (REPO_ROOT / "VERSION").read_text().strip()
+    except FileNotFoundError:
+        raise SystemExit(f"libray: no VERSION in {REPO_ROOT}: install from the python/ folder "
+                         f"of libray's repository")
 
 
 def interpreter_tag():
@@ -102,8 +117,15 @@ def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     # metadata_directory needs no reading: the wheel's metadata is the same files again.
     project = Project()
-    build_package()
-    write_wheel(Path(wheel_directory, project.wheel_name), project)
+    prefix = (config_settings or {}).get("libray-prefix")
+    if prefix:  # against an installed libray, without Bazel (_installed_build.py)
+        import _installed_build
+        _installed_build.build(REPO_ROOT, prefix, project.fields["version"], INSTALLED_PACKAGE_DIR)
+        package_dir = INSTALLED_PACKAGE_DIR
+    else:
+        build_package()
+        package_dir = PACKAGE_DIR
+    write_wheel(Path(wheel_directory, project.wheel_name), project, package_dir)
     return project.wheel_name
 
 
@@ -131,9 +153,9 @@ def build_package():
                          f"(exit code {result.returncode}); its output is above")
 
 
-def write_wheel(path, project):
-    """Writes the wheel: PACKAGE_DIR's files, then the .dist-info's METADATA, WHEEL, RECORD."""
-    package_dir = PACKAGE_DIR.resolve()
+def write_wheel(path, project, package_dir):
+    """Writes the wheel: package_dir's files, then the .dist-info's METADATA, WHEEL, RECORD."""
+    package_dir = package_dir.resolve()
     entries = []  # (name in the wheel, bytes, file mode)
     for file in sorted(package_dir.rglob("*")):
         # Skip bytecode an interpreter may have written there (PYTHONPATH=bazel-bin/python/pkg).
@@ -144,7 +166,7 @@ def write_wheel(path, project):
             mode = 0o755 if executable else 0o644
             entries.append((file.relative_to(package_dir).as_posix(), file.read_bytes(), mode))
     if not any(name == "ray/_raylet.so" for name, _, _ in entries):
-        raise SystemExit(f"libray: {PACKAGE_DIR} has no ray/_raylet.so after the build")
+        raise SystemExit(f"libray: {package_dir} has no ray/_raylet.so after the build")
     entries += [(f"{project.dist_info}/{name}", text.encode(), 0o644)
                 for name, text in project.metadata_files().items()]
 

@@ -28,6 +28,7 @@
 //                         ObjectStoreFullError, ObjectLostError
 //   ray/api/values.h      what values can be (RAY_SERIALIZABLE, RAY_RAW_ELEMENT, ArrayView,
 //                         ByteBuffer); docs/API.md lists the types
+//   ray/api/version.h     Version(): the library's version
 // Timeouts (Get, GetView, Wait) are absl::Durations or std::chrono durations (ray::Timeout).
 #pragma once
 
@@ -42,3 +43,4 @@
 #include "ray/api/remote.h"      // IWYU pragma: export
 #include "ray/api/returns.h"     // IWYU pragma: export
 #include "ray/api/values.h"      // IWYU pragma: export
+#include "ray/api/version.h"     // IWYU pragma: export

@@ -8,6 +8,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev python3-dev libpython3.11-dev pybind11-dev
   python3-numpy python3-cloudpickle python3-pytest python3-msgpack python3-venv python3-pip python3-distributed
   graphviz procps psmisc util-linux iproute2 libssl-dev openssl
+  cmake make pkg-config binutils dpkg apt
 )
 
 missing=()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Python package as docs/PYTHON.md says, into a new venv in a temporary folder:
 # `pip install ./python` (which runs Bazel; outside `bazel test`, which must not nest it), twice
-# (the second upgrades in place), then the venv's python imports ray, runs tasks and runs
-# examples/tutorial.py, and the venv's `ray` command starts a head, shows it and stops it.
+# (the second upgrades in place), then the venv's python imports ray (its version is VERSION's),
+# runs tasks and runs examples/tutorial.py, and the venv's `ray` command starts a head, shows it
+# and stops it.
 # Silent on success; on failure prints the failed step and its output.
 # Exit code 0 only on success. The temporary folder is removed in every case.
 set -uo pipefail
@@ -13,50 +14,18 @@ trap 'TMPDIR=$tmp "$tmp/venv/bin/ray" stop --force >/dev/null 2>&1; rm -rf "$tmp
 trap 'exit 130' INT TERM  # through the EXIT trap
 cd "$tmp"  # outside the repository, whose ray/ (C++) must not shadow the installed package
 
-# step WHAT COMMAND...: runs COMMAND; if it fails, prints WHAT and its output and exits 1.
-step() {
-  local what=$1
-  shift
-  if ! "$@" >"$tmp/log" 2>&1; then
-    echo "test_pip_install: FAILED: $what" >&2
-    cat "$tmp/log" >&2
-    exit 1
-  fi
-}
+step_name=test_pip_install
+step_log=$tmp/log
+source "$repo/scripts/steps.sh"
 
 # --no-index: the install must need nothing from a package index.
 pip_install=(venv/bin/pip install --no-index --disable-pip-version-check "$repo/python")
 step "python3 -m venv --system-site-packages" /usr/bin/python3 -m venv --system-site-packages venv
 step "pip install ./python" "${pip_install[@]}"
 step "pip install ./python again (upgrade)" "${pip_install[@]}"
-step "import ray and run tasks in the venv" venv/bin/python - <<'EOF'
-import base64, hashlib, importlib.metadata, sys
-import ray
-assert ray.__file__.startswith(sys.prefix + "/"), f"ray from {ray.__file__}, not the venv"
-# Every installed file is as RECORD says (pip keeps the hashes the wheel's RECORD gave).
-for file in importlib.metadata.distribution("libray").files:
-    if file.hash:
-        digest = hashlib.sha256(file.locate().read_bytes()).digest()
-        assert base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == file.hash.value, file
-ray.init(num_cpus=2)
-
-@ray.remote
-def square(x):
-    return x * x
-
-assert ray.get([square.remote(i) for i in range(10)]) == [i * i for i in range(10)]
-ray.shutdown()
-EOF
+step "import ray and run tasks in the venv" \
+  venv/bin/python "$repo/scripts/check_ray_package.py" "$(cat "$repo/VERSION")"
 step "examples/tutorial.py in the venv" venv/bin/python "$repo/examples/tutorial.py"
-
-# expect WHAT TEXT: the last step's output holds TEXT; else prints WHAT and it and exits 1.
-expect() {
-  if ! grep -qF -- "$2" "$tmp/log"; then
-    echo "test_pip_install: FAILED: $1: no \"$2\" in its output" >&2
-    cat "$tmp/log" >&2
-    exit 1
-  fi
-}
 
 # The console command runs the binary shipped in the package; its nodes live under TMPDIR.
 ray_cli() { TMPDIR=$tmp "$tmp/venv/bin/ray" "$@"; }

@@ -16,6 +16,7 @@ threads in this process, tasks run in worker processes forked from it.
 from ray import exceptions
 from ray._graph import timeline, visualize_computation_graph
 from ray._raylet import ObjectID
+from ray._version import __version__  # libray's VERSION, written by //python:pkg
 from ray.actor import get_actor, kill, method
 from ray._worker import (
     available_resources,

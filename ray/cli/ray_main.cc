@@ -6,6 +6,7 @@
 #include "ray/cli/args.h"
 #include "ray/cli/start.h"
 #include "ray/cli/status_stop.h"
+#include "ray/cluster/version.h"
 #include "ray/common/byte_count.h"
 
 namespace {
@@ -17,6 +18,7 @@ constexpr char kUsage[] = R"(Usage:
   ray start --address=HEAD:PORT [same options but --port]
   ray status [--address=HEAD:PORT]
   ray stop [--force]
+  ray --version
 --port=0 picks a free port. The token is RAY_AUTH_TOKEN, else the file the head writes.
 TLS (every node, driver and worker): the --tls-* flags, or RAY_USE_TLS=1 with
 RAY_TLS_SERVER_CERT, RAY_TLS_SERVER_KEY and RAY_TLS_CA_CERT.
@@ -75,9 +77,14 @@ int StartCommand(const std::map<std::string, std::string>& flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto args = ray::cli::ParseArgs({argv + 1, argv + argc}, {"head", "block", "force", "help"});
+  auto args =
+      ray::cli::ParseArgs({argv + 1, argv + argc}, {"head", "block", "force", "help", "version"});
   if (!args.ok()) return Fail(std::string(args.status().message()));
   const auto& flags = args->flags;
+  if (flags.count("version") && args->command.empty() && flags.size() == 1) {
+    std::cout << ray::cluster::kLibraryVersion << "\n";  // "libray 0.1.0"
+    return 0;
+  }
   if (flags.count("help") || args->command.empty()) {
     std::cout << kUsage;
     return args->command.empty() && !flags.count("help") ? 2 : 0;

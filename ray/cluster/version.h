@@ -1,12 +1,14 @@
 // The versions a node and the head must share to join: the cluster protocol's and the
-// library build's. One constant each for now; a mismatch is refused naming both.
+// library build's (from the repository's VERSION file). A mismatch is refused naming both.
 #pragma once
 
 #include <cstdint>
 
+#include "ray/common/library_version.h"
+
 namespace ray::cluster {
 
 inline constexpr uint32_t kProtocolVersion = 1;  // bump on any change to rpc/cluster.capnp
-inline constexpr char kLibraryVersion[] = "libray 0.1.0";
+inline constexpr char kLibraryVersion[] = "libray " RAY_LIBRARY_VERSION;
 
 }  // namespace ray::cluster
