@@ -15,18 +15,32 @@ import sys
 import sysconfig
 from pathlib import Path
 
-# The extension's sources: _raylet.so's srcs and the libraries of ray/python_embed/BUILD it
-# depends on (the rest of its dependencies are in libray.so).
-EXTENSION_SOURCES = [
-    "actor_functions.cc",
-    "cross_language.cc",
-    "msgpack_python.cc",
-    "object_python.cc",
-    "pickle_layout.cc",
-    "py_object_id.cc",
-    "python_extension.cc",
-    "python_objects.cc",
-]
+
+def extension_sources(repo_root):
+    """The extension's C++ sources: _raylet.so's srcs and those of the libraries of
+    ray/python_embed/BUILD it depends on (the rest of its dependencies are in libray.so). Read
+    from that BUILD file, whose Starlark is Python, so that the two builds cannot drift apart."""
+    rules = {}
+
+    def rule(*args, **kwargs):
+        if "name" in kwargs:
+            rules[kwargs["name"]] = kwargs
+
+    names = {"package", "cc_binary", "cc_library", "cc_test", "sh_test", "filegroup", "genrule",
+             "exports_files", "load"}
+    scope = {name: rule for name in names}
+    scope["glob"] = lambda *args, **kwargs: []
+    build_file = repo_root / "ray" / "python_embed" / "BUILD"
+    exec(compile(build_file.read_text(), str(build_file), "exec"), scope)
+    sources, pending, seen = [], ["_raylet.so"], set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        sources += [s for s in rules[name].get("srcs", []) if s.endswith(".cc")]
+        pending += [d[1:] for d in rules[name].get("deps", []) if d.startswith(":")]
+    return sorted(sources)
 
 
 def build(repo_root, prefix, version, package_dir):
@@ -52,7 +66,8 @@ def build(repo_root, prefix, version, package_dir):
     libdir = libray.query("--variable=libdir")
     command = ["g++", "-std=c++20", "-O2", "-fPIC", "-fvisibility=hidden", "-shared",
                f"-I{repo_root}", f"-I{sysconfig.get_paths()['include']}"]
-    command += [str(repo_root / "ray" / "python_embed" / source) for source in EXTENSION_SOURCES]
+    command += [str(repo_root / "ray" / "python_embed" / source)
+                for source in extension_sources(repo_root)]
     command += libray.query("--cflags", "--libs").split()
     command += [f"-Wl,-rpath,{libdir}", "-o", str(package / "_raylet.so")]
     print(f"libray: compiling ray._raylet against the libray in {libdir}", file=sys.stderr)
