@@ -14,3 +14,17 @@ def parent_pid():
 
 def fail(message):
     raise ValueError(message)
+
+
+class Tally:
+    """A Python actor that cross_language_test.cc makes with ray::PyActorClass on other nodes."""
+
+    def __init__(self, start):
+        self.value = start
+
+    def add(self, x):
+        self.value += x
+        return self.value
+
+    def parent_pid(self):
+        return os.getppid()

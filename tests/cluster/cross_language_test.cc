@@ -1,8 +1,8 @@
 // Across languages on other nodes: a C++ driver joins a head and three nodes of the real `ray`
 // binary; its tasks on those nodes use the RAY_REMOTE functions of its program (registered by
-// name there too) and call Python functions (ray::PyFunction, in an interpreter the remote worker
-// embeds) found on the driver's PYTHONPATH; on a node whose Python cannot start, they fail
-// saying so.
+// name there too) and call Python functions and actors (ray::PyFunction, ray::PyActorClass, in an
+// interpreter the remote worker embeds) found on the driver's PYTHONPATH; on a node whose Python
+// cannot start, they fail saying so.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ray/api.h"
+#include "ray/api/py_actor.h"
 #include "ray/api/py_function.h"
 #include "ray/core_worker/function_registry.h"
 #include "tests/cluster/ray_cli.h"
@@ -124,6 +125,31 @@ TEST_F(CrossLanguageTest, PythonErrorsOnOtherNodesAreTaskErrors) {
     EXPECT_EQ(e.info().exception_type, "ModuleNotFoundError") << e.what();
   }
   EXPECT_EQ(PyOn<int>("a_box", "add")(2, 2).Get(), 4);  // the worker lives on
+}
+
+TEST_F(CrossLanguageTest, PythonActorsRunOnOtherNodes) {
+  auto tally = ray::PyActorClass("cluster_py_functions", "Tally")
+                   .Options({.resources = {{"b_box", 1}}})
+                   .Remote(10);
+  EXPECT_EQ(tally.Task(ray::PyActorMethod<int>("add")).Remote(5).Get(), 15);
+  EXPECT_EQ(tally.Task(ray::PyActorMethod<int>("parent_pid")).Remote().Get(), b_.pid);
+  // A C++ task on another node calls it through its handle.
+  auto from_a = ray::Remote([](ray::ActorHandle<ray::PyActor> t) {
+                  return t.Task(ray::PyActorMethod<int>("add")).Remote(1).Get();
+                }).Options({.resources = {{"a_box", 1}}})(tally);
+  EXPECT_EQ(ray::Get(from_a), 16);
+  // On a node whose Python cannot start, the actor is never made, saying why.
+  auto broken = ray::PyActorClass("cluster_py_functions", "Tally")
+                    .Options({.resources = {{"no_python_box", 1}}})
+                    .Remote(0);
+  try {
+    broken.Task(ray::PyActorMethod<int>("add")).Remote(1).Get();
+    FAIL() << "an actor was made without Python";
+  } catch (const ray::ActorDiedError& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot start the embedded Python interpreter"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST_F(CrossLanguageTest, ANodeWhosePythonCannotStartFailsPythonTasksSayingSo) {

@@ -48,6 +48,7 @@ class Counter {
   }
   void Reset() { value_ = 0; }
   int Pid() const { return getpid(); }
+  std::string Node() const { return ray::GetRuntimeContext().GetNodeId(); }
   virtual std::string Kind() const { return "counter"; }
   // The ray API of actors, from the library's copy of libray.
   void Exit() { ray::ExitActor(); }
@@ -88,5 +89,6 @@ int AddToNamed(std::string name, int x) {
 
 RAY_REMOTE(CreateCounter, CreateLoud, FailToCreate, &Counter::Add, &Counter::Value,
            &Counter::AddOrThrow, &Counter::Describe, &Counter::Split, &Counter::Scaled,
-           &Counter::Reset, &Counter::Pid, &Counter::Kind, &Counter::Exit, &Counter::Restarted);
+           &Counter::Reset, &Counter::Pid, &Counter::Kind, &Counter::Exit, &Counter::Restarted,
+           &Counter::Node);
 RAY_REMOTE(CreateOther, &Other::Get, NotAFactory, AddToNamed, AddThrough, &Counter::AddFrom);

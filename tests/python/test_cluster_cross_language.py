@@ -73,6 +73,19 @@ def test_cpp_errors_on_another_node_are_task_errors(cluster):
 
 
 
+def test_a_cpp_actor_runs_on_the_node_it_asks_for(cluster):
+    counter_class = ray.cpp_actor_class("CreateCounter", "Counter")
+    counter = counter_class.options(resources={"a_box": 1}).remote(10)
+    assert ray.get(counter.Node.remote()) == cluster["a"]
+    assert ray.get(counter.Add.remote(5)) == 15
+    # A Python task on node B calls it through its handle.
+    @ray.remote
+    def add_through(handle, x):
+        return ray.get(handle.Add.remote(x))
+
+    assert ray.get(add_through.options(resources={"b_box": 1}).remote(counter, 1)) == 16
+
+
 def test_a_node_that_cannot_read_the_library_runs_the_drivers_copy(head, tmp_path):  # noqa: F811
     """The library ships with the driver's program: a node whose workers start after its file is
     gone (as on a machine without it) still runs its functions. Workers start at the first task
