@@ -130,6 +130,7 @@ void ReferenceTable::MaybeFree(const ObjectID& id) {
       }
     }
     for (const ObjectID& n : entry.nested) released.push_back(n);
+    if (!watched_.empty() && watched_.erase(it->first) > 0) freed_watched_.push_back(it->first);
     objects_.erase(it);
   };
   if (auto it = objects_.find(id); it != objects_.end()) free_if_unused(it);

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/functional/function_ref.h"
@@ -108,6 +109,11 @@ class ReferenceTable {
   void QueueRemoteDelete(uint16_t node, const ObjectID& id) {
     remote_deletes_.emplace_back(node, id);
   }
+  // Objects whose end the owner wants to hear of (an actor's handle): once one is freed, the
+  // next TakeFreedWatched gives it (once). Unwatch: no longer.
+  void Watch(const ObjectID& id) { watched_.insert(id); }
+  void Unwatch(const ObjectID& id) { watched_.erase(id); }
+  std::vector<ObjectID> TakeFreedWatched() { return std::exchange(freed_watched_, {}); }
 
  private:
   friend class ObjectWaiter;
@@ -120,6 +126,8 @@ class ReferenceTable {
   Map objects_;  // a node map: a slot costs a pointer, and entries stay where they are
   std::vector<ObjectID> store_deletes_;
   std::vector<std::pair<uint16_t, ObjectID>> remote_deletes_;
+  absl::flat_hash_set<ObjectID> watched_;
+  std::vector<ObjectID> freed_watched_;
 };
 
 // A get or a wait on objects that do not all exist yet. It registers with each object that is

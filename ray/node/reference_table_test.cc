@@ -38,6 +38,25 @@ TEST(ReferenceTableTest, AnObjectIsFreedWithItsLastReference) {
   EXPECT_TRUE(table.ReadyOrGone(id));
 }
 
+TEST(ReferenceTableTest, AWatchedObjectIsReportedOnceWhenFreed) {
+  ReferenceTable table;
+  ObjectID watched = Put(table, Inline("handle"));
+  ObjectID unwatched = Put(table, Inline("other"));
+  ObjectID forgotten = Put(table, Inline("forgotten"));
+  table.Watch(watched);
+  table.Watch(forgotten);
+  table.Unwatch(forgotten);
+  // Freed as another object's nested reference too.
+  ObjectID holder = Put(table, Inline("holder"), {watched});
+  table.RemoveRef(watched);
+  table.RemoveRef(unwatched);
+  table.RemoveRef(forgotten);
+  EXPECT_THAT(table.TakeFreedWatched(), IsEmpty());  // the holder keeps it
+  table.RemoveRef(holder);
+  EXPECT_THAT(table.TakeFreedWatched(), ElementsAre(watched));
+  EXPECT_THAT(table.TakeFreedWatched(), IsEmpty());
+}
+
 TEST(ReferenceTableTest, AFreedObjectStaysGone) {
   ReferenceTable table;
   ObjectID id = Put(table, Inline("x"));

@@ -324,6 +324,7 @@ void Scheduler::StartNextTask(Worker& worker) {
 }
 
 void Scheduler::TaskFinished(Worker& worker, const TaskID& id, bool failed) {
+  if (!worker.actor.IsNil()) MarkActor(worker.actor);  // room in its pipeline, or its end
   if (worker.concurrency > 1) {
     ConcurrentCallFinished(worker, id);
     EndTask(id);

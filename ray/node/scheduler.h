@@ -277,6 +277,7 @@ class Scheduler {
     double cpus_held = 0;
     ResourceAmounts resources_held;
     bool lost_pending = false;  // its lost worker's tasks are handled when its process ends
+    bool to_visit = false;      // in actors_to_visit_
     std::string death;          // why it is dead
   };
   // A task that makes an actor or calls one was submitted: the actor's record; for a call, its
@@ -287,8 +288,13 @@ class Scheduler {
   // actor's ready calls. False for a plain task.
   bool MakeActorTaskReady(TaskRecord& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Starts the creations that can start and sends ready calls to their actors' workers; ends
-  // the actors nobody references any more once their calls are done.
+  // the actors nobody references any more once their calls are done. Only the actors marked
+  // since the last time (MarkActor), so that idle actors cost nothing.
   void DispatchActors() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MarkActor(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MarkActor(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // DispatchActors' work on one actor; false once the actor is gone from the table.
+  bool VisitActor(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Places a waiting actor on a node with room for its creation and holds that room; false
   // while no node has it (or the actor died: no node ever will).
   bool PlaceActor(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -389,7 +395,9 @@ class Scheduler {
   std::vector<Node> nodes_ ABSL_GUARDED_BY(mu_);
   absl::node_hash_map<ObjectID, Actor> actors_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, ObjectID> actor_names_ ABSL_GUARDED_BY(mu_);  // live ones
-  std::vector<ObjectID> actor_order_ ABSL_GUARDED_BY(mu_);  // creation order, for dispatch
+  // Actors DispatchActors looks at next: those something happened to (calls ready or done, their
+  // handle freed, their worker lost, ...) and those waiting to be made.
+  std::vector<ObjectID> actors_to_visit_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int> node_index_ ABSL_GUARDED_BY(mu_);
   bool in_cluster_ ABSL_GUARDED_BY(mu_) = false;
   ClusterHooks hooks_ ABSL_GUARDED_BY(mu_);

@@ -30,7 +30,7 @@ std::shared_ptr<const std::string> Scheduler::SubmitActorTask(TaskRecord& task) 
       refused.state = Actor::State::kDead;
       refused.death =
           absl::StrCat("the actor name '", name, "' is taken (by actor ", taken->second.Hex(), ")");
-      actor_order_.push_back(refused.id);
+      objects_.Watch(refused.id);  // forgotten once no handle is left
       return ErrorObject(NameOf(task), kActorDiedErrorType, refused.death, task.id);
     }
     actor_names_[name] = ObjectID::ForReturn(task.id, 1);
@@ -46,7 +46,7 @@ std::shared_ptr<const std::string> Scheduler::SubmitActorTask(TaskRecord& task) 
       if (!arg.ref.IsNil()) objects_.AddRef(arg.ref);
     }
     objects_.AddRefs(actor.creation.nested_refs);
-    actor_order_.push_back(actor.id);
+    objects_.Watch(actor.id);  // its last handle freed: DispatchActors ends it
     return nullptr;
   }
   // A call keeps its actor alive until it ends (released with its nested references).
@@ -72,7 +72,9 @@ std::shared_ptr<const std::string> Scheduler::ActorDiedErrorFor(const TaskRecord
 
 bool Scheduler::MakeActorTaskReady(TaskRecord& task) {
   if (task.creates_actor) {
-    actors_.at(ObjectID::ForReturn(task.id, 1)).creation_ready = true;
+    Actor& actor = actors_.at(ObjectID::ForReturn(task.id, 1));
+    actor.creation_ready = true;
+    MarkActor(actor);
     return true;
   }
   if (task.actor.IsNil()) return false;
@@ -81,75 +83,95 @@ bool Scheduler::MakeActorTaskReady(TaskRecord& task) {
     FailTask(task, ActorDiedErrorFor(task, actor));
   } else {
     actor.ready.push_back(task.id);
+    MarkActor(actor);
   }
   return true;
 }
 
+void Scheduler::MarkActor(Actor& actor) {
+  if (actor.to_visit) return;
+  actor.to_visit = true;
+  actors_to_visit_.push_back(actor.id);
+}
+
+void Scheduler::MarkActor(const ObjectID& id) {
+  if (auto it = actors_.find(id); it != actors_.end()) MarkActor(it->second);
+}
+
 void Scheduler::DispatchActors() {
   if (actors_.empty()) return;
-  for (size_t i = 0; i < actor_order_.size();) {
-    Actor& actor = actors_.at(actor_order_[i]);
-    if (actor.state == Actor::State::kDead) {
-      // Kept while a handle may still call it (the calls fail saying why) or its lost worker's
-      // tasks wait to fail.
-      if (!objects_.Contains(actor.id) && !actor.lost_pending) {
-        actors_.erase(actor_order_[i]);
-        actor_order_.erase(actor_order_.begin() + i);
-      } else {
-        ++i;
-      }
-      continue;
-    }
-    ++i;
-    if (actor.state == Actor::State::kWaiting && actor.creation_ready) {
-      if (actor.node < 0 && !PlaceActor(actor)) continue;
-      if (actor.worker < 0 && (actor.worker = ActorWorkerFor(actor)) < 0) continue;
-      Worker& worker = *workers_[actor.worker];
-      worker.actor = actor.id;
-      actor.state = Actor::State::kCreating;
-      TaskRecord* creation = tasks_.Find(actor.creation.id);
-      if (creation == nullptr) {  // a restart: the first run ended; this one runs the copy
-        creation = &*tasks_.Add(TaskRecord(actor.creation)).first;
-        for (const auto& arg : creation->args) {
-          if (!arg.ref.IsNil()) objects_.AddUse(arg.ref, creation->id);
-        }
-        objects_.AddRefs(creation->nested_refs);
-      }
-      creation->actor_restart = actor.restarted;
-      worker.MoveTo(Worker::State::kBusy);  // on what the actor holds (the worker holds nothing)
-      Assign(worker, *creation);
-      continue;
-    }
-    if (actor.state != Actor::State::kAlive) continue;
-    Worker& worker = *workers_[actor.worker];
-    if (actor.ready.empty()) {
-      // Nobody references its handle any more and its calls are done: it ends.
-      if (!objects_.Contains(actor.id) && worker.assigned.empty()) {
-        ActorDied(actor, "it ended (no handle to it is left)");
-        WorkerDied(worker, "its actor ended", /*kill=*/false);  // it exits when its socket closes
-      }
-      continue;
-    }
-    // A bounded pipeline: calls past it wait here and go out in batches as earlier ones end
-    // (one message for many, as tasks queued behind a worker's do).
-    // An actor with call threads gets at least as many calls as it runs at once.
-    const size_t depth = std::max(kActorPipelineDepth, static_cast<size_t>(worker.concurrency));
-    while (!actor.ready.empty() && worker.assigned.size() < depth) {
-      TaskRecord* call = tasks_.Find(actor.ready.front());
-      actor.ready.pop_front();
-      if (call == nullptr) continue;
-      if (absl::Status fitted = FitArgumentsInline(*call); !fitted.ok()) {
-        FailTask(*call, ErrorObject(NameOf(*call), ErrorTypeName(fitted.code()),
-                                    absl::StrCat("an argument could not be copied to the store "
-                                                 "for its worker: ",
-                                                 fitted.message()),
-                                    call->id));
-        continue;
-      }
-      if (worker.state == Worker::State::kIdle) worker.MoveTo(Worker::State::kBusy);
-      Assign(worker, *call);
+  for (const ObjectID& freed : objects_.TakeFreedWatched()) MarkActor(freed);  // its last handle
+  std::vector<ObjectID> visiting = std::exchange(actors_to_visit_, {});
+  for (const ObjectID& id : visiting) {
+    auto it = actors_.find(id);
+    if (it == actors_.end()) continue;
+    Actor& actor = it->second;
+    actor.to_visit = false;
+    // One still waiting to be made is looked at again next time (CPUs, a worker may be there).
+    if (VisitActor(actor) && actor.state == Actor::State::kWaiting && actor.creation_ready) {
+      MarkActor(actor);
     }
   }
+}
+
+bool Scheduler::VisitActor(Actor& actor) {
+  if (actor.state == Actor::State::kDead) {
+    // Kept while a handle may still call it (the calls fail saying why) or its lost worker's
+    // tasks wait to fail.
+    if (objects_.Contains(actor.id) || actor.lost_pending) return true;
+    objects_.Unwatch(actor.id);
+    actors_.erase(actor.id);
+    return false;
+  }
+  if (actor.state == Actor::State::kWaiting && actor.creation_ready) {
+    if (actor.node < 0 && !PlaceActor(actor)) return true;
+    if (actor.worker < 0 && (actor.worker = ActorWorkerFor(actor)) < 0) return true;
+    Worker& worker = *workers_[actor.worker];
+    worker.actor = actor.id;
+    actor.state = Actor::State::kCreating;
+    TaskRecord* creation = tasks_.Find(actor.creation.id);
+    if (creation == nullptr) {  // a restart: the first run ended; this one runs the copy
+      creation = &*tasks_.Add(TaskRecord(actor.creation)).first;
+      for (const auto& arg : creation->args) {
+        if (!arg.ref.IsNil()) objects_.AddUse(arg.ref, creation->id);
+      }
+      objects_.AddRefs(creation->nested_refs);
+    }
+    creation->actor_restart = actor.restarted;
+    worker.MoveTo(Worker::State::kBusy);  // on what the actor holds (the worker holds nothing)
+    Assign(worker, *creation);
+    return true;
+  }
+  if (actor.state != Actor::State::kAlive) return true;
+  Worker& worker = *workers_[actor.worker];
+  if (actor.ready.empty()) {
+    // Nobody references its handle any more and its calls are done: it ends.
+    if (!objects_.Contains(actor.id) && worker.assigned.empty()) {
+      ActorDied(actor, "it ended (no handle to it is left)");
+      WorkerDied(worker, "its actor ended", /*kill=*/false);  // it exits when its socket closes
+    }
+    return true;
+  }
+  // A bounded pipeline: calls past it wait here and go out in batches as earlier ones end
+  // (one message for many, as tasks queued behind a worker's do).
+  // An actor with call threads gets at least as many calls as it runs at once.
+  const size_t depth = std::max(kActorPipelineDepth, static_cast<size_t>(worker.concurrency));
+  while (!actor.ready.empty() && worker.assigned.size() < depth) {
+    TaskRecord* call = tasks_.Find(actor.ready.front());
+    actor.ready.pop_front();
+    if (call == nullptr) continue;
+    if (absl::Status fitted = FitArgumentsInline(*call); !fitted.ok()) {
+      FailTask(*call, ErrorObject(NameOf(*call), ErrorTypeName(fitted.code()),
+                                  absl::StrCat("an argument could not be copied to the store "
+                                               "for its worker: ",
+                                               fitted.message()),
+                                  call->id));
+      continue;
+    }
+    if (worker.state == Worker::State::kIdle) worker.MoveTo(Worker::State::kBusy);
+    Assign(worker, *call);
+  }
+  return true;
 }
 
 bool Scheduler::PlaceActor(Actor& actor) {
@@ -207,12 +229,14 @@ void Scheduler::ClaimNewWorker(Worker& worker) {
     actor.worker_asked = false;
     actor.worker = worker.index;
     worker.actor = actor.id;
+    MarkActor(actor);
     return;
   }
 }
 
 void Scheduler::ReleaseActorResources(Actor& actor) {
   if (actor.node < 0) return;
+  MarkActor(actor);  // placed again, or ended
   Node& node = nodes_[actor.node];
   node.cpus_free += actor.cpus_held;
   for (const auto& [name, amount] : actor.resources_held) node.custom_free[name] += amount;
@@ -249,6 +273,7 @@ void Scheduler::ActorWorkerLost(Worker& worker, const std::string& why) {
   auto it = actors_.find(worker.actor);
   if (it == actors_.end()) return;
   Actor& actor = it->second;
+  MarkActor(actor);
   ReleaseActorResources(actor);
   actor.worker = -1;
   actor.lost_pending = !worker.lost_tasks.empty();
@@ -270,6 +295,7 @@ void Scheduler::ActorWorkerEnded(Worker& worker, std::deque<TaskID> lost) {
   auto it = actors_.find(worker.actor);
   if (it == actors_.end()) return;
   Actor& actor = it->second;
+  MarkActor(actor);
   actor.lost_pending = false;
   if (actor.state == Actor::State::kDead) {
     for (const TaskID& id : lost) {
@@ -314,6 +340,7 @@ void Scheduler::ConcurrentCallFinished(Worker& worker, const TaskID& id) {
 void Scheduler::ActorDied(Actor& actor, const std::string& why) {
   if (actor.state == Actor::State::kDead) return;
   actor.state = Actor::State::kDead;
+  MarkActor(actor);  // forgotten once no handle is left
   if (auto named = actor_names_.find(actor.options.name);
       named != actor_names_.end() && named->second == actor.id) {
     actor_names_.erase(named);  // the name is free again
@@ -367,6 +394,7 @@ absl::Status Scheduler::KillActorLocked(const ObjectID& id, bool no_restart) {
   auto it = actors_.find(id);
   if (it == actors_.end()) return absl::NotFoundError(absl::StrCat("no actor ", id.Hex()));
   Actor& actor = it->second;
+  MarkActor(actor);
   if (no_restart) {
     actor.restarts_left = 0;
     if (actor.death.empty()) actor.death = "killed by ray::Kill";

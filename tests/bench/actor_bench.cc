@@ -203,9 +203,27 @@ int main(int argc, char** argv) {
       }
     }));
   }
+  // The same 1:1 async calls beside many idle actors: what idle actors cost the others.
+  const int idle_n = quick ? 20 : 200;
+  std::vector<ray::ActorHandle<Counter>> idle;
+  for (int i = 0; i < idle_n; ++i) idle.push_back(ray::Actor(MakeCounter).Remote());
+  for (auto& c : idle) c.Task(&Counter::Add).Remote(0).Get();  // all started
+  std::vector<double> beside_idle;
+  for (int t = 0; t < trials; ++t) {
+    beside_idle.push_back(Rate(async_n, [&] {
+      std::vector<ray::ObjectRef<int>> refs;
+      refs.reserve(async_n);
+      for (int i = 0; i < async_n; ++i) refs.push_back(counter.Task(&Counter::Add).Remote(1));
+      ray::Get(refs);
+    }));
+  }
   ray::Shutdown();
   std::printf("libray actor benchmark: %d workers, %d trials%s, medians\n", workers, trials,
               quick ? ", quick" : "");
   for (const Row* row : {&sync, &async, &one_n, &n_n, &arg, &threads}) Print(*row);
+  const double alone = Median(async.actor), crowded = Median(beside_idle);
+  std::printf("%-44s %10.0f /s  without them %10.0f /s (x%.2f)  target >= x0.90: %s\n",
+              ("actor calls 1:1 async beside " + std::to_string(idle_n) + " idle actors").c_str(),
+              crowded, alone, crowded / alone, crowded >= 0.9 * alone ? "PASS" : "MISS");
   return 0;
 }
