@@ -59,8 +59,12 @@ struct ActorOptions {
 namespace internal {
 // RayError for options out of range or not supported yet.
 void CheckActorOptions(const ActorOptions& options);
-// RayError when a live actor has the name `name` ("": none).
-void CheckActorNameFree(core::CoreRuntime& runtime, const std::string& name);
+// The spec of an actor's creation by `function`, made with `options` (checked, and the name
+// free: RayError otherwise), of class `type`; the task named `task_name` ("": the function's).
+// The caller adds the invoker and the arguments.
+core::TaskSpec ActorCreationSpec(core::CoreRuntime& runtime, const ActorOptions& options,
+                                 const void* function, std::string type,
+                                 std::string task_name = "");
 }  // namespace internal
 
 template <typename T>
@@ -412,21 +416,9 @@ class ActorCreator<R (*)(P...)> {
   template <typename... A>
   ActorHandle<T> Submit(A&&... args) const {
     core::CoreRuntime& runtime = internal::Runtime("ray::Actor(f).Remote(args...)");
-    internal::CheckActorOptions(options_);
-    internal::CheckActorNameFree(runtime, options_.name);
-    core::TaskSpec spec;
+    core::TaskSpec spec =
+        internal::ActorCreationSpec(runtime, options_, FunctionAddress(factory_), TypeName<T>());
     spec.invoker = &internal::ActorFactoryInvoker<R (*)(P...), internal::StoredArg<P, A>...>::Run;
-    spec.function = FunctionAddress(factory_);
-    spec.options = internal::CoreOptions(
-        TaskOptions{
-            .num_cpus = options_.num_cpus, .max_retries = 0, .resources = options_.resources},
-        1, spec.function);
-    spec.creates_actor = core::ActorOptions{.max_restarts = options_.max_restarts,
-                                            .max_task_retries = options_.max_task_retries,
-                                            .max_concurrency = options_.max_concurrency,
-                                            .num_cpus = options_.num_cpus,
-                                            .name = options_.name,
-                                            .type = TypeName<T>()};
     (internal::AddNestedRefs(spec.nested_refs, args), ...);
     (internal::AppendTaskArgs<P>(spec.args, std::forward<A>(args)), ...);
     std::vector<ObjectID> ids = internal::ValueOrThrow(runtime.Submit(std::move(spec)));

@@ -132,6 +132,7 @@ void CheckActorOptions(const ActorOptions& options) {
   }
 }
 
+// RayError when a live actor has the name `name` ("": none).
 void CheckActorNameFree(core::CoreRuntime& runtime, const std::string& name) {
   if (name.empty()) return;
   std::optional<core::CoreRuntime::NamedActor> found = ValueOrThrow(runtime.LookupActor(name));
@@ -140,6 +141,26 @@ void CheckActorNameFree(core::CoreRuntime& runtime, const std::string& name) {
   throw RayError(absl::StrCat("ray::Actor(f).Options({.name = \"", name,
                               "\"}).Remote(): the name is taken (by actor ", found->id.Hex(),
                               ", a ", found->type, ")"));
+}
+
+core::TaskSpec ActorCreationSpec(core::CoreRuntime& runtime, const ActorOptions& options,
+                                 const void* function, std::string type, std::string task_name) {
+  CheckActorOptions(options);
+  CheckActorNameFree(runtime, options.name);
+  core::TaskSpec spec;
+  spec.function = function;
+  spec.options = CoreOptions(TaskOptions{.num_cpus = options.num_cpus,
+                                         .max_retries = 0,
+                                         .name = std::move(task_name),
+                                         .resources = options.resources},
+                             1, function);
+  spec.creates_actor = core::ActorOptions{.max_restarts = options.max_restarts,
+                                          .max_task_retries = options.max_task_retries,
+                                          .max_concurrency = options.max_concurrency,
+                                          .num_cpus = options.num_cpus,
+                                          .name = options.name,
+                                          .type = std::move(type)};
+  return spec;
 }
 
 void KillActor(const ObjectID& actor, bool no_restart) {

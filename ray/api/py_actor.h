@@ -137,22 +137,10 @@ class PyActorClass {
       throw RayError("ray::PyActorClass(\"" + module_ + "\", \"" + class_ +
                      "\"): the module and the class need names");
     }
-    internal::CheckActorOptions(options_);
-    internal::CheckActorNameFree(runtime, options_.name);
-    core::TaskSpec spec;
+    core::TaskSpec spec =
+        internal::ActorCreationSpec(runtime, options_, FunctionAddress(&RayPyActorTask),
+                                    TypeName<PyActor>(), module_ + "." + class_);
     spec.invoker = &internal::RunPyActorCreation;
-    spec.function = FunctionAddress(&RayPyActorTask);
-    spec.options = internal::CoreOptions(TaskOptions{.num_cpus = options_.num_cpus,
-                                                     .max_retries = 0,
-                                                     .name = module_ + "." + class_,
-                                                     .resources = options_.resources},
-                                         1, spec.function);
-    spec.creates_actor = core::ActorOptions{.max_restarts = options_.max_restarts,
-                                            .max_task_retries = options_.max_task_retries,
-                                            .max_concurrency = options_.max_concurrency,
-                                            .num_cpus = options_.num_cpus,
-                                            .name = options_.name,
-                                            .type = TypeName<PyActor>()};
     spec.args.reserve(1 + sizeof...(A));
     spec.args.push_back(core::TaskArg{ObjectID(), python::SerializePyCall(module_, class_)});
     (internal::AppendPyArg(spec.args, std::forward<A>(args),
