@@ -65,10 +65,10 @@ for file in usr/bin/ray usr/bin/ray_store usr/include/ray/api.h usr/include/ray/
 done
 step "apt-get install (a dry run) of the package" apt-get install --simulate "$deb"
 expect "apt-get install" "Inst libray-dev"
-step "dpkg -x" dpkg -x "$deb" "$tmp/root"
-step "ray --version" "$tmp/root/usr/bin/ray" --version
+step "dpkg -x" dpkg -x "$deb" "$tmp/unpacked"
+step "ray --version" "$tmp/unpacked/usr/bin/ray" --version
 expect "ray --version" "libray $version"
-step "libray.so's SONAME" readelf -d "$tmp/root/usr/lib/$multiarch/libray.so.$version"
+step "libray.so's SONAME" readelf -d "$tmp/unpacked/usr/lib/$multiarch/libray.so.$version"
 expect "libray.so's SONAME" "Library soname: [libray.so.0]"
 
 # cmake_tutorial NAME FLAGS...: the tutorial built with CMake against the unpacked package.
@@ -76,7 +76,7 @@ cmake_tutorial() {
   local name=$1
   shift
   step "cmake ($name)" cmake -S "$examples/cmake" -B "$tmp/$name" \
-    -DCMAKE_PREFIX_PATH="$tmp/root/usr" "$@"
+    -DCMAKE_PREFIX_PATH="$tmp/unpacked/usr" "$@"
   step "cmake --build ($name)" cmake --build "$tmp/$name"
 }
 cmake_tutorial cmake-shared-nopie -DCMAKE_POSITION_INDEPENDENT_CODE=OFF
