@@ -114,6 +114,7 @@ class ReferenceTable {
   void Watch(const ObjectID& id) { watched_.insert(id); }
   void Unwatch(const ObjectID& id) { watched_.erase(id); }
   std::vector<ObjectID> TakeFreedWatched() { return std::exchange(freed_watched_, {}); }
+  bool HasFreedWatched() const { return !freed_watched_.empty(); }
 
  private:
   friend class ObjectWaiter;

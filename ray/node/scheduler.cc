@@ -272,7 +272,7 @@ void Scheduler::RemoveRef(const ObjectID& id) {
   {
     absl::MutexLock lock(&mu_);
     objects_.RemoveRef(id);
-    if (!actors_.empty() && actors_.contains(id) && !objects_.Contains(id)) {  // its last handle
+    if (objects_.HasFreedWatched()) {  // an actor's last handle
       DispatchActors();
       FlushWorkers();
     }

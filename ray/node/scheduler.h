@@ -255,6 +255,8 @@ class Scheduler {
   // Starts a worker on `node`: this one's at once (its index in `index`, if given), another's
   // by asking it (they connect later).
   absl::Status SpawnWorker(int node = 0, int* index = nullptr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Asks node `n` (not this one) for `count` more workers; they connect later.
+  void AskWorkers(int n, int count) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Actors (scheduler_actors.cc). Each runs on a worker of its own, which runs nothing else: its
   // creation task runs the factory there, then its calls run there in the order they became

@@ -21,23 +21,20 @@ constexpr size_t kActorPipelineDepth = 64;
 }  // namespace
 
 std::shared_ptr<const std::string> Scheduler::SubmitActorTask(TaskRecord& task) {
-  if (task.creates_actor && !task.creates_actor->name.empty()) {
-    const std::string& name = task.creates_actor->name;
-    if (auto taken = actor_names_.find(name); taken != actor_names_.end()) {
-      // Never made: its calls fail saying why.
-      Actor& refused = actors_[ObjectID::ForReturn(task.id, 1)];
-      refused.id = ObjectID::ForReturn(task.id, 1);
-      refused.state = Actor::State::kDead;
-      refused.death =
-          absl::StrCat("the actor name '", name, "' is taken (by actor ", taken->second.Hex(), ")");
-      objects_.Watch(refused.id);  // forgotten once no handle is left
-      return ErrorObject(NameOf(task), kActorDiedErrorType, refused.death, task.id);
-    }
-    actor_names_[name] = ObjectID::ForReturn(task.id, 1);
-  }
   if (task.creates_actor) {
-    Actor& actor = actors_[ObjectID::ForReturn(task.id, 1)];
-    actor.id = ObjectID::ForReturn(task.id, 1);
+    const ObjectID id = ObjectID::ForReturn(task.id, 1);  // the handle's object
+    Actor& actor = actors_[id];
+    actor.id = id;
+    objects_.Watch(id);  // its last handle freed: DispatchActors ends it, or forgets it
+    const std::string& name = task.creates_actor->name;
+    if (auto taken = actor_names_.find(name); !name.empty() && taken != actor_names_.end()) {
+      // Never made: its calls fail saying why.
+      actor.state = Actor::State::kDead;
+      actor.death =
+          absl::StrCat("the actor name '", name, "' is taken (by actor ", taken->second.Hex(), ")");
+      return ErrorObject(NameOf(task), kActorDiedErrorType, actor.death, task.id);
+    }
+    if (!name.empty()) actor_names_[name] = id;
     actor.options = *task.creates_actor;
     actor.restarts_left = actor.options.max_restarts;
     actor.creation = task;
@@ -46,7 +43,6 @@ std::shared_ptr<const std::string> Scheduler::SubmitActorTask(TaskRecord& task) 
       if (!arg.ref.IsNil()) objects_.AddRef(arg.ref);
     }
     objects_.AddRefs(actor.creation.nested_refs);
-    objects_.Watch(actor.id);  // its last handle freed: DispatchActors ends it
     return nullptr;
   }
   // A call keeps its actor alive until it ends (released with its nested references).
@@ -206,10 +202,8 @@ int Scheduler::ActorWorkerFor(Actor& actor) {
       ActorDied(actor, "its worker could not start: the driver left the cluster");
       return -1;
     }
-    Node& node = nodes_[actor.node];
-    hooks_.start_workers(node.info, 1);
-    if (node.starting++ == 0) node.starting_since = absl::Now();
-    node.actors_waiting.push_back(actor.id);
+    AskWorkers(actor.node, 1);
+    nodes_[actor.node].actors_waiting.push_back(actor.id);
     actor.worker_asked = true;
   }
   return -1;

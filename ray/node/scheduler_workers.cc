@@ -24,10 +24,7 @@ absl::Status Scheduler::SpawnWorker(int node, int* index) {
     // As many as it has CPUs less its workers (they connect within a second or so).
     int have = 0;
     for (const auto& w : workers_) have += w->node == node && w->state != Worker::State::kDead;
-    int count = std::max(1, static_cast<int>(remote.info.num_cpus) - have);
-    remote.starting = count;
-    remote.starting_since = absl::Now();
-    hooks_.start_workers(remote.info, count);
+    AskWorkers(node, std::max(1, static_cast<int>(remote.info.num_cpus) - have));
     return absl::OkStatus();
   }
   int fds[2];
@@ -50,6 +47,13 @@ absl::Status Scheduler::SpawnWorker(int node, int* index) {
   Worker& added = workers_.Add(std::move(worker));  // rescanned by whoever calls this
   if (index != nullptr) *index = added.index;
   return absl::OkStatus();
+}
+
+void Scheduler::AskWorkers(int n, int count) {
+  Node& node = nodes_[n];
+  if (node.starting == 0) node.starting_since = absl::Now();
+  node.starting += count;
+  hooks_.start_workers(node.info, count);
 }
 
 std::vector<pid_t> Scheduler::WorkerPids() {
