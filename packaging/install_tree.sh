@@ -22,6 +22,10 @@ if [ -z "$prefix" ] || { [ "$uninstall" -eq 0 ] && [ -z "$tree" ]; }; then
   echo "usage: install_tree.sh --prefix=DIR TREE_TAR | --prefix=DIR --uninstall" >&2
   exit 2
 fi
+if [ "$uninstall" -eq 1 ] && [ ! -d "$prefix" ]; then
+  echo "install_tree.sh: $prefix does not exist: nothing to uninstall" >&2
+  exit 1
+fi
 mkdir -p "$prefix"
 prefix=$(cd "$prefix" && pwd)
 manifest="$prefix/share/libray/installed-files"

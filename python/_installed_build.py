@@ -16,10 +16,11 @@ import sysconfig
 from pathlib import Path
 
 
-def extension_sources(repo_root):
-    """The extension's C++ sources: _raylet.so's srcs and those of the libraries of
-    ray/python_embed/BUILD it depends on (the rest of its dependencies are in libray.so). Read
-    from that BUILD file, whose Starlark is Python, so that the two builds cannot drift apart."""
+def extension_rule(repo_root):
+    """The extension's C++ sources (_raylet.so's srcs and those of the libraries of
+    ray/python_embed/BUILD it depends on: the rest of its dependencies are in libray.so) and its
+    copts. Read from that BUILD file, whose Starlark is Python, so that the two builds cannot
+    drift apart."""
     rules = {}
 
     def rule(*args, **kwargs):
@@ -40,7 +41,7 @@ def extension_sources(repo_root):
         seen.add(name)
         sources += [s for s in rules[name].get("srcs", []) if s.endswith(".cc")]
         pending += [d[1:] for d in rules[name].get("deps", []) if d.startswith(":")]
-    return sorted(sources)
+    return sorted(sources), rules["_raylet.so"].get("copts", [])
 
 
 def build(repo_root, prefix, version, package_dir):
@@ -64,10 +65,10 @@ def build(repo_root, prefix, version, package_dir):
     shutil.copyfile(installed_ray, package / "_bin" / "ray")
 
     libdir = libray.query("--variable=libdir")
-    command = ["g++", "-std=c++20", "-O2", "-fPIC", "-fvisibility=hidden", "-shared",
-               f"-I{repo_root}", f"-I{sysconfig.get_paths()['include']}"]
-    command += [str(repo_root / "ray" / "python_embed" / source)
-                for source in extension_sources(repo_root)]
+    sources, copts = extension_rule(repo_root)
+    command = ["g++", "-std=c++20", "-O2", "-fPIC", "-shared", *copts, f"-I{repo_root}",
+               f"-I{sysconfig.get_paths()['include']}"]
+    command += [str(repo_root / "ray" / "python_embed" / source) for source in sources]
     command += libray.query("--cflags", "--libs").split()
     command += [f"-Wl,-rpath,{libdir}", "-o", str(package / "_raylet.so")]
     print(f"libray: compiling ray._raylet against the libray in {libdir}", file=sys.stderr)
@@ -83,12 +84,13 @@ class PkgConfig:
         self.path = prefix / "lib" / multiarch / "pkgconfig"
         if not (self.path / "libray.pc").is_file():
             raise SystemExit(f"libray: no libray installed in {prefix} (no {self.path}/libray.pc)")
-        if shutil.which("pkg-config") is None:
+        self.program = shutil.which("pkg-config")
+        if self.program is None:
             raise SystemExit("libray: pkg-config is not on PATH (scripts/setup.sh installs it)")
 
     def query(self, *args):
-        result = subprocess.run(["pkg-config", *args, "libray"], capture_output=True, text=True,
-                                env={"PKG_CONFIG_PATH": str(self.path), "PATH": "/usr/bin:/bin"})
+        result = subprocess.run([self.program, *args, "libray"], capture_output=True, text=True,
+                                env={"PKG_CONFIG_PATH": str(self.path)})
         if result.returncode != 0:
             raise SystemExit(f"libray: pkg-config {' '.join(args)} libray: {result.stderr}")
         return result.stdout.strip()

@@ -731,14 +731,13 @@ def _execute_task(buffers):
             elif actor_call[0] == "create":  # this process's actor: its class made here
                 global _actor, _actor_loop
                 _actor = function(*args, **kwargs)
-                _raylet.set_actor(_end_actor, "python:" + name)
                 from ray import _async_actor
-
-                if _async_actor.is_async(function):
-                    _actor_loop = _async_actor.EventLoop()
                 from ray.actor import ActorClass
 
                 result = ActorClass(function, {}, token)  # for ray.get_actor
+                _raylet.set_actor(_end_actor, "python:" + result._name)  # as its creation names it
+                if _async_actor.is_async(function):
+                    _actor_loop = _async_actor.EventLoop()
             else:
                 if _actor is None:
                     raise RuntimeError(f"{name}: this process serves no actor")

@@ -41,8 +41,9 @@ absl::StatusOr<std::vector<ObjectID>> WorkerRuntime::Submit(TaskSpec spec) {
       .max_retries = spec.options.max_retries,
       .name = spec.options.name,
       .actor = spec.actor,
-      .creates_actor =
-          spec.creates_actor ? std::make_shared<const ActorOptions>(*spec.creates_actor) : nullptr};
+      .creates_actor = spec.creates_actor
+                           ? std::make_shared<const ActorOptions>(*std::move(spec.creates_actor))
+                           : nullptr};
   WriteTask(
       orphan.get(), header, spec.args.size(),
       [&](size_t i) -> ArgView { return {.ref = spec.args[i].ref, .value = spec.args[i].value}; },

@@ -207,6 +207,8 @@ class Scheduler {
   void TaskFinished(Worker& worker, const TaskID& id, bool failed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordStart(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `id` starts running on `worker` (in the computation graph).
+  void RecordCallStart(Worker& worker, const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The worker's front task is gone (done or handed back): its CPUs go back, and the next
   // queued task, if any, starts on them.
   void StartNextTask(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

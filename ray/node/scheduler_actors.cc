@@ -321,7 +321,14 @@ void Scheduler::ActorWorkerEnded(Worker& worker, std::deque<TaskID> lost) {
 }
 
 void Scheduler::ConcurrentCallFinished(Worker& worker, const TaskID& id) {
-  worker.assigned.erase(std::find(worker.assigned.begin(), worker.assigned.end(), id));
+  auto done = std::find(worker.assigned.begin(), worker.assigned.end(), id);
+  const bool was_running = done - worker.assigned.begin() < worker.concurrency;
+  worker.assigned.erase(done);
+  // Its call thread takes the first queued call: that one starts now.
+  const size_t window = static_cast<size_t>(worker.concurrency);
+  if (was_running && worker.assigned.size() >= window) {
+    RecordCallStart(worker, worker.assigned[window - 1]);
+  }
   // Calls hold no CPUs of their own (their actor holds them), and a call thread blocked in a get
   // leaves the worker kBlocked until the get is served, whatever other calls end meanwhile.
   if (worker.assigned.empty() && !worker.pending) {

@@ -177,18 +177,20 @@ void Scheduler::Assign(Worker& worker, TaskRecord& task) {
   worker.assigned.push_back(task.id);
   if (worker.assigned.size() == 1) {
     RecordStart(worker);
-  } else if (worker.assigned.size() <= static_cast<size_t>(worker.concurrency) && graph_) {
-    // An actor's call thread is free for it: it starts now too.
-    graph_->OnStart(task.id, worker.pid, absl::Now(), static_cast<uint16_t>(worker.node));
+  } else if (worker.assigned.size() <= static_cast<size_t>(worker.concurrency)) {
+    RecordCallStart(worker, task.id);  // an actor's call thread is free for it: it starts now
   }
   SendTask(worker, task);
 }
 
 void Scheduler::RecordStart(Worker& worker) {
   worker.front_started = absl::Now();
-  if (graph_ != nullptr && !worker.assigned.empty()) {
-    graph_->OnStart(worker.assigned.front(), worker.pid, absl::Now(),
-                    static_cast<uint16_t>(worker.node));
+  if (!worker.assigned.empty()) RecordCallStart(worker, worker.assigned.front());
+}
+
+void Scheduler::RecordCallStart(Worker& worker, const TaskID& id) {
+  if (graph_ != nullptr) {
+    graph_->OnStart(id, worker.pid, absl::Now(), static_cast<uint16_t>(worker.node));
   }
 }
 
