@@ -12,6 +12,7 @@ import time
 import pytest
 
 import ray
+from process_waits import alive, ends_within
 from ray.exceptions import ActorDiedError, RayActorError, RayTaskError
 
 
@@ -159,14 +160,6 @@ def test_calls_are_on_their_actors_lane_in_the_timeline():
     assert set(lane) == {"Counter.__init__", "Counter.pid", "Counter.add"}, lane
 
 
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 @pytest.mark.parametrize("how", ["exit", "sigkill"])
 def test_no_actor_process_is_left_after_its_driver(how):
     script = textwrap.dedent(f"""
@@ -196,9 +189,9 @@ def test_no_actor_process_is_left_after_its_driver(how):
     pids = [int(p) for p in out.stdout.split()]
     assert len(pids) == 4, out
     deadline = time.time() + 30
-    while any(_alive(p) for p in pids) and time.time() < deadline:
+    while any(alive(p) for p in pids) and time.time() < deadline:
         time.sleep(0.05)  # a pause between looks, bounded: not a timing assert
-    assert not [p for p in pids if _alive(p)]
+    assert not [p for p in pids if alive(p)]
 
 
 def test_wrong_uses_are_clear():
@@ -260,19 +253,6 @@ def test_ray_method_sets_a_methods_number_of_returns():
         ray.method(num_returns=0)
 
 
-def _ends_within(pid, seconds=30):
-    """Waits for the process to end (by pidfd, a generous bound); whether it did."""
-    import select
-    try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True
-    try:
-        return bool(select.select([fd], [], [], seconds)[0])
-    finally:
-        os.close(fd)
-
-
 @ray.remote(max_restarts=1)
 class Mortal:
     def __init__(self, path):
@@ -298,7 +278,7 @@ def test_del_runs_when_the_last_handle_goes(tmp_path):
     mortal = Mortal.remote(marker)
     _, _, pid = ray.get(mortal.identity.remote())
     del mortal
-    assert _ends_within(pid)
+    assert ends_within(pid)
     with open(marker) as f:
         assert f.read() == "gone"
 
@@ -309,7 +289,7 @@ def test_exit_actor_ends_it_for_good_and_del_runs(tmp_path):
     _, _, pid = ray.get(mortal.identity.remote())
     with pytest.raises(ActorDiedError, match="it exited"):
         ray.get(mortal.leave.remote(), timeout=60)
-    assert _ends_within(pid)
+    assert ends_within(pid)
     assert os.path.exists(marker)
     with pytest.raises(ActorDiedError):  # no restart, though max_restarts=1
         ray.get(mortal.identity.remote(), timeout=60)

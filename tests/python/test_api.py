@@ -11,6 +11,7 @@ import time
 import pytest
 
 import ray
+from process_waits import alive
 from ray.exceptions import GetTimeoutError, RayError, RayTaskError
 
 
@@ -260,18 +261,6 @@ class _Unpicklable:
         raise TypeError("no pickling here")
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie waiting for its parent counts as gone
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 @pytest.mark.parametrize("how", ["exit", "sigkill"])
 def test_everything_stops_with_the_driver(how):
     script = textwrap.dedent(f"""
@@ -288,9 +277,9 @@ def test_everything_stops_with_the_driver(how):
     pids = [int(p) for p in out.stdout.split()]
     assert len(pids) >= 4, out
     deadline = time.time() + 5
-    while any(_alive(p) for p in pids) and time.time() < deadline:
+    while any(alive(p) for p in pids) and time.time() < deadline:
         time.sleep(0.05)
-    assert not [p for p in pids if _alive(p)]
+    assert not [p for p in pids if alive(p)]
 
 
 def test_ctrl_c_interrupts_the_driver_not_the_node():
@@ -426,10 +415,10 @@ def test_a_forked_child_of_the_driver_does_not_keep_the_node_alive():
     try:
         assert len(node) >= 3, out
         deadline = time.time() + 10
-        while any(_alive(p) for p in node) and time.time() < deadline:
+        while any(alive(p) for p in node) and time.time() < deadline:
             time.sleep(0.05)
-        assert not [p for p in node if _alive(p)]
-        assert _alive(child)  # the forked child itself lives on: it is the user's
+        assert not [p for p in node if alive(p)]
+        assert alive(child)  # the forked child itself lives on: it is the user's
     finally:
         os.kill(child, signal.SIGKILL)
 

@@ -2,11 +2,11 @@
 of libcpp_actors.so (cpp_actors.cc), loaded with ray.init(code_search_path=[...])."""
 
 import os
-import time
 
 import pytest
 
 import ray
+from process_waits import ends_within, wait_for_file
 from ray.exceptions import ActorDiedError, RayActorError, RayTaskError
 
 
@@ -50,25 +50,9 @@ class Relay:
         return ray.get(self.target.Add.remote(x))
 
 
-def _process_ends(pid, timeout=30):
-    """Whether process pid is gone (or a zombie) within timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{pid}/status") as f:
-                if "State:\tZ" in f.read():
-                    return True
-        except FileNotFoundError:
-            return True
-        time.sleep(0.005)
-    return False
-
-
-def _wait_for_file(path, timeout=30):
-    """The file's text once it exists (written whole, by a rename), within timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while not path.exists() and time.monotonic() < deadline:
-        time.sleep(0.005)
+def _wait_for_file(path):
+    """The file's text once it exists (written whole, by a rename)."""
+    wait_for_file(path)
     return path.read_text()
 
 
@@ -157,7 +141,7 @@ def test_kill_ends_the_actors_process():
     ray.kill(c)
     with pytest.raises(ActorDiedError, match="killed"):
         ray.get(c.Value.remote())
-    assert _process_ends(pid)
+    assert ends_within(pid)
 
 
 def test_the_destructor_runs_when_the_last_handle_is_gone(tmp_path):
@@ -177,7 +161,7 @@ def test_exit_actor_inside_a_method_ends_it_and_its_destructor_runs(tmp_path):
     with pytest.raises(ActorDiedError):
         ray.get(c.Value.remote())
     assert _wait_for_file(goodbye) == "value 7"
-    assert _process_ends(pid)
+    assert ends_within(pid)
 
 
 def test_handles_travel_into_and_out_of_tasks():
