@@ -32,8 +32,9 @@ def _check_actor_options(options, where):
             concurrency, bool) or not 1 <= concurrency <= _MAX_CONCURRENCY):
         raise ValueError(f"{where}: max_concurrency must be an int from 1 to {_MAX_CONCURRENCY}, "
                          f"got {concurrency!r}")
-    if options.get("lifetime") is not None:
-        raise ValueError(f"{where}: lifetime= (detached actors) is not supported yet")
+    if options.get("lifetime") not in (None, "detached", "non_detached"):
+        raise ValueError(f"{where}: lifetime must be 'detached', 'non_detached' or None, got "
+                         f"{options['lifetime']!r}")
     name = options.get("name")
     if name is not None and (not isinstance(name, str) or not name):
         raise TypeError(f"{where}: name must be a non-empty str, got {name!r}")
@@ -78,9 +79,7 @@ class ActorClass:
         concurrency = options["max_concurrency"]
         if concurrency is None:
             concurrency = _ASYNC_MAX_CONCURRENCY if _async_actor.is_async(self._cls) else 1
-        creates = (int(options["max_restarts"]), int(options["max_task_retries"]),
-                   int(concurrency), float(options["num_cpus"]),
-                   options["name"] or "", "python:" + self._name)
+        creates = _creation(options, concurrency, "python:" + self._name)
         if options["name"]:
             found = _raylet.lookup_actor(options["name"])
             if found is not None and options["get_if_exists"]:
@@ -110,6 +109,13 @@ class ActorClass:
                 raise TypeError(f"ray cannot serialize actor class {self._name}: {e}") from e
             self._stored = key + (_raylet.put([pickled], "function", hidden=True),)
         return self._stored[2]
+
+
+def _creation(options, concurrency, actor_type):
+    """An actor's creation options as _raylet.submit takes them (ActorCreation in C++)."""
+    return (int(options["max_restarts"]), int(options["max_task_retries"]), int(concurrency),
+            float(options["num_cpus"]), options["name"] or "", actor_type,
+            options["lifetime"] == "detached")
 
 
 class ActorHandle:

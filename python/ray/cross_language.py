@@ -11,7 +11,7 @@ import os
 
 from ray import _raylet
 from ray._worker import _normalize_options, refuse_unplaceable
-from ray.actor import _ACTOR_OPTIONS, ActorHandle, _check_actor_options
+from ray.actor import _ACTOR_OPTIONS, ActorHandle, _check_actor_options, _creation
 from ray.exceptions import RayError
 
 
@@ -101,9 +101,7 @@ class CppActorClass:
         _worker._auto_init()
         actor_type = _raylet.cpp_actor_factory(self._factory, self._class_name)
         options = {**_ACTOR_OPTIONS, **self._options}
-        creation = (int(options["max_restarts"]), int(options["max_task_retries"]),
-                    int(options["max_concurrency"] or 1), float(options["num_cpus"]),
-                    options["name"] or "", actor_type)
+        creation = _creation(options, options["max_concurrency"] or 1, actor_type)
         if options["name"]:
             found = _raylet.lookup_actor(options["name"])
             if found is not None and options["get_if_exists"] and found[1] == actor_type:

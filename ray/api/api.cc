@@ -127,9 +127,6 @@ void CheckActorOptions(const ActorOptions& options) {
     refuse(absl::StrCat("max_concurrency = ", options.max_concurrency, ": must be 1 to ",
                         core::kMaxActorConcurrency));
   }
-  if (options.lifetime == ActorLifetime::kDetached) {
-    refuse("detached actors (ActorLifetime::kDetached) are not supported yet");
-  }
 }
 
 // RayError when a live actor has the name `name` ("": none).
@@ -159,7 +156,8 @@ core::TaskSpec ActorCreationSpec(core::CoreRuntime& runtime, const ActorOptions&
                                           .max_concurrency = options.max_concurrency,
                                           .num_cpus = options.num_cpus,
                                           .name = options.name,
-                                          .type = std::move(type)};
+                                          .type = std::move(type),
+                                          .detached = options.lifetime == ActorLifetime::kDetached};
   return spec;
 }
 

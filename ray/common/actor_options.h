@@ -16,6 +16,7 @@ struct ActorOptions {
   double num_cpus = 0;       // CPUs it holds for its life (its creation asks for at least 1)
   std::string name;          // "": unnamed; else ray::GetActor finds it by this (one per session)
   std::string type;          // its class ("Counter"; Python's "python:Counter"), for GetActor
+  bool detached = false;     // lives until killed or it exits (not while handles to it do)
 };
 
 }  // namespace ray::core

@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "ray/cluster/local_files.h"
 #include "ray/core_worker/cluster_link.h"
+#include "ray/core_worker/foreign_actors.h"
 #include "ray/core_worker/limits.h"
 #include "ray/core_worker/new_object.h"
 #include "ray/core_worker/remote_worker.h"
@@ -54,6 +55,7 @@ uint32_t NewJob() {
 class DriverRuntimeImpl final : public DriverRuntime {
  public:
   ~DriverRuntimeImpl() override {
+    foreign_.reset();    // before what it hands results to
     cluster_.reset();    // the head holds this node dead
     scheduler_.reset();  // workers see their sockets close
     zygote_.reset();     // stops the store and any worker left, and waits
@@ -62,6 +64,9 @@ class DriverRuntimeImpl final : public DriverRuntime {
   }
 
   absl::Status Init(const SessionOptions& options);
+  // A detached actor's creation, or a call of the actor host's actor, with its ObjectRef
+  // arguments read here: submitted to the host.
+  absl::StatusOr<std::vector<ObjectID>> SubmitToActorHost(TaskSpec spec);
 
   absl::StatusOr<std::vector<ObjectID>> Submit(TaskSpec spec) override;
   absl::StatusOr<ObjectID> Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
@@ -85,12 +90,15 @@ class DriverRuntimeImpl final : public DriverRuntime {
   }
   void Interrupt() override { scheduler_->Interrupt(); }
   absl::Status KillActor(const ObjectID& actor, bool no_restart) override {
+    if (foreign_ && foreign_->Owns(actor)) return foreign_->Kill(actor, no_restart);
     return scheduler_->KillActor(actor, no_restart);
   }
+  // This driver's actors first, then (in a cluster) the actor host's detached ones.
   absl::StatusOr<std::optional<NamedActor>> LookupActor(const std::string& name) override {
     std::optional<std::pair<ObjectID, std::string>> found = scheduler_->LookupActor(name);
-    if (!found) return std::nullopt;
-    return NamedActor{found->first, std::move(found->second)};
+    if (found) return NamedActor{found->first, std::move(found->second)};
+    if (!foreign_) return std::nullopt;
+    return foreign_->Lookup(name);
   }
   // The node lost its store or its zygote: every call says so (Scheduler::NodeFailure).
   absl::Status NodeStatus() {
@@ -132,6 +140,7 @@ class DriverRuntimeImpl final : public DriverRuntime {
   pid_t store_pid_ = 0;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<ClusterLink> cluster_;     // in a cluster
+  std::unique_ptr<ForeignActors> foreign_;   // in a cluster: the actor host's actors
   std::map<std::string, double> resources_;  // this node's custom resources
 
   // What the node has, as the cluster's node table holds it.
@@ -253,14 +262,44 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
     auto stats = store_stats();
     return stats.ok() ? stats->used : 0;
   };
+  std::string results_store = link_options.store_socket;
+  cluster::Credentials link_credentials = link_options.credentials;
   auto link = ClusterLink::Join(std::move(link_options), ThisNode(), *scheduler_);
   if (!link.ok()) return link.status();
   cluster_ = *std::move(link);
+  foreign_ = std::make_unique<ForeignActors>(
+      *scheduler_, std::move(results_store), std::move(link_credentials),
+      [](bool start) -> absl::StatusOr<ActorHostAddress> {
+        return absl::NotFoundError("no actor host yet");  // wired to ClusterLink next
+      });
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ObjectID>> DriverRuntimeImpl::SubmitToActorHost(TaskSpec spec) {
+  if (!spec.nested_refs.empty()) {
+    return absl::InvalidArgumentError(
+        "an argument that holds ObjectRefs cannot go to a detached actor (its owner is the "
+        "cluster's actor host, which cannot read this driver's objects): pass their values");
+  }
+  for (TaskArg& arg : spec.args) {  // the host takes values: an ObjectRef is read here first
+    if (arg.ref.IsNil()) continue;
+    const ObjectID ref = arg.ref;
+    absl::StatusOr<std::vector<ObjectValue>> value = Get({&ref, 1}, absl::InfiniteDuration());
+    if (!value.ok()) return value.status();
+    const std::span<const uint8_t> bytes = value->front().bytes;
+    arg.value.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    arg.ref = ObjectID();
+  }
+  return foreign_->Submit(std::move(spec));
 }
 
 absl::StatusOr<std::vector<ObjectID>> DriverRuntimeImpl::Submit(TaskSpec spec) {
   if (absl::Status node = NodeStatus(); !node.ok()) return node;
+  // In a cluster a detached actor is the actor host's, and so are its calls.
+  if (foreign_ && ((spec.creates_actor && spec.creates_actor->detached) ||
+                   (!spec.actor.IsNil() && foreign_->Owns(spec.actor)))) {
+    return SubmitToActorHost(std::move(spec));
+  }
   if (absl::Status count =
           CheckIdCount(spec.args.size() + spec.nested_refs.size(), "a task submitted");
       !count.ok()) {

@@ -13,13 +13,15 @@ absl::StatusOr<std::vector<ObjectID>> WorkerRuntime::Submit(TaskSpec spec) {
   }
   uint64_t key = described->key;
   // Large argument values, and those past the task's inline budget, go through the store,
-  // before the task message is built.
-  absl::StatusOr<std::vector<ObjectID>> stored = MoveLargeArgs(
-      spec.args,
-      [&](size_t size, ObjectWrite write) {
-        return PutValue(size, write, {}, /*inline_ok=*/false);
-      },
-      [&](const ObjectID& id) { RemoveRef(id); });
+  // before the task message is built (a client's go inline, within one message).
+  absl::StatusOr<std::vector<ObjectID>> stored =
+      client_ ? CheckClientArgs(spec.args)
+              : MoveLargeArgs(
+                    spec.args,
+                    [&](size_t size, ObjectWrite write) {
+                      return PutValue(size, write, {}, /*inline_ok=*/false);
+                    },
+                    [&](const ObjectID& id) { RemoveRef(id); });
   if (!stored.ok()) return stored.status();
   const TaskID parent = CurrentTaskId();
   TaskID id = TaskID::ForJob(parent.Job());  // its driver's job
@@ -218,6 +220,43 @@ absl::StatusOr<WaitIndices> WorkerRuntime::Wait(std::span<const ObjectID> ids, s
         .push_back(i);
   }
   return result;
+}
+
+absl::StatusOr<std::vector<ObjectID>> WorkerRuntime::CheckClientArgs(
+    std::span<const TaskArg> args) {
+  uint64_t bytes = 0;
+  for (const TaskArg& arg : args) {
+    if (!arg.ref.IsNil()) {
+      return absl::InvalidArgumentError(
+          "an argument by reference cannot go to another scheduler (its value must)");
+    }
+    bytes += arg.value.size();
+  }
+  if (bytes > kMaxClientArgBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the arguments of a call of another driver's actor take ", bytes,
+                     " bytes; at most ", kMaxClientArgBytes, " go in one message"));
+  }
+  return std::vector<ObjectID>();
+}
+
+absl::Status WorkerRuntime::StartClient(uint32_t job) {
+  client_ = true;
+  threaded_ = true;  // replies come through the reader thread
+  current_task_ = TaskID::ForJob(job);
+  absl::Status hello = Send([](rpc::FromWorker::Builder b) {
+    b.setPid(getpid());
+    b.setClient(true);
+  });
+  if (!hello.ok()) return ConnectionClosed();
+  client_reader_ = std::thread([this] {
+    while (Receive(absl::InfiniteDuration(), /*blocked=*/false).ok()) {
+    }
+    absl::MutexLock lock(&out_mu_);
+    connection_closed_ = true;
+    reply_cv_.SignalAll();
+  });
+  return absl::OkStatus();
 }
 
 absl::Status WorkerRuntime::KillActor(const ObjectID& actor, bool no_restart) {

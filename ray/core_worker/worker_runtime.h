@@ -67,6 +67,7 @@ class WorkerRuntime final : public CoreRuntime {
       : stream_(fd, rpc::MAX_FRAME_BYTES), store_(std::move(store)), remote_(std::move(remote)) {}
   ~WorkerRuntime() override {
     StopCallThreads();
+    if (client_reader_.joinable()) client_reader_.join();
     {
       absl::MutexLock lock(&out_mu_);
       stopping_ = true;
@@ -76,6 +77,13 @@ class WorkerRuntime final : public CoreRuntime {
   }
 
   int Serve();
+  // Makes this runtime a client of the scheduler (FromWorker.client) rather than a worker: it
+  // runs no task; the tasks it submits are of job `job`, and a thread of its own reads the
+  // socket, so that any thread may call it. Argument values go inline (the scheduler's workers
+  // cannot read this node's store). Returns once the first message went out.
+  absl::Status StartClient(uint32_t job);
+  // A client's calls return now (ConnectionClosed), and so do later ones.
+  void StopClient() { StopCallThreads(); }
 
   absl::StatusOr<std::vector<ObjectID>> Submit(TaskSpec spec) override;
   absl::Status KillActor(const ObjectID& actor, bool no_restart) override;
@@ -104,6 +112,9 @@ class WorkerRuntime final : public CoreRuntime {
   static thread_local RunningTask* running_;
   ObjectID NextPutId(bool hidden);
   void RemoveRefLocked(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_);
+  // A client's task arguments: values only, kMaxClientArgBytes at most (no ID is stored).
+  static absl::StatusOr<std::vector<ObjectID>> CheckClientArgs(std::span<const TaskArg> args);
+  static constexpr uint64_t kMaxClientArgBytes = rpc::MAX_FRAME_BYTES / 2;
   // A put: inline (sent to the scheduler) if `inline_ok`, else into the store.
   absl::StatusOr<ObjectID> PutValue(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
                                     const PutOptions& options, bool inline_ok);
@@ -194,6 +205,8 @@ class WorkerRuntime final : public CoreRuntime {
   void StopCallThreads() ABSL_LOCKS_EXCLUDED(out_mu_);
 
   MessageStream stream_;
+  bool client_ = false;        // StartClient: set before any call, then read only
+  std::thread client_reader_;  // a client's: reads the socket until it closes
   std::unique_ptr<store::StoreClient> store_;
   const RemoteWorkerOptions remote_;
   absl::Mutex functions_mu_;  // call threads share the function tables

@@ -244,6 +244,19 @@ void Scheduler::AddObject(const ObjectID& id, std::shared_ptr<const std::string>
   FlushWorkers();
 }
 
+void Scheduler::ExpectObject(const ObjectID& id) {
+  absl::MutexLock lock(&mu_);
+  objects_.Register(id);
+}
+
+void Scheduler::ObjectArrived(const ObjectID& id, std::shared_ptr<const std::string> value,
+                              uint64_t size) {
+  absl::MutexLock lock(&mu_);
+  ObjectReady(id, std::move(value), size, {});
+  Dispatch();
+  FlushWorkers();
+}
+
 void Scheduler::ObjectReady(const ObjectID& id, std::shared_ptr<const std::string> value,
                             uint64_t size, std::vector<ObjectID> nested, int node) {
   for (const TaskID& t : objects_.MarkReady(id, std::move(value), size, std::move(nested),
@@ -359,7 +372,7 @@ void Scheduler::ServeBlockedWorkers(bool expire) {
         if (const ReferenceTable::Entry* entry = objects_.Find(id); entry != nullptr) {
           worker.connection->outbox().objects.push_back(
               {id, entry->value, entry->size,
-               entry->value == nullptr ? std::string(SourceFor(id, worker.node)) : ""});
+               entry->value == nullptr ? std::string(SourceFor(id, worker.reader_node())) : ""});
         } else {  // freed, or never made: the get fails at once, as for the driver
           auto error = MissingObjectError(id);
           worker.connection->outbox().objects.push_back({id, error, error->size()});

@@ -121,6 +121,11 @@ class Scheduler {
   // reference to each of `nested` (objects its value references) while it exists.
   void AddObject(const ObjectID& id, std::shared_ptr<const std::string> value, uint64_t size,
                  std::vector<ObjectID> nested);
+  // An object another scheduler makes for this driver (the result of a call of an actor that
+  // scheduler owns): it exists once ObjectArrived says so, and gets wait for it meanwhile. It
+  // holds one reference for the caller. `value` inline, or in this node's store when null.
+  void ExpectObject(const ObjectID& id);
+  void ObjectArrived(const ObjectID& id, std::shared_ptr<const std::string> value, uint64_t size);
   // Counts a reference to an existing object. An object that no longer exists stays gone: a
   // get of it fails (it does not wait forever).
   void AddRef(const ObjectID& id);
@@ -283,6 +288,9 @@ class Scheduler {
     bool lost_pending = false;  // its lost worker's tasks are handled when its process ends
     bool to_visit = false;      // in actors_to_visit_
     std::string death;          // why it is dead
+    // A detached actor: the scheduler holds a reference to its handle's object until it is dead,
+    // so it lives without handles.
+    bool holds_itself = false;
   };
   // A task that makes an actor or calls one was submitted: the actor's record; for a call, its
   // failure (an error object) when its actor is unknown or dead, else null.

@@ -36,6 +36,7 @@ std::shared_ptr<const std::string> Scheduler::SubmitActorTask(TaskRecord& task) 
     }
     if (!name.empty()) actor_names_[name] = id;
     actor.options = *task.creates_actor;
+    actor.holds_itself = actor.options.detached && objects_.AddRef(id);
     actor.restarts_left = actor.options.max_restarts;
     actor.creation = task;
     // Kept for a restart: the arguments stay while the actor may need them again.
@@ -362,6 +363,7 @@ void Scheduler::ActorDied(Actor& actor, const std::string& why) {
   objects_.RemoveRefs(actor.creation.nested_refs);
   actor.creation.args.clear();
   actor.creation.nested_refs.clear();
+  if (std::exchange(actor.holds_itself, false)) objects_.RemoveRef(actor.id);
 }
 
 absl::Status Scheduler::KillActor(const ObjectID& id, bool no_restart) {

@@ -14,7 +14,7 @@ DispatchSnapshot Scheduler::SnapshotForDispatch(
   view_workers_.clear();
   for (size_t i = 0; i < workers_.size(); ++i) {
     const Worker& w = *workers_[i];
-    if (w.node != node || !w.actor.IsNil()) continue;  // an actor's worker runs its calls only
+    if (w.node != node || !w.pooled()) continue;  // an actor's worker runs its calls only
     WorkerView& view = worker_views_.emplace_back();
     view_workers_.push_back(static_cast<int>(i));
     view.state = w.state;

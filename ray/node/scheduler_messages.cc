@@ -39,7 +39,7 @@ void Scheduler::FlushWorkers() {
   for (auto& w : workers_) {
     Worker& worker = *w;
     if (worker.state == Worker::State::kDead || worker.broken) continue;
-    node = worker.node;
+    node = worker.reader_node();
     WorkerConnection& connection = *worker.connection;
     if (!connection.outbox().empty()) {
       connection.QueueOutbox(tables);
@@ -100,7 +100,10 @@ absl::Status Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMe
   const FromWorkerView& in = *read;
   worker.heard = absl::Now();
   if (in.pid != 0) worker.pid = in.pid;
-  if (worker.node < 0) {
+  if (worker.node < 0 && in.client) {
+    worker.client = true;
+    worker.node = 0;  // holds nothing on any node
+  } else if (worker.node < 0) {
     SetWorkerNode(worker, in.node_id);
     if (worker.state == Worker::State::kDead) return absl::OkStatus();
   }

@@ -25,7 +25,7 @@ absl::Time Scheduler::NextDeadline() {
   absl::Time earliest = RetireIdleWorkers();
   bool has_idle = false;
   for (auto& w : workers_) {
-    if (w->state == Worker::State::kIdle) has_idle = true;
+    if (w->state == Worker::State::kIdle && !w->client) has_idle = true;
   }
   for (auto& w : workers_) {
     if (w->pending) earliest = std::min(earliest, w->pending->deadline);

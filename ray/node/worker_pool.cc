@@ -42,10 +42,10 @@ std::vector<WorkerRecord*> WorkerPool::IdleToRetire(int keep, absl::Duration tim
                                                     absl::Time now, absl::Time& next) const {
   std::vector<WorkerRecord*> retire;
   int alive = 0;
-  for (const auto& w : slots_) alive += IsUsable(w->state, w->broken) && w->actor.IsNil();
+  for (const auto& w : slots_) alive += IsUsable(w->state, w->broken) && w->pooled();
   for (const auto& w : slots_) {
     if (alive <= keep) break;
-    if (w->state != WorkerState::kIdle || w->broken || !w->assigned.empty() || !w->actor.IsNil()) {
+    if (w->state != WorkerState::kIdle || w->broken || !w->assigned.empty() || !w->pooled()) {
       continue;
     }
     absl::Time due = w->idle_since + timeout;

@@ -43,6 +43,13 @@ struct WorkerRecord {
   ResourceAmounts resources_held;  // custom ones, held by its running task (never while queued)
   int node = 0;    // its node in the scheduler's numbering; -1 until a remote one says which
   ObjectID actor;  // the actor it serves (its handle's object): it runs nothing else; nil: none
+  // Not a worker: another driver's process that calls this scheduler's actors (it submits, gets,
+  // looks up and kills; it is never given a task nor counted in the pool).
+  bool client = false;
+  // Whether it may be given tasks of the pool (neither an actor's worker nor a client).
+  bool pooled() const { return actor.IsNil() && !client; }
+  // The node whose store it reads objects from (-1 for a client: none; it is told where each is).
+  int reader_node() const { return client ? -1 : node; }
   absl::flat_hash_set<ObjectID> held;   // objects this process holds a reference to
   bool broken = false;                  // a write failed: the scheduler thread retires it
   bool steal_pending = false;           // asked to hand back its queued tasks

@@ -31,13 +31,15 @@ struct PyActorEnd {
 }  // namespace
 
 core::ActorOptions ToActorOptions(const ActorCreation& creation) {
-  const auto& [max_restarts, max_task_retries, max_concurrency, num_cpus, name, type] = creation;
+  const auto& [max_restarts, max_task_retries, max_concurrency, num_cpus, name, type, detached] =
+      creation;
   return {.max_restarts = max_restarts,
           .max_task_retries = max_task_retries,
           .max_concurrency = max_concurrency,
           .num_cpus = num_cpus,
           .name = name,
-          .type = type};
+          .type = type,
+          .detached = detached};
 }
 
 void RegisterActorFunctions(py::module_& m, ActorAccess access) {

@@ -13,9 +13,9 @@
 
 namespace ray::python {
 
-// (max_restarts, max_task_retries, max_concurrency, num_cpus, name, class): an actor's creation
-// options as python/ray/actor.py passes them to ray._raylet.submit.
-using ActorCreation = std::tuple<int, int, int, double, std::string, std::string>;
+// (max_restarts, max_task_retries, max_concurrency, num_cpus, name, class, detached): an actor's
+// creation options as python/ray/actor.py passes them to ray._raylet.submit.
+using ActorCreation = std::tuple<int, int, int, double, std::string, std::string, bool>;
 core::ActorOptions ToActorOptions(const ActorCreation& creation);
 
 // What actor_functions.cc needs of python_extension.cc.

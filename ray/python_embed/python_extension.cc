@@ -199,11 +199,10 @@ PyObjectID PutValue(const PickledValue& value, const core::PutOptions& options) 
 }
 
 // A task, an actor's creation (`creates_actor`: actor_functions.h) or a call of `actor`.
-std::vector<PyObjectID> Submit(
-    const py::list& args, int num_returns, double num_cpus, int max_retries,
-    const std::string& name, const py::bytes& nested, ResourceAmounts resources,
-    const PyObjectID* actor,
-    std::optional<std::tuple<int, int, int, double, std::string, std::string>> creates_actor) {
+std::vector<PyObjectID> Submit(const py::list& args, int num_returns, double num_cpus,
+                               int max_retries, const std::string& name, const py::bytes& nested,
+                               ResourceAmounts resources, const PyObjectID* actor,
+                               std::optional<ActorCreation> creates_actor) {
   core::TaskSpec spec;
   spec.invoker = &InvokePython;
   spec.function = reinterpret_cast<const void*>(&RayPythonTask);

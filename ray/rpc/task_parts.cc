@@ -40,6 +40,7 @@ void WriteTask(rpc::Task::Builder out, const TaskHeader& task, size_t num_args,
     actor.setNumCpus(task.creates_actor->num_cpus);
     if (!task.creates_actor->name.empty()) actor.setName(task.creates_actor->name);
     if (!task.creates_actor->type.empty()) actor.setType(task.creates_actor->type);
+    if (task.creates_actor->detached) actor.setDetached(true);
   }
   if (!nested_refs.empty()) WriteIdList(out.initNestedRefs(nested_refs.size()), nested_refs);
   if (!resources.empty()) {
@@ -134,7 +135,8 @@ TaskView ReadTask(rpc::Task::Reader in) {
                      .max_concurrency = actor.getMaxConcurrency(),
                      .num_cpus = actor.getNumCpus(),
                      .name = std::string(TextView(actor.getName())),
-                     .type = std::string(TextView(actor.getType()))});
+                     .type = std::string(TextView(actor.getType())),
+                     .detached = actor.getDetached()});
   }
   task.args = ArgList(in.getArgs());
   if (in.hasNestedRefs()) task.nested_refs = IdList<ObjectID>(in.getNestedRefs());

@@ -76,6 +76,7 @@ struct ActorOptions {
   numCpus @3 :Float64;
   name @4 :Text;
   type @5 :Text;
+  detached @6 :Bool;  # it lives until killed or it exits, not while handles do
 }
 
 # Reply to FromWorker.lookupActor: the actor of that name, or none (`id` unset).
@@ -131,6 +132,9 @@ struct FromWorker {
   restartActors @13 :List(Data); # ... to kill, restarting if they may
   exitingActors @14 :List(Data); # its actor called ray::ExitActor: it ends after this call
   lookupActor @15 :Text;         # ray::GetActor(name): blocks its task until `actor` answers
+  # First message of a client rather than a worker: another driver's process that calls this
+  # scheduler's actors (submits, gets, lookups, kills) and runs no task.
+  client @16 :Bool;
 }
 
 struct GetRequest {

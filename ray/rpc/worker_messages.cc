@@ -39,6 +39,7 @@ absl::StatusOr<FromWorkerView> ReadFromWorker(rpc::FromWorker::Reader in) {
     FromWorkerView view;
     view.pid = in.getPid();
     if (in.hasNodeId()) view.node_id = TextView(in.getNodeId());
+    view.client = in.getClient();
     absl::Status s = Assign(ReadFunctionDefs(in.getFunctions()), view.functions);
     if (s.ok()) s = Assign(ObjectList::Read(in.getPuts(), "puts"), view.puts);
     if (s.ok()) s = Assign(TaskList::Read(in.getSubmits(), "submits"), view.submits);

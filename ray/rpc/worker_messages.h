@@ -46,6 +46,7 @@ void WriteWaitRequest(rpc::FromWorker::Builder out, std::span<const ObjectID> id
 struct FromWorkerView {
   int32_t pid = 0;           // in a worker's first message
   std::string_view node_id;  // in a worker's first message
+  bool client = false;       // in a client's first message (worker.capnp FromWorker.client)
   std::vector<FunctionDef> functions;
   ObjectList puts;
   TaskList submits;

@@ -313,7 +313,7 @@ TEST_F(ActorTest, NamedActorsAreFoundByNameAndType) {
   EXPECT_EQ(ray::GetActor<Counter>("tally")->Task(&Counter::Value).Remote().Get(), 5);
 }
 
-TEST_F(ActorTest, OptionsOutOfRangeOrNotSupportedYetAreRefused) {
+TEST_F(ActorTest, OptionsOutOfRangeAreRefused) {
   auto refused = [](const ray::ActorOptions& options, const std::string& why) {
     try {
       ray::Actor(MakeCounter).Options(options).Remote(0);
@@ -326,7 +326,25 @@ TEST_F(ActorTest, OptionsOutOfRangeOrNotSupportedYetAreRefused) {
   refused({.max_restarts = -2}, "max_restarts must be -1");
   refused({.max_concurrency = 0}, "max_concurrency = 0: must be 1 to 10000");
   refused({.max_concurrency = 10001}, "max_concurrency = 10001: must be 1 to 10000");
-  refused({.lifetime = ray::ActorLifetime::kDetached}, "detached actors");
+}
+
+TEST_F(ActorTest, ADetachedActorOutlivesItsHandlesUntilKilled) {
+  int pid = 0;
+  {
+    auto c = ray::Actor(MakeCounter)
+                 .Options({.name = "keeper", .lifetime = ray::ActorLifetime::kDetached})
+                 .Remote(1);
+    EXPECT_EQ(c.Task(&Counter::Add).Remote(1).Get(), 2);
+    pid = c.Task(&Counter::Pid).Remote().Get();
+  }
+  // No handle is left, and the actor is still there, its state kept.
+  auto found = ray::GetActor<Counter>("keeper");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->Task(&Counter::Add).Remote(1).Get(), 3);
+  EXPECT_EQ(found->Task(&Counter::Pid).Remote().Get(), pid);
+  found->Kill();
+  EXPECT_TRUE(ProcessEnds(pid)) << "the actor's process " << pid << " still runs";
+  EXPECT_FALSE(ray::GetActor<Counter>("keeper").has_value());
 }
 
 TEST_F(ActorTest, AnActorHoldsItsResourcesForItsLife) {

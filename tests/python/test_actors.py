@@ -149,6 +149,20 @@ def test_named_actors_are_found_by_name():
         ray.get_actor("tally")
 
 
+def test_a_detached_actor_outlives_its_handles_until_killed():
+    c = Counter.options(name="keeper", lifetime="detached").remote(1)
+    pid = ray.get(c.pid.remote())
+    assert ray.get(c.add.remote(1)) == 2
+    del c  # no handle is left, and the actor is still there, its state kept
+    found = ray.get_actor("keeper")
+    assert ray.get(found.add.remote(1)) == 3
+    assert ray.get(found.pid.remote()) == pid
+    ray.kill(found)
+    assert ends_within(pid)
+    with pytest.raises(ValueError):
+        ray.get_actor("keeper")
+
+
 def test_calls_are_on_their_actors_lane_in_the_timeline():
     c = Counter.remote()
     pid = ray.get(c.pid.remote())
@@ -202,8 +216,8 @@ def test_wrong_uses_are_clear():
         c.nope.remote()
     with pytest.raises(TypeError, match="use .add.remote"):
         c.add(1)
-    with pytest.raises(ValueError, match="not supported yet"):
-        Counter.options(lifetime="detached").remote()
+    with pytest.raises(ValueError, match="lifetime must be 'detached', 'non_detached' or None"):
+        Counter.options(lifetime="forever").remote()
     with pytest.raises(TypeError, match="unsupported actor options"):
         Counter.options(colour="red")
 
