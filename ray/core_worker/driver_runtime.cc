@@ -64,9 +64,8 @@ class DriverRuntimeImpl final : public DriverRuntime {
   }
 
   absl::Status Init(const SessionOptions& options);
-  // A detached actor's creation, or a call of the actor host's actor, with its ObjectRef
-  // arguments read here: submitted to the host.
-  absl::StatusOr<std::vector<ObjectID>> SubmitToActorHost(TaskSpec spec);
+  // A detached actor's creation, with its ObjectRef arguments read here: made by the host.
+  absl::StatusOr<std::vector<ObjectID>> CreateOnActorHost(TaskSpec spec);
 
   absl::StatusOr<std::vector<ObjectID>> Submit(TaskSpec spec) override;
   absl::StatusOr<ObjectID> Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
@@ -271,11 +270,17 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
       *scheduler_, std::move(results_store), std::move(link_credentials),
       [](bool start) -> absl::StatusOr<ActorHostAddress> {
         return absl::NotFoundError("no actor host yet");  // wired to ClusterLink next
+      },
+      [this](const ObjectID& id) -> absl::StatusOr<std::string> {
+        absl::StatusOr<std::vector<ObjectValue>> value = Get({&id, 1}, absl::InfiniteDuration());
+        if (!value.ok()) return value.status();
+        const std::span<const uint8_t> bytes = value->front().bytes;
+        return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
       });
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<ObjectID>> DriverRuntimeImpl::SubmitToActorHost(TaskSpec spec) {
+absl::StatusOr<std::vector<ObjectID>> DriverRuntimeImpl::CreateOnActorHost(TaskSpec spec) {
   if (!spec.nested_refs.empty()) {
     return absl::InvalidArgumentError(
         "an argument that holds ObjectRefs cannot go to a detached actor (its owner is the "
@@ -290,15 +295,15 @@ absl::StatusOr<std::vector<ObjectID>> DriverRuntimeImpl::SubmitToActorHost(TaskS
     arg.value.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     arg.ref = ObjectID();
   }
-  return foreign_->Submit(std::move(spec));
+  return foreign_->Create(std::move(spec));
 }
 
 absl::StatusOr<std::vector<ObjectID>> DriverRuntimeImpl::Submit(TaskSpec spec) {
   if (absl::Status node = NodeStatus(); !node.ok()) return node;
-  // In a cluster a detached actor is the actor host's, and so are its calls.
-  if (foreign_ && ((spec.creates_actor && spec.creates_actor->detached) ||
-                   (!spec.actor.IsNil() && foreign_->Owns(spec.actor)))) {
-    return SubmitToActorHost(std::move(spec));
+  // In a cluster a detached actor is the actor host's (its calls are forwarded there by the
+  // scheduler: see ForeignActors).
+  if (foreign_ && spec.creates_actor && spec.creates_actor->detached) {
+    return CreateOnActorHost(std::move(spec));
   }
   if (absl::Status count =
           CheckIdCount(spec.args.size() + spec.nested_refs.size(), "a task submitted");

@@ -19,13 +19,24 @@ struct ForeignActors::Copies {
 };
 
 ForeignActors::ForeignActors(Scheduler& scheduler, std::string store_socket,
-                             cluster::Credentials credentials, FindHost find_host)
+                             cluster::Credentials credentials, FindHost find_host, ReadObject read)
     : scheduler_(scheduler),
       store_socket_(std::move(store_socket)),
       credentials_(std::move(credentials)),
-      find_host_(std::move(find_host)) {}
+      find_host_(std::move(find_host)),
+      read_(std::move(read)) {
+  forwarder_ = std::thread([this] { ForwardLoop(); });
+  scheduler_.SetForwardCall(
+      [this](const TaskRecord& call, const FunctionRecord& function) { Forward(call, function); });
+}
 
 ForeignActors::~ForeignActors() {
+  scheduler_.SetForwardCall(nullptr);
+  {
+    absl::MutexLock lock(&forward_mu_);
+    forward_stopping_ = true;
+  }
+  forwarder_.join();
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
@@ -76,17 +87,84 @@ absl::StatusOr<WorkerRuntime*> ForeignActors::Host(bool start) {
   return host_.get();
 }
 
-absl::StatusOr<std::vector<ObjectID>> ForeignActors::Submit(TaskSpec spec) {
-  const bool creation = spec.creates_actor.has_value();
-  absl::MutexLock lock(&mu_);  // submissions reach the host in the order their returns are taken
+absl::StatusOr<std::vector<ObjectID>> ForeignActors::Create(TaskSpec spec) {
+  absl::MutexLock lock(&mu_);  // submissions reach the host in the order their results are taken
   absl::StatusOr<WorkerRuntime*> host = Host();
   if (!host.ok()) return host.status();
   absl::StatusOr<std::vector<ObjectID>> returns = (*host)->Submit(std::move(spec));
   if (!returns.ok()) return returns.status();
   for (const ObjectID& id : *returns) scheduler_.ExpectObject(id);
-  if (creation) owned_.insert(returns->front());
-  pending_.push_back(*returns);
+  owned_.insert(returns->front());
+  scheduler_.AddForeignActor(returns->front());
+  due_.push_back({*returns, TaskID()});
   return returns;
+}
+
+void ForeignActors::Forward(const TaskRecord& call, const FunctionRecord& function) {
+  absl::MutexLock lock(&forward_mu_);
+  forward_.emplace_back(call, function);
+}
+
+void ForeignActors::ForwardLoop() {
+  while (true) {
+    std::pair<TaskRecord, FunctionRecord> next;
+    {
+      absl::MutexLock lock(&forward_mu_);
+      auto due = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(forward_mu_) {
+        return forward_stopping_ || !forward_.empty();
+      };
+      forward_mu_.Await(absl::Condition(&due));
+      if (forward_stopping_) return;
+      next = std::move(forward_.front());
+      forward_.pop_front();
+    }
+    absl::Status sent = SubmitForwarded(next.first, next.second);
+    if (sent.ok()) continue;
+    const TaskRecord& call = next.first;
+    TaskErrorInfo info;
+    info.function_name = call.name;
+    info.exception_type = ErrorTypeName(sent.code());
+    info.message = absl::StrCat("the call could not go to the actor's owner: ", sent.message());
+    info.task_id = call.id.Hex();
+    info.pid = getpid();
+    auto error = std::make_shared<const std::string>(SerializeError(info));
+    scheduler_.ForeignCallDone(
+        call.id, std::vector<Scheduler::ForeignReturn>(call.num_returns, {error, error->size()}));
+  }
+}
+
+absl::Status ForeignActors::SubmitForwarded(const TaskRecord& call,
+                                            const FunctionRecord& function) {
+  TaskSpec spec;
+  spec.actor = call.actor;
+  spec.options = {.num_returns = call.num_returns,
+                  .num_cpus = 0,
+                  .max_retries = std::max(0, call.retries_left),
+                  .name = call.name};
+  for (const ObjectID& nested : call.nested_refs) {
+    if (nested != call.actor) {
+      return absl::InvalidArgumentError(
+          "an argument that holds ObjectRefs cannot go to an actor of the actor host (a detached "
+          "actor), which cannot read this driver's objects: pass their values");
+    }
+  }
+  for (const TaskRecord::Arg& arg : call.args) {
+    if (arg.ref.IsNil()) {
+      spec.args.push_back({.value = arg.value});
+      continue;
+    }
+    absl::StatusOr<std::string> value = read_(arg.ref);  // it exists: the call is ready
+    if (!value.ok()) return value.status();
+    spec.args.push_back({.value = *std::move(value)});
+  }
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<WorkerRuntime*> host = Host();
+  if (!host.ok()) return host.status();
+  absl::StatusOr<std::vector<ObjectID>> returns =
+      (*host)->SubmitDescribed(call.function_key, function, std::move(spec));
+  if (!returns.ok()) return returns.status();
+  due_.push_back({*returns, call.id});
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<CoreRuntime::NamedActor>> ForeignActors::Lookup(
@@ -103,7 +181,8 @@ absl::StatusOr<std::optional<CoreRuntime::NamedActor>> ForeignActors::Lookup(
   if (!found.ok() || !found->has_value()) return found;
   const ObjectID id = (*found)->id;
   scheduler_.ExpectObject(id);  // the caller's reference
-  Take({id});
+  Take({{id}, TaskID()});
+  scheduler_.AddForeignActor(id);
   absl::MutexLock lock(&mu_);
   owned_.insert(id);
   return found;
@@ -118,22 +197,22 @@ absl::Status ForeignActors::Kill(const ObjectID& actor, bool no_restart) {
 
 void ForeignActors::Deliver() {
   while (true) {
-    std::vector<ObjectID> ids;
+    Due due;
     {
       absl::MutexLock lock(&mu_);
-      auto due = [this]()
-                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !pending_.empty(); };
-      mu_.Await(absl::Condition(&due));
+      auto ready = [this]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !due_.empty(); };
+      mu_.Await(absl::Condition(&ready));
       if (stopping_) return;
-      ids = pending_.front();
+      due = due_.front();
     }
-    Take(ids);
+    Take(due);
     absl::MutexLock lock(&mu_);
-    pending_.pop_front();
+    due_.pop_front();
   }
 }
 
-void ForeignActors::Take(const std::vector<ObjectID>& ids) {
+void ForeignActors::Take(const Due& due) {
   WorkerRuntime* host;
   std::string address;
   {
@@ -141,31 +220,45 @@ void ForeignActors::Take(const std::vector<ObjectID>& ids) {
     host = host_.get();
     address = host_address_;
   }
+  const std::vector<ObjectID>& ids = due.ids;
   absl::StatusOr<std::vector<ObjectValue>> values = host->Get(ids, absl::InfiniteDuration());
+  std::vector<Scheduler::ForeignReturn> returns;
+  std::vector<ObjectID> copied_under_host_ids;  // deleted once `values` no longer holds them
   for (size_t i = 0; i < ids.size(); ++i) {
     if (!values.ok()) {
       TaskErrorInfo info;
-      info.function_name = "an actor of the actor host";
+      info.function_name = "a call of an actor of the actor host";
       info.exception_type = kActorDiedErrorType;
       info.message = absl::StrCat("the actor host at ", address,
                                   " could not give the result: ", values.status().message());
       info.task_id = ids[i].Task().Hex();
       info.pid = getpid();
       auto error = std::make_shared<const std::string>(SerializeError(info));
-      scheduler_.ObjectArrived(ids[i], error, error->size());
+      returns.push_back({error, error->size()});
       continue;
     }
-    const ObjectValue& value = (*values)[i];
-    // A value the host's get copied into this node's store stays there, else it goes inline.
+    const std::span<const uint8_t> bytes = (*values)[i].bytes;
+    // A value the host's get copied into this node's store stays there (a forwarded call's
+    // under its return's ID here), else it goes inline.
     absl::StatusOr<bool> stored = copies_->store->Contains(ids[i]);
-    if (stored.ok() && *stored) {
-      scheduler_.ObjectArrived(ids[i], nullptr, value.bytes.size());
-    } else {
-      scheduler_.ObjectArrived(
-          ids[i],
-          std::make_shared<const std::string>(reinterpret_cast<const char*>(value.bytes.data()),
-                                              value.bytes.size()),
-          value.bytes.size());
+    bool in_store = stored.ok() && *stored;
+    if (in_store && !due.call.IsNil()) {
+      copied_under_host_ids.push_back(ids[i]);
+      const ObjectID here = ObjectID::ForReturn(due.call, static_cast<uint32_t>(i + 1));
+      in_store = copies_->store->Put(here, bytes).ok();
+    }
+    returns.push_back({in_store ? nullptr
+                                : std::make_shared<const std::string>(
+                                      reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                       bytes.size()});
+  }
+  values = absl::StatusOr<std::vector<ObjectValue>>();  // lets go of the copies
+  (void)copies_->store->Delete(copied_under_host_ids);
+  if (!due.call.IsNil()) {
+    scheduler_.ForeignCallDone(due.call, std::move(returns));
+  } else {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      scheduler_.ObjectArrived(ids[i], std::move(returns[i].value), returns[i].size);
     }
   }
   for (const ObjectID& id : ids) host->RemoveRef(id);  // the host's copy may go

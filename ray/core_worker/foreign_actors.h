@@ -1,10 +1,13 @@
-// Actors another scheduler owns, called from this driver: the detached actors of the cluster's
-// actor host (the driver's own program, started by the head, whose scheduler owns them while
-// drivers come and go). This driver reaches the host's scheduler as a client (worker.capnp,
-// FromWorker.client): it submits creations and calls there, their arguments as values, in the
-// order they are made; a thread of its own takes their results in that order, copies them into
-// this driver (inline, or into this node's store) and hands them to the driver's scheduler, where
-// they are objects as any other (Scheduler::ExpectObject, ObjectArrived).
+// Actors another scheduler owns, called from this driver and its tasks: the detached actors of
+// the cluster's actor host (the driver's own program, started by the head, whose scheduler owns
+// them while drivers come and go). This driver reaches the host's scheduler as a client
+// (worker.capnp, FromWorker.client). A detached actor's creation goes there at once; a call of
+// one of the host's actors is a task of this driver's scheduler until its arguments exist, then
+// the scheduler hands it here (Scheduler::SetForwardCall) and a thread of ours submits it to the
+// host, its ObjectRef arguments read and sent as values, in the order they came. Another thread
+// takes the results in that order, copies them into this driver (inline, or into this node's
+// store) and hands them to the scheduler (ForeignCallDone; ObjectArrived for creations and
+// lookups), where they are objects as any other.
 #pragma once
 
 #include <cstdint>
@@ -40,17 +43,19 @@ class ForeignActors {
   // Names the host, starting it if `start` (else NotFound when there is none); called from a
   // caller's thread.
   using FindHost = std::function<absl::StatusOr<ActorHostAddress>(bool start)>;
+  // An object's value (a forwarded call's ObjectRef argument, which exists).
+  using ReadObject = std::function<absl::StatusOr<std::string>(const ObjectID& id)>;
   // `scheduler` must outlive this.
   ForeignActors(Scheduler& scheduler, std::string store_socket, cluster::Credentials credentials,
-                FindHost find_host);
+                FindHost find_host, ReadObject read);
   ~ForeignActors();  // closes the connection: results not taken yet are dropped
 
   // Whether `actor` (its handle's object) is the host's, made or found through this.
   bool Owns(const ObjectID& actor) ABSL_LOCKS_EXCLUDED(mu_);
-  // Submits `spec`, a detached actor's creation or a call of an actor this Owns, to the host.
-  // Its argument values must be inline (refs resolved, none nested). Its returns: objects of
-  // this driver, which exist once the host made them.
-  absl::StatusOr<std::vector<ObjectID>> Submit(TaskSpec spec) ABSL_LOCKS_EXCLUDED(mu_);
+  // Submits a detached actor's creation to the host; its argument values must be inline (refs
+  // resolved, none nested). Its return, the handle's object, is an object of this driver once
+  // the host made it.
+  absl::StatusOr<std::vector<ObjectID>> Create(TaskSpec spec) ABSL_LOCKS_EXCLUDED(mu_);
   // The host's actor named `name`, its handle's object now an object of this driver too (with a
   // reference for the caller); nullopt if it has none, or there is no host.
   absl::StatusOr<std::optional<CoreRuntime::NamedActor>> Lookup(const std::string& name)
@@ -61,11 +66,25 @@ class ForeignActors {
   // The connection to the host, made on first use (the host started if `start`).
   absl::StatusOr<worker_internal::WorkerRuntime*> Host(bool start = true)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The thread: takes each submission's results in order and hands them to the scheduler.
+  // A call the scheduler hands over (under its lock): queued for the forwarder.
+  void Forward(const TaskRecord& call, const FunctionRecord& function)
+      ABSL_LOCKS_EXCLUDED(forward_mu_);
+  // The forwarder thread: submits each forwarded call to the host, in order.
+  void ForwardLoop() ABSL_LOCKS_EXCLUDED(forward_mu_, mu_);
+  // Submits one; the error that fails it, if it could not go.
+  absl::Status SubmitForwarded(const TaskRecord& call, const FunctionRecord& function)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // The deliverer thread: takes each submission's results in order and hands them over.
   void Deliver() ABSL_LOCKS_EXCLUDED(mu_);
-  // Copies `ids` from the host into this driver: inline, or in this node's store. An error
-  // object for each if the host cannot give them.
-  void Take(const std::vector<ObjectID>& ids);
+  // A submission whose results are due: the host's IDs of them, and the forwarded call whose
+  // returns they are (nil: they are this driver's objects under the same IDs).
+  struct Due {
+    std::vector<ObjectID> ids;
+    TaskID call;
+  };
+  // Copies the results from the host into this driver: inline, or into this node's store; an
+  // error object for each if the host cannot give them.
+  void Take(const Due& due);
 
   Scheduler& scheduler_;
   const std::string store_socket_;
@@ -77,9 +96,14 @@ class ForeignActors {
   std::unique_ptr<Copies> copies_;  // set with host_, before the deliverer starts
   std::unique_ptr<worker_internal::WorkerRuntime> host_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<ObjectID> owned_ ABSL_GUARDED_BY(mu_);
-  std::deque<std::vector<ObjectID>> pending_ ABSL_GUARDED_BY(mu_);  // submissions' returns
+  std::deque<Due> due_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread deliverer_;
+  std::thread deliverer_;  // from the connection on
+  const ReadObject read_;
+  absl::Mutex forward_mu_;
+  std::deque<std::pair<TaskRecord, FunctionRecord>> forward_ ABSL_GUARDED_BY(forward_mu_);
+  bool forward_stopping_ ABSL_GUARDED_BY(forward_mu_) = false;
+  std::thread forwarder_;
 };
 
 }  // namespace ray::core

@@ -6,12 +6,17 @@ namespace ray::core::worker_internal {
 absl::StatusOr<std::vector<ObjectID>> WorkerRuntime::Submit(TaskSpec spec) {
   auto described = DescribeTaskFunction(spec.invoker, spec.function);
   if (!described.ok()) return described.status();
+  return SubmitDescribed(described->key, *described->record, std::move(spec));
+}
+
+absl::StatusOr<std::vector<ObjectID>> WorkerRuntime::SubmitDescribed(uint64_t key,
+                                                                     const FunctionRecord& record,
+                                                                     TaskSpec spec) {
   if (absl::Status count =
           CheckIdCount(spec.args.size() + spec.nested_refs.size(), "a task submitted");
       !count.ok()) {
     return count;
   }
-  uint64_t key = described->key;
   // Large argument values, and those past the task's inline budget, go through the store,
   // before the task message is built (a client's go inline, within one message).
   absl::StatusOr<std::vector<ObjectID>> stored =
@@ -29,10 +34,10 @@ absl::StatusOr<std::vector<ObjectID>> WorkerRuntime::Submit(TaskSpec spec) {
   {
     absl::MutexLock lock(&functions_mu_);
     first_use = functions_sent_.insert(key).second;
-    if (first_use) defined_.try_emplace(key, *described->record);
+    if (first_use) defined_.try_emplace(key, record);
   }
   absl::MutexLock lock(&out_mu_);
-  if (first_use) out_.functions.emplace_back(key, *described->record);
+  if (first_use) out_.functions.emplace_back(key, record);
   auto orphan = out_.arena->getOrphanage().newOrphan<rpc::Task>();
   const TaskHeader header{
       .id = id,

@@ -86,6 +86,9 @@ class WorkerRuntime final : public CoreRuntime {
   void StopClient() { StopCallThreads(); }
 
   absl::StatusOr<std::vector<ObjectID>> Submit(TaskSpec spec) override;
+  // Submit of a function described already (`spec.invoker` and `spec.function` unused).
+  absl::StatusOr<std::vector<ObjectID>> SubmitDescribed(uint64_t key, const FunctionRecord& record,
+                                                        TaskSpec spec);
   absl::Status KillActor(const ObjectID& actor, bool no_restart) override;
   absl::Status ActorExiting(const ObjectID& actor) override;
   absl::StatusOr<std::optional<NamedActor>> LookupActor(const std::string& name) override;

@@ -126,6 +126,20 @@ class Scheduler {
   // holds one reference for the caller. `value` inline, or in this node's store when null.
   void ExpectObject(const ObjectID& id);
   void ObjectArrived(const ObjectID& id, std::shared_ptr<const std::string> value, uint64_t size);
+  // Calls of actors another scheduler owns (the actor host's detached actors): once its
+  // arguments exist, such a call goes to the forwarder (called under the scheduler's lock: it
+  // queues the call and returns), and it ends with ForeignCallDone.
+  using ForwardCall = std::function<void(const TaskRecord& call, const FunctionRecord& function)>;
+  void SetForwardCall(ForwardCall forward) ABSL_LOCKS_EXCLUDED(mu_);
+  // The actor whose handle's object is `actor` is another scheduler's: its calls are forwarded.
+  void AddForeignActor(const ObjectID& actor) ABSL_LOCKS_EXCLUDED(mu_);
+  // A forwarded call ended: each return's value, inline (or null: in this node's store).
+  struct ForeignReturn {
+    std::shared_ptr<const std::string> value;
+    uint64_t size = 0;
+  };
+  void ForeignCallDone(const TaskID& call, std::vector<ForeignReturn> returns)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Counts a reference to an existing object. An object that no longer exists stays gone: a
   // get of it fails (it does not wait forever).
   void AddRef(const ObjectID& id);
@@ -413,6 +427,8 @@ class Scheduler {
   absl::flat_hash_map<std::string, int> node_index_ ABSL_GUARDED_BY(mu_);
   bool in_cluster_ ABSL_GUARDED_BY(mu_) = false;
   ClusterHooks hooks_ ABSL_GUARDED_BY(mu_);
+  ForwardCall forward_call_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<ObjectID> foreign_actors_ ABSL_GUARDED_BY(mu_);  // AddForeignActor
   PlacementPolicy placement_;
   std::vector<NodeView> node_views_ ABSL_GUARDED_BY(mu_);      // reused by PlaceReadyTasks
   std::vector<ResourceMap> custom_room_ ABSL_GUARDED_BY(mu_);  // the same

@@ -52,6 +52,7 @@ std::shared_ptr<const std::string> Scheduler::SubmitActorTask(TaskRecord& task) 
   task.num_cpus = 0;  // a call holds what its actor holds
   task.resources.clear();
   if (it == actors_.end()) {
+    if (foreign_actors_.contains(task.actor) && forward_call_) return nullptr;  // forwarded
     return ErrorObject(NameOf(task), kActorDiedErrorType,
                        absl::StrCat("no actor ", task.actor.Hex(), " here"), task.id);
   }
@@ -75,7 +76,18 @@ bool Scheduler::MakeActorTaskReady(TaskRecord& task) {
     return true;
   }
   if (task.actor.IsNil()) return false;
-  Actor& actor = actors_.at(task.actor);
+  auto found = actors_.find(task.actor);
+  if (found == actors_.end()) {  // another scheduler's (SubmitActorTask let no other through)
+    if (forward_call_) {
+      forward_call_(task, functions_.at(task.function_key));
+    } else {
+      FailTask(task, ErrorObject(NameOf(task), kActorDiedErrorType,
+                                 "the driver left the cluster: the actor's owner is out of reach",
+                                 task.id));
+    }
+    return true;
+  }
+  Actor& actor = found->second;
   if (actor.state == Actor::State::kDead) {
     FailTask(task, ActorDiedErrorFor(task, actor));
   } else {
@@ -384,6 +396,34 @@ std::optional<std::pair<ObjectID, std::string>> Scheduler::LookupActorLocked(
   auto named = actor_names_.find(name);
   if (named == actor_names_.end() || !objects_.AddRef(named->second)) return std::nullopt;
   return std::make_pair(named->second, actors_.at(named->second).options.type);
+}
+
+void Scheduler::SetForwardCall(ForwardCall forward) {
+  absl::MutexLock lock(&mu_);
+  forward_call_ = std::move(forward);
+}
+
+void Scheduler::AddForeignActor(const ObjectID& actor) {
+  absl::MutexLock lock(&mu_);
+  foreign_actors_.insert(actor);
+}
+
+void Scheduler::ForeignCallDone(const TaskID& id, std::vector<ForeignReturn> returns) {
+  absl::MutexLock lock(&mu_);
+  TaskRecord* call = tasks_.Find(id);
+  if (call == nullptr) return;
+  const size_t count = std::min(returns.size(), static_cast<size_t>(call->num_returns));
+  const bool failed = count > 0 && IsErrorValue(returns.front().value);
+  for (size_t i = 0; i < count; ++i) {
+    ObjectReady(ObjectID::ForReturn(id, static_cast<uint32_t>(i + 1)), std::move(returns[i].value),
+                returns[i].size);
+  }
+  if (graph_ != nullptr) {
+    graph_->OnFinish(id, failed, absl::Now());
+  }
+  EndTask(id);
+  Dispatch();
+  FlushWorkers();
 }
 
 void Scheduler::ActorExiting(const ObjectID& id) {

@@ -1,0 +1,63 @@
+// Detached actors across drivers, on a cluster of real processes (a head and a node started by
+// the real `ray` binary on 127.0.0.1): each driver is a run of tests/cluster/detached_driver, the
+// same program each time. A detached actor made by one driver outlives it; the next driver finds
+// it by name, with its state, and calls it (ObjectRef arguments, large results); a name taken
+// by a detached actor is refused to another driver; a kill from any driver ends it.
+#include <gtest/gtest.h>
+
+#include "tests/cluster/ray_cli.h"
+
+namespace ray::testing {
+namespace {
+
+class DetachedActorTest : public RayCliTest {
+ protected:
+  void SetUp() override {
+    RayCliTest::SetUp();
+    head_ = AddNode({.num_cpus = 2});
+    node_ = AddNode({.num_cpus = 1});
+  }
+  RunResult Driver(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"tests/cluster/detached_driver", address_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunProgram(std::move(argv));
+  }
+  StartedNode head_, node_;
+};
+
+TEST_F(DetachedActorTest, ADetachedActorOutlivesItsDriverAndIsFoundFromAnother) {
+  RunResult made = Driver({"create", "keeper", "5"});
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  const std::string pid = Find(made.output, "made 6 (\\d+)");
+  ASSERT_FALSE(pid.empty()) << made.output;
+  // The first driver is gone; the actor is not, and it kept its state.
+  RunResult used = Driver({"use", "keeper", "10"});
+  ASSERT_EQ(used.exit_code, 0) << used.output;
+  EXPECT_NE(used.output.find("found 16 " + pid), std::string::npos) << used.output;
+  RunResult refs = Driver({"refs", "keeper"});
+  ASSERT_EQ(refs.exit_code, 0) << refs.output;
+  EXPECT_NE(refs.output.find("refs 26 1048576"), std::string::npos) << refs.output;
+  // Its name is taken for every driver while it lives.
+  RunResult again = Driver({"create", "keeper", "0"});
+  EXPECT_NE(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("the name is taken"), std::string::npos) << again.output;
+  EXPECT_EQ(Driver({"use", "nobody", "1"}).output, "none\n");
+  // A kill from any driver ends it; the name is free again.
+  RunResult killed = Driver({"kill", "keeper"});
+  EXPECT_NE(killed.output.find("killed"), std::string::npos) << killed.output;
+  EXPECT_TRUE(EndsWithin(std::stoi(pid), absl::Seconds(30)));
+  EXPECT_EQ(Driver({"use", "keeper", "1"}).output, "none\n");
+}
+
+TEST_F(DetachedActorTest, TheClustersEndEndsItsDetachedActors) {
+  RunResult made = Driver({"create", "keeper", "0"});
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  const std::string pid = Find(made.output, "made 1 (\\d+)");
+  ASSERT_FALSE(pid.empty()) << made.output;
+  RunResult stopped = RunRay({"stop"});
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.output;
+  EXPECT_TRUE(EndsWithin(std::stoi(pid), absl::Seconds(30)));
+}
+
+}  // namespace
+}  // namespace ray::testing

@@ -1,0 +1,76 @@
+// A driver of a cluster for detached_actor_test: each run is a driver of its own, of the same
+// program, so the detached actors of one are found by the next (they live in the cluster's actor
+// host, which this program's first driver started).
+//   detached_driver ADDRESS create NAME START   makes a detached Tally named NAME, adds 1 to it,
+//                                                prints "made <value> <pid>" and exits
+//   detached_driver ADDRESS use NAME X          finds NAME, adds X, prints "found <value> <pid>"
+//                                                (or "none") and exits
+//   detached_driver ADDRESS kill NAME           finds NAME and kills it; prints "killed"
+//   detached_driver ADDRESS refs NAME           calls NAME with an ObjectRef argument and with a
+//                                                1 MiB result; prints "refs <sum> <size>"
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "ray/api.h"
+
+namespace {
+
+class Tally {
+ public:
+  explicit Tally(int64_t start) : value_(start) {}
+  int64_t Add(int64_t x) { return value_ += x; }
+  int Pid() const { return getpid(); }
+  std::string Blob(int64_t bytes) const { return std::string(bytes, 'x'); }
+
+ private:
+  int64_t value_;
+};
+
+Tally MakeTally(int64_t start) { return Tally(start); }
+
+int Usage() {
+  fprintf(stderr, "usage: detached_driver ADDRESS create|use|kill|refs NAME [N]\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4) return Usage();
+  const std::string mode = argv[2], name = argv[3];
+  const int64_t n = argc > 4 ? std::stoll(argv[4]) : 0;
+  ray::Init({.num_workers = 1, .object_store_memory = 64 << 20, .address = argv[1]});
+  if (mode == "create") {
+    auto tally = ray::Actor(MakeTally)
+                     .Options({.name = name, .lifetime = ray::ActorLifetime::kDetached})
+                     .Remote(n);
+    int64_t value = tally.Task(&Tally::Add).Remote(1).Get();
+    printf("made %lld %d\n", static_cast<long long>(value), tally.Task(&Tally::Pid).Remote().Get());
+  } else if (mode == "use" || mode == "kill" || mode == "refs") {
+    std::optional<ray::ActorHandle<Tally>> found = ray::GetActor<Tally>(name);
+    if (!found) {
+      printf("none\n");
+    } else if (mode == "use") {
+      int64_t value = found->Task(&Tally::Add).Remote(n).Get();
+      printf("found %lld %d\n", static_cast<long long>(value),
+             found->Task(&Tally::Pid).Remote().Get());
+    } else if (mode == "kill") {
+      found->Kill();
+      printf("killed\n");
+    } else {
+      ray::ObjectRef<int64_t> ten = ray::Put(int64_t{10});
+      int64_t sum = found->Task(&Tally::Add).Remote(ten).Get();
+      std::string blob = found->Task(&Tally::Blob).Remote(1 << 20).Get();
+      printf("refs %lld %zu\n", static_cast<long long>(sum), blob.size());
+    }
+  } else {
+    ray::Shutdown();
+    return Usage();
+  }
+  fflush(stdout);
+  ray::Shutdown();
+  return 0;
+}

@@ -1,0 +1,70 @@
+"""Detached actors across Python drivers, on a cluster of real processes (the head and a node of
+the real `ray` binary): a detached actor made by one driver outlives it, in the cluster's actor
+host; other drivers (each a `python3 -c` of its own, and this test's process) find it by name
+with its state, call it with ObjectRef arguments, see its name taken, and kill it."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import ray
+from process_waits import ends_within
+from test_cluster import head, start_node  # noqa: F401 (head is a fixture)
+
+COUNTER = """
+import os
+import ray
+
+@ray.remote
+class Counter:
+    def __init__(self, start):
+        self.value = start
+
+    def add(self, x):
+        self.value += x
+        return self.value
+
+    def pid(self):
+        return os.getpid()
+
+    def blob(self, size):
+        return b"x" * size
+"""
+
+
+def driver(head, body):  # noqa: F811
+    """Runs `body` in a driver of its own joined to `head`, with Counter defined."""
+    script = (COUNTER + f"ray.init(address={head!r}, num_cpus=1, object_store_memory=64 << 20)\n"
+              + textwrap.dedent(body))
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, env=os.environ)
+
+
+def test_a_detached_actor_outlives_its_driver_and_is_found_from_another(head):  # noqa: F811
+    start_node(head, {"box": 1}, num_cpus=1)
+    made = driver(head, """
+        c = Counter.options(name="keeper", lifetime="detached").remote(5)
+        print(ray.get(c.add.remote(1)), ray.get(c.pid.remote()))
+    """)
+    assert made.returncode == 0, made.stderr
+    value, pid = made.stdout.split()
+    assert value == "6"
+    used = driver(head, """
+        c = ray.get_actor("keeper")
+        print(ray.get(c.add.remote(ray.put(10))), ray.get(c.pid.remote()),
+              len(ray.get(c.blob.remote(1 << 20))))
+    """)
+    assert used.stdout.split() == ["16", pid, str(1 << 20)], used.stderr
+    taken = driver(head, """
+        Counter.options(name="keeper", lifetime="detached").remote(0)
+    """)
+    assert taken.returncode != 0 and "already taken" in taken.stderr, taken.stderr
+    ray.init(address=head, num_cpus=1, object_store_memory=64 << 20)
+    found = ray.get_actor("keeper")
+    assert ray.get(found.add.remote(1)) == 17
+    ray.kill(found)
+    assert ends_within(int(pid))
+    with pytest.raises(ValueError):
+        ray.get_actor("keeper")
