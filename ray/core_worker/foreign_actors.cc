@@ -26,12 +26,26 @@ ForeignActors::ForeignActors(Scheduler& scheduler, std::string store_socket,
       find_host_(std::move(find_host)),
       read_(std::move(read)) {
   forwarder_ = std::thread([this] { ForwardLoop(); });
-  scheduler_.SetForwardCall(
-      [this](const TaskRecord& call, const FunctionRecord& function) { Forward(call, function); });
+  scheduler_.SetForeignHooks({.forward_call =
+                                  [this](const TaskRecord& call, const FunctionRecord& function) {
+                                    Queue([this, call, function] { ForwardCall(call, function); });
+                                  },
+                              .lookup =
+                                  [this](int worker, const std::string& name) {
+                                    Queue([this, worker, name] {
+                                      absl::StatusOr<std::optional<CoreRuntime::NamedActor>> found =
+                                          Lookup(name);
+                                      std::optional<std::pair<ObjectID, std::string>> answer;
+                                      if (found.ok() && found->has_value()) {
+                                        answer.emplace((*found)->id, std::move((*found)->type));
+                                      }
+                                      scheduler_.ForeignLookupDone(worker, std::move(answer));
+                                    });
+                                  }});
 }
 
 ForeignActors::~ForeignActors() {
-  scheduler_.SetForwardCall(nullptr);
+  scheduler_.SetForeignHooks({});
   {
     absl::MutexLock lock(&forward_mu_);
     forward_stopping_ = true;
@@ -100,14 +114,14 @@ absl::StatusOr<std::vector<ObjectID>> ForeignActors::Create(TaskSpec spec) {
   return returns;
 }
 
-void ForeignActors::Forward(const TaskRecord& call, const FunctionRecord& function) {
+void ForeignActors::Queue(std::function<void()> work) {
   absl::MutexLock lock(&forward_mu_);
-  forward_.emplace_back(call, function);
+  forward_.push_back(std::move(work));
 }
 
 void ForeignActors::ForwardLoop() {
   while (true) {
-    std::pair<TaskRecord, FunctionRecord> next;
+    std::function<void()> next;
     {
       absl::MutexLock lock(&forward_mu_);
       auto due = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(forward_mu_) {
@@ -118,19 +132,22 @@ void ForeignActors::ForwardLoop() {
       next = std::move(forward_.front());
       forward_.pop_front();
     }
-    absl::Status sent = SubmitForwarded(next.first, next.second);
-    if (sent.ok()) continue;
-    const TaskRecord& call = next.first;
-    TaskErrorInfo info;
-    info.function_name = call.name;
-    info.exception_type = ErrorTypeName(sent.code());
-    info.message = absl::StrCat("the call could not go to the actor's owner: ", sent.message());
-    info.task_id = call.id.Hex();
-    info.pid = getpid();
-    auto error = std::make_shared<const std::string>(SerializeError(info));
-    scheduler_.ForeignCallDone(
-        call.id, std::vector<Scheduler::ForeignReturn>(call.num_returns, {error, error->size()}));
+    next();
   }
+}
+
+void ForeignActors::ForwardCall(const TaskRecord& call, const FunctionRecord& function) {
+  absl::Status sent = SubmitForwarded(call, function);
+  if (sent.ok()) return;
+  TaskErrorInfo info;
+  info.function_name = call.name;
+  info.exception_type = ErrorTypeName(sent.code());
+  info.message = absl::StrCat("the call could not go to the actor's owner: ", sent.message());
+  info.task_id = call.id.Hex();
+  info.pid = getpid();
+  auto error = std::make_shared<const std::string>(SerializeError(info));
+  scheduler_.ForeignCallDone(
+      call.id, std::vector<Scheduler::ForeignReturn>(call.num_returns, {error, error->size()}));
 }
 
 absl::Status ForeignActors::SubmitForwarded(const TaskRecord& call,

@@ -3,7 +3,7 @@
 // them while drivers come and go). This driver reaches the host's scheduler as a client
 // (worker.capnp, FromWorker.client). A detached actor's creation goes there at once; a call of
 // one of the host's actors is a task of this driver's scheduler until its arguments exist, then
-// the scheduler hands it here (Scheduler::SetForwardCall) and a thread of ours submits it to the
+// the scheduler hands it here (Scheduler::SetForeignHooks) and a thread of ours submits it to the
 // host, its ObjectRef arguments read and sent as values, in the order they came. Another thread
 // takes the results in that order, copies them into this driver (inline, or into this node's
 // store) and hands them to the scheduler (ForeignCallDone; ObjectArrived for creations and
@@ -66,11 +66,12 @@ class ForeignActors {
   // The connection to the host, made on first use (the host started if `start`).
   absl::StatusOr<worker_internal::WorkerRuntime*> Host(bool start = true)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // A call the scheduler hands over (under its lock): queued for the forwarder.
-  void Forward(const TaskRecord& call, const FunctionRecord& function)
-      ABSL_LOCKS_EXCLUDED(forward_mu_);
-  // The forwarder thread: submits each forwarded call to the host, in order.
+  // Work the scheduler hands over under its lock (a call to forward, a worker's lookup): queued
+  // for the forwarder thread, which does it in order.
+  void Queue(std::function<void()> work) ABSL_LOCKS_EXCLUDED(forward_mu_);
   void ForwardLoop() ABSL_LOCKS_EXCLUDED(forward_mu_, mu_);
+  // Forwards a call; fails it if it could not go.
+  void ForwardCall(const TaskRecord& call, const FunctionRecord& function);
   // Submits one; the error that fails it, if it could not go.
   absl::Status SubmitForwarded(const TaskRecord& call, const FunctionRecord& function)
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -101,7 +102,7 @@ class ForeignActors {
   std::thread deliverer_;  // from the connection on
   const ReadObject read_;
   absl::Mutex forward_mu_;
-  std::deque<std::pair<TaskRecord, FunctionRecord>> forward_ ABSL_GUARDED_BY(forward_mu_);
+  std::deque<std::function<void()>> forward_ ABSL_GUARDED_BY(forward_mu_);
   bool forward_stopping_ ABSL_GUARDED_BY(forward_mu_) = false;
   std::thread forwarder_;
 };

@@ -129,8 +129,17 @@ class Scheduler {
   // Calls of actors another scheduler owns (the actor host's detached actors): once its
   // arguments exist, such a call goes to the forwarder (called under the scheduler's lock: it
   // queues the call and returns), and it ends with ForeignCallDone.
-  using ForwardCall = std::function<void(const TaskRecord& call, const FunctionRecord& function)>;
-  void SetForwardCall(ForwardCall forward) ABSL_LOCKS_EXCLUDED(mu_);
+  // Likewise a worker's lookup of a name this scheduler does not know goes to `lookup`, and its
+  // answer comes with ForeignLookupDone.
+  struct ForeignHooks {
+    std::function<void(const TaskRecord& call, const FunctionRecord& function)> forward_call;
+    std::function<void(int worker, const std::string& name)> lookup;
+  };
+  void SetForeignHooks(ForeignHooks hooks) ABSL_LOCKS_EXCLUDED(mu_);
+  // The answer to worker `worker`'s lookup: the actor (its handle's object, with a reference
+  // counted for the worker, and its class) or nullopt.
+  void ForeignLookupDone(int worker, std::optional<std::pair<ObjectID, std::string>> found)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // The actor whose handle's object is `actor` is another scheduler's: its calls are forwarded.
   void AddForeignActor(const ObjectID& actor) ABSL_LOCKS_EXCLUDED(mu_);
   // A forwarded call ended: each return's value, inline (or null: in this node's store).
@@ -427,7 +436,7 @@ class Scheduler {
   absl::flat_hash_map<std::string, int> node_index_ ABSL_GUARDED_BY(mu_);
   bool in_cluster_ ABSL_GUARDED_BY(mu_) = false;
   ClusterHooks hooks_ ABSL_GUARDED_BY(mu_);
-  ForwardCall forward_call_ ABSL_GUARDED_BY(mu_);
+  ForeignHooks foreign_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<ObjectID> foreign_actors_ ABSL_GUARDED_BY(mu_);  // AddForeignActor
   PlacementPolicy placement_;
   std::vector<NodeView> node_views_ ABSL_GUARDED_BY(mu_);      // reused by PlaceReadyTasks

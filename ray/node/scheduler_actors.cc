@@ -52,7 +52,7 @@ std::shared_ptr<const std::string> Scheduler::SubmitActorTask(TaskRecord& task) 
   task.num_cpus = 0;  // a call holds what its actor holds
   task.resources.clear();
   if (it == actors_.end()) {
-    if (foreign_actors_.contains(task.actor) && forward_call_) return nullptr;  // forwarded
+    if (foreign_actors_.contains(task.actor) && foreign_.forward_call) return nullptr;
     return ErrorObject(NameOf(task), kActorDiedErrorType,
                        absl::StrCat("no actor ", task.actor.Hex(), " here"), task.id);
   }
@@ -78,8 +78,8 @@ bool Scheduler::MakeActorTaskReady(TaskRecord& task) {
   if (task.actor.IsNil()) return false;
   auto found = actors_.find(task.actor);
   if (found == actors_.end()) {  // another scheduler's (SubmitActorTask let no other through)
-    if (forward_call_) {
-      forward_call_(task, functions_.at(task.function_key));
+    if (foreign_.forward_call) {
+      foreign_.forward_call(task, functions_.at(task.function_key));
     } else {
       FailTask(task, ErrorObject(NameOf(task), kActorDiedErrorType,
                                  "the driver left the cluster: the actor's owner is out of reach",
@@ -398,9 +398,23 @@ std::optional<std::pair<ObjectID, std::string>> Scheduler::LookupActorLocked(
   return std::make_pair(named->second, actors_.at(named->second).options.type);
 }
 
-void Scheduler::SetForwardCall(ForwardCall forward) {
+void Scheduler::SetForeignHooks(ForeignHooks hooks) {
   absl::MutexLock lock(&mu_);
-  forward_call_ = std::move(forward);
+  foreign_ = std::move(hooks);
+}
+
+void Scheduler::ForeignLookupDone(int index,
+                                  std::optional<std::pair<ObjectID, std::string>> found) {
+  absl::MutexLock lock(&mu_);
+  Worker* worker = index < static_cast<int>(workers_.size()) ? workers_[index].get() : nullptr;
+  if (worker == nullptr || worker->state == Worker::State::kDead || worker->broken) {
+    if (found) objects_.RemoveRef(found->first);
+    return;
+  }
+  if (found && !worker->held.insert(found->first).second) objects_.RemoveRef(found->first);
+  worker->connection->outbox().actor =
+      found ? *std::move(found) : std::make_pair(ObjectID(), std::string());
+  FlushWorkers();
 }
 
 void Scheduler::AddForeignActor(const ObjectID& actor) {

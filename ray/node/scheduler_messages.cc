@@ -186,9 +186,13 @@ absl::Status Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMe
   for (ObjectID id : in.exiting_actors) ActorExiting(id);
   if (in.lookup_actor) {
     auto found = LookupActorLocked(std::string(*in.lookup_actor));
-    if (found && !worker.held.insert(found->first).second) objects_.RemoveRef(found->first);
-    worker.connection->outbox().actor =
-        found ? *std::move(found) : std::make_pair(ObjectID(), std::string());
+    if (!found && foreign_.lookup) {
+      foreign_.lookup(worker.index, std::string(*in.lookup_actor));  // answered later
+    } else {
+      if (found && !worker.held.insert(found->first).second) objects_.RemoveRef(found->first);
+      worker.connection->outbox().actor =
+          found ? *std::move(found) : std::make_pair(ObjectID(), std::string());
+    }
   }
   for (ObjectID id : in.remove_refs) {
     if (worker.held.erase(id) != 0) objects_.RemoveRef(id);
