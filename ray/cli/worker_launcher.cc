@@ -231,7 +231,8 @@ absl::StatusOr<WorkerLauncher::Starting> WorkerLauncher::Start(
   for (char** e = environ; *e != nullptr; ++e) {
     std::string_view entry(*e);
     if (entry.starts_with("LD_LIBRARY_PATH=") || entry.starts_with("RAY_AUTH_TOKEN=") ||
-        entry.starts_with("RAY_WORKER_") || overridden(entry)) {
+        entry.starts_with("RAY_WORKER_") || entry.starts_with("RAY_ACTOR_HOST_") ||
+        overridden(entry)) {
       continue;
     }
     env_strings.emplace_back(entry);
@@ -241,9 +242,14 @@ absl::StatusOr<WorkerLauncher::Starting> WorkerLauncher::Start(
       env_strings.push_back(given);
     }
   }
-  env_strings.push_back(absl::StrCat(core::kSchedulerAddressEnv, "=", request.scheduler));
-  env_strings.push_back(absl::StrCat(core::kWorkerNodeIdEnv, "=", options_.node_id));
-  env_strings.push_back(absl::StrCat(core::kWorkerStoreEnv, "=", options_.store_socket));
+  if (request.host) {  // it joins the head as a driver of its own (actor_host.h)
+    env_strings.push_back(absl::StrCat(core::kActorHostHeadEnv, "=", request.scheduler));
+    env_strings.push_back(absl::StrCat(core::kActorHostProgramEnv, "=", request.program_key));
+  } else {
+    env_strings.push_back(absl::StrCat(core::kSchedulerAddressEnv, "=", request.scheduler));
+    env_strings.push_back(absl::StrCat(core::kWorkerNodeIdEnv, "=", options_.node_id));
+    env_strings.push_back(absl::StrCat(core::kWorkerStoreEnv, "=", options_.store_socket));
+  }
   env_strings.push_back(absl::StrCat("RAY_AUTH_TOKEN=", options_.credentials.token));
   env_strings.push_back(absl::StrCat("LD_LIBRARY_PATH=", program->library_dir));
   env_strings.push_back(absl::StrCat(core::kWorkerReadyFdEnv, "=", kReadyFd));
@@ -260,7 +266,8 @@ absl::StatusOr<WorkerLauncher::Starting> WorkerLauncher::Start(
   pid_t parent = getpid();
   Starting started{.deadline = absl::Now() + options_.ready_timeout};
   absl::Status status;
-  for (int i = 0; i < request.count && status.ok(); ++i) {
+  const int count = request.host ? 1 : request.count;
+  for (int i = 0; i < count && status.ok(); ++i) {
     int ready[2];
     if (pipe2(ready, O_CLOEXEC) != 0) {
       status = absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));

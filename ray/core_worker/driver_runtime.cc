@@ -125,6 +125,7 @@ class DriverRuntimeImpl final : public DriverRuntime {
     }
     return std::vector<cluster::NodeEntry>{node};
   }
+  ClusterLink* cluster() override { return cluster_.get(); }
 
  private:
   std::string session_dir_;
@@ -243,6 +244,10 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
                                       {store_pid_, "the node's object store"}};
   if (options.max_workers > 0) {
     scheduler_options.max_workers = std::max(options.max_workers, scheduler_options.num_workers);
+  }
+  if (options.actor_host) {  // its actors and tasks run on the cluster's other nodes
+    scheduler_options.num_workers = 0;
+    scheduler_options.num_cpus = 0;
   }
   Zygote* z = zygote_.get();
   scheduler_ = std::make_unique<Scheduler>(scheduler_options, *std::move(client),
