@@ -58,6 +58,7 @@ class WorkerLauncher {
     std::vector<int> pipes;  // -1 once read to its end
     std::vector<std::string> said;
     absl::Time deadline;
+    bool host = false;                             // an actor host (its words are its reason)
     std::function<void(const std::string&)> done;  // null once answered
   };
   // Answers `s` if what its workers said (or the deadline) decides it; true once `s` is over.

@@ -38,9 +38,9 @@ void RunIfActorHost(const SessionOptions& given) {
   }
   if (status.ok()) status = link->RegisterAsActorHost(program_key);
   if (!status.ok()) {
-    std::string why = absl::StrCat("the actor host did not start: ", status.message());
-    fprintf(stderr, "ray actor host %d: %s\n", getpid(), why.c_str());
-    TellNode(why);
+    std::string why(status.message());
+    fprintf(stderr, "ray actor host %d: cannot serve: %s\n", getpid(), why.c_str());
+    TellNode(why);  // the head answers its askers with it
     _exit(1);
   }
   TellNode(kWorkerReached);

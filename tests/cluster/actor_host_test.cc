@@ -205,6 +205,17 @@ TEST_F(ActorHostTest, OutsideAClusterOrForAnUnknownProgramThereIsNone) {
   EXPECT_TRUE(Hosts().empty());
 }
 
+TEST_F(ActorHostTest, AHostThatCannotStartIsAnErrorWithItsReason) {
+  RunResult asked = RunProgram({"tests/cluster/host_exits_child", address_});
+  EXPECT_EQ(asked.exit_code, 0) << asked.output;
+  EXPECT_NE(asked.output.find("UNAVAILABLE: the actor host of program"), std::string::npos)
+      << asked.output;
+  EXPECT_NE(asked.output.find("it exited before it registered (exit status 3"), std::string::npos)
+      << asked.output;
+  EXPECT_NE(asked.output.find("host_exits_child: no host here"), std::string::npos) << asked.output;
+  EXPECT_TRUE(Hosts().empty());
+}
+
 // Not a test of its own: the second driver of TheHostOutlivesItsDriversAndServesTheProgramsOthers.
 TEST(ActorHostDriver, PrintsItsHost) {
   const char* address = std::getenv(kSecondDriverEnv);
