@@ -150,12 +150,14 @@ absl::StatusOr<std::vector<NodeEntry>> HeadClient::Nodes() {
 
 absl::StatusOr<ActorHostAddress> HeadClient::ActorHost(const std::string& program_key,
                                                        const std::vector<std::string>& argv,
-                                                       const std::vector<std::string>& env) {
+                                                       const std::vector<std::string>& env,
+                                                       bool start) {
   State* s = state_.get();
   using Result = absl::StatusOr<ActorHostAddress>;
   return s->loop->executor().executeSync([&]() -> kj::Promise<Result> {
     auto request = s->head.actorHostRequest();
     request.setProgramKey(program_key);
+    request.setStart(start);
     auto args = request.initArgv(argv.size());
     for (size_t i = 0; i < argv.size(); ++i) args.set(i, argv[i]);
     auto vars = request.initEnv(env.size());
@@ -167,6 +169,9 @@ absl::StatusOr<ActorHostAddress> HeadClient::ActorHost(const std::string& progra
             [](capnp::Response<ClusterHead::ActorHostResults>&& response) -> Result {
               if (response.hasError() && response.getError().size() > 0) {
                 return absl::UnavailableError(response.getError().cStr());
+              }
+              if (response.getAddress().size() == 0) {
+                return absl::NotFoundError("no actor host of this program is running");
               }
               return ActorHostAddress{response.getAddress(), response.getJob()};
             },

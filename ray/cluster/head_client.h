@@ -73,12 +73,14 @@ class HeadClient {
                                             const std::string& cache_dir);
 
   // The live actor host of the program `program_key` (shipped with UploadProgram), which the
-  // head starts with `argv` and `env` if it has none; blocks until the host registered (seconds).
-  // Unavailable with the head's reason if it has none to give (the host could not start: the
-  // launcher's reason; a program it lacks; a head that starts no hosts) or the connection failed.
+  // head starts with `argv` and `env` if it has none (and `start`); blocks until the host
+  // registered (seconds). NotFound if there is none and not `start`; Unavailable with the head's
+  // reason if it has none to give (the host could not start: the launcher's reason; a program it
+  // lacks; a head that starts no hosts) or the connection failed.
   absl::StatusOr<ActorHostAddress> ActorHost(const std::string& program_key,
                                              const std::vector<std::string>& argv,
-                                             const std::vector<std::string>& env);
+                                             const std::vector<std::string>& env,
+                                             bool start = true);
   // Registers the node this client joined (Join first) as the actor host of `program_key`,
   // serving at `host`; the head forgets it when the node is dead. FailedPrecondition if the
   // head refuses (another live host of that program).

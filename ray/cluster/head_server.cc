@@ -253,6 +253,7 @@ class ClusterHeadImpl final : public ClusterHead::Server {
       answer(*host);
       return kj::READY_NOW;
     }
+    if (!params.getStart()) return kj::READY_NOW;  // none: an empty answer
     if (!head_.options.start_actor_host) {
       answer(absl::FailedPreconditionError("this cluster head starts no actor hosts"));
       return kj::READY_NOW;

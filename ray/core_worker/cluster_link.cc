@@ -187,8 +187,8 @@ std::vector<absl::Status> ClusterLink::CopyHere(
   return pulled;
 }
 
-absl::StatusOr<ActorHostAddress> ClusterLink::ActorHost() {
-  return head_->ActorHost(program_key_, argv_, env_);
+absl::StatusOr<cluster::ActorHostAddress> ClusterLink::ActorHost(bool start) {
+  return head_->ActorHost(program_key_, argv_, env_, start);
 }
 
 absl::Status ClusterLink::RegisterAsActorHost(const std::string& program_key) {

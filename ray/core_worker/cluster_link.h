@@ -37,8 +37,6 @@ struct ClusterLinkOptions {
   std::vector<std::string> worker_env;
 };
 
-using cluster::ActorHostAddress;
-
 class ClusterLink {
  public:
   // Joins the cluster as `node`, whose address is set to this machine's as the head sees it,
@@ -58,10 +56,11 @@ class ClusterLink {
                                      object_manager::PullPriority priority, absl::Time deadline);
 
   // The live actor host of this program (actor_host.h), which the head starts on its node (with
-  // this driver's program, arguments and environment for workers) if it has none. Blocks until
-  // the host registered (seconds; up to the node's ready timeout when it cannot start): call it
-  // from an API thread, never under the scheduler's lock. Unavailable with why it has none.
-  absl::StatusOr<ActorHostAddress> ActorHost();
+  // this driver's program, arguments and environment for workers) if it has none and `start`.
+  // Blocks until the host registered (seconds; up to the node's ready timeout when it cannot
+  // start): call it from an API thread, never under the scheduler's lock. NotFound if there is
+  // none and not `start`; Unavailable with why there is none.
+  absl::StatusOr<cluster::ActorHostAddress> ActorHost(bool start = true);
   // Registers this driver at the head as the actor host of `program_key` (its scheduler's
   // address and job); the head forgets it when this node is dead.
   absl::Status RegisterAsActorHost(const std::string& program_key);

@@ -134,7 +134,7 @@ absl::StatusOr<std::vector<cluster::NodeEntry>> SessionNodes() {
   return called.ok() ? nodes : called;
 }
 
-absl::StatusOr<cluster::ActorHostAddress> ActorHostOfCluster() {
+absl::StatusOr<cluster::ActorHostAddress> ActorHostOfCluster(bool start) {
   if (CurrentRuntime() == nullptr) return absl::FailedPreconditionError("call ray::Init first");
   DriverRuntime* node = SessionNode();
   if (node == nullptr) {
@@ -145,7 +145,7 @@ absl::StatusOr<cluster::ActorHostAddress> ActorHostOfCluster() {
   absl::StatusOr<cluster::ActorHostAddress> host = absl::CancelledError("ray was shut down");
   absl::Status called = SessionGate()->Call([&](CoreRuntime&) {
     ClusterLink* link = node->cluster();
-    host = link != nullptr ? link->ActorHost()
+    host = link != nullptr ? link->ActorHost(start)
                            : absl::FailedPreconditionError(
                                  "not in a cluster: ray::Init / ray.init had no address");
   });

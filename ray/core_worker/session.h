@@ -55,9 +55,10 @@ DriverRuntime* SessionNode();
 // without a session, in local mode and in a worker.
 absl::StatusOr<std::vector<cluster::NodeEntry>> SessionNodes();
 // The actor host of the session's program in its cluster (ClusterLink::ActorHost), started if
-// there is none; blocks until it serves (seconds), inside a call of the gate. FailedPrecondition
-// without a session, in local mode, in a worker, and "not in a cluster" when Init had no address;
-// Unavailable when the head has no host to give (why).
-absl::StatusOr<cluster::ActorHostAddress> ActorHostOfCluster();
+// there is none and `start`; blocks until it serves (seconds), inside a call of the gate.
+// FailedPrecondition without a session, in local mode, in a worker, and "not in a cluster" when
+// Init had no address; NotFound if there is none and not `start`; Unavailable when the head has
+// no host to give (why).
+absl::StatusOr<cluster::ActorHostAddress> ActorHostOfCluster(bool start = true);
 
 }  // namespace ray::core

@@ -63,8 +63,8 @@ interface ClusterHead {
   # `argv` (argv[0] first) and `env` ("NAME=value", added to the node's) if none is registered
   # and alive; concurrent askers share one start, answered once the host registered. `error`
   # instead if it could not start (the launcher's reason, or silence for its ready timeout) or
-  # the head starts no hosts.
-  actorHost @6 (programKey :Text, argv :List(Text), env :List(Text))
+  # the head starts no hosts. With `start` false, none is started: no host is an empty answer.
+  actorHost @6 (programKey :Text, argv :List(Text), env :List(Text), start :Bool = true)
       -> (address :Text, job :UInt32, error :Text);
 }
 

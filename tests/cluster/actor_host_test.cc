@@ -80,11 +80,17 @@ class ActorHostTest : public RayCliTest {
 
 TEST_F(ActorHostTest, ConcurrentAndLaterAsksShareOneHostWhoseNodeOffersNoCpus) {
   InitDriver();
+  auto none = core::ActorHostOfCluster(/*start=*/false);  // asked without starting one
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kNotFound) << none.status();
+  EXPECT_TRUE(Hosts().empty());
   cluster::ActorHostAddress asked[2];
   std::thread other([&] { asked[1] = AskForHost(); });
   asked[0] = AskForHost();
   other.join();
   cluster::ActorHostAddress again = AskForHost();
+  auto found = core::ActorHostOfCluster(/*start=*/false);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->address, asked[0].address);
   EXPECT_EQ(asked[0].address, asked[1].address);
   EXPECT_EQ(asked[0].job, asked[1].job);
   EXPECT_EQ(again.address, asked[0].address);
