@@ -251,14 +251,32 @@ def _serve_remote_worker(settings):
     session.job_id = settings.get("job_id", session.job_id)
     session.driver_pid = -1
     session.remote = True
+    _enter_drivers_setting(settings)
+    _session = session
+    _raylet.run_remote_worker()
+
+
+def _serve_actor_host(settings):
+    """Makes this process its program's actor host (ray/core_worker/actor_host.h), which the
+    head's node started with a remote worker's command line (python/ray/_remote_worker.py) and
+    RAY_ACTOR_HOST_HEAD: set up as that worker would be, it starts a session of its own, which
+    joins the cluster as a driver whose node offers no CPUs and serves as the host until the head
+    is gone; then the process exits (no return)."""
+    _enter_drivers_setting(settings)
+    init(log_to_driver=False)
+    raise RayError("ray.init returned in an actor host")  # it exits instead
+
+
+def _enter_drivers_setting(settings):
+    """What a process a node started for a driver of this program takes of the driver's setting:
+    its working directory if this node has that folder, its C++ libraries of code_search_path
+    as shipped."""
     cwd = settings.get("cwd")
     if cwd and os.path.isdir(cwd):
         os.chdir(cwd)
     if settings.get("cpp_libraries"):
         from ray.cross_language import load_code_search_path
         load_code_search_path(_shipped_copies(settings["cpp_libraries"]))
-    _session = session
-    _raylet.run_remote_worker()
 
 
 def _shipped_copies(paths):

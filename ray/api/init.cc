@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ray/api/internal/status.h"
+#include "ray/core_worker/actor_host.h"
 #include "ray/core_worker/core_runtime.h"
 #include "ray/core_worker/remote_worker.h"
 #include "ray/core_worker/session.h"
@@ -43,7 +44,10 @@ void Init(const InitOptions& options) {
 
 void Shutdown() { core::ShutdownSession(); }
 
-void RunAsWorkerIfStarted() { core::RunIfRemoteWorker(); }
+void RunAsWorkerIfStarted() {
+  core::RunIfRemoteWorker();
+  core::RunIfActorHost({});
+}
 
 bool IsInitialized() { return core::CurrentRuntime() != nullptr; }
 

@@ -15,11 +15,13 @@ namespace ray {
 // program, which they start with the driver's arguments: in those processes Init does not
 // return but serves the driver as a worker. So what main does before Init runs on each such
 // node too; a program that does more there than parse its arguments calls
-// ray::RunAsWorkerIfStarted() first thing in main (docs/CLUSTER.md).
+// ray::RunAsWorkerIfStarted() first thing in main (docs/CLUSTER.md). The same holds for the
+// program's actor host, which the head's node starts with the driver's arguments too: there
+// Init does not return but serves as the host (ray/core_worker/actor_host.h).
 void Init(const InitOptions& options = {});
 
-// If a node started this process as a worker of a driver elsewhere (see Init), serves that
-// driver and exits without returning; else returns at once.
+// If a node started this process as a worker of a driver elsewhere (see Init), or as its
+// program's actor host, serves as that and exits without returning; else returns at once.
 void RunAsWorkerIfStarted();
 
 // Stops what Init started (workers, store, local-mode objects). ObjectRefs that outlive it

@@ -163,30 +163,30 @@ int RunNode(NodePlan plan, int ready_fd) {
                                return FetchProgram(head_address, plan.credentials, key,
                                                    plan.root + "/programs");
                              }});
-    cluster::NodeServer service(
-        io, plan.credentials, cluster::HandshakeTimeoutFromEnv(),
-        {.start_workers =
-             [&launcher](cluster::WorkerStartRequest request) {
-               auto started = kj::newPromiseAndCrossThreadFulfiller<std::string>();
-               auto fulfiller =
-                   std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<std::string>>>(
-                       kj::mv(started.fulfiller));
-               launcher.Launch(std::move(request), [fulfiller](const std::string& error) {
-                 (*fulfiller)->fulfill(std::string(error));
-               });
-               return kj::mv(started.promise);
-             },
-         .free_objects =
-             [&store_client, &job_objects](std::vector<ObjectID> ids) {
-               if (store_client) (void)store_client->Delete(ids);
-               job_objects.Deleted(ids);
-             },
-         .driver_gone =
-             [&store_client, &job_objects, &launcher](uint32_t job) {
-               launcher.StopJob(job);
-               std::vector<ObjectID> ids = job_objects.Take(job);
-               if (store_client && !ids.empty()) (void)store_client->Delete(ids);
-             }});
+    // Drivers' workers (the node service) and the head's actor hosts: "" once started, or why not.
+    auto launch = [&launcher](cluster::WorkerStartRequest request) {
+      auto started = kj::newPromiseAndCrossThreadFulfiller<std::string>();
+      auto fulfiller = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<std::string>>>(
+          kj::mv(started.fulfiller));
+      launcher.Launch(std::move(request), [fulfiller](const std::string& error) {
+        (*fulfiller)->fulfill(std::string(error));
+      });
+      return kj::mv(started.promise);
+    };
+    cluster::NodeServer service(io, plan.credentials, cluster::HandshakeTimeoutFromEnv(),
+                                {.start_workers = launch,
+                                 .free_objects =
+                                     [&store_client, &job_objects](std::vector<ObjectID> ids) {
+                                       if (store_client) (void)store_client->Delete(ids);
+                                       job_objects.Deleted(ids);
+                                     },
+                                 .driver_gone =
+                                     [&store_client, &job_objects, &launcher](uint32_t job) {
+                                       launcher.StopJob(job);
+                                       std::vector<ObjectID> ids = job_objects.Take(job);
+                                       if (store_client && !ids.empty())
+                                         (void)store_client->Delete(ids);
+                                     }});
     // Its objects, for the other nodes to copy.
     std::unique_ptr<object_manager::ObjectServer> objects;
     if (store.ok()) {
@@ -217,7 +217,8 @@ int RunNode(NodePlan plan, int ready_fd) {
                                    .health = cluster::HealthFromEnv(),
                                    .handshake_timeout = cluster::HandshakeTimeoutFromEnv(),
                                    .local_store_used = used,
-                                   .program_dir = plan.folder + "/programs"});
+                                   .program_dir = plan.folder + "/programs",
+                                   .start_actor_host = launch});
       auto port = head->Listen(plan.options.node_ip_address, plan.options.port);
       absl::Status status = port.status();
       if (port.ok()) {

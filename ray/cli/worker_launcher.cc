@@ -184,18 +184,20 @@ bool WorkerLauncher::Settle(Starting& s) {
   const bool failed_late = s.done && !all_over && absl::Now() >= s.deadline;
   if (s.done && (all_over || failed_late)) {
     // The first worker's reason: what it said, else how it ended.
-    std::string why = absl::StrCat("no worker reached the driver within ",
-                                   absl::FormatDuration(options_.ready_timeout), " (see ",
-                                   options_.log_path, ")");
+    std::string why = absl::StrCat(
+        s.host ? "the actor host did not register within " : "no worker reached the driver within ",
+        absl::FormatDuration(options_.ready_timeout), " (see ", options_.log_path, ")");
     for (size_t i = 0; i < n; ++i) {
       if (!s.said[i].empty()) {
-        why = absl::StrCat("a worker could not reach the driver: ", s.said[i]);
+        why = s.host ? s.said[i] : absl::StrCat("a worker could not reach the driver: ", s.said[i]);
         break;
       }
       if (auto status = exit_statuses_.find(s.pids[i]); status != exit_statuses_.end()) {
-        why = absl::StrCat("its workers exited before they reached the driver (",
-                           ExitDescription(status->second), "; in ", options_.log_path,
-                           " they wrote: ", LastLines(options_.log_path, 4), ")");
+        const char* before = s.host ? "it exited before it registered"
+                                    : "its workers exited before they reached the driver";
+        why =
+            absl::StrCat(before, " (", ExitDescription(status->second), "; in ", options_.log_path,
+                         " they wrote: ", LastLines(options_.log_path, 4), ")");
         break;
       }
     }
@@ -231,7 +233,8 @@ absl::StatusOr<WorkerLauncher::Starting> WorkerLauncher::Start(
   for (char** e = environ; *e != nullptr; ++e) {
     std::string_view entry(*e);
     if (entry.starts_with("LD_LIBRARY_PATH=") || entry.starts_with("RAY_AUTH_TOKEN=") ||
-        entry.starts_with("RAY_WORKER_") || overridden(entry)) {
+        entry.starts_with("RAY_WORKER_") || entry.starts_with("RAY_ACTOR_HOST_") ||
+        overridden(entry)) {
       continue;
     }
     env_strings.emplace_back(entry);
@@ -241,9 +244,14 @@ absl::StatusOr<WorkerLauncher::Starting> WorkerLauncher::Start(
       env_strings.push_back(given);
     }
   }
-  env_strings.push_back(absl::StrCat(core::kSchedulerAddressEnv, "=", request.scheduler));
-  env_strings.push_back(absl::StrCat(core::kWorkerNodeIdEnv, "=", options_.node_id));
-  env_strings.push_back(absl::StrCat(core::kWorkerStoreEnv, "=", options_.store_socket));
+  if (request.host) {  // it joins the head as a driver of its own (actor_host.h)
+    env_strings.push_back(absl::StrCat(core::kActorHostHeadEnv, "=", request.scheduler));
+    env_strings.push_back(absl::StrCat(core::kActorHostProgramEnv, "=", request.program_key));
+  } else {
+    env_strings.push_back(absl::StrCat(core::kSchedulerAddressEnv, "=", request.scheduler));
+    env_strings.push_back(absl::StrCat(core::kWorkerNodeIdEnv, "=", options_.node_id));
+    env_strings.push_back(absl::StrCat(core::kWorkerStoreEnv, "=", options_.store_socket));
+  }
   env_strings.push_back(absl::StrCat("RAY_AUTH_TOKEN=", options_.credentials.token));
   env_strings.push_back(absl::StrCat("LD_LIBRARY_PATH=", program->library_dir));
   env_strings.push_back(absl::StrCat(core::kWorkerReadyFdEnv, "=", kReadyFd));
@@ -258,9 +266,10 @@ absl::StatusOr<WorkerLauncher::Starting> WorkerLauncher::Start(
   int log = open(options_.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   const char* path = program->executable.c_str();
   pid_t parent = getpid();
-  Starting started{.deadline = absl::Now() + options_.ready_timeout};
+  Starting started{.deadline = absl::Now() + options_.ready_timeout, .host = request.host};
   absl::Status status;
-  for (int i = 0; i < request.count && status.ok(); ++i) {
+  const int count = request.host ? 1 : request.count;
+  for (int i = 0; i < count && status.ok(); ++i) {
     int ready[2];
     if (pipe2(ready, O_CLOEXEC) != 0) {
       status = absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));

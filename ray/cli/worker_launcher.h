@@ -4,7 +4,9 @@
 // pipe of its own whether it reached the driver. A start is answered once one has; if none
 // does (each says why it could not, or exits first, or all stay silent until the deadline), it
 // is answered with the first one's reason (the driver then stops using this node). The workers die
-// with the node (PR_SET_PDEATHSIG on the launcher's thread, which lives as long as the node).
+// with the node (PR_SET_PDEATHSIG on the launcher's thread, which lives as long as the node). On
+// the head's node it starts actor hosts the same way (WorkerStartRequest::host: one process, of
+// job 0, which no StopJob stops), answered once the host says it registered with the head.
 #pragma once
 
 #include <sys/types.h>
@@ -56,6 +58,7 @@ class WorkerLauncher {
     std::vector<int> pipes;  // -1 once read to its end
     std::vector<std::string> said;
     absl::Time deadline;
+    bool host = false;                             // an actor host (its words are its reason)
     std::function<void(const std::string&)> done;  // null once answered
   };
   // Answers `s` if what its workers said (or the deadline) decides it; true once `s` is over.

@@ -119,6 +119,7 @@ absl::Status HeadClient::Join(const NodeEntry& node, JoinOptions options) {
                 absl::StrCat("the cluster head refused this node: ", response.getError().cStr()));
           }
           s->session = response.getNode();
+          s->joined = true;
           s->join = std::move(options);
           s->tasks->add(s->WatchHead());
           return absl::OkStatus();
@@ -143,6 +144,66 @@ absl::StatusOr<std::vector<NodeEntry>> HeadClient::Nodes() {
         [](kj::Exception&& e) -> Result {
           return absl::UnavailableError(
               absl::StrCat("cannot read the cluster's nodes: ", e.getDescription().cStr()));
+        });
+  });
+}
+
+absl::StatusOr<ActorHostAddress> HeadClient::ActorHost(const std::string& program_key,
+                                                       const std::vector<std::string>& argv,
+                                                       const std::vector<std::string>& env,
+                                                       bool start) {
+  State* s = state_.get();
+  using Result = absl::StatusOr<ActorHostAddress>;
+  return s->loop->executor().executeSync([&]() -> kj::Promise<Result> {
+    auto request = s->head.actorHostRequest();
+    request.setProgramKey(program_key);
+    request.setStart(start);
+    auto args = request.initArgv(argv.size());
+    for (size_t i = 0; i < argv.size(); ++i) args.set(i, argv[i]);
+    auto vars = request.initEnv(env.size());
+    for (size_t i = 0; i < env.size(); ++i) vars.set(i, env[i]);
+    // The head answers within its launcher's ready timeout (60 s); this bounds a silent head.
+    return s->io->provider->getTimer()
+        .timeoutAfter(120 * kj::SECONDS, request.send())
+        .then(
+            [](capnp::Response<ClusterHead::ActorHostResults>&& response) -> Result {
+              if (response.hasError() && response.getError().size() > 0) {
+                return absl::UnavailableError(response.getError().cStr());
+              }
+              if (response.getAddress().size() == 0) {
+                return absl::NotFoundError("no actor host of this program is running");
+              }
+              return ActorHostAddress{response.getAddress(), response.getJob()};
+            },
+            [](kj::Exception&& e) -> Result {
+              return absl::UnavailableError(
+                  absl::StrCat("cannot ask for the actor host: ", e.getDescription().cStr()));
+            });
+  });
+}
+
+absl::Status HeadClient::RegisterActorHost(const std::string& program_key,
+                                           const ActorHostAddress& host) {
+  State* s = state_.get();
+  return s->loop->executor().executeSync([&]() -> kj::Promise<absl::Status> {
+    if (!s->joined) {
+      return absl::FailedPreconditionError("register the node (Join) before its actor host");
+    }
+    auto request = s->session.registerActorHostRequest();
+    request.setProgramKey(program_key);
+    request.setAddress(host.address);
+    request.setJob(host.job);
+    return request.send().then(
+        [](capnp::Response<NodeSession::RegisterActorHostResults>&& response) {
+          if (response.hasError() && response.getError().size() > 0) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                "the cluster head refused this actor host: ", response.getError().cStr()));
+          }
+          return absl::OkStatus();
+        },
+        [](kj::Exception&& e) {
+          return absl::UnavailableError(
+              absl::StrCat("cannot register the actor host: ", e.getDescription().cStr()));
         });
   });
 }

@@ -35,6 +35,13 @@ struct JoinOptions {
   std::string library_version = kLibraryVersion;
 };
 
+// Where a program's actor host serves (ClusterHead.actorHost): its scheduler's HOST:PORT (where
+// its workers connect, with the cluster's credentials) and its session's job (ray/common/id.h).
+struct ActorHostAddress {
+  std::string address;
+  uint32_t job = 0;
+};
+
 class HeadClient {
  public:
   // Connects to `address` (HOST:PORT) and opens the connection with `credentials`.
@@ -64,6 +71,20 @@ class HeadClient {
   // sends is not what the keys name; Unavailable if the connection fails.
   absl::StatusOr<LocalProgram> FetchProgram(const std::string& program_key,
                                             const std::string& cache_dir);
+
+  // The live actor host of the program `program_key` (shipped with UploadProgram), which the
+  // head starts with `argv` and `env` if it has none (and `start`); blocks until the host
+  // registered (seconds). NotFound if there is none and not `start`; Unavailable with the head's
+  // reason if it has none to give (the host could not start: the launcher's reason; a program it
+  // lacks; a head that starts no hosts) or the connection failed.
+  absl::StatusOr<ActorHostAddress> ActorHost(const std::string& program_key,
+                                             const std::vector<std::string>& argv,
+                                             const std::vector<std::string>& env,
+                                             bool start = true);
+  // Registers the node this client joined (Join first) as the actor host of `program_key`,
+  // serving at `host`; the head forgets it when the node is dead. FailedPrecondition if the
+  // head refuses (another live host of that program).
+  absl::Status RegisterActorHost(const std::string& program_key, const ActorHostAddress& host);
 
   // This end's IP address on the connection (how the head's network sees this machine).
   const std::string& local_ip() const { return local_ip_; }

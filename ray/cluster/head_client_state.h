@@ -30,6 +30,7 @@ struct HeadClient::State : public kj::TaskSet::ErrorHandler {
   kj::Own<capnp::TwoPartyClient> rpc;
   ClusterHead::Client head = nullptr;
   NodeSession::Client session = nullptr;
+  bool joined = false;  // `session` is the node's
   kj::Own<kj::TaskSet> tasks;
   std::string local_ip;
   JoinOptions join;

@@ -16,16 +16,38 @@ using rpc::cluster::ClusterHead;
 using rpc::cluster::NodeSession;
 using rpc::cluster::ProgramFileUpload;
 
-struct HeadServer::Impl {
-  Impl(kj::AsyncIoContext& io, HeadOptions options) : io(io), options(std::move(options)) {}
+struct HeadServer::Impl : public kj::TaskSet::ErrorHandler {
+  Impl(kj::AsyncIoContext& io, HeadOptions options)
+      : io(io), options(std::move(options)), tasks(*this) {}
   kj::Promise<void> LivenessLoop();
   void Log(const std::string& line) { server->Log(line); }
+  void taskFailed(kj::Exception&& e) override {
+    Log(absl::StrCat("an actor host's start failed: ", e.getDescription().cStr()));
+  }
+
+  // A program's actor host (ClusterHead.actorHost): its node, its scheduler's address, its job.
+  struct ActorHost {
+    std::string node_id;
+    std::string address;
+    uint32_t job = 0;
+  };
+  using HostAnswer = absl::StatusOr<ActorHost>;
+  // The registered host of `key` if its node is alive (a dead one is forgotten), else null.
+  const ActorHost* LiveHost(const std::string& key);
+  // Starts the host of `key` through the node's launcher; its askers wait in host_starts.
+  void StartActorHost(const std::string& key, WorkerStartRequest request);
+  // Answers the askers waiting for the start of `key`'s host, if any.
+  void AnswerHostStart(const std::string& key, const HostAnswer& answer);
 
   kj::AsyncIoContext& io;
   const HeadOptions options;
   NodeTable table;
   std::string local_node_id;
-  std::unique_ptr<ProgramStore> programs;  // null without a program_dir; outlives `server`
+  std::string address;                           // HOST:PORT, once listening
+  std::unique_ptr<ProgramStore> programs;        // null without a program_dir; outlives `server`
+  std::map<std::string, ActorHost> actor_hosts;  // by program key
+  std::map<std::string, std::vector<kj::Own<kj::PromiseFulfiller<HostAnswer>>>> host_starts;
+  kj::TaskSet tasks;  // the starts under way
   kj::Own<ClusterRpcServer> server;
 };
 
@@ -39,6 +61,8 @@ class NodeSessionImpl final : public NodeSession::Server {
     if (head_.table.MarkDead(node_id_, "its connection to the head ended")) {
       head_.Log(absl::StrCat("node ", node_id_, " is dead: its connection ended"));
     }
+    std::erase_if(head_.actor_hosts,
+                  [this](const auto& host) { return host.second.node_id == node_id_; });
   }
   kj::Promise<void> heartbeat(HeartbeatContext context) override {
     auto params = context.getParams();
@@ -48,6 +72,24 @@ class NodeSessionImpl final : public NodeSession::Server {
                                std::move(usage))) {
       return KJ_EXCEPTION(DISCONNECTED, "the head holds this node dead", node_id_);
     }
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> registerActorHost(RegisterActorHostContext context) override {
+    auto params = context.getParams();
+    std::string key = params.getProgramKey();
+    const HeadServer::Impl::ActorHost* other = head_.LiveHost(key);
+    if (other != nullptr && other->node_id != node_id_) {
+      context.getResults().setError(absl::StrCat("the actor host of program ", key,
+                                                 " is registered already (node ", other->node_id,
+                                                 " at ", other->address, ")"));
+      return kj::READY_NOW;
+    }
+    HeadServer::Impl::ActorHost host{node_id_, params.getAddress(), params.getJob()};
+    head_.actor_hosts[key] = host;
+    head_.Log(absl::StrCat("node ", node_id_, " is the actor host of program ", key, " at ",
+                           host.address));
+    head_.AnswerHostStart(key, host);
     return kj::READY_NOW;
   }
 
@@ -194,11 +236,81 @@ class ClusterHeadImpl final : public ClusterHead::Server {
     return kj::READY_NOW;
   }
 
+  kj::Promise<void> actorHost(ActorHostContext context) override {
+    auto params = context.getParams();
+    std::string key = params.getProgramKey();
+    using HostAnswer = HeadServer::Impl::HostAnswer;
+    auto answer = [context](const HostAnswer& host) mutable {
+      auto results = context.getResults();
+      if (!host.ok()) {
+        results.setError(std::string(host.status().message()));
+        return;
+      }
+      results.setAddress(host->address);
+      results.setJob(host->job);
+    };
+    if (const HeadServer::Impl::ActorHost* host = head_.LiveHost(key)) {
+      answer(*host);
+      return kj::READY_NOW;
+    }
+    if (!params.getStart()) return kj::READY_NOW;  // none: an empty answer
+    if (!head_.options.start_actor_host) {
+      answer(absl::FailedPreconditionError("this cluster head starts no actor hosts"));
+      return kj::READY_NOW;
+    }
+    if (head_.programs == nullptr || head_.programs->FindProgram(key) == nullptr) {
+      answer(absl::NotFoundError(absl::StrCat("the cluster head has no program ", key)));
+      return kj::READY_NOW;
+    }
+    auto waiting = kj::newPromiseAndFulfiller<HostAnswer>();
+    auto& waiters = head_.host_starts[key];
+    waiters.push_back(kj::mv(waiting.fulfiller));
+    if (waiters.size() == 1) {
+      WorkerStartRequest request{.program_key = key, .host = true};
+      for (auto arg : params.getArgv()) request.argv.emplace_back(arg.cStr(), arg.size());
+      for (auto entry : params.getEnv()) request.env.emplace_back(entry.cStr(), entry.size());
+      head_.StartActorHost(key, std::move(request));
+    }
+    return waiting.promise.then(kj::mv(answer));
+  }
+
  private:
   HeadServer::Impl& head_;
 };
 
 }  // namespace
+
+const HeadServer::Impl::ActorHost* HeadServer::Impl::LiveHost(const std::string& key) {
+  auto it = actor_hosts.find(key);
+  if (it == actor_hosts.end()) return nullptr;
+  if (!table.Alive(it->second.node_id)) {
+    actor_hosts.erase(it);
+    return nullptr;
+  }
+  return &it->second;
+}
+
+void HeadServer::Impl::StartActorHost(const std::string& key, WorkerStartRequest request) {
+  Log(absl::StrCat("starting the actor host of program ", key));
+  request.scheduler = address;
+  request.count = 1;
+  request.job = 0;
+  tasks.add(options.start_actor_host(std::move(request)).then([this, key](std::string error) {
+    // Once it said it registered, its askers have their answer (registration came first).
+    if (error.empty()) error = "it did not register with the head";
+    AnswerHostStart(key, absl::UnavailableError(absl::StrCat("the actor host of program ", key,
+                                                             " did not start: ", error)));
+  }));
+}
+
+void HeadServer::Impl::AnswerHostStart(const std::string& key, const HostAnswer& answer) {
+  auto it = host_starts.find(key);
+  if (it == host_starts.end()) return;
+  auto waiters = std::move(it->second);
+  host_starts.erase(it);
+  if (!answer.ok()) Log(std::string(answer.status().message()));
+  for (auto& waiter : waiters) waiter->fulfill(HostAnswer(answer));
+}
 
 kj::Promise<void> HeadServer::Impl::LivenessLoop() {
   auto delay = absl::ToInt64Nanoseconds(options.health.period) * kj::NANOSECONDS;
@@ -230,7 +342,9 @@ absl::StatusOr<int> HeadServer::Listen(const std::string& host, int port) {
     if (!programs.ok()) return programs.status();
     impl_->programs = *std::move(programs);
   }
-  return impl_->server->Listen(host, port);
+  auto listening = impl_->server->Listen(host, port);
+  if (listening.ok()) impl_->address = absl::StrCat(host, ":", *listening);
+  return listening;
 }
 
 absl::Status HeadServer::AddLocalNode(NodeEntry node) {

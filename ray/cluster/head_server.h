@@ -1,6 +1,8 @@
 // The cluster head: serves the node table over Cap'n Proto RPC on TCP (cluster.capnp) to
 // connections that present the cluster token first (handshake.h), and marks nodes dead when
-// their connection ends or their heartbeats stop. Runs on the calling thread's KJ event loop.
+// their connection ends or their heartbeats stop; keeps shipped programs and the actor host of
+// each program (started on its node when first asked for). Runs on the calling thread's KJ
+// event loop.
 #pragma once
 
 #include <kj/async-io.h>
@@ -13,6 +15,7 @@
 #include "absl/time/time.h"
 #include "ray/cluster/cluster_stream.h"
 #include "ray/cluster/local_files.h"
+#include "ray/cluster/node_service.h"
 #include "ray/cluster/node_table.h"
 
 namespace ray::cluster {
@@ -29,6 +32,10 @@ struct HeadOptions {
   std::string program_dir;
   // At most this many bytes of programs' files (stored and being uploaded).
   uint64_t max_program_bytes = uint64_t{64} << 30;
+  // Starts an actor host (`request.host`, its `scheduler` the head's address) on the head's
+  // node; resolves to "" once it told its launcher it registered, or why it did not start. Null:
+  // the head starts no actor hosts.
+  std::function<kj::Promise<std::string>(WorkerStartRequest)> start_actor_host;
 };
 
 class HeadServer {

@@ -18,14 +18,17 @@
 
 namespace ray::cluster {
 
-// Workers a scheduler asks of a node (node.capnp, startWorkers).
+// Workers a scheduler asks of a node (node.capnp, startWorkers), or the head's actor host.
 struct WorkerStartRequest {
-  std::string scheduler;    // HOST:PORT where they connect
+  std::string scheduler;    // HOST:PORT where they connect (a host: the head it joins)
   std::string program_key;  // the program's files at the head (program_image.h)
   std::vector<std::string> argv;
   std::vector<std::string> env;  // "NAME=value", added to the node's environment
   int count = 1;
-  uint32_t job = 0;  // the driver's (ray/common/id.h)
+  uint32_t job = 0;  // the driver's (ray/common/id.h); 0 for a host
+  // An actor host (ClusterHead.actorHost, ray/core_worker/actor_host.h) instead of workers: one
+  // process in host mode, of no driver's job (no driver's end stops it), living with the node.
+  bool host = false;
 };
 
 struct NodeServiceHandlers {

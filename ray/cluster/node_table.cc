@@ -69,6 +69,13 @@ bool NodeTable::Heartbeat(const std::string& node_id, uint64_t store_used_bytes,
   return true;
 }
 
+bool NodeTable::Alive(const std::string& node_id) const {
+  for (const NodeEntry& node : nodes_) {
+    if (node.node_id == node_id) return node.alive;
+  }
+  return false;
+}
+
 bool NodeTable::MarkDead(const std::string& node_id, const std::string& reason) {
   NodeEntry* node = Find(node_id);
   if (node == nullptr || !node->alive) return false;

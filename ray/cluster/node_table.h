@@ -49,6 +49,8 @@ class NodeTable {
   // that runs no driver reports none); false if it is unknown or dead.
   bool Heartbeat(const std::string& node_id, uint64_t store_used_bytes, absl::Time now,
                  std::vector<NodeUsage> usage = {});
+  // Whether `node_id` is in the table and alive.
+  bool Alive(const std::string& node_id) const;
   // Marks a live node dead for `reason`; false if it was not alive.
   bool MarkDead(const std::string& node_id, const std::string& reason);
   // Marks dead every live node but the head whose last heartbeat is older than `timeout`;

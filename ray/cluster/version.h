@@ -8,7 +8,7 @@
 
 namespace ray::cluster {
 
-inline constexpr uint32_t kProtocolVersion = 1;  // bump on any change to rpc/cluster.capnp
+inline constexpr uint32_t kProtocolVersion = 2;  // bump on any change to rpc/cluster.capnp
 inline constexpr char kLibraryVersion[] = "libray " RAY_LIBRARY_VERSION;
 
 }  // namespace ray::cluster

@@ -1,5 +1,6 @@
 #include "ray/core_worker/cluster_link.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -101,17 +102,25 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(ClusterLinkOption
     }
   }
   if (status.ok()) {
+    ClusterLink* raw = link.get();
     status = link->head_->Join(
         node, {.heartbeat_period = cluster::HealthFromEnv().period,
                .store_used = std::move(options.store_used),
-               .usage = [&scheduler] {
-                 std::vector<cluster::NodeUsage> usage;
-                 for (Scheduler::NodeUse& use : scheduler.Usage()) {
-                   usage.push_back({.node_id = std::move(use.node_id), .cpus = use.cpus});
-                   usage.back().resources.insert(use.resources.begin(), use.resources.end());
-                 }
-                 return usage;
-               }});
+               .usage =
+                   [&scheduler] {
+                     std::vector<cluster::NodeUsage> usage;
+                     for (Scheduler::NodeUse& use : scheduler.Usage()) {
+                       usage.push_back({.node_id = std::move(use.node_id), .cpus = use.cpus});
+                       usage.back().resources.insert(use.resources.begin(), use.resources.end());
+                     }
+                     return usage;
+                   },
+               .on_lost =
+                   [raw](const std::string& why) {
+                     fprintf(stderr, "ray: lost the link to the cluster head: %s\n", why.c_str());
+                     absl::MutexLock lock(&raw->mu_);
+                     raw->head_lost_ = why;
+                   }});
   }
   if (status.ok()) {
     // The nodes run this program's tasks from its own files, shipped through the head.
@@ -128,6 +137,7 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(ClusterLinkOption
     return absl::Status(status.code(), absl::StrCat("cannot join the cluster at ", options.address,
                                                     ": ", status.message()));
   }
+  link->job_ = options.job;
   const bool own_program = options.worker_argv.empty();
   link->argv_ = own_program ? CommandLine() : std::move(options.worker_argv);
   link->env_ = own_program && options.worker_env.empty() ? DefaultWorkerEnv()
@@ -175,6 +185,21 @@ std::vector<absl::Status> ClusterLink::CopyHere(
     if (pulled[i].ok()) scheduler_.AddLocalCopy(objects[i].id);
   }
   return pulled;
+}
+
+absl::StatusOr<cluster::ActorHostAddress> ClusterLink::ActorHost(bool start) {
+  return head_->ActorHost(program_key_, argv_, env_, start);
+}
+
+absl::Status ClusterLink::RegisterAsActorHost(const std::string& program_key) {
+  return head_->RegisterActorHost(program_key, {.address = scheduler_address_, .job = job_});
+}
+
+std::string ClusterLink::AwaitHeadLost() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](std::optional<std::string>* lost) { return lost->has_value(); }, &head_lost_));
+  return *head_lost_;
 }
 
 void ClusterLink::PollNodes() {

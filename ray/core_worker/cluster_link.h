@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +55,21 @@ class ClusterLink {
   std::vector<absl::Status> CopyHere(std::span<const object_manager::ObjectSource> objects,
                                      object_manager::PullPriority priority, absl::Time deadline);
 
+  // The live actor host of this program (actor_host.h), which the head starts on its node (with
+  // this driver's program, arguments and environment for workers) if it has none and `start`.
+  // Blocks until the host registered (seconds; up to the node's ready timeout when it cannot
+  // start): call it from an API thread, never under the scheduler's lock. NotFound if there is
+  // none and not `start`; Unavailable with why there is none.
+  absl::StatusOr<cluster::ActorHostAddress> ActorHost(bool start = true);
+  // Registers this driver at the head as the actor host of `program_key` (its scheduler's
+  // address and job); the head forgets it when this node is dead.
+  absl::Status RegisterAsActorHost(const std::string& program_key);
+  // Blocks until the head is lost (its connection ended, a heartbeat refused or unanswered);
+  // returns why.
+  std::string AwaitHeadLost();
+  // What every connection of the cluster opens with (the token, TLS).
+  const cluster::Credentials& credentials() const { return credentials_; }
+
  private:
   ClusterLink(Scheduler& scheduler) : scheduler_(scheduler) {}
   void PollNodes();
@@ -69,8 +85,10 @@ class ClusterLink {
   std::unique_ptr<object_manager::ObjectServer> objects_;
   std::unique_ptr<object_manager::ObjectPuller> puller_;
   std::string scheduler_address_;  // where workers of other nodes connect
+  uint32_t job_ = 0;
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<std::string> head_lost_ ABSL_GUARDED_BY(mu_);  // why, once lost
   std::thread poller_;
 };
 

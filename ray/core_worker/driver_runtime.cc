@@ -132,6 +132,7 @@ class DriverRuntimeImpl final : public DriverRuntime {
     }
     return std::vector<cluster::NodeEntry>{node};
   }
+  ClusterLink* cluster() override { return cluster_.get(); }
 
  private:
   std::string session_dir_;
@@ -252,6 +253,10 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
   if (options.max_workers > 0) {
     scheduler_options.max_workers = std::max(options.max_workers, scheduler_options.num_workers);
   }
+  if (options.actor_host) {  // its actors and tasks run on the cluster's other nodes
+    scheduler_options.num_workers = 0;
+    scheduler_options.num_cpus = 0;
+  }
   Zygote* z = zygote_.get();
   scheduler_ = std::make_unique<Scheduler>(scheduler_options, *std::move(client),
                                            [z](int fd) { return z->SpawnWorker(fd); });
@@ -266,11 +271,10 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
   auto link = ClusterLink::Join(std::move(link_options), ThisNode(), *scheduler_);
   if (!link.ok()) return link.status();
   cluster_ = *std::move(link);
+  if (options.actor_host) return absl::OkStatus();  // it owns the detached actors itself
   foreign_ = std::make_unique<ForeignActors>(
       *scheduler_, std::move(results_store), std::move(link_credentials),
-      [](bool start) -> absl::StatusOr<ActorHostAddress> {
-        return absl::NotFoundError("no actor host yet");  // wired to ClusterLink next
-      },
+      [this](bool start) { return cluster_->ActorHost(start); },
       [this](const ObjectID& id) -> absl::StatusOr<std::string> {
         absl::StatusOr<std::vector<ObjectValue>> value = Get({&id, 1}, absl::InfiniteDuration());
         if (!value.ok()) return value.status();

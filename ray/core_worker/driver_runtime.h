@@ -18,6 +18,8 @@
 
 namespace ray::core {
 
+class ClusterLink;
+
 class DriverRuntime : public CoreRuntime {
  public:
   // Starts the node (options.local_mode is not its business: see session.h). Call before the
@@ -36,6 +38,8 @@ class DriverRuntime : public CoreRuntime {
   virtual absl::StatusOr<store::StoreClientStats> store_stats() = 0;
   // The cluster's nodes, from its head; without one (no address), this node alone.
   virtual absl::StatusOr<std::vector<cluster::NodeEntry>> Nodes() = 0;
+  // The node's link to its cluster (cluster_link.h); null without an address.
+  virtual ClusterLink* cluster() = 0;
 };
 
 }  // namespace ray::core

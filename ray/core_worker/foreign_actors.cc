@@ -67,7 +67,7 @@ bool ForeignActors::Owns(const ObjectID& actor) {
 
 absl::StatusOr<WorkerRuntime*> ForeignActors::Host(bool start) {
   if (host_ != nullptr) return host_.get();
-  absl::StatusOr<ActorHostAddress> found = find_host_(start);
+  absl::StatusOr<cluster::ActorHostAddress> found = find_host_(start);
   if (!found.ok()) return found.status();
   auto store = store::StoreClient::Connect(store_socket_, {.name = "actor host results"});
   if (!store.ok()) return store.status();

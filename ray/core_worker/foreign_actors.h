@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "ray/cluster/cluster_stream.h"
+#include "ray/cluster/head_client.h"
 #include "ray/core_worker/core_runtime.h"
 #include "ray/node/scheduler.h"
 
@@ -32,17 +33,11 @@ namespace worker_internal {
 class WorkerRuntime;
 }
 
-// Where the actor host's scheduler takes clients, and its session's job.
-struct ActorHostAddress {
-  std::string address;  // HOST:PORT
-  uint32_t job = 0;
-};
-
 class ForeignActors {
  public:
   // Names the host, starting it if `start` (else NotFound when there is none); called from a
   // caller's thread.
-  using FindHost = std::function<absl::StatusOr<ActorHostAddress>(bool start)>;
+  using FindHost = std::function<absl::StatusOr<cluster::ActorHostAddress>(bool start)>;
   // An object's value (a forwarded call's ObjectRef argument, which exists).
   using ReadObject = std::function<absl::StatusOr<std::string>(const ObjectID& id)>;
   // `scheduler` must outlive this.

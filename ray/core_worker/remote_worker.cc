@@ -23,7 +23,8 @@ std::string Env(const char* name) {
   return value == nullptr ? "" : value;
 }
 
-// Tells the node that started this worker whether it reached its scheduler (once).
+}  // namespace
+
 void TellNode(std::string_view what) {
   int fd = -1;
   if (!absl::SimpleAtoi(Env(kWorkerReadyFdEnv), &fd) || fd < 0) return;
@@ -31,8 +32,6 @@ void TellNode(std::string_view what) {
   (void)!write(fd, what.data(), what.size());
   close(fd);
 }
-
-}  // namespace
 
 void RunIfRemoteWorker() {
   const std::string scheduler = Env(kSchedulerAddressEnv);

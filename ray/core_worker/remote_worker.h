@@ -7,11 +7,16 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "ray/cluster/cluster_stream.h"
 #include "ray/core_worker/remote_worker_env.h"
 
 namespace ray::core {
+
+// Tells the node that started this process (its ready pipe, kWorkerReadyFdEnv) what happened:
+// kWorkerReached, or why not. Once; a no-op without the pipe.
+void TellNode(std::string_view what);
 
 // If this process was started as a remote worker, serves its scheduler and exits (never
 // returns); else returns at once.

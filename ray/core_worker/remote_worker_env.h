@@ -1,5 +1,6 @@
 // The environment a node gives a worker it starts for a scheduler on another node
-// (remote_worker.h). The cluster token is RAY_AUTH_TOKEN.
+// (remote_worker.h), or an actor host it starts for its head. The cluster token is
+// RAY_AUTH_TOKEN.
 #pragma once
 
 namespace ray::core {
@@ -11,5 +12,10 @@ inline constexpr char kWorkerStoreEnv[] = "RAY_WORKER_STORE_SOCKET";    // the n
 // scheduler: kWorkerReached once connected, else why not; then it closes it.
 inline constexpr char kWorkerReadyFdEnv[] = "RAY_WORKER_READY_FD";
 inline constexpr char kWorkerReached[] = "K";
+// An actor host instead of a worker (actor_host.h): the head's HOST:PORT, which it joins as a
+// driver, and the program key it registers as the host of. It says kWorkerReached on
+// kWorkerReadyFdEnv once the head has it registered, else why not.
+inline constexpr char kActorHostHeadEnv[] = "RAY_ACTOR_HOST_HEAD";
+inline constexpr char kActorHostProgramEnv[] = "RAY_ACTOR_HOST_PROGRAM";
 
 }  // namespace ray::core

@@ -11,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "ray/cluster/local_files.h"
+#include "ray/core_worker/actor_host.h"
+#include "ray/core_worker/cluster_link.h"
 #include "ray/core_worker/limits.h"
 #include "ray/core_worker/local_runtime.h"
 #include "ray/core_worker/remote_worker.h"
@@ -43,7 +45,8 @@ void ShutdownAtExit() { ShutdownSession(); }
 }  // namespace
 
 absl::Status StartSession(const SessionOptions& given, AtExit at_exit) {
-  RunIfRemoteWorker();  // a node started this process to be a worker: it never returns
+  RunIfRemoteWorker();    // a node started this process to be a worker: it never returns
+  RunIfActorHost(given);  // nor as its head's actor host
   SessionState& state = State();
   SessionOptions options = given;
   if (const char* address = std::getenv("RAY_ADDRESS");
@@ -129,6 +132,24 @@ absl::StatusOr<std::vector<cluster::NodeEntry>> SessionNodes() {
   absl::StatusOr<std::vector<cluster::NodeEntry>> nodes = absl::CancelledError("ray was shut down");
   absl::Status called = SessionGate()->Call([&](CoreRuntime&) { nodes = node->Nodes(); });
   return called.ok() ? nodes : called;
+}
+
+absl::StatusOr<cluster::ActorHostAddress> ActorHostOfCluster(bool start) {
+  if (CurrentRuntime() == nullptr) return absl::FailedPreconditionError("call ray::Init first");
+  DriverRuntime* node = SessionNode();
+  if (node == nullptr) {
+    return absl::FailedPreconditionError(InSession()
+                                             ? "local mode runs no node: not in a cluster"
+                                             : "only the driver asks for its program's actor host");
+  }
+  absl::StatusOr<cluster::ActorHostAddress> host = absl::CancelledError("ray was shut down");
+  absl::Status called = SessionGate()->Call([&](CoreRuntime&) {
+    ClusterLink* link = node->cluster();
+    host = link != nullptr ? link->ActorHost(start)
+                           : absl::FailedPreconditionError(
+                                 "not in a cluster: ray::Init / ray.init had no address");
+  });
+  return called.ok() ? host : called;
 }
 
 }  // namespace ray::core

@@ -10,6 +10,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "ray/cluster/head_client.h"
 #include "ray/cluster/node_table.h"
 #include "ray/core_worker/driver_runtime.h"
 #include "ray/core_worker/runtime_gate.h"
@@ -53,5 +54,11 @@ DriverRuntime* SessionNode();
 // The cluster's nodes as the session's node knows them (DriverRuntime::Nodes). FailedPrecondition
 // without a session, in local mode and in a worker.
 absl::StatusOr<std::vector<cluster::NodeEntry>> SessionNodes();
+// The actor host of the session's program in its cluster (ClusterLink::ActorHost), started if
+// there is none and `start`; blocks until it serves (seconds), inside a call of the gate.
+// FailedPrecondition without a session, in local mode, in a worker, and "not in a cluster" when
+// Init had no address; NotFound if there is none and not `start`; Unavailable when the head has
+// no host to give (why).
+absl::StatusOr<cluster::ActorHostAddress> ActorHostOfCluster(bool start = true);
 
 }  // namespace ray::core

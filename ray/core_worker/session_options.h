@@ -47,6 +47,9 @@ struct SessionOptions {
   // absolute, for ray::PyFunction). The Python package runs its worker module this way.
   std::vector<std::string> remote_worker_argv;
   std::vector<std::string> remote_worker_env;
+  // An actor host's session (actor_host.h; set by host mode, not by the frontends): its node
+  // offers no CPUs and starts no workers of its own.
+  bool actor_host = false;
 };
 
 }  // namespace ray::core

@@ -24,9 +24,14 @@ Placement PlacementPolicy::Place(const ResourceDemand& demand,
   int best = -1;
   bool any_feasible = false;
   const std::string* lost_why = nullptr;  // of a node that had what it asks, and is lost
+  bool no_cpus = false;                   // a node had its custom resources but no CPUs
   for (int i = 0; i < static_cast<int>(nodes.size()); ++i) {
     const NodeView& node = nodes[i];
     if (!Covers(node.custom_total, demand.custom)) continue;
+    if (demand.cpus > 0 && node.cpus_total <= 0) {  // an actor host's node
+      no_cpus = true;
+      continue;
+    }
     if (!node.usable) {
       if (lost_why == nullptr) lost_why = node.lost_why;
       continue;
@@ -49,7 +54,7 @@ Placement PlacementPolicy::Place(const ResourceDemand& demand,
   }
   if (best >= 0) return {.kind = Placement::Kind::kNode, .node = best};
   if (any_feasible) return {.kind = Placement::Kind::kWait};
-  std::string missing;
+  std::string missing = no_cpus ? absl::StrCat("CPU: ", demand.cpus) : "";
   for (const auto& [name, amount] : demand.custom) {
     absl::StrAppend(&missing, missing.empty() ? "" : ", ", name, ": ", amount);
   }

@@ -45,7 +45,8 @@ class PlacementPolicy {
  public:
   // The node for a task asking `demand`:
   // - feasible nodes are usable ones with every custom resource it asks in their totals (a task
-  //   asking more CPUs than a node has runs there alone, as on one node);
+  //   asking more CPUs than a node has runs there alone, as on one node), and CPUs if it asks
+  //   any (a node of no CPUs, as an actor host's, runs only tasks that ask none);
   // - among those with the room now, the one holding most of its argument bytes, else the
   //   first (the scheduler's own node comes first), else the one with most CPUs free;
   // - kWait when none has the room, kInfeasible when none is feasible.

@@ -69,5 +69,19 @@ TEST(PlacementPolicyTest, MoreCpusThanANodeHasRunAloneThere) {
   EXPECT_EQ(policy.Place({.cpus = 8}, nodes).kind, Kind::kWait);
 }
 
+TEST(PlacementPolicyTest, ANodeOfNoCpusRunsOnlyTasksThatAskNone) {
+  PlacementPolicy policy;  // the scheduler's own node is an actor host's: no CPUs
+  std::vector<NodeView> nodes = {Node(0, 0), Node(2, 2)};
+  EXPECT_EQ(policy.Place({.cpus = 1}, nodes).node, 1);
+  EXPECT_EQ(policy.Place({.cpus = 0.5}, nodes).node, 1);
+  EXPECT_EQ(policy.Place({.cpus = 0}, nodes).node, 0);
+  nodes[1].cpus_free = 0;
+  EXPECT_EQ(policy.Place({.cpus = 1}, nodes).kind, Kind::kWait);
+  nodes[1].usable = false;
+  Placement alone = policy.Place({.cpus = 1}, nodes);
+  EXPECT_EQ(alone.kind, Kind::kInfeasible);
+  EXPECT_NE(alone.missing.find("CPU: 1"), std::string::npos) << alone.missing;
+}
+
 }  // namespace
 }  // namespace ray::core

@@ -251,10 +251,13 @@ void Scheduler::ExpectObject(const ObjectID& id) {
 
 void Scheduler::ObjectArrived(const ObjectID& id, std::shared_ptr<const std::string> value,
                               uint64_t size) {
-  absl::MutexLock lock(&mu_);
-  ObjectReady(id, std::move(value), size, {});
-  Dispatch();
-  FlushWorkers();
+  {
+    absl::MutexLock lock(&mu_);
+    ObjectReady(id, std::move(value), size, {});
+    Dispatch();
+    FlushWorkers();
+  }
+  Wake();  // a driver thread polling meanwhile looks again
 }
 
 void Scheduler::ObjectReady(const ObjectID& id, std::shared_ptr<const std::string> value,

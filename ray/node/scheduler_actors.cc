@@ -23,6 +23,12 @@ constexpr size_t kActorPipelineDepth = 64;
 std::shared_ptr<const std::string> Scheduler::SubmitActorTask(TaskRecord& task) {
   if (task.creates_actor) {
     const ObjectID id = ObjectID::ForReturn(task.id, 1);  // the handle's object
+    if (task.creates_actor->detached && foreign_.forward_call) {
+      return ErrorObject(NameOf(task), ErrorTypeName(absl::StatusCode::kUnimplemented),
+                         "in a cluster a detached actor is made by the driver (the cluster's "
+                         "actor host owns it), not by a task",
+                         task.id);
+    }
     Actor& actor = actors_[id];
     actor.id = id;
     objects_.Watch(id);  // its last handle freed: DispatchActors ends it, or forgets it
@@ -423,21 +429,22 @@ void Scheduler::AddForeignActor(const ObjectID& actor) {
 }
 
 void Scheduler::ForeignCallDone(const TaskID& id, std::vector<ForeignReturn> returns) {
-  absl::MutexLock lock(&mu_);
-  TaskRecord* call = tasks_.Find(id);
-  if (call == nullptr) return;
-  const size_t count = std::min(returns.size(), static_cast<size_t>(call->num_returns));
-  const bool failed = count > 0 && IsErrorValue(returns.front().value);
-  for (size_t i = 0; i < count; ++i) {
-    ObjectReady(ObjectID::ForReturn(id, static_cast<uint32_t>(i + 1)), std::move(returns[i].value),
-                returns[i].size);
+  {
+    absl::MutexLock lock(&mu_);
+    TaskRecord* call = tasks_.Find(id);
+    if (call == nullptr) return;
+    const size_t count = std::min(returns.size(), static_cast<size_t>(call->num_returns));
+    const bool failed = count > 0 && IsErrorValue(returns.front().value);
+    for (size_t i = 0; i < count; ++i) {
+      ObjectReady(ObjectID::ForReturn(id, static_cast<uint32_t>(i + 1)),
+                  std::move(returns[i].value), returns[i].size);
+    }
+    if (graph_ != nullptr) graph_->OnFinish(id, failed, absl::Now());
+    EndTask(id);
+    Dispatch();
+    FlushWorkers();
   }
-  if (graph_ != nullptr) {
-    graph_->OnFinish(id, failed, absl::Now());
-  }
-  EndTask(id);
-  Dispatch();
-  FlushWorkers();
+  Wake();  // a driver thread polling meanwhile looks again
 }
 
 void Scheduler::ActorExiting(const ObjectID& id) {

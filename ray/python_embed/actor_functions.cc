@@ -1,6 +1,7 @@
 #include "ray/python_embed/actor_functions.h"
 
 #include "ray/core_worker/actor_instance.h"
+#include "ray/core_worker/session.h"
 #include "ray/object/status.h"
 #include "ray/python_embed/python_objects.h"
 
@@ -83,6 +84,17 @@ void RegisterActorFunctions(py::module_& m, ActorAccess access) {
     absl::Status exiting = access.runtime().ActorExiting(actor->id);
     if (!exiting.ok()) RaiseStatus(exiting);
     core::RequestActorExit();
+  });
+  // The actor host of this driver's program in its cluster (ray/core_worker/actor_host.h),
+  // started if there is none: (its scheduler's "HOST:PORT", its job).
+  m.def("actor_host", [] {
+    absl::StatusOr<cluster::ActorHostAddress> host = absl::UnknownError("");
+    {
+      py::gil_scoped_release unlocked;  // it may start the host: seconds
+      host = core::ActorHostOfCluster();
+    }
+    if (!host.ok()) RaiseStatus(host.status());
+    return py::make_tuple(host->address, host->job);
   });
 }
 

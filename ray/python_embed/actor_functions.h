@@ -31,8 +31,8 @@ struct ActorAccess {
   std::function<ObjectID(pybind11::handle)> object_id;
 };
 
-// Adds kill_actor, lookup_actor, set_actor, current_actor, exit_actor and ACTOR_DIED_ERROR_TYPE
-// to the module.
+// Adds kill_actor, lookup_actor, set_actor, current_actor, exit_actor, actor_host and
+// ACTOR_DIED_ERROR_TYPE to the module.
 void RegisterActorFunctions(pybind11::module_& m, ActorAccess access);
 
 }  // namespace ray::python

@@ -55,6 +55,17 @@ interface ClusterHead {
   programManifest @4 (programKey :Text) -> (found :Bool, manifest :ProgramManifest);
   # Up to `length` bytes (at most 4 MiB) of a stored file from `offset`; fewer at its end.
   readProgramFile @5 (key :Text, offset :UInt64, length :UInt32) -> (data :Data, error :Text);
+
+  # Actor hosts (docs/CLUSTER.md): the program `programKey` run on the head's node in host mode,
+  # a driver of its own that outlives the drivers of that program (their detached actors live
+  # there). Answers the scheduler address (HOST:PORT, where its workers and other drivers
+  # connect) and the job (ray/common/id.h) of the live host of that program, starting one with
+  # `argv` (argv[0] first) and `env` ("NAME=value", added to the node's) if none is registered
+  # and alive; concurrent askers share one start, answered once the host registered. `error`
+  # instead if it could not start (the launcher's reason, or silence for its ready timeout) or
+  # the head starts no hosts. With `start` false, none is started: no host is an empty answer.
+  actorHost @6 (programKey :Text, argv :List(Text), env :List(Text), start :Bool = true)
+      -> (address :Text, job :UInt32, error :Text);
 }
 
 struct ProgramFile {
@@ -81,4 +92,8 @@ interface ProgramFileUpload {
 interface NodeSession {
   # `usage`: what the tasks of the driver whose node this is hold on each node (drivers only).
   heartbeat @0 (storeUsedBytes :UInt64, usage :List(NodeUsage)) -> ();
+  # This node's driver is the actor host of `programKey` (ClusterHead.actorHost), its scheduler
+  # at `address` (HOST:PORT) with `job`. Forgotten when the node is dead. `error` if another live
+  # host of that program is registered.
+  registerActorHost @1 (programKey :Text, address :Text, job :UInt32) -> (error :Text);
 }

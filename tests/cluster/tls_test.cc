@@ -2,7 +2,7 @@
 // connection (the head's, the nodes' services, the object servers, remote workers' streams to
 // the driver) is TLS with certificates from the cluster's CA, and everything works as without.
 // Clients without TLS, or with a certificate from another CA, are refused with a clear error
-// on both ends, and the head keeps serving.
+// on both ends, and the head keeps serving. The program's actor host joins over TLS too.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -11,6 +11,7 @@
 #include "ray/api.h"
 #include "ray/cluster/head_client.h"
 #include "ray/cluster/local_files.h"
+#include "ray/core_worker/session.h"
 #include "tests/cluster/byte_pattern.h"
 #include "tests/cluster/ray_cli.h"
 
@@ -96,6 +97,17 @@ TEST_F(TlsTest, TasksAndObjectsCrossNodesOverTls) {
   EXPECT_EQ(ray::Get(ray::Remote(WhereAmI).Options({.resources = {{"driver_box", 1}}})()), here);
   RunResult status = RunRay({"status"});
   EXPECT_NE(status.output.find("3 alive, 0 dead"), std::string::npos) << status.output;
+}
+
+TEST_F(TlsTest, TheProgramsActorHostJoinsOverTls) {
+  UseTls(certs_);
+  ray::Init({.num_workers = 1, .object_store_memory = 32 << 20, .address = address_});
+  // The head's node starts it with the node's TLS files; it joins and registers over TLS.
+  auto host = core::ActorHostOfCluster();
+  ASSERT_TRUE(host.ok()) << host.status();
+  EXPECT_TRUE(host->address.starts_with("127.0.0.1:")) << host->address;
+  RunResult status = RunRay({"status"});
+  EXPECT_NE(status.output.find("4 alive, 0 dead"), std::string::npos) << status.output;
 }
 
 TEST_F(TlsTest, ClientsWithoutTlsOrFromAnotherCaAreRefused) {
