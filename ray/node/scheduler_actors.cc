@@ -23,21 +23,20 @@ constexpr size_t kActorPipelineDepth = 64;
 std::shared_ptr<const std::string> Scheduler::SubmitActorTask(TaskRecord& task) {
   if (task.creates_actor) {
     const ObjectID id = ObjectID::ForReturn(task.id, 1);  // the handle's object
-    if (task.creates_actor->detached && foreign_.forward_call) {
-      return ErrorObject(NameOf(task), ErrorTypeName(absl::StatusCode::kUnimplemented),
-                         "in a cluster a detached actor is made by the driver (the cluster's "
-                         "actor host owns it), not by a task",
-                         task.id);
-    }
     Actor& actor = actors_[id];
     actor.id = id;
     objects_.Watch(id);  // its last handle freed: DispatchActors ends it, or forgets it
     const std::string& name = task.creates_actor->name;
     if (auto taken = actor_names_.find(name); !name.empty() && taken != actor_names_.end()) {
-      // Never made: its calls fail saying why.
-      actor.state = Actor::State::kDead;
       actor.death =
           absl::StrCat("the actor name '", name, "' is taken (by actor ", taken->second.Hex(), ")");
+    } else if (task.creates_actor->detached && foreign_.forward_call) {
+      actor.death =
+          "in a cluster a detached actor is made by the driver (the cluster's actor host owns "
+          "it), not by a task";
+    }
+    if (!actor.death.empty()) {  // never made: its calls fail saying why
+      actor.state = Actor::State::kDead;
       return ErrorObject(NameOf(task), kActorDiedErrorType, actor.death, task.id);
     }
     if (!name.empty()) actor_names_[name] = id;

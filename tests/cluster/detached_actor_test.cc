@@ -1,8 +1,9 @@
 // Detached actors across drivers, on a cluster of real processes (a head and a node started by
 // the real `ray` binary on 127.0.0.1): each driver is a run of tests/cluster/detached_driver, the
 // same program each time. A detached actor made by one driver outlives it; the next driver finds
-// it by name, with its state, and calls it (ObjectRef arguments, large results); a name taken
-// by a detached actor is refused to another driver; a kill from any driver ends it.
+// it by name, with its state, and calls it (ObjectRef arguments, large results, from its tasks
+// too); a name taken by a detached actor is refused to another driver; a kill from any driver
+// ends it; the cluster's end ends it.
 #include <gtest/gtest.h>
 
 #include "tests/cluster/ray_cli.h"
@@ -37,6 +38,12 @@ TEST_F(DetachedActorTest, ADetachedActorOutlivesItsDriverAndIsFoundFromAnother) 
   RunResult refs = Driver({"refs", "keeper"});
   ASSERT_EQ(refs.exit_code, 0) << refs.output;
   EXPECT_NE(refs.output.find("refs 26 1048576"), std::string::npos) << refs.output;
+  // From a driver's tasks: through a handle passed in, and found by name there.
+  RunResult tasks = Driver({"tasks", "keeper"});
+  ASSERT_EQ(tasks.exit_code, 0) << tasks.output;
+  EXPECT_NE(tasks.output.find("tasks 126 1126"), std::string::npos) << tasks.output;
+  EXPECT_NE(tasks.output.find("a detached actor is made by the driver"), std::string::npos)
+      << tasks.output;
   // Its name is taken for every driver while it lives.
   RunResult again = Driver({"create", "keeper", "0"});
   EXPECT_NE(again.exit_code, 0) << again.output;
@@ -44,6 +51,7 @@ TEST_F(DetachedActorTest, ADetachedActorOutlivesItsDriverAndIsFoundFromAnother) 
   EXPECT_EQ(Driver({"use", "nobody", "1"}).output, "none\n");
   // A kill from any driver ends it; the name is free again.
   RunResult killed = Driver({"kill", "keeper"});
+  ASSERT_EQ(killed.exit_code, 0) << killed.output;
   EXPECT_NE(killed.output.find("killed"), std::string::npos) << killed.output;
   EXPECT_TRUE(EndsWithin(std::stoi(pid), absl::Seconds(30)));
   EXPECT_EQ(Driver({"use", "keeper", "1"}).output, "none\n");

@@ -8,6 +8,10 @@
 //   detached_driver ADDRESS kill NAME           finds NAME and kills it; prints "killed"
 //   detached_driver ADDRESS refs NAME           calls NAME with an ObjectRef argument and with a
 //                                                1 MiB result; prints "refs <sum> <size>"
+//   detached_driver ADDRESS tasks NAME          calls NAME from tasks: through a handle passed in
+//                                                (adds 100), found by name there (adds 1000);
+//                                                prints "tasks <sum> <sum>", then what making a
+//                                                detached actor in a task says
 #include <unistd.h>
 
 #include <cstdio>
@@ -31,8 +35,30 @@ class Tally {
 
 Tally MakeTally(int64_t start) { return Tally(start); }
 
+int64_t AddThrough(ray::ActorHandle<Tally> tally, int64_t x) {
+  return tally.Task(&Tally::Add).Remote(x).Get();
+}
+
+int64_t AddByName(std::string name, int64_t x) {
+  return ray::GetActor<Tally>(name)->Task(&Tally::Add).Remote(x).Get();
+}
+
+std::string MakeDetachedInTask(std::string name) {
+  try {
+    ray::Actor(MakeTally)
+        .Options({.name = name, .lifetime = ray::ActorLifetime::kDetached})
+        .Remote(0)
+        .Task(&Tally::Add)
+        .Remote(1)
+        .Get();
+    return "made";
+  } catch (const ray::RayError& e) {
+    return e.what();
+  }
+}
+
 int Usage() {
-  fprintf(stderr, "usage: detached_driver ADDRESS create|use|kill|refs NAME [N]\n");
+  fprintf(stderr, "usage: detached_driver ADDRESS create|use|kill|refs|tasks NAME [N]\n");
   return 2;
 }
 
@@ -49,7 +75,7 @@ int main(int argc, char** argv) {
                      .Remote(n);
     int64_t value = tally.Task(&Tally::Add).Remote(1).Get();
     printf("made %lld %d\n", static_cast<long long>(value), tally.Task(&Tally::Pid).Remote().Get());
-  } else if (mode == "use" || mode == "kill" || mode == "refs") {
+  } else if (mode == "use" || mode == "kill" || mode == "refs" || mode == "tasks") {
     std::optional<ray::ActorHandle<Tally>> found = ray::GetActor<Tally>(name);
     if (!found) {
       printf("none\n");
@@ -60,6 +86,11 @@ int main(int argc, char** argv) {
     } else if (mode == "kill") {
       found->Kill();
       printf("killed\n");
+    } else if (mode == "tasks") {
+      int64_t through = ray::Remote(AddThrough)(*found, 100).Get();
+      int64_t by_name = ray::Remote(AddByName)(name, 1000).Get();
+      printf("tasks %lld %lld\n", static_cast<long long>(through), static_cast<long long>(by_name));
+      printf("%s\n", ray::Remote(MakeDetachedInTask)(name + "-inner").Get().c_str());
     } else {
       ray::ObjectRef<int64_t> ten = ray::Put(int64_t{10});
       int64_t sum = found->Task(&Tally::Add).Remote(ten).Get();

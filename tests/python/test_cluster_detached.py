@@ -1,7 +1,8 @@
 """Detached actors across Python drivers, on a cluster of real processes (the head and a node of
 the real `ray` binary): a detached actor made by one driver outlives it, in the cluster's actor
 host; other drivers (each a `python3 -c` of its own, and this test's process) find it by name
-with its state, call it with ObjectRef arguments, see its name taken, and kill it."""
+with its state, call it with ObjectRef arguments and from their tasks, see its name taken, and
+kill it."""
 import os
 import subprocess
 import sys
@@ -42,6 +43,16 @@ def driver(head, body):  # noqa: F811
                           timeout=120, env=os.environ)
 
 
+@ray.remote
+def add_through(counter, x):
+    return ray.get(counter.add.remote(x))
+
+
+@ray.remote
+def add_by_name(name, x):
+    return ray.get(ray.get_actor(name).add.remote(x))
+
+
 def test_a_detached_actor_outlives_its_driver_and_is_found_from_another(head):  # noqa: F811
     start_node(head, {"box": 1}, num_cpus=1)
     made = driver(head, """
@@ -64,6 +75,9 @@ def test_a_detached_actor_outlives_its_driver_and_is_found_from_another(head):  
     ray.init(address=head, num_cpus=1, object_store_memory=64 << 20)
     found = ray.get_actor("keeper")
     assert ray.get(found.add.remote(1)) == 17
+    # From this driver's tasks: through a handle passed in, and found by name there.
+    assert ray.get(add_through.remote(found, 100)) == 117
+    assert ray.get(add_by_name.remote("keeper", 1000)) == 1117
     ray.kill(found)
     assert ends_within(int(pid))
     with pytest.raises(ValueError):
