@@ -78,6 +78,32 @@ class ActorHostTest : public RayCliTest {
   StartedNode head_;
 };
 
+std::string NodeIdInTask() { return ray::GetRuntimeContext().GetNodeId(); }
+
+class Counter {
+ public:
+  int Add(int x) { return total_ += x; }
+  std::string Where() { return ray::GetRuntimeContext().GetNodeId(); }
+
+ private:
+  int total_ = 0;
+};
+Counter MakeCounter() { return Counter(); }
+
+TEST_F(ActorHostTest, ASessionOfNoCpusRunsItsTasksAndActorsOnTheOtherNodes) {
+  // A session as the host's (SessionOptions::actor_host): its node offers no CPUs.
+  ASSERT_TRUE(
+      core::StartSession({.object_store_memory = 32 << 20, .address = address_, .actor_host = true})
+          .ok());
+  const std::string here = ray::GetRuntimeContext().GetNodeId();
+  EXPECT_EQ(ray::Get(ray::Remote(NodeIdInTask)()), head_.id);
+  auto counter = ray::Actor(MakeCounter).Remote();
+  EXPECT_EQ(counter.Task(&Counter::Add).Remote(2).Get(), 2);
+  EXPECT_EQ(counter.Task(&Counter::Add).Remote(3).Get(), 5);
+  EXPECT_EQ(counter.Task(&Counter::Where).Remote().Get(), head_.id);
+  EXPECT_NE(head_.id, here);
+}
+
 TEST_F(ActorHostTest, ConcurrentAndLaterAsksShareOneHostWhoseNodeOffersNoCpus) {
   InitDriver();
   auto none = core::ActorHostOfCluster(/*start=*/false);  // asked without starting one
