@@ -102,7 +102,7 @@ class PyActorCall {
         internal::CoreOptions(TaskOptions{.name = method_.name()}, kNumReturns, spec.function);
     spec.args.reserve(1 + sizeof...(A));
     spec.args.push_back(core::TaskArg{ObjectID(), python::SerializePyMethod(method_.name())});
-    (internal::AppendPyArg(spec.args, std::forward<A>(args),
+    (internal::AppendPyArg(spec, std::forward<A>(args),
                            "handle.Task(ray::PyActorMethod(...)).Remote"),
      ...);
     spec.actor = actor_.ID();
@@ -143,7 +143,7 @@ class PyActorClass {
     spec.invoker = &internal::RunPyActorCreation;
     spec.args.reserve(1 + sizeof...(A));
     spec.args.push_back(core::TaskArg{ObjectID(), python::SerializePyCall(module_, class_)});
-    (internal::AppendPyArg(spec.args, std::forward<A>(args),
+    (internal::AppendPyArg(spec, std::forward<A>(args),
                            "ray::PyActorClass(...).Remote(args...)"),
      ...);
     std::vector<ObjectID> ids = internal::ValueOrThrow(runtime.Submit(std::move(spec)));

@@ -69,19 +69,21 @@ struct PyInvoker {
   }
 };
 
-// An argument of a call of Python (`api` names the call in errors).
+// An argument of a call of Python (`api` names the call in errors), added to `spec`: the objects
+// a value references (an ActorHandle's) are held until the call ends, as for C++ calls.
 template <typename A>
-void AppendPyArg(std::vector<core::TaskArg>& out, A&& a, std::string_view api) {
+void AppendPyArg(core::TaskSpec& spec, A&& a, std::string_view api) {
   using D = std::remove_cvref_t<A>;
   if constexpr (kIsObjectRef<D>) {
     static_assert(!std::is_same_v<D, ObjectRef<void>>,
                   "an argument of a Python function or method: an ObjectRef<void> holds no value");
     RefAccess::UsableRuntime(a, std::string(api) + ": an ObjectRef argument");
-    out.push_back(core::TaskArg{a.ID(), std::string()});
+    spec.args.push_back(core::TaskArg{a.ID(), std::string()});
   } else if constexpr (std::is_convertible_v<const D&, std::string_view>) {
-    out.push_back(core::TaskArg{ObjectID(), SerializeMsgpack(std::string_view(a))});
+    spec.args.push_back(core::TaskArg{ObjectID(), SerializeMsgpack(std::string_view(a))});
   } else if constexpr (kIsSerializable<D>) {
-    out.push_back(core::TaskArg{ObjectID(), SerializeMsgpack(a)});
+    spec.args.push_back(core::TaskArg{ObjectID(), SerializeMsgpack(a)});
+    AddNestedRefs(spec.nested_refs, a);
   } else {
     static_assert(CheckSerializable<D>());
   }
@@ -127,7 +129,7 @@ class PyFunction {
       if (spec.options.name.empty()) spec.options.name = module_ + "." + function_;  // the graph's
       spec.args.reserve(1 + sizeof...(A));
       spec.args.push_back(core::TaskArg{ObjectID(), python::SerializePyCall(module_, function_)});
-      (internal::AppendPyArg(spec.args, std::forward<A>(args), "ray::PyFunction(...)(args...)"),
+      (internal::AppendPyArg(spec, std::forward<A>(args), "ray::PyFunction(...)(args...)"),
        ...);
       std::vector<ObjectID> ids = internal::ValueOrThrow(runtime.Submit(std::move(spec)));
       if (ids.size() != kNumReturns) internal::ThrowArity(nullptr, ids.size(), kNumReturns);
