@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ray/cluster/actor_host_address.h"
 #include "ray/cluster/cluster_stream.h"
 #include "ray/cluster/node_table.h"
 #include "ray/cluster/program_cache.h"
@@ -33,13 +34,6 @@ struct JoinOptions {
   // What the node says it runs (tests change them to see a mismatch refused).
   uint32_t protocol_version = kProtocolVersion;
   std::string library_version = kLibraryVersion;
-};
-
-// Where a program's actor host serves (ClusterHead.actorHost): its scheduler's HOST:PORT (where
-// its workers connect, with the cluster's credentials) and its session's job (ray/common/id.h).
-struct ActorHostAddress {
-  std::string address;
-  uint32_t job = 0;
 };
 
 class HeadClient {

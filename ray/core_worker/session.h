@@ -10,7 +10,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "ray/cluster/head_client.h"
+#include "ray/cluster/actor_host_address.h"
 #include "ray/cluster/node_table.h"
 #include "ray/core_worker/driver_runtime.h"
 #include "ray/core_worker/runtime_gate.h"
