@@ -23,7 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "ray/cluster/cluster_stream.h"
-#include "ray/cluster/head_client.h"
+#include "ray/cluster/actor_host_address.h"
 #include "ray/core_worker/core_runtime.h"
 #include "ray/node/scheduler.h"
 
