@@ -16,6 +16,7 @@ result of a call to its own actor queued behind it waits forever; `await` it ins
 
 import asyncio
 import inspect
+import sys
 import threading
 
 from ray import _raylet
@@ -44,6 +45,9 @@ class EventLoop:
     def __init__(self):
         self._loop = asyncio.new_event_loop()
         self._ended = []  # (call, outcome) of the calls that ended in this turn of the loop
+        self._running = set()  # the tasks of the calls open now
+        self._exiting = False  # ray.actor.exit_actor was called
+        self._warned = False  # of a blocking call on the loop
         fd = _raylet.defer_actor_calls()  # None: calls wait for their coroutines (call())
         if fd is not None:
             self._loop.add_reader(fd, self._take_calls)
@@ -62,6 +66,15 @@ class EventLoop:
         # Waits without the GIL: the loop and the other call threads run meanwhile.
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
+    def note_blocking(self, what):
+        """A blocking call (ray.get): on the loop's thread, it stops the loop until it returns.
+        Says so once, as Ray does."""
+        if self._warned or threading.get_ident() != self._thread.ident:
+            return
+        self._warned = True
+        print(f"ray: {what} in an async actor's method blocks its event loop: the actor's other "
+              "calls wait until it returns; use `await ref` instead", file=sys.stderr)
+
     def _take_calls(self):
         from ray import _worker
 
@@ -70,10 +83,12 @@ class EventLoop:
 
     def start(self, call, method, args, kwargs, name, num_returns):
         """Starts the call's method as a task of the loop (on the loop's thread)."""
-        self._loop.create_task(self._run(call, method, args, kwargs, name, num_returns))
+        self._running.add(
+            self._loop.create_task(self._run(call, method, args, kwargs, name, num_returns)))
 
     async def _run(self, call, method, args, kwargs, name, num_returns):
         from ray import _worker
+        from ray.actor import _ActorExit
 
         _worker._begin_task(name)
         try:
@@ -85,8 +100,22 @@ class EventLoop:
             finally:
                 _worker._end_task()
         except BaseException as e:  # noqa: BLE001 (the call's exception, for its caller)
+            if isinstance(e, _ActorExit):
+                self._exit()
+            elif self._exiting and isinstance(e, asyncio.CancelledError):
+                e = _ActorExit()  # it fails as the actor's later calls do
             outcome = _worker._failure(e, name)
+        self._running.discard(asyncio.current_task())
         self.end(call, outcome)
+
+    def _exit(self):
+        """ray.actor.exit_actor in a call: the worker starts no more calls and ends once the open
+        ones have; they are cancelled (and fail with ActorDiedError)."""
+        self._exiting = True
+        current = asyncio.current_task()
+        for task in self._running:
+            if task is not current:
+                task.cancel()
 
     def end(self, call, outcome):
         """The call ended: its outcome goes to the worker after this turn of the loop, with

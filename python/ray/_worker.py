@@ -430,6 +430,8 @@ def get(object_refs, timeout=None):
     if not ids:
         return []
     _auto_init()
+    if _actor_loop is not None:
+        _actor_loop.note_blocking("ray.get")
     try:
         buffers = _raylet.get(ids, timeout)
     finally:
