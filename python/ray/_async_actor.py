@@ -45,7 +45,6 @@ class EventLoop:
     def __init__(self):
         self._loop = asyncio.new_event_loop()
         self._ended = []  # (call, outcome) of the calls that ended in this turn of the loop
-        self._running = set()  # the tasks of the calls open now
         self._exiting = False  # ray.actor.exit_actor was called
         self._warned = False  # of a blocking call on the loop
         fd = _raylet.defer_actor_calls()  # None: calls wait for their coroutines (call())
@@ -83,8 +82,7 @@ class EventLoop:
 
     def start(self, call, method, args, kwargs, name, num_returns):
         """Starts the call's method as a task of the loop (on the loop's thread)."""
-        self._running.add(
-            self._loop.create_task(self._run(call, method, args, kwargs, name, num_returns)))
+        self._loop.create_task(self._run(call, method, args, kwargs, name, num_returns))
 
     async def _run(self, call, method, args, kwargs, name, num_returns):
         from ray import _worker
@@ -105,15 +103,14 @@ class EventLoop:
             elif self._exiting and isinstance(e, asyncio.CancelledError):
                 e = _ActorExit()  # it fails as the actor's later calls do
             outcome = _worker._failure(e, name)
-        self._running.discard(asyncio.current_task())
         self.end(call, outcome)
 
     def _exit(self):
         """ray.actor.exit_actor in a call: the worker starts no more calls and ends once the open
-        ones have; they are cancelled (and fail with ActorDiedError)."""
+        ones have; the loop's tasks are cancelled (open calls fail with ActorDiedError)."""
         self._exiting = True
         current = asyncio.current_task()
-        for task in self._running:
+        for task in asyncio.all_tasks(self._loop):
             if task is not current:
                 task.cancel()
 

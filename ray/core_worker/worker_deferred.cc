@@ -52,11 +52,17 @@ std::unique_ptr<DeferredCall> WorkerRuntime::CallToDefer::Defer() {
 
 void WorkerRuntime::StartQueuedCalls() {
   {
-    absl::MutexLock start(&start_mu_);
+    absl::MutexLock lock(&out_mu_);
+    starts_wanted_ = true;
+  }
+  // A thread that finds another starting calls leaves them to it (it looks at starts_wanted_
+  // before it stops): the one that ends calls never waits for the one that reads.
+  while (start_mu_.TryLock()) {
     while (true) {
       QueuedTask next;
       {
         absl::MutexLock lock(&out_mu_);
+        starts_wanted_ = false;
         if (calls_stopped_ || queue_.empty() || ActorExitRequested() ||
             open_.size() >= static_cast<size_t>(max_threads_)) {
           break;
@@ -66,6 +72,9 @@ void WorkerRuntime::StartQueuedCalls() {
       }
       Execute(next);  // the invoker defers it, or it ended (failed) at once
     }
+    start_mu_.Unlock();
+    absl::MutexLock lock(&out_mu_);
+    if (!starts_wanted_) break;
   }
   bool stop;
   {

@@ -232,8 +232,9 @@ class WorkerRuntime final : public CoreRuntime {
     const CallEnd& call_;
     TaskReturns& returns_;
   };
-  // Starts queued calls (in order, one thread at a time) while fewer than max_threads_ are open,
-  // none after ray::ExitActor; sends the results of those that ended at once.
+  // Starts queued calls (in order, one thread at a time: a thread that finds another at it
+  // leaves the starts to that one) while fewer than max_threads_ are open, none after
+  // ray::ExitActor; sends the results of those that ended at once.
   void StartQueuedCalls() ABSL_LOCKS_EXCLUDED(out_mu_, start_mu_);
   // A deferred call ended: its result into the outbox (sent at the next flush or by the flusher).
   void FinishOpenCall(OpenCall& call, absl::FunctionRef<absl::Status(ReturnWriter&)> write)
@@ -266,6 +267,7 @@ class WorkerRuntime final : public CoreRuntime {
   bool threaded_ = false;
   bool defers_calls_ = false;  // the actor's calls defer: no call threads
   absl::Mutex start_mu_;       // one thread starts calls at a time (in order)
+  bool starts_wanted_ ABSL_GUARDED_BY(out_mu_) = false;  // StartQueuedCalls since the last look
   absl::flat_hash_set<OpenCall*> open_ ABSL_GUARDED_BY(out_mu_);  // deferred, not finished
   std::shared_ptr<OpenCallsLink> open_link_ = std::make_shared<OpenCallsLink>();
   int max_threads_ = 0;
