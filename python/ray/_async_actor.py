@@ -43,6 +43,9 @@ class EventLoop:
     """The actor's event loop, running in a daemon thread from its creation on."""
 
     def __init__(self):
+        from ray import _worker
+
+        self._worker = _worker  # runs the calls' Python side (imported here: it imports this)
         self._loop = asyncio.new_event_loop()
         self._ended = []  # (call, outcome) of the calls that ended in this turn of the loop
         self._exiting = False  # ray.actor.exit_actor was called
@@ -75,19 +78,16 @@ class EventLoop:
               "calls wait until it returns; use `await ref` instead", file=sys.stderr)
 
     def _take_calls(self):
-        from ray import _worker
-
+        start = self._worker._start_actor_call
         for call, buffers in _raylet.take_deferred_calls():
-            _worker._start_actor_call(call, buffers, self)
+            start(call, buffers, self)
 
     def start(self, call, method, args, kwargs, name, num_returns):
         """Starts the call's method as a task of the loop (on the loop's thread)."""
         self._loop.create_task(self._run(call, method, args, kwargs, name, num_returns))
 
     async def _run(self, call, method, args, kwargs, name, num_returns):
-        from ray import _worker
-        from ray.actor import _ActorExit
-
+        _worker = self._worker
         _worker._begin_task(name)
         try:
             try:
@@ -98,6 +98,8 @@ class EventLoop:
             finally:
                 _worker._end_task()
         except BaseException as e:  # noqa: BLE001 (the call's exception, for its caller)
+            from ray.actor import _ActorExit
+
             if isinstance(e, _ActorExit):
                 self._exit()
             elif self._exiting and isinstance(e, asyncio.CancelledError):

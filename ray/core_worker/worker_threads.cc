@@ -110,7 +110,7 @@ void WorkerRuntime::StopCallThreads() {
       if (threaded_) shutdown(stream_.fd(), SHUT_RD);
     }
   }
-  if (on_call_thread) return;  // the reader thread joins them
+  if (on_call_thread || defers_calls_) return;  // the reader thread joins them (if any)
   for (std::thread& thread : call_threads_) thread.join();
   call_threads_.clear();
 }
