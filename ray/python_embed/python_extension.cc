@@ -9,9 +9,11 @@
 // pair resolves there. The task's first argument is the pickled Python function (an object put
 // once per process), the second a small pickled call description, the rest the call's
 // arguments; InvokePython hands them all to the Python executor that python/ray registers with
-// set_task_executor, and writes what it returns. On another node of a cluster, a worker is a
-// fresh interpreter that the node started (python/ray/_remote_worker.py) and that imported this
-// same file: run_remote_worker() hands it to the runtime there (ray/core_worker/remote_worker.h).
+// set_task_executor, and writes what it returns (an async actor's call it hands to the actor's
+// event loop instead, and returns: deferred_calls_python.h). On another node of a cluster, a
+// worker is a fresh interpreter that the node started (python/ray/_remote_worker.py) and that
+// imported this same file: run_remote_worker() hands it to the runtime there
+// (ray/core_worker/remote_worker.h).
 //
 // The GIL. init() keeps the GIL while the session (ray/core_worker/session.h) forks the zygote, so
 // the zygote, and every worker it forks later, starts as a copy of a thread that holds the GIL with
