@@ -1,12 +1,22 @@
 """Async actors: an actor whose class has an `async def` method. Its methods run on one asyncio
-event loop, in a thread of the actor's process that the loop has to itself. The worker runs the
-actor's calls on threads of their own (up to max_concurrency at once, default 1000); each hands
-its call to the loop and waits for it there, so up to max_concurrency coroutines run at once
-on the one loop (a method that is not `async def` runs on the loop too, blocking it meanwhile).
-In a coroutine, `await ref` (an ObjectRef) reads its value without blocking the loop."""
+event loop, in a thread of the actor's process that the loop has to itself.
+
+In a worker, the actor's calls defer (ray/core_worker/call_threads.h): the worker's invoker hands
+each call to the loop without taking the GIL and returns, and no thread waits for it. The loop
+takes the calls in when an eventfd says some came, in the order they came, and starts each as a
+task of the loop (up to max_concurrency open at once, default 1000: the worker holds the rest);
+a method that is not `async def` runs on the loop too, blocking it meanwhile. What the calls that
+ended in one turn of the loop returned or raised goes back to the worker at once, which sends it
+to the scheduler. Where calls cannot defer (local mode), each call waits for its coroutine.
+
+In a coroutine, `await ref` (an ObjectRef) reads its value without blocking the loop. A plain
+`ray.get` blocks the loop until it returns, as in Ray: the actor's other coroutines wait
+meanwhile (new calls are still taken in and start once it returns), so a coroutine that gets the
+result of a call to its own actor queued behind it waits forever; `await` it instead."""
 
 import asyncio
 import inspect
+import sys
 import threading
 
 from ray import _raylet
@@ -33,7 +43,16 @@ class EventLoop:
     """The actor's event loop, running in a daemon thread from its creation on."""
 
     def __init__(self):
+        from ray import _worker
+
+        self._worker = _worker  # runs the calls' Python side (imported here: it imports this)
         self._loop = asyncio.new_event_loop()
+        self._ended = []  # (call, outcome) of the calls that ended in this turn of the loop
+        self._exiting = False  # ray.actor.exit_actor was called
+        self._warned = False  # of a blocking call on the loop
+        fd = _raylet.defer_actor_calls()  # None: calls wait for their coroutines (call())
+        if fd is not None:
+            self._loop.add_reader(fd, self._take_calls)
         self._thread = threading.Thread(target=self._loop.run_forever, name="ray-async-actor",
                                         daemon=True)
         self._thread.start()
@@ -48,3 +67,62 @@ class EventLoop:
             coroutine = run_on_loop()
         # Waits without the GIL: the loop and the other call threads run meanwhile.
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def note_blocking(self, what):
+        """A blocking call (ray.get): on the loop's thread, it stops the loop until it returns.
+        Says so once, as Ray does."""
+        if self._warned or threading.get_ident() != self._thread.ident:
+            return
+        self._warned = True
+        print(f"ray: {what} in an async actor's method blocks its event loop: the actor's other "
+              "calls wait until it returns; use `await ref` instead", file=sys.stderr)
+
+    def _take_calls(self):
+        start = self._worker._start_actor_call
+        for call, buffers in _raylet.take_deferred_calls():
+            start(call, buffers, self)
+
+    def start(self, call, method, args, kwargs, name, num_returns):
+        """Starts the call's method as a task of the loop (on the loop's thread)."""
+        self._loop.create_task(self._run(call, method, args, kwargs, name, num_returns))
+
+    async def _run(self, call, method, args, kwargs, name, num_returns):
+        _worker = self._worker
+        _worker._begin_task(name)
+        try:
+            try:
+                result = method(*args, **kwargs)
+                if inspect.iscoroutine(result):
+                    result = await result
+                outcome = _worker._results(result, num_returns)
+            finally:
+                _worker._end_task()
+        except BaseException as e:  # noqa: BLE001 (the call's exception, for its caller)
+            from ray.actor import _ActorExit
+
+            if isinstance(e, _ActorExit):
+                self._exit()
+            elif self._exiting and isinstance(e, asyncio.CancelledError):
+                e = _ActorExit()  # it fails as the actor's later calls do
+            outcome = _worker._failure(e, name)
+        self.end(call, outcome)
+
+    def _exit(self):
+        """ray.actor.exit_actor in a call: the worker starts no more calls and ends once the open
+        ones have; the loop's tasks are cancelled (open calls fail with ActorDiedError)."""
+        self._exiting = True
+        current = asyncio.current_task()
+        for task in asyncio.all_tasks(self._loop):
+            if task is not current:
+                task.cancel()
+
+    def end(self, call, outcome):
+        """The call ended: its outcome goes to the worker after this turn of the loop, with
+        those of the other calls that end in it."""
+        if not self._ended:
+            self._loop.call_soon(self._hand_back)
+        self._ended.append((call, outcome))
+
+    def _hand_back(self):
+        ended, self._ended = self._ended, []
+        _raylet.finish_calls(ended)

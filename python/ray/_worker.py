@@ -448,6 +448,8 @@ def get(object_refs, timeout=None):
     if not ids:
         return []
     _auto_init()
+    if _actor_loop is not None:
+        _actor_loop.note_blocking("ray.get")
     try:
         buffers = _raylet.get(ids, timeout)
     finally:
@@ -724,16 +726,10 @@ def _execute_task(buffers):
     the task's argument objects: [pickled function, call description, *args, *kwargs values].
     Returns the pickled results [(parts, type name, nested IDs), ...] or, if the task raised, a
     dict describing the error."""
-    global _tasks_running
     description = pickle.loads(buffers[1])
     token, kwarg_names, num_returns, name, working_dir, retries = description[:6]
     actor_call = description[6] if len(description) > 6 else None  # ray/actor.py
-    # Output goes to the driver from forked workers only: a remote worker's goes to its node's
-    # workers.log, local mode's is the driver's own.
-    to_driver = _session is None or not (_session.local_mode or _session.remote)
-    if to_driver:
-        _task_output.begin(name)
-    _tasks_running += 1
+    _begin_task(name)
     try:
         try:
             _runtime_env.enter(working_dir)
@@ -741,9 +737,7 @@ def _execute_task(buffers):
             if function is None:
                 function = pickle.loads(buffers[0])
                 _functions[token] = function
-            values = [_deserialize(b) for b in buffers[2:]]
-            split = len(values) - len(kwarg_names)
-            args, kwargs = values[:split], dict(zip(kwarg_names, values[split:]))
+            args, kwargs = _arguments(buffers, kwarg_names)
             if actor_call is None:
                 result = _call(function, args, kwargs, retries)
             elif actor_call[0] == "create":  # this process's actor: its class made here
@@ -757,41 +751,99 @@ def _execute_task(buffers):
                 if _async_actor.is_async(function):
                     _actor_loop = _async_actor.EventLoop()
             else:
-                if _actor is None:
-                    raise RuntimeError(f"{name}: this process serves no actor")
-                method = getattr(_actor, actor_call[1])
+                method = _actor_method(name, actor_call[1])
                 result = (method(*args, **kwargs) if _actor_loop is None
                           else _actor_loop.call(method, args, kwargs))
-            if num_returns == 1:
-                results = [result]
-            else:
-                is_sequence = isinstance(result, (tuple, list, types.GeneratorType))
-                results = list(result) if is_sequence else None
-                if results is None or len(results) != num_returns:
-                    raise ValueError(f"the task has num_returns={num_returns} but returned "
-                                     f"{type(result).__name__}"
-                                     + (f" of length {len(results)}" if results else ""))
-            return [_serialize(r) for r in results]
+            return _results(result, num_returns)
         finally:
-            _tasks_running -= 1
-            if to_driver:
-                _task_output.end()
+            _end_task()
     except BaseException as e:  # noqa: BLE001 (the task's exception, reported to the caller;
         # SystemExit and KeyboardInterrupt too: the worker lives on)
-        from ray.actor import _ActorExit
+        return _failure(e, name)
 
-        if isinstance(e, _ActorExit):
-            return {"function_name": name, "exception_type": _raylet.ACTOR_DIED_ERROR_TYPE,
-                    "message": "it exited (ray.actor.exit_actor)", "pid": os.getpid()}
-        return {
-            "function_name": name,
-            "exception_type": type_name(type(e)),
-            "message": _message_of(e),
-            "traceback": _remote_traceback(e),
-            "pid": os.getpid(),
-            "node": _node_ip(),
-            "exception_pickle": _pickled_exception(e),
-        }
+
+_call_descriptions = {}  # an async actor's call descriptions (bytes) -> unpickled
+
+
+def _start_actor_call(call, buffers, loop):
+    """An async actor's call (ray/_async_actor.py), on its event loop: starts the method there as
+    a task of the loop; what it returns or raises goes to loop.end as _execute_task returns it."""
+    key = buffers[1] if type(buffers[1]) is bytes else None  # small: bytes
+    description = _call_descriptions.get(key)
+    if description is None:
+        description = pickle.loads(buffers[1])
+        if key is not None and len(_call_descriptions) < 1000:  # a few per method
+            _call_descriptions[key] = description
+    _, kwarg_names, num_returns, name, working_dir, _ = description[:6]
+    try:
+        _runtime_env.enter(working_dir)
+        args, kwargs = _arguments(buffers, kwarg_names)
+        method = _actor_method(name, description[6][1])
+    except BaseException as e:  # noqa: BLE001 (the call's failure)
+        loop.end(call, _failure(e, name))
+        return
+    loop.start(call, method, args, kwargs, name, num_returns)
+
+
+def _begin_task(name):
+    """A task starts in this process (its output goes to the driver from forked workers only: a
+    remote worker's goes to its node's workers.log, local mode's is the driver's own)."""
+    global _tasks_running
+    if _session is None or not (_session.local_mode or _session.remote):
+        _task_output.begin(name)
+    _tasks_running += 1
+
+
+def _end_task():
+    global _tasks_running
+    _tasks_running -= 1
+    if _session is None or not (_session.local_mode or _session.remote):
+        _task_output.end()
+
+
+def _arguments(buffers, kwarg_names):
+    """A task's (args, kwargs) from its argument objects."""
+    values = [_deserialize(b) for b in buffers[2:]]
+    split = len(values) - len(kwarg_names)
+    return values[:split], dict(zip(kwarg_names, values[split:]))
+
+
+def _actor_method(name, method_name):
+    if _actor is None:
+        raise RuntimeError(f"{name}: this process serves no actor")
+    return getattr(_actor, method_name)
+
+
+def _results(result, num_returns):
+    """A task's result pickled, as its returns: [(parts, type name, nested IDs), ...]."""
+    if num_returns == 1:
+        results = [result]
+    else:
+        is_sequence = isinstance(result, (tuple, list, types.GeneratorType))
+        results = list(result) if is_sequence else None
+        if results is None or len(results) != num_returns:
+            raise ValueError(f"the task has num_returns={num_returns} but returned "
+                             f"{type(result).__name__}"
+                             + (f" of length {len(results)}" if results else ""))
+    return [_serialize(r) for r in results]
+
+
+def _failure(e, name):
+    """The dict that describes the task's exception `e` to the caller."""
+    from ray.actor import _ActorExit
+
+    if isinstance(e, _ActorExit):
+        return {"function_name": name, "exception_type": _raylet.ACTOR_DIED_ERROR_TYPE,
+                "message": "it exited (ray.actor.exit_actor)", "pid": os.getpid()}
+    return {
+        "function_name": name,
+        "exception_type": type_name(type(e)),
+        "message": _message_of(e),
+        "traceback": _remote_traceback(e),
+        "pid": os.getpid(),
+        "node": _node_ip(),
+        "exception_pickle": _pickled_exception(e),
+    }
 
 
 def _call(function, args, kwargs, retries):

@@ -6,6 +6,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "ray/core_worker/actor_instance.h"
+#include "ray/core_worker/call_threads.h"
 #include "ray/core_worker/worker_runtime.h"
 
 namespace ray::core {
@@ -108,8 +109,10 @@ absl::Status WorkerRuntime::AcceptAll(Read read, bool blocked) {
 
 absl::Status WorkerRuntime::Receive(absl::Duration timeout, bool blocked) {
   // Spin briefly first: in a request/reply rhythm the next message comes within tens of
-  // microseconds, and on this kind of machine a sleep and wake-up costs about as much.
-  return AcceptAll([&](auto handle) { return stream_.ReadBlocking(timeout, handle, kSpin); },
+  // microseconds, and on this kind of machine a sleep and wake-up costs about as much. Not in an
+  // actor whose calls defer: there the spin takes a core from the thread that runs the calls.
+  const absl::Duration spin = defers_calls_ ? absl::ZeroDuration() : kSpin;
+  return AcceptAll([&](auto handle) { return stream_.ReadBlocking(timeout, handle, spin); },
                    blocked);
 }
 
@@ -135,7 +138,7 @@ const ResolvedFunction* WorkerRuntime::Function(uint64_t key) {
 }
 
 absl::Status WorkerRuntime::Run(const QueuedTask& queued, const ResolvedFunction* function,
-                                ReturnWriter& returns) {
+                                ReturnWriter& returns, DeferrableCall* deferrable) {
   const TaskView& task = queued.task;
   if (function == nullptr) {
     absl::MutexLock lock(&functions_mu_);
@@ -170,7 +173,11 @@ absl::Status WorkerRuntime::Run(const QueuedTask& queued, const ResolvedFunction
   if (threaded_) {  // a call thread: its own running task
     RunningTask running{.id = task.header.id};
     running_ = &running;
-    absl::Cleanup restore = [] { running_ = nullptr; };
+    SetDeferrableCall(deferrable);
+    absl::Cleanup restore = [] {
+      running_ = nullptr;
+      SetDeferrableCall(nullptr);
+    };
     return function->invoker(function->function, args, returns);
   }
   // The running task while it runs: nested tasks and puts name it (restored on a throw too).
@@ -183,32 +190,47 @@ absl::Status WorkerRuntime::Run(const QueuedTask& queued, const ResolvedFunction
 }
 
 void WorkerRuntime::Execute(const QueuedTask& queued) {
-  const absl::Time started = absl::Now();
   const TaskView& task = queued.task;
-  const TaskID id = task.header.id;
-  size_t num_returns = task.header.num_returns;
   const ResolvedFunction* function = Function(task.header.function);
-  std::string name = !task.header.name.empty() ? std::string(task.header.name)
-                     : function != nullptr     ? function->name
-                                               : "unknown function";
-  RunningTaskForCrashReport crash_report(name, id, task.header.max_retries);
+  CallEnd call{.id = task.header.id,
+               .name = !task.header.name.empty() ? std::string(task.header.name)
+                       : function != nullptr     ? function->name
+                                                 : "unknown function",
+               .num_returns = task.header.num_returns,
+               .started = absl::Now()};
+  RunningTaskForCrashReport crash_report(call.name, call.id, task.header.max_retries);
   if (task.header.actor_restart) SetActorRestarted(true);
   if (task.header.creates_actor) serves_actor_ = true;
+  TaskReturns returns(*store_, call.id, call.num_returns);
+  // An actor that defers its calls: the invoker may take this one (DeferRunningCall).
+  std::optional<CallToDefer> deferrable;
+  if (defers_calls_) deferrable.emplace(*this, call, returns);
   std::string error;
-  TaskReturns returns(*store_, id, num_returns);
   try {
-    absl::Status status = Run(queued, function, returns);
-    if (status.ok()) status = returns.CheckAllWritten();
-    if (status.ok()) status = returns.Seal();
-    // A status that carries an error object keeps it: it names the task that failed first.
-    if (!status.ok()) error = SerializeError(TaskErrorInfoOf(status, name, id));
+    absl::Status status = Run(queued, function, returns, deferrable ? &*deferrable : nullptr);
+    if (deferrable && deferrable->deferred) return;  // it ends with its DeferredCall
+    error = SealOrError(status, call, returns);
   } catch (...) {  // what an invoker let through
-    error = SerializeError(CaughtExceptionErrorInfo(name, id));
+    if (deferrable && deferrable->deferred) return;
+    error = SerializeError(CaughtExceptionErrorInfo(call.name, call.id));
   }
+  RecordDone(call, returns, error);
+}
+
+std::string WorkerRuntime::SealOrError(absl::Status status, const CallEnd& call,
+                                       TaskReturns& returns) {
+  if (status.ok()) status = returns.CheckAllWritten();
+  if (status.ok()) status = returns.Seal();
+  // A status that carries an error object keeps it: it names the task that failed first.
+  return status.ok() ? std::string() : SerializeError(TaskErrorInfoOf(status, call.name, call.id));
+}
+
+void WorkerRuntime::RecordDone(const CallEnd& call, TaskReturns& returns,
+                               const std::string& error) {
   absl::MutexLock lock(&out_mu_);
   auto orphan = out_.arena->getOrphanage().newOrphan<rpc::TaskDone>();
-  auto list = WriteTaskDone(orphan.get(), id, absl::ToUnixNanos(started),
-                            absl::ToUnixNanos(absl::Now()), num_returns);
+  auto list = WriteTaskDone(orphan.get(), call.id, absl::ToUnixNanos(call.started),
+                            absl::ToUnixNanos(absl::Now()), call.num_returns);
   if (error.empty()) {
     returns.Finish(list);
   } else {
@@ -224,6 +246,7 @@ int WorkerRuntime::Serve() {
     if (!remote_.node_id.empty()) b.setNodeId(remote_.node_id);
   };
   if (!Send(hello).ok()) return 1;
+  AllowDeferredCalls();  // an actor's creation may say that its calls defer
   flusher_ = std::thread([this] { FlushLoop(); });
   while (true) {
     if (!Receive(absl::InfiniteDuration(), /*blocked=*/false).ok()) return 0;  // socket closed
@@ -231,7 +254,9 @@ int WorkerRuntime::Serve() {
       QueuedTask next = std::move(queue_.front());
       queue_.pop_front();
       Execute(next);
-      if (next.task.header.creates_actor && next.task.header.creates_actor->max_concurrency > 1) {
+      // An actor with max_concurrency > 1, or one whose creation said its calls defer.
+      if (next.task.header.creates_actor &&
+          (next.task.header.creates_actor->max_concurrency > 1 || ActorDefersCalls())) {
         return ServeOnThreads(next.task.header.creates_actor->max_concurrency, next.task.header.id);
       }
       if (ActorExitRequested()) {  // ray::ExitActor: this call was its last

@@ -2,7 +2,8 @@
 // from the scheduler's socket and runs them (worker.cc), and the API's calls made inside a task
 // (worker_calls.cc: nested tasks, Put, Get, Wait, references), which go to the scheduler through
 // the same socket. An actor with max_concurrency > 1 runs its calls on threads of their own
-// (worker_threads.cc).
+// (worker_threads.cc); an actor whose calls end after their invoker returned holds them open
+// (worker_deferred.cc).
 #pragma once
 
 #include <capnp/message.h>
@@ -19,6 +20,7 @@
 #include "absl/container/node_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "ray/core_worker/call_threads.h"
 #include "ray/core_worker/core_runtime.h"
 #include "ray/core_worker/limits.h"
 #include "ray/core_worker/new_object.h"
@@ -68,6 +70,7 @@ class WorkerRuntime final : public CoreRuntime {
   ~WorkerRuntime() override {
     StopCallThreads();
     if (client_reader_.joinable()) client_reader_.join();
+    DetachOpenCalls();
     {
       absl::MutexLock lock(&out_mu_);
       stopping_ = true;
@@ -147,16 +150,29 @@ class WorkerRuntime final : public CoreRuntime {
     tasks_held_ -= queue_.size();
     queue_.clear();
   }
-  // Runs a task and adds its results to the outbox.
+  // What a call's end records (Execute, and a deferred call's Finish).
+  struct CallEnd {
+    TaskID id;
+    std::string name;
+    size_t num_returns;
+    absl::Time started;
+  };
+  // Runs a task and adds its results to the outbox (unless its invoker deferred it).
   void Execute(const QueuedTask& queued);
+  // After the invoker: checks and seals the returns; the serialized error if the call failed.
+  std::string SealOrError(absl::Status status, const CallEnd& call, TaskReturns& returns);
+  // Adds the call's result (or `error`) to the outbox: the call is done.
+  void RecordDone(const CallEnd& call, TaskReturns& returns, const std::string& error)
+      ABSL_LOCKS_EXCLUDED(out_mu_);
   // Copies each of `objects` into this node's store, side by side, and tells the scheduler of
   // each copy (it frees the copy with the object). NotFound (ObjectLostError) for the first
   // that fails, as a missing object is.
   absl::Status CopyHere(std::span<const object_manager::ObjectSource> objects, bool for_get)
       ABSL_LOCKS_EXCLUDED(out_mu_);
   // Reads the task's arguments and runs its function, which writes `returns`; how it failed.
+  // `deferrable`: the call's invoker may defer it (DeferRunningCall).
   absl::Status Run(const QueuedTask& queued, const ResolvedFunction* function,
-                   ReturnWriter& returns);
+                   ReturnWriter& returns, DeferrableCall* deferrable = nullptr);
   // Sends the outbox (and `extra`) and waits until the socket took it.
   absl::Status Send(std::function<void(rpc::FromWorker::Builder)> extra = nullptr)
       ABSL_LOCKS_EXCLUDED(out_mu_) {
@@ -207,6 +223,42 @@ class WorkerRuntime final : public CoreRuntime {
   // called on one.
   void StopCallThreads() ABSL_LOCKS_EXCLUDED(out_mu_);
 
+  // Deferred calls (worker_deferred.cc), of an actor whose creation said its calls defer: the
+  // reader thread starts calls itself, up to max_threads_ open at once; the invoker takes its call
+  // (CallToDefer), and whoever holds it finishes it (OpenCall) from any thread.
+  class OpenCall;
+  // Outlives the runtime: a call finished after the worker stopped serving finds it detached.
+  struct OpenCallsLink {
+    absl::Mutex mu;  // held shared while an OpenCall uses the runtime
+    WorkerRuntime* runtime ABSL_GUARDED_BY(mu) = nullptr;
+  };
+  // Set around the invoker of a call that may defer (Execute): Defer() moves its returns into an
+  // OpenCall.
+  class CallToDefer final : public DeferrableCall {
+   public:
+    CallToDefer(WorkerRuntime& r, const CallEnd& call, TaskReturns& returns)
+        : r_(r), call_(call), returns_(returns) {}
+    std::unique_ptr<DeferredCall> Defer() override;
+    bool deferred = false;
+
+   private:
+    WorkerRuntime& r_;
+    const CallEnd& call_;
+    TaskReturns& returns_;
+  };
+  // Starts queued calls (in order, one thread at a time: a thread that finds another at it
+  // leaves the starts to that one) while fewer than max_threads_ are open, none after
+  // ray::ExitActor; sends the results of those that ended at once.
+  void StartQueuedCalls() ABSL_LOCKS_EXCLUDED(out_mu_, start_mu_);
+  // A deferred call ended: its result into the outbox (sent at the next flush or by the flusher).
+  void FinishOpenCall(OpenCall& call, absl::FunctionRef<absl::Status(ReturnWriter&)> write)
+      ABSL_LOCKS_EXCLUDED(out_mu_);
+  // Sends what finished; after ray::ExitActor, stops serving once no call is open; else starts
+  // queued calls.
+  void FlushOpenCalls() ABSL_LOCKS_EXCLUDED(out_mu_);
+  // When the worker stops serving: open calls drop their returns and finish as no-ops.
+  void DetachOpenCalls() ABSL_LOCKS_EXCLUDED(out_mu_);
+
   MessageStream stream_;
   bool client_ = false;        // StartClient: set before any call, then read only
   std::thread client_reader_;  // a client's: reads the socket until it closes
@@ -229,6 +281,11 @@ class WorkerRuntime final : public CoreRuntime {
   bool serves_actor_ = false;  // it ran an actor's creation
   // Call threads: set before they start, then read only.
   bool threaded_ = false;
+  bool defers_calls_ = false;  // the actor's calls defer: no call threads
+  absl::Mutex start_mu_;       // one thread starts calls at a time (in order)
+  bool starts_wanted_ ABSL_GUARDED_BY(out_mu_) = false;  // StartQueuedCalls since the last look
+  absl::flat_hash_set<OpenCall*> open_ ABSL_GUARDED_BY(out_mu_);  // deferred, not finished
+  std::shared_ptr<OpenCallsLink> open_link_ = std::make_shared<OpenCallsLink>();
   int max_threads_ = 0;
   std::vector<std::thread> call_threads_;  // joined by the reader thread
   int idle_threads_ ABSL_GUARDED_BY(out_mu_) = 0;

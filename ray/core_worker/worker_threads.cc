@@ -3,7 +3,8 @@
 // (tasks into the queue, replies to the call thread waiting for one); each call thread takes the
 // next queued call, runs it and sends its results. Calls from one caller then start in order but
 // may end in any order. A blocking request (get, wait, lookup) is in flight for one call thread at
-// a time (RequestTurn), while the others run on.
+// a time (RequestTurn), while the others run on. An actor whose calls defer runs no call threads:
+// this thread starts its calls (worker_deferred.cc).
 #include <sys/socket.h>
 
 #include "ray/core_worker/actor_instance.h"
@@ -20,24 +21,33 @@ thread_local bool on_call_thread = false;
 int WorkerRuntime::ServeOnThreads(int threads, const TaskID& creation) {
   if (!Send().ok()) return 0;  // the creation's result
   current_task_ = creation;    // what threads a call starts name (they have no running_)
-  max_threads_ = threads;
+  max_threads_ = threads;      // with deferred calls: how many may be open at once
   threaded_ = true;
+  defers_calls_ = ActorDefersCalls();
+  if (defers_calls_) {
+    absl::WriterMutexLock link(&open_link_->mu);
+    open_link_->runtime = this;
+  }
   SetCallsOnThreads(true);
   const CallThreadHooks& hooks = GetCallThreadHooks();
   if (hooks.leave != nullptr) hooks.leave();
-  {
-    absl::MutexLock lock(&out_mu_);
-    AddCallThreads();  // calls that came with the creation's message
-  }
   while (true) {
+    if (defers_calls_) {
+      StartQueuedCalls();  // on this thread: their invokers hand them over and return
+    } else {
+      absl::MutexLock lock(&out_mu_);
+      // One idle thread woken per queued call, not all of them.
+      for (size_t i = 0; i < std::min<size_t>(queue_.size(), idle_threads_); ++i) {
+        calls_cv_.Signal();
+      }
+      AddCallThreads();
+    }
     absl::Status read = Receive(absl::InfiniteDuration(), /*blocked=*/false);
     absl::MutexLock lock(&out_mu_);
     if (!read.ok() || calls_stopped_) break;  // the socket closed, or ray::ExitActor
-    // One idle thread woken per queued call, not all of them (an async actor has many).
-    for (size_t i = 0; i < std::min<size_t>(queue_.size(), idle_threads_); ++i) calls_cv_.Signal();
-    AddCallThreads();
   }
-  StopCallThreads();  // waits for the running calls to end
+  StopCallThreads();  // waits for the running calls to end (deferred ones end without it)
+  DetachOpenCalls();
   if (hooks.enter != nullptr) hooks.enter();
   SetCallsOnThreads(false);
   return 0;
@@ -100,7 +110,7 @@ void WorkerRuntime::StopCallThreads() {
       if (threaded_) shutdown(stream_.fd(), SHUT_RD);
     }
   }
-  if (on_call_thread) return;  // the reader thread joins them
+  if (on_call_thread || defers_calls_) return;  // the reader thread joins them (if any)
   for (std::thread& thread : call_threads_) thread.join();
   call_threads_.clear();
 }

@@ -9,9 +9,11 @@
 // pair resolves there. The task's first argument is the pickled Python function (an object put
 // once per process), the second a small pickled call description, the rest the call's
 // arguments; InvokePython hands them all to the Python executor that python/ray registers with
-// set_task_executor, and writes what it returns. On another node of a cluster, a worker is a
-// fresh interpreter that the node started (python/ray/_remote_worker.py) and that imported this
-// same file: run_remote_worker() hands it to the runtime there (ray/core_worker/remote_worker.h).
+// set_task_executor, and writes what it returns (an async actor's call it hands to the actor's
+// event loop instead, and returns: deferred_calls_python.h). On another node of a cluster, a
+// worker is a fresh interpreter that the node started (python/ray/_remote_worker.py) and that
+// imported this same file: run_remote_worker() hands it to the runtime there
+// (ray/core_worker/remote_worker.h).
 //
 // The GIL. init() keeps the GIL while the session (ray/core_worker/session.h) forks the zygote, so
 // the zygote, and every worker it forks later, starts as a copy of a thread that holds the GIL with
@@ -58,6 +60,7 @@
 #include "ray/python_embed/actor_functions.h"
 #include "ray/python_embed/call_threads_python.h"
 #include "ray/python_embed/cross_language.h"
+#include "ray/python_embed/deferred_calls_python.h"
 #include "ray/python_embed/pickle_layout.h"
 #include "ray/python_embed/py_object_id.h"
 #include "ray/python_embed/python_objects.h"
@@ -142,36 +145,17 @@ absl::Duration Timeout(std::optional<double> seconds) {
 // Runs a Python task in a worker (the Invoker of every Python task; see the top of the file).
 absl::Status InvokePython(const void* /*function*/, std::span<const ObjectValue> args,
                           ReturnWriter& returns) {
+  if (DeferToActorLoop(args)) return absl::OkStatus();      // an async actor's: no GIL taken here
   if (!core::CallsOnThreads()) TakeInterpreterAfterFork();  // done before call threads start
   TaskGil gil;
-  std::optional<TaskErrorInfo> error;
   try {
     if (task_executor == nullptr) throw std::runtime_error("no Python task executor registered");
     py::list buffers;
     for (const ObjectValue& arg : args) buffers.append(ToPython(arg));
-    py::object result = (*task_executor)(buffers);
-    if (py::isinstance<py::dict>(result)) {
-      error = ErrorInfo(result.cast<py::dict>());
-    } else {
-      py::list values = result.cast<py::list>();
-      for (size_t i = 0; i < values.size(); ++i) {
-        py::tuple item = values[i].cast<py::tuple>();  // (parts, type name, nested IDs)
-        PickledValue value(item[0], item[1].cast<std::string>());
-        absl::StatusOr<std::span<uint8_t>> out = returns.Allocate(i, value.size());
-        if (!out.ok()) return out.status();
-        value.Write(*out);
-        absl::Status nested = returns.SetNestedRefs(i, NestedIds(item[2].cast<py::bytes>()));
-        if (!nested.ok()) return nested;
-      }
-    }
+    return WriteOutcome((*task_executor)(buffers), returns);
   } catch (py::error_already_set& e) {
-    // A failure of the executor itself (it reports the task's own exceptions as a dict).
-    error = TaskErrorInfo{.function_name = "",  // the task's name (TaskErrorInfoOf)
-                          .exception_type = py::str(e.type().attr("__name__")),
-                          .message = py::str(e.value()),
-                          .pid = getpid()};
+    return ExecutorFailure(e);  // the executor's own (it reports the task's as a dict)
   }
-  return error ? TaskFailure(*error) : absl::OkStatus();
 }
 
 // Submits a task; the ObjectIDs of its results.
@@ -526,6 +510,7 @@ PYBIND11_MODULE(_raylet, m) {
           .without_gil = [](const auto& call) { return WithoutGil(call); },
           .adopt = [](const ObjectID& id) { return py::cast(PyObjectID::Adopt(id)); },
           .object_id = [](py::handle h) { return h.cast<const PyObjectID&>().id(); }});
+  RegisterDeferredCalls(m);
   RegisterCrossLanguage(
       m,
       {.object_id = [](py::handle h) -> std::optional<ObjectID> {

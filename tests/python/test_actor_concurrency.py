@@ -163,17 +163,41 @@ class AsyncRoom:
         self.inside = self.most = 0
         self.opened = {}  # meeting number -> asyncio.Event
 
-    async def meet(self, parties):
+    async def meet(self, parties, fail=False):
         self.inside += 1
         self.most = max(self.most, self.inside)
         meeting = self.arrived // parties
         self.arrived += 1
         opened = self.opened.setdefault(meeting, asyncio.Event())
         if self.arrived % parties == 0:
+            self.threads = len(os.listdir("/proc/self/task"))  # with every party inside
             opened.set()
         await asyncio.wait_for(opened.wait(), BOUND)  # TimeoutError after BOUND: fails the test
         self.inside -= 1
+        if fail:
+            raise ValueError("this coroutine fails after the meeting")
         return meeting
+
+    async def threads_at_last_meeting(self):
+        return self.threads
+
+    async def record(self, i):
+        self.order = getattr(self, "order", [])
+        self.order.append(i)  # before its first await: in the order calls start
+        await asyncio.sleep(0)
+        return i
+
+    async def recorded(self):
+        return self.order
+
+    async def park(self):
+        await asyncio.Event().wait()  # until cancelled
+
+    async def quit(self):
+        ray.actor.exit_actor()
+
+    async def get_through_task(self, path):
+        return ray.get(when_file_exists.remote(path))  # blocks the loop until it returns
 
     async def most_inside(self):
         await asyncio.sleep(0)
@@ -233,3 +257,62 @@ def test_max_concurrency_out_of_range_is_refused():
     for wrong in (0, -1, 10001, 2.5, True):
         with pytest.raises(ValueError, match="max_concurrency must be an int from 1 to 10000"):
             Room.options(max_concurrency=wrong).remote()
+
+
+def test_async_actor_holds_1000_coroutines_open_without_a_thread_each():
+    room = AsyncRoom.remote()
+    assert ray.get([room.meet.remote(1000) for _ in range(1000)]) == [0] * 1000
+    assert ray.get(room.most_inside.remote()) == 1000
+    # The worker holds the calls open and the loop runs them: no thread waits for one.
+    assert ray.get(room.threads_at_last_meeting.remote()) < 50
+
+
+def test_async_actor_an_exception_fails_only_its_coroutine():
+    room = AsyncRoom.remote()
+    calls = [room.meet.remote(3, fail=f) for f in (False, True, False)]  # all three in at once
+    assert ray.get(calls[0]) == 0 and ray.get(calls[2]) == 0
+    with pytest.raises(RayTaskError, match="fails after the meeting") as failure:
+        ray.get(calls[1])
+    assert isinstance(failure.value, ValueError)
+    assert ray.get(room.double.remote(2)) == 4
+
+
+@pytest.mark.parametrize("max_concurrency", [None, 1, 3])
+def test_async_actor_starts_the_calls_of_one_caller_in_order(max_concurrency):
+    room = AsyncRoom.options(max_concurrency=max_concurrency).remote()
+    assert ray.get([room.record.remote(i) for i in range(1000)]) == list(range(1000))
+    assert ray.get(room.recorded.remote()) == list(range(1000))
+
+
+def test_async_actor_exit_actor_ends_its_open_calls():
+    room = AsyncRoom.remote()
+    parked = [room.park.remote() for _ in range(5)]
+    assert ray.get(room.double.remote(1)) == 2  # the parked calls are open
+    with pytest.raises(ActorDiedError, match="exit_actor"):
+        ray.get(room.quit.remote())
+    for call in parked:  # cancelled: the actor ends once they have
+        with pytest.raises(ActorDiedError):
+            ray.get(call, timeout=BOUND)
+    with pytest.raises(ActorDiedError):
+        ray.get(room.double.remote(1), timeout=BOUND)
+
+
+def test_async_actor_killed_with_open_calls_fails_them():
+    room = AsyncRoom.remote()
+    parked = [room.park.remote() for _ in range(5)]
+    assert ray.get(room.double.remote(1)) == 2
+    ray.kill(room)
+    for call in parked:
+        with pytest.raises(ActorDiedError):
+            ray.get(call, timeout=BOUND)
+
+
+def test_async_actor_coroutine_blocked_in_ray_get_holds_the_others_until_it_returns(tmp_path):
+    room = AsyncRoom.remote()
+    blocked = room.get_through_task.remote(str(tmp_path / "gate"))
+    later = [room.double.remote(i) for i in range(50)]  # start after it: they run once it returns
+    ready, _ = ray.wait(later, timeout=0.2)
+    assert ready == []  # however long it waited: the loop is held
+    (tmp_path / "gate").touch()
+    assert ray.get(blocked) is True
+    assert ray.get(later) == [2 * i for i in range(50)]

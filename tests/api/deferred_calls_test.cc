@@ -1,0 +1,119 @@
+// Deferred calls (ray/core_worker/call_threads.h) without Python, with real worker processes: a
+// C++ actor whose creation says its calls defer takes each call in its method and finishes it
+// later from a thread of its own. Calls stay open until finished (a meeting that only `n` open
+// calls can make), max_concurrency bounds how many are open and the rest start in order as room
+// comes, a method that does not defer ends as usual, and a call dropped unfinished fails.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "ray/api.h"
+#include "ray/api/internal/remote_call.h"
+#include "ray/core_worker/call_threads.h"
+
+namespace {
+
+using ray::core::DeferredCall;
+
+// Holds its calls open until `parties` are, then finishes them all (each with twice its
+// argument) from a thread of its own.
+class Meeting {
+ public:
+  explicit Meeting(int parties) : parties_(parties) {}
+
+  int Hold(int i) {
+    std::unique_ptr<DeferredCall> call = ray::core::DeferRunningCall();
+    if (call == nullptr) return -1;  // not deferred: fails the test
+    std::vector<std::pair<std::unique_ptr<DeferredCall>, int>> met;
+    {
+      std::lock_guard lock(mu_);
+      started_.push_back(i);
+      open_.emplace_back(std::move(call), i);
+      most_open_ = std::max<int>(most_open_, open_.size());
+      if (static_cast<int>(open_.size()) == parties_) met = std::exchange(open_, {});
+    }
+    if (!met.empty()) std::thread([met = std::move(met)]() mutable { FinishAll(met); }).detach();
+    return 0;  // ignored: the call ends when finished
+  }
+
+  // Takes its call and drops it: the call fails.
+  int Drop() {
+    (void)ray::core::DeferRunningCall();
+    return 0;
+  }
+
+  // Does not defer: ends when it returns.
+  std::vector<int> Started() const {
+    std::lock_guard lock(mu_);
+    return started_;
+  }
+  int MostOpen() const {
+    std::lock_guard lock(mu_);
+    return most_open_;
+  }
+
+ private:
+  static void FinishAll(std::vector<std::pair<std::unique_ptr<DeferredCall>, int>>& calls) {
+    for (auto& [call, i] : calls) {
+      EXPECT_TRUE(call->Finish([i = i](ray::core::ReturnWriter& returns) {
+        ray::internal::WriteReturn(0, 2 * i, returns);
+        return absl::OkStatus();
+      }));
+    }
+    calls.back().first->Flush();
+  }
+
+  const int parties_;
+  mutable std::mutex mu_;
+  std::vector<std::pair<std::unique_ptr<DeferredCall>, int>> open_;
+  std::vector<int> started_;
+  int most_open_ = 0;
+};
+
+Meeting* MakeMeeting(int parties) {
+  EXPECT_TRUE(ray::core::DeferActorCalls());  // in the actor's worker
+  return new Meeting(parties);
+}
+
+class DeferredCallsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ray::Init({.num_workers = 2, .object_store_memory = 64 << 20}); }
+  void TearDown() override { ray::Shutdown(); }
+};
+
+TEST_F(DeferredCallsTest, CallsStayOpenUntilFinishedElsewhere) {
+  auto meeting = ray::Actor(MakeMeeting).Options({.max_concurrency = 100}).Remote(100);
+  std::vector<ray::ObjectRef<int>> calls;
+  for (int i = 0; i < 100; ++i) calls.push_back(meeting.Task(&Meeting::Hold).Remote(i));
+  std::vector<int> results = ray::Get(calls);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(results[i], 2 * i);
+  EXPECT_EQ(meeting.Task(&Meeting::MostOpen).Remote().Get(), 100);
+}
+
+TEST_F(DeferredCallsTest, MaxConcurrencyBoundsOpenCallsAndTheOthersStartInOrder) {
+  auto meeting = ray::Actor(MakeMeeting).Options({.max_concurrency = 4}).Remote(4);
+  std::vector<ray::ObjectRef<int>> calls;
+  std::vector<int> expected, order;
+  for (int i = 0; i < 40; ++i) {
+    calls.push_back(meeting.Task(&Meeting::Hold).Remote(i));
+    expected.push_back(2 * i);
+    order.push_back(i);
+  }
+  EXPECT_EQ(ray::Get(calls), expected);  // ten meetings of four
+  EXPECT_EQ(meeting.Task(&Meeting::MostOpen).Remote().Get(), 4);
+  EXPECT_EQ(meeting.Task(&Meeting::Started).Remote().Get(), order);
+}
+
+TEST_F(DeferredCallsTest, ACallDroppedUnfinishedFailsAndTheActorLivesOn) {
+  auto meeting = ray::Actor(MakeMeeting).Options({.max_concurrency = 2}).Remote(1);
+  EXPECT_THROW(meeting.Task(&Meeting::Drop).Remote().Get(), ray::TaskError);
+  EXPECT_EQ(meeting.Task(&Meeting::Hold).Remote(21).Get(), 42);
+}
+
+}  // namespace
