@@ -246,7 +246,7 @@ absl::StatusOr<WorkerLauncher::Starting> WorkerLauncher::Start(
   }
   if (request.host) {  // it joins the head as a driver of its own (actor_host.h)
     env_strings.push_back(absl::StrCat(core::kActorHostHeadEnv, "=", request.scheduler));
-    env_strings.push_back(absl::StrCat(core::kActorHostProgramEnv, "=", request.program_key));
+    env_strings.push_back(absl::StrCat(core::kActorHostKeyEnv, "=", request.host_key));
   } else {
     env_strings.push_back(absl::StrCat(core::kSchedulerAddressEnv, "=", request.scheduler));
     env_strings.push_back(absl::StrCat(core::kWorkerNodeIdEnv, "=", options_.node_id));

@@ -149,6 +149,7 @@ absl::StatusOr<std::vector<NodeEntry>> HeadClient::Nodes() {
 }
 
 absl::StatusOr<ActorHostAddress> HeadClient::ActorHost(const std::string& program_key,
+                                                       const std::string& host_key,
                                                        const std::vector<std::string>& argv,
                                                        const std::vector<std::string>& env,
                                                        bool start) {
@@ -157,6 +158,7 @@ absl::StatusOr<ActorHostAddress> HeadClient::ActorHost(const std::string& progra
   return s->loop->executor().executeSync([&]() -> kj::Promise<Result> {
     auto request = s->head.actorHostRequest();
     request.setProgramKey(program_key);
+    request.setHostKey(host_key);
     request.setStart(start);
     auto args = request.initArgv(argv.size());
     for (size_t i = 0; i < argv.size(); ++i) args.set(i, argv[i]);
@@ -182,7 +184,7 @@ absl::StatusOr<ActorHostAddress> HeadClient::ActorHost(const std::string& progra
   });
 }
 
-absl::Status HeadClient::RegisterActorHost(const std::string& program_key,
+absl::Status HeadClient::RegisterActorHost(const std::string& host_key,
                                            const ActorHostAddress& host) {
   State* s = state_.get();
   return s->loop->executor().executeSync([&]() -> kj::Promise<absl::Status> {
@@ -190,7 +192,7 @@ absl::Status HeadClient::RegisterActorHost(const std::string& program_key,
       return absl::FailedPreconditionError("register the node (Join) before its actor host");
     }
     auto request = s->session.registerActorHostRequest();
-    request.setProgramKey(program_key);
+    request.setHostKey(host_key);
     request.setAddress(host.address);
     request.setJob(host.job);
     return request.send().then(

@@ -72,13 +72,14 @@ class HeadClient {
   // reason if it has none to give (the host could not start: the launcher's reason; a program it
   // lacks; a head that starts no hosts) or the connection failed.
   absl::StatusOr<ActorHostAddress> ActorHost(const std::string& program_key,
+                                             const std::string& host_key,
                                              const std::vector<std::string>& argv,
                                              const std::vector<std::string>& env,
                                              bool start = true);
-  // Registers the node this client joined (Join first) as the actor host of `program_key`,
-  // serving at `host`; the head forgets it when the node is dead. FailedPrecondition if the
-  // head refuses (another live host of that program).
-  absl::Status RegisterActorHost(const std::string& program_key, const ActorHostAddress& host);
+  // Registers the node this client joined (Join first) as the actor host of `host_key`, serving
+  // at `host`; the head forgets it when the node is dead. FailedPrecondition if the head refuses
+  // (another live host of that key).
+  absl::Status RegisterActorHost(const std::string& host_key, const ActorHostAddress& host);
 
   // This end's IP address on the connection (how the head's network sees this machine).
   const std::string& local_ip() const { return local_ip_; }

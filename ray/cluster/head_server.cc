@@ -77,7 +77,7 @@ class NodeSessionImpl final : public NodeSession::Server {
 
   kj::Promise<void> registerActorHost(RegisterActorHostContext context) override {
     auto params = context.getParams();
-    std::string key = params.getProgramKey();
+    std::string key = params.getHostKey();
     const HeadServer::Impl::ActorHost* other = head_.LiveHost(key);
     if (other != nullptr && other->node_id != node_id_) {
       context.getResults().setError(absl::StrCat("the actor host of program ", key,
@@ -238,7 +238,9 @@ class ClusterHeadImpl final : public ClusterHead::Server {
 
   kj::Promise<void> actorHost(ActorHostContext context) override {
     auto params = context.getParams();
-    std::string key = params.getProgramKey();
+    const std::string program = params.getProgramKey();
+    std::string key = params.getHostKey();
+    if (key.empty()) key = program;
     using HostAnswer = HeadServer::Impl::HostAnswer;
     auto answer = [context](const HostAnswer& host) mutable {
       auto results = context.getResults();
@@ -258,15 +260,15 @@ class ClusterHeadImpl final : public ClusterHead::Server {
       answer(absl::FailedPreconditionError("this cluster head starts no actor hosts"));
       return kj::READY_NOW;
     }
-    if (head_.programs == nullptr || head_.programs->FindProgram(key) == nullptr) {
-      answer(absl::NotFoundError(absl::StrCat("the cluster head has no program ", key)));
+    if (head_.programs == nullptr || head_.programs->FindProgram(program) == nullptr) {
+      answer(absl::NotFoundError(absl::StrCat("the cluster head has no program ", program)));
       return kj::READY_NOW;
     }
     auto waiting = kj::newPromiseAndFulfiller<HostAnswer>();
     auto& waiters = head_.host_starts[key];
     waiters.push_back(kj::mv(waiting.fulfiller));
     if (waiters.size() == 1) {
-      WorkerStartRequest request{.program_key = key, .host = true};
+      WorkerStartRequest request{.program_key = program, .host = true, .host_key = key};
       for (auto arg : params.getArgv()) request.argv.emplace_back(arg.cStr(), arg.size());
       for (auto entry : params.getEnv()) request.env.emplace_back(entry.cStr(), entry.size());
       head_.StartActorHost(key, std::move(request));

@@ -29,6 +29,7 @@ struct WorkerStartRequest {
   // An actor host (ClusterHead.actorHost, ray/core_worker/actor_host.h) instead of workers: one
   // process in host mode, of no driver's job (no driver's end stops it), living with the node.
   bool host = false;
+  std::string host_key;  // a host's: the key it registers under (ClusterHead.actorHost's hostKey)
 };
 
 struct NodeServiceHandlers {

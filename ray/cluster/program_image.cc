@@ -1,5 +1,6 @@
 #include "ray/cluster/program_image.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
@@ -213,6 +214,14 @@ absl::StatusOr<ProgramImage> CurrentProgram() {
                      kMaxProgramLibraries));
   }
   image.key = ProgramKey(image.executable, image.libraries);
+  image.host_key = image.executable.key;
+  Dl_info here{};
+  if (dladdr(reinterpret_cast<const void*>(&CurrentProgram), &here) != 0 &&
+      here.dli_fname != nullptr) {
+    for (const ProgramFile& library : image.libraries) {
+      if (library.path == here.dli_fname) absl::StrAppend(&image.host_key, "+", library.key);
+    }
+  }
   return image;
 }
 

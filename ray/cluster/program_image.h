@@ -57,6 +57,10 @@ struct ProgramImage {
   // of every file's name, key and size, so a library rebuilt under an unchanged executable makes
   // another program.
   std::string key;
+  // What names its actor host (ClusterHead.actorHost): the executable's key, and that of the
+  // library holding libray's code when it is not the executable (Python's _raylet.so), so that
+  // programs differing only in other libraries they loaded (a script's C++ library) share one.
+  std::string host_key;
   ProgramFile executable;
   std::vector<ProgramFile> libraries;  // sorted by name, names unique
 };

@@ -19,12 +19,12 @@ void RunIfActorHost(const SessionOptions& given) {
   if (head == nullptr || *head == '\0') return;
   SessionOptions options = given;
   options.address = head;
-  const char* key = std::getenv(kActorHostProgramEnv);
-  const std::string program_key = key != nullptr ? key : "";
+  const char* key = std::getenv(kActorHostKeyEnv);
+  const std::string host_key = key != nullptr ? key : "";
   // Not seen again by the session this starts (StartSession enters here first), nor by its
   // workers.
   unsetenv(kActorHostHeadEnv);
-  unsetenv(kActorHostProgramEnv);
+  unsetenv(kActorHostKeyEnv);
   SetProcessTitle("ray::actor_host", /*command_line=*/false);
   options.local_mode = false;
   options.actor_host = true;
@@ -33,10 +33,10 @@ void RunIfActorHost(const SessionOptions& given) {
   DriverRuntime* node = status.ok() ? SessionNode() : nullptr;
   ClusterLink* link = node != nullptr ? node->cluster() : nullptr;
   if (status.ok() && link == nullptr) status = absl::InternalError("the session joined no cluster");
-  if (status.ok() && program_key.empty()) {
-    status = absl::InvalidArgumentError(absl::StrCat(kActorHostProgramEnv, " is not set"));
+  if (status.ok() && host_key.empty()) {
+    status = absl::InvalidArgumentError(absl::StrCat(kActorHostKeyEnv, " is not set"));
   }
-  if (status.ok()) status = link->RegisterAsActorHost(program_key);
+  if (status.ok()) status = link->RegisterAsActorHost(host_key);
   if (!status.ok()) {
     std::string why(status.message());
     fprintf(stderr, "ray actor host %d: cannot serve: %s\n", getpid(), why.c_str());
@@ -44,8 +44,8 @@ void RunIfActorHost(const SessionOptions& given) {
     _exit(1);
   }
   TellNode(kWorkerReached);
-  fprintf(stderr, "ray actor host %d: the actor host of program %s for the cluster at %s\n",
-          getpid(), program_key.c_str(), options.address.c_str());
+  fprintf(stderr, "ray actor host %d: the actor host of %s for the cluster at %s\n", getpid(),
+          host_key.c_str(), options.address.c_str());
   std::string why = link->AwaitHeadLost();
   fprintf(stderr, "ray actor host %d: the cluster head at %s is gone (%s); exiting\n", getpid(),
           options.address.c_str(), why.c_str());

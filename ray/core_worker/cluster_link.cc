@@ -128,6 +128,7 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(ClusterLinkOption
     status = image.ok() ? link->head_->UploadProgram(*image) : image.status();
     if (status.ok()) {
       link->program_key_ = image->key;
+      link->host_key_ = image->host_key;
     } else {
       status = absl::Status(status.code(), absl::StrCat("cannot ship this program to the cluster: ",
                                                         status.message()));
@@ -188,11 +189,11 @@ std::vector<absl::Status> ClusterLink::CopyHere(
 }
 
 absl::StatusOr<cluster::ActorHostAddress> ClusterLink::ActorHost(bool start) {
-  return head_->ActorHost(program_key_, argv_, env_, start);
+  return head_->ActorHost(program_key_, host_key_, argv_, env_, start);
 }
 
-absl::Status ClusterLink::RegisterAsActorHost(const std::string& program_key) {
-  return head_->RegisterActorHost(program_key, {.address = scheduler_address_, .job = job_});
+absl::Status ClusterLink::RegisterAsActorHost(const std::string& host_key) {
+  return head_->RegisterActorHost(host_key, {.address = scheduler_address_, .job = job_});
 }
 
 std::string ClusterLink::AwaitHeadLost() {

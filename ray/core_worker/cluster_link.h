@@ -61,9 +61,9 @@ class ClusterLink {
   // start): call it from an API thread, never under the scheduler's lock. NotFound if there is
   // none and not `start`; Unavailable with why there is none.
   absl::StatusOr<cluster::ActorHostAddress> ActorHost(bool start = true);
-  // Registers this driver at the head as the actor host of `program_key` (its scheduler's
-  // address and job); the head forgets it when this node is dead.
-  absl::Status RegisterAsActorHost(const std::string& program_key);
+  // Registers this driver at the head as the actor host of `host_key` (its scheduler's address
+  // and job); the head forgets it when this node is dead.
+  absl::Status RegisterAsActorHost(const std::string& host_key);
   // Blocks until the head is lost (its connection ended, a heartbeat refused or unanswered);
   // returns why.
   std::string AwaitHeadLost();
@@ -77,6 +77,7 @@ class ClusterLink {
   Scheduler& scheduler_;
   cluster::Credentials credentials_;
   std::string program_key_;
+  std::string host_key_;           // names its actor host (ProgramImage::host_key)
   std::vector<std::string> argv_;  // of the workers other nodes start
   std::vector<std::string> env_;
   std::unique_ptr<cluster::HeadClient> head_;

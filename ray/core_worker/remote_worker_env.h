@@ -16,6 +16,6 @@ inline constexpr char kWorkerReached[] = "K";
 // driver, and the program key it registers as the host of. It says kWorkerReached on
 // kWorkerReadyFdEnv once the head has it registered, else why not.
 inline constexpr char kActorHostHeadEnv[] = "RAY_ACTOR_HOST_HEAD";
-inline constexpr char kActorHostProgramEnv[] = "RAY_ACTOR_HOST_PROGRAM";
+inline constexpr char kActorHostKeyEnv[] = "RAY_ACTOR_HOST_KEY";
 
 }  // namespace ray::core

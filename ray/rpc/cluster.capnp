@@ -64,8 +64,10 @@ interface ClusterHead {
   # and alive; concurrent askers share one start, answered once the host registered. `error`
   # instead if it could not start (the launcher's reason, or silence for its ready timeout) or
   # the head starts no hosts. With `start` false, none is started: no host is an empty answer.
-  actorHost @6 (programKey :Text, argv :List(Text), env :List(Text), start :Bool = true)
-      -> (address :Text, job :UInt32, error :Text);
+  # `hostKey` (ProgramImage::host_key) names the host: drivers whose programs differ only in the
+  # libraries they happen to have loaded share it; "" for `programKey`.
+  actorHost @6 (programKey :Text, argv :List(Text), env :List(Text), start :Bool = true,
+                hostKey :Text) -> (address :Text, job :UInt32, error :Text);
 }
 
 struct ProgramFile {
@@ -92,8 +94,8 @@ interface ProgramFileUpload {
 interface NodeSession {
   # `usage`: what the tasks of the driver whose node this is hold on each node (drivers only).
   heartbeat @0 (storeUsedBytes :UInt64, usage :List(NodeUsage)) -> ();
-  # This node's driver is the actor host of `programKey` (ClusterHead.actorHost), its scheduler
-  # at `address` (HOST:PORT) with `job`. Forgotten when the node is dead. `error` if another live
-  # host of that program is registered.
-  registerActorHost @1 (programKey :Text, address :Text, job :UInt32) -> (error :Text);
+  # This node's driver is the actor host of `hostKey` (ClusterHead.actorHost), its scheduler at
+  # `address` (HOST:PORT) with `job`. Forgotten when the node is dead. `error` if another live
+  # host of that key is registered.
+  registerActorHost @1 (hostKey :Text, address :Text, job :UInt32) -> (error :Text);
 }

@@ -230,7 +230,7 @@ TEST_F(ActorHostTest, OutsideAClusterOrForAnUnknownProgramThereIsNone) {
   ASSERT_TRUE(token.ok());
   auto client = cluster::HeadClient::Connect(address_, *cluster::CredentialsFromEnv(*token));
   ASSERT_TRUE(client.ok());
-  auto unknown = (*client)->ActorHost("no-such-program", {"x"}, {});
+  auto unknown = (*client)->ActorHost("no-such-program", "", {"x"}, {});
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kUnavailable) << unknown.status();
   EXPECT_NE(unknown.status().message().find("has no program no-such-program"), std::string::npos)
       << unknown.status();

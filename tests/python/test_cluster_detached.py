@@ -4,6 +4,7 @@ host; other drivers (each a `python3 -c` of its own, and this test's process) fi
 with its state, call it with ObjectRef arguments and from their tasks, see its name taken, and
 kill it."""
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -35,9 +36,12 @@ class Counter:
 """
 
 
-def driver(head, body):  # noqa: F811
-    """Runs `body` in a driver of its own joined to `head`, with Counter defined."""
-    script = (COUNTER + f"ray.init(address={head!r}, num_cpus=1, object_store_memory=64 << 20)\n"
+def driver(head, body, load=None):  # noqa: F811
+    """Runs `body` in a driver of its own joined to `head`, with Counter defined (and the shared
+    library `load` loaded first)."""
+    preamble = f"import ctypes\nctypes.CDLL({load!r})\n" if load else ""
+    script = (preamble + COUNTER
+              + f"ray.init(address={head!r}, num_cpus=1, object_store_memory=64 << 20)\n"
               + textwrap.dedent(body))
     return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=120, env=os.environ)
@@ -53,8 +57,12 @@ def add_by_name(name, x):
     return ray.get(ray.get_actor(name).add.remote(x))
 
 
-def test_a_detached_actor_outlives_its_driver_and_is_found_from_another(head):  # noqa: F811
+def test_a_detached_actor_outlives_its_driver_for_other_drivers(head, tmp_path):  # noqa: F811
     start_node(head, {"box": 1}, num_cpus=1)
+    # A library of its own (not the system's: it ships) makes the second driver another program,
+    # with the same actor host (the interpreter and _raylet.so name it).
+    library = tmp_path / "libz-copy.so"
+    shutil.copyfile("/usr/lib/x86_64-linux-gnu/libz.so.1", library)
     made = driver(head, """
         c = Counter.options(name="keeper", lifetime="detached").remote(5)
         print(ray.get(c.add.remote(1)), ray.get(c.pid.remote()))
@@ -66,7 +74,7 @@ def test_a_detached_actor_outlives_its_driver_and_is_found_from_another(head):  
         c = ray.get_actor("keeper")
         print(ray.get(c.add.remote(ray.put(10))), ray.get(c.pid.remote()),
               len(ray.get(c.blob.remote(1 << 20))))
-    """)
+    """, load=str(library))
     assert used.stdout.split() == ["16", pid, str(1 << 20)], used.stderr
     taken = driver(head, """
         Counter.options(name="keeper", lifetime="detached").remote(0)
