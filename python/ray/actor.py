@@ -171,7 +171,8 @@ def _submit(actor_class, kind, args, kwargs, name, num_returns, actor=None, crea
     working_dir = _worker._working_dir()
     call = _pickling.dumps((actor_class._token, tuple(kwargs), num_returns, name, working_dir,
                             (0, False), kind))
-    task_args = [actor_class._class_id(), [call]]
+    # A call's process has the class already (its creation ran there first): it gets none.
+    task_args = [actor_class._class_id() if kind[0] == "create" else [b""], [call]]
     nested = b""
     for values in (args, kwargs.values()):
         for value in values:
