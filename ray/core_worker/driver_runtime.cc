@@ -64,8 +64,6 @@ class DriverRuntimeImpl final : public DriverRuntime {
   }
 
   absl::Status Init(const SessionOptions& options);
-  // A detached actor's creation, with its ObjectRef arguments read here: made by the host.
-  absl::StatusOr<std::vector<ObjectID>> CreateOnActorHost(TaskSpec spec);
 
   absl::StatusOr<std::vector<ObjectID>> Submit(TaskSpec spec) override;
   absl::StatusOr<ObjectID> Put(size_t size, absl::FunctionRef<void(std::span<uint8_t>)> write,
@@ -267,13 +265,12 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
     return stats.ok() ? stats->used : 0;
   };
   std::string results_store = link_options.store_socket;
-  cluster::Credentials link_credentials = link_options.credentials;
   auto link = ClusterLink::Join(std::move(link_options), ThisNode(), *scheduler_);
   if (!link.ok()) return link.status();
   cluster_ = *std::move(link);
   if (options.actor_host) return absl::OkStatus();  // it owns the detached actors itself
   foreign_ = std::make_unique<ForeignActors>(
-      *scheduler_, std::move(results_store), std::move(link_credentials),
+      *scheduler_, std::move(results_store), cluster_->credentials(),
       [this](bool start) { return cluster_->ActorHost(start); },
       [this](const ObjectID& id) -> absl::StatusOr<std::string> {
         absl::StatusOr<std::vector<ObjectValue>> value = Get({&id, 1}, absl::InfiniteDuration());
@@ -284,30 +281,12 @@ absl::Status DriverRuntimeImpl::Init(const SessionOptions& options) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<ObjectID>> DriverRuntimeImpl::CreateOnActorHost(TaskSpec spec) {
-  if (!spec.nested_refs.empty()) {
-    return absl::InvalidArgumentError(
-        "an argument that holds ObjectRefs cannot go to a detached actor (its owner is the "
-        "cluster's actor host, which cannot read this driver's objects): pass their values");
-  }
-  for (TaskArg& arg : spec.args) {  // the host takes values: an ObjectRef is read here first
-    if (arg.ref.IsNil()) continue;
-    const ObjectID ref = arg.ref;
-    absl::StatusOr<std::vector<ObjectValue>> value = Get({&ref, 1}, absl::InfiniteDuration());
-    if (!value.ok()) return value.status();
-    const std::span<const uint8_t> bytes = value->front().bytes;
-    arg.value.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    arg.ref = ObjectID();
-  }
-  return foreign_->Create(std::move(spec));
-}
-
 absl::StatusOr<std::vector<ObjectID>> DriverRuntimeImpl::Submit(TaskSpec spec) {
   if (absl::Status node = NodeStatus(); !node.ok()) return node;
   // In a cluster a detached actor is the actor host's (its calls are forwarded there by the
   // scheduler: see ForeignActors).
   if (foreign_ && spec.creates_actor && spec.creates_actor->detached) {
-    return CreateOnActorHost(std::move(spec));
+    return foreign_->Create(std::move(spec));
   }
   if (absl::Status count =
           CheckIdCount(spec.args.size() + spec.nested_refs.size(), "a task submitted");

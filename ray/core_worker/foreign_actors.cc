@@ -13,6 +13,22 @@ namespace ray::core {
 
 using worker_internal::WorkerRuntime;
 
+namespace {
+
+// The error object a failed forwarded call or result is.
+std::shared_ptr<const std::string> ErrorValue(std::string function, std::string_view type,
+                                              std::string message, const TaskID& task) {
+  TaskErrorInfo info;
+  info.function_name = std::move(function);
+  info.exception_type = type;
+  info.message = std::move(message);
+  info.task_id = task.Hex();
+  info.pid = getpid();
+  return std::make_shared<const std::string>(SerializeError(info));
+}
+
+}  // namespace
+
 struct ForeignActors::Copies {
   std::unique_ptr<store::StoreClient> store;  // this node's, where copies land
   std::unique_ptr<object_manager::ObjectPuller> puller;
@@ -60,9 +76,24 @@ ForeignActors::~ForeignActors() {
   host_.reset();
 }
 
-bool ForeignActors::Owns(const ObjectID& actor) {
-  absl::MutexLock lock(&mu_);
-  return owned_.contains(actor);
+bool ForeignActors::Owns(const ObjectID& actor) { return scheduler_.IsForeignActor(actor); }
+
+absl::Status ForeignActors::ReadArguments(TaskSpec& spec, const ObjectID& actor) {
+  for (const ObjectID& nested : spec.nested_refs) {
+    if (nested != actor) {
+      return absl::InvalidArgumentError(
+          "an argument that holds ObjectRefs cannot go to an actor of the actor host (a detached "
+          "actor), which cannot read this driver's objects: pass their values");
+    }
+  }
+  spec.nested_refs.clear();
+  for (TaskArg& arg : spec.args) {
+    if (arg.ref.IsNil()) continue;
+    absl::StatusOr<std::string> value = read_(arg.ref);
+    if (!value.ok()) return value.status();
+    arg = {.value = *std::move(value)};
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<WorkerRuntime*> ForeignActors::Host(bool start) {
@@ -102,13 +133,13 @@ absl::StatusOr<WorkerRuntime*> ForeignActors::Host(bool start) {
 }
 
 absl::StatusOr<std::vector<ObjectID>> ForeignActors::Create(TaskSpec spec) {
+  if (absl::Status read = ReadArguments(spec, ObjectID()); !read.ok()) return read;
   absl::MutexLock lock(&mu_);  // submissions reach the host in the order their results are taken
   absl::StatusOr<WorkerRuntime*> host = Host();
   if (!host.ok()) return host.status();
   absl::StatusOr<std::vector<ObjectID>> returns = (*host)->Submit(std::move(spec));
   if (!returns.ok()) return returns.status();
   for (const ObjectID& id : *returns) scheduler_.ExpectObject(id);
-  owned_.insert(returns->front());
   scheduler_.AddForeignActor(returns->front());
   due_.push_back({*returns, TaskID()});
   return returns;
@@ -139,13 +170,9 @@ void ForeignActors::ForwardLoop() {
 void ForeignActors::ForwardCall(const TaskRecord& call, const FunctionRecord& function) {
   absl::Status sent = SubmitForwarded(call, function);
   if (sent.ok()) return;
-  TaskErrorInfo info;
-  info.function_name = call.name;
-  info.exception_type = ErrorTypeName(sent.code());
-  info.message = absl::StrCat("the call could not go to the actor's owner: ", sent.message());
-  info.task_id = call.id.Hex();
-  info.pid = getpid();
-  auto error = std::make_shared<const std::string>(SerializeError(info));
+  auto error = ErrorValue(
+      call.name, ErrorTypeName(sent.code()),
+      absl::StrCat("the call could not go to the actor's owner: ", sent.message()), call.id);
   scheduler_.ForeignCallDone(
       call.id, std::vector<Scheduler::ForeignReturn>(call.num_returns, {error, error->size()}));
 }
@@ -158,22 +185,10 @@ absl::Status ForeignActors::SubmitForwarded(const TaskRecord& call,
                   .num_cpus = 0,
                   .max_retries = std::max(0, call.retries_left),
                   .name = call.name};
-  for (const ObjectID& nested : call.nested_refs) {
-    if (nested != call.actor) {
-      return absl::InvalidArgumentError(
-          "an argument that holds ObjectRefs cannot go to an actor of the actor host (a detached "
-          "actor), which cannot read this driver's objects: pass their values");
-    }
-  }
-  for (const TaskRecord::Arg& arg : call.args) {
-    if (arg.ref.IsNil()) {
-      spec.args.push_back({.value = arg.value});
-      continue;
-    }
-    absl::StatusOr<std::string> value = read_(arg.ref);  // it exists: the call is ready
-    if (!value.ok()) return value.status();
-    spec.args.push_back({.value = *std::move(value)});
-  }
+  spec.nested_refs = call.nested_refs;
+  for (const TaskRecord::Arg& arg : call.args) spec.args.push_back({arg.ref, arg.value});
+  // The call is ready: its ObjectRef arguments exist.
+  if (absl::Status read = ReadArguments(spec, call.actor); !read.ok()) return read;
   absl::MutexLock lock(&mu_);
   absl::StatusOr<WorkerRuntime*> host = Host();
   if (!host.ok()) return host.status();
@@ -200,8 +215,6 @@ absl::StatusOr<std::optional<CoreRuntime::NamedActor>> ForeignActors::Lookup(
   scheduler_.ExpectObject(id);  // the caller's reference
   Take({{id}, TaskID()});
   scheduler_.AddForeignActor(id);
-  absl::MutexLock lock(&mu_);
-  owned_.insert(id);
   return found;
 }
 
@@ -243,14 +256,11 @@ void ForeignActors::Take(const Due& due) {
   std::vector<ObjectID> copied_under_host_ids;  // deleted once `values` no longer holds them
   for (size_t i = 0; i < ids.size(); ++i) {
     if (!values.ok()) {
-      TaskErrorInfo info;
-      info.function_name = "a call of an actor of the actor host";
-      info.exception_type = kActorDiedErrorType;
-      info.message = absl::StrCat("the actor host at ", address,
-                                  " could not give the result: ", values.status().message());
-      info.task_id = ids[i].Task().Hex();
-      info.pid = getpid();
-      auto error = std::make_shared<const std::string>(SerializeError(info));
+      auto error =
+          ErrorValue("a call of an actor of the actor host", kActorDiedErrorType,
+                     absl::StrCat("the actor host at ", address,
+                                  " could not give the result: ", values.status().message()),
+                     ids[i].Task());
       returns.push_back({error, error->size()});
       continue;
     }

@@ -19,11 +19,10 @@
 #include <thread>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "ray/cluster/cluster_stream.h"
 #include "ray/cluster/actor_host_address.h"
+#include "ray/cluster/cluster_stream.h"
 #include "ray/core_worker/core_runtime.h"
 #include "ray/node/scheduler.h"
 
@@ -46,9 +45,9 @@ class ForeignActors {
   ~ForeignActors();  // closes the connection: results not taken yet are dropped
 
   // Whether `actor` (its handle's object) is the host's, made or found through this.
-  bool Owns(const ObjectID& actor) ABSL_LOCKS_EXCLUDED(mu_);
-  // Submits a detached actor's creation to the host; its argument values must be inline (refs
-  // resolved, none nested). Its return, the handle's object, is an object of this driver once
+  bool Owns(const ObjectID& actor);
+  // Submits a detached actor's creation to the host, its ObjectRef arguments read first (none may
+  // be nested in a value). Its return, the handle's object, is an object of this driver once
   // the host made it.
   absl::StatusOr<std::vector<ObjectID>> Create(TaskSpec spec) ABSL_LOCKS_EXCLUDED(mu_);
   // The host's actor named `name`, its handle's object now an object of this driver too (with a
@@ -58,6 +57,9 @@ class ForeignActors {
   absl::Status Kill(const ObjectID& actor, bool no_restart) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // Reads `spec`'s ObjectRef arguments into values (the host cannot read this driver's
+  // objects); InvalidArgument if a value holds ObjectRefs (other than `actor`, a call's own).
+  absl::Status ReadArguments(TaskSpec& spec, const ObjectID& actor);
   // The connection to the host, made on first use (the host started if `start`).
   absl::StatusOr<worker_internal::WorkerRuntime*> Host(bool start = true)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -91,7 +93,6 @@ class ForeignActors {
   struct Copies;                    // this node's store and a puller into it
   std::unique_ptr<Copies> copies_;  // set with host_, before the deliverer starts
   std::unique_ptr<worker_internal::WorkerRuntime> host_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_set<ObjectID> owned_ ABSL_GUARDED_BY(mu_);
   std::deque<Due> due_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread deliverer_;  // from the connection on

@@ -140,8 +140,10 @@ class Scheduler {
   // counted for the worker, and its class) or nullopt.
   void ForeignLookupDone(int worker, std::optional<std::pair<ObjectID, std::string>> found)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // The actor whose handle's object is `actor` is another scheduler's: its calls are forwarded.
+  // The actor whose handle's object is `actor` is another scheduler's: its calls are forwarded
+  // (until that object is freed here).
   void AddForeignActor(const ObjectID& actor) ABSL_LOCKS_EXCLUDED(mu_);
+  bool IsForeignActor(const ObjectID& actor) ABSL_LOCKS_EXCLUDED(mu_);
   // A forwarded call ended: each return's value, inline (or null: in this node's store).
   struct ForeignReturn {
     std::shared_ptr<const std::string> value;
@@ -235,6 +237,9 @@ class Scheduler {
   void TaskFinished(Worker& worker, const TaskID& id, bool failed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordStart(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Answers `worker`'s lookup of an actor (a reference counted for it if found).
+  void AnswerLookup(Worker& worker, std::optional<std::pair<ObjectID, std::string>> found)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // `id` starts running on `worker` (in the computation graph).
   void RecordCallStart(Worker& worker, const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The worker's front task is gone (done or handed back): its CPUs go back, and the next

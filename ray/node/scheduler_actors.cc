@@ -113,8 +113,10 @@ void Scheduler::MarkActor(const ObjectID& id) {
 }
 
 void Scheduler::DispatchActors() {
+  for (const ObjectID& freed : objects_.TakeFreedWatched()) {  // an actor's last handle
+    if (foreign_actors_.erase(freed) == 0) MarkActor(freed);
+  }
   if (actors_.empty()) return;
-  for (const ObjectID& freed : objects_.TakeFreedWatched()) MarkActor(freed);  // its last handle
   std::vector<ObjectID> visiting = std::exchange(actors_to_visit_, {});
   for (const ObjectID& id : visiting) {
     auto it = actors_.find(id);
@@ -416,15 +418,25 @@ void Scheduler::ForeignLookupDone(int index,
     if (found) objects_.RemoveRef(found->first);
     return;
   }
-  if (found && !worker->held.insert(found->first).second) objects_.RemoveRef(found->first);
-  worker->connection->outbox().actor =
-      found ? *std::move(found) : std::make_pair(ObjectID(), std::string());
+  AnswerLookup(*worker, std::move(found));
   FlushWorkers();
+}
+
+void Scheduler::AnswerLookup(Worker& worker,
+                             std::optional<std::pair<ObjectID, std::string>> found) {
+  if (found && !worker.held.insert(found->first).second) objects_.RemoveRef(found->first);
+  worker.connection->outbox().actor =
+      found ? *std::move(found) : std::make_pair(ObjectID(), std::string());
 }
 
 void Scheduler::AddForeignActor(const ObjectID& actor) {
   absl::MutexLock lock(&mu_);
-  foreign_actors_.insert(actor);
+  if (foreign_actors_.insert(actor).second) objects_.Watch(actor);  // forgotten with its handle
+}
+
+bool Scheduler::IsForeignActor(const ObjectID& actor) {
+  absl::MutexLock lock(&mu_);
+  return foreign_actors_.contains(actor);
 }
 
 void Scheduler::ForeignCallDone(const TaskID& id, std::vector<ForeignReturn> returns) {

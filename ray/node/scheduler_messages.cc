@@ -189,9 +189,7 @@ absl::Status Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMe
     if (!found && foreign_.lookup) {
       foreign_.lookup(worker.index, std::string(*in.lookup_actor));  // answered later
     } else {
-      if (found && !worker.held.insert(found->first).second) objects_.RemoveRef(found->first);
-      worker.connection->outbox().actor =
-          found ? *std::move(found) : std::make_pair(ObjectID(), std::string());
+      AnswerLookup(worker, std::move(found));
     }
   }
   for (ObjectID id : in.remove_refs) {
