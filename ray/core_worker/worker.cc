@@ -181,8 +181,12 @@ absl::Status WorkerRuntime::Run(const QueuedTask& queued, const ResolvedFunction
     return function->invoker(function->function, args, returns);
   }
   // The running task while it runs: nested tasks and puts name it (restored on a throw too).
-  absl::Cleanup restore = [this, previous = std::exchange(current_task_, task.header.id),
+  // An actor's creation stays once it ran: what the process does outside a call (a thread a call
+  // started, a coroutine) names it, its puts numbered on from the creation's own.
+  absl::Cleanup restore = [this, creation = task.header.creates_actor != nullptr,
+                           previous = std::exchange(current_task_, task.header.id),
                            previous_puts = puts_in_task_.exchange(0)] {
+    if (creation) return;
     current_task_ = previous;
     puts_in_task_ = previous_puts;
   };
@@ -257,7 +261,7 @@ int WorkerRuntime::Serve() {
       // An actor with max_concurrency > 1, or one whose creation said its calls defer.
       if (next.task.header.creates_actor &&
           (next.task.header.creates_actor->max_concurrency > 1 || ActorDefersCalls())) {
-        return ServeOnThreads(next.task.header.creates_actor->max_concurrency, next.task.header.id);
+        return ServeOnThreads(next.task.header.creates_actor->max_concurrency);
       }
       if (ActorExitRequested()) {  // ray::ExitActor: this call was its last
         (void)Send();

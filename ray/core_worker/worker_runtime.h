@@ -213,9 +213,9 @@ class WorkerRuntime final : public CoreRuntime {
     return threaded_ ? std::min(left, kRequestSlice) : left;
   }
 
-  // Call threads (worker_threads.cc). After the creation of an actor with max_concurrency > 1
-  // (`creation`), this thread reads the socket and up to `threads` call threads run the calls.
-  int ServeOnThreads(int threads, const TaskID& creation);
+  // Call threads (worker_threads.cc). After the creation of an actor with max_concurrency > 1,
+  // this thread reads the socket and up to `threads` call threads run the calls.
+  int ServeOnThreads(int threads);
   void CallThread() ABSL_LOCKS_EXCLUDED(out_mu_);
   // Starts call threads while queued calls outnumber idle ones (up to max_threads_).
   void AddCallThreads() ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_);

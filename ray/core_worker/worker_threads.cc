@@ -18,9 +18,8 @@ thread_local bool on_call_thread = false;
 
 }  // namespace
 
-int WorkerRuntime::ServeOnThreads(int threads, const TaskID& creation) {
+int WorkerRuntime::ServeOnThreads(int threads) {
   if (!Send().ok()) return 0;  // the creation's result
-  current_task_ = creation;    // what threads a call starts name (they have no running_)
   max_threads_ = threads;      // with deferred calls: how many may be open at once
   threaded_ = true;
   defers_calls_ = ActorDefersCalls();

@@ -13,6 +13,7 @@ import time
 import pytest
 
 import ray
+from process_waits import wait_for_file
 from ray.exceptions import ActorDiedError, RayTaskError
 
 BOUND = 60  # seconds a barrier waits at most: past it the test fails instead of hanging
@@ -25,16 +26,9 @@ def ray_session():
     ray.shutdown()
 
 
-def _wait_for_file(path):
-    deadline = time.time() + BOUND
-    while not os.path.exists(path) and time.time() < deadline:
-        time.sleep(0.005)  # a pause between looks, bounded: not a timing assert
-    return os.path.exists(path)
-
-
 @ray.remote
 def when_file_exists(path):
-    return _wait_for_file(path)
+    return wait_for_file(path, BOUND)
 
 
 @ray.remote
@@ -92,7 +86,7 @@ class Room:
 
     def hold(self, folder, i):
         open(os.path.join(folder, f"started_{i}"), "w").close()
-        return i if _wait_for_file(os.path.join(folder, "release")) else -1
+        return i if wait_for_file(os.path.join(folder, "release"), BOUND) else -1
 
 
 def test_max_concurrency_calls_run_at_once_and_no_more():
@@ -141,7 +135,7 @@ def test_its_process_dying_fails_the_running_calls_and_reruns_the_queued(tmp_pat
     pid = ray.get(room.pid.remote())
     held = [room.hold.remote(str(tmp_path), i) for i in range(3)]
     for i in range(3):
-        assert _wait_for_file(str(tmp_path / f"started_{i}"))
+        assert wait_for_file(str(tmp_path / f"started_{i}"), BOUND)
     queued = [room.add.remote(1), room.add.remote(2)]  # every thread is taken: they queue
     os.kill(pid, signal.SIGKILL)
     for call in held:
@@ -162,6 +156,8 @@ class AsyncRoom:
         self.arrived = 0
         self.inside = self.most = 0
         self.opened = {}  # meeting number -> asyncio.Event
+        self.order = []
+        self.kept = ray.put("from the creation")
 
     async def meet(self, parties, fail=False):
         self.inside += 1
@@ -182,13 +178,15 @@ class AsyncRoom:
         return self.threads
 
     async def record(self, i):
-        self.order = getattr(self, "order", [])
         self.order.append(i)  # before its first await: in the order calls start
         await asyncio.sleep(0)
         return i
 
     async def recorded(self):
         return self.order
+
+    async def put_beside_the_creations(self):
+        return [self.kept, ray.put("from a coroutine")]
 
     async def park(self):
         await asyncio.Event().wait()  # until cancelled
@@ -316,3 +314,28 @@ def test_async_actor_coroutine_blocked_in_ray_get_holds_the_others_until_it_retu
     (tmp_path / "gate").touch()
     assert ray.get(blocked) is True
     assert ray.get(later) == [2 * i for i in range(50)]
+
+
+@ray.remote(max_concurrency=2)
+class ThreadedKeeper:
+    def __init__(self):
+        self.kept = ray.put("from the creation")
+
+    def put_from_a_thread(self):
+        made = []
+        thread = threading.Thread(target=lambda: made.append(ray.put("from a thread")))
+        thread.start()
+        thread.join()
+        return [self.kept, made[0]]
+
+
+def test_puts_outside_a_call_do_not_take_the_ids_of_the_creations_puts():
+    # A coroutine, or a thread a call started, puts under the creation's name: numbered on from
+    # the creation's own puts.
+    for kept, made, said in (ray.get(AsyncRoom.remote().put_beside_the_creations.remote()) +
+                             ["from a coroutine"],
+                             ray.get(ThreadedKeeper.remote().put_from_a_thread.remote()) +
+                             ["from a thread"]):
+        assert kept != made
+        assert ray.get(kept) == "from the creation"
+        assert ray.get(made) == said
