@@ -637,21 +637,9 @@ class RemoteFunction:
         working_dir = _working_dir()
         # Exceptions are retried in the worker (crashes by the scheduler, also max_retries).
         retries = (options["max_retries"], options["retry_exceptions"])
-        call_key = (tuple(kwargs), num_returns, name, working_dir, retries)
-        call = self._calls.get(call_key)
-        if call is None:
-            call = _pickling.dumps((self._token,) + call_key)
-            self._calls[call_key] = call
-        task_args = [self._function_id(), [call]]
-        nested = b""  # the ObjectIDs inside argument values (not waited for, kept alive)
-        for values in (args, kwargs.values()):
-            for value in values:
-                if isinstance(value, ObjectID):
-                    task_args.append(value)
-                else:
-                    parts, _, ids = _serialize(value)
-                    task_args.append(parts)
-                    nested += ids
+        call = _call_description(self._calls, self._token,
+                                 (tuple(kwargs), num_returns, name, working_dir, retries))
+        task_args, nested = _task_arguments(self._function_id(), call, args, kwargs)
         resources = [(k, float(v)) for k, v in options.get("resources", {}).items()]
         ids = _raylet.submit(task_args, num_returns, float(options["num_cpus"]),
                              int(options["max_retries"]), name, nested, resources)
@@ -721,27 +709,51 @@ def _after_fork():
 os.register_at_fork(after_in_child=_after_fork)
 
 
+def _call_description(cache, token, key):
+    """The pickled description of a call of `token` (key: its keyword names, num_returns, name,
+    working dir and what else the worker needs), made once per key in `cache`."""
+    call = cache.get(key)
+    if call is None:
+        call = _pickling.dumps((token,) + key)
+        cache[key] = call
+    return call
+
+
+def _task_arguments(first, call, args, kwargs):
+    """A task's argument list for ray._raylet.submit ([first, call description, *args,
+    *kwargs values], an ObjectRef by reference, any other value serialized) and the ObjectIDs
+    inside its values (not waited for, kept alive while it runs)."""
+    task_args = [first, [call]]
+    nested = b""
+    for values in (args, kwargs.values()):
+        for value in values:
+            if isinstance(value, ObjectID):
+                task_args.append(value)
+            else:
+                parts, _, ids = _serialize(value)
+                task_args.append(parts)
+                nested += ids
+    return task_args, nested
+
+
 def _execute_task(buffers):
     """Runs one task; called by ray._raylet in a worker (or in the driver, in local mode) with
     the task's argument objects: [pickled function, call description, *args, *kwargs values].
     Returns the pickled results [(parts, type name, nested IDs), ...] or, if the task raised, a
     dict describing the error."""
-    description = pickle.loads(buffers[1])
+    description = _description(buffers[1])
     token, kwarg_names, num_returns, name, working_dir, retries = description[:6]
     actor_call = description[6] if len(description) > 6 else None  # ray/actor.py
     _begin_task(name)
     try:
         try:
             _runtime_env.enter(working_dir)
-            function = _functions.get(token)
-            if function is None:
-                function = pickle.loads(buffers[0])
-                _functions[token] = function
             args, kwargs = _arguments(buffers, kwarg_names)
             if actor_call is None:
-                result = _call(function, args, kwargs, retries)
+                result = _call(_function(token, buffers[0]), args, kwargs, retries)
             elif actor_call[0] == "create":  # this process's actor: its class made here
                 global _actor, _actor_loop
+                function = _function(token, buffers[0])
                 _actor = function(*args, **kwargs)
                 from ray import _async_actor
                 from ray.actor import ActorClass
@@ -762,18 +774,33 @@ def _execute_task(buffers):
         return _failure(e, name)
 
 
-_call_descriptions = {}  # an async actor's call descriptions (bytes) -> unpickled
+def _function(token, pickled):
+    """The function (or actor class) `token` names, unpickled from `pickled` once per process."""
+    function = _functions.get(token)
+    if function is None:
+        function = pickle.loads(pickled)
+        _functions[token] = function
+    return function
+
+
+_descriptions = {}  # call descriptions (bytes) -> unpickled: a few per function or method
+
+
+def _description(buffer):
+    """A call description, unpickled once per distinct one (bounded)."""
+    key = buffer if type(buffer) is bytes else None  # small: bytes
+    description = _descriptions.get(key)
+    if description is None:
+        description = pickle.loads(buffer)
+        if key is not None and len(_descriptions) < 1000:
+            _descriptions[key] = description
+    return description
 
 
 def _start_actor_call(call, buffers, loop):
     """An async actor's call (ray/_async_actor.py), on its event loop: starts the method there as
     a task of the loop; what it returns or raises goes to loop.end as _execute_task returns it."""
-    key = buffers[1] if type(buffers[1]) is bytes else None  # small: bytes
-    description = _call_descriptions.get(key)
-    if description is None:
-        description = pickle.loads(buffers[1])
-        if key is not None and len(_call_descriptions) < 1000:  # a few per method
-            _call_descriptions[key] = description
+    description = _description(buffers[1])
     _, kwarg_names, num_returns, name, working_dir, _ = description[:6]
     try:
         _runtime_env.enter(working_dir)
@@ -785,11 +812,16 @@ def _start_actor_call(call, buffers, loop):
     loop.start(call, method, args, kwargs, name, num_returns)
 
 
+def _output_to_driver():
+    """Whether a task's output here goes to the driver: from forked workers only (a remote
+    worker's goes to its node's workers.log, local mode's is the driver's own)."""
+    return _session is None or not (_session.local_mode or _session.remote)
+
+
 def _begin_task(name):
-    """A task starts in this process (its output goes to the driver from forked workers only: a
-    remote worker's goes to its node's workers.log, local mode's is the driver's own)."""
+    """A task starts in this process."""
     global _tasks_running
-    if _session is None or not (_session.local_mode or _session.remote):
+    if _output_to_driver():
         _task_output.begin(name)
     _tasks_running += 1
 
@@ -797,7 +829,7 @@ def _begin_task(name):
 def _end_task():
     global _tasks_running
     _tasks_running -= 1
-    if _session is None or not (_session.local_mode or _session.remote):
+    if _output_to_driver():
         _task_output.end()
 
 

@@ -59,6 +59,7 @@ class ActorClass:
         self._options = _check_actor_options(dict(options), self._name)
         self._token = token or uuid.uuid4().hex
         self._stored = None  # (pid, runtime epoch, ObjectID of the pickled class)
+        self._calls = {}  # call description keys -> pickled (as RemoteFunction's)
 
     def __call__(self, *args, **kwargs):
         raise TypeError(f"actor class {self._name} cannot be instantiated directly: "
@@ -80,16 +81,11 @@ class ActorClass:
         if concurrency is None:
             concurrency = _ASYNC_MAX_CONCURRENCY if _async_actor.is_async(self._cls) else 1
         creates = _creation(options, concurrency, "python:" + self._name)
-        if options["name"]:
-            found = _raylet.lookup_actor(options["name"])
-            if found is not None and options["get_if_exists"]:
-                return _handle_of(options["name"], found)
-            if found is not None:
-                raise ValueError(f"The name {options['name']!r} is already taken by an actor "
-                                 "alive in this session")
-        resources = [(k, float(v)) for k, v in (options["resources"] or {}).items()]
+        found = _named_actor(options)
+        if found is not None:
+            return _handle_of(options["name"], found)
         ids = _submit(self, ("create",), args, kwargs, f"{self._name}.__init__", 1,
-                      creates_actor=creates, resources=resources)
+                      creates_actor=creates, resources=_resources(options))
         return ActorHandle(ids[0], self)
 
     def get_or_create(self, *args, **kwargs):
@@ -109,6 +105,26 @@ class ActorClass:
                 raise TypeError(f"ray cannot serialize actor class {self._name}: {e}") from e
             self._stored = key + (_raylet.put([pickled], "function", hidden=True),)
         return self._stored[2]
+
+
+def _named_actor(options, actor_type=None):
+    """For a creation: the live actor of its name that get_if_exists asks for (of `actor_type`
+    if given), else None; ValueError if another actor has its name."""
+    if not options["name"]:
+        return None
+    found = _raylet.lookup_actor(options["name"])
+    if found is None:
+        return None
+    if options["get_if_exists"] and actor_type in (None, found[1]):
+        return found
+    other = f" (a {found[1]})" if actor_type not in (None, found[1]) else ""
+    raise ValueError(f"The name {options['name']!r} is already taken by an actor alive in this "
+                     f"session{other}")
+
+
+def _resources(options):
+    """The custom resources of a creation as _raylet takes them."""
+    return [(k, float(v)) for k, v in (options["resources"] or {}).items()]
 
 
 def _creation(options, concurrency, actor_type):
@@ -168,20 +184,12 @@ def _submit(actor_class, kind, args, kwargs, name, num_returns, actor=None, crea
     from ray import _worker
 
     _worker._auto_init()
-    working_dir = _worker._working_dir()
-    call = _pickling.dumps((actor_class._token, tuple(kwargs), num_returns, name, working_dir,
-                            (0, False), kind))
+    call = _worker._call_description(
+        actor_class._calls, actor_class._token,
+        (tuple(kwargs), num_returns, name, _worker._working_dir(), (0, False), kind))
     # A call's process has the class already (its creation ran there first): it gets none.
-    task_args = [actor_class._class_id() if kind[0] == "create" else [b""], [call]]
-    nested = b""
-    for values in (args, kwargs.values()):
-        for value in values:
-            if isinstance(value, _raylet.ObjectID):
-                task_args.append(value)
-            else:
-                parts, _, ids = _worker._serialize(value)
-                task_args.append(parts)
-                nested += ids
+    first = actor_class._class_id() if kind[0] == "create" else [b""]
+    task_args, nested = _worker._task_arguments(first, call, args, kwargs)
     return _raylet.submit(task_args, num_returns, 0.0, 0, name, nested, list(resources),
                           actor=actor, creates_actor=creates_actor)
 

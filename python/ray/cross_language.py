@@ -11,7 +11,8 @@ import os
 
 from ray import _raylet
 from ray._worker import _normalize_options, refuse_unplaceable
-from ray.actor import _ACTOR_OPTIONS, ActorHandle, _check_actor_options, _creation
+from ray.actor import (_ACTOR_OPTIONS, ActorHandle, _check_actor_options, _creation,
+                       _named_actor, _resources)
 from ray.exceptions import RayError
 
 
@@ -102,17 +103,12 @@ class CppActorClass:
         actor_type = _raylet.cpp_actor_factory(self._factory, self._class_name)
         options = {**_ACTOR_OPTIONS, **self._options}
         creation = _creation(options, options["max_concurrency"] or 1, actor_type)
-        if options["name"]:
-            found = _raylet.lookup_actor(options["name"])
-            if found is not None and options["get_if_exists"] and found[1] == actor_type:
-                return CppActorHandle(found[0], self._class_name, actor_type)
-            if found is not None:
-                raise ValueError(f"The name {options['name']!r} is already taken by an actor "
-                                 "alive in this session" + (
-                                     f" (a {found[1]})" if found[1] != actor_type else ""))
-        resources = [(k, float(v)) for k, v in (options["resources"] or {}).items()]
+        found = _named_actor(options, actor_type)
+        if found is not None:
+            return CppActorHandle(found[0], self._class_name, actor_type)
         args, nested = _cpp_args(args)
-        ids = _raylet.submit_cpp_actor(self._factory, args, creation, nested, resources)
+        ids = _raylet.submit_cpp_actor(self._factory, args, creation, nested,
+                                       _resources(options))
         return CppActorHandle(ids[0], self._class_name, actor_type)
 
 

@@ -100,18 +100,11 @@ void WorkerRuntime::FinishOpenCall(OpenCall& call,
 }
 
 void WorkerRuntime::FlushOpenCalls() {
-  bool stop;
-  {
-    absl::MutexLock lock(&out_mu_);
-    // After ray::ExitActor the worker ends once the open calls are done (none starts).
-    stop = ActorExitRequested() && open_.empty();
-  }
-  absl::Status sent = Send();
-  if (stop || !sent.ok()) {
+  if (!Send().ok()) {
     StopCallThreads();
     return;
   }
-  StartQueuedCalls();
+  StartQueuedCalls();  // after ray::ExitActor: none, and the worker ends once none is open
 }
 
 void WorkerRuntime::DetachOpenCalls() {

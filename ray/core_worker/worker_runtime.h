@@ -70,7 +70,6 @@ class WorkerRuntime final : public CoreRuntime {
   ~WorkerRuntime() override {
     StopCallThreads();
     if (client_reader_.joinable()) client_reader_.join();
-    DetachOpenCalls();
     {
       absl::MutexLock lock(&out_mu_);
       stopping_ = true;

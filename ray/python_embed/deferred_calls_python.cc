@@ -71,7 +71,7 @@ core::DeferredCall* Held(PyObject* capsule) {
 }  // namespace
 
 bool DeferToActorLoop(std::span<const core::ObjectValue> args) {
-  if (inbox == nullptr || !core::ActorDefersCalls()) return false;
+  if (inbox == nullptr) return false;
   std::unique_ptr<core::DeferredCall> call = core::DeferRunningCall();
   if (call == nullptr) return false;
   inbox->Push({std::move(call), std::vector<core::ObjectValue>(args.begin(), args.end())});
@@ -110,7 +110,7 @@ void RegisterDeferredCalls(py::module_& m) {
   });
   // The calls handed over since the last take: [(call, [argument buffers])], a call as a capsule
   // (one dropped unfinished fails its call), the buffers as a task's executor takes them but the
-  // first (the pickled class, which the actor has already): None.
+  // first (the class's place, empty in a call: the actor has it): None.
   m.def("take_deferred_calls", [] {
     py::list taken;
     if (inbox == nullptr) return taken;
