@@ -2,6 +2,8 @@
 
 #include <kj/debug.h>
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "ray/cluster/cluster_rpc_server.h"
 #include "ray/cluster/node_info.h"
@@ -36,8 +38,10 @@ struct HeadServer::Impl : public kj::TaskSet::ErrorHandler {
   const ActorHost* LiveHost(const std::string& key);
   // Starts the host of `key` through the node's launcher; its askers wait in host_starts.
   void StartActorHost(const std::string& key, WorkerStartRequest request);
-  // Answers the askers waiting for the start of `key`'s host, if any.
-  void AnswerHostStart(const std::string& key, const HostAnswer& answer);
+  // Answers the askers waiting for the start of `key`'s host, if any: those of start `start`
+  // only, when given (a start that failed after another began answers no one).
+  void AnswerHostStart(const std::string& key, const HostAnswer& answer,
+                       std::optional<uint64_t> start = std::nullopt);
 
   kj::AsyncIoContext& io;
   const HeadOptions options;
@@ -45,8 +49,14 @@ struct HeadServer::Impl : public kj::TaskSet::ErrorHandler {
   std::string local_node_id;
   std::string address;                           // HOST:PORT, once listening
   std::unique_ptr<ProgramStore> programs;        // null without a program_dir; outlives `server`
-  std::map<std::string, ActorHost> actor_hosts;  // by program key
-  std::map<std::string, std::vector<kj::Own<kj::PromiseFulfiller<HostAnswer>>>> host_starts;
+  std::map<std::string, ActorHost> actor_hosts;  // by host key
+  // The start of each host key's host under way, and who waits for it.
+  struct HostStart {
+    uint64_t id = 0;
+    std::vector<kj::Own<kj::PromiseFulfiller<HostAnswer>>> waiters;
+  };
+  std::map<std::string, HostStart> host_starts;
+  uint64_t last_start = 0;
   kj::TaskSet tasks;  // the starts under way
   kj::Own<ClusterRpcServer> server;
 };
@@ -61,8 +71,6 @@ class NodeSessionImpl final : public NodeSession::Server {
     if (head_.table.MarkDead(node_id_, "its connection to the head ended")) {
       head_.Log(absl::StrCat("node ", node_id_, " is dead: its connection ended"));
     }
-    std::erase_if(head_.actor_hosts,
-                  [this](const auto& host) { return host.second.node_id == node_id_; });
   }
   kj::Promise<void> heartbeat(HeartbeatContext context) override {
     auto params = context.getParams();
@@ -265,9 +273,9 @@ class ClusterHeadImpl final : public ClusterHead::Server {
       return kj::READY_NOW;
     }
     auto waiting = kj::newPromiseAndFulfiller<HostAnswer>();
-    auto& waiters = head_.host_starts[key];
-    waiters.push_back(kj::mv(waiting.fulfiller));
-    if (waiters.size() == 1) {
+    auto& start = head_.host_starts[key];
+    start.waiters.push_back(kj::mv(waiting.fulfiller));
+    if (start.waiters.size() == 1) {
       WorkerStartRequest request{.program_key = program, .host = true, .host_key = key};
       for (auto arg : params.getArgv()) request.argv.emplace_back(arg.cStr(), arg.size());
       for (auto entry : params.getEnv()) request.env.emplace_back(entry.cStr(), entry.size());
@@ -294,21 +302,24 @@ const HeadServer::Impl::ActorHost* HeadServer::Impl::LiveHost(const std::string&
 
 void HeadServer::Impl::StartActorHost(const std::string& key, WorkerStartRequest request) {
   Log(absl::StrCat("starting the actor host of program ", key));
+  const uint64_t start = host_starts[key].id = ++last_start;
   request.scheduler = address;
-  request.count = 1;
-  request.job = 0;
-  tasks.add(options.start_actor_host(std::move(request)).then([this, key](std::string error) {
-    // Once it said it registered, its askers have their answer (registration came first).
-    if (error.empty()) error = "it did not register with the head";
-    AnswerHostStart(key, absl::UnavailableError(absl::StrCat("the actor host of program ", key,
-                                                             " did not start: ", error)));
-  }));
+  tasks.add(
+      options.start_actor_host(std::move(request)).then([this, key, start](std::string error) {
+        // Once it said it reached the head, its askers had their answer: it registered first.
+        if (error.empty()) return;
+        AnswerHostStart(key,
+                        absl::UnavailableError(absl::StrCat("the actor host of program ", key,
+                                                            " did not start: ", error)),
+                        start);
+      }));
 }
 
-void HeadServer::Impl::AnswerHostStart(const std::string& key, const HostAnswer& answer) {
+void HeadServer::Impl::AnswerHostStart(const std::string& key, const HostAnswer& answer,
+                                       std::optional<uint64_t> start) {
   auto it = host_starts.find(key);
-  if (it == host_starts.end()) return;
-  auto waiters = std::move(it->second);
+  if (it == host_starts.end() || (start && it->second.id != *start)) return;
+  auto waiters = std::move(it->second.waiters);
   host_starts.erase(it);
   if (!answer.ok()) Log(std::string(answer.status().message()));
   for (auto& waiter : waiters) waiter->fulfill(HostAnswer(answer));

@@ -60,6 +60,7 @@ struct ProgramImage {
   // What names its actor host (ClusterHead.actorHost): the executable's key, and that of the
   // library holding libray's code when it is not the executable (Python's _raylet.so), so that
   // programs differing only in other libraries they loaded (a script's C++ library) share one.
+  // A libray in a system folder does not ship, so it adds nothing: the executable's key alone.
   std::string host_key;
   ProgramFile executable;
   std::vector<ProgramFile> libraries;  // sorted by name, names unique

@@ -21,6 +21,11 @@ void RunIfActorHost(const SessionOptions& given) {
   options.address = head;
   const char* key = std::getenv(kActorHostKeyEnv);
   const std::string host_key = key != nullptr ? key : "";
+  if (host_key.empty()) {
+    fprintf(stderr, "ray actor host %d: cannot serve: %s is not set\n", getpid(), kActorHostKeyEnv);
+    TellNode(absl::StrCat(kActorHostKeyEnv, " is not set"));
+    _exit(1);
+  }
   // Not seen again by the session this starts (StartSession enters here first), nor by its
   // workers.
   unsetenv(kActorHostHeadEnv);
@@ -33,9 +38,6 @@ void RunIfActorHost(const SessionOptions& given) {
   DriverRuntime* node = status.ok() ? SessionNode() : nullptr;
   ClusterLink* link = node != nullptr ? node->cluster() : nullptr;
   if (status.ok() && link == nullptr) status = absl::InternalError("the session joined no cluster");
-  if (status.ok() && host_key.empty()) {
-    status = absl::InvalidArgumentError(absl::StrCat(kActorHostKeyEnv, " is not set"));
-  }
   if (status.ok()) status = link->RegisterAsActorHost(host_key);
   if (!status.ok()) {
     std::string why(status.message());

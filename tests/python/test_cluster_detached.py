@@ -3,6 +3,7 @@ the real `ray` binary): a detached actor made by one driver outlives it, in the 
 host; other drivers (each a `python3 -c` of its own, and this test's process) find it by name
 with its state, call it with ObjectRef arguments and from their tasks, see its name taken, and
 kill it."""
+import ctypes
 import os
 import shutil
 import subprocess
@@ -36,6 +37,14 @@ class Counter:
 """
 
 
+def loaded_path(name):
+    """Where the loader finds the system library `name` (loaded here to ask it)."""
+    ctypes.CDLL(name)
+    with open("/proc/self/maps") as maps:
+        paths = (line.split()[-1] for line in maps if "/" in line)
+        return next(path for path in paths if os.path.basename(path).startswith(name))
+
+
 def driver(head, body, load=None):  # noqa: F811
     """Runs `body` in a driver of its own joined to `head`, with Counter defined (and the shared
     library `load` loaded first)."""
@@ -62,7 +71,7 @@ def test_a_detached_actor_outlives_its_driver_for_other_drivers(head, tmp_path):
     # A library of its own (not the system's: it ships) makes the second driver another program,
     # with the same actor host (the interpreter and _raylet.so name it).
     library = tmp_path / "libz-copy.so"
-    shutil.copyfile("/usr/lib/x86_64-linux-gnu/libz.so.1", library)
+    shutil.copyfile(loaded_path("libz.so.1"), library)
     made = driver(head, """
         c = Counter.options(name="keeper", lifetime="detached").remote(5)
         print(ray.get(c.add.remote(1)), ray.get(c.pid.remote()))
