@@ -124,10 +124,15 @@ class CppActorHandle(ActorHandle):
     def __reduce__(self):
         return (CppActorHandle, (self._ref, self._class_name, self._actor_type))
 
+    _methods = set()  # (class, C++ type, method) found registered: looked up once
+
     def __getattr__(self, name):
         if name.startswith("_"):
             raise AttributeError(name)
-        _raylet.cpp_actor_method(self._class_name, self._actor_type, name)  # AttributeError
+        key = (self._class_name, self._actor_type, name)
+        if key not in CppActorHandle._methods:
+            _raylet.cpp_actor_method(*key)  # AttributeError if it has none
+            CppActorHandle._methods.add(key)
         return CppActorMethod(self, name)
 
     def __repr__(self):

@@ -90,43 +90,29 @@ py::object SubmitActor(const std::string& factory, const py::list& args,
   if (f == nullptr || f->kind != RegisteredKind::kActorFactory) {
     Raise(PyExc_ValueError, "no actor's factory named " + Quoted(factory));
   }
-  const std::string call = "ray.cpp_actor_class(" + Quoted(factory) + ", ...)";
-  CheckArgCount(call + ".remote", args.size(), f->num_args);
-  core::TaskSpec spec;
-  spec.invoker = f->invoker;
-  spec.function = f->function;
-  spec.options = {.num_returns = 1,
-                  .num_cpus = std::get<3>(creation),
-                  .max_retries = 0,
-                  .name = factory,
-                  .resources = std::move(resources)};
-  if (absl::Status status = core::CheckSubmitOptions(&spec.options); !status.ok()) {
-    Raise(PyExc_ValueError, call + ": " + std::string(status.message()));
-  }
-  spec.creates_actor = ToActorOptions(creation);
-  AppendCppArgs(call, args, nested, &spec);
-  return SubmitTask(std::move(spec));
+  return SubmitRegistered(*f, "ray.cpp_actor_class(" + Quoted(factory) + ", ...).remote",
+                          {.num_returns = 1,
+                           .num_cpus = std::get<3>(creation),
+                           .max_retries = 0,
+                           .name = factory,
+                           .resources = std::move(resources)},
+                          args, nested, [&creation](core::TaskSpec& spec) {
+                            spec.creates_actor = ToActorOptions(creation);
+                          });
 }
 
 py::object SubmitMethod(const std::string& class_name, const std::string& actor_type,
                         const std::string& method, const PyObjectID& actor, const py::list& args,
                         const py::list& nested) {
   const RegisteredFunction& f = Method(class_name, actor_type, method);
-  const std::string call = "C++ actor method " + class_name + "::" + method;
-  CheckArgCount(call, args.size(), f.num_args);
-  core::TaskSpec spec;
-  spec.invoker = f.invoker;
-  spec.function = f.function;
-  spec.options = {.num_returns = static_cast<int>(f.num_returns),
-                  .num_cpus = 0,
-                  .max_retries = 0,
-                  .name = class_name + "::" + method};  // as registered
-  if (f.first_arg_size > 0) {
-    spec.args.push_back(core::TaskArg{ObjectID(), std::string(f.first_arg, f.first_arg_size)});
-  }
-  AppendCppArgs(call, args, nested, &spec);
-  spec.actor = actor.id();
-  return SubmitTask(std::move(spec));
+  std::string name = class_name + "::" + method;  // as registered
+  return SubmitRegistered(f, "C++ actor method " + name,
+                          {.num_returns = static_cast<int>(f.num_returns),
+                           .num_cpus = 0,
+                           .max_retries = 0,
+                           .name = name},
+                          args, nested,
+                          [&actor](core::TaskSpec& spec) { spec.actor = actor.id(); });
 }
 
 }  // namespace

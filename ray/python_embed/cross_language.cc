@@ -188,13 +188,29 @@ void AppendCppArgs(const std::string& call, const py::list& args, const py::list
   }
 }
 
-void CheckArgCount(const std::string& call, size_t given, uint32_t expected) {
-  if (given == expected) return;
-  Raise(PyExc_TypeError, call + " takes " + std::to_string(expected) + " argument" +
-                             (expected == 1 ? "" : "s") + ", " + std::to_string(given) + " given");
+py::object SubmitRegistered(const core::RegisteredFunction& f, const std::string& call,
+                            core::SubmitOptions options, const py::list& args,
+                            const py::list& nested,
+                            const std::function<void(core::TaskSpec&)>& prepare) {
+  if (args.size() != f.num_args) {
+    Raise(PyExc_TypeError, call + " takes " + std::to_string(f.num_args) + " argument" +
+                               (f.num_args == 1 ? "" : "s") + ", " + std::to_string(args.size()) +
+                               " given");
+  }
+  if (absl::Status status = core::CheckSubmitOptions(&options); !status.ok()) {
+    Raise(PyExc_ValueError, call + ": " + std::string(status.message()));
+  }
+  core::TaskSpec spec;
+  spec.invoker = f.invoker;
+  spec.function = f.function;
+  spec.options = std::move(options);
+  if (f.first_arg_size > 0) {  // a method's (ray_remote.h)
+    spec.args.push_back(core::TaskArg{ObjectID(), std::string(f.first_arg, f.first_arg_size)});
+  }
+  if (prepare) prepare(spec);
+  AppendCppArgs(call, args, nested, &spec);
+  return state->raylet.submit(std::move(spec));
 }
-
-py::object SubmitTask(core::TaskSpec spec) { return state->raylet.submit(std::move(spec)); }
 
 namespace {
 
@@ -225,20 +241,13 @@ py::object SubmitCpp(const std::string& name, const py::list& args, int num_retu
     Raise(PyExc_ValueError, call + ": num_returns=" + std::to_string(num_returns) +
                                 ", but the function returns " + std::to_string(f.num_returns));
   }
-  CheckArgCount(call, args.size(), f.num_args);
-  core::TaskSpec spec;
-  spec.invoker = f.invoker;
-  spec.function = f.function;
-  spec.options = {.num_returns = static_cast<int>(f.num_returns),
-                  .num_cpus = num_cpus,
-                  .max_retries = max_retries,
-                  .name = name,  // the graph shows the registered name
-                  .resources = std::move(resources)};
-  if (absl::Status status = core::CheckSubmitOptions(&spec.options); !status.ok()) {
-    Raise(PyExc_ValueError, call + ": " + std::string(status.message()));
-  }
-  AppendCppArgs(call, args, nested, &spec);
-  return state->raylet.submit(std::move(spec));
+  return SubmitRegistered(f, call,
+                          {.num_returns = static_cast<int>(f.num_returns),
+                           .num_cpus = num_cpus,
+                           .max_retries = max_retries,
+                           .name = name,  // the graph shows the registered name
+                           .resources = std::move(resources)},
+                          args, nested);
 }
 
 }  // namespace

@@ -51,10 +51,13 @@ std::string NotFoundMessage(const std::string& what);
 // call and the argument.
 void AppendCppArgs(const std::string& call, const pybind11::list& args,
                    const pybind11::list& nested, core::TaskSpec* spec);
-// Raises a TypeError unless `given` == `expected`.
-void CheckArgCount(const std::string& call, size_t given, uint32_t expected);
-// Submits the task: the list of its ObjectIDs.
-pybind11::object SubmitTask(core::TaskSpec spec);
+// Submits a call (named `call` in errors) of the registered `f` with `options` (checked) and
+// `args` (their count checked, as AppendCppArgs): the list of its ObjectIDs. `prepare` adds what
+// the spec needs beyond (an actor's creation or call).
+pybind11::object SubmitRegistered(const core::RegisteredFunction& f, const std::string& call,
+                                  core::SubmitOptions options, const pybind11::list& args,
+                                  const pybind11::list& nested,
+                                  const std::function<void(core::TaskSpec&)>& prepare = nullptr);
 // Raises a Python exception of `type`.
 [[noreturn]] void Raise(PyObject* type, const std::string& message);
 
