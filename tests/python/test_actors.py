@@ -7,12 +7,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
 import ray
-from process_waits import alive, ends_within
+from process_waits import ends_within
 from ray.exceptions import ActorDiedError, RayActorError, RayTaskError
 
 
@@ -151,9 +150,11 @@ def test_named_actors_are_found_by_name():
 
 def test_a_detached_actor_outlives_its_handles_until_killed():
     c = Counter.options(name="keeper", lifetime="detached").remote(1)
-    pid = ray.get(c.pid.remote())
+    twin = Counter.options(name="twin").remote(1)  # the same, not detached
+    pid, twin_pid = ray.get([c.pid.remote(), twin.pid.remote()])
     assert ray.get(c.add.remote(1)) == 2
-    del c  # no handle is left, and the actor is still there, its state kept
+    del c, twin  # no handle is left: the twin ends, the detached one is still there
+    assert ends_within(twin_pid)
     found = ray.get_actor("keeper")
     assert ray.get(found.add.remote(1)) == 3
     assert ray.get(found.pid.remote()) == pid
@@ -202,10 +203,7 @@ def test_no_actor_process_is_left_after_its_driver(how):
                          timeout=60, env=os.environ)
     pids = [int(p) for p in out.stdout.split()]
     assert len(pids) == 4, out
-    deadline = time.time() + 30
-    while any(alive(p) for p in pids) and time.time() < deadline:
-        time.sleep(0.05)  # a pause between looks, bounded: not a timing assert
-    assert not [p for p in pids if alive(p)]
+    assert all(ends_within(p) for p in pids)
 
 
 def test_wrong_uses_are_clear():
