@@ -100,15 +100,10 @@ class PyActorCall {
     spec.function = FunctionAddress(&RayPyActorTask);
     spec.options =
         internal::CoreOptions(TaskOptions{.name = method_.name()}, kNumReturns, spec.function);
-    spec.args.reserve(1 + sizeof...(A));
-    spec.args.push_back(core::TaskArg{ObjectID(), python::SerializePyMethod(method_.name())});
-    (internal::AppendPyArg(spec, std::forward<A>(args),
-                           "handle.Task(ray::PyActorMethod(...)).Remote"),
-     ...);
     spec.actor = actor_.ID();
-    std::vector<ObjectID> ids = internal::ValueOrThrow(runtime.Submit(std::move(spec)));
-    if (ids.size() != kNumReturns) internal::ThrowArity(nullptr, ids.size(), kNumReturns);
-    return internal::CallResultOf<std::remove_cvref_t<R>>::Make(ids);
+    return internal::CallResultOf<std::remove_cvref_t<R>>::Make(internal::SubmitPyCall(
+        runtime, std::move(spec), python::SerializePyMethod(method_.name()),
+        "handle.Task(ray::PyActorMethod(...)).Remote", kNumReturns, std::forward<A>(args)...));
   }
 
  private:
@@ -141,13 +136,9 @@ class PyActorClass {
         internal::ActorCreationSpec(runtime, options_, FunctionAddress(&RayPyActorTask),
                                     TypeName<PyActor>(), module_ + "." + class_);
     spec.invoker = &internal::RunPyActorCreation;
-    spec.args.reserve(1 + sizeof...(A));
-    spec.args.push_back(core::TaskArg{ObjectID(), python::SerializePyCall(module_, class_)});
-    (internal::AppendPyArg(spec, std::forward<A>(args),
-                           "ray::PyActorClass(...).Remote(args...)"),
-     ...);
-    std::vector<ObjectID> ids = internal::ValueOrThrow(runtime.Submit(std::move(spec)));
-    if (ids.size() != 1) internal::ThrowArity(nullptr, ids.size(), 1);
+    std::vector<ObjectID> ids = internal::SubmitPyCall(
+        runtime, std::move(spec), python::SerializePyCall(module_, class_),
+        "ray::PyActorClass(...).Remote(args...)", 1, std::forward<A>(args)...);
     return ActorHandle<PyActor>(ObjectRef<std::string>(ids[0], internal::kAdopt));
   }
 

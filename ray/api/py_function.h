@@ -89,6 +89,20 @@ void AppendPyArg(core::TaskSpec& spec, A&& a, std::string_view api) {
   }
 }
 
+// Submits `spec`, a call of Python: its first argument `first` (what to call), then `args`
+// (`api` names the call in errors). Its returns' IDs, `count` of them.
+template <typename... A>
+std::vector<ObjectID> SubmitPyCall(core::CoreRuntime& runtime, core::TaskSpec spec,
+                                   std::string first, std::string_view api, size_t count,
+                                   A&&... args) {
+  spec.args.reserve(1 + sizeof...(A));
+  spec.args.push_back(core::TaskArg{ObjectID(), std::move(first)});
+  (AppendPyArg(spec, std::forward<A>(args), api), ...);
+  std::vector<ObjectID> ids = ValueOrThrow(runtime.Submit(std::move(spec)));
+  if (ids.size() != count) ThrowArity(nullptr, ids.size(), count);
+  return ids;
+}
+
 }  // namespace internal
 
 // A Python function that can be called as a task; cheap to copy. R is what the function
@@ -127,13 +141,9 @@ class PyFunction {
       spec.function = FunctionAddress(&RayPyFunctionTask);
       spec.options = internal::CoreOptions(options_, kNumReturns, spec.function);
       if (spec.options.name.empty()) spec.options.name = module_ + "." + function_;  // the graph's
-      spec.args.reserve(1 + sizeof...(A));
-      spec.args.push_back(core::TaskArg{ObjectID(), python::SerializePyCall(module_, function_)});
-      (internal::AppendPyArg(spec, std::forward<A>(args), "ray::PyFunction(...)(args...)"),
-       ...);
-      std::vector<ObjectID> ids = internal::ValueOrThrow(runtime.Submit(std::move(spec)));
-      if (ids.size() != kNumReturns) internal::ThrowArity(nullptr, ids.size(), kNumReturns);
-      return internal::CallResultOf<std::remove_cvref_t<R>>::Make(ids);
+      return internal::CallResultOf<std::remove_cvref_t<R>>::Make(internal::SubmitPyCall(
+          runtime, std::move(spec), python::SerializePyCall(module_, function_),
+          "ray::PyFunction(...)(args...)", kNumReturns, std::forward<A>(args)...));
     }
   }
 
