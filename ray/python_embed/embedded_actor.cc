@@ -38,14 +38,6 @@ struct PyActorObject {
   std::string name;  // "module.Class"
 };
 
-// The pending error of a creation or a call, or why the interpreter did not start.
-std::optional<TaskErrorInfo> StartError(const std::string& name) {
-  const std::string& start_error = embedded::StartInterpreterOnce();
-  if (start_error.empty()) return std::nullopt;
-  return Error(name, "RuntimeError",
-               "cannot start the embedded Python interpreter: " + start_error);
-}
-
 // Instantiates module.Class(args...); the GIL held.
 PyObject* Instantiate(const std::string& module_name, const std::string& class_name,
                       std::span<const core::ObjectValue> args,
@@ -65,12 +57,12 @@ PyObject* Instantiate(const std::string& module_name, const std::string& class_n
   return embedded::CallWithObjects(name, cls.get(), args, error);
 }
 
-// Calls object.method(args...); the GIL held.
+// Calls object.method(args...), named `name` in errors; the GIL held.
 std::optional<TaskErrorInfo> CallMethod(const PyActorObject& object, const std::string& method,
+                                        const std::string& name,
                                         std::span<const core::ObjectValue> args,
                                         std::span<const ResultCheck> checks,
                                         std::vector<std::string>* results) {
-  const std::string name = object.name + "." + method;
   PyRef bound(PyObject_GetAttrString(object.instance, method.c_str()));
   if (!bound) return PythonError(name, "");
   if (!PyCallable_Check(bound.get())) {
@@ -86,16 +78,12 @@ std::string SerializePyMethod(std::string_view method) { return SerializeMsgpack
 
 absl::Status CreatePyActor(std::span<const core::ObjectValue> args, const std::string& type,
                            const ObjectID& actor) {
-  auto call = args.empty() ? absl::StatusOr<std::pair<std::string, std::string>>(
-                                 absl::InvalidArgumentError("no arguments"))
-                           : DeserializeMsgpack<std::pair<std::string, std::string>>(args[0].bytes);
-  if (!call.ok()) {
-    return absl::InvalidArgumentError("ray::PyActorClass: the creation does not name a class: " +
-                                      std::string(call.status().message()));
-  }
+  absl::StatusOr<std::pair<std::string, std::string>> call =
+      embedded::ReadPyCall(args, "ray::PyActorClass: the creation does not name a class: ");
+  if (!call.ok()) return call.status();
   const auto& [module, cls] = *call;
   const std::string name = module + "." + cls;
-  std::optional<TaskErrorInfo> error = StartError(name);
+  std::optional<TaskErrorInfo> error = embedded::StartError(name);
   if (error) return TaskFailure(*error);
   PyGILState_STATE gil = PyGILState_Ensure();
   PyObject* instance = Instantiate(module, cls, args.subspan(1), &error);
@@ -126,7 +114,7 @@ absl::Status RunPyActorMethod(std::span<const core::ObjectValue> args, const std
   std::vector<std::string> results;
   PyGILState_STATE gil = PyGILState_Ensure();
   std::optional<TaskErrorInfo> error =
-      CallMethod(*object, *method, args.subspan(1), checks, &results);
+      CallMethod(*object, *method, name, args.subspan(1), checks, &results);
   embedded::FlushOutput();
   PyGILState_Release(gil);
   if (error) return TaskFailure(*error);

@@ -9,9 +9,11 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "ray/core_worker/core_runtime.h"
 #include "ray/object/status.h"
 #include "ray/python_embed/embedded_python.h"
@@ -21,6 +23,12 @@ namespace ray::python::embedded {
 // Starts the interpreter on this process's first call (later calls return at once); why it
 // could not start, or "".
 const std::string& StartInterpreterOnce();
+// StartInterpreterOnce's failure as an error of the call `name`; nullopt once it runs.
+std::optional<TaskErrorInfo> StartError(const std::string& name);
+// The (module, name) a call's first argument names (SerializePyCall); InvalidArgument saying
+// `what` it does not name.
+absl::StatusOr<std::pair<std::string, std::string>> ReadPyCall(
+    std::span<const core::ObjectValue> args, const std::string& what);
 
 // An error of the Python code `name`, of Python type `type`.
 TaskErrorInfo Error(const std::string& name, std::string type, std::string message);

@@ -220,22 +220,36 @@ std::string SerializePyCall(std::string_view module, std::string_view function) 
   return SerializeMsgpack(std::pair<std::string_view, std::string_view>(module, function));
 }
 
-absl::Status RunPyFunction(std::span<const core::ObjectValue> args,
-                           std::span<const ResultCheck> checks, core::ReturnWriter& returns) {
+namespace embedded {
+
+std::optional<TaskErrorInfo> StartError(const std::string& name) {
+  const std::string& start_error = StartInterpreterOnce();
+  if (start_error.empty()) return std::nullopt;
+  return Error(name, "RuntimeError",
+               "cannot start the embedded Python interpreter: " + start_error);
+}
+
+absl::StatusOr<std::pair<std::string, std::string>> ReadPyCall(
+    std::span<const core::ObjectValue> args, const std::string& what) {
   absl::StatusOr<std::pair<std::string, std::string>> call =
       args.empty() ? absl::InvalidArgumentError("no arguments")
                    : DeserializeMsgpack<std::pair<std::string, std::string>>(args[0].bytes);
   if (!call.ok()) {
-    return absl::InvalidArgumentError(
-        "ray::PyFunction: the task does not name a Python function: " +
-        std::string(call.status().message()));
+    return absl::InvalidArgumentError(what + std::string(call.status().message()));
   }
+  return call;
+}
+
+}  // namespace embedded
+
+absl::Status RunPyFunction(std::span<const core::ObjectValue> args,
+                           std::span<const ResultCheck> checks, core::ReturnWriter& returns) {
+  absl::StatusOr<std::pair<std::string, std::string>> call =
+      embedded::ReadPyCall(args, "ray::PyFunction: the task does not name a Python function: ");
+  if (!call.ok()) return call.status();
   const auto& [module, function] = *call;
   const std::string name = module + "." + function;
-  if (const std::string& start_error = embedded::StartInterpreterOnce(); !start_error.empty()) {
-    return TaskFailure(Error(name, "RuntimeError",
-                             "cannot start the embedded Python interpreter: " + start_error));
-  }
+  if (std::optional<TaskErrorInfo> error = embedded::StartError(name)) return TaskFailure(*error);
   std::vector<std::string> results;
   std::optional<TaskErrorInfo> error;
   {
