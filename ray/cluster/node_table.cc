@@ -34,8 +34,8 @@ std::map<std::string, double> ClusterRayResources(const std::vector<NodeEntry>& 
   return total;
 }
 
-NodeEntry* NodeTable::Find(const std::string& node_id) {
-  for (NodeEntry& node : nodes_) {
+const NodeEntry* NodeTable::Find(const std::string& node_id) const {
+  for (const NodeEntry& node : nodes_) {
     if (node.node_id == node_id) return &node;
   }
   return nullptr;
@@ -70,10 +70,8 @@ bool NodeTable::Heartbeat(const std::string& node_id, uint64_t store_used_bytes,
 }
 
 bool NodeTable::Alive(const std::string& node_id) const {
-  for (const NodeEntry& node : nodes_) {
-    if (node.node_id == node_id) return node.alive;
-  }
-  return false;
+  const NodeEntry* node = Find(node_id);
+  return node != nullptr && node->alive;
 }
 
 bool NodeTable::MarkDead(const std::string& node_id, const std::string& reason) {

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -62,7 +63,10 @@ class NodeTable {
  private:
   std::vector<NodeEntry> nodes_;  // a few per machine: a scan is fine for now
   std::map<std::string, std::vector<NodeUsage>> usage_;  // by reporting node
-  NodeEntry* Find(const std::string& node_id);
+  const NodeEntry* Find(const std::string& node_id) const;
+  NodeEntry* Find(const std::string& node_id) {
+    return const_cast<NodeEntry*>(std::as_const(*this).Find(node_id));
+  }
 };
 
 }  // namespace ray::cluster
