@@ -65,7 +65,7 @@ class EventLoop:
             async def run_on_loop():
                 return method(*args, **kwargs)
             coroutine = run_on_loop()
-        # Waits without the GIL: the loop and the other call threads run meanwhile.
+        # Waits without the GIL (local mode, where calls cannot defer): the loop runs meanwhile.
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     def note_blocking(self, what):
