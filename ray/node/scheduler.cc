@@ -367,18 +367,18 @@ void Scheduler::ServeBlockedWorkers(bool expire) {
       for (const ObjectID& id : pending.ids) {
         if (objects_.ReadyOrGone(id)) ready_ids.push_back(id);
       }
-      worker.connection->outbox().ready = std::move(ready_ids);
+      OutboxOf(worker).ready = std::move(ready_ids);
     } else if (!satisfied) {
-      worker.connection->outbox().get_failed = "timed out waiting for objects";
+      OutboxOf(worker).get_failed = "timed out waiting for objects";
     } else {
       for (const ObjectID& id : pending.ids) {
         if (const ReferenceTable::Entry* entry = objects_.Find(id); entry != nullptr) {
-          worker.connection->outbox().objects.push_back(
+          OutboxOf(worker).objects.push_back(
               {id, entry->value, entry->size,
                entry->value == nullptr ? std::string(SourceFor(id, worker.reader_node())) : ""});
         } else {  // freed, or never made: the get fails at once, as for the driver
           auto error = MissingObjectError(id);
-          worker.connection->outbox().objects.push_back({id, error, error->size()});
+          OutboxOf(worker).objects.push_back({id, error, error->size()});
         }
       }
     }

@@ -388,7 +388,10 @@ class Scheduler {
   std::string_view SourceFor(const ObjectID& id, int node) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Resources a worker's running task holds go back to its node.
   void ReleaseResources(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Sends what the workers' outboxes hold.
+  // The outbox of `worker`, to fill: the worker goes on the list FlushWorkers sends.
+  WorkerConnection::Outbox& OutboxOf(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sends what the outboxes of the workers on that list hold; a worker whose socket does not
+  // take it all stays on the list.
   void FlushWorkers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Keeps the values `task` carries inline within its InlineBudget: the objects past it among
   // its arguments go into the store as well (waiting for the store: rare, as a task's inline
@@ -417,6 +420,7 @@ class Scheduler {
   WorkerPool workers_ ABSL_GUARDED_BY(mu_);
   std::vector<WorkerView> worker_views_ ABSL_GUARDED_BY(mu_);  // reused by SnapshotForDispatch
   std::vector<int> view_workers_ ABSL_GUARDED_BY(mu_);         // their indexes in workers_
+  std::vector<int> to_flush_ ABSL_GUARDED_BY(mu_);  // workers whose outbox or socket has more
   // A node of the cluster (node 0 is this one, and the only one outside a cluster).
   struct Node {
     ClusterNode info;

@@ -144,6 +144,7 @@ bool Scheduler::VisitActor(Actor& actor) {
     if (actor.worker < 0 && (actor.worker = ActorWorkerFor(actor)) < 0) return true;
     Worker& worker = *workers_[actor.worker];
     worker.actor = actor.id;
+    workers_.Unpool(worker);
     actor.state = Actor::State::kCreating;
     TaskRecord* creation = tasks_.Find(actor.creation.id);
     if (creation == nullptr) {  // a restart: the first run ended; this one runs the copy
@@ -243,6 +244,7 @@ void Scheduler::ClaimNewWorker(Worker& worker) {
     actor.worker_asked = false;
     actor.worker = worker.index;
     worker.actor = actor.id;
+    workers_.Unpool(worker);
     MarkActor(actor);
     return;
   }
@@ -425,8 +427,7 @@ void Scheduler::ForeignLookupDone(int index,
 void Scheduler::AnswerLookup(Worker& worker,
                              std::optional<std::pair<ObjectID, std::string>> found) {
   if (found && !worker.held.insert(found->first).second) objects_.RemoveRef(found->first);
-  worker.connection->outbox().actor =
-      found ? *std::move(found) : std::make_pair(ObjectID(), std::string());
+  OutboxOf(worker).actor = found ? *std::move(found) : std::make_pair(ObjectID(), std::string());
 }
 
 void Scheduler::AddForeignActor(const ObjectID& actor) {

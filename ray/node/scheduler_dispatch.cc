@@ -12,11 +12,11 @@ DispatchSnapshot Scheduler::SnapshotForDispatch(
     bool may_start_worker) {
   worker_views_.clear();
   view_workers_.clear();
-  for (size_t i = 0; i < workers_.size(); ++i) {
+  for (int i : workers_.pooled()) {  // an actor's worker runs its calls only
     const Worker& w = *workers_[i];
-    if (w.node != node || !w.pooled()) continue;  // an actor's worker runs its calls only
+    if (w.node != node) continue;
     WorkerView& view = worker_views_.emplace_back();
-    view_workers_.push_back(static_cast<int>(i));
+    view_workers_.push_back(i);
     view.state = w.state;
     view.broken = w.broken;
     view.steal_pending = w.steal_pending;
@@ -154,7 +154,7 @@ void Scheduler::DispatchOn(int n, size_t lane) {
           node.policy.StealFrom(SnapshotForDispatch(n, ready_at, tasks_.ReadySize(lane), true))) {
     Worker& worker = *workers_[view_workers_[*from]];
     worker.steal_pending = true;
-    worker.connection->outbox().return_queued = true;
+    OutboxOf(worker).return_queued = true;
   }
 }
 
@@ -194,6 +194,9 @@ void Scheduler::RecordCallStart(Worker& worker, const TaskID& id) {
   }
 }
 
-void Scheduler::SendTask(Worker& worker, TaskRecord& task) { worker.connection->AddTask(task); }
+void Scheduler::SendTask(Worker& worker, TaskRecord& task) {
+  OutboxOf(worker);
+  worker.connection->AddTask(task);
+}
 
 }  // namespace ray::core

@@ -36,8 +36,11 @@ void Scheduler::FlushWorkers() {
   };
   const WorkerConnection::Tables tables{
       .function = function, .task = task, .inline_value = inline_value, .source = source};
-  for (auto& w : workers_) {
-    Worker& worker = *w;
+  std::vector<int> flushing;
+  flushing.swap(to_flush_);
+  for (int index : flushing) {
+    Worker& worker = *workers_[index];
+    worker.to_flush = false;  // (a reused slot's new worker: its outbox is looked at anyway)
     if (worker.state == Worker::State::kDead || worker.broken) continue;
     node = worker.reader_node();
     WorkerConnection& connection = *worker.connection;
@@ -51,6 +54,7 @@ void Scheduler::FlushWorkers() {
       continue;
     }
     bool want_writes = connection.stream().HasPendingWrites();
+    if (want_writes) OutboxOf(worker);  // stays on the list until the socket took it all
     if (want_writes != connection.watching_writes) {
       epoll_event event{};
       event.events = EPOLLIN | (want_writes ? EPOLLOUT : 0);
@@ -59,6 +63,14 @@ void Scheduler::FlushWorkers() {
       connection.watching_writes = want_writes;
     }
   }
+}
+
+WorkerConnection::Outbox& Scheduler::OutboxOf(Worker& worker) {
+  if (!worker.to_flush) {
+    worker.to_flush = true;
+    to_flush_.push_back(worker.index);
+  }
+  return worker.connection->outbox();
 }
 
 absl::Status Scheduler::FitArgumentsInline(const TaskRecord& task) {
@@ -102,6 +114,7 @@ absl::Status Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMe
   if (in.pid != 0) worker.pid = in.pid;
   if (worker.node < 0 && in.client) {
     worker.client = true;
+    workers_.Unpool(worker);
     worker.node = 0;  // holds nothing on any node
   } else if (worker.node < 0) {
     SetWorkerNode(worker, in.node_id);

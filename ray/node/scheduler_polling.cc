@@ -24,16 +24,17 @@ using namespace scheduler_internal;  // NOLINT: the scheduler's own helpers
 absl::Time Scheduler::NextDeadline() {
   absl::Time earliest = RetireIdleWorkers();
   bool has_idle = false;
-  for (auto& w : workers_) {
-    if (w->state == Worker::State::kIdle && !w->client) has_idle = true;
-  }
+  for (int i : workers_.pooled()) has_idle |= workers_[i]->state == Worker::State::kIdle;
   for (auto& w : workers_) {
     if (w->pending) earliest = std::min(earliest, w->pending->deadline);
     if (w->state != Worker::State::kDead && !w->assigned.empty()) {
       earliest = std::min(earliest, liveness_.StallDeadline(w->heard));
     }
-    if (has_idle && w->queued() > 0 && !w->steal_pending) {
-      earliest = std::min(earliest, w->front_started + kStealAfter);  // a steal to consider
+  }
+  for (int i : workers_.pooled()) {
+    const Worker& w = *workers_[i];
+    if (has_idle && w.queued() > 0 && !w.steal_pending) {
+      earliest = std::min(earliest, w.front_started + kStealAfter);  // a steal to consider
     }
   }
   for (const Node& node : nodes_) {

@@ -16,12 +16,21 @@ WorkerRecord& WorkerPool::Add(std::unique_ptr<WorkerRecord> worker) {
     return w->state == WorkerState::kDead && !w->process.valid();
   });
   worker->index = dead - slots_.begin();
+  Unpool(*worker);  // the slot's earlier worker, if it was pooled
+  if (worker->pooled()) {
+    pooled_.insert(std::upper_bound(pooled_.begin(), pooled_.end(), worker->index), worker->index);
+  }
   if (dead != slots_.end()) {
     *dead = std::move(worker);
     return **dead;
   }
   slots_.push_back(std::move(worker));
   return *slots_.back();
+}
+
+void WorkerPool::Unpool(const WorkerRecord& worker) {
+  auto it = std::lower_bound(pooled_.begin(), pooled_.end(), worker.index);
+  if (it != pooled_.end() && *it == worker.index) pooled_.erase(it);
 }
 
 int WorkerPool::CountUsable() const {
@@ -42,12 +51,11 @@ std::vector<WorkerRecord*> WorkerPool::IdleToRetire(int keep, absl::Duration tim
                                                     absl::Time now, absl::Time& next) const {
   std::vector<WorkerRecord*> retire;
   int alive = 0;
-  for (const auto& w : slots_) alive += IsUsable(w->state, w->broken) && w->pooled();
-  for (const auto& w : slots_) {
+  for (int i : pooled_) alive += IsUsable(slots_[i]->state, slots_[i]->broken);
+  for (int i : pooled_) {
     if (alive <= keep) break;
-    if (w->state != WorkerState::kIdle || w->broken || !w->assigned.empty() || !w->pooled()) {
-      continue;
-    }
+    const auto& w = slots_[i];
+    if (w->state != WorkerState::kIdle || w->broken || !w->assigned.empty()) continue;
     absl::Time due = w->idle_since + timeout;
     if (due > now) {
       next = std::min(next, due);

@@ -52,6 +52,7 @@ struct WorkerRecord {
   int reader_node() const { return client ? -1 : node; }
   absl::flat_hash_set<ObjectID> held;   // objects this process holds a reference to
   bool broken = false;                  // a write failed: the scheduler thread retires it
+  bool to_flush = false;                // on the scheduler's list of workers to flush
   bool steal_pending = false;           // asked to hand back its queued tasks
   absl::Time front_started;             // when its front task started
   absl::Time idle_since = absl::Now();  // when it last became idle
@@ -103,6 +104,12 @@ class WorkerPool {
   // Adds a worker in the slot of a dead one whose process has ended (no task and no epoll set
   // refers to that record any more), else at the end; sets its index.
   WorkerRecord& Add(std::unique_ptr<WorkerRecord> worker);
+  // `worker` no longer takes tasks of the pool: it became an actor's worker or a client.
+  void Unpool(const WorkerRecord& worker);
+  // The indexes of the workers that take tasks of the pool (pooled()), ascending; dead ones
+  // among them until their slot is reused. Dispatch looks at these only, however many actors
+  // there are.
+  const std::vector<int>& pooled() const { return pooled_; }
   // Workers neither dead nor broken.
   int CountUsable() const;
   // The pids of the workers not dead.
@@ -117,10 +124,14 @@ class WorkerPool {
   const std::unique_ptr<WorkerRecord>& operator[](size_t i) const { return slots_[i]; }
   Slots::const_iterator begin() const { return slots_.begin(); }
   Slots::const_iterator end() const { return slots_.end(); }
-  void clear() { slots_.clear(); }
+  void clear() {
+    slots_.clear();
+    pooled_.clear();
+  }
 
  private:
   Slots slots_;
+  std::vector<int> pooled_;
 };
 
 }  // namespace ray::core

@@ -63,5 +63,35 @@ TEST(WorkerPoolTest, IdleWorkersBeyondTheFirstOnesRetireAfterTheTimeout) {
             (std::vector<WorkerRecord*>{pool[3].get()}));
 }
 
+TEST(WorkerPoolTest, PooledListsTheWorkersThatTakeTasksOfThePool) {
+  WorkerPool pool;
+  pool.Add(Worker(1));
+  pool.Add(Worker(2));
+  auto client = Worker(3);
+  client->client = true;
+  pool.Add(std::move(client));  // never pooled
+  pool.Add(Worker(4));
+  EXPECT_EQ(pool.pooled(), (std::vector<int>{0, 1, 3}));
+  pool[1]->actor = ObjectID::FromRandom();
+  pool.Unpool(*pool[1]);
+  EXPECT_EQ(pool.pooled(), (std::vector<int>{0, 3}));
+  // An idle actor's worker is never retired.
+  pool[1]->idle_since = kNow - absl::Hours(1);
+  absl::Time next = absl::InfiniteFuture();
+  EXPECT_TRUE(pool.IdleToRetire(/*keep=*/0, absl::Seconds(10), kNow, next).empty());
+  // A dead pooled worker's slot, reused by a worker that is not pooled, leaves the list.
+  pool[0]->state = WorkerState::kDead;
+  pool[0]->process = Pidfd(-1);
+  auto actor_worker = Worker(5);
+  actor_worker->actor = ObjectID::FromRandom();
+  EXPECT_EQ(pool.Add(std::move(actor_worker)).index, 0);
+  EXPECT_EQ(pool.pooled(), (std::vector<int>{3}));
+  // ... and a pooled one reusing a slot joins it, in order.
+  pool[1]->state = WorkerState::kDead;
+  pool[1]->process = Pidfd(-1);
+  EXPECT_EQ(pool.Add(Worker(6)).index, 1);
+  EXPECT_EQ(pool.pooled(), (std::vector<int>{1, 3}));
+}
+
 }  // namespace
 }  // namespace ray::core
