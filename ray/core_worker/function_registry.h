@@ -8,11 +8,19 @@
 // plain data; the invoker is called across the two copies, which is safe because both are built
 // from the same sources: ObjectValue and ReturnWriter (core_runtime.h) have one layout, the
 // writer is called through its vtable, and exceptions are matched by type name.
+//
+// A module built against another libray may lay all of that out otherwise, so each module also
+// exports a stamp of the layout it was built with (ray_registered_functions_layout), and a
+// loader reads the table through ReadRegisteredFunctions, which refuses a module whose stamp is
+// not its own before it reads a byte of the table.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
+#include <string>
 
+#include "absl/status/statusor.h"
 #include "ray/core_worker/actor_instance.h"
 #include "ray/core_worker/core_runtime.h"
 
@@ -52,7 +60,29 @@ inline constexpr char kUseRuntimeOfSymbol[] = "ray_use_runtime_of";
 using UseRuntimeOfFunction = void (*)(RuntimeSource runtime, EpochSource epoch,
                                       NodeIdSource node_id, ActorState* actor_state);
 
+// The layout of what crosses between a loader and a module: RegisteredFunction, the types of
+// the accessor and of ray_use_runtime_of, and what an invoker is handed (ObjectValue and
+// ReturnWriter in core_runtime.h, ActorState in actor_instance.h). Raise it with any change to
+// one of them.
+inline constexpr uint32_t kRegisteredFunctionsLayout = 1;
+
+// The symbol of a module's stamp, and its type, which never change (so that any two libray
+// versions read each other's): it returns the module's kRegisteredFunctionsLayout and sets
+// *libray_version to the libray version the module was built with (RAY_LIBRARY_VERSION).
+inline constexpr char kRegisteredFunctionsLayoutSymbol[] = "ray_registered_functions_layout";
+using RegisteredFunctionsLayoutFunction = uint32_t (*)(const char** libray_version);
+
+// The table of the module open at `handle` (from dlopen), called `path` in errors: empty if the
+// module has none. FailedPrecondition, naming `path` and both libray versions and layouts, if
+// the module has a table and its stamp is missing or is not kRegisteredFunctionsLayout; the
+// table is then not read.
+absl::StatusOr<std::span<const RegisteredFunction>> ReadRegisteredFunctions(
+    void* handle, const std::string& path);
+
 }  // namespace ray::core
+
+extern "C" __attribute__((visibility("default"))) uint32_t ray_registered_functions_layout(
+    const char** libray_version);
 
 extern "C" __attribute__((visibility("default"))) const ray::core::RegisteredFunction*
 ray_registered_functions(size_t* count);

@@ -57,11 +57,14 @@ void Load(const std::string& path, bool required) {
   for (const Library& library : state->libraries) {
     if (library.handle == handle) return;  // loaded before (dlopen counts it once more)
   }
-  auto accessor = reinterpret_cast<core::RegisteredFunctionsAccessor>(
-      dlsym(handle, core::kRegisteredFunctionsSymbol));
-  size_t count = 0;
-  const core::RegisteredFunction* entries = accessor ? accessor(&count) : nullptr;
-  if (count == 0) {
+  // A library of another libray is refused before its table is read. It stays loaded (it
+  // cannot be closed safely once its initializers ran); the process goes on.
+  absl::StatusOr<std::span<const core::RegisteredFunction>> entries =
+      core::ReadRegisteredFunctions(handle, path);
+  if (!entries.ok()) {
+    Raise(PyExc_ValueError, "ray.init: " + std::string(entries.status().message()));
+  }
+  if (entries->empty()) {
     if (!required) return;  // stays loaded: it may be another library's dependency
     Raise(PyExc_ValueError, "ray.init: " + path +
                                 " registers no C++ functions (use RAY_REMOTE(f) from "
@@ -76,8 +79,7 @@ void Load(const std::string& path, bool required) {
   Library library{path, handle, {}};
   const size_t index = state->libraries.size();
   std::map<std::string, CppFunction> added;
-  for (size_t i = 0; i < count; ++i) {
-    const core::RegisteredFunction& e = entries[i];
+  for (const core::RegisteredFunction& e : *entries) {
     auto [it, inserted] = added.emplace(e.name, CppFunction{e, index});
     if (!inserted && it->second.entry.function == e.function) continue;  // registered twice
     auto before = state->functions.find(e.name);
