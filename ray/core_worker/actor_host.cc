@@ -17,6 +17,9 @@ namespace ray::core {
 void RunIfActorHost(const SessionOptions& given) {
   const char* head = std::getenv(kActorHostHeadEnv);
   if (head == nullptr || *head == '\0') return;
+  // The session forks its zygote before the host is ready: the node must see the pipe's end
+  // when the host closes it (or dies), not when the zygote does.
+  TakeReadyPipe();
   SessionOptions options = given;
   options.address = head;
   const char* key = std::getenv(kActorHostKeyEnv);

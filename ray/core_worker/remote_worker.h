@@ -14,8 +14,13 @@
 
 namespace ray::core {
 
+// Takes the ready pipe (kWorkerReadyFdEnv) out of the environment, for this process alone: no
+// process it forks or execs from then on holds it. A process that starts others before it calls
+// TellNode (an actor host: its zygote) calls this first. A no-op without the pipe.
+void TakeReadyPipe();
+
 // Tells the node that started this process (its ready pipe, kWorkerReadyFdEnv) what happened:
-// kWorkerReached, or why not. Once; a no-op without the pipe.
+// kWorkerReached, or why not; then closes the pipe. Once; a no-op without the pipe.
 void TellNode(std::string_view what);
 
 // If this process was started as a remote worker, serves its scheduler and exits (never

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "ray/api.h"
@@ -31,6 +32,18 @@ std::string Comm(pid_t pid) {
   std::string name;
   std::getline(file, name);
   return name;
+}
+
+// The pipes `pid` holds open: the "pipe:[INODE]" targets of its /proc/PID/fd.
+std::set<std::string> Pipes(pid_t pid) {
+  std::set<std::string> pipes;
+  std::error_code error;
+  for (const auto& fd :
+       std::filesystem::directory_iterator(absl::StrCat("/proc/", pid, "/fd"), error)) {
+    std::string target = std::filesystem::read_symlink(fd.path(), error).string();
+    if (target.starts_with("pipe:")) pipes.insert(target);
+  }
+  return pipes;
 }
 
 class ActorHostTest : public RayCliTest {
@@ -136,6 +149,29 @@ TEST_F(ActorHostTest, ConcurrentAndLaterAsksShareOneHostWhoseNodeOffersNoCpus) {
   EXPECT_NE(status.find(host_node->node_id + " 127.0.0.1 alive node CPUs: 0 (0 in use)"),
             std::string::npos)
       << status;
+}
+
+TEST_F(ActorHostTest, OnceTheHostIsReadyNothingItStartedHoldsItsReadyPipe) {
+  InitDriver();
+  AskForHost();
+  ASSERT_EQ(Hosts().size(), 1u);
+  pid_t host = Hosts()[0];
+  // What the host started: its zygote and what that forked (its store). The node (the
+  // launcher) reads the host's ready pipe until its end; one of these holding it open would keep
+  // that end away for the host's whole life. (The host itself closes it just after saying it is
+  // ready, which may be after its node has passed the answer on.)
+  std::vector<pid_t> processes = Children(host);
+  for (size_t i = 0; i < processes.size(); ++i) {
+    for (pid_t child : Children(processes[i])) processes.push_back(child);
+  }
+  ASSERT_GE(processes.size(), 2u);
+  const std::set<std::string> nodes_pipes = Pipes(head_.pid);
+  for (pid_t pid : processes) {
+    for (const std::string& pipe : Pipes(pid)) {
+      EXPECT_FALSE(nodes_pipes.contains(pipe))
+          << Comm(pid) << " " << pid << " holds " << pipe << ", which the node holds too";
+    }
+  }
 }
 
 TEST_F(ActorHostTest, TheHostOutlivesItsDriversAndServesTheProgramsOthers) {
