@@ -3,8 +3,14 @@
 // same program each time. A detached actor made by one driver outlives it; the next driver finds
 // it by name, with its state, and calls it (ObjectRef arguments, large results, from its tasks
 // too); a name taken by a detached actor is refused to another driver; a kill from any driver
-// ends it; the cluster's end ends it.
+// ends it; the cluster's end ends it. Drivers that ask at once share one start of the actor host.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include "tests/cluster/ray_cli.h"
 
@@ -18,10 +24,18 @@ class DetachedActorTest : public RayCliTest {
     head_ = AddNode({.num_cpus = 2});
     node_ = AddNode({.num_cpus = 1});
   }
-  RunResult Driver(const std::vector<std::string>& args) {
+  RunResult Driver(const std::vector<std::string>& args,
+                   const std::map<std::string, std::string>& env = {}) {
     std::vector<std::string> argv = {"tests/cluster/detached_driver", address_};
     argv.insert(argv.end(), args.begin(), args.end());
-    return RunProgram(std::move(argv));
+    return RunProgram(std::move(argv), env);
+  }
+  // The lines of the head's log that contain `text`.
+  int HeadLogLines(const std::string& text) {
+    std::ifstream log(head_.folder + "/node.log");
+    int count = 0;
+    for (std::string line; std::getline(log, line);) count += line.find(text) != std::string::npos;
+    return count;
   }
   StartedNode head_, node_;
 };
@@ -65,6 +79,50 @@ TEST_F(DetachedActorTest, TheClustersEndEndsItsDetachedActors) {
   RunResult stopped = RunRay({"stop"});
   EXPECT_EQ(stopped.exit_code, 0) << stopped.output;
   EXPECT_TRUE(EndsWithin(std::stoi(pid), absl::Seconds(30)));
+}
+
+TEST_F(DetachedActorTest, DriversAskingAtOnceShareOneStartOfTheActorHost) {
+  // Each driver joins, then waits at the barrier; released together, each makes a detached actor,
+  // so that all ask the head for the program's actor host while none is registered yet.
+  constexpr int kDrivers = 3;
+  const std::string fifo = tmp_ + "/barrier", ready = tmp_ + "/ready";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  ASSERT_TRUE(std::filesystem::create_directory(ready));
+  // Held open (read and write: it does not wait for a reader) until all wait: their reads end
+  // together when it closes.
+  int barrier = open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(barrier, 0);
+  RunResult made[kDrivers];
+  std::vector<std::thread> drivers;
+  for (int i = 0; i < kDrivers; ++i) {
+    drivers.emplace_back([&, i] {
+      made[i] = Driver({"create", absl::StrCat("tally", i), "0"},
+                       {{"DETACHED_DRIVER_BARRIER", fifo}, {"DETACHED_DRIVER_READY", ready}});
+    });
+  }
+  const bool all_wait = Within(absl::Seconds(120), [&] {
+    std::error_code error;
+    auto files = std::filesystem::directory_iterator(ready, error);
+    return !error && std::distance(files, std::filesystem::directory_iterator()) == kDrivers;
+  });
+  close(barrier);
+  for (std::thread& driver : drivers) driver.join();
+  ASSERT_TRUE(all_wait) << "the drivers did not all reach the barrier";
+  for (const RunResult& run : made) {
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_NE(run.output.find("made 1 "), std::string::npos) << run.output;
+  }
+  // One start, one host: the head's node runs it (beside its store and the drivers' workers).
+  EXPECT_EQ(HeadLogLines("starting the actor host of program"), 1);
+  EXPECT_EQ(HeadLogLines("is the actor host of program"), 1);
+  int hosts = 0;
+  for (pid_t child : Children(head_.pid)) {
+    std::ifstream comm(absl::StrCat("/proc/", child, "/comm"));
+    std::string name;
+    std::getline(comm, name);
+    hosts += name == "ray::actor_host";
+  }
+  EXPECT_EQ(hosts, 1);
 }
 
 }  // namespace

@@ -12,10 +12,16 @@
 //                                                (adds 100), found by name there (adds 1000);
 //                                                prints "tasks <sum> <sum>", then what making a
 //                                                detached actor in a task says
+// With DETACHED_DRIVER_BARRIER=FIFO and DETACHED_DRIVER_READY=FOLDER, a driver waits once it has
+// joined: it opens FIFO, makes the file FOLDER/<pid>, and reads FIFO to its end, which the test
+// brings to all the drivers at once (it holds FIFO open until they all wait).
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
 
 #include "ray/api.h"
@@ -57,6 +63,23 @@ std::string MakeDetachedInTask(std::string name) {
   }
 }
 
+// Waits at the barrier the environment names, if any (see the top).
+void AwaitBarrier() {
+  const char* fifo = std::getenv("DETACHED_DRIVER_BARRIER");
+  const char* ready = std::getenv("DETACHED_DRIVER_READY");
+  if (fifo == nullptr || ready == nullptr) return;
+  int fd = open(fifo, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    perror("detached_driver: the barrier");
+    return;
+  }
+  std::ofstream(std::string(ready) + "/" + std::to_string(getpid())) << "waiting\n";
+  char c;
+  while (read(fd, &c, 1) > 0) {
+  }
+  close(fd);
+}
+
 int Usage() {
   fprintf(stderr, "usage: detached_driver ADDRESS create|use|kill|refs|tasks NAME [N]\n");
   return 2;
@@ -69,6 +92,7 @@ int main(int argc, char** argv) {
   const std::string mode = argv[2], name = argv[3];
   const int64_t n = argc > 4 ? std::stoll(argv[4]) : 0;
   ray::Init({.num_workers = 1, .object_store_memory = 64 << 20, .address = argv[1]});
+  AwaitBarrier();
   if (mode == "create") {
     auto tally = ray::Actor(MakeTally)
                      .Options({.name = name, .lifetime = ray::ActorLifetime::kDetached})
