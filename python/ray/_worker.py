@@ -758,7 +758,9 @@ def _execute_task(buffers):
                 from ray import _async_actor
                 from ray.actor import ActorClass
 
-                result = ActorClass(function, {}, token)  # for ray.get_actor
+                # For ray.get_actor: pickled as the bytes of the class the creation carried.
+                pickled = buffers[0] if type(buffers[0]) is bytes else bytes(buffers[0])
+                result = ActorClass(function, {}, token, pickled)
                 _raylet.set_actor(_end_actor, "python:" + result._name)  # as its creation names it
                 if _async_actor.is_async(function):
                     _actor_loop = _async_actor.EventLoop()

@@ -53,19 +53,24 @@ def _check_actor_options(options, where):
 class ActorClass:
     """A class made remote by @ray.remote: Cls.remote(...) makes an actor."""
 
-    def __init__(self, cls, options, token=None):
+    def __init__(self, cls, options, token=None, pickled=None):
         self._cls = cls
         self._name = getattr(cls, "__qualname__", None) or repr(cls)
         self._options = _check_actor_options(dict(options), self._name)
         self._token = token or uuid.uuid4().hex
         self._stored = None  # (pid, runtime epoch, ObjectID of the pickled class)
         self._calls = {}  # call description keys -> pickled (as RemoteFunction's)
+        # The class pickled (bytes), when this process was handed it so (an actor's creation
+        # carries it): this pickles as those bytes, not as the class pickled again.
+        self._pickled = pickled
 
     def __call__(self, *args, **kwargs):
         raise TypeError(f"actor class {self._name} cannot be instantiated directly: "
                         f"use {self._name}.remote(...)")
 
     def __reduce__(self):
+        if self._pickled is not None:
+            return (_actor_class_from_pickled, (self._pickled, self._options, self._token))
         return (ActorClass, (self._cls, self._options, self._token))
 
     def options(self, **options):
@@ -105,6 +110,14 @@ class ActorClass:
                 raise TypeError(f"ray cannot serialize actor class {self._name}: {e}") from e
             self._stored = key + (_raylet.put([pickled], "function", hidden=True),)
         return self._stored[2]
+
+
+def _actor_class_from_pickled(pickled, options, token):
+    """An ActorClass pickled as its class's bytes (ActorClass.__reduce__); the class unpickled
+    once per process and token, as a task's function is."""
+    from ray import _worker
+
+    return ActorClass(_worker._function(token, pickled), options, token, pickled)
 
 
 def _named_actor(options, actor_type=None):

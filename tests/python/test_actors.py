@@ -148,6 +148,39 @@ def test_named_actors_are_found_by_name():
         ray.get_actor("tally")
 
 
+class PickleMark:
+    """Pickling one appends this process's pid to the file `path`: a class holding one, pickled
+    by value, leaves a line per pickle of the class."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        with open(self.path, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        return (PickleMark, (self.path,))
+
+
+def test_get_actor_reads_the_class_as_its_creation_carried_it(tmp_path):
+    marks = tmp_path / "pickled"
+    marks.touch()
+
+    @ray.remote
+    class Marked:  # made in a function: pickled by value, and its mark with it
+        mark = PickleMark(str(marks))
+
+        def add(self, x):
+            return x + 1
+
+    m = Marked.options(name="marked").remote()
+    assert ray.get(ray.get_actor("marked").add.remote(1)) == 2
+    assert ray.get(add_to_named.remote("marked", 2)) == 3  # found from a task too
+    # Pickled once, by the driver for the creation: its worker answers ray.get_actor with the
+    # bytes the creation carried, not with the class pickled again.
+    assert marks.read_text().split() == [str(os.getpid())]
+    ray.kill(m)
+
+
 def test_a_detached_actor_outlives_its_handles_until_killed():
     c = Counter.options(name="keeper", lifetime="detached").remote(1)
     twin = Counter.options(name="twin").remote(1)  # the same, not detached
