@@ -147,7 +147,7 @@ absl::StatusOr<std::vector<ObjectValue>> WorkerRuntime::Get(std::span<const Obje
     absl::Status sent = Send([&](rpc::FromWorker::Builder b) {
       objects_reply_.reset();  // before it goes: a reader thread may have the reply at once
       get_failed_.reset();
-      WriteGetRequest(b, asked, TimeoutMs(RequestSlice(deadline)));
+      WriteGetRequest(b, /*request=*/0, asked, TimeoutMs(RequestSlice(deadline)));
     });
     if (!sent.ok()) return ConnectionClosed();
     // The reply may come in several messages: one object per ID asked for.
@@ -204,7 +204,7 @@ absl::StatusOr<WaitIndices> WorkerRuntime::Wait(std::span<const ObjectID> ids, s
     RequestTurn turn(*this);
     absl::Status sent = Send([&](rpc::FromWorker::Builder b) {
       ready_reply_.reset();  // before it goes (see Get)
-      WriteWaitRequest(b, ids, num_returns, TimeoutMs(RequestSlice(deadline)));
+      WriteWaitRequest(b, /*request=*/0, ids, num_returns, TimeoutMs(RequestSlice(deadline)));
     });
     if (!sent.ok()) return ConnectionClosed();
     auto replied = [&]()
