@@ -186,7 +186,7 @@ TEST_F(ActorConcurrencyTest, ACallBlockedInAGetLetsTheOthersRun) {
   auto room = ray::Actor(MakeRoom).Options({.max_concurrency = 3}).Remote("");
   auto first = room.Task(&Room::GetThroughTask).Remote(dir_ + "/gate1");
   auto second = room.Task(&Room::GetThroughTask).Remote(dir_ + "/gate2");
-  // Both wait in their gets (one asks, the other queues to ask); the third thread runs calls.
+  // Both wait in their gets (each its own request); the third thread runs calls.
   for (int i = 1; i <= 50; ++i) EXPECT_EQ(room.Task(&Room::Add).Remote(1).Get(), i);
   std::ofstream(dir_ + "/gate2") << "open";
   EXPECT_EQ(second.Get(), 7);

@@ -137,7 +137,7 @@ def test_a_call_blocked_in_ray_get_lets_the_others_run(tmp_path):
     for i in range(1, 21):
         assert ray.get(room.add.remote(1)) == i
     (tmp_path / "gate2").touch()
-    assert ray.get(second) is True  # before the first: gets take turns, none waits for another
+    assert ray.get(second) is True  # before the first: each get has its own request
     (tmp_path / "gate1").touch()
     assert ray.get(first) is True
     # A call that waits for another call of its own actor: that one runs on another thread.
