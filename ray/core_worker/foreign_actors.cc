@@ -42,22 +42,22 @@ ForeignActors::ForeignActors(Scheduler& scheduler, std::string store_socket,
       find_host_(std::move(find_host)),
       read_(std::move(read)) {
   forwarder_ = std::thread([this] { ForwardLoop(); });
-  scheduler_.SetForeignHooks({.forward_call =
-                                  [this](const TaskRecord& call, const FunctionRecord& function) {
-                                    Queue([this, call, function] { ForwardCall(call, function); });
-                                  },
-                              .lookup =
-                                  [this](int worker, const std::string& name) {
-                                    Queue([this, worker, name] {
-                                      absl::StatusOr<std::optional<CoreRuntime::NamedActor>> found =
-                                          Lookup(name);
-                                      std::optional<std::pair<ObjectID, std::string>> answer;
-                                      if (found.ok() && found->has_value()) {
-                                        answer.emplace((*found)->id, std::move((*found)->type));
-                                      }
-                                      scheduler_.ForeignLookupDone(worker, std::move(answer));
-                                    });
-                                  }});
+  scheduler_.SetForeignHooks(
+      {.forward_call =
+           [this](const TaskRecord& call, const FunctionRecord& function) {
+             Queue([this, call, function] { ForwardCall(call, function); });
+           },
+       .lookup =
+           [this](int worker, uint64_t request, const std::string& name) {
+             Queue([this, worker, request, name] {
+               absl::StatusOr<std::optional<CoreRuntime::NamedActor>> found = Lookup(name);
+               std::optional<std::pair<ObjectID, std::string>> answer;
+               if (found.ok() && found->has_value()) {
+                 answer.emplace((*found)->id, std::move((*found)->type));
+               }
+               scheduler_.ForeignLookupDone(worker, request, std::move(answer));
+             });
+           }});
 }
 
 ForeignActors::~ForeignActors() {

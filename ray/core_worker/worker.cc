@@ -86,14 +86,14 @@ absl::Status WorkerRuntime::Accept(std::shared_ptr<ReceivedMessage> message, boo
   }
   if (in.return_queued) HandBackQueue();
   if (in.objects.empty() && !in.get_failed && !in.ready && !in.actor) return absl::OkStatus();
-  absl::MutexLock lock(&out_mu_);  // a reply: call threads wait for it (AwaitReply)
-  if (!in.objects.empty()) {
-    if (!objects_reply_) objects_reply_.emplace();
-    for (const ObjectView& object : in.objects) objects_reply_->push_back({object, message});
-  }
-  if (in.get_failed) get_failed_ = std::string(*in.get_failed);
-  if (in.ready) ready_reply_ = in.ready->ToVector();
-  if (in.actor) actor_reply_ = NamedActor{in.actor->id, std::string(in.actor->type)};
+  absl::MutexLock lock(&out_mu_);  // a reply: the thread that asked waits for it (Request)
+  auto asked = replies_.find(in.reply_to);
+  if (asked == replies_.end()) return absl::OkStatus();  // no one waits for it any more
+  Reply& reply = asked->second;
+  for (const ObjectView& object : in.objects) reply.objects.push_back({object, message});
+  if (in.get_failed) reply.get_failed = std::string(*in.get_failed);
+  if (in.ready) reply.ready = in.ready->ToVector();
+  if (in.actor) reply.actor = NamedActor{in.actor->id, std::string(in.actor->type)};
   reply_cv_.SignalAll();
   return absl::OkStatus();
 }

@@ -95,19 +95,36 @@ ObjectID WorkerRuntime::NextPutId(bool hidden) {
   return ObjectID::ForPut(current_task_, ++puts_in_task_, hidden);
 }
 
-bool WorkerRuntime::AwaitReply(absl::FunctionRef<bool()> has_reply) {
+std::optional<WorkerRuntime::Reply> WorkerRuntime::Request(
+    absl::FunctionRef<void(rpc::FromWorker::Builder, RequestId)> write,
+    absl::FunctionRef<bool(const Reply&)> complete) {
+  RequestId request = 0;
+  absl::Status sent = Send([&](rpc::FromWorker::Builder b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_) {
+    request = ++last_request_;
+    replies_.try_emplace(request);  // before it goes: a reader thread may have the reply at once
+    write(b, request);
+  });
+  auto replied = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_) {
+    return complete(replies_.at(request));
+  };
+  bool closed = !sent.ok();
   if (!threaded_) {
-    while (true) {
+    while (!closed) {
       {
         absl::MutexLock lock(&out_mu_);
-        if (has_reply()) return true;
+        if (replied()) break;
       }
-      if (!ReceiveWhileBlocked()) return false;
+      closed = !ReceiveWhileBlocked();
     }
   }
   absl::MutexLock lock(&out_mu_);
-  while (!has_reply() && !connection_closed_) reply_cv_.Wait(&out_mu_);
-  return has_reply();
+  while (!closed && !replied()) {
+    closed = connection_closed_;
+    if (!closed) reply_cv_.Wait(&out_mu_);
+  }
+  auto entry = replies_.extract(request);
+  if (closed) return std::nullopt;
+  return std::move(entry.mapped());
 }
 
 absl::StatusOr<std::vector<ObjectValue>> WorkerRuntime::Get(std::span<const ObjectID> ids,
@@ -141,32 +158,17 @@ absl::StatusOr<std::vector<ObjectValue>> WorkerRuntime::Get(std::span<const Obje
   std::vector<ObjectID> asked;
   asked.reserve(missing.size());
   for (size_t i : missing) asked.push_back(ids[i]);
-  std::vector<ReplyObject> replied;
-  while (true) {  // once, but for a call thread's slices (RequestTurn)
-    RequestTurn turn(*this);
-    absl::Status sent = Send([&](rpc::FromWorker::Builder b) {
-      objects_reply_.reset();  // before it goes: a reader thread may have the reply at once
-      get_failed_.reset();
-      WriteGetRequest(b, asked, TimeoutMs(RequestSlice(deadline)));
-    });
-    if (!sent.ok()) return ConnectionClosed();
-    // The reply may come in several messages: one object per ID asked for.
-    bool replied_in_full = AwaitReply([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_) {
-      return get_failed_ || (objects_reply_ && objects_reply_->size() >= missing.size());
-    });
-    if (!replied_in_full) return ConnectionClosed();
-    // Taken, not left: a get suspended beneath this one (nested tasks) waits for its own reply.
-    absl::MutexLock lock(&out_mu_);
-    if (std::optional<std::string> failed = std::exchange(get_failed_, std::nullopt)) {
-      objects_reply_.reset();
-      if (threaded_ && absl::Now() < deadline) continue;  // its slice ended: ask again
-      return absl::DeadlineExceededError(*failed);
-    }
-    replied = *std::exchange(objects_reply_, std::nullopt);
-    break;
-  }
+  // The reply may come in several messages: one object per ID asked for.
+  std::optional<Reply> replied = Request(
+      [&](rpc::FromWorker::Builder b, RequestId request) {
+        WriteGetRequest(b, request, asked,
+                        TimeoutMs(std::max(deadline - absl::Now(), absl::ZeroDuration())));
+      },
+      [&](const Reply& r) { return r.get_failed || r.objects.size() >= missing.size(); });
+  if (!replied) return ConnectionClosed();
+  if (replied->get_failed) return absl::DeadlineExceededError(*replied->get_failed);
   absl::flat_hash_map<ObjectID, const ReplyObject*> reply;
-  for (const ReplyObject& object : replied) reply.emplace(object.object.id, &object);
+  for (const ReplyObject& object : replied->objects) reply.emplace(object.object.id, &object);
   std::vector<ObjectID> from_store;
   std::vector<object_manager::ObjectSource> copies;  // those only other nodes hold
   for (size_t i : missing) {
@@ -198,27 +200,13 @@ absl::StatusOr<WaitIndices> WorkerRuntime::Wait(std::span<const ObjectID> ids, s
                                                 absl::Duration timeout) {
   if (absl::Status count = CheckIdCount(ids.size(), "a wait"); !count.ok()) return count;
   HandBackQueue();
-  const absl::Time deadline = absl::Now() + timeout;
-  absl::flat_hash_set<ObjectID> ready;
-  while (true) {  // once, but for a call thread's slices (RequestTurn)
-    RequestTurn turn(*this);
-    absl::Status sent = Send([&](rpc::FromWorker::Builder b) {
-      ready_reply_.reset();  // before it goes (see Get)
-      WriteWaitRequest(b, ids, num_returns, TimeoutMs(RequestSlice(deadline)));
-    });
-    if (!sent.ok()) return ConnectionClosed();
-    auto replied = [&]()
-                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_) { return ready_reply_.has_value(); };
-    if (!AwaitReply(replied)) return ConnectionClosed();
-    absl::MutexLock lock(&out_mu_);
-    ready.clear();
-    ready.insert(ready_reply_->begin(), ready_reply_->end());
-    ready_reply_.reset();  // taken (see Get)
-    if (!threaded_ || ready.size() >= std::min(num_returns, ids.size()) ||
-        absl::Now() >= deadline) {
-      break;
-    }
-  }
+  std::optional<Reply> replied = Request(
+      [&](rpc::FromWorker::Builder b, RequestId request) {
+        WriteWaitRequest(b, request, ids, num_returns, TimeoutMs(timeout));
+      },
+      [](const Reply& r) { return r.ready.has_value(); });
+  if (!replied) return ConnectionClosed();
+  const absl::flat_hash_set<ObjectID> ready(replied->ready->begin(), replied->ready->end());
   WaitIndices result;
   for (size_t i = 0; i < ids.size(); ++i) {
     (ready.contains(ids[i]) && result.ready.size() < num_returns ? result.ready : result.not_ready)
@@ -273,19 +261,13 @@ absl::Status WorkerRuntime::KillActor(const ObjectID& actor, bool no_restart) {
 
 absl::StatusOr<std::optional<CoreRuntime::NamedActor>> WorkerRuntime::LookupActor(
     const std::string& name) {
-  RequestTurn turn(*this);
-  absl::Status sent = Send([&](rpc::FromWorker::Builder b) {
-    actor_reply_.reset();  // before it goes (see Get)
-    b.setLookupActor({name.data(), name.size()});
-  });
-  if (!sent.ok()) return ConnectionClosed();
-  if (!AwaitReply(
-          [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_) { return actor_reply_.has_value(); })) {
-    return ConnectionClosed();
-  }
-  absl::MutexLock lock(&out_mu_);
-  NamedActor found = *std::exchange(actor_reply_, std::nullopt);
+  std::optional<Reply> replied = Request(
+      [&](rpc::FromWorker::Builder b, RequestId request) { WriteLookupRequest(b, request, name); },
+      [](const Reply& r) { return r.actor.has_value(); });
+  if (!replied) return ConnectionClosed();
+  NamedActor found = *std::move(replied->actor);
   if (found.id.IsNil()) return std::nullopt;
+  absl::MutexLock lock(&out_mu_);
   refs_[found.id] += 1;  // the scheduler counted it for this process: the caller adopts it
   return found;
 }

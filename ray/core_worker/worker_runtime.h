@@ -189,28 +189,25 @@ class WorkerRuntime final : public CoreRuntime {
   // a heartbeat when the worker holds tasks and sent nothing for kHeartbeatInterval.
   void FlushLoop() ABSL_LOCKS_EXCLUDED(out_mu_);
   const ResolvedFunction* Function(uint64_t key) ABSL_LOCKS_EXCLUDED(functions_mu_);
-  // Waits for the reply to a blocking request (`has_reply`, called with out_mu_ held): on the
-  // task thread by reading the socket (ReceiveWhileBlocked), with call threads until the reader
-  // thread has it. False if the scheduler's connection closed.
-  bool AwaitReply(absl::FunctionRef<bool()> has_reply) ABSL_LOCKS_EXCLUDED(out_mu_);
-  // With call threads, one blocking request (get, wait, lookup) is in flight at a time (the
-  // replies name no request): call threads take turns, first come first served, and a get or
-  // wait asks for kRequestSlice at most before it lets the next one ask (then asks again).
-  // Nothing without call threads.
-  class RequestTurn {
-   public:
-    explicit RequestTurn(WorkerRuntime& r);
-    ~RequestTurn();
-
-   private:
-    WorkerRuntime& r_;
+  // A blocking request's reply, as it comes (a get's over one or more messages).
+  struct ReplyObject {
+    ObjectView object;
+    std::shared_ptr<ReceivedMessage> message;  // holds its bytes
   };
-  // How long a get or wait of a call thread holds the turn at most.
-  static constexpr absl::Duration kRequestSlice = absl::Milliseconds(10);
-  absl::Duration RequestSlice(absl::Time deadline) const {
-    absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
-    return threaded_ ? std::min(left, kRequestSlice) : left;
-  }
+  struct Reply {
+    std::vector<ReplyObject> objects;  // a get's
+    std::optional<std::string> get_failed;
+    std::optional<std::vector<ObjectID>> ready;  // a wait's
+    std::optional<NamedActor> actor;             // a lookup's (nil id: none)
+  };
+  // Sends a blocking request (get, wait, lookup) that `write` adds to the message with the ID it
+  // is given, and waits for its reply until `complete` says it is all there: on the task thread
+  // by reading the socket (ReceiveWhileBlocked), on a call thread or a client's until the thread
+  // that reads the socket hands it over (Accept). Any number of threads may each wait for their
+  // own. Nullopt if the scheduler's connection closed.
+  std::optional<Reply> Request(absl::FunctionRef<void(rpc::FromWorker::Builder, RequestId)> write,
+                               absl::FunctionRef<bool(const Reply&)> complete)
+      ABSL_LOCKS_EXCLUDED(out_mu_);
 
   // Call threads (worker_threads.cc). After the creation of an actor with max_concurrency > 1,
   // this thread reads the socket and up to `threads` call threads run the calls.
@@ -291,10 +288,7 @@ class WorkerRuntime final : public CoreRuntime {
   bool calls_stopped_ ABSL_GUARDED_BY(out_mu_) = false;
   bool connection_closed_ ABSL_GUARDED_BY(out_mu_) = false;  // seen by the reader thread
   absl::CondVar calls_cv_;                                   // a call queued, or calls stopped
-  absl::CondVar reply_cv_;                           // a reply came, or the connection closed
-  uint64_t next_turn_ ABSL_GUARDED_BY(out_mu_) = 0;  // RequestTurn's tickets
-  uint64_t turn_ ABSL_GUARDED_BY(out_mu_) = 0;       // the ticket whose turn it is
-  absl::CondVar turn_cv_;
+  absl::CondVar reply_cv_;  // a reply came, or the connection closed
   // The outbox and the stream's sending side are shared with the flusher thread (and the call
   // threads, as what is guarded here); everything else belongs to the thread that runs tasks.
   absl::Mutex out_mu_;
@@ -307,16 +301,10 @@ class WorkerRuntime final : public CoreRuntime {
   bool stopping_ ABSL_GUARDED_BY(out_mu_) = false;
   absl::CondVar flush_cv_;
   std::thread flusher_;
-  // Replies to a blocking request. A reply to a get may come in several messages.
-  struct ReplyObject {
-    ObjectView object;
-    std::shared_ptr<ReceivedMessage> message;  // holds its bytes
-  };
-  std::optional<std::vector<ReplyObject>> objects_reply_ ABSL_GUARDED_BY(out_mu_);
-  std::optional<std::string> get_failed_ ABSL_GUARDED_BY(out_mu_);
-  std::optional<std::vector<ObjectID>> ready_reply_ ABSL_GUARDED_BY(out_mu_);
-  // The answer to a lookup (nil id: none).
-  std::optional<NamedActor> actor_reply_ ABSL_GUARDED_BY(out_mu_);
+  // The replies of the requests in flight, by request ID: an entry from when a request goes out
+  // until its thread takes the reply (a reply to no entry is dropped).
+  absl::flat_hash_map<RequestId, Reply> replies_ ABSL_GUARDED_BY(out_mu_);
+  RequestId last_request_ ABSL_GUARDED_BY(out_mu_) = 0;
 };
 
 }  // namespace ray::core::worker_internal

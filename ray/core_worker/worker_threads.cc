@@ -2,9 +2,10 @@
 // threads of their own, started as calls queue up. Its main thread reads the scheduler's socket
 // (tasks into the queue, replies to the call thread waiting for one); each call thread takes the
 // next queued call, runs it and sends its results. Calls from one caller then start in order but
-// may end in any order. A blocking request (get, wait, lookup) is in flight for one call thread at
-// a time (RequestTurn), while the others run on. An actor whose calls defer runs no call threads:
-// this thread starts its calls (worker_deferred.cc).
+// may end in any order. Each call thread may have a blocking request (get, wait, lookup) in flight
+// at once: each carries its own ID, and this thread hands each reply to the call thread that asked
+// (Request). An actor whose calls defer runs no call threads: this thread starts its calls
+// (worker_deferred.cc).
 #include <sys/socket.h>
 
 #include "ray/core_worker/actor_instance.h"
@@ -50,20 +51,6 @@ int WorkerRuntime::ServeOnThreads(int threads) {
   if (hooks.enter != nullptr) hooks.enter();
   SetCallsOnThreads(false);
   return 0;
-}
-
-WorkerRuntime::RequestTurn::RequestTurn(WorkerRuntime& r) : r_(r) {
-  if (!r_.threaded_) return;
-  absl::MutexLock lock(&r_.out_mu_);
-  const uint64_t ticket = r_.next_turn_++;
-  while (r_.turn_ != ticket) r_.turn_cv_.Wait(&r_.out_mu_);
-}
-
-WorkerRuntime::RequestTurn::~RequestTurn() {
-  if (!r_.threaded_) return;
-  absl::MutexLock lock(&r_.out_mu_);
-  ++r_.turn_;
-  r_.turn_cv_.SignalAll();
 }
 
 void WorkerRuntime::AddCallThreads() {

@@ -316,11 +316,13 @@ void Scheduler::ReleaseResources(Worker& worker) {
 
 void Scheduler::StartNextTask(Worker& worker) {
   ReleaseResources(worker);
-  worker.pending.reset();
+  // A pooled worker's request was its task's (the task may not end in it: the scheduler copes);
+  // an actor's may be another thread's (one its call started).
+  if (worker.pooled()) worker.pending.clear();
   if (!worker.suspended.empty()) {  // a nested task ended: the one beneath it waits again
     Worker::Suspended beneath = std::move(worker.suspended.back());
     worker.suspended.pop_back();
-    worker.pending = std::move(beneath.pending);
+    worker.pending.push_back(std::move(beneath.pending));
     worker.cpus_held = beneath.cpus_held;  // given back when its get is served
     worker.MoveTo(Worker::State::kBlocked);
     return;
@@ -352,42 +354,6 @@ void Scheduler::TaskFinished(Worker& worker, const TaskID& id, bool failed) {
     if (const TaskRecord* task = tasks_.Find(id)) ActorTaskFinished(worker, *task, failed);
   }
   EndTask(id);
-}
-
-void Scheduler::ServeBlockedWorkers(bool expire) {
-  absl::Time now = absl::Now();
-  for (auto& w : workers_) {
-    Worker& worker = *w;
-    if (!worker.pending || worker.state == Worker::State::kDead) continue;
-    Worker::Pending& pending = *worker.pending;
-    const bool satisfied = pending.waiter->satisfied();
-    if (!satisfied && !(expire && now >= pending.deadline)) continue;
-    if (pending.is_wait) {
-      std::vector<ObjectID> ready_ids;
-      for (const ObjectID& id : pending.ids) {
-        if (objects_.ReadyOrGone(id)) ready_ids.push_back(id);
-      }
-      OutboxOf(worker).ready = std::move(ready_ids);
-    } else if (!satisfied) {
-      OutboxOf(worker).get_failed = "timed out waiting for objects";
-    } else {
-      for (const ObjectID& id : pending.ids) {
-        if (const ReferenceTable::Entry* entry = objects_.Find(id); entry != nullptr) {
-          OutboxOf(worker).objects.push_back(
-              {id, entry->value, entry->size,
-               entry->value == nullptr ? std::string(SourceFor(id, worker.reader_node())) : ""});
-        } else {  // freed, or never made: the get fails at once, as for the driver
-          auto error = MissingObjectError(id);
-          OutboxOf(worker).objects.push_back({id, error, error->size()});
-        }
-      }
-    }
-    worker.pending.reset();
-    if (worker.state == Worker::State::kBlocked) {
-      worker.MoveTo(Worker::State::kBusy);  // it runs again: take its CPUs back
-      nodes_[worker.node].cpus_free -= worker.cpus_held;
-    }
-  }
 }
 
 std::optional<std::vector<std::shared_ptr<const std::string>>> Scheduler::WaitForObjects(

@@ -43,6 +43,8 @@
 
 namespace ray::core {
 
+struct FromWorkerView;  // ray/rpc/worker_messages.h
+
 struct SchedulerOptions {
   int num_workers = 2;            // started at once
   double num_cpus = 2;            // CPUs tasks may hold at once
@@ -133,12 +135,13 @@ class Scheduler {
   // answer comes with ForeignLookupDone.
   struct ForeignHooks {
     std::function<void(const TaskRecord& call, const FunctionRecord& function)> forward_call;
-    std::function<void(int worker, const std::string& name)> lookup;
+    std::function<void(int worker, uint64_t request, const std::string& name)> lookup;
   };
   void SetForeignHooks(ForeignHooks hooks) ABSL_LOCKS_EXCLUDED(mu_);
-  // The answer to worker `worker`'s lookup: the actor (its handle's object, with a reference
-  // counted for the worker, and its class) or nullopt.
-  void ForeignLookupDone(int worker, std::optional<std::pair<ObjectID, std::string>> found)
+  // The answer to worker `worker`'s lookup `request`: the actor (its handle's object, with a
+  // reference counted for the worker, and its class) or nullopt.
+  void ForeignLookupDone(int worker, uint64_t request,
+                         std::optional<std::pair<ObjectID, std::string>> found)
       ABSL_LOCKS_EXCLUDED(mu_);
   // The actor whose handle's object is `actor` is another scheduler's: its calls are forwarded
   // (until that object is freed here).
@@ -237,8 +240,9 @@ class Scheduler {
   void TaskFinished(Worker& worker, const TaskID& id, bool failed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordStart(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Answers `worker`'s lookup of an actor (a reference counted for it if found).
-  void AnswerLookup(Worker& worker, std::optional<std::pair<ObjectID, std::string>> found)
+  // Answers `worker`'s lookup `request` of an actor (a reference counted for it if found).
+  void AnswerLookup(Worker& worker, uint64_t request,
+                    std::optional<std::pair<ObjectID, std::string>> found)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // `id` starts running on `worker` (in the computation graph).
   void RecordCallStart(Worker& worker, const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -286,7 +290,18 @@ class Scheduler {
   // Stops idle workers beyond num_workers that have been idle for idle_worker_timeout; returns
   // when the next one would be due (InfiniteFuture if none).
   absl::Time RetireIdleWorkers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Worker requests (scheduler_requests.cc). A get or wait `in` carries: it waits in
+  // `worker.pending`.
+  void AddRequest(Worker& worker, const FromWorkerView& in) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Answers the gets and waits whose objects exist, and with `expire` those past their deadline.
   void ServeBlockedWorkers(bool expire) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Puts the reply to `pending` in the worker's outbox if it is due; whether it was.
+  bool Answer(Worker& worker, const Worker::Pending& pending, bool expire, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After its requests or running calls changed: a running worker that waits (Worker::Waits)
+  // becomes kBlocked and gives its CPUs back, one that no longer waits kBusy again; an actor's
+  // worker with call threads, left with no call and no request, kIdle.
+  void SettleWaiting(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Starts a worker on `node`: this one's at once (its index in `index`, if given), another's
   // by asking it (they connect later).
   absl::Status SpawnWorker(int node = 0, int* index = nullptr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -188,6 +188,7 @@ bool Scheduler::VisitActor(Actor& actor) {
     if (worker.state == Worker::State::kIdle) worker.MoveTo(Worker::State::kBusy);
     Assign(worker, *call);
   }
+  if (worker.concurrency > 1) SettleWaiting(worker);  // a call started: it runs
   return true;
 }
 
@@ -351,13 +352,9 @@ void Scheduler::ConcurrentCallFinished(Worker& worker, const TaskID& id) {
   if (was_running && worker.assigned.size() >= window) {
     RecordCallStart(worker, worker.assigned[window - 1]);
   }
-  // Calls hold no CPUs of their own (their actor holds them), and a call thread blocked in a get
-  // leaves the worker kBlocked until the get is served, whatever other calls end meanwhile.
-  if (worker.assigned.empty() && !worker.pending) {
-    ReleaseResources(worker);
-    worker.MoveTo(Worker::State::kIdle);
-    worker.idle_since = absl::Now();
-  }
+  // Calls hold no CPUs of their own (their actor holds them): the worker is idle once no call
+  // runs and no request waits, else blocked if each call left waits (Worker::Waits).
+  SettleWaiting(worker);
 }
 
 void Scheduler::ActorDied(Actor& actor, const std::string& why) {
@@ -412,7 +409,7 @@ void Scheduler::SetForeignHooks(ForeignHooks hooks) {
   foreign_ = std::move(hooks);
 }
 
-void Scheduler::ForeignLookupDone(int index,
+void Scheduler::ForeignLookupDone(int index, uint64_t request,
                                   std::optional<std::pair<ObjectID, std::string>> found) {
   absl::MutexLock lock(&mu_);
   Worker* worker = index < static_cast<int>(workers_.size()) ? workers_[index].get() : nullptr;
@@ -420,14 +417,8 @@ void Scheduler::ForeignLookupDone(int index,
     if (found) objects_.RemoveRef(found->first);
     return;
   }
-  AnswerLookup(*worker, std::move(found));
+  AnswerLookup(*worker, request, std::move(found));
   FlushWorkers();
-}
-
-void Scheduler::AnswerLookup(Worker& worker,
-                             std::optional<std::pair<ObjectID, std::string>> found) {
-  if (found && !worker.held.insert(found->first).second) objects_.RemoveRef(found->first);
-  OutboxOf(worker).actor = found ? *std::move(found) : std::make_pair(ObjectID(), std::string());
 }
 
 void Scheduler::AddForeignActor(const ObjectID& actor) {

@@ -25,8 +25,8 @@ DispatchSnapshot Scheduler::SnapshotForDispatch(
     view.nested = w.suspended.size();
     view.front_started = w.front_started;
     view.can_suspend_its_get = w.CanSuspendItsGet();
-    view.waits_for =
-        w.pending ? std::span<const ObjectID>(w.pending->ids) : std::span<const ObjectID>();
+    view.waits_for = w.pending.size() == 1 ? std::span<const ObjectID>(w.pending[0].ids)
+                                           : std::span<const ObjectID>();
   }
   return {.workers = worker_views_,
           .cpus_free = nodes_[node].cpus_free,
@@ -159,8 +159,8 @@ void Scheduler::DispatchOn(int n, size_t lane) {
 }
 
 void Scheduler::RunWhileBlocked(Worker& worker, TaskRecord& task, double cpus) {
-  worker.suspended.push_back({*std::move(worker.pending), worker.cpus_held});
-  worker.pending.reset();
+  worker.suspended.push_back({std::move(worker.pending.front()), worker.cpus_held});
+  worker.pending.clear();
   worker.MoveTo(Worker::State::kBusy);
   worker.cpus_held = cpus;
   nodes_[worker.node].cpus_free -= cpus;

@@ -1,7 +1,8 @@
 // Scheduler internals shared by its source files (scheduler.cc: tables and objects;
 // scheduler_dispatch.cc: placing tasks on workers; scheduler_messages.cc: flushing outboxes and
-// the worker.capnp decoder; scheduler_polling.cc: the event loop; scheduler_workers.cc: the
-// worker pool). Not for other users.
+// the worker.capnp decoder; scheduler_requests.cc: workers' gets, waits and lookups;
+// scheduler_polling.cc: the event loop; scheduler_workers.cc: the worker pool). Not for other
+// users.
 #pragma once
 
 #include <algorithm>

@@ -198,11 +198,12 @@ absl::Status Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMe
   for (ObjectID id : in.restart_actors) KillActorLocked(id, /*no_restart=*/false);
   for (ObjectID id : in.exiting_actors) ActorExiting(id);
   if (in.lookup_actor) {
-    auto found = LookupActorLocked(std::string(*in.lookup_actor));
+    std::string name(in.lookup_actor->name);
+    auto found = LookupActorLocked(name);
     if (!found && foreign_.lookup) {
-      foreign_.lookup(worker.index, std::string(*in.lookup_actor));  // answered later
+      foreign_.lookup(worker.index, in.lookup_actor->request, name);  // answered later
     } else {
-      AnswerLookup(worker, std::move(found));
+      AnswerLookup(worker, in.lookup_actor->request, std::move(found));
     }
   }
   for (ObjectID id : in.remove_refs) {
@@ -222,23 +223,7 @@ absl::Status Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMe
     }
     if (front_back && worker.state == Worker::State::kBusy) StartNextTask(worker);
   }
-  if (in.get || in.wait) {
-    Worker::Pending pending;
-    const bool is_wait = in.wait.has_value();
-    pending.ids = is_wait ? in.wait->ids.ToVector() : in.get->ids.ToVector();
-    int64_t timeout_ms = is_wait ? in.wait->timeout_ms : in.get->timeout_ms;
-    if (timeout_ms >= 0) pending.deadline = absl::Now() + absl::Milliseconds(timeout_ms);
-    pending.is_wait = is_wait;
-    if (is_wait) pending.num_returns = in.wait->num_returns;
-    pending.waiter = std::make_unique<ObjectWaiter>(
-        objects_, pending.ids,
-        is_wait ? std::min<size_t>(pending.num_returns, pending.ids.size()) : pending.ids.size());
-    worker.pending = std::move(pending);
-    if (worker.state == Worker::State::kBusy) {
-      worker.MoveTo(Worker::State::kBlocked);  // its CPUs go back to the pool meanwhile
-      nodes_[worker.node].cpus_free += worker.cpus_held;
-    }
-  }
+  if (in.get || in.wait) AddRequest(worker, in);
   return absl::OkStatus();
 }
 

@@ -26,7 +26,9 @@ absl::Time Scheduler::NextDeadline() {
   bool has_idle = false;
   for (int i : workers_.pooled()) has_idle |= workers_[i]->state == Worker::State::kIdle;
   for (auto& w : workers_) {
-    if (w->pending) earliest = std::min(earliest, w->pending->deadline);
+    for (const Worker::Pending& request : w->pending) {
+      earliest = std::min(earliest, request.deadline);
+    }
     if (w->state != Worker::State::kDead && !w->assigned.empty()) {
       earliest = std::min(earliest, liveness_.StallDeadline(w->heard));
     }

@@ -67,7 +67,7 @@ void Scheduler::WorkerDied(Worker& worker, const std::string& why, bool kill) {
       worker.state == Worker::State::kBusy || worker.state == Worker::State::kBlocked;
   if (worker.node >= 0) ReleaseResources(worker);
   worker.MoveTo(Worker::State::kDead);
-  worker.pending.reset();
+  worker.pending.clear();
   worker.lost_running = was_running ? worker.active() : 0;  // the front one and those beneath
   worker.suspended.clear();
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, worker.connection->stream().fd(), nullptr);

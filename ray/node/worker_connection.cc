@@ -33,33 +33,44 @@ size_t WorkerConnection::MessageBytes(const TaskRecord& task, const Tables& tabl
 }
 
 void WorkerConnection::QueueOutbox(const Tables& tables) {
-  const Outbox& box = outbox_;
+  const std::vector<Reply>& replies = outbox_.replies;
+  QueueMessages(tables, outbox_.functions, outbox_.tasks, outbox_.return_queued,
+                replies.empty() ? nullptr : &replies[0]);
+  for (size_t r = 1; r < replies.size(); ++r) QueueMessages(tables, {}, {}, false, &replies[r]);
+  outbox_ = Outbox();
+}
+
+void WorkerConnection::QueueMessages(const Tables& tables, std::span<const uint64_t> functions_out,
+                                     std::span<const TaskID> tasks_out, bool return_queued,
+                                     const Reply* reply) {
+  static const Reply kNone;
+  const Reply& answer = reply != nullptr ? *reply : kNone;
   size_t functions_from = 0, tasks_from = 0, objects_from = 0;
   while (true) {
     size_t budget = rpc::BATCH_BYTES;
-    size_t functions_to = TakeWithin(functions_from, box.functions.size(), budget, [&](size_t i) {
-      return FunctionDefBytes(tables.function(box.functions[i]));
+    size_t functions_to = TakeWithin(functions_from, functions_out.size(), budget, [&](size_t i) {
+      return FunctionDefBytes(tables.function(functions_out[i]));
     });
-    size_t tasks_to = TakeWithin(tasks_from, box.tasks.size(), budget, [&](size_t i) {
-      return MessageBytes(tables.task(box.tasks[i]), tables);
+    size_t tasks_to = TakeWithin(tasks_from, tasks_out.size(), budget, [&](size_t i) {
+      return MessageBytes(tables.task(tasks_out[i]), tables);
     });
-    size_t objects_to = TakeWithin(objects_from, box.objects.size(), budget, [&](size_t i) {
-      const auto& value = box.objects[i].value;
+    size_t objects_to = TakeWithin(objects_from, answer.objects.size(), budget, [&](size_t i) {
+      const auto& value = answer.objects[i].value;
       return kItemOverhead + (value != nullptr ? value->size() : 0);
     });
-    const bool last = functions_to == box.functions.size() && tasks_to == box.tasks.size() &&
-                      objects_to == box.objects.size();
+    const bool last = functions_to == functions_out.size() && tasks_to == tasks_out.size() &&
+                      objects_to == answer.objects.size();
 
     capnp::MallocMessageBuilder message;
     auto out = message.initRoot<rpc::ToWorker>();
     auto functions = out.initFunctions(functions_to - functions_from);
     for (size_t i = functions_from; i < functions_to; ++i) {
-      WriteFunctionDef(functions[i - functions_from], box.functions[i],
-                       tables.function(box.functions[i]));
+      WriteFunctionDef(functions[i - functions_from], functions_out[i],
+                       tables.function(functions_out[i]));
     }
     auto tasks = out.initTasks(tasks_to - tasks_from);
     for (size_t i = tasks_from; i < tasks_to; ++i) {
-      const TaskRecord& task = tables.task(box.tasks[i]);
+      const TaskRecord& task = tables.task(tasks_out[i]);
       const TaskHeader header{.id = task.id,
                               .parent = task.parent,
                               .function = task.function_key,
@@ -84,28 +95,28 @@ void WorkerConnection::QueueOutbox(const Tables& tables) {
     }
     auto objects = out.initObjects(objects_to - objects_from);
     for (size_t i = objects_from; i < objects_to; ++i) {
-      const Outbox::Object& object = box.objects[i];
+      const Reply::Object& object = answer.objects[i];
       if (object.value != nullptr) {
         WriteObject(objects[i - objects_from], object.id, *object.value);
       } else {
         WriteStoredObject(objects[i - objects_from], object.id, object.size, {}, object.source);
       }
     }
+    if (reply != nullptr) out.setReplyTo(reply->request);
     if (last) {
-      if (box.get_failed) out.setGetFailed(*box.get_failed);
-      out.setReturnQueued(box.return_queued);
-      if (box.ready) WriteIdList<ObjectID>(out.initReady(box.ready->size()), *box.ready);
-      if (box.actor) {
+      if (answer.get_failed) out.setGetFailed(*answer.get_failed);
+      out.setReturnQueued(return_queued);
+      if (answer.ready) WriteIdList<ObjectID>(out.initReady(answer.ready->size()), *answer.ready);
+      if (answer.actor) {
         auto actor = out.initActor();
-        if (!box.actor->first.IsNil()) actor.setId(AsData(box.actor->first.Binary()));
-        actor.setType(box.actor->second);
+        if (!answer.actor->first.IsNil()) actor.setId(AsData(answer.actor->first.Binary()));
+        actor.setType(answer.actor->second);
       }
     }
     stream_.Queue(message);
     if (last) break;
     functions_from = functions_to, tasks_from = tasks_to, objects_from = objects_to;
   }
-  outbox_ = Outbox();
 }
 
 }  // namespace ray::core

@@ -95,9 +95,10 @@ TEST_F(WorkerConnectionTest, AnOutboxBecomesOneMessage) {
   inline_values_[small] = "small value";
   TaskRecord& task = AddTask(1, {{.value = "by value"}, {.ref = small}, {.ref = stored}});
   auto& box = connection_->outbox();
-  box.objects.push_back({small, std::make_shared<const std::string>("got"), 3});
-  box.objects.push_back({stored, nullptr, 1000});
-  box.ready = std::vector<ObjectID>{stored};
+  WorkerConnection::Reply& reply = box.replies.emplace_back();
+  reply.request = 7;
+  reply.objects.push_back({small, std::make_shared<const std::string>("got"), 3});
+  reply.objects.push_back({stored, nullptr, 1000});
   box.return_queued = true;
   auto messages = Send();
   EXPECT_TRUE(connection_->outbox().empty());
@@ -115,16 +116,43 @@ TEST_F(WorkerConnectionTest, AnOutboxBecomesOneMessage) {
   ASSERT_EQ(in.getObjects().size(), 2u);
   EXPECT_EQ(AsView(in.getObjects()[0].getValue()), "got");
   EXPECT_EQ(in.getObjects()[1].getInStore(), 1000u);
-  EXPECT_EQ(in.getReady().size(), 1u);
+  EXPECT_EQ(in.getReplyTo(), 7u);
   EXPECT_TRUE(in.getReturnQueued());
   EXPECT_FALSE(in.hasGetFailed());
+  EXPECT_FALSE(in.hasReady());
+}
+
+TEST_F(WorkerConnectionTest, EachReplyGoesInAMessageNamingItsRequest) {
+  ObjectID id = ObjectID::FromRandom();
+  TaskRecord& task = AddTask(1);
+  auto& box = connection_->outbox();
+  box.replies.push_back({.request = 3, .get_failed = "timed out"});
+  box.replies.push_back({.request = 4, .ready = std::vector<ObjectID>{id}});
+  box.replies.push_back({.request = 5, .actor = std::make_pair(id, std::string("Counter"))});
+  auto messages = Send();
+  ASSERT_EQ(messages.size(), 3u);
+  auto first = messages[0]->Root<rpc::ToWorker>();
+  ASSERT_EQ(first.getTasks().size(), 1u);  // the tasks go with the first reply
+  EXPECT_EQ(AsView(first.getTasks()[0].getTaskId()), task.id.Binary());
+  EXPECT_EQ(first.getReplyTo(), 3u);
+  EXPECT_EQ(std::string_view(first.getGetFailed().cStr()), "timed out");
+  EXPECT_FALSE(first.hasReady() || first.hasActor());
+  auto second = messages[1]->Root<rpc::ToWorker>();
+  EXPECT_EQ(second.getReplyTo(), 4u);
+  EXPECT_EQ(second.getReady().size(), 1u);
+  EXPECT_EQ(second.getTasks().size(), 0u);
+  EXPECT_FALSE(second.hasGetFailed() || second.hasActor());
+  auto third = messages[2]->Root<rpc::ToWorker>();
+  EXPECT_EQ(third.getReplyTo(), 5u);
+  EXPECT_EQ(std::string_view(third.getActor().getType().cStr()), "Counter");
+  EXPECT_FALSE(third.hasGetFailed() || third.hasReady());
 }
 
 TEST_F(WorkerConnectionTest, ALargeOutboxIsSplitInOrderWithTheRepliesLast) {
   const std::string big(3 << 20, 'x');  // 3 MiB
   std::vector<TaskID> sent;
   for (int i = 0; i < 8; ++i) sent.push_back(AddTask(1 + i % 2, {{.value = big}}).id);
-  connection_->outbox().get_failed = "timed out";
+  connection_->outbox().replies.push_back({.request = 1, .get_failed = "timed out"});
   auto messages = Send();
   ASSERT_GT(messages.size(), 2u);
   std::vector<TaskID> received;

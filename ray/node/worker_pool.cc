@@ -7,8 +7,8 @@ namespace ray::core {
 bool WorkerRecord::CanSuspendItsGet() const {
   // A suspended request is not looked at: not one with a deadline, nor a wait (which may have
   // its answer long before a nested task ends).
-  return state == State::kBlocked && !broken && pending && !pending->is_wait &&
-         pending->deadline == absl::InfiniteFuture();
+  return state == State::kBlocked && !broken && pending.size() == 1 && !pending[0].is_wait &&
+         pending[0].deadline == absl::InfiniteFuture();
 }
 
 WorkerRecord& WorkerPool::Add(std::unique_ptr<WorkerRecord> worker) {

@@ -64,15 +64,25 @@ struct WorkerRecord {
   size_t lost_running = 0;
   std::string lost_why;
 
-  // A Get or Wait the worker is blocked in.
+  // A Get or Wait the worker waits in, named by the ID its request carried (the reply echoes it).
   struct Pending {
+    uint64_t request = 0;
     std::vector<ObjectID> ids;
     absl::Time deadline = absl::InfiniteFuture();
     bool is_wait = false;
     size_t num_returns = 0;
     std::unique_ptr<ObjectWaiter> waiter;  // counts `ids` down
   };
-  std::optional<Pending> pending;
+  // The requests it waits in, oldest first. A worker that runs one task at a time waits in one
+  // at most (the one of its running task); the call threads of an actor (max_concurrency > 1),
+  // and a client's threads, each wait in their own at once.
+  std::vector<Pending> pending;
+  // Whether it waits rather than runs (kBlocked): its one task waits in a request, or every
+  // call running on its call threads does (while one of them runs, it is busy).
+  bool Waits() const {
+    if (pending.empty()) return false;
+    return concurrency <= 1 || pending.size() >= active();
+  }
   // Tasks blocked beneath the running one, innermost last: when no other worker can take a
   // ready task (max_workers), a worker blocked in a get runs it inside its wait (see
   // RunWhileBlocked); the blocked task's get and CPUs wait here meanwhile.

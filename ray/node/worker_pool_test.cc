@@ -93,5 +93,35 @@ TEST(WorkerPoolTest, PooledListsTheWorkersThatTakeTasksOfThePool) {
   EXPECT_EQ(pool.pooled(), (std::vector<int>{1, 3}));
 }
 
+WorkerRecord::Pending Request(uint64_t id) { return {.request = id}; }
+
+TEST(WorkerPoolTest, AWorkerRunningOneTaskWaitsWhileItsRequestWaits) {
+  auto worker = Worker(1, WorkerState::kBusy);
+  worker->assigned.push_back(TaskID::FromRandom());
+  EXPECT_FALSE(worker->Waits());
+  worker->pending.push_back(Request(1));
+  EXPECT_TRUE(worker->Waits());
+  worker->MoveTo(WorkerState::kBlocked);
+  EXPECT_TRUE(worker->CanSuspendItsGet());  // a get without a deadline
+  worker->pending.push_back(Request(2));    // not its protocol: none is suspended then
+  EXPECT_FALSE(worker->CanSuspendItsGet());
+}
+
+TEST(WorkerPoolTest, AnActorWithCallThreadsWaitsOnlyWhileEachRunningCallWaits) {
+  auto worker = Worker(1, WorkerState::kBusy);
+  worker->concurrency = 3;
+  for (int i = 0; i < 4; ++i) worker->assigned.push_back(TaskID::FromRandom());  // 3 run
+  worker->pending.push_back(Request(1));
+  worker->pending.push_back(Request(2));
+  EXPECT_FALSE(worker->Waits());  // the third call runs
+  worker->pending.push_back(Request(3));
+  EXPECT_TRUE(worker->Waits());
+  worker->assigned.pop_back();
+  worker->assigned.pop_back();  // two calls left, three requests (a thread a call started)
+  EXPECT_TRUE(worker->Waits());
+  worker->pending.clear();
+  EXPECT_FALSE(worker->Waits());
+}
+
 }  // namespace
 }  // namespace ray::core

@@ -10,8 +10,10 @@
 //   kDead     | final: its slot gets a new record (SpawnWorker)
 //
 // kBusy holds CPUs for its running task; kBlocked has given them back until its get is
-// served. A blocked worker that ends its task with its get unanswered breaks the protocol,
-// but the scheduler copes (kBlocked to kIdle or kBlocked).
+// served. An actor's worker with call threads is kBlocked while each call it runs waits in a
+// get or wait (WorkerRecord::Waits), and kBusy again once one is served or a call starts. A blocked
+// worker that ends its task with its get unanswered breaks the protocol, but the scheduler copes
+// (kBlocked to kIdle or kBlocked).
 #pragma once
 
 namespace ray::core {

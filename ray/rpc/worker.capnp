@@ -103,6 +103,8 @@ struct TaskDone {
   finishedNs @3 :Int64;
 }
 
+# A message carries (a part of) one reply at most: `objects`, `getFailed`, `ready` or `actor`
+# answer the request named `replyTo`. Several replies to one worker go in messages of their own.
 struct ToWorker {
   functions @0 :List(FunctionDef);
   tasks @1 :List(Task);          # run in order
@@ -111,8 +113,13 @@ struct ToWorker {
   ready @4 :List(Data);          # reply to `wait`: the IDs that exist
   returnQueued @5 :Bool;         # hand back the tasks not started yet (another worker is idle)
   actor @6 :ActorLookup;         # reply to `lookupActor`
+  replyTo @7 :UInt64;            # the request (its `requestId`) the reply in this message answers
 }
 
+# A blocking request (get, wait, lookupActor) carries an ID the worker chose, unique among its
+# requests in flight, and its reply names it (ToWorker.replyTo): call threads of a threaded actor,
+# and a client's threads, each have their own request in flight. A worker that runs one task at
+# a time has one at most (and one beneath each nested task it runs while blocked).
 # An empty FromWorker is a heartbeat: a worker that holds tasks sends one when it has sent
 # nothing for a second (SchedulerOptions::worker_stall_timeout).
 struct FromWorker {
@@ -135,15 +142,18 @@ struct FromWorker {
   # First message of a client rather than a worker: another driver's process that calls this
   # scheduler's actors (submits, gets, lookups, kills) and runs no task.
   client @16 :Bool;
+  lookupRequestId @17 :UInt64;   # names the `lookupActor` request (as GetRequest.requestId)
 }
 
 struct GetRequest {
   ids @0 :List(Data);
   timeoutMs @1 :Int64;           # negative: forever
+  requestId @2 :UInt64;
 }
 
 struct WaitRequest {
   ids @0 :List(Data);
   numReturns @1 :UInt32;
   timeoutMs @2 :Int64;
+  requestId @3 :UInt64;
 }

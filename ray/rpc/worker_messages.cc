@@ -19,19 +19,26 @@ absl::Status Malformed(const char* what, const absl::Status& why) {
 
 }  // namespace
 
-void WriteGetRequest(rpc::FromWorker::Builder out, std::span<const ObjectID> ids,
+void WriteGetRequest(rpc::FromWorker::Builder out, RequestId request, std::span<const ObjectID> ids,
                      int64_t timeout_ms) {
   auto get = out.initGet();
+  get.setRequestId(request);
   WriteIdList(get.initIds(ids.size()), ids);
   get.setTimeoutMs(timeout_ms);
 }
 
-void WriteWaitRequest(rpc::FromWorker::Builder out, std::span<const ObjectID> ids,
-                      uint32_t num_returns, int64_t timeout_ms) {
+void WriteWaitRequest(rpc::FromWorker::Builder out, RequestId request,
+                      std::span<const ObjectID> ids, uint32_t num_returns, int64_t timeout_ms) {
   auto wait = out.initWait();
+  wait.setRequestId(request);
   WriteIdList(wait.initIds(ids.size()), ids);
   wait.setNumReturns(num_returns);
   wait.setTimeoutMs(timeout_ms);
+}
+
+void WriteLookupRequest(rpc::FromWorker::Builder out, RequestId request, std::string_view name) {
+  out.setLookupActor({name.data(), name.size()});
+  out.setLookupRequestId(request);
 }
 
 absl::StatusOr<FromWorkerView> ReadFromWorker(rpc::FromWorker::Reader in) {
@@ -63,15 +70,20 @@ absl::StatusOr<FromWorkerView> ReadFromWorker(rpc::FromWorker::Reader in) {
       s = Assign(IdList<ObjectID>::Read(in.getExitingActors(), "exitingActors"),
                  view.exiting_actors);
     }
-    if (in.hasLookupActor()) view.lookup_actor = TextView(in.getLookupActor());
+    if (in.hasLookupActor()) {
+      view.lookup_actor = {.request = in.getLookupRequestId(),
+                           .name = TextView(in.getLookupActor())};
+    }
     if (s.ok() && in.hasGet()) {
       auto get = in.getGet();
       view.get.emplace().timeout_ms = get.getTimeoutMs();
+      view.get->request = get.getRequestId();
       s = Assign(IdList<ObjectID>::Read(get.getIds(), "get.ids"), view.get->ids);
     }
     if (s.ok() && in.hasWait()) {
       auto wait = in.getWait();
       WaitRequestView& request = view.wait.emplace();
+      request.request = wait.getRequestId();
       request.num_returns = wait.getNumReturns();
       request.timeout_ms = wait.getTimeoutMs();
       s = Assign(IdList<ObjectID>::Read(wait.getIds(), "wait.ids"), request.ids);
@@ -93,6 +105,7 @@ absl::StatusOr<ToWorkerView> ReadToWorker(rpc::ToWorker::Reader in) {
     if (!s.ok()) return Malformed("message to a worker", s);
     if (in.hasGetFailed()) view.get_failed = TextView(in.getGetFailed());  // checked as it is read
     view.return_queued = in.getReturnQueued();
+    view.reply_to = in.getReplyTo();
     if (in.hasActor()) {
       auto actor = in.getActor();
       ToWorkerView::ActorFound& found = view.actor.emplace();

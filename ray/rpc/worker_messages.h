@@ -26,22 +26,33 @@
 
 namespace ray::core {
 
+// A blocking request's ID: chosen by the worker, echoed in the reply (ToWorkerView::reply_to).
+using RequestId = uint64_t;
+
 struct GetRequestView {
+  RequestId request = 0;
   IdList<ObjectID> ids;
   int64_t timeout_ms = -1;  // negative: forever
 };
 
 struct WaitRequestView {
+  RequestId request = 0;
   IdList<ObjectID> ids;
   uint32_t num_returns = 0;
   int64_t timeout_ms = -1;
 };
 
+struct LookupRequestView {
+  RequestId request = 0;
+  std::string_view name;
+};
+
 // At most rpc::MAX_IDS_PER_LIST `ids` each.
-void WriteGetRequest(rpc::FromWorker::Builder out, std::span<const ObjectID> ids,
+void WriteGetRequest(rpc::FromWorker::Builder out, RequestId request, std::span<const ObjectID> ids,
                      int64_t timeout_ms);
-void WriteWaitRequest(rpc::FromWorker::Builder out, std::span<const ObjectID> ids,
-                      uint32_t num_returns, int64_t timeout_ms);
+void WriteWaitRequest(rpc::FromWorker::Builder out, RequestId request,
+                      std::span<const ObjectID> ids, uint32_t num_returns, int64_t timeout_ms);
+void WriteLookupRequest(rpc::FromWorker::Builder out, RequestId request, std::string_view name);
 
 struct FromWorkerView {
   int32_t pid = 0;           // in a worker's first message
@@ -58,7 +69,7 @@ struct FromWorkerView {
   IdList<ObjectID> kill_actors;
   IdList<ObjectID> restart_actors;
   IdList<ObjectID> exiting_actors;
-  std::optional<std::string_view> lookup_actor;
+  std::optional<LookupRequestView> lookup_actor;
   std::optional<GetRequestView> get;
   std::optional<WaitRequestView> wait;
 };
@@ -77,6 +88,7 @@ struct ToWorkerView {
     std::string_view type;
   };
   std::optional<ActorFound> actor;
+  RequestId reply_to = 0;  // the request that `objects`, `get_failed`, `ready` or `actor` answer
 };
 
 absl::StatusOr<ToWorkerView> ReadToWorker(rpc::ToWorker::Reader in);

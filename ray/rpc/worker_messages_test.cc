@@ -183,7 +183,7 @@ TEST(WorkerMessagesTest, IdListsAndRequestsRoundTrip) {
   WriteIdList<ObjectID>(root.initAddRefs(add.size()), add);
   WriteIdList<ObjectID>(root.initRemoveRefs(remove.size()), remove);
   WriteIdList<TaskID>(root.initHandedBack(back.size()), back);
-  WriteGetRequest(root, ids, 500);
+  WriteGetRequest(root, /*request=*/11, ids, 500);
   auto in = ReadFromWorker(root.asReader());
   ASSERT_TRUE(in.ok()) << in.status();
   EXPECT_EQ(in->pid, 1234);
@@ -193,11 +193,14 @@ TEST(WorkerMessagesTest, IdListsAndRequestsRoundTrip) {
   ASSERT_TRUE(in->get.has_value());
   EXPECT_EQ(in->get->ids.ToVector(), ids);
   EXPECT_EQ(in->get->timeout_ms, 500);
+  EXPECT_EQ(in->get->request, 11u);
   EXPECT_FALSE(in->wait.has_value());
+  EXPECT_FALSE(in->lookup_actor.has_value());
 
   capnp::MallocMessageBuilder wait_message;
   auto wait_root = wait_message.initRoot<rpc::FromWorker>();
-  WriteWaitRequest(wait_root, ids, 2, -1);
+  WriteWaitRequest(wait_root, /*request=*/12, ids, 2, -1);
+  WriteLookupRequest(wait_root, /*request=*/13, "counter");
   in = ReadFromWorker(wait_root.asReader());
   ASSERT_TRUE(in.ok()) << in.status();
   EXPECT_FALSE(in->get.has_value());
@@ -205,12 +208,17 @@ TEST(WorkerMessagesTest, IdListsAndRequestsRoundTrip) {
   EXPECT_EQ(in->wait->ids.ToVector(), ids);
   EXPECT_EQ(in->wait->num_returns, 2u);
   EXPECT_EQ(in->wait->timeout_ms, -1);
+  EXPECT_EQ(in->wait->request, 12u);
+  ASSERT_TRUE(in->lookup_actor.has_value());
+  EXPECT_EQ(in->lookup_actor->name, "counter");
+  EXPECT_EQ(in->lookup_actor->request, 13u);
   EXPECT_TRUE(in->puts.empty() && in->submits.empty() && in->done.empty());
 
   capnp::MallocMessageBuilder to;
   auto reply = to.initRoot<rpc::ToWorker>();
   reply.setGetFailed("timed out");
   reply.setReturnQueued(true);
+  reply.setReplyTo(12);
   WriteIdList<ObjectID>(reply.initReady(ids.size()), ids);
   auto out = ReadToWorker(reply.asReader());
   ASSERT_TRUE(out.ok()) << out.status();
@@ -218,6 +226,7 @@ TEST(WorkerMessagesTest, IdListsAndRequestsRoundTrip) {
   EXPECT_TRUE(out->return_queued);
   ASSERT_TRUE(out->ready.has_value());
   EXPECT_EQ(out->ready->ToVector(), ids);
+  EXPECT_EQ(out->reply_to, 12u);
 
   capnp::MallocMessageBuilder empty;
   out = ReadToWorker(empty.initRoot<rpc::ToWorker>().asReader());
@@ -337,7 +346,7 @@ TEST(WorkerMessagesTest, CorruptedBytesAreRefusedOrReadNeverACrash) {
   WriteObject(WriteTaskDone(root.initDone(1)[0], task, 1, 2, 1)[0], ObjectID::ForReturn(task, 1),
               "ret");
   WriteIdList<ObjectID>(root.initAddRefs(2), RandomIds(2));
-  WriteGetRequest(root, RandomIds(2), 10);
+  WriteGetRequest(root, /*request=*/1, RandomIds(2), 10);
   const kj::Array<capnp::word> good = capnp::messageToFlatArray(message);
 
   std::mt19937 rng(42);

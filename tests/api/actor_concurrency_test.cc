@@ -1,8 +1,9 @@
 // C++ actors with max_concurrency > 1, with real worker processes: that many calls run at once
 // (proven by a barrier they can pass only together, and never more), an actor without it still
 // runs one call at a time in order, an exception fails only its call, a call blocked in a get
-// lets the others run, a process that dies fails (or retries) the calls it was running and
-// reruns those queued behind them, and ray::ExitActor ends the actor once its running calls end.
+// lets the others run (and their own gets and waits are answered meanwhile), a process that dies
+// fails (or retries) the calls it was running and reruns those queued behind them, and
+// ray::ExitActor ends the actor once its running calls end.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -89,6 +90,15 @@ class Room {
   }
   // Blocks in a get of a task that returns once `gate` exists.
   int GetThroughTask(std::string gate);
+  // The same, in ray::Get or (`wait`) ray::Wait first; it writes `asking` just before it asks.
+  int AskThroughTask(std::string gate, std::string asking, bool wait);
+  // Gets (or waits for) an object it puts: it exists at once, and the get asks the scheduler
+  // (a small put goes there, not to the store).
+  int GetReady() { return ray::Put(42).Get(); }
+  int WaitReady() {
+    auto ref = ray::Put(43);
+    return ray::Wait(std::vector{ref}, 1).ready.size() == 1 ? ref.Get() : -1;
+  }
   int Leave() {
     ray::ExitActor();
     return 0;  // never reached
@@ -112,6 +122,13 @@ int WhenFileExists(std::string path) {
 }
 
 int Room::GetThroughTask(std::string gate) { return ray::Remote(WhenFileExists)(gate).Get(); }
+
+int Room::AskThroughTask(std::string gate, std::string asking, bool wait) {
+  auto ref = ray::Remote(WhenFileExists)(gate);
+  std::ofstream(asking) << "asking";
+  if (wait && ray::Wait(std::vector{ref}, 1).ready.size() != 1) return -1;
+  return ref.Get();
+}
 
 Room* MakeRoom(std::string goodbye) { return new Room(std::move(goodbye)); }
 Room* FailToMakeRoom(std::string) { throw std::runtime_error("no room today"); }
@@ -169,13 +186,41 @@ TEST_F(ActorConcurrencyTest, ACallBlockedInAGetLetsTheOthersRun) {
   auto room = ray::Actor(MakeRoom).Options({.max_concurrency = 3}).Remote("");
   auto first = room.Task(&Room::GetThroughTask).Remote(dir_ + "/gate1");
   auto second = room.Task(&Room::GetThroughTask).Remote(dir_ + "/gate2");
-  // Both wait in their gets (one asks, the other queues to ask); the third thread runs calls.
+  // Both wait in their gets (each its own request); the third thread runs calls.
   for (int i = 1; i <= 50; ++i) EXPECT_EQ(room.Task(&Room::Add).Remote(1).Get(), i);
   std::ofstream(dir_ + "/gate2") << "open";
   EXPECT_EQ(second.Get(), 7);
   std::ofstream(dir_ + "/gate1") << "open";
   EXPECT_EQ(first.Get(), 7);
   EXPECT_EQ(room.Task(&Room::Add).Remote(0).Get(), 50);
+}
+
+// Each call thread has its own request in flight: a get whose object exists is answered while
+// another call's get waits (that one cannot end before the test opens its gate).
+TEST_F(ActorConcurrencyTest, AGetOfAnObjectThatExistsReturnsWhileAnotherCallWaitsInItsGet) {
+  auto room = ray::Actor(MakeRoom).Options({.max_concurrency = 2}).Remote("");
+  auto blocked =
+      room.Task(&Room::AskThroughTask).Remote(dir_ + "/gate", dir_ + "/asking", /*wait=*/false);
+  WaitForFile(dir_ + "/asking");  // its get goes out first
+  auto ready = room.Task(&Room::GetReady).Remote();
+  ASSERT_EQ(ray::Wait(std::vector{ready}, 1, absl::Seconds(60)).ready.size(), 1u);
+  EXPECT_EQ(ready.Get(), 42);
+  EXPECT_TRUE(ray::Wait(std::vector{blocked}, 1, absl::ZeroDuration()).ready.empty());
+  std::ofstream(dir_ + "/gate") << "open";
+  EXPECT_EQ(blocked.Get(), 7);
+}
+
+TEST_F(ActorConcurrencyTest, AWaitForAnObjectThatExistsReturnsWhileAnotherCallWaitsInItsWait) {
+  auto room = ray::Actor(MakeRoom).Options({.max_concurrency = 2}).Remote("");
+  auto blocked =
+      room.Task(&Room::AskThroughTask).Remote(dir_ + "/gate", dir_ + "/asking", /*wait=*/true);
+  WaitForFile(dir_ + "/asking");  // its wait goes out first
+  auto ready = room.Task(&Room::WaitReady).Remote();
+  ASSERT_EQ(ray::Wait(std::vector{ready}, 1, absl::Seconds(60)).ready.size(), 1u);
+  EXPECT_EQ(ready.Get(), 43);
+  EXPECT_TRUE(ray::Wait(std::vector{blocked}, 1, absl::ZeroDuration()).ready.empty());
+  std::ofstream(dir_ + "/gate") << "open";
+  EXPECT_EQ(blocked.Get(), 7);
 }
 
 TEST_F(ActorConcurrencyTest, ItsProcessDyingFailsTheRunningCallsAndRerunsTheQueuedOnes) {

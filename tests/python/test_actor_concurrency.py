@@ -81,6 +81,20 @@ class Room:
     def get_through_task(self, path):
         return ray.get(when_file_exists.remote(path))  # blocks this call only
 
+    def ask_through_task(self, gate, asking, wait=False):
+        ref = when_file_exists.remote(gate)
+        open(asking, "w").close()  # just before it asks
+        if wait and ray.wait([ref])[0] != [ref]:
+            return None
+        return ray.get(ref)
+
+    def get_ready(self):
+        return ray.get(ray.put(42))  # exists at once: answered whatever other calls wait for
+
+    def wait_ready(self):
+        ref = ray.put(43)
+        return ray.get(ray.wait([ref])[0][0])
+
     def add_through(self, me, x):
         return ray.get(me.add.remote(x))  # a call of this actor, on another of its threads
 
@@ -123,11 +137,28 @@ def test_a_call_blocked_in_ray_get_lets_the_others_run(tmp_path):
     for i in range(1, 21):
         assert ray.get(room.add.remote(1)) == i
     (tmp_path / "gate2").touch()
-    assert ray.get(second) is True  # before the first: gets take turns, none waits for another
+    assert ray.get(second) is True  # before the first: each get has its own request
     (tmp_path / "gate1").touch()
     assert ray.get(first) is True
     # A call that waits for another call of its own actor: that one runs on another thread.
     assert ray.get(room.add_through.remote(room, 5)) == 25
+
+
+@pytest.mark.parametrize("wait", [False, True])
+def test_a_get_of_an_object_that_exists_returns_while_another_call_waits_in_its_own(
+    tmp_path, wait
+):
+    # Each call thread has its own request in flight: the second is answered at once, while the
+    # first cannot end before the test opens its gate.
+    room = Room.options(max_concurrency=2).remote()
+    asking = str(tmp_path / "asking")
+    blocked = room.ask_through_task.remote(str(tmp_path / "gate"), asking, wait)
+    assert wait_for_file(asking, BOUND)
+    ready = room.wait_ready.remote() if wait else room.get_ready.remote()
+    assert ray.get(ready, timeout=BOUND) == (43 if wait else 42)
+    assert ray.wait([blocked], timeout=0)[0] == []
+    (tmp_path / "gate").touch()
+    assert ray.get(blocked) is True
 
 
 def test_its_process_dying_fails_the_running_calls_and_reruns_the_queued(tmp_path):
@@ -209,6 +240,11 @@ class AsyncRoom:
         await asyncio.sleep(0)
         raise KeyError("async failure")
 
+    async def await_behind_gate(self, gate, asking):
+        ref = when_file_exists.remote(gate)
+        open(asking, "w").close()  # just before it awaits
+        return await ref
+
     async def await_first(self, refs):
         return await refs[0]  # the loop runs other calls meanwhile
 
@@ -249,6 +285,18 @@ def test_async_actor_awaits_object_refs_without_blocking_its_loop(tmp_path):
     (tmp_path / "gate").touch()
     assert ray.get(waiting) is True
     assert ray.get(room.sum_through.remote(other, 50)) == 2 * sum(range(50))
+
+
+def test_async_actor_await_of_an_object_that_exists_returns_while_another_awaits(tmp_path):
+    # Each awaited ref is got on an executor thread, with its own request in flight.
+    room = AsyncRoom.remote()
+    asking = str(tmp_path / "asking")
+    blocked = room.await_behind_gate.remote(str(tmp_path / "gate"), asking)
+    assert wait_for_file(asking, BOUND)
+    assert ray.get(room.await_first.remote([ray.put(42)]), timeout=BOUND) == 42
+    assert ray.wait([blocked], timeout=0)[0] == []
+    (tmp_path / "gate").touch()
+    assert ray.get(blocked) is True
 
 
 def test_max_concurrency_out_of_range_is_refused():
