@@ -195,33 +195,28 @@ TEST_F(ActorConcurrencyTest, ACallBlockedInAGetLetsTheOthersRun) {
   EXPECT_EQ(room.Task(&Room::Add).Remote(0).Get(), 50);
 }
 
-// Each call thread has its own request in flight: a get whose object exists is answered while
-// another call's get waits (that one cannot end before the test opens its gate).
-TEST_F(ActorConcurrencyTest, AGetOfAnObjectThatExistsReturnsWhileAnotherCallWaitsInItsGet) {
+// Each call thread has its own request in flight: a get (or wait) whose object exists is
+// answered while another call's waits (that one cannot end before the test opens its gate).
+class RequestsInFlightTest : public ActorConcurrencyTest,
+                             public ::testing::WithParamInterface<bool> {};
+
+TEST_P(RequestsInFlightTest, ARequestForAnObjectThatExistsReturnsWhileAnotherCallWaitsInItsOwn) {
+  const bool wait = GetParam();
   auto room = ray::Actor(MakeRoom).Options({.max_concurrency = 2}).Remote("");
-  auto blocked =
-      room.Task(&Room::AskThroughTask).Remote(dir_ + "/gate", dir_ + "/asking", /*wait=*/false);
-  WaitForFile(dir_ + "/asking");  // its get goes out first
-  auto ready = room.Task(&Room::GetReady).Remote();
+  auto blocked = room.Task(&Room::AskThroughTask).Remote(dir_ + "/gate", dir_ + "/asking", wait);
+  WaitForFile(dir_ + "/asking");  // its request goes out first
+  auto ready = wait ? room.Task(&Room::WaitReady).Remote() : room.Task(&Room::GetReady).Remote();
   ASSERT_EQ(ray::Wait(std::vector{ready}, 1, absl::Seconds(60)).ready.size(), 1u);
-  EXPECT_EQ(ready.Get(), 42);
+  EXPECT_EQ(ready.Get(), wait ? 43 : 42);
   EXPECT_TRUE(ray::Wait(std::vector{blocked}, 1, absl::ZeroDuration()).ready.empty());
   std::ofstream(dir_ + "/gate") << "open";
   EXPECT_EQ(blocked.Get(), 7);
 }
 
-TEST_F(ActorConcurrencyTest, AWaitForAnObjectThatExistsReturnsWhileAnotherCallWaitsInItsWait) {
-  auto room = ray::Actor(MakeRoom).Options({.max_concurrency = 2}).Remote("");
-  auto blocked =
-      room.Task(&Room::AskThroughTask).Remote(dir_ + "/gate", dir_ + "/asking", /*wait=*/true);
-  WaitForFile(dir_ + "/asking");  // its wait goes out first
-  auto ready = room.Task(&Room::WaitReady).Remote();
-  ASSERT_EQ(ray::Wait(std::vector{ready}, 1, absl::Seconds(60)).ready.size(), 1u);
-  EXPECT_EQ(ready.Get(), 43);
-  EXPECT_TRUE(ray::Wait(std::vector{blocked}, 1, absl::ZeroDuration()).ready.empty());
-  std::ofstream(dir_ + "/gate") << "open";
-  EXPECT_EQ(blocked.Get(), 7);
-}
+INSTANTIATE_TEST_SUITE_P(GetAndWait, RequestsInFlightTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Wait" : "Get";
+                         });
 
 TEST_F(ActorConcurrencyTest, ItsProcessDyingFailsTheRunningCallsAndRerunsTheQueuedOnes) {
   auto room = ray::Actor(MakeRoom).Options({.max_restarts = 1, .max_concurrency = 4}).Remote("");
