@@ -291,8 +291,9 @@ class Scheduler {
   // when the next one would be due (InfiniteFuture if none).
   absl::Time RetireIdleWorkers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Worker requests (scheduler_requests.cc). A get or wait `in` carries: it waits in
-  // `worker.pending`.
-  void AddRequest(Worker& worker, const FromWorkerView& in) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `worker.pending`. ResourceExhausted (the worker is dropped) past kMaxRequestsInFlight.
+  absl::Status AddRequest(Worker& worker, const FromWorkerView& in)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Answers the gets and waits whose objects exist, and with `expire` those past their deadline.
   void ServeBlockedWorkers(bool expire) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Puts the reply to `pending` in the worker's outbox if it is due; whether it was.

@@ -223,7 +223,7 @@ absl::Status Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMe
     }
     if (front_back && worker.state == Worker::State::kBusy) StartNextTask(worker);
   }
-  if (in.get || in.wait) AddRequest(worker, in);
+  if (in.get || in.wait) return AddRequest(worker, in);
   return absl::OkStatus();
 }
 

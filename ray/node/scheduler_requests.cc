@@ -3,6 +3,8 @@
 // request; a lookup is answered at once, or once another scheduler answered it. While it waits,
 // a worker is kBlocked (its CPUs back in the pool): a worker running one task when that task
 // waits, an actor's worker with call threads when each of its running calls waits.
+#include "absl/strings/str_cat.h"
+#include "ray/common/actor_options.h"
 #include "ray/node/scheduler.h"
 #include "ray/node/scheduler_internal.h"
 #include "ray/rpc/worker_messages.h"
@@ -11,7 +13,15 @@ namespace ray::core {
 
 using namespace scheduler_internal;  // NOLINT: the scheduler's own helpers
 
-void Scheduler::AddRequest(Worker& worker, const FromWorkerView& in) {
+namespace {
+
+// A worker's gets and waits in flight at most: one per call thread of the most concurrent actor,
+// and room to spare for a client's threads. Past it a worker is not well (or hostile): dropped.
+constexpr size_t kMaxRequestsInFlight = kMaxActorConcurrency + 1024;
+
+}  // namespace
+
+absl::Status Scheduler::AddRequest(Worker& worker, const FromWorkerView& in) {
   const bool is_wait = in.wait.has_value();
   Worker::Pending pending;
   pending.request = is_wait ? in.wait->request : in.get->request;
@@ -28,10 +38,14 @@ void Scheduler::AddRequest(Worker& worker, const FromWorkerView& in) {
                            [&](const Worker::Pending& p) { return p.request == pending.request; });
   if (same != worker.pending.end()) {
     *same = std::move(pending);
+  } else if (worker.pending.size() >= kMaxRequestsInFlight) {
+    return absl::ResourceExhaustedError(absl::StrCat("it sent more than ", kMaxRequestsInFlight,
+                                                     " gets and waits that wait at once"));
   } else {
     worker.pending.push_back(std::move(pending));
   }
   SettleWaiting(worker);
+  return absl::OkStatus();
 }
 
 void Scheduler::ServeBlockedWorkers(bool expire) {

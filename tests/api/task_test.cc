@@ -1,4 +1,6 @@
 // The public API on the real multi-process runtime: tasks run in worker processes.
+#include <capnp/message.h>
+#include <capnp/serialize.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,6 +20,7 @@
 #include "ray/core_worker/core_runtime.h"
 #include "ray/core_worker/driver_runtime.h"
 #include "ray/core_worker/runtime_gate.h"
+#include "ray/rpc/worker_messages.h"
 
 namespace {
 
@@ -278,6 +281,67 @@ TEST_F(TaskTest, GarbageFromAWorkerCostsThatWorkerOnly) {
   for (int i = 0; i < 20; ++i) EXPECT_EQ(sums[i].Get(absl::Seconds(60)), i + 1);
   auto big = ray::Put(std::vector<uint8_t>(1 << 20, 3));
   EXPECT_EQ(ray::Remote(sum_bytes)(big).Get(absl::Seconds(60)), int64_t{3} << 20);
+}
+
+// Sends the scheduler `count` gets of the object `id` (binary), each with a request ID of its
+// own, framed as its worker frames them, on that worker's socket to the scheduler (the unix stream
+// socket whose peer has no name: the store's has one). How many the socket took.
+int flood_with_gets(std::string id, int count) {
+  ray::ObjectID object;
+  if (!ray::ObjectID::FromBinary(id, &object)) return -1;
+  int scheduler = -1;
+  for (int fd = 3; fd < 1024 && scheduler < 0; ++fd) {
+    int type = 0;
+    socklen_t size = sizeof(type);
+    sockaddr_storage peer{};
+    socklen_t peer_size = sizeof(peer);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) == 0 && type == SOCK_STREAM &&
+        getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) == 0 &&
+        peer.ss_family == AF_UNIX && peer_size <= sizeof(sa_family_t)) {
+      scheduler = fd;
+    }
+  }
+  int sent = 0;
+  for (; sent < count; ++sent) {
+    capnp::MallocMessageBuilder message;
+    ray::core::WriteGetRequest(message.initRoot<ray::core::rpc::FromWorker>(), 1'000'000 + sent,
+                               {&object, 1}, /*timeout_ms=*/-1);
+    kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
+    kj::ArrayPtr<const kj::byte> bytes = words.asBytes();
+    for (size_t done = 0; done < bytes.size();) {
+      ssize_t n = send(scheduler, bytes.begin() + done, bytes.size() - done, MSG_NOSIGNAL);
+      if (n < 0 && errno == EAGAIN) {
+        pollfd writable{.fd = scheduler, .events = POLLOUT};
+        poll(&writable, 1, 1000);
+        continue;
+      }
+      if (n <= 0) return sent;  // the scheduler closed it
+      done += n;
+    }
+  }
+  return sent;
+}
+
+TEST_F(TaskTest, AWorkerWithTooManyRequestsInFlightIsDroppedAlone) {
+  int gate[2];
+  ASSERT_EQ(pipe(gate), 0);
+  ray::Init({.num_workers = 2});
+  auto blocked = ray::Remote(block_on)(gate[0]);  // the object the gets wait for
+  auto flood = ray::Remote(flood_with_gets)
+                   .Options({.max_retries = 0})(std::string(blocked.ID().Binary()), 20000);
+  try {
+    flood.Get(absl::Seconds(120));
+    FAIL() << "the scheduler took 20,000 gets in flight from one worker";
+  } catch (const ray::WorkerCrashedError& e) {
+    EXPECT_NE(std::string(e.what()).find("gets and waits that wait at once"), std::string::npos)
+        << e.what();
+  }
+  // The rest goes on, the object the flood asked for among it.
+  EXPECT_EQ(ray::Remote(add)(1, 2).Get(absl::Seconds(60)), 3);
+  ASSERT_EQ(write(gate[1], "x", 1), 1);
+  EXPECT_EQ(blocked.Get(absl::Seconds(60)), 1);
+  close(gate[0]);
+  close(gate[1]);
 }
 
 TEST_F(TaskTest, ObjectsLargerThanTheStoreAreObjectStoreFullErrors) {
