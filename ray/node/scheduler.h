@@ -437,6 +437,7 @@ class Scheduler {
   std::vector<WorkerView> worker_views_ ABSL_GUARDED_BY(mu_);  // reused by SnapshotForDispatch
   std::vector<int> view_workers_ ABSL_GUARDED_BY(mu_);         // their indexes in workers_
   std::vector<int> to_flush_ ABSL_GUARDED_BY(mu_);  // workers whose outbox or socket has more
+  std::vector<int> flushing_ ABSL_GUARDED_BY(mu_);  // the list FlushWorkers goes through
   // A node of the cluster (node 0 is this one, and the only one outside a cluster).
   struct Node {
     ClusterNode info;

@@ -36,9 +36,8 @@ void Scheduler::FlushWorkers() {
   };
   const WorkerConnection::Tables tables{
       .function = function, .task = task, .inline_value = inline_value, .source = source};
-  std::vector<int> flushing;
-  flushing.swap(to_flush_);
-  for (int index : flushing) {
+  flushing_.swap(to_flush_);  // both keep their capacity: no allocation per flush
+  for (int index : flushing_) {
     Worker& worker = *workers_[index];
     worker.to_flush = false;  // (a reused slot's new worker: its outbox is looked at anyway)
     if (worker.state == Worker::State::kDead || worker.broken) continue;
@@ -63,6 +62,7 @@ void Scheduler::FlushWorkers() {
       connection.watching_writes = want_writes;
     }
   }
+  flushing_.clear();
 }
 
 WorkerConnection::Outbox& Scheduler::OutboxOf(Worker& worker) {

@@ -24,19 +24,19 @@ using namespace scheduler_internal;  // NOLINT: the scheduler's own helpers
 absl::Time Scheduler::NextDeadline() {
   absl::Time earliest = RetireIdleWorkers();
   bool has_idle = false;
-  for (int i : workers_.pooled()) has_idle |= workers_[i]->state == Worker::State::kIdle;
+  absl::Time steal = absl::InfiniteFuture();  // when a steal is next to consider, if one idles
+  for (int i : workers_.pooled()) {
+    const Worker& w = *workers_[i];
+    has_idle |= w.state == Worker::State::kIdle;
+    if (w.queued() > 0 && !w.steal_pending) steal = std::min(steal, w.front_started + kStealAfter);
+  }
+  if (has_idle) earliest = std::min(earliest, steal);
   for (auto& w : workers_) {
     for (const Worker::Pending& request : w->pending) {
       earliest = std::min(earliest, request.deadline);
     }
     if (w->state != Worker::State::kDead && !w->assigned.empty()) {
       earliest = std::min(earliest, liveness_.StallDeadline(w->heard));
-    }
-  }
-  for (int i : workers_.pooled()) {
-    const Worker& w = *workers_[i];
-    if (has_idle && w.queued() > 0 && !w.steal_pending) {
-      earliest = std::min(earliest, w.front_started + kStealAfter);  // a steal to consider
     }
   }
   for (const Node& node : nodes_) {

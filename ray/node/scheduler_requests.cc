@@ -22,8 +22,12 @@ constexpr size_t kMaxRequestsInFlight = kMaxActorConcurrency + 1024;
 }  // namespace
 
 absl::Status Scheduler::AddRequest(Worker& worker, const FromWorkerView& in) {
+  if (worker.pending.size() >= kMaxRequestsInFlight) {
+    return absl::ResourceExhaustedError(absl::StrCat("it sent more than ", kMaxRequestsInFlight,
+                                                     " gets and waits that wait at once"));
+  }
   const bool is_wait = in.wait.has_value();
-  Worker::Pending pending;
+  Worker::Pending& pending = worker.pending.emplace_back();
   pending.request = is_wait ? in.wait->request : in.get->request;
   pending.ids = is_wait ? in.wait->ids.ToVector() : in.get->ids.ToVector();
   int64_t timeout_ms = is_wait ? in.wait->timeout_ms : in.get->timeout_ms;
@@ -33,17 +37,6 @@ absl::Status Scheduler::AddRequest(Worker& worker, const FromWorkerView& in) {
   pending.waiter = std::make_unique<ObjectWaiter>(
       objects_, pending.ids,
       is_wait ? std::min<size_t>(pending.num_returns, pending.ids.size()) : pending.ids.size());
-  // A request ID still pending is asked again: the new request replaces the old one.
-  auto same = std::find_if(worker.pending.begin(), worker.pending.end(),
-                           [&](const Worker::Pending& p) { return p.request == pending.request; });
-  if (same != worker.pending.end()) {
-    *same = std::move(pending);
-  } else if (worker.pending.size() >= kMaxRequestsInFlight) {
-    return absl::ResourceExhaustedError(absl::StrCat("it sent more than ", kMaxRequestsInFlight,
-                                                     " gets and waits that wait at once"));
-  } else {
-    worker.pending.push_back(std::move(pending));
-  }
   SettleWaiting(worker);
   return absl::OkStatus();
 }

@@ -252,22 +252,30 @@ TEST_F(TaskTest, UnknownIdsAndWrongTypesAreClearErrors) {
 
 std::vector<uint8_t> big_bytes(int n) { return std::vector<uint8_t>(n, 7); }
 
+// The unix stream sockets of this process, and whether each one's peer is unnamed (the
+// scheduler's socketpair; the store's socket has a path).
+std::vector<std::pair<int, bool>> unix_stream_sockets() {
+  std::vector<std::pair<int, bool>> found;
+  for (int fd = 3; fd < 1024; ++fd) {
+    int type = 0;
+    socklen_t size = sizeof(type);
+    sockaddr_storage peer{};
+    socklen_t peer_size = sizeof(peer);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) != 0 || type != SOCK_STREAM) continue;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0 ||
+        peer.ss_family != AF_UNIX) {
+      continue;
+    }
+    found.emplace_back(fd, peer_size <= sizeof(sa_family_t));
+  }
+  return found;
+}
+
 // Writes garbage into every unix stream socket of its worker: the one to the scheduler and the
 // one to the store.
 int garbage_to_sockets(int) {
   const char junk[] = "\xff\xff\xff\x7f not a Cap'n Proto frame \x01\x02\x03";
-  for (int fd = 3; fd < 1024; ++fd) {
-    int type = 0;
-    socklen_t size = sizeof(type);
-    sockaddr_storage address{};
-    socklen_t address_size = sizeof(address);
-    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) != 0 || type != SOCK_STREAM) continue;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &address_size) != 0 ||
-        address.ss_family != AF_UNIX) {
-      continue;
-    }
-    (void)!write(fd, junk, sizeof(junk));
-  }
+  for (auto [fd, unnamed_peer] : unix_stream_sockets()) (void)!write(fd, junk, sizeof(junk));
   return 0;
 }
 
@@ -290,16 +298,8 @@ int flood_with_gets(std::string id, int count) {
   ray::ObjectID object;
   if (!ray::ObjectID::FromBinary(id, &object)) return -1;
   int scheduler = -1;
-  for (int fd = 3; fd < 1024 && scheduler < 0; ++fd) {
-    int type = 0;
-    socklen_t size = sizeof(type);
-    sockaddr_storage peer{};
-    socklen_t peer_size = sizeof(peer);
-    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) == 0 && type == SOCK_STREAM &&
-        getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) == 0 &&
-        peer.ss_family == AF_UNIX && peer_size <= sizeof(sa_family_t)) {
-      scheduler = fd;
-    }
+  for (auto [fd, unnamed_peer] : unix_stream_sockets()) {
+    if (unnamed_peer) scheduler = fd;
   }
   int sent = 0;
   for (; sent < count; ++sent) {
