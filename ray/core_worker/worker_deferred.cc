@@ -97,6 +97,9 @@ void WorkerRuntime::FinishOpenCall(OpenCall& call,
   call.returns.reset();
   absl::MutexLock lock(&out_mu_);
   open_.erase(&call);
+  // Sent by the next flush, or by the flusher if none comes (a call dropped on a thread of its
+  // own is flushed by nobody else).
+  SendWithinDelayLocked();
 }
 
 void WorkerRuntime::FlushOpenCalls() {

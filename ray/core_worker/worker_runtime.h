@@ -185,6 +185,9 @@ class WorkerRuntime final : public CoreRuntime {
   // After a task: its results go out now if the batch is full or no task is queued; else they
   // wait for the next results, and the flusher sends them if kMaxResultDelay passes first.
   absl::Status SendOrDefer() ABSL_LOCKS_EXCLUDED(out_mu_);
+  // What the outbox holds goes out within kMaxResultDelay (the flusher sends it if nothing
+  // else does first).
+  void SendWithinDelayLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_);
   // The flusher thread: sends results that waited kMaxResultDelay while the next task runs, and
   // a heartbeat when the worker holds tasks and sent nothing for kHeartbeatInterval.
   void FlushLoop() ABSL_LOCKS_EXCLUDED(out_mu_);
