@@ -130,10 +130,11 @@ void RegisterDeferredCalls(py::module_& m) {
     std::unique_ptr<core::DeferredCall> last;
     for (py::handle item : finished) {
       py::tuple pair = item.cast<py::tuple>();
-      std::unique_ptr<core::DeferredCall> call(Held(pair[0].ptr()));
-      if (call == nullptr || PyCapsule_SetPointer(pair[0].ptr(), kFinished) != 0) {
+      core::DeferredCall* held = Held(pair[0].ptr());
+      if (held == nullptr)
         throw py::value_error("finish_calls: not a call, or one finished before");
-      }
+      (void)PyCapsule_SetPointer(pair[0].ptr(), kFinished);  // a valid capsule: it cannot fail
+      std::unique_ptr<core::DeferredCall> call(held);        // owned here, no longer by the capsule
       (void)call->Finish([&](core::ReturnWriter& returns) {
         try {
           return WriteOutcome(pair[1], returns);
