@@ -640,10 +640,15 @@ class RemoteFunction:
         call = _call_description(self._calls, self._token,
                                  (tuple(kwargs), num_returns, name, working_dir, retries))
         task_args, nested = _task_arguments(self._function_id(), call, args, kwargs)
-        resources = [(k, float(v)) for k, v in options.get("resources", {}).items()]
+        resources = _resource_list(options.get("resources"))
         ids = _raylet.submit(task_args, num_returns, float(options["num_cpus"]),
                              int(options["max_retries"]), name, nested, resources)
         return ids[0] if num_returns == 1 else ids
+
+
+def _resource_list(resources):
+    """Custom resources ({name: amount}, or None) as _raylet takes them."""
+    return [(k, float(v)) for k, v in (resources or {}).items()]
 
 
 _UNKNOWN = object()

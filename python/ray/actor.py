@@ -11,6 +11,7 @@ import os
 import uuid
 
 from ray import _async_actor, _pickling, _raylet
+from ray._worker import _resource_list
 
 _ACTOR_OPTIONS = {"num_cpus": 0.0, "max_restarts": 0, "max_task_retries": 0,
                   "max_concurrency": None, "resources": None, "name": None, "lifetime": None,
@@ -90,7 +91,7 @@ class ActorClass:
         if found is not None:
             return _handle_of(options["name"], found)
         ids = _submit(self, ("create",), args, kwargs, f"{self._name}.__init__", 1,
-                      creates_actor=creates, resources=_resources(options))
+                      creates_actor=creates, resources=_resource_list(options["resources"]))
         return ActorHandle(ids[0], self)
 
     def get_or_create(self, *args, **kwargs):
@@ -133,11 +134,6 @@ def _named_actor(options, actor_type=None):
     other = f" (a {found[1]})" if actor_type not in (None, found[1]) else ""
     raise ValueError(f"The name {options['name']!r} is already taken by an actor alive in this "
                      f"session{other}")
-
-
-def _resources(options):
-    """The custom resources of a creation as _raylet takes them."""
-    return [(k, float(v)) for k, v in (options["resources"] or {}).items()]
 
 
 def _creation(options, concurrency, actor_type):

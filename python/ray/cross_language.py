@@ -10,9 +10,9 @@ ObjectIDs of values C++ wrote; ray.get returns the results as Python values. See
 import os
 
 from ray import _raylet
-from ray._worker import _normalize_options, refuse_unplaceable
+from ray._worker import _normalize_options, _resource_list, refuse_unplaceable
 from ray.actor import (_ACTOR_OPTIONS, ActorHandle, _check_actor_options, _creation,
-                       _named_actor, _resources)
+                       _named_actor)
 from ray.exceptions import RayError
 
 
@@ -50,8 +50,7 @@ class CppFunction:
                                  num_returns=self._options.get("num_returns", 0),
                                  num_cpus=float(self._options.get("num_cpus", 1.0)),
                                  max_retries=int(self._options.get("max_retries", 3)),
-                                 resources=[(k, float(v)) for k, v in
-                                            self._options.get("resources", {}).items()],
+                                 resources=_resource_list(self._options.get("resources")),
                                  nested=nested)
         return ids[0] if len(ids) == 1 else ids
 
@@ -108,7 +107,7 @@ class CppActorClass:
             return CppActorHandle(found[0], self._class_name, actor_type)
         args, nested = _cpp_args(args)
         ids = _raylet.submit_cpp_actor(self._factory, args, creation, nested,
-                                       _resources(options))
+                                       _resource_list(options["resources"]))
         return CppActorHandle(ids[0], self._class_name, actor_type)
 
 
