@@ -13,22 +13,6 @@ namespace ray::core {
 
 using worker_internal::WorkerRuntime;
 
-namespace {
-
-// The error object a failed forwarded call or result is.
-std::shared_ptr<const std::string> ErrorValue(std::string function, std::string_view type,
-                                              std::string message, const TaskID& task) {
-  TaskErrorInfo info;
-  info.function_name = std::move(function);
-  info.exception_type = type;
-  info.message = std::move(message);
-  info.task_id = task.Hex();
-  info.pid = getpid();
-  return std::make_shared<const std::string>(SerializeError(info));
-}
-
-}  // namespace
-
 struct ForeignActors::Copies {
   std::unique_ptr<store::StoreClient> store;  // this node's, where copies land
   std::unique_ptr<object_manager::ObjectPuller> puller;
@@ -170,7 +154,7 @@ void ForeignActors::ForwardLoop() {
 void ForeignActors::ForwardCall(const TaskRecord& call, const FunctionRecord& function) {
   absl::Status sent = SubmitForwarded(call, function);
   if (sent.ok()) return;
-  auto error = ErrorValue(
+  auto error = ErrorObject(
       call.name, ErrorTypeName(sent.code()),
       absl::StrCat("the call could not go to the actor's owner: ", sent.message()), call.id);
   scheduler_.ForeignCallDone(
@@ -257,10 +241,10 @@ void ForeignActors::Take(const Due& due) {
   for (size_t i = 0; i < ids.size(); ++i) {
     if (!values.ok()) {
       auto error =
-          ErrorValue("a call of an actor of the actor host", kActorDiedErrorType,
-                     absl::StrCat("the actor host at ", address,
-                                  " could not give the result: ", values.status().message()),
-                     ids[i].Task());
+          ErrorObject("a call of an actor of the actor host", kActorDiedErrorType,
+                      absl::StrCat("the actor host at ", address,
+                                   " could not give the result: ", values.status().message()),
+                      ids[i].Task());
       returns.push_back({error, error->size()});
       continue;
     }

@@ -31,21 +31,6 @@ inline bool IsErrorValue(const std::shared_ptr<const std::string>& value) {
          IsError({reinterpret_cast<const uint8_t*>(value->data()), value->size()});
 }
 
-// An error object the scheduler makes; `type` is ErrorTypeName of the failure's code
-// (ray/object/status.h), or kWorkerCrashedErrorType.
-inline std::shared_ptr<const std::string> ErrorObject(const std::string& function_name,
-                                                      std::string_view type,
-                                                      const std::string& message,
-                                                      const TaskID& task) {
-  TaskErrorInfo info;
-  info.function_name = function_name;
-  info.exception_type = type;
-  info.message = message;
-  info.task_id = task.Hex();
-  info.pid = getpid();
-  return std::make_shared<const std::string>(SerializeError(info));
-}
-
 inline std::string DoesNotExist(const ObjectID& id) {
   return absl::StrCat("object ", id.Hex(), " does not exist (it was freed or never created)");
 }

@@ -73,6 +73,17 @@ TaskErrorInfo TaskErrorInfoOf(const absl::Status& status, std::string function_n
   return info;
 }
 
+std::shared_ptr<const std::string> ErrorObject(std::string function_name, std::string_view type,
+                                               std::string message, const TaskID& task) {
+  TaskErrorInfo info;
+  info.function_name = std::move(function_name);
+  info.exception_type = type;
+  info.message = std::move(message);
+  info.task_id = task.Hex();
+  info.pid = getpid();
+  return std::make_shared<const std::string>(SerializeError(info));
+}
+
 bool IsRuntimeError(const TaskErrorInfo& info) {
   return info.task_id.find_first_not_of('0') == std::string::npos;
 }

@@ -32,6 +32,7 @@
 //     task ID (IsRuntimeError): a frontend raises it as the code its type names (ErrorTypeCode).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -69,6 +70,11 @@ std::optional<TaskErrorInfo> CarriedErrorObject(const absl::Status& status);
 // message, the task, this process.
 TaskErrorInfo TaskErrorInfoOf(const absl::Status& status, std::string function_name,
                               const TaskID& task);
+
+// An error object made in this process (its pid), serialized: `type` is ErrorTypeName of a
+// failure's code, or a runtime's own (kActorDiedErrorType, kWorkerCrashedErrorType).
+std::shared_ptr<const std::string> ErrorObject(std::string function_name, std::string_view type,
+                                               std::string message, const TaskID& task);
 
 // True for the runtime's own error (nil task ID), which is no task's failure.
 bool IsRuntimeError(const TaskErrorInfo& info);
