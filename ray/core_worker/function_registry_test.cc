@@ -73,11 +73,5 @@ TEST(ReadRegisteredFunctionsTest, AModuleWithoutATableHasNoFunctions) {
   EXPECT_TRUE(table->empty());
 }
 
-TEST(ReadRegisteredFunctionsTest, ThisModuleStampsItsLayoutAndVersion) {
-  const char* version = nullptr;
-  EXPECT_EQ(ray_registered_functions_layout(&version), kRegisteredFunctionsLayout);
-  EXPECT_STREQ(version, RAY_LIBRARY_VERSION);
-}
-
 }  // namespace
 }  // namespace ray::core
