@@ -140,13 +140,11 @@ void Scheduler::Run() {
     {
       absl::MutexLock lock(&mu_);
       // A driver thread waiting for objects polls itself (see PollUntil); this thread waits
-      // meanwhile, and a little after, in case the driver waits again at once.
+      // meanwhile, and a little after, in case the driver waits again at once. A wait that
+      // ends does not wake it (that was a wake-up per sync Get): it looks every kPollerGrace.
       while (!stopping_ && (poller_busy_ || driver_waiters_ > 0 || absl::Now() < grace_until_)) {
-        if (!poller_busy_ && driver_waiters_ == 0) {
-          poller_cv_.WaitWithDeadline(&mu_, grace_until_);
-        } else {
-          poller_cv_.Wait(&mu_);
-        }
+        const bool driver_polls = poller_busy_ || driver_waiters_ > 0;
+        poller_cv_.WaitWithDeadline(&mu_, driver_polls ? absl::Now() + kPollerGrace : grace_until_);
       }
       if (stopping_) return;
       poller_busy_ = true;
@@ -197,7 +195,6 @@ bool Scheduler::PollUntil(absl::FunctionRef<bool()> done, absl::Time deadline) {
     objects_changed_.WaitWithDeadline(&mu_, std::min(deadline, next_check));
   }
   if (--driver_waiters_ == 0) grace_until_ = absl::Now() + kPollerGrace;
-  poller_cv_.Signal();
   return met;
 }
 
