@@ -30,14 +30,16 @@ absl::StatusOr<std::vector<ObjectID>> WorkerRuntime::SubmitDescribed(uint64_t ke
   if (!stored.ok()) return stored.status();
   const TaskID parent = CurrentTaskId();
   TaskID id = TaskID::ForJob(parent.Job());  // its driver's job
-  bool first_use;
-  {
-    absl::MutexLock lock(&functions_mu_);
-    first_use = functions_sent_.insert(key).second;
-    if (first_use) defined_.try_emplace(key, record);
-  }
   absl::MutexLock lock(&out_mu_);
-  if (first_use) out_.functions.emplace_back(key, record);
+  {
+    // Under out_mu_: a call thread submitting the same function at once must not send its task
+    // before the message that defines the function (the scheduler drops a task of an unknown one).
+    absl::MutexLock functions(&functions_mu_);
+    if (functions_sent_.insert(key).second) {
+      defined_.try_emplace(key, record);
+      out_.functions.emplace_back(key, record);
+    }
+  }
   auto orphan = out_.arena->getOrphanage().newOrphan<rpc::Task>();
   const TaskHeader header{
       .id = id,

@@ -263,7 +263,8 @@ class WorkerRuntime final : public CoreRuntime {
   std::thread client_reader_;  // a client's: reads the socket until it closes
   std::unique_ptr<store::StoreClient> store_;
   const RemoteWorkerOptions remote_;
-  absl::Mutex functions_mu_;  // call threads share the function tables
+  // Call threads share the function tables. Taken inside out_mu_ (Submit), never around it.
+  absl::Mutex functions_mu_ ABSL_ACQUIRED_AFTER(out_mu_);
   absl::flat_hash_map<uint64_t, FunctionRecord> defined_ ABSL_GUARDED_BY(functions_mu_);
   // Node-based: a call thread holds its function while another resolves one.
   absl::node_hash_map<uint64_t, ResolvedFunction> resolved_ ABSL_GUARDED_BY(functions_mu_);

@@ -1,7 +1,8 @@
 // C++ actors with max_concurrency > 1, with real worker processes: that many calls run at once
 // (proven by a barrier they can pass only together, and never more), an actor without it still
 // runs one call at a time in order, an exception fails only its call, a call blocked in a get
-// lets the others run (and their own gets and waits are answered meanwhile), a process that dies
+// lets the others run (and their own gets and waits are answered meanwhile), call threads that
+// submit tasks of a new function at once all have them run, a process that dies
 // fails (or retries) the calls it was running and reruns those queued behind them, and
 // ray::ExitActor ends the actor once its running calls end.
 #include <gtest/gtest.h>
@@ -17,6 +18,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/time/clock.h"
@@ -103,6 +105,10 @@ class Room {
     ray::ExitActor();
     return 0;  // never reached
   }
+  // Meets `n` calls, then submits a task of PlusN<N> and gets it: `n` call threads send the
+  // first task of a function new to the scheduler at once.
+  template <int N>
+  int SubmitTogether(int n);
 
  private:
   void Enter() {
@@ -119,6 +125,17 @@ class Room {
 int WhenFileExists(std::string path) {
   WaitForFile(path);
   return 7;
+}
+
+template <int N>
+int PlusN(int x) {
+  return x + N;
+}
+
+template <int N>
+int Room::SubmitTogether(int n) {
+  if (Meet(n) != n) return -1;
+  return ray::Remote(PlusN<N>)(1).Get();
 }
 
 int Room::GetThroughTask(std::string gate) { return ray::Remote(WhenFileExists)(gate).Get(); }
@@ -193,6 +210,31 @@ TEST_F(ActorConcurrencyTest, ACallBlockedInAGetLetsTheOthersRun) {
   std::ofstream(dir_ + "/gate1") << "open";
   EXPECT_EQ(first.Get(), 7);
   EXPECT_EQ(room.Task(&Room::Add).Remote(0).Get(), 50);
+}
+
+// Rounds of eight calls leave a barrier together and submit a task of a function new to the
+// scheduler at once (each round its own): every task arrives with its function defined (a task
+// sent before the message that defines its function was dropped, and its get failed; a race that
+// this test caught in about one run of five before the fix).
+template <int... N>
+std::vector<ray::ObjectRef<int>> SubmitRounds(ray::ActorHandle<Room>& room, int threads,
+                                              std::integer_sequence<int, N...>) {
+  std::vector<ray::ObjectRef<int>> calls;
+  auto round = [&](auto method) {
+    for (int k = 0; k < threads; ++k) calls.push_back(room.Task(method).Remote(threads));
+  };
+  (round(&Room::SubmitTogether<N>), ...);
+  return calls;
+}
+
+TEST_F(ActorConcurrencyTest, CallThreadsSubmittingANewFunctionAtOnceAllHaveTheirTasks) {
+  constexpr int kRounds = 32, kThreads = 8;
+  auto room = ray::Actor(MakeRoom).Options({.max_concurrency = kThreads}).Remote("");
+  std::vector<ray::ObjectRef<int>> calls =
+      SubmitRounds(room, kThreads, std::make_integer_sequence<int, kRounds>());
+  std::vector<int> expected;
+  for (int n = 0; n < kRounds; ++n) expected.insert(expected.end(), kThreads, n + 1);
+  EXPECT_EQ(ray::Get(calls), expected);
 }
 
 // Each call thread has its own request in flight: a get (or wait) whose object exists is
