@@ -2,7 +2,8 @@
 // the same run: a task of the same shape (the target: actor calls at least as fast) and a plain
 // call on a mutex-guarded object in this process. The last row calls a threaded actor
 // (max_concurrency 2: its calls run on two threads of its process).
-//   bazel run -c opt //tests/bench:actor_bench [-- --workers=2 --trials=3 --quick]
+//   bazel run -c opt //tests/bench:actor_bench [-- --workers=2 --trials=3 --quick --only=ROW]
+// --only runs one row (sync, async, 1n, nn, mib, threads, idle), for profiling.
 // Ray's published figures (64 cores, Python): 1:1 sync about 2,000/s, 1:1 async about 8,600/s,
 // n:n async about 27,000/s.
 #include <algorithm>
@@ -100,7 +101,9 @@ int main(int argc, char** argv) {
   int workers = 2;
   int trials = 3;
   bool quick = false;
+  std::string only;
   for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--only=", 7) == 0) only = argv[i] + 7;
     if (std::strncmp(argv[i], "--workers=", 10) == 0) workers = std::atoi(argv[i] + 10);
     if (std::strncmp(argv[i], "--trials=", 9) == 0) trials = std::atoi(argv[i] + 9);
     if (std::strcmp(argv[i], "--quick") == 0) quick = true;
@@ -110,6 +113,8 @@ int main(int argc, char** argv) {
   const int mib_n = quick ? 20 : 500;
   const int callers = 2;
   const int per_caller = quick ? 200 : 5000;
+
+  auto want = [&](const char* row) { return only.empty() || only == row; };
 
   ray::Init({.num_workers = workers});
   ray::ActorHandle<Counter> counter = ray::Actor(MakeCounter).Remote();
@@ -133,97 +138,121 @@ int main(int argc, char** argv) {
     });
   };
 
+  // Each body makes n calls (or tasks) and returns them per second.
+  auto sync_actor = [&] {
+    return Rate(sync_n, [&] {
+      for (int i = 0; i < sync_n; ++i) counter.Task(&Counter::Add).Remote(1).Get();
+    });
+  };
+  auto sync_task = [&] {
+    return Rate(sync_n, [&] {
+      for (int i = 0; i < sync_n; ++i) ray::Remote(AddTask)(i).Get();
+    });
+  };
+  auto async_calls = [&](auto call) {
+    return Rate(async_n, [&] {
+      std::vector<decltype(call(0))> refs;
+      refs.reserve(async_n);
+      for (int i = 0; i < async_n; ++i) refs.push_back(call(i));
+      ray::Get(refs);
+    });
+  };
+  auto one_to_one = [&] {
+    return async_calls([&](int) { return counter.Task(&Counter::Add).Remote(1); });
+  };
+  auto async_task = [&] { return async_calls([](int i) { return ray::Remote(AddTask)(i); }); };
+  auto one_to_n = [&] {
+    return async_calls([&](int i) { return many[i % many.size()].Task(&Counter::Add).Remote(1); });
+  };
+  auto threaded_calls = [&] {
+    return async_calls([&](int) { return threaded.Task(&LockedCounter::Add).Remote(1); });
+  };
+  auto n_to_n = [&](auto caller) {
+    return Rate(callers * per_caller, [&] {
+      std::vector<ray::ObjectRef<int>> done;
+      for (int c = 0; c < callers; ++c) done.push_back(caller(c));
+      ray::Get(done);
+    });
+  };
+  auto with_mib = [&](auto call) {
+    return Rate(mib_n, [&] {
+      std::vector<ray::ObjectRef<int64_t>> refs;
+      for (int i = 0; i < mib_n; ++i) refs.push_back(call());
+      ray::Get(refs);
+    });
+  };
+
   Row sync{"actor calls 1:1 sync (call, Get, repeat)", {}, {}, {}};
   Row async{"actor calls 1:1 async (10,000, Get all)", {}, {}, {}};
   Row one_n{"actor calls 1:n async (2 actors)", {}, {}, {}};
   Row n_n{"actor calls n:n async (2 callers, 2 actors)", {}, {}, {}};
   Row arg{"actor calls with a 1 MiB argument", {}, {}, {}};
   Row threads{"actor calls 1:1 async, max_concurrency 2", {}, {}, {}};
-  for (int t = 0; t < trials; ++t) {
-    sync.actor.push_back(Rate(sync_n, [&] {
-      for (int i = 0; i < sync_n; ++i) counter.Task(&Counter::Add).Remote(1).Get();
-    }));
-    sync.task.push_back(Rate(sync_n, [&] {
-      for (int i = 0; i < sync_n; ++i) ray::Remote(AddTask)(i).Get();
-    }));
-    async.actor.push_back(Rate(async_n, [&] {
-      std::vector<ray::ObjectRef<int>> refs;
-      refs.reserve(async_n);
-      for (int i = 0; i < async_n; ++i) refs.push_back(counter.Task(&Counter::Add).Remote(1));
-      ray::Get(refs);
-    }));
-    async.task.push_back(Rate(async_n, [&] {
-      std::vector<ray::ObjectRef<int>> refs;
-      refs.reserve(async_n);
-      for (int i = 0; i < async_n; ++i) refs.push_back(ray::Remote(AddTask)(i));
-      ray::Get(refs);
-    }));
-    one_n.actor.push_back(Rate(async_n, [&] {
-      std::vector<ray::ObjectRef<int>> refs;
-      refs.reserve(async_n);
-      for (int i = 0; i < async_n; ++i) {
-        refs.push_back(many[i % many.size()].Task(&Counter::Add).Remote(1));
-      }
-      ray::Get(refs);
-    }));
-    one_n.task = async.task;
-    threads.actor.push_back(Rate(async_n, [&] {
-      std::vector<ray::ObjectRef<int>> refs;
-      refs.reserve(async_n);
-      for (int i = 0; i < async_n; ++i)
-        refs.push_back(threaded.Task(&LockedCounter::Add).Remote(1));
-      ray::Get(refs);
-    }));
-    threads.task = async.task;
-    n_n.actor.push_back(Rate(callers * per_caller, [&] {
-      std::vector<ray::ObjectRef<int>> done;
-      for (auto& c : many) done.push_back(ray::Remote(CallerOfActor)(c, per_caller));
-      ray::Get(done);
-    }));
-    n_n.task.push_back(Rate(callers * per_caller, [&] {
-      std::vector<ray::ObjectRef<int>> done;
-      for (int c = 0; c < callers; ++c) done.push_back(ray::Remote(CallerOfTasks)(per_caller));
-      ray::Get(done);
-    }));
-    arg.actor.push_back(Rate(mib_n, [&] {
-      std::vector<ray::ObjectRef<int64_t>> refs;
-      for (int i = 0; i < mib_n; ++i) refs.push_back(counter.Task(&Counter::Take).Remote(mib));
-      ray::Get(refs);
-    }));
-    arg.task.push_back(Rate(mib_n, [&] {
-      std::vector<ray::ObjectRef<int64_t>> refs;
-      for (int i = 0; i < mib_n; ++i) refs.push_back(ray::Remote(TakeTask)(mib));
-      ray::Get(refs);
-    }));
-    for (Row* row : {&sync, &async, &one_n, &n_n, &threads}) row->plain.push_back(plain(1000000));
-    arg.plain.push_back(Rate(mib_n, [&] {
-      for (int i = 0; i < mib_n; ++i) {
-        std::lock_guard<std::mutex> lock(mu);
-        sink = sink + local.Take(mib);  // copies the vector, as a call does
-      }
-    }));
+  std::vector<Row*> measured;
+  for (Row* row : {&sync, &async, &one_n, &n_n, &arg, &threads}) {
+    const char* key = row == &sync    ? "sync"
+                      : row == &async ? "async"
+                      : row == &one_n ? "1n"
+                      : row == &n_n   ? "nn"
+                      : row == &arg   ? "mib"
+                                      : "threads";
+    if (want(key)) measured.push_back(row);
   }
-  // The same 1:1 async calls beside many idle actors: what idle actors cost the others.
-  const int idle_n = quick ? 20 : 200;
-  std::vector<ray::ActorHandle<Counter>> idle;
-  for (int i = 0; i < idle_n; ++i) idle.push_back(ray::Actor(MakeCounter).Remote());
-  for (auto& c : idle) c.Task(&Counter::Add).Remote(0).Get();  // all started
-  std::vector<double> beside_idle;
+  auto measures = [&](const Row& row) {
+    return std::find(measured.begin(), measured.end(), &row) != measured.end();
+  };
   for (int t = 0; t < trials; ++t) {
-    beside_idle.push_back(Rate(async_n, [&] {
-      std::vector<ray::ObjectRef<int>> refs;
-      refs.reserve(async_n);
-      for (int i = 0; i < async_n; ++i) refs.push_back(counter.Task(&Counter::Add).Remote(1));
-      ray::Get(refs);
-    }));
+    if (measures(sync)) {
+      sync.actor.push_back(sync_actor());
+      sync.task.push_back(sync_task());
+    }
+    // 1:1 async, 1:n and the threaded actor share one task row.
+    double tasks = measures(async) || measures(one_n) || measures(threads) ? async_task() : 0;
+    if (measures(async)) async.actor.push_back(one_to_one());
+    if (measures(one_n)) one_n.actor.push_back(one_to_n());
+    if (measures(threads)) threads.actor.push_back(threaded_calls());
+    for (Row* row : {&async, &one_n, &threads}) {
+      if (measures(*row)) row->task.push_back(tasks);
+    }
+    if (measures(n_n)) {
+      n_n.actor.push_back(
+          n_to_n([&](int c) { return ray::Remote(CallerOfActor)(many[c], per_caller); }));
+      n_n.task.push_back(n_to_n([&](int) { return ray::Remote(CallerOfTasks)(per_caller); }));
+    }
+    if (measures(arg)) {
+      arg.actor.push_back(with_mib([&] { return counter.Task(&Counter::Take).Remote(mib); }));
+      arg.task.push_back(with_mib([&] { return ray::Remote(TakeTask)(mib); }));
+      arg.plain.push_back(Rate(mib_n, [&] {
+        for (int i = 0; i < mib_n; ++i) {
+          std::lock_guard<std::mutex> lock(mu);
+          sink = sink + local.Take(mib);  // copies the vector, as a call does
+        }
+      }));
+    }
+    for (Row* row : measured) {
+      if (row != &arg) row->plain.push_back(plain(1000000));
+    }
+  }
+  // The same 1:1 async calls beside many idle actors, against those calls just before the idle
+  // actors start (adjacent in time: this VM's rates drift by more than a third over a run).
+  const int idle_n = quick ? 20 : 200;
+  std::vector<double> before_idle, beside_idle;
+  if (want("idle")) {
+    for (int t = 0; t < trials; ++t) before_idle.push_back(one_to_one());
+    std::vector<ray::ActorHandle<Counter>> idle;
+    for (int i = 0; i < idle_n; ++i) idle.push_back(ray::Actor(MakeCounter).Remote());
+    for (auto& c : idle) c.Task(&Counter::Add).Remote(0).Get();  // all started
+    for (int t = 0; t < trials; ++t) beside_idle.push_back(one_to_one());
   }
   ray::Shutdown();
   std::printf("libray actor benchmark: %d workers, %d trials%s, medians\n", workers, trials,
               quick ? ", quick" : "");
-  for (const Row* row : {&sync, &async, &one_n, &n_n, &arg, &threads}) Print(*row);
-  const double alone = Median(async.actor), crowded = Median(beside_idle);
-  std::printf("%-44s %10.0f /s  without them %10.0f /s (x%.2f)  target >= x0.90: %s\n",
-              ("actor calls 1:1 async beside " + std::to_string(idle_n) + " idle actors").c_str(),
-              crowded, alone, crowded / alone, crowded >= 0.9 * alone ? "PASS" : "MISS");
+  for (const Row* row : measured) Print(*row);
+  if (want("idle")) {
+    const double alone = Median(before_idle), crowded = Median(beside_idle);
+    std::printf("%-44s %10.0f /s  without them %10.0f /s (x%.2f)  target >= x0.90: %s\n",
+                ("actor calls 1:1 async beside " + std::to_string(idle_n) + " idle actors").c_str(),
+                crowded, alone, crowded / alone, crowded >= 0.9 * alone ? "PASS" : "MISS");
+  }
   return 0;
 }
