@@ -1,18 +1,16 @@
 #include "ray/core_worker/remote_worker.h"
 
 #include <fcntl.h>
-#include <pthread.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <mutex>
 #include <string>
 
 #include "absl/strings/numbers.h"
 #include "ray/cluster/cluster_socket.h"
+#include "ray/common/fork_closed_fd.h"
 #include "ray/core_worker/core_runtime.h"
 #include "ray/core_worker/worker.h"
 #include "ray/node/zygote.h"
@@ -27,15 +25,9 @@ std::string Env(const char* name) {
   return value == nullptr ? "" : value;
 }
 
-// The ready pipe once taken from the environment, -1 before and after. This process's alone: the
-// child side of pthread_atfork closes it (close is async-signal-safe; an atomic, as a fork may
-// come from any thread), so the node sees its end when this process closes it or dies.
-std::atomic<int> ready_pipe{-1};
-
-void CloseReadyPipeInChild() {
-  int fd = ready_pipe.exchange(-1);
-  if (fd >= 0) close(fd);
-}
+// The ready pipe once taken from the environment. This process's alone: the node sees its end
+// when this process closes it or dies.
+ForkClosedFd ready_pipe;
 
 }  // namespace
 
@@ -44,14 +36,12 @@ void TakeReadyPipe() {
   if (!absl::SimpleAtoi(Env(kWorkerReadyFdEnv), &fd) || fd < 0) return;
   unsetenv(kWorkerReadyFdEnv);
   fcntl(fd, F_SETFD, FD_CLOEXEC);  // the node gave it without: it had to cross one exec
-  static std::once_flag registered;
-  std::call_once(registered, [] { pthread_atfork(nullptr, nullptr, &CloseReadyPipeInChild); });
-  ready_pipe.store(fd);
+  if (!ready_pipe.TryHold(fd)) close(fd);
 }
 
 void TellNode(std::string_view what) {
   TakeReadyPipe();
-  int fd = ready_pipe.exchange(-1);
+  int fd = ready_pipe.Take();
   if (fd < 0) return;
   (void)!write(fd, what.data(), what.size());
   close(fd);

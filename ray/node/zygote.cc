@@ -1,7 +1,6 @@
 #include "ray/node/zygote.h"
 
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -10,17 +9,16 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "ray/common/fork_closed_fd.h"
 #include "ray/node/crash_report.h"
 #include "ray/rpc/zygote_messages.h"
 
@@ -28,33 +26,19 @@ namespace ray::core {
 namespace {
 
 // The driver's ends of the live zygotes' sockets. A zygote ends when its socket closes, so a
-// process forked from the driver (multiprocessing, os.fork) must not keep one open: the child
-// side of pthread_atfork closes them (close is async-signal-safe; the slots are atomics, as a
-// fork may come from any thread) and forgets them.
-std::atomic<int> driver_sockets[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
-                                       -1, -1, -1, -1, -1, -1, -1, -1};
-
-void CloseDriverSocketsInChild() {
-  for (std::atomic<int>& slot : driver_sockets) {
-    int fd = slot.exchange(-1);
-    if (fd >= 0) close(fd);
-  }
-}
+// process forked from the driver must not keep one open.
+ForkClosedFd driver_sockets[16];
 
 void RememberDriverSocket(int fd) {
-  static std::once_flag registered;
-  std::call_once(registered, [] { pthread_atfork(nullptr, nullptr, &CloseDriverSocketsInChild); });
-  for (std::atomic<int>& slot : driver_sockets) {
-    int empty = -1;
-    if (slot.compare_exchange_strong(empty, fd)) return;
+  for (ForkClosedFd& slot : driver_sockets) {
+    if (slot.TryHold(fd)) return;
   }
   // More than 16 live sessions in one process: this one's socket is not closed in forks.
 }
 
 void ForgetDriverSocket(int fd) {
-  for (std::atomic<int>& slot : driver_sockets) {
-    int expected = fd;
-    if (slot.compare_exchange_strong(expected, -1)) return;
+  for (ForkClosedFd& slot : driver_sockets) {
+    if (slot.Release(fd)) return;
   }
 }
 
