@@ -36,8 +36,13 @@ struct HeadServer::Impl : public kj::TaskSet::ErrorHandler {
   using HostAnswer = absl::StatusOr<ActorHost>;
   // The registered host of `key` if its node is alive (a dead one is forgotten), else null.
   const ActorHost* LiveHost(const std::string& key);
-  // Starts the host of `key` through the node's launcher; its askers wait in host_starts.
-  void StartActorHost(const std::string& key, WorkerStartRequest request);
+  // The start of each host key's host under way, and who waits for it.
+  struct HostStart {
+    uint64_t id = 0;
+    std::vector<kj::Own<kj::PromiseFulfiller<HostAnswer>>> waiters;
+  };
+  // Starts the host of `key` through the node's launcher; its askers wait in `start`.
+  void StartActorHost(const std::string& key, HostStart& start, WorkerStartRequest request);
   // Answers the askers waiting for the start of `key`'s host, if any: those of start `start`
   // only, when given (a start that failed after another began answers no one).
   void AnswerHostStart(const std::string& key, const HostAnswer& answer,
@@ -50,11 +55,6 @@ struct HeadServer::Impl : public kj::TaskSet::ErrorHandler {
   std::string address;                           // HOST:PORT, once listening
   std::unique_ptr<ProgramStore> programs;        // null without a program_dir; outlives `server`
   std::map<std::string, ActorHost> actor_hosts;  // by host key
-  // The start of each host key's host under way, and who waits for it.
-  struct HostStart {
-    uint64_t id = 0;
-    std::vector<kj::Own<kj::PromiseFulfiller<HostAnswer>>> waiters;
-  };
   std::map<std::string, HostStart> host_starts;
   uint64_t last_start = 0;
   kj::TaskSet tasks;  // the starts under way
@@ -88,15 +88,14 @@ class NodeSessionImpl final : public NodeSession::Server {
     std::string key = params.getHostKey();
     const HeadServer::Impl::ActorHost* other = head_.LiveHost(key);
     if (other != nullptr && other->node_id != node_id_) {
-      context.getResults().setError(absl::StrCat("the actor host of program ", key,
+      context.getResults().setError(absl::StrCat("actor host ", key,
                                                  " is registered already (node ", other->node_id,
                                                  " at ", other->address, ")"));
       return kj::READY_NOW;
     }
     HeadServer::Impl::ActorHost host{node_id_, params.getAddress(), params.getJob()};
     head_.actor_hosts[key] = host;
-    head_.Log(absl::StrCat("node ", node_id_, " is the actor host of program ", key, " at ",
-                           host.address));
+    head_.Log(absl::StrCat("node ", node_id_, " is actor host ", key, " at ", host.address));
     head_.AnswerHostStart(key, host);
     return kj::READY_NOW;
   }
@@ -279,7 +278,7 @@ class ClusterHeadImpl final : public ClusterHead::Server {
       WorkerStartRequest request{.program_key = program, .host = true, .host_key = key};
       for (auto arg : params.getArgv()) request.argv.emplace_back(arg.cStr(), arg.size());
       for (auto entry : params.getEnv()) request.env.emplace_back(entry.cStr(), entry.size());
-      head_.StartActorHost(key, std::move(request));
+      head_.StartActorHost(key, start, std::move(request));
     }
     return waiting.promise.then(kj::mv(answer));
   }
@@ -300,19 +299,18 @@ const HeadServer::Impl::ActorHost* HeadServer::Impl::LiveHost(const std::string&
   return &it->second;
 }
 
-void HeadServer::Impl::StartActorHost(const std::string& key, WorkerStartRequest request) {
-  Log(absl::StrCat("starting the actor host of program ", key));
-  const uint64_t start = host_starts[key].id = ++last_start;
+void HeadServer::Impl::StartActorHost(const std::string& key, HostStart& start,
+                                      WorkerStartRequest request) {
+  Log(absl::StrCat("starting actor host ", key, " (program ", request.program_key, ")"));
+  const uint64_t id = start.id = ++last_start;
   request.scheduler = address;
-  tasks.add(
-      options.start_actor_host(std::move(request)).then([this, key, start](std::string error) {
-        // Once it said it reached the head, its askers had their answer: it registered first.
-        if (error.empty()) return;
-        AnswerHostStart(key,
-                        absl::UnavailableError(absl::StrCat("the actor host of program ", key,
-                                                            " did not start: ", error)),
-                        start);
-      }));
+  tasks.add(options.start_actor_host(std::move(request)).then([this, key, id](std::string error) {
+    // Once it said it reached the head, its askers had their answer: it registered first.
+    if (error.empty()) return;
+    AnswerHostStart(
+        key, absl::UnavailableError(absl::StrCat("actor host ", key, " did not start: ", error)),
+        id);
+  }));
 }
 
 void HeadServer::Impl::AnswerHostStart(const std::string& key, const HostAnswer& answer,

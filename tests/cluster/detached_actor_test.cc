@@ -30,13 +30,6 @@ class DetachedActorTest : public RayCliTest {
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProgram(std::move(argv), env);
   }
-  // The lines of the head's log that contain `text`.
-  int HeadLogLines(const std::string& text) {
-    std::ifstream log(head_.folder + "/node.log");
-    int count = 0;
-    for (std::string line; std::getline(log, line);) count += line.find(text) != std::string::npos;
-    return count;
-  }
   StartedNode head_, node_;
 };
 
@@ -113,15 +106,11 @@ TEST_F(DetachedActorTest, DriversAskingAtOnceShareOneStartOfTheActorHost) {
     EXPECT_NE(run.output.find("made 1 "), std::string::npos) << run.output;
   }
   // One start, one host: the head's node runs it (beside its store and the drivers' workers).
-  EXPECT_EQ(HeadLogLines("starting the actor host of program"), 1);
-  EXPECT_EQ(HeadLogLines("is the actor host of program"), 1);
+  const std::string log = NodeLog(head_);
+  EXPECT_EQ(LinesWith(log, "starting actor host "), 1) << log;
+  EXPECT_EQ(LinesWith(log, " is actor host "), 1) << log;
   int hosts = 0;
-  for (pid_t child : Children(head_.pid)) {
-    std::ifstream comm(absl::StrCat("/proc/", child, "/comm"));
-    std::string name;
-    std::getline(comm, name);
-    hosts += name == "ray::actor_host";
-  }
+  for (pid_t child : Children(head_.pid)) hosts += Comm(child) == "ray::actor_host";
   EXPECT_EQ(hosts, 1);
 }
 

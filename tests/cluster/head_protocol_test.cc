@@ -27,10 +27,7 @@ class HeadProtocolTest : public RayCliTest {
     return testing::ClosedAfter(address_, bytes, answer);
   }
 
-  std::string Log() {
-    std::ifstream file(head_.folder + "/node.log");
-    return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  }
+  std::string Log() { return NodeLog(head_); }
 
   cluster::NodeEntry Node(const std::string& id) {
     cluster::NodeEntry node;

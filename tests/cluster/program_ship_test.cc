@@ -28,11 +28,6 @@
 namespace ray::testing {
 namespace {
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-}
-
 std::string BuildIdOf(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   auto build_id = ElfFileBuildId(fd);
@@ -72,7 +67,7 @@ class ProgramShipTest : public RayCliTest {
     image_ = *std::move(image);
   }
 
-  std::string Log() { return ReadAll(head_.folder + "/node.log"); }
+  std::string Log() { return NodeLog(head_); }
 
   StartedNode head_;
   std::string token_;
@@ -82,7 +77,7 @@ class ProgramShipTest : public RayCliTest {
 
 TEST_F(ProgramShipTest, ItsOwnProgramIsDescribedWithItsBazelLibraries) {
   EXPECT_EQ(image_.executable.key, MainExecutableBuildId());
-  EXPECT_EQ(image_.executable.size, ReadAll("/proc/self/exe").size());
+  EXPECT_EQ(image_.executable.size, ReadFile("/proc/self/exe").size());
   EXPECT_TRUE(image_.key.starts_with(image_.executable.key + ".")) << image_.key;
   bool head_client = false;
   for (const cluster::ProgramFile& library : image_.libraries) {
@@ -103,13 +98,13 @@ TEST_F(ProgramShipTest, ItsOwnProgramIsFetchedAndItsCopyRunsWithTheShippedLibrar
   auto local = client_->FetchProgram(image_.key, cache);
   ASSERT_TRUE(local.ok()) << local.status();
   EXPECT_EQ(BuildIdOf(local->executable), BuildIdOf("/proc/self/exe"));
-  EXPECT_EQ(ReadAll(local->executable), ReadAll("/proc/self/exe"));
+  EXPECT_EQ(ReadFile(local->executable), ReadFile("/proc/self/exe"));
   EXPECT_EQ(std::filesystem::status(cache).permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_all);
   EXPECT_EQ(std::filesystem::status(local->executable).permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_all);
   for (const cluster::ProgramFile& library : image_.libraries) {
-    EXPECT_EQ(ReadAll(local->library_dir + "/" + library.name), ReadAll(library.path))
+    EXPECT_EQ(ReadFile(local->library_dir + "/" + library.name), ReadFile(library.path))
         << library.name;
   }
   RunResult run = RunProgram(
@@ -171,7 +166,7 @@ TEST_F(ProgramShipTest, ConcurrentFetchesIntoOneCacheAgree) {
   }
   auto local = client_->FetchProgram(image_.key, cache);
   ASSERT_TRUE(local.ok()) << local.status();
-  EXPECT_EQ(ReadAll(local->executable), ReadAll("/proc/self/exe"));
+  EXPECT_EQ(ReadFile(local->executable), ReadFile("/proc/self/exe"));
   // No temporary file or folder is left behind.
   for (const char* sub : {"/files", "/programs"}) {
     for (const auto& entry : std::filesystem::directory_iterator(cache + sub)) {
@@ -222,7 +217,7 @@ TEST_F(ProgramShipTest, AProgramThatDeletedItsOwnFileShipsAndItsCopyRuns) {
   ASSERT_FALSE(key.empty()) << run.output;
   auto local = client_->FetchProgram(key, tmp_ + "/cache");
   ASSERT_TRUE(local.ok()) << local.status();
-  EXPECT_EQ(ReadAll(local->executable), ReadAll(original));
+  EXPECT_EQ(ReadFile(local->executable), ReadFile(original));
   EXPECT_EQ(BuildIdOf(local->executable), BuildIdOf(original));
   RunResult shipped =
       RunProgram({local->executable, "--print"}, {{"LD_LIBRARY_PATH", local->library_dir}});
@@ -258,7 +253,7 @@ TEST_F(ProgramShipTest, AnUploadWhoseClientVanishedLeavesNothing) {
   EXPECT_EQ(uploads(), 0);
   EXPECT_FALSE(std::filesystem::exists(stored));
   ASSERT_TRUE(client_->UploadProgram(image_).ok());
-  EXPECT_EQ(ReadAll(stored), ReadAll("/proc/self/exe"));
+  EXPECT_EQ(ReadFile(stored), ReadFile("/proc/self/exe"));
 }
 
 // Uploads the first 64 KiB of this executable (declared whole) and waits to be killed.
@@ -274,7 +269,7 @@ int SendHalfAnUpload(const std::string& address, const std::string& token) {
     return 1;
   capnp::TwoPartyClient connection(*stream);
   auto head = connection.bootstrap().castAs<rpc::cluster::ClusterHead>();
-  std::string exe = ReadAll("/proc/self/exe");
+  std::string exe = ReadFile("/proc/self/exe");
   auto begin = head.uploadProgramFileRequest();
   begin.setKey(MainExecutableBuildId());
   begin.setSize(exe.size());

@@ -119,6 +119,32 @@ struct StartedNode {
   pid_t store_pid = -1;
 };
 
+// The whole of a file, "" if it cannot be read.
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+}
+
+// What `node` has logged so far.
+inline std::string NodeLog(const StartedNode& node) { return ReadFile(node.folder + "/node.log"); }
+
+// How many of `log`'s lines contain `text`.
+inline int LinesWith(const std::string& log, const std::string& text) {
+  int count = 0;
+  for (absl::string_view line : absl::StrSplit(log, '\n')) {
+    count += line.find(text) != absl::string_view::npos;
+  }
+  return count;
+}
+
+// A process's name (/proc/PID/comm), "" once it is gone.
+inline std::string Comm(pid_t pid) {
+  std::ifstream file(absl::StrCat("/proc/", pid, "/comm"));
+  std::string name;
+  std::getline(file, name);
+  return name;
+}
+
 class RayCliTest : public ::testing::Test {
  protected:
   void SetUp() override {

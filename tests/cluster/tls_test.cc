@@ -64,10 +64,6 @@ class TlsTest : public RayCliTest {
     ray::Shutdown();
     return "";
   }
-  std::string HeadLog() {
-    std::ifstream file(head_.folder + "/node.log");
-    return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  }
 
   std::string certs_, other_;
   StartedNode head_, node_;
@@ -149,7 +145,7 @@ TEST_F(TlsTest, ClientsWithoutTlsOrFromAnotherCaAreRefused) {
     EXPECT_TRUE(ClosedAfter(port, Preamble(*token), "T")) << port;
     EXPECT_TRUE(ClosedAfter(port, std::string(64, '\x16'))) << port;
   }
-  std::string log = HeadLog();
+  std::string log = NodeLog(head_);
   EXPECT_NE(log.find("a client without TLS (this cluster uses TLS)"), std::string::npos) << log;
   EXPECT_NE(log.find("the TLS handshake failed"), std::string::npos) << log;
   EXPECT_EQ(log.find(*token), std::string::npos) << "the head logged its token";
