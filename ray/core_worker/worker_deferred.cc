@@ -19,8 +19,13 @@ class WorkerRuntime::OpenCall final : public DeferredCall {
   OpenCall(std::shared_ptr<OpenCallsLink> link, CallEnd call, TaskReturns returns)
       : link(std::move(link)), call(std::move(call)), returns(std::move(returns)) {}
   ~OpenCall() override {
-    (void)Finish(
-        [](ReturnWriter&) { return absl::InternalError("the call was dropped before it ended"); });
+    // Dropped unfinished: it fails, and its room goes to the calls waiting for one at once (no
+    // one else may flush: the thread that drops it may be any).
+    if (Finish([](ReturnWriter&) {
+          return absl::InternalError("the call was dropped before it ended");
+        })) {
+      Flush();
+    }
   }
 
   bool Finish(absl::FunctionRef<absl::Status(ReturnWriter&)> write) override {
@@ -97,9 +102,7 @@ void WorkerRuntime::FinishOpenCall(OpenCall& call,
   call.returns.reset();
   absl::MutexLock lock(&out_mu_);
   open_.erase(&call);
-  // Sent by the next flush, or by the flusher if none comes (a call dropped on a thread of its
-  // own is flushed by nobody else).
-  SendWithinDelayLocked();
+  SendWithinDelayLocked();  // sent by the next flush, or by the flusher if none comes
 }
 
 void WorkerRuntime::FlushOpenCalls() {

@@ -2,8 +2,11 @@
 // C++ actor whose creation says its calls defer takes each call in its method and finishes it
 // later from a thread of its own. Calls stay open until finished (a meeting that only `n` open
 // calls can make), max_concurrency bounds how many are open and the rest start in order as room
-// comes, a method that does not defer ends as usual, and a call dropped unfinished fails.
+// comes, a method that does not defer ends as usual, and a call dropped unfinished fails (and
+// gives its room to the next, wherever it is dropped).
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -50,6 +53,20 @@ class Meeting {
   // Takes its call and drops it: the call fails.
   int Drop() {
     (void)ray::core::DeferRunningCall();
+    return 0;
+  }
+
+  // Takes its call and drops it from a thread of its own once a byte comes down the FIFO at
+  // `path`: nothing else happens in the worker then.
+  int DropWhenTold(std::string path) {
+    std::unique_ptr<DeferredCall> call = ray::core::DeferRunningCall();
+    std::thread([call = std::move(call), path]() mutable {
+      int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      char byte;
+      if (fd < 0 || read(fd, &byte, 1) != 1) std::abort();  // the test's calls fail
+      close(fd);
+      call.reset();
+    }).detach();
     return 0;
   }
 
@@ -130,6 +147,28 @@ TEST_F(DeferredCallsTest, ACallDroppedUnfinishedFailsAndTheActorLivesOn) {
   auto meeting = ray::Actor(MakeMeeting).Options({.max_concurrency = 2}).Remote(1);
   EXPECT_THROW(meeting.Task(&Meeting::Drop).Remote().Get(), ray::TaskError);
   EXPECT_EQ(meeting.Task(&Meeting::Hold).Remote(21).Get(), 42);
+}
+
+TEST_F(DeferredCallsTest, ACallDroppedOnAThreadOfItsOwnGivesItsRoomToTheNext) {
+  const std::string fifo =
+      std::string(getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp") + "/drop_now";
+  unlink(fifo.c_str());
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  auto meeting = ray::Actor(MakeMeeting).Options({.max_concurrency = 1}).Remote(1);
+  ray::ObjectRef<int> dropped = meeting.Task(&Meeting::DropWhenTold).Remote(fifo);
+  ray::ObjectRef<int> next = meeting.Task(&Meeting::Hold).Remote(21);
+  // The dropped call holds the one room: the next waits in the worker (a generous look, so that
+  // it has surely arrived there before the drop).
+  EXPECT_TRUE(ray::Wait(std::vector{next}, 1, absl::Milliseconds(300)).ready.empty());
+  int fd = open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "x", 1), 1);
+  close(fd);
+  EXPECT_THROW(dropped.Get(), ray::TaskError);
+  // With no other message to the worker: the drop itself starts the next call.
+  EXPECT_EQ(ray::Wait(std::vector{next}, 1, absl::Seconds(60)).ready.size(), 1u);
+  EXPECT_EQ(next.Get(), 42);
+  unlink(fifo.c_str());
 }
 
 }  // namespace
