@@ -159,32 +159,37 @@ class ActorHandle:
         if name.startswith("__") or not callable(function):
             raise AttributeError(f"actor {self._class._name} has no method {name!r}")
         options = getattr(function, "__ray_method_options__", {})
-        return ActorMethod(self, name, options.get("num_returns", 1))
+        method = ActorMethod(self._ref, self._class, name, options.get("num_returns", 1))
+        self.__dict__[name] = method  # the next h.method finds it without __getattr__
+        return method
 
     def __repr__(self):
         return f"Actor({self._class._name}, {self._ref.hex()})"
 
 
 class ActorMethod:
-    """handle.method: .remote(...) calls it; .options(num_returns=n) for several results."""
+    """handle.method: .remote(...) calls it; .options(num_returns=n) for several results. It
+    holds the handle's reference, not the handle: a handle keeps its methods (ActorHandle
+    __getattr__), and a cycle would keep the actor alive until Python's cycle collector ran."""
 
-    def __init__(self, handle, name, num_returns=1):
-        self._handle = handle
+    def __init__(self, ref, actor_class, name, num_returns=1):
+        self._ref = ref
+        self._class = actor_class
         self._name = name
         self._num_returns = num_returns
+        self._kind = ("call", name)
+        self._task_name = f"{actor_class._name}.{name}"
 
     def __call__(self, *args, **kwargs):
         raise TypeError(f"actor method {self._name} cannot be called directly: "
                         f"use .{self._name}.remote(...)")
 
     def options(self, num_returns=1):
-        return ActorMethod(self._handle, self._name, num_returns)
+        return ActorMethod(self._ref, self._class, self._name, num_returns)
 
     def remote(self, *args, **kwargs):
-        handle = self._handle
-        ids = _submit(handle._class, ("call", self._name), args, kwargs,
-                      f"{handle._class._name}.{self._name}", self._num_returns,
-                      actor=handle._ref)
+        ids = _submit(self._class, self._kind, args, kwargs, self._task_name, self._num_returns,
+                      actor=self._ref)
         return ids[0] if self._num_returns == 1 else ids
 
 
