@@ -94,8 +94,9 @@ class Scheduler {
   // How long the scheduler thread leaves polling to the driver after a driver wait ends.
   static constexpr absl::Duration kPollerGrace = absl::Milliseconds(1);
   // How long a driver thread waiting for a result polls before it sleeps: a short task's
-  // reply then costs no wake-up (one is about 10-15 us on a VM).
-  static constexpr absl::Duration kDriverSpin = absl::Microseconds(50);
+  // reply then costs no wake-up (one is about 10-15 us on a VM). A short Python task's round
+  // trip takes 60-100 us here: 50 us made most of Python's sync gets sleep.
+  static constexpr absl::Duration kDriverSpin = absl::Microseconds(200);
   // How long a node has to connect the workers it was asked for before it is asked again.
   static constexpr absl::Duration kWorkerStartTimeout = absl::Seconds(20);
 
