@@ -744,7 +744,7 @@ def _task_arguments(first, call, args, kwargs):
 def _execute_task(buffers):
     """Runs one task; called by ray._raylet in a worker (or in the driver, in local mode) with
     the task's argument objects: [pickled function, call description, *args, *kwargs values].
-    Returns the pickled results [(parts, type name, nested IDs), ...] or, if the task raised, a
+    Returns the pickled results [(parts, type name, nested IDs, value), ...] or, if the task raised, a
     dict describing the error."""
     description = _description(buffers[1])
     token, kwarg_names, num_returns, name, working_dir, retries = description[:6]
@@ -854,7 +854,10 @@ def _actor_method(name, method_name):
 
 
 def _results(result, num_returns):
-    """A task's result pickled, as its returns: [(parts, type name, nested IDs), ...]."""
+    """A task's result pickled, as its returns: [(parts, type name, nested IDs, value), ...]. The
+    value itself comes along: the ObjectRefs in it must live until the worker has its own
+    reference to them (ReturnWriter::SetNestedRefs), or one dropped first could free its object
+    before the result that names it reaches the scheduler."""
     if num_returns == 1:
         results = [result]
     else:
@@ -864,7 +867,7 @@ def _results(result, num_returns):
             raise ValueError(f"the task has num_returns={num_returns} but returned "
                              f"{type(result).__name__}"
                              + (f" of length {len(results)}" if results else ""))
-    return [_serialize(r) for r in results]
+    return [_serialize(r) + (r,) for r in results]
 
 
 def _failure(e, name):

@@ -7,8 +7,8 @@
 
 namespace ray::core {
 
-TaskReturns::TaskReturns(store::StoreClient& store, const TaskID& task, size_t count)
-    : store_(store), task_(task), returns_(count) {}
+TaskReturns::TaskReturns(store::StoreClient& store, const TaskID& task, size_t count, Hold hold)
+    : store_(store), task_(task), returns_(count), hold_(std::move(hold)) {}
 
 absl::StatusOr<std::span<uint8_t>> TaskReturns::Allocate(size_t index, size_t size) {
   const bool written = index < returns_.size() && returns_[index].object.has_value();
@@ -31,6 +31,10 @@ absl::Status TaskReturns::SetNestedRefs(size_t index, std::vector<ObjectID> ids)
         absl::StrCat("a task's results may reference at most ", rpc::MAX_IDS_PER_LIST, " objects"));
   }
   nested_count_ = count;
+  if (hold_ && !ids.empty()) {
+    hold_(ids);
+    held_.insert(held_.end(), ids.begin(), ids.end());
+  }
   nested_[index] = std::move(ids);
   return absl::OkStatus();
 }

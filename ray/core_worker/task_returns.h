@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -21,12 +22,19 @@ namespace ray::core {
 // One task's return values: inline (up to the task's InlineBudget), or objects in the store.
 class TaskReturns final : public ReturnWriter {
  public:
-  TaskReturns(store::StoreClient& store, const TaskID& task, size_t count);
+  // `hold` takes a reference to the objects a return's value names, as SetNestedRefs is given
+  // them; the worker gives them back (held()) once it queued the task's end. Without it, the
+  // task's own references to them could go first (its code drops them as it returns), and a
+  // message sent in between would free an object the result names.
+  using Hold = std::function<void(std::span<const ObjectID>)>;
+  TaskReturns(store::StoreClient& store, const TaskID& task, size_t count, Hold hold = nullptr);
 
   // The store's error (ResourceExhausted: no room) when it refuses; see also ReturnWriter.
   absl::StatusOr<std::span<uint8_t>> Allocate(size_t index, size_t size) override;
   // InvalidArgument past rpc::MAX_IDS_PER_LIST IDs for all returns together.
   absl::Status SetNestedRefs(size_t index, std::vector<ObjectID> ids) override;
+  // The objects `hold` took a reference to, for the worker to give back.
+  const std::vector<ObjectID>& held() const { return held_; }
   // MissingReturn for the first return not written.
   absl::Status CheckAllWritten() const;
 
@@ -51,6 +59,8 @@ class TaskReturns final : public ReturnWriter {
   InlineBudget inline_budget_;
   std::vector<std::vector<ObjectID>> nested_;  // empty, or one list per return
   size_t nested_count_ = 0;
+  Hold hold_;
+  std::vector<ObjectID> held_;
 };
 
 }  // namespace ray::core

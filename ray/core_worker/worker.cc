@@ -209,7 +209,10 @@ void WorkerRuntime::Execute(const QueuedTask& queued) {
   RunningTaskForCrashReport crash_report(call.name, call.id, task.header.max_retries);
   if (task.header.actor_restart) SetActorRestarted(true);
   if (task.header.creates_actor) serves_actor_ = true;
-  TaskReturns returns(*store_, call.id, call.num_returns);
+  TaskReturns returns(*store_, call.id, call.num_returns, [this](std::span<const ObjectID> ids) {
+    absl::MutexLock lock(&out_mu_);
+    for (const ObjectID& id : ids) AddRefLocked(id);
+  });
   // An actor that defers its calls: the invoker may take this one (DeferRunningCall).
   std::optional<CallToDefer> deferrable;
   if (defers_calls_) deferrable.emplace(*this, call, returns);
@@ -245,6 +248,7 @@ void WorkerRuntime::RecordDone(const CallEnd& call, TaskReturns& returns,
     returns.FinishWithError(list, error);
   }
   out_.done.push_back(kj::mv(orphan));
+  for (const ObjectID& id : returns.held()) RemoveRefLocked(id);  // after the end that names them
   tasks_held_ -= 1;
 }
 

@@ -299,6 +299,10 @@ absl::Status WorkerRuntime::CopyHere(std::span<const object_manager::ObjectSourc
 
 void WorkerRuntime::AddRef(const ObjectID& id) {
   absl::MutexLock lock(&out_mu_);
+  AddRefLocked(id);
+}
+
+void WorkerRuntime::AddRefLocked(const ObjectID& id) {
   if (refs_[id]++ == 0) out_.add_refs.push_back(id);
 }
 

@@ -116,6 +116,7 @@ class WorkerRuntime final : public CoreRuntime {
   };
   static thread_local RunningTask* running_;
   ObjectID NextPutId(bool hidden);
+  void AddRefLocked(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_);
   void RemoveRefLocked(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_);
   // A client's task arguments: values only, kMaxClientArgBytes at most (no ID is stored).
   static absl::StatusOr<std::vector<ObjectID>> CheckClientArgs(std::span<const TaskArg> args);

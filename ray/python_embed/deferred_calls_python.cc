@@ -82,7 +82,7 @@ absl::Status WriteOutcome(py::handle outcome, core::ReturnWriter& returns) {
   if (py::isinstance<py::dict>(outcome)) return TaskFailure(ErrorInfo(outcome.cast<py::dict>()));
   py::list values = outcome.cast<py::list>();
   for (size_t i = 0; i < values.size(); ++i) {
-    py::tuple item = values[i].cast<py::tuple>();  // (parts, type name, nested IDs)
+    py::tuple item = values[i].cast<py::tuple>();  // (parts, type name, nested IDs, value)
     PickledValue value(item[0], item[1].cast<std::string>());
     absl::StatusOr<std::span<uint8_t>> out = returns.Allocate(i, value.size());
     if (!out.ok()) return out.status();

@@ -387,3 +387,44 @@ def test_puts_outside_a_call_do_not_take_the_ids_of_the_creations_puts():
         assert kept != made
         assert ray.get(kept) == "from the creation"
         assert ray.get(made) == said
+
+
+@ray.remote
+def noop():
+    return None
+
+
+@ray.remote(max_concurrency=2)
+class Sender:
+    """One call sends all the time (each task it submits goes out at once); the other returns
+    objects it just put, whose only references are in what it returns."""
+
+    def __init__(self):
+        self.stop = threading.Event()
+
+    def send_until_stopped(self):
+        sent = 0
+        while not self.stop.is_set() and sent < 200_000:
+            noop.remote()
+            sent += 1
+        return sent
+
+    def fresh(self, i):
+        return [ray.put(i)]
+
+    def stop_sending(self):
+        self.stop.set()
+
+
+def test_an_object_a_result_names_outlives_the_call_that_put_it_while_other_calls_send():
+    # The call's own reference goes as it returns; another thread's message sent before the
+    # call's result must not free the object the result names.
+    sender = Sender.remote()
+    busy = sender.send_until_stopped.remote()
+    try:
+        for i in range(300):
+            [inner] = ray.get(sender.fresh.remote(i), timeout=BOUND)
+            assert ray.get(inner, timeout=BOUND) == i
+    finally:
+        ray.get(sender.stop_sending.remote(), timeout=BOUND)
+    assert ray.get(busy, timeout=BOUND) > 0
