@@ -744,16 +744,15 @@ def _task_arguments(first, call, args, kwargs):
 def _execute_task(buffers):
     """Runs one task; called by ray._raylet in a worker (or in the driver, in local mode) with
     the task's argument objects: [pickled function, call description, *args, *kwargs values].
-    Returns the pickled results [(parts, type name, nested IDs, value), ...] or, if the task raised, a
-    dict describing the error."""
+    Returns the pickled results [(parts, type name, nested IDs, value), ...] or, if the task
+    raised, a dict describing the error."""
     description = _description(buffers[1])
-    token, kwarg_names, num_returns, name, working_dir, retries = description[:6]
+    token, _, num_returns, name, _, retries = description[:6]
     actor_call = description[6] if len(description) > 6 else None  # ray/actor.py
     _begin_task(name)
     try:
         try:
-            _runtime_env.enter(working_dir)
-            args, kwargs = _arguments(buffers, kwarg_names)
+            args, kwargs = _call_arguments(description, buffers)
             if actor_call is None:
                 result = _call(_function(token, buffers[0]), args, kwargs, retries)
             elif actor_call[0] == "create":  # this process's actor: its class made here
@@ -808,10 +807,9 @@ def _start_actor_call(call, buffers, loop):
     """An async actor's call (ray/_async_actor.py), on its event loop: starts the method there as
     a task of the loop; what it returns or raises goes to loop.end as _execute_task returns it."""
     description = _description(buffers[1])
-    _, kwarg_names, num_returns, name, working_dir, _ = description[:6]
+    num_returns, name = description[2:4]
     try:
-        _runtime_env.enter(working_dir)
-        args, kwargs = _arguments(buffers, kwarg_names)
+        args, kwargs = _call_arguments(description, buffers)
         method = _actor_method(name, description[6][1])
     except BaseException as e:  # noqa: BLE001 (the call's failure)
         loop.end(call, _failure(e, name))
@@ -838,6 +836,13 @@ def _end_task():
     _tasks_running -= 1
     if _output_to_driver():
         _task_output.end()
+
+
+def _call_arguments(description, buffers):
+    """A call's (args, kwargs) from its description and argument objects, in the working
+    directory it runs in (entered here)."""
+    _runtime_env.enter(description[4])
+    return _arguments(buffers, description[1])
 
 
 def _arguments(buffers, kwarg_names):

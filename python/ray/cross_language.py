@@ -132,21 +132,26 @@ class CppActorHandle(ActorHandle):
         if key not in CppActorHandle._methods:
             _raylet.cpp_actor_method(*key)  # AttributeError if it has none
             CppActorHandle._methods.add(key)
-        return CppActorMethod(self, name)
+        method = CppActorMethod(self._ref, self._class_name, self._actor_type, name)
+        self.__dict__[name] = method  # the next h.Method finds it without __getattr__
+        return method
 
     def __repr__(self):
         return f"CppActor({self._class_name}, {self._ref.hex()})"
 
 
 class CppActorMethod:
-    """handle.Method of a C++ actor: .remote(*args) calls it."""
+    """handle.Method of a C++ actor: .remote(*args) calls it. It holds the handle's reference,
+    not the handle (which keeps its methods: no cycle)."""
 
-    def __init__(self, handle, name):
-        self._handle = handle
+    def __init__(self, ref, class_name, actor_type, name):
+        self._ref = ref
+        self._class_name = class_name
+        self._actor_type = actor_type
         self._name = name
 
     def __repr__(self):
-        return f"{self._handle._class_name}::{self._name}"
+        return f"{self._class_name}::{self._name}"
 
     def __call__(self, *args, **kwargs):
         raise TypeError(f"C++ actor method {self!r} cannot be called directly: "
@@ -157,10 +162,9 @@ class CppActorMethod:
         ray::Returns<...>)."""
         if kwargs:
             raise TypeError(f"C++ actor method {self!r}.remote takes positional arguments only")
-        handle = self._handle
         args, nested = _cpp_args(args)
-        ids = _raylet.submit_cpp_method(handle._class_name, handle._actor_type, self._name,
-                                        handle._ref, args, nested)
+        ids = _raylet.submit_cpp_method(self._class_name, self._actor_type, self._name,
+                                        self._ref, args, nested)
         return ids[0] if len(ids) == 1 else ids
 
 
