@@ -428,3 +428,41 @@ def test_an_object_a_result_names_outlives_the_call_that_put_it_while_other_call
     finally:
         ray.get(sender.stop_sending.remote(), timeout=BOUND)
     assert ray.get(busy, timeout=BOUND) > 0
+
+
+@ray.remote
+class AsyncSender:
+    """The async twin of Sender: one coroutine submits tasks (yielding to the loop now and
+    then), the others return objects they just put."""
+
+    def __init__(self):
+        self.stop = False
+
+    async def send_until_stopped(self):
+        sent = 0
+        while not self.stop and sent < 200_000:
+            noop.remote()
+            sent += 1
+            if sent % 10 == 0:
+                await asyncio.sleep(0)
+        return sent
+
+    async def fresh(self, i):
+        return [ray.put(i)]
+
+    async def stop_sending(self):
+        self.stop = True
+
+
+def test_an_object_an_async_result_names_outlives_its_coroutine_while_others_send():
+    # Before, every such object was freed: the coroutine's reference went as it ended, and the
+    # other coroutine's next submit carried that out before the loop handed the result back.
+    sender = AsyncSender.remote()
+    busy = sender.send_until_stopped.remote()
+    try:
+        for i in range(100):
+            [inner] = ray.get(sender.fresh.remote(i), timeout=BOUND)
+            assert ray.get(inner, timeout=BOUND) == i
+    finally:
+        ray.get(sender.stop_sending.remote(), timeout=BOUND)
+    assert ray.get(busy, timeout=BOUND) > 0
