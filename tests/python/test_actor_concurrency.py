@@ -416,20 +416,6 @@ class Sender:
         self.stop.set()
 
 
-def test_an_object_a_result_names_outlives_the_call_that_put_it_while_other_calls_send():
-    # The call's own reference goes as it returns; another thread's message sent before the
-    # call's result must not free the object the result names.
-    sender = Sender.remote()
-    busy = sender.send_until_stopped.remote()
-    try:
-        for i in range(300):
-            [inner] = ray.get(sender.fresh.remote(i), timeout=BOUND)
-            assert ray.get(inner, timeout=BOUND) == i
-    finally:
-        ray.get(sender.stop_sending.remote(), timeout=BOUND)
-    assert ray.get(busy, timeout=BOUND) > 0
-
-
 @ray.remote
 class AsyncSender:
     """The async twin of Sender: one coroutine submits tasks (yielding to the loop now and
@@ -454,13 +440,17 @@ class AsyncSender:
         self.stop = True
 
 
-def test_an_object_an_async_result_names_outlives_its_coroutine_while_others_send():
-    # Before, every such object was freed: the coroutine's reference went as it ended, and the
-    # other coroutine's next submit carried that out before the loop handed the result back.
-    sender = AsyncSender.remote()
+@pytest.mark.parametrize("sender_class, calls", [(Sender, 300), (AsyncSender, 100)],
+                         ids=["threaded", "async"])
+def test_an_object_a_result_names_outlives_the_call_that_put_it_while_other_calls_send(
+        sender_class, calls):
+    # The call's own reference goes as it returns (a coroutine's, as it ends); another thread's or
+    # coroutine's message sent before the call's result must not free the object the result
+    # names. Before, an async actor lost every such object.
+    sender = sender_class.remote()
     busy = sender.send_until_stopped.remote()
     try:
-        for i in range(100):
+        for i in range(calls):
             [inner] = ray.get(sender.fresh.remote(i), timeout=BOUND)
             assert ray.get(inner, timeout=BOUND) == i
     finally:
