@@ -13,7 +13,7 @@
 namespace ray::core {
 namespace {
 
-// The path of a test module in the runfiles, opened as a loader opens a user's library.
+// The path of a test module in the runfiles.
 std::string ModulePath(const std::string& name) {
   const char* srcdir = std::getenv("TEST_SRCDIR");
   const char* workspace = std::getenv("TEST_WORKSPACE");
@@ -21,16 +21,21 @@ std::string ModulePath(const std::string& name) {
                       "/ray/core_worker/", name);
 }
 
-void* Open(const std::string& path) {
-  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+// The test module `name`, opened as a loader opens a user's library, and its table as read.
+struct Module {
+  std::string path;
+  absl::StatusOr<std::span<const RegisteredFunction>> table;
+};
+Module Read(const std::string& name) {
+  Module module{ModulePath(name), absl::UnknownError("not opened")};
+  void* handle = dlopen(module.path.c_str(), RTLD_NOW | RTLD_LOCAL);
   EXPECT_NE(handle, nullptr) << dlerror();
-  return handle;
+  if (handle != nullptr) module.table = ReadRegisteredFunctions(handle, module.path);
+  return module;
 }
 
 TEST(ReadRegisteredFunctionsTest, ReadsTheTableOfAModuleOfThisLibray) {
-  const std::string path = ModulePath("libfunction_registry_ours.so");
-  absl::StatusOr<std::span<const RegisteredFunction>> table =
-      ReadRegisteredFunctions(Open(path), path);
+  auto [path, table] = Read("libfunction_registry_ours.so");
   ASSERT_TRUE(table.ok()) << table.status();
   ASSERT_EQ(table->size(), 1u);
   EXPECT_STREQ((*table)[0].name, "twice");
@@ -39,9 +44,7 @@ TEST(ReadRegisteredFunctionsTest, ReadsTheTableOfAModuleOfThisLibray) {
 
 TEST(ReadRegisteredFunctionsTest, AnotherLayoutIsAnErrorNamingTheModuleAndBothVersions) {
   // The module's accessor aborts if called: the test getting past this means it was not.
-  const std::string path = ModulePath("libfunction_registry_other_layout.so");
-  absl::StatusOr<std::span<const RegisteredFunction>> table =
-      ReadRegisteredFunctions(Open(path), path);
+  auto [path, table] = Read("libfunction_registry_other_layout.so");
   ASSERT_EQ(table.status().code(), absl::StatusCode::kFailedPrecondition) << table.status();
   const std::string message(table.status().message());
   EXPECT_NE(message.find(path), std::string::npos) << message;
@@ -53,9 +56,7 @@ TEST(ReadRegisteredFunctionsTest, AnotherLayoutIsAnErrorNamingTheModuleAndBothVe
 }
 
 TEST(ReadRegisteredFunctionsTest, ATableWithoutAStampIsAnError) {
-  const std::string path = ModulePath("libfunction_registry_unstamped.so");
-  absl::StatusOr<std::span<const RegisteredFunction>> table =
-      ReadRegisteredFunctions(Open(path), path);
+  auto [path, table] = Read("libfunction_registry_unstamped.so");
   ASSERT_EQ(table.status().code(), absl::StatusCode::kFailedPrecondition) << table.status();
   const std::string message(table.status().message());
   EXPECT_NE(message.find(path), std::string::npos) << message;
