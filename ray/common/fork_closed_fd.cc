@@ -3,7 +3,6 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 
@@ -17,7 +16,7 @@ std::atomic<int> slot_count{0};
 }  // namespace
 
 void CloseForkClosedFdsInChild() {
-  const int count = std::min(slot_count.load(), kMaxSlots);
+  const int count = slot_count.load();  // at most kMaxSlots: past it the constructor aborts
   for (int i = 0; i < count; ++i) {
     ForkClosedFd* slot = slots[i].load();
     if (slot == nullptr) continue;

@@ -1,6 +1,7 @@
 #include "ray/common/fork_closed_fd.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +39,9 @@ TEST(ForkClosedFdTest, AChildDoesNotKeepTheDescriptorOpen) {
   EXPECT_EQ(fd, watched[1]);
   EXPECT_EQ(held.Take(), -1);
   close(fd);
+  // A child that kept a copy would hold the pipe open: a bounded wait then fails, not hangs.
+  pollfd ended{watched[0], POLLIN, 0};
+  ASSERT_EQ(poll(&ended, 1, 60'000), 1) << "the child keeps the pipe open";
   char byte;
   EXPECT_EQ(read(watched[0], &byte, 1), 0);
   close(release[1]);

@@ -56,6 +56,22 @@ std::optional<TaskErrorInfo> CarriedErrorObject(const absl::Status& status) {
   return *std::move(info);
 }
 
+namespace {
+
+// An error of `task` raised in this process.
+TaskErrorInfo ErrorInfoHere(std::string function_name, std::string_view type, std::string message,
+                            const TaskID& task) {
+  TaskErrorInfo info;
+  info.function_name = std::move(function_name);
+  info.exception_type = type;
+  info.message = std::move(message);
+  info.task_id = task.Hex();
+  info.pid = getpid();
+  return info;
+}
+
+}  // namespace
+
 TaskErrorInfo TaskErrorInfoOf(const absl::Status& status, std::string function_name,
                               const TaskID& task) {
   if (std::optional<TaskErrorInfo> carried = CarriedErrorObject(status)) {
@@ -64,24 +80,14 @@ TaskErrorInfo TaskErrorInfoOf(const absl::Status& status, std::string function_n
     if (carried->pid == 0) carried->pid = getpid();
     return *std::move(carried);
   }
-  TaskErrorInfo info;
-  info.function_name = std::move(function_name);
-  info.exception_type = ErrorTypeName(status.code());
-  info.message = std::string(status.message());
-  info.task_id = task.Hex();
-  info.pid = getpid();
-  return info;
+  return ErrorInfoHere(std::move(function_name), ErrorTypeName(status.code()),
+                       std::string(status.message()), task);
 }
 
 std::shared_ptr<const std::string> ErrorObject(std::string function_name, std::string_view type,
                                                std::string message, const TaskID& task) {
-  TaskErrorInfo info;
-  info.function_name = std::move(function_name);
-  info.exception_type = type;
-  info.message = std::move(message);
-  info.task_id = task.Hex();
-  info.pid = getpid();
-  return std::make_shared<const std::string>(SerializeError(info));
+  return std::make_shared<const std::string>(
+      SerializeError(ErrorInfoHere(std::move(function_name), type, std::move(message), task)));
 }
 
 bool IsRuntimeError(const TaskErrorInfo& info) {
@@ -89,19 +95,17 @@ bool IsRuntimeError(const TaskErrorInfo& info) {
 }
 
 TaskErrorInfo CaughtExceptionErrorInfo(std::string function_name, const TaskID& task) {
-  TaskErrorInfo info;
+  std::string message;
   try {
     throw;
   } catch (const std::exception& e) {
-    info.message = e.what();
+    message = e.what();
   } catch (...) {
   }
   const std::type_info* type = abi::__cxa_current_exception_type();
-  info.exception_type = type != nullptr ? DemangleTypeName(type->name()) : "unknown exception";
-  info.function_name = std::move(function_name);
-  info.task_id = task.Hex();
-  info.pid = getpid();
-  return info;
+  return ErrorInfoHere(std::move(function_name),
+                       type != nullptr ? DemangleTypeName(type->name()) : "unknown exception",
+                       std::move(message), task);
 }
 
 }  // namespace ray
