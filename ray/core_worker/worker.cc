@@ -32,15 +32,11 @@ absl::Status WorkerRuntime::SendLocked(std::function<void(rpc::FromWorker::Build
 absl::Status WorkerRuntime::SendOrDefer() {
   absl::MutexLock lock(&out_mu_);
   if (queue_.empty() || out_.done.size() >= kResultBatch) return SendLocked();
-  SendWithinDelayLocked();
-  return absl::OkStatus();
-}
-
-void WorkerRuntime::SendWithinDelayLocked() {
   if (unsent_since_ == absl::InfiniteFuture()) {
     unsent_since_ = absl::Now();
     flush_cv_.Signal();
   }
+  return absl::OkStatus();
 }
 
 void WorkerRuntime::FlushLoop() {

@@ -31,14 +31,13 @@ absl::StatusOr<std::vector<ObjectID>> WorkerRuntime::SubmitDescribed(uint64_t ke
   const TaskID parent = CurrentTaskId();
   TaskID id = TaskID::ForJob(parent.Job());  // its driver's job
   absl::MutexLock lock(&out_mu_);
-  {
-    // Under out_mu_: a call thread submitting the same function at once must not send its task
-    // before the message that defines the function (the scheduler drops a task of an unknown one).
-    absl::MutexLock functions(&functions_mu_);
-    if (functions_sent_.insert(key).second) {
-      defined_.try_emplace(key, record);
-      out_.functions.emplace_back(key, record);
-    }
+  // Decided under out_mu_: a call thread submitting the same function at once must not send its
+  // task before the message that defines the function (the scheduler drops a task of an unknown
+  // one).
+  if (functions_sent_.insert(key).second) {
+    absl::MutexLock functions(&functions_mu_);  // only on a function's first use
+    defined_.try_emplace(key, record);
+    out_.functions.emplace_back(key, record);
   }
   auto orphan = out_.arena->getOrphanage().newOrphan<rpc::Task>();
   const TaskHeader header{
@@ -163,8 +162,7 @@ absl::StatusOr<std::vector<ObjectValue>> WorkerRuntime::Get(std::span<const Obje
   // The reply may come in several messages: one object per ID asked for.
   std::optional<Reply> replied = Request(
       [&](rpc::FromWorker::Builder b, RequestId request) {
-        WriteGetRequest(b, request, asked,
-                        TimeoutMs(std::max(deadline - absl::Now(), absl::ZeroDuration())));
+        WriteGetRequest(b, request, asked, TimeoutMs(deadline - absl::Now()));
       },
       [&](const Reply& r) { return r.get_failed || r.objects.size() >= missing.size(); });
   if (!replied) return ConnectionClosed();

@@ -101,8 +101,7 @@ void WorkerRuntime::FinishOpenCall(OpenCall& call,
   RecordDone(call.call, *call.returns, error);
   call.returns.reset();
   absl::MutexLock lock(&out_mu_);
-  open_.erase(&call);
-  SendWithinDelayLocked();  // sent by the next flush, or by the flusher if none comes
+  open_.erase(&call);  // its result goes out at the next Flush (a dropped call flushes itself)
 }
 
 void WorkerRuntime::FlushOpenCalls() {

@@ -186,9 +186,6 @@ class WorkerRuntime final : public CoreRuntime {
   // After a task: its results go out now if the batch is full or no task is queued; else they
   // wait for the next results, and the flusher sends them if kMaxResultDelay passes first.
   absl::Status SendOrDefer() ABSL_LOCKS_EXCLUDED(out_mu_);
-  // What the outbox holds goes out within kMaxResultDelay (the flusher sends it if nothing
-  // else does first).
-  void SendWithinDelayLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(out_mu_);
   // The flusher thread: sends results that waited kMaxResultDelay while the next task runs, and
   // a heartbeat when the worker holds tasks and sent nothing for kHeartbeatInterval.
   void FlushLoop() ABSL_LOCKS_EXCLUDED(out_mu_);
@@ -264,12 +261,13 @@ class WorkerRuntime final : public CoreRuntime {
   std::thread client_reader_;  // a client's: reads the socket until it closes
   std::unique_ptr<store::StoreClient> store_;
   const RemoteWorkerOptions remote_;
-  // Call threads share the function tables. Taken inside out_mu_ (Submit), never around it.
+  // Call threads share the function tables. Taken inside out_mu_ (a function's first submit),
+  // never around it.
   absl::Mutex functions_mu_ ABSL_ACQUIRED_AFTER(out_mu_);
   absl::flat_hash_map<uint64_t, FunctionRecord> defined_ ABSL_GUARDED_BY(functions_mu_);
   // Node-based: a call thread holds its function while another resolves one.
   absl::node_hash_map<uint64_t, ResolvedFunction> resolved_ ABSL_GUARDED_BY(functions_mu_);
-  absl::flat_hash_set<uint64_t> functions_sent_ ABSL_GUARDED_BY(functions_mu_);
+  absl::flat_hash_set<uint64_t> functions_sent_ ABSL_GUARDED_BY(out_mu_);  // in the outbox once
   std::deque<QueuedTask> queue_;
   // Tasks the scheduler gave this worker to run inside a get or wait it is blocked in (all
   // other workers busy or blocked, and no more may start): run there, nested.
