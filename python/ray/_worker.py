@@ -842,11 +842,7 @@ def _call_arguments(description, buffers):
     """A call's (args, kwargs) from its description and argument objects, in the working
     directory it runs in (entered here)."""
     _runtime_env.enter(description[4])
-    return _arguments(buffers, description[1])
-
-
-def _arguments(buffers, kwarg_names):
-    """A task's (args, kwargs) from its argument objects."""
+    kwarg_names = description[1]
     values = [_deserialize(b) for b in buffers[2:]]
     split = len(values) - len(kwarg_names)
     return values[:split], dict(zip(kwarg_names, values[split:]))

@@ -19,8 +19,8 @@ namespace ray::python {
 bool DeferToActorLoop(std::span<const core::ObjectValue> args);
 
 // Writes what python/ray/_worker.py's executor returned for a task into `returns`: a list of
-// (parts, type name, nested IDs), one per return, or a dict that describes the task's exception
-// (the status then carries it). With the GIL.
+// (parts, type name, nested IDs, value), one per return, or a dict that describes the task's
+// exception (the status then carries it). With the GIL.
 absl::Status WriteOutcome(pybind11::handle outcome, core::ReturnWriter& returns);
 
 // A failure of the executor itself (not of the task, which it reports as a dict).
