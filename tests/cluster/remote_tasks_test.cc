@@ -128,11 +128,6 @@ TEST_F(RemoteTasksTest, StatusAndAvailableResourcesShowWhatRunningTasksHold) {
   EXPECT_EQ(ray::AvailableResources().at("a_box"), 2);
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 TEST_F(RemoteTasksTest, TheGraphAndTimelineShowWhereEachTaskRan) {
   ray::Get(On("a_box", WhereAmI)());
   ray::Get(On("b_box", WhereAmI)());
