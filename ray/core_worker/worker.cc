@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <utility>
 
 #include "absl/cleanup/cleanup.h"
 #include "ray/core_worker/actor_instance.h"
@@ -183,12 +184,13 @@ absl::Status WorkerRuntime::Run(const QueuedTask& queued, const ResolvedFunction
   // The running task while it runs: nested tasks and puts name it (restored on a throw too).
   // An actor's creation stays once it ran: what the process does outside a call (a thread a call
   // started, a coroutine) names it, its puts numbered on from the creation's own.
-  absl::Cleanup restore = [this, creation = task.header.creates_actor != nullptr,
-                           previous = std::exchange(current_task_, task.header.id),
-                           previous_puts = puts_in_task_.exchange(0)] {
-    if (creation) return;
-    current_task_ = previous;
-    puts_in_task_ = previous_puts;
+  auto swap_current = [this](TaskID id, uint32_t puts) {
+    absl::MutexLock lock(&current_mu_);
+    return std::pair(std::exchange(current_task_, id), std::exchange(puts_in_task_, puts));
+  };
+  absl::Cleanup restore = [swap_current, creation = task.header.creates_actor != nullptr,
+                           previous = swap_current(task.header.id, 0)] {
+    if (!creation) swap_current(previous.first, previous.second);
   };
   return function->invoker(function->function, args, returns);
 }

@@ -93,6 +93,7 @@ absl::StatusOr<ObjectID> WorkerRuntime::PutValue(size_t size,
 
 ObjectID WorkerRuntime::NextPutId(bool hidden) {
   if (running_ != nullptr) return ObjectID::ForPut(running_->id, ++running_->puts, hidden);
+  absl::MutexLock lock(&current_mu_);
   return ObjectID::ForPut(current_task_, ++puts_in_task_, hidden);
 }
 
@@ -236,7 +237,10 @@ absl::StatusOr<std::vector<ObjectID>> WorkerRuntime::CheckClientArgs(
 absl::Status WorkerRuntime::StartClient(uint32_t job) {
   client_ = true;
   threaded_ = true;  // replies come through the reader thread
-  current_task_ = TaskID::ForJob(job);
+  {
+    absl::MutexLock lock(&current_mu_);
+    current_task_ = TaskID::ForJob(job);
+  }
   absl::Status hello = Send([](rpc::FromWorker::Builder b) {
     b.setPid(getpid());
     b.setClient(true);

@@ -105,7 +105,9 @@ class WorkerRuntime final : public CoreRuntime {
   void AddRef(const ObjectID& id) override;
   void RemoveRef(const ObjectID& id) override;
   TaskID CurrentTaskId() const override {
-    return running_ != nullptr ? running_->id : current_task_;
+    if (running_ != nullptr) return running_->id;
+    absl::MutexLock lock(&current_mu_);
+    return current_task_;
   }
 
  private:
@@ -273,10 +275,13 @@ class WorkerRuntime final : public CoreRuntime {
   // other workers busy or blocked, and no more may start): run there, nested.
   std::deque<QueuedTask> run_while_blocked_;
   absl::flat_hash_map<ObjectID, int64_t> refs_ ABSL_GUARDED_BY(out_mu_);
-  // The running task, on the task thread; with call threads (running_ set on each), what threads
-  // a call starts name: the actor's creation.
-  TaskID current_task_;
-  std::atomic<uint32_t> puts_in_task_ = 0;
+  // The running task, set by the task thread; with call threads (running_ set on each), what
+  // threads a call starts name: the actor's creation. Threads a task started read it (their
+  // puts are named by it), so the ID and its count of puts change together, under a lock: a
+  // put must never pair one task's ID with another's count.
+  mutable absl::Mutex current_mu_;
+  TaskID current_task_ ABSL_GUARDED_BY(current_mu_);
+  uint32_t puts_in_task_ ABSL_GUARDED_BY(current_mu_) = 0;
   bool serves_actor_ = false;  // it ran an actor's creation
   // Call threads: set before they start, then read only.
   bool threaded_ = false;

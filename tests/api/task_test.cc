@@ -12,9 +12,13 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <numeric>
 #include <thread>
+#include <utility>
+#include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "ray/api.h"
 #include "ray/core_worker/core_runtime.h"
@@ -97,6 +101,32 @@ int report_then_get(int pid_fd, int gate_fd) {
   auto blocked = ray::Remote(block_on)(gate_fd);
   std::vector<ray::ObjectRef<int>> twice = {blocked, blocked};
   return ray::Get(twice)[0];
+}
+
+// Puts made in one worker: by a thread a task starts, while the worker runs tasks that put too.
+// The last task of the test counts the IDs that two puts share.
+std::mutex puts_mu;
+std::vector<ray::ObjectRef<int>> puts_made;
+std::thread stray_putter;
+void note_put(ray::ObjectRef<int> put) {
+  std::lock_guard lock(puts_mu);
+  puts_made.push_back(std::move(put));
+}
+int start_stray_puts(int n) {
+  stray_putter = std::thread([n] {
+    for (int i = 0; i < n; ++i) note_put(ray::Put(i));
+  });
+  return 0;
+}
+int put_in_task(int i) {
+  note_put(ray::Put(i));
+  return 0;
+}
+int puts_sharing_an_id(int) {
+  stray_putter.join();
+  absl::flat_hash_set<ray::ObjectID> ids;
+  for (const auto& put : puts_made) ids.insert(put.ID());
+  return static_cast<int>(puts_made.size() - ids.size());
 }
 
 class TaskTest : public ::testing::Test {
@@ -403,6 +433,19 @@ TEST_F(TaskTest, AResultIsNotHeldBehindTheNextTaskOnItsWorker) {
 // Gets and waits that end before their objects exist (timeouts, dead workers) leave nothing
 // behind that the objects' completion would touch later (AddressSanitizer runs see to it), and
 // a list may name an object twice.
+TEST_F(TaskTest, PutsFromAThreadATaskStartedNeverShareAnIdWithATasksPuts) {
+  // A put is named by its task and a count: the task thread changes both between tasks while
+  // the stray thread reads them. A put that paired one task's ID with the other's count took
+  // the ID of an earlier put (and a retry's rule then kept the earlier value).
+  ray::Init({.num_workers = 1, .num_cpus = 1});
+  constexpr int kPuts = 20000;
+  ray::Remote(start_stray_puts)(kPuts).Get();
+  std::vector<ray::ObjectRef<int>> tasks;
+  for (int i = 0; i < kPuts; ++i) tasks.push_back(ray::Remote(put_in_task)(i));
+  ray::Get(tasks);
+  EXPECT_EQ(ray::Remote(puts_sharing_an_id)(0).Get(), 0);
+}
+
 TEST_F(TaskTest, WaitsThatEndEarlyLeaveNothingBehind) {
   int gate[2], pids[2];  // made before Init: the workers have them
   ASSERT_EQ(pipe(gate), 0);
