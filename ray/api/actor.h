@@ -1,7 +1,7 @@
 // ray::Actor / ray::ActorHandle: stateful workers. Any factory function makes an actor (one
-// returning T, T* or std::unique_ptr<T>); any member function of T is a method, checked at
-// compile time as ray::Remote checks functions. No registration. Part of the public API
-// (ray/api.h).
+// returning T, T*, std::unique_ptr<T> or std::shared_ptr<T>); any member function of T is a
+// method, checked at compile time as ray::Remote checks functions. No registration. Part of the
+// public API (ray/api.h).
 //
 //   Counter* MakeCounter(int start) { return new Counter(start); }
 //   ray::ActorHandle<Counter> c = ray::Actor(MakeCounter).Remote(10);
@@ -33,8 +33,7 @@ namespace ray {
 
 enum class ActorLifetime { kNonDetached, kDetached };
 
-// ray::Actor(f).Options({.name = "c", .max_restarts = 1}); fields in this order. Not supported
-// yet, and refused with a RayError at Remote(): kDetached.
+// ray::Actor(f).Options({.name = "c", .max_restarts = 1}); fields in this order.
 struct ActorOptions {
   // Finds it with ray::GetActor<T>(name) (within this session). A name in use: Remote() throws
   // RayError (or, when another creation takes it meanwhile, the calls throw ActorDiedError
@@ -78,7 +77,7 @@ class PyActorCall;
 
 namespace internal {
 
-// The class an actor factory makes: T for T, T* and std::unique_ptr<T>.
+// The class an actor factory makes: T for T, T*, std::unique_ptr<T> and std::shared_ptr<T>.
 template <typename R>
 struct ActorTypeOf {
   using type = std::remove_cvref_t<R>;
@@ -91,19 +90,26 @@ template <typename T, typename D>
 struct ActorTypeOf<std::unique_ptr<T, D>> {
   using type = T;
 };
+template <typename T>
+struct ActorTypeOf<std::shared_ptr<T>> {
+  using type = T;
+};
 
-// What a factory made, owned as the actor's instance.
-template <typename T, typename R>
-std::shared_ptr<void> OwnActor(R&& made) {
+// Runs the factory (`make()`, which returns an R) and owns what it made as the actor's
+// instance. A T returned by value is constructed in place (it need not be movable).
+template <typename T, typename R, typename Make>
+std::shared_ptr<void> OwnActor(Make&& make) {
   using D = std::remove_cvref_t<R>;
-  if constexpr (std::is_pointer_v<D>) {
-    if (made == nullptr) throw RayError("the actor's factory returned a null pointer");
-    return std::shared_ptr<T>(made);
-  } else if constexpr (!std::is_same_v<D, T>) {  // a unique_ptr
-    if (made == nullptr) throw RayError("the actor's factory returned a null pointer");
-    return std::shared_ptr<T>(std::move(made));
+  if constexpr (std::is_same_v<D, T>) {
+    return std::shared_ptr<T>(new T(make()));
   } else {
-    return std::make_shared<T>(std::move(made));
+    D made = make();  // a T*, unique_ptr<T> or shared_ptr<T>
+    if (made == nullptr) throw RayError("the actor's factory returned a null pointer");
+    if constexpr (std::is_pointer_v<D>) {
+      return std::shared_ptr<T>(made);
+    } else {
+      return std::shared_ptr<T>(std::move(made));
+    }
   }
 }
 
@@ -135,8 +141,9 @@ struct ActorFactoryInvoker<R (*)(P...), S...> {
     size_t next = 0;
     std::tuple<ArgHolder<S>...> held{ReadNextArg<S>(args, &next, I, function)...};
     if (next != args.size()) ThrowArity(function, args.size(), next);
-    core::SetActorInstance(OwnActor<T>(f(PassArg<P>(std::get<I>(held))...)), TypeName<T>(),
-                           ObjectID::ForReturn(Runtime("an actor's creation").CurrentTaskId(), 1));
+    core::SetActorInstance(
+        OwnActor<T, R>([&]() -> R { return f(PassArg<P>(std::get<I>(held))...); }), TypeName<T>(),
+        ObjectID::ForReturn(Runtime("an actor's creation").CurrentTaskId(), 1));
   }
 };
 
@@ -291,6 +298,11 @@ struct MethodCall<T, M, R (*)(P...)> {
   template <typename... A>
   static Result Send(const ObjectRef<std::string>& actor, M method, A&&... args) {
     core::CoreRuntime& runtime = Runtime("handle.Task(&T::m).Remote(args...)");
+    if (actor.ID().IsNil()) {
+      throw RayError(
+          "handle.Task(&T::m).Remote(args...): a call on an empty ActorHandle (made "
+          "by its default constructor, it names no actor)");
+    }
     const MethodTarget target =
         TargetOf<T, M, ReturnFormat::kNative, Function, StoredArg<P, A>...>(method);
     core::TaskSpec spec;
@@ -364,22 +376,6 @@ class ActorHandle {
   ObjectRef<std::string> actor_;
 };
 
-namespace internal {
-// A handle inside a value (an argument, a return, a put) keeps its actor alive with the value.
-template <typename T>
-struct NestedRefsOf<ActorHandle<T>> {
-  static void Add(std::vector<ObjectID>& out, const ActorHandle<T>& handle) {
-    if (!handle.ID().IsNil()) out.push_back(handle.ID());
-  }
-};
-template <typename T>
-struct NestedRefsOf<std::vector<ActorHandle<T>>> {
-  static void Add(std::vector<ObjectID>& out, const std::vector<ActorHandle<T>>& handles) {
-    for (const ActorHandle<T>& handle : handles) NestedRefsOf<ActorHandle<T>>::Add(out, handle);
-  }
-};
-}  // namespace internal
-
 // Makes actors with a factory: ray::Actor(f).Remote(args...).
 template <typename Fn>
 class ActorCreator;
@@ -388,8 +384,8 @@ template <typename R, typename... P>
 class ActorCreator<R (*)(P...)> {
   using T = typename internal::ActorTypeOf<R>::type;
   static_assert(std::is_class_v<T>,
-                "ray::Actor(f): f must return a class T, a T* or a "
-                "std::unique_ptr<T>");
+                "ray::Actor(f): f must return a class T, a T*, a std::unique_ptr<T> or a "
+                "std::shared_ptr<T>");
   static_assert(internal::ParameterChecks<R (*)(P...), std::index_sequence_for<P...>>::kOk);
   static constexpr bool kValid = (internal::ValidParameter<P>() && ...);
 
@@ -434,6 +430,7 @@ class ActorCreator<R (*)(P...)> {
 // it is not an actor of class T (Ray would let the first call fail instead).
 template <typename T>
 std::optional<ActorHandle<T>> GetActor(const std::string& name) {
+  static_assert(std::is_class_v<T>, "ray::GetActor<T>: T is the actor's class");
   core::CoreRuntime& runtime = internal::Runtime("ray::GetActor");
   auto found = internal::ValueOrThrow(runtime.LookupActor(name));
   if (!found) return std::nullopt;
@@ -477,6 +474,10 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
   struct pack<ray::ActorHandle<T>> {
     template <typename Stream>
     packer<Stream>& operator()(packer<Stream>& o, const ray::ActorHandle<T>& v) const {
+      // A value holding it keeps its actor alive (AddNestedRefs).
+      if (ray::internal::handles_met != nullptr && !v.ID().IsNil()) {
+        ray::internal::handles_met->push_back(v.ID());
+      }
       const std::string_view id = v.ID().Binary();
       o.pack_array(2);
       o.pack_bin(static_cast<uint32_t>(id.size()));

@@ -98,7 +98,11 @@ namespace ray {
 
 void ExitActor() {
   const core::ActorInstance* actor = core::CurrentActorInstance();
-  if (actor == nullptr) throw RayError("ray::ExitActor: not inside an actor's method");
+  if (actor == nullptr || !core::InRunningCall()) {
+    throw RayError(actor == nullptr ? "ray::ExitActor: not inside an actor's method"
+                                    : "ray::ExitActor: not on a thread running one of the "
+                                      "actor's calls (a thread a call started cannot end it)");
+  }
   absl::Status exiting = internal::Runtime("ray::ExitActor").ActorExiting(actor->id);
   if (!exiting.ok()) internal::ThrowCallError("ray::ExitActor", exiting);
   core::RequestActorExit();
@@ -146,11 +150,12 @@ core::TaskSpec ActorCreationSpec(core::CoreRuntime& runtime, const ActorOptions&
   CheckActorNameFree(runtime, options.name);
   core::TaskSpec spec;
   spec.function = function;
-  spec.options = CoreOptions(TaskOptions{.num_cpus = options.num_cpus,
-                                         .max_retries = 0,
-                                         .name = std::move(task_name),
-                                         .resources = options.resources},
-                             1, function);
+  spec.options = CoreOptions(
+      TaskOptions{.num_cpus = options.num_cpus,
+                  .max_retries = 0,
+                  .name = std::move(task_name),
+                  .resources = options.resources},
+      1, function, absl::StrCat("ray::Actor(", core::FunctionName(function), ").Options"));
   spec.creates_actor = core::ActorOptions{.max_restarts = options.max_restarts,
                                           .max_task_retries = options.max_task_retries,
                                           .max_concurrency = options.max_concurrency,
@@ -166,10 +171,13 @@ void KillActor(const ObjectID& actor, bool no_restart) {
   if (!killed.ok()) ThrowCallError("handle.Kill()", killed);
 }
 
-core::SubmitOptions CoreOptions(const TaskOptions& options, int num_returns, const void* function) {
+core::SubmitOptions CoreOptions(const TaskOptions& options, int num_returns, const void* function,
+                                std::string_view api) {
+  const std::string caller = api.empty()
+                                 ? absl::StrCat("ray::Remote(", core::FunctionName(function), ")")
+                                 : std::string(api);
   if (options.num_returns != 0 && options.num_returns != num_returns) {
-    throw RayError(absl::StrCat("ray::Remote(", core::FunctionName(function),
-                                "): options.num_returns = ", options.num_returns,
+    throw RayError(absl::StrCat(caller, ": options.num_returns = ", options.num_returns,
                                 ", but the function returns ", num_returns,
                                 num_returns == 1 ? " value" : " values (ray::Returns<...>)"));
   }
@@ -180,8 +188,7 @@ core::SubmitOptions CoreOptions(const TaskOptions& options, int num_returns, con
   core_options.name = options.name;
   core_options.resources.assign(options.resources.begin(), options.resources.end());
   if (absl::Status status = core::CheckSubmitOptions(&core_options); !status.ok()) {
-    throw RayError(absl::StrCat("ray::Remote(", core::FunctionName(function), "): options.",
-                                status.message()));
+    throw RayError(absl::StrCat(caller, ": options.", status.message()));
   }
   return core_options;
 }

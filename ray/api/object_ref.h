@@ -26,6 +26,10 @@ namespace ray {
 
 template <typename T>
 class ObjectRef;
+namespace internal {
+template <typename T>  // an ObjectRef argument is passed by reference, not packed
+struct MayHoldHandlesOf<ObjectRef<T>> : std::false_type {};
+}  // namespace internal
 
 // How long Get, GetView or Wait may wait: an absl::Duration or any std::chrono::duration
 // (std::chrono::milliseconds(100); 1.5s with std::chrono_literals). Infinite by default, and for
@@ -64,16 +68,27 @@ class Timeout {
 
 namespace internal {
 
+// Where the packer puts the handles it meets (ray/api/actor.h's adaptor), while AddNestedRefs
+// runs it; null otherwise.
+inline thread_local std::vector<ObjectID>* handles_met = nullptr;
+
 // The objects a value references, kept alive with it (where it is a task's argument, a task's
-// return or a put): an actor's handle names its actor's object. Specialized next to such types
-// (ray/api/actor.h); nothing for others.
-template <typename T>
-struct NestedRefsOf {
-  static void Add(std::vector<ObjectID>&, const T&) {}
-};
+// return or a put): each actor's handle inside it, however deep (containers, structs with
+// RAY_SERIALIZABLE, adaptors of the user's own), names its actor's object. Found by running the
+// packer over the value without writing, for types that may hold one (kMayHoldHandles).
 template <typename T>
 void AddNestedRefs(std::vector<ObjectID>& out, const T& value) {
-  NestedRefsOf<std::remove_cvref_t<T>>::Add(out, value);
+  using V = std::remove_cvref_t<T>;
+  if constexpr (kMayHoldHandles<V> && kIsSerializable<V>) {
+    std::vector<ObjectID>* const outer = std::exchange(handles_met, &out);
+    try {
+      (void)SerializedMsgpackSize(value);
+    } catch (...) {
+      handles_met = outer;
+      throw;
+    }
+    handles_met = outer;
+  }
 }
 
 // The runtime of this process; RayError naming `api` if ray::Init has not run.

@@ -1,15 +1,23 @@
 #include "ray/core_worker/actor_instance.h"
 
+#include <pthread.h>
+
 #include <atomic>
+#include <cstdint>
 #include <optional>
 #include <utility>
 
 namespace ray::core {
 
 struct ActorState {
+  ActorState() { pthread_key_create(&calls_here, nullptr); }
+
   std::optional<ActorInstance> slot;  // the worker's task thread sets and reads it
   std::atomic<bool> restarted{false};
   std::atomic<bool> exit_requested{false};
+  // Per thread, the calls running on it (nested ones too), as a pointer-sized count: a key
+  // rather than a thread_local, so that a module's copy of libray reads its loader's.
+  pthread_key_t calls_here;
 };
 
 namespace {
@@ -40,5 +48,17 @@ bool ActorRestarted() { return State().restarted.load(); }
 
 void RequestActorExit() { State().exit_requested.store(true); }
 bool ActorExitRequested() { return State().exit_requested.load(); }
+
+namespace {
+void AddCallsHere(intptr_t change) {
+  const pthread_key_t key = State().calls_here;
+  pthread_setspecific(
+      key, reinterpret_cast<void*>(reinterpret_cast<intptr_t>(pthread_getspecific(key)) + change));
+}
+}  // namespace
+
+RunningCallScope::RunningCallScope() { AddCallsHere(1); }
+RunningCallScope::~RunningCallScope() { AddCallsHere(-1); }
+bool InRunningCall() { return pthread_getspecific(State().calls_here) != nullptr; }
 
 }  // namespace ray::core

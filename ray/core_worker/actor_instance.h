@@ -31,9 +31,21 @@ bool ActorRestarted();
 void RequestActorExit();
 bool ActorExitRequested();
 
-// What the functions above keep: the actor and its flags. A module with a copy of libray of its
-// own (a user's library that the Python package loads, function_registry.h) uses its loader's,
-// so that the actor its factory makes is the one the worker ends, and the flags the worker reads.
+// This thread runs a task or call while one lives (the worker runs each invoker inside one).
+// ray::ExitActor works only there: not on a thread that a call started.
+class RunningCallScope {
+ public:
+  RunningCallScope();
+  ~RunningCallScope();
+  RunningCallScope(const RunningCallScope&) = delete;
+  RunningCallScope& operator=(const RunningCallScope&) = delete;
+};
+bool InRunningCall();
+
+// What the functions above keep: the actor, its flags and which threads run calls. A module with a
+// copy of libray of its own (a user's library that the Python package loads, function_registry.h)
+// uses its loader's, so that the actor its factory makes is the one the worker ends, and the flags
+// the worker reads.
 struct ActorState;
 ActorState* ThisActorState();
 void UseActorStateOf(ActorState* loader);

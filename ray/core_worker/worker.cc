@@ -179,6 +179,7 @@ absl::Status WorkerRuntime::Run(const QueuedTask& queued, const ResolvedFunction
       running_ = nullptr;
       SetDeferrableCall(nullptr);
     };
+    RunningCallScope on_this_thread;
     return function->invoker(function->function, args, returns);
   }
   // The running task while it runs: nested tasks and puts name it (restored on a throw too).
@@ -192,6 +193,7 @@ absl::Status WorkerRuntime::Run(const QueuedTask& queued, const ResolvedFunction
                            previous = swap_current(task.header.id, 0)] {
     if (!creation) swap_current(previous.first, previous.second);
   };
+  RunningCallScope on_this_thread;
   return function->invoker(function->function, args, returns);
 }
 
@@ -204,7 +206,10 @@ void WorkerRuntime::Execute(const QueuedTask& queued) {
                                                  : "unknown function",
                .num_returns = task.header.num_returns,
                .started = absl::Now()};
-  RunningTaskForCrashReport crash_report(call.name, call.id, task.header.max_retries);
+  RunningTaskForCrashReport crash_report(call.name, call.id,
+                                         serves_actor_ || task.header.creates_actor
+                                             ? RunningTaskForCrashReport::kActorDecides
+                                             : task.header.max_retries);
   if (task.header.actor_restart) SetActorRestarted(true);
   if (task.header.creates_actor) serves_actor_ = true;
   TaskReturns returns(*store_, call.id, call.num_returns, [this](std::span<const ObjectID> ids) {

@@ -164,7 +164,10 @@ void WriteStack(void* context) {
 void AppendRetryNote(const RunningTaskForCrashReport& task, ReportLine& line) {
   // max_retries = -1 reaches the scheduler as the largest int (ray/core_worker/limits.h), counted
   // down by one per retry: still above half of it after a billion crashes.
-  if (task.retries_left() > std::numeric_limits<int>::max() / 2) {
+  if (task.retries_left() == RunningTaskForCrashReport::kActorDecides) {
+    line << "the actor restarts and the call runs again if its max_restarts and "
+            "max_task_retries allow; else the call fails with ray::ActorDiedError";
+  } else if (task.retries_left() > std::numeric_limits<int>::max() / 2) {
     line << "the task will be retried (max_retries = -1: no limit)";
   } else if (task.retries_left() > 0) {
     line << "the task will be retried (" << int64_t{task.retries_left()}

@@ -42,7 +42,9 @@ void InstallCrashReporter(const char* process);
 // scope must outlive each other's use: the report reads `name` in place.
 class RunningTaskForCrashReport {
  public:
-  // `retries_left`: the task's maxRetries as the scheduler sent it (retries not used yet).
+  // `retries_left`: the task's maxRetries as the scheduler sent it (retries not used yet), or
+  // kActorDecides for an actor's creation or call (its options and restarts left decide).
+  static constexpr int kActorDecides = -1;
   RunningTaskForCrashReport(const std::string& name, const TaskID& task, int retries_left);
   ~RunningTaskForCrashReport();
   RunningTaskForCrashReport(const RunningTaskForCrashReport&) = delete;

@@ -213,7 +213,9 @@ void Scheduler::FailTask(TaskRecord& task, std::shared_ptr<const std::string> er
   const TaskID id = task.id;
   if (task.creates_actor) {  // its actor never comes
     if (auto actor = actors_.find(ObjectID::ForReturn(id, 1)); actor != actors_.end()) {
-      ActorDied(actor->second, "its creation failed (see the error of its creation)");
+      absl::StatusOr<TaskErrorInfo> cause = DeserializeError(AsBytes(*error));
+      ActorDied(actor->second, absl::StrCat("its creation failed: ",
+                                            cause.ok() ? cause->ToString() : "(unreadable error)"));
     }
   }
   if (graph_ != nullptr) graph_->OnFinish(id, /*failed=*/true, absl::Now());

@@ -386,6 +386,8 @@ class Scheduler {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The actor's worker says it exits after its running call (ray::ExitActor): it does not restart.
   void ActorExiting(const ObjectID& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Its name, if it still has it, is free again (ray::GetActor no longer finds it).
+  void FreeName(const Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::shared_ptr<const std::string> ActorDiedErrorFor(const TaskRecord& call,
                                                        const Actor& actor) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

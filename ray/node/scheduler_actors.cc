@@ -361,10 +361,7 @@ void Scheduler::ActorDied(Actor& actor, const std::string& why) {
   if (actor.state == Actor::State::kDead) return;
   actor.state = Actor::State::kDead;
   MarkActor(actor);  // forgotten once no handle is left
-  if (auto named = actor_names_.find(actor.options.name);
-      named != actor_names_.end() && named->second == actor.id) {
-    actor_names_.erase(named);  // the name is free again
-  }
+  FreeName(actor);
   if (actor.death.empty()) actor.death = why;
   if (actor.worker < 0) ReleaseActorResources(actor);  // else once its worker is lost
   // A creation that never ran (or waits to run again) fails: the handle's object says why.
@@ -455,6 +452,16 @@ void Scheduler::ActorExiting(const ObjectID& id) {
   if (it == actors_.end()) return;
   it->second.restarts_left = 0;  // its worker ends after this call: for good
   if (it->second.death.empty()) it->second.death = "it exited (ray::ExitActor)";
+  // Its caller learns of the exit (the call fails) before the worker is gone: the name is free
+  // by then, and a lookup no longer finds it.
+  FreeName(it->second);
+}
+
+void Scheduler::FreeName(const Actor& actor) {
+  if (auto named = actor_names_.find(actor.options.name);
+      named != actor_names_.end() && named->second == actor.id) {
+    actor_names_.erase(named);
+  }
 }
 
 absl::Status Scheduler::KillActorLocked(const ObjectID& id, bool no_restart) {

@@ -32,6 +32,12 @@ int CrashOnce(std::string marker, int x) {
   return x;
 }
 
+// An actor whose method crashes its process.
+struct Crasher {
+  int Crash(int x) { return CrashInTask(x); }
+};
+Crasher* MakeCrasher() { return new Crasher; }
+
 // The text the workers write to stderr while `run` runs (from ray::Init to ray::Shutdown).
 template <typename F>
 std::string WorkersStderr(F run) {
@@ -104,6 +110,21 @@ TEST(CrashReportTest, RetriesWithoutLimitSaySo) {
   EXPECT_TRUE(absl::StrContains(out, "the task will be retried (max_retries = -1: no limit)"))
       << out;
   std::remove(marker.c_str());
+}
+
+TEST(CrashReportTest, AnActorsCallSaysItsActorDecides) {
+  // Before, it said "no retries left: the task fails with ray::WorkerCrashedError" (a call's
+  // own max_retries is 0), while the actor restarted and reran the call.
+  std::string out = WorkersStderr([] {
+    ray::Init({.num_workers = 1});
+    auto crasher = ray::Actor(MakeCrasher).Remote();
+    EXPECT_THROW(crasher.Task(&Crasher::Crash).Remote(1).Get(), ray::ActorDiedError);
+    ray::Shutdown();
+  });
+  EXPECT_TRUE(absl::StrContains(out, "the actor restarts and the call runs again if its "
+                                     "max_restarts and max_task_retries allow"))
+      << out;
+  EXPECT_FALSE(absl::StrContains(out, "no retries left")) << out;
 }
 
 }  // namespace

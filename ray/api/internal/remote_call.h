@@ -549,8 +549,10 @@ struct ResultChecks<Function, Returns<T...>> {
   static constexpr bool kValid = (ValidResult<T>() && ...);
 };
 
-// Checks `options` for a function with `num_returns` return values and converts them.
-core::SubmitOptions CoreOptions(const TaskOptions& options, int num_returns, const void* function);
+// Checks `options` for a function with `num_returns` return values and converts them. Errors
+// name `api` ("": ray::Remote(function)).
+core::SubmitOptions CoreOptions(const TaskOptions& options, int num_returns, const void* function,
+                                std::string_view api = {});
 
 }  // namespace internal
 

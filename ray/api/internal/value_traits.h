@@ -268,6 +268,50 @@ using UnserializablePart = std::conditional_t<RawWrite<std::remove_cv_t<T>>::kVa
 template <typename T>
 inline constexpr bool kIsSerializable = std::is_void_v<UnserializablePart<T>>;
 
+// Whether a value of type T may hold an actor's handle (ray/api/actor.h): not numbers, enums,
+// pointers, raw types and standard containers of those; any other class may (its members cannot
+// be seen from here), and so may containers of such classes. AddNestedRefs runs the packer over
+// the values that may.
+template <typename T>
+struct MayHoldHandlesOf {
+  static constexpr bool value = !std::is_arithmetic_v<T> && !std::is_enum_v<T> &&
+                                !std::is_pointer_v<T> && !RawWrite<T>::kValue &&
+                                !std::is_same_v<T, ByteBuffer>;
+};
+template <typename T>
+inline constexpr bool kMayHoldHandles = MayHoldHandlesOf<std::remove_cv_t<T>>::value;
+template <typename E, size_t N>
+struct MayHoldHandlesOf<std::array<E, N>> : std::bool_constant<kMayHoldHandles<E>> {};
+template <typename... A>
+struct MayHoldHandlesOf<std::tuple<A...>> : std::bool_constant<(kMayHoldHandles<A> || ...)> {};
+template <typename A, typename B>
+struct MayHoldHandlesOf<std::pair<A, B>>
+    : std::bool_constant<kMayHoldHandles<A> || kMayHoldHandles<B>> {};
+template <typename E, typename A>
+struct MayHoldHandlesOf<std::vector<E, A>>
+    : std::bool_constant<!RawWrite<std::vector<E, A>>::kValue && kMayHoldHandles<E>> {};
+#define RAY_INTERNAL_ELEMENTS_MAY_HOLD(container) \
+  template <typename E, typename... Rest>         \
+  struct MayHoldHandlesOf<container<E, Rest...>> : std::bool_constant<kMayHoldHandles<E>> {}
+RAY_INTERNAL_ELEMENTS_MAY_HOLD(std::deque);
+RAY_INTERNAL_ELEMENTS_MAY_HOLD(std::list);
+RAY_INTERNAL_ELEMENTS_MAY_HOLD(std::forward_list);
+RAY_INTERNAL_ELEMENTS_MAY_HOLD(std::set);
+RAY_INTERNAL_ELEMENTS_MAY_HOLD(std::multiset);
+RAY_INTERNAL_ELEMENTS_MAY_HOLD(std::unordered_set);
+RAY_INTERNAL_ELEMENTS_MAY_HOLD(std::unordered_multiset);
+RAY_INTERNAL_ELEMENTS_MAY_HOLD(std::optional);
+#undef RAY_INTERNAL_ELEMENTS_MAY_HOLD
+#define RAY_INTERNAL_KEY_VALUE_MAY_HOLD(container)    \
+  template <typename K, typename V, typename... Rest> \
+  struct MayHoldHandlesOf<container<K, V, Rest...>>   \
+      : std::bool_constant<kMayHoldHandles<K> || kMayHoldHandles<V>> {}
+RAY_INTERNAL_KEY_VALUE_MAY_HOLD(std::map);
+RAY_INTERNAL_KEY_VALUE_MAY_HOLD(std::multimap);
+RAY_INTERNAL_KEY_VALUE_MAY_HOLD(std::unordered_map);
+RAY_INTERNAL_KEY_VALUE_MAY_HOLD(std::unordered_multimap);
+#undef RAY_INTERNAL_KEY_VALUE_MAY_HOLD
+
 // Does msgpack get a chance at T? Not for containers of opted-in raw structs (msgpack has no
 // adaptor for them; they are raw only).
 template <typename T>
