@@ -83,8 +83,20 @@ class EventLoop:
             start(call, buffers, self)
 
     def start(self, call, method, args, kwargs, name, num_returns):
-        """Starts the call's method as a task of the loop (on the loop's thread)."""
-        self._loop.create_task(self._run(call, method, args, kwargs, name, num_returns))
+        """Starts the call's method as a task of the loop (on the loop's thread); once the actor
+        exits, a call handed over meanwhile fails as its later calls do."""
+        if self._exiting:
+            self._end_exited(call, name)
+            return
+        task = self._loop.create_task(self._run(call, method, args, kwargs, name, num_returns))
+        task.add_done_callback(lambda task: task.cancelled() and self._end_exited(call, name))
+
+    def _end_exited(self, call, name):
+        """The call fails as the actor exits: its task was cancelled before its coroutine began
+        (exit_actor cancels the loop's tasks), or it came after the exit."""
+        from ray.actor import _ActorExit
+
+        self.end(call, self._worker._failure(_ActorExit(), name))
 
     async def _run(self, call, method, args, kwargs, name, num_returns):
         _worker = self._worker

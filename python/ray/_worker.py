@@ -330,6 +330,7 @@ def shutdown():
     if not _raylet.is_driver():
         return
     _raylet.shutdown()
+    _local_actors.clear()
     session, _session = _session, None
     if session is not None and session.output is not None:
         session.output.stop()
@@ -696,6 +697,7 @@ def remote(*args, **kwargs):
 _functions = {}  # token -> function, in this worker
 _actor = None  # the actor this worker serves (ray/actor.py)
 _actor_loop = None  # its event loop, if it is an async actor (ray/_async_actor.py)
+_local_actors = {}  # local mode: the session's actors by handle (hex): (instance, loop or None)
 
 
 def _end_actor():
@@ -756,22 +758,13 @@ def _execute_task(buffers):
             if actor_call is None:
                 result = _call(_function(token, buffers[0]), args, kwargs, retries)
             elif actor_call[0] == "create":  # this process's actor: its class made here
-                global _actor, _actor_loop
-                function = _function(token, buffers[0])
-                _actor = function(*args, **kwargs)
-                from ray import _async_actor
-                from ray.actor import ActorClass
-
-                # For ray.get_actor: pickled as the bytes of the class the creation carried.
-                pickled = buffers[0] if type(buffers[0]) is bytes else bytes(buffers[0])
-                result = ActorClass(function, {}, token, pickled)
-                _raylet.set_actor(_end_actor, "python:" + result._name)  # as its creation names it
-                if _async_actor.is_async(function):
-                    _actor_loop = _async_actor.EventLoop()
+                result = _make_actor(_function(token, buffers[0]), args, kwargs, token,
+                                     buffers[0])
             else:
-                method = _actor_method(name, actor_call[1])
-                result = (method(*args, **kwargs) if _actor_loop is None
-                          else _actor_loop.call(method, args, kwargs))
+                instance, loop = _actor_serving(name, actor_call)
+                method = getattr(instance, actor_call[1])
+                result = (method(*args, **kwargs) if loop is None
+                          else loop.call(method, args, kwargs))
             return _results(result, num_returns)
         finally:
             _end_task()
@@ -848,10 +841,42 @@ def _call_arguments(description, buffers):
     return values[:split], dict(zip(kwarg_names, values[split:]))
 
 
-def _actor_method(name, method_name):
+def _make_actor(cls, args, kwargs, token, pickled):
+    """An actor's creation: makes its instance, which this process serves from now on (in local
+    mode, one of the session's actors); returns the creation's result, its class."""
+    global _actor, _actor_loop
+    from ray import _async_actor
+    from ray.actor import ActorClass
+
+    instance = cls(*args, **kwargs)
+    # For ray.get_actor: pickled as the bytes of the class the creation carried.
+    result = ActorClass(cls, {}, token, pickled if type(pickled) is bytes else bytes(pickled))
+    if _session is not None and _session.local_mode:  # every actor lives in the driver
+        loop = _async_actor.EventLoop() if _async_actor.is_async(cls) else None
+        _local_actors[_raylet.running_creation_actor()] = (instance, loop)
+        return result
+    _actor = instance
+    _raylet.set_actor(_end_actor, "python:" + result._name)  # as its creation names it
+    if _async_actor.is_async(cls):
+        _actor_loop = _async_actor.EventLoop()
+    return result
+
+
+def _actor_serving(name, actor_call):
+    """(instance, event loop or None) of the actor a call is for: this process's, or in local
+    mode the one its call names."""
+    if len(actor_call) > 2:  # local mode: ("call", method, actor's hex)
+        found = _local_actors.get(actor_call[2])
+        if found is None:
+            raise RuntimeError(f"{name}: no actor {actor_call[2]} in this session")
+        return found
     if _actor is None:
         raise RuntimeError(f"{name}: this process serves no actor")
-    return getattr(_actor, method_name)
+    return _actor, _actor_loop
+
+
+def _actor_method(name, method_name):
+    return getattr(_actor_serving(name, ("call", method_name))[0], method_name)
 
 
 def _results(result, num_returns):

@@ -17,6 +17,8 @@ _ACTOR_OPTIONS = {"num_cpus": 0.0, "max_restarts": 0, "max_task_retries": 0,
                   "max_concurrency": None, "resources": None, "name": None, "lifetime": None,
                   "get_if_exists": False}
 _MAX_CONCURRENCY = 10000  # as ray/common/actor_options.h
+_MAX_CPUS = 65536  # as ray/core_worker/limits.h
+_MAX_INT = 2**31 - 1
 _ASYNC_MAX_CONCURRENCY = 1000  # an async actor's default, as Ray's
 
 
@@ -26,8 +28,8 @@ def _check_actor_options(options, where):
         raise TypeError(f"{where}: unsupported actor options: {', '.join(sorted(unknown))}")
     for name in ("max_restarts", "max_task_retries"):
         value = options.get(name, 0)
-        if not isinstance(value, int) or isinstance(value, bool) or value < -1:
-            raise ValueError(f"{where}: {name} must be an int >= -1, got {value!r}")
+        if not isinstance(value, int) or isinstance(value, bool) or not -1 <= value <= _MAX_INT:
+            raise ValueError(f"{where}: {name} must be an int from -1 to {_MAX_INT}, got {value!r}")
     concurrency = options.get("max_concurrency")
     if concurrency is not None and (not isinstance(concurrency, int) or isinstance(
             concurrency, bool) or not 1 <= concurrency <= _MAX_CONCURRENCY):
@@ -46,8 +48,8 @@ def _check_actor_options(options, where):
     except TypeError as e:
         raise TypeError(f"{where}: {e}") from None
     cpus = options.get("num_cpus", 0.0)
-    if not isinstance(cpus, (int, float)) or isinstance(cpus, bool) or cpus < 0:
-        raise ValueError(f"{where}: num_cpus must be a number >= 0, got {cpus!r}")
+    if not isinstance(cpus, (int, float)) or isinstance(cpus, bool) or not 0 <= cpus <= _MAX_CPUS:
+        raise ValueError(f"{where}: num_cpus must be a number from 0 to {_MAX_CPUS}, got {cpus!r}")
     return options
 
 
@@ -92,6 +94,12 @@ class ActorClass:
             return _handle_of(options["name"], found)
         ids = _submit(self, ("create",), args, kwargs, f"{self._name}.__init__", 1,
                       creates_actor=creates, resources=_resource_list(options["resources"]))
+        if options["get_if_exists"] and options["name"]:
+            # Another caller may have made it since the lookup above: the name is the first
+            # creation's (this one then fails), and that actor is the one to hand back.
+            found = _raylet.lookup_actor(options["name"])
+            if found is not None and found[0] != ids[0]:
+                return _handle_of(options["name"], found)
         return ActorHandle(ids[0], self)
 
     def get_or_create(self, *args, **kwargs):
@@ -178,6 +186,10 @@ class ActorMethod:
         self._name = name
         self._num_returns = num_returns
         self._kind = ("call", name)
+        from ray import _worker
+
+        if _worker._session is not None and _worker._session.local_mode:
+            self._kind += (ref.hex(),)  # every actor lives in the driver: the call names its own
         self._task_name = f"{actor_class._name}.{name}"
 
     def __call__(self, *args, **kwargs):
@@ -215,6 +227,10 @@ class _ActorExit(BaseException):
 def exit_actor():
     """In an actor's method: the actor ends once this call is over (its __del__ runs, it does not
     restart); the call fails with ActorDiedError, and so do later ones."""
+    from ray import _worker
+
+    if _worker._session is not None and _worker._session.local_mode:
+        raise TypeError("exit_actor(): in local mode an actor lives in the driver; it cannot exit")
     _raylet.exit_actor()
     raise _ActorExit()
 

@@ -121,16 +121,11 @@ bool WasCurrentActorRestarted() {
 namespace ray::internal {
 
 void CheckActorOptions(const ActorOptions& options) {
-  auto refuse = [](const std::string& what) { throw RayError("ray::Actor(f).Options: " + what); };
-  if (!(options.num_cpus >= 0) || options.num_cpus > 65536) {
-    refuse(absl::StrCat("num_cpus = ", options.num_cpus, ": must be 0 to 65536"));
-  }
-  if (options.max_restarts < -1) refuse("max_restarts must be -1 (always) or more");
-  if (options.max_task_retries < -1) refuse("max_task_retries must be -1 (always) or more");
-  if (options.max_concurrency < 1 || options.max_concurrency > core::kMaxActorConcurrency) {
-    refuse(absl::StrCat("max_concurrency = ", options.max_concurrency, ": must be 1 to ",
-                        core::kMaxActorConcurrency));
-  }
+  absl::Status checked = core::CheckActorOptions({.max_restarts = options.max_restarts,
+                                                  .max_task_retries = options.max_task_retries,
+                                                  .max_concurrency = options.max_concurrency,
+                                                  .num_cpus = options.num_cpus});
+  if (!checked.ok()) throw RayError(absl::StrCat("ray::Actor(f).Options: ", checked.message()));
 }
 
 // RayError when a live actor has the name `name` ("": none).

@@ -48,6 +48,26 @@ absl::Status CheckSubmitOptions(SubmitOptions* options) {
   return absl::OkStatus();
 }
 
+absl::Status CheckActorOptions(const ActorOptions& options) {
+  if (!(options.num_cpus >= 0 && options.num_cpus <= kMaxNumCpus)) {
+    return absl::InvalidArgumentError(absl::StrCat("num_cpus = ", options.num_cpus,
+                                                   ": an actor holds 0 to ", kMaxNumCpus, " CPUs"));
+  }
+  if (options.max_restarts < -1) {
+    return absl::InvalidArgumentError(absl::StrCat("max_restarts = ", options.max_restarts,
+                                                   ": it must be >= 0, or -1 to restart always"));
+  }
+  if (options.max_task_retries < -1) {
+    return absl::InvalidArgumentError(absl::StrCat("max_task_retries = ", options.max_task_retries,
+                                                   ": it must be >= 0, or -1 to retry always"));
+  }
+  if (options.max_concurrency < 1 || options.max_concurrency > kMaxActorConcurrency) {
+    return absl::InvalidArgumentError(absl::StrCat("max_concurrency = ", options.max_concurrency,
+                                                   ": must be 1 to ", kMaxActorConcurrency));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckNodeOptions(int num_workers, double num_cpus) {
   if (num_workers < 0 || num_workers > kMaxNumWorkers) {
     return absl::InvalidArgumentError(absl::StrCat("num_workers = ", num_workers,

@@ -30,6 +30,11 @@ inline constexpr size_t kMaxTaskResources = 64;
 // 1000000000: ..."), for the caller to prefix with the call.
 absl::Status CheckSubmitOptions(SubmitOptions* options);
 
+// Checks an actor's options: num_cpus a number from 0 to kMaxNumCpus, max_restarts and
+// max_task_retries >= -1 (-1: always), max_concurrency from 1 to kMaxActorConcurrency.
+// InvalidArgument as CheckSubmitOptions's ("max_concurrency = 0: ...").
+absl::Status CheckActorOptions(const ActorOptions& options);
+
 // The objects one call may name (a task's reference arguments and the objects its values
 // reference; the objects a put's value references): at most rpc::MAX_IDS_PER_LIST, what one
 // message to or from a worker carries, in every runtime. InvalidArgument past it, naming `what`.

@@ -7,7 +7,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -43,6 +45,13 @@ class LocalRuntime final : public CoreRuntime {
   void AddRef(const ObjectID& id) override;
   void RemoveRef(const ObjectID& id) override;
   TaskID CurrentTaskId() const override;
+  // Actors here are objects of the driver's (Python's local mode): no names, no kills.
+  absl::Status KillActor(const ObjectID&, bool) override {
+    return absl::UnimplementedError("local mode cannot kill actors (they live in the driver)");
+  }
+  absl::StatusOr<std::optional<NamedActor>> LookupActor(const std::string&) override {
+    return absl::UnimplementedError("local mode has no named actors");
+  }
 
   // For tests: the number of objects held, and the reference count of one (-1 if not held).
   size_t NumObjects() const;

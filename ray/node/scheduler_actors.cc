@@ -113,20 +113,28 @@ void Scheduler::MarkActor(const ObjectID& id) {
 }
 
 void Scheduler::DispatchActors() {
-  for (const ObjectID& freed : objects_.TakeFreedWatched()) {  // an actor's last handle
-    if (foreign_actors_.erase(freed) == 0) MarkActor(freed);
-  }
-  if (actors_.empty()) return;
-  std::vector<ObjectID> visiting = std::exchange(actors_to_visit_, {});
-  for (const ObjectID& id : visiting) {
-    auto it = actors_.find(id);
-    if (it == actors_.end()) continue;
-    Actor& actor = it->second;
-    actor.to_visit = false;
-    // One still waiting to be made is looked at again next time (CPUs, a worker may be there).
-    if (VisitActor(actor) && actor.state == Actor::State::kWaiting && actor.creation_ready) {
-      MarkActor(actor);
+  // An actor that ends lets go of the handles its process held: the actors whose last handles
+  // those were end in the same turn (before, at the next event, however late that came).
+  for (std::vector<ObjectID> freed = objects_.TakeFreedWatched(); true;
+       freed = objects_.TakeFreedWatched()) {
+    for (const ObjectID& id : freed) {  // an actor's last handle
+      if (foreign_actors_.erase(id) == 0) MarkActor(id);
     }
+    if (actors_.empty() || (freed.empty() && actors_to_visit_.empty())) return;
+    std::vector<ObjectID> visiting = std::exchange(actors_to_visit_, {});
+    std::vector<ObjectID> waiting;
+    for (const ObjectID& id : visiting) {
+      auto it = actors_.find(id);
+      if (it == actors_.end()) continue;
+      Actor& actor = it->second;
+      actor.to_visit = false;
+      if (VisitActor(actor) && actor.state == Actor::State::kWaiting && actor.creation_ready) {
+        waiting.push_back(id);
+      }
+    }
+    // One still waiting to be made is looked at again next time (CPUs, a worker may be there).
+    for (const ObjectID& id : waiting) MarkActor(id);
+    if (!objects_.HasFreedWatched()) return;
   }
 }
 

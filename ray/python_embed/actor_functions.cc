@@ -1,6 +1,7 @@
 #include "ray/python_embed/actor_functions.h"
 
 #include "ray/core_worker/actor_instance.h"
+#include "ray/core_worker/limits.h"
 #include "ray/core_worker/session.h"
 #include "ray/object/status.h"
 #include "ray/python_embed/python_objects.h"
@@ -34,13 +35,18 @@ struct PyActorEnd {
 core::ActorOptions ToActorOptions(const ActorCreation& creation) {
   const auto& [max_restarts, max_task_retries, max_concurrency, num_cpus, name, type, detached] =
       creation;
-  return {.max_restarts = max_restarts,
-          .max_task_retries = max_task_retries,
-          .max_concurrency = max_concurrency,
-          .num_cpus = num_cpus,
-          .name = name,
-          .type = type,
-          .detached = detached};
+  core::ActorOptions options{.max_restarts = max_restarts,
+                             .max_task_retries = max_task_retries,
+                             .max_concurrency = max_concurrency,
+                             .num_cpus = num_cpus,
+                             .name = name,
+                             .type = type,
+                             .detached = detached};
+  // Refused here, at .remote(): the scheduler drops a worker that sends such a creation.
+  if (absl::Status checked = core::CheckActorOptions(options); !checked.ok()) {
+    throw py::value_error(std::string(checked.message()));
+  }
+  return options;
 }
 
 void RegisterActorFunctions(py::module_& m, ActorAccess access) {
@@ -71,6 +77,9 @@ void RegisterActorFunctions(py::module_& m, ActorAccess access) {
                                ObjectID::ForReturn(creation, 1));
       },
       py::arg("end"), py::arg("type"));
+  // In an actor's creation: the actor's ID (its handle's object), as hex.
+  m.def("running_creation_actor",
+        [access] { return ObjectID::ForReturn(access.runtime().CurrentTaskId(), 1).Hex(); });
   // In an actor's process: (its ID as hex, whether it restarted); else None.
   m.def("current_actor", []() -> py::object {
     const core::ActorInstance* actor = core::CurrentActorInstance();

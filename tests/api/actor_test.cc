@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 
 #include "absl/time/clock.h"
@@ -323,7 +324,8 @@ TEST_F(ActorTest, OptionsOutOfRangeAreRefused) {
     }
   };
   refused({.num_cpus = -1}, "num_cpus = -1");
-  refused({.max_restarts = -2}, "max_restarts must be -1");
+  refused({.max_restarts = -2}, "max_restarts = -2: it must be >= 0, or -1");
+  refused({.num_cpus = std::numeric_limits<double>::quiet_NaN()}, "num_cpus = nan");
   refused({.max_concurrency = 0}, "max_concurrency = 0: must be 1 to 10000");
   refused({.max_concurrency = 10001}, "max_concurrency = 10001: must be 1 to 10000");
 }
