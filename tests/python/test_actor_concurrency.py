@@ -19,11 +19,7 @@ from ray.exceptions import ActorDiedError, RayTaskError
 BOUND = 60  # seconds a barrier waits at most: past it the test fails instead of hanging
 
 
-@pytest.fixture(scope="module", autouse=True)
-def ray_session():
-    ray.init(num_cpus=2)
-    yield
-    ray.shutdown()
+pytestmark = pytest.mark.usefixtures("ray_two_cpus")
 
 
 @ray.remote

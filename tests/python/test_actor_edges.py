@@ -16,11 +16,7 @@ from process_waits import ends_within
 from ray.exceptions import ActorDiedError
 
 
-@pytest.fixture(scope="module", autouse=True)
-def ray_session():
-    ray.init(num_cpus=2)
-    yield
-    ray.shutdown()
+pytestmark = pytest.mark.usefixtures("ray_two_cpus")
 
 
 @ray.remote

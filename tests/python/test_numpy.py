@@ -6,11 +6,7 @@ import pytest
 import ray
 
 
-@pytest.fixture(scope="module", autouse=True)
-def ray_local():
-    ray.init(num_cpus=2)
-    yield
-    ray.shutdown()
+pytestmark = pytest.mark.usefixtures("ray_two_cpus")
 
 
 def address(array):

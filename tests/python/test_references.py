@@ -11,11 +11,7 @@ import ray
 from ray.exceptions import RayError
 
 
-@pytest.fixture(scope="module", autouse=True)
-def ray_local():
-    ray.init(num_cpus=2)
-    yield
-    ray.shutdown()
+pytestmark = pytest.mark.usefixtures("ray_two_cpus")
 
 
 @ray.remote

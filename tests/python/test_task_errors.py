@@ -15,11 +15,7 @@ import ray
 from ray.exceptions import RayTaskError
 
 
-@pytest.fixture(scope="module", autouse=True)
-def ray_local():
-    ray.init(num_cpus=2)
-    yield
-    ray.shutdown()
+pytestmark = pytest.mark.usefixtures("ray_two_cpus")
 
 
 class WithLock(Exception):
