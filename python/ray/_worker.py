@@ -574,8 +574,7 @@ class RemoteFunction:
         self._pickled = None
         self._stored = None  # (pid, runtime epoch, ObjectID of the pickled function)
         self._calls = {}  # (keyword names, num_returns, name, working dir) -> call description
-        self._signature = _UNKNOWN  # inspect.Signature, None if it has none; _UNKNOWN: not yet
-        self._positional = None  # n if every call binds exactly n positional arguments
+        self._arguments = ArgumentCheck(function, self._name)
         functools.update_wrapper(self, function)
 
     def __call__(self, *args, **kwargs):
@@ -610,29 +609,10 @@ class RemoteFunction:
             self._stored = key + (_raylet.put([self._pickled], "function", hidden=True),)
         return self._stored[2]
 
-    def _bind(self, args, kwargs):
-        """Raises TypeError, as a call would, if the arguments do not fit the function."""
-        if self._signature is _UNKNOWN:
-            try:
-                self._signature = inspect.signature(self._function)
-            except (TypeError, ValueError):  # no signature to check against (some builtins)
-                self._signature = None
-            else:
-                params = self._signature.parameters.values()
-                if all(p.kind == p.POSITIONAL_OR_KEYWORD and p.default is p.empty
-                       for p in params):
-                    self._positional = len(params)
-        if self._signature is None or (not kwargs and len(args) == self._positional):
-            return
-        try:
-            self._signature.bind(*args, **kwargs)
-        except TypeError as e:
-            raise TypeError(f"{self._name}(): {e}") from None
-
     def _submit(self, args, kwargs, options):
         refuse_unplaceable(options)
         _auto_init()
-        self._bind(args, kwargs)
+        self._arguments.check(args, kwargs)
         num_returns = options["num_returns"]
         name = options.get("name") or self._name
         working_dir = _working_dir()
@@ -650,6 +630,43 @@ class RemoteFunction:
 def _resource_list(resources):
     """Custom resources ({name: amount}, or None) as _raylet takes them."""
     return [(k, float(v)) for k, v in (resources or {}).items()]
+
+
+class ArgumentCheck:
+    """Raises TypeError, as a call would, if arguments do not fit a function (a task's, or an
+    actor's method's, whose `self` the check leaves out). The signature is read at the first
+    call; a call of n positional arguments to a function of n plain parameters skips the bind."""
+
+    def __init__(self, function, name, leaves_out_self=False):
+        self._function = function
+        self._name = name
+        self._leaves_out_self = leaves_out_self
+        self._signature = _UNKNOWN  # inspect.Signature, None if it has none; _UNKNOWN: not yet
+        self._positional = None  # n if every call binds exactly n positional arguments
+
+    def check(self, args, kwargs):
+        if self._signature is _UNKNOWN:
+            self._read_signature()
+        if self._signature is None or (not kwargs and len(args) == self._positional):
+            return
+        try:
+            self._signature.bind(*args, **kwargs)
+        except TypeError as e:
+            raise TypeError(f"{self._name}(): {e}") from None
+
+    def _read_signature(self):
+        try:
+            signature = inspect.signature(self._function)
+        except (TypeError, ValueError):  # no signature to check against (some builtins)
+            self._signature = None
+            return
+        params = list(signature.parameters.values())
+        if self._leaves_out_self and params:
+            signature = signature.replace(parameters=params[1:])
+            params = params[1:]
+        self._signature = signature
+        if all(p.kind == p.POSITIONAL_OR_KEYWORD and p.default is p.empty for p in params):
+            self._positional = len(params)
 
 
 _UNKNOWN = object()

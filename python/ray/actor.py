@@ -7,11 +7,12 @@ of its own; a class with an `async def` method is an async actor (ray/_async_act
 max_concurrency defaults to 1000.
 """
 
+import inspect
 import os
 import uuid
 
 from ray import _async_actor, _pickling, _raylet
-from ray._worker import _resource_list
+from ray._worker import ArgumentCheck, _resource_list
 
 _ACTOR_OPTIONS = {"num_cpus": 0.0, "max_restarts": 0, "max_task_retries": 0,
                   "max_concurrency": None, "resources": None, "name": None, "lifetime": None,
@@ -19,6 +20,7 @@ _ACTOR_OPTIONS = {"num_cpus": 0.0, "max_restarts": 0, "max_task_retries": 0,
 _MAX_CONCURRENCY = 10000  # as ray/common/actor_options.h
 _MAX_CPUS = 65536  # as ray/core_worker/limits.h
 _MAX_INT = 2**31 - 1
+_MAX_RETURNS = 10000  # as ray/core_worker/limits.h
 _ASYNC_MAX_CONCURRENCY = 1000  # an async actor's default, as Ray's
 
 
@@ -63,8 +65,8 @@ class ActorClass:
         self._token = token or uuid.uuid4().hex
         self._stored = None  # (pid, runtime epoch, ObjectID of the pickled class)
         self._calls = {}  # call description keys -> pickled (as RemoteFunction's)
-        # The class pickled (bytes), when this process was handed it so (an actor's creation
-        # carries it): this pickles as those bytes, not as the class pickled again.
+        self._argument_checks = {}  # method name -> ArgumentCheck
+        # The class pickled (bytes): as an actor's creation carried it, or as pickled here once.
         self._pickled = pickled
 
     def __call__(self, *args, **kwargs):
@@ -72,9 +74,19 @@ class ActorClass:
                         f"use {self._name}.remote(...)")
 
     def __reduce__(self):
+        # The class's bytes once known; else the class itself, for the pickler at work (a
+        # method that names the class pickles it again: only the pickler's memo ends that).
         if self._pickled is not None:
             return (_actor_class_from_pickled, (self._pickled, self._options, self._token))
         return (ActorClass, (self._cls, self._options, self._token))
+
+    def _pickled_class(self):
+        if self._pickled is None:
+            try:
+                self._pickled = _pickling.dumps(self._cls)
+            except Exception as e:
+                raise TypeError(f"ray cannot serialize actor class {self._name}: {e}") from e
+        return self._pickled
 
     def options(self, **options):
         """A class that makes actors with these options: Cls.options(max_restarts=1).remote()."""
@@ -110,14 +122,25 @@ class ActorClass:
                              f"{self._name}.options(name=...).get_or_create(...)")
         return self.options(get_if_exists=True).remote(*args, **kwargs)
 
+    def _argument_check(self, name):
+        """The check of a method's arguments at .remote(), made once per method."""
+        check = self._argument_checks.get(name)
+        if check is None:
+            raw = inspect.getattr_static(self._cls, name, None)
+            if isinstance(raw, staticmethod):
+                function, leaves_out_self = raw.__func__, False
+            elif isinstance(raw, classmethod):
+                function, leaves_out_self = raw.__func__, True  # its class
+            else:
+                function, leaves_out_self = getattr(self._cls, name, None), True
+            check = ArgumentCheck(function, f"{self._name}.{name}", leaves_out_self)
+            self._argument_checks[name] = check
+        return check
+
     def _class_id(self):
         key = (os.getpid(), _raylet.runtime_epoch())
         if self._stored is None or self._stored[:2] != key:
-            try:
-                pickled = _pickling.dumps(self._cls)
-            except Exception as e:
-                raise TypeError(f"ray cannot serialize actor class {self._name}: {e}") from e
-            self._stored = key + (_raylet.put([pickled], "function", hidden=True),)
+            self._stored = key + (_raylet.put([self._pickled_class()], "function", hidden=True),)
         return self._stored[2]
 
 
@@ -186,6 +209,7 @@ class ActorMethod:
         self._name = name
         self._num_returns = num_returns
         self._kind = ("call", name)
+        self._arguments = actor_class._argument_check(name)
         from ray import _worker
 
         if _worker._session is not None and _worker._session.local_mode:
@@ -197,9 +221,14 @@ class ActorMethod:
                         f"use .{self._name}.remote(...)")
 
     def options(self, num_returns=1):
+        if not isinstance(num_returns, int) or isinstance(num_returns, bool) or not (
+                1 <= num_returns <= _MAX_RETURNS):
+            raise ValueError(f"{self._task_name}.options: num_returns must be an int from 1 to "
+                             f"{_MAX_RETURNS}, got {num_returns!r}")
         return ActorMethod(self._ref, self._class, self._name, num_returns)
 
     def remote(self, *args, **kwargs):
+        self._arguments.check(args, kwargs)
         ids = _submit(self._class, self._kind, args, kwargs, self._task_name, self._num_returns,
                       actor=self._ref)
         return ids[0] if self._num_returns == 1 else ids

@@ -1,6 +1,7 @@
 """Python actors at the edges of their contract: calls queued behind an async actor's exit,
 options that are not numbers the runtime can hold, get_or_create from racing callers, an actor
-made by an actor ending with its maker, and several actors in local mode."""
+made by an actor ending with its maker, several actors in local mode, and arguments checked
+at .remote()."""
 
 import math
 import os
@@ -150,3 +151,34 @@ def test_local_mode_keeps_each_actor_apart():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=120, env=os.environ)
     assert out.stdout.strip() == "ok", out
+
+
+@ray.remote
+class Shapes:
+    def pair(self, x, y=2):
+        return x + y
+
+    @staticmethod
+    def alone(a):
+        return a
+
+    @classmethod
+    def of_class(cls, a):
+        return a
+
+
+def test_wrong_arguments_to_a_method_are_a_type_error_at_remote():
+    # Before, the TypeError came from the actor's process, at ray.get, as a RayTaskError.
+    shapes = Shapes.remote()
+    assert ray.get([shapes.pair.remote(1), shapes.alone.remote(3), shapes.of_class.remote(4)],
+                   timeout=60) == [3, 3, 4]
+    with pytest.raises(TypeError, match=r"Shapes.pair\(\): missing a required argument: 'x'"):
+        shapes.pair.remote()
+    with pytest.raises(TypeError, match=r"Shapes.pair\(\): too many positional arguments"):
+        shapes.pair.remote(1, 2, 3)
+    with pytest.raises(TypeError, match=r"Shapes.alone\(\): missing a required argument"):
+        shapes.alone.remote()
+    with pytest.raises(TypeError, match=r"Shapes.of_class\(\): too many positional arguments"):
+        shapes.of_class.remote(1, 2)
+    with pytest.raises(ValueError, match="num_returns must be an int from 1 to 10000, got '2'"):
+        shapes.pair.options(num_returns="2")
