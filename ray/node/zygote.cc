@@ -200,6 +200,9 @@ namespace {
     std::error_code ignored;
     std::filesystem::remove_all(session_dir, ignored);
   }
+  // What the node's processes started and left (a task's subprocess) ends with the node,
+  // unless it left the node's process group: the group's last signal, this process too.
+  if (getpgrp() == getpid()) kill(0, SIGKILL);  // never the driver's group
   _exit(0);
 }
 

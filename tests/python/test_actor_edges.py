@@ -182,3 +182,24 @@ def test_wrong_arguments_to_a_method_are_a_type_error_at_remote():
         shapes.of_class.remote(1, 2)
     with pytest.raises(ValueError, match="num_returns must be an int from 1 to 10000, got '2'"):
         shapes.pair.options(num_returns="2")
+
+
+def test_a_subprocess_an_actor_started_ends_with_the_session():
+    # Before, it outlived ray.shutdown and the driver (nothing signalled the node's process
+    # group).
+    script = textwrap.dedent("""
+        import subprocess, ray
+        ray.init(num_cpus=1)
+
+        @ray.remote
+        class Starter:
+            def start(self):
+                return subprocess.Popen(["sleep", "300"]).pid
+
+        print(ray.get(Starter.remote().start.remote()), flush=True)
+        ray.shutdown()
+        """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, env=os.environ)
+    pid = int(out.stdout.split()[0])
+    assert ends_within(pid, 60), f"the actor's subprocess {pid} still runs"
