@@ -229,6 +229,25 @@ template <typename A, typename B>
 struct MsgpackGapOf<std::pair<A, B>> {
   using type = FirstGap<A, B>;
 };
+// The standard containers by their element types (then the allocator, comparator or hash), and
+// by their key and value types: M(container); for each.
+#define RAY_INTERNAL_ELEMENT_CONTAINERS(M) \
+  M(std::deque);                           \
+  M(std::list);                            \
+  M(std::forward_list);                    \
+  M(std::set);                             \
+  M(std::multiset);                        \
+  M(std::unordered_set);                   \
+  M(std::unordered_multiset);              \
+  M(std::optional);                        \
+  M(std::shared_ptr);                      \
+  M(std::unique_ptr)
+#define RAY_INTERNAL_KEY_VALUE_CONTAINERS(M) \
+  M(std::map);                               \
+  M(std::multimap);                          \
+  M(std::unordered_map);                     \
+  M(std::unordered_multimap)
+
 // Containers: the element (or key and value) types; not the allocator, comparator or hash.
 #define RAY_INTERNAL_ELEMENTS_GAP(container)   \
   template <typename E, typename... Rest>      \
@@ -236,26 +255,14 @@ struct MsgpackGapOf<std::pair<A, B>> {
     using type = MsgpackGap<E>;                \
   }
 RAY_INTERNAL_ELEMENTS_GAP(std::vector);
-RAY_INTERNAL_ELEMENTS_GAP(std::deque);
-RAY_INTERNAL_ELEMENTS_GAP(std::list);
-RAY_INTERNAL_ELEMENTS_GAP(std::forward_list);
-RAY_INTERNAL_ELEMENTS_GAP(std::set);
-RAY_INTERNAL_ELEMENTS_GAP(std::multiset);
-RAY_INTERNAL_ELEMENTS_GAP(std::unordered_set);
-RAY_INTERNAL_ELEMENTS_GAP(std::unordered_multiset);
-RAY_INTERNAL_ELEMENTS_GAP(std::optional);
-RAY_INTERNAL_ELEMENTS_GAP(std::shared_ptr);
-RAY_INTERNAL_ELEMENTS_GAP(std::unique_ptr);
+RAY_INTERNAL_ELEMENT_CONTAINERS(RAY_INTERNAL_ELEMENTS_GAP);
 #undef RAY_INTERNAL_ELEMENTS_GAP
 #define RAY_INTERNAL_KEY_VALUE_GAP(container)         \
   template <typename K, typename V, typename... Rest> \
   struct MsgpackGapOf<container<K, V, Rest...>> {     \
     using type = FirstGap<K, V>;                      \
   }
-RAY_INTERNAL_KEY_VALUE_GAP(std::map);
-RAY_INTERNAL_KEY_VALUE_GAP(std::multimap);
-RAY_INTERNAL_KEY_VALUE_GAP(std::unordered_map);
-RAY_INTERNAL_KEY_VALUE_GAP(std::unordered_multimap);
+RAY_INTERNAL_KEY_VALUE_CONTAINERS(RAY_INTERNAL_KEY_VALUE_GAP);
 #undef RAY_INTERNAL_KEY_VALUE_GAP
 
 // The part of a T that ray cannot serialize (see MsgpackGap), or void. Raw types (vectors and
@@ -293,24 +300,16 @@ struct MayHoldHandlesOf<std::vector<E, A>>
 #define RAY_INTERNAL_ELEMENTS_MAY_HOLD(container) \
   template <typename E, typename... Rest>         \
   struct MayHoldHandlesOf<container<E, Rest...>> : std::bool_constant<kMayHoldHandles<E>> {}
-RAY_INTERNAL_ELEMENTS_MAY_HOLD(std::deque);
-RAY_INTERNAL_ELEMENTS_MAY_HOLD(std::list);
-RAY_INTERNAL_ELEMENTS_MAY_HOLD(std::forward_list);
-RAY_INTERNAL_ELEMENTS_MAY_HOLD(std::set);
-RAY_INTERNAL_ELEMENTS_MAY_HOLD(std::multiset);
-RAY_INTERNAL_ELEMENTS_MAY_HOLD(std::unordered_set);
-RAY_INTERNAL_ELEMENTS_MAY_HOLD(std::unordered_multiset);
-RAY_INTERNAL_ELEMENTS_MAY_HOLD(std::optional);
+RAY_INTERNAL_ELEMENT_CONTAINERS(RAY_INTERNAL_ELEMENTS_MAY_HOLD);
 #undef RAY_INTERNAL_ELEMENTS_MAY_HOLD
 #define RAY_INTERNAL_KEY_VALUE_MAY_HOLD(container)    \
   template <typename K, typename V, typename... Rest> \
   struct MayHoldHandlesOf<container<K, V, Rest...>>   \
       : std::bool_constant<kMayHoldHandles<K> || kMayHoldHandles<V>> {}
-RAY_INTERNAL_KEY_VALUE_MAY_HOLD(std::map);
-RAY_INTERNAL_KEY_VALUE_MAY_HOLD(std::multimap);
-RAY_INTERNAL_KEY_VALUE_MAY_HOLD(std::unordered_map);
-RAY_INTERNAL_KEY_VALUE_MAY_HOLD(std::unordered_multimap);
+RAY_INTERNAL_KEY_VALUE_CONTAINERS(RAY_INTERNAL_KEY_VALUE_MAY_HOLD);
 #undef RAY_INTERNAL_KEY_VALUE_MAY_HOLD
+#undef RAY_INTERNAL_ELEMENT_CONTAINERS
+#undef RAY_INTERNAL_KEY_VALUE_CONTAINERS
 
 // Does msgpack get a chance at T? Not for containers of opted-in raw structs (msgpack has no
 // adaptor for them; they are raw only).
