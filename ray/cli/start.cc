@@ -277,6 +277,7 @@ int RunNode(NodePlan plan, int ready_fd) {
       close(lost[0]);
       close(lost[1]);
     }
+    launcher.Stop();  // the workers end before the store they use
     head = nullptr;
     store_client = nullptr;
     if (store.ok()) store->Signal(SIGTERM);
