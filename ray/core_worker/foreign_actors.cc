@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+
 #include "absl/strings/str_cat.h"
 #include "ray/cluster/cluster_socket.h"
 #include "ray/core_worker/worker_runtime.h"
@@ -40,6 +42,15 @@ ForeignActors::ForeignActors(Scheduler& scheduler, std::string store_socket,
                  answer.emplace((*found)->id, std::move((*found)->type));
                }
                scheduler_.ForeignLookupDone(worker, request, std::move(answer));
+             });
+           },
+       .kill =
+           [this](const ObjectID& actor, bool no_restart) {
+             Queue([this, actor, no_restart] {  // after the calls forwarded before it
+               if (absl::Status killed = Kill(actor, no_restart); !killed.ok()) {
+                 fprintf(stderr, "ray: a task's kill of an actor of the actor host failed: %s\n",
+                         std::string(killed.message()).c_str());
+               }
              });
            }});
 }

@@ -99,3 +99,36 @@ def test_a_detached_actor_outlives_its_driver_for_other_drivers(head, tmp_path):
     assert ends_within(int(pid))
     with pytest.raises(ValueError):
         ray.get_actor("keeper")
+
+
+@ray.remote
+class Keeper:
+    def pid(self):
+        return os.getpid()
+
+    def ping(self):
+        return "pong"
+
+
+@ray.remote
+def kill_by_name(name):
+    ray.kill(ray.get_actor(name))
+
+
+@ray.remote
+def kill_through(handle):
+    ray.kill(handle)
+
+
+def test_a_task_kills_a_detached_actor_by_name_and_by_handle(head):  # noqa: F811
+    ray.init(address=head, num_cpus=1, object_store_memory=64 << 20)
+    for how in ("name", "handle"):
+        name = f"doomed-by-{how}"
+        keeper = Keeper.options(name=name, lifetime="detached").remote()
+        pid = ray.get(keeper.pid.remote())
+        ray.get(kill_by_name.remote(name) if how == "name" else kill_through.remote(keeper))
+        assert ends_within(pid), how
+        with pytest.raises(ray.exceptions.ActorDiedError):
+            ray.get(keeper.ping.remote(), timeout=60)
+        with pytest.raises(ValueError):
+            ray.get_actor(name)
