@@ -257,10 +257,15 @@ void ForeignActors::Take(const Due& due) {
   absl::StatusOr<std::vector<ObjectValue>> values = host->Get(ids, absl::InfiniteDuration());
   std::vector<Scheduler::ForeignReturn> returns;
   std::vector<ObjectID> copied_under_host_ids;  // deleted once `values` no longer holds them
+  // A closed connection is the host's death; any other failure keeps its kind (a copy into this
+  // node's store too big for it: ObjectStoreFullError).
+  const std::string_view error_type = absl::IsUnavailable(values.status())
+                                          ? kActorDiedErrorType
+                                          : ErrorTypeName(values.status().code());
   for (size_t i = 0; i < ids.size(); ++i) {
     if (!values.ok()) {
       auto error =
-          ErrorObject("a call of an actor of the actor host", kActorDiedErrorType,
+          ErrorObject("a call of an actor of the actor host", error_type,
                       absl::StrCat("the actor host at ", address,
                                    " could not give the result: ", values.status().message()),
                       ids[i].Task());

@@ -132,3 +132,23 @@ def test_a_task_kills_a_detached_actor_by_name_and_by_handle(head):  # noqa: F81
             ray.get(keeper.ping.remote(), timeout=60)
         with pytest.raises(ValueError):
             ray.get_actor(name)
+
+
+@ray.remote
+class Maker:
+    def zeros(self, size):
+        import numpy as np
+        return np.zeros(size, dtype=np.uint8)
+
+    def ping(self):
+        return "pong"
+
+
+def test_a_detached_result_too_big_for_the_drivers_store_is_store_full(head):  # noqa: F811
+    start_node(head, {"roomy": 1}, num_cpus=1)  # a store of 256 MiB, where the actor runs
+    ray.init(address=head, num_cpus=1, object_store_memory=16 << 20)
+    maker = Maker.options(name="maker", lifetime="detached", resources={"roomy": 1}).remote()
+    assert len(ray.get(maker.zeros.remote(1 << 20))) == 1 << 20
+    with pytest.raises(ray.exceptions.ObjectStoreFullError):
+        ray.get(maker.zeros.remote(64 << 20), timeout=60)
+    assert ray.get(maker.ping.remote()) == "pong"  # alive
