@@ -35,8 +35,14 @@ std::string StartTime(pid_t pid) {
 
 }  // namespace
 
+std::string NodeFolderPath(const std::string& root, const std::string& node_id) {
+  return absl::StrCat(root, "/node-", node_id);
+}
+
+std::string StoreSocketPath(const std::string& folder) { return folder + "/store.sock"; }
+
 absl::StatusOr<std::string> MakeNodeFolder(const std::string& root, const std::string& node_id) {
-  std::string folder = absl::StrCat(root, "/node-", node_id);
+  std::string folder = NodeFolderPath(root, node_id);
   if (mkdir(folder.c_str(), 0700) != 0) {
     return absl::InternalError(absl::StrCat("cannot make ", folder, ": ", strerror(errno)));
   }

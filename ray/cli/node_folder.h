@@ -12,6 +12,10 @@
 
 namespace ray::cli {
 
+// root/node-<id>.
+std::string NodeFolderPath(const std::string& root, const std::string& node_id);
+// The node's store's socket in its folder.
+std::string StoreSocketPath(const std::string& folder);
 // Makes root/node-<id> (0700); returns its path.
 absl::StatusOr<std::string> MakeNodeFolder(const std::string& root, const std::string& node_id);
 // Writes node.pid for this process.

@@ -4,6 +4,7 @@
 #include <kj/async-unix.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ray/cli/job_objects.h"
+#include "ray/cli/log_tail.h"
 #include "ray/cli/node_folder.h"
 #include "ray/cli/worker_launcher.h"
 #include "ray/cluster/head_client.h"
@@ -88,7 +90,7 @@ absl::StatusOr<core::Pidfd> StartStore(const NodePlan& plan, int ready_fd, pid_t
   store::StoreOptions store_options;
   store_options.capacity = plan.node.object_store_bytes;
   store_options.owner_token = plan.owner_token;
-  std::string socket = plan.folder + "/store.sock";
+  std::string socket = StoreSocketPath(plan.folder);
   std::string log = plan.folder + "/store.log";
   pid_t parent = getpid();
   *pid = fork();
@@ -108,7 +110,10 @@ absl::StatusOr<core::Pidfd> StartStore(const NodePlan& plan, int ready_fd, pid_t
   close(ready[1]);
   core::Pidfd store(*pid > 0 ? static_cast<int>(syscall(SYS_pidfd_open, *pid, 0)) : -1);
   if (!store::AwaitStoreReady(ready[0]) || !store.valid()) {
-    return absl::InternalError(absl::StrCat("the object store did not start; see ", log));
+    // Its log is quoted: the folder goes with the failed start.
+    std::string said = LastLines(log, 3);
+    return absl::InternalError(
+        absl::StrCat("the object store did not start", said.empty() ? "" : ": ", said));
   }
   return store;
 }
@@ -134,7 +139,7 @@ int RunNode(NodePlan plan, int ready_fd) {
     auto store = StartStore(plan, ready_fd, &store_pid);
     std::unique_ptr<store::StoreClient> store_client;
     if (store.ok()) {
-      auto client = store::StoreClient::Connect(plan.folder + "/store.sock",
+      auto client = store::StoreClient::Connect(StoreSocketPath(plan.folder),
                                                 {.name = "node", .owner_token = plan.owner_token});
       if (client.ok()) store_client = *std::move(client);
     }
@@ -156,7 +161,7 @@ int RunNode(NodePlan plan, int ready_fd) {
     }
     std::string head_address = plan.head_address;  // the head's own once it listens
     WorkerLauncher launcher({.node_id = plan.node.node_id,
-                             .store_socket = plan.folder + "/store.sock",
+                             .store_socket = StoreSocketPath(plan.folder),
                              .credentials = plan.credentials,
                              .log_path = plan.folder + "/workers.log",
                              .fetch_program = [&plan, &head_address](const std::string& key) {
@@ -198,7 +203,7 @@ int RunNode(NodePlan plan, int ready_fd) {
       }
       auto started = object_manager::ObjectServer::Start(
           {.credentials = plan.credentials,
-           .store_socket = plan.folder + "/store.sock",
+           .store_socket = StoreSocketPath(plan.folder),
            .host = plan.options.node_ip_address,
            .handshake_timeout = cluster::HandshakeTimeoutFromEnv()});
       if (started.ok()) {
@@ -277,6 +282,7 @@ int RunNode(NodePlan plan, int ready_fd) {
       close(lost[0]);
       close(lost[1]);
     }
+    launcher.Stop();  // the workers end before the store they use
     head = nullptr;
     store_client = nullptr;
     if (store.ok()) store->Signal(SIGTERM);
@@ -346,6 +352,16 @@ int Start(const StartOptions& options) {
                                 ? options.object_store_memory
                                 : core::DefaultStoreMemory(store::MemInfo("MemTotal") * 1024,
                                                            store::MemInfo("MemAvailable") * 1024);
+  // The store's socket is in the node's folder: a path too long for a unix socket's address is
+  // refused before anything starts.
+  const std::string socket = StoreSocketPath(NodeFolderPath(plan.root, node.node_id));
+  if (socket.size() >= sizeof(sockaddr_un{}.sun_path)) {
+    std::cerr << "ray start: the node's store socket would be " << socket << " (" << socket.size()
+              << " bytes), but a unix socket's path takes at most "
+              << sizeof(sockaddr_un{}.sun_path) - 1
+              << " bytes: set TMPDIR to a shorter folder (the node's folder goes under it)\n";
+    return 1;
+  }
   auto folder = MakeNodeFolder(plan.root, node.node_id);
   if (!folder.ok()) {
     std::cerr << "ray start: " << folder.status().message() << "\n";

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,10 +13,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
+#include "ray/cli/log_tail.h"
+#include "ray/common/pidfd.h"
 #include "ray/core_worker/remote_worker_env.h"
 
 extern char** environ;
@@ -26,6 +26,20 @@ namespace {
 
 // The descriptor number a worker's end of its ready pipe has (kWorkerReadyFdEnv).
 constexpr int kReadyFd = 3;
+
+// How long a stopping node waits for its workers to end on SIGTERM before it kills them.
+constexpr absl::Duration kStopGrace = absl::Seconds(5);
+
+// In a forked child before exec: every signal's default action, none blocked. The node blocks
+// SIGTERM and SIGINT (it takes them in its event loop) and ignores SIGPIPE; exec keeps both.
+void ResetSignals() {
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  for (int number = 1; number < NSIG; ++number) sigaction(number, &default_action, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
 
 int PollMs(absl::Time deadline) {
   absl::Duration left = deadline - absl::Now();
@@ -39,26 +53,6 @@ std::string ExitDescription(int status) {
   return absl::StrCat("exit status ", WEXITSTATUS(status));
 }
 
-// The last `count` lines of the file at `path` that are not blank (of its last 4 KiB), trimmed
-// and joined by " / "; "" if there are none.
-std::string LastLines(const std::string& path, int count) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "";
-  std::string tail(4096, '\0');
-  off_t size = lseek(fd, 0, SEEK_END);
-  off_t from = size > static_cast<off_t>(tail.size()) ? size - tail.size() : 0;
-  ssize_t n = pread(fd, tail.data(), tail.size(), from);
-  close(fd);
-  tail.resize(n > 0 ? n : 0);
-  std::vector<std::string> lines;
-  for (absl::string_view line : absl::StrSplit(tail, '\n')) {
-    line = absl::StripAsciiWhitespace(line);
-    if (!line.empty()) lines.emplace_back(line);
-  }
-  if (lines.size() > static_cast<size_t>(count)) lines.erase(lines.begin(), lines.end() - count);
-  return absl::StrJoin(lines, " / ");
-}
-
 }  // namespace
 
 WorkerLauncher::WorkerLauncher(WorkerLauncherOptions options)
@@ -67,13 +61,17 @@ WorkerLauncher::WorkerLauncher(WorkerLauncherOptions options)
 }
 
 WorkerLauncher::~WorkerLauncher() {
+  Stop();
+  close(wake_fd_);
+}
+
+void WorkerLauncher::Stop() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
   Wake();
-  thread_.join();
-  close(wake_fd_);
+  if (thread_.joinable()) thread_.join();
 }
 
 void WorkerLauncher::Wake() {
@@ -85,8 +83,12 @@ void WorkerLauncher::Launch(cluster::WorkerStartRequest request,
                             std::function<void(const std::string&)> done) {
   {
     absl::MutexLock lock(&mu_);
-    jobs_.push_back({std::move(request), std::move(done)});
+    if (!stopping_) {
+      jobs_.push_back({std::move(request), std::move(done)});
+      done = nullptr;
+    }
   }
+  if (done) return done("the node is stopping");
   Wake();
 }
 
@@ -162,14 +164,38 @@ void WorkerLauncher::Run() {
     });
     std::erase_if(starting_, [this](Starting& s) { return Settle(s); });
   }
+  std::deque<Job> unstarted;
+  {
+    absl::MutexLock lock(&mu_);
+    unstarted.swap(jobs_);
+  }
+  for (Job& job : unstarted) job.done("the node is stopping");
   for (Starting& s : starting_) {
     if (s.done) s.done("the node is stopping");
     for (int fd : s.pipes) {
       if (fd >= 0) close(fd);
     }
   }
-  for (const Child& child : children_) kill(child.pid, SIGTERM);
-  for (const Child& child : children_) waitpid(child.pid, nullptr, 0);
+  StopChildren();
+}
+
+void WorkerLauncher::StopChildren() {
+  std::vector<core::Pidfd> ends;
+  for (const Child& child : children_) {
+    ends.emplace_back(static_cast<int>(syscall(SYS_pidfd_open, child.pid, 0)));
+    kill(child.pid, SIGTERM);
+  }
+  const absl::Time deadline = absl::Now() + kStopGrace;
+  for (const core::Pidfd& end : ends) {
+    pollfd ended{end.get(), POLLIN, 0};
+    while (end.valid() && poll(&ended, 1, PollMs(deadline)) < 0 && errno == EINTR) {
+    }
+  }
+  for (size_t i = 0; i < children_.size(); ++i) {
+    if (!ends[i].valid() || !ends[i].Ended()) kill(children_[i].pid, SIGKILL);
+    waitpid(children_[i].pid, nullptr, 0);
+  }
+  children_.clear();
 }
 
 bool WorkerLauncher::Settle(Starting& s) {
@@ -285,6 +311,7 @@ absl::StatusOr<WorkerLauncher::Starting> WorkerLauncher::Start(
     if (pid == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != parent) _exit(1);
+      ResetSignals();
       int null = open("/dev/null", O_RDONLY);
       if (null >= 0) dup2(null, STDIN_FILENO);
       if (log >= 0) {

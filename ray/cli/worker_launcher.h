@@ -4,7 +4,8 @@
 // pipe of its own whether it reached the driver. A start is answered once one has; if none
 // does (each says why it could not, or exits first, or all stay silent until the deadline), it
 // is answered with the first one's reason (the driver then stops using this node). The workers die
-// with the node (PR_SET_PDEATHSIG on the launcher's thread, which lives as long as the node). On
+// with the node (PR_SET_PDEATHSIG on the launcher's thread, which lives as long as the node); they
+// start with no signal blocked or ignored, whatever the node's own mask. On
 // the head's node it starts actor hosts the same way (WorkerStartRequest::host: one process, of
 // job 0, which no StopJob stops), answered once the host says it registered with the head.
 #pragma once
@@ -40,10 +41,13 @@ struct WorkerLauncherOptions {
 class WorkerLauncher {
  public:
   explicit WorkerLauncher(WorkerLauncherOptions options);
-  ~WorkerLauncher();  // stops the workers still running (SIGTERM) and the thread
+  ~WorkerLauncher();  // Stop()
+  // Stops the workers still running (SIGTERM, SIGKILL to those alive 5 s later) and the thread;
+  // later starts are answered "the node is stopping".
+  void Stop();
 
   // Queues `request`; `done` gets "" once one of its workers has reached the driver, or why none
-  // did (called on the launcher's thread).
+  // did (called on the launcher's thread; on the caller's once stopped).
   void Launch(cluster::WorkerStartRequest request,
               std::function<void(const std::string& error)> done);
   // The driver of `job` is gone: its workers here are killed (they would exit by themselves once
@@ -64,6 +68,8 @@ class WorkerLauncher {
   // Answers `s` if what its workers said (or the deadline) decides it; true once `s` is over.
   bool Settle(Starting& s);
   void Run();
+  // SIGTERM to every child; SIGKILL to those that have not ended after a grace; all reaped.
+  void StopChildren();
   void Wake();
   // Forks and execs the request's workers: their PIDs and ready pipes (`done` unset).
   absl::StatusOr<Starting> Start(const cluster::WorkerStartRequest& request);

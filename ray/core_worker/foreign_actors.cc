@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+
 #include "absl/strings/str_cat.h"
 #include "ray/cluster/cluster_socket.h"
 #include "ray/core_worker/worker_runtime.h"
@@ -40,6 +42,15 @@ ForeignActors::ForeignActors(Scheduler& scheduler, std::string store_socket,
                  answer.emplace((*found)->id, std::move((*found)->type));
                }
                scheduler_.ForeignLookupDone(worker, request, std::move(answer));
+             });
+           },
+       .kill =
+           [this](const ObjectID& actor, bool no_restart) {
+             Queue([this, actor, no_restart] {  // after the calls forwarded before it
+               if (absl::Status killed = Kill(actor, no_restart); !killed.ok()) {
+                 fprintf(stderr, "ray: a task's kill of an actor of the actor host failed: %s\n",
+                         std::string(killed.message()).c_str());
+               }
              });
            }});
 }
@@ -80,12 +91,19 @@ absl::Status ForeignActors::ReadArguments(TaskSpec& spec, const ObjectID& actor)
   return absl::OkStatus();
 }
 
-absl::StatusOr<WorkerRuntime*> ForeignActors::Host(bool start) {
-  if (host_ != nullptr) return host_.get();
+absl::StatusOr<std::shared_ptr<WorkerRuntime>> ForeignActors::Host(bool start) {
+  if (host_ != nullptr && !host_->ClientClosed()) return host_;
+  host_ = nullptr;  // it died: due results from it fail at once (Take)
   absl::StatusOr<cluster::ActorHostAddress> found = find_host_(start);
   if (!found.ok()) return found.status();
-  auto store = store::StoreClient::Connect(store_socket_, {.name = "actor host results"});
-  if (!store.ok()) return store.status();
+  if (copies_ == nullptr) {  // kept for the hosts after this one
+    auto store = store::StoreClient::Connect(store_socket_, {.name = "actor host results"});
+    if (!store.ok()) return store.status();
+    copies_ = std::make_unique<Copies>();
+    copies_->store = *std::move(store);
+    copies_->puller = std::make_unique<object_manager::ObjectPuller>(
+        *copies_->store, object_manager::ObjectPullerOptions{.credentials = credentials_});
+  }
   auto fd = cluster::ConnectClusterSocket(found->address, credentials_);
   if (!fd.ok()) {
     return absl::UnavailableError(absl::StrCat("cannot reach the actor host at ", found->address,
@@ -96,36 +114,32 @@ absl::StatusOr<WorkerRuntime*> ForeignActors::Host(bool start) {
     close(*fd);
     return reader.status();
   }
-  copies_ = std::make_unique<Copies>();
-  copies_->store = *std::move(store);
-  copies_->puller = std::make_unique<object_manager::ObjectPuller>(
-      *copies_->store, object_manager::ObjectPullerOptions{.credentials = credentials_});
   object_manager::ObjectPuller* puller = copies_->puller.get();
   RemoteWorkerOptions remote{
       .copy = [puller](std::span<const object_manager::ObjectSource> objects, bool) {
         return puller->PullAll(objects, object_manager::PullPriority::kGet);
       }};
-  auto host = std::make_unique<WorkerRuntime>(*fd, *std::move(reader), std::move(remote));
+  auto host = std::make_shared<WorkerRuntime>(*fd, *std::move(reader), std::move(remote));
   if (absl::Status started = host->StartClient(found->job); !started.ok()) {
     return absl::UnavailableError(
         absl::StrCat("the actor host at ", found->address, " closed the connection"));
   }
   host_address_ = found->address;
   host_ = std::move(host);
-  deliverer_ = std::thread([this] { Deliver(); });
-  return host_.get();
+  if (!deliverer_.joinable()) deliverer_ = std::thread([this] { Deliver(); });
+  return host_;
 }
 
 absl::StatusOr<std::vector<ObjectID>> ForeignActors::Create(TaskSpec spec) {
   if (absl::Status read = ReadArguments(spec, ObjectID()); !read.ok()) return read;
   absl::MutexLock lock(&mu_);  // submissions reach the host in the order their results are taken
-  absl::StatusOr<WorkerRuntime*> host = Host();
+  absl::StatusOr<std::shared_ptr<WorkerRuntime>> host = Host();
   if (!host.ok()) return host.status();
   absl::StatusOr<std::vector<ObjectID>> returns = (*host)->Submit(std::move(spec));
   if (!returns.ok()) return returns.status();
   for (const ObjectID& id : *returns) scheduler_.ExpectObject(id);
   scheduler_.AddForeignActor(returns->front());
-  due_.push_back({*returns, TaskID()});
+  due_.push_back({*returns, TaskID(), *host, host_address_});
   return returns;
 }
 
@@ -174,37 +188,47 @@ absl::Status ForeignActors::SubmitForwarded(const TaskRecord& call,
   // The call is ready: its ObjectRef arguments exist.
   if (absl::Status read = ReadArguments(spec, call.actor); !read.ok()) return read;
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<WorkerRuntime*> host = Host();
+  absl::StatusOr<std::shared_ptr<WorkerRuntime>> host = Host();
   if (!host.ok()) return host.status();
   absl::StatusOr<std::vector<ObjectID>> returns =
       (*host)->SubmitDescribed(call.function_key, function, std::move(spec));
   if (!returns.ok()) return returns.status();
-  due_.push_back({*returns, call.id});
+  due_.push_back({*returns, call.id, *host, host_address_});
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<CoreRuntime::NamedActor>> ForeignActors::Lookup(
     const std::string& name) {
-  WorkerRuntime* host;
-  {
-    absl::MutexLock lock(&mu_);
-    absl::StatusOr<WorkerRuntime*> connected = Host(/*start=*/false);
-    if (absl::IsNotFound(connected.status())) return std::nullopt;  // no host: no such actor
-    if (!connected.ok()) return connected.status();
-    host = *connected;
+  // Twice if the host's connection closed under the first ask (it died): the head is asked again.
+  for (int attempt = 0;; ++attempt) {
+    std::shared_ptr<WorkerRuntime> host;
+    std::string address;
+    {
+      absl::MutexLock lock(&mu_);
+      absl::StatusOr<std::shared_ptr<WorkerRuntime>> connected = Host(/*start=*/false);
+      if (absl::IsNotFound(connected.status())) return std::nullopt;  // no host: no such actor
+      if (!connected.ok()) return connected.status();
+      host = *std::move(connected);
+      address = host_address_;
+    }
+    absl::StatusOr<std::optional<CoreRuntime::NamedActor>> found = host->LookupActor(name);
+    if (absl::IsUnavailable(found.status()) && attempt == 0) {
+      host->StopClient();  // it is closed for every thread
+      continue;
+    }
+    if (!found.ok() || !found->has_value()) return found;
+    const ObjectID id = (*found)->id;
+    scheduler_.ExpectObject(id);  // the caller's reference
+    Take({{id}, TaskID(), host, address});
+    scheduler_.AddForeignActor(id);
+    return found;
   }
-  absl::StatusOr<std::optional<CoreRuntime::NamedActor>> found = host->LookupActor(name);
-  if (!found.ok() || !found->has_value()) return found;
-  const ObjectID id = (*found)->id;
-  scheduler_.ExpectObject(id);  // the caller's reference
-  Take({{id}, TaskID()});
-  scheduler_.AddForeignActor(id);
-  return found;
 }
 
 absl::Status ForeignActors::Kill(const ObjectID& actor, bool no_restart) {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<WorkerRuntime*> host = Host();
+  absl::StatusOr<std::shared_ptr<WorkerRuntime>> host = Host(/*start=*/false);
+  if (absl::IsNotFound(host.status())) return absl::OkStatus();  // its host, and it, are gone
   if (!host.ok()) return host.status();
   return (*host)->KillActor(actor, no_restart);
 }
@@ -227,21 +251,21 @@ void ForeignActors::Deliver() {
 }
 
 void ForeignActors::Take(const Due& due) {
-  WorkerRuntime* host;
-  std::string address;
-  {
-    absl::MutexLock lock(&mu_);
-    host = host_.get();
-    address = host_address_;
-  }
+  WorkerRuntime* host = due.host.get();
+  const std::string& address = due.address;
   const std::vector<ObjectID>& ids = due.ids;
   absl::StatusOr<std::vector<ObjectValue>> values = host->Get(ids, absl::InfiniteDuration());
   std::vector<Scheduler::ForeignReturn> returns;
   std::vector<ObjectID> copied_under_host_ids;  // deleted once `values` no longer holds them
+  // A closed connection is the host's death; any other failure keeps its kind (a copy into this
+  // node's store too big for it: ObjectStoreFullError).
+  const std::string_view error_type = absl::IsUnavailable(values.status())
+                                          ? kActorDiedErrorType
+                                          : ErrorTypeName(values.status().code());
   for (size_t i = 0; i < ids.size(); ++i) {
     if (!values.ok()) {
       auto error =
-          ErrorObject("a call of an actor of the actor host", kActorDiedErrorType,
+          ErrorObject("a call of an actor of the actor host", error_type,
                       absl::StrCat("the actor host at ", address,
                                    " could not give the result: ", values.status().message()),
                       ids[i].Task());

@@ -60,8 +60,9 @@ class ForeignActors {
   // Reads `spec`'s ObjectRef arguments into values (the host cannot read this driver's
   // objects); InvalidArgument if a value holds ObjectRefs (other than `actor`, a call's own).
   absl::Status ReadArguments(TaskSpec& spec, const ObjectID& actor);
-  // The connection to the host, made on first use (the host started if `start`).
-  absl::StatusOr<worker_internal::WorkerRuntime*> Host(bool start = true)
+  // The connection to the host, made on first use (the host started if `start`). One whose
+  // connection closed (the host died) is dropped and the head asked again.
+  absl::StatusOr<std::shared_ptr<worker_internal::WorkerRuntime>> Host(bool start = true)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Work the scheduler hands over under its lock (a call to forward, a worker's lookup): queued
   // for the forwarder thread, which does it in order.
@@ -75,10 +76,12 @@ class ForeignActors {
   // The deliverer thread: takes each submission's results in order and hands them over.
   void Deliver() ABSL_LOCKS_EXCLUDED(mu_);
   // A submission whose results are due: the host's IDs of them, and the forwarded call whose
-  // returns they are (nil: they are this driver's objects under the same IDs).
+  // returns they are (nil: they are this driver's objects under the same IDs), from `host`.
   struct Due {
     std::vector<ObjectID> ids;
     TaskID call;
+    std::shared_ptr<worker_internal::WorkerRuntime> host;
+    std::string address;  // the host's
   };
   // Copies the results from the host into this driver: inline, or into this node's store; an
   // error object for each if the host cannot give them.
@@ -89,10 +92,11 @@ class ForeignActors {
   const cluster::Credentials credentials_;
   const FindHost find_host_;
   absl::Mutex mu_;
-  std::string host_address_ ABSL_GUARDED_BY(mu_);
-  struct Copies;                    // this node's store and a puller into it
-  std::unique_ptr<Copies> copies_;  // set with host_, before the deliverer starts
-  std::unique_ptr<worker_internal::WorkerRuntime> host_ ABSL_GUARDED_BY(mu_);
+  std::string host_address_ ABSL_GUARDED_BY(mu_);  // host_'s
+  struct Copies;                                   // this node's store and a puller into it
+  std::unique_ptr<Copies> copies_;  // set with the first host_, before the deliverer starts
+  // The host now; a dropped one lives on while submissions to it are due (their gets fail).
+  std::shared_ptr<worker_internal::WorkerRuntime> host_ ABSL_GUARDED_BY(mu_);
   std::deque<Due> due_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread deliverer_;  // from the connection on

@@ -86,6 +86,11 @@ class WorkerRuntime final : public CoreRuntime {
   absl::Status StartClient(uint32_t job);
   // A client's calls return now (ConnectionClosed), and so do later ones.
   void StopClient() { StopCallThreads(); }
+  // Whether a client's connection closed (the scheduler is gone, or StopClient).
+  bool ClientClosed() {
+    absl::MutexLock lock(&out_mu_);
+    return connection_closed_;
+  }
 
   absl::StatusOr<std::vector<ObjectID>> Submit(TaskSpec spec) override;
   // Submit of a function described already (`spec.invoker` and `spec.function` unused).

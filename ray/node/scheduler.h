@@ -133,10 +133,11 @@ class Scheduler {
   // arguments exist, such a call goes to the forwarder (called under the scheduler's lock: it
   // queues the call and returns), and it ends with ForeignCallDone.
   // Likewise a worker's lookup of a name this scheduler does not know goes to `lookup`, and its
-  // answer comes with ForeignLookupDone.
+  // answer comes with ForeignLookupDone; a worker's kill of such an actor goes to `kill`.
   struct ForeignHooks {
     std::function<void(const TaskRecord& call, const FunctionRecord& function)> forward_call;
     std::function<void(int worker, uint64_t request, const std::string& name)> lookup;
+    std::function<void(const ObjectID& actor, bool no_restart)> kill;
   };
   void SetForeignHooks(ForeignHooks hooks) ABSL_LOCKS_EXCLUDED(mu_);
   // The answer to worker `worker`'s lookup `request`: the actor (its handle's object, with a
@@ -382,6 +383,9 @@ class Scheduler {
   void ActorDied(Actor& actor, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status KillActorLocked(const ObjectID& actor, bool no_restart)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A worker's kill (FromWorker.killActors, restartActors): of an actor here, or of a foreign
+  // one (ForeignHooks::kill); one nobody knows is logged (the message has no reply).
+  void KillFromWorker(const ObjectID& actor, bool no_restart) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::optional<std::pair<ObjectID, std::string>> LookupActorLocked(const std::string& name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The actor's worker says it exits after its running call (ray::ExitActor): it does not restart.

@@ -4,6 +4,8 @@
 // wait meanwhile) while max_restarts allows, else its calls fail with ActorDiedError. The actor
 // ends, its worker told to stop (its destructor runs there), once nothing references its
 // handle's object and its calls are done.
+#include <cstdio>
+
 #include "absl/strings/str_cat.h"
 #include "ray/node/scheduler.h"
 #include "ray/node/scheduler_internal.h"
@@ -395,6 +397,13 @@ absl::Status Scheduler::KillActor(const ObjectID& id, bool no_restart) {
   Dispatch();
   FlushWorkers();
   return killed;
+}
+
+void Scheduler::KillFromWorker(const ObjectID& id, bool no_restart) {
+  if (foreign_actors_.contains(id) && foreign_.kill) return foreign_.kill(id, no_restart);
+  if (absl::Status killed = KillActorLocked(id, no_restart); !killed.ok()) {
+    fprintf(stderr, "ray: a task's kill did nothing: %s\n", std::string(killed.message()).c_str());
+  }
 }
 
 std::optional<std::pair<ObjectID, std::string>> Scheduler::LookupActor(const std::string& name) {

@@ -194,8 +194,8 @@ absl::Status Scheduler::HandleMessage(Worker& worker, std::unique_ptr<ReceivedMe
     }
     TaskFinished(worker, id, failed);
   }
-  for (ObjectID id : in.kill_actors) KillActorLocked(id, /*no_restart=*/true);
-  for (ObjectID id : in.restart_actors) KillActorLocked(id, /*no_restart=*/false);
+  for (ObjectID id : in.kill_actors) KillFromWorker(id, /*no_restart=*/true);
+  for (ObjectID id : in.restart_actors) KillFromWorker(id, /*no_restart=*/false);
   for (ObjectID id : in.exiting_actors) ActorExiting(id);
   if (in.lookup_actor) {
     std::string name(in.lookup_actor->name);

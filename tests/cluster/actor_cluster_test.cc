@@ -3,10 +3,12 @@
 // what it asks for and holds it for its life; its calls keep their order and its state across
 // nodes; handles travel through tasks on other nodes; ray::Kill ends a process on another node;
 // an actor whose node dies restarts on another (max_restarts) or fails its calls with
-// ActorDiedError; no actor process is left once its driver is gone.
+// ActorDiedError; no actor process is left once its driver is gone, nor once the head is killed.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "ray/api.h"
@@ -28,6 +30,7 @@ class Tally {
   std::string Node() const { return ray::GetRuntimeContext().GetNodeId(); }
   int Pid() const { return getpid(); }
   bool Restarted() const { return ray::WasCurrentActorRestarted(); }
+  bool IgnoreSigterm() const { return signal(SIGTERM, SIG_IGN) != SIG_ERR; }
   // Runs until `path` exists (at most a minute): a call in the middle of running.
   bool HoldUntil(std::string path) const {
     absl::Time deadline = absl::Now() + absl::Minutes(1);
@@ -183,6 +186,26 @@ TEST_F(ActorClusterTest, NoActorProcessIsLeftOnceTheDriverIsGone) {
   int pids[] = {on_a.Task(&Tally::Pid).Remote().Get(), on_b.Task(&Tally::Pid).Remote().Get()};
   ray::Shutdown();
   for (int pid : pids) EXPECT_TRUE(EndsWithin(pid, absl::Seconds(30))) << "pid " << pid;
+}
+
+// A node that loses its head stops, and its workers with it, while the driver lives: SIGTERM ends
+// a worker (they once inherited the node's blocked SIGTERM, and the node waited for its actor's
+// worker forever), and one that ignores SIGTERM is killed after a grace.
+TEST_F(ActorClusterTest, NodesAndTheirActorsEndWhenTheHeadIsKilled) {
+  auto tally = On("a_box");
+  auto stubborn = On("b_box");
+  ASSERT_TRUE(stubborn.Task(&Tally::IgnoreSigterm).Remote().Get());
+  std::vector<pid_t> workers;
+  for (const auto& [actor, node] : {std::pair{&tally, &a_}, std::pair{&stubborn, &b_}}) {
+    int pid = actor->Task(&Tally::Pid).Remote().Get();
+    std::vector<pid_t> children = Children(node->pid);
+    ASSERT_NE(std::find(children.begin(), children.end(), pid), children.end());
+    workers.insert(workers.end(), children.begin(), children.end());
+  }
+  RemoveNode(head_, Removal::kKill);
+  EXPECT_TRUE(EndsWithin(a_.pid, absl::Seconds(60)));
+  EXPECT_TRUE(EndsWithin(b_.pid, absl::Seconds(60)));
+  for (pid_t worker : workers) EXPECT_TRUE(EndsWithin(worker, absl::Seconds(60))) << worker;
 }
 
 }  // namespace

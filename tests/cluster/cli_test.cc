@@ -176,5 +176,23 @@ TEST_F(CliTest, BadInvocationsSayWhy) {
   EXPECT_TRUE(std::filesystem::is_empty(root_)) << "a failed start left its folder";
 }
 
+// A TMPDIR so long that the store's socket path in the node's folder would not fit a unix
+// socket's address: refused before anything starts, saying so (no log to point to).
+TEST_F(CliTest, ATmpdirTooLongForTheStoresSocketIsRefusedAtOnce) {
+  const std::string long_tmp = tmp_ + "/" + std::string(40, 'x');
+  ASSERT_TRUE(std::filesystem::create_directory(long_tmp));
+  setenv("TMPDIR", long_tmp.c_str(), 1);
+  RunResult head = RunRay({"start", "--head", "--port=0", "--object-store-memory=32M"});
+  setenv("TMPDIR", tmp_.c_str(), 1);
+  EXPECT_EQ(head.exit_code, 1);
+  EXPECT_NE(head.output.find("store.sock"), std::string::npos) << head.output;
+  EXPECT_NE(head.output.find("at most 107 bytes"), std::string::npos) << head.output;
+  EXPECT_NE(head.output.find("TMPDIR"), std::string::npos) << head.output;
+  EXPECT_EQ(head.output.find("see "), std::string::npos) << head.output;
+  const std::string long_root = absl::StrCat(long_tmp, "/ray-", getuid());
+  EXPECT_TRUE(!std::filesystem::exists(long_root) || std::filesystem::is_empty(long_root))
+      << "a refused start left something in " << long_root;
+}
+
 }  // namespace
 }  // namespace ray::testing

@@ -2,11 +2,15 @@
 driver's interpreter with its remote worker's command line in host mode (ray/_remote_worker.py),
 which joins the cluster as a driver whose node offers no CPUs. Asking again, from this driver or
 another one of the same program, gives the same host; it outlives the drivers and ends with
-`ray stop`."""
+`ray stop`. A host that died is started again at the next ask, from the same driver too."""
 import glob
 import os
+import signal
 import subprocess
 import sys
+import time
+
+import pytest
 
 import ray
 from process_waits import alive, ends_within
@@ -68,3 +72,34 @@ def test_a_python_programs_host_is_shared_and_outlives_its_drivers(head):
     stopped = subprocess.run([RAY, "stop"], capture_output=True, text=True, timeout=60)
     assert stopped.returncode == 0, stopped.stderr
     assert ends_within(host)
+
+
+@ray.remote
+class Echo:
+    def ping(self):
+        return "pong"
+
+
+def test_a_driver_whose_host_died_asks_the_head_again(head):  # noqa: F811
+    ray.init(address=head, num_cpus=1, object_store_memory=32 << 20)
+    first = Echo.options(name="first", lifetime="detached").remote()
+    assert ray.get(first.ping.remote()) == "pong"
+    [host] = hosts()
+    os.kill(host, signal.SIGKILL)
+    assert ends_within(host)
+    # The head holds the host's node dead (a bounded wait on its table, not a timing assert).
+    deadline = time.monotonic() + 30
+    while any(node["Alive"] and node["Resources"]["CPU"] == 0 for node in ray.nodes()):
+        assert time.monotonic() < deadline, ray.nodes()
+        time.sleep(0.05)  # a pause between looks
+    with pytest.raises(ValueError):
+        ray.get_actor("nobody")
+    with pytest.raises(ray.exceptions.ActorDiedError):
+        ray.get(first.ping.remote(), timeout=60)
+    plain = Echo.options(name="plain").remote()
+    assert ray.get(plain.ping.remote()) == "pong"
+    second = Echo.options(name="second", lifetime="detached").remote()
+    assert ray.get(second.ping.remote()) == "pong"
+    assert ray.get(ray.get_actor("second").ping.remote()) == "pong"
+    [new_host] = hosts()
+    assert new_host != host

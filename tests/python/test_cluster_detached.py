@@ -99,3 +99,56 @@ def test_a_detached_actor_outlives_its_driver_for_other_drivers(head, tmp_path):
     assert ends_within(int(pid))
     with pytest.raises(ValueError):
         ray.get_actor("keeper")
+
+
+@ray.remote
+class Keeper:
+    def pid(self):
+        return os.getpid()
+
+    def ping(self):
+        return "pong"
+
+
+@ray.remote
+def kill_by_name(name):
+    ray.kill(ray.get_actor(name))
+
+
+@ray.remote
+def kill_through(handle):
+    ray.kill(handle)
+
+
+def test_a_task_kills_a_detached_actor_by_name_and_by_handle(head):  # noqa: F811
+    ray.init(address=head, num_cpus=1, object_store_memory=64 << 20)
+    for how in ("name", "handle"):
+        name = f"doomed-by-{how}"
+        keeper = Keeper.options(name=name, lifetime="detached").remote()
+        pid = ray.get(keeper.pid.remote())
+        ray.get(kill_by_name.remote(name) if how == "name" else kill_through.remote(keeper))
+        assert ends_within(pid), how
+        with pytest.raises(ray.exceptions.ActorDiedError):
+            ray.get(keeper.ping.remote(), timeout=60)
+        with pytest.raises(ValueError):
+            ray.get_actor(name)
+
+
+@ray.remote
+class Maker:
+    def zeros(self, size):
+        import numpy as np
+        return np.zeros(size, dtype=np.uint8)
+
+    def ping(self):
+        return "pong"
+
+
+def test_a_detached_result_too_big_for_the_drivers_store_is_store_full(head):  # noqa: F811
+    start_node(head, {"roomy": 1}, num_cpus=1)  # a store of 256 MiB, where the actor runs
+    ray.init(address=head, num_cpus=1, object_store_memory=16 << 20)
+    maker = Maker.options(name="maker", lifetime="detached", resources={"roomy": 1}).remote()
+    assert len(ray.get(maker.zeros.remote(1 << 20))) == 1 << 20
+    with pytest.raises(ray.exceptions.ObjectStoreFullError):
+        ray.get(maker.zeros.remote(64 << 20), timeout=60)
+    assert ray.get(maker.ping.remote()) == "pong"  # alive
