@@ -162,6 +162,11 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(ClusterLinkOption
                          .free_objects =
                              [raw](const ClusterNode& target, std::vector<ObjectID> ids) {
                                raw->nodes_->FreeObjects(target.service_address, std::move(ids));
+                             },
+                         .refresh_nodes =
+                             [raw] {
+                               absl::MutexLock lock(&raw->mu_);
+                               raw->poll_now_ = true;  // the poller wakes for it
                              }});
   raw->PollNodes();  // the nodes there are now, before Init returns
   link->poller_ = std::thread([raw] {
@@ -169,8 +174,12 @@ absl::StatusOr<std::unique_ptr<ClusterLink>> ClusterLink::Join(ClusterLinkOption
     while (true) {
       {
         absl::MutexLock lock(&raw->mu_);
-        auto stopping = [raw]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(raw->mu_) { return raw->stopping_; };
-        if (raw->mu_.AwaitWithTimeout(absl::Condition(&stopping), period)) return;
+        auto woken = [raw]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(raw->mu_) {
+          return raw->stopping_ || raw->poll_now_;
+        };
+        raw->mu_.AwaitWithTimeout(absl::Condition(&woken), period);
+        if (raw->stopping_) return;
+        raw->poll_now_ = false;
       }
       raw->PollNodes();
     }

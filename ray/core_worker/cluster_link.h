@@ -89,6 +89,7 @@ class ClusterLink {
   uint32_t job_ = 0;
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool poll_now_ ABSL_GUARDED_BY(mu_) = false;  // the scheduler asked for the nodes now
   std::optional<std::string> head_lost_ ABSL_GUARDED_BY(mu_);  // why, once lost
   std::thread poller_;
 };

@@ -84,6 +84,8 @@ struct ClusterHooks {
   std::function<void(const ClusterNode& node, int count)> start_workers;
   // Deletes `ids` from the store of `node` (the objects were freed).
   std::function<void(const ClusterNode& node, std::vector<ObjectID> ids)> free_objects;
+  // Asks the head for the nodes now (UpdateNodes brings them); must not block.
+  std::function<void()> refresh_nodes;
 };
 
 class Scheduler {
@@ -265,6 +267,10 @@ class Scheduler {
   // Moves ready tasks of lane 0 to the lanes of the nodes placement_ picks; fails those no node
   // can run.
   void PlaceReadyTasks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether a request no node can take (`wait`: its TaskRecord::infeasible_wait) fails now. In
+  // a cluster, only once a node list asked for after that still says so: a node that has just
+  // joined may not be in the list yet (the link asks the head every 500 ms), so it asks at once.
+  bool InfeasibleForGood(uint32_t& wait) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Each node's room as placement_ sees it (in node_views_).
   void FillNodeViews() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Dispatches the ready tasks of `lane` on the workers of `node`.
@@ -331,9 +337,10 @@ class Scheduler {
     // while its creation runs, then its num_cpus; its custom resources throughout.
     double cpus_held = 0;
     ResourceAmounts resources_held;
-    bool lost_pending = false;  // its lost worker's tasks are handled when its process ends
-    bool to_visit = false;      // in actors_to_visit_
-    std::string death;          // why it is dead
+    bool lost_pending = false;     // its lost worker's tasks are handled when its process ends
+    uint32_t infeasible_wait = 0;  // as TaskRecord's
+    bool to_visit = false;         // in actors_to_visit_
+    std::string death;             // why it is dead
     // A detached actor: the scheduler holds a reference to its handle's object until it is dead,
     // so it lives without handles.
     bool holds_itself = false;
@@ -468,6 +475,7 @@ class Scheduler {
   std::vector<ObjectID> actors_to_visit_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int> node_index_ ABSL_GUARDED_BY(mu_);
   bool in_cluster_ ABSL_GUARDED_BY(mu_) = false;
+  uint32_t node_updates_ ABSL_GUARDED_BY(mu_) = 0;  // UpdateNodes calls
   ClusterHooks hooks_ ABSL_GUARDED_BY(mu_);
   ForeignHooks foreign_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<ObjectID> foreign_actors_ ABSL_GUARDED_BY(mu_);  // AddForeignActor

@@ -208,7 +208,9 @@ bool Scheduler::PlaceActor(Actor& actor) {
   Placement placement =
       placement_.Place({.cpus = asked, .custom = actor.creation.resources}, node_views_);
   if (placement.kind == Placement::Kind::kInfeasible) {
-    ActorDied(actor, absl::StrCat("it cannot run: ", placement.missing));
+    if (InfeasibleForGood(actor.infeasible_wait)) {
+      ActorDied(actor, absl::StrCat("it cannot run: ", placement.missing));
+    }
     return false;
   }
   if (placement.kind == Placement::Kind::kWait) return false;

@@ -47,6 +47,7 @@ void Scheduler::LeaveCluster() {
 void Scheduler::UpdateNodes(std::vector<ClusterNode> nodes) {
   absl::MutexLock lock(&mu_);
   if (!in_cluster_) return;
+  ++node_updates_;
   absl::flat_hash_set<int> listed;
   for (ClusterNode& info : nodes) {
     auto it = node_index_.find(info.id);
@@ -229,6 +230,12 @@ void Scheduler::PlaceReadyTasks() {
         if (task->resources.empty()) waited = kPlacementScan;
         break;
       case Placement::Kind::kInfeasible: {
+        if (!InfeasibleForGood(task->infeasible_wait)) {  // waits for the nodes asked for
+          waiting.push_back(task);
+          ++position;
+          ++waited;
+          break;
+        }
         TaskRecord& failed = tasks_.TakeReady(position, 0);
         FailTask(failed,
                  ErrorObject(NameOf(failed), ErrorTypeName(absl::StatusCode::kInvalidArgument),
@@ -238,6 +245,17 @@ void Scheduler::PlaceReadyTasks() {
       }
     }
   }
+}
+
+bool Scheduler::InfeasibleForGood(uint32_t& wait) {
+  if (!in_cluster_ || !hooks_.refresh_nodes) return true;
+  if (wait == 0) {
+    // Two updates on: the next one may bring a list the head sent before this was seen.
+    wait = node_updates_ + 2;
+    hooks_.refresh_nodes();
+    return false;
+  }
+  return node_updates_ >= wait;
 }
 
 void Scheduler::FreeRemoteCopies() {

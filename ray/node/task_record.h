@@ -35,6 +35,9 @@ struct TaskRecord {
   // small (the hot path moves them).
   std::shared_ptr<const ActorOptions> creates_actor;
   bool actor_restart = false;  // a creation run again (its actor restarts)
+  // In a cluster, a placement no node could take: the node update it waits for before it
+  // fails (Scheduler::InfeasibleForGood); 0: none yet.
+  uint32_t infeasible_wait = 0;
 };
 
 }  // namespace ray::core

@@ -7,7 +7,8 @@ import os
 import pytest
 
 import ray
-from test_cluster import head, remove_node, start_node, until  # noqa: F401 (head is a fixture)
+from test_cluster import (  # noqa: F401 (head is a fixture)
+    head, node_of_task, remove_node, start_node, until)
 
 
 @pytest.fixture
@@ -77,3 +78,14 @@ def test_an_actor_without_restarts_fails_when_its_node_dies(cluster):
     remove_node(cluster["a"], kill=True)
     with pytest.raises(ray.exceptions.ActorDiedError):
         ray.get(tally.record.remote(2), timeout=60)
+
+
+def test_a_node_that_has_just_joined_takes_actors_and_tasks_at_once(cluster, head):  # noqa: F811
+    # Before, a request for its resources made as `ray start` returned failed as one no node
+    # can take: the driver's list of nodes was up to 500 ms old, and it did not ask again.
+    for i in range(3):
+        late = start_node(head, {f"late{i}": 2})
+        tally = Tally.options(resources={f"late{i}": 1}).remote()
+        task = node_of_task.options(resources={f"late{i}": 1}).remote()
+        assert ray.get(tally.node.remote(), timeout=60) == late
+        assert ray.get(task, timeout=60) == late
