@@ -93,8 +93,8 @@ void AppendPyArg(core::TaskSpec& spec, A&& a, std::string_view api) {
 // (`api` names the call in errors). Its returns' IDs, `count` of them.
 template <typename... A>
 std::vector<ObjectID> SubmitPyCall(core::CoreRuntime& runtime, core::TaskSpec spec,
-                                   std::string first, std::string_view api, size_t count,
-                                   A&&... args) {
+                                   std::string first, [[maybe_unused]] std::string_view api,
+                                   size_t count, A&&... args) {
   spec.args.reserve(1 + sizeof...(A));
   spec.args.push_back(core::TaskArg{ObjectID(), std::move(first)});
   (AppendPyArg(spec, std::forward<A>(args), api), ...);

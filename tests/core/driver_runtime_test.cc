@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <utility>
 
 #include "ray/api/internal/serialization.h"
 #include "ray/object/status.h"
@@ -60,8 +61,12 @@ template <typename... Args>
 absl::Status IntInvoker(const void* function, std::span<const ObjectValue> args,
                         ReturnWriter& out) {
   auto fn = reinterpret_cast<int (*)(Args...)>(const_cast<void*>(function));
-  size_t i = 0;
-  int result = fn(Deserialize<Args>(args[i++].bytes).value()...);
+  // Argument I read from args[I] (an index per argument: the order in which a call's arguments
+  // are evaluated is unspecified).
+  auto call = [&]<size_t... I>(std::index_sequence<I...>) {
+    return fn(Deserialize<Args>(args[I].bytes).value()...);
+  };
+  int result = call(std::index_sequence_for<Args...>{});
   absl::StatusOr<std::span<uint8_t>> bytes = out.Allocate(0, SerializedSize(result));
   if (!bytes.ok()) return bytes.status();
   SerializeInto(result, *bytes);
