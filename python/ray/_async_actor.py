@@ -48,6 +48,9 @@ class EventLoop:
         self._worker = _worker  # runs the calls' Python side (imported here: it imports this)
         self._loop = asyncio.new_event_loop()
         self._ended = []  # (call, outcome) of the calls that ended in this turn of the loop
+        # The calls' tasks: the loop holds a task only weakly, and one waiting on a future only
+        # it references would be collected mid-call (its coroutine closed: GeneratorExit).
+        self._tasks = set()
         self._exiting = False  # ray.actor.exit_actor was called
         self._warned = False  # of a blocking call on the loop
         fd = _raylet.defer_actor_calls()  # None: calls wait for their coroutines (call())
@@ -89,7 +92,13 @@ class EventLoop:
             self._end_exited(call, name)
             return
         task = self._loop.create_task(self._run(call, method, args, kwargs, name, num_returns))
-        task.add_done_callback(lambda task: task.cancelled() and self._end_exited(call, name))
+        self._tasks.add(task)
+        task.add_done_callback(lambda task: self._task_done(task, call, name))
+
+    def _task_done(self, task, call, name):
+        self._tasks.discard(task)
+        if task.cancelled():
+            self._end_exited(call, name)
 
     def _end_exited(self, call, name):
         """The call fails as the actor exits: its task was cancelled before its coroutine began

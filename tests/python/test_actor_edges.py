@@ -3,12 +3,15 @@ options that are not numbers the runtime can hold, get_or_create from racing cal
 made by an actor ending with its maker, several actors in local mode, and arguments checked
 at .remote()."""
 
+import asyncio
+import gc
 import math
 import os
 import subprocess
 import sys
 import textwrap
 import threading
+import weakref
 
 import pytest
 
@@ -39,6 +42,32 @@ def test_calls_queued_behind_an_async_actors_exit_fail_with_actor_died(attempt):
     for ref in refs:
         with pytest.raises(ActorDiedError):
             ray.get(ref, timeout=60)
+
+
+@ray.remote
+class Waiter:
+    def __init__(self):
+        self.waiting = weakref.WeakSet()
+
+    async def wait_alone(self):
+        future = asyncio.get_running_loop().create_future()  # nothing else holds it
+        self.waiting.add(future)
+        return await future
+
+    async def collect_then_release(self):
+        gc.collect()
+        for future in list(self.waiting):
+            future.set_result("released")
+        return len(self.waiting)
+
+
+def test_an_async_call_waiting_on_a_future_only_it_holds_survives_the_collector():
+    # Before, the loop held the call's task only weakly: the cycle collector destroyed it
+    # ("Task was destroyed but it is pending!") and the call failed with GeneratorExit.
+    waiter = Waiter.remote()
+    calls = [waiter.wait_alone.remote() for _ in range(3)]
+    assert ray.get(waiter.collect_then_release.remote(), timeout=60) == 3
+    assert ray.get(calls, timeout=60) == ["released"] * 3
 
 
 @ray.remote
