@@ -100,6 +100,21 @@ def test_cpp_exception_is_a_task_error():
     assert "fail" in e.function_name
 
 
+def test_text_from_cpp_that_is_not_utf8():
+    # An exception's what() that is not UTF-8: the task error still, its bytes escaped.
+    with pytest.raises(RayTaskError) as info:
+        call("fail_latin1")
+    e = info.value
+    assert e.exception_type == "std::runtime_error" and "fail_latin1" in e.function_name
+    assert "caf\\xe9 \\xff" in str(e)
+    # So as a Python task's argument: the task that needed it fails with it.
+    with pytest.raises(RayTaskError, match="caf"):
+        ray.get(ray.remote(lambda x: x).remote(ray.cpp_function("fail_latin1").remote()))
+    # A std::string result that is not UTF-8 cannot be a str: the error says why.
+    with pytest.raises(UnicodeDecodeError, match=r"C\+\+ std::string, must be UTF-8"):
+        call("latin1")
+
+
 def test_ray_api_inside_a_cpp_function_works():
     assert call("uses_ray", 41) == 41
     assert call("sum_of_tasks", 10) == sum(range(1, 11))  # ten nested C++ tasks
@@ -135,6 +150,9 @@ def test_arguments_python_cannot_convert_fail_at_the_call():
     with pytest.raises(TypeError, match="argument 0") as info:
         ray.cpp_function("greet").remote("\udc80")
     assert isinstance(info.value.__cause__, UnicodeEncodeError)
+    # A name with a NUL is quoted whole.
+    with pytest.raises(ValueError, match='no C\\+\\+ function named "add\x00junk"'):
+        ray.cpp_function("add\x00junk").remote(1, 2)
 
 
 def test_unknown_name_names_the_loaded_libraries():

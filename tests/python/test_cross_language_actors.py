@@ -118,6 +118,11 @@ def test_wrong_names_and_arguments_are_clear_errors_at_the_call():
         ray.cpp_actor_class("CreateOther", "Counter").remote()
     with pytest.raises(TypeError, match="takes 1 argument, 0 given"):
         Counter.remote()
+    with pytest.raises(TypeError, match=r'"CreateCounter", ...\).remote: argument 0') as info:
+        Counter.remote({1})
+    assert ".remote.remote" not in str(info.value)
+    with pytest.raises(ValueError, match='"CreateCounter\x00junk"'):  # all of it, NUL too
+        ray.cpp_actor_class("CreateCounter\x00junk", "Counter").remote(1)
     with pytest.raises(ValueError, match="is the factory of actor class Counter"):
         ray.cpp_function("CreateCounter").remote(1)
     with pytest.raises(ValueError, match="is a method"):
