@@ -60,11 +60,16 @@ void StartInterpreter() {
   PyEval_SaveThread();  // each call takes the GIL (PyGILState_Ensure)
 }
 
+// str(object) in UTF-8, whole; a lone surrogate (os.fsdecode's for a byte that is not UTF-8)
+// as its \udcXX escape. "" if str() fails.
 std::string Str(PyObject* object) {
   PyRef s(object != nullptr ? PyObject_Str(object) : nullptr);
-  const char* utf8 = s ? PyUnicode_AsUTF8(s.get()) : nullptr;
-  if (utf8 == nullptr) PyErr_Clear();
-  return utf8 != nullptr ? utf8 : "";
+  PyRef utf8(s ? PyUnicode_AsEncodedString(s.get(), "utf-8", "backslashreplace") : nullptr);
+  if (!utf8) {
+    PyErr_Clear();
+    return "";
+  }
+  return std::string(PyBytes_AS_STRING(utf8.get()), PyBytes_GET_SIZE(utf8.get()));
 }
 
 }  // namespace

@@ -102,6 +102,10 @@ TEST_F(PyActorTest, AFailedCallLeavesTheActorRunningWithItsState) {
   EXPECT_EQ(raised.message(), "negative: -1");
   EXPECT_EQ(raised.info().function_name, "py_actors.Counter.add_or_raise");
   EXPECT_NE(raised.info().traceback.find("add_or_raise"), std::string::npos);
+  // Text Python cannot encode as UTF-8 keeps its place, as an escape.
+  ray::TaskError surrogate = ErrorOf(c.Task(Method<int>("raise_file_name")).Remote());
+  EXPECT_EQ(surrogate.message(), "cannot parse caf\\udce9.txt");
+  EXPECT_NE(surrogate.info().traceback.find("raise_file_name"), std::string::npos);
   ray::TaskError missing = ErrorOf(c.Task(Method<int>("nope")).Remote());
   EXPECT_EQ(missing.exception_type(), "AttributeError");
   EXPECT_NE(missing.message().find("nope"), std::string::npos) << missing.message();

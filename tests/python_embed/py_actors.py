@@ -20,6 +20,10 @@ class Counter:
             raise ValueError(f"negative: {x}")
         return self.add(x)
 
+    def raise_file_name(self):
+        # os.fsdecode of a name that is not UTF-8 carries a lone surrogate ("\udce9").
+        raise ValueError(f"cannot parse {os.fsdecode(b'caf' + bytes([0xE9]) + b'.txt')}")
+
     def describe(self, label):
         return label + "=" + str(self.value)
 
