@@ -185,6 +185,15 @@ class ActorHandle:
     def __reduce__(self):
         return (ActorHandle, (self._ref, self._class))
 
+    # Handles of one actor are equal (a copy unpickled in a task too): its ObjectID is the actor.
+    def __eq__(self, other):
+        if not isinstance(other, ActorHandle):
+            return NotImplemented
+        return self._ref == other._ref
+
+    def __hash__(self):
+        return hash(self._ref)
+
     def __getattr__(self, name):
         function = getattr(self._class._cls, name, None)
         if name.startswith("__") or not callable(function):

@@ -219,3 +219,10 @@ def test_named_and_restarted_actors():
     assert ray.get(c.Value.remote()) == 10  # the factory ran again
     assert ray.get(c.Pid.remote()) != pid
     assert ray.get(c.Restarted.remote()) is True
+
+
+def test_handles_of_one_actor_are_equal():
+    c, other = Counter.remote(0), Counter.remote(0)
+    copy = ray.get(ray.put(c))
+    assert copy == c and hash(copy) == hash(c) and copy != other
+    assert len({c, copy, other}) == 2
