@@ -83,6 +83,18 @@ TEST_F(PyActorTest, MethodsKeepTheInstancesState) {
   EXPECT_EQ(c.Task(Method<int>("get")).Remote().Get(), 0);
 }
 
+TEST_F(PyActorTest, AsyncMethodsRunToCompletion) {
+  auto c = Counter().Remote(1);
+  EXPECT_EQ(c.Task(Method<int>("add_later")).Remote(2).Get(), 3);
+  EXPECT_EQ(c.Task(Method<int>("add")).Remote(4).Get(), 7);  // after the coroutine ended
+  ray::TaskError raised = ErrorOf(c.Task(Method<int>("add_later")).Remote(-1));
+  EXPECT_EQ(raised.exception_type(), "ValueError");
+  EXPECT_EQ(raised.message(), "negative later: -1");
+  // One loop serves the thread's coroutines, call after call.
+  const int64_t loop = c.Task(Method<int64_t>("loop_id")).Remote().Get();
+  EXPECT_EQ(c.Task(Method<int64_t>("loop_id")).Remote().Get(), loop);
+}
+
 TEST_F(PyActorTest, CallsRunInTheOrderSubmitted) {
   auto c = Counter().Remote(0);
   std::vector<ray::ObjectRef<int>> sums;
