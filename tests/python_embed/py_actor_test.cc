@@ -201,8 +201,21 @@ TEST_F(PyActorTest, NamedActorsAreFoundAndOptionsAreChecked) {
   std::optional<ray::ActorHandle<ray::PyActor>> found = ray::GetActor<ray::PyActor>("py-counter");
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->Task(Method<int>("add")).Remote(1).Get(), 8);
-  EXPECT_THROW(Counter().Options({.name = "py-counter"}).Remote(1), ray::RayError);  // taken
-  EXPECT_THROW(Counter().Options({.max_restarts = -2}).Remote(1), ray::RayError);
+  try {
+    Counter().Options({.name = "py-counter"}).Remote(1);
+    ADD_FAILURE() << "the name is taken";
+  } catch (const ray::RayError& e) {  // named as called
+    EXPECT_NE(std::string(e.what()).find("ray::PyActorClass(\"py_actors\", \"Counter\").Options("
+                                         "{.name = \"py-counter\"}).Remote(): the name is taken"),
+              std::string::npos)
+        << e.what();
+  }
+  try {
+    Counter().Options({.max_restarts = -2}).Remote(1);
+    ADD_FAILURE() << "max_restarts -2";
+  } catch (const ray::RayError& e) {
+    EXPECT_TRUE(std::string(e.what()).starts_with("ray::PyActorClass(\"py_actors\"")) << e.what();
+  }
   EXPECT_THROW(ray::PyActorClass("", "Counter").Remote(), ray::RayError);
   EXPECT_THROW(c.Task(Method<int>("")).Remote(), ray::RayError);
 }
