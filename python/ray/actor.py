@@ -24,6 +24,19 @@ _MAX_RETURNS = 10000  # as ray/core_worker/limits.h
 _ASYNC_MAX_CONCURRENCY = 1000  # an async actor's default, as Ray's
 
 
+def _check_str(value, where, what):
+    """`value` if it is a str that UTF-8 can carry (names reach C++ as UTF-8): else TypeError
+    (not a str) or ValueError (a lone surrogate, as os.fsdecode makes of undecodable bytes)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{where}: {what} must be a str, got {type(value).__name__} {value!r}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(f"{where}: {what} {value!r} is not valid UTF-8 (a lone surrogate at "
+                         f"index {e.start})") from None
+    return value
+
+
 def _check_actor_options(options, where):
     unknown = set(options) - set(_ACTOR_OPTIONS)
     if unknown:
@@ -43,6 +56,8 @@ def _check_actor_options(options, where):
     name = options.get("name")
     if name is not None and (not isinstance(name, str) or not name):
         raise TypeError(f"{where}: name must be a non-empty str, got {name!r}")
+    if name is not None:
+        _check_str(name, where, "name")
     from ray import _worker
 
     try:
@@ -291,6 +306,7 @@ def get_actor(name):
     there is none."""
     from ray import _worker
 
+    _check_str(name, "ray.get_actor", "name")
     _worker._auto_init()
     found = _raylet.lookup_actor(name)
     if found is None:
@@ -315,4 +331,7 @@ def kill(handle, no_restart=True):
     restarts: no_restart=False and max_restarts allows)."""
     if not isinstance(handle, ActorHandle):
         raise TypeError(f"ray.kill takes an actor handle, got {type(handle).__name__}")
-    _raylet.kill_actor(handle._ref, no_restart)
+    if not isinstance(no_restart, int):  # bool is an int
+        raise TypeError(f"ray.kill: no_restart must be a bool, got {type(no_restart).__name__} "
+                        f"{no_restart!r}")
+    _raylet.kill_actor(handle._ref, bool(no_restart))

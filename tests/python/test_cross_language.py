@@ -155,6 +155,29 @@ def test_arguments_python_cannot_convert_fail_at_the_call():
         ray.cpp_function("add\x00junk").remote(1, 2)
 
 
+def test_names_that_are_not_strs_or_utf8_are_clear_errors():
+    with pytest.raises(ValueError, match="function name '.ud800' is not valid UTF-8"):
+        ray.cpp_function("\ud800")
+    with pytest.raises(ValueError, match="task option name '.udc80' is not valid UTF-8"):
+        ray.cpp_function("add").options(name="\udc80")
+    with pytest.raises(TypeError, match="task option name must be a str, got int"):
+        ray.remote(lambda: 1).options(name=5)
+    assert call("add", 1, 2) == 3
+
+
+def test_a_cpp_call_starts_ray_as_python_tasks_do():
+    # Not initialized: the call starts ray with the default arguments, as .remote() of a Python
+    # function does; the library was loaded before.
+    script = textwrap.dedent(f"""
+        import ray
+        ray.cross_language.load_code_search_path({_library_dir()!r})
+        print(ray.get(ray.cpp_function("add").remote(1, 2)), ray.is_initialized())
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, env=os.environ)
+    assert out.stdout == "3 True\n", out.stderr
+
+
 def test_unknown_name_names_the_loaded_libraries():
     with pytest.raises(ValueError) as info:
         ray.cpp_function("no_such_function").remote()
