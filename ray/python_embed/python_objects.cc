@@ -110,11 +110,23 @@ py::dict ErrorDict(const TaskErrorInfo& info) {
   return d;
 }
 
+namespace {
+
+// str(value) in UTF-8, whole: a lone surrogate (os.fsdecode's for a byte not UTF-8) as its
+// \udcXX escape.
+std::string Utf8(py::handle value) {
+  py::str text(value);
+  py::bytes bytes = py::reinterpret_steal<py::bytes>(
+      PyUnicode_AsEncodedString(text.ptr(), "utf-8", "backslashreplace"));
+  if (!bytes) throw py::error_already_set();
+  return std::string(BytesView(bytes));
+}
+
+}  // namespace
+
 TaskErrorInfo ErrorInfo(const py::dict& d) {
   TaskErrorInfo info;
-  auto str = [&](const char* key) {
-    return d.contains(key) ? py::str(d[key]).cast<std::string>() : std::string();
-  };
+  auto str = [&](const char* key) { return d.contains(key) ? Utf8(d[key]) : std::string(); };
   info.function_name = str("function_name");
   info.exception_type = str("exception_type");
   info.message = str("message");
