@@ -506,8 +506,10 @@ def _normalize_options(options, where):
     for name in ("num_gpus", "resources"):  # refused at .remote() (refuse_unplaceable)
         if options.get(name) in (0, None, {}):
             options.pop(name, None)
-    if "name" in options and not isinstance(options["name"], str):
-        raise TypeError(f"the task option name must be a str, got {options['name']!r}")
+    if "name" in options:
+        from ray.actor import _check_str
+
+        _check_str(options["name"], where, "the task option name")
     unknown = set(options) - set(_DEFAULT_OPTIONS) - {"name", "num_gpus", "resources"}
     if unknown:
         raise TypeError(f"unsupported remote options: {', '.join(sorted(unknown))}")

@@ -24,6 +24,19 @@ _MAX_RETURNS = 10000  # as ray/core_worker/limits.h
 _ASYNC_MAX_CONCURRENCY = 1000  # an async actor's default, as Ray's
 
 
+def _check_str(value, where, what):
+    """`value` if it is a str that UTF-8 can carry (names reach C++ as UTF-8): else TypeError
+    (not a str) or ValueError (a lone surrogate, as os.fsdecode makes of undecodable bytes)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{where}: {what} must be a str, got {type(value).__name__} {value!r}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(f"{where}: {what} {value!r} is not valid UTF-8 (a lone surrogate at "
+                         f"index {e.start})") from None
+    return value
+
+
 def _check_actor_options(options, where):
     unknown = set(options) - set(_ACTOR_OPTIONS)
     if unknown:
@@ -43,6 +56,8 @@ def _check_actor_options(options, where):
     name = options.get("name")
     if name is not None and (not isinstance(name, str) or not name):
         raise TypeError(f"{where}: name must be a non-empty str, got {name!r}")
+    if name is not None:
+        _check_str(name, where, "name")
     from ray import _worker
 
     try:
@@ -185,6 +200,15 @@ class ActorHandle:
     def __reduce__(self):
         return (ActorHandle, (self._ref, self._class))
 
+    # Handles of one actor are equal (a copy unpickled in a task too): its ObjectID is the actor.
+    def __eq__(self, other):
+        if not isinstance(other, ActorHandle):
+            return NotImplemented
+        return self._ref == other._ref
+
+    def __hash__(self):
+        return hash(self._ref)
+
     def __getattr__(self, name):
         function = getattr(self._class._cls, name, None)
         if name.startswith("__") or not callable(function):
@@ -282,6 +306,7 @@ def get_actor(name):
     there is none."""
     from ray import _worker
 
+    _check_str(name, "ray.get_actor", "name")
     _worker._auto_init()
     found = _raylet.lookup_actor(name)
     if found is None:
@@ -306,4 +331,7 @@ def kill(handle, no_restart=True):
     restarts: no_restart=False and max_restarts allows)."""
     if not isinstance(handle, ActorHandle):
         raise TypeError(f"ray.kill takes an actor handle, got {type(handle).__name__}")
-    _raylet.kill_actor(handle._ref, no_restart)
+    if not isinstance(no_restart, int):  # bool is an int
+        raise TypeError(f"ray.kill: no_restart must be a bool, got {type(no_restart).__name__} "
+                        f"{no_restart!r}")
+    _raylet.kill_actor(handle._ref, bool(no_restart))

@@ -10,10 +10,9 @@ ObjectIDs of values C++ wrote; ray.get returns the results as Python values. See
 import os
 
 from ray import _raylet
-from ray._worker import _normalize_options, _resource_list, refuse_unplaceable
-from ray.actor import (_ACTOR_OPTIONS, ActorHandle, _check_actor_options, _creation,
-                       _named_actor)
-from ray.exceptions import RayError
+from ray._worker import _auto_init, _normalize_options, _resource_list, refuse_unplaceable
+from ray.actor import (_ACTOR_OPTIONS, ActorHandle, _check_actor_options, _check_str,
+                       _creation, _named_actor)
 
 
 def load_code_search_path(paths):
@@ -29,6 +28,7 @@ class CppFunction:
     def __init__(self, name, options=None):
         if not isinstance(name, str) or not name:
             raise TypeError(f"ray.cpp_function needs a function name, got {name!r}")
+        _check_str(name, "ray.cpp_function", "the function name")
         self._name = name
         self._options = dict(options or {})
 
@@ -43,8 +43,7 @@ class CppFunction:
         if kwargs:
             raise TypeError(f"{self!r}.remote takes positional arguments only")
         refuse_unplaceable(self._options)
-        if not _raylet.is_initialized():
-            raise RayError("ray is not initialized: call ray.init() first")
+        _auto_init()  # as for Python tasks
         args, nested = _cpp_args(args)
         ids = _raylet.submit_cpp(self._name, args,
                                  num_returns=self._options.get("num_returns", 0),
@@ -77,6 +76,7 @@ class CppActorClass:
         for what, value in (("factory", factory), ("class name", class_name)):
             if not isinstance(value, str) or not value:
                 raise TypeError(f"ray.cpp_actor_class needs a {what}, got {value!r}")
+            _check_str(value, "ray.cpp_actor_class", f"the {what}")
         self._factory = factory
         self._class_name = class_name
         self._options = _check_actor_options(dict(options or {}), repr(self))
@@ -128,6 +128,8 @@ class CppActorHandle(ActorHandle):
     def __getattr__(self, name):
         if name.startswith("_"):
             raise AttributeError(name)
+        if not _is_utf8(name):
+            raise AttributeError(f"C++ actor class {self._class_name} has no method {name!r}")
         key = (self._class_name, self._actor_type, name)
         if key not in CppActorHandle._methods:
             _raylet.cpp_actor_method(*key)  # AttributeError if it has none
@@ -166,6 +168,14 @@ class CppActorMethod:
         ids = _raylet.submit_cpp_method(self._class_name, self._actor_type, self._name,
                                         self._ref, args, nested)
         return ids[0] if len(ids) == 1 else ids
+
+
+def _is_utf8(text):
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:  # a lone surrogate: no C++ name has one
+        return False
 
 
 def _cpp_args(args):

@@ -120,29 +120,32 @@ bool WasCurrentActorRestarted() {
 
 namespace ray::internal {
 
-void CheckActorOptions(const ActorOptions& options) {
+void CheckActorOptions(const ActorOptions& options, const std::string& api) {
   absl::Status checked = core::CheckActorOptions({.max_restarts = options.max_restarts,
                                                   .max_task_retries = options.max_task_retries,
                                                   .max_concurrency = options.max_concurrency,
                                                   .num_cpus = options.num_cpus});
-  if (!checked.ok()) throw RayError(absl::StrCat("ray::Actor(f).Options: ", checked.message()));
+  if (!checked.ok()) throw RayError(absl::StrCat(api, ".Options: ", checked.message()));
 }
 
-// RayError when a live actor has the name `name` ("": none).
-void CheckActorNameFree(core::CoreRuntime& runtime, const std::string& name) {
+// RayError, naming `api`, when a live actor has the name `name` ("": none).
+void CheckActorNameFree(core::CoreRuntime& runtime, const std::string& name,
+                        const std::string& api) {
   if (name.empty()) return;
   std::optional<core::CoreRuntime::NamedActor> found = ValueOrThrow(runtime.LookupActor(name));
   if (!found) return;
   ObjectRef<std::string> release(found->id, kAdopt);  // the reference the lookup counted
-  throw RayError(absl::StrCat("ray::Actor(f).Options({.name = \"", name,
+  throw RayError(absl::StrCat(api, ".Options({.name = \"", name,
                               "\"}).Remote(): the name is taken (by actor ", found->id.Hex(),
                               ", a ", found->type, ")"));
 }
 
 core::TaskSpec ActorCreationSpec(core::CoreRuntime& runtime, const ActorOptions& options,
-                                 const void* function, std::string type, std::string task_name) {
-  CheckActorOptions(options);
-  CheckActorNameFree(runtime, options.name);
+                                 const void* function, std::string type, std::string task_name,
+                                 const std::string& api) {
+  const std::string named = api.empty() ? "ray::Actor(f)" : api;
+  CheckActorOptions(options, named);
+  CheckActorNameFree(runtime, options.name, named);
   core::TaskSpec spec;
   spec.function = function;
   spec.options = CoreOptions(
@@ -150,7 +153,9 @@ core::TaskSpec ActorCreationSpec(core::CoreRuntime& runtime, const ActorOptions&
                   .max_retries = 0,
                   .name = std::move(task_name),
                   .resources = options.resources},
-      1, function, absl::StrCat("ray::Actor(", core::FunctionName(function), ").Options"));
+      1, function,
+      api.empty() ? absl::StrCat("ray::Actor(", core::FunctionName(function), ").Options")
+                  : absl::StrCat(api, ".Options"));
   spec.creates_actor = core::ActorOptions{.max_restarts = options.max_restarts,
                                           .max_task_retries = options.max_task_retries,
                                           .max_concurrency = options.max_concurrency,

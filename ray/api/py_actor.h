@@ -132,9 +132,9 @@ class PyActorClass {
       throw RayError("ray::PyActorClass(\"" + module_ + "\", \"" + class_ +
                      "\"): the module and the class need names");
     }
-    core::TaskSpec spec =
-        internal::ActorCreationSpec(runtime, options_, FunctionAddress(&RayPyActorTask),
-                                    TypeName<PyActor>(), module_ + "." + class_);
+    core::TaskSpec spec = internal::ActorCreationSpec(
+        runtime, options_, FunctionAddress(&RayPyActorTask), TypeName<PyActor>(),
+        module_ + "." + class_, "ray::PyActorClass(\"" + module_ + "\", \"" + class_ + "\")");
     spec.invoker = &internal::RunPyActorCreation;
     std::vector<ObjectID> ids = internal::SubmitPyCall(
         runtime, std::move(spec), python::SerializePyCall(module_, class_),

@@ -90,7 +90,7 @@ py::object SubmitActor(const std::string& factory, const py::list& args,
   if (f == nullptr || f->kind != RegisteredKind::kActorFactory) {
     Raise(PyExc_ValueError, "no actor's factory named " + Quoted(factory));
   }
-  return SubmitRegistered(*f, "ray.cpp_actor_class(" + Quoted(factory) + ", ...).remote",
+  return SubmitRegistered(*f, "ray.cpp_actor_class(" + Quoted(factory) + ", ...)",
                           {.num_returns = 1,
                            .num_cpus = std::get<3>(creation),
                            .max_retries = 0,

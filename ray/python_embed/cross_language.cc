@@ -15,6 +15,7 @@
 #include "ray/core_worker/limits.h"
 #include "ray/python_embed/cpp_actors.h"
 #include "ray/python_embed/object_python.h"
+#include "ray/python_embed/python_objects.h"
 
 namespace py = pybind11;
 
@@ -42,10 +43,7 @@ State* state = nullptr;
 
 }  // namespace
 
-void Raise(PyObject* type, const std::string& message) {
-  PyErr_SetString(type, message.c_str());
-  throw py::error_already_set();
-}
+void Raise(PyObject* type, const std::string& message) { RaiseText(type, message); }
 
 namespace {
 
@@ -175,8 +173,8 @@ void AppendCppArgs(const std::string& call, const py::list& args, const py::list
       PyErr_NormalizeException(&type, &value, &traceback);
       const bool takes_message =
           type == PyExc_TypeError || type == PyExc_ValueError || type == PyExc_OverflowError;
-      PyErr_Format(takes_message ? type : PyExc_TypeError, "%s.remote: argument %zu: %S",
-                   call.c_str(), i, value);
+      PyErr_Format(takes_message ? type : PyExc_TypeError, "%U.remote: argument %zu: %S",
+                   Text(call).ptr(), i, value);
       PyObject *wrapped_type, *wrapped, *wrapped_traceback;
       PyErr_Fetch(&wrapped_type, &wrapped, &wrapped_traceback);
       PyErr_NormalizeException(&wrapped_type, &wrapped, &wrapped_traceback);

@@ -38,7 +38,9 @@ TaskErrorInfo PythonError(const std::string& name, const std::string& context);
 void FlushOutput();
 
 // Calls `callable(args...)`, each argument an object converted to Python: its result (a new
-// reference), or null with *error set. The GIL held.
+// reference), or null with *error set. A coroutine it returns (an `async def`) runs to completion
+// on an event loop of the calling thread, kept for its later coroutines; its result is the
+// result. The GIL held (the loop lets go of it while it waits).
 PyObject* CallWithObjects(const std::string& name, PyObject* callable,
                           std::span<const core::ObjectValue> args,
                           std::optional<TaskErrorInfo>* error);

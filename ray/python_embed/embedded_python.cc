@@ -60,11 +60,16 @@ void StartInterpreter() {
   PyEval_SaveThread();  // each call takes the GIL (PyGILState_Ensure)
 }
 
+// str(object) in UTF-8, whole; a lone surrogate (os.fsdecode's for a byte that is not UTF-8)
+// as its \udcXX escape. "" if str() fails.
 std::string Str(PyObject* object) {
   PyRef s(object != nullptr ? PyObject_Str(object) : nullptr);
-  const char* utf8 = s ? PyUnicode_AsUTF8(s.get()) : nullptr;
-  if (utf8 == nullptr) PyErr_Clear();
-  return utf8 != nullptr ? utf8 : "";
+  PyRef utf8(s ? PyUnicode_AsEncodedString(s.get(), "utf-8", "backslashreplace") : nullptr);
+  if (!utf8) {
+    PyErr_Clear();
+    return "";
+  }
+  return std::string(PyBytes_AS_STRING(utf8.get()), PyBytes_GET_SIZE(utf8.get()));
 }
 
 }  // namespace
@@ -113,6 +118,37 @@ void FlushOutput() {
   PyErr_Clear();
 }
 
+namespace {
+
+// The calling thread's asyncio event loop, made at its first coroutine and kept while the
+// process lives (what coroutines leave bound to it stays usable); null on error. The GIL held.
+PyObject* ThreadLoop() {
+  thread_local PyObject* loop = nullptr;
+  if (loop == nullptr) {
+    PyRef asyncio(PyImport_ImportModule("asyncio"));
+    loop = asyncio ? PyObject_CallMethod(asyncio.get(), "new_event_loop", nullptr) : nullptr;
+  }
+  return loop;
+}
+
+// `result` (owned); a coroutine (an `async def`'s) run to completion on the thread's loop and
+// what it returned instead. Null with the Python error set if it raised.
+PyObject* Awaited(PyObject* result) {
+  if (result == nullptr || !PyCoro_CheckExact(result)) return result;
+  PyRef coroutine(result);
+  PyObject* loop = ThreadLoop();
+  if (loop == nullptr) {
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyRef closed(PyObject_CallMethod(coroutine.get(), "close", nullptr));  // not "never awaited"
+    PyErr_Restore(type, value, traceback);
+    return nullptr;
+  }
+  return PyObject_CallMethod(loop, "run_until_complete", "O", coroutine.get());
+}
+
+}  // namespace
+
 PyObject* CallWithObjects(const std::string& name, PyObject* callable,
                           std::span<const core::ObjectValue> args,
                           std::optional<TaskErrorInfo>* error) {
@@ -129,7 +165,7 @@ PyObject* CallWithObjects(const std::string& name, PyObject* callable,
     }
     PyTuple_SET_ITEM(call_args.get(), static_cast<Py_ssize_t>(i), arg);  // steals arg
   }
-  PyObject* result = PyObject_Call(callable, call_args.get(), nullptr);
+  PyObject* result = Awaited(PyObject_Call(callable, call_args.get(), nullptr));
   if (result == nullptr) *error = PythonError(name, "");
   return result;
 }

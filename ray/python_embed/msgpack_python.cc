@@ -59,6 +59,26 @@ PyObject* MapToPython(const msgpack::object_map& m) {
   return out.release();
 }
 
+// A msgpack str as a Python str; one that is not UTF-8 is a UnicodeDecodeError that says where
+// such strings come from.
+PyObject* StrToPython(const char* data, uint32_t size) {
+  PyObject* s = PyUnicode_DecodeUTF8(data, size, "strict");
+  if (s != nullptr || !PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) return s;
+  PyObject *type, *value, *traceback;
+  PyErr_Fetch(&type, &value, &traceback);
+  PyErr_NormalizeException(&type, &value, &traceback);
+  PyRef reason(PyUnicodeDecodeError_GetReason(value));
+  PyRef hinted(reason ? PyUnicode_FromFormat(
+                            "%U (a str in a msgpack value, as from a C++ std::string, must be "
+                            "UTF-8; bytes go as std::vector<uint8_t>)",
+                            reason.get())
+                      : nullptr);
+  const char* text = hinted ? PyUnicode_AsUTF8(hinted.get()) : nullptr;
+  if (text == nullptr || PyUnicodeDecodeError_SetReason(value, text) != 0) PyErr_Clear();
+  PyErr_Restore(type, value, traceback);
+  return nullptr;
+}
+
 PyObject* ToPython(const msgpack::object& o, bool as_key) {
   switch (o.type) {
     case msgpack::type::NIL:
@@ -73,7 +93,7 @@ PyObject* ToPython(const msgpack::object& o, bool as_key) {
     case msgpack::type::FLOAT64:
       return PyFloat_FromDouble(o.via.f64);
     case msgpack::type::STR:
-      return PyUnicode_DecodeUTF8(o.via.str.ptr, o.via.str.size, "strict");
+      return StrToPython(o.via.str.ptr, o.via.str.size);
     case msgpack::type::BIN:
       return PyBytes_FromStringAndSize(o.via.bin.ptr, o.via.bin.size);
     case msgpack::type::ARRAY:

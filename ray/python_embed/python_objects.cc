@@ -17,9 +17,20 @@ std::string_view BytesView(const py::bytes& b) {
   return {data, static_cast<size_t>(size)};
 }
 
-[[noreturn]] void RaisePython(const char* type, const std::string& message) {
-  PyErr_SetString(Exceptions(type).ptr(), message.c_str());
+py::str Text(std::string_view text) {
+  PyObject* s =
+      PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "backslashreplace");
+  if (s == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(s);
+}
+
+[[noreturn]] void RaiseText(PyObject* type, std::string_view message) {
+  PyErr_SetObject(type, Text(message).ptr());
   throw py::error_already_set();
+}
+
+[[noreturn]] void RaisePython(const char* type, const std::string& message) {
+  RaiseText(Exceptions(type).ptr(), message);
 }
 
 void RaiseStatus(const absl::Status& status) {
@@ -87,22 +98,35 @@ py::list OutOfBandBuffers(const PyObjectBuffer& b) {
 
 py::dict ErrorDict(const TaskErrorInfo& info) {
   py::dict d;
-  d["function_name"] = info.function_name;
-  d["exception_type"] = info.exception_type;
-  d["message"] = info.message;
-  d["traceback"] = info.traceback;
-  d["task_id"] = info.task_id;
+  // C++ exceptions' what() need not be UTF-8.
+  d["function_name"] = Text(info.function_name);
+  d["exception_type"] = Text(info.exception_type);
+  d["message"] = Text(info.message);
+  d["traceback"] = Text(info.traceback);
+  d["task_id"] = Text(info.task_id);
   d["pid"] = info.pid;
-  d["node"] = info.node;
+  d["node"] = Text(info.node);
   d["exception_pickle"] = py::bytes(info.exception_pickle);
   return d;
 }
 
+namespace {
+
+// str(value) in UTF-8, whole: a lone surrogate (os.fsdecode's for a byte not UTF-8) as its
+// \udcXX escape.
+std::string Utf8(py::handle value) {
+  py::str text(value);
+  py::bytes bytes = py::reinterpret_steal<py::bytes>(
+      PyUnicode_AsEncodedString(text.ptr(), "utf-8", "backslashreplace"));
+  if (!bytes) throw py::error_already_set();
+  return std::string(BytesView(bytes));
+}
+
+}  // namespace
+
 TaskErrorInfo ErrorInfo(const py::dict& d) {
   TaskErrorInfo info;
-  auto str = [&](const char* key) {
-    return d.contains(key) ? py::str(d[key]).cast<std::string>() : std::string();
-  };
+  auto str = [&](const char* key) { return d.contains(key) ? Utf8(d[key]) : std::string(); };
   info.function_name = str("function_name");
   info.exception_type = str("exception_type");
   info.message = str("message");

@@ -31,6 +31,12 @@ inline py::object Exceptions(const char* name) {
 // The bytes of a Python bytes object (no copy).
 std::string_view BytesView(const py::bytes& b);
 
+// `text` (UTF-8) as a Python str; a byte that is not UTF-8 shows as \xNN.
+py::str Text(std::string_view text);
+
+// Raises `type` with all of `message` (NULs and bytes that are not UTF-8 too, as Text shows them).
+[[noreturn]] void RaiseText(PyObject* type, std::string_view message);
+
 // Raises ray.exceptions' `type` with `message`.
 [[noreturn]] void RaisePython(const char* type, const std::string& message);
 

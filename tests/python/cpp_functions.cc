@@ -53,6 +53,9 @@ int pid() { return getpid(); }
 int uses_ray(int x) { return ray::Put(x).Get(); }
 // The node this runs on, as the library's copy of libray sees it.
 std::string where() { return ray::GetRuntimeContext().GetNodeId(); }
+// Text that is not UTF-8 ("café" in Latin-1), as C++ may hold it.
+int fail_latin1() { throw std::runtime_error("caf\xe9 \xff"); }
+std::string latin1() { return "caf\xe9"; }
 int plus_one(int x) { return x + 1; }
 // Submits tasks of its own (C++, from this library) and waits for them.
 int sum_of_tasks(int n) {
@@ -72,5 +75,6 @@ double norm(const std::vector<double>& v) {
 }  // namespace geometry
 
 RAY_REMOTE(add, scale, greet, doubled, word_lengths, negate, sum, max_u64, reversed_bytes, divide,
-           nothing, fail, midpoint, positive, pid, uses_ray, sum_of_tasks, where);
+           nothing, fail, midpoint, positive, pid, uses_ray, sum_of_tasks, where, fail_latin1,
+           latin1);
 RAY_REMOTE(geometry::norm);

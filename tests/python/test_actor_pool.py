@@ -71,3 +71,30 @@ def test_actors_are_taken_out_and_put_back():
         pool.push(b)
     pool.submit(lambda actor, v: actor.double.remote(v), 5)
     assert pool.get_next_unordered() == 10
+
+
+def test_an_fn_that_raises_leaves_its_actor_free():
+    pool = ActorPool([Doubler.remote()])
+    with pytest.raises(AttributeError, match="no_such_method"):
+        pool.submit(lambda a, v: a.no_such_method.remote(v), 1)
+    assert pool.has_free()
+    assert list(pool.map(lambda a, v: a.double.remote(v), [1, 2, 3])) == [2, 4, 6]
+
+
+def test_a_pool_without_actors_refuses_work():
+    with pytest.raises(ValueError, match="no actors"):
+        list(ActorPool([]).map(lambda a, v: a.double.remote(v), [1, 2, 3]))
+    pool = ActorPool([Doubler.remote()])
+    pool.pop_idle()
+    with pytest.raises(ValueError, match="no actors"):
+        pool.submit(lambda a, v: a.double.remote(v), 1)
+
+
+def test_handles_of_one_actor_are_equal_and_the_pool_takes_it_once():
+    a, b = Doubler.remote(), Doubler.remote()
+    copy = ray.get(ray.put(a))
+    assert copy == a and hash(copy) == hash(a) and copy != b and a != "a"
+    assert len({a, copy, b}) == 2
+    pool = ActorPool([a])
+    with pytest.raises(ValueError, match="already belongs"):
+        pool.push(copy)

@@ -100,6 +100,21 @@ def test_cpp_exception_is_a_task_error():
     assert "fail" in e.function_name
 
 
+def test_text_from_cpp_that_is_not_utf8():
+    # An exception's what() that is not UTF-8: the task error still, its bytes escaped.
+    with pytest.raises(RayTaskError) as info:
+        call("fail_latin1")
+    e = info.value
+    assert e.exception_type == "std::runtime_error" and "fail_latin1" in e.function_name
+    assert "caf\\xe9 \\xff" in str(e)
+    # So as a Python task's argument: the task that needed it fails with it.
+    with pytest.raises(RayTaskError, match="caf"):
+        ray.get(ray.remote(lambda x: x).remote(ray.cpp_function("fail_latin1").remote()))
+    # A std::string result that is not UTF-8 cannot be a str: the error says why.
+    with pytest.raises(UnicodeDecodeError, match=r"C\+\+ std::string, must be UTF-8"):
+        call("latin1")
+
+
 def test_ray_api_inside_a_cpp_function_works():
     assert call("uses_ray", 41) == 41
     assert call("sum_of_tasks", 10) == sum(range(1, 11))  # ten nested C++ tasks
@@ -135,6 +150,32 @@ def test_arguments_python_cannot_convert_fail_at_the_call():
     with pytest.raises(TypeError, match="argument 0") as info:
         ray.cpp_function("greet").remote("\udc80")
     assert isinstance(info.value.__cause__, UnicodeEncodeError)
+    # A name with a NUL is quoted whole.
+    with pytest.raises(ValueError, match='no C\\+\\+ function named "add\x00junk"'):
+        ray.cpp_function("add\x00junk").remote(1, 2)
+
+
+def test_names_that_are_not_strs_or_utf8_are_clear_errors():
+    with pytest.raises(ValueError, match="function name '.ud800' is not valid UTF-8"):
+        ray.cpp_function("\ud800")
+    with pytest.raises(ValueError, match="task option name '.udc80' is not valid UTF-8"):
+        ray.cpp_function("add").options(name="\udc80")
+    with pytest.raises(TypeError, match="task option name must be a str, got int"):
+        ray.remote(lambda: 1).options(name=5)
+    assert call("add", 1, 2) == 3
+
+
+def test_a_cpp_call_starts_ray_as_python_tasks_do():
+    # Not initialized: the call starts ray with the default arguments, as .remote() of a Python
+    # function does; the library was loaded before.
+    script = textwrap.dedent(f"""
+        import ray
+        ray.cross_language.load_code_search_path({_library_dir()!r})
+        print(ray.get(ray.cpp_function("add").remote(1, 2)), ray.is_initialized())
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, env=os.environ)
+    assert out.stdout == "3 True\n", out.stderr
 
 
 def test_unknown_name_names_the_loaded_libraries():

@@ -118,6 +118,11 @@ def test_wrong_names_and_arguments_are_clear_errors_at_the_call():
         ray.cpp_actor_class("CreateOther", "Counter").remote()
     with pytest.raises(TypeError, match="takes 1 argument, 0 given"):
         Counter.remote()
+    with pytest.raises(TypeError, match=r'"CreateCounter", ...\).remote: argument 0') as info:
+        Counter.remote({1})
+    assert ".remote.remote" not in str(info.value)
+    with pytest.raises(ValueError, match='"CreateCounter\x00junk"'):  # all of it, NUL too
+        ray.cpp_actor_class("CreateCounter\x00junk", "Counter").remote(1)
     with pytest.raises(ValueError, match="is the factory of actor class Counter"):
         ray.cpp_function("CreateCounter").remote(1)
     with pytest.raises(ValueError, match="is a method"):
@@ -214,3 +219,31 @@ def test_named_and_restarted_actors():
     assert ray.get(c.Value.remote()) == 10  # the factory ran again
     assert ray.get(c.Pid.remote()) != pid
     assert ray.get(c.Restarted.remote()) is True
+
+
+def test_handles_of_one_actor_are_equal():
+    c, other = Counter.remote(0), Counter.remote(0)
+    copy = ray.get(ray.put(c))
+    assert copy == c and hash(copy) == hash(c) and copy != other
+    assert len({c, copy, other}) == 2
+
+
+def test_bad_names_and_kill_arguments_are_clear_errors():
+    c = Counter.remote(0)
+    with pytest.raises(TypeError, match="ray.get_actor: name must be a str, got NoneType"):
+        ray.get_actor(None)
+    with pytest.raises(TypeError, match="ray.get_actor: name must be a str, got int"):
+        ray.get_actor(5)
+    with pytest.raises(ValueError, match="ray.get_actor: name '.ud800' is not valid UTF-8"):
+        ray.get_actor("\ud800")
+    with pytest.raises(TypeError, match="no_restart must be a bool, got str"):
+        ray.kill(c, no_restart="x")
+    with pytest.raises(ValueError, match="factory '.ud800' is not valid UTF-8"):
+        ray.cpp_actor_class("\ud800", "Counter")
+    with pytest.raises(ValueError, match="class name '.ud800' is not valid UTF-8"):
+        ray.cpp_actor_class("CreateCounter", "\ud800")
+    with pytest.raises(ValueError, match="name '.ud800' is not valid UTF-8"):
+        Counter.options(name="\ud800").remote(1)
+    with pytest.raises(AttributeError, match="has no method"):
+        getattr(c, "\ud800")
+    assert ray.get(c.Add.remote(1)) == 1  # the actor is fine

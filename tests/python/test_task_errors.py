@@ -62,6 +62,18 @@ def test_class_defined_inside_a_function_with_its_attributes():
     assert type(again) is type(e) and again.code == 7 and str(again) == text
 
 
+def test_message_with_a_lone_surrogate_keeps_the_exception():
+    @ray.remote
+    def parse():
+        # os.fsdecode of a file name that is not UTF-8 carries a lone surrogate.
+        raise ValueError("cannot parse " + os.fsdecode(b"caf" + bytes([0xE9])))
+
+    with pytest.raises(ValueError) as info:
+        ray.get(parse.remote())
+    assert isinstance(info.value, RayTaskError)
+    assert "cannot parse caf" in str(info.value)
+
+
 def test_built_in_exception_fields():
     @ray.remote
     def open_missing(path):

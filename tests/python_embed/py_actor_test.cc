@@ -83,6 +83,18 @@ TEST_F(PyActorTest, MethodsKeepTheInstancesState) {
   EXPECT_EQ(c.Task(Method<int>("get")).Remote().Get(), 0);
 }
 
+TEST_F(PyActorTest, AsyncMethodsRunToCompletion) {
+  auto c = Counter().Remote(1);
+  EXPECT_EQ(c.Task(Method<int>("add_later")).Remote(2).Get(), 3);
+  EXPECT_EQ(c.Task(Method<int>("add")).Remote(4).Get(), 7);  // after the coroutine ended
+  ray::TaskError raised = ErrorOf(c.Task(Method<int>("add_later")).Remote(-1));
+  EXPECT_EQ(raised.exception_type(), "ValueError");
+  EXPECT_EQ(raised.message(), "negative later: -1");
+  // One loop serves the thread's coroutines, call after call.
+  const int64_t loop = c.Task(Method<int64_t>("loop_id")).Remote().Get();
+  EXPECT_EQ(c.Task(Method<int64_t>("loop_id")).Remote().Get(), loop);
+}
+
 TEST_F(PyActorTest, CallsRunInTheOrderSubmitted) {
   auto c = Counter().Remote(0);
   std::vector<ray::ObjectRef<int>> sums;
@@ -102,6 +114,10 @@ TEST_F(PyActorTest, AFailedCallLeavesTheActorRunningWithItsState) {
   EXPECT_EQ(raised.message(), "negative: -1");
   EXPECT_EQ(raised.info().function_name, "py_actors.Counter.add_or_raise");
   EXPECT_NE(raised.info().traceback.find("add_or_raise"), std::string::npos);
+  // Text Python cannot encode as UTF-8 keeps its place, as an escape.
+  ray::TaskError surrogate = ErrorOf(c.Task(Method<int>("raise_file_name")).Remote());
+  EXPECT_EQ(surrogate.message(), "cannot parse caf\\udce9.txt");
+  EXPECT_NE(surrogate.info().traceback.find("raise_file_name"), std::string::npos);
   ray::TaskError missing = ErrorOf(c.Task(Method<int>("nope")).Remote());
   EXPECT_EQ(missing.exception_type(), "AttributeError");
   EXPECT_NE(missing.message().find("nope"), std::string::npos) << missing.message();
@@ -185,8 +201,21 @@ TEST_F(PyActorTest, NamedActorsAreFoundAndOptionsAreChecked) {
   std::optional<ray::ActorHandle<ray::PyActor>> found = ray::GetActor<ray::PyActor>("py-counter");
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->Task(Method<int>("add")).Remote(1).Get(), 8);
-  EXPECT_THROW(Counter().Options({.name = "py-counter"}).Remote(1), ray::RayError);  // taken
-  EXPECT_THROW(Counter().Options({.max_restarts = -2}).Remote(1), ray::RayError);
+  try {
+    Counter().Options({.name = "py-counter"}).Remote(1);
+    ADD_FAILURE() << "the name is taken";
+  } catch (const ray::RayError& e) {  // named as called
+    EXPECT_NE(std::string(e.what()).find("ray::PyActorClass(\"py_actors\", \"Counter\").Options("
+                                         "{.name = \"py-counter\"}).Remote(): the name is taken"),
+              std::string::npos)
+        << e.what();
+  }
+  try {
+    Counter().Options({.max_restarts = -2}).Remote(1);
+    ADD_FAILURE() << "max_restarts -2";
+  } catch (const ray::RayError& e) {
+    EXPECT_TRUE(std::string(e.what()).starts_with("ray::PyActorClass(\"py_actors\"")) << e.what();
+  }
   EXPECT_THROW(ray::PyActorClass("", "Counter").Remote(), ray::RayError);
   EXPECT_THROW(c.Task(Method<int>("")).Remote(), ray::RayError);
 }

@@ -1,5 +1,6 @@
 """Python classes that tests/python_embed/py_actor_test.cc makes actors of with ray::PyActorClass."""
 
+import asyncio
 import os
 
 
@@ -19,6 +20,19 @@ class Counter:
         if x < 0:
             raise ValueError(f"negative: {x}")
         return self.add(x)
+
+    def raise_file_name(self):
+        # os.fsdecode of a name that is not UTF-8 carries a lone surrogate ("\udce9").
+        raise ValueError(f"cannot parse {os.fsdecode(b'caf' + bytes([0xE9]) + b'.txt')}")
+
+    async def add_later(self, x):
+        await asyncio.sleep(0.001)
+        if x < 0:
+            raise ValueError(f"negative later: {x}")
+        return self.add(x)
+
+    async def loop_id(self):
+        return id(asyncio.get_running_loop())
 
     def describe(self, label):
         return label + "=" + str(self.value)

@@ -20,12 +20,19 @@ class ActorPool:
         self._returned = 0  # the next submission index get_next returns
 
     def submit(self, fn, value):
-        """Calls fn(actor, value) on a free actor now, or once one is free."""
+        """Calls fn(actor, value) on a free actor now, or once one is free. A pool without
+        actors has none to wait for: ValueError."""
+        if not self._idle and not self._running:
+            raise ValueError("ActorPool has no actors: give it some, or push one, first")
         if not self._idle:
             self._waiting.append((fn, value))
             return
         actor = self._idle.pop()
-        ref = fn(actor, value)
+        try:
+            ref = fn(actor, value)
+        except BaseException:
+            self._idle.append(actor)  # fn made no call: the actor stays free
+            raise
         self._running[ref] = (self._submitted, actor)
         self._by_index[self._submitted] = ref
         self._submitted += 1
@@ -86,7 +93,8 @@ class ActorPool:
         return self._idle.pop() if self.has_free() else None
 
     def push(self, actor):
-        """Adds an actor to the pool (it takes a waiting submission at once, if any)."""
+        """Adds an actor to the pool (it takes a waiting submission at once, if any); one
+        already in it (any handle of the same actor) is a ValueError."""
         busy = [a for _, a in self._running.values()]
         if actor in self._idle or actor in busy:
             raise ValueError("Actor already belongs to current ActorPool")
