@@ -28,11 +28,11 @@ from ray._worker import (
     init,
     is_initialized,
     put,
-    remote,
     shutdown,
     wait,
 )
 from ray.cross_language import cpp_actor_class, cpp_function
+from ray.remote_function import remote
 
 ObjectRef = ObjectID
 

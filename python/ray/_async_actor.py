@@ -43,9 +43,9 @@ class EventLoop:
     """The actor's event loop, running in a daemon thread from its creation on."""
 
     def __init__(self):
-        from ray import _worker
+        from ray import _executor
 
-        self._worker = _worker  # runs the calls' Python side (imported here: it imports this)
+        self._executor = _executor  # runs the calls' Python side (imported here: it imports this)
         self._loop = asyncio.new_event_loop()
         self._ended = []  # (call, outcome) of the calls that ended in this turn of the loop
         # The calls' tasks: the loop holds a task only weakly, and one waiting on a future only
@@ -81,7 +81,7 @@ class EventLoop:
               "calls wait until it returns; use `await ref` instead", file=sys.stderr)
 
     def _take_calls(self):
-        start = self._worker._start_actor_call
+        start = self._executor._start_actor_call
         for call, buffers in _raylet.take_deferred_calls():
             start(call, buffers, self)
 
@@ -105,19 +105,19 @@ class EventLoop:
         (exit_actor cancels the loop's tasks), or it came after the exit."""
         from ray.actor import _ActorExit
 
-        self.end(call, self._worker._failure(_ActorExit(), name))
+        self.end(call, self._executor._failure(_ActorExit(), name))
 
     async def _run(self, call, method, args, kwargs, name, num_returns):
-        _worker = self._worker
-        _worker._begin_task(name)
+        _executor = self._executor
+        _executor._begin_task(name)
         try:
             try:
                 result = method(*args, **kwargs)
                 if inspect.iscoroutine(result):
                     result = await result
-                outcome = _worker._results(result, num_returns)
+                outcome = _executor._results(result, num_returns)
             finally:
-                _worker._end_task()
+                _executor._end_task()
         except BaseException as e:  # noqa: BLE001 (the call's exception, for its caller)
             from ray.actor import _ActorExit
 
@@ -125,7 +125,7 @@ class EventLoop:
                 self._exit()
             elif self._exiting and isinstance(e, asyncio.CancelledError):
                 e = _ActorExit()  # it fails as the actor's later calls do
-            outcome = _worker._failure(e, name)
+            outcome = _executor._failure(e, name)
         self.end(call, outcome)
 
     def _exit(self):

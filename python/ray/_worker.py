@@ -2,23 +2,19 @@
 
 import atexit
 import functools
-import inspect
 import json
 import os
-import pickle
 import secrets
 import socket
 import sys
-import traceback
-import types
 import uuid
 import warnings
 
-from ray import _pickling, _raylet, _runtime_env, _task_output
+from ray import _raylet, _runtime_env, _task_output
 from ray._pickling import deserialize as _deserialize
 from ray._pickling import serialize as _serialize
 from ray._runtime_context import RayContext, RuntimeContext
-from ray.exceptions import RayError, type_name
+from ray.exceptions import RayError
 
 ObjectID = _raylet.ObjectID
 
@@ -48,7 +44,6 @@ class _Session:
 
 
 _session = None
-_tasks_running = 0  # tasks running in this process now (nested ones counted)
 
 
 def init(address=None, *, num_cpus=None, num_gpus=None, resources=None,
@@ -330,7 +325,7 @@ def shutdown():
     if not _raylet.is_driver():
         return
     _raylet.shutdown()
-    _local_actors.clear()
+    _executor._local_actors.clear()
     session, _session = _session, None
     if session is not None and session.output is not None:
         session.output.stop()
@@ -349,7 +344,7 @@ def get_runtime_context():
     if _session is None or not _raylet.is_initialized():
         raise RayError("ray.get_runtime_context: ray is not initialized: call ray.init() first")
     return RuntimeContext(_session.job_id, _session.node_id, _session.namespace,
-                          lambda: _tasks_running > 0)
+                          lambda: _executor._tasks_running > 0)
 
 
 def cluster_resources():
@@ -386,6 +381,23 @@ def _resources(available, api):
     if _session is not None:
         resources.update(_session.resources)
     return resources
+
+
+_INT_RANGE = (-2**31, 2**31 - 1)  # what the checks take (a C int)
+
+
+def _as_c_int(value):
+    """value, or the nearest C int (what the checks take) if it lies beyond them."""
+    return min(max(value, _INT_RANGE[0]), _INT_RANGE[1])
+
+
+def _with_value(message, given):
+    """A check's message ("name = value: ...") with the value given instead of its C int."""
+    name, _, rest = message.partition(" = ")
+    if name in given and _as_c_int(given[name]) != given[name]:
+        message = f"{name} = {given[name]}:{rest.partition(':')[2]}"
+    return message
+
 
 
 # ---------------------------------------------------------------------------------------------
@@ -449,8 +461,8 @@ def get(object_refs, timeout=None):
     if not ids:
         return []
     _auto_init()
-    if _actor_loop is not None:
-        _actor_loop.note_blocking("ray.get")
+    if _executor._actor_loop is not None:
+        _executor._actor_loop.note_blocking("ray.get")
     try:
         buffers = _raylet.get(ids, timeout)
     finally:
@@ -489,240 +501,7 @@ def wait(object_refs, num_returns=1, timeout=None, fetch_local=True):
 
 
 # ---------------------------------------------------------------------------------------------
-# Remote functions
-
-_DEFAULT_OPTIONS = {"num_returns": 1, "num_cpus": 1.0, "max_retries": 3,
-                    "retry_exceptions": False}
-
-
-def _normalize_options(options, where):
-    """The options as the task runs with them; TypeError or ValueError, prefixed with `where`,
-    for options that are unknown, of the wrong type or past their limits."""
-    options = dict(options)
-    if "num_return_vals" in options:  # the 2016 name
-        if "num_returns" in options:
-            raise TypeError("give num_returns or num_return_vals, not both")
-        options["num_returns"] = options.pop("num_return_vals")
-    for name in ("num_gpus", "resources"):  # refused at .remote() (refuse_unplaceable)
-        if options.get(name) in (0, None, {}):
-            options.pop(name, None)
-    if "name" in options:
-        from ray.actor import _check_str
-
-        _check_str(options["name"], where, "the task option name")
-    unknown = set(options) - set(_DEFAULT_OPTIONS) - {"name", "num_gpus", "resources"}
-    if unknown:
-        raise TypeError(f"unsupported remote options: {', '.join(sorted(unknown))}")
-    retry = options.get("retry_exceptions", False)
-    if not (isinstance(retry, bool) or (isinstance(retry, (list, tuple)) and all(
-            isinstance(c, type) and issubclass(c, BaseException) for c in retry))):
-        raise TypeError("retry_exceptions must be True, False or a list of exception classes, "
-                        f"got {retry!r}")
-    if isinstance(retry, list):
-        options["retry_exceptions"] = tuple(retry)
-    _check_limits({**_DEFAULT_OPTIONS, **options}, where)
-    return options
-
-
-_INT_RANGE = (-2**31, 2**31 - 1)  # what the checks take (a C int)
-
-
-def _check_limits(options, where):
-    """Raises TypeError for num_returns, num_cpus or max_retries of the wrong type, and
-    ValueError past their limits: those of ray/core_worker/limits.h, which the C++ API checks too (the
-    same message)."""
-    checked = {}
-    for name, types in (("num_returns", int), ("num_cpus", (int, float)), ("max_retries", int)):
-        value = options[name]
-        if isinstance(value, bool) or not isinstance(value, types):
-            kind = "an int" if types is int else "a number"
-            raise TypeError(f"{where}: {name} must be {kind}, got {type(value).__name__}")
-        checked[name] = value
-    message = _raylet.check_task_options(_as_c_int(checked["num_returns"]),
-                                         float(checked["num_cpus"]),
-                                         _as_c_int(checked["max_retries"]))
-    if message:
-        message = _with_value(message, {name: checked[name]
-                                        for name in ("num_returns", "max_retries")})
-        raise ValueError(f"{where}: {message}")
-
-
-def _as_c_int(value):
-    """value, or the nearest C int (what the checks take) if it lies beyond them."""
-    return min(max(value, _INT_RANGE[0]), _INT_RANGE[1])
-
-
-def _with_value(message, given):
-    """A check's message ("name = value: ...") with the value given instead of its C int."""
-    name, _, rest = message.partition(" = ")
-    if name in given and _as_c_int(given[name]) != given[name]:
-        message = f"{name} = {given[name]}:{rest.partition(':')[2]}"
-    return message
-
-
-class RemoteFunction:
-    """A function made remote by @ray.remote: call f.remote(...) to run it as a task."""
-
-    def __init__(self, function, options, token=None):
-        if isinstance(function, type):
-            raise TypeError("@ray.remote on a class (actors) is not supported yet")
-        if not callable(function):
-            raise TypeError(f"@ray.remote needs a function, got {type(function).__name__}")
-        self._function = function
-        self._name = getattr(function, "__qualname__", None) or repr(function)
-        self._options = {**_DEFAULT_OPTIONS, **_normalize_options(options, self._name)}
-        # Names the function in workers' caches; the same in every copy of this object.
-        self._token = token or uuid.uuid4().hex
-        self._pickled = None
-        self._stored = None  # (pid, runtime epoch, ObjectID of the pickled function)
-        self._calls = {}  # (keyword names, num_returns, name, working dir) -> call description
-        self._arguments = ArgumentCheck(function, self._name)
-        functools.update_wrapper(self, function)
-
-    def __call__(self, *args, **kwargs):
-        raise TypeError(f"remote function {self._name} cannot be called directly: "
-                        f"use {self._name}.remote(...)")
-
-    def __reduce__(self):
-        return (RemoteFunction, (self._function, self._options, self._token))
-
-    def remote(self, *args, **kwargs):
-        return self._submit(args, kwargs, self._options)
-
-    def options(self, **options):
-        """A handle that submits with these options: f.options(num_returns=2).remote(...)."""
-        merged = {**self._options, **_normalize_options(options, self._name)}
-        outer = self
-
-        class _WithOptions:
-            def remote(self, *args, **kwargs):
-                return outer._submit(args, kwargs, merged)
-
-        return _WithOptions()
-
-    def _function_id(self):
-        key = (_pid, _raylet.runtime_epoch())
-        if self._stored is None or self._stored[:2] != key:
-            if self._pickled is None:
-                try:
-                    self._pickled = _pickling.dumps(self._function)
-                except Exception as e:
-                    raise TypeError(f"ray cannot serialize remote function {self._name}: {e}") from e
-            self._stored = key + (_raylet.put([self._pickled], "function", hidden=True),)
-        return self._stored[2]
-
-    def _submit(self, args, kwargs, options):
-        refuse_unplaceable(options)
-        _auto_init()
-        self._arguments.check(args, kwargs)
-        num_returns = options["num_returns"]
-        name = options.get("name") or self._name
-        working_dir = _working_dir()
-        # Exceptions are retried in the worker (crashes by the scheduler, also max_retries).
-        retries = (options["max_retries"], options["retry_exceptions"])
-        call = _call_description(self._calls, self._token,
-                                 (tuple(kwargs), num_returns, name, working_dir, retries))
-        task_args, nested = _task_arguments(self._function_id(), call, args, kwargs)
-        resources = _resource_list(options.get("resources"))
-        ids = _raylet.submit(task_args, num_returns, float(options["num_cpus"]),
-                             int(options["max_retries"]), name, nested, resources)
-        return ids[0] if num_returns == 1 else ids
-
-
-def _resource_list(resources):
-    """Custom resources ({name: amount}, or None) as _raylet takes them."""
-    return [(k, float(v)) for k, v in (resources or {}).items()]
-
-
-class ArgumentCheck:
-    """Raises TypeError, as a call would, if arguments do not fit a function (a task's, or an
-    actor's method's, whose `self` the check leaves out). The signature is read at the first
-    call; a call of n positional arguments to a function of n plain parameters skips the bind."""
-
-    def __init__(self, function, name, leaves_out_self=False):
-        self._function = function
-        self._name = name
-        self._leaves_out_self = leaves_out_self
-        self._signature = _UNKNOWN  # inspect.Signature, None if it has none; _UNKNOWN: not yet
-        self._positional = None  # n if every call binds exactly n positional arguments
-
-    def check(self, args, kwargs):
-        if self._signature is _UNKNOWN:
-            self._read_signature()
-        if self._signature is None or (not kwargs and len(args) == self._positional):
-            return
-        try:
-            self._signature.bind(*args, **kwargs)
-        except TypeError as e:
-            raise TypeError(f"{self._name}(): {e}") from None
-
-    def _read_signature(self):
-        try:
-            signature = inspect.signature(self._function)
-        except (TypeError, ValueError):  # no signature to check against (some builtins)
-            self._signature = None
-            return
-        params = list(signature.parameters.values())
-        if self._leaves_out_self and params:
-            signature = signature.replace(parameters=params[1:])
-            params = params[1:]
-        self._signature = signature
-        if all(p.kind == p.POSITIONAL_OR_KEYWORD and p.default is p.empty for p in params):
-            self._positional = len(params)
-
-
-_UNKNOWN = object()
-
-
-def _working_dir():
-    """The working directory tasks run in (runtime_env). The driver made the copy after the
-    workers were forked: they know it from their tasks."""
-    return (_session.working_dir if _session is not None else None) or _runtime_env.entered()
-
-
-def refuse_unplaceable(options):
-    """Raises ValueError for requests the scheduler cannot honour yet (GPUs), and TypeError for
-    resources that are not a dict of names to numbers. At the call, not at @ray.remote: code may
-    define such functions and not call them here."""
-    if "num_gpus" in options:
-        raise ValueError(f"num_gpus={options['num_gpus']!r}: libray places tasks by CPUs and "
-                         "custom resources, it cannot give a task GPUs yet")
-    resources = options.get("resources", {})
-    if not isinstance(resources, dict) or not all(
-            isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
-            for k, v in resources.items()):
-        raise TypeError(f"resources must be a dict of names to numbers, got {resources!r}")
-
-
-def remote(*args, **kwargs):
-    """@ray.remote, or @ray.remote(num_returns=3) (also num_return_vals=3, num_cpus=...)."""
-    from ray.actor import ActorClass
-
-    def make(target, options):
-        if isinstance(target, type):
-            return ActorClass(target, options)
-        return RemoteFunction(target, options)
-
-    if len(args) == 1 and not kwargs and callable(args[0]):
-        return make(args[0], {})
-    if args:
-        raise TypeError("@ray.remote takes a function or a class, or keyword options only")
-    return lambda target: make(target, kwargs)
-
-
-# ---------------------------------------------------------------------------------------------
-# Running tasks (in workers)
-
-_functions = {}  # token -> function, in this worker
-_actor = None  # the actor this worker serves (ray/actor.py)
-_actor_loop = None  # its event loop, if it is an async actor (ray/_async_actor.py)
-_local_actors = {}  # local mode: the session's actors by handle (hex): (instance, loop or None)
-
-
-def _end_actor():
-    """The worker stops serving its actor: this reference goes (its __del__ may run now)."""
-    global _actor
-    _actor = None
+# This process (remote functions: ray/remote_function.py; running tasks: ray/_executor.py)
 
 _pid = os.getpid()  # this process's, kept current across forks (os.getpid is a system call)
 
@@ -735,246 +514,6 @@ def _after_fork():
 os.register_at_fork(after_in_child=_after_fork)
 
 
-def _call_description(cache, token, key):
-    """The pickled description of a call of `token` (key: its keyword names, num_returns, name,
-    working dir and what else the worker needs), made once per key in `cache`."""
-    call = cache.get(key)
-    if call is None:
-        call = _pickling.dumps((token,) + key)
-        cache[key] = call
-    return call
-
-
-def _task_arguments(first, call, args, kwargs):
-    """A task's argument list for ray._raylet.submit ([first, call description, *args,
-    *kwargs values], an ObjectRef by reference, any other value serialized) and the ObjectIDs
-    inside its values (not waited for, kept alive while it runs)."""
-    task_args = [first, [call]]
-    nested = b""
-    for values in (args, kwargs.values()):
-        for value in values:
-            if isinstance(value, ObjectID):
-                task_args.append(value)
-            else:
-                parts, _, ids = _serialize(value)
-                task_args.append(parts)
-                nested += ids
-    return task_args, nested
-
-
-def _execute_task(buffers):
-    """Runs one task; called by ray._raylet in a worker (or in the driver, in local mode) with
-    the task's argument objects: [pickled function, call description, *args, *kwargs values].
-    Returns the pickled results [(parts, type name, nested IDs, value), ...] or, if the task
-    raised, a dict describing the error."""
-    description = _description(buffers[1])
-    token, _, num_returns, name, _, retries = description[:6]
-    actor_call = description[6] if len(description) > 6 else None  # ray/actor.py
-    _begin_task(name)
-    try:
-        try:
-            args, kwargs = _call_arguments(description, buffers)
-            if actor_call is None:
-                result = _call(_function(token, buffers[0]), args, kwargs, retries)
-            elif actor_call[0] == "create":  # this process's actor: its class made here
-                result = _make_actor(_function(token, buffers[0]), args, kwargs, token,
-                                     buffers[0])
-            else:
-                instance, loop = _actor_serving(name, actor_call)
-                method = getattr(instance, actor_call[1])
-                result = (method(*args, **kwargs) if loop is None
-                          else loop.call(method, args, kwargs))
-            return _results(result, num_returns)
-        finally:
-            _end_task()
-    except BaseException as e:  # noqa: BLE001 (the task's exception, reported to the caller;
-        # SystemExit and KeyboardInterrupt too: the worker lives on)
-        return _failure(e, name)
-
-
-def _function(token, pickled):
-    """The function (or actor class) `token` names, unpickled from `pickled` once per process."""
-    function = _functions.get(token)
-    if function is None:
-        function = pickle.loads(pickled)
-        _functions[token] = function
-    return function
-
-
-_descriptions = {}  # call descriptions (bytes) -> unpickled: a few per function or method
-
-
-def _description(buffer):
-    """A call description, unpickled once per distinct one (bounded)."""
-    key = buffer if type(buffer) is bytes else None  # small: bytes
-    description = _descriptions.get(key)
-    if description is None:
-        description = pickle.loads(buffer)
-        if key is not None and len(_descriptions) < 1000:
-            _descriptions[key] = description
-    return description
-
-
-def _start_actor_call(call, buffers, loop):
-    """An async actor's call (ray/_async_actor.py), on its event loop: starts the method there as
-    a task of the loop; what it returns or raises goes to loop.end as _execute_task returns it."""
-    description = _description(buffers[1])
-    num_returns, name = description[2:4]
-    try:
-        args, kwargs = _call_arguments(description, buffers)
-        method = _actor_method(name, description[6][1])
-    except BaseException as e:  # noqa: BLE001 (the call's failure)
-        loop.end(call, _failure(e, name))
-        return
-    loop.start(call, method, args, kwargs, name, num_returns)
-
-
-def _output_to_driver():
-    """Whether a task's output here goes to the driver: from forked workers only (a remote
-    worker's goes to its node's workers.log, local mode's is the driver's own)."""
-    return _session is None or not (_session.local_mode or _session.remote)
-
-
-def _begin_task(name):
-    """A task starts in this process."""
-    global _tasks_running
-    if _output_to_driver():
-        _task_output.begin(name)
-    _tasks_running += 1
-
-
-def _end_task():
-    global _tasks_running
-    _tasks_running -= 1
-    if _output_to_driver():
-        _task_output.end()
-
-
-def _call_arguments(description, buffers):
-    """A call's (args, kwargs) from its description and argument objects, in the working
-    directory it runs in (entered here)."""
-    _runtime_env.enter(description[4])
-    kwarg_names = description[1]
-    values = [_deserialize(b) for b in buffers[2:]]
-    split = len(values) - len(kwarg_names)
-    return values[:split], dict(zip(kwarg_names, values[split:]))
-
-
-def _make_actor(cls, args, kwargs, token, pickled):
-    """An actor's creation: makes its instance, which this process serves from now on (in local
-    mode, one of the session's actors); returns the creation's result, its class."""
-    global _actor, _actor_loop
-    from ray import _async_actor
-    from ray.actor import ActorClass
-
-    instance = cls(*args, **kwargs)
-    # For ray.get_actor: pickled as the bytes of the class the creation carried.
-    result = ActorClass(cls, {}, token, pickled if type(pickled) is bytes else bytes(pickled))
-    if _session is not None and _session.local_mode:  # every actor lives in the driver
-        loop = _async_actor.EventLoop() if _async_actor.is_async(cls) else None
-        _local_actors[_raylet.running_creation_actor()] = (instance, loop)
-        return result
-    _actor = instance
-    _raylet.set_actor(_end_actor, "python:" + result._name)  # as its creation names it
-    if _async_actor.is_async(cls):
-        _actor_loop = _async_actor.EventLoop()
-    return result
-
-
-def _actor_serving(name, actor_call):
-    """(instance, event loop or None) of the actor a call is for: this process's, or in local
-    mode the one its call names."""
-    if len(actor_call) > 2:  # local mode: ("call", method, actor's hex)
-        found = _local_actors.get(actor_call[2])
-        if found is None:
-            raise RuntimeError(f"{name}: no actor {actor_call[2]} in this session")
-        return found
-    if _actor is None:
-        raise RuntimeError(f"{name}: this process serves no actor")
-    return _actor, _actor_loop
-
-
-def _actor_method(name, method_name):
-    return getattr(_actor_serving(name, ("call", method_name))[0], method_name)
-
-
-def _results(result, num_returns):
-    """A task's result pickled, as its returns: [(parts, type name, nested IDs, value), ...]. The
-    value itself comes along: the ObjectRefs in it must live until the worker has its own
-    reference to them (ReturnWriter::SetNestedRefs), or one dropped first could free its object
-    before the result that names it reaches the scheduler."""
-    if num_returns == 1:
-        results = [result]
-    else:
-        is_sequence = isinstance(result, (tuple, list, types.GeneratorType))
-        results = list(result) if is_sequence else None
-        if results is None or len(results) != num_returns:
-            raise ValueError(f"the task has num_returns={num_returns} but returned "
-                             f"{type(result).__name__}"
-                             + (f" of length {len(results)}" if results else ""))
-    return [_serialize(r) + (r,) for r in results]
-
-
-def _failure(e, name):
-    """The dict that describes the task's exception `e` to the caller."""
-    from ray.actor import _ActorExit
-
-    if isinstance(e, _ActorExit):
-        return {"function_name": name, "exception_type": _raylet.ACTOR_DIED_ERROR_TYPE,
-                "message": "it exited (ray.actor.exit_actor)", "pid": os.getpid()}
-    return {
-        "function_name": name,
-        "exception_type": type_name(type(e)),
-        "message": _message_of(e),
-        "traceback": _remote_traceback(e),
-        "pid": os.getpid(),
-        "node": _node_ip(),
-        "exception_pickle": _pickled_exception(e),
-    }
-
-
-def _call(function, args, kwargs, retries):
-    """function(*args, **kwargs), run again (at most max_retries times) while it raises an
-    exception that retry_exceptions names (True: any Exception)."""
-    max_retries, retry_exceptions = retries
-    attempt = 0
-    while True:
-        try:
-            return function(*args, **kwargs)
-        except Exception as e:
-            retry = retry_exceptions is True or (
-                isinstance(retry_exceptions, tuple) and isinstance(e, retry_exceptions))
-            if not retry or (max_retries >= 0 and attempt >= max_retries):
-                raise
-            attempt += 1
-
-
-def _remote_traceback(e):
-    """The traceback of a task's exception, from the user's function on (as Ray shows it)."""
-    lines = traceback.format_exception(type(e), e, _user_frames(e))
-    if lines and lines[0].startswith("Traceback (most recent call last)"):
-        lines = lines[1:]
-    return "".join(lines)
-
-
-# Larger pickled exceptions (say, one that holds a big array) are not sent: error objects travel
-# inline, in messages.
-_MAX_EXCEPTION_PICKLE = 1 << 20
-
-
-def _pickled_exception(e):
-    """The exception pickled, if it can be, and unpickled again (checked here, where its
-    class is sure to exist); else b"" (the driver gets its text only)."""
-    try:
-        data = _pickling.dumps(e)
-        if len(data) > _MAX_EXCEPTION_PICKLE:
-            return b""
-        pickle.loads(data)
-        return data
-    except Exception:  # noqa: BLE001 (any failure: the error's text still goes back)
-        return b""
-
-
 @functools.lru_cache(maxsize=None)
 def _node_ip():
     try:
@@ -983,19 +522,7 @@ def _node_ip():
         return "127.0.0.1"
 
 
-def _message_of(e):
-    try:
-        return str(e)
-    except Exception as failure:  # noqa: BLE001 (a broken __str__ must not hide the error)
-        return f"<str() of the exception failed: {type(failure).__name__}: {failure}>"
 
+from ray import _executor  # noqa: E402 (it reads this module's names as they are by then)
 
-def _user_frames(e):
-    """The traceback from the user's function on: without the frames that call it."""
-    tb = e.__traceback__
-    while tb is not None and tb.tb_frame.f_code in (_execute_task.__code__, _call.__code__):
-        tb = tb.tb_next
-    return tb or e.__traceback__
-
-
-_raylet.set_task_executor(_execute_task)
+_raylet.set_task_executor(_executor._execute_task)

@@ -12,7 +12,8 @@ import os
 import uuid
 
 from ray import _async_actor, _pickling, _raylet
-from ray._worker import ArgumentCheck, _resource_list
+from ray import remote_function
+from ray.remote_function import ArgumentCheck, _resource_list
 
 _ACTOR_OPTIONS = {"num_cpus": 0.0, "max_restarts": 0, "max_task_retries": 0,
                   "max_concurrency": None, "resources": None, "name": None, "lifetime": None,
@@ -58,10 +59,8 @@ def _check_actor_options(options, where):
         raise TypeError(f"{where}: name must be a non-empty str, got {name!r}")
     if name is not None:
         _check_str(name, where, "name")
-    from ray import _worker
-
     try:
-        _worker.refuse_unplaceable({"resources": options.get("resources") or {}})
+        remote_function.refuse_unplaceable({"resources": options.get("resources") or {}})
     except TypeError as e:
         raise TypeError(f"{where}: {e}") from None
     cpus = options.get("num_cpus", 0.0)
@@ -162,9 +161,9 @@ class ActorClass:
 def _actor_class_from_pickled(pickled, options, token):
     """An ActorClass pickled as its class's bytes (ActorClass.__reduce__); the class unpickled
     once per process and token, as a task's function is."""
-    from ray import _worker
+    from ray import _executor
 
-    return ActorClass(_worker._function(token, pickled), options, token, pickled)
+    return ActorClass(_executor._function(token, pickled), options, token, pickled)
 
 
 def _named_actor(options, actor_type=None):
@@ -263,12 +262,12 @@ def _submit(actor_class, kind, args, kwargs, name, num_returns, actor=None, crea
     from ray import _worker
 
     _worker._auto_init()
-    call = _worker._call_description(
+    call = remote_function._call_description(
         actor_class._calls, actor_class._token,
-        (tuple(kwargs), num_returns, name, _worker._working_dir(), (0, False), kind))
+        (tuple(kwargs), num_returns, name, remote_function._working_dir(), (0, False), kind))
     # A call's process has the class already (its creation ran there first): it gets none.
     first = actor_class._class_id() if kind[0] == "create" else [b""]
-    task_args, nested = _worker._task_arguments(first, call, args, kwargs)
+    task_args, nested = remote_function._task_arguments(first, call, args, kwargs)
     return _raylet.submit(task_args, num_returns, 0.0, 0, name, nested, list(resources),
                           actor=actor, creates_actor=creates_actor)
 

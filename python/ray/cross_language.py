@@ -10,7 +10,8 @@ ObjectIDs of values C++ wrote; ray.get returns the results as Python values. See
 import os
 
 from ray import _raylet
-from ray._worker import _auto_init, _normalize_options, _resource_list, refuse_unplaceable
+from ray._worker import _auto_init
+from ray.remote_function import _normalize_options, _resource_list, refuse_unplaceable
 from ray.actor import (_ACTOR_OPTIONS, ActorHandle, _check_actor_options, _check_str,
                        _creation, _named_actor)
 

@@ -18,7 +18,7 @@ namespace ray::python {
 // its calls; false if not (the invoker runs it itself).
 bool DeferToActorLoop(std::span<const core::ObjectValue> args);
 
-// Writes what python/ray/_worker.py's executor returned for a task into `returns`: a list of
+// Writes what python/ray/_executor.py returned for a task into `returns`: a list of
 // (parts, type name, nested IDs, value), one per return, or a dict that describes the task's
 // exception (the status then carries it). With the GIL.
 absl::Status WriteOutcome(pybind11::handle outcome, core::ReturnWriter& returns);

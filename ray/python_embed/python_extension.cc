@@ -80,7 +80,7 @@ using core::CoreRuntime;
 using core::ObjectValue;
 using core::ReturnWriter;
 
-// The Python function that runs a task (python/ray/_worker.py: _execute_task).
+// The Python function that runs a task (python/ray/_executor.py: _execute_task).
 py::object* task_executor = nullptr;
 
 // True in the driver: while the session ray.init started (ray/core_worker/session.h) is open
