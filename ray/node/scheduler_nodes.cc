@@ -76,6 +76,7 @@ void Scheduler::UpdateNodes(std::vector<ClusterNode> nodes) {
   }
   Dispatch();
   FlushWorkers();
+  Wake();  // a driver thread polling meanwhile sees what failed or moved (this is another thread)
 }
 
 void Scheduler::NodeLost(int n, const std::string& why) {
