@@ -56,12 +56,10 @@ struct ActorOptions {
 };
 
 namespace internal {
-// RayError for options out of range or not supported yet, naming `api` ("ray::Actor(f)").
-void CheckActorOptions(const ActorOptions& options, const std::string& api = "ray::Actor(f)");
 // The spec of an actor's creation by `function`, made with `options` (checked, and the name
 // free: RayError otherwise), of class `type`; the task named `task_name` ("": the function's).
-// Errors name `api`, the caller's API ("": ray::Actor(f)). The caller adds the invoker and the
-// arguments.
+// Errors name `api`, the caller's API ("": ray::Actor(<function>)). The caller adds the invoker
+// and the arguments.
 core::TaskSpec ActorCreationSpec(core::CoreRuntime& runtime, const ActorOptions& options,
                                  const void* function, std::string type, std::string task_name = "",
                                  const std::string& api = "");

@@ -120,14 +120,6 @@ bool WasCurrentActorRestarted() {
 
 namespace ray::internal {
 
-void CheckActorOptions(const ActorOptions& options, const std::string& api) {
-  absl::Status checked = core::CheckActorOptions({.max_restarts = options.max_restarts,
-                                                  .max_task_retries = options.max_task_retries,
-                                                  .max_concurrency = options.max_concurrency,
-                                                  .num_cpus = options.num_cpus});
-  if (!checked.ok()) throw RayError(absl::StrCat(api, ".Options: ", checked.message()));
-}
-
 // RayError, naming `api`, when a live actor has the name `name` ("": none).
 void CheckActorNameFree(core::CoreRuntime& runtime, const std::string& name,
                         const std::string& api) {
@@ -143,26 +135,28 @@ void CheckActorNameFree(core::CoreRuntime& runtime, const std::string& name,
 core::TaskSpec ActorCreationSpec(core::CoreRuntime& runtime, const ActorOptions& options,
                                  const void* function, std::string type, std::string task_name,
                                  const std::string& api) {
-  const std::string named = api.empty() ? "ray::Actor(f)" : api;
-  CheckActorOptions(options, named);
-  CheckActorNameFree(runtime, options.name, named);
+  // Errors name the API as it was called: ray::Actor(MakeCounter), ray::PyActorClass("m", "C").
+  const std::string caller =
+      api.empty() ? absl::StrCat("ray::Actor(", core::FunctionName(function), ")") : api;
+  core::ActorOptions creates{.max_restarts = options.max_restarts,
+                             .max_task_retries = options.max_task_retries,
+                             .max_concurrency = options.max_concurrency,
+                             .num_cpus = options.num_cpus,
+                             .name = options.name,
+                             .type = std::move(type),
+                             .detached = options.lifetime == ActorLifetime::kDetached};
+  if (absl::Status checked = core::CheckActorOptions(creates); !checked.ok()) {
+    throw RayError(absl::StrCat(caller, ".Options: ", checked.message()));
+  }
+  CheckActorNameFree(runtime, options.name, caller);
   core::TaskSpec spec;
   spec.function = function;
-  spec.options = CoreOptions(
-      TaskOptions{.num_cpus = options.num_cpus,
-                  .max_retries = 0,
-                  .name = std::move(task_name),
-                  .resources = options.resources},
-      1, function,
-      api.empty() ? absl::StrCat("ray::Actor(", core::FunctionName(function), ").Options")
-                  : absl::StrCat(api, ".Options"));
-  spec.creates_actor = core::ActorOptions{.max_restarts = options.max_restarts,
-                                          .max_task_retries = options.max_task_retries,
-                                          .max_concurrency = options.max_concurrency,
-                                          .num_cpus = options.num_cpus,
-                                          .name = options.name,
-                                          .type = std::move(type),
-                                          .detached = options.lifetime == ActorLifetime::kDetached};
+  spec.options = CoreOptions(TaskOptions{.num_cpus = options.num_cpus,
+                                         .max_retries = 0,
+                                         .name = std::move(task_name),
+                                         .resources = options.resources},
+                             1, function, caller + ".Options");
+  spec.creates_actor = std::move(creates);
   return spec;
 }
 
