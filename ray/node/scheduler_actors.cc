@@ -117,27 +117,23 @@ void Scheduler::MarkActor(const ObjectID& id) {
 void Scheduler::DispatchActors() {
   // An actor that ends lets go of the handles its process held: the actors whose last handles
   // those were end in the same turn (before, at the next event, however late that came).
-  for (std::vector<ObjectID> freed = objects_.TakeFreedWatched(); true;
-       freed = objects_.TakeFreedWatched()) {
-    for (const ObjectID& id : freed) {  // an actor's last handle
-      if (foreign_actors_.erase(id) == 0) MarkActor(id);
+  do {
+    for (const ObjectID& freed : objects_.TakeFreedWatched()) {  // an actor's last handle
+      if (foreign_actors_.erase(freed) == 0) MarkActor(freed);
     }
-    if (actors_.empty() || (freed.empty() && actors_to_visit_.empty())) return;
+    if (actors_.empty()) return;
     std::vector<ObjectID> visiting = std::exchange(actors_to_visit_, {});
-    std::vector<ObjectID> waiting;
     for (const ObjectID& id : visiting) {
       auto it = actors_.find(id);
       if (it == actors_.end()) continue;
       Actor& actor = it->second;
       actor.to_visit = false;
+      // One still waiting to be made is looked at again next time (CPUs, a worker may be there).
       if (VisitActor(actor) && actor.state == Actor::State::kWaiting && actor.creation_ready) {
-        waiting.push_back(id);
+        MarkActor(actor);
       }
     }
-    // One still waiting to be made is looked at again next time (CPUs, a worker may be there).
-    for (const ObjectID& id : waiting) MarkActor(id);
-    if (!objects_.HasFreedWatched()) return;
-  }
+  } while (objects_.HasFreedWatched());
 }
 
 bool Scheduler::VisitActor(Actor& actor) {
