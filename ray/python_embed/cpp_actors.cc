@@ -10,6 +10,7 @@
 #include "ray/python_embed/actor_functions.h"
 #include "ray/python_embed/cross_language.h"
 #include "ray/python_embed/py_object_id.h"
+#include "ray/python_embed/python_objects.h"
 
 namespace py = pybind11;
 
@@ -47,11 +48,12 @@ std::string FactoryClass(const std::string& factory, const std::string& class_na
       "ray.cpp_actor_class(" + Quoted(factory) + ", " + Quoted(class_name) + ")";
   const RegisteredFunction* f = FindCpp(factory);
   if (f == nullptr)
-    Raise(PyExc_ValueError, NotFoundMessage(call + ": no C++ function named " + Quoted(factory)));
+    RaiseText(PyExc_ValueError,
+              NotFoundMessage(call + ": no C++ function named " + Quoted(factory)));
   if (f->kind != RegisteredKind::kActorFactory) {
-    Raise(PyExc_ValueError, call + ": " + factory +
-                                " is not an actor's factory (RAY_REMOTE it as a function that "
-                                "returns T* or std::unique_ptr<T>)");
+    RaiseText(PyExc_ValueError, call + ": " + factory +
+                                    " is not an actor's factory (RAY_REMOTE it as a function that "
+                                    "returns T* or std::unique_ptr<T>)");
   }
   if (class_name == f->actor_type) return f->actor_type;
   for (const RegisteredFunction* m : LoadedCpp()) {
@@ -60,9 +62,9 @@ std::string FactoryClass(const std::string& factory, const std::string& class_na
       return f->actor_type;
     }
   }
-  Raise(PyExc_ValueError, call + ": " + factory + " makes a " + f->actor_type + ", not a " +
-                              class_name + " (none of " + class_name +
-                              "'s registered methods is one of " + f->actor_type + ")");
+  RaiseText(PyExc_ValueError, call + ": " + factory + " makes a " + f->actor_type + ", not a " +
+                                  class_name + " (none of " + class_name +
+                                  "'s registered methods is one of " + f->actor_type + ")");
 }
 
 // The method `method` of an actor of `class_name` (whose C++ type's name is `actor_type`).
@@ -71,14 +73,14 @@ const RegisteredFunction& Method(const std::string& class_name, const std::strin
   const std::string name = class_name + "::" + method;
   const RegisteredFunction* f = FindCpp(name);
   if (f == nullptr || f->kind != RegisteredKind::kMethod) {
-    Raise(PyExc_AttributeError, "C++ actor class " + class_name + " has no method " +
-                                    Quoted(method) + " registered as " + Quoted(name) +
-                                    " (RAY_REMOTE(&" + name +
-                                    ")); its registered methods: " + Listed(MethodsOf(class_name)));
+    RaiseText(PyExc_AttributeError,
+              "C++ actor class " + class_name + " has no method " + Quoted(method) +
+                  " registered as " + Quoted(name) + " (RAY_REMOTE(&" + name +
+                  ")); its registered methods: " + Listed(MethodsOf(class_name)));
   }
   if (f->actor_type != actor_type) {
-    Raise(PyExc_AttributeError,
-          name + " is a method of " + f->actor_type + ", but the actor is a " + actor_type);
+    RaiseText(PyExc_AttributeError,
+              name + " is a method of " + f->actor_type + ", but the actor is a " + actor_type);
   }
   return *f;
 }
@@ -88,7 +90,7 @@ py::object SubmitActor(const std::string& factory, const py::list& args,
                        ResourceAmounts resources) {
   const RegisteredFunction* f = FindCpp(factory);
   if (f == nullptr || f->kind != RegisteredKind::kActorFactory) {
-    Raise(PyExc_ValueError, "no actor's factory named " + Quoted(factory));
+    RaiseText(PyExc_ValueError, "no actor's factory named " + Quoted(factory));
   }
   return SubmitRegistered(*f, "ray.cpp_actor_class(" + Quoted(factory) + ", ...)",
                           {.num_returns = 1,

@@ -41,17 +41,12 @@ struct State {
 };
 State* state = nullptr;
 
-}  // namespace
-
-void Raise(PyObject* type, const std::string& message) { RaiseText(type, message); }
-
-namespace {
-
 // Loads the library at `path`; a library without a RAY_REMOTE table is an error if `required`
 // (named by the caller), else skipped.
 void Load(const std::string& path, bool required) {
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) Raise(PyExc_OSError, "ray.init: cannot load " + path + ": " + dlerror());
+  if (handle == nullptr)
+    RaiseText(PyExc_OSError, "ray.init: cannot load " + path + ": " + dlerror());
   for (const Library& library : state->libraries) {
     if (library.handle == handle) return;  // loaded before (dlopen counts it once more)
   }
@@ -60,13 +55,13 @@ void Load(const std::string& path, bool required) {
   absl::StatusOr<std::span<const core::RegisteredFunction>> entries =
       core::ReadRegisteredFunctions(handle, path);
   if (!entries.ok()) {
-    Raise(PyExc_ValueError, "ray.init: " + std::string(entries.status().message()));
+    RaiseText(PyExc_ValueError, "ray.init: " + std::string(entries.status().message()));
   }
   if (entries->empty()) {
     if (!required) return;  // stays loaded: it may be another library's dependency
-    Raise(PyExc_ValueError, "ray.init: " + path +
-                                " registers no C++ functions (use RAY_REMOTE(f) from "
-                                "ray/api.h in it, and link it with //ray)");
+    RaiseText(PyExc_ValueError, "ray.init: " + path +
+                                    " registers no C++ functions (use RAY_REMOTE(f) from "
+                                    "ray/api.h in it, and link it with //ray)");
   }
   // The library's functions use this module's runtime for their ray calls, and its actor state.
   if (auto use_runtime =
@@ -83,8 +78,8 @@ void Load(const std::string& path, bool required) {
     auto before = state->functions.find(e.name);
     if (!inserted || before != state->functions.end()) {
       const std::string other = inserted ? state->libraries[before->second.library].path : path;
-      Raise(PyExc_ValueError, "ray.init: two C++ functions are registered as \"" +
-                                  std::string(e.name) + "\": in " + other + " and in " + path);
+      RaiseText(PyExc_ValueError, "ray.init: two C++ functions are registered as \"" +
+                                      std::string(e.name) + "\": in " + other + " and in " + path);
     }
     library.names.push_back(e.name);
   }
@@ -95,13 +90,14 @@ void Load(const std::string& path, bool required) {
 // Loads each path: a shared library, or a folder whose *.so files are loaded (in name order).
 void LoadLibraries(const std::vector<std::string>& paths) {
   if (core::CurrentRuntime() != nullptr) {
-    Raise(PyExc_RuntimeError,
-          "C++ libraries load in ray.init(code_search_path=...), before the workers start");
+    RaiseText(PyExc_RuntimeError,
+              "C++ libraries load in ray.init(code_search_path=...), before the workers start");
   }
   for (const std::string& path : paths) {
     struct stat st;
     if (stat(path.c_str(), &st) != 0) {
-      Raise(PyExc_FileNotFoundError, "ray.init: code_search_path: no such file or folder: " + path);
+      RaiseText(PyExc_FileNotFoundError,
+                "ray.init: code_search_path: no such file or folder: " + path);
     }
     if (!S_ISDIR(st.st_mode)) {
       Load(path, /*required=*/true);
@@ -193,12 +189,12 @@ py::object SubmitRegistered(const core::RegisteredFunction& f, const std::string
                             const py::list& nested,
                             const std::function<void(core::TaskSpec&)>& prepare) {
   if (args.size() != f.num_args) {
-    Raise(PyExc_TypeError, call + " takes " + std::to_string(f.num_args) + " argument" +
-                               (f.num_args == 1 ? "" : "s") + ", " + std::to_string(args.size()) +
-                               " given");
+    RaiseText(PyExc_TypeError, call + " takes " + std::to_string(f.num_args) + " argument" +
+                                   (f.num_args == 1 ? "" : "s") + ", " +
+                                   std::to_string(args.size()) + " given");
   }
   if (absl::Status status = core::CheckSubmitOptions(&options); !status.ok()) {
-    Raise(PyExc_ValueError, call + ": " + std::string(status.message()));
+    RaiseText(PyExc_ValueError, call + ": " + std::string(status.message()));
   }
   core::TaskSpec spec;
   spec.invoker = f.invoker;
@@ -217,17 +213,17 @@ namespace {
 const core::RegisteredFunction& FindFunction(const std::string& name) {
   const core::RegisteredFunction* f = FindCpp(name);
   if (f == nullptr) {
-    Raise(PyExc_ValueError,
-          NotFoundMessage("ray.cpp_function: no C++ function named \"" + name + "\""));
+    RaiseText(PyExc_ValueError,
+              NotFoundMessage("ray.cpp_function: no C++ function named \"" + name + "\""));
   }
   if (f->kind == core::RegisteredKind::kActorFactory) {
-    Raise(PyExc_ValueError, "ray.cpp_function(\"" + name +
-                                "\"): it is the factory of actor class " + f->actor_type +
-                                ": use ray.cpp_actor_class(\"" + name + "\", ...)");
+    RaiseText(PyExc_ValueError, "ray.cpp_function(\"" + name +
+                                    "\"): it is the factory of actor class " + f->actor_type +
+                                    ": use ray.cpp_actor_class(\"" + name + "\", ...)");
   }
   if (f->kind == core::RegisteredKind::kMethod) {
-    Raise(PyExc_ValueError,
-          "ray.cpp_function(\"" + name + "\"): it is a method: call it on an actor of its class");
+    RaiseText(PyExc_ValueError, "ray.cpp_function(\"" + name +
+                                    "\"): it is a method: call it on an actor of its class");
   }
   return *f;
 }
@@ -238,8 +234,8 @@ py::object SubmitCpp(const std::string& name, const py::list& args, int num_retu
   const core::RegisteredFunction& f = FindFunction(name);
   const std::string call = "ray.cpp_function(\"" + name + "\")";
   if (num_returns != 0 && num_returns != static_cast<int>(f.num_returns)) {
-    Raise(PyExc_ValueError, call + ": num_returns=" + std::to_string(num_returns) +
-                                ", but the function returns " + std::to_string(f.num_returns));
+    RaiseText(PyExc_ValueError, call + ": num_returns=" + std::to_string(num_returns) +
+                                    ", but the function returns " + std::to_string(f.num_returns));
   }
   return SubmitRegistered(f, call,
                           {.num_returns = static_cast<int>(f.num_returns),

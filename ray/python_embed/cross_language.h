@@ -58,7 +58,5 @@ pybind11::object SubmitRegistered(const core::RegisteredFunction& f, const std::
                                   core::SubmitOptions options, const pybind11::list& args,
                                   const pybind11::list& nested,
                                   const std::function<void(core::TaskSpec&)>& prepare = nullptr);
-// Raises a Python exception of `type`.
-[[noreturn]] void Raise(PyObject* type, const std::string& message);
 
 }  // namespace ray::python

@@ -16,6 +16,7 @@
 #include "ray/python_embed/msgpack_python.h"
 #include "ray/python_embed/object_python.h"
 #include "ray/python_embed/py_ref.h"
+#include "ray/python_embed/py_text.h"
 
 extern "C" __attribute__((noinline, used, visibility("default"))) void RayPyFunctionTask() {
   asm volatile("");
@@ -60,18 +61,6 @@ void StartInterpreter() {
   PyEval_SaveThread();  // each call takes the GIL (PyGILState_Ensure)
 }
 
-// str(object) in UTF-8, whole; a lone surrogate (os.fsdecode's for a byte that is not UTF-8)
-// as its \udcXX escape. "" if str() fails.
-std::string Str(PyObject* object) {
-  PyRef s(object != nullptr ? PyObject_Str(object) : nullptr);
-  PyRef utf8(s ? PyUnicode_AsEncodedString(s.get(), "utf-8", "backslashreplace") : nullptr);
-  if (!utf8) {
-    PyErr_Clear();
-    return "";
-  }
-  return std::string(PyBytes_AS_STRING(utf8.get()), PyBytes_GET_SIZE(utf8.get()));
-}
-
 }  // namespace
 
 const std::string& StartInterpreterOnce() {
@@ -96,14 +85,14 @@ TaskErrorInfo PythonError(const std::string& function, const std::string& contex
   PyRef type_ref(type), value_ref(value), traceback_ref(traceback);
   if (value == nullptr) return Error(function, "SystemError", context + "unknown Python error");
   if (traceback != nullptr) PyException_SetTraceback(value, traceback);
-  TaskErrorInfo info = Error(function, PythonTypeName(value), context + Str(value));
+  TaskErrorInfo info = Error(function, PythonTypeName(value), context + StrUtf8(value));
   PyRef module(PyImport_ImportModule("traceback"));
   PyRef lines(module ? PyObject_CallMethod(module.get(), "format_exception", "OOO", type, value,
                                            traceback != nullptr ? traceback : Py_None)
                      : nullptr);
   PyRef empty(PyUnicode_FromString(""));
   PyRef joined(lines && empty ? PyUnicode_Join(empty.get(), lines.get()) : nullptr);
-  info.traceback = Str(joined.get());
+  info.traceback = StrUtf8(joined.get());
   PyErr_Clear();
   return info;
 }

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ray/object/status.h"
+#include "ray/python_embed/py_text.h"
 
 namespace ray::python {
 
@@ -110,23 +111,11 @@ py::dict ErrorDict(const TaskErrorInfo& info) {
   return d;
 }
 
-namespace {
-
-// str(value) in UTF-8, whole: a lone surrogate (os.fsdecode's for a byte not UTF-8) as its
-// \udcXX escape.
-std::string Utf8(py::handle value) {
-  py::str text(value);
-  py::bytes bytes = py::reinterpret_steal<py::bytes>(
-      PyUnicode_AsEncodedString(text.ptr(), "utf-8", "backslashreplace"));
-  if (!bytes) throw py::error_already_set();
-  return std::string(BytesView(bytes));
-}
-
-}  // namespace
-
 TaskErrorInfo ErrorInfo(const py::dict& d) {
   TaskErrorInfo info;
-  auto str = [&](const char* key) { return d.contains(key) ? Utf8(d[key]) : std::string(); };
+  auto str = [&](const char* key) {
+    return d.contains(key) ? StrUtf8(d[key].ptr()) : std::string();
+  };
   info.function_name = str("function_name");
   info.exception_type = str("exception_type");
   info.message = str("message");
