@@ -133,7 +133,8 @@ def _make_actor(cls, args, kwargs, token, pickled):
     instance = cls(*args, **kwargs)
     # For ray.get_actor: pickled as the bytes of the class the creation carried.
     result = ActorClass(cls, {}, token, pickled if type(pickled) is bytes else bytes(pickled))
-    if _worker._session is not None and _worker._session.local_mode:  # every actor lives in the driver
+    session = _worker._session
+    if session is not None and session.local_mode:  # every actor lives in the driver
         loop = _async_actor.EventLoop() if _async_actor.is_async(cls) else None
         _local_actors[_raylet.running_creation_actor()] = (instance, loop)
         return result

@@ -13,7 +13,7 @@ import uuid
 
 from ray import _async_actor, _pickling, _raylet
 from ray import remote_function
-from ray.remote_function import ArgumentCheck, _resource_list
+from ray.remote_function import ArgumentCheck, _check_str, _resource_list
 
 _ACTOR_OPTIONS = {"num_cpus": 0.0, "max_restarts": 0, "max_task_retries": 0,
                   "max_concurrency": None, "resources": None, "name": None, "lifetime": None,
@@ -23,19 +23,6 @@ _MAX_CPUS = 65536  # as ray/core_worker/limits.h
 _MAX_INT = 2**31 - 1
 _MAX_RETURNS = 10000  # as ray/core_worker/limits.h
 _ASYNC_MAX_CONCURRENCY = 1000  # an async actor's default, as Ray's
-
-
-def _check_str(value, where, what):
-    """`value` if it is a str that UTF-8 can carry (names reach C++ as UTF-8): else TypeError
-    (not a str) or ValueError (a lone surrogate, as os.fsdecode makes of undecodable bytes)."""
-    if not isinstance(value, str):
-        raise TypeError(f"{where}: {what} must be a str, got {type(value).__name__} {value!r}")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as e:
-        raise ValueError(f"{where}: {what} {value!r} is not valid UTF-8 (a lone surrogate at "
-                         f"index {e.start})") from None
-    return value
 
 
 def _check_actor_options(options, where):
@@ -58,7 +45,7 @@ def _check_actor_options(options, where):
     if name is not None and (not isinstance(name, str) or not name):
         raise TypeError(f"{where}: name must be a non-empty str, got {name!r}")
     if name is not None:
-        _check_str(name, where, "name")
+        _check_str(name, where, "name")  # UTF-8 carries it
     try:
         remote_function.refuse_unplaceable({"resources": options.get("resources") or {}})
     except TypeError as e:

@@ -11,9 +11,8 @@ import os
 
 from ray import _raylet
 from ray._worker import _auto_init
-from ray.remote_function import _normalize_options, _resource_list, refuse_unplaceable
-from ray.actor import (_ACTOR_OPTIONS, ActorHandle, _check_actor_options, _check_str,
-                       _creation, _named_actor)
+from ray.remote_function import _check_str, _normalize_options, _resource_list, refuse_unplaceable
+from ray.actor import _ACTOR_OPTIONS, ActorHandle, _check_actor_options, _creation, _named_actor
 
 
 def load_code_search_path(paths):
@@ -129,8 +128,11 @@ class CppActorHandle(ActorHandle):
     def __getattr__(self, name):
         if name.startswith("_"):
             raise AttributeError(name)
-        if not _is_utf8(name):
-            raise AttributeError(f"C++ actor class {self._class_name} has no method {name!r}")
+        try:
+            _check_str(name, "", "")  # no C++ name holds a lone surrogate
+        except ValueError:
+            raise AttributeError(
+                f"C++ actor class {self._class_name} has no method {name!r}") from None
         key = (self._class_name, self._actor_type, name)
         if key not in CppActorHandle._methods:
             _raylet.cpp_actor_method(*key)  # AttributeError if it has none
@@ -169,14 +171,6 @@ class CppActorMethod:
         ids = _raylet.submit_cpp_method(self._class_name, self._actor_type, self._name,
                                         self._ref, args, nested)
         return ids[0] if len(ids) == 1 else ids
-
-
-def _is_utf8(text):
-    try:
-        text.encode("utf-8")
-        return True
-    except UnicodeEncodeError:  # a lone surrogate: no C++ name has one
-        return False
 
 
 def _cpp_args(args):

@@ -29,8 +29,6 @@ def _normalize_options(options, where):
         if options.get(name) in (0, None, {}):
             options.pop(name, None)
     if "name" in options:
-        from ray.actor import _check_str
-
         _check_str(options["name"], where, "the task option name")
     unknown = set(options) - set(_DEFAULT_OPTIONS) - {"name", "num_gpus", "resources"}
     if unknown:
@@ -46,12 +44,23 @@ def _normalize_options(options, where):
     return options
 
 
+def _check_str(value, where, what):
+    """`value` if it is a str that UTF-8 can carry (names reach C++ as UTF-8): else TypeError
+    (not a str) or ValueError (a lone surrogate, as os.fsdecode makes of undecodable bytes)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{where}: {what} must be a str, got {type(value).__name__} {value!r}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(f"{where}: {what} {value!r} is not valid UTF-8 (a lone surrogate at "
+                         f"index {e.start})") from None
+    return value
 
 
 def _check_limits(options, where):
     """Raises TypeError for num_returns, num_cpus or max_retries of the wrong type, and
-    ValueError past their limits: those of ray/core_worker/limits.h, which the C++ API checks too (the
-    same message)."""
+    ValueError past their limits: those of ray/core_worker/limits.h, which the C++ API checks
+    too (the same message)."""
     checked = {}
     for name, types in (("num_returns", int), ("num_cpus", (int, float)), ("max_retries", int)):
         value = options[name]
@@ -115,7 +124,8 @@ class RemoteFunction:
                 try:
                     self._pickled = _pickling.dumps(self._function)
                 except Exception as e:
-                    raise TypeError(f"ray cannot serialize remote function {self._name}: {e}") from e
+                    raise TypeError(
+                        f"ray cannot serialize remote function {self._name}: {e}") from e
             self._stored = key + (_raylet.put([self._pickled], "function", hidden=True),)
         return self._stored[2]
 
